@@ -1,0 +1,78 @@
+"""Load the config: the shipped defaults, with any file in the user's directory replacing its section.
+
+The config version is a hash of the validated config (defaults included), so two directories that
+mean the same thing have the same version and any change that alters behaviour changes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from blueprint_pipeline.config.models import BlueprintConfig
+from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.paths import DEFAULT_CONFIG_DIR
+
+SECTIONS = tuple(BlueprintConfig.model_fields)
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: BlueprintConfig
+    version: str  # short sha256 of the canonical JSON of `config`
+    sources: dict[str, str]  # section -> the file it came from
+
+
+def _read_yaml(path: Path) -> object:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    return {} if data is None else data
+
+
+def _section_files(config_dir: Path | None) -> dict[str, Path]:
+    files = {name: DEFAULT_CONFIG_DIR / f"{name}.yaml" for name in SECTIONS}
+    files = {name: path for name, path in files.items() if path.exists()}
+    if config_dir is None:
+        return files
+    if not config_dir.is_dir():
+        raise ConfigError(f"{config_dir}: config directory does not exist")
+    for path in sorted([*config_dir.glob("*.yaml"), *config_dir.glob("*.yml")]):
+        if path.stem not in SECTIONS:
+            raise ConfigError(
+                f"{path}: unknown config file; expected one of " + ", ".join(f"{s}.yaml" for s in SECTIONS)
+            )
+        files[path.stem] = path
+    return files
+
+
+def _describe(error: dict) -> str:
+    key = ".".join(str(p) for p in error["loc"][1:]) or "(top level)"
+    return f"key '{key}': {error['msg']}"
+
+
+def load_config(config_dir: str | Path | None = None) -> LoadedConfig:
+    """Validate the config in `config_dir` (None: the defaults) or raise ConfigError naming the file."""
+    files = _section_files(Path(config_dir) if config_dir else None)
+    sections: dict[str, object] = {}
+    for name, path in files.items():
+        sections[name] = _read_yaml(path)
+    try:
+        config = BlueprintConfig.model_validate(sections)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        section = str(first["loc"][0])
+        path = files.get(section, Path(f"{section}.yaml"))
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{path}: {_describe(first)}{more}") from exc
+    canonical = json.dumps(config.model_dump(mode="json"), sort_keys=True)
+    version = hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    return LoadedConfig(config, version, {k: str(v) for k, v in files.items()})

@@ -1,0 +1,42 @@
+"""The single entry point: every asset, check, sensor and resource of the project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from blueprint_pipeline.defs.sources.assets import build_source_assets
+from blueprint_pipeline.paths import SQL_PROJECT_DIR
+from blueprint_pipeline.resources import (
+    BlueprintConfigResource,
+    LandingResource,
+    warehouse_from_env,
+)
+from blueprint_pipeline.sql_models.assets import build_sql_model_assets
+from blueprint_pipeline.sql_models.project import load_project
+
+
+def build_definitions(sql_project_dir: Path = SQL_PROJECT_DIR) -> dg.Definitions:
+    warehouse = warehouse_from_env()
+    project = load_project(sql_project_dir)
+    generated = dg.Definitions(
+        assets=[
+            *build_source_assets(project, warehouse.dialect),
+            *build_sql_model_assets(project, warehouse.dialect),
+        ],
+        resources={
+            "warehouse": warehouse,
+            "blueprint_config": BlueprintConfigResource(),
+            "landing": LandingResource(),
+        },
+        # One process per run: DuckDB has a single writer, and a step per process costs ~2 s.
+        executor=dg.in_process_executor,
+    )
+    layers = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    return dg.Definitions.merge(layers, generated)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

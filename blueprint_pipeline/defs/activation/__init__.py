@@ -1,0 +1,1 @@
+"""Layer `activation`: LinkedIn, Marketo and CRM outputs checked against governance policies."""

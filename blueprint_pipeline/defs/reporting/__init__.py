@@ -1,0 +1,1 @@
+"""Layer `reporting`: the implementation guide's KPIs and the stakeholder dashboard."""

@@ -1,0 +1,78 @@
+"""Which landing files belong to which source object, and how their headers map to the contract."""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from blueprint_pipeline.sql_models.project import SourceObject
+
+
+def raw_column(field: str) -> str:
+    """The raw table's column for an export field: AccountId -> account_id, "First name" -> first_name."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", field.strip())
+    snake = re.sub(r"(?<=[A-Z])(?=[A-Z][a-z])", "_", snake)
+    return re.sub(r"[^a-z0-9]+", "_", snake.lower()).strip("_")
+
+
+def header_token(name: str) -> str:
+    """How headers are compared: case, spaces and punctuation ignored (ACCOUNTID == AccountId)."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def files_for(landing: Path, obj: SourceObject, extra_names: dict[str, str]) -> list[Path]:
+    """The object's files in `landing/<system>/`, in name order (later files are newer batches).
+
+    `extra_names` maps exact file names (case-insensitive) to object names, from config.
+    """
+    folder = landing / obj.system
+    if not folder.is_dir():
+        return []
+    mapped = {name.lower() for name, target in extra_names.items() if target == obj.name}
+    found = []
+    for path in sorted(folder.glob("*")):
+        lower = path.name.lower()
+        if not path.is_file():
+            continue
+        if lower in {n.lower() for n in extra_names} and lower not in mapped:
+            continue  # mapped to another object by config
+        if lower in mapped or any(fnmatch.fnmatch(lower, p.lower()) for p in obj.files):
+            found.append(path)
+    return found
+
+
+def unmatched_files(
+    landing: Path, system: str, objects: list[SourceObject], extra_names: dict[str, str]
+) -> list[Path]:
+    """Files in a system's folder that no object claims: reported, never silently ignored."""
+    claimed = {p for obj in objects for p in files_for(landing, obj, extra_names)}
+    folder = landing / system
+    return (
+        [p for p in sorted(folder.glob("*")) if p.is_file() and p not in claimed] if folder.is_dir() else []
+    )
+
+
+@dataclass(frozen=True)
+class HeaderMapping:
+    """For one file: which file column feeds each contract field (None when the file lacks it)."""
+
+    file_columns: dict[str, str | None]  # contract field -> the file's header as written
+    extra_columns: tuple[str, ...]  # file headers outside the contract (kept out of the raw table)
+
+
+def read_header(path: Path, encoding: str = "utf-8") -> list[str]:
+    codec = "utf-8-sig" if encoding == "utf-8" else encoding  # drop a byte-order mark
+    with path.open(encoding=codec, newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
+def map_header(header: list[str], obj: SourceObject) -> HeaderMapping:
+    by_token = {}
+    for name in header:
+        by_token.setdefault(header_token(name), name)
+    mapping = {field: by_token.get(header_token(field)) for field in obj.columns}
+    used = {v for v in mapping.values() if v}
+    return HeaderMapping(mapping, tuple(h for h in header if h not in used))

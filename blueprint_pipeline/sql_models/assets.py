@@ -1,0 +1,128 @@
+"""Turn the SQL project into Dagster assets, the way dagster-dbt's `@dbt_assets` does.
+One subsettable multi-asset per layer folder: a step runs its selected models in dependency order
+in one process (TOOLCHAIN.md: a step per model would cost ~2 s each under the multiprocess
+executor). A failed blocking test skips the models downstream of it in the same step, and Dagster
+fails the step, which stops downstream steps.
+"""
+
+import dagster as dg
+
+from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.run_facts import run_facts
+from blueprint_pipeline.sql_models.project import SqlModel, SqlProject, source_table
+from blueprint_pipeline.sql_models.runner import build_model, run_tests
+from blueprint_pipeline.warehouse import Warehouse
+
+# Downstream models rebuild when their inputs change and their blocking checks pass.
+MODEL_AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+
+
+def _description(model: SqlModel) -> str:
+    parts = [model.description or f"SQL model `{model.name}`."]
+    if model.grain:
+        parts.append(f"Grain: {model.grain}.")
+    parts.append(
+        f"Materialised as `{model.materialized}`"
+        + (f", merged on {', '.join(model.unique_key)}." if model.unique_key else ".")
+    )
+    return "\n\n".join(parts)
+
+
+def spec_for(model: SqlModel, dialect: str) -> dg.AssetSpec:
+    """The translator: key, group, deps, kinds and automation, all from the model's file and YAML."""
+    deps = [dg.AssetKey(ref) for ref in model.refs]
+    deps += [dg.AssetKey(source_table(system, obj)) for system, obj in model.sources]
+    return dg.AssetSpec(
+        key=dg.AssetKey(model.name),
+        deps=deps,
+        group_name=model.layer,
+        code_version=model.code_version,
+        description=_description(model),
+        kinds={"sql", dialect},
+        skippable=True,
+        automation_condition=MODEL_AUTOMATION,
+        metadata={
+            "sql": dg.MetadataValue.md(f"```sql\n{model.sql.strip()}\n```"),
+            "materialized": model.materialized,
+            "dagster/table_name": model.name,
+            "source_file": str(model.path.relative_to(model.path.parent.parent)),
+        },
+    )
+
+
+def check_specs_for(model: SqlModel) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            name=test.name,
+            asset=dg.AssetKey(model.name),
+            blocking=test.blocking,
+            description=test.description or f"{test.kind} on {', '.join(test.columns)}",
+        )
+        for test in model.tests
+    ]
+
+
+def build_layer_assets(project: SqlProject, layer: str, dialect: str) -> dg.AssetsDefinition:
+    models = [m for m in project.in_order() if m.layer == layer]
+
+    @dg.multi_asset(
+        name=f"{layer}_sql_models",
+        specs=[spec_for(m, dialect) for m in models],
+        check_specs=[spec for m in models for spec in check_specs_for(m)],
+        can_subset=True,
+        description=f"The SQL models of dbt_like_sql/{layer}/, built in dependency order.",
+    )
+    def _layer(
+        context: dg.AssetExecutionContext,
+        warehouse: Warehouse,
+        blueprint_config: BlueprintConfigResource,
+    ):
+        facts = run_facts(context, blueprint_config.loaded.version)
+        selected = {k.to_user_string() for k in context.selected_asset_keys}
+        selected_checks = set(context.selected_asset_check_keys)
+        blocked: set[str] = set()
+        for model in project.in_order(selected):
+            if set(model.refs) & blocked:
+                context.log.warning(f"{model.name}: skipped, an upstream blocking test failed")
+                blocked.add(model.name)
+                continue
+            context.log.info(f"building {model.name} ({model.materialized})")
+            built = build_model(
+                warehouse,
+                project,
+                model,
+                as_of=facts.as_of,
+                config_version=facts.config_version,
+                full_refresh=facts.full_refresh,
+            )
+            yield dg.MaterializeResult(
+                asset_key=model.name,
+                metadata={
+                    "dagster/row_count": built.row_count,
+                    "rows_inserted": built.rows_inserted,
+                    "rows_replaced": built.rows_replaced,
+                    "build_mode": built.mode,
+                    **facts.metadata(),
+                },
+            )
+            tests = [
+                t for t in model.tests if dg.AssetCheckKey(dg.AssetKey(model.name), t.name) in selected_checks
+            ]
+            for result in run_tests(warehouse, model, tests):
+                yield dg.AssetCheckResult(
+                    asset_key=model.name,
+                    check_name=result.test.name,
+                    passed=result.passed,
+                    severity=dg.AssetCheckSeverity.ERROR
+                    if result.test.blocking
+                    else dg.AssetCheckSeverity.WARN,
+                    metadata={"failing_rows": result.failing_rows},
+                )
+                if not result.passed and result.test.blocking:
+                    blocked.add(model.name)
+
+    return _layer
+
+
+def build_sql_model_assets(project: SqlProject, dialect: str) -> list[dg.AssetsDefinition]:
+    return [build_layer_assets(project, layer, dialect) for layer in project.layers()]

@@ -1,0 +1,239 @@
+"""Discover the SQL models in `dbt_like_sql/`, the way dbt parses a project.
+
+Every `<layer>/<model>.sql` is a model named after its file; its folder is its layer (and asset
+group). Dependencies are found by rendering the Jinja once with recording `ref()` / `source()`;
+`{{ config(...) }}` declares the materialisation. YAML files beside the models give descriptions,
+grain and tests (see blueprint_pipeline/sql_models/tests.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from blueprint_pipeline.errors import SqlModelError
+from blueprint_pipeline.sql_models.tests import ModelTest, parse_model_tests
+from blueprint_pipeline.warehouse.base import checked_identifier, quote
+
+MATERIALIZATIONS = ("table", "incremental")
+
+
+def source_table(system: str, obj: str) -> str:
+    """The raw table (and asset) that holds source object `obj` of `system`: raw_salesforce__account."""
+    return f"raw_{system.lower()}__{obj.lower()}"
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    system: str
+    name: str
+    key: str
+    columns: tuple[str, ...]
+    files: tuple[str, ...] = ()  # default file-name patterns, matched case-insensitively
+    description: str = ""
+
+    @property
+    def table(self) -> str:
+        return source_table(self.system, self.name)
+
+
+@dataclass(frozen=True)
+class SqlModel:
+    name: str
+    layer: str
+    path: Path
+    sql: str  # the Jinja template as written
+    materialized: str = "table"
+    unique_key: tuple[str, ...] = ()
+    refs: tuple[str, ...] = ()
+    sources: tuple[tuple[str, str], ...] = ()
+    description: str = ""
+    grain: str = ""
+    primary_key: tuple[str, ...] = ()
+    tests: tuple[ModelTest, ...] = ()
+
+    @property
+    def code_version(self) -> str:
+        tests = "|".join(repr(t) for t in self.tests)
+        return hashlib.sha256((self.sql + tests).encode()).hexdigest()[:16]
+
+
+@dataclass
+class SqlProject:
+    root: Path
+    models: dict[str, SqlModel]
+    sources: dict[tuple[str, str], SourceObject] = field(default_factory=dict)
+
+    @cached_property
+    def _order(self) -> list[str]:
+        graph = {name: set(m.refs) for name, m in self.models.items()}
+        try:
+            return list(TopologicalSorter(graph).static_order())
+        except CycleError as exc:
+            raise SqlModelError(
+                f"{self.root}: models depend on each other in a cycle: {exc.args[1]}"
+            ) from exc
+
+    def in_order(self, names: set[str] | None = None) -> list[SqlModel]:
+        """Models in dependency order, optionally restricted to `names`."""
+        return [self.models[n] for n in self._order if names is None or n in names]
+
+    def downstream(self, name: str) -> set[str]:
+        """Every model that depends on `name`, directly or not."""
+        found: set[str] = set()
+        for model in self.in_order():
+            if name in model.refs or found & set(model.refs):
+                found.add(model.name)
+        return found
+
+    def layers(self) -> list[str]:
+        return sorted({m.layer for m in self.models.values()})
+
+    def render(self, model: SqlModel, *, incremental: bool = False) -> str:
+        """The model's SQL in DuckDB's dialect, with `$as_of` / `$config_version` parameters."""
+        return _render(model.path, model.sql, self._ref, self._source, model.name, incremental)
+
+    def _ref(self, name: str) -> str:
+        if name not in self.models:
+            raise SqlModelError(f"ref('{name}'): no model named {name} in {self.root}")
+        return quote(name)
+
+    def _source(self, system: str, obj: str) -> str:
+        if self.sources and (system, obj) not in self.sources:
+            raise SqlModelError(f"source('{system}', '{obj}'): not declared in sources.yml")
+        return quote(source_table(system, obj))
+
+
+def _render(path: Path, sql: str, ref, source, this: str, incremental: bool, config=None) -> str:
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    try:
+        return env.from_string(sql).render(
+            ref=ref,
+            source=source,
+            config=config or (lambda **_: ""),
+            this=quote(this),
+            is_incremental=lambda: incremental,
+            as_of="CAST($as_of AS TIMESTAMP)",
+            config_version="$config_version",
+        )
+    except jinja2.TemplateError as exc:
+        raise SqlModelError(f"{path}: {exc}") from exc
+
+
+def _parse_model(path: Path, layer: str, meta: dict[str, Any]) -> SqlModel:
+    name = checked_identifier(path.stem, f"model name (file {path})")
+    sql = path.read_text(encoding="utf-8")
+    found: dict[str, Any] = {"refs": [], "sources": [], "config": {}}
+
+    def ref(model: str) -> str:
+        found["refs"].append(model)
+        return quote(model)
+
+    def source(system: str, obj: str) -> str:
+        found["sources"].append((system, obj))
+        return quote(source_table(system, obj))
+
+    def config(**kwargs: Any) -> str:
+        found["config"].update(kwargs)
+        return ""
+
+    # Render both branches of `is_incremental()` so deps used in either are found.
+    for incremental in (False, True):
+        _render(path, sql, ref, source, name, incremental, config)
+    cfg = found["config"]
+    unknown = set(cfg) - {"materialized", "unique_key"}
+    if unknown:
+        raise SqlModelError(f"{path}: unknown config() keys {sorted(unknown)}")
+    materialized = cfg.get("materialized", "table")
+    if materialized not in MATERIALIZATIONS:
+        raise SqlModelError(f"{path}: materialized={materialized!r}; expected one of {MATERIALIZATIONS}")
+    unique_key = cfg.get("unique_key") or ()
+    unique_key = (unique_key,) if isinstance(unique_key, str) else tuple(unique_key)
+    primary_key = meta.get("primary_key") or ()
+    primary_key = (primary_key,) if isinstance(primary_key, str) else tuple(primary_key)
+    return SqlModel(
+        name=name,
+        layer=layer,
+        path=path,
+        sql=sql,
+        materialized=materialized,
+        unique_key=unique_key,
+        refs=tuple(dict.fromkeys(found["refs"])),
+        sources=tuple(dict.fromkeys(found["sources"])),
+        description=str(meta.get("description", "")).strip(),
+        grain=str(meta.get("grain", "")).strip(),
+        primary_key=primary_key,
+        tests=parse_model_tests(path, meta, primary_key),
+    )
+
+
+def _load_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SqlModelError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SqlModelError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _model_meta(layer_dir: Path) -> dict[str, dict]:
+    meta: dict[str, dict] = {}
+    for path in sorted(layer_dir.glob("*.yml")):
+        for entry in _load_yaml(path).get("models", []):
+            if not isinstance(entry, dict) or "name" not in entry:
+                raise SqlModelError(f"{path}: each entry under 'models' needs a 'name'")
+            if not (layer_dir / f"{entry['name']}.sql").exists():
+                raise SqlModelError(f"{path}: model '{entry['name']}' has no {entry['name']}.sql")
+            meta[entry["name"]] = {**entry, "_yaml": path}
+    return meta
+
+
+def _load_sources(root: Path) -> dict[tuple[str, str], SourceObject]:
+    path = root / "sources.yml"
+    if not path.exists():
+        return {}
+    found: dict[tuple[str, str], SourceObject] = {}
+    for system in _load_yaml(path).get("sources", []):
+        for obj in system.get("objects", []):
+            try:
+                so = SourceObject(
+                    system=system["name"],
+                    name=obj["name"],
+                    key=obj["key"],
+                    columns=tuple(obj["columns"]),
+                    files=tuple(obj.get("files", ())),
+                    description=str(obj.get("description", "")).strip(),
+                )
+            except KeyError as exc:
+                raise SqlModelError(f"{path}: source object needs {exc.args[0]!r}: {obj}") from exc
+            found[(so.system, so.name)] = so
+    return found
+
+
+def load_project(root: Path) -> SqlProject:
+    """Parse every model under `root`; raise SqlModelError naming the file on any problem."""
+    if not root.is_dir():
+        raise SqlModelError(f"{root}: SQL project directory does not exist")
+    models: dict[str, SqlModel] = {}
+    for layer_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        meta = _model_meta(layer_dir)
+        for path in sorted(layer_dir.glob("*.sql")):
+            if path.stem in models:
+                raise SqlModelError(f"{path}: a model named {path.stem} already exists elsewhere")
+            models[path.stem] = _parse_model(path, layer_dir.name, meta.get(path.stem, {}))
+    project = SqlProject(root=root, models=models, sources=_load_sources(root))
+    for model in models.values():
+        for ref in model.refs:
+            project._ref(ref)
+        for system, obj in model.sources:
+            project._source(system, obj)
+    project.in_order()  # raises on a cycle
+    return project

@@ -1,0 +1,102 @@
+"""Build one SQL model in the warehouse, as dbt's `table` and `incremental` materialisations do.
+
+Each build is one transaction, so a run killed half-way leaves the previous table in place and the
+next run starts from it: nothing is appended twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from blueprint_pipeline.errors import SqlModelError
+from blueprint_pipeline.sql_models.project import SqlModel, SqlProject
+from blueprint_pipeline.sql_models.tests import ModelTest
+from blueprint_pipeline.warehouse import Session, Warehouse, quote
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    model: str
+    mode: str  # "table", "incremental (first build)", "incremental"
+    row_count: int
+    rows_inserted: int
+    rows_replaced: int = 0  # incremental merge: existing rows replaced by a newer version
+
+
+@dataclass(frozen=True)
+class TestResult:
+    test: ModelTest
+    failing_rows: int
+
+    @property
+    def passed(self) -> bool:
+        return self.failing_rows == 0
+
+
+def _create_as(session: Session, table: str, sql: str, params: dict, temporary: bool = False) -> None:
+    kind = "temporary table" if temporary else "table"
+    session.execute(f"create {kind} {quote(table)} as {sql}", params)
+
+
+def _rebuild(session: Session, model: SqlModel, sql: str, params: dict) -> None:
+    staging = f"{model.name}__building"
+    session.execute(f"drop table if exists {quote(staging)}")
+    _create_as(session, staging, sql, params)
+    session.execute(f"drop table if exists {quote(model.name)}")
+    session.execute(f"alter table {quote(staging)} rename to {quote(model.name)}")
+
+
+def _merge(session: Session, project: SqlProject, model: SqlModel, params: dict) -> BuildResult:
+    this, incoming = quote(model.name), f"{model.name}__incoming"
+    sql = project.render(model, incremental=True)
+    session.execute(f"drop table if exists {quote(incoming)}")
+    _create_as(session, incoming, sql, params, temporary=True)
+    existing = [c for c, _ in session.columns(model.name)]
+    new = [c for c, _ in session.columns(incoming)]
+    if sorted(existing) != sorted(new):
+        raise SqlModelError(
+            f"{model.path}: the incremental model's columns changed ({sorted(existing)} -> "
+            f"{sorted(new)}); rebuild it with `blueprint run --full-refresh`"
+        )
+    replaced = 0
+    if model.unique_key:
+        on = " and ".join(f"{this}.{quote(k)} = i.{quote(k)}" for k in model.unique_key)
+        replaced = session.scalar(
+            f"select count(*) from {this} where exists (select 1 from {quote(incoming)} as i where {on})"
+        )
+        session.execute(f"delete from {this} where exists (select 1 from {quote(incoming)} as i where {on})")
+    inserted = session.row_count(incoming)
+    cols = ", ".join(quote(c) for c in existing)
+    session.execute(f"insert into {this} ({cols}) select {cols} from {quote(incoming)}")
+    session.execute(f"drop table {quote(incoming)}")
+    return BuildResult(model.name, "incremental", session.row_count(model.name), inserted, replaced)
+
+
+def build_model(
+    warehouse: Warehouse,
+    project: SqlProject,
+    model: SqlModel,
+    *,
+    as_of: datetime,
+    config_version: str,
+    full_refresh: bool = False,
+) -> BuildResult:
+    params = {"as_of": as_of.strftime("%Y-%m-%d %H:%M:%S.%f"), "config_version": config_version}
+    with warehouse.transaction() as session:
+        exists = session.table_exists(model.name)
+        if model.materialized == "incremental" and exists and not full_refresh:
+            return _merge(session, project, model, params)
+        _rebuild(session, model, project.render(model), params)
+        rows = session.row_count(model.name)
+        mode = "table" if model.materialized == "table" else "incremental (full build)"
+        return BuildResult(model.name, mode, rows, rows)
+
+
+def run_tests(warehouse: Warehouse, model: SqlModel, tests: list[ModelTest]) -> list[TestResult]:
+    results = []
+    with warehouse.session() as session:
+        for test in tests:
+            sql, params = test.failing_rows_sql(model.name)
+            results.append(TestResult(test, int(session.scalar(sql, params) or 0)))
+    return results

@@ -1,0 +1,129 @@
+"""The warehouse interface every asset talks to, whichever engine is behind it.
+
+All SQL in this project is written once, in DuckDB's dialect, with named parameters as `$name`.
+The PostgreSQL implementation transpiles it with sqlglot; values always travel as bound parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from sqlglot import exp
+
+Params = Mapping[str, Any] | None
+
+
+def quote(identifier: str) -> str:
+    """A safely quoted SQL identifier (table or column name)."""
+    return exp.to_identifier(identifier, quoted=True).sql(dialect="duckdb")
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def checked_identifier(name: str, what: str = "identifier") -> str:
+    """Raise unless `name` is a plain identifier; used on names that come from config or files."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"invalid {what} {name!r}: expected letters, digits and underscores")
+    return name
+
+
+class Session(ABC):
+    """One open connection; statements inside `Warehouse.transaction()` commit or roll back together."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Params = None) -> None: ...
+
+    @abstractmethod
+    def fetchall(self, sql: str, params: Params = None) -> list[tuple]: ...
+
+    @abstractmethod
+    def fetch_df(self, sql: str, params: Params = None) -> pd.DataFrame: ...
+
+    def scalar(self, sql: str, params: Params = None) -> Any:
+        rows = self.fetchall(sql, params)
+        return rows[0][0] if rows else None
+
+    @abstractmethod
+    def insert_from_local_query(
+        self, table: str, columns: list[str], duckdb_sql: str, params: Params = None
+    ) -> int:
+        """Append the rows of a query run by an embedded DuckDB (e.g. over `read_csv`) to `table`.
+
+        This is how files are loaded: DuckDB parses CSV and JSON the same way for both warehouses.
+        Returns the number of rows appended.
+        """
+
+    def table_exists(self, table: str) -> bool:
+        return bool(
+            self.scalar(
+                "select count(*) from information_schema.tables "
+                "where table_name = $table and table_schema = current_schema()",
+                {"table": table},
+            )
+        )
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        """(name, data type) of each column of `table`, in table order."""
+        return [
+            (name, dtype)
+            for name, dtype in self.fetchall(
+                "select column_name, data_type from information_schema.columns "
+                "where table_name = $table and table_schema = current_schema() "
+                "order by ordinal_position",
+                {"table": table},
+            )
+        ]
+
+    def row_count(self, table: str) -> int:
+        return int(self.scalar(f"select count(*) from {quote(table)}"))
+
+
+class Warehouse(dg.ConfigurableResource, ABC):
+    """Where the tables live. Choose an implementation with `warehouse_from_url`."""
+
+    @property
+    @abstractmethod
+    def dialect(self) -> str:
+        """sqlglot dialect name: 'duckdb' or 'postgres'."""
+
+    @property
+    @abstractmethod
+    def display_url(self) -> str:
+        """The URL without any password, safe for logs and metadata."""
+
+    @contextmanager
+    @abstractmethod
+    def session(self) -> Iterator[Session]:
+        """A connection in autocommit mode, closed on exit."""
+
+    @contextmanager
+    @abstractmethod
+    def transaction(self) -> Iterator[Session]:
+        """A connection whose statements commit together on exit, or roll back on error."""
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        with self.transaction() as session:
+            session.execute(sql, params)
+
+    def fetchall(self, sql: str, params: Params = None) -> list[tuple]:
+        with self.session() as session:
+            return session.fetchall(sql, params)
+
+    def fetch_df(self, sql: str, params: Params = None) -> pd.DataFrame:
+        with self.session() as session:
+            return session.fetch_df(sql, params)
+
+    def scalar(self, sql: str, params: Params = None) -> Any:
+        with self.session() as session:
+            return session.scalar(sql, params)
+
+    def check_reachable(self) -> None:
+        """Raise WarehouseError with the reason when the warehouse cannot be used."""
+        self.scalar("select 1")

@@ -1,0 +1,92 @@
+"""The embedded default: one DuckDB file, one writing process at a time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from blueprint_pipeline.errors import WarehouseError
+from blueprint_pipeline.warehouse.base import Params, Session, Warehouse, quote
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def used_params(sql: str, params: Params) -> dict | None:
+    # DuckDB rejects named parameters the statement does not use, so pass only the used ones.
+    if not params:
+        return None
+    names = set(_PARAM.findall(sql))
+    used = {k: v for k, v in params.items() if k in names}
+    return used or None
+
+
+class DuckDBSession(Session):
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        self.con.execute(sql, used_params(sql, params))
+
+    def fetchall(self, sql: str, params: Params = None) -> list[tuple]:
+        return self.con.execute(sql, used_params(sql, params)).fetchall()
+
+    def fetch_df(self, sql: str, params: Params = None) -> pd.DataFrame:
+        return self.con.execute(sql, used_params(sql, params)).df()
+
+    def insert_from_local_query(
+        self, table: str, columns: list[str], duckdb_sql: str, params: Params = None
+    ) -> int:
+        cols = ", ".join(quote(c) for c in columns)
+        before = self.row_count(table)
+        self.execute(f"insert into {quote(table)} ({cols}) {duckdb_sql}", params)
+        return self.row_count(table) - before
+
+
+class DuckDBWarehouse(Warehouse):
+    """A DuckDB database file (created with its folder on first use)."""
+
+    path: str
+
+    @property
+    def dialect(self) -> str:
+        return "duckdb"
+
+    @property
+    def display_url(self) -> str:
+        return f"duckdb:///{self.path}"
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return duckdb.connect(self.path)
+        except duckdb.IOException as exc:
+            raise WarehouseError(
+                f"cannot open DuckDB warehouse {self.path}: {exc}. DuckDB allows one writing "
+                "process: is another run or a Python shell holding the file?"
+            ) from exc
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        con = self._connect()
+        try:
+            yield DuckDBSession(con)
+        finally:
+            con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        con = self._connect()
+        try:
+            con.begin()
+            yield DuckDBSession(con)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        finally:
+            con.close()

@@ -1,0 +1,131 @@
+"""The production warehouse: PostgreSQL through SQLAlchemy and psycopg2.
+
+Models and queries are written in DuckDB's dialect and transpiled here with sqlglot, so one SQL
+text runs on both engines (TOOLCHAIN.md lists what sqlglot changes and what it cannot).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+import pandas as pd
+import sqlalchemy as sa
+import sqlglot
+from sqlalchemy.engine import Connection, Engine
+
+from blueprint_pipeline.errors import WarehouseError
+from blueprint_pipeline.warehouse.base import Params, Session, Warehouse, checked_identifier, quote
+from blueprint_pipeline.warehouse.duckdb import used_params as _used
+
+_COPY_BATCH_ROWS = 50_000
+
+
+@functools.lru_cache(maxsize=4096)
+def to_postgres(sql: str) -> str:
+    """DuckDB-dialect SQL with `$name` parameters -> PostgreSQL with psycopg2's `%(name)s`.
+
+    psycopg2 reads `%` as a placeholder whenever parameters are passed (we always pass a dict), so
+    literal percent signs are doubled and the placeholders sqlglot wrote are restored.
+    """
+    statements = sqlglot.transpile(sql, read="duckdb", write="postgres")
+    if len(statements) != 1:
+        raise ValueError(f"expected one SQL statement, got {len(statements)}")
+    escaped = statements[0].replace("%", "%%")
+    return escaped.replace("%%(", "%(")
+
+
+@functools.lru_cache(maxsize=8)
+def _engine(url: str) -> Engine:
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+class PostgresSession(Session):
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def _run(self, sql: str, params: Params):
+        return self.conn.exec_driver_sql(to_postgres(sql), dict(params or {}))
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        self._run(sql, params)
+
+    def fetchall(self, sql: str, params: Params = None) -> list[tuple]:
+        return [tuple(row) for row in self._run(sql, params).fetchall()]
+
+    def fetch_df(self, sql: str, params: Params = None) -> pd.DataFrame:
+        result = self._run(sql, params)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def insert_from_local_query(
+        self, table: str, columns: list[str], duckdb_sql: str, params: Params = None
+    ) -> int:
+        # Run the query in an embedded DuckDB and stream its rows with COPY, in batches.
+        copy = (
+            f"copy {quote(table)} ({', '.join(quote(c) for c in columns)}) "
+            "from stdin with (format csv, null '\\N')"
+        )
+        cursor = self.conn.connection.dbapi_connection.cursor()
+        local = duckdb.connect()
+        total = 0
+        try:
+            result = local.execute(duckdb_sql, _used(duckdb_sql, params))
+            while rows := result.fetchmany(_COPY_BATCH_ROWS):
+                buffer = io.StringIO()
+                writer = csv.writer(buffer, lineterminator="\n")
+                writer.writerows([r"\N" if v is None else v for v in row] for row in rows)
+                buffer.seek(0)
+                cursor.copy_expert(copy, buffer)
+                total += len(rows)
+        finally:
+            local.close()
+        return total
+
+
+class PostgresWarehouse(Warehouse):
+    """A PostgreSQL database; tables land in `schema_name` (created on first use)."""
+
+    url: str
+    schema_name: str = "public"
+
+    @property
+    def dialect(self) -> str:
+        return "postgres"
+
+    @property
+    def display_url(self) -> str:
+        return sa.make_url(self.url).render_as_string(hide_password=True)
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        checked_identifier(self.schema_name, "schema name")
+        try:
+            conn = _engine(self.url).connect()
+        except sa.exc.OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise WarehouseError(f"cannot reach PostgreSQL at {self.display_url}: {reason}") from exc
+        except (sa.exc.ArgumentError, ModuleNotFoundError) as exc:
+            raise WarehouseError(f"bad PostgreSQL URL {self.display_url}: {exc}") from exc
+        try:
+            schema = quote(self.schema_name)
+            conn.exec_driver_sql(f"create schema if not exists {schema}")
+            conn.exec_driver_sql(f"set search_path to {schema}")
+            conn.commit()
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._connection() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield PostgresSession(conn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self._connection() as conn, conn.begin():
+            yield PostgresSession(conn)
