@@ -8,14 +8,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from blueprint_pipeline.naming import snake_case
 from blueprint_pipeline.sql_models.project import SourceObject
 
 
 def raw_column(field: str) -> str:
     """The raw table's column for an export field: AccountId -> account_id, "First name" -> first_name."""
-    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", field.strip())
-    snake = re.sub(r"(?<=[A-Z])(?=[A-Z][a-z])", "_", snake)
-    return re.sub(r"[^a-z0-9]+", "_", snake.lower()).strip("_")
+    return snake_case(field)
 
 
 def header_token(name: str) -> str:

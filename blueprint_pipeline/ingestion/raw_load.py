@@ -137,7 +137,8 @@ def ingest_file(session: Session, obj: SourceObject, path: Path, name: str, as_o
             reason = str(exc).strip().splitlines()[0]
             raise SkipFile(f"not a readable CSV file: {reason}") from exc
     session.execute(
-        f"insert into {quote(LEDGER_TABLE)} values ($file, $checksum, $object, $rows, cast($as_of as timestamp))",
+        f"insert into {quote(LEDGER_TABLE)} "
+        "values ($file, $checksum, $object, $rows, cast($as_of as timestamp))",
         {
             "file": name,
             "checksum": checksum,

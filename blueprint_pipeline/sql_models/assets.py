@@ -7,9 +7,10 @@ fails the step, which stops downstream steps.
 
 import dagster as dg
 
+from blueprint_pipeline.naming import source_table
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
-from blueprint_pipeline.sql_models.project import SqlModel, SqlProject, source_table
+from blueprint_pipeline.sql_models.project import SqlModel, SqlProject
 from blueprint_pipeline.sql_models.runner import build_model, run_tests
 from blueprint_pipeline.warehouse import Warehouse
 

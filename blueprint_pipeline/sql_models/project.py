@@ -19,15 +19,11 @@ import jinja2
 import yaml
 
 from blueprint_pipeline.errors import SqlModelError
+from blueprint_pipeline.naming import source_table
 from blueprint_pipeline.sql_models.tests import ModelTest, parse_model_tests
 from blueprint_pipeline.warehouse.base import checked_identifier, quote
 
 MATERIALIZATIONS = ("table", "incremental")
-
-
-def source_table(system: str, obj: str) -> str:
-    """The raw table (and asset) that holds source object `obj` of `system`: raw_salesforce__account."""
-    return f"raw_{system.lower()}__{obj.lower()}"
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,10 @@ class TestResult:
         return self.failing_rows == 0
 
 
-def _create_as(session: Session, table: str, sql: str, params: dict, temporary: bool = False) -> None:
-    kind = "temporary table" if temporary else "table"
-    session.execute(f"create {kind} {quote(table)} as {sql}", params)
+def _create_as(session: Session, table: str, sql: str, params: dict) -> None:
+    # Work tables are ordinary tables inside the build's transaction (PostgreSQL keeps temporary
+    # ones in another schema): a killed build rolls them back with everything else.
+    session.execute(f"create table {quote(table)} as {sql}", params)
 
 
 def _rebuild(session: Session, model: SqlModel, sql: str, params: dict) -> None:
@@ -51,7 +52,7 @@ def _merge(session: Session, project: SqlProject, model: SqlModel, params: dict)
     this, incoming = quote(model.name), f"{model.name}__incoming"
     sql = project.render(model, incremental=True)
     session.execute(f"drop table if exists {quote(incoming)}")
-    _create_as(session, incoming, sql, params, temporary=True)
+    _create_as(session, incoming, sql, params)
     existing = [c for c, _ in session.columns(model.name)]
     new = [c for c, _ in session.columns(incoming)]
     if sorted(existing) != sorted(new):

@@ -1,0 +1,176 @@
+"""Materialise the asset graph in-process on the Dagster instance, and summarise what it did.
+
+Used by `blueprint run` and `make demo`; the same definitions serve `dagster dev`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+
+from blueprint_pipeline.errors import BlueprintError
+from blueprint_pipeline.paths import DEFAULT_LANDING_DIR
+from blueprint_pipeline.resources import (
+    CONFIG_DIR_ENV,
+    LANDING_DIR_ENV,
+    WAREHOUSE_URL_ENV,
+    warehouse_from_env,
+)
+from blueprint_pipeline.run_facts import AS_OF_TAG, FULL_REFRESH_TAG, parse_as_of
+
+LAYER_ORDER = (
+    "sources",
+    "staging",
+    "identity",
+    "audiences",
+    "buying_groups",
+    "journeys",
+    "activation",
+    "reporting",
+)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    landing: Path | None = None
+    warehouse_url: str | None = None
+    config_dir: Path | None = None
+    as_of: str | None = None
+    full_refresh: bool = False
+    select: str | None = None
+
+
+@dataclass
+class BuildSummary:
+    success: bool
+    run_id: str
+    as_of: datetime
+    config_version: str
+    warehouse: str
+    rows_per_layer: dict[str, int] = field(default_factory=dict)
+    assets_built: int = 0
+    skipped_files: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)  # "asset.check (blocking|warn): N rows"
+    failures: list[str] = field(default_factory=list)
+
+    def render(self) -> str:
+        status = "build OK" if self.success else "build FAILED"
+        lines = [
+            f"{status}: {self.assets_built} assets, run {self.run_id}",
+            f"  as-of {self.as_of.isoformat()} UTC, config version {self.config_version}",
+            f"  warehouse: {self.warehouse}",
+            "  rows per layer:",
+        ]
+        lines += [f"    {layer:<14} {rows:>12,}" for layer, rows in self.rows_per_layer.items()]
+        if self.skipped_files:
+            lines.append(f"  {len(self.skipped_files)} file(s) skipped:")
+            lines += [f"    {f}" for f in self.skipped_files]
+        if self.failed_checks:
+            lines.append(f"  {len(self.failed_checks)} check(s) failed:")
+            lines += [f"    {c}" for c in self.failed_checks]
+        for failure in self.failures:
+            lines.append(f"  error: {failure}")
+        lines.append("  open the UI: make ui  (or: DAGSTER_HOME=<project> dagster dev -w workspace.yaml)")
+        return "\n".join(lines)
+
+
+def _apply_options(options: BuildOptions) -> None:
+    """Resources read these variables; setting them here makes this process see the choices."""
+    if options.landing is not None:
+        if not options.landing.is_dir():
+            raise BlueprintError(f"landing directory {options.landing} does not exist")
+        os.environ[LANDING_DIR_ENV] = str(options.landing)
+    elif LANDING_DIR_ENV not in os.environ and not DEFAULT_LANDING_DIR.is_dir():
+        raise BlueprintError(
+            f"no landing directory: pass --landing DIR or create {DEFAULT_LANDING_DIR} (make demo does)"
+        )
+    if options.warehouse_url:
+        os.environ[WAREHOUSE_URL_ENV] = options.warehouse_url
+    if options.config_dir is not None:
+        os.environ[CONFIG_DIR_ENV] = str(options.config_dir)
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[0] if lines else "unknown error"
+
+
+def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None) -> BuildSummary:
+    from blueprint_pipeline.config import load_config
+    from blueprint_pipeline.definitions import build_definitions
+    from blueprint_pipeline.progress import progress_logger
+
+    _apply_options(options)
+    loaded = load_config(os.environ.get(CONFIG_DIR_ENV) or None)  # bad config: an error before any run
+    warehouse = warehouse_from_env()
+    warehouse.check_reachable()
+    try:
+        as_of = parse_as_of(options.as_of) if options.as_of else datetime.now(UTC).replace(tzinfo=None)
+    except ValueError as exc:
+        raise BlueprintError(str(exc)) from exc
+
+    defs = dg.Definitions.merge(build_definitions(), dg.Definitions(loggers={"progress": progress_logger}))
+    job = defs.resolve_implicit_global_asset_job_def()
+    graph = defs.resolve_asset_graph()
+    selection = None
+    if options.select:
+        try:
+            selection = list(dg.AssetSelection.from_string(options.select).resolve(graph))
+        except Exception as exc:  # Dagster raises several types for a bad selection string
+            raise BlueprintError(f"--select {options.select!r}: {_first_line(str(exc))}") from exc
+        if not selection:
+            raise BlueprintError(f"--select {options.select!r} matches no asset")
+
+    tags = {AS_OF_TAG: as_of.isoformat(), FULL_REFRESH_TAG: str(options.full_refresh).lower()}
+    result = job.execute_in_process(
+        instance=instance or dg.DagsterInstance.get(),
+        tags=tags,
+        run_config={"loggers": {"progress": {}}},
+        asset_selection=selection,
+        raise_on_error=False,
+    )
+    return summarise(result, graph, as_of, loaded.version, warehouse.display_url)
+
+
+def summarise(
+    result: dg.ExecuteInProcessResult, graph, as_of: datetime, config_version: str, warehouse: str
+) -> BuildSummary:
+    summary = BuildSummary(result.success, result.run_id, as_of, config_version, warehouse)
+    rows: dict[str, int] = defaultdict(int)
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        key = materialization.asset_key
+        group = graph.get(key).group_name or "default"
+        metadata = materialization.metadata
+        if "dagster/row_count" in metadata:
+            rows[group] += int(metadata["dagster/row_count"].value)
+        skipped = metadata.get("skipped_files")
+        if skipped is not None and skipped.value != "none":
+            summary.skipped_files += [line.removeprefix("- ") for line in skipped.value.splitlines()]
+        summary.assets_built += 1
+    order = {layer: i for i, layer in enumerate(LAYER_ORDER)}
+    summary.rows_per_layer = dict(sorted(rows.items(), key=lambda kv: (order.get(kv[0], 99), kv[0])))
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            kind = "blocking" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "warn"
+            failing = evaluation.metadata.get("failing_rows")
+            count = f": {failing.value} failing rows" if failing is not None else ""
+            summary.failed_checks.append(
+                f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name} ({kind}){count}"
+            )
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            message = _first_line(error.message if error else "")
+            cause = error.cause if error else None
+            while cause is not None and cause.cause is not None:
+                cause = cause.cause
+            if cause is not None:
+                message = _first_line(cause.message)
+            summary.failures.append(f"{event.step_key}: {message}")
+    return summary

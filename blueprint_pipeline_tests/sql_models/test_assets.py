@@ -1,0 +1,86 @@
+"""The runner as Dagster assets: specs from the translator, subsetting, blocking checks."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.sql_models.assets import build_sql_model_assets, spec_for
+from blueprint_pipeline.sql_models.project import load_project
+from blueprint_pipeline_tests.conftest import FIXTURES
+from blueprint_pipeline_tests.sql_models.test_runner import BATCH_1, CUSTOMERS, load_raw
+
+
+@pytest.fixture
+def project():
+    return load_project(FIXTURES / "sql_project")
+
+
+def materialize(project, warehouse, selection=None):
+    return dg.materialize(
+        build_sql_model_assets(project, warehouse.dialect),
+        resources={"warehouse": warehouse, "blueprint_config": BlueprintConfigResource()},
+        instance=dg.DagsterInstance.ephemeral(),
+        selection=selection,
+        tags={"blueprint/as_of": "2026-11-25T09:30:00Z"},
+        raise_on_error=False,
+    )
+
+
+def test_translator_specs(project):
+    spec = spec_for(project.models["customer_totals"], "duckdb")
+    assert spec.key == dg.AssetKey("customer_totals")
+    assert spec.group_name == "marts"
+    assert {d.asset_key for d in spec.deps} == {dg.AssetKey("stg_shop__orders"), dg.AssetKey("stg_shop__customers")}
+    assert spec.kinds == {"sql", "duckdb"}
+    assert "select" in spec.metadata["sql"].value.lower()
+    staged = spec_for(project.models["stg_shop__orders"], "postgres")
+    assert {d.asset_key for d in staged.deps} == {dg.AssetKey("raw_shop__orders")}
+    # The code version follows the SQL text.
+    assert spec.code_version == project.models["customer_totals"].code_version
+    assert spec.code_version != staged.code_version
+
+
+def test_materialize_records_metadata_and_checks(duckdb_warehouse, project):
+    load_raw(duckdb_warehouse, BATCH_1)
+    result = materialize(project, duckdb_warehouse)
+    assert result.success
+    by_key = {e.materialization.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+    assert by_key["customer_totals"]["dagster/row_count"].value == 2
+    assert by_key["customer_totals"]["blueprint/as_of"].value == "2026-11-25T09:30:00"
+    assert len(by_key["customer_totals"]["blueprint/config_version"].value) == 12
+    checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+    assert checks[("stg_shop__customers", "unique__customer_id")] is True
+    assert checks[("customer_totals", "expression__totals_not_negative")] is True
+
+
+def test_subset_runs_only_selected_models(duckdb_warehouse, project):
+    load_raw(duckdb_warehouse, BATCH_1)
+    result = materialize(project, duckdb_warehouse, selection="key:stg_shop__orders or key:stg_shop__customers")
+    assert result.success
+    built = {e.materialization.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert built == {"stg_shop__orders", "stg_shop__customers"}
+    with duckdb_warehouse.session() as s:
+        assert not s.table_exists("customer_totals")
+
+
+def test_failing_primary_key_blocks_downstream(duckdb_warehouse, project):
+    load_raw(duckdb_warehouse, BATCH_1, [*CUSTOMERS, ("Bob", "Bob twin", "smb")])
+    result = materialize(project, duckdb_warehouse)
+    assert not result.success
+    built = {e.materialization.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "stg_shop__customers" in built
+    assert "customer_totals" not in built  # downstream of the failed blocking check: never built
+    with duckdb_warehouse.session() as s:
+        assert not s.table_exists("customer_totals")
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert [(e.check_name, e.severity) for e in failed] == [("unique__customer_id", dg.AssetCheckSeverity.ERROR)]
+
+
+def test_warning_check_does_not_block(duckdb_warehouse, project):
+    load_raw(duckdb_warehouse, BATCH_1, [*CUSTOMERS, ("carol", "Carol", "mid-market")])
+    result = materialize(project, duckdb_warehouse)
+    assert result.success
+    failed = [(e.check_name, e.severity) for e in result.get_asset_check_evaluations() if not e.passed]
+    assert failed == [("accepted_values__segment", dg.AssetCheckSeverity.WARN)]

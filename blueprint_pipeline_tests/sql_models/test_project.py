@@ -1,0 +1,55 @@
+"""Parsing the SQL project: clear errors naming the file for every mistake a model author can make."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from blueprint_pipeline.errors import SqlModelError
+from blueprint_pipeline.sql_models.project import load_project
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"a/x.sql": "select * from {{ ref('nope') }}"}, "ref('nope'): no model named nope"),
+        ({"a/x.sql": "select * from {{ ref('y') }}", "a/y.sql": "select * from {{ ref('x') }}"}, "cycle"),
+        ({"a/x.sql": "{{ config(materialized='view') }} select 1"}, "materialized='view'"),
+        ({"a/x.sql": "{{ config(partition_by='d') }} select 1"}, "unknown config() keys"),
+        ({"a/x.sql": "select {{ oops }}"}, "x.sql: 'oops' is undefined"),
+        ({"a/x.sql": "select 1 as k", "a/a.yml": "models:\n  - name: z\n"}, "model 'z' has no z.sql"),
+        (
+            {"a/x.sql": "select 1 as k", "a/a.yml": "models:\n  - name: x\n    columns:\n      - name: k\n        tests: [uniq]\n"},
+            "unknown test 'uniq'",
+        ),
+        (
+            {"a/x.sql": "select 1 as k", "a/a.yml": "models:\n  - name: x\n    tests:\n      - expression: {name: e, sql: 'k > 0; drop table x'}\n"},
+            "expected one boolean condition",
+        ),
+        (
+            {"a/x.sql": "select 1 as k", "a/a.yml": "models:\n  - name: x\n    columns:\n      - name: k\n        tests:\n          - not_null: {severity: fatal}\n"},
+            "severity 'fatal'",
+        ),
+        ({"a/x.sql": "select 1", "b/x.sql": "select 2"}, "already exists"),
+        ({"a/x-y.sql": "select 1"}, "invalid model name"),
+    ],
+)
+def test_errors_name_the_problem(tmp_path, files, message):
+    with pytest.raises((SqlModelError, ValueError), match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_project(write(tmp_path, files))
+
+
+def test_unknown_source_is_an_error(tmp_path):
+    write(tmp_path, {"sources.yml": "sources:\n  - name: s\n    objects:\n      - {name: o, key: id, columns: [id]}\n"})
+    write(tmp_path, {"a/x.sql": "select * from {{ source('s', 'other') }}"})
+    with pytest.raises(SqlModelError, match=r"source\('s', 'other'\): not declared"):
+        load_project(tmp_path)

@@ -1,0 +1,129 @@
+"""The SQL-model runner on a hand-written project (fixtures/sql_project), on both warehouses.
+
+Hand-worked answers:
+  batch 1 orders: 1 alice 10.0 @01-01, 2 bob 5.5 @01-02, 3 alice 2.5 @01-03
+    customer_totals: alice 2 orders 12.5; bob 1 order 5.5
+    order_history: 3 rows; order_events: 3 rows
+  batch 2 (order 2 updated to 7.5 @01-06, order 4 bob 1.0 @01-05 added):
+    order_history merges on order_id: 4 rows, order 2 now 7.5; 2 rows inserted, 1 replaced
+    order_events appends the 2 new versions: 5 rows
+    customer_totals: alice 2 / 12.5; bob 2 / 8.5
+  batch 2 again: nothing changes anywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from blueprint_pipeline.sql_models.project import load_project
+from blueprint_pipeline.sql_models.runner import build_model, run_tests
+from blueprint_pipeline.warehouse import Warehouse
+from blueprint_pipeline_tests.conftest import FIXTURES
+
+AS_OF = datetime(2026, 11, 25, 9, 30)
+BATCH_1 = [("1", " Alice ", "10.0", "2026-01-01"), ("2", "BOB", "5.5", "2026-01-02"), ("3", "alice", "2.5", "2026-01-03")]
+BATCH_2 = [("1", " Alice ", "10.0", "2026-01-01"), ("2", "BOB", "7.5", "2026-01-06"), ("3", "alice", "2.5", "2026-01-03"), ("4", "bob", "1.0", "2026-01-05")]
+CUSTOMERS = [("alice", "Alice A.", "smb"), ("bob", "Bob B.", "enterprise")]
+
+
+def load_raw(warehouse: Warehouse, orders: list[tuple], customers: list[tuple] = CUSTOMERS) -> None:
+    with warehouse.transaction() as s:
+        s.execute("drop table if exists raw_shop__orders")
+        s.execute("create table raw_shop__orders (id varchar, customer varchar, amount varchar, updated_at varchar)")
+        for row in orders:
+            s.execute("insert into raw_shop__orders values ($a, $b, $c, $d)", dict(zip("abcd", row)))
+        s.execute("drop table if exists raw_shop__customers")
+        s.execute("create table raw_shop__customers (id varchar, name varchar, segment varchar)")
+        for row in customers:
+            s.execute("insert into raw_shop__customers values ($a, $b, $c)", dict(zip("abc", row)))
+
+
+def build_all(warehouse: Warehouse, project) -> dict:
+    return {m.name: build_model(warehouse, project, m, as_of=AS_OF, config_version="v1") for m in project.in_order()}
+
+
+def rows(warehouse: Warehouse, table: str, order_by: str) -> list[tuple]:
+    return warehouse.fetchall(f"select * from {table} order by {order_by}")
+
+
+@pytest.fixture
+def project():
+    return load_project(FIXTURES / "sql_project")
+
+
+def test_models_run_in_dependency_order(project):
+    order = [m.name for m in project.in_order()]
+    assert order.index("stg_shop__orders") < order.index("customer_totals")
+    assert order.index("stg_shop__customers") < order.index("customer_totals")
+    assert order.index("stg_shop__orders") < order.index("order_history")
+    assert project.models["customer_totals"].refs == ("stg_shop__orders", "stg_shop__customers")
+    assert project.models["stg_shop__orders"].sources == (("shop", "orders"),)
+    assert project.downstream("stg_shop__customers") == {"customer_totals"}
+
+
+def test_table_and_incremental_builds(warehouse, project):
+    load_raw(warehouse, BATCH_1)
+    first = build_all(warehouse, project)
+    assert first["order_history"].mode == "incremental (full build)"
+    assert rows(warehouse, "customer_totals", "customer_id") == [
+        ("alice", 2, 12.5, AS_OF, "v1"),
+        ("bob", 1, 5.5, AS_OF, "v1"),
+    ]
+    assert len(rows(warehouse, "order_history", "order_id")) == 3
+    assert len(rows(warehouse, "order_events", "order_id")) == 3
+
+    load_raw(warehouse, BATCH_2)
+    second = build_all(warehouse, project)
+    assert (second["order_history"].rows_inserted, second["order_history"].rows_replaced) == (2, 1)
+    history = rows(warehouse, "order_history", "order_id")
+    assert [(r[0], r[2]) for r in history] == [(1, 10.0), (2, 7.5), (3, 2.5), (4, 1.0)]
+    assert second["order_events"].rows_inserted == 2
+    assert len(rows(warehouse, "order_events", "order_id, updated_at")) == 5
+    assert [r[:3] for r in rows(warehouse, "customer_totals", "customer_id")] == [("alice", 2, 12.5), ("bob", 2, 8.5)]
+
+    snapshot = {t: rows(warehouse, t, "1, 2") for t in ("order_history", "order_events", "customer_totals")}
+    third = build_all(warehouse, project)
+    assert third["order_history"].rows_inserted == 0 and third["order_events"].rows_inserted == 0
+    assert {t: rows(warehouse, t, "1, 2") for t in snapshot} == snapshot
+
+
+def test_full_refresh_rebuilds_incremental(warehouse, project):
+    load_raw(warehouse, BATCH_1)
+    build_all(warehouse, project)
+    model = project.models["order_events"]
+    result = build_model(warehouse, project, model, as_of=AS_OF, config_version="v1", full_refresh=True)
+    assert result.mode == "incremental (full build)" and result.row_count == 3
+
+
+def test_yaml_tests_count_failing_rows(warehouse, project):
+    # bob is duplicated (odd casing), carol has an unknown segment, order 5 points to a missing customer.
+    customers = [*CUSTOMERS, ("BOB ", "Bob again", "smb"), ("carol", "Carol", "mid-market")]
+    load_raw(warehouse, [*BATCH_1, ("5", "dave", "1.0", "2026-01-04")], customers)
+    build_all(warehouse, project)
+    found = {}
+    for name in ("stg_shop__customers", "stg_shop__orders", "customer_totals"):
+        model = project.models[name]
+        found |= {(name, r.test.name): r.failing_rows for r in run_tests(warehouse, model, list(model.tests))}
+    assert found[("stg_shop__customers", "unique__customer_id")] == 2  # both bob rows
+    assert found[("stg_shop__customers", "not_null__customer_id")] == 0
+    assert found[("stg_shop__customers", "accepted_values__segment")] == 1
+    assert found[("stg_shop__orders", "relationships__customer_id__stg_shop__customers")] == 1
+    assert found[("customer_totals", "expression__totals_not_negative")] == 0
+
+
+def test_same_rows_on_both_warehouses(duckdb_warehouse, postgres_warehouse, project):
+    results = []
+    for warehouse in (duckdb_warehouse, postgres_warehouse):
+        load_raw(warehouse, BATCH_1)
+        build_all(warehouse, project)
+        load_raw(warehouse, BATCH_2)
+        build_all(warehouse, project)
+        results.append(
+            {
+                name: [tuple(str(v) for v in row) for row in rows(warehouse, name, "1, 2")]
+                for name in project.models
+            }
+        )
+    assert results[0] == results[1]
