@@ -58,6 +58,7 @@ def check_specs_for(model: SqlModel) -> list[dg.AssetCheckSpec]:
             asset=dg.AssetKey(model.name),
             blocking=test.blocking,
             description=test.description or f"{test.kind} on {', '.join(test.columns)}",
+            additional_deps=[dg.AssetKey(test.to)] if test.to and test.to != model.name else None,
         )
         for test in model.tests
     ]

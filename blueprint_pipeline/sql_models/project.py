@@ -56,6 +56,11 @@ class SqlModel:
     tests: tuple[ModelTest, ...] = ()
 
     @property
+    def tested_against(self) -> tuple[str, ...]:
+        """Other models this model's relationships tests read: they must be built first."""
+        return tuple(dict.fromkeys(t.to for t in self.tests if t.to and t.to != self.name))
+
+    @property
     def code_version(self) -> str:
         tests = "|".join(repr(t) for t in self.tests)
         return hashlib.sha256((self.sql + tests).encode()).hexdigest()[:16]
@@ -69,7 +74,11 @@ class SqlProject:
 
     @cached_property
     def _order(self) -> list[str]:
-        graph = {name: set(m.refs) for name, m in self.models.items()}
+        # Relationship tests order models too: a test runs right after its model is built.
+        graph = {
+            name: set(m.refs) | {t for t in m.tested_against if t in self.models}
+            for name, m in self.models.items()
+        }
         try:
             return list(TopologicalSorter(graph).static_order())
         except CycleError as exc:

@@ -98,6 +98,8 @@ def run_tests(warehouse: Warehouse, model: SqlModel, tests: list[ModelTest]) -> 
     results = []
     with warehouse.session() as session:
         for test in tests:
+            if test.to and not session.table_exists(test.to):
+                raise SqlModelError(f"{model.name}: test {test.name} reads {test.to}, which is not built")
             sql, params = test.failing_rows_sql(model.name)
             results.append(TestResult(test, int(session.scalar(sql, params) or 0)))
     return results

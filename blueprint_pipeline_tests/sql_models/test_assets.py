@@ -32,7 +32,10 @@ def test_translator_specs(project):
     spec = spec_for(project.models["customer_totals"], "duckdb")
     assert spec.key == dg.AssetKey("customer_totals")
     assert spec.group_name == "marts"
-    assert {d.asset_key for d in spec.deps} == {dg.AssetKey("stg_shop__orders"), dg.AssetKey("stg_shop__customers")}
+    assert {d.asset_key for d in spec.deps} == {
+        dg.AssetKey("stg_shop__orders"),
+        dg.AssetKey("stg_shop__customers"),
+    }
     assert spec.kinds == {"sql", "duckdb"}
     assert "select" in spec.metadata["sql"].value.lower()
     staged = spec_for(project.models["stg_shop__orders"], "postgres")
@@ -46,18 +49,25 @@ def test_materialize_records_metadata_and_checks(duckdb_warehouse, project):
     load_raw(duckdb_warehouse, BATCH_1)
     result = materialize(project, duckdb_warehouse)
     assert result.success
-    by_key = {e.materialization.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+    by_key = {
+        e.materialization.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
     assert by_key["customer_totals"]["dagster/row_count"].value == 2
     assert by_key["customer_totals"]["blueprint/as_of"].value == "2026-11-25T09:30:00"
     assert len(by_key["customer_totals"]["blueprint/config_version"].value) == 12
-    checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+    checks = {
+        (e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()
+    }
     assert checks[("stg_shop__customers", "unique__customer_id")] is True
     assert checks[("customer_totals", "expression__totals_not_negative")] is True
 
 
 def test_subset_runs_only_selected_models(duckdb_warehouse, project):
     load_raw(duckdb_warehouse, BATCH_1)
-    result = materialize(project, duckdb_warehouse, selection="key:stg_shop__orders or key:stg_shop__customers")
+    result = materialize(
+        project, duckdb_warehouse, selection="key:stg_shop__orders or key:stg_shop__customers"
+    )
     assert result.success
     built = {e.materialization.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert built == {"stg_shop__orders", "stg_shop__customers"}
@@ -75,7 +85,9 @@ def test_failing_primary_key_blocks_downstream(duckdb_warehouse, project):
     with duckdb_warehouse.session() as s:
         assert not s.table_exists("customer_totals")
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    assert [(e.check_name, e.severity) for e in failed] == [("unique__customer_id", dg.AssetCheckSeverity.ERROR)]
+    assert [(e.check_name, e.severity) for e in failed] == [
+        ("unique__customer_id", dg.AssetCheckSeverity.ERROR)
+    ]
 
 
 def test_warning_check_does_not_block(duckdb_warehouse, project):

@@ -28,15 +28,24 @@ def write(root: Path, files: dict[str, str]) -> Path:
         ({"a/x.sql": "select {{ oops }}"}, "x.sql: 'oops' is undefined"),
         ({"a/x.sql": "select 1 as k", "a/a.yml": "models:\n  - name: z\n"}, "model 'z' has no z.sql"),
         (
-            {"a/x.sql": "select 1 as k", "a/a.yml": "models:\n  - name: x\n    columns:\n      - name: k\n        tests: [uniq]\n"},
+            {
+                "a/x.sql": "select 1 as k",
+                "a/a.yml": "models:\n  - name: x\n    columns:\n      - name: k\n        tests: [uniq]\n",
+            },
             "unknown test 'uniq'",
         ),
         (
-            {"a/x.sql": "select 1 as k", "a/a.yml": "models:\n  - name: x\n    tests:\n      - expression: {name: e, sql: 'k > 0; drop table x'}\n"},
+            {
+                "a/x.sql": "select 1 as k",
+                "a/a.yml": "models:\n  - name: x\n    tests:\n      - expression: {name: e, sql: 'k > 0; drop table x'}\n",
+            },
             "expected one boolean condition",
         ),
         (
-            {"a/x.sql": "select 1 as k", "a/a.yml": "models:\n  - name: x\n    columns:\n      - name: k\n        tests:\n          - not_null: {severity: fatal}\n"},
+            {
+                "a/x.sql": "select 1 as k",
+                "a/a.yml": "models:\n  - name: x\n    columns:\n      - name: k\n        tests:\n          - not_null: {severity: fatal}\n",
+            },
             "severity 'fatal'",
         ),
         ({"a/x.sql": "select 1", "b/x.sql": "select 2"}, "already exists"),
@@ -49,7 +58,10 @@ def test_errors_name_the_problem(tmp_path, files, message):
 
 
 def test_unknown_source_is_an_error(tmp_path):
-    write(tmp_path, {"sources.yml": "sources:\n  - name: s\n    objects:\n      - {name: o, key: id, columns: [id]}\n"})
+    write(
+        tmp_path,
+        {"sources.yml": "sources:\n  - name: s\n    objects:\n      - {name: o, key: id, columns: [id]}\n"},
+    )
     write(tmp_path, {"a/x.sql": "select * from {{ source('s', 'other') }}"})
     with pytest.raises(SqlModelError, match=r"source\('s', 'other'\): not declared"):
         load_project(tmp_path)

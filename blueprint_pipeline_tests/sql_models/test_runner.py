@@ -23,15 +23,26 @@ from blueprint_pipeline.warehouse import Warehouse
 from blueprint_pipeline_tests.conftest import FIXTURES
 
 AS_OF = datetime(2026, 11, 25, 9, 30)
-BATCH_1 = [("1", " Alice ", "10.0", "2026-01-01"), ("2", "BOB", "5.5", "2026-01-02"), ("3", "alice", "2.5", "2026-01-03")]
-BATCH_2 = [("1", " Alice ", "10.0", "2026-01-01"), ("2", "BOB", "7.5", "2026-01-06"), ("3", "alice", "2.5", "2026-01-03"), ("4", "bob", "1.0", "2026-01-05")]
+BATCH_1 = [
+    ("1", " Alice ", "10.0", "2026-01-01"),
+    ("2", "BOB", "5.5", "2026-01-02"),
+    ("3", "alice", "2.5", "2026-01-03"),
+]
+BATCH_2 = [
+    ("1", " Alice ", "10.0", "2026-01-01"),
+    ("2", "BOB", "7.5", "2026-01-06"),
+    ("3", "alice", "2.5", "2026-01-03"),
+    ("4", "bob", "1.0", "2026-01-05"),
+]
 CUSTOMERS = [("alice", "Alice A.", "smb"), ("bob", "Bob B.", "enterprise")]
 
 
 def load_raw(warehouse: Warehouse, orders: list[tuple], customers: list[tuple] = CUSTOMERS) -> None:
     with warehouse.transaction() as s:
         s.execute("drop table if exists raw_shop__orders")
-        s.execute("create table raw_shop__orders (id varchar, customer varchar, amount varchar, updated_at varchar)")
+        s.execute(
+            "create table raw_shop__orders (id varchar, customer varchar, amount varchar, updated_at varchar)"
+        )
         for row in orders:
             s.execute("insert into raw_shop__orders values ($a, $b, $c, $d)", dict(zip("abcd", row)))
         s.execute("drop table if exists raw_shop__customers")
@@ -41,7 +52,10 @@ def load_raw(warehouse: Warehouse, orders: list[tuple], customers: list[tuple] =
 
 
 def build_all(warehouse: Warehouse, project) -> dict:
-    return {m.name: build_model(warehouse, project, m, as_of=AS_OF, config_version="v1") for m in project.in_order()}
+    return {
+        m.name: build_model(warehouse, project, m, as_of=AS_OF, config_version="v1")
+        for m in project.in_order()
+    }
 
 
 def rows(warehouse: Warehouse, table: str, order_by: str) -> list[tuple]:
@@ -81,7 +95,10 @@ def test_table_and_incremental_builds(warehouse, project):
     assert [(r[0], r[2]) for r in history] == [(1, 10.0), (2, 7.5), (3, 2.5), (4, 1.0)]
     assert second["order_events"].rows_inserted == 2
     assert len(rows(warehouse, "order_events", "order_id, updated_at")) == 5
-    assert [r[:3] for r in rows(warehouse, "customer_totals", "customer_id")] == [("alice", 2, 12.5), ("bob", 2, 8.5)]
+    assert [r[:3] for r in rows(warehouse, "customer_totals", "customer_id")] == [
+        ("alice", 2, 12.5),
+        ("bob", 2, 8.5),
+    ]
 
     snapshot = {t: rows(warehouse, t, "1, 2") for t in ("order_history", "order_events", "customer_totals")}
     third = build_all(warehouse, project)

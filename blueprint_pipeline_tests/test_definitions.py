@@ -1,0 +1,52 @@
+"""The definitions load (never skipped), with one asset group per layer and the run-one-at-a-time instance."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import dagster as dg
+import yaml
+
+from blueprint_pipeline.definitions import build_definitions, defs
+from blueprint_pipeline.paths import PROJECT_DIR
+
+
+def test_definitions_load():
+    dg.Definitions.validate_loadable(defs())
+
+
+def test_groups_follow_the_layers():
+    graph = build_definitions().resolve_asset_graph()
+    groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    sql_layers = {p.name for p in (PROJECT_DIR / "dbt_like_sql").iterdir() if p.is_dir()}
+    assert groups == {"sources"} | sql_layers
+    key = dg.AssetKey("raw_salesforce__opportunity_contact_role")
+    assert graph.get(key).group_name == "sources"
+
+
+def test_dagster_dev_entry_point_loads():
+    # What `dagster dev -w workspace.yaml` and the daemon load, in a fresh process.
+    workspace = yaml.safe_load((PROJECT_DIR / "workspace.yaml").read_text())
+    module = workspace["load_from"][0]["python_module"]["module_name"]
+    env = {**os.environ, "DAGSTER_HOME": str(PROJECT_DIR), "BLUEPRINT_DAGSTER_STORAGE": "/tmp/unused"}
+    done = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-m", module],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_project_instance_runs_one_at_a_time(tmp_path, monkeypatch):
+    monkeypatch.setenv("BLUEPRINT_DAGSTER_STORAGE", str(tmp_path))
+    instance = dg.DagsterInstance.from_config(str(PROJECT_DIR))
+    try:
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
+        assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+        assert (tmp_path / "history" / "runs.db").exists()
+    finally:
+        instance.dispose()

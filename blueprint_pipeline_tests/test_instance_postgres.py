@@ -1,0 +1,46 @@
+"""Dagster's instance storage in PostgreSQL (deploy/postgres/dagster.yaml), against the local server."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from blueprint_pipeline.paths import PROJECT_DIR
+from blueprint_pipeline_tests.conftest import PG_URL, require_postgres
+
+DB = "blueprint_dagster_test"
+
+
+@dg.asset
+def tiny_asset() -> int:
+    return 1
+
+
+@pytest.mark.postgres
+def test_runs_are_stored_in_postgres(tmp_path, monkeypatch):
+    require_postgres()
+    url = sa.make_url(PG_URL)
+    engine = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.exec_driver_sql("select 1 from pg_database where datname = %s", (DB,)).scalar():
+            conn.exec_driver_sql(f'create database "{DB}"')
+    engine.dispose()
+    for name, value in {
+        "DAGSTER_PG_USERNAME": url.username or "postgres",
+        "DAGSTER_PG_PASSWORD": url.password or "",
+        "DAGSTER_PG_HOST": url.host or "127.0.0.1",
+        "DAGSTER_PG_DB": DB,
+        "BLUEPRINT_DAGSTER_STORAGE": str(tmp_path),
+    }.items():
+        monkeypatch.setenv(name, value)
+    instance = dg.DagsterInstance.from_config(str(PROJECT_DIR / "deploy" / "postgres"))
+    try:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        result = dg.materialize([tiny_asset], instance=instance)
+        assert result.success
+        stored = instance.get_run_by_id(result.run_id)
+        assert stored is not None and stored.is_success
+        assert instance.get_latest_materialization_event(dg.AssetKey("tiny_asset")) is not None
+    finally:
+        instance.dispose()
