@@ -51,6 +51,19 @@ def _cmd_validate_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from blueprint_pipeline.generator.generate import generate
+    from blueprint_pipeline.generator.scales import scale_named
+
+    try:
+        scale = scale_named(args.scale)
+        counts = generate(Path(args.out), scale, args.seed, force=args.force)
+    except (ValueError, FileExistsError) as exc:
+        raise BlueprintError(str(exc)) from exc
+    print(f"generated {', '.join(f'{v:,} {k}' for k, v in counts.items())} in {args.out}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="blueprint", description=__doc__.splitlines()[0])
     sub = top.add_subparsers(dest="command", required=True)
@@ -65,6 +78,13 @@ def parser() -> argparse.ArgumentParser:
         "--select", help="Dagster asset selection, e.g. 'group:staging' or 'stg_salesforce__accounts+'"
     )
     run.set_defaults(func=_cmd_run)
+
+    gen = sub.add_parser("generate", help="write synthetic landing files in the real export formats")
+    gen.add_argument("--scale", default="demo", help="tiny, demo, small, medium or large (100k accounts)")
+    gen.add_argument("--seed", type=int, default=7, help="same seed, same files")
+    gen.add_argument("--out", default="data/landing", help="landing directory to write")
+    gen.add_argument("--force", action="store_true", help="replace the system folders in --out")
+    gen.set_defaults(func=_cmd_generate)
 
     validate = sub.add_parser("validate-config", help="check a config directory without running anything")
     validate.add_argument("dir", help="config directory")

@@ -56,9 +56,9 @@ def unmatched_files(
 
 @dataclass(frozen=True)
 class HeaderMapping:
-    """For one file: which file column feeds each contract field (None when the file lacks it)."""
+    """For one file: the position of the column feeding each contract field (None when absent)."""
 
-    file_columns: dict[str, str | None]  # contract field -> the file's header as written
+    positions: dict[str, int | None]
     extra_columns: tuple[str, ...]  # file headers outside the contract (kept out of the raw table)
 
 
@@ -69,9 +69,10 @@ def read_header(path: Path, encoding: str = "utf-8") -> list[str]:
 
 
 def map_header(header: list[str], obj: SourceObject) -> HeaderMapping:
-    by_token = {}
-    for name in header:
-        by_token.setdefault(header_token(name), name)
-    mapping = {field: by_token.get(header_token(field)) for field in obj.columns}
-    used = {v for v in mapping.values() if v}
-    return HeaderMapping(mapping, tuple(h for h in header if h not in used))
+    """Match headers to contract fields ignoring case, spaces and punctuation; the first match wins."""
+    by_token: dict[str, int] = {}
+    for position, name in enumerate(header):
+        by_token.setdefault(header_token(name), position)
+    positions = {field: by_token.get(header_token(field)) for field in obj.columns}
+    used = {p for p in positions.values() if p is not None}
+    return HeaderMapping(positions, tuple(h for i, h in enumerate(header) if i not in used))

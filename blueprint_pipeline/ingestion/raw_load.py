@@ -92,16 +92,19 @@ def fingerprint(path: Path) -> tuple[str, str]:
     return digest.hexdigest(), "utf-8" if utf8 else "latin-1"
 
 
-def _select_sql(obj: SourceObject, mapping: dict[str, str | None]) -> str:
+def _select_sql(obj: SourceObject, mapping: dict[str, int | None], width: int) -> str:
+    # Columns are read by position under neutral names, so headers with stray spaces or repeats
+    # (the legacy Marketo extract writes " attributes") cannot confuse the reader.
     picks = [
-        f"{quote(src)}::varchar" if src else "cast(null as varchar)"
-        for src in (mapping[c] for c in obj.columns)
+        f"{quote(f'c{index}')}::varchar" if index is not None else "cast(null as varchar)"
+        for index in (mapping[c] for c in obj.columns)
     ]
+    names = ", ".join(f"'c{i}'" for i in range(width))
     # Every field as text (types are checked set-based afterwards); `ordinality` is the data row.
     return (
         f"select {', '.join(picks)}, $file, ordinality, cast($as_of as timestamp) "
-        "from read_csv($path, header = true, all_varchar = true, delim = ',', quote = '\"', "
-        "escape = '\"', encoding = $encoding) with ordinality"
+        f"from read_csv($path, header = true, all_varchar = true, delim = ',', quote = '\"', "
+        f"escape = '\"', encoding = $encoding, names = [{names}]) with ordinality"
     )
 
 
@@ -118,7 +121,7 @@ def ingest_file(session: Session, obj: SourceObject, path: Path, name: str, as_o
         rows = 0  # an empty file is an empty batch, not an error
     else:
         mapping = map_header(header, obj)
-        if mapping.file_columns[obj.key] is None:
+        if mapping.positions[obj.key] is None:
             raise SkipFile(f"missing required column '{obj.key}'")
         params = {
             "path": str(path),
@@ -130,7 +133,7 @@ def ingest_file(session: Session, obj: SourceObject, path: Path, name: str, as_o
             rows = session.insert_from_local_query(
                 obj.table,
                 [*raw_columns(obj), *LINEAGE_COLUMNS],
-                _select_sql(obj, mapping.file_columns),
+                _select_sql(obj, mapping.positions, len(header)),
                 params,
             )
         except duckdb.Error as exc:

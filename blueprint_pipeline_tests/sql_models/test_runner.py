@@ -44,11 +44,15 @@ def load_raw(warehouse: Warehouse, orders: list[tuple], customers: list[tuple] =
             "create table raw_shop__orders (id varchar, customer varchar, amount varchar, updated_at varchar)"
         )
         for row in orders:
-            s.execute("insert into raw_shop__orders values ($a, $b, $c, $d)", dict(zip("abcd", row, strict=True)))
+            s.execute(
+                "insert into raw_shop__orders values ($a, $b, $c, $d)", dict(zip("abcd", row, strict=True))
+            )
         s.execute("drop table if exists raw_shop__customers")
         s.execute("create table raw_shop__customers (id varchar, name varchar, segment varchar)")
         for row in customers:
-            s.execute("insert into raw_shop__customers values ($a, $b, $c)", dict(zip("abc", row, strict=True)))
+            s.execute(
+                "insert into raw_shop__customers values ($a, $b, $c)", dict(zip("abc", row, strict=True))
+            )
 
 
 def build_all(warehouse: Warehouse, project) -> dict:

@@ -1,0 +1,1 @@
+"""Synthetic landing data in the real export formats, deterministic for a seed, streamed to disk."""
