@@ -13,8 +13,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from blueprint_pipeline.config import load_config
+from blueprint_pipeline.definitions import build_definitions
 from blueprint_pipeline.errors import BlueprintError
 from blueprint_pipeline.paths import DEFAULT_LANDING_DIR
+from blueprint_pipeline.progress import progress_logger
 from blueprint_pipeline.resources import (
     CONFIG_DIR_ENV,
     LANDING_DIR_ENV,
@@ -101,10 +104,6 @@ def _first_line(text: str) -> str:
 
 
 def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None) -> BuildSummary:
-    from blueprint_pipeline.config import load_config
-    from blueprint_pipeline.definitions import build_definitions
-    from blueprint_pipeline.progress import progress_logger
-
     _apply_options(options)
     loaded = load_config(os.environ.get(CONFIG_DIR_ENV) or None)  # bad config: an error before any run
     warehouse = warehouse_from_env()

@@ -1,0 +1,170 @@
+"""The `blueprint` command: one-line errors with exit 2, exit 1 for a failed build, 0 for a good one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from blueprint_pipeline import build as build_module
+from blueprint_pipeline.cli import main
+from blueprint_pipeline.definitions import build_definitions
+from blueprint_pipeline_tests.conftest import FIXTURES
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    """Each test gets its own Dagster storage and no inherited BLUEPRINT_* choices."""
+    for name in list(os.environ):
+        if (
+            name.startswith("BLUEPRINT_")
+            and name != "BLUEPRINT_TEST_PG_URL"
+            and name != "BLUEPRINT_REQUIRE_POSTGRES"
+        ):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("BLUEPRINT_DAGSTER_STORAGE", str(tmp_path / "dagster"))
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "blueprint_pipeline.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--warehouse", "mysql://x/y"], "unknown warehouse URL 'mysql://x/y'"),
+        (["--warehouse", "postgresql://u@h/db"], "write postgresql+psycopg2://"),
+        (["--warehouse", "postgresql+psycopg2://postgres@127.0.0.1:1/db"], "cannot reach PostgreSQL at"),
+        (["--as-of", "yesterday"], "as-of time 'yesterday': expected ISO-8601"),
+        (["--select", "key:nope"], "matches no asset"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    (tmp_path / "landing").mkdir()
+    done = run_cli(
+        "run", "--landing", str(tmp_path / "landing"), "--warehouse", f"duckdb:///{tmp_path}/w.duckdb", *args
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.stderr
+
+
+def test_bad_config_stops_before_any_run(tmp_path):
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "sources.yaml").write_text("file_names: nope\n")
+    done = run_cli(
+        "run",
+        "--landing",
+        str(tmp_path / "landing"),
+        "--config",
+        str(tmp_path / "config"),
+        "--warehouse",
+        f"duckdb:///{tmp_path}/w.duckdb",
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"error: {tmp_path}/config/sources.yaml: key 'file_names': Input should be a valid dictionary"
+    )
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_missing_landing_dir(tmp_path):
+    done = run_cli("run", "--landing", str(tmp_path / "nope"))
+    assert done.returncode == 2 and "does not exist" in done.stderr
+
+
+def test_validate_config(tmp_path):
+    done = run_cli("validate-config", str(tmp_path))
+    assert done.returncode == 0 and "config OK (version" in done.stdout
+
+
+def test_blocking_check_fails_the_build_with_exit_1(tmp_path, monkeypatch, capsys):
+    # The shop fixture: customers.csv holds "bob" twice (odd casing), breaking the primary key.
+    monkeypatch.setattr(
+        build_module, "build_definitions", lambda: build_definitions(FIXTURES / "sql_project")
+    )
+    landing = FIXTURES / "shop_landing"
+    code = main(
+        [
+            "run",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            f"duckdb:///{tmp_path}/w.duckdb",
+            "--as-of",
+            "2026-11-25T00:00:00Z",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "build FAILED" in out
+    assert "stg_shop__customers.unique__customer_id (blocking): 2 failing rows" in out
+    assert "blocking asset check" in out  # the step failure, in one line
+
+
+def test_generated_sample_builds_end_to_end_and_reruns_idempotently(tmp_path):
+    """`make demo`'s path: generate, build on DuckDB, summary; a second run ingests nothing twice."""
+    landing = tmp_path / "landing"
+    done = run_cli("generate", "--scale", "tiny", "--seed", "3", "--out", str(landing))
+    assert done.returncode == 0, done.stderr
+    warehouse = f"duckdb:///{tmp_path}/w.duckdb"
+    first = run_cli("run", "--landing", str(landing), "--warehouse", warehouse, "--as-of", "2026-11-25")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "build OK" in first.stdout and "rows per layer:" in first.stdout
+    assert "[" in first.stderr and "staging_sql_models: done" in first.stderr  # progress lines
+    second = run_cli("run", "--landing", str(landing), "--warehouse", warehouse, "--as-of", "2026-11-25")
+    assert second.returncode == 0
+
+    def layer_rows(stdout: str) -> dict[str, str]:
+        lines = stdout.split("rows per layer:")[1].splitlines()[1:]
+        return dict(line.split() for line in lines if line.startswith("    "))
+
+    assert layer_rows(first.stdout) == layer_rows(second.stdout)
+    assert (tmp_path / "dagster" / "history" / "runs.db").exists()  # runs recorded on the instance
+
+
+@pytest.mark.postgres
+def test_end_to_end_on_postgres(tmp_path, postgres_warehouse):
+    landing = tmp_path / "landing"
+    shutil.copytree(FIXTURES / "shop_landing", landing)
+    (landing / "shop" / "customers.csv").write_text(
+        "id,name,segment\nalice,Alice A.,smb\nbob,Bob B.,enterprise\n"
+    )
+    env = {"BLUEPRINT_WAREHOUSE_SCHEMA": postgres_warehouse.schema_name}
+    code = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys; from blueprint_pipeline import build; from blueprint_pipeline.definitions import build_definitions;"
+                f"build.build_definitions = lambda: build_definitions(__import__('pathlib').Path({str(FIXTURES / 'sql_project')!r}));"
+                "from blueprint_pipeline.cli import main;"
+                f"sys.exit(main(['run', '--landing', {str(landing)!r}, '--warehouse', {postgres_warehouse.url!r}]))"
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=300,
+    )
+    assert code.returncode == 0, code.stdout + code.stderr[-3000:]
+    assert postgres_warehouse.fetchall("select customer_id, order_count from customer_totals order by 1") == [
+        ("alice", 2),
+        ("bob", 1),
+    ]
+
+
+def test_demo_target_exists():
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    assert "blueprint generate" in makefile and "blueprint run" in makefile
