@@ -58,6 +58,7 @@ class BuildSummary:
     rows_per_layer: dict[str, int] = field(default_factory=dict)
     assets_built: int = 0
     skipped_files: list[str] = field(default_factory=list)
+    rows_quarantined: int = 0
     failed_checks: list[str] = field(default_factory=list)  # "asset.check (blocking|warn): N rows"
     failures: list[str] = field(default_factory=list)
 
@@ -70,6 +71,10 @@ class BuildSummary:
             "  rows per layer:",
         ]
         lines += [f"    {layer:<14} {rows:>12,}" for layer, rows in self.rows_per_layer.items()]
+        if self.rows_quarantined:
+            lines.append(
+                f"  {self.rows_quarantined:,} row(s) quarantined this run: see table `quarantine` for reasons"
+            )
         if self.skipped_files:
             lines.append(f"  {len(self.skipped_files)} file(s) skipped:")
             lines += [f"    {f}" for f in self.skipped_files]
@@ -148,6 +153,8 @@ def summarise(
         metadata = materialization.metadata
         if "dagster/row_count" in metadata:
             rows[group] += int(metadata["dagster/row_count"].value)
+        if "rows_quarantined" in metadata:
+            summary.rows_quarantined += int(metadata["rows_quarantined"].value)
         skipped = metadata.get("skipped_files")
         if skipped is not None and skipped.value != "none":
             summary.skipped_files += [line.removeprefix("- ") for line in skipped.value.splitlines()]

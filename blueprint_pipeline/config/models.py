@@ -20,6 +20,17 @@ class SourcesConfig(StrictModel):
         ),
     )
 
+    header_aliases: dict[str, dict[str, dict[str, list[str]]]] = Field(
+        default_factory=dict,
+        description=(
+            "Per system and object, other header names for a contract field, e.g. the Marketo field "
+            "that holds SMS consent, or a LinkedIn form's own label for the email question."
+        ),
+    )
+
+    def aliases_for(self, system: str, obj: str) -> dict[str, list[str]]:
+        return self.header_aliases.get(system, {}).get(obj, {})
+
 
 class BlueprintConfig(StrictModel):
     """The whole config; each field is one YAML file `<field>.yaml` in the config directory."""

@@ -68,11 +68,20 @@ def read_header(path: Path, encoding: str = "utf-8") -> list[str]:
         return next(csv.reader(handle), [])
 
 
-def map_header(header: list[str], obj: SourceObject) -> HeaderMapping:
-    """Match headers to contract fields ignoring case, spaces and punctuation; the first match wins."""
+def map_header(
+    header: list[str], obj: SourceObject, aliases: dict[str, list[str]] | None = None
+) -> HeaderMapping:
+    """Match headers to contract fields ignoring case, spaces and punctuation; the first match wins.
+
+    `aliases` (from config) lists other header names per field, tried after the field's own name.
+    """
     by_token: dict[str, int] = {}
     for position, name in enumerate(header):
         by_token.setdefault(header_token(name), position)
-    positions = {field: by_token.get(header_token(field)) for field in obj.columns}
+    positions: dict[str, int | None] = {}
+    for field in obj.columns:
+        candidates = [field, *(aliases or {}).get(field, [])]
+        found = [by_token[header_token(c)] for c in candidates if header_token(c) in by_token]
+        positions[field] = found[0] if found else None
     used = {p for p in positions.values() if p is not None}
     return HeaderMapping(positions, tuple(h for i, h in enumerate(header) if i not in used))

@@ -1,8 +1,11 @@
-"""Append new landing files to an object's raw table, once each, recorded in the file ledger.
+"""Append new landing files to an object's raw table, once each, checked row by row.
 
-The raw table keeps every row of every file as text, with the file and row it came from; staging
-models type and deduplicate it. A file is identified by its path under the landing directory and
-its checksum: the same bytes are never ingested twice, a changed file is a new batch.
+The raw table keeps every good row of every file as text, with the file and record it came from;
+staging models type and deduplicate it. Rows that break the contract (a missing key, a value that
+does not parse as its type, a line with the wrong number of fields) go to `quarantine` with the
+reason instead. A file is identified by its path under the landing directory and its checksum,
+recorded in the `ingested_files` ledger in the same transaction as its rows: the same bytes are
+never ingested twice, a changed file is a new batch, and a killed run leaves nothing half-loaded.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from pathlib import Path
 import duckdb
 
 from blueprint_pipeline.ingestion.landing import files_for, map_header, raw_column, read_header
+from blueprint_pipeline.ingestion.validation import error_expression, errors_column
 from blueprint_pipeline.sql_models.project import SourceObject
 from blueprint_pipeline.warehouse import Session, Warehouse, quote
 
 LEDGER_TABLE = "ingested_files"
+QUARANTINE_TABLE = "quarantine"
 LINEAGE_COLUMNS = ("_source_file", "_source_row", "_ingested_at")
 
 
@@ -32,6 +37,7 @@ class FileOutcome:
     file: str
     status: str  # "ingested", "already ingested", "skipped"
     rows: int = 0
+    quarantined: int = 0
     reason: str = ""
 
 
@@ -43,6 +49,10 @@ class IngestReport:
     @property
     def rows_ingested(self) -> int:
         return sum(f.rows for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.quarantined for f in self.files)
 
     def count(self, status: str) -> int:
         return sum(f.status == status for f in self.files)
@@ -59,7 +69,12 @@ def raw_columns(obj: SourceObject) -> list[str]:
 def ensure_tables(session: Session, obj: SourceObject) -> None:
     session.execute(
         f"create table if not exists {quote(LEDGER_TABLE)} (file varchar, checksum varchar, "
-        "object varchar, rows_ingested bigint, ingested_at timestamp)"
+        "source_table varchar, rows_loaded bigint, rows_quarantined bigint, ingested_at timestamp)"
+    )
+    session.execute(
+        f"create table if not exists {quote(QUARANTINE_TABLE)} (source_table varchar, file varchar, "
+        "line bigint, record_number bigint, record_key varchar, reason varchar, raw_record varchar, "
+        "ingested_at timestamp)"
     )
     cols = ", ".join(f"{quote(c)} varchar" for c in raw_columns(obj))
     session.execute(
@@ -69,7 +84,7 @@ def ensure_tables(session: Session, obj: SourceObject) -> None:
 
 
 def fingerprint(path: Path) -> tuple[str, str]:
-    """The file's sha256 and its encoding ('utf-8', or 'latin-1' when it is not valid UTF-8), in one pass.
+    """The file's sha256 and encoding ('utf-8', else 'latin-1'), in one pass over the bytes.
 
     Real exports are not always UTF-8: the Salesforce Data Loader sample carries Latin-1 bytes.
     """
@@ -92,23 +107,47 @@ def fingerprint(path: Path) -> tuple[str, str]:
     return digest.hexdigest(), "utf-8" if utf8 else "latin-1"
 
 
-def _select_sql(obj: SourceObject, mapping: dict[str, int | None], width: int) -> str:
-    # Columns are read by position under neutral names, so headers with stray spaces or repeats
-    # (the legacy Marketo extract writes " attributes") cannot confuse the reader.
-    picks = [
-        f"{quote(f'c{index}')}::varchar" if index is not None else "cast(null as varchar)"
-        for index in (mapping[c] for c in obj.columns)
-    ]
-    names = ", ".join(f"'c{i}'" for i in range(width))
-    # Every field as text (types are checked set-based afterwards); `ordinality` is the data row.
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def select_sql(obj: SourceObject, header: list[str], positions: dict[str, int | None]) -> str:
+    """One DuckDB query reading the file: the contract's fields as text, lineage, and `_errors`.
+
+    Columns are read by position under neutral names (c0, c1, ...), so a header with stray spaces
+    (the legacy Marketo extract's " attributes") or repeated names cannot confuse the reader.
+    """
+    used = {p for p in positions.values() if p is not None}
+    picks, checks = [], []
+    for name in obj.columns:
+        position = positions[name]
+        if position is not None:
+            column = quote(f"c{position}")
+            picks.append(f"{column}::varchar")
+            checks.append(error_expression(name, column, obj.type_of(name), name == obj.key))
+        elif name == obj.pack_extra_columns_into and len(used) < len(header):
+            pairs = ", ".join(
+                f"{_sql_string(h)}, {quote(f'c{i}')}" for i, h in enumerate(header) if i not in used
+            )
+            picks.append(f"json_object({pairs})::varchar")
+        else:
+            picks.append("cast(null as varchar)")
+    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
     return (
-        f"select {', '.join(picks)}, $file, ordinality, cast($as_of as timestamp) "
-        f"from read_csv($path, header = true, all_varchar = true, delim = ',', quote = '\"', "
-        f"escape = '\"', encoding = $encoding, names = [{names}]) with ordinality"
+        f"select {', '.join(picks)}, $file, ordinality, cast($as_of as timestamp), "
+        f"{errors_column(checks)} "
+        "from read_csv($path, header = true, auto_detect = false, delim = ',', quote = '\"', "
+        f"escape = '\"', encoding = $encoding, store_rejects = true, columns = {{{columns}}}) "
+        "with ordinality"
     )
 
 
-def ingest_file(session: Session, obj: SourceObject, path: Path, name: str, as_of: datetime) -> FileOutcome:
+REJECTS_SQL = "select line, error_type || ': ' || error_message, csv_line from reject_errors order by line"
+
+
+def ingest_file(
+    session: Session, obj: SourceObject, path: Path, name: str, aliases: dict[str, list[str]], as_of: datetime
+) -> FileOutcome:
     checksum, encoding = fingerprint(path)
     seen = session.scalar(
         f"select count(*) from {quote(LEDGER_TABLE)} where file = $file and checksum = $checksum",
@@ -116,41 +155,79 @@ def ingest_file(session: Session, obj: SourceObject, path: Path, name: str, as_o
     )
     if seen:
         return FileOutcome(name, "already ingested")
+    stamp = as_of.isoformat(sep=" ")
     header = read_header(path, encoding)
-    if not header:
-        rows = 0  # an empty file is an empty batch, not an error
-    else:
-        mapping = map_header(header, obj)
-        if mapping.positions[obj.key] is None:
+    loaded = quarantined = 0
+    if header:  # an empty file is an empty batch, not an error
+        positions = map_header(header, obj, aliases).positions
+        if positions[obj.key] is None:
             raise SkipFile(f"missing required column '{obj.key}'")
-        params = {
-            "path": str(path),
-            "file": name,
-            "encoding": encoding,
-            "as_of": as_of.isoformat(sep=" "),
-        }
-        try:
-            rows = session.insert_from_local_query(
-                obj.table,
-                [*raw_columns(obj), *LINEAGE_COLUMNS],
-                _select_sql(obj, mapping.positions, len(header)),
-                params,
-            )
-        except duckdb.Error as exc:
-            reason = str(exc).strip().splitlines()[0]
-            raise SkipFile(f"not a readable CSV file: {reason}") from exc
+        loaded, quarantined = _load(session, obj, path, name, header, positions, encoding, stamp)
     session.execute(
         f"insert into {quote(LEDGER_TABLE)} "
-        "values ($file, $checksum, $object, $rows, cast($as_of as timestamp))",
+        "values ($file, $checksum, $source_table, $loaded, $quarantined, cast($as_of as timestamp))",
         {
             "file": name,
             "checksum": checksum,
-            "object": obj.table,
-            "rows": rows,
-            "as_of": as_of.isoformat(sep=" "),
+            "source_table": obj.table,
+            "loaded": loaded,
+            "quarantined": quarantined,
+            "as_of": stamp,
         },
     )
-    return FileOutcome(name, "ingested", rows)
+    return FileOutcome(name, "ingested", loaded, quarantined)
+
+
+def _load(session, obj, path, name, header, positions, encoding, stamp) -> tuple[int, int]:
+    """Read the file into a work table, quarantine the bad rows, append the good ones."""
+    incoming = quote(f"{obj.table}__incoming")
+    cols = raw_columns(obj)
+    session.execute(f"drop table if exists {incoming}")
+    session.execute(
+        f"create table {incoming} ({', '.join(f'{quote(c)} varchar' for c in cols)}, "
+        "_source_file varchar, _source_row bigint, _ingested_at timestamp, _errors varchar)"
+    )
+    params = {"path": str(path), "file": name, "encoding": encoding, "as_of": stamp}
+    try:
+        _, rejects = session.insert_from_local_query(
+            f"{obj.table}__incoming",
+            [*cols, *LINEAGE_COLUMNS, "_errors"],
+            select_sql(obj, header, positions),
+            params,
+            after_sql=REJECTS_SQL,
+        )
+    except duckdb.Error as exc:
+        reason = str(exc).strip().splitlines()[0]
+        raise SkipFile(f"not a readable CSV file: {reason}") from exc
+    key = quote(raw_column(obj.key))
+    record = "json_object(" + ", ".join(f"{_sql_string(c)}, {quote(c)}" for c in cols) + ")"
+    session.execute(
+        f"insert into {quote(QUARANTINE_TABLE)} select $table, _source_file, null, _source_row, {key}, "
+        f"_errors, cast({record} as varchar), _ingested_at from {incoming} where _errors is not null",
+        {"table": obj.table},
+    )
+    for line, reason, raw_line in rejects:
+        session.execute(
+            f"insert into {quote(QUARANTINE_TABLE)} values ($table, $file, $line, null, null, $reason, "
+            "$raw, cast($as_of as timestamp))",
+            {
+                "table": obj.table,
+                "file": name,
+                "line": line,
+                "reason": reason,
+                "raw": raw_line,
+                "as_of": stamp,
+            },
+        )
+    column_list = ", ".join(quote(c) for c in [*cols, *LINEAGE_COLUMNS])
+    session.execute(
+        f"insert into {quote(obj.table)} ({column_list}) select {column_list} from {incoming} "
+        "where _errors is null"
+    )
+    bad = session.scalar(f"select count(*) from {incoming} where _errors is not null")
+    good = session.scalar(f"select count(*) from {incoming} where _errors is null")
+    session.execute(f"drop table {incoming}")
+    return int(good), int(bad) + len(rejects)
 
 
 def ingest_object(
@@ -158,6 +235,7 @@ def ingest_object(
     landing: Path,
     obj: SourceObject,
     extra_names: dict[str, str],
+    aliases: dict[str, list[str]],
     as_of: datetime,
 ) -> IngestReport:
     """Ingest the object's new files, each in its own transaction with its ledger entry."""
@@ -168,7 +246,7 @@ def ingest_object(
         name = str(path.relative_to(landing))
         try:
             with warehouse.transaction() as session:
-                report.files.append(ingest_file(session, obj, path, name, as_of))
+                report.files.append(ingest_file(session, obj, path, name, aliases, as_of))
         except SkipFile as exc:
             report.files.append(FileOutcome(name, "skipped", reason=str(exc)))
     return report

@@ -33,7 +33,12 @@ class SourceObject:
     key: str
     columns: tuple[str, ...]
     files: tuple[str, ...] = ()  # default file-name patterns, matched case-insensitively
+    types: tuple[tuple[str, str], ...] = ()  # (field, type) for typed fields; others are text
+    pack_extra_columns_into: str = ""  # a JSON field that gathers unknown columns when absent
     description: str = ""
+
+    def type_of(self, field: str) -> str:
+        return dict(self.types).get(field, "text")
 
     @property
     def table(self) -> str:
@@ -209,18 +214,38 @@ def _load_sources(root: Path) -> dict[tuple[str, str], SourceObject]:
     for system in _load_yaml(path).get("sources", []):
         for obj in system.get("objects", []):
             try:
+                names, types = _columns(obj["columns"])
                 so = SourceObject(
                     system=system["name"],
                     name=obj["name"],
                     key=obj["key"],
-                    columns=tuple(obj["columns"]),
+                    columns=names,
                     files=tuple(obj.get("files", ())),
+                    types=types,
+                    pack_extra_columns_into=obj.get("pack_extra_columns_into", ""),
                     description=str(obj.get("description", "")).strip(),
                 )
-            except KeyError as exc:
-                raise SqlModelError(f"{path}: source object needs {exc.args[0]!r}: {obj}") from exc
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SqlModelError(f"{path}: source object {obj.get('name')!r}: {exc}") from exc
+            if so.key not in so.columns:
+                raise SqlModelError(f"{path}: {so.name}: key {so.key!r} is not one of its columns")
             found[(so.system, so.name)] = so
     return found
+
+
+def _columns(entries: list) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """`[Id, {CreatedDate: timestamp}]` -> the field names and the (field, type) pairs."""
+    names, types = [], []
+    for entry in entries:
+        if isinstance(entry, str):
+            names.append(entry)
+        elif isinstance(entry, dict) and len(entry) == 1:
+            name, type_name = next(iter(entry.items()))
+            names.append(str(name))
+            types.append((str(name), str(type_name)))
+        else:
+            raise ValueError(f"a column is a name or {{name: type}}, got {entry!r}")
+    return tuple(names), tuple(types)
 
 
 def load_project(root: Path) -> SqlProject:

@@ -52,12 +52,13 @@ class Session(ABC):
 
     @abstractmethod
     def insert_from_local_query(
-        self, table: str, columns: list[str], duckdb_sql: str, params: Params = None
-    ) -> int:
-        """Append the rows of a query run by an embedded DuckDB (e.g. over `read_csv`) to `table`.
+        self, table: str, columns: list[str], duckdb_sql: str, params: Params = None, after_sql: str = ""
+    ) -> tuple[int, list[tuple]]:
+        """Append the rows of a DuckDB query (e.g. over `read_csv`) to `table`.
 
-        This is how files are loaded: DuckDB parses CSV and JSON the same way for both warehouses.
-        Returns the number of rows appended.
+        This is how files are loaded: DuckDB parses CSV the same way for both warehouses. `after_sql`
+        runs next in the same DuckDB connection (to read what the query left, such as rejected
+        lines). Returns the number of rows appended and the rows of `after_sql`.
         """
 
     def table_exists(self, table: str) -> bool:

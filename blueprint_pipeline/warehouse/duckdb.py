@@ -25,6 +25,18 @@ def used_params(sql: str, params: Params) -> dict | None:
     return used or None
 
 
+def utc(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Timestamps without an offset are UTC, whatever the machine's zone.
+
+    Without the ICU extension DuckDB works in UTC already; with it, the zone must be set.
+    """
+    try:
+        con.execute("set TimeZone = 'UTC'")
+    except duckdb.Error:
+        pass  # no ICU extension: already UTC
+    return con
+
+
 class DuckDBSession(Session):
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
@@ -39,12 +51,11 @@ class DuckDBSession(Session):
         return self.con.execute(sql, used_params(sql, params)).df()
 
     def insert_from_local_query(
-        self, table: str, columns: list[str], duckdb_sql: str, params: Params = None
-    ) -> int:
+        self, table: str, columns: list[str], duckdb_sql: str, params: Params = None, after_sql: str = ""
+    ) -> tuple[int, list[tuple]]:
         cols = ", ".join(quote(c) for c in columns)
-        before = self.row_count(table)
-        self.execute(f"insert into {quote(table)} ({cols}) {duckdb_sql}", params)
-        return self.row_count(table) - before
+        inserted = self.scalar(f"insert into {quote(table)} ({cols}) {duckdb_sql}", params)
+        return int(inserted or 0), (self.fetchall(after_sql) if after_sql else [])
 
 
 class DuckDBWarehouse(Warehouse):
@@ -63,12 +74,14 @@ class DuckDBWarehouse(Warehouse):
     def _connect(self) -> duckdb.DuckDBPyConnection:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            return duckdb.connect(self.path)
+            con = duckdb.connect(self.path, config={"autoinstall_known_extensions": False})
         except duckdb.IOException as exc:
             raise WarehouseError(
                 f"cannot open DuckDB warehouse {self.path}: {exc}. DuckDB allows one writing "
                 "process: is another run or a Python shell holding the file?"
             ) from exc
+
+        return utc(con)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

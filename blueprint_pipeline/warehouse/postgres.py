@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from blueprint_pipeline.errors import WarehouseError
 from blueprint_pipeline.warehouse.base import Params, Session, Warehouse, checked_identifier, quote
 from blueprint_pipeline.warehouse.duckdb import used_params as _used
+from blueprint_pipeline.warehouse.duckdb import utc
 
 _COPY_BATCH_ROWS = 50_000
 
@@ -62,15 +63,15 @@ class PostgresSession(Session):
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
     def insert_from_local_query(
-        self, table: str, columns: list[str], duckdb_sql: str, params: Params = None
-    ) -> int:
+        self, table: str, columns: list[str], duckdb_sql: str, params: Params = None, after_sql: str = ""
+    ) -> tuple[int, list[tuple]]:
         # Run the query in an embedded DuckDB and stream its rows with COPY, in batches.
         copy = (
             f"copy {quote(table)} ({', '.join(quote(c) for c in columns)}) "
             "from stdin with (format csv, null '\\N')"
         )
         cursor = self.conn.connection.dbapi_connection.cursor()
-        local = duckdb.connect()
+        local = utc(duckdb.connect(config={"autoinstall_known_extensions": False}))
         total = 0
         try:
             result = local.execute(duckdb_sql, _used(duckdb_sql, params))
@@ -81,9 +82,10 @@ class PostgresSession(Session):
                 buffer.seek(0)
                 cursor.copy_expert(copy, buffer)
                 total += len(rows)
+            after = local.execute(after_sql).fetchall() if after_sql else []
         finally:
             local.close()
-        return total
+        return total, after
 
 
 class PostgresWarehouse(Warehouse):
@@ -114,6 +116,7 @@ class PostgresWarehouse(Warehouse):
             schema = quote(self.schema_name)
             conn.exec_driver_sql(f"create schema if not exists {schema}")
             conn.exec_driver_sql(f"set search_path to {schema}")
+            conn.exec_driver_sql("set time zone 'UTC'")  # offset-less timestamps are UTC
             conn.commit()
             yield conn
         finally:

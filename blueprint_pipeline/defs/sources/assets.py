@@ -30,7 +30,8 @@ def build_source_asset(obj: SourceObject, siblings: list[SourceObject], dialect:
         loaded = blueprint_config.loaded
         facts = run_facts(context, loaded.version)
         extra = loaded.config.sources.file_names.get(obj.system, {})
-        report = ingest_object(warehouse, landing.root, obj, extra, facts.as_of)
+        aliases = loaded.config.sources.aliases_for(obj.system, obj.name)
+        report = ingest_object(warehouse, landing.root, obj, extra, aliases, facts.as_of)
         for error in report.errors:
             context.log.error(f"file skipped: {error}")
         if obj is siblings[0]:
@@ -42,6 +43,7 @@ def build_source_asset(obj: SourceObject, siblings: list[SourceObject], dialect:
             metadata={
                 "dagster/row_count": total,
                 "rows_ingested": report.rows_ingested,
+                "rows_quarantined": report.rows_quarantined,
                 "files_ingested": report.count("ingested"),
                 "files_already_ingested": report.count("already ingested"),
                 "files_skipped": report.count("skipped"),
