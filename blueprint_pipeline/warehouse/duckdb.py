@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,10 +31,8 @@ def utc(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
     Without the ICU extension DuckDB works in UTC already; with it, the zone must be set.
     """
-    try:
+    with contextlib.suppress(duckdb.Error):  # no ICU extension: already UTC
         con.execute("set TimeZone = 'UTC'")
-    except duckdb.Error:
-        pass  # no ICU extension: already UTC
     return con
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from blueprint_pipeline.config import load_config
 from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.paths import DEFAULT_CONFIG_DIR
 
 
 def test_defaults_load():
@@ -23,9 +25,10 @@ def test_override_replaces_a_section_and_changes_the_version(tmp_path):
 
 
 def test_same_meaning_same_version(tmp_path):
-    (tmp_path / "sources.yaml").write_text(
-        "# a comment\nfile_names: {salesforce: {accountData.csv: Account, opportunityData.csv: Opportunity}}\n"
-    )
+    # The shipped defaults reformatted, comments dropped, keys reordered: the same config.
+    shipped = yaml.safe_load((DEFAULT_CONFIG_DIR / "sources.yaml").read_text())
+    reordered = dict(reversed(list(shipped.items())))
+    (tmp_path / "sources.yaml").write_text("# mine\n" + yaml.safe_dump(reordered, default_flow_style=True))
     assert load_config(tmp_path).version == load_config().version
 
 
