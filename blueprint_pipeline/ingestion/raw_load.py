@@ -133,9 +133,14 @@ def select_sql(obj: SourceObject, header: list[str], positions: dict[str, int | 
         else:
             picks.append("cast(null as varchar)")
     columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
+    # The whole line as read, kept only for quarantined rows (JSON of header -> value).
+    record = (
+        "json_object(" + ", ".join(f"{_sql_string(h)}, {quote(f'c{i}')}" for i, h in enumerate(header)) + ")"
+    )
+    errors = errors_column(checks)
     return (
-        f"select {', '.join(picks)}, $file, ordinality, cast($as_of as timestamp), "
-        f"{errors_column(checks)} "
+        f"select {', '.join(picks)}, $file, ordinality, cast($as_of as timestamp), {errors}, "
+        f"case when {errors} is not null then {record}::varchar end "
         "from read_csv($path, header = true, auto_detect = false, delim = ',', quote = '\"', "
         f"escape = '\"', encoding = $encoding, store_rejects = true, columns = {{{columns}}}) "
         "with ordinality"
@@ -185,13 +190,14 @@ def _load(session, obj, path, name, header, positions, encoding, stamp) -> tuple
     session.execute(f"drop table if exists {incoming}")
     session.execute(
         f"create table {incoming} ({', '.join(f'{quote(c)} varchar' for c in cols)}, "
-        "_source_file varchar, _source_row bigint, _ingested_at timestamp, _errors varchar)"
+        "_source_file varchar, _source_row bigint, _ingested_at timestamp, _errors varchar, "
+        "_record varchar)"
     )
     params = {"path": str(path), "file": name, "encoding": encoding, "as_of": stamp}
     try:
         _, rejects = session.insert_from_local_query(
             f"{obj.table}__incoming",
-            [*cols, *LINEAGE_COLUMNS, "_errors"],
+            [*cols, *LINEAGE_COLUMNS, "_errors", "_record"],
             select_sql(obj, header, positions),
             params,
             after_sql=REJECTS_SQL,
@@ -200,10 +206,9 @@ def _load(session, obj, path, name, header, positions, encoding, stamp) -> tuple
         reason = str(exc).strip().splitlines()[0]
         raise SkipFile(f"not a readable CSV file: {reason}") from exc
     key = quote(raw_column(obj.key))
-    record = "json_object(" + ", ".join(f"{_sql_string(c)}, {quote(c)}" for c in cols) + ")"
     session.execute(
         f"insert into {quote(QUARANTINE_TABLE)} select $table, _source_file, null, _source_row, {key}, "
-        f"_errors, cast({record} as varchar), _ingested_at from {incoming} where _errors is not null",
+        f"_errors, _record, _ingested_at from {incoming} where _errors is not null",
         {"table": obj.table},
     )
     for line, reason, raw_line in rejects:
