@@ -5,13 +5,16 @@ executor). A failed blocking test skips the models downstream of it in the same 
 fails the step, which stops downstream steps.
 """
 
+import hashlib
+from pathlib import Path
+
 import dagster as dg
 
 from blueprint_pipeline.naming import source_table
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.sql_models.project import SqlModel, SqlProject
-from blueprint_pipeline.sql_models.runner import build_model, run_tests
+from blueprint_pipeline.sql_models.runner import build_model, load_seed, run_tests
 from blueprint_pipeline.warehouse import Warehouse
 
 # Downstream models rebuild when their inputs change and their blocking checks pass.
@@ -126,5 +129,23 @@ def build_layer_assets(project: SqlProject, layer: str, dialect: str) -> dg.Asse
     return _layer
 
 
+def build_seed_asset(name: str, path: Path, dialect: str) -> dg.AssetsDefinition:
+    """A CSV shipped in dbt_like_sql/seeds/ becomes a table of text columns, as dbt seeds do."""
+
+    @dg.asset(
+        name=name,
+        group_name="seeds",
+        kinds={"csv", dialect},
+        code_version=hashlib.sha256(path.read_bytes()).hexdigest()[:16],
+        description=f"Reference data shipped with the project: dbt_like_sql/seeds/{path.name}.",
+        metadata={"dagster/table_name": name},
+    )
+    def _seed(warehouse: Warehouse) -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata={"dagster/row_count": load_seed(warehouse, name, path)})
+
+    return _seed
+
+
 def build_sql_model_assets(project: SqlProject, dialect: str) -> list[dg.AssetsDefinition]:
-    return [build_layer_assets(project, layer, dialect) for layer in project.layers()]
+    seeds = [build_seed_asset(name, path, dialect) for name, path in project.seeds.items()]
+    return [*seeds, *(build_layer_assets(project, layer, dialect) for layer in project.layers())]

@@ -19,11 +19,12 @@ import jinja2
 import yaml
 
 from blueprint_pipeline.errors import SqlModelError
-from blueprint_pipeline.naming import source_table
+from blueprint_pipeline.naming import snake_case, source_table
 from blueprint_pipeline.sql_models.tests import ModelTest, parse_model_tests
 from blueprint_pipeline.warehouse.base import checked_identifier, quote
 
 MATERIALIZATIONS = ("table", "incremental")
+SPECIAL_DIRS = ("macros", "seeds")  # not layers: Jinja macros for every model, CSV seed tables
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class SqlModel:
     layer: str
     path: Path
     sql: str  # the Jinja template as written
+    macros: str = ""  # the project's macros, part of what the model means
     materialized: str = "table"
     unique_key: tuple[str, ...] = ()
     refs: tuple[str, ...] = ()
@@ -68,7 +70,7 @@ class SqlModel:
     @property
     def code_version(self) -> str:
         tests = "|".join(repr(t) for t in self.tests)
-        return hashlib.sha256((self.sql + tests).encode()).hexdigest()[:16]
+        return hashlib.sha256((self.macros + self.sql + tests).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -76,12 +78,14 @@ class SqlProject:
     root: Path
     models: dict[str, SqlModel]
     sources: dict[tuple[str, str], SourceObject] = field(default_factory=dict)
+    seeds: dict[str, Path] = field(default_factory=dict)  # name -> CSV file
+    macros: str = ""
 
     @cached_property
     def _order(self) -> list[str]:
         # Relationship tests order models too: a test runs right after its model is built.
         graph = {
-            name: set(m.refs) | {t for t in m.tested_against if t in self.models}
+            name: {r for r in (*m.refs, *m.tested_against) if r in self.models}
             for name, m in self.models.items()
         }
         try:
@@ -108,10 +112,10 @@ class SqlProject:
 
     def render(self, model: SqlModel, *, incremental: bool = False) -> str:
         """The model's SQL in DuckDB's dialect, with `$as_of` / `$config_version` parameters."""
-        return _render(model.path, model.sql, self._ref, self._source, model.name, incremental)
+        return _render(model.path, self.macros + model.sql, self._ref, self._source, model.name, incremental)
 
     def _ref(self, name: str) -> str:
-        if name not in self.models:
+        if name not in self.models and name not in self.seeds:
             raise SqlModelError(f"ref('{name}'): no model named {name} in {self.root}")
         return quote(name)
 
@@ -132,12 +136,13 @@ def _render(path: Path, sql: str, ref, source, this: str, incremental: bool, con
             is_incremental=lambda: incremental,
             as_of="CAST($as_of AS TIMESTAMP)",
             config_version="$config_version",
+            snake_case=snake_case,
         )
     except jinja2.TemplateError as exc:
         raise SqlModelError(f"{path}: {exc}") from exc
 
 
-def _parse_model(path: Path, layer: str, meta: dict[str, Any]) -> SqlModel:
+def _parse_model(path: Path, layer: str, meta: dict[str, Any], macros: str) -> SqlModel:
     name = checked_identifier(path.stem, f"model name (file {path})")
     sql = path.read_text(encoding="utf-8")
     found: dict[str, Any] = {"refs": [], "sources": [], "config": {}}
@@ -156,7 +161,7 @@ def _parse_model(path: Path, layer: str, meta: dict[str, Any]) -> SqlModel:
 
     # Render both branches of `is_incremental()` so deps used in either are found.
     for incremental in (False, True):
-        _render(path, sql, ref, source, name, incremental, config)
+        _render(path, macros + sql, ref, source, name, incremental, config)
     cfg = found["config"]
     unknown = set(cfg) - {"materialized", "unique_key"}
     if unknown:
@@ -173,6 +178,7 @@ def _parse_model(path: Path, layer: str, meta: dict[str, Any]) -> SqlModel:
         layer=layer,
         path=path,
         sql=sql,
+        macros=macros,
         materialized=materialized,
         unique_key=unique_key,
         refs=tuple(dict.fromkeys(found["refs"])),
@@ -252,14 +258,21 @@ def load_project(root: Path) -> SqlProject:
     """Parse every model under `root`; raise SqlModelError naming the file on any problem."""
     if not root.is_dir():
         raise SqlModelError(f"{root}: SQL project directory does not exist")
+    macros = "".join(p.read_text(encoding="utf-8") for p in sorted((root / "macros").glob("*.sql")))
+    seeds = {
+        checked_identifier(p.stem, f"seed name (file {p})"): p for p in sorted((root / "seeds").glob("*.csv"))
+    }
     models: dict[str, SqlModel] = {}
-    for layer_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    layer_dirs = [
+        p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in SPECIAL_DIRS
+    ]
+    for layer_dir in sorted(layer_dirs):
         meta = _model_meta(layer_dir)
         for path in sorted(layer_dir.glob("*.sql")):
-            if path.stem in models:
-                raise SqlModelError(f"{path}: a model named {path.stem} already exists elsewhere")
-            models[path.stem] = _parse_model(path, layer_dir.name, meta.get(path.stem, {}))
-    project = SqlProject(root=root, models=models, sources=_load_sources(root))
+            if path.stem in models or path.stem in seeds:
+                raise SqlModelError(f"{path}: a model or seed named {path.stem} already exists elsewhere")
+            models[path.stem] = _parse_model(path, layer_dir.name, meta.get(path.stem, {}), macros)
+    project = SqlProject(root=root, models=models, sources=_load_sources(root), seeds=seeds, macros=macros)
     for model in models.values():
         for ref in model.refs:
             project._ref(ref)

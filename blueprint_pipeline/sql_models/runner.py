@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from blueprint_pipeline.errors import SqlModelError
+from blueprint_pipeline.ingestion.landing import read_header
+from blueprint_pipeline.naming import snake_case
 from blueprint_pipeline.sql_models.project import SqlModel, SqlProject
 from blueprint_pipeline.sql_models.tests import ModelTest
 from blueprint_pipeline.warehouse import Session, Warehouse, quote
@@ -103,3 +106,20 @@ def run_tests(warehouse: Warehouse, model: SqlModel, tests: list[ModelTest]) -> 
             sql, params = test.failing_rows_sql(model.name)
             results.append(TestResult(test, int(session.scalar(sql, params) or 0)))
     return results
+
+
+def load_seed(warehouse: Warehouse, name: str, path: Path) -> int:
+    """(Re)load a seed CSV as a table of text columns; returns its row count."""
+    header = read_header(path)
+    columns = [snake_case(h) for h in header]
+    width = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
+    with warehouse.transaction() as session:
+        session.execute(f"drop table if exists {quote(name)}")
+        session.execute(f"create table {quote(name)} ({', '.join(f'{quote(c)} varchar' for c in columns)})")
+        session.insert_from_local_query(
+            name,
+            columns,
+            f"select * from read_csv($path, header = true, auto_detect = false, columns = {{{width}}})",
+            {"path": str(path)},
+        )
+        return session.row_count(name)
