@@ -123,7 +123,7 @@ def select_sql(obj: SourceObject, header: list[str], positions: dict[str, int | 
         position = positions[name]
         if position is not None:
             column = quote(f"c{position}")
-            picks.append(f"{column}::varchar")
+            picks.append(_json_object_form(column) if obj.type_of(name) == "json" else f"{column}::varchar")
             checks.append(error_expression(name, column, obj.type_of(name), name == obj.key))
         elif name == obj.pack_extra_columns_into and len(used) < len(header):
             pairs = ", ".join(
@@ -144,6 +144,18 @@ def select_sql(obj: SourceObject, header: list[str], positions: dict[str, int | 
         "from read_csv($path, header = true, auto_detect = false, delim = ',', quote = '\"', "
         f"escape = '\"', encoding = $encoding, store_rejects = true, columns = {{{columns}}}) "
         "with ordinality"
+    )
+
+
+def _json_object_form(column: str) -> str:
+    """JSON as the current Marketo form: a legacy array of {name, value} pairs becomes an object."""
+    pairs = (
+        f"list_filter(list_transform(cast(json_extract({column}, '$[*]') as json[]), "
+        "lambda e: {'k': e->>'name', 'v': e->'value'}), lambda p: p.k is not null)"
+    )
+    return (
+        f"case when coalesce(json_valid({column}), false) and json_type({column}) = 'ARRAY' "
+        f"then to_json(map_from_entries({pairs}))::varchar else {column}::varchar end"
     )
 
 

@@ -1,31 +1,24 @@
--- One row per Salesforce account: the newest version of each Id across all ingested files.
-with source as (
-    select * from {{ source('salesforce', 'Account') }}
-),
-
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by trim(id)
-            order by try_cast(last_modified_date as timestamptz) desc nulls last,
-                _source_file desc, _source_row desc
-        ) as version_rank
-    from source
-    where nullif(trim(id), '') is not null
+-- One row per live Salesforce account: the latest version of each Id across all files.
+-- Deleted accounts (IsDeleted on the latest version) are in stg_salesforce__deleted_records.
+with latest as (
+    {{ latest_version(source('salesforce', 'Account'), 'trim(id)', 'last_modified_date') }}
 )
 
 select
     trim(id) as account_id,
-    nullif(trim(name), '') as account_name,
-    nullif(trim(website), '') as website,
-    nullif(trim(industry), '') as industry,
-    try_cast(nullif(trim(number_of_employees), '') as bigint) as employees,
-    try_cast(nullif(trim(annual_revenue), '') as double) as annual_revenue,
-    nullif(trim(billing_country), '') as billing_country,
-    nullif(trim(owner_id), '') as owner_user_id,
-    nullif(trim(parent_id), '') as parent_account_id,
-    nullif(trim(type), '') as account_type,
-    coalesce(lower(trim(is_deleted)) in ('true', '1'), false) as is_deleted
-from ranked
-where version_rank = 1
+    {{ text('name') }} as account_name,
+    {{ text('website') }} as website,
+    {{ url_domain('website') }} as website_domain,
+    {{ text('industry') }} as industry,
+    {{ to_int('number_of_employees') }} as employees,
+    {{ to_number('annual_revenue') }} as annual_revenue,
+    {{ text('billing_country') }} as billing_country,
+    {{ text('billing_state') }} as billing_state,
+    {{ text('owner_id') }} as owner_user_id,
+    {{ text('parent_id') }} as parent_account_id,
+    {{ text('type') }} as account_type,
+    {{ to_timestamp('created_date') }} as created_at,
+    {{ to_timestamp('last_modified_date') }} as last_modified_at,
+    _source_file as source_file
+from latest
+where not coalesce({{ to_bool('is_deleted') }}, false)

@@ -1,0 +1,40 @@
+-- One row per LinkedIn Lead Gen form response (by lead_id when the export has it). Test leads are
+-- kept and flagged (is_test_lead): they are not people, and identity leaves them out.
+-- created_date is M-D-Y (09-10-2026 or 9/13/2026), created_time h:mm AM/PM; together, UTC.
+with latest as (
+    {{ latest_version(
+        source('linkedin', 'lead_gen_responses'),
+        "coalesce(nullif(trim(lead_id), ''), _source_file || ':' || cast(_source_row as varchar))"
+    ) }}
+),
+
+parts as (
+    select
+        *,
+        replace(trim(created_date), '/', '-') as mdy,
+        upper(coalesce(nullif(trim(created_time), ''), '12:00 AM')) as hm
+    from latest
+)
+
+select
+    {{ text('lead_id') }} as lead_gen_response_id,
+    {{ email('email_address') }} as email,
+    {{ email_domain('email_address') }} as email_domain,
+    {{ text('first_name') }} as first_name,
+    {{ text('last_name') }} as last_name,
+    {{ text('company_name') }} as company,
+    {{ text('job_title') }} as title,
+    {{ text('country_region') }} as country,
+    {{ text('form_id') }} as form_id,
+    coalesce({{ to_bool('test_lead') }}, false) as is_test_lead,
+    case when mdy is not null then make_timestamp(
+        cast(split_part(mdy, '-', 3) as integer),
+        cast(split_part(mdy, '-', 1) as integer),
+        cast(split_part(mdy, '-', 2) as integer),
+        cast(split_part(hm, ':', 1) as integer) % 12 + case when hm like '%PM' then 12 else 0 end,
+        cast(left(split_part(hm, ':', 2), 2) as integer),
+        0.0
+    ) end as submitted_at,
+    coalesce({{ text('answers') }}, '{}') as answers,
+    _source_file as source_file
+from parts

@@ -1,0 +1,33 @@
+-- One row per Marketo activity (marketoGUID), the first copy ingested when extracts overlap.
+-- attributes: the current JSON-object form (legacy name/value arrays are converted at load).
+with first_copy as (
+    select * from (
+        select
+            *,
+            row_number() over (
+                partition by trim(marketo_guid)
+                order by _ingested_at, _source_file, _source_row
+            ) as _copy_rank
+        from {{ source('marketo', 'activities') }}
+    ) as copies
+    where _copy_rank = 1
+),
+
+types as (
+    select * from {{ ref('stg_marketo__activity_types') }}
+)
+
+select
+    trim(first_copy.marketo_guid) as activity_id,
+    {{ to_int('first_copy.lead_id') }} as lead_id,
+    {{ to_timestamp('first_copy.activity_date') }} as activity_at,
+    cast({{ to_int('first_copy.activity_type_id') }} as integer) as activity_type_id,
+    types.activity_type_name,
+    {{ text('first_copy.campaign_id') }} as campaign_id,
+    {{ text('first_copy.primary_attribute_value_id') }} as primary_attribute_value_id,
+    {{ text('first_copy.primary_attribute_value') }} as primary_attribute_value,
+    coalesce({{ text('first_copy.attributes') }}, '{}') as attributes,
+    first_copy._source_file as source_file
+from first_copy
+left join types
+    on types.activity_type_id = cast({{ to_int('first_copy.activity_type_id') }} as integer)

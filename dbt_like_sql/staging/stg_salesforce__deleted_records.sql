@@ -1,0 +1,21 @@
+-- One row per Salesforce record whose latest version is deleted. A merge deletes the losing
+-- record with MasterRecordId pointing at the survivor: identity resolution follows it.
+{% set objects = [
+    ('Account', true), ('Contact', true), ('Lead', true), ('Opportunity', false),
+    ('OpportunityContactRole', false), ('Campaign', false), ('CampaignMember', false),
+    ('Task', false)
+] %}
+{% for object, has_master in objects %}
+select
+    '{{ object }}' as object_name,
+    trim(id) as record_id,
+    {% if has_master %}{{ text('master_record_id') }}{% else %}cast(null as varchar){% endif %}
+        as master_record_id,
+    {{ to_timestamp('last_modified_date') }} as deleted_at,
+    _source_file as source_file
+from (
+    {{ latest_version(source('salesforce', object), 'trim(id)', 'last_modified_date') }}
+) as {{ object | lower }}_versions
+where coalesce({{ to_bool('is_deleted') }}, false)
+{% if not loop.last %}union all{% endif %}
+{% endfor %}
