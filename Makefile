@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_SCALE ?= demo
-export DAGSTER_HOME := $(CURDIR)
-export BLUEPRINT_DAGSTER_STORAGE := $(CURDIR)/data/dagster
+# Your own DAGSTER_HOME (e.g. deploy/postgres) and storage folder win over these defaults.
+export DAGSTER_HOME ?= $(CURDIR)
+export BLUEPRINT_DAGSTER_STORAGE ?= $(CURDIR)/data/dagster
 
 .PHONY: install demo test lint ui bench clean
 
@@ -39,4 +40,4 @@ bench: $(STAMP)
 	$(BIN)/blueprint bench --scale $(or $(SCALE),small)
 
 clean:
-	rm -rf data .pytest_cache
+	rm -rf data .pytest_cache storage deploy/postgres/storage

@@ -16,7 +16,8 @@ import dagster as dg
 from blueprint_pipeline.config import load_config
 from blueprint_pipeline.definitions import build_definitions
 from blueprint_pipeline.errors import BlueprintError
-from blueprint_pipeline.paths import DEFAULT_LANDING_DIR
+from blueprint_pipeline.ingestion.landing import check_sources_config
+from blueprint_pipeline.paths import DAGSTER_STORAGE_DIR, DEFAULT_LANDING_DIR, PROJECT_DIR, SQL_PROJECT_DIR
 from blueprint_pipeline.progress import progress_logger
 from blueprint_pipeline.resources import (
     CONFIG_DIR_ENV,
@@ -25,6 +26,7 @@ from blueprint_pipeline.resources import (
     warehouse_from_env,
 )
 from blueprint_pipeline.run_facts import AS_OF_TAG, FULL_REFRESH_TAG, parse_as_of
+from blueprint_pipeline.sql_models.project import load_project
 
 LAYER_ORDER = (
     "sources",
@@ -83,7 +85,12 @@ class BuildSummary:
             lines += [f"    {c}" for c in self.failed_checks]
         for failure in self.failures:
             lines.append(f"  error: {failure}")
-        lines.append("  open the UI: make ui  (or: DAGSTER_HOME=<project> dagster dev -w workspace.yaml)")
+        home = os.environ.get("DAGSTER_HOME", str(PROJECT_DIR))
+        storage = os.environ.get("BLUEPRINT_DAGSTER_STORAGE", str(DAGSTER_STORAGE_DIR))
+        lines.append(
+            f"  open the UI: make ui   (or: cd {PROJECT_DIR} && DAGSTER_HOME={home} "
+            f"BLUEPRINT_DAGSTER_STORAGE={storage} .venv/bin/dagster dev -w workspace.yaml)"
+        )
         return "\n".join(lines)
 
 
@@ -103,6 +110,16 @@ def _apply_options(options: BuildOptions) -> None:
         os.environ[CONFIG_DIR_ENV] = str(options.config_dir)
 
 
+def _instance() -> dg.DagsterInstance:
+    home = os.environ.get("DAGSTER_HOME", "")
+    try:
+        return dg.DagsterInstance.get()
+    except Exception as exc:  # Dagster raises many types for a bad instance config or storage
+        raise BlueprintError(
+            f"cannot open the Dagster instance (DAGSTER_HOME={home}): {_first_line(str(exc))}"
+        ) from exc
+
+
 def _first_line(text: str) -> str:
     lines = [line for line in (text or "").strip().splitlines() if line.strip()]
     return lines[0] if lines else "unknown error"
@@ -111,10 +128,17 @@ def _first_line(text: str) -> str:
 def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None) -> BuildSummary:
     _apply_options(options)
     loaded = load_config(os.environ.get(CONFIG_DIR_ENV) or None)  # bad config: an error before any run
+    check_sources_config(
+        loaded.config.sources, list(load_project(SQL_PROJECT_DIR).sources.values()), loaded.sources["sources"]
+    )
     warehouse = warehouse_from_env()
     warehouse.check_reachable()
     try:
-        as_of = parse_as_of(options.as_of) if options.as_of else datetime.now(UTC).replace(tzinfo=None)
+        as_of = (
+            parse_as_of(options.as_of)
+            if options.as_of is not None
+            else datetime.now(UTC).replace(tzinfo=None)
+        )
     except ValueError as exc:
         raise BlueprintError(str(exc)) from exc
 
@@ -132,7 +156,7 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
 
     tags = {AS_OF_TAG: as_of.isoformat(), FULL_REFRESH_TAG: str(options.full_refresh).lower()}
     result = job.execute_in_process(
-        instance=instance or dg.DagsterInstance.get(),
+        instance=instance or _instance(),
         tags=tags,
         run_config={"loggers": {"progress": {}}},
         asset_selection=selection,

@@ -1,4 +1,4 @@
-"""The `blueprint` command line: build everything, validate config (and, later, generate and bench).
+"""The `blueprint` command line: build everything, generate sample data, benchmark, validate config.
 
 Errors a user can fix are printed as one line (no traceback) with exit status 2; a build that ran
 but failed (a blocking check, a broken model) exits with 1; a build that did its job exits with 0,
@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from blueprint_pipeline.errors import BlueprintError
-from blueprint_pipeline.paths import DAGSTER_STORAGE_DIR, PROJECT_DIR
+from blueprint_pipeline.paths import DAGSTER_STORAGE_DIR, DEFAULT_LANDING_DIR, PROJECT_DIR
 
 EXIT_FAILED_BUILD = 1
 EXIT_USAGE = 2
@@ -43,8 +44,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_validate_config(args: argparse.Namespace) -> int:
     from blueprint_pipeline.config import load_config
+    from blueprint_pipeline.ingestion.landing import check_sources_config
+    from blueprint_pipeline.paths import SQL_PROJECT_DIR
+    from blueprint_pipeline.sql_models.project import load_project
 
     loaded = load_config(args.dir)
+    objects = list(load_project(SQL_PROJECT_DIR).sources.values())
+    check_sources_config(loaded.config.sources, objects, loaded.sources["sources"])
     print(f"config OK (version {loaded.version}):")
     for section, path in sorted(loaded.sources.items()):
         print(f"  {section}: {path}")
@@ -60,6 +66,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         counts = generate(Path(args.out), scale, args.seed, force=args.force)
     except (ValueError, FileExistsError) as exc:
         raise BlueprintError(str(exc)) from exc
+    except OSError as exc:
+        raise BlueprintError(f"cannot write to {args.out}: {exc.strerror or exc}") from exc
     print(f"generated {', '.join(f'{v:,} {k}' for k, v in counts.items())} in {args.out}")
     return 0
 
@@ -82,7 +90,7 @@ def parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="write synthetic landing files in the real export formats")
     gen.add_argument("--scale", default="demo", help="tiny, demo, small, medium or large (100k accounts)")
     gen.add_argument("--seed", type=int, default=7, help="same seed, same files")
-    gen.add_argument("--out", default="data/landing", help="landing directory to write")
+    gen.add_argument("--out", default=str(DEFAULT_LANDING_DIR), help="landing directory to write")
     gen.add_argument("--force", action="store_true", help="replace the system folders in --out")
     gen.set_defaults(func=_cmd_generate)
 
@@ -94,6 +102,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # Dagster's beta/preview notices are for developers, not for the one-line output of a command.
+    warnings.filterwarnings("ignore", message=".*(beta|preview).*")
     set_instance_env()
     try:
         return args.func(args)

@@ -19,6 +19,8 @@ FULL_REFRESH_TAG = "blueprint/full_refresh"
 def parse_as_of(text: str) -> datetime:
     """An ISO-8601 time as a naive UTC datetime; a time without offset is taken as UTC."""
     try:
+        if not text.strip():
+            raise ValueError("empty")
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValueError(

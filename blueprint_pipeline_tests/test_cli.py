@@ -46,6 +46,7 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         (["--warehouse", "postgresql://u@h/db"], "write postgresql+psycopg2://"),
         (["--warehouse", "postgresql+psycopg2://postgres@127.0.0.1:1/db"], "cannot reach PostgreSQL at"),
         (["--as-of", "yesterday"], "as-of time 'yesterday': expected ISO-8601"),
+        (["--as-of", ""], "as-of time '': expected ISO-8601"),
         (["--select", "key:nope"], "matches no asset"),
     ],
 )
@@ -168,3 +169,13 @@ def test_end_to_end_on_postgres(tmp_path, postgres_warehouse):
 def test_demo_target_exists():
     makefile = (Path(__file__).parent.parent / "Makefile").read_text()
     assert "blueprint generate" in makefile and "blueprint run" in makefile
+
+
+def test_generate_into_a_file_is_one_line(tmp_path):
+    (tmp_path / "file").write_text("x")
+    done = run_cli("generate", "--scale", "tiny", "--out", str(tmp_path / "file" / "landing"))
+    assert (
+        done.returncode == 2
+        and done.stderr.startswith("error: cannot write to")
+        and len(done.stderr.strip().splitlines()) == 1
+    )

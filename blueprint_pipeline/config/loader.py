@@ -43,8 +43,10 @@ def _section_files(config_dir: Path | None) -> dict[str, Path]:
     files = {name: path for name, path in files.items() if path.exists()}
     if config_dir is None:
         return files
-    if not config_dir.is_dir():
+    if not config_dir.exists():
         raise ConfigError(f"{config_dir}: config directory does not exist")
+    if not config_dir.is_dir():
+        raise ConfigError(f"{config_dir}: expected a config directory (of <section>.yaml files), got a file")
     for path in sorted([*config_dir.glob("*.yaml"), *config_dir.glob("*.yml")]):
         if path.stem not in SECTIONS:
             raise ConfigError(

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from blueprint_pipeline.config.models import SourcesConfig
+from blueprint_pipeline.errors import ConfigError
 from blueprint_pipeline.naming import snake_case
 from blueprint_pipeline.sql_models.project import SourceObject
 
@@ -85,3 +87,35 @@ def map_header(
         positions[field] = found[0] if found else None
     used = {p for p in positions.values() if p is not None}
     return HeaderMapping(positions, tuple(h for i, h in enumerate(header) if i not in used))
+
+
+def check_sources_config(config: SourcesConfig, objects: list[SourceObject], config_file: str) -> None:
+    """Raise ConfigError when the sources config names a system, object or field the contract lacks."""
+    by_system: dict[str, dict[str, SourceObject]] = {}
+    for obj in objects:
+        by_system.setdefault(obj.system, {})[obj.name] = obj
+
+    def fail(key: str, what: str, choices) -> None:
+        raise ConfigError(
+            f"{config_file}: key '{key}': unknown {what}; expected one of {', '.join(sorted(choices))}"
+        )
+
+    for system, names in config.file_names.items():
+        if system not in by_system:
+            fail(f"file_names.{system}", "system", by_system)
+        for file_name, target in names.items():
+            if target not in by_system[system]:
+                fail(f"file_names.{system}.{file_name}", f"{system} object '{target}'", by_system[system])
+    for system, per_object in config.header_aliases.items():
+        if system not in by_system:
+            fail(f"header_aliases.{system}", "system", by_system)
+        for obj_name, fields in per_object.items():
+            if obj_name not in by_system[system]:
+                fail(f"header_aliases.{system}.{obj_name}", f"{system} object", by_system[system])
+            for field in fields:
+                if field not in by_system[system][obj_name].columns:
+                    fail(
+                        f"header_aliases.{system}.{obj_name}.{field}",
+                        "field",
+                        by_system[system][obj_name].columns,
+                    )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from blueprint_pipeline.errors import SqlModelError
 from blueprint_pipeline.naming import source_table
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
@@ -86,20 +87,28 @@ def build_layer_assets(project: SqlProject, layer: str, dialect: str) -> dg.Asse
         selected = {k.to_user_string() for k in context.selected_asset_keys}
         selected_checks = set(context.selected_asset_check_keys)
         blocked: set[str] = set()
+        failed: dict[str, str] = {}
         for model in project.in_order(selected):
             if set(model.refs) & blocked:
-                context.log.warning(f"{model.name}: skipped, an upstream blocking test failed")
+                context.log.warning(f"{model.name}: skipped, a model or blocking test upstream failed")
                 blocked.add(model.name)
                 continue
             context.log.info(f"building {model.name} ({model.materialized})")
-            built = build_model(
-                warehouse,
-                project,
-                model,
-                as_of=facts.as_of,
-                config_version=facts.config_version,
-                full_refresh=facts.full_refresh,
-            )
+            try:
+                built = build_model(
+                    warehouse,
+                    project,
+                    model,
+                    as_of=facts.as_of,
+                    config_version=facts.config_version,
+                    full_refresh=facts.full_refresh,
+                )
+            except Exception as exc:  # one broken model must not stop the independent ones
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                context.log.error(f"{model.name} failed: {reason}")
+                failed[model.name] = reason
+                blocked.add(model.name)
+                continue
             yield dg.MaterializeResult(
                 asset_key=model.name,
                 metadata={
@@ -125,6 +134,9 @@ def build_layer_assets(project: SqlProject, layer: str, dialect: str) -> dg.Asse
                 )
                 if not result.passed and result.test.blocking:
                     blocked.add(model.name)
+        if failed:
+            listed = "; ".join(f"{name}: {reason}" for name, reason in failed.items())
+            raise SqlModelError(f"{len(failed)} model(s) failed in {layer}: {listed}")
 
     return _layer
 

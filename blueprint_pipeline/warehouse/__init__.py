@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from blueprint_pipeline.errors import WarehouseError
 from blueprint_pipeline.paths import DEFAULT_WAREHOUSE_PATH
 from blueprint_pipeline.warehouse.base import Session, Warehouse, checked_identifier, quote
@@ -26,8 +28,9 @@ def warehouse_from_url(url: str | None = None, schema: str | None = None) -> War
     if url.startswith("postgresql+psycopg2://"):
         return PostgresWarehouse(url=url, schema_name=schema or "public")
     if url.startswith(("postgresql://", "postgres://")):
+        shown = sa.make_url(url).render_as_string(hide_password=True)
         raise WarehouseError(
-            f"warehouse URL {url.split('@')[-1]!r}: write postgresql+psycopg2://... "
+            f"warehouse URL {shown!r}: write postgresql+psycopg2://... "
             "(a plain postgresql:// URL selects psycopg 3, which is not installed)"
         )
     raise WarehouseError(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,6 +63,8 @@ class DuckDBWarehouse(Warehouse):
     """A DuckDB database file (created with its folder on first use)."""
 
     path: str
+    # DuckDB allows one writing process: wait this long for another run to release the file.
+    lock_timeout_seconds: float = 600.0
 
     @property
     def dialect(self) -> str:
@@ -68,17 +72,32 @@ class DuckDBWarehouse(Warehouse):
 
     @property
     def display_url(self) -> str:
-        return f"duckdb:///{self.path}"
+        return f"duckdb:///{Path(self.path).resolve()}"
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            con = duckdb.connect(self.path, config={"autoinstall_known_extensions": False})
-        except duckdb.IOException as exc:
-            raise WarehouseError(
-                f"cannot open DuckDB warehouse {self.path}: {exc}. DuckDB allows one writing "
-                "process: is another run or a Python shell holding the file?"
-            ) from exc
+        deadline = time.monotonic() + self.lock_timeout_seconds
+        waited = False
+        while True:
+            try:
+                con = duckdb.connect(self.path, config={"autoinstall_known_extensions": False})
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise WarehouseError(f"cannot open DuckDB warehouse {self.path}: {exc}") from exc
+                if time.monotonic() > deadline:
+                    raise WarehouseError(
+                        f"DuckDB warehouse {self.path} stayed locked by another process for "
+                        f"{self.lock_timeout_seconds:.0f} s (DuckDB allows one writer: another run, "
+                        "or a Python shell holding the file?)"
+                    ) from exc
+                if not waited:
+                    print(
+                        f"waiting for the DuckDB warehouse {self.path}: another process holds it",
+                        file=sys.stderr,
+                    )
+                    waited = True
+                time.sleep(0.5)
 
         return utc(con)
 

@@ -100,7 +100,8 @@ class PostgresWarehouse(Warehouse):
 
     @property
     def display_url(self) -> str:
-        return sa.make_url(self.url).render_as_string(hide_password=True)
+        shown = sa.make_url(self.url).render_as_string(hide_password=True)
+        return f"{shown} (schema {self.schema_name})"
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:

@@ -55,3 +55,32 @@ def test_unknown_file_and_missing_dir(tmp_path):
         load_config(tmp_path)
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("file_names: {hubspot: {x.csv: Y}}\n", "key 'file_names.hubspot': unknown system"),
+        ("file_names: {salesforce: {accts.csv: Acount}}\n", "unknown salesforce object 'Acount'"),
+        (
+            "header_aliases: {marketo: {leads: {smsConsnet: [x]}}}\n",
+            "key 'header_aliases.marketo.leads.smsConsnet': unknown field",
+        ),
+    ],
+)
+def test_sources_config_is_checked_against_the_contract(tmp_path, text, message):
+    from blueprint_pipeline.ingestion.landing import check_sources_config
+    from blueprint_pipeline.paths import SQL_PROJECT_DIR
+    from blueprint_pipeline.sql_models.project import load_project
+
+    (tmp_path / "sources.yaml").write_text(text)
+    loaded = load_config(tmp_path)
+    objects = list(load_project(SQL_PROJECT_DIR).sources.values())
+    with pytest.raises(ConfigError, match=message):
+        check_sources_config(loaded.config.sources, objects, loaded.sources["sources"])
+
+
+def test_a_file_is_not_a_config_dir(tmp_path):
+    (tmp_path / "sources.yaml").write_text("{}")
+    with pytest.raises(ConfigError, match="expected a config directory"):
+        load_config(tmp_path / "sources.yaml")

@@ -96,3 +96,22 @@ def test_warning_check_does_not_block(duckdb_warehouse, project):
     assert result.success
     failed = [(e.check_name, e.severity) for e in result.get_asset_check_evaluations() if not e.passed]
     assert failed == [("accepted_values__segment", dg.AssetCheckSeverity.WARN)]
+
+
+def test_a_broken_model_does_not_stop_independent_ones(duckdb_warehouse, tmp_path):
+    import shutil
+
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURES / "sql_project", root)
+    (root / "marts" / "broken.sql").write_text("select order_id as from {{ ref('stg_shop__orders') }}")
+    (root / "marts" / "after_broken.sql").write_text("select * from {{ ref('broken') }}")
+    project = load_project(root)
+    load_raw(duckdb_warehouse, BATCH_1)
+    result = materialize(project, duckdb_warehouse)
+    assert not result.success
+    built = {e.materialization.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert {"customer_totals", "order_history", "order_events"} <= built
+    assert not {"broken", "after_broken"} & built
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    error = failure.step_failure_data.error
+    assert "1 model(s) failed in marts: broken:" in error.cause.message

@@ -1,0 +1,73 @@
+"""The warehouse resource: URL dispatch, one SQL text on both engines, DuckDB's single-writer lock."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from blueprint_pipeline.errors import WarehouseError
+from blueprint_pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse, warehouse_from_url
+from blueprint_pipeline.warehouse.postgres import to_postgres
+
+
+def test_url_dispatch(tmp_path):
+    assert isinstance(warehouse_from_url(f"duckdb:///{tmp_path}/w.duckdb"), DuckDBWarehouse)
+    pg = warehouse_from_url("postgresql+psycopg2://u:secret@h:5432/db", schema="s")
+    assert isinstance(pg, PostgresWarehouse) and pg.schema_name == "s"
+    assert "secret" not in pg.display_url
+    with pytest.raises(WarehouseError, match="plain postgresql:// URL selects psycopg 3"):
+        warehouse_from_url("postgresql://u:secret@h/db")
+    with pytest.raises(WarehouseError, match="unknown warehouse URL"):
+        warehouse_from_url("sqlite:///x.db")
+
+
+def test_relative_duckdb_path_is_shown_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert warehouse_from_url("duckdb:///rel/w.duckdb").display_url == f"duckdb:///{tmp_path}/rel/w.duckdb"
+
+
+def test_postgres_transpile_keeps_parameters_and_percent_literals():
+    sql = to_postgres("select * from t where a like '50%' and b = $b and c = $c")
+    assert sql == "SELECT * FROM t WHERE a LIKE '50%%' AND b = %(b)s AND c = %(c)s"
+
+
+def test_same_query_same_answer(warehouse):
+    warehouse.execute(
+        "create table t as select 'a%' as k, cast($ts as timestamp) as ts", {"ts": "2026-01-02 03:04:05"}
+    )
+    assert warehouse.fetchall("select k, cast(ts as varchar) from t where k like 'a%'") == [
+        ("a%", "2026-01-02 03:04:05")
+    ]
+    # Offset-less timestamps are UTC on both engines, whatever the machine's zone.
+    got = warehouse.scalar(
+        "select cast(cast('2026-01-01 10:00:00' as timestamptz) at time zone 'UTC' as timestamp)"
+    )
+    assert str(got) == "2026-01-01 10:00:00"
+
+
+def test_transaction_rolls_back_on_error(warehouse):
+    warehouse.execute("create table t (x integer)")
+    with pytest.raises(RuntimeError), warehouse.transaction() as session:
+        session.execute("insert into t values (1)")
+        raise RuntimeError("killed half-way")
+    assert warehouse.scalar("select count(*) from t") == 0
+
+
+HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(float(sys.argv[2]))"
+
+
+def test_duckdb_waits_for_another_writer_then_gives_a_clear_error(tmp_path):
+    path = str(tmp_path / "w.duckdb")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, path, "3"], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    try:
+        with pytest.raises(WarehouseError, match="stayed locked by another process"):
+            DuckDBWarehouse(path=path, lock_timeout_seconds=0.5).check_reachable()
+        started = time.monotonic()
+        DuckDBWarehouse(path=path, lock_timeout_seconds=30).check_reachable()  # waits, then works
+        assert time.monotonic() - started > 0.5
+    finally:
+        holder.wait(timeout=30)
