@@ -29,7 +29,6 @@ import shutil
 from datetime import datetime
 
 import dagster as dg
-import pytest
 
 from blueprint_pipeline.build import BuildOptions, run_build
 from blueprint_pipeline_tests.conftest import FIXTURES
@@ -37,17 +36,24 @@ from blueprint_pipeline_tests.conftest import FIXTURES
 DROPS = FIXTURES / "landing_drops"
 
 
-def build(landing, warehouse, monkeypatch):
+def build(landing, warehouse, monkeypatch, keep_config=False):
     monkeypatch.setenv("BLUEPRINT_LANDING_DIR", str(landing))
-    monkeypatch.setenv("BLUEPRINT_WAREHOUSE_URL", warehouse.url if hasattr(warehouse, "url") else f"duckdb:///{warehouse.path}")
+    monkeypatch.setenv(
+        "BLUEPRINT_WAREHOUSE_URL",
+        warehouse.url if hasattr(warehouse, "url") else f"duckdb:///{warehouse.path}",
+    )
     if hasattr(warehouse, "schema_name"):
         monkeypatch.setenv("BLUEPRINT_WAREHOUSE_SCHEMA", warehouse.schema_name)
-    monkeypatch.delenv("BLUEPRINT_CONFIG_DIR", raising=False)
+    if not keep_config:
+        monkeypatch.delenv("BLUEPRINT_CONFIG_DIR", raising=False)
     return run_build(BuildOptions(as_of="2026-03-01T00:00:00Z"), instance=dg.DagsterInstance.ephemeral())
 
 
 def rows(warehouse, sql):
-    return [tuple(v.isoformat(sep=" ") if isinstance(v, datetime) else v for v in row) for row in warehouse.fetchall(sql)]
+    return [
+        tuple(v.isoformat(sep=" ") if isinstance(v, datetime) else v for v in row)
+        for row in warehouse.fetchall(sql)
+    ]
 
 
 def test_two_drops(warehouse, tmp_path, monkeypatch):
@@ -57,33 +63,73 @@ def test_two_drops(warehouse, tmp_path, monkeypatch):
     assert first.success, first.render()
     assert first.skipped_files == ["salesforce/Opportunity.csv: missing required column 'Id'"]
     assert first.rows_quarantined == 3
-    assert rows(warehouse, "select source_table, file, line, record_number, record_key, reason from quarantine order by file, record_number, line") == [
-        ("raw_salesforce__account", "salesforce/Account.csv", None, 3, "001000000000003AAA",
-         "NumberOfEmployees: expected an integer, got abc"),
-        ("raw_salesforce__account", "salesforce/Account.csv", None, 4, "001000000000004AAA",
-         "LastModifiedDate: expected an ISO-8601 timestamp, got not-a-date"),
-        ("raw_salesforce__contact", "salesforce/Contact.csv", 5, None, None,
-         "TOO MANY COLUMNS: Expected Number of Columns: 9 Found: 10"),
+    assert rows(
+        warehouse,
+        "select source_table, file, line, record_number, record_key, reason from quarantine order by file, record_number, line",
+    ) == [
+        (
+            "raw_salesforce__account",
+            "salesforce/Account.csv",
+            None,
+            3,
+            "001000000000003AAA",
+            "NumberOfEmployees: expected an integer, got abc",
+        ),
+        (
+            "raw_salesforce__account",
+            "salesforce/Account.csv",
+            None,
+            4,
+            "001000000000004AAA",
+            "LastModifiedDate: expected an ISO-8601 timestamp, got not-a-date",
+        ),
+        (
+            "raw_salesforce__contact",
+            "salesforce/Contact.csv",
+            5,
+            None,
+            None,
+            "TOO MANY COLUMNS: Expected Number of Columns: 9 Found: 10",
+        ),
     ]
-    assert rows(warehouse, "select account_id, account_name, employees, website_domain, billing_country from stg_salesforce__accounts order by 1") == [
+    assert rows(
+        warehouse,
+        "select account_id, account_name, employees, website_domain, billing_country from stg_salesforce__accounts order by 1",
+    ) == [
         ("001000000000001AAA", "Acme Corp", 100, "acme.com", "US"),
         ("001000000000002AAA", "Globex", None, "globex.io", None),
     ]
-    assert rows(warehouse, "select contact_id, account_id, email, email_domain, email_opt_out from stg_salesforce__contacts order by 1") == [
+    assert rows(
+        warehouse,
+        "select contact_id, account_id, email, email_domain, email_opt_out from stg_salesforce__contacts order by 1",
+    ) == [
         ("003000000000001AAA", "001000000000001AAA", "ann.lee@acme.com", "acme.com", False),
         ("003000000000002AAA", "001000000000001AAA", "ann.lee@acme.com", "acme.com", False),
         ("003000000000003AAA", None, "bob@gmail.com", "gmail.com", True),
     ]
     assert warehouse.scalar("select count(*) from raw_salesforce__campaign") == 0
-    assert rows(warehouse, "select file, rows_loaded from ingested_files where file like '%Campaign%'") == [("salesforce/Campaign.csv", 0)]
-    assert rows(warehouse, "select lead_id, email, sms_consent, unsubscribed from stg_marketo__leads order by 1") == [
-        (100, "ann.lee@acme.com", True, False), (101, "ann.lee@acme.com", False, False), (102, "carl@initech.com", False, True),
+    assert rows(warehouse, "select file, rows_loaded from ingested_files where file like '%Campaign%'") == [
+        ("salesforce/Campaign.csv", 0)
     ]
-    legacy = warehouse.fetchall("select activity_at, attributes, activity_type_name from stg_marketo__activities where activity_id = '10'")
+    assert rows(
+        warehouse, "select lead_id, email, sms_consent, unsubscribed from stg_marketo__leads order by 1"
+    ) == [
+        (100, "ann.lee@acme.com", True, False),
+        (101, "ann.lee@acme.com", False, False),
+        (102, "carl@initech.com", False, True),
+    ]
+    legacy = warehouse.fetchall(
+        "select activity_at, attributes, activity_type_name from stg_marketo__activities where activity_id = '10'"
+    )
     assert str(legacy[0][0]) == "2013-09-26 06:56:35" and legacy[0][2] == "Visit Webpage"
     assert legacy[0][1].replace(" ", "") == '{"SourceType":"Webpagevisit"}'
-    assert rows(warehouse, "select activity_type_name from stg_marketo__activities where activity_id = '2'") == [("Change Status In Progression",)]
-    linkedin = rows(warehouse, "select email, is_test_lead, submitted_at, answers from stg_linkedin__lead_gen_responses order by 1")
+    assert rows(
+        warehouse, "select activity_type_name from stg_marketo__activities where activity_id = '2'"
+    ) == [("Change Status In Progression",)]
+    linkedin = rows(
+        warehouse,
+        "select email, is_test_lead, submitted_at, answers from stg_linkedin__lead_gen_responses order by 1",
+    )
     assert [r[:3] for r in linkedin] == [
         ("dana.kim@acme.com", False, "2026-09-10 13:05:00"),
         ("test@linkedin.com", True, "2026-09-13 00:30:00"),
@@ -94,33 +140,58 @@ def test_two_drops(warehouse, tmp_path, monkeypatch):
     second = build(landing, warehouse, monkeypatch)
     assert second.success, second.render()
     assert second.rows_quarantined == 0
-    assert rows(warehouse, "select account_id, account_name, employees, billing_country from stg_salesforce__accounts order by 1") == [
+    assert rows(
+        warehouse,
+        "select account_id, account_name, employees, billing_country from stg_salesforce__accounts order by 1",
+    ) == [
         ("001000000000001AAA", "Acme Corp", 120, None),
         ("001000000000002AAA", "Globex", None, None),
         ("001000000000004AAA", "Umbrella", 50, None),
     ]
     assert rows(warehouse, "select contact_id from stg_salesforce__contacts order by 1") == [
-        ("003000000000001AAA",), ("003000000000003AAA",),
+        ("003000000000001AAA",),
+        ("003000000000003AAA",),
     ]
-    assert rows(warehouse, "select object_name, record_id, master_record_id from stg_salesforce__deleted_records order by 1, 2") == [
+    assert rows(
+        warehouse,
+        "select object_name, record_id, master_record_id from stg_salesforce__deleted_records order by 1, 2",
+    ) == [
         ("Account", "001000000000003AAA", None),
         ("Contact", "003000000000002AAA", "003000000000001AAA"),
     ]
-    assert rows(warehouse, "select activity_id from stg_marketo__activities order by cast(activity_id as integer)") == [
-        ("1",), ("2",), ("3",), ("4",), ("5",), ("10",),
+    assert rows(
+        warehouse, "select activity_id from stg_marketo__activities order by cast(activity_id as integer)"
+    ) == [
+        ("1",),
+        ("2",),
+        ("3",),
+        ("4",),
+        ("5",),
+        ("10",),
     ]
-    assert rows(warehouse, "select surviving_lead_id, merged_lead_id, merged_at from stg_marketo__lead_merges") == [
+    assert rows(
+        warehouse, "select surviving_lead_id, merged_lead_id, merged_at from stg_marketo__lead_merges"
+    ) == [
         (100, 101, "2026-02-02 10:00:00"),
     ]
-    assert rows(warehouse, "select lead_id, deleted_at from stg_marketo__lead_deletions") == [(102, "2026-02-03 10:00:00")]
+    assert rows(warehouse, "select lead_id, deleted_at from stg_marketo__lead_deletions") == [
+        (102, "2026-02-03 10:00:00")
+    ]
     assert rows(warehouse, "select lead_id from stg_marketo__leads") == [(100,)]
     assert warehouse.scalar("select count(*) from quarantine") == 3
     assert warehouse.scalar("select count(*) from ingested_files") == 10  # 7 from drop 1, 3 from drop 2
 
-    tables = [t for (t,) in warehouse.fetchall(
-        "select table_name from information_schema.tables where table_schema = current_schema() order by 1"
-    )]
-    before = {t: sorted(map(str, warehouse.fetchall(f'select * from "{t}"'))) for t in tables if not t.startswith("ingested")}
+    tables = [
+        t
+        for (t,) in warehouse.fetchall(
+            "select table_name from information_schema.tables where table_schema = current_schema() order by 1"
+        )
+    ]
+    before = {
+        t: sorted(map(str, warehouse.fetchall(f'select * from "{t}"')))
+        for t in tables
+        if not t.startswith("ingested")
+    }
     third = build(landing, warehouse, monkeypatch)
     assert third.success
     after = {t: sorted(map(str, warehouse.fetchall(f'select * from "{t}"'))) for t in before}

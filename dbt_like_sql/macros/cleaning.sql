@@ -28,10 +28,12 @@ cast(cast(nullif(trim({{ col }}), '') as timestamptz) at time zone 'UTC' as time
 
 {% macro to_date(col) -%} cast(nullif(trim({{ col }}), '') as date) {%- endmacro %}
 
-{#- A key of the current Marketo attributes object, or its snake_case form (per-type tables). -#}
-{% macro attribute(col, name) -%}
+{#- The first present of several keys of a Marketo attributes object: the bulk-extract name
+    ("Merge IDs") and the per-type table column (merge_ids). -#}
+{% macro attribute(col, names) -%}
 coalesce(
-    json_extract_string(cast({{ col }} as json), '$."{{ name }}"'),
-    json_extract_string(cast({{ col }} as json), '$."{{ snake_case(name) }}"')
+    {%- for name in names %}
+    json_extract_string(cast({{ col }} as json), '$."{{ name }}"'){{ "," if not loop.last }}
+    {%- endfor %}
 )
 {%- endmacro %}

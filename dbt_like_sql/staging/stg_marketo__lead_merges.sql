@@ -4,7 +4,7 @@ with merges as (
     select
         lead_id as surviving_lead_id,
         activity_at as merged_at,
-        replace(replace({{ attribute('attributes', 'Merge IDs') }}, '[', ''), ']', '') as merge_ids
+        replace(replace({{ attribute('attributes', ['Merge IDs', 'merge_ids']) }}, '[', ''), ']', '') as merge_ids
     from {{ ref('stg_marketo__activities') }}
     where activity_type_id = 32
 ),
