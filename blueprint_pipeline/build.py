@@ -63,6 +63,8 @@ class BuildSummary:
     rows_quarantined: int = 0
     failed_checks: list[str] = field(default_factory=list)  # "asset.check (blocking|warn): N rows"
     failures: list[str] = field(default_factory=list)
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    gx_seconds: float = 0.0
 
     def render(self) -> str:
         status = "build OK" if self.success else "build FAILED"
@@ -85,6 +87,9 @@ class BuildSummary:
             lines += [f"    {c}" for c in self.failed_checks]
         for failure in self.failures:
             lines.append(f"  error: {failure}")
+        slowest = sorted(self.step_seconds.items(), key=lambda kv: -kv[1])[:5]
+        if slowest:
+            lines.append("  slowest steps: " + ", ".join(f"{step} {secs:.1f}s" for step, secs in slowest))
         home = os.environ.get("DAGSTER_HOME", str(PROJECT_DIR))
         storage = os.environ.get("BLUEPRINT_DAGSTER_STORAGE", str(DAGSTER_STORAGE_DIR))
         lines.append(
@@ -155,14 +160,21 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
             raise BlueprintError(f"--select {options.select!r} matches no asset")
 
     tags = {AS_OF_TAG: as_of.isoformat(), FULL_REFRESH_TAG: str(options.full_refresh).lower()}
+    instance = instance or _instance()
     result = job.execute_in_process(
-        instance=instance or _instance(),
+        instance=instance,
         tags=tags,
         run_config={"loggers": {"progress": {}}},
         asset_selection=selection,
         raise_on_error=False,
     )
-    return summarise(result, graph, as_of, loaded.version, warehouse.display_url)
+    summary = summarise(result, graph, as_of, loaded.version, warehouse.display_url)
+    summary.step_seconds = {
+        stats.step_key: stats.end_time - stats.start_time
+        for stats in instance.get_run_step_stats(result.run_id)
+        if stats.start_time and stats.end_time
+    }
+    return summary
 
 
 def summarise(
@@ -186,6 +198,8 @@ def summarise(
     order = {layer: i for i, layer in enumerate(LAYER_ORDER)}
     summary.rows_per_layer = dict(sorted(rows.items(), key=lambda kv: (order.get(kv[0], 99), kv[0])))
     for evaluation in result.get_asset_check_evaluations():
+        if "seconds" in evaluation.metadata:
+            summary.gx_seconds += float(evaluation.metadata["seconds"].value)
         if not evaluation.passed:
             kind = "blocking" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "warn"
             failing = evaluation.metadata.get("failing_rows")

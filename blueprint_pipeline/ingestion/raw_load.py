@@ -200,8 +200,9 @@ def _load(session, obj, path, name, header, positions, encoding, stamp) -> tuple
     incoming = quote(f"{obj.table}__incoming")
     cols = raw_columns(obj)
     session.execute(f"drop table if exists {incoming}")
+    # A temporary table: in memory (spilling if needed) on DuckDB, never in the database file.
     session.execute(
-        f"create table {incoming} ({', '.join(f'{quote(c)} varchar' for c in cols)}, "
+        f"create temporary table {incoming} ({', '.join(f'{quote(c)} varchar' for c in cols)}, "
         "_source_file varchar, _source_row bigint, _ingested_at timestamp, _errors varchar, "
         "_record varchar)"
     )

@@ -6,12 +6,14 @@ fails the step, which stops downstream steps.
 """
 
 import hashlib
+import time
 from pathlib import Path
 
 import dagster as dg
 
 from blueprint_pipeline.errors import SqlModelError
 from blueprint_pipeline.naming import source_table
+from blueprint_pipeline.quality.gx_suites import run_suite
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.sql_models.project import SqlModel, SqlProject
@@ -55,8 +57,22 @@ def spec_for(model: SqlModel, dialect: str) -> dg.AssetSpec:
     )
 
 
+GX_CHECK = "gx_suite"
+
+
 def check_specs_for(model: SqlModel) -> list[dg.AssetCheckSpec]:
-    return [
+    suite = (
+        [
+            dg.AssetCheckSpec(
+                name=GX_CHECK,
+                asset=dg.AssetKey(model.name),
+                description="great-expectations suite from the model's YAML (warns; see docs/sources.md)",
+            )
+        ]
+        if model.expectations
+        else []
+    )
+    return suite + [
         dg.AssetCheckSpec(
             name=test.name,
             asset=dg.AssetKey(model.name),
@@ -66,6 +82,26 @@ def check_specs_for(model: SqlModel) -> list[dg.AssetCheckSpec]:
         )
         for test in model.tests
     ]
+
+
+def gx_check_result(warehouse: Warehouse, model: SqlModel) -> dg.AssetCheckResult:
+    started = time.monotonic()
+    suite = run_suite(warehouse, model.name, tuple((n, dict(k)) for n, k in model.expectations))
+    failed = sum(not o.success for o in suite.outcomes)
+    return dg.AssetCheckResult(
+        asset_key=model.name,
+        check_name=GX_CHECK,
+        passed=suite.success,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "expectations": len(suite.outcomes),
+            "expectations_failed": failed,
+            "rows_evaluated": suite.rows_evaluated,
+            "sampled": suite.sampled,
+            "seconds": round(time.monotonic() - started, 2),
+            "results": dg.MetadataValue.md(suite.markdown()),
+        },
+    )
 
 
 def build_layer_assets(project: SqlProject, layer: str, dialect: str) -> dg.AssetsDefinition:
@@ -134,6 +170,8 @@ def build_layer_assets(project: SqlProject, layer: str, dialect: str) -> dg.Asse
                 )
                 if not result.passed and result.test.blocking:
                     blocked.add(model.name)
+            if model.expectations and dg.AssetCheckKey(dg.AssetKey(model.name), GX_CHECK) in selected_checks:
+                yield gx_check_result(warehouse, model)
         if failed:
             listed = "; ".join(f"{name}: {reason}" for name, reason in failed.items())
             raise SqlModelError(f"{len(failed)} model(s) failed in {layer}: {listed}")

@@ -61,6 +61,8 @@ class SqlModel:
     grain: str = ""
     primary_key: tuple[str, ...] = ()
     tests: tuple[ModelTest, ...] = ()
+    # great-expectations suite: (expectation name, kwargs as sorted pairs), run as check `gx_suite`
+    expectations: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
 
     @property
     def tested_against(self) -> tuple[str, ...]:
@@ -69,7 +71,7 @@ class SqlModel:
 
     @property
     def code_version(self) -> str:
-        tests = "|".join(repr(t) for t in self.tests)
+        tests = "|".join(repr(t) for t in self.tests) + repr(self.expectations)
         return hashlib.sha256((self.macros + self.sql + tests).encode()).hexdigest()[:16]
 
 
@@ -187,7 +189,20 @@ def _parse_model(path: Path, layer: str, meta: dict[str, Any], macros: str) -> S
         grain=str(meta.get("grain", "")).strip(),
         primary_key=primary_key,
         tests=parse_model_tests(path, meta, primary_key),
+        expectations=_expectations(meta),
     )
+
+
+def _expectations(meta: dict) -> tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]:
+    found = []
+    for entry in meta.get("expectations", []) or []:
+        if not (isinstance(entry, dict) and len(entry) == 1 and isinstance(next(iter(entry.values())), dict)):
+            raise SqlModelError(f"{meta.get('_yaml')}: an expectation is `expect_...: {{column: ..., ...}}`")
+        name, kwargs = next(iter(entry.items()))
+        if not str(name).startswith("expect_"):
+            raise SqlModelError(f"{meta.get('_yaml')}: {name!r} is not a great-expectations expectation")
+        found.append((str(name), tuple(sorted(kwargs.items()))))
+    return tuple(found)
 
 
 def _load_yaml(path: Path) -> dict:

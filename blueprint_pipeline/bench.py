@@ -1,0 +1,103 @@
+"""`blueprint bench`: generate data at a scale, build everything on DuckDB, report time and memory.
+
+The build runs as a child process (`blueprint run`), so its wall time and peak memory are its own,
+not the generator's. The floor is a bare DuckDB scan of the same landing files: no engine here can
+load them faster than DuckDB can read them, so build time / floor says how much the rest costs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+
+from blueprint_pipeline.generator.generate import generate
+from blueprint_pipeline.generator.scales import scale_named
+
+
+@dataclass
+class BenchResult:
+    scale: str
+    seed: int
+    generate_seconds: float | None
+    landing_bytes: int
+    floor_seconds: float
+    build_seconds: float
+    build_peak_rss_mb: float
+    build_exit_code: int
+    summary: str
+
+    def render(self) -> str:
+        gen = "reused" if self.generate_seconds is None else f"{self.generate_seconds:.1f} s"
+        return "\n".join(
+            [
+                f"bench at scale {self.scale} (seed {self.seed})",
+                f"  generate:      {gen}, {self.landing_bytes / 1e9:.2f} GB of landing files",
+                f"  floor:         {self.floor_seconds:.1f} s (bare DuckDB scan of every landing file)",
+                f"  full build:    {self.build_seconds:.1f} s wall, "
+                f"peak memory {self.build_peak_rss_mb:,.0f} MB (exit {self.build_exit_code})",
+                f"  build / floor: {self.build_seconds / max(self.floor_seconds, 1e-9):.1f}x",
+                "  build summary:",
+                *("    " + line for line in self.summary.splitlines()),
+            ]
+        )
+
+
+def floor_seconds(landing: Path) -> float:
+    """Time for DuckDB to read every landing CSV once, all columns as text."""
+    files = sorted(landing.glob("*/*.csv"))
+    con = duckdb.connect()
+    started = time.monotonic()
+    for path in files:
+        con.execute("select count(*) from read_csv($p, header = true, all_varchar = true)", {"p": str(path)})
+    con.close()
+    return time.monotonic() - started
+
+
+def run_bench(scale: str, seed: int, workdir: Path, reuse: bool = False) -> BenchResult:
+    scale_named(scale)  # fail early on a bad name
+    landing = workdir / f"landing-{scale}-{seed}"
+    marker = landing / ".complete"
+    gen_seconds = None
+    if not (reuse and marker.exists()):
+        started = time.monotonic()
+        generate(
+            landing,
+            scale_named(scale),
+            seed,
+            force=True,
+            report=lambda line: print(f"  {line}", file=sys.stderr),
+        )
+        gen_seconds = time.monotonic() - started
+        marker.write_text("ok")
+    size = sum(p.stat().st_size for p in landing.glob("*/*.csv"))
+    floor = floor_seconds(landing)
+    warehouse = workdir / f"bench-{scale}.duckdb"
+    warehouse.unlink(missing_ok=True)
+    env = {**os.environ, "BLUEPRINT_DAGSTER_STORAGE": str(workdir / "dagster")}
+    command = [
+        sys.executable,
+        "-m",
+        "blueprint_pipeline.cli",
+        "run",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        f"duckdb:///{warehouse}",
+        "--as-of",
+        "2026-11-25T00:00:00Z",
+    ]
+    started = time.monotonic()
+    done = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
+    build = time.monotonic() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    result = BenchResult(scale, seed, gen_seconds, size, floor, build, peak_mb, done.returncode, done.stdout)
+    (workdir / f"bench-{scale}.json").write_text(json.dumps(asdict(result), indent=2))
+    return result

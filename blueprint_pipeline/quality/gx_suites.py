@@ -1,0 +1,98 @@
+"""Run a model's great-expectations suite (declared under `expectations:` in its YAML).
+
+GX 1.x has no DuckDB datasource (great_expectations issue 10738), so:
+- on PostgreSQL the suite runs in the database through GX's SQL datasource (pushdown, all rows);
+- on DuckDB it runs on pandas over the whole table up to SAMPLE_ROWS rows, else over a repeatable
+  reservoir sample of SAMPLE_ROWS rows (exact checks such as primary keys are SQL tests instead).
+GX is imported lazily: it costs seconds, and the command line must start fast.
+Only counts and percentages leave this module: GX's lists of unexpected values can hold personal
+data and never go into Dagster's event log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from blueprint_pipeline.warehouse import PostgresWarehouse, Warehouse, quote
+
+SAMPLE_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    expectation: str
+    column: str
+    success: bool
+    unexpected_percent: float | None
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    success: bool
+    rows_evaluated: int
+    sampled: bool
+    outcomes: tuple[ExpectationOutcome, ...]
+
+    def markdown(self) -> str:
+        lines = ["| expectation | column | ok | unexpected % |", "|---|---|---|---|"]
+        for o in self.outcomes:
+            pct = "" if o.unexpected_percent is None else f"{o.unexpected_percent:.2f}"
+            lines.append(f"| {o.expectation} | {o.column} | {'yes' if o.success else 'NO'} | {pct} |")
+        return "\n".join(lines)
+
+
+def _expectation(gx, name: str, kwargs: dict):
+    class_name = "".join(part.capitalize() for part in name.split("_"))
+    try:
+        cls = getattr(gx.expectations, class_name)
+    except AttributeError:
+        raise ValueError(f"unknown great-expectations expectation {name!r}") from None
+    return cls(**kwargs)
+
+
+def build_suite(name: str, expectations: tuple[tuple[str, dict], ...]):
+    import great_expectations as gx
+
+    return gx.ExpectationSuite(
+        name=name, expectations=[_expectation(gx, n, dict(k)) for n, k in expectations]
+    )
+
+
+def _context():
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def run_suite(warehouse: Warehouse, table: str, expectations: tuple[tuple[str, dict], ...]) -> SuiteOutcome:
+    suite = build_suite(f"{table}_suite", expectations)
+    context = _context()
+    total = int(warehouse.scalar(f"select count(*) from {quote(table)}"))
+    if isinstance(warehouse, PostgresWarehouse):
+        source = context.data_sources.add_postgres("warehouse", connection_string=warehouse.url)
+        asset = source.add_table_asset(table, table_name=table, schema_name=warehouse.schema_name)
+        result = asset.add_batch_definition_whole_table("all").get_batch().validate(suite)
+        rows, sampled = total, False
+    else:
+        sampled = total > SAMPLE_ROWS
+        sample = f" using sample reservoir({SAMPLE_ROWS} rows) repeatable (42)" if sampled else ""
+        frame = warehouse.fetch_df(f"select * from {quote(table)}{sample}")
+        asset = context.data_sources.add_pandas("warehouse").add_dataframe_asset(table)
+        batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
+            batch_parameters={"dataframe": frame}
+        )
+        result = batch.validate(suite)
+        rows = len(frame)
+    outcomes = tuple(
+        ExpectationOutcome(
+            expectation=r.expectation_config.type,
+            column=str(r.expectation_config.kwargs.get("column", "")),
+            success=bool(r.success),
+            unexpected_percent=r.result.get("unexpected_percent"),
+        )
+        for r in result.results
+    )
+    return SuiteOutcome(bool(result.success), rows, sampled, outcomes)
