@@ -87,6 +87,8 @@ class BuildSummary:
             lines += [f"    {c}" for c in self.failed_checks]
         for failure in self.failures:
             lines.append(f"  error: {failure}")
+        if self.gx_seconds:
+            lines.append(f"  great-expectations suites: {self.gx_seconds:.1f}s")
         slowest = sorted(self.step_seconds.items(), key=lambda kv: -kv[1])[:5]
         if slowest:
             lines.append("  slowest steps: " + ", ".join(f"{step} {secs:.1f}s" for step, secs in slowest))
