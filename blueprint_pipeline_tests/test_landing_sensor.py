@@ -11,7 +11,9 @@ from blueprint_pipeline.resources import LandingResource
 
 
 def evaluate(tmp_path, cursor=None):
-    context = dg.build_sensor_context(cursor=cursor, resources={"landing": LandingResource(path=str(tmp_path))})
+    context = dg.build_sensor_context(
+        cursor=cursor, resources={"landing": LandingResource(path=str(tmp_path))}
+    )
     return landing_files_sensor(context), context.cursor
 
 
