@@ -123,6 +123,9 @@ def test_generated_sample_builds_end_to_end_and_reruns_idempotently(tmp_path):
     first = run_cli("run", "--landing", str(landing), "--warehouse", warehouse, "--as-of", "2026-11-25")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "build OK" in first.stdout and "rows per layer:" in first.stdout
+    assert (
+        "quarantined" not in first.stdout and "skipped" not in first.stdout
+    )  # generated files meet the contracts
     assert "] staging_sql_models: started" in first.stderr  # progress lines
     second = run_cli("run", "--landing", str(landing), "--warehouse", warehouse, "--as-of", "2026-11-25")
     assert second.returncode == 0

@@ -1,0 +1,104 @@
+"""The generator: deterministic for a seed, the structure real data has, and files our own
+contracts accept (the generated sample loads with nothing quarantined)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from blueprint_pipeline.generator.generate import generate
+from blueprint_pipeline.generator.scales import scale_named
+
+
+def digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*.csv"))
+    }
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("gen") / "landing"
+    generate(root, scale_named("tiny"), seed=11, report=lambda _: None)
+    return root
+
+
+def q(sql: str, *params):
+    return duckdb.sql(sql, params=list(params) or None).fetchall() if params else duckdb.sql(sql).fetchall()
+
+
+def test_same_seed_same_files_other_seed_other_files(landing, tmp_path):
+    again = tmp_path / "again"
+    generate(again, scale_named("tiny"), seed=11, report=lambda _: None)
+    assert digest(again) == digest(landing)
+    other = tmp_path / "other"
+    generate(other, scale_named("tiny"), seed=12, report=lambda _: None)
+    assert digest(other) != digest(landing)
+
+
+def test_refuses_to_overwrite_without_force(landing):
+    with pytest.raises(FileExistsError):
+        generate(landing, scale_named("tiny"), seed=11, report=lambda _: None)
+
+
+def test_realistic_structure(landing):
+    sf, mk = landing / "salesforce", landing / "marketo"
+    accounts = f"read_csv('{sf}/Account.csv', all_varchar=true)"
+    contacts = f"read_csv('{sf}/Contact.csv', all_varchar=true)"
+    leads = f"read_csv('{sf}/Lead.csv', all_varchar=true)"
+    # account hierarchies and several accounts sharing a domain
+    assert q(f"select count(*) from {accounts} where ParentId <> ''")[0][0] > 0
+    shared = f"select count(*) from (select regexp_replace(lower(Website), '^(https?://)?(www[.])?([^/]+).*$', '\\3') d from {accounts} where Website <> '' group by 1 having count(*) > 1)"
+    assert q(shared)[0][0] > 0
+    # contacts: missing AccountId, messy emails, personal domains, duplicates merged in the CRM
+    assert q(f"select count(*) from {contacts} where coalesce(AccountId, '') = ''")[0][0] > 0
+    assert q(f"select count(*) from {contacts} where Email <> lower(trim(Email))")[0][0] > 0
+    assert (
+        q(
+            f"select count(*) from {contacts} where lower(Email) like '%@gmail.com' or lower(Email) like '%@yahoo.com' or lower(Email) like '%@outlook.com' or lower(Email) like '%@hotmail.com' or lower(Email) like '%@icloud.com'"
+        )[0][0]
+        > 0
+    )
+    merged = q(
+        f"select count(*) from {contacts} c where IsDeleted = 'true' and MasterRecordId in (select Id from {contacts})"
+    )[0][0]
+    assert merged > 0
+    # converted leads point at real contacts
+    converted = q(
+        f"select count(*), count(*) filter (where ConvertedContactId in (select Id from {contacts})) from {leads} where IsConverted = 'true'"
+    )[0]
+    assert converted[0] > 0 and converted[0] == converted[1]
+    # titles in several spellings
+    assert q(f"select count(distinct Title) from {contacts}")[0][0] > 20
+    # a year of Marketo history, with program statuses and a legacy-format file
+    span = q(
+        f"select min(activityDate), max(activityDate) from read_csv('{mk}/activities_0001.csv', all_varchar=true)"
+    )[0]
+    assert span[0] >= "2025-11-20" and span[1] <= "2026-11-20T23:59:59Z"
+    assert (
+        q(
+            f"select count(*) from read_csv('{mk}/activities_0001.csv', all_varchar=true) where activityTypeId = '104' and attributes like '%Attended%'"
+        )[0][0]
+        > 0
+    )
+    assert (mk / "activities_legacy.csv").read_text().splitlines()[0].endswith(", attributes")
+    # won and lost opportunities with contact roles; campaign registrations and attendance
+    stages = {
+        s for (s,) in q(f"select distinct StageName from read_csv('{sf}/Opportunity.csv', all_varchar=true)")
+    }
+    assert {"Closed Won", "Closed Lost"} <= stages
+    assert q(f"select count(*) from read_csv('{sf}/OpportunityContactRole.csv', all_varchar=true)")[0][0] > 0
+    statuses = {
+        s for (s,) in q(f"select distinct Status from read_csv('{sf}/CampaignMember.csv', all_varchar=true)")
+    }
+    assert {"Registered", "Attended"} <= statuses
+    assert q(f"select count(*) from read_csv('{sf}/Task.csv', all_varchar=true)")[0][0] > 0
+    # LinkedIn: both date forms
+    dates = [
+        d for (d,) in q(f"select created_date from read_csv('{landing}/linkedin/*.csv', all_varchar=true)")
+    ]
+    assert any("/" in d for d in dates) and any("-" in d for d in dates)
