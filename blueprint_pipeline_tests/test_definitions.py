@@ -50,3 +50,15 @@ def test_project_instance_runs_one_at_a_time(tmp_path, monkeypatch):
         assert (tmp_path / "history" / "runs.db").exists()
     finally:
         instance.dispose()
+
+
+def test_docs_list_every_source_field():
+    from blueprint_pipeline.paths import SQL_PROJECT_DIR
+    from blueprint_pipeline.sql_models.project import load_project
+
+    doc = (PROJECT_DIR / "docs" / "sources.md").read_text()
+    for (system, name), obj in load_project(SQL_PROJECT_DIR).sources.items():
+        row = next((line for line in doc.splitlines() if line.startswith(f"| {system} | {name} |")), None)
+        assert row is not None, f"docs/sources.md has no row for {system} {name}"
+        for field in obj.columns:
+            assert field in row, f"docs/sources.md: {system} {name} lacks {field}"
