@@ -64,10 +64,16 @@ class HeaderMapping:
     extra_columns: tuple[str, ...]  # file headers outside the contract (kept out of the raw table)
 
 
-def read_header(path: Path, encoding: str = "utf-8") -> list[str]:
+DELIMITERS = (",", "\t", ";")
+
+
+def read_header(path: Path, encoding: str = "utf-8") -> tuple[list[str], str]:
+    """The header's names and the file's delimiter (comma; tab or semicolon after an Excel round-trip)."""
     codec = "utf-8-sig" if encoding == "utf-8" else encoding  # drop a byte-order mark
     with path.open(encoding=codec, newline="") as handle:
-        return next(csv.reader(handle), [])
+        first = handle.readline()
+    delimiter = max(DELIMITERS, key=first.count) if first.strip() else ","
+    return next(csv.reader([first], delimiter=delimiter), []), delimiter
 
 
 def map_header(

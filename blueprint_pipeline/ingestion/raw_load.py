@@ -25,7 +25,8 @@ from blueprint_pipeline.warehouse import Session, Warehouse, quote
 
 LEDGER_TABLE = "ingested_files"
 QUARANTINE_TABLE = "quarantine"
-LINEAGE_COLUMNS = ("_source_file", "_source_row", "_ingested_at")
+LINEAGE_COLUMNS = ("_source_file", "_source_row", "_ingested_at", "_source_batch")
+GLOB_CHARACTERS = set("*?[]{}")
 
 
 class SkipFile(Exception):
@@ -68,8 +69,14 @@ def raw_columns(obj: SourceObject) -> list[str]:
 
 def ensure_tables(session: Session, obj: SourceObject) -> None:
     session.execute(
-        f"create table if not exists {quote(LEDGER_TABLE)} (file varchar, checksum varchar, "
-        "source_table varchar, rows_loaded bigint, rows_quarantined bigint, ingested_at timestamp)"
+        f"create table if not exists {quote(LEDGER_TABLE)} (batch_id bigint, file varchar, "
+        "checksum varchar, source_table varchar, rows_loaded bigint, rows_quarantined bigint, "
+        "ingested_at timestamp)"
+    )
+    # The same bytes count once per object, even when two runs race on PostgreSQL.
+    session.execute(
+        f"create unique index if not exists ingested_files_once on {quote(LEDGER_TABLE)} "
+        "(checksum, source_table)"
     )
     session.execute(
         f"create table if not exists {quote(QUARANTINE_TABLE)} (source_table varchar, file varchar, "
@@ -79,7 +86,7 @@ def ensure_tables(session: Session, obj: SourceObject) -> None:
     cols = ", ".join(f"{quote(c)} varchar" for c in raw_columns(obj))
     session.execute(
         f"create table if not exists {quote(obj.table)} ({cols}, _source_file varchar, "
-        "_source_row bigint, _ingested_at timestamp)"
+        "_source_row bigint, _ingested_at timestamp, _source_batch bigint)"
     )
 
 
@@ -92,7 +99,13 @@ def fingerprint(path: Path) -> tuple[str, str]:
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
     with path.open("rb") as handle:
+        first = True
         while chunk := handle.read(1 << 20):
+            if first and chunk[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+                raise SkipFile("a UTF-16 file (Excel 'Unicode text'): save it as CSV UTF-8")
+            first = False
+            if b"\x00" in chunk:
+                raise SkipFile("contains NUL bytes: not a text CSV file")
             digest.update(chunk)
             if utf8:
                 try:
@@ -111,7 +124,9 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def select_sql(obj: SourceObject, header: list[str], positions: dict[str, int | None]) -> str:
+def select_sql(
+    obj: SourceObject, header: list[str], positions: dict[str, int | None], delimiter: str = ","
+) -> str:
     """One DuckDB query reading the file: the contract's fields as text, lineage, and `_errors`.
 
     Columns are read by position under neutral names (c0, c1, ...), so a header with stray spaces
@@ -123,7 +138,14 @@ def select_sql(obj: SourceObject, header: list[str], positions: dict[str, int | 
         position = positions[name]
         if position is not None:
             column = quote(f"c{position}")
-            picks.append(_json_object_form(column) if obj.type_of(name) == "json" else f"{column}::varchar")
+            # A field the file has is never NULL in the raw table ('' when empty): NULL means the
+            # file had no such column, so staging keeps the value an earlier file gave.
+            if obj.type_of(name) == "json":
+                picks.append(f"coalesce({_json_object_form(column)}, '')")
+            elif obj.type_of(name) == "text":
+                picks.append(f"coalesce({column}::varchar, '')")
+            else:  # typed values are stored trimmed, so every engine casts them the same way
+                picks.append(f"coalesce(trim({column}::varchar), '')")
             checks.append(error_expression(name, column, obj.type_of(name), name == obj.key))
         elif name == obj.pack_extra_columns_into and len(used) < len(header):
             pairs = ", ".join(
@@ -139,9 +161,10 @@ def select_sql(obj: SourceObject, header: list[str], positions: dict[str, int | 
     )
     errors = errors_column(checks)
     return (
-        f"select {', '.join(picks)}, $file, ordinality, cast($as_of as timestamp), {errors}, "
+        f"select {', '.join(picks)}, $file, ordinality, cast($as_of as timestamp), $batch, {errors}, "
         f"case when {errors} is not null then {record}::varchar end "
-        "from read_csv($path, header = true, auto_detect = false, delim = ',', quote = '\"', "
+        f"from read_csv($path, header = true, auto_detect = false, delim = {_sql_string(delimiter)}, "
+        "quote = '\"', "
         f"escape = '\"', encoding = $encoding, store_rejects = true, columns = {{{columns}}}) "
         "with ordinality"
     )
@@ -159,43 +182,69 @@ def _json_object_form(column: str) -> str:
     )
 
 
-REJECTS_SQL = "select line, error_type || ': ' || error_message, csv_line from reject_errors order by line"
+# One quarantine row per rejected line, whatever the number of errors DuckDB found on it.
+REJECTS_SQL = (
+    "select line, string_agg(distinct error_type || ': ' || error_message, '; '), any_value(csv_line) "
+    "from reject_errors group by line order by line"
+)
 
 
 def ingest_file(
     session: Session, obj: SourceObject, path: Path, name: str, aliases: dict[str, list[str]], as_of: datetime
 ) -> FileOutcome:
+    """Ingest one file in the caller's transaction; SkipFile rolls all of it back."""
+    if path.suffix.lower() != ".csv":
+        raise SkipFile(f"not a .csv file (mapped to {obj.name} in config?)")
+    if GLOB_CHARACTERS & set(path.name):
+        raise SkipFile(
+            f"file names with any of {''.join(sorted(GLOB_CHARACTERS))} are not supported: rename it"
+        )
     checksum, encoding = fingerprint(path)
-    seen = session.scalar(
-        f"select count(*) from {quote(LEDGER_TABLE)} where file = $file and checksum = $checksum",
-        {"file": name, "checksum": checksum},
+    earlier = session.fetchall(
+        f"select file from {quote(LEDGER_TABLE)} where checksum = $checksum and source_table = $table",
+        {"checksum": checksum, "table": obj.table},
     )
-    if seen:
-        return FileOutcome(name, "already ingested")
+    if earlier:
+        same = earlier[0][0] == name
+        return FileOutcome(name, "already ingested", reason="" if same else f"same bytes as {earlier[0][0]}")
     stamp = as_of.isoformat(sep=" ")
-    header = read_header(path, encoding)
+    batch = int(session.scalar(f"select coalesce(max(batch_id), 0) + 1 from {quote(LEDGER_TABLE)}"))
+    # The ledger row first: a concurrent run ingesting the same bytes fails here, before any row.
+    session.execute(
+        f"insert into {quote(LEDGER_TABLE)} "
+        "values ($batch, $file, $checksum, $table, 0, 0, cast($as_of as timestamp))",
+        {"batch": batch, "file": name, "checksum": checksum, "table": obj.table, "as_of": stamp},
+    )
     loaded = quarantined = 0
-    if header:  # an empty file is an empty batch, not an error
+    if path.stat().st_size:  # a 0-byte file is an empty batch
+        header, delimiter = read_header(path, encoding)
+        if not header or not any(h.strip() for h in header):
+            raise SkipFile("the first line is empty: expected the header line")
         positions = map_header(header, obj, aliases).positions
         if positions[obj.key] is None:
             raise SkipFile(f"missing required column '{obj.key}'")
-        loaded, quarantined = _load(session, obj, path, name, header, positions, encoding, stamp)
+        try:
+            loaded, quarantined = _load(
+                session, obj, path, name, header, positions, encoding, delimiter, stamp, batch
+            )
+        except SkipFile:
+            raise
+        except Exception as exc:  # any engine error on this file skips the file, not the run
+            raise SkipFile(f"could not be loaded ({type(exc).__name__}): {_first_line(exc)}") from exc
     session.execute(
-        f"insert into {quote(LEDGER_TABLE)} "
-        "values ($file, $checksum, $source_table, $loaded, $quarantined, cast($as_of as timestamp))",
-        {
-            "file": name,
-            "checksum": checksum,
-            "source_table": obj.table,
-            "loaded": loaded,
-            "quarantined": quarantined,
-            "as_of": stamp,
-        },
+        f"update {quote(LEDGER_TABLE)} set rows_loaded = $loaded, rows_quarantined = $quarantined "
+        "where batch_id = $batch and source_table = $table",
+        {"loaded": loaded, "quarantined": quarantined, "batch": batch, "table": obj.table},
     )
     return FileOutcome(name, "ingested", loaded, quarantined)
 
 
-def _load(session, obj, path, name, header, positions, encoding, stamp) -> tuple[int, int]:
+def _first_line(exc: Exception) -> str:
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def _load(session, obj, path, name, header, positions, encoding, delimiter, stamp, batch) -> tuple[int, int]:
     """Read the file into a work table, quarantine the bad rows, append the good ones."""
     incoming = quote(f"{obj.table}__incoming")
     cols = raw_columns(obj)
@@ -203,21 +252,20 @@ def _load(session, obj, path, name, header, positions, encoding, stamp) -> tuple
     # A temporary table: in memory (spilling if needed) on DuckDB, never in the database file.
     session.execute(
         f"create temporary table {incoming} ({', '.join(f'{quote(c)} varchar' for c in cols)}, "
-        "_source_file varchar, _source_row bigint, _ingested_at timestamp, _errors varchar, "
-        "_record varchar)"
+        "_source_file varchar, _source_row bigint, _ingested_at timestamp, _source_batch bigint, "
+        "_errors varchar, _record varchar)"
     )
-    params = {"path": str(path), "file": name, "encoding": encoding, "as_of": stamp}
+    params = {"path": str(path), "file": name, "encoding": encoding, "as_of": stamp, "batch": batch}
     try:
         _, rejects = session.insert_from_local_query(
             f"{obj.table}__incoming",
             [*cols, *LINEAGE_COLUMNS, "_errors", "_record"],
-            select_sql(obj, header, positions),
+            select_sql(obj, header, positions, delimiter),
             params,
             after_sql=REJECTS_SQL,
         )
     except duckdb.Error as exc:
-        reason = str(exc).strip().splitlines()[0]
-        raise SkipFile(f"not a readable CSV file: {reason}") from exc
+        raise SkipFile(f"not a readable CSV file: {_first_line(exc)}") from exc
     key = quote(raw_column(obj.key))
     session.execute(
         f"insert into {quote(QUARANTINE_TABLE)} select $table, _source_file, null, _source_row, {key}, "
@@ -242,8 +290,10 @@ def _load(session, obj, path, name, header, positions, encoding, stamp) -> tuple
         f"insert into {quote(obj.table)} ({column_list}) select {column_list} from {incoming} "
         "where _errors is null"
     )
-    bad = session.scalar(f"select count(*) from {incoming} where _errors is not null")
-    good = session.scalar(f"select count(*) from {incoming} where _errors is null")
+    bad, good = session.fetchall(
+        f"select count(*) filter (where _errors is not null), count(*) filter (where _errors is null) "
+        f"from {incoming}"
+    )[0]
     session.execute(f"drop table {incoming}")
     return int(good), int(bad) + len(rejects)
 

@@ -114,7 +114,21 @@ class SqlProject:
 
     def render(self, model: SqlModel, *, incremental: bool = False) -> str:
         """The model's SQL in DuckDB's dialect, with `$as_of` / `$config_version` parameters."""
-        return _render(model.path, self.macros + model.sql, self._ref, self._source, model.name, incremental)
+        return _render(
+            model.path,
+            self.macros + model.sql,
+            self._ref,
+            self._source,
+            model.name,
+            incremental,
+            None,
+            self._source_columns,
+        )
+
+    def _source_columns(self, system: str, obj: str) -> list[str]:
+        if (system, obj) not in self.sources:
+            raise SqlModelError(f"source_columns('{system}', '{obj}'): not declared in sources.yml")
+        return [snake_case(c) for c in self.sources[(system, obj)].columns]
 
     def _ref(self, name: str) -> str:
         if name not in self.models and name not in self.seeds:
@@ -127,7 +141,9 @@ class SqlProject:
         return quote(source_table(system, obj))
 
 
-def _render(path: Path, sql: str, ref, source, this: str, incremental: bool, config=None) -> str:
+def _render(
+    path: Path, sql: str, ref, source, this: str, incremental: bool, config=None, source_columns=None
+) -> str:
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
     try:
         return env.from_string(sql).render(
@@ -139,6 +155,7 @@ def _render(path: Path, sql: str, ref, source, this: str, incremental: bool, con
             as_of="CAST($as_of AS TIMESTAMP)",
             config_version="$config_version",
             snake_case=snake_case,
+            source_columns=source_columns or (lambda system, obj: ["id"]),
         )
     except jinja2.TemplateError as exc:
         raise SqlModelError(f"{path}: {exc}") from exc

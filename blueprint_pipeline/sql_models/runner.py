@@ -110,7 +110,7 @@ def run_tests(warehouse: Warehouse, model: SqlModel, tests: list[ModelTest]) -> 
 
 def load_seed(warehouse: Warehouse, name: str, path: Path) -> int:
     """(Re)load a seed CSV as a table of text columns; returns its row count."""
-    header = read_header(path)
+    header, _ = read_header(path)
     columns = [snake_case(h) for h in header]
     width = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
     with warehouse.transaction() as session:

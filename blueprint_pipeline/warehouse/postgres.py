@@ -6,7 +6,6 @@ text runs on both engines (TOOLCHAIN.md lists what sqlglot changes and what it c
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
 from collections.abc import Iterator
@@ -24,6 +23,10 @@ from blueprint_pipeline.warehouse.duckdb import used_params as _used
 from blueprint_pipeline.warehouse.duckdb import utc
 
 _COPY_BATCH_ROWS = 50_000
+
+
+def _csv_field(value: object) -> str:
+    return "" if value is None else '"' + str(value).replace('"', '""') + '"'
 
 
 @functools.lru_cache(maxsize=4096)
@@ -66,10 +69,10 @@ class PostgresSession(Session):
         self, table: str, columns: list[str], duckdb_sql: str, params: Params = None, after_sql: str = ""
     ) -> tuple[int, list[tuple]]:
         # Run the query in an embedded DuckDB and stream its rows with COPY, in batches.
-        copy = (
-            f"copy {quote(table)} ({', '.join(quote(c) for c in columns)}) "
-            "from stdin with (format csv, null '\\N')"
-        )
+        # CSV with every value quoted and NULL as an unquoted empty field, so that empty strings
+        # and a literal backslash-N stay text.
+        cols = ", ".join(quote(c) for c in columns)
+        copy = f"copy {quote(table)} ({cols}) from stdin with (format csv)"
         cursor = self.conn.connection.dbapi_connection.cursor()
         local = utc(duckdb.connect(config={"autoinstall_known_extensions": False}))
         total = 0
@@ -77,8 +80,7 @@ class PostgresSession(Session):
             result = local.execute(duckdb_sql, _used(duckdb_sql, params))
             while rows := result.fetchmany(_COPY_BATCH_ROWS):
                 buffer = io.StringIO()
-                writer = csv.writer(buffer, lineterminator="\n")
-                writer.writerows([r"\N" if v is None else v for v in row] for row in rows)
+                buffer.writelines(",".join(map(_csv_field, row)) + "\n" for row in rows)
                 buffer.seek(0)
                 cursor.copy_expert(copy, buffer)
                 total += len(rows)

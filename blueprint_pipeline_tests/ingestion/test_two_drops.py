@@ -17,10 +17,16 @@ drop 1
 drop 2
   Account_2026-02-01.csv: 001..1 now 120 employees; 001..2 "Globex OLD" dated 2025-12-01 loses to
     the newer version already loaded (newest LastModifiedDate wins, not the later file); 001..3
-    deleted; 001..4 valid now (this file has no BillingCountry column: null for its rows)
+    deleted; 001..4 valid now. This file has no BillingCountry column: fields a file lacks keep
+    the value an earlier file gave (Acme stays US; Umbrella never had one)
   Contact_2026-02-01.csv: 003..2 deleted, merged into 003..1
   activities_2.csv: 3 again (duplicate), 4 = Merge Leads 101 into 100, 5 = Delete Lead 102
 A third run with the same files changes nothing.
+drop 3 (partial files, no LastModifiedDate: they count as modified when ingested, 2026-03-01)
+  Contact_deletes.csv (Id, IsDeleted): 003..3 deleted
+  Contact_titles.csv (Id, Title): 003..1's title set; its email and opt-out stay as they were
+  excel_export.csv: no test_lead or dates; two people whose lead_id Excel mangled to 7.50339E+18
+    stay two responses (ids become file:row)
 """
 
 from __future__ import annotations
@@ -144,7 +150,7 @@ def test_two_drops(warehouse, tmp_path, monkeypatch):
         warehouse,
         "select account_id, account_name, employees, billing_country from stg_salesforce__accounts order by 1",
     ) == [
-        ("001000000000001AAA", "Acme Corp", 120, None),
+        ("001000000000001AAA", "Acme Corp", 120, "US"),
         ("001000000000002AAA", "Globex", None, None),
         ("001000000000004AAA", "Umbrella", 50, None),
     ]
@@ -197,3 +203,26 @@ def test_two_drops(warehouse, tmp_path, monkeypatch):
     after = {t: sorted(map(str, warehouse.fetchall(f'select * from "{t}"'))) for t in before}
     assert after == before
     assert warehouse.scalar("select count(*) from ingested_files") == 10
+
+    shutil.copytree(DROPS / "drop3", landing, dirs_exist_ok=True)
+    fourth = build(landing, warehouse, monkeypatch)
+    assert fourth.success, fourth.render()
+    assert rows(
+        warehouse, "select contact_id, title, email, email_opt_out from stg_salesforce__contacts"
+    ) == [
+        ("003000000000001AAA", "VP Sales", "ann.lee@acme.com", False),
+    ]
+    assert rows(
+        warehouse,
+        "select record_id from stg_salesforce__deleted_records where object_name = 'Contact' order by 1",
+    ) == [
+        ("003000000000002AAA",),
+        ("003000000000003AAA",),
+    ]
+    assert rows(
+        warehouse,
+        "select lead_gen_response_id, email from stg_linkedin__lead_gen_responses where email like 'r%' order by 2",
+    ) == [
+        ("linkedin/excel_export.csv:1", "rene@acme.com"),
+        ("linkedin/excel_export.csv:2", "rita@acme.com"),
+    ]

@@ -1,16 +1,34 @@
-{#- Upsert semantics of a raw table: the latest version of each key.
-    Newest `modified` timestamp first (when the object has one), then the later ingestion, the
-    later file (name order) and the later row in it. -#}
+{#- Upsert semantics of raw tables.
+
+    Versions of a record are ordered newest first by the `modified` timestamp (a row without one
+    counts as modified when it was ingested), then by ingestion batch (the ledger's order), then
+    by row within the file. Ordering never depends on file-name text, so every engine and
+    collation agrees. -#}
+{% macro version_order(modified=none) -%}
+{% if modified %}coalesce({{ to_timestamp(modified) }}, _ingested_at) desc, {% endif %}_source_batch desc, _source_row desc
+{%- endmacro %}
+
+{#- Field by field: each field takes its value from the newest version whose file had that column
+    (a raw NULL means "the file had no such column"; an empty field is ''), so a partial export
+    updates only the fields it carries, and a file with just Id and IsDeleted deletes. -#}
+{% macro latest_fields(system, object, key, modified=none) -%}
+select
+    {{ key }} as _key,
+    {%- for column in source_columns(system, object) %}
+    (array_agg({{ column }} order by {{ version_order(modified) }}) filter (where {{ column }} is not null))[1]
+        as {{ column }},
+    {%- endfor %}
+    (array_agg(_source_file order by {{ version_order(modified) }}))[1] as _source_file
+from {{ source(system, object) }}
+group by {{ key }}
+{%- endmacro %}
+
+{#- Whole rows: the newest version of each key (for immutable records such as form responses). -#}
 {% macro latest_version(relation, key, modified=none) -%}
 select * from (
     select
         *,
-        row_number() over (
-            partition by {{ key }}
-            order by
-                {% if modified %}{{ to_timestamp(modified) }} desc nulls last,{% endif %}
-                _ingested_at desc, _source_file desc, _source_row desc
-        ) as _version_rank
+        row_number() over (partition by {{ key }} order by {{ version_order(modified) }}) as _version_rank
     from {{ relation }}
 ) as versions
 where _version_rank = 1

@@ -1,11 +1,15 @@
--- One row per LinkedIn Lead Gen form response (by lead_id when the export has it). Test leads are
--- kept and flagged (is_test_lead): they are not people, and identity leaves them out.
+-- One row per LinkedIn Lead Gen form response. Its id is lead_id when the export has a usable one;
+-- otherwise (no column, empty, or mangled by Excel into 7.50339E+18, which would merge different
+-- people) it is file:row. Test leads are kept and flagged (is_test_lead): they are not people.
 -- created_date is M-D-Y (09-10-2026 or 9/13/2026), created_time h:mm AM/PM; together, UTC.
+{% set response_id -%}
+coalesce(
+    case when not regexp_matches(trim(lead_id), '^[0-9.]+[eE][+][0-9]+$') then nullif(trim(lead_id), '') end,
+    _source_file || ':' || cast(_source_row as varchar)
+)
+{%- endset %}
 with latest as (
-    {{ latest_version(
-        source('linkedin', 'lead_gen_responses'),
-        "coalesce(nullif(trim(lead_id), ''), _source_file || ':' || cast(_source_row as varchar))"
-    ) }}
+    {{ latest_version(source('linkedin', 'lead_gen_responses'), response_id) }}
 ),
 
 parts as (
@@ -17,7 +21,7 @@ parts as (
 )
 
 select
-    {{ text('lead_id') }} as lead_gen_response_id,
+    {{ response_id }} as lead_gen_response_id,
     {{ email('email_address') }} as email,
     {{ email_domain('email_address') }} as email_domain,
     {{ text('first_name') }} as first_name,

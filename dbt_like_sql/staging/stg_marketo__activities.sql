@@ -6,7 +6,7 @@ with first_copy as (
             *,
             row_number() over (
                 partition by trim(marketo_guid)
-                order by _ingested_at, _source_file, _source_row
+                order by _source_batch, _source_row
             ) as _copy_rank
         from {{ source('marketo', 'activities') }}
     ) as copies

@@ -8,7 +8,7 @@ with standard as (
 overrides as (
     select cast({{ to_int('activity_type_id') }} as integer) as activity_type_id, {{ text('name') }} as name
     from (
-        {{ latest_version(source('marketo', 'activity_types'), 'trim(activity_type_id)') }}
+        {{ latest_version(source('marketo', 'activity_types'), to_int('activity_type_id')) }}
     ) as latest
 )
 

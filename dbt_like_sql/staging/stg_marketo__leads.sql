@@ -1,7 +1,7 @@
 -- One row per live Marketo lead (latest version of each id by updatedAt). Leads merged into
 -- another (stg_marketo__lead_merges) or deleted (stg_marketo__lead_deletions) are left out here.
 with latest as (
-    {{ latest_version(source('marketo', 'leads'), 'trim(id)', 'updated_at') }}
+    {{ latest_fields('marketo', 'leads', to_int('id'), 'updated_at') }}
 ),
 
 gone as (
@@ -22,8 +22,8 @@ select
     {{ text('latest.sfdc_account_id') }} as sfdc_account_id,
     {{ text('latest.sfdc_contact_id') }} as sfdc_contact_id,
     {{ text('latest.sfdc_lead_id') }} as sfdc_lead_id,
-    coalesce({{ to_bool('latest.unsubscribed') }}, false) as unsubscribed,
-    coalesce({{ to_bool('latest.sms_consent') }}, false) as sms_consent,
+    {{ to_bool('latest.unsubscribed') }} as unsubscribed,
+    {{ to_bool('latest.sms_consent') }} as sms_consent,
     {{ to_timestamp('latest.updated_at') }} as updated_at,
     latest._source_file as source_file
 from latest

@@ -1,7 +1,7 @@
 -- One row per live Salesforce account: the latest version of each Id across all files.
 -- Deleted accounts (IsDeleted on the latest version) are in stg_salesforce__deleted_records.
 with latest as (
-    {{ latest_version(source('salesforce', 'Account'), 'trim(id)', 'last_modified_date') }}
+    {{ latest_fields('salesforce', 'Account', 'trim(id)', 'last_modified_date') }}
 )
 
 select

@@ -1,7 +1,7 @@
 -- One row per live campaign member (latest version of each Id): a lead or a contact in a campaign,
 -- with its status (Sent, Registered, Attended, ...).
 with latest as (
-    {{ latest_version(source('salesforce', 'CampaignMember'), 'trim(id)', 'last_modified_date') }}
+    {{ latest_fields('salesforce', 'CampaignMember', 'trim(id)', 'last_modified_date') }}
 )
 
 select

@@ -1,6 +1,6 @@
 -- One row per live Salesforce campaign (latest version of each Id).
 with latest as (
-    {{ latest_version(source('salesforce', 'Campaign'), 'trim(id)', 'last_modified_date') }}
+    {{ latest_fields('salesforce', 'Campaign', 'trim(id)', 'last_modified_date') }}
 )
 
 select

@@ -1,7 +1,7 @@
 -- One row per live Salesforce contact (latest version of each Id). Merged-away and deleted
 -- contacts are in stg_salesforce__deleted_records with the surviving record's Id.
 with latest as (
-    {{ latest_version(source('salesforce', 'Contact'), 'trim(id)', 'last_modified_date') }}
+    {{ latest_fields('salesforce', 'Contact', 'trim(id)', 'last_modified_date') }}
 )
 
 select
@@ -16,8 +16,8 @@ select
     {{ text('mailing_country') }} as country,
     {{ text('phone') }} as phone,
     {{ text('mobile_phone') }} as mobile_phone,
-    coalesce({{ to_bool('has_opted_out_of_email') }}, false) as email_opt_out,
-    coalesce({{ to_bool('do_not_call') }}, false) as do_not_call,
+    {{ to_bool('has_opted_out_of_email') }} as email_opt_out,
+    {{ to_bool('do_not_call') }} as do_not_call,
     {{ to_timestamp('created_date') }} as created_at,
     {{ to_timestamp('last_modified_date') }} as last_modified_at,
     _source_file as source_file

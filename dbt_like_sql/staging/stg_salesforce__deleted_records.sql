@@ -14,7 +14,7 @@ select
     {{ to_timestamp('last_modified_date') }} as deleted_at,
     _source_file as source_file
 from (
-    {{ latest_version(source('salesforce', object), 'trim(id)', 'last_modified_date') }}
+    {{ latest_fields('salesforce', object, 'trim(id)', 'last_modified_date') }}
 ) as {{ object | lower }}_versions
 where coalesce({{ to_bool('is_deleted') }}, false)
 {% if not loop.last %}union all{% endif %}

@@ -1,7 +1,7 @@
 -- One row per live Salesforce lead (latest version of each Id); converted leads stay, with the
 -- account and contact they became.
 with latest as (
-    {{ latest_version(source('salesforce', 'Lead'), 'trim(id)', 'last_modified_date') }}
+    {{ latest_fields('salesforce', 'Lead', 'trim(id)', 'last_modified_date') }}
 )
 
 select
@@ -19,8 +19,8 @@ select
     coalesce({{ to_bool('is_converted') }}, false) as is_converted,
     {{ text('converted_account_id') }} as converted_account_id,
     {{ text('converted_contact_id') }} as converted_contact_id,
-    coalesce({{ to_bool('has_opted_out_of_email') }}, false) as email_opt_out,
-    coalesce({{ to_bool('do_not_call') }}, false) as do_not_call,
+    {{ to_bool('has_opted_out_of_email') }} as email_opt_out,
+    {{ to_bool('do_not_call') }} as do_not_call,
     {{ to_timestamp('created_date') }} as created_at,
     {{ to_timestamp('last_modified_date') }} as last_modified_at,
     _source_file as source_file

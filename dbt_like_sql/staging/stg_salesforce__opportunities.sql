@@ -1,6 +1,6 @@
 -- One row per live Salesforce opportunity (latest version of each Id).
 with latest as (
-    {{ latest_version(source('salesforce', 'Opportunity'), 'trim(id)', 'last_modified_date') }}
+    {{ latest_fields('salesforce', 'Opportunity', 'trim(id)', 'last_modified_date') }}
 )
 
 select

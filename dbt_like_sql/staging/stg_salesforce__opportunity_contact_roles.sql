@@ -1,6 +1,6 @@
 -- One row per live opportunity contact role (latest version of each Id).
 with latest as (
-    {{ latest_version(source('salesforce', 'OpportunityContactRole'), 'trim(id)', 'last_modified_date') }}
+    {{ latest_fields('salesforce', 'OpportunityContactRole', 'trim(id)', 'last_modified_date') }}
 )
 
 select

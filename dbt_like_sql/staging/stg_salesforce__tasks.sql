@@ -1,6 +1,6 @@
 -- One row per live Salesforce task (sales follow-ups), latest version of each Id.
 with latest as (
-    {{ latest_version(source('salesforce', 'Task'), 'trim(id)', 'last_modified_date') }}
+    {{ latest_fields('salesforce', 'Task', 'trim(id)', 'last_modified_date') }}
 )
 
 select

@@ -1,6 +1,6 @@
 -- One row per Salesforce user (account owners, alert recipients), latest version of each Id.
 with latest as (
-    {{ latest_version(source('salesforce', 'User'), 'trim(id)', 'last_modified_date') }}
+    {{ latest_fields('salesforce', 'User', 'trim(id)', 'last_modified_date') }}
 )
 
 select
