@@ -60,6 +60,7 @@ class BuildSummary:
     rows_per_layer: dict[str, int] = field(default_factory=dict)
     assets_built: int = 0
     skipped_files: list[str] = field(default_factory=list)
+    unmatched_files: list[str] = field(default_factory=list)
     rows_quarantined: int = 0
     failed_checks: list[str] = field(default_factory=list)  # "asset.check (blocking|warn): N rows"
     failures: list[str] = field(default_factory=list)
@@ -79,6 +80,12 @@ class BuildSummary:
             lines.append(
                 f"  {self.rows_quarantined:,} row(s) quarantined this run: see table `quarantine` for reasons"
             )
+        if self.unmatched_files:
+            lines.append(
+                f"  {len(self.unmatched_files)} file(s) match no object (map them in sources.yaml "
+                "file_names):"
+            )
+            lines += [f"    {f}" for f in self.unmatched_files]
         if self.skipped_files:
             lines.append(f"  {len(self.skipped_files)} file(s) skipped:")
             lines += [f"    {f}" for f in self.skipped_files]
@@ -193,6 +200,9 @@ def summarise(
             rows[group] += int(metadata["dagster/row_count"].value)
         if "rows_quarantined" in metadata:
             summary.rows_quarantined += int(metadata["rows_quarantined"].value)
+        unmatched = metadata.get("unmatched_files")
+        if unmatched is not None and unmatched.value != "none":
+            summary.unmatched_files += [line.removeprefix("- ") for line in unmatched.value.splitlines()]
         skipped = metadata.get("skipped_files")
         if skipped is not None and skipped.value != "none":
             summary.skipped_files += [line.removeprefix("- ") for line in skipped.value.splitlines()]

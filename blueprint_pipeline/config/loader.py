@@ -1,4 +1,8 @@
-"""Load the config: the shipped defaults, with any file in the user's directory replacing its section.
+"""Load the config: the shipped defaults, with the user's files merged over them section by section.
+
+A user's `<section>.yaml` is merged into the shipped one: mappings merge key by key (deeply), any
+other value replaces the shipped one. So a file that adds one LinkedIn header alias keeps the
+shipped Marketo aliases.
 
 The config version is a hash of the validated config (defaults included), so two directories that
 mean the same thing have the same version and any change that alters behaviour changes it.
@@ -38,9 +42,16 @@ def _read_yaml(path: Path) -> object:
     return {} if data is None else data
 
 
-def _section_files(config_dir: Path | None) -> dict[str, Path]:
-    files = {name: DEFAULT_CONFIG_DIR / f"{name}.yaml" for name in SECTIONS}
-    files = {name: path for name, path in files.items() if path.exists()}
+def merged(shipped: object, mine: object) -> object:
+    """`mine` over `shipped`: mappings merge key by key, anything else replaces."""
+    if isinstance(shipped, dict) and isinstance(mine, dict):
+        return {**shipped, **{k: merged(shipped.get(k), v) for k, v in mine.items()}}
+    return mine
+
+
+def _section_files(config_dir: Path | None) -> dict[str, list[Path]]:
+    files = {name: [DEFAULT_CONFIG_DIR / f"{name}.yaml"] for name in SECTIONS}
+    files = {name: paths for name, paths in files.items() if paths[0].exists()}
     if config_dir is None:
         return files
     if not config_dir.exists():
@@ -52,7 +63,7 @@ def _section_files(config_dir: Path | None) -> dict[str, Path]:
             raise ConfigError(
                 f"{path}: unknown config file; expected one of " + ", ".join(f"{s}.yaml" for s in SECTIONS)
             )
-        files[path.stem] = path
+        files.setdefault(path.stem, []).append(path)
     return files
 
 
@@ -65,16 +76,17 @@ def load_config(config_dir: str | Path | None = None) -> LoadedConfig:
     """Validate the config in `config_dir` (None: the defaults) or raise ConfigError naming the file."""
     files = _section_files(Path(config_dir) if config_dir else None)
     sections: dict[str, object] = {}
-    for name, path in files.items():
-        sections[name] = _read_yaml(path)
+    for name, paths in files.items():
+        for path in paths:
+            sections[name] = merged(sections.get(name, {}), _read_yaml(path))
     try:
         config = BlueprintConfig.model_validate(sections)
     except ValidationError as exc:
         first = exc.errors()[0]
         section = str(first["loc"][0])
-        path = files.get(section, Path(f"{section}.yaml"))
+        path = files.get(section, [Path(f"{section}.yaml")])[-1]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{path}: {_describe(first)}{more}") from exc
     canonical = json.dumps(config.model_dump(mode="json"), sort_keys=True)
     version = hashlib.sha256(canonical.encode()).hexdigest()[:12]
-    return LoadedConfig(config, version, {k: str(v) for k, v in files.items()})
+    return LoadedConfig(config, version, {k: str(v[-1]) for k, v in files.items()})

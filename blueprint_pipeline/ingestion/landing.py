@@ -25,22 +25,24 @@ def header_token(name: str) -> str:
 
 
 def files_for(landing: Path, obj: SourceObject, extra_names: dict[str, str]) -> list[Path]:
-    """The object's files in `landing/<system>/`, in name order (later files are newer batches).
+    """The object's files in `landing/<system>/`, in name order (the order they are ingested in).
 
-    `extra_names` maps exact file names (case-insensitive) to object names, from config.
+    `extra_names` (config `file_names`) maps file names or glob patterns, case-insensitive, to
+    object names; a file it maps is not matched by the default patterns.
     """
     folder = landing / obj.system
     if not folder.is_dir():
         return []
-    mapped = {name.lower() for name, target in extra_names.items() if target == obj.name}
     found = []
     for path in sorted(folder.glob("*")):
-        lower = path.name.lower()
         if not path.is_file():
             continue
-        if lower in {n.lower() for n in extra_names} and lower not in mapped:
-            continue  # mapped to another object by config
-        if lower in mapped or any(fnmatch.fnmatch(lower, p.lower()) for p in obj.files):
+        lower = path.name.lower()
+        targets = {t for pattern, t in extra_names.items() if fnmatch.fnmatchcase(lower, pattern.lower())}
+        if targets:  # config wins over the default patterns
+            if obj.name in targets:
+                found.append(path)
+        elif any(fnmatch.fnmatchcase(lower, p.lower()) for p in obj.files):
             found.append(path)
     return found
 

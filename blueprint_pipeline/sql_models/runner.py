@@ -65,7 +65,7 @@ def _merge(session: Session, project: SqlProject, model: SqlModel, params: dict)
         )
     replaced = 0
     if model.unique_key:
-        on = " and ".join(f"{this}.{quote(k)} = i.{quote(k)}" for k in model.unique_key)
+        on = " and ".join(f"{this}.{quote(k)} is not distinct from i.{quote(k)}" for k in model.unique_key)
         replaced = session.scalar(
             f"select count(*) from {this} where exists (select 1 from {quote(incoming)} as i where {on})"
         )

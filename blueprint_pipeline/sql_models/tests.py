@@ -68,7 +68,7 @@ class ModelTest:
             return (
                 f"select count(*) from {t} where {cols[0]} is not null "
                 f"and cast({cols[0]} as varchar) not in (select unnest($accepted_values))",
-                {"accepted_values": [str(v) for v in self.values]},
+                {"accepted_values": [str(v).lower() if isinstance(v, bool) else str(v) for v in self.values]},
             )
         if self.kind == "relationships":
             return (

@@ -16,10 +16,23 @@ def test_defaults_load():
     assert len(loaded.version) == 12
 
 
-def test_override_replaces_a_section_and_changes_the_version(tmp_path):
-    (tmp_path / "sources.yaml").write_text("file_names:\n  salesforce:\n    accts.csv: Account\n")
+def test_override_merges_over_the_shipped_section_and_changes_the_version(tmp_path):
+    (tmp_path / "sources.yaml").write_text(
+        "file_names:\n  salesforce:\n    accts.csv: Account\n"
+        "header_aliases:\n  linkedin:\n    lead_gen_responses:\n      Email address: [Work email]\n"
+    )
     loaded = load_config(tmp_path)
-    assert loaded.config.sources.file_names == {"salesforce": {"accts.csv": "Account"}}
+    assert loaded.config.sources.file_names["salesforce"] == {
+        "accountData.csv": "Account",
+        "opportunityData.csv": "Opportunity",
+        "accts.csv": "Account",
+    }
+    assert loaded.config.sources.aliases_for("linkedin", "lead_gen_responses") == {
+        "Email address": ["Work email"]
+    }
+    assert loaded.config.sources.aliases_for("marketo", "leads") == {
+        "smsConsent": ["smsOptIn"]
+    }  # shipped, kept
     assert loaded.version != load_config().version
     assert loaded.sources["sources"] == str(tmp_path / "sources.yaml")
 

@@ -37,6 +37,7 @@ header_aliases:
 def test_real_exports_load(warehouse, tmp_path, monkeypatch):
     landing = tmp_path / "landing"
     shutil.copytree(REAL, landing, ignore=shutil.ignore_patterns("*.md"))
+    (landing / "marketo" / "programs_export.csv").write_text("id,name\n1,x\n")  # claimed by no object
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "sources.yaml").write_text(CONFIG)
     monkeypatch.setenv("BLUEPRINT_CONFIG_DIR", str(tmp_path / "config"))
@@ -44,6 +45,7 @@ def test_real_exports_load(warehouse, tmp_path, monkeypatch):
     assert summary.success, summary.render()
     assert summary.skipped_files == ["salesforce/Accounts-Contacts.csv: missing required column 'Id'"]
     assert summary.rows_quarantined == 0
+    assert summary.unmatched_files == ["marketo/programs_export.csv"]
     assert warehouse.scalar("select count(*) from stg_salesforce__accounts") == 423
     assert (
         warehouse.scalar(

@@ -34,9 +34,14 @@ def build_source_asset(obj: SourceObject, siblings: list[SourceObject], dialect:
         report = ingest_object(warehouse, landing.root, obj, extra, aliases, facts.as_of)
         for error in report.errors:
             context.log.error(f"file skipped: {error}")
-        if obj is siblings[0]:
-            for path in unmatched_files(landing.root, obj.system, siblings, extra):
-                context.log.warning(f"{path}: matches no {obj.system} object; not ingested")
+        unmatched = []
+        if obj is siblings[0]:  # one asset per system reports the files no object claims
+            unmatched = [
+                str(p.relative_to(landing.root))
+                for p in unmatched_files(landing.root, obj.system, siblings, extra)
+            ]
+            for name in unmatched:
+                context.log.warning(f"{name}: matches no {obj.system} object (see file_names); not ingested")
         with warehouse.session() as session:
             total = session.row_count(obj.table)
         return dg.MaterializeResult(
@@ -48,6 +53,7 @@ def build_source_asset(obj: SourceObject, siblings: list[SourceObject], dialect:
                 "files_already_ingested": report.count("already ingested"),
                 "files_skipped": report.count("skipped"),
                 "skipped_files": dg.MetadataValue.md("\n".join(f"- {e}" for e in report.errors) or "none"),
+                "unmatched_files": dg.MetadataValue.md("\n".join(f"- {n}" for n in unmatched) or "none"),
                 **facts.metadata(),
             }
         )

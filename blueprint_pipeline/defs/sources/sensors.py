@@ -20,7 +20,13 @@ def landing_state(root: Path) -> dict[str, str]:
     """Every landing CSV as `system/name` -> `size:mtime_ns`."""
     state = {}
     for system in SYSTEMS:
-        for path in sorted((root / system).glob("*.csv")) if (root / system).is_dir() else []:
+        folder = root / system
+        files = (
+            [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv"]
+            if folder.is_dir()
+            else []
+        )
+        for path in sorted(files):
             stat = path.stat()
             state[f"{system}/{path.name}"] = f"{stat.st_size}:{stat.st_mtime_ns}"
     return state
