@@ -63,7 +63,6 @@ class HeaderMapping:
     """For one file: the position of the column feeding each contract field (None when absent)."""
 
     positions: dict[str, int | None]
-    extra_columns: tuple[str, ...]  # file headers outside the contract (kept out of the raw table)
 
 
 DELIMITERS = (",", "\t", ";")
@@ -93,8 +92,7 @@ def map_header(
         candidates = [field, *(aliases or {}).get(field, [])]
         found = [by_token[header_token(c)] for c in candidates if header_token(c) in by_token]
         positions[field] = found[0] if found else None
-    used = {p for p in positions.values() if p is not None}
-    return HeaderMapping(positions, tuple(h for i, h in enumerate(header) if i not in used))
+    return HeaderMapping(positions)
 
 
 def check_sources_config(config: SourcesConfig, objects: list[SourceObject], config_file: str) -> None:

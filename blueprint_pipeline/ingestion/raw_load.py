@@ -19,7 +19,8 @@ from pathlib import Path
 import duckdb
 
 from blueprint_pipeline.ingestion.landing import files_for, map_header, raw_column, read_header
-from blueprint_pipeline.ingestion.validation import error_expression, errors_column
+from blueprint_pipeline.ingestion.validation import error_expression, errors_column, salesforce_id_18
+from blueprint_pipeline.redact import redacted
 from blueprint_pipeline.sql_models.project import SourceObject
 from blueprint_pipeline.warehouse import Session, Warehouse, quote
 
@@ -88,6 +89,11 @@ def ensure_tables(session: Session, obj: SourceObject) -> None:
         f"create table if not exists {quote(obj.table)} ({cols}, _source_file varchar, "
         "_source_row bigint, _ingested_at timestamp, _source_batch bigint)"
     )
+    # A field added to the contract later: earlier rows did not carry it (NULL = absent).
+    existing = {name for name, _ in session.columns(obj.table)}
+    for column in raw_columns(obj):
+        if column not in existing:
+            session.execute(f"alter table {quote(obj.table)} add column {quote(column)} varchar")
 
 
 def fingerprint(path: Path) -> tuple[str, str]:
@@ -144,6 +150,8 @@ def select_sql(
                 picks.append(f"coalesce({_json_object_form(column)}, '')")
             elif obj.type_of(name) == "text":
                 picks.append(f"coalesce({column}::varchar, '')")
+            elif obj.type_of(name) == "sfid":
+                picks.append(f"coalesce({salesforce_id_18(f'trim({column}::varchar)')}, '')")
             else:  # typed values are stored trimmed, so every engine casts them the same way
                 picks.append(f"coalesce(trim({column}::varchar), '')")
             checks.append(error_expression(name, column, obj.type_of(name), name == obj.key))
@@ -240,8 +248,7 @@ def ingest_file(
 
 
 def _first_line(exc: Exception) -> str:
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    return lines[0] if lines else ""
+    return redacted(str(exc))
 
 
 def _load(session, obj, path, name, header, positions, encoding, delimiter, stamp, batch) -> tuple[int, int]:

@@ -16,11 +16,13 @@ RULES: dict[str, tuple[str, str]] = {
         "not regexp_full_match(v, '[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?')",
         "a 15- or 18-character Salesforce id",
     ),
-    "integer": (
-        "try_cast(v as double) is null or try_cast(v as double) <> floor(try_cast(v as double))",
-        "an integer",
+    # Plain decimal text only (no 1_000, inf, nan, hex): what every engine casts the same way.
+    "integer": ("not regexp_full_match(v, '[-+]?[0-9]{1,18}([.]0*)?')", "an integer"),
+    "number": (
+        "not regexp_full_match(v, '[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]{1,3})?') "
+        "or not coalesce(isfinite(try_cast(v as double)), false)",
+        "a number",
     ),
-    "number": ("try_cast(v as double) is null", "a number"),
     "boolean": ("lower(v) not in ('true', 'false', '1', '0', 'yes', 'no')", "true or false"),
     "timestamp": ("try_cast(v as timestamptz) is null", "an ISO-8601 timestamp"),
     "date": ("try_cast(v as date) is null", "a date (YYYY-MM-DD)"),
@@ -48,6 +50,24 @@ def error_expression(field: str, column_sql: str, type_name: str, required: bool
             f"'{label}: expected {expected}, got ' || left({value}, 60)"
         )
     return f"(case {' '.join(parts)} end)" if parts else "cast(null as varchar)"
+
+
+def salesforce_id_18(value: str) -> str:
+    """SQL turning a 15-character Salesforce id into its 18-character form (others unchanged).
+
+    Reports and some syncs export the case-sensitive 15-character id; the API and the Data Loader
+    write 18 characters, the last three encoding which of the first fifteen are upper case. Without
+    this the same record would be two keys.
+    """
+    suffix = []
+    for chunk in range(3):
+        bits = " + ".join(
+            f"{1 << i} * (case when substr({value}, {chunk * 5 + i + 1}, 1) between 'A' and 'Z' "
+            "then 1 else 0 end)"
+            for i in range(5)
+        )
+        suffix.append(f"substr('ABCDEFGHIJKLMNOPQRSTUVWXYZ012345', 1 + {bits}, 1)")
+    return f"(case when length({value}) = 15 then {value} || {' || '.join(suffix)} else {value} end)"
 
 
 def errors_column(checks: list[str]) -> str:

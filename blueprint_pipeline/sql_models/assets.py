@@ -14,6 +14,7 @@ import dagster as dg
 from blueprint_pipeline.errors import SqlModelError
 from blueprint_pipeline.naming import source_table
 from blueprint_pipeline.quality.gx_suites import run_suite
+from blueprint_pipeline.redact import redacted
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.sql_models.project import SqlModel, SqlProject
@@ -140,7 +141,7 @@ def build_layer_assets(project: SqlProject, layer: str, dialect: str) -> dg.Asse
                     full_refresh=facts.full_refresh,
                 )
             except Exception as exc:  # one broken model must not stop the independent ones
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                reason = redacted(str(exc)) or type(exc).__name__
                 context.log.error(f"{model.name} failed: {reason}")
                 failed[model.name] = reason
                 blocked.add(model.name)
@@ -161,7 +162,7 @@ def build_layer_assets(project: SqlProject, layer: str, dialect: str) -> dg.Asse
             try:
                 results = run_tests(warehouse, model, tests)
             except Exception as exc:  # a test that cannot run fails the model, not the step
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                reason = redacted(str(exc)) or type(exc).__name__
                 context.log.error(f"{model.name}: its tests could not run: {reason}")
                 failed[model.name] = f"tests could not run: {reason}"
                 blocked.add(model.name)

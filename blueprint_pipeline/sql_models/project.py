@@ -101,34 +101,22 @@ class SqlProject:
         """Models in dependency order, optionally restricted to `names`."""
         return [self.models[n] for n in self._order if names is None or n in names]
 
-    def downstream(self, name: str) -> set[str]:
-        """Every model that depends on `name`, directly or not."""
-        found: set[str] = set()
-        for model in self.in_order():
-            if name in model.refs or found & set(model.refs):
-                found.add(model.name)
-        return found
-
     def layers(self) -> list[str]:
         return sorted({m.layer for m in self.models.values()})
 
     def render(self, model: SqlModel, *, incremental: bool = False) -> str:
         """The model's SQL in DuckDB's dialect, with `$as_of` / `$config_version` parameters."""
+        contract = SourceFunctions(self.sources)
         return _render(
             model.path,
             self.macros + model.sql,
-            self._ref,
-            self._source,
             model.name,
             incremental,
-            None,
-            self._source_columns,
+            ref=self._ref,
+            source=self._source,
+            source_columns=contract.columns,
+            source_objects=contract.objects,
         )
-
-    def _source_columns(self, system: str, obj: str) -> list[str]:
-        if (system, obj) not in self.sources:
-            raise SqlModelError(f"source_columns('{system}', '{obj}'): not declared in sources.yml")
-        return [snake_case(c) for c in self.sources[(system, obj)].columns]
 
     def _ref(self, name: str) -> str:
         if name not in self.models and name not in self.seeds:
@@ -141,27 +129,40 @@ class SqlProject:
         return quote(source_table(system, obj))
 
 
-def _render(
-    path: Path, sql: str, ref, source, this: str, incremental: bool, config=None, source_columns=None
-) -> str:
+@dataclass(frozen=True)
+class SourceFunctions:
+    """The source contract as seen from Jinja: `source_columns(system, object)`, `source_objects(system)`."""
+
+    sources: dict[tuple[str, str], SourceObject]
+
+    def columns(self, system: str, obj: str) -> list[str]:
+        if (system, obj) not in self.sources:
+            raise SqlModelError(f"source_columns('{system}', '{obj}'): not declared in sources.yml")
+        return [snake_case(c) for c in self.sources[(system, obj)].columns]
+
+    def objects(self, system: str) -> list[SourceObject]:
+        return [o for (s, _), o in self.sources.items() if s == system]
+
+
+def _render(path: Path, sql: str, this: str, incremental: bool, **functions: Any) -> str:
+    """Render a model; `functions` are ref, source, config, source_columns, source_objects."""
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
     try:
         return env.from_string(sql).render(
-            ref=ref,
-            source=source,
-            config=config or (lambda **_: ""),
+            **{"config": lambda **_: "", **functions},
             this=quote(this),
             is_incremental=lambda: incremental,
             as_of="CAST($as_of AS TIMESTAMP)",
             config_version="$config_version",
             snake_case=snake_case,
-            source_columns=source_columns or (lambda system, obj: ["id"]),
         )
     except jinja2.TemplateError as exc:
         raise SqlModelError(f"{path}: {exc}") from exc
 
 
-def _parse_model(path: Path, layer: str, meta: dict[str, Any], macros: str) -> SqlModel:
+def _parse_model(
+    path: Path, layer: str, meta: dict[str, Any], macros: str, sources: dict[tuple[str, str], SourceObject]
+) -> SqlModel:
     name = checked_identifier(path.stem, f"model name (file {path})")
     sql = path.read_text(encoding="utf-8")
     found: dict[str, Any] = {"refs": [], "sources": [], "config": {}}
@@ -179,8 +180,19 @@ def _parse_model(path: Path, layer: str, meta: dict[str, Any], macros: str) -> S
         return ""
 
     # Render both branches of `is_incremental()` so deps used in either are found.
+    contract = SourceFunctions(sources)
     for incremental in (False, True):
-        _render(path, macros + sql, ref, source, name, incremental, config)
+        _render(
+            path,
+            macros + sql,
+            name,
+            incremental,
+            ref=ref,
+            source=source,
+            config=config,
+            source_columns=contract.columns,
+            source_objects=contract.objects,
+        )
     cfg = found["config"]
     unknown = set(cfg) - {"materialized", "unique_key"}
     if unknown:
@@ -291,6 +303,7 @@ def load_project(root: Path) -> SqlProject:
     if not root.is_dir():
         raise SqlModelError(f"{root}: SQL project directory does not exist")
     macros = "".join(p.read_text(encoding="utf-8") for p in sorted((root / "macros").glob("*.sql")))
+    sources = _load_sources(root)
     seeds = {
         checked_identifier(p.stem, f"seed name (file {p})"): p for p in sorted((root / "seeds").glob("*.csv"))
     }
@@ -303,8 +316,8 @@ def load_project(root: Path) -> SqlProject:
         for path in sorted(layer_dir.glob("*.sql")):
             if path.stem in models or path.stem in seeds:
                 raise SqlModelError(f"{path}: a model or seed named {path.stem} already exists elsewhere")
-            models[path.stem] = _parse_model(path, layer_dir.name, meta.get(path.stem, {}), macros)
-    project = SqlProject(root=root, models=models, sources=_load_sources(root), seeds=seeds, macros=macros)
+            models[path.stem] = _parse_model(path, layer_dir.name, meta.get(path.stem, {}), macros, sources)
+    project = SqlProject(root=root, models=models, sources=sources, seeds=seeds, macros=macros)
     for model in models.values():
         for ref in model.refs:
             project._ref(ref)

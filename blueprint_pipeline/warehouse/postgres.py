@@ -16,6 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 import sqlglot
 from sqlalchemy.engine import Connection, Engine
+from sqlglot import exp
 
 from blueprint_pipeline.errors import WarehouseError
 from blueprint_pipeline.warehouse.base import Params, Session, Warehouse, checked_identifier, quote
@@ -36,11 +37,19 @@ def to_postgres(sql: str) -> str:
     psycopg2 reads `%` as a placeholder whenever parameters are passed (we always pass a dict), so
     literal percent signs are doubled and the placeholders sqlglot wrote are restored.
     """
-    statements = sqlglot.transpile(sql, read="duckdb", write="postgres")
-    if len(statements) != 1:
-        raise ValueError(f"expected one SQL statement, got {len(statements)}")
-    escaped = statements[0].replace("%", "%%")
-    return escaped.replace("%%(", "%(")
+    trees = sqlglot.parse(sql, read="duckdb")
+    if len(trees) != 1:
+        raise ValueError(f"expected one SQL statement, got {len(trees)}")
+
+    def escape(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Literal) and node.is_string and "%" in node.this:
+            return exp.Literal.string(node.this.replace("%", "%%"))
+        if isinstance(node, exp.Mod):  # the % operator, written as a function psycopg2 leaves alone
+            return exp.Anonymous(this="MOD", expressions=[node.this, node.expression])
+        return node
+
+    # Only literals and the modulo operator change: placeholders stay %(name)s, whatever the text.
+    return trees[0].transform(escape).sql(dialect="postgres")
 
 
 @functools.lru_cache(maxsize=8)

@@ -92,3 +92,12 @@ def test_every_record_is_accounted_for(warehouse, tmp_path):
         for (line,) in warehouse.fetchall("select line from quarantine where line is not null order by 1")
     ]
     assert lines == [5, 6]
+
+
+def test_15_character_ids_become_18(warehouse, tmp_path):
+    contact = load_project(SQL_PROJECT_DIR).sources[("salesforce", "Contact")]
+    root = land(tmp_path, {"Contact.csv": "Id,AccountId\n003x0000002xLCV,001x0000002xLCV\n"})
+    ingest_object(warehouse, root, contact, {}, {}, AS_OF)
+    assert warehouse.fetchall("select id, account_id from raw_salesforce__contact") == [
+        ("003x0000002xLCVAA2", "001x0000002xLCVAA2")
+    ]

@@ -30,8 +30,10 @@ def test_relative_duckdb_path_is_shown_absolute(tmp_path, monkeypatch):
 
 
 def test_postgres_transpile_keeps_parameters_and_percent_literals():
-    sql = to_postgres("select * from t where a like '50%' and b = $b and c = $c")
-    assert sql == "SELECT * FROM t WHERE a LIKE '50%%' AND b = %(b)s AND c = %(c)s"
+    sql = to_postgres("select * from t where a like '50%' and b = $b and c = $c and d % 12 = 0")
+    assert sql == "SELECT * FROM t WHERE a LIKE '50%%' AND b = %(b)s AND c = %(c)s AND MOD(d, 12) = 0"
+    # A literal that looks like a placeholder stays a literal.
+    assert to_postgres("select '%(as_of)s' as x") == "SELECT '%%(as_of)s' AS x"
 
 
 def test_same_query_same_answer(warehouse):

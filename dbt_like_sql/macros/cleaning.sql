@@ -17,7 +17,8 @@ nullif(regexp_replace(lower(trim({{ col }})), '^([a-z]+://)?(www[.])?([^/:?#]+).
       when lower(trim({{ col }})) in ('false', '0', 'no') then false end)
 {%- endmacro %}
 
-{% macro to_int(col) -%} cast(cast(nullif(trim({{ col }}), '') as double) as bigint) {%- endmacro %}
+{#- Integers were checked at load as plain digits, optionally followed by ".0": exact, no float. -#}
+{% macro to_int(col) -%} cast(nullif(split_part(trim({{ col }}), '.', 1), '') as bigint) {%- endmacro %}
 
 {% macro to_number(col) -%} cast(nullif(trim({{ col }}), '') as double) {%- endmacro %}
 

@@ -1,11 +1,8 @@
 -- One row per Salesforce record whose latest version is deleted. A merge deletes the losing
 -- record with MasterRecordId pointing at the survivor: identity resolution follows it.
-{% set objects = [
-    ('Account', true), ('Contact', true), ('Lead', true), ('Opportunity', false),
-    ('OpportunityContactRole', false), ('Campaign', false), ('CampaignMember', false),
-    ('Task', false)
-] %}
-{% for object, has_master in objects %}
+-- The objects come from sources.yml: every Salesforce object with IsDeleted.
+{% for obj in source_objects('salesforce') if 'IsDeleted' in obj.columns %}
+{% set object, has_master = obj.name, 'MasterRecordId' in obj.columns %}
 select
     '{{ object }}' as object_name,
     trim(id) as record_id,
