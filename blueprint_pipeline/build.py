@@ -6,6 +6,7 @@ Used by `blueprint run` and `make demo`; the same definitions serve `dagster dev
 from __future__ import annotations
 
 import os
+import shlex
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,12 +23,14 @@ from blueprint_pipeline.progress import progress_logger
 from blueprint_pipeline.resources import (
     CONFIG_DIR_ENV,
     LANDING_DIR_ENV,
+    WAREHOUSE_SCHEMA_ENV,
     WAREHOUSE_URL_ENV,
     warehouse_from_env,
 )
 from blueprint_pipeline.run_facts import AS_OF_TAG, FULL_REFRESH_TAG, parse_as_of
 from blueprint_pipeline.sql_models.project import load_project
 
+UI_VARIABLES = (LANDING_DIR_ENV, WAREHOUSE_URL_ENV, WAREHOUSE_SCHEMA_ENV, CONFIG_DIR_ENV)
 LAYER_ORDER = (
     "sources",
     "staging",
@@ -99,12 +102,16 @@ class BuildSummary:
         slowest = sorted(self.step_seconds.items(), key=lambda kv: -kv[1])[:5]
         if slowest:
             lines.append("  slowest steps: " + ", ".join(f"{step} {secs:.1f}s" for step, secs in slowest))
-        home = os.environ.get("DAGSTER_HOME", str(PROJECT_DIR))
-        storage = os.environ.get("BLUEPRINT_DAGSTER_STORAGE", str(DAGSTER_STORAGE_DIR))
-        lines.append(
-            f"  open the UI: make ui   (or: cd {PROJECT_DIR} && DAGSTER_HOME={home} "
-            f"BLUEPRINT_DAGSTER_STORAGE={storage} .venv/bin/dagster dev -w workspace.yaml)"
-        )
+        env = {
+            "DAGSTER_HOME": os.environ.get("DAGSTER_HOME", str(PROJECT_DIR)),
+            "BLUEPRINT_DAGSTER_STORAGE": os.environ.get(
+                "BLUEPRINT_DAGSTER_STORAGE", str(DAGSTER_STORAGE_DIR)
+            ),
+        }
+        # The UI's runs must see this run's choices: pass on the variables that were set.
+        env |= {k: v for k, v in sorted(os.environ.items()) if k in UI_VARIABLES}
+        assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        lines.append(f"  open the UI: cd {PROJECT_DIR} && {assignments} make ui")
         return "\n".join(lines)
 
 
@@ -215,7 +222,9 @@ def summarise(
         if not evaluation.passed:
             kind = "blocking" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "warn"
             failing = evaluation.metadata.get("failing_rows")
+            failed = evaluation.metadata.get("failed")
             count = f": {failing.value} failing rows" if failing is not None else ""
+            count += f": {failed.value}" if failed is not None else ""
             summary.failed_checks.append(
                 f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name} ({kind}){count}"
             )

@@ -422,7 +422,38 @@ def activities(ctx: Context, mkto: pd.DataFrame) -> int:
         written += n
     legacy = min(2_000, max(20, total // 1000))
     ctx.write(_legacy_activities(rng, lead_ids, legacy, guid, ctx.end_s), "marketo/activities_legacy.csv")
-    return written + legacy
+    guid += legacy
+    # A later extract overlapping the last one: the same activities delivered again.
+    ctx.write(carry, "marketo/activities_redelivered.csv")
+    changes = _lead_changes(rng, lead_ids, guid, ctx.end_s)
+    ctx.write(changes, "marketo/activities_lead_changes.csv")
+    return written + legacy + len(changes)
+
+
+def _lead_changes(rng: np.random.Generator, lead_ids: np.ndarray, guid: int, end_s: int) -> pd.DataFrame:
+    """Merge Leads (32): duplicates merged into a surviving lead (the merged ones are gone from the
+    lead export); Delete Lead (37): leads deleted in Marketo."""
+    merges = max(2, len(lead_ids) // 200)
+    deletes = max(1, len(lead_ids) // 500)
+    survivors = rng.choice(lead_ids, size=merges, replace=False)
+    merged_away = 9_000_000 + np.arange(merges)
+    deleted = rng.choice(np.setdiff1d(lead_ids, survivors), size=deletes, replace=False)
+    n = merges + deletes
+    return pd.DataFrame(
+        {
+            "marketoGUID": np.arange(guid, guid + n),
+            "leadId": np.concatenate([survivors, deleted]),
+            "activityDate": pd.to_datetime(end_s - rng.integers(0, 60 * 86400, n), unit="s").strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+            "activityTypeId": [32] * merges + [37] * deletes,
+            "campaignId": "",
+            "primaryAttributeValueId": "",
+            "primaryAttributeValue": "",
+            "attributes": [f'{{"Merge IDs":[{m}],"Merge Source":"leaddb"}}' for m in merged_away]
+            + ["{}"] * deletes,
+        }
+    )
 
 
 def _primary_values(rng: np.random.Generator, type_id: np.ndarray) -> np.ndarray:

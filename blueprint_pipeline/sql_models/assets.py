@@ -100,6 +100,8 @@ def gx_check_result(warehouse: Warehouse, model: SqlModel) -> dg.AssetCheckResul
             "rows_evaluated": suite.rows_evaluated,
             "sampled": suite.sampled,
             "seconds": round(time.monotonic() - started, 2),
+            "failed": ", ".join(f"{o.expectation}({o.column})" for o in suite.outcomes if not o.success)
+            or "none",
             "results": dg.MetadataValue.md(suite.markdown()),
         },
     )

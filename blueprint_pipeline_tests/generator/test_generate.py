@@ -102,3 +102,17 @@ def test_realistic_structure(landing):
         d for (d,) in q(f"select created_date from read_csv('{landing}/linkedin/*.csv', all_varchar=true)")
     ]
     assert any("/" in d for d in dates) and any("-" in d for d in dates)
+
+
+def test_marketo_history_has_redeliveries_merges_and_deletes(landing):
+    mk = landing / "marketo"
+    redelivered = q(
+        f"select count(*) from read_csv('{mk}/activities_redelivered.csv', all_varchar=true) r where marketoGUID in (select marketoGUID from read_csv('{mk}/activities_0001.csv', all_varchar=true))"
+    )[0][0]
+    assert redelivered > 0
+    kinds = dict(
+        q(
+            f"select activityTypeId, count(*) from read_csv('{mk}/activities_lead_changes.csv', all_varchar=true) group by 1"
+        )
+    )
+    assert kinds["32"] > 0 and kinds["37"] > 0
