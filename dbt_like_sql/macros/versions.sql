@@ -10,11 +10,12 @@
 
 {#- Field by field: each field takes its value from the newest version whose file had that column
     (a raw NULL means "the file had no such column"; an empty field is ''), so a partial export
-    updates only the fields it carries, and a file with just Id and IsDeleted deletes. -#}
-{% macro latest_fields(system, object, key, modified=none) -%}
+    updates only the fields it carries, and a file with just Id and IsDeleted deletes.
+    `columns` limits the work to some raw columns (default: all of the object's). -#}
+{% macro latest_fields(system, object, key, modified=none, columns=none) -%}
 select
     {{ key }} as _key,
-    {%- for column in source_columns(system, object) %}
+    {%- for column in (columns or source_columns(system, object)) %}
     (array_agg({{ column }} order by {{ version_order(modified) }}) filter (where {{ column }} is not null))[1]
         as {{ column }},
     {%- endfor %}
