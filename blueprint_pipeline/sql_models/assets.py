@@ -133,6 +133,12 @@ def build_layer_assets(project: SqlProject, layer: str, dialect: str) -> dg.Asse
                 blocked.add(model.name)
                 continue
             context.log.info(f"building {model.name} ({model.materialized})")
+            tests = [
+                t for t in model.tests if dg.AssetCheckKey(dg.AssetKey(model.name), t.name) in selected_checks
+            ]
+            for test in [t for t in tests if t.to in blocked]:
+                context.log.warning(f"{model.name}: {test.name} not run, {test.to} failed in this run")
+                tests.remove(test)
             try:
                 built = build_model(
                     warehouse,
@@ -141,34 +147,31 @@ def build_layer_assets(project: SqlProject, layer: str, dialect: str) -> dg.Asse
                     as_of=facts.as_of,
                     config_version=facts.config_version,
                     full_refresh=facts.full_refresh,
+                    blocking_tests=tuple(t for t in tests if t.blocking),
                 )
+                results = list(built.tests)
+                if built.published:
+                    results += run_tests(warehouse, model, [t for t in tests if not t.blocking])
             except Exception as exc:  # one broken model must not stop the independent ones
                 reason = redacted(str(exc)) or type(exc).__name__
                 context.log.error(f"{model.name} failed: {reason}")
                 failed[model.name] = reason
                 blocked.add(model.name)
                 continue
-            yield dg.MaterializeResult(
-                asset_key=model.name,
-                metadata={
-                    "dagster/row_count": built.row_count,
-                    "rows_inserted": built.rows_inserted,
-                    "rows_replaced": built.rows_replaced,
-                    "build_mode": built.mode,
-                    **facts.metadata(),
-                },
-            )
-            tests = [
-                t for t in model.tests if dg.AssetCheckKey(dg.AssetKey(model.name), t.name) in selected_checks
-            ]
-            try:
-                results = run_tests(warehouse, model, tests)
-            except Exception as exc:  # a test that cannot run fails the model, not the step
-                reason = redacted(str(exc)) or type(exc).__name__
-                context.log.error(f"{model.name}: its tests could not run: {reason}")
-                failed[model.name] = f"tests could not run: {reason}"
+            if built.published:
+                yield dg.MaterializeResult(
+                    asset_key=model.name,
+                    metadata={
+                        "dagster/row_count": built.row_count,
+                        "rows_inserted": built.rows_inserted,
+                        "rows_replaced": built.rows_replaced,
+                        "build_mode": built.mode,
+                        **facts.metadata(),
+                    },
+                )
+            else:
+                context.log.error(f"{model.name}: a blocking test failed; the build was rolled back")
                 blocked.add(model.name)
-                continue
             for result in results:
                 yield dg.AssetCheckResult(
                     asset_key=model.name,
@@ -179,8 +182,8 @@ def build_layer_assets(project: SqlProject, layer: str, dialect: str) -> dg.Asse
                     else dg.AssetCheckSeverity.WARN,
                     metadata={"failing_rows": result.failing_rows},
                 )
-                if not result.passed and result.test.blocking:
-                    blocked.add(model.name)
+            if not built.published:
+                continue
             if model.expectations and dg.AssetCheckKey(dg.AssetKey(model.name), GX_CHECK) in selected_checks:
                 try:
                     yield gx_check_result(warehouse, model)

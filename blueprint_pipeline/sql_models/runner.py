@@ -6,7 +6,7 @@ next run starts from it: nothing is appended twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -19,15 +19,6 @@ from blueprint_pipeline.warehouse import Session, Warehouse, quote
 
 
 @dataclass(frozen=True)
-class BuildResult:
-    model: str
-    mode: str  # "table", "incremental (first build)", "incremental"
-    row_count: int
-    rows_inserted: int
-    rows_replaced: int = 0  # incremental merge: existing rows replaced by a newer version
-
-
-@dataclass(frozen=True)
 class TestResult:
     test: ModelTest
     failing_rows: int
@@ -35,6 +26,17 @@ class TestResult:
     @property
     def passed(self) -> bool:
         return self.failing_rows == 0
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    model: str
+    mode: str  # "table", "incremental (first build)", "incremental"
+    row_count: int
+    rows_inserted: int
+    rows_replaced: int = 0  # incremental merge: existing rows replaced by a newer version
+    tests: tuple[TestResult, ...] = ()  # the blocking tests, run inside the build's transaction
+    published: bool = True  # False: a blocking test failed and the build was rolled back
 
 
 def _create_as(session: Session, table: str, sql: str, params: dict) -> None:
@@ -77,6 +79,13 @@ def _merge(session: Session, project: SqlProject, model: SqlModel, params: dict)
     return BuildResult(model.name, "incremental", session.row_count(model.name), inserted, replaced)
 
 
+class _Rejected(Exception):
+    """A blocking test failed inside the build's transaction: roll the build back."""
+
+    def __init__(self, result: BuildResult):
+        self.result = result
+
+
 def build_model(
     warehouse: Warehouse,
     project: SqlProject,
@@ -85,27 +94,46 @@ def build_model(
     as_of: datetime,
     config_version: str,
     full_refresh: bool = False,
+    blocking_tests: tuple[ModelTest, ...] = (),
 ) -> BuildResult:
+    """Build the model in one transaction, and run its blocking tests inside it.
+
+    When a blocking test fails the transaction rolls back: the previous table (or none) stays, so
+    nothing downstream (in this run or a later one, or a user's query) ever reads the bad version.
+    The result then has `published=False` and the failing test results.
+    """
     params = {"as_of": as_of.strftime("%Y-%m-%d %H:%M:%S.%f"), "config_version": config_version}
-    with warehouse.transaction() as session:
-        exists = session.table_exists(model.name)
-        if model.materialized == "incremental" and exists and not full_refresh:
-            return _merge(session, project, model, params)
-        _rebuild(session, model, project.render(model), params)
-        rows = session.row_count(model.name)
-        mode = "table" if model.materialized == "table" else "incremental (full build)"
-        return BuildResult(model.name, mode, rows, rows)
+    try:
+        with warehouse.transaction() as session:
+            exists = session.table_exists(model.name)
+            if model.materialized == "incremental" and exists and not full_refresh:
+                result = _merge(session, project, model, params)
+            else:
+                _rebuild(session, model, project.render(model), params)
+                rows = session.row_count(model.name)
+                mode = "table" if model.materialized == "table" else "incremental (full build)"
+                result = BuildResult(model.name, mode, rows, rows)
+            result = replace(result, tests=tuple(_run_tests(session, model, blocking_tests)))
+            if not all(t.passed for t in result.tests):
+                raise _Rejected(result)
+            return result
+    except _Rejected as rejected:
+        return replace(rejected.result, published=False)
+
+
+def _run_tests(session: Session, model: SqlModel, tests) -> list[TestResult]:
+    results = []
+    for test in tests:
+        if test.to and not session.table_exists(test.to):
+            raise SqlModelError(f"{model.name}: test {test.name} reads {test.to}, which is not built")
+        sql, params = test.failing_rows_sql(model.name)
+        results.append(TestResult(test, int(session.scalar(sql, params) or 0)))
+    return results
 
 
 def run_tests(warehouse: Warehouse, model: SqlModel, tests: list[ModelTest]) -> list[TestResult]:
-    results = []
     with warehouse.session() as session:
-        for test in tests:
-            if test.to and not session.table_exists(test.to):
-                raise SqlModelError(f"{model.name}: test {test.name} reads {test.to}, which is not built")
-            sql, params = test.failing_rows_sql(model.name)
-            results.append(TestResult(test, int(session.scalar(sql, params) or 0)))
-    return results
+        return _run_tests(session, model, tests)
 
 
 def load_seed(warehouse: Warehouse, name: str, path: Path) -> int:

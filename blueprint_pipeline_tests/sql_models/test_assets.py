@@ -75,19 +75,22 @@ def test_subset_runs_only_selected_models(duckdb_warehouse, project):
         assert not s.table_exists("customer_totals")
 
 
-def test_failing_primary_key_blocks_downstream(duckdb_warehouse, project):
-    load_raw(duckdb_warehouse, BATCH_1, [*CUSTOMERS, ("Bob", "Bob twin", "smb")])
+def test_failing_primary_key_blocks_downstream_and_keeps_the_last_good_table(duckdb_warehouse, project):
+    load_raw(duckdb_warehouse, BATCH_1)
+    assert materialize(project, duckdb_warehouse).success
+    good = duckdb_warehouse.fetchall("select * from stg_shop__customers order by 1")
+
+    load_raw(duckdb_warehouse, BATCH_1, [*CUSTOMERS, ("Bob", "Bob twin", "smb")])  # "bob" twice
     result = materialize(project, duckdb_warehouse)
     assert not result.success
     built = {e.materialization.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert "stg_shop__customers" in built
-    assert "customer_totals" not in built  # downstream of the failed blocking check: never built
-    with duckdb_warehouse.session() as s:
-        assert not s.table_exists("customer_totals")
+    assert "stg_shop__customers" not in built  # the bad version was rolled back, never published
+    assert "customer_totals" not in built  # downstream of the failed blocking check: not built
+    assert "stg_shop__orders" in built  # independent models still build
+    assert duckdb_warehouse.fetchall("select * from stg_shop__customers order by 1") == good
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    assert [(e.check_name, e.severity) for e in failed] == [
-        ("unique__customer_id", dg.AssetCheckSeverity.ERROR)
-    ]
+    assert [(e.check_name, e.severity) for e in failed] == [("unique__customer_id", dg.AssetCheckSeverity.ERROR)]
+    assert failed[0].metadata["failing_rows"].value == 2
 
 
 def test_warning_check_does_not_block(duckdb_warehouse, project):
