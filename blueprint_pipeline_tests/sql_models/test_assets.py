@@ -89,7 +89,9 @@ def test_failing_primary_key_blocks_downstream_and_keeps_the_last_good_table(duc
     assert "stg_shop__orders" in built  # independent models still build
     assert duckdb_warehouse.fetchall("select * from stg_shop__customers order by 1") == good
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    assert [(e.check_name, e.severity) for e in failed] == [("unique__customer_id", dg.AssetCheckSeverity.ERROR)]
+    assert [(e.check_name, e.severity) for e in failed] == [
+        ("unique__customer_id", dg.AssetCheckSeverity.ERROR)
+    ]
     assert failed[0].metadata["failing_rows"].value == 2
 
 
