@@ -64,6 +64,7 @@ class BuildSummary:
     assets_built: int = 0
     skipped_files: list[str] = field(default_factory=list)
     unmatched_files: list[str] = field(default_factory=list)
+    copies_not_ingested: list[str] = field(default_factory=list)
     rows_quarantined: int = 0
     failed_checks: list[str] = field(default_factory=list)  # "asset.check (blocking|warn): N rows"
     failures: list[str] = field(default_factory=list)
@@ -89,6 +90,11 @@ class BuildSummary:
                 "file_names):"
             )
             lines += [f"    {f}" for f in self.unmatched_files]
+        if self.copies_not_ingested:
+            lines.append(
+                f"  {len(self.copies_not_ingested)} file(s) not ingested again (same bytes, other name):"
+            )
+            lines += [f"    {c}" for c in self.copies_not_ingested]
         if self.skipped_files:
             lines.append(f"  {len(self.skipped_files)} file(s) skipped:")
             lines += [f"    {f}" for f in self.skipped_files]
@@ -142,8 +148,11 @@ def _instance() -> dg.DagsterInstance:
 
 
 def _first_line(text: str) -> str:
-    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[0] if lines else "unknown error"
+    """The first line; when it ends in a colon (Dagster's check failures), the next one too."""
+    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
+    if not lines:
+        return "unknown error"
+    return f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
 
 
 def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None) -> BuildSummary:
@@ -207,6 +216,9 @@ def summarise(
             rows[group] += int(metadata["dagster/row_count"].value)
         if "rows_quarantined" in metadata:
             summary.rows_quarantined += int(metadata["rows_quarantined"].value)
+        copies = metadata.get("copies_not_ingested")
+        if copies is not None and copies.value != "none":
+            summary.copies_not_ingested += [line.removeprefix("- ") for line in copies.value.splitlines()]
         unmatched = metadata.get("unmatched_files")
         if unmatched is not None and unmatched.value != "none":
             summary.unmatched_files += [line.removeprefix("- ") for line in unmatched.value.splitlines()]

@@ -192,7 +192,7 @@ def _json_object_form(column: str) -> str:
 
 # One quarantine row per rejected line, whatever the number of errors DuckDB found on it.
 REJECTS_SQL = (
-    "select line, string_agg(distinct error_type || ': ' || error_message, '; '), any_value(csv_line) "
+    "select line, arg_max(error_type || ': ' || error_message, column_idx), any_value(csv_line) "
     "from reject_errors group by line order by line"
 )
 

@@ -26,7 +26,9 @@ drop 3 (partial files, no LastModifiedDate: they count as modified when ingested
   Contact_deletes.csv (Id, IsDeleted): 003..3 deleted
   Contact_titles.csv (Id, Title): 003..1's title set; its email and opt-out stay as they were
   excel_export.csv: no test_lead or dates; two people whose lead_id Excel mangled to 7.50339E+18
-    stay two responses (ids become file:row)
+    stay two responses (ids become email|form|date|time); excel_export_week2.csv, the cumulative
+    download a week later (Rene, Sam, Rita in another order), adds Sam only
+  and Account_copy.csv, a byte copy of drop 1's Account.csv, is not ingested again
 """
 
 from __future__ import annotations
@@ -205,8 +207,10 @@ def test_two_drops(warehouse, tmp_path, monkeypatch):
     assert warehouse.scalar("select count(*) from ingested_files") == 10
 
     shutil.copytree(DROPS / "drop3", landing, dirs_exist_ok=True)
+    shutil.copy(DROPS / "drop1" / "salesforce" / "Account.csv", landing / "salesforce" / "Account_copy.csv")
     fourth = build(landing, warehouse, monkeypatch)
     assert fourth.success, fourth.render()
+    assert fourth.copies_not_ingested == ["salesforce/Account_copy.csv: same bytes as salesforce/Account.csv"]
     assert rows(
         warehouse, "select contact_id, title, email, email_opt_out from stg_salesforce__contacts"
     ) == [
@@ -221,8 +225,10 @@ def test_two_drops(warehouse, tmp_path, monkeypatch):
     ]
     assert rows(
         warehouse,
-        "select lead_gen_response_id, email from stg_linkedin__lead_gen_responses where email like 'r%' order by 2",
+        "select lead_gen_response_id, email from stg_linkedin__lead_gen_responses "
+        "where email like 'r%' or email like 's%' order by 2",
     ) == [
-        ("linkedin/excel_export.csv:1", "rene@acme.com"),
-        ("linkedin/excel_export.csv:2", "rita@acme.com"),
+        ("rene@acme.com|||", "rene@acme.com"),
+        ("rita@acme.com|||", "rita@acme.com"),
+        ("sam@acme.com|||", "sam@acme.com"),
     ]

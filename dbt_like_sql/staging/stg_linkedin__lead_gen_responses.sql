@@ -1,11 +1,13 @@
 -- One row per LinkedIn Lead Gen form response. Its id is lead_id when the export has a usable one;
 -- otherwise (no column, empty, or mangled by Excel into 7.50339E+18, which would merge different
--- people) it is file:row. Test leads are kept and flagged (is_test_lead): they are not people.
+-- people) it is email|form|date|time, which stays the same when the same response comes again in
+-- a later, cumulative download. Test leads are kept and flagged (is_test_lead): not people.
 -- created_date is M-D-Y (09-10-2026 or 9/13/2026), created_time h:mm AM/PM; together, UTC.
 {% set response_id -%}
 coalesce(
     case when not regexp_matches(trim(lead_id), '^[0-9.]+[eE][+][0-9]+$') then nullif(trim(lead_id), '') end,
-    _source_file || ':' || cast(_source_row as varchar)
+    lower(trim(email_address)) || '|' || coalesce(trim(form_id), '') || '|'
+        || coalesce(trim(created_date), '') || '|' || coalesce(trim(created_time), '')
 )
 {%- endset %}
 with latest as (

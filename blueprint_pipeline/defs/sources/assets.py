@@ -34,6 +34,11 @@ def build_source_asset(obj: SourceObject, siblings: list[SourceObject], dialect:
         report = ingest_object(warehouse, landing.root, obj, extra, aliases, facts.as_of)
         for error in report.errors:
             context.log.error(f"file skipped: {error}")
+        copies = [
+            f"{f.file}: {f.reason}" for f in report.files if f.status == "already ingested" and f.reason
+        ]
+        for copy in copies:
+            context.log.info(f"not ingested again: {copy}")
         unmatched = []
         if obj is siblings[0]:  # one asset per system reports the files no object claims
             unmatched = [
@@ -54,6 +59,7 @@ def build_source_asset(obj: SourceObject, siblings: list[SourceObject], dialect:
                 "files_skipped": report.count("skipped"),
                 "skipped_files": dg.MetadataValue.md("\n".join(f"- {e}" for e in report.errors) or "none"),
                 "unmatched_files": dg.MetadataValue.md("\n".join(f"- {n}" for n in unmatched) or "none"),
+                "copies_not_ingested": dg.MetadataValue.md("\n".join(f"- {c}" for c in copies) or "none"),
                 **facts.metadata(),
             }
         )
