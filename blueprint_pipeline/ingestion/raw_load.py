@@ -3,9 +3,10 @@
 The raw table keeps every good row of every file as text, with the file and record it came from;
 staging models type and deduplicate it. Rows that break the contract (a missing key, a value that
 does not parse as its type, a line with the wrong number of fields) go to `quarantine` with the
-reason instead. A file is identified by its path under the landing directory and its checksum,
-recorded in the `ingested_files` ledger in the same transaction as its rows: the same bytes are
-never ingested twice, a changed file is a new batch, and a killed run leaves nothing half-loaded.
+reason instead. The `ingested_files` ledger records each file (path, checksum, raw table, batch
+number) in the same transaction as its rows, written first under a unique (checksum, raw table)
+index: the same bytes load once per object whatever the file is called, a changed file is a new
+batch, and a killed run leaves nothing half-loaded.
 """
 
 from __future__ import annotations
