@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -98,9 +102,10 @@ def ensure_tables(session: Session, obj: SourceObject) -> None:
 
 
 def fingerprint(path: Path) -> tuple[str, str]:
-    """The file's sha256 and encoding ('utf-8', else 'latin-1'), in one pass over the bytes.
+    """The file's sha256 and encoding ('utf-8', else 'windows-1252'), in one pass over the bytes.
 
-    Real exports are not always UTF-8: the Salesforce Data Loader sample carries Latin-1 bytes.
+    Real exports are not always UTF-8: the Salesforce Data Loader sample carries Latin-1 bytes, and
+    Excel saves Windows-1252 (a superset of Latin-1's printable characters: curly quotes, the euro).
     """
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -124,7 +129,7 @@ def fingerprint(path: Path) -> tuple[str, str]:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
-    return digest.hexdigest(), "utf-8" if utf8 else "latin-1"
+    return digest.hexdigest(), "utf-8" if utf8 else "windows-1252"
 
 
 def _sql_string(text: str) -> str:
@@ -174,7 +179,7 @@ def select_sql(
         f"case when {errors} is not null then {record}::varchar end "
         f"from read_csv($path, header = true, auto_detect = false, delim = {_sql_string(delimiter)}, "
         "quote = '\"', "
-        f"escape = '\"', encoding = $encoding, store_rejects = true, columns = {{{columns}}}) "
+        f"escape = '\"', store_rejects = true, columns = {{{columns}}}) "
         "with ordinality"
     )
 
@@ -226,20 +231,8 @@ def ingest_file(
     )
     loaded = quarantined = 0
     if path.stat().st_size:  # a 0-byte file is an empty batch
-        header, delimiter = read_header(path, encoding)
-        if not header or not any(h.strip() for h in header):
-            raise SkipFile("the first line is empty: expected the header line")
-        positions = map_header(header, obj, aliases).positions
-        if positions[obj.key] is None:
-            raise SkipFile(f"missing required column '{obj.key}'")
-        try:
-            loaded, quarantined = _load(
-                session, obj, path, name, header, positions, encoding, delimiter, stamp, batch
-            )
-        except SkipFile:
-            raise
-        except Exception as exc:  # any engine error on this file skips the file, not the run
-            raise SkipFile(f"could not be loaded ({type(exc).__name__}): {_first_line(exc)}") from exc
+        with utf8_copy(path, encoding) as readable:
+            loaded, quarantined = _ingest_rows(session, obj, readable, name, aliases, stamp, batch)
     session.execute(
         f"update {quote(LEDGER_TABLE)} set rows_loaded = $loaded, rows_quarantined = $quarantined "
         "where batch_id = $batch and source_table = $table",
@@ -248,11 +241,49 @@ def ingest_file(
     return FileOutcome(name, "ingested", loaded, quarantined)
 
 
+@contextmanager
+def utf8_copy(path: Path, encoding: str) -> Iterator[Path]:
+    """The file itself when it is UTF-8, else a transcoded temporary copy: DuckDB reads UTF-8.
+    Windows-1252 leaves five bytes undefined; a file using them is read as Latin-1."""
+    if encoding == "utf-8":
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="blueprint-") as folder:
+        copy = Path(folder) / path.name
+        for candidate in (encoding, "latin-1"):
+            try:
+                with (
+                    path.open(encoding=candidate, newline="") as source,
+                    copy.open("w", encoding="utf-8", newline="") as target,
+                ):
+                    shutil.copyfileobj(source, target, 1 << 20)
+                break
+            except UnicodeDecodeError:
+                continue
+        yield copy
+
+
+def _ingest_rows(session, obj, path, name, aliases, stamp, batch) -> tuple[int, int]:
+    """Map the (UTF-8) file's header to the contract and load its rows; SkipFile when it cannot."""
+    header, delimiter = read_header(path)
+    if not header or not any(h.strip() for h in header):
+        raise SkipFile("the first line is empty: expected the header line")
+    positions = map_header(header, obj, aliases).positions
+    if positions[obj.key] is None:
+        raise SkipFile(f"missing required column '{obj.key}'")
+    try:
+        return _load(session, obj, path, name, header, positions, delimiter, stamp, batch)
+    except SkipFile:
+        raise
+    except Exception as exc:  # any engine error on this file skips the file, not the run
+        raise SkipFile(f"could not be loaded ({type(exc).__name__}): {_first_line(exc)}") from exc
+
+
 def _first_line(exc: Exception) -> str:
     return redacted(str(exc))
 
 
-def _load(session, obj, path, name, header, positions, encoding, delimiter, stamp, batch) -> tuple[int, int]:
+def _load(session, obj, path, name, header, positions, delimiter, stamp, batch) -> tuple[int, int]:
     """Read the file into a work table, quarantine the bad rows, append the good ones."""
     incoming = quote(f"{obj.table}__incoming")
     cols = raw_columns(obj)
@@ -263,7 +294,7 @@ def _load(session, obj, path, name, header, positions, encoding, delimiter, stam
         "_source_file varchar, _source_row bigint, _ingested_at timestamp, _source_batch bigint, "
         "_errors varchar, _record varchar)"
     )
-    params = {"path": str(path), "file": name, "encoding": encoding, "as_of": stamp, "batch": batch}
+    params = {"path": str(path), "file": name, "as_of": stamp, "batch": batch}
     try:
         _, rejects = session.insert_from_local_query(
             f"{obj.table}__incoming",

@@ -101,3 +101,11 @@ def test_15_character_ids_become_18(warehouse, tmp_path):
     assert warehouse.fetchall("select id, account_id from raw_salesforce__contact") == [
         ("003x0000002xLCVAA2", "001x0000002xLCVAA2")
     ]
+
+
+def test_windows_1252_excel_file_keeps_its_characters(warehouse, tmp_path):
+    # Excel's "CSV" on Windows: curly quotes and the euro sign are bytes 0x93, 0x94 and 0x80.
+    content = "Id,Name\n001000000000001AAA,\u201cCaf\u00e9\u201d \u20ac\n".encode("cp1252")
+    report = ingest(warehouse, land(tmp_path, {"Account.csv": content}))
+    assert report.rows_ingested == 1
+    assert warehouse.scalar("select name from raw_salesforce__account") == "\u201cCaf\u00e9\u201d \u20ac"
