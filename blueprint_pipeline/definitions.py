@@ -17,7 +17,10 @@ from blueprint_pipeline.sql_models.assets import build_sql_model_assets
 from blueprint_pipeline.sql_models.project import load_project
 
 
-def build_definitions(sql_project_dir: Path = SQL_PROJECT_DIR) -> dg.Definitions:
+def build_definitions(
+    sql_project_dir: Path = SQL_PROJECT_DIR, with_layer_packages: bool = True
+) -> dg.Definitions:
+    """Everything; tests pass another SQL project (without the Python layers, which expect ours)."""
     warehouse = warehouse_from_env()
     project = load_project(sql_project_dir)
     generated = dg.Definitions(
@@ -33,6 +36,8 @@ def build_definitions(sql_project_dir: Path = SQL_PROJECT_DIR) -> dg.Definitions
         # One process per run: DuckDB has a single writer, and a step per process costs ~2 s.
         executor=dg.in_process_executor,
     )
+    if not with_layer_packages:
+        return generated
     layers = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
     return dg.Definitions.merge(layers, generated)
 

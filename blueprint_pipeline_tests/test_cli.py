@@ -93,7 +93,9 @@ def test_validate_config(tmp_path):
 def test_blocking_check_fails_the_build_with_exit_1(tmp_path, monkeypatch, capsys):
     # The shop fixture: customers.csv holds "bob" twice (odd casing), breaking the primary key.
     monkeypatch.setattr(
-        build_module, "build_definitions", lambda: build_definitions(FIXTURES / "sql_project")
+        build_module,
+        "build_definitions",
+        lambda: build_definitions(FIXTURES / "sql_project", with_layer_packages=False),
     )
     landing = FIXTURES / "shop_landing"
     code = main(
@@ -152,7 +154,7 @@ def test_end_to_end_on_postgres(tmp_path, postgres_warehouse):
             "-c",
             (
                 "import sys; from blueprint_pipeline import build; from blueprint_pipeline.definitions import build_definitions;"
-                f"build.build_definitions = lambda: build_definitions(__import__('pathlib').Path({str(FIXTURES / 'sql_project')!r}));"
+                f"build.build_definitions = lambda: build_definitions(__import__('pathlib').Path({str(FIXTURES / 'sql_project')!r}), with_layer_packages=False);"
                 "from blueprint_pipeline.cli import main;"
                 f"sys.exit(main(['run', '--landing', {str(landing)!r}, '--warehouse', {postgres_warehouse.url!r}]))"
             ),

@@ -50,15 +50,33 @@ class Session(ABC):
         rows = self.fetchall(sql, params)
         return rows[0][0] if rows else None
 
+    def replace_table(self, table: str, frame: pd.DataFrame) -> int:
+        """(Re)create `table` from a DataFrame (integers, floats, booleans; anything else as text)."""
+        kinds = {"i": "bigint", "u": "bigint", "f": "double", "b": "boolean"}
+        columns = [f"{quote(c)} {kinds.get(frame[c].dtype.kind, 'varchar')}" for c in frame.columns]
+        self.execute(f"drop table if exists {quote(table)}")
+        self.execute(f"create table {quote(table)} ({', '.join(columns)})")
+        inserted, _ = self.insert_from_local_query(
+            table, list(frame.columns), "select * from frame", frames={"frame": frame}
+        )
+        return inserted
+
     @abstractmethod
     def insert_from_local_query(
-        self, table: str, columns: list[str], duckdb_sql: str, params: Params = None, after_sql: str = ""
+        self,
+        table: str,
+        columns: list[str],
+        duckdb_sql: str,
+        params: Params = None,
+        after_sql: str = "",
+        frames: Mapping[str, pd.DataFrame] | None = None,
     ) -> tuple[int, list[tuple]]:
         """Append the rows of a DuckDB query (e.g. over `read_csv`) to `table`.
 
         This is how files are loaded: DuckDB parses CSV the same way for both warehouses. `after_sql`
         runs next in the same DuckDB connection (to read what the query left, such as rejected
-        lines). Returns the number of rows appended and the rows of `after_sql`.
+        lines). `frames` are DataFrames the query can read by name. Returns the number of rows
+        appended and the rows of `after_sql`.
         """
 
     def table_exists(self, table: str) -> bool:

@@ -6,7 +6,7 @@ import contextlib
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,11 +52,23 @@ class DuckDBSession(Session):
         return self.con.execute(sql, used_params(sql, params)).df()
 
     def insert_from_local_query(
-        self, table: str, columns: list[str], duckdb_sql: str, params: Params = None, after_sql: str = ""
+        self,
+        table: str,
+        columns: list[str],
+        duckdb_sql: str,
+        params: Params = None,
+        after_sql: str = "",
+        frames: Mapping[str, pd.DataFrame] | None = None,
     ) -> tuple[int, list[tuple]]:
-        cols = ", ".join(quote(c) for c in columns)
-        inserted = self.scalar(f"insert into {quote(table)} ({cols}) {duckdb_sql}", params)
-        return int(inserted or 0), (self.fetchall(after_sql) if after_sql else [])
+        for name, frame in (frames or {}).items():
+            self.con.register(name, frame)
+        try:
+            cols = ", ".join(quote(c) for c in columns)
+            inserted = self.scalar(f"insert into {quote(table)} ({cols}) {duckdb_sql}", params)
+            return int(inserted or 0), (self.fetchall(after_sql) if after_sql else [])
+        finally:
+            for name in frames or {}:
+                self.con.unregister(name)
 
 
 class DuckDBWarehouse(Warehouse):

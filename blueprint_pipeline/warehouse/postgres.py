@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import duckdb
@@ -75,7 +75,13 @@ class PostgresSession(Session):
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
     def insert_from_local_query(
-        self, table: str, columns: list[str], duckdb_sql: str, params: Params = None, after_sql: str = ""
+        self,
+        table: str,
+        columns: list[str],
+        duckdb_sql: str,
+        params: Params = None,
+        after_sql: str = "",
+        frames: Mapping[str, pd.DataFrame] | None = None,
     ) -> tuple[int, list[tuple]]:
         # Run the query in an embedded DuckDB and stream its rows with COPY, in batches.
         # CSV with every value quoted and NULL as an unquoted empty field, so that empty strings
@@ -85,6 +91,8 @@ class PostgresSession(Session):
         cursor = self.conn.connection.dbapi_connection.cursor()
         local = utc(duckdb.connect(config={"autoinstall_known_extensions": False}))
         total = 0
+        for name, frame in (frames or {}).items():
+            local.register(name, frame)
         try:
             result = local.execute(duckdb_sql, _used(duckdb_sql, params))
             while rows := result.fetchmany(_COPY_BATCH_ROWS):

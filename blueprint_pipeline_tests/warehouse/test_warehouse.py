@@ -73,3 +73,13 @@ def test_duckdb_waits_for_another_writer_then_gives_a_clear_error(tmp_path):
         assert time.monotonic() - started > 0.5
     finally:
         holder.wait(timeout=30)
+
+
+def test_replace_table_from_a_dataframe(warehouse):
+    import pandas as pd
+
+    frame = pd.DataFrame({"k": ["a", "b"], "n": [1, 2], "x": [0.5, None], "ok": [True, False]})
+    with warehouse.transaction() as session:
+        assert session.replace_table("t", frame) == 2
+        assert session.replace_table("t", frame.head(1)) == 1  # replaced, not appended
+    assert warehouse.fetchall("select k, n, x, ok from t") == [("a", 1, 0.5, True)]

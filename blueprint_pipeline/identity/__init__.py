@@ -1,0 +1,1 @@
+"""Identity resolution: pure functions over source records (no Dagster here)."""
