@@ -57,3 +57,46 @@ def test_identity_graph_on_hand_made_sources(warehouse, tmp_path, monkeypatch):
         "marketo_sfdc_contact_id",
         "marketo_sfdc_lead_id",
     }
+
+
+def test_person_ids_are_stable_across_builds_merges_and_splits(warehouse, tmp_path, monkeypatch):
+    """Build 1 and 2 on the same files: the same ids, nothing recorded the second time.
+    Drop 2 (identity_drop2/marketo/leads_update.csv): Marketo lead 200 now has bob@gmail.com, the
+    email of LinkedIn urn:2, so Bob's two persons merge; lead 300 loses its sfdcLeadId, so Dee's
+    person splits: the CRM lead keeps Dee's id (tie of one record each, smallest source key), 300
+    gets a new one. Ann's id never changes."""
+    import shutil
+
+    landing = tmp_path / "landing"
+    shutil.copytree(FIXTURES / "identity_landing", landing)
+
+    def ids() -> dict[str, str]:
+        return dict(warehouse.fetchall("select source_key, person_id from person_registry"))
+
+    assert build(landing, warehouse, monkeypatch).success
+    first = ids()
+    assert len(set(first.values())) == 4
+    assert warehouse.fetchall("select event, count(*) from person_id_history group by 1") == [("created", 4)]
+
+    assert build(landing, warehouse, monkeypatch).success
+    assert ids() == first
+    assert warehouse.scalar("select count(*) from person_id_history") == 4  # nothing new
+
+    shutil.copytree(FIXTURES / "identity_drop2", landing, dirs_exist_ok=True)
+    assert build(landing, warehouse, monkeypatch).success
+    third = ids()
+    assert third[ANN] == first[ANN] and third["100@prod.Marketo"] == first[ANN]
+    bob = {first["200@prod.Marketo"], first["urn:2@prod.LinkedIn"]}
+    assert third["200@prod.Marketo"] == third["urn:2@prod.LinkedIn"] == min(bob)
+    assert third[DEE] == first[DEE]
+    assert third["300@prod.Marketo"] not in first.values()
+    events = sorted(
+        warehouse.fetchall(
+            "select event, person_id, other_person_id from person_id_history where event <> 'created'"
+        )
+    )
+    assert events == [
+        ("merged", max(bob), min(bob)),
+        ("split", first[DEE], third["300@prod.Marketo"]),
+    ]
+    assert len(set(third.values())) == 4

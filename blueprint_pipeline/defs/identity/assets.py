@@ -1,8 +1,10 @@
-"""The identity graph's components: which source records are one person."""
+"""The identity graph's components (which source records are one person) and stable person ids."""
 
 import dagster as dg
+import pandas as pd
 
 from blueprint_pipeline.identity.graph import components
+from blueprint_pipeline.identity.stable_ids import EVENT_COLUMNS, REGISTRY_COLUMNS, assign
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
@@ -33,6 +35,53 @@ def int_identity_components(
             "persons": persons,
             "edges": len(edges),
             "dagster/table_name": "int_identity_components",
+            **facts.metadata(),
+        }
+    )
+
+
+@dg.asset(
+    group_name="identity",
+    kinds={"python"},
+    deps=[int_identity_components],
+    automation_condition=dg.AutomationCondition.eager()
+    & dg.AutomationCondition.all_deps_blocking_checks_passed(),
+)
+def person_registry(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
+) -> dg.MaterializeResult:
+    """Stable person ids: source key -> person_id, kept across builds; merges (the older id survives)
+    and splits are appended to `person_id_history`, with the as-of time and config version."""
+    facts = run_facts(context, blueprint_config.loaded.version)
+    with warehouse.transaction() as session:
+        found = session.fetch_df("select source_key, component_key from int_identity_components")
+        previous = (
+            session.fetch_df("select source_key, person_id, person_created_at from person_registry")
+            if session.table_exists("person_registry")
+            else pd.DataFrame(columns=REGISTRY_COLUMNS)
+        )
+        result = assign(found, previous, facts.as_of)
+        session.replace_table("person_registry", result.registry)
+        session.execute(
+            "create table if not exists person_id_history (event varchar, person_id varchar, "
+            "other_person_id varchar, happened_at timestamp, config_version varchar)"
+        )
+        events = result.events.assign(config_version=facts.config_version)
+        if len(events):
+            session.insert_from_local_query(
+                "person_id_history",
+                [*EVENT_COLUMNS, "config_version"],
+                "select * from events",
+                frames={"events": events},
+            )
+    counts = result.events["event"].value_counts().to_dict()
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(result.registry),
+            "persons": int(result.registry["person_id"].nunique()),
+            "persons_created": int(counts.get("created", 0)),
+            "persons_merged": int(counts.get("merged", 0)),
+            "persons_split": int(counts.get("split", 0)),
             **facts.metadata(),
         }
     )
