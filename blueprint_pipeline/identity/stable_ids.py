@@ -41,42 +41,61 @@ class Assignment:
 
 
 def assign(components: pd.DataFrame, previous: pd.DataFrame, as_of: datetime) -> Assignment:
-    """`components`: source_key, component_key; `previous`: REGISTRY_COLUMNS (may be empty)."""
-    created = previous.drop_duplicates("person_id").set_index("person_id")["person_created_at"].to_dict()
-    taken = set(created)
-    joined = components.merge(previous[["source_key", "person_id"]], on="source_key", how="left")
+    """`components`: source_key, component_key; `previous`: REGISTRY_COLUMNS (may be empty).
 
-    # Splits: an id present in several components stays with the one holding most of its records.
-    keeper: dict[str, str] = {}
-    events: list[tuple] = []
+    Vectorised with pandas (one pass of joins and group-bys, no loop over persons), so it runs on
+    millions of records.
+    """
+    created = previous.drop_duplicates("person_id").set_index("person_id")["person_created_at"]
+    joined = components.merge(previous[["source_key", "person_id"]], on="source_key", how="left")
     present = joined.dropna(subset=["person_id"])
-    counts = present.groupby(["person_id", "component_key"]).size().reset_index(name="n")
-    for person_id, group in counts.groupby("person_id"):
-        ordered = group.sort_values(["n", "component_key"], ascending=[False, True])
-        keeper[person_id] = ordered["component_key"].iloc[0]
-    assigned: dict[str, str] = {}
-    for component_key, group in joined.groupby("component_key", sort=True):
-        ids = sorted(set(group["person_id"].dropna()))
-        kept = [i for i in ids if keeper[i] == component_key]
-        if kept:
-            survivor = min(kept, key=lambda i: (created[i], i))
-            for other in kept:
-                if other != survivor:
-                    events.append(("merged", other, survivor, as_of))
-            assigned[component_key] = survivor
-        else:
-            person_id = new_person_id(component_key, taken)
-            taken.add(person_id)
-            created[person_id] = as_of
-            assigned[component_key] = person_id
-            if ids:  # records that belonged to another person: a split from it
-                events += [("split", old, person_id, as_of) for old in ids]
-            else:
-                events.append(("created", person_id, None, as_of))
+
+    # Each previous id stays with the component holding most of its records (ties: smallest key).
+    counts = present.groupby(["person_id", "component_key"], as_index=False).size()
+    keepers = counts.sort_values(["person_id", "size", "component_key"], ascending=[True, False, True])
+    keepers = keepers.drop_duplicates("person_id")[["person_id", "component_key"]]
+    # In each component, the oldest kept id survives; the other kept ids merge into it.
+    keepers["created"] = keepers["person_id"].map(created)
+    keepers = keepers.sort_values(["component_key", "created", "person_id"])
+    survivors = keepers.drop_duplicates("component_key").set_index("component_key")["person_id"]
+    merged = keepers[~keepers["person_id"].isin(survivors.values)]
+    merged = merged.assign(other=merged["component_key"].map(survivors))
+
+    # Components keeping no id get a new one; their records' old ids (if any) are splits.
+    all_components = pd.Index(components["component_key"].unique()).sort_values()
+    fresh = all_components.difference(survivors.index)
+    taken = set(created.index)
+    fresh_ids = {}
+    for component_key in fresh:
+        person_id = new_person_id(component_key, taken)
+        taken.add(person_id)
+        fresh_ids[component_key] = person_id
+    assigned = pd.concat([survivors, pd.Series(fresh_ids, dtype=object)])
+    split = present[present["component_key"].isin(fresh)][["person_id", "component_key"]].drop_duplicates()
+    split = split.assign(other=split["component_key"].map(assigned))
+    newly_created = [c for c in fresh if c not in set(split["component_key"])]
+
+    event_frames = [
+        pd.DataFrame(
+            {"event": "created", "person_id": [fresh_ids[c] for c in newly_created], "other_person_id": None}
+        ),
+        pd.DataFrame(
+            {"event": "merged", "person_id": merged["person_id"], "other_person_id": merged["other"]}
+        ),
+        pd.DataFrame({"event": "split", "person_id": split["person_id"], "other_person_id": split["other"]}),
+    ]
+    events = (
+        pd.concat([f for f in event_frames if len(f)], ignore_index=True)
+        if any(len(f) for f in event_frames)
+        else pd.DataFrame(columns=EVENT_COLUMNS)
+    )
+    events["happened_at"] = as_of
+    created_at = pd.concat([created, pd.Series(as_of, index=list(fresh_ids.values()), dtype=object)])
+
     registry = components[["source_key"]].copy()
     registry["person_id"] = components["component_key"].map(assigned)
-    registry["person_created_at"] = registry["person_id"].map(created)
+    registry["person_created_at"] = registry["person_id"].map(created_at)
     return Assignment(
         registry.sort_values("source_key", ignore_index=True)[REGISTRY_COLUMNS],
-        pd.DataFrame(events, columns=EVENT_COLUMNS),
+        events[EVENT_COLUMNS].sort_values(["event", "person_id"], ignore_index=True),
     )
