@@ -94,7 +94,7 @@ def assign(components: pd.DataFrame, previous: pd.DataFrame, as_of: datetime) ->
 
     registry = components[["source_key"]].copy()
     registry["person_id"] = components["component_key"].map(assigned)
-    registry["person_created_at"] = registry["person_id"].map(created_at)
+    registry["person_created_at"] = pd.to_datetime(registry["person_id"].map(created_at))
     return Assignment(
         registry.sort_values("source_key", ignore_index=True)[REGISTRY_COLUMNS],
         events[EVENT_COLUMNS].sort_values(["event", "person_id"], ignore_index=True),

@@ -51,8 +51,8 @@ class Session(ABC):
         return rows[0][0] if rows else None
 
     def replace_table(self, table: str, frame: pd.DataFrame) -> int:
-        """(Re)create `table` from a DataFrame (integers, floats, booleans; anything else as text)."""
-        kinds = {"i": "bigint", "u": "bigint", "f": "double", "b": "boolean"}
+        """(Re)create `table` from a DataFrame (integers, floats, booleans, timestamps; else text)."""
+        kinds = {"i": "bigint", "u": "bigint", "f": "double", "b": "boolean", "M": "timestamp"}
         columns = [f"{quote(c)} {kinds.get(frame[c].dtype.kind, 'varchar')}" for c in frame.columns]
         self.execute(f"drop table if exists {quote(table)}")
         self.execute(f"create table {quote(table)} ({', '.join(columns)})")

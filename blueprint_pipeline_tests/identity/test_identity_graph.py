@@ -100,3 +100,17 @@ def test_person_ids_are_stable_across_builds_merges_and_splits(warehouse, tmp_pa
         ("split", first[DEE], third["300@prod.Marketo"]),
     ]
     assert len(set(third.values())) == 4
+
+
+def test_registry_keeps_creation_times_as_timestamps(duckdb_warehouse, tmp_path, monkeypatch):
+    import shutil
+
+    landing = tmp_path / "landing"
+    shutil.copytree(FIXTURES / "identity_landing", landing)
+    assert build(landing, duckdb_warehouse, monkeypatch).success
+    with duckdb_warehouse.session() as session:
+        assert dict(session.columns("person_registry"))["person_created_at"].startswith("TIMESTAMP")
+    assert (
+        str(duckdb_warehouse.scalar("select min(person_created_at) from person_registry"))
+        == "2026-03-01 00:00:00"
+    )
