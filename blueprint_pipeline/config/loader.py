@@ -30,6 +30,14 @@ class LoadedConfig:
     config: BlueprintConfig
     version: str  # short sha256 of the canonical JSON of `config`
     sources: dict[str, str]  # section -> the file it came from
+    directory: Path | None = None  # the user's config directory (None: the shipped defaults only)
+
+    def user_file(self, name: str) -> Path | None:
+        """A data file the config names (e.g. the link decisions CSV), in the user's directory."""
+        path = Path(name)
+        if path.is_absolute():
+            return path
+        return self.directory / path if self.directory else None
 
 
 def _read_yaml(path: Path) -> object:
@@ -89,4 +97,5 @@ def load_config(config_dir: str | Path | None = None) -> LoadedConfig:
         raise ConfigError(f"{path}: {_describe(first)}{more}") from exc
     canonical = json.dumps(config.model_dump(mode="json"), sort_keys=True)
     version = hashlib.sha256(canonical.encode()).hexdigest()[:12]
-    return LoadedConfig(config, version, {k: str(v[-1]) for k, v in files.items()})
+    directory = Path(config_dir) if config_dir else None
+    return LoadedConfig(config, version, {k: str(v[-1]) for k, v in files.items()}, directory)

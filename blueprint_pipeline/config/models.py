@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class StrictModel(BaseModel):
@@ -32,7 +34,139 @@ class SourcesConfig(StrictModel):
         return self.header_aliases.get(system, {}).get(obj, {})
 
 
+PersonSource = Literal["salesforce_contact", "salesforce_lead", "marketo_lead", "linkedin_response"]
+PERSON_SOURCES: tuple[str, ...] = PersonSource.__args__
+PersonField = Literal[
+    "email", "first_name", "last_name", "title", "department", "country", "phone", "company"
+]
+PERSON_FIELDS: tuple[str, ...] = PersonField.__args__
+LinkMethod = Literal[
+    "crm_account_id", "marketo_sfdc_account", "lead_conversion", "email_domain", "company_name"
+]
+LINK_METHODS: tuple[str, ...] = LinkMethod.__args__
+
+
+def _no_repeats(values: list[str]) -> list[str]:
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"lists {repeated} more than once")
+    return values
+
+
+class PersonMergePolicy(StrictModel):
+    """Which source record gives a unified person each field (docs/identity.md, merge policy)."""
+
+    source_precedence: list[PersonSource] = Field(
+        default=["salesforce_contact", "salesforce_lead", "marketo_lead", "linkedin_response"],
+        description="Sources in order of trust for every field; sources left out come last, in this order.",
+    )
+    field_precedence: dict[PersonField, list[PersonSource]] = Field(
+        default_factory=dict, description="Per field, another order (e.g. title: [linkedin_response, ...])."
+    )
+
+    _check_sources = field_validator("source_precedence")(_no_repeats)
+
+    @field_validator("field_precedence")
+    @classmethod
+    def _check_fields(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for order in value.values():
+            _no_repeats(order)
+        return value
+
+    def order_for(self, field: str) -> list[str]:
+        first = self.field_precedence.get(field, self.source_precedence)
+        return [*first, *(s for s in (*self.source_precedence, *PERSON_SOURCES) if s not in first)]
+
+
+class AccountMergePolicy(StrictModel):
+    """Which of two duplicate CRM accounts (same domain, different hierarchies) survives."""
+
+    survivor: Literal["oldest", "most_recently_modified"] = Field(
+        default="oldest",
+        description="Among a domain's accounts (an account in a hierarchy always first): the earliest "
+        "created, or the latest modified; ties go to the smallest account id.",
+    )
+
+
+class AccountLinkPolicy(StrictModel):
+    """How persons link to accounts (docs/identity.md, matching rules)."""
+
+    method_confidence: dict[LinkMethod, float] = Field(
+        default={
+            "crm_account_id": 1.0,
+            "lead_conversion": 0.98,
+            "marketo_sfdc_account": 0.95,
+            "email_domain": 0.9,
+            "company_name": 0.9,
+        },
+        description="Confidence of each method's link; for company_name, of an exact name match "
+        "(a fuzzy match scales it by the similarity).",
+    )
+    related_domain_confidence: float = Field(
+        default=0.7,
+        ge=0,
+        le=1,
+        description="An email domain whose name matches an account domain's under another suffix "
+        "(acme.co.uk ~ acme.com): below the default threshold, so it goes to review.",
+    )
+    threshold: float = Field(
+        default=0.85, ge=0, le=1, description="Links at or above it are made; below it they go to review."
+    )
+    review_floor: float = Field(
+        default=0.6, ge=0, le=1, description="Candidates below it are dropped, not reviewed."
+    )
+    min_name_similarity: float = Field(
+        default=80,
+        ge=0,
+        le=100,
+        description="rapidfuzz token_sort_ratio below which a company name is no match.",
+    )
+    decisions_file: str = Field(
+        default="account_link_decisions.csv",
+        description="CSV in the config directory: person_id, account_id, decision (approve/reject), "
+        "decided_by, decided_at, note.",
+    )
+    personal_email_domains: list[str] = Field(
+        default_factory=list,
+        description="Personal email domains besides the maintained list (seeds/personal_email_domains.csv).",
+    )
+    min_linked_share: float = Field(
+        default=0.5, ge=0, le=1, description="The linked-persons check warns below this share of persons."
+    )
+
+    @field_validator("method_confidence")
+    @classmethod
+    def _all_methods(cls, value: dict[str, float]) -> dict[str, float]:
+        missing = sorted(set(LINK_METHODS) - set(value))
+        if missing:
+            raise ValueError(f"missing methods {missing}")
+        bad = sorted(m for m, c in value.items() if not 0 <= c <= 1)
+        if bad:
+            raise ValueError(f"confidences of {bad} are not between 0 and 1")
+        return value
+
+    @field_validator("personal_email_domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        return [d.strip().lower() for d in value]
+
+    @model_validator(mode="after")
+    def _floor_below_threshold(self) -> AccountLinkPolicy:
+        if self.review_floor > self.threshold:
+            raise ValueError(f"review_floor {self.review_floor} is above threshold {self.threshold}")
+        return self
+
+
+class IdentityConfig(StrictModel):
+    """Identity resolution: merge policies for persons and accounts, person-to-account linking."""
+
+    person_merge: PersonMergePolicy = Field(default_factory=PersonMergePolicy)
+    account_merge: AccountMergePolicy = Field(default_factory=AccountMergePolicy)
+    account_links: AccountLinkPolicy = Field(default_factory=AccountLinkPolicy)
+
+
 class BlueprintConfig(StrictModel):
     """The whole config; each field is one YAML file `<field>.yaml` in the config directory."""
 
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)

@@ -82,6 +82,8 @@ class SqlProject:
     sources: dict[tuple[str, str], SourceObject] = field(default_factory=dict)
     seeds: dict[str, Path] = field(default_factory=dict)  # name -> CSV file
     macros: str = ""
+    # Tables that Python assets build and models may ref (declared in python_models.yml)
+    python_models: frozenset[str] = frozenset()
 
     @cached_property
     def _order(self) -> list[str]:
@@ -119,7 +121,7 @@ class SqlProject:
         )
 
     def _ref(self, name: str) -> str:
-        if name not in self.models and name not in self.seeds:
+        if name not in self.models and name not in self.seeds and name not in self.python_models:
             raise SqlModelError(f"ref('{name}'): no model named {name} in {self.root}")
         return quote(name)
 
@@ -283,6 +285,19 @@ def _load_sources(root: Path) -> dict[tuple[str, str], SourceObject]:
     return found
 
 
+def _load_python_models(root: Path) -> frozenset[str]:
+    """The tables Python assets build that models may `ref()`, like dbt's Python models: the
+    definitions test checks each one is an asset."""
+    path = root / "python_models.yml"
+    if not path.exists():
+        return frozenset()
+    entries = _load_yaml(path).get("python_models", []) or []
+    try:
+        return frozenset(checked_identifier(e["name"], f"python model name in {path}") for e in entries)
+    except (KeyError, TypeError) as exc:
+        raise SqlModelError(f"{path}: each python model is `- name: <asset>` ({exc})") from exc
+
+
 def _columns(entries: list) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     """`[Id, {CreatedDate: timestamp}]` -> the field names and the (field, type) pairs."""
     names, types = [], []
@@ -317,7 +332,14 @@ def load_project(root: Path) -> SqlProject:
             if path.stem in models or path.stem in seeds:
                 raise SqlModelError(f"{path}: a model or seed named {path.stem} already exists elsewhere")
             models[path.stem] = _parse_model(path, layer_dir.name, meta.get(path.stem, {}), macros, sources)
-    project = SqlProject(root=root, models=models, sources=sources, seeds=seeds, macros=macros)
+    project = SqlProject(
+        root=root,
+        models=models,
+        sources=sources,
+        seeds=seeds,
+        macros=macros,
+        python_models=_load_python_models(root),
+    )
     for model in models.values():
         for ref in model.refs:
             project._ref(ref)

@@ -46,9 +46,16 @@ def to_postgres(sql: str) -> str:
             return exp.Literal.string(node.this.replace("%", "%%"))
         if isinstance(node, exp.Mod):  # the % operator, written as a function psycopg2 leaves alone
             return exp.Anonymous(this="MOD", expressions=[node.this, node.expression])
+        if isinstance(node, exp.Round) and not node.meta.get("pg"):
+            # PostgreSQL rounds to n places only numerics, and rounds doubles half to even; DuckDB
+            # rounds half away from zero, as PostgreSQL does numerics.
+            numeric = exp.cast(node.this, exp.DataType.build("numeric"))
+            rounded = exp.Round(this=numeric, decimals=node.args.get("decimals"))
+            rounded.meta["pg"] = True
+            return exp.cast(rounded, exp.DataType.build("double"))
         return node
 
-    # Only literals and the modulo operator change: placeholders stay %(name)s, whatever the text.
+    # Only literals, the modulo operator and ROUND change: placeholders stay %(name)s, whatever the text.
     return trees[0].transform(escape).sql(dialect="postgres")
 
 

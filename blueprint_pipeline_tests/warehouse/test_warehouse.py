@@ -36,6 +36,12 @@ def test_postgres_transpile_keeps_parameters_and_percent_literals():
     assert to_postgres("select '%(as_of)s' as x") == "SELECT '%%(as_of)s' AS x"
 
 
+def test_round_to_places_works_on_doubles_in_both(warehouse):
+    # PostgreSQL has round(numeric, int) only; the transpiler casts, so a double rounds everywhere.
+    assert warehouse.scalar("select round(cast(0.83077 as double), 3)") == 0.831
+    assert warehouse.scalar("select round(cast(2.5 as double))") == 3
+
+
 def test_same_query_same_answer(warehouse):
     warehouse.execute(
         "create table t as select 'a%' as k, cast($ts as timestamp) as ts", {"ts": "2026-01-02 03:04:05"}

@@ -1,0 +1,317 @@
+"""Person-to-account links: weigh each person's clues, link above the threshold, review the rest.
+
+Methods, strongest first (confidences from config `identity.account_links`):
+- `crm_account_id`, `lead_conversion`, `marketo_sfdc_account`: an account id a record carries;
+- `email_domain`: the work email domain is an account's domain, or under it (eu.acme.com); a
+  domain with the same name under another suffix (acme.co.uk ~ acme.com) is a weaker candidate;
+- `company_name`: the company typed in a form or lead matches an account name, by rapidfuzz's
+  token_sort_ratio on names without legal words, only for pairs with a word starting alike
+  (blocking), so it scales to millions of persons.
+A personal email domain never gives a candidate. Account ids go through `account_aliases`.
+One row per (person, account): the strongest method, every clue in the evidence. Links are the
+candidates at or above the threshold, plus the approved ones; the rest (above the review floor,
+for persons with no link) go to review; rejected pairs go nowhere. `is_primary` marks each
+linked person's strongest link. Pure pandas and rapidfuzz; the asset does the I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from rapidfuzz import fuzz
+from rapidfuzz.process import cpdist
+
+from blueprint_pipeline.config.models import LINK_METHODS, AccountLinkPolicy
+from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.identity.tables import typed
+
+LINK_COLUMNS = [
+    "person_id",
+    "account_id",
+    "method",
+    "confidence",
+    "is_primary",
+    "clue",
+    "evidence",
+    "decided_by",
+]
+REVIEW_COLUMNS = ["person_id", "account_id", "method", "confidence", "clue", "evidence", "reason"]
+LINK_TYPES = {"confidence": "float64", "is_primary": "bool"}
+DECISION_COLUMNS = ["person_id", "account_id", "decision", "decided_by", "decided_at", "note"]
+ID_METHODS = ("crm_account_id", "lead_conversion", "marketo_sfdc_account")
+METHOD_RANK = {
+    m: i
+    for i, m in enumerate(
+        ("crm_account_id", "lead_conversion", "marketo_sfdc_account", "email_domain", "company_name")
+    )
+}
+assert set(METHOD_RANK) == set(LINK_METHODS)
+
+LEGAL_WORDS = frozenset(
+    {"the", "inc", "incorporated", "llc", "llp", "ltd", "limited", "corp", "corporation", "co", "company"}
+    | {"plc", "gmbh", "ag", "sa", "sas", "sarl", "bv", "nv", "oy", "ab", "as", "spa", "srl", "pty", "kk"}
+    | {"group", "holding", "holdings"}
+)
+SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "ltd", "plc", "ne", "or"})
+BLOCK_PREFIX = 4
+MAX_TOKEN_ACCOUNTS = 500  # a name token shared by more accounts than this is too common to block on
+
+
+def normalise_name(name: str) -> str:
+    """'The ACME Corp., Inc.' -> 'acme': lower case, punctuation out, legal words out."""
+    words = re.sub(r"[^0-9a-z]+", " ", str(name).lower()).split()
+    kept = [w for w in words if w not in LEGAL_WORDS]
+    return " ".join(kept or words)
+
+
+def domain_name(domain: str) -> str:
+    """The label before the public suffix: acme.com -> acme, acme.co.uk -> acme (a short list of
+    second-level suffixes, not the whole public-suffix list: good enough to *propose* a match)."""
+    labels = domain.split(".")
+    if len(labels) >= 3 and labels[-2] in SECOND_LEVEL and len(labels[-1]) == 2:
+        return labels[-3]
+    return labels[-2] if len(labels) >= 2 else labels[0]
+
+
+@dataclass(frozen=True)
+class Decisions:
+    frame: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DECISION_COLUMNS))
+    path: str = ""
+
+
+def read_decisions(path: Path | None) -> Decisions:
+    """The reviewers' decisions file, or none. A bad row is an error naming the file, row and field."""
+    if path is None or not path.exists():
+        return Decisions()
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in ("person_id", "account_id", "decision") if c not in frame.columns]
+    if missing:
+        raise ConfigError(f"{path}: missing column(s) {missing}; expected {', '.join(DECISION_COLUMNS)}")
+    frame = frame.reindex(columns=DECISION_COLUMNS, fill_value="").apply(lambda c: c.str.strip())
+    frame["decision"] = frame["decision"].str.lower()
+    for row, values in enumerate(frame.itertuples(index=False), start=2):  # row 1 is the header
+        for name in ("person_id", "account_id"):
+            if not getattr(values, name):
+                raise ConfigError(f"{path} row {row}: field {name} is empty")
+        if values.decision not in ("approve", "reject"):
+            raise ConfigError(
+                f"{path} row {row}: field decision is {values.decision!r}; expected approve or reject"
+            )
+    # The last decision on a pair wins (the file is a log a reviewer appends to).
+    return Decisions(frame.drop_duplicates(["person_id", "account_id"], keep="last"), str(path))
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    links: pd.DataFrame  # LINK_COLUMNS
+    review: pd.DataFrame  # REVIEW_COLUMNS
+    stats: dict[str, int]
+
+
+def _id_candidates(
+    evidence: pd.DataFrame, accounts: pd.DataFrame, resolve: pd.Series, policy: AccountLinkPolicy
+) -> tuple[pd.DataFrame, int]:
+    found = evidence[evidence["method"].isin(ID_METHODS)]
+    account = found["value"].map(resolve).fillna(found["value"])
+    known = account.isin(accounts["account_id"])
+    found = found[known].assign(account_id=account[known])
+    text = found["source_key"] + " names account " + found["value"]
+    return found.assign(
+        confidence=found["method"].map(policy.method_confidence),
+        evidence=text.where(
+            found["value"] == found["account_id"], text + " (merged into " + found["account_id"] + ")"
+        ),
+    ), int((~known).sum())
+
+
+def _domain_candidates(
+    evidence: pd.DataFrame, accounts: pd.DataFrame, personal: set[str], policy: AccountLinkPolicy
+) -> pd.DataFrame:
+    found = evidence[(evidence["method"] == "email_domain") & ~evidence["value"].isin(personal)]
+    found = found.drop_duplicates(["person_id", "value"])
+    columns = ["person_id", "source_key", "method", "value", "account_id", "confidence", "evidence"]
+    if found.empty:
+        return pd.DataFrame(columns=columns)
+    # Per domain, the account highest in its hierarchy, then the oldest, then the smallest id.
+    by_domain = (
+        accounts.dropna(subset=["domain"])
+        .sort_values(["domain", "hierarchy_level", "created_at", "account_id"], na_position="last")
+        .drop_duplicates("domain")
+        .set_index("domain")["account_id"]
+    )
+    # The email domain itself or a parent domain: eu.mail.acme.com, mail.acme.com, acme.com.
+    tries = [found.assign(matched=found["value"])]
+    parts = found["value"].str.split(".")
+    for drop in range(1, int(parts.str.len().max()) - 1):
+        tries.append(
+            found.assign(matched=parts.map(lambda p, d=drop: ".".join(p[d:]) if len(p) - d >= 2 else None))
+        )
+    exact = pd.concat(tries, ignore_index=True).dropna(subset=["matched"])
+    exact["account_id"] = exact["matched"].map(by_domain)
+    exact = exact.dropna(subset=["account_id"]).drop_duplicates(["person_id", "value"])
+    how = (" is under " + exact["matched"]).where(
+        exact["matched"] != exact["value"], " is the account domain"
+    )
+    exact = exact.assign(
+        confidence=policy.method_confidence["email_domain"],
+        evidence=exact["source_key"] + " email domain " + exact["value"] + how,
+    )
+    # Same name under another suffix, for the persons no domain matched: candidates for review.
+    rest = found[
+        ~found.set_index(["person_id", "value"]).index.isin(exact.set_index(["person_id", "value"]).index)
+    ]
+    names = by_domain.reset_index().assign(name=lambda f: f["domain"].map(domain_name))
+    related = rest.assign(name=rest["value"].map(domain_name)).merge(names, on="name")
+    related = related.assign(
+        confidence=policy.related_domain_confidence,
+        evidence=related["source_key"]
+        + " email domain "
+        + related["value"]
+        + " ~ account domain "
+        + related["domain"],
+    )
+    return pd.concat([exact[columns], related[columns]], ignore_index=True)
+
+
+def _name_candidates(
+    evidence: pd.DataFrame, accounts: pd.DataFrame, policy: AccountLinkPolicy
+) -> pd.DataFrame:
+    found = evidence[evidence["method"] == "company_name"]
+    found = found.assign(name=found["value"].map(normalise_name)).drop_duplicates(["person_id", "name"])
+    named = accounts.dropna(subset=["account_name"])
+    named = named.assign(name=named["account_name"].map(normalise_name))[
+        ["account_id", "account_name", "name"]
+    ]
+
+    # Blocking: a company and an account are compared only when a word of each starts with the
+    # same BLOCK_PREFIX letters ("initec" meets "initech"; "beta labs" meets "beta labs inc").
+    def tokens(frame: pd.DataFrame) -> pd.DataFrame:
+        prefixes = frame["name"].str.split().map(lambda words: [w[:BLOCK_PREFIX] for w in words])
+        return frame.assign(token=prefixes).explode("token").dropna(subset=["token"])
+
+    account_tokens = tokens(named)[["account_id", "token"]].drop_duplicates()
+    common = account_tokens["token"].value_counts()
+    account_tokens = account_tokens[account_tokens["token"].map(common) <= MAX_TOKEN_ACCOUNTS]
+    companies = found[["name"]].drop_duplicates()
+    pairs = (
+        tokens(companies)[["name", "token"]]
+        .merge(account_tokens, on="token")
+        .drop_duplicates(["name", "account_id"])
+        .merge(named.rename(columns={"name": "account_norm"}), on="account_id")
+    )
+    if pairs.empty:
+        return pd.DataFrame(
+            columns=[
+                "person_id",
+                "source_key",
+                "method",
+                "value",
+                "account_id",
+                "confidence",
+                "evidence",
+                "ambiguous",
+            ]
+        )
+    pairs["similarity"] = cpdist(
+        pairs["name"].tolist(), pairs["account_norm"].tolist(), scorer=fuzz.token_sort_ratio, workers=-1
+    )
+    pairs = pairs[pairs["similarity"] >= policy.min_name_similarity]
+    # A name that matches several accounts equally well is ambiguous: a reviewer decides.
+    best = pairs.groupby("name")["similarity"].transform("max")
+    pairs = pairs.assign(ambiguous=(pairs["similarity"] == best).groupby(pairs["name"]).transform("sum") > 1)
+    matched = found.merge(pairs, on="name")
+    return matched.assign(
+        confidence=policy.method_confidence["company_name"] * matched["similarity"] / 100,
+        evidence=matched["source_key"]
+        + " company '"
+        + matched["value"]
+        + "' ~ account '"
+        + matched["account_name"]
+        + "' ("
+        + matched["similarity"].round().astype(int).astype(str)
+        + "%)",
+    )[["person_id", "source_key", "method", "value", "account_id", "confidence", "evidence", "ambiguous"]]
+
+
+def link(
+    evidence: pd.DataFrame,
+    accounts: pd.DataFrame,
+    aliases: pd.DataFrame,
+    personal_domains: set[str],
+    policy: AccountLinkPolicy,
+    decisions: Decisions | None = None,
+) -> LinkResult:
+    """`evidence`: int_person_account_evidence; `accounts`: unified_accounts; `aliases`: account_aliases."""
+    decisions = decisions or Decisions()
+    resolve = aliases.set_index("alias_account_id")["account_id"]
+    ids, unknown_accounts = _id_candidates(evidence, accounts, resolve, policy)
+    candidates = pd.concat(
+        [
+            ids.assign(ambiguous=False),
+            _domain_candidates(evidence, accounts, personal_domains, policy).assign(ambiguous=False),
+            _name_candidates(evidence, accounts, policy),
+        ],
+        ignore_index=True,
+    )
+    candidates["rank"] = candidates["method"].map(METHOD_RANK)
+    candidates = candidates.sort_values(
+        ["person_id", "account_id", "confidence", "rank", "evidence"],
+        ascending=[True, True, False, True, True],
+    )
+    pairs = (
+        candidates.groupby(["person_id", "account_id"], sort=False)
+        .agg(
+            method=("method", "first"),
+            clue=("value", "first"),
+            confidence=("confidence", "first"),
+            rank=("rank", "first"),
+            ambiguous=("ambiguous", "all"),
+            evidence=("evidence", lambda e: "; ".join(dict.fromkeys(e))),
+        )
+        .reset_index()
+    )
+
+    decided = decisions.frame.set_index(["person_id", "account_id"])
+    key = pd.MultiIndex.from_frame(pairs[["person_id", "account_id"]])
+    decision = pd.Series(decided["decision"].reindex(key).values, index=pairs.index)
+    pairs["decided_by"] = pd.Series(decided["decided_by"].reindex(key).values, index=pairs.index).where(
+        decision.notna()
+    )
+    confident = (pairs["confidence"] >= policy.threshold) & ~pairs["ambiguous"]
+    is_link = (confident & (decision != "reject")) | (decision == "approve")
+    links = pairs[is_link].copy()
+    links["decided_by"] = links["decided_by"].where(decision[is_link] == "approve")
+    links = links.sort_values(
+        ["person_id", "confidence", "rank", "account_id"], ascending=[True, False, True, True]
+    )
+    links["is_primary"] = ~links["person_id"].duplicated()
+
+    open_pairs = pairs[~is_link & decision.isna() & (pairs["confidence"] >= policy.review_floor)]
+    open_pairs = open_pairs[~open_pairs["person_id"].isin(links["person_id"])]
+    review = open_pairs.assign(
+        reason=open_pairs["ambiguous"].map({True: "several accounts match equally", False: "below threshold"})
+    )
+    matched = set(zip(pairs["person_id"], pairs["account_id"], strict=True))
+    stale = sum(
+        (p, a) not in matched
+        for p, a in zip(decisions.frame["person_id"], decisions.frame["account_id"], strict=True)
+    )
+    return LinkResult(
+        links=typed(links[LINK_COLUMNS].reset_index(drop=True), LINK_TYPES),
+        review=typed(
+            review[REVIEW_COLUMNS].sort_values(
+                ["person_id", "confidence"], ascending=[True, False], ignore_index=True
+            ),
+            LINK_TYPES,
+        ),
+        stats={
+            "candidates": len(pairs),
+            "ids_to_unknown_accounts": unknown_accounts,
+            "approved": int((decision == "approve").sum()),
+            "rejected": int((decision == "reject").sum()),
+            "decisions_matching_no_candidate": stale,
+        },
+    )
