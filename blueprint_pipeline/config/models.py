@@ -75,7 +75,7 @@ class PersonMergePolicy(StrictModel):
 
     def order_for(self, field: str) -> list[str]:
         first = self.field_precedence.get(field, self.source_precedence)
-        return [*first, *(s for s in (*self.source_precedence, *PERSON_SOURCES) if s not in first)]
+        return list(dict.fromkeys([*first, *self.source_precedence, *PERSON_SOURCES]))
 
 
 class AccountMergePolicy(StrictModel):

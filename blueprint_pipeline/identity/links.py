@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import combinations
 from pathlib import Path
 
 import pandas as pd
@@ -57,7 +58,16 @@ LEGAL_WORDS = frozenset(
 )
 SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "ltd", "plc", "ne", "or"})
 BLOCK_PREFIX = 4
-MAX_TOKEN_ACCOUNTS = 500  # a name token shared by more accounts than this is too common to block on
+MAX_KEY_ACCOUNTS = 500  # a blocking key more accounts share than this is too common to block on
+
+
+def block_keys(name: str) -> list[str]:
+    """Blocking keys of a normalised name: the first BLOCK_PREFIX letters of each word, and each
+    pair of them, so that names made of common words ("global data solutions") still meet on a
+    rarer pair. A company and an account are compared only when they share a key that fewer than
+    MAX_KEY_ACCOUNTS accounts have ("initec" meets "initech"; "beta labs" meets "beta labs inc")."""
+    prefixes = sorted({word[:BLOCK_PREFIX] for word in name.split()})
+    return prefixes + [f"{a}|{b}" for a, b in combinations(prefixes, 2)]
 
 
 def normalise_name(name: str) -> str:
@@ -186,15 +196,12 @@ def _name_candidates(
         ["account_id", "account_name", "name"]
     ]
 
-    # Blocking: a company and an account are compared only when a word of each starts with the
-    # same BLOCK_PREFIX letters ("initec" meets "initech"; "beta labs" meets "beta labs inc").
     def tokens(frame: pd.DataFrame) -> pd.DataFrame:
-        prefixes = frame["name"].str.split().map(lambda words: [w[:BLOCK_PREFIX] for w in words])
-        return frame.assign(token=prefixes).explode("token").dropna(subset=["token"])
+        return frame.assign(token=frame["name"].map(block_keys)).explode("token").dropna(subset=["token"])
 
     account_tokens = tokens(named)[["account_id", "token"]].drop_duplicates()
     common = account_tokens["token"].value_counts()
-    account_tokens = account_tokens[account_tokens["token"].map(common) <= MAX_TOKEN_ACCOUNTS]
+    account_tokens = account_tokens[account_tokens["token"].map(common) <= MAX_KEY_ACCOUNTS]
     companies = found[["name"]].drop_duplicates()
     pairs = (
         tokens(companies)[["name", "token"]]

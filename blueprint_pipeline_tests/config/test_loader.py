@@ -97,3 +97,47 @@ def test_a_file_is_not_a_config_dir(tmp_path):
     (tmp_path / "sources.yaml").write_text("{}")
     with pytest.raises(ConfigError, match="expected a config directory"):
         load_config(tmp_path / "sources.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "account_links:\n  threshold: 1.5\n",
+            r"identity.yaml: key 'account_links.threshold': .*less than or equal to 1",
+        ),
+        (
+            "person_merge:\n  source_precedence: [salesforce_contact, hubspot]\n",
+            r"identity.yaml: key 'person_merge.source_precedence.1': Input should be 'salesforce_contact'",
+        ),
+        (
+            "person_merge:\n  field_precedence:\n    nickname: [marketo_lead]\n",
+            r"key 'person_merge.field_precedence.nickname.\[key\]'",
+        ),
+        ("account_links:\n  review_floor: 0.9\n", r"review_floor 0.9 is above threshold 0.85"),
+        (
+            "person_merge:\n  source_precedence: [marketo_lead, marketo_lead]\n",
+            r"lists \['marketo_lead'\] more than once",
+        ),
+        ("account_merge:\n  survivor: biggest\n", r"key 'account_merge.survivor': Input should be 'oldest'"),
+    ],
+)
+def test_bad_identity_config_names_file_and_key(tmp_path, text, message):
+    (tmp_path / "identity.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(tmp_path)
+
+
+def test_identity_overrides_merge_and_order_every_source(tmp_path):
+    (tmp_path / "identity.yaml").write_text(
+        "person_merge:\n  field_precedence:\n    country: [marketo_lead]\n"
+        "account_links:\n  method_confidence:\n    company_name: 0.8\n"
+    )
+    identity = load_config(tmp_path).config.identity
+    # The shipped title order stays; country gets Marketo first, then the default order.
+    assert identity.person_merge.order_for("title")[0] == "linkedin_response"
+    assert identity.person_merge.order_for("country") == [
+        "marketo_lead", "salesforce_contact", "salesforce_lead", "linkedin_response",
+    ]  # fmt: skip
+    assert identity.account_links.method_confidence["company_name"] == 0.8
+    assert identity.account_links.method_confidence["crm_account_id"] == 1.0

@@ -1,0 +1,204 @@
+"""The account merge and person-to-account matching rules on small hand-made frames (pure pandas,
+no warehouse): the awkward cases the worked example in test_unified.py does not reach."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from blueprint_pipeline.config.models import AccountLinkPolicy
+from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.identity.accounts import unify
+from blueprint_pipeline.identity.links import Decisions, domain_name, link, normalise_name, read_decisions
+
+NO_MERGES = pd.DataFrame({"record_id": pd.Series(dtype=str), "master_record_id": pd.Series(dtype=str)})
+
+
+def accounts(*rows) -> pd.DataFrame:
+    """rows: (id, domain, parent, created year)"""
+    return pd.DataFrame(
+        [
+            {
+                "account_id": i,
+                "account_name": f"Account {i}",
+                "website_domain": d,
+                "parent_account_id": p,
+                "created_at": pd.Timestamp(f"{y}-01-01"),
+                "last_modified_at": pd.Timestamp(f"{2030 - y}-01-01"),
+                "industry": None,
+                "employees": None,
+                "annual_revenue": None,
+                "billing_country": None,
+                "billing_state": None,
+                "account_type": None,
+                "owner_user_id": None,
+            }
+            for i, d, p, y in rows
+        ]
+    )
+
+
+def merged(result) -> dict[str, str]:
+    return dict(zip(result.aliases["alias_account_id"], result.aliases["account_id"], strict=True))
+
+
+def test_hierarchy_member_survives_and_a_standalone_duplicate_merges_into_it():
+    # P parent of C, both d.com; S standalone d.com and older than both: S merges into P (an
+    # account in a hierarchy survives first); C stays (same hierarchy as P).
+    result = unify(accounts(("P", "d.com", None, 2020), ("C", "d.com", "P", 2021), ("S", "d.com", None, 2010)),
+                   NO_MERGES, set(), "oldest")  # fmt: skip
+    assert merged(result) == {"S": "P"}
+    assert sorted(result.accounts["account_id"]) == ["C", "P"]
+
+
+def test_two_hierarchies_with_two_accounts_each_at_one_domain_merge_nothing():
+    rows = [("P1", "d.com", None, 2020), ("C1", "d.com", "P1", 2021)]
+    rows += [("P2", "d.com", None, 2019), ("C2", "d.com", "P2", 2022)]
+    result = unify(accounts(*rows), NO_MERGES, set(), "oldest")
+    assert merged(result) == {}
+    assert len(result.accounts) == 4
+
+
+def test_children_of_a_merged_account_move_to_the_survivor():
+    # S (d.com, child Z) and X (d.com, child Y) head two hierarchies; each has one account at
+    # d.com, so X merges into the older S; Y's parent becomes S, one level below it.
+    rows = [("S", "d.com", None, 2010), ("Z", "z.com", "S", 2011)]
+    rows += [("X", "d.com", None, 2015), ("Y", "e.com", "X", 2016)]
+    result = unify(accounts(*rows), NO_MERGES, set(), "oldest")
+    assert merged(result) == {"X": "S"}
+    y = result.accounts.set_index("account_id").loc["Y"]
+    assert (y["parent_account_id"], y["ultimate_parent_id"], y["hierarchy_level"]) == ("S", "S", 1)
+
+
+def test_survivor_by_latest_modification_and_parent_cycles_terminate():
+    # A and B are each other's parent (bad CRM data): one hierarchy, no endless walk.
+    rows = [
+        ("A", "a.com", "B", 2010),
+        ("B", "b.com", "A", 2011),
+        ("O", "o.com", None, 2000),
+        ("N", "o.com", None, 2005),
+    ]
+    result = unify(accounts(*rows), NO_MERGES, set(), "most_recently_modified")
+    # O (created 2000) was modified in 2030, N (2005) in 2025: the latest modified, O, survives.
+    assert merged(result) == {"N": "O"}
+    levels = result.accounts.set_index("account_id")["hierarchy_level"]
+    assert {"A", "B"} <= set(levels.index) and levels.max() <= 50
+
+
+def test_personal_domains_are_no_domain():
+    result = unify(
+        accounts(("G1", "gmail.com", None, 2010), ("G2", "gmail.com", None, 2011)),
+        NO_MERGES,
+        {"gmail.com"},
+        "oldest",
+    )
+    assert merged(result) == {}
+    assert result.accounts["domain"].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [("The ACME Corp., Inc.", "acme"), ("Beta-Labs GmbH", "beta labs"), ("Group", "group"), ("  ", "")],
+)
+def test_normalise_name(raw, normal):
+    assert normalise_name(raw) == normal
+
+
+@pytest.mark.parametrize(
+    ("domain", "name"),
+    [("acme.com", "acme"), ("acme.co.uk", "acme"), ("eu.acme.com", "acme"), ("localhost", "localhost")],
+)
+def test_domain_name(domain, name):
+    assert domain_name(domain) == name
+
+
+def unified(*rows) -> pd.DataFrame:
+    """rows: (id, name, domain)"""
+    return pd.DataFrame(
+        [{"account_id": i, "account_name": n, "domain": d, "hierarchy_level": 0, "created_at": pd.Timestamp("2020-01-01")}
+         for i, n, d in rows]
+    )  # fmt: skip
+
+
+def clues(*rows) -> pd.DataFrame:
+    """rows: (person, method, value)"""
+    return pd.DataFrame(
+        [{"person_id": p, "source_key": f"{p}@prod.Marketo", "method": m, "value": v, "observed_at": None}
+         for p, m, v in rows]
+    )  # fmt: skip
+
+
+NO_ALIASES = pd.DataFrame({"alias_account_id": pd.Series(dtype=str), "account_id": pd.Series(dtype=str)})
+POLICY = AccountLinkPolicy()
+
+
+def test_equally_good_names_are_ambiguous_and_reviewed():
+    result = link(
+        clues(("p1", "company_name", "Acme Labs")),
+        unified(("A", "Acme Labs", None), ("B", "ACME Labs Ltd", None)),
+        NO_ALIASES,
+        set(),
+        POLICY,
+    )
+    assert result.links.empty
+    assert sorted(result.review["account_id"]) == ["A", "B"]
+    assert set(result.review["reason"]) == {"several accounts match equally"}
+
+
+def test_names_of_common_words_meet_on_a_rarer_pair_of_words():
+    # "glob" and "data" each start the names of 502 accounts (over the blocking cap of 500); the
+    # pair "data|glob" is one account's: the match is still found.
+    crowd = [(f"G{i}", f"Global Foo{i}", None) for i in range(501)]
+    crowd += [(f"D{i}", f"Bar{i} Data", None) for i in range(501)]
+    result = link(
+        clues(("p1", "company_name", "Global Data Inc")),
+        unified(*crowd, ("T", "Global Data", None)),
+        NO_ALIASES,
+        set(),
+        POLICY,
+    )
+    assert list(result.links["account_id"]) == ["T"]
+
+
+def test_a_linked_person_is_not_reviewed_and_a_rejected_link_is_not_made():
+    evidence = clues(
+        ("p1", "crm_account_id", "A"),
+        ("p1", "company_name", "Acme Lab"),  # ~ "Acme Labs" (B): 0.9 x 94% < 0.85, but p1 is linked
+        ("p2", "email_domain", "b.com"),  # 0.9, rejected below
+    )
+    decisions = Decisions(
+        pd.DataFrame([{"person_id": "p2", "account_id": "B", "decision": "reject", "decided_by": "x", "decided_at": "", "note": ""}])
+    )  # fmt: skip
+    result = link(
+        evidence,
+        unified(("A", "Other", "a.com"), ("B", "Acme Labs", "b.com")),
+        NO_ALIASES,
+        set(),
+        POLICY,
+        decisions,
+    )
+    assert list(zip(result.links["person_id"], result.links["account_id"], strict=True)) == [("p1", "A")]
+    assert result.review.empty
+    assert result.stats["rejected"] == 1
+
+
+def test_personal_domain_never_links_even_when_an_account_has_it():
+    result = link(
+        clues(("p1", "email_domain", "gmail.com")),
+        unified(("G", "Gmail", "gmail.com")),
+        NO_ALIASES,
+        {"gmail.com"},
+        POLICY,
+    )
+    assert result.links.empty and result.review.empty
+
+
+def test_a_bad_decisions_row_names_the_file_row_and_field(tmp_path):
+    path = tmp_path / "account_link_decisions.csv"
+    path.write_text("person_id,account_id,decision,decided_by\np1,A,approve,me\np2,B,maybe,me\n")
+    with pytest.raises(ConfigError, match=r"account_link_decisions.csv row 3: field decision is 'maybe'"):
+        read_decisions(path)
+    path.write_text("person_id,decision\np1,approve\n")
+    with pytest.raises(ConfigError, match=r"missing column\(s\) \['account_id'\]"):
+        read_decisions(path)
+    assert read_decisions(tmp_path / "absent.csv").frame.empty
