@@ -17,6 +17,7 @@ import dagster as dg
 from blueprint_pipeline.config import load_config
 from blueprint_pipeline.definitions import build_definitions
 from blueprint_pipeline.errors import BlueprintError
+from blueprint_pipeline.identity.links import decisions_for
 from blueprint_pipeline.ingestion.landing import check_sources_config
 from blueprint_pipeline.paths import DAGSTER_STORAGE_DIR, DEFAULT_LANDING_DIR, PROJECT_DIR, SQL_PROJECT_DIR
 from blueprint_pipeline.progress import progress_logger
@@ -161,6 +162,7 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
     check_sources_config(
         loaded.config.sources, list(load_project(SQL_PROJECT_DIR).sources.values()), loaded.sources["sources"]
     )
+    decisions_for(loaded)
     warehouse = warehouse_from_env()
     warehouse.check_reachable()
     try:

@@ -90,6 +90,17 @@ def test_validate_config(tmp_path):
     assert done.returncode == 0 and "config OK (version" in done.stdout
 
 
+def test_validate_config_reads_the_link_decisions(tmp_path):
+    decisions = tmp_path / "account_link_decisions.csv"
+    decisions.write_text("person_id,account_id,decision,decided_by\np_1,001000000000AC1AAA,approve,me\n")
+    done = run_cli("validate-config", str(tmp_path))
+    assert done.returncode == 0 and "account link decisions: " in done.stdout and "(1 pairs)" in done.stdout
+    decisions.write_text("person_id,account_id,decision\np_1,,approve\n")
+    done = run_cli("validate-config", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("account_link_decisions.csv row 2: field account_id is empty")
+
+
 def test_blocking_check_fails_the_build_with_exit_1(tmp_path, monkeypatch, capsys):
     # The shop fixture: customers.csv holds "bob" twice (odd casing), breaking the primary key.
     monkeypatch.setattr(

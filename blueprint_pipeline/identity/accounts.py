@@ -66,6 +66,7 @@ MAX_HIERARCHY_DEPTH = 50  # deeper chains (or a cycle in the parent links) stop 
 class UnifiedAccounts:
     accounts: pd.DataFrame  # ACCOUNT_COLUMNS + source_keys, one row per unified account
     aliases: pd.DataFrame  # ALIAS_COLUMNS: a merged-away id -> its survivor, with the reason
+    unknown_parents: int = 0  # parent ids naming no live account, dropped
 
 
 def _tops(account_ids: pd.Series, parents: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -152,9 +153,12 @@ def unify(
     )
     accounts = frame[frame["is_survivor"]].drop(columns=FIRMOGRAPHICS).join(filled, on="unified_id")
     accounts["source_keys"] = accounts["unified_id"].map(keys)
-    # A parent merged away is replaced by its survivor; an account never parents itself.
+    # A parent merged away is replaced by its survivor; an account never parents itself; a parent
+    # that is no live account (not in the export, or deleted) is dropped and counted.
     parent = accounts["parent_account_id"].map(resolve).fillna(accounts["parent_account_id"])
-    accounts["parent_account_id"] = parent.where(parent != accounts["account_id"])
+    known = parent.isin(accounts["account_id"]) & (parent != accounts["account_id"])
+    unknown_parents = int((parent.notna() & ~parent.isin(accounts["account_id"])).sum())
+    accounts["parent_account_id"] = parent.where(known)
     accounts = accounts.reset_index(drop=True)
     top, level = _tops(accounts["account_id"], accounts["parent_account_id"])
     accounts["ultimate_parent_id"], accounts["hierarchy_level"] = top.values, level.values
@@ -163,4 +167,5 @@ def unify(
             "account_id", ignore_index=True
         ),
         aliases=typed(aliases[ALIAS_COLUMNS], {}).sort_values("alias_account_id", ignore_index=True),
+        unknown_parents=unknown_parents,
     )

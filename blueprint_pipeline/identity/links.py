@@ -8,6 +8,7 @@ Methods, strongest first (confidences from config `identity.account_links`):
   token_sort_ratio on names without legal words, only for pairs with a word starting alike
   (blocking), so it scales to millions of persons.
 A personal email domain never gives a candidate. Account ids go through `account_aliases`.
+Company names are matched only for persons no id or domain links at the threshold.
 One row per (person, account): the strongest method, every clue in the evidence. Links are the
 candidates at or above the threshold, plus the approved ones; the rest (above the review floor,
 for persons with no link) go to review; rejected pairs go nowhere. `is_primary` marks each
@@ -21,10 +22,12 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
+from blueprint_pipeline.config import LoadedConfig
 from blueprint_pipeline.config.models import LINK_METHODS, AccountLinkPolicy
 from blueprint_pipeline.errors import ConfigError
 from blueprint_pipeline.identity.tables import typed
@@ -58,6 +61,7 @@ LEGAL_WORDS = frozenset(
 )
 SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "ltd", "plc", "ne", "or"})
 BLOCK_PREFIX = 4
+MAX_NAME_CANDIDATES = 3  # accounts kept per company name, best first
 MAX_KEY_ACCOUNTS = 500  # a blocking key more accounts share than this is too common to block on
 
 
@@ -114,6 +118,12 @@ def read_decisions(path: Path | None) -> Decisions:
     return Decisions(frame.drop_duplicates(["person_id", "account_id"], keep="last"), str(path))
 
 
+def decisions_for(loaded: LoadedConfig) -> Decisions:
+    """The decisions file the config names, read and checked (`blueprint run` and
+    `validate-config` call this first, so a bad row stops them before any work)."""
+    return read_decisions(loaded.user_file(loaded.config.identity.account_links.decisions_file))
+
+
 @dataclass(frozen=True)
 class LinkResult:
     links: pd.DataFrame  # LINK_COLUMNS
@@ -152,37 +162,34 @@ def _domain_candidates(
         .drop_duplicates("domain")
         .set_index("domain")["account_id"]
     )
-    # The email domain itself or a parent domain: eu.mail.acme.com, mail.acme.com, acme.com.
-    tries = [found.assign(matched=found["value"])]
-    parts = found["value"].str.split(".")
-    for drop in range(1, int(parts.str.len().max()) - 1):
-        tries.append(
-            found.assign(matched=parts.map(lambda p, d=drop: ".".join(p[d:]) if len(p) - d >= 2 else None))
-        )
-    exact = pd.concat(tries, ignore_index=True).dropna(subset=["matched"])
-    exact["account_id"] = exact["matched"].map(by_domain)
-    exact = exact.dropna(subset=["account_id"]).drop_duplicates(["person_id", "value"])
-    how = (" is under " + exact["matched"]).where(
-        exact["matched"] != exact["value"], " is the account domain"
-    )
-    exact = exact.assign(
-        confidence=policy.method_confidence["email_domain"],
-        evidence=exact["source_key"] + " email domain " + exact["value"] + how,
-    )
-    # Same name under another suffix, for the persons no domain matched: candidates for review.
-    rest = found[
-        ~found.set_index(["person_id", "value"]).index.isin(exact.set_index(["person_id", "value"]).index)
-    ]
-    names = by_domain.reset_index().assign(name=lambda f: f["domain"].map(domain_name))
-    related = rest.assign(name=rest["value"].map(domain_name)).merge(names, on="name")
-    related = related.assign(
-        confidence=policy.related_domain_confidence,
-        evidence=related["source_key"]
-        + " email domain "
-        + related["value"]
-        + " ~ account domain "
-        + related["domain"],
-    )
+    # Work out each distinct email domain once (far fewer than persons): its account through the
+    # domain itself or a parent domain (eu.mail.acme.com, mail.acme.com, acme.com), else the
+    # account domains with the same name under another suffix (acme.co.uk ~ acme.com).
+    accounts_of = by_domain.to_dict()
+    same_name: dict[str, list[str]] = {}
+    for domain in accounts_of:
+        same_name.setdefault(domain_name(domain), []).append(domain)
+    exact_rows, related_rows = [], []
+    for domain in found["value"].unique():
+        labels = domain.split(".")
+        parents = (".".join(labels[i:]) for i in range(len(labels) - 1))
+        matched = next((d for d in parents if d in accounts_of), None)
+        if matched:
+            how = " is the account domain" if matched == domain else f" is under {matched}"
+            exact_rows.append((domain, accounts_of[matched], f" email domain {domain}{how}"))
+        else:
+            related_rows += [
+                (domain, accounts_of[d], f" email domain {domain} ~ account domain {d}")
+                for d in same_name.get(domain_name(domain), ())
+            ]
+
+    def matches(rows: list[tuple[str, str, str]], confidence: float) -> pd.DataFrame:
+        table = pd.DataFrame(rows, columns=["value", "account_id", "how"], dtype="string")
+        joined = found.merge(table, on="value")
+        return joined.assign(confidence=confidence, evidence=joined["source_key"] + joined["how"])
+
+    exact = matches(exact_rows, policy.method_confidence["email_domain"])
+    related = matches(related_rows, policy.related_domain_confidence)
     return pd.concat([exact[columns], related[columns]], ignore_index=True)
 
 
@@ -226,9 +233,12 @@ def _name_candidates(
         pairs["name"].tolist(), pairs["account_norm"].tolist(), scorer=fuzz.token_sort_ratio, workers=-1
     )
     pairs = pairs[pairs["similarity"] >= policy.min_name_similarity]
-    # A name that matches several accounts equally well is ambiguous: a reviewer decides.
+    # A name that matches several accounts equally well is ambiguous: a reviewer decides. Each
+    # name keeps its MAX_NAME_CANDIDATES best accounts (a reviewer reads no longer list).
     best = pairs.groupby("name")["similarity"].transform("max")
     pairs = pairs.assign(ambiguous=(pairs["similarity"] == best).groupby(pairs["name"]).transform("sum") > 1)
+    pairs = pairs.sort_values(["name", "similarity", "account_id"], ascending=[True, False, True])
+    pairs = pairs.groupby("name", sort=False).head(MAX_NAME_CANDIDATES)
     matched = found.merge(pairs, on="name")
     return matched.assign(
         confidence=policy.method_confidence["company_name"] * matched["similarity"] / 100,
@@ -255,31 +265,33 @@ def link(
     decisions = decisions or Decisions()
     resolve = aliases.set_index("alias_account_id")["account_id"]
     ids, unknown_accounts = _id_candidates(evidence, accounts, resolve, policy)
+    domains = _domain_candidates(evidence, accounts, personal_domains, policy)
+    # Deterministic and domain links first; company names only for the persons still unlinked.
+    settled = pd.concat([ids, domains])
+    settled = settled.loc[settled["confidence"] >= policy.threshold, "person_id"].unique()
+    names = _name_candidates(evidence[~evidence["person_id"].isin(settled)], accounts, policy)
     candidates = pd.concat(
-        [
-            ids.assign(ambiguous=False),
-            _domain_candidates(evidence, accounts, personal_domains, policy).assign(ambiguous=False),
-            _name_candidates(evidence, accounts, policy),
-        ],
-        ignore_index=True,
+        [ids.assign(ambiguous=False), domains.assign(ambiguous=False), names], ignore_index=True
     )
     candidates["rank"] = candidates["method"].map(METHOD_RANK)
-    candidates = candidates.sort_values(
-        ["person_id", "account_id", "confidence", "rank", "evidence"],
-        ascending=[True, True, False, True, True],
-    )
-    pairs = (
-        candidates.groupby(["person_id", "account_id"], sort=False)
-        .agg(
-            method=("method", "first"),
-            clue=("value", "first"),
-            confidence=("confidence", "first"),
-            rank=("rank", "first"),
-            ambiguous=("ambiguous", "all"),
-            evidence=("evidence", lambda e: "; ".join(dict.fromkeys(e))),
-        )
-        .reset_index()
-    )
+    candidates = candidates.drop_duplicates(["person_id", "account_id", "evidence"])
+    # One row per (person, account): the strongest clue and every clue's evidence. DuckDB does
+    # this group-by over the frame in place (pandas would call Python once per pair).
+    pairs = duckdb.sql(
+        """
+        select person_id, account_id,
+            first(method order by confidence desc, rank, evidence) as method,
+            first(value order by confidence desc, rank, evidence) as clue,
+            max(confidence) as confidence,
+            min(rank) as rank,
+            bool_and(ambiguous) as ambiguous,
+            string_agg(evidence, '; ' order by confidence desc, rank, evidence) as evidence
+        from candidates
+        group by person_id, account_id
+        order by person_id, account_id
+        """
+    ).df()
+    pairs["ambiguous"] = pairs["ambiguous"].astype(bool)
 
     decided = decisions.frame.set_index(["person_id", "account_id"])
     key = pd.MultiIndex.from_frame(pairs[["person_id", "account_id"]])

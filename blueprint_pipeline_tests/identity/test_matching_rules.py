@@ -85,6 +85,14 @@ def test_survivor_by_latest_modification_and_parent_cycles_terminate():
     assert {"A", "B"} <= set(levels.index) and levels.max() <= 50
 
 
+def test_a_parent_outside_the_export_is_dropped_and_counted():
+    result = unify(
+        accounts(("C", "c.com", "001MISSING", 2010), ("D", "d.com", "D", 2010)), NO_MERGES, set(), "oldest"
+    )
+    assert result.accounts["parent_account_id"].isna().all()
+    assert result.unknown_parents == 1  # D naming itself is no parent, and not unknown either
+
+
 def test_personal_domains_are_no_domain():
     result = unify(
         accounts(("G1", "gmail.com", None, 2010), ("G2", "gmail.com", None, 2011)),

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from blueprint_pipeline.identity.accounts import unify
-from blueprint_pipeline.identity.links import link, read_decisions
+from blueprint_pipeline.identity.links import decisions_for, link
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
@@ -73,6 +73,7 @@ def unified_accounts(
             "dagster/row_count": len(result.accounts),
             "crm_accounts": len(crm),
             "in_hierarchies": int((result.accounts["hierarchy_level"] > 0).sum()),
+            "unknown_parents_dropped": result.unknown_parents,
             **facts.metadata(),
         },
     )
@@ -95,7 +96,8 @@ def unified_accounts(
         check_name="parents_exist",
         asset_key="unified_accounts",
         passed=orphans == 0,
-        description="every parent_account_id is a unified account (unknown parents are dropped)",
+        description="every parent_account_id is a unified account (unknown parents are dropped and "
+        "counted in the asset's unknown_parents_dropped)",
         metadata={"accounts_with_unknown_parent": orphans},
     )
 
@@ -145,10 +147,10 @@ def person_account_links(
     loaded = blueprint_config.loaded
     policy = loaded.config.identity.account_links
     facts = run_facts(context, loaded.version)
-    decisions = read_decisions(loaded.user_file(policy.decisions_file))
+    decisions = decisions_for(loaded)
     with warehouse.transaction() as session:
         evidence = session.fetch_df(
-            "select person_id, source_key, method, value, observed_at from int_person_account_evidence"
+            "select person_id, source_key, method, value from int_person_account_evidence"
         )
         accounts = session.fetch_df(
             "select account_id, account_name, domain, hierarchy_level, created_at from unified_accounts"
