@@ -76,8 +76,11 @@ def _section_files(config_dir: Path | None) -> dict[str, list[Path]]:
 
 
 def _describe(error: dict) -> str:
-    key = ".".join(str(p) for p in error["loc"][1:]) or "(top level)"
-    return f"key '{key}': {error['msg']}"
+    # A filter's node kind appears twice in pydantic's path (the union tag, then the key): once is enough.
+    parts = [str(p) for p in error["loc"][1:]]
+    parts = [p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]]
+    message = error["msg"].removeprefix("Value error, ")
+    return f"key '{'.'.join(parts) or '(top level)'}': {message}"
 
 
 def load_config(config_dir: str | Path | None = None) -> LoadedConfig:
@@ -95,6 +98,9 @@ def load_config(config_dir: str | Path | None = None) -> LoadedConfig:
         path = files.get(section, [Path(f"{section}.yaml")])[-1]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{path}: {_describe(first)}{more}") from exc
+    for section, key, message in config.reference_errors():
+        path = files.get(section, [Path(f"{section}.yaml")])[-1]
+        raise ConfigError(f"{path}: key '{key}': {message}")
     canonical = json.dumps(config.model_dump(mode="json"), sort_keys=True)
     version = hashlib.sha256(canonical.encode()).hexdigest()[:12]
     directory = Path(config_dir) if config_dir else None

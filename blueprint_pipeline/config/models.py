@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from blueprint_pipeline.config.audiences import AudiencesConfig
+from blueprint_pipeline.config.base import StrictModel
+from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
 
 
 class SourcesConfig(StrictModel):
@@ -170,3 +170,18 @@ class BlueprintConfig(StrictModel):
 
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    audiences: AudiencesConfig = Field(default_factory=AudiencesConfig)
+    buying_groups: BuyingGroupsConfig = Field(default_factory=BuyingGroupsConfig)
+
+    def reference_errors(self) -> list[tuple[str, str, str]]:
+        """(section, key path, message) for names one section uses and another must define."""
+        return [
+            (
+                "buying_groups",
+                f"solution_interests.{name}.audience",
+                f"{interest.audience!r} is not an audience in audiences.yaml "
+                f"({sorted(self.audiences.audiences)})",
+            )
+            for name, interest in self.buying_groups.solution_interests.items()
+            if interest.audience not in self.audiences.audiences
+        ]

@@ -1,0 +1,124 @@
+"""Config section `buying_groups`: personas, role templates, solution interests, completeness
+(docs/buying-groups.md)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from blueprint_pipeline.config.base import StrictModel, checked_names
+
+# The suites' named weights; a number between 0 and 100 works too.
+WEIGHT_BANDS: dict[str, int] = {"trivial": 20, "minor": 40, "normal": 60, "important": 80, "vital": 100}
+MAX_ROLES = 20  # the suites' limit per role template
+Seniority = Literal["c_level", "vp", "head", "director", "manager", "senior", "individual"]
+
+
+class Persona(StrictModel):
+    """Many job-title spellings, one persona: a title matches when its normalised form equals or
+    contains one of these (normalised the same way: "VP IT" and "Vice President, IT" are one)."""
+
+    description: str = ""
+    titles: list[str] = Field(min_length=1)
+
+
+class RoleConditions(StrictModel):
+    """Who fits a role. Each list given must match (an empty list is no condition); within a list,
+    any entry matches. A role with no condition at all matches nobody by rule."""
+
+    personas: list[str] = Field(default_factory=list)
+    title_patterns: list[str] = Field(default_factory=list, description="words a normalised title contains")
+    departments: list[str] = Field(default_factory=list)
+    seniorities: list[Seniority] = Field(default_factory=list)
+    countries: list[str] = Field(default_factory=list)
+
+
+class Role(StrictModel):
+    name: str = Field(min_length=1, max_length=80)
+    weight: Literal["trivial", "minor", "normal", "important", "vital"] | float = "normal"
+    required: bool = False
+    members_required: int = Field(default=1, ge=1, le=100)
+    priority: int = Field(ge=1, description="when a person fits several roles, the lowest priority wins")
+    conditions: RoleConditions = Field(default_factory=RoleConditions)
+
+    @field_validator("weight")
+    @classmethod
+    def _weight_range(cls, value: str | float) -> str | float:
+        if not isinstance(value, str) and not 0 <= value <= 100:
+            raise ValueError(f"a weight is a band ({', '.join(WEIGHT_BANDS)}) or a number from 0 to 100")
+        return value
+
+    @property
+    def weight_value(self) -> float:
+        return float(WEIGHT_BANDS[self.weight] if isinstance(self.weight, str) else self.weight)
+
+
+class RoleTemplate(StrictModel):
+    description: str = ""
+    roles: list[Role] = Field(min_length=1)
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, roles: list[Role]) -> list[Role]:
+        if len(roles) > MAX_ROLES:
+            raise ValueError(
+                f"a role template has at most {MAX_ROLES} roles (the suites' limit); got {len(roles)}: "
+                "split it into two templates or merge roles"
+            )
+        for what, values in (
+            ("role names", [r.name for r in roles]),
+            ("priorities", [r.priority for r in roles]),
+        ):
+            repeated = sorted({v for v in values if values.count(v) > 1}, key=str)
+            if repeated:
+                raise ValueError(f"{what} {repeated} appear more than once")
+        return roles
+
+
+class SolutionInterest(StrictModel):
+    name: str = Field(min_length=1, description="display name, e.g. Data Platform")
+    description: str = ""
+    opportunity_type: str | None = Field(default=None, description="the CRM Opportunity.Type it maps to")
+    audience: str = Field(description="an audience in audiences.yaml")
+    role_template: str = Field(description="a template in role_templates")
+
+
+class Completeness(StrictModel):
+    """`suites`: the mean of role completeness over the roles counted (`roles: all` or `required`);
+    `weighted`: role completeness weighted by role weight over all the template's roles."""
+
+    method: Literal["suites", "weighted"] = "suites"
+    roles: Literal["all", "required"] = "all"
+
+
+class BuyingGroupsConfig(StrictModel):
+    personas: dict[str, Persona] = Field(default_factory=dict)
+    role_templates: dict[str, RoleTemplate] = Field(default_factory=dict)
+    solution_interests: dict[str, SolutionInterest] = Field(default_factory=dict)
+    completeness: Completeness = Field(default_factory=Completeness)
+    overrides_file: str = Field(
+        default="buying_group_overrides.csv",
+        description="CSV in the config directory: manual member assignments and removals from sales",
+    )
+
+    _persona_names = field_validator("personas")(checked_names("persona"))
+    _template_names = field_validator("role_templates")(checked_names("role template"))
+    _interest_names = field_validator("solution_interests")(checked_names("solution interest"))
+
+    @model_validator(mode="after")
+    def _references(self) -> BuyingGroupsConfig:
+        for name, template in self.role_templates.items():
+            for role in template.roles:
+                unknown = sorted(set(role.conditions.personas) - set(self.personas))
+                if unknown:
+                    raise ValueError(
+                        f"role_templates.{name}: role {role.name!r} names unknown personas {unknown}"
+                    )
+        for name, interest in self.solution_interests.items():
+            if interest.role_template not in self.role_templates:
+                raise ValueError(
+                    f"solution_interests.{name}: role_template {interest.role_template!r} is not one of "
+                    f"{sorted(self.role_templates)}"
+                )
+        return self
