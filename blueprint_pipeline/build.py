@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from blueprint_pipeline.audiences.membership import check_static_lists
 from blueprint_pipeline.config import load_config
 from blueprint_pipeline.definitions import build_definitions
 from blueprint_pipeline.errors import BlueprintError
@@ -163,6 +164,7 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
         loaded.config.sources, list(load_project(SQL_PROJECT_DIR).sources.values()), loaded.sources["sources"]
     )
     decisions_for(loaded)
+    check_static_lists(loaded)
     warehouse = warehouse_from_env()
     warehouse.check_reachable()
     try:

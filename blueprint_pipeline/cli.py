@@ -43,6 +43,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate_config(args: argparse.Namespace) -> int:
+    from blueprint_pipeline.audiences.membership import check_static_lists
     from blueprint_pipeline.config import load_config
     from blueprint_pipeline.identity.links import decisions_for
     from blueprint_pipeline.ingestion.landing import check_sources_config
@@ -53,6 +54,7 @@ def _cmd_validate_config(args: argparse.Namespace) -> int:
     objects = list(load_project(SQL_PROJECT_DIR).sources.values())
     check_sources_config(loaded.config.sources, objects, loaded.sources["sources"])
     decisions = decisions_for(loaded)
+    check_static_lists(loaded)
     print(f"config OK (version {loaded.version}):")
     for section, path in sorted(loaded.sources.items()):
         print(f"  {section}: {path}")

@@ -1,0 +1,96 @@
+"""Account audiences: members now (`account_audience_members`) and the history of joins and leaves."""
+
+import dagster as dg
+
+from blueprint_pipeline.audiences.membership import HISTORY_COLUMNS, MEMBER_COLUMNS, changes, current_members
+from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.run_facts import run_facts
+from blueprint_pipeline.warehouse import Warehouse
+
+AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "account_audience_members",
+            group_name="audiences",
+            kinds={"python", "sql"},
+            deps=["unified_accounts", "account_aliases", "int_account_activity"],
+            description="One row per audience (config audiences.yaml) and member account, with how it "
+            "matched (filter or static_list).",
+            automation_condition=AUTOMATION,
+        ),
+        dg.AssetSpec(
+            "account_audience_history",
+            group_name="audiences",
+            kinds={"python"},
+            deps=["unified_accounts"],
+            description="Append-only: every account joining or leaving an audience, at the run's as-of time.",
+            automation_condition=AUTOMATION,
+        ),
+    ],
+    check_specs=[dg.AssetCheckSpec("members_are_accounts", asset="account_audience_members", blocking=True)],
+)
+def account_audiences(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
+):
+    loaded = blueprint_config.loaded
+    facts = run_facts(context, loaded.version)
+    with warehouse.transaction() as session:
+        membership = current_members(session, loaded, facts.as_of)
+        previous = (
+            session.fetch_df("select audience_id, account_id from account_audience_members")
+            if session.table_exists("account_audience_members")
+            else membership.members.iloc[0:0]
+        )
+        events = changes(previous, membership.members, facts.as_of)
+        session.replace_table("account_audience_members", membership.members[MEMBER_COLUMNS])
+        session.execute(
+            "create table if not exists account_audience_history (audience_id varchar, account_id varchar, "
+            "event varchar, happened_at timestamp, config_version varchar)"
+        )
+        if len(events):
+            session.insert_from_local_query(
+                "account_audience_history",
+                [*HISTORY_COLUMNS, "config_version"],
+                "select * from events",
+                frames={"events": events.assign(config_version=facts.config_version)},
+            )
+        strangers = int(
+            session.scalar(
+                "select count(*) from account_audience_members as m where not exists "
+                "(select 1 from unified_accounts as a where a.account_id = m.account_id)"
+            )
+        )
+    sizes = membership.members["audience_id"].value_counts().to_dict()
+    counts = events["event"].value_counts().to_dict()
+    yield dg.MaterializeResult(
+        asset_key="account_audience_members",
+        metadata={
+            "dagster/row_count": len(membership.members),
+            **{f"size/{name}": int(sizes.get(name, 0)) for name in loaded.config.audiences.audiences},
+            **{
+                f"unknown_list_ids/{name}": dg.MetadataValue.text(
+                    ", ".join(ids[:20]) + (" ..." if len(ids) > 20 else "")
+                )
+                for name, ids in membership.unknown_list_ids.items()
+                if ids
+            },
+            **facts.metadata(),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="account_audience_history",
+        metadata={
+            "joined": int(counts.get("joined", 0)),
+            "left": int(counts.get("left", 0)),
+            **facts.metadata(),
+        },
+    )
+    yield dg.AssetCheckResult(
+        check_name="members_are_accounts",
+        asset_key="account_audience_members",
+        passed=strangers == 0,
+        metadata={"members_naming_no_account": strangers},
+    )
