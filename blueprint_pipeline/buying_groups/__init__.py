@@ -1,0 +1,1 @@
+"""Buying groups: job titles, personas and roles, members, completeness (issue 5)."""

@@ -1,0 +1,249 @@
+"""Buying groups (one per account x solution interest in its audience), their members, the
+membership history and completeness (docs/buying-groups.md).
+
+Members by rule are the persons whose primary account is the group's account and who fit a role
+of the solution interest's template. The overrides file (from sales) wins over rules: `assign`
+puts a person in a role, `remove` takes them out. Opt-outs do not matter here: they suppress
+messages, not membership. The history is append-only: each build appends what changed against
+the last entry per group and person (`added`, `changed`, `removed`), with the actor (`rule`,
+`manual`; journeys later) and the as-of time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
+from blueprint_pipeline.errors import ConfigError
+
+GROUP_COLUMNS = ["buying_group_id", "buying_group_name", "solution_interest", "account_id", "role_template"]
+MEMBER_COLUMNS = [
+    "buying_group_id",
+    "solution_interest",
+    "account_id",
+    "person_id",
+    "role",
+    "actor",
+    "matched_condition",
+]
+EVENT_COLUMNS = [
+    "buying_group_id",
+    "person_id",
+    "event",
+    "role",
+    "actor",
+    "matched_condition",
+    "happened_at",
+]
+ROLE_STATUS_COLUMNS = [
+    "buying_group_id",
+    "role",
+    "required",
+    "weight",
+    "members_required",
+    "assigned",
+    "role_completeness",
+]
+OVERRIDE_COLUMNS = [
+    "solution_interest",
+    "account_id",
+    "person_id",
+    "action",
+    "role",
+    "actor",
+    "decided_at",
+    "note",
+]
+
+
+def group_id(solution_interest: str, account_id: str) -> str:
+    return f"{solution_interest}:{account_id}"
+
+
+@dataclass(frozen=True)
+class Overrides:
+    frame: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OVERRIDE_COLUMNS))
+    path: str = ""
+
+
+def read_overrides(path: Path | None, config: BuyingGroupsConfig) -> Overrides:
+    """The sales team's member assignments and removals; a bad row is an error naming the file,
+    the row and the field. The last line for a group and person wins (the file is a log)."""
+    if path is None or not path.exists():
+        return Overrides()
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [
+        c for c in ("solution_interest", "account_id", "person_id", "action") if c not in frame.columns
+    ]
+    if missing:
+        raise ConfigError(f"{path}: missing column(s) {missing}; expected {', '.join(OVERRIDE_COLUMNS)}")
+    frame = frame.reindex(columns=OVERRIDE_COLUMNS, fill_value="").apply(lambda c: c.str.strip())
+    frame["action"] = frame["action"].str.lower()
+    for row, values in enumerate(frame.itertuples(index=False), start=2):
+        for name in ("solution_interest", "account_id", "person_id"):
+            if not getattr(values, name):
+                raise ConfigError(f"{path} row {row}: field {name} is empty")
+        interest = config.solution_interests.get(values.solution_interest)
+        if interest is None:
+            raise ConfigError(
+                f"{path} row {row}: field solution_interest is {values.solution_interest!r}; "
+                f"expected one of {sorted(config.solution_interests)}"
+            )
+        if values.action not in ("assign", "remove"):
+            raise ConfigError(
+                f"{path} row {row}: field action is {values.action!r}; expected assign or remove"
+            )
+        roles = [r.name for r in config.role_templates[interest.role_template].roles]
+        if values.action == "assign" and values.role not in roles:
+            raise ConfigError(f"{path} row {row}: field role is {values.role!r}; expected one of {roles}")
+    return Overrides(
+        frame.drop_duplicates(["solution_interest", "account_id", "person_id"], keep="last"), str(path)
+    )
+
+
+@dataclass(frozen=True)
+class Membership:
+    groups: pd.DataFrame  # GROUP_COLUMNS
+    members: pd.DataFrame  # MEMBER_COLUMNS
+    overrides_not_applied: pd.DataFrame  # override rows whose person is not linked to the account
+
+
+def build_groups(
+    config: BuyingGroupsConfig,
+    audience_members: pd.DataFrame,
+    accounts: pd.DataFrame,
+    persons: pd.DataFrame,
+    roles: pd.DataFrame,
+    overrides: Overrides,
+) -> Membership:
+    """`audience_members`: audience_id, account_id; `accounts`: account_id, account_name;
+    `persons`: person_id, account_id (primary links); `roles`: roles.ROLE_COLUMNS."""
+    names = accounts.set_index("account_id")["account_name"]
+    groups, members = [], []
+    for key, interest in sorted(config.solution_interests.items()):
+        in_audience = audience_members.loc[audience_members["audience_id"] == interest.audience, "account_id"]
+        g = pd.DataFrame({"account_id": in_audience.drop_duplicates().astype(str)})
+        g = g.assign(
+            buying_group_id=key + ":" + g["account_id"],
+            buying_group_name=interest.name + " for " + g["account_id"].map(names).fillna(g["account_id"]),
+            solution_interest=key,
+            role_template=interest.role_template,
+        )
+        groups.append(g)
+        fit = roles[roles["role_template"] == interest.role_template]
+        m = persons.merge(g[["account_id", "buying_group_id"]], on="account_id").merge(fit, on="person_id")
+        members.append(m.assign(solution_interest=key, actor="rule"))
+    groups_frame = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame(columns=GROUP_COLUMNS)
+    rule = pd.concat(members, ignore_index=True) if members else pd.DataFrame(columns=MEMBER_COLUMNS)
+    rule = rule.reindex(columns=MEMBER_COLUMNS)
+
+    # Manual overrides win: only for persons whose primary account is the group's account.
+    o = overrides.frame.assign(
+        buying_group_id=overrides.frame["solution_interest"] + ":" + overrides.frame["account_id"]
+    )
+    linked = o.merge(persons, on=["person_id", "account_id"], how="left", indicator=True)
+    in_group = o["buying_group_id"].isin(groups_frame["buying_group_id"]).to_numpy()
+    applicable = (linked["_merge"] == "both").to_numpy() & in_group
+    applied, not_applied = o[applicable], o[~applicable]
+    keys = ["buying_group_id", "person_id"]
+    overridden = rule.set_index(keys).index.isin(applied.set_index(keys).index)
+    assigned = applied[applied["action"] == "assign"]
+    manual = pd.DataFrame(
+        {
+            "buying_group_id": assigned["buying_group_id"],
+            "solution_interest": assigned["solution_interest"],
+            "account_id": assigned["account_id"],
+            "person_id": assigned["person_id"],
+            "role": assigned["role"],
+            "actor": "manual",
+            "matched_condition": "assigned by "
+            + assigned["actor"].where(assigned["actor"] != "", "sales")
+            + assigned["note"].where(assigned["note"] == "", ": " + assigned["note"]),
+        }
+    )
+    final = pd.concat([rule[~overridden], manual], ignore_index=True).sort_values(keys, ignore_index=True)
+    return Membership(
+        groups=groups_frame[GROUP_COLUMNS].astype("string"),
+        members=final[MEMBER_COLUMNS].astype("string"),
+        overrides_not_applied=not_applied,
+    )
+
+
+def membership_events(previous: pd.DataFrame, current: pd.DataFrame, as_of: object) -> pd.DataFrame:
+    """What changed since the last entry per group and person. `previous`: the current state as
+    the history left it (buying_group_id, person_id, role, actor; removed persons absent)."""
+    keys = ["buying_group_id", "person_id"]
+    both = previous[[*keys, "role", "actor"]].merge(
+        current[[*keys, "role", "actor", "matched_condition"]],
+        on=keys,
+        how="outer",
+        suffixes=("_was", ""),
+        indicator=True,
+    )
+    both["event"] = None
+    both.loc[both["_merge"] == "right_only", "event"] = "added"
+    both.loc[both["_merge"] == "left_only", "event"] = "removed"
+    changed = (both["_merge"] == "both") & (
+        (both["role"] != both["role_was"]) | (both["actor"] != both["actor_was"])
+    )
+    both.loc[changed, "event"] = "changed"
+    events = both[both["event"].notna()].copy()
+    removed = events["event"] == "removed"
+    events.loc[removed, "role"] = events.loc[removed, "role_was"]
+    events.loc[removed, "actor"] = events.loc[removed, "actor_was"]
+    events["happened_at"] = pd.Timestamp(as_of)
+    return (
+        events[EVENT_COLUMNS]
+        .astype({c: "string" for c in EVENT_COLUMNS if c != "happened_at"})
+        .sort_values(keys, ignore_index=True)
+    )
+
+
+def completeness(
+    config: BuyingGroupsConfig, groups: pd.DataFrame, members: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per group and role: min(assigned, members required) / members required. Per group: the
+    configured method's score, and the required roles' mean beside it (NULL when a template has
+    no required role)."""
+    rows = []
+    for name, template in config.role_templates.items():
+        for role in template.roles:
+            rows.append((name, role.name, role.required, role.weight_value, role.members_required))
+    template_roles = pd.DataFrame(
+        rows, columns=["role_template", "role", "required", "weight", "members_required"]
+    )
+    status = groups[["buying_group_id", "role_template"]].merge(template_roles, on="role_template")
+    counts = members.groupby(["buying_group_id", "role"]).size().rename("assigned").reset_index()
+    status = status.merge(counts, on=["buying_group_id", "role"], how="left")
+    status["assigned"] = status["assigned"].fillna(0).astype("int64")
+    status["role_completeness"] = (
+        status[["assigned", "members_required"]].min(axis=1) / status["members_required"]
+    )
+    status["weighted"] = status["role_completeness"] * status["weight"]
+
+    per_group = status.groupby("buying_group_id")
+    required = status[status["required"]].groupby("buying_group_id")["role_completeness"].mean()
+    method = config.completeness
+    if method.method == "weighted":
+        totals = per_group[["weighted", "weight"]].sum()
+        score = (totals["weighted"] / totals["weight"]).where(totals["weight"] > 0, 0.0)
+    elif method.roles == "required":
+        score = required.reindex(per_group.size().index)
+    else:
+        score = per_group["role_completeness"].mean()
+    missing = status[status["required"] & (status["assigned"] < status["members_required"])]
+    missing_roles = missing.groupby("buying_group_id")["role"].agg(lambda r: ", ".join(r))
+    out = groups.copy()
+    out["members"] = (
+        out["buying_group_id"].map(members.groupby("buying_group_id").size()).fillna(0).astype("int64")
+    )
+    out["completeness_score"] = out["buying_group_id"].map(score).astype("float64")
+    out["required_roles_completeness"] = out["buying_group_id"].map(required).astype("float64")
+    out["missing_required_roles"] = out["buying_group_id"].map(missing_roles).astype("string")
+    out["completeness_method"] = (
+        method.method if method.method == "weighted" else f"suites ({method.roles} roles)"
+    )
+    return out, status[ROLE_STATUS_COLUMNS]

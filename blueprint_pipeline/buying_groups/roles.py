@@ -1,0 +1,88 @@
+"""Which role each person holds in each role template: personas, conditions, priority.
+
+A person fits a role when every condition list the role gives matches (within a list, any entry
+matches): personas (the normalised title equals or contains one of the persona's spellings),
+title patterns (likewise), departments, seniorities (from the normalised title), countries
+(departments and countries compare ignoring case and surrounding spaces). A role without
+conditions takes nobody by rule (only by manual assignment). Among the roles a person fits, the
+lowest priority wins: one role per person per template. Titles are worked out once per distinct
+title, so a million persons cost a few thousand normalisations.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from blueprint_pipeline.buying_groups.titles import contains_phrase, normalise_title, seniority
+from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig, Role
+
+ROLE_COLUMNS = ["role_template", "person_id", "role", "priority", "matched_condition"]
+
+
+def _folded(values: list[str]) -> set[str]:
+    return {v.strip().lower() for v in values}
+
+
+def _role_matches(role: Role, persons: pd.DataFrame, persona_titles: dict[str, list[str]]) -> pd.DataFrame:
+    """The persons fitting `role`, with a readable reason."""
+    c = role.conditions
+    if not any((c.personas, c.title_patterns, c.departments, c.seniorities, c.countries)):
+        return persons.iloc[0:0].assign(matched_condition=pd.Series(dtype="string"))
+    titles = pd.Series(persons["norm_title"].unique())
+    fits = pd.Series(True, index=persons.index)
+    reasons: list[pd.Series] = []
+    if c.personas:
+        spellings = [(p, normalise_title(t)) for p in c.personas for t in persona_titles[p]]
+        persona_of = {
+            title: next((p for p, s in spellings if title == s or contains_phrase(title, s)), None)
+            for title in titles
+        }
+        persona = persons["norm_title"].map(persona_of)
+        fits &= persona.notna()
+        reasons.append("persona " + persona.fillna(""))
+    if c.title_patterns:
+        patterns = [normalise_title(p) for p in c.title_patterns]
+        pattern_of = {
+            title: next((p for p in patterns if contains_phrase(title, p)), None) for title in titles
+        }
+        pattern = persons["norm_title"].map(pattern_of)
+        fits &= pattern.notna()
+        reasons.append("title has '" + pattern.fillna("") + "'")
+    for column, wanted, label in (
+        ("department", c.departments, "department"),
+        ("country", c.countries, "country"),
+        ("seniority", c.seniorities, "seniority"),
+    ):
+        if wanted:
+            value = persons[column].fillna("").str.strip().str.lower()
+            fits &= value.isin(_folded(list(wanted)))
+            reasons.append(f"{label} " + persons[column].fillna(""))
+    matched = persons[fits]
+    reason = pd.concat([r[fits] for r in reasons], axis=1).agg("; ".join, axis=1) if reasons else ""
+    title_note = " (title '" + matched["title"].fillna("") + "')"
+    return matched.assign(matched_condition=(reason + title_note).astype("string"))
+
+
+def assign_roles(persons: pd.DataFrame, config: BuyingGroupsConfig) -> pd.DataFrame:
+    """`persons`: person_id, title, department, country -> ROLE_COLUMNS, one row per person and
+    template they fit (the role with the lowest priority)."""
+    persons = persons.copy()
+    norm = {t: normalise_title(t) for t in persons["title"].dropna().unique()}
+    persons["norm_title"] = persons["title"].map(norm).fillna("")
+    persons["seniority"] = persons["norm_title"].map(
+        {t: seniority(t) for t in persons["norm_title"].unique()}
+    )
+    persona_titles = {name: p.titles for name, p in config.personas.items()}
+    found = []
+    for template_name, template in config.role_templates.items():
+        for role in template.roles:
+            matched = _role_matches(role, persons, persona_titles)
+            found.append(
+                matched[["person_id", "matched_condition"]].assign(
+                    role_template=template_name, role=role.name, priority=role.priority
+                )
+            )
+    if not found:
+        return pd.DataFrame(columns=ROLE_COLUMNS)
+    roles = pd.concat(found, ignore_index=True).sort_values(["role_template", "person_id", "priority"])
+    return roles.drop_duplicates(["role_template", "person_id"])[ROLE_COLUMNS].reset_index(drop=True)

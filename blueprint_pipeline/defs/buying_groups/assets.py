@@ -1,0 +1,199 @@
+"""Buying groups per account x solution interest, their members and roles, and completeness."""
+
+import dagster as dg
+import pandas as pd
+
+from blueprint_pipeline.buying_groups.groups import (
+    EVENT_COLUMNS,
+    MEMBER_COLUMNS,
+    build_groups,
+    completeness,
+    membership_events,
+    read_overrides,
+)
+from blueprint_pipeline.buying_groups.roles import assign_roles
+from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.run_facts import run_facts
+from blueprint_pipeline.warehouse import Session, Warehouse
+
+AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+GROUP = "buying_groups"
+EVENTS_TABLE = "buying_group_member_events"
+
+
+def _spec(key: str, description: str, deps: list[str]) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key,
+        group_name=GROUP,
+        kinds={"python"},
+        deps=deps,
+        description=description,
+        automation_condition=AUTOMATION,
+    )
+
+
+INPUTS = ["unified_persons", "person_account_links", "unified_accounts", "account_audience_members"]
+
+
+def _current_state(session: Session) -> pd.DataFrame:
+    """The last history entry per group and person, removed ones left out."""
+    if not session.table_exists(EVENTS_TABLE):
+        return pd.DataFrame(columns=["buying_group_id", "person_id", "role", "actor"])
+    return session.fetch_df(
+        "select buying_group_id, person_id, role, actor from (select *, row_number() over ("
+        "partition by buying_group_id, person_id order by event_seq desc) as latest "
+        f"from {EVENTS_TABLE}) as e where latest = 1 and event <> 'removed'"
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        _spec(
+            "buying_groups",
+            "One row per account x solution interest whose audience holds the account, named "
+            "'<solution interest> for <account>', with members, completeness_score (the configured "
+            "method), required_roles_completeness and missing_required_roles.",
+            INPUTS,
+        ),
+        _spec(
+            "buying_group_members",
+            "One row per group and person: the role, the actor (rule or manual) and the condition "
+            "that matched. At most one role per person per group.",
+            INPUTS,
+        ),
+        _spec(
+            "buying_group_roles",
+            "One row per group and template role: assigned, members_required, role_completeness.",
+            INPUTS,
+        ),
+        _spec(
+            EVENTS_TABLE,
+            "Append-only membership history (added / changed / removed, actor, as-of time); its last "
+            "entry per group and person is the current membership.",
+            INPUTS,
+        ),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec("completeness_in_range", asset="buying_groups", blocking=True),
+        dg.AssetCheckSpec("solution_interests_exist", asset="buying_groups", blocking=True),
+        dg.AssetCheckSpec("members_linked_to_account", asset="buying_group_members", blocking=True),
+        dg.AssetCheckSpec("one_role_per_person", asset="buying_group_members", blocking=True),
+    ],
+)
+def buying_groups(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
+):
+    loaded = blueprint_config.loaded
+    config = loaded.config.buying_groups
+    facts = run_facts(context, loaded.version)
+    overrides = read_overrides(loaded.user_file(config.overrides_file), config)
+    audiences = sorted({i.audience for i in config.solution_interests.values()}) or [""]
+    with warehouse.transaction() as session:
+        in_audiences = "(select account_id from account_audience_members where audience_id in ({}))".format(
+            ", ".join(f"$a{i}" for i in range(len(audiences)))
+        )
+        params = {f"a{i}": a for i, a in enumerate(audiences)}
+        audience_members = session.fetch_df(
+            "select audience_id, account_id from account_audience_members where audience_id in ({})".format(
+                ", ".join(f"$a{i}" for i in range(len(audiences)))
+            ),
+            params,
+        )
+        accounts = session.fetch_df(
+            f"select account_id, account_name from unified_accounts where account_id in {in_audiences}",
+            params,
+        )
+        persons = session.fetch_df(
+            "select p.person_id, p.title, p.department, p.country, l.account_id from unified_persons as p "
+            "inner join person_account_links as l on l.person_id = p.person_id and l.is_primary "
+            f"where l.account_id in {in_audiences}",
+            params,
+        )
+        roles = assign_roles(persons, config)
+        result = build_groups(
+            config, audience_members, accounts, persons[["person_id", "account_id"]], roles, overrides
+        )
+        groups, role_status = completeness(config, result.groups, result.members)
+        events = membership_events(_current_state(session), result.members, facts.as_of)
+
+        session.replace_table("buying_groups", groups)
+        session.replace_table("buying_group_members", result.members[MEMBER_COLUMNS])
+        session.replace_table("buying_group_roles", role_status)
+        session.execute(
+            f"create table if not exists {EVENTS_TABLE} (event_seq bigint, buying_group_id varchar, "
+            "person_id varchar, event varchar, role varchar, actor varchar, matched_condition varchar, "
+            "happened_at timestamp, config_version varchar)"
+        )
+        if len(events):
+            first = int(session.scalar(f"select coalesce(max(event_seq), 0) from {EVENTS_TABLE}")) + 1
+            events.insert(0, "event_seq", range(first, first + len(events)))
+            session.insert_from_local_query(
+                EVENTS_TABLE,
+                ["event_seq", *EVENT_COLUMNS, "config_version"],
+                "select * from events",
+                frames={"events": events.assign(config_version=facts.config_version)},
+            )
+        out_of_range = int(
+            session.scalar(
+                "select count(*) from buying_groups where completeness_score < 0 or completeness_score > 1 "
+                "or required_roles_completeness < 0 or required_roles_completeness > 1"
+            )
+        )
+        unlinked = int(
+            session.scalar(
+                "select count(*) from buying_group_members as m where not exists (select 1 from "
+                "person_account_links as l inner join unified_persons as p on p.person_id = l.person_id "
+                "where l.person_id = m.person_id and l.account_id = m.account_id and l.is_primary)"
+            )
+        )
+        doubles = int(
+            session.scalar(
+                "select count(*) from (select buying_group_id, person_id from buying_group_members "
+                "group by buying_group_id, person_id having count(*) > 1) as d"
+            )
+        )
+    unknown_interests = sorted(set(groups["solution_interest"]) - set(config.solution_interests))
+    event_counts = events["event"].value_counts().to_dict() if len(events) else {}
+    yield dg.MaterializeResult(
+        asset_key="buying_groups",
+        metadata={
+            "dagster/row_count": len(groups),
+            "mean_completeness": dg.MetadataValue.float(float(groups["completeness_score"].mean() or 0.0)),
+            "complete_groups": int((groups["completeness_score"] >= 1).sum()),
+            "completeness_method": groups["completeness_method"].iloc[0] if len(groups) else "",
+            **facts.metadata(),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="buying_group_members",
+        metadata={
+            "dagster/row_count": len(result.members),
+            "by_rule": int((result.members["actor"] == "rule").sum()),
+            "manual": int((result.members["actor"] == "manual").sum()),
+            "overrides_file": overrides.path or "(none)",
+            "overrides_not_applied": len(result.overrides_not_applied),
+            **facts.metadata(),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="buying_group_roles", metadata={"dagster/row_count": len(role_status)}
+    )
+    yield dg.MaterializeResult(
+        asset_key=EVENTS_TABLE, metadata={f"{k}": int(v) for k, v in event_counts.items()} | facts.metadata()
+    )
+    yield dg.AssetCheckResult(
+        check_name="completeness_in_range", asset_key="buying_groups", passed=out_of_range == 0,
+        metadata={"groups_out_of_range": out_of_range},
+    )  # fmt: skip
+    yield dg.AssetCheckResult(
+        check_name="solution_interests_exist", asset_key="buying_groups", passed=not unknown_interests,
+        metadata={"unknown": ", ".join(unknown_interests) or "none"},
+    )  # fmt: skip
+    yield dg.AssetCheckResult(
+        check_name="members_linked_to_account", asset_key="buying_group_members", passed=unlinked == 0,
+        metadata={"members_not_linked_to_group_account": unlinked},
+    )  # fmt: skip
+    yield dg.AssetCheckResult(
+        check_name="one_role_per_person", asset_key="buying_group_members", passed=doubles == 0,
+        metadata={"persons_with_two_roles_in_a_group": doubles},
+    )  # fmt: skip

@@ -1,0 +1,158 @@
+"""Buying groups, members, completeness and overrides on hand-made data, on DuckDB and PostgreSQL.
+The worked answer is in docs/buying-groups.md; in short (fixtures identity_unified plus
+buying_groups_extra: Gia "VP, IT" (unsubscribed), Hal "Sr. Data Engineer", Ivy "Head of Data",
+all @globex.com, so linked to Globex GL1 by email domain):
+
+Template t: Decision Maker (vital 100, required, persona it_boss), Champion (important 80,
+required, title has "head"), Practitioner (minor 40, 3 members required, persona data_people),
+Budget (normal 60, required, persona finance: nobody fits).
+Audiences: platform = domain in (globex.com, acme.com) -> AC1, GL1, GL2; security = employees
+>= 5000 -> GL1. Two solution interests over GL1: Gia, Hal and Ivy sit in both groups.
+  Gia -> Decision Maker (opted out of email: still a member); Hal -> Practitioner;
+  Ivy fits Champion (priority 2) and Practitioner (priority 3, "head data" is a data_people
+  spelling) -> Champion.
+  platform:GL1, suites over all roles: (1 + 1 + 1/3 + 0) / 4 = 0.583333; required roles
+  (DM, Champion, Budget): 2/3; missing: Budget.
+Build 2 adds overrides (Hal -> Champion in platform by sales; Gia removed from security) and the
+weighted method: platform:GL1 = (100x1 + 80x1 + 40x0 + 60x0) / 280 = 0.642857 (Champion has 2 of
+1 required: still 1).
+Build 3 (drop 2: Globex down to 4000 employees): GL1 leaves the security audience, its group goes,
+Hal and Ivy are recorded as removed from it.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from blueprint_pipeline_tests.conftest import FIXTURES
+from blueprint_pipeline_tests.identity.test_unified import AC1, GL1, GL2, pid
+from blueprint_pipeline_tests.ingestion.test_two_drops import build
+
+GIA, HAL, IVY = pid("420@prod.Marketo"), pid("421@prod.Marketo"), pid("422@prod.Marketo")
+
+AUDIENCES = """
+audiences:
+  platform_audience: {filter: {field: domain, op: in, value: [globex.com, acme.com]}}
+  security_audience: {filter: {field: employees, op: gte, value: 5000}}
+"""
+BUYING_GROUPS = """
+personas:
+  it_boss: {titles: [chief information officer, VP IT]}
+  data_people: {titles: [data engineer, head of data]}
+  finance: {titles: [CFO]}
+role_templates:
+  t:
+    roles:
+      - {name: Decision Maker, weight: vital, required: true, priority: 1, conditions: {personas: [it_boss]}}
+      - {name: Champion, weight: important, required: true, priority: 2, conditions: {title_patterns: [head]}}
+      - {name: Practitioner, weight: minor, members_required: 3, priority: 3, conditions: {personas: [data_people]}}
+      - {name: Budget, weight: normal, required: true, priority: 4, conditions: {personas: [finance]}}
+solution_interests:
+  platform: {name: Platform, audience: platform_audience, role_template: t}
+  security: {name: Security, audience: security_audience, role_template: t}
+completeness: {method: METHOD, roles: all}
+"""
+MINE = "(buying_group_id like 'platform:%' or buying_group_id like 'security:%')"
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    shutil.copytree(FIXTURES / "identity_unified", landing)
+    shutil.copytree(FIXTURES / "buying_groups_extra", landing, dirs_exist_ok=True)
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "audiences.yaml").write_text(AUDIENCES)
+    (config / "buying_groups.yaml").write_text(BUYING_GROUPS.replace("METHOD", "suites"))
+    monkeypatch.setenv("BLUEPRINT_CONFIG_DIR", str(config))
+    return landing, config
+
+
+def rows(warehouse, sql):
+    return [tuple(round(v, 6) if isinstance(v, float) else v for v in r) for r in warehouse.fetchall(sql)]
+
+
+def test_groups_members_completeness_overrides_and_history(warehouse, setup, monkeypatch):
+    landing, config = setup
+    assert build(landing, warehouse, monkeypatch, keep_config=True).success
+
+    groups_sql = (
+        "select buying_group_id, buying_group_name, members, completeness_score, "
+        f"required_roles_completeness, missing_required_roles from buying_groups where {MINE} order by 1"
+    )
+    assert rows(warehouse, groups_sql) == [
+        (f"platform:{AC1}", "Platform for Acme Corp", 0, 0.0, 0.0, "Decision Maker, Champion, Budget"),
+        (f"platform:{GL1}", "Platform for Globex", 3, 0.583333, 0.666667, "Budget"),
+        (f"platform:{GL2}", "Platform for Globex EMEA", 0, 0.0, 0.0, "Decision Maker, Champion, Budget"),
+        (f"security:{GL1}", "Security for Globex", 3, 0.583333, 0.666667, "Budget"),
+    ]
+    members_sql = (
+        "select buying_group_id, person_id, role, actor, matched_condition from buying_group_members "
+        f"where {MINE} order by 1, 2"
+    )
+    expected_rule = [
+        (GIA, "Decision Maker", "rule", "persona it_boss (title 'VP, IT')"),
+        (HAL, "Practitioner", "rule", "persona data_people (title 'Sr. Data Engineer')"),
+        (IVY, "Champion", "rule", "title has 'head' (title 'Head of Data')"),
+    ]
+    assert rows(warehouse, members_sql) == sorted(
+        [(f"{group}:{GL1}", *member) for group in ("platform", "security") for member in expected_rule]
+    )
+    assert rows(
+        warehouse,
+        f"select role, assigned, members_required, role_completeness from buying_group_roles "
+        f"where buying_group_id = 'platform:{GL1}' order by role",
+    ) == [
+        ("Budget", 0, 1, 0.0),
+        ("Champion", 1, 1, 1.0),
+        ("Decision Maker", 1, 1, 1.0),
+        ("Practitioner", 1, 3, 0.333333),
+    ]
+
+    # Build 2: sales overrides the rules; the weighted method.
+    (config / "buying_group_overrides.csv").write_text(
+        "solution_interest,account_id,person_id,action,role,actor,decided_at,note\n"
+        f"platform,{GL1},{HAL},assign,Champion,sam@sales.example,2026-02-20,runs the POC\n"
+        f"security,{GL1},{GIA},remove,,sam@sales.example,2026-02-20,not in security\n"
+    )
+    (config / "buying_groups.yaml").write_text(BUYING_GROUPS.replace("METHOD", "weighted"))
+    assert build(landing, warehouse, monkeypatch, keep_config=True).success
+    assert rows(
+        warehouse,
+        f"select person_id, role, actor, matched_condition from buying_group_members where buying_group_id = 'platform:{GL1}' order by 1",
+    ) == sorted(
+        [
+            (GIA, "Decision Maker", "rule", "persona it_boss (title 'VP, IT')"),
+            (HAL, "Champion", "manual", "assigned by sam@sales.example: runs the POC"),
+            (IVY, "Champion", "rule", "title has 'head' (title 'Head of Data')"),
+        ]
+    )
+    assert (
+        warehouse.scalar(
+            f"select count(*) from buying_group_members where buying_group_id = 'security:{GL1}'"
+        )
+        == 2
+    )
+    assert rows(
+        warehouse, f"select completeness_score from buying_groups where buying_group_id = 'platform:{GL1}'"
+    ) == [(0.642857,)]
+
+    # Build 3: Globex leaves the security audience.
+    shutil.copytree(FIXTURES / "buying_groups_drop2", landing, dirs_exist_ok=True)
+    assert build(landing, warehouse, monkeypatch, keep_config=True).success
+    assert (
+        warehouse.scalar(f"select count(*) from buying_groups where buying_group_id = 'security:{GL1}'") == 0
+    )
+    history = rows(
+        warehouse,
+        f"select buying_group_id, person_id, event, role, actor from buying_group_member_events where {MINE} "
+        "and event <> 'added' order by event_seq",
+    )
+    assert history == [
+        (f"platform:{GL1}", HAL, "changed", "Champion", "manual"),
+        (f"security:{GL1}", GIA, "removed", "Decision Maker", "rule"),
+        (f"security:{GL1}", HAL, "removed", "Practitioner", "rule"),
+        (f"security:{GL1}", IVY, "removed", "Champion", "rule"),
+    ]
