@@ -95,7 +95,7 @@ def test_validate_config_reads_the_link_decisions(tmp_path):
     decisions.write_text("person_id,account_id,decision,decided_by\np_1,001000000000AC1AAA,approve,me\n")
     done = run_cli("validate-config", str(tmp_path))
     assert done.returncode == 0 and "account link decisions: " in done.stdout and "(1 pairs)" in done.stdout
-    decisions.write_text("person_id,account_id,decision\np_1,,approve\n")
+    decisions.write_text("person_id,account_id,decision,decided_by\np_1,,approve,me\n")
     done = run_cli("validate-config", str(tmp_path))
     assert done.returncode == 2
     assert done.stderr.strip().endswith("account_link_decisions.csv row 2: field account_id is empty")

@@ -15,6 +15,7 @@ import pandas as pd
 
 from blueprint_pipeline.audiences.compile import compile_filter
 from blueprint_pipeline.config import LoadedConfig
+from blueprint_pipeline.config.files import read_user_csv
 from blueprint_pipeline.errors import ConfigError
 from blueprint_pipeline.warehouse import Session
 
@@ -33,14 +34,7 @@ def read_static_list(path: Path) -> pd.Series:
     """The account ids of a static list file: a CSV with an `account_id` column."""
     if not path.exists():
         raise ConfigError(f"{path}: static list file does not exist")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if "account_id" not in frame.columns:
-        raise ConfigError(f"{path}: expected a column account_id; got {list(frame.columns)}")
-    ids = frame["account_id"].str.strip()
-    empty = ids.index[ids == ""]
-    if len(empty):
-        raise ConfigError(f"{path} row {int(empty[0]) + 2}: field account_id is empty")
-    return ids.drop_duplicates()
+    return read_user_csv(path, ["account_id"], required=["account_id"])["account_id"].drop_duplicates()
 
 
 def check_static_lists(loaded: LoadedConfig) -> None:

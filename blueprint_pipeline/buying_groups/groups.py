@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
+from blueprint_pipeline.config.files import check_choice, check_dates, read_user_csv
 from blueprint_pipeline.errors import ConfigError
 
 GROUP_COLUMNS = ["buying_group_id", "buying_group_name", "solution_interest", "account_id", "role_template"]
@@ -74,34 +75,24 @@ def read_overrides(path: Path | None, config: BuyingGroupsConfig) -> Overrides:
     the row and the field. The last line for a group and person wins (the file is a log)."""
     if path is None or not path.exists():
         return Overrides()
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [
-        c for c in ("solution_interest", "account_id", "person_id", "action") if c not in frame.columns
-    ]
-    if missing:
-        raise ConfigError(f"{path}: missing column(s) {missing}; expected {', '.join(OVERRIDE_COLUMNS)}")
-    frame = frame.reindex(columns=OVERRIDE_COLUMNS, fill_value="").apply(lambda c: c.str.strip())
-    frame["action"] = frame["action"].str.lower()
-    for row, values in enumerate(frame.itertuples(index=False), start=2):
-        for name in ("solution_interest", "account_id", "person_id"):
-            if not getattr(values, name):
-                raise ConfigError(f"{path} row {row}: field {name} is empty")
+    required = ("solution_interest", "account_id", "person_id", "action", "actor")
+    frame = read_user_csv(path, OVERRIDE_COLUMNS, required)
+    frame = check_choice(path, frame, "action", ("assign", "remove"))
+    check_dates(path, frame, "decided_at")
+    for values in frame.itertuples(index=False):
         interest = config.solution_interests.get(values.solution_interest)
         if interest is None:
             raise ConfigError(
-                f"{path} row {row}: field solution_interest is {values.solution_interest!r}; "
+                f"{path} row {values._row}: field solution_interest is {values.solution_interest!r}; "
                 f"expected one of {sorted(config.solution_interests)}"
-            )
-        if values.action not in ("assign", "remove"):
-            raise ConfigError(
-                f"{path} row {row}: field action is {values.action!r}; expected assign or remove"
             )
         roles = [r.name for r in config.role_templates[interest.role_template].roles]
         if values.action == "assign" and values.role not in roles:
-            raise ConfigError(f"{path} row {row}: field role is {values.role!r}; expected one of {roles}")
-    return Overrides(
-        frame.drop_duplicates(["solution_interest", "account_id", "person_id"], keep="last"), str(path)
-    )
+            raise ConfigError(
+                f"{path} row {values._row}: field role is {values.role!r}; expected one of {roles}"
+            )
+    latest = frame.drop_duplicates(["solution_interest", "account_id", "person_id"], keep="last")
+    return Overrides(latest[OVERRIDE_COLUMNS], str(path))
 
 
 @dataclass(frozen=True)

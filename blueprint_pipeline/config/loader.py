@@ -80,6 +80,15 @@ def _describe(error: dict) -> str:
     parts = [str(p) for p in error["loc"][1:]]
     parts = [p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]]
     message = error["msg"].removeprefix("Value error, ")
+    if parts and parts[-1] == "[key]":  # a mapping key that is not one of the allowed names
+        parts.pop()
+        message = f"{message}; got {error['input']!r}"
+    elif error["type"] == "extra_forbidden":
+        message = (
+            "unknown key (a typo? the shipped defaults in blueprint_pipeline/config/defaults list every key)"
+        )
+    elif error["type"].startswith(("literal_error", "enum")):
+        message = f"{message}; got {error['input']!r}"
     return f"key '{'.'.join(parts) or '(top level)'}': {message}"
 
 

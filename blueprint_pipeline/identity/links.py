@@ -28,8 +28,8 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
 from blueprint_pipeline.config import LoadedConfig
+from blueprint_pipeline.config.files import check_choice, check_dates, read_user_csv
 from blueprint_pipeline.config.models import LINK_METHODS, AccountLinkPolicy
-from blueprint_pipeline.errors import ConfigError
 from blueprint_pipeline.identity.tables import typed
 
 LINK_COLUMNS = [
@@ -97,25 +97,18 @@ class Decisions:
 
 
 def read_decisions(path: Path | None) -> Decisions:
-    """The reviewers' decisions file, or none. A bad row is an error naming the file, row and field."""
+    """The reviewers' decisions file, or none. A bad row is an error naming the file, row and field.
+    The last line for a pair wins (the file is a log a reviewer appends to)."""
     if path is None or not path.exists():
         return Decisions()
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in ("person_id", "account_id", "decision") if c not in frame.columns]
-    if missing:
-        raise ConfigError(f"{path}: missing column(s) {missing}; expected {', '.join(DECISION_COLUMNS)}")
-    frame = frame.reindex(columns=DECISION_COLUMNS, fill_value="").apply(lambda c: c.str.strip())
-    frame["decision"] = frame["decision"].str.lower()
-    for row, values in enumerate(frame.itertuples(index=False), start=2):  # row 1 is the header
-        for name in ("person_id", "account_id"):
-            if not getattr(values, name):
-                raise ConfigError(f"{path} row {row}: field {name} is empty")
-        if values.decision not in ("approve", "reject"):
-            raise ConfigError(
-                f"{path} row {row}: field decision is {values.decision!r}; expected approve or reject"
-            )
-    # The last decision on a pair wins (the file is a log a reviewer appends to).
-    return Decisions(frame.drop_duplicates(["person_id", "account_id"], keep="last"), str(path))
+    frame = read_user_csv(
+        path, DECISION_COLUMNS, required=("person_id", "account_id", "decision", "decided_by")
+    )
+    frame = check_choice(path, frame, "decision", ("approve", "reject"))
+    check_dates(path, frame, "decided_at")
+    return Decisions(
+        frame.drop_duplicates(["person_id", "account_id"], keep="last")[DECISION_COLUMNS], str(path)
+    )
 
 
 def decisions_for(loaded: LoadedConfig) -> Decisions:
@@ -229,9 +222,10 @@ def _name_candidates(
                 "ambiguous",
             ]
         )
+    # rapidfuzz returns float32: as float64, rounded, a perfect match times 0.9 is exactly 0.9.
     pairs["similarity"] = cpdist(
         pairs["name"].tolist(), pairs["account_norm"].tolist(), scorer=fuzz.token_sort_ratio, workers=-1
-    )
+    ).astype("float64")
     pairs = pairs[pairs["similarity"] >= policy.min_name_similarity]
     # A name that matches several accounts equally well is ambiguous: a reviewer decides. Each
     # name keeps its MAX_NAME_CANDIDATES best accounts (a reviewer reads no longer list).
@@ -241,7 +235,7 @@ def _name_candidates(
     pairs = pairs.groupby("name", sort=False).head(MAX_NAME_CANDIDATES)
     matched = found.merge(pairs, on="name")
     return matched.assign(
-        confidence=policy.method_confidence["company_name"] * matched["similarity"] / 100,
+        confidence=(policy.method_confidence["company_name"] * (matched["similarity"] / 100)).round(6),
         evidence=matched["source_key"]
         + " company '"
         + matched["value"]

@@ -201,12 +201,40 @@ def test_personal_domain_never_links_even_when_an_account_has_it():
     assert result.links.empty and result.review.empty
 
 
-def test_a_bad_decisions_row_names_the_file_row_and_field(tmp_path):
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("person_id,account_id,decision,decided_by\np1,A,approve,me\np2,B,maybe,me\n",
+         r"account_link_decisions.csv row 3: field decision is 'maybe'; expected approve or reject"),
+        ("person_id,decision\np1,approve\n", r"missing column\(s\) \['account_id', 'decided_by'\]"),
+        ("person_id,account_id,decision,decided_by\np1,A,approve,me,extra\n", r"row 2: 5 fields; the header has 4"),
+        ("person_id,account_id,decision,decided_by\np1,A,approve,\n", r"row 2: field decided_by is empty"),
+        ("person_id,account_id,decision,decided_by,decided_at\np1,A,approve,me,yesterday\n",
+         r"row 2: field decided_at is 'yesterday'; expected an ISO date"),
+    ],
+)  # fmt: skip
+def test_a_bad_decisions_row_names_the_file_row_and_field(tmp_path, text, message):
     path = tmp_path / "account_link_decisions.csv"
-    path.write_text("person_id,account_id,decision,decided_by\np1,A,approve,me\np2,B,maybe,me\n")
-    with pytest.raises(ConfigError, match=r"account_link_decisions.csv row 3: field decision is 'maybe'"):
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
         read_decisions(path)
-    path.write_text("person_id,decision\np1,approve\n")
-    with pytest.raises(ConfigError, match=r"missing column\(s\) \['account_id'\]"):
-        read_decisions(path)
+
+
+def test_decisions_ignore_case_and_blank_lines_and_the_last_line_wins(tmp_path):
+    path = tmp_path / "account_link_decisions.csv"
+    path.write_text("person_id,account_id,decision,decided_by\np1,A,Approve,me\n\np1,A,REJECT,you\n")
+    assert read_decisions(path).frame[["decision", "decided_by"]].values.tolist() == [["reject", "you"]]
     assert read_decisions(tmp_path / "absent.csv").frame.empty
+
+
+def test_an_exact_company_name_meets_a_threshold_equal_to_its_confidence():
+    # rapidfuzz scores are float32: 0.9 x 100% must be 0.9, not 0.8999999761, or threshold 0.9 drops it.
+    policy = AccountLinkPolicy(threshold=0.9)
+    result = link(
+        clues(("p1", "company_name", "Beta Labs")),
+        unified(("B", "Beta Labs Inc", None)),
+        NO_ALIASES,
+        set(),
+        policy,
+    )
+    assert result.links["confidence"].tolist() == [0.9] and result.review.empty
