@@ -14,11 +14,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from blueprint_pipeline.audiences.membership import check_static_lists
 from blueprint_pipeline.config import load_config
 from blueprint_pipeline.definitions import build_definitions
 from blueprint_pipeline.errors import BlueprintError
-from blueprint_pipeline.identity.links import decisions_for
 from blueprint_pipeline.ingestion.landing import check_sources_config
 from blueprint_pipeline.paths import DAGSTER_STORAGE_DIR, DEFAULT_LANDING_DIR, PROJECT_DIR, SQL_PROJECT_DIR
 from blueprint_pipeline.progress import progress_logger
@@ -31,6 +29,7 @@ from blueprint_pipeline.resources import (
 )
 from blueprint_pipeline.run_facts import AS_OF_TAG, FULL_REFRESH_TAG, parse_as_of
 from blueprint_pipeline.sql_models.project import load_project
+from blueprint_pipeline.user_files import check_user_files
 
 UI_VARIABLES = (LANDING_DIR_ENV, WAREHOUSE_URL_ENV, WAREHOUSE_SCHEMA_ENV, CONFIG_DIR_ENV)
 LAYER_ORDER = (
@@ -163,8 +162,7 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
     check_sources_config(
         loaded.config.sources, list(load_project(SQL_PROJECT_DIR).sources.values()), loaded.sources["sources"]
     )
-    decisions_for(loaded)
-    check_static_lists(loaded)
+    check_user_files(loaded)
     warehouse = warehouse_from_env()
     warehouse.check_reachable()
     try:

@@ -43,23 +43,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate_config(args: argparse.Namespace) -> int:
-    from blueprint_pipeline.audiences.membership import check_static_lists
     from blueprint_pipeline.config import load_config
-    from blueprint_pipeline.identity.links import decisions_for
     from blueprint_pipeline.ingestion.landing import check_sources_config
     from blueprint_pipeline.paths import SQL_PROJECT_DIR
     from blueprint_pipeline.sql_models.project import load_project
+    from blueprint_pipeline.user_files import check_user_files
 
     loaded = load_config(args.dir)
     objects = list(load_project(SQL_PROJECT_DIR).sources.values())
     check_sources_config(loaded.config.sources, objects, loaded.sources["sources"])
-    decisions = decisions_for(loaded)
-    check_static_lists(loaded)
+    files = check_user_files(loaded)
     print(f"config OK (version {loaded.version}):")
     for section, path in sorted(loaded.sources.items()):
         print(f"  {section}: {path}")
-    if decisions.path:
-        print(f"  account link decisions: {decisions.path} ({len(decisions.frame)} pairs)")
+    for line in files:
+        print(f"  {line}")
     return 0
 
 

@@ -37,13 +37,6 @@ def read_static_list(path: Path) -> pd.Series:
     return read_user_csv(path, ["account_id"], required=["account_id"])["account_id"].drop_duplicates()
 
 
-def check_static_lists(loaded: LoadedConfig) -> None:
-    """Every static list the config names exists and reads (before any run)."""
-    for audience in loaded.config.audiences.audiences.values():
-        if audience.static_list:
-            read_static_list(static_list_path(loaded, audience.static_list))
-
-
 @dataclass(frozen=True)
 class Membership:
     members: pd.DataFrame  # MEMBER_COLUMNS

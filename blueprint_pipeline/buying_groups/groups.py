@@ -83,13 +83,13 @@ def read_overrides(path: Path | None, config: BuyingGroupsConfig) -> Overrides:
         interest = config.solution_interests.get(values.solution_interest)
         if interest is None:
             raise ConfigError(
-                f"{path} row {values._row}: field solution_interest is {values.solution_interest!r}; "
+                f"{path} row {values.row_in_file}: field solution_interest is {values.solution_interest!r}; "
                 f"expected one of {sorted(config.solution_interests)}"
             )
         roles = [r.name for r in config.role_templates[interest.role_template].roles]
         if values.action == "assign" and values.role not in roles:
             raise ConfigError(
-                f"{path} row {values._row}: field role is {values.role!r}; expected one of {roles}"
+                f"{path} row {values.row_in_file}: field role is {values.role!r}; expected one of {roles}"
             )
     latest = frame.drop_duplicates(["solution_interest", "account_id", "person_id"], keep="last")
     return Overrides(latest[OVERRIDE_COLUMNS], str(path))

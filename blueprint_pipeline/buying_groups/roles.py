@@ -56,7 +56,7 @@ def _role_matches(role: Role, persons: pd.DataFrame, persona_titles: dict[str, l
         if wanted:
             value = persons[column].fillna("").str.strip().str.lower()
             fits &= value.isin(_folded(list(wanted)))
-            reasons.append(f"{label} " + persons[column].fillna(""))
+            reasons.append(f"{label} " + persons[column].fillna("").str.strip())
     matched = persons[fits]
     reason = pd.concat([r[fits] for r in reasons], axis=1).agg("; ".join, axis=1) if reasons else ""
     title_note = " (title '" + matched["title"].fillna("") + "')"

@@ -39,8 +39,8 @@ def read_user_csv(path: Path, columns: list[str], required: Iterable[str]) -> pd
         for name in required:
             if not record[name]:
                 raise ConfigError(f"{path} row {row_number}: field {name} is empty")
-        records.append({c: record.get(c, "") for c in columns} | {"_row": row_number})
-    return pd.DataFrame(records, columns=[*columns, "_row"]).astype({c: "string" for c in columns})
+        records.append({c: record.get(c, "") for c in columns} | {"row_in_file": row_number})
+    return pd.DataFrame(records, columns=[*columns, "row_in_file"]).astype({c: "string" for c in columns})
 
 
 def check_choice(path: Path, frame: pd.DataFrame, column: str, allowed: Iterable[str]) -> pd.DataFrame:
@@ -51,14 +51,14 @@ def check_choice(path: Path, frame: pd.DataFrame, column: str, allowed: Iterable
     if len(bad):
         row = bad.iloc[0]
         raise ConfigError(
-            f"{path} row {row['_row']}: field {column} is {row[column]!r}; expected {' or '.join(allowed)}"
+            f"{path} row {row['row_in_file']}: field {column} is {row[column]!r}; expected {' or '.join(allowed)}"
         )
     return frame.assign(**{column: values})
 
 
 def check_dates(path: Path, frame: pd.DataFrame, column: str) -> None:
     """An optional ISO date (2026-03-02) or date-time."""
-    for value, row in zip(frame[column], frame["_row"], strict=True):
+    for value, row in zip(frame[column], frame["row_in_file"], strict=True):
         if value:
             try:
                 date.fromisoformat(value[:10])

@@ -1,0 +1,27 @@
+"""The data files a config directory holds beside its YAML (link decisions, static account lists,
+buying-group overrides), all read and checked before a run starts (`blueprint run`,
+`blueprint validate-config`), so a bad line stops nothing half-way."""
+
+from __future__ import annotations
+
+from blueprint_pipeline.audiences.membership import read_static_list, static_list_path
+from blueprint_pipeline.buying_groups.groups import read_overrides
+from blueprint_pipeline.config import LoadedConfig
+from blueprint_pipeline.identity.links import decisions_for
+
+
+def check_user_files(loaded: LoadedConfig) -> list[str]:
+    """One line per file found (for validate-config); raises ConfigError on the first bad one."""
+    found = []
+    decisions = decisions_for(loaded)
+    if decisions.path:
+        found.append(f"account link decisions: {decisions.path} ({len(decisions.frame)} pairs)")
+    for name, audience in sorted(loaded.config.audiences.audiences.items()):
+        if audience.static_list:
+            path = static_list_path(loaded, audience.static_list)
+            found.append(f"audience {name}: {path} ({len(read_static_list(path))} accounts)")
+    buying_groups = loaded.config.buying_groups
+    overrides = read_overrides(loaded.user_file(buying_groups.overrides_file), buying_groups)
+    if overrides.path:
+        found.append(f"buying-group overrides: {overrides.path} ({len(overrides.frame)} lines)")
+    return found

@@ -1,0 +1,131 @@
+"""Title normalisation, role matching, completeness and the overrides file, on small hand-made
+frames (no warehouse)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from blueprint_pipeline.buying_groups.groups import completeness, read_overrides
+from blueprint_pipeline.buying_groups.roles import assign_roles
+from blueprint_pipeline.buying_groups.titles import normalise_title, seniority
+from blueprint_pipeline.config import load_config
+from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
+from blueprint_pipeline.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("title", "normal", "level"),
+    [
+        ("V.P. Eng", "vice president engineering", "vp"),
+        ("VP of Engineering", "vice president engineering", "vp"),
+        ("Vice President, Engineering", "vice president engineering", "vp"),
+        ("C.E.O.", "chief executive officer", "c_level"),
+        ("Dir. IT", "director information technology", "director"),
+        ("Head of Data & Analytics", "head data analytics", "head"),
+        ("Sr. Data Engineer", "senior data engineer", "senior"),
+        ("Mgr, Procurement", "manager procurement", "manager"),
+        ("Geschäftsführer", "managing director", "c_level"),
+        ("Directeur Général", "chief executive officer", "c_level"),
+        ("Responsable Informatique", "head information technology", "head"),
+        ("Jefe de Compras", "head procurement", "head"),
+        ("SVP Sales", "senior vice president sales", "vp"),
+        ("President", "president", "c_level"),
+        ("Vice-President", "vice president", "vp"),
+        ("Consultant", "consultant", "individual"),
+        (None, "", "individual"),
+    ],
+)
+def test_titles(title, normal, level):
+    assert normalise_title(title) == normal
+    assert seniority(normal) == level
+
+
+def persons(*rows) -> pd.DataFrame:
+    """rows: (person_id, title, department, country)"""
+    return pd.DataFrame(rows, columns=["person_id", "title", "department", "country"])
+
+
+CONFIG = BuyingGroupsConfig.model_validate(
+    {
+        "personas": {"it_boss": {"titles": ["CIO", "VP IT"]}},
+        "role_templates": {
+            "t": {
+                "roles": [
+                    {"name": "DM", "priority": 2, "required": True, "conditions": {"personas": ["it_boss"]}},
+                    {"name": "Sponsor", "priority": 1, "weight": "vital", "conditions": {"seniorities": ["c_level"], "countries": ["de"]}},
+                    {"name": "Ops", "priority": 3, "weight": 50, "members_required": 3, "conditions": {"departments": [" operations "]}},
+                    {"name": "Nobody", "priority": 4, "required": True},
+                ]
+            }
+        },
+    }
+)  # fmt: skip
+
+
+def test_priority_decides_and_every_condition_must_match():
+    found = assign_roles(
+        persons(
+            (
+                "a",
+                "Chief Information Officer",
+                "IT",
+                " DE ",
+            ),  # DM (persona) and Sponsor (c_level in DE): Sponsor
+            ("b", "CIO", "IT", "US"),  # DM only: the Sponsor needs DE too
+            ("c", "Ops Manager", "Operations", None),  # department compares ignoring case and spaces
+            ("d", None, None, None),  # nothing: no role
+        ),
+        CONFIG,
+    )
+    assert found[["person_id", "role"]].values.tolist() == [["a", "Sponsor"], ["b", "DM"], ["c", "Ops"]]
+    reason = found.set_index("person_id")["matched_condition"]
+    assert reason["a"] == "country DE; seniority c_level (title 'Chief Information Officer')"
+    assert reason["b"] == "persona it_boss (title 'CIO')"
+
+
+def test_completeness_methods():
+    groups = pd.DataFrame({"buying_group_id": ["g"], "role_template": ["t"]})
+    members = pd.DataFrame({"buying_group_id": ["g", "g", "g"], "role": ["DM", "DM", "Ops"]})
+    # DM 2 of 1 -> 1; Sponsor 0; Ops 1 of 3 -> 1/3; Nobody 0 (required).
+    scored = {}
+    for method, roles in (("suites", "all"), ("suites", "required"), ("weighted", "all")):
+        config = BuyingGroupsConfig.model_validate(
+            {**CONFIG.model_dump(), "completeness": {"method": method, "roles": roles}}
+        )
+        out, status = completeness(config, groups, members)
+        scored[(method, roles)] = round(float(out["completeness_score"].iloc[0]), 6)
+    assert scored == {
+        ("suites", "all"): round((1 + 0 + 1 / 3 + 0) / 4, 6),
+        ("suites", "required"): 0.5,  # DM 1, Nobody 0
+        ("weighted", "all"): round((60 * 1 + 100 * 0 + 50 / 3 + 60 * 0) / 270, 6),
+    }
+    assert out["missing_required_roles"].iloc[0] == "Nobody"
+    assert status.set_index("role")["role_completeness"].round(6).to_dict() == {
+        "DM": 1.0, "Sponsor": 0.0, "Ops": 0.333333, "Nobody": 0.0,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "data_platform,A,p1,promote,Champion,sam",
+            r"row 2: field action is 'promote'; expected assign or remove",
+        ),
+        (
+            "data_platform,A,p1,assign,Boss,sam",
+            r"row 2: field role is 'Boss'; expected one of \['Decision Maker'",
+        ),
+        (
+            "crm,A,p1,remove,,sam",
+            r"row 2: field solution_interest is 'crm'; expected one of \['data_platform'",
+        ),
+        ("data_platform,A,p1,remove,,", r"row 2: field actor is empty"),
+    ],
+)
+def test_bad_override_lines(tmp_path, line, message):
+    path = tmp_path / "buying_group_overrides.csv"
+    path.write_text("solution_interest,account_id,person_id,action,role,actor\n" + line + "\n")
+    with pytest.raises(ConfigError, match=message):
+        read_overrides(path, load_config().config.buying_groups)
