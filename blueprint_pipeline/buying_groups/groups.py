@@ -116,10 +116,11 @@ def build_groups(
     groups, members = [], []
     for key, interest in sorted(config.solution_interests.items()):
         in_audience = audience_members.loc[audience_members["audience_id"] == interest.audience, "account_id"]
-        g = pd.DataFrame({"account_id": in_audience.drop_duplicates().astype(str)})
+        g = pd.DataFrame({"account_id": pd.Series(in_audience.drop_duplicates().tolist(), dtype="string")})
+        account_name = g["account_id"].map(names).astype("string").fillna(g["account_id"])
         g = g.assign(
             buying_group_id=key + ":" + g["account_id"],
-            buying_group_name=interest.name + " for " + g["account_id"].map(names).fillna(g["account_id"]),
+            buying_group_name=interest.name + " for " + account_name,
             solution_interest=key,
             role_template=interest.role_template,
         )
@@ -140,7 +141,11 @@ def build_groups(
     applicable = (linked["_merge"] == "both").to_numpy() & in_group
     applied, not_applied = o[applicable], o[~applicable]
     keys = ["buying_group_id", "person_id"]
-    overridden = rule.set_index(keys).index.isin(applied.set_index(keys).index)
+    overridden = (
+        rule.set_index(keys).index.isin(applied.set_index(keys).index)
+        if len(applied)
+        else pd.Series(False, index=rule.index)
+    )
     assigned = applied[applied["action"] == "assign"]
     manual = pd.DataFrame(
         {

@@ -50,8 +50,9 @@ def check_choice(path: Path, frame: pd.DataFrame, column: str, allowed: Iterable
     bad = frame[~values.isin(allowed)]
     if len(bad):
         row = bad.iloc[0]
+        expected = " or ".join(allowed)
         raise ConfigError(
-            f"{path} row {row['row_in_file']}: field {column} is {row[column]!r}; expected {' or '.join(allowed)}"
+            f"{path} row {row['row_in_file']}: field {column} is {row[column]!r}; expected {expected}"
         )
     return frame.assign(**{column: values})
 

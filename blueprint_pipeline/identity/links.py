@@ -289,9 +289,10 @@ def link(
 
     decided = decisions.frame.set_index(["person_id", "account_id"])
     key = pd.MultiIndex.from_frame(pairs[["person_id", "account_id"]])
-    decision = pd.Series(decided["decision"].reindex(key).values, index=pairs.index)
+    # Plain text with "" for "no decision": missing values would make the masks below unknown.
+    decision = pd.Series(decided["decision"].reindex(key).fillna("").astype(str).values, index=pairs.index)
     pairs["decided_by"] = pd.Series(decided["decided_by"].reindex(key).values, index=pairs.index).where(
-        decision.notna()
+        decision != ""
     )
     confident = (pairs["confidence"] >= policy.threshold) & ~pairs["ambiguous"]
     is_link = (confident & (decision != "reject")) | (decision == "approve")
@@ -302,7 +303,7 @@ def link(
     )
     links["is_primary"] = ~links["person_id"].duplicated()
 
-    open_pairs = pairs[~is_link & decision.isna() & (pairs["confidence"] >= policy.review_floor)]
+    open_pairs = pairs[~is_link & (decision == "") & (pairs["confidence"] >= policy.review_floor)]
     open_pairs = open_pairs[~open_pairs["person_id"].isin(links["person_id"])]
     review = open_pairs.assign(
         reason=open_pairs["ambiguous"].map({True: "several accounts match equally", False: "below threshold"})

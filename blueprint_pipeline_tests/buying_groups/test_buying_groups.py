@@ -111,6 +111,11 @@ def test_groups_members_completeness_overrides_and_history(warehouse, setup, mon
         ("Practitioner", 1, 3, 0.333333),
     ]
 
+    # A column the Marketo contract does not name (buyerRole) is packed into the lead's custom fields.
+    assert rows(warehouse, "select person_id, fields from int_person_custom_fields order by 1") == sorted(
+        [(GIA, '{"buyerRole":" Budget Holder "}'), (HAL, '{"buyerRole":null}'), (IVY, '{"buyerRole":null}')]
+    )
+
     # Build 2: sales overrides the rules; the weighted method.
     (config / "buying_group_overrides.csv").write_text(
         "solution_interest,account_id,person_id,action,role,actor,decided_at,note\n"

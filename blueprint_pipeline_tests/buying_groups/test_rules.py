@@ -129,3 +129,52 @@ def test_bad_override_lines(tmp_path, line, message):
     path.write_text("solution_interest,account_id,person_id,action,role,actor\n" + line + "\n")
     with pytest.raises(ConfigError, match=message):
         read_overrides(path, load_config().config.buying_groups)
+
+
+def test_custom_fields_match_any_record_ignoring_case_and_spaces():
+    from blueprint_pipeline.buying_groups.roles import custom_fields_by_person
+
+    custom = custom_fields_by_person(
+        pd.DataFrame(
+            {
+                "person_id": ["a", "a", "b", "c"],
+                "fields": [
+                    '{"Persona__c": " Economic Buyer "}',
+                    '{"Region": "EMEA"}',
+                    '{"persona__c": "User"}',
+                    "[]",
+                ],
+            }
+        )
+    )
+    assert custom == {
+        "a": {"persona__c": {"economic buyer"}, "region": {"emea"}},
+        "b": {"persona__c": {"user"}},
+    }
+    config = BuyingGroupsConfig.model_validate(
+        {"role_templates": {"t": {"roles": [
+            {"name": "Buyer", "priority": 1, "conditions": {"custom_fields": {"Persona__c": ["economic buyer"], "region": ["EMEA", "APAC"]}}},
+        ]}}}
+    )  # fmt: skip
+    frame = persons(("a", None, None, None), ("b", None, None, None), ("c", None, None, None))
+    frame["custom"] = [custom.get(p, {}) for p in frame["person_id"]]
+    found = assign_roles(frame, config)
+    assert found[["person_id", "role", "matched_condition"]].values.tolist() == [
+        ["a", "Buyer", "Persona__c economic buyer; region emea (title '')"]
+    ]
+
+
+def test_no_audience_members_make_empty_tables():
+    from blueprint_pipeline.buying_groups.groups import build_groups
+
+    config = load_config().config.buying_groups
+    empty = pd.DataFrame({"audience_id": pd.Series(dtype=object), "account_id": pd.Series(dtype=object)})
+    no_accounts = pd.DataFrame(
+        {"account_id": pd.Series(dtype=object), "account_name": pd.Series(dtype=object)}
+    )
+    no_persons = pd.DataFrame({"person_id": pd.Series(dtype=object), "account_id": pd.Series(dtype=object)})
+    roles = assign_roles(persons(), config)
+    result = build_groups(config, empty, no_accounts, no_persons, roles, read_overrides(None, config))
+    assert result.groups.empty and result.members.empty
+    groups, status = completeness(config, result.groups, result.members)
+    assert groups.empty and status.empty

@@ -238,3 +238,13 @@ def test_an_exact_company_name_meets_a_threshold_equal_to_its_confidence():
         policy,
     )
     assert result.links["confidence"].tolist() == [0.9] and result.review.empty
+
+
+def test_undecided_pairs_still_link_when_a_decisions_file_exists(tmp_path):
+    # The file's columns are text with missing values for undecided pairs: those must stay links.
+    path = tmp_path / "account_link_decisions.csv"
+    path.write_text("person_id,account_id,decision,decided_by\np2,B,reject,me\n")
+    evidence = clues(("p1", "crm_account_id", "A"), ("p2", "crm_account_id", "B"))
+    accounts = unified(("A", "Alpha", None), ("B", "Beta", None))
+    result = link(evidence, accounts, NO_ALIASES, set(), POLICY, read_decisions(path))
+    assert result.links["person_id"].tolist() == ["p1"] and result.stats["rejected"] == 1

@@ -25,6 +25,7 @@ select
     {{ to_bool('latest.unsubscribed') }} as unsubscribed,
     {{ to_bool('latest.sms_consent') }} as sms_consent,
     {{ to_timestamp('latest.updated_at') }} as updated_at,
+    coalesce({{ text('latest.custom_fields') }}, '{}') as custom_fields,
     latest._source_file as source_file
 from latest
 where {{ to_int('latest.id') }} not in (select lead_id from gone where lead_id is not null)

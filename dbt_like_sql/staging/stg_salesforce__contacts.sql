@@ -20,6 +20,7 @@ select
     {{ to_bool('do_not_call') }} as do_not_call,
     {{ to_timestamp('created_date') }} as created_at,
     {{ to_timestamp('last_modified_date') }} as last_modified_at,
+    coalesce({{ text('custom_fields') }}, '{}') as custom_fields,
     _source_file as source_file
 from latest
 where not coalesce({{ to_bool('is_deleted') }}, false)

@@ -11,7 +11,7 @@ from blueprint_pipeline.buying_groups.groups import (
     membership_events,
     read_overrides,
 )
-from blueprint_pipeline.buying_groups.roles import assign_roles
+from blueprint_pipeline.buying_groups.roles import assign_roles, custom_fields_by_person, uses_custom_fields
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
@@ -32,7 +32,13 @@ def _spec(key: str, description: str, deps: list[str]) -> dg.AssetSpec:
     )
 
 
-INPUTS = ["unified_persons", "person_account_links", "unified_accounts", "account_audience_members"]
+INPUTS = [
+    "unified_persons",
+    "person_account_links",
+    "unified_accounts",
+    "account_audience_members",
+    "int_person_custom_fields",
+]
 
 
 def _current_state(session: Session) -> pd.DataFrame:
@@ -109,6 +115,16 @@ def buying_groups(
             f"where l.account_id in {in_audiences}",
             params,
         )
+        if uses_custom_fields(config):
+            custom = custom_fields_by_person(
+                session.fetch_df(
+                    "select f.person_id, f.fields from int_person_custom_fields as f inner join "
+                    "person_account_links as l on l.person_id = f.person_id and l.is_primary "
+                    f"where l.account_id in {in_audiences}",
+                    params,
+                )
+            )
+            persons["custom"] = [custom.get(p, {}) for p in persons["person_id"]]
         roles = assign_roles(persons, config)
         result = build_groups(
             config, audience_members, accounts, persons[["person_id", "account_id"]], roles, overrides
