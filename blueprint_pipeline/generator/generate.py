@@ -60,6 +60,8 @@ STREAMS = {
             "tasks",
             "linkedin",
             "account_updates",
+            "account_duplicates",
+            "company_typos",
         ]
     )
 }
@@ -142,6 +144,15 @@ def accounts(ctx: Context, user_ids: np.ndarray) -> pd.DataFrame:
     parent[child] = (rng.random(child.sum()) * np.arange(n)[child]).astype(int)
     shares = child & (rng.random(n) < 0.5)
     domain[shares] = domain[parent[shares]]
+    # Duplicates: 2% of standalone accounts repeat an earlier standalone account's domain under
+    # another spelling of its name ("ACME CORP"): identity merges them (account_aliases).
+    dup = ctx.rng("account_duplicates")
+    standalone = np.flatnonzero(~child & ~np.isin(np.arange(n), parent[child]))
+    dupes = standalone[(dup.random(len(standalone)) < 0.02) & (np.arange(len(standalone)) > 0)]
+    earlier = standalone[(dup.random(len(dupes)) * np.searchsorted(standalone, dupes)).astype(int)]
+    domain[dupes] = domain[earlier]
+    name = name.astype(object)
+    name[dupes] = pd.Series(name[earlier]).str.upper().to_numpy()
     website_form = rng.choice(4, size=n)
     website = np.select(
         [website_form == 0, website_form == 1, website_form == 2],
@@ -638,6 +649,19 @@ def tasks(ctx: Context, opps: pd.DataFrame, live: pd.DataFrame, user_ids: np.nda
     ctx.write(frame, "salesforce/Task.csv")
 
 
+def typos(ctx: Context, names: np.ndarray) -> np.ndarray:
+    """15% of form company names typed with a letter missing after the fourth ("Initec"): the fuzzy
+    company-name match and its review queue get work."""
+    rng = ctx.rng("company_typos")
+    out = names.astype(object).copy()
+    for i in np.flatnonzero(rng.random(len(out)) < 0.15):
+        text = str(out[i])
+        if len(text) > 6:
+            k = int(rng.integers(4, len(text) - 1))
+            out[i] = text[:k] + text[k + 1 :]
+    return out
+
+
 def linkedin(ctx: Context, people: pd.DataFrame, accts: pd.DataFrame) -> None:
     rng = ctx.rng("linkedin")
     who = np.flatnonzero(rng.random(len(people)) < 0.03)
@@ -658,7 +682,7 @@ def linkedin(ctx: Context, people: pd.DataFrame, accts: pd.DataFrame) -> None:
             "First name": people["first"].to_numpy()[who],
             "Last name": people["last"].to_numpy()[who],
             "Email address": email,
-            "Company name": accts["Name"].to_numpy()[people["account"].to_numpy()[who]],
+            "Company name": typos(ctx, accts["Name"].to_numpy()[people["account"].to_numpy()[who]]),
             "Job title": title,
             "Country/Region": people["country"].to_numpy()[who],
             "created_date": np.where(rng.random(n) < 0.5, long_form, short_form),
