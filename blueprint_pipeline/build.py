@@ -54,6 +54,10 @@ class BuildOptions:
     select: str | None = None
 
 
+# An asset's metadata entry `summary/<label>` is printed in the build summary as "<label>: value".
+SUMMARY_PREFIX = "summary/"
+
+
 @dataclass
 class BuildSummary:
     success: bool
@@ -71,6 +75,7 @@ class BuildSummary:
     failures: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)
     gx_seconds: float = 0.0
+    highlights: list[str] = field(default_factory=list)  # assets' `summary/<label>` metadata
 
     def render(self) -> str:
         status = "build OK" if self.success else "build FAILED"
@@ -81,6 +86,9 @@ class BuildSummary:
             "  rows per layer:",
         ]
         lines += [f"    {layer:<14} {rows:>12,}" for layer, rows in self.rows_per_layer.items()]
+        if self.highlights:
+            lines.append("  highlights:")
+            lines += [f"    {h}" for h in self.highlights]
         if self.rows_quarantined:
             lines.append(
                 f"  {self.rows_quarantined:,} row(s) quarantined this run: see table `quarantine` for reasons"
@@ -218,6 +226,11 @@ def summarise(
             rows[group] += int(metadata["dagster/row_count"].value)
         if "rows_quarantined" in metadata:
             summary.rows_quarantined += int(metadata["rows_quarantined"].value)
+        summary.highlights += [
+            f"{name.removeprefix(SUMMARY_PREFIX)}: {value.value}"
+            for name, value in metadata.items()
+            if name.startswith(SUMMARY_PREFIX)
+        ]
         copies = metadata.get("copies_not_ingested")
         if copies is not None and copies.value != "none":
             summary.copies_not_ingested += [line.removeprefix("- ") for line in copies.value.splitlines()]

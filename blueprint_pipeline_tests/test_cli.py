@@ -145,7 +145,15 @@ def test_generated_sample_builds_end_to_end_and_reruns_idempotently(tmp_path):
 
     def layer_rows(stdout: str) -> dict[str, str]:
         lines = stdout.split("rows per layer:")[1].splitlines()[1:]
-        return dict(line.split() for line in lines if line.startswith("    "))
+        rows = []
+        for line in lines:
+            if not line.startswith("    "):
+                break
+            rows.append(line.split())
+        return dict(rows)
+
+    assert "  highlights:\n    unified accounts: " in first.stdout
+    assert "    persons with an account: " in first.stdout and "    buying groups: " in first.stdout
 
     assert layer_rows(first.stdout) == layer_rows(second.stdout)
     assert (tmp_path / "dagster" / "history" / "runs.db").exists()  # runs recorded on the instance

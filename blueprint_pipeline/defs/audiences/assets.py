@@ -69,6 +69,10 @@ def account_audiences(
         asset_key="account_audience_members",
         metadata={
             "dagster/row_count": len(membership.members),
+            "summary/audiences": ", ".join(
+                f"{n} {int(sizes.get(n, 0)):,}" for n in loaded.config.audiences.audiences
+            )
+            or "none",
             **{f"size/{name}": int(sizes.get(name, 0)) for name in loaded.config.audiences.audiences},
             **{
                 f"unknown_list_ids/{name}": dg.MetadataValue.text(

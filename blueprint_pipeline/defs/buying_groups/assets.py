@@ -168,14 +168,18 @@ def buying_groups(
                 "group by buying_group_id, person_id having count(*) > 1) as d"
             )
         )
+    complete = int((groups["completeness_score"] >= 1).sum())
+    mean_completeness = float(groups["completeness_score"].fillna(0).mean()) if len(groups) else 0.0
     unknown_interests = sorted(set(groups["solution_interest"]) - set(config.solution_interests))
     event_counts = events["event"].value_counts().to_dict() if len(events) else {}
     yield dg.MaterializeResult(
         asset_key="buying_groups",
         metadata={
             "dagster/row_count": len(groups),
-            "mean_completeness": dg.MetadataValue.float(float(groups["completeness_score"].mean() or 0.0)),
-            "complete_groups": int((groups["completeness_score"] >= 1).sum()),
+            "summary/buying groups": f"{len(groups):,} with {len(result.members):,} members; "
+            f"mean completeness {mean_completeness:.0%}, {complete} complete",
+            "mean_completeness": dg.MetadataValue.float(mean_completeness),
+            "complete_groups": complete,
             "completeness_method": groups["completeness_method"].iloc[0] if len(groups) else "",
             **facts.metadata(),
         },

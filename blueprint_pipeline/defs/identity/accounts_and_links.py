@@ -72,6 +72,7 @@ def unified_accounts(
         metadata={
             "dagster/row_count": len(result.accounts),
             "crm_accounts": len(crm),
+            "summary/unified accounts": f"{len(result.accounts):,} ({len(result.aliases):,} ids merged away)",
             "in_hierarchies": int((result.accounts["hierarchy_level"] > 0).sum()),
             "unknown_parents_dropped": result.unknown_parents,
             **facts.metadata(),
@@ -183,6 +184,8 @@ def person_account_links(
         metadata={
             "dagster/row_count": len(result.links),
             "linked_persons": linked,
+            "summary/persons with an account": f"{linked:,} of {persons:,} ({share:.0%}); "
+            f"{len(result.review):,} candidate link(s) to review in person_account_review",
             "linked_share": dg.MetadataValue.float(round(share, 4)),
             **{f"primary_by_{m}": int(n) for m, n in methods.items()},
             **{k: int(v) for k, v in result.stats.items()},
