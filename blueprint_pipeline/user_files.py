@@ -19,7 +19,7 @@ def check_user_files(loaded: LoadedConfig) -> list[str]:
     for name, audience in sorted(loaded.config.audiences.audiences.items()):
         if audience.static_list:
             path = static_list_path(loaded, audience.static_list)
-            found.append(f"audience {name}: {path} ({len(read_static_list(path))} accounts)")
+            found.append(f"audience {name}: {path} ({len(read_static_list(path, name))} accounts)")
     buying_groups = loaded.config.buying_groups
     overrides = read_overrides(loaded.user_file(buying_groups.overrides_file), buying_groups)
     if overrides.path:

@@ -62,11 +62,10 @@ def _leaf(leaf: FieldFilter, out: Compiled) -> exp.Expression:
         low, high = leaf.value
         return exp.Between(this=subject, low=value(low), high=value(high))
     if leaf.op == "contains":
-        pattern = exp.DPipe(
-            this=exp.DPipe(this=exp.Literal.string("%"), expression=value(leaf.value)),
-            expression=exp.Literal.string("%"),
+        # A position, not LIKE: % and _ in the value are characters, not wildcards.
+        return exp.GT(
+            this=exp.StrPosition(this=subject, substr=value(leaf.value)), expression=exp.Literal.number(0)
         )
-        return exp.Like(this=subject, expression=pattern)
     if leaf.op == "ne":
         return exp.NullSafeNEQ(this=subject, expression=value(leaf.value))
     ops = {"eq": exp.EQ, "gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}

@@ -30,10 +30,11 @@ def static_list_path(loaded: LoadedConfig, file: str) -> Path:
     return path
 
 
-def read_static_list(path: Path) -> pd.Series:
+def read_static_list(path: Path, audience: str = "") -> pd.Series:
     """The account ids of a static list file: a CSV with an `account_id` column."""
     if not path.exists():
-        raise ConfigError(f"{path}: static list file does not exist")
+        named_by = f" (audiences.yaml: audiences.{audience}.static_list)" if audience else ""
+        raise ConfigError(f"{path}: static list file does not exist{named_by}")
     return read_user_csv(path, ["account_id"], required=["account_id"])["account_id"].drop_duplicates()
 
 
@@ -57,7 +58,7 @@ def current_members(session: Session, loaded: LoadedConfig, as_of: object) -> Me
             )["account_id"]
             matched_by = "filter"
         else:
-            listed = read_static_list(static_list_path(loaded, audience.static_list))
+            listed = read_static_list(static_list_path(loaded, audience.static_list), name)
             listed = listed.map(resolve).fillna(listed)
             unknown[name] = sorted(set(listed) - known)
             ids, matched_by = listed[listed.isin(known)], "static_list"

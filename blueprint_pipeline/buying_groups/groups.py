@@ -66,7 +66,9 @@ def group_id(solution_interest: str, account_id: str) -> str:
 
 @dataclass(frozen=True)
 class Overrides:
-    frame: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OVERRIDE_COLUMNS))
+    frame: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=[*OVERRIDE_COLUMNS, "row_in_file"])
+    )
     path: str = ""
 
 
@@ -92,7 +94,7 @@ def read_overrides(path: Path | None, config: BuyingGroupsConfig) -> Overrides:
                 f"{path} row {values.row_in_file}: field role is {values.role!r}; expected one of {roles}"
             )
     latest = frame.drop_duplicates(["solution_interest", "account_id", "person_id"], keep="last")
-    return Overrides(latest[OVERRIDE_COLUMNS], str(path))
+    return Overrides(latest[[*OVERRIDE_COLUMNS, "row_in_file"]], str(path))
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class Membership:
     groups: pd.DataFrame  # GROUP_COLUMNS
     members: pd.DataFrame  # MEMBER_COLUMNS
     overrides_not_applied: pd.DataFrame  # override rows whose person is not linked to the account
+    manual_removals: pd.DataFrame  # buying_group_id, person_id, reason: removed by an override
 
 
 def build_groups(
@@ -118,6 +121,9 @@ def build_groups(
         in_audience = audience_members.loc[audience_members["audience_id"] == interest.audience, "account_id"]
         g = pd.DataFrame({"account_id": pd.Series(in_audience.drop_duplicates().tolist(), dtype="string")})
         account_name = g["account_id"].map(names).astype("string").fillna(g["account_id"])
+        # Two accounts with one name get their ids in the group names, so that a name is one group.
+        same_name = account_name.duplicated(keep=False)
+        account_name = account_name.where(~same_name, account_name + " (" + g["account_id"] + ")")
         g = g.assign(
             buying_group_id=key + ":" + g["account_id"],
             buying_group_name=interest.name + " for " + account_name,
@@ -161,16 +167,35 @@ def build_groups(
         }
     )
     final = pd.concat([rule[~overridden], manual], ignore_index=True).sort_values(keys, ignore_index=True)
+    removals = applied[applied["action"] == "remove"]
+    manual_removals = pd.DataFrame(
+        {
+            "buying_group_id": removals["buying_group_id"],
+            "person_id": removals["person_id"],
+            "reason": "removed by "
+            + removals["actor"]
+            + removals["note"].where(removals["note"] == "", ": " + removals["note"]),
+        }
+    )
     return Membership(
         groups=groups_frame[GROUP_COLUMNS].astype("string"),
         members=final[MEMBER_COLUMNS].astype("string"),
         overrides_not_applied=not_applied,
+        manual_removals=manual_removals,
     )
 
 
-def membership_events(previous: pd.DataFrame, current: pd.DataFrame, as_of: object) -> pd.DataFrame:
+def membership_events(
+    previous: pd.DataFrame,
+    current: pd.DataFrame,
+    as_of: object,
+    groups: pd.DataFrame | None = None,
+    manual_removals: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """What changed since the last entry per group and person. `previous`: the current state as
-    the history left it (buying_group_id, person_id, role, actor; removed persons absent)."""
+    the history left it (buying_group_id, person_id, role, actor; removed persons absent). A
+    removal says why in matched_condition: an override, the group gone (the account left the
+    audience), or no role fitting any more."""
     keys = ["buying_group_id", "person_id"]
     both = previous[[*keys, "role", "actor"]].merge(
         current[[*keys, "role", "actor", "matched_condition"]],
@@ -190,6 +215,15 @@ def membership_events(previous: pd.DataFrame, current: pd.DataFrame, as_of: obje
     removed = events["event"] == "removed"
     events.loc[removed, "role"] = events.loc[removed, "role_was"]
     events.loc[removed, "actor"] = events.loc[removed, "actor_was"]
+    live = set(groups["buying_group_id"]) if groups is not None else set(current["buying_group_id"])
+    why = pd.Series("no role fits any more, or the person's primary account changed", index=events.index)
+    why = why.where(events["buying_group_id"].isin(live), "the account left the solution interest's audience")
+    if manual_removals is not None and len(manual_removals):
+        by_hand = manual_removals.set_index(["buying_group_id", "person_id"])["reason"]
+        reason = pd.Series(by_hand.reindex(pd.MultiIndex.from_frame(events[keys])).values, index=events.index)
+        events.loc[removed & reason.notna(), "actor"] = "manual"  # a removal by override is sales' act
+        why = reason.fillna(why)
+    events.loc[removed, "matched_condition"] = why[removed]
     events["happened_at"] = pd.Timestamp(as_of)
     return (
         events[EVENT_COLUMNS]
@@ -240,6 +274,6 @@ def completeness(
     out["required_roles_completeness"] = out["buying_group_id"].map(required).astype("float64")
     out["missing_required_roles"] = out["buying_group_id"].map(missing_roles).astype("string")
     out["completeness_method"] = (
-        method.method if method.method == "weighted" else f"suites ({method.roles} roles)"
+        "weighted (all roles)" if method.method == "weighted" else f"suites ({method.roles} roles)"
     )
     return out, status[ROLE_STATUS_COLUMNS]

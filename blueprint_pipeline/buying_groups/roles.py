@@ -21,8 +21,9 @@ from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig, Role
 ROLE_COLUMNS = ["role_template", "person_id", "role", "priority", "matched_condition"]
 
 
-def _folded(values: list[str]) -> set[str]:
-    return {v.strip().lower() for v in values}
+def _folded(values: list) -> set[str]:
+    # YAML reads `yes` / `true` as booleans: compare them as the text a CSV cell holds.
+    return {(str(v).lower() if isinstance(v, bool) else str(v)).strip().lower() for v in values}
 
 
 def _role_matches(role: Role, persons: pd.DataFrame, persona_titles: dict[str, list[str]]) -> pd.DataFrame:

@@ -81,6 +81,23 @@ PHRASES = (  # multi-word forms, replaced before the word pass
     ("head of", "head"),
     ("v p", "vice president"),
 )
+RANKS = frozenset(
+    {
+        "vp",
+        "svp",
+        "evp",
+        "avp",
+        "vice",
+        "president",
+        "dir",
+        "director",
+        "head",
+        "of",
+        "chief",
+        "mgr",
+        "manager",
+    }
+)
 FILLER = frozenset({"of", "the", "and", "for", "de", "des", "du", "la", "le", "y", "und", "fur"})
 SENIORITY_RULES = (
     (
@@ -104,8 +121,17 @@ def normalise_title(title: str | None) -> str:
     text = re.sub(r"[^a-z0-9]+", " ", text).strip()
     for phrase, replacement in PHRASES:
         text = re.sub(rf"\b{phrase}\b", replacement, text)
-    words = " ".join(ABBREVIATIONS.get(w, w) for w in text.split()).split()
+    tokens = text.split()
+    words = " ".join(_expand(w, tokens[i - 1] if i else None) for i, w in enumerate(tokens)).split()
     return " ".join(w for w in words if w not in FILLER)
+
+
+def _expand(word: str, before: str | None) -> str:
+    # "Eng" is engineering after a rank or first ("VP Eng", "Eng. Manager"), else the engineer
+    # ("Sr Software Eng.").
+    if word == "eng":
+        return "engineering" if before is None or before in RANKS else "engineer"
+    return ABBREVIATIONS.get(word, word)
 
 
 def seniority(normalised: str) -> str:
@@ -114,5 +140,8 @@ def seniority(normalised: str) -> str:
 
 
 def contains_phrase(normalised: str, phrase: str) -> bool:
-    """Whether the normalised title holds the normalised phrase as whole words."""
-    return bool(phrase) and f" {phrase} " in f" {normalised} "
+    """Whether the normalised title holds the normalised phrase as whole words; "president" is
+    not in "vice president" (a vice president is not the president)."""
+    if not phrase:
+        return False
+    return re.search(rf"(?<!\bvice )\b{re.escape(phrase)}\b", normalised) is not None

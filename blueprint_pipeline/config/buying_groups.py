@@ -32,7 +32,7 @@ class RoleConditions(StrictModel):
     departments: list[str] = Field(default_factory=list)
     seniorities: list[Seniority] = Field(default_factory=list)
     countries: list[str] = Field(default_factory=list)
-    custom_fields: dict[str, list[str]] = Field(
+    custom_fields: dict[str, list[str | bool | int | float]] = Field(
         default_factory=dict,
         description="field -> accepted values, on any of the person's records: CRM and Marketo columns "
         "the source contract does not name (e.g. Persona__c), LinkedIn form answers",

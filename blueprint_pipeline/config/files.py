@@ -31,8 +31,8 @@ def read_user_csv(path: Path, columns: list[str], required: Iterable[str]) -> pd
         raise ConfigError(f"{path}: missing column(s) {missing}; expected {', '.join(columns)}")
     records = []
     for row_number, row in enumerate(lines[1:], start=2):
-        if not any(v.strip() for v in row):
-            continue  # blank line
+        if not row:
+            continue  # a blank line ("" or a row of empty fields is a row, checked below)
         if len(row) != len(header):
             raise ConfigError(f"{path} row {row_number}: {len(row)} fields; the header has {len(header)}")
         record = {h: v.strip() for h, v in zip(header, row, strict=True)}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,9 +76,13 @@ def _section_files(config_dir: Path | None) -> dict[str, list[Path]]:
     return files
 
 
+# pydantic names the member of a union it tried (`literal['a','b']`, `float`): not a key.
+UNION_MEMBER = re.compile(r"(literal|list|dict|function-[a-z]+)\[.*\]|float|int|str|bool")
+
+
 def _describe(error: dict) -> str:
     # A filter's node kind appears twice in pydantic's path (the union tag, then the key): once is enough.
-    parts = [str(p) for p in error["loc"][1:]]
+    parts = [str(p) for p in error["loc"][1:] if not UNION_MEMBER.fullmatch(str(p))]
     parts = [p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]]
     message = error["msg"].removeprefix("Value error, ")
     if parts and parts[-1] == "[key]":  # a mapping key that is not one of the allowed names
@@ -89,7 +94,7 @@ def _describe(error: dict) -> str:
         )
     elif error["type"].startswith(("literal_error", "enum")):
         message = f"{message}; got {error['input']!r}"
-    return f"key '{'.'.join(parts) or '(top level)'}': {message}"
+    return f"key '{'.'.join(parts)}': {message}" if parts else message
 
 
 def load_config(config_dir: str | Path | None = None) -> LoadedConfig:

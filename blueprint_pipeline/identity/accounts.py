@@ -95,11 +95,18 @@ def _survivor_order(frame: pd.DataFrame, survivor: str) -> pd.DataFrame:
 
 
 def unify(
-    crm: pd.DataFrame, crm_merges: pd.DataFrame, personal_domains: set[str], survivor: str
+    crm: pd.DataFrame,
+    crm_merges: pd.DataFrame,
+    personal_domains: set[str],
+    survivor: str,
+    country_names: dict[str, str] | None = None,
 ) -> UnifiedAccounts:
     """`crm`: live accounts (stg_salesforce__accounts columns, `website_domain` as the domain);
     `crm_merges`: record_id, master_record_id of accounts the CRM merged away."""
     frame = crm.rename(columns={"website_domain": "domain"}).copy()
+    # One spelling per country (US, USA -> United States), from the seed country_names.
+    as_typed = frame["billing_country"].astype("string").str.strip()
+    frame["billing_country"] = as_typed.str.lower().map(country_names or {}).astype("string").fillna(as_typed)
     frame["domain"] = frame["domain"].where(~frame["domain"].isin(personal_domains))
     ids = frame["account_id"]
     parents = frame["parent_account_id"].where(frame["parent_account_id"].isin(ids))

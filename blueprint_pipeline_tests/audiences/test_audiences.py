@@ -10,6 +10,8 @@ persons), on DuckDB and PostgreSQL. As-of 2026-03-01. Worked by hand:
   top_level      not hierarchy_level > 0: all but GL2 (Globex EMEA, level 1).
   vip            static list vip.csv: AC2 (merged into AC1) -> AC1, IN1, and an unknown id (dropped,
                  reported).
+  percent        account_name contains "%": nobody (no name has a percent sign; not a wildcard).
+  glob           account_name contains "GLOB": Globex and Globex EMEA.
 Drop 2 lowers Initech to 50 employees: IN1 leaves big_software, recorded once in the history.
 """
 
@@ -21,7 +23,7 @@ from blueprint_pipeline_tests.conftest import FIXTURES
 from blueprint_pipeline_tests.ingestion.test_two_drops import build
 
 AC1, BT1, GL1, GL2, GM1, IN1 = (f"001000000000{x}AAA" for x in ("AC1", "BT1", "GL1", "GL2", "GM1", "IN1"))
-MINE = ("big_software", "engaged", "not_partner", "hostile", "top_level", "vip")
+MINE = ("big_software", "engaged", "not_partner", "hostile", "top_level", "vip", "percent", "glob")
 
 AUDIENCES = """
 audiences:
@@ -37,6 +39,10 @@ audiences:
     filter: {not: {field: hierarchy_level, op: gt, value: 0}}
   vip:
     static_list: vip.csv
+  percent:
+    filter: {field: account_name, op: contains, value: "%"}
+  glob:
+    filter: {field: account_name, op: contains, value: "GLOB"}
 """
 
 
@@ -67,6 +73,8 @@ def test_audiences_and_their_history(warehouse, tmp_path, monkeypatch):
         "hostile": [],
         "top_level": sorted([AC1, BT1, GL1, GM1, IN1]),
         "vip": sorted([AC1, IN1]),
+        "percent": [],  # % is a character to find, not a wildcard
+        "glob": sorted([GL1, GL2]),
     }
     assert warehouse.scalar("select count(*) from unified_accounts") == 6  # the hostile value changed nothing
     joined = warehouse.scalar("select count(*) from account_audience_history where event = 'joined'")

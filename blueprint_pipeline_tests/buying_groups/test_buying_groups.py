@@ -152,12 +152,40 @@ def test_groups_members_completeness_overrides_and_history(warehouse, setup, mon
     )
     history = rows(
         warehouse,
-        f"select buying_group_id, person_id, event, role, actor from buying_group_member_events where {MINE} "
+        f"select buying_group_id, person_id, event, role, actor, matched_condition from buying_group_member_events where {MINE} "
         "and event <> 'added' order by event_seq",
     )
     assert history == [
-        (f"platform:{GL1}", HAL, "changed", "Champion", "manual"),
-        (f"security:{GL1}", GIA, "removed", "Decision Maker", "rule"),
-        (f"security:{GL1}", HAL, "removed", "Practitioner", "rule"),
-        (f"security:{GL1}", IVY, "removed", "Champion", "rule"),
+        (
+            f"platform:{GL1}",
+            HAL,
+            "changed",
+            "Champion",
+            "manual",
+            "assigned by sam@sales.example: runs the POC",
+        ),
+        (
+            f"security:{GL1}",
+            GIA,
+            "removed",
+            "Decision Maker",
+            "manual",
+            "removed by sam@sales.example: not in security",
+        ),
+        (
+            f"security:{GL1}",
+            HAL,
+            "removed",
+            "Practitioner",
+            "rule",
+            "the account left the solution interest's audience",
+        ),
+        (
+            f"security:{GL1}",
+            IVY,
+            "removed",
+            "Champion",
+            "rule",
+            "the account left the solution interest's audience",
+        ),
     ]

@@ -17,9 +17,9 @@ def test_shipped_defaults():
     assert isinstance(target.any[0], AllOf) and isinstance(target.any[1], EngagementFilter)
     template = config.buying_groups.role_templates["standard"]
     assert [r.name for r in template.roles] == [
-        "Decision Maker", "Executive Steering Committee", "Champion", "Influencer", "Practitioner", "Other",
+        "Decision Maker", "Executive Steering Committee", "Champion", "Other", "Influencer", "Practitioner",
     ]  # fmt: skip
-    assert [r.weight_value for r in template.roles] == [100, 80, 80, 60, 40, 20]
+    assert [r.weight_value for r in template.roles] == [100, 80, 80, 20, 60, 40]
     assert config.buying_groups.solution_interests["data_platform"].audience == "target_accounts"
 
 

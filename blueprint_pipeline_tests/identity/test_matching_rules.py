@@ -248,3 +248,11 @@ def test_undecided_pairs_still_link_when_a_decisions_file_exists(tmp_path):
     accounts = unified(("A", "Alpha", None), ("B", "Beta", None))
     result = link(evidence, accounts, NO_ALIASES, set(), POLICY, read_decisions(path))
     assert result.links["person_id"].tolist() == ["p1"] and result.stats["rejected"] == 1
+
+
+def test_country_spellings_become_one():
+    frame = accounts(("A", "a.com", None, 2010), ("B", "b.com", None, 2010), ("C", "c.com", None, 2010))
+    frame["billing_country"] = [" USA ", "Deutschland", "Atlantis"]
+    names = {"usa": "United States", "deutschland": "Germany"}
+    result = unify(frame, NO_MERGES, set(), "oldest", names)
+    assert result.accounts["billing_country"].tolist() == ["United States", "Germany", "Atlantis"]

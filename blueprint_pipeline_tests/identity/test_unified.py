@@ -10,7 +10,8 @@ Accounts (fixtures/identity_unified/salesforce/Account.csv):
 Persons:
   Ann: CRM contact (AccountId AC2, merged), converted lead, Marketo 100 (unsubscribed, SMS yes),
     LinkedIn urn:1 ("Annie", title "Chief Marketing Officer"). First name from the contact (source
-    order), title from LinkedIn (title's own order), country from the lead (the only one), email
+    order), title from LinkedIn (title's own order), country from the lead (the only one, " usa "
+    -> United States by the seed country_names), email
     opt-out true (Marketo), SMS opt-in true. Link AC1 by crm_account_id (1.0).
   Dee: lead DD1 + Marketo 300 (SMS yes, title Analyst) + 301 (same email, SMS no, Senior Analyst,
     the same updatedAt): SMS opt-in false (a no anywhere); title tie -> smallest key, 300: Analyst.

@@ -28,9 +28,16 @@ with records as (
 ),
 
 person_records as (
-    select registry.person_id, records.*
+    -- Countries as one spelling each (US, USA, United States of America -> United States; the
+    -- seed country_names), others kept as typed.
+    select
+        registry.person_id, records.source_key, records.person_source, records.email, records.email_domain,
+        records.first_name, records.last_name, records.title, records.department,
+        coalesce(countries.country, records.country) as country,
+        records.phone, records.company, records.email_opt_out, records.sms_opt_in, records.updated_at
     from records
     inner join {{ ref('person_registry') }} as registry on registry.source_key = records.source_key
+    left join {{ ref('country_names') }} as countries on countries.alias = lower(trim(records.country))
 ),
 
 candidates as (

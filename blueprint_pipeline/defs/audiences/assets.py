@@ -69,6 +69,12 @@ def account_audiences(
         asset_key="account_audience_members",
         metadata={
             "dagster/row_count": len(membership.members),
+            **{
+                f"summary/static list ids naming no account ({name})": ", ".join(ids[:10])
+                + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+                for name, ids in membership.unknown_list_ids.items()
+                if ids
+            },
             "summary/audiences": ", ".join(
                 f"{n} {int(sizes.get(n, 0)):,}" for n in loaded.config.audiences.audiences
             )

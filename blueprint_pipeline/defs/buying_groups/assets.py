@@ -19,6 +19,7 @@ from blueprint_pipeline.warehouse import Session, Warehouse
 AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 GROUP = "buying_groups"
 EVENTS_TABLE = "buying_group_member_events"
+NOT_APPLIED = "summary/overrides not applied (person not on the group's account, or no such group)"
 
 
 def _spec(key: str, description: str, deps: list[str]) -> dg.AssetSpec:
@@ -130,7 +131,9 @@ def buying_groups(
             config, audience_members, accounts, persons[["person_id", "account_id"]], roles, overrides
         )
         groups, role_status = completeness(config, result.groups, result.members)
-        events = membership_events(_current_state(session), result.members, facts.as_of)
+        events = membership_events(
+            _current_state(session), result.members, facts.as_of, result.groups, result.manual_removals
+        )
 
         session.replace_table("buying_groups", groups)
         session.replace_table("buying_group_members", result.members[MEMBER_COLUMNS])
@@ -170,6 +173,7 @@ def buying_groups(
         )
     complete = int((groups["completeness_score"] >= 1).sum())
     mean_completeness = float(groups["completeness_score"].fillna(0).mean()) if len(groups) else 0.0
+    not_applied = result.overrides_not_applied["row_in_file"].astype(str).tolist()
     unknown_interests = sorted(set(groups["solution_interest"]) - set(config.solution_interests))
     event_counts = events["event"].value_counts().to_dict() if len(events) else {}
     yield dg.MaterializeResult(
@@ -192,6 +196,7 @@ def buying_groups(
             "manual": int((result.members["actor"] == "manual").sum()),
             "overrides_file": overrides.path or "(none)",
             "overrides_not_applied": len(result.overrides_not_applied),
+            **({NOT_APPLIED: ", ".join(f"row {r}" for r in not_applied)} if not_applied else {}),
             **facts.metadata(),
         },
     )

@@ -25,7 +25,12 @@ def _count(session: Session, sql: str) -> int:
             "unified_accounts",
             group_name="identity",
             kinds={"python"},
-            deps=["stg_salesforce__accounts", "stg_salesforce__deleted_records", "identity_personal_domains"],
+            deps=[
+                "stg_salesforce__accounts",
+                "stg_salesforce__deleted_records",
+                "identity_personal_domains",
+                "country_names",
+            ],
             description="One row per unified account: CRM accounts, domain duplicates merged into their "
             "survivor, hierarchies kept (parent_account_id, ultimate_parent_id, hierarchy_level).",
             automation_condition=AUTOMATION,
@@ -55,8 +60,13 @@ def unified_accounts(
             "select record_id, master_record_id from stg_salesforce__deleted_records "
             "where object_name = 'Account'"
         )
+        countries = dict(session.fetchall("select alias, country from country_names"))
         result = unify(
-            crm, crm_merges, _personal_domains(session), loaded.config.identity.account_merge.survivor
+            crm,
+            crm_merges,
+            _personal_domains(session),
+            loaded.config.identity.account_merge.survivor,
+            countries,
         )
         session.replace_table("unified_accounts", result.accounts)
         session.replace_table("account_aliases", result.aliases)
