@@ -33,6 +33,8 @@ from blueprint_pipeline.errors import ConfigError
         ("President", "president", "c_level"),
         ("Vice-President", "vice president", "vp"),
         ("Consultant", "consultant", "individual"),
+        ("Sr Software Eng.", "senior software engineer", "senior"),  # Eng after a job is the engineer
+        ("Eng. Manager", "engineering manager", "manager"),  # ... first or after a rank, engineering
         (None, "", "individual"),
     ],
 )
@@ -178,3 +180,37 @@ def test_no_audience_members_make_empty_tables():
     assert result.groups.empty and result.members.empty
     groups, status = completeness(config, result.groups, result.members)
     assert groups.empty and status.empty
+
+
+def test_a_vice_president_is_not_the_president():
+    from blueprint_pipeline.buying_groups.titles import contains_phrase
+
+    assert not contains_phrase("vice president marketing", "president")
+    assert contains_phrase("president chief executive officer", "president")
+    assert contains_phrase("senior vice president sales", "vice president")
+
+
+def test_same_named_accounts_get_their_ids_in_group_names():
+    from blueprint_pipeline.buying_groups.groups import build_groups
+
+    config = load_config().config.buying_groups
+    audience = pd.DataFrame({"audience_id": ["target_accounts"] * 3, "account_id": ["A", "B", "C"]})
+    accounts = pd.DataFrame(
+        {"account_id": ["A", "B", "C"], "account_name": ["Summit Ltd", "Summit Ltd", "Peak"]}
+    )
+    no_persons = pd.DataFrame({"person_id": pd.Series(dtype=object), "account_id": pd.Series(dtype=object)})
+    result = build_groups(
+        config, audience, accounts, no_persons, assign_roles(persons(), config), read_overrides(None, config)
+    )
+    assert sorted(result.groups["buying_group_name"]) == [
+        "Data Platform for Peak", "Data Platform for Summit Ltd (A)", "Data Platform for Summit Ltd (B)",
+    ]  # fmt: skip
+
+
+def test_an_empty_id_in_a_one_column_list_is_an_error(tmp_path):
+    from blueprint_pipeline.audiences.membership import read_static_list
+
+    path = tmp_path / "vip.csv"
+    path.write_text('account_id\n001A\n\n""\n')
+    with pytest.raises(ConfigError, match=r"vip.csv row 4: field account_id is empty"):
+        read_static_list(path)
