@@ -273,6 +273,7 @@ def completeness(
     out["completeness_score"] = out["buying_group_id"].map(score).astype("float64")
     out["required_roles_completeness"] = out["buying_group_id"].map(required).astype("float64")
     out["missing_required_roles"] = out["buying_group_id"].map(missing_roles).astype("string")
+    out["is_complete"] = (out["completeness_score"] >= method.complete_at).astype(bool)
     out["completeness_method"] = (
         "weighted (all roles)" if method.method == "weighted" else f"suites ({method.roles} roles)"
     )

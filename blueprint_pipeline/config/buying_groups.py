@@ -84,6 +84,7 @@ class RoleTemplate(StrictModel):
 class SolutionInterest(StrictModel):
     name: str = Field(min_length=1, description="display name, e.g. Data Platform")
     description: str = ""
+    business_outcome: str = Field(default="", description="the outcome it addresses, for people reading it")
     opportunity_type: str | None = Field(default=None, description="the CRM Opportunity.Type it maps to")
     audience: str = Field(description="an audience in audiences.yaml")
     role_template: str = Field(description="a template in role_templates")
@@ -95,6 +96,9 @@ class Completeness(StrictModel):
 
     method: Literal["suites", "weighted"] = "suites"
     roles: Literal["all", "required"] = "all"
+    complete_at: float = Field(
+        default=0.8, ge=0, le=1, description="a group whose completeness_score reaches this is complete"
+    )
 
 
 class BuyingGroupsConfig(StrictModel):

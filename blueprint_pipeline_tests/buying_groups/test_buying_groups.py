@@ -52,7 +52,7 @@ role_templates:
 solution_interests:
   platform: {name: Platform, audience: platform_audience, role_template: t}
   security: {name: Security, audience: security_audience, role_template: t}
-completeness: {method: METHOD, roles: all}
+completeness: {method: METHOD, roles: all, complete_at: 0.5}
 """
 MINE = "(buying_group_id like 'platform:%' or buying_group_id like 'security:%')"
 
@@ -80,13 +80,21 @@ def test_groups_members_completeness_overrides_and_history(warehouse, setup, mon
 
     groups_sql = (
         "select buying_group_id, buying_group_name, members, completeness_score, "
-        f"required_roles_completeness, missing_required_roles from buying_groups where {MINE} order by 1"
+        f"required_roles_completeness, missing_required_roles, is_complete from buying_groups where {MINE} order by 1"
     )
-    assert rows(warehouse, groups_sql) == [
-        (f"platform:{AC1}", "Platform for Acme Corp", 0, 0.0, 0.0, "Decision Maker, Champion, Budget"),
-        (f"platform:{GL1}", "Platform for Globex", 3, 0.583333, 0.666667, "Budget"),
-        (f"platform:{GL2}", "Platform for Globex EMEA", 0, 0.0, 0.0, "Decision Maker, Champion, Budget"),
-        (f"security:{GL1}", "Security for Globex", 3, 0.583333, 0.666667, "Budget"),
+    assert rows(warehouse, groups_sql) == [  # complete at 0.5
+        (f"platform:{AC1}", "Platform for Acme Corp", 0, 0.0, 0.0, "Decision Maker, Champion, Budget", False),
+        (f"platform:{GL1}", "Platform for Globex", 3, 0.583333, 0.666667, "Budget", True),
+        (
+            f"platform:{GL2}",
+            "Platform for Globex EMEA",
+            0,
+            0.0,
+            0.0,
+            "Decision Maker, Champion, Budget",
+            False,
+        ),
+        (f"security:{GL1}", "Security for Globex", 3, 0.583333, 0.666667, "Budget", True),
     ]
     members_sql = (
         "select buying_group_id, person_id, role, actor, matched_condition from buying_group_members "

@@ -171,7 +171,7 @@ def buying_groups(
                 "group by buying_group_id, person_id having count(*) > 1) as d"
             )
         )
-    complete = int((groups["completeness_score"] >= 1).sum())
+    complete = int(groups["is_complete"].sum())
     mean_completeness = float(groups["completeness_score"].fillna(0).mean()) if len(groups) else 0.0
     not_applied = result.overrides_not_applied["row_in_file"].astype(str).tolist()
     unknown_interests = sorted(set(groups["solution_interest"]) - set(config.solution_interests))
@@ -181,7 +181,8 @@ def buying_groups(
         metadata={
             "dagster/row_count": len(groups),
             "summary/buying groups": f"{len(groups):,} with {len(result.members):,} members; "
-            f"mean completeness {mean_completeness:.0%}, {complete} complete",
+            f"mean completeness {mean_completeness:.0%}, {complete:,} complete (at "
+            f"{config.completeness.complete_at:.0%})",
             "mean_completeness": dg.MetadataValue.float(mean_completeness),
             "complete_groups": complete,
             "completeness_method": groups["completeness_method"].iloc[0] if len(groups) else "",
