@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from blueprint_pipeline.config.audiences import AudiencesConfig
 from blueprint_pipeline.config.base import StrictModel
 from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
+from blueprint_pipeline.config.scoring import ScoringConfig
 
 
 class SourcesConfig(StrictModel):
@@ -172,6 +173,7 @@ class BlueprintConfig(StrictModel):
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     audiences: AudiencesConfig = Field(default_factory=AudiencesConfig)
     buying_groups: BuyingGroupsConfig = Field(default_factory=BuyingGroupsConfig)
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
 
     def reference_errors(self) -> list[tuple[str, str, str]]:
         """(section, key path, message) for names one section uses and another must define."""

@@ -152,7 +152,7 @@ def unify(
     frame["unified_id"] = frame["account_id"].map(resolve).fillna(frame["account_id"])
     frame["is_survivor"] = frame["unified_id"] == frame["account_id"]
     ordered = frame.sort_values(
-        ["unified_id", "is_survivor", "last_modified_at"], ascending=[True, False, False]
+        ["unified_id", "is_survivor", "last_modified_at", "account_id"], ascending=[True, False, False, True]
     )
     filled = ordered.groupby("unified_id", sort=False)[FIRMOGRAPHICS].first()
     keys = ordered.groupby("unified_id", sort=False)["account_id"].agg(

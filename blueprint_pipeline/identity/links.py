@@ -144,7 +144,8 @@ def _domain_candidates(
     evidence: pd.DataFrame, accounts: pd.DataFrame, personal: set[str], policy: AccountLinkPolicy
 ) -> pd.DataFrame:
     found = evidence[(evidence["method"] == "email_domain") & ~evidence["value"].isin(personal)]
-    found = found.drop_duplicates(["person_id", "value"])
+    # Which record's clue names a domain must not depend on the order rows arrive in.
+    found = found.sort_values(["person_id", "value", "source_key"]).drop_duplicates(["person_id", "value"])
     columns = ["person_id", "source_key", "method", "value", "account_id", "confidence", "evidence"]
     if found.empty:
         return pd.DataFrame(columns=columns)
@@ -190,7 +191,8 @@ def _name_candidates(
     evidence: pd.DataFrame, accounts: pd.DataFrame, policy: AccountLinkPolicy
 ) -> pd.DataFrame:
     found = evidence[evidence["method"] == "company_name"]
-    found = found.assign(name=found["value"].map(normalise_name)).drop_duplicates(["person_id", "name"])
+    found = found.assign(name=found["value"].map(normalise_name))
+    found = found.sort_values(["person_id", "name", "source_key"]).drop_duplicates(["person_id", "name"])
     named = accounts.dropna(subset=["account_name"])
     named = named.assign(name=named["account_name"].map(normalise_name))[
         ["account_id", "account_name", "name"]

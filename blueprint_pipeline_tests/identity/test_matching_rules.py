@@ -256,3 +256,13 @@ def test_country_spellings_become_one():
     names = {"usa": "United States", "deutschland": "Germany"}
     result = unify(frame, NO_MERGES, set(), "oldest", names)
     assert result.accounts["billing_country"].tolist() == ["United States", "Germany", "Atlantis"]
+
+
+def test_links_do_not_depend_on_the_order_clues_arrive_in():
+    evidence = clues(("p1", "email_domain", "a.com"), ("p1", "company_name", "Alpha"))
+    evidence = pd.concat([evidence, evidence.assign(source_key="0@prod.Salesforce")], ignore_index=True)
+    accounts = unified(("A", "Alpha", "a.com"))
+    first = link(evidence, accounts, NO_ALIASES, set(), POLICY).links
+    again = link(evidence.iloc[::-1], accounts, NO_ALIASES, set(), POLICY).links
+    assert first.equals(again)
+    assert first["evidence"].iloc[0] == "0@prod.Salesforce email domain a.com is the account domain"

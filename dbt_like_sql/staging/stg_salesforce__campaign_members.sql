@@ -12,6 +12,7 @@ select
     {{ text('status') }} as member_status,
     coalesce({{ to_bool('has_responded') }}, false) as has_responded,
     {{ to_timestamp('created_date') }} as created_at,
+    {{ to_timestamp('last_modified_date') }} as last_modified_at,
     _source_file as source_file
 from latest
 where not coalesce({{ to_bool('is_deleted') }}, false)

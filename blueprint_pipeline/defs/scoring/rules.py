@@ -1,0 +1,38 @@
+"""The scoring config as a table the SQL models join: no config value is pasted into SQL."""
+
+import dagster as dg
+import pandas as pd
+
+from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.run_facts import run_facts
+from blueprint_pipeline.warehouse import Warehouse
+
+
+@dg.asset(group_name="scoring", kinds={"python"}, automation_condition=dg.AutomationCondition.eager())
+def scoring_activity_kinds(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
+) -> dg.MaterializeResult:
+    """Source activity -> kind (config `scoring.activity_kinds`): one row per (source, match)."""
+    kinds = blueprint_config.loaded.config.scoring.activity_kinds
+    rows = [
+        (source, match, kind)
+        for source, mapping in (
+            ("marketo_activity_type", kinds.marketo_activity_types),
+            ("marketo_program_status", kinds.marketo_program_statuses),
+            ("crm_campaign_member_status", kinds.crm_campaign_member_statuses),
+        )
+        for match, kind in mapping.items()
+        if kind is not None
+    ]
+    if kinds.linkedin_form_response:
+        rows.append(("linkedin_form_response", "*", kinds.linkedin_form_response))
+    frame = pd.DataFrame(rows, columns=["source", "match", "kind"], dtype="string")
+    with warehouse.transaction() as session:
+        session.replace_table("scoring_activity_kinds", frame)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(frame),
+            "kinds": ", ".join(sorted(set(frame["kind"]))),
+            **run_facts(context, blueprint_config.loaded.version).metadata(),
+        }
+    )

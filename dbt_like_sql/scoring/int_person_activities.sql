@@ -1,0 +1,65 @@
+-- One row per scored activity of a person, with its kind (config scoring.activity_kinds, as the
+-- table scoring_activity_kinds): Marketo activities by type name or id, Marketo program status
+-- changes (activity 104) by their new status, CRM campaign-member statuses, LinkedIn form
+-- responses. Activities of merged-away records count for the person they became.
+with kinds as (
+    select source, match, kind from {{ ref('scoring_activity_kinds') }}
+),
+
+marketo as (
+    select
+        activities.activity_id,
+        {{ source_key('activities.lead_id', 'Marketo') }} as source_key,
+        activities.activity_at,
+        activities.activity_type_id,
+        lower(trim(activities.activity_type_name)) as type_name,
+        case when activities.activity_type_id = 104
+            then lower(trim({{ attribute('activities.attributes', ['New Status', 'new_status']) }})) end
+            as new_status
+    from {{ ref('stg_marketo__activities') }} as activities
+),
+
+marketo_kinds as (
+    select marketo.activity_id, marketo.source_key, marketo.activity_at, kinds.kind, 'marketo' as origin
+    from marketo
+    inner join kinds
+        on (kinds.source = 'marketo_activity_type'
+            and (kinds.match = marketo.type_name or kinds.match = cast(marketo.activity_type_id as varchar)))
+        or (kinds.source = 'marketo_program_status' and kinds.match = marketo.new_status)
+),
+
+campaign_kinds as (
+    select
+        'cm:' || members.campaign_member_id as activity_id,
+        {{ source_key('coalesce(members.contact_id, members.lead_id)', 'Salesforce') }} as source_key,
+        coalesce(members.last_modified_at, members.created_at) as activity_at,
+        kinds.kind,
+        'crm_campaign' as origin
+    from {{ ref('stg_salesforce__campaign_members') }} as members
+    inner join kinds
+        on kinds.source = 'crm_campaign_member_status' and kinds.match = lower(trim(members.member_status))
+    where coalesce(members.contact_id, members.lead_id) is not null
+),
+
+linkedin_kinds as (
+    select
+        'li:' || responses.lead_gen_response_id as activity_id,
+        {{ source_key('responses.lead_gen_response_id', 'LinkedIn') }} as source_key,
+        responses.submitted_at as activity_at,
+        kinds.kind,
+        'linkedin' as origin
+    from {{ ref('stg_linkedin__lead_gen_responses') }} as responses
+    inner join kinds on kinds.source = 'linkedin_form_response'
+    where not responses.is_test_lead and responses.submitted_at is not null
+),
+
+scored as (
+    select * from marketo_kinds
+    union all select * from campaign_kinds
+    union all select * from linkedin_kinds
+)
+
+select registry.person_id, scored.activity_id, scored.kind, scored.activity_at, scored.origin, scored.source_key
+from scored
+inner join {{ ref('person_registry') }} as registry on registry.source_key = scored.source_key
+where scored.activity_at is not null
