@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
 
 from blueprint_pipeline.config.base import NAME, StrictModel
 
@@ -44,5 +46,68 @@ class ActivityKinds(StrictModel):
         return value
 
 
+class Decay(StrictModel):
+    """Exactly one: `half_life_days` (an activity's points halve every so many days) or
+    `window_days` (full points inside the window, none outside)."""
+
+    half_life_days: float | None = Field(default=None, gt=0)
+    window_days: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> Decay:
+        if (self.half_life_days is None) == (self.window_days is None):
+            raise ValueError("give exactly one of half_life_days or window_days (set the other to null)")
+        return self
+
+
+class ExplainableModel(StrictModel):
+    """Points per kind, decayed by age, at most `daily_cap` activities of a kind per person and day."""
+
+    points: dict[str, float] = Field(
+        default={
+            "email_open": 1,
+            "email_click": 3,
+            "page_view": 1,
+            "link_click": 2,
+            "form_fill": 10,
+            "interesting_moment": 5,
+            "event_registration": 8,
+            "event_attendance": 15,
+        },
+        description="kind -> points; a kind not listed scores nothing",
+    )
+    decay: Decay = Field(default_factory=lambda: Decay(half_life_days=30))
+    daily_cap: dict[str, int] = Field(
+        default={"default": 5}, description="kind (or `default`) -> activities counted per person and day"
+    )
+    lookback_days: int = Field(default=365, gt=0, description="older activities are not scored at all")
+    group_aggregation: Literal["sum", "role_weighted_average", "min_per_role"] = Field(
+        default="role_weighted_average",
+        description="sum of member scores; average weighted by role weight; or the weakest role's score "
+        "(the sum of its members', over the template's required roles, all roles if none is required)",
+    )
+
+    @field_validator("points")
+    @classmethod
+    def _points(cls, value: dict[str, float]) -> dict[str, float]:
+        _kind_names(dict.fromkeys(value, "x"))  # keys are kinds
+        bad = sorted(k for k, v in value.items() if v < 0)
+        if bad:
+            raise ValueError(f"points of {bad} are negative")
+        return value
+
+    @field_validator("daily_cap")
+    @classmethod
+    def _caps(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = sorted(k for k, v in value.items() if v < 1)
+        if bad:
+            raise ValueError(f"daily caps of {bad} are below 1")
+        return value
+
+    def cap_for(self, kind: str) -> int | None:
+        return self.daily_cap.get(kind, self.daily_cap.get("default"))
+
+
 class ScoringConfig(StrictModel):
     activity_kinds: ActivityKinds = Field(default_factory=ActivityKinds)
+    explainable: ExplainableModel = Field(default_factory=ExplainableModel)

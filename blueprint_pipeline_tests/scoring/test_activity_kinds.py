@@ -1,7 +1,7 @@
 """Activity kinds (issue 6, slice 1) on the identity_unified fixture, on DuckDB and PostgreSQL.
 
 Worked by hand with the shipped mapping:
-  Marketo  g1, g2 Carol form fills; g3, g4 Zed form fills; g5 Ann form fill; g6 Ann Visit Webpage
+  Marketo  g1, g2 Carol form fills; g3, g4, g10 Zed form fills; g5 Ann form fill; g6 Ann Visit Webpage
            -> page_view; g7 Ann program status change (104) to "Attended" -> event_attendance;
            g8 Carol's change to " invited " -> not scored; g9 Eve Open Email -> email_open.
   CRM      CampaignMember cm1 Ann (contact) Registered -> event_registration; cm2 Dee Sent -> not
@@ -35,6 +35,7 @@ def test_activity_kinds(warehouse, tmp_path, monkeypatch):
         ("g2", CAROL, "form_fill"),
         ("g3", ZED, "form_fill"),
         ("g4", ZED, "form_fill"),
+        ("g10", ZED, "form_fill"),
         ("g5", ANN, "form_fill"),
         ("g6", ANN, "page_view"),
         ("g7", ANN, "event_attendance"),
@@ -62,4 +63,4 @@ def test_activity_kinds(warehouse, tmp_path, monkeypatch):
     found = {(a, k) for a, _, k, _ in rows(warehouse, SQL)}
     assert ("g9", "newsletter_open") in found
     assert not {a for a, _ in found if a.startswith("li:") or a == "cm:00v000000000CM3AAA"}
-    assert len(found) == 9
+    assert len(found) == 10

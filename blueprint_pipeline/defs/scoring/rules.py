@@ -36,3 +36,50 @@ def scoring_activity_kinds(
             **run_facts(context, blueprint_config.loaded.version).metadata(),
         }
     )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "scoring_points",
+            group_name="scoring",
+            kinds={"python"},
+            automation_condition=dg.AutomationCondition.eager(),
+        ),
+        dg.AssetSpec(
+            "scoring_settings",
+            group_name="scoring",
+            kinds={"python"},
+            automation_condition=dg.AutomationCondition.eager(),
+        ),
+    ]
+)
+def scoring_model_tables(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
+):
+    """The explainable model's config as tables: points and daily cap per kind; decay, lookback and
+    group aggregation in one row."""
+    model = blueprint_config.loaded.config.scoring.explainable
+    points = pd.DataFrame(
+        {
+            "kind": pd.Series(list(model.points), dtype="string"),
+            "points": pd.Series([float(v) for v in model.points.values()], dtype="float64"),
+            "daily_cap": pd.Series([model.cap_for(k) or 1_000_000 for k in model.points], dtype="int64"),
+        }
+    )
+    settings = pd.DataFrame(
+        {
+            "half_life_days": pd.Series([model.decay.half_life_days], dtype="float64"),
+            "window_days": pd.Series([model.decay.window_days], dtype="float64"),
+            "lookback_days": pd.Series([model.lookback_days], dtype="float64"),
+            "group_aggregation": pd.Series([model.group_aggregation], dtype="string"),
+        }
+    )
+    with warehouse.transaction() as session:
+        session.replace_table("scoring_points", points)
+        session.replace_table("scoring_settings", settings)
+    facts = run_facts(context, blueprint_config.loaded.version).metadata()
+    yield dg.MaterializeResult(
+        asset_key="scoring_points", metadata={"dagster/row_count": len(points), **facts}
+    )
+    yield dg.MaterializeResult(asset_key="scoring_settings", metadata={"dagster/row_count": 1, **facts})
