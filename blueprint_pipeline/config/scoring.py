@@ -108,6 +108,40 @@ class ExplainableModel(StrictModel):
         return self.daily_cap.get(kind, self.daily_cap.get("default"))
 
 
+class SuiteCompatibleModel(StrictModel):
+    """The suites' numbers, for teams migrating: weighted activities in a window, each member's
+    count of a kind capped per day, square root, rescaled 0-100 across persons; groups from member
+    scores times normalised role weights, square root, rescaled 0-100 across groups."""
+
+    weights: dict[str, float] = Field(
+        default={
+            "event_attendance": 60,
+            "event_registration": 60,
+            "interesting_moment": 60,
+            "form_fill": 40,
+            "link_click": 40,
+            "page_view": 40,
+            "email_click": 30,
+            "email_open": 30,
+        }
+    )
+    window_days: int = Field(default=30, gt=0)
+    daily_cap: int = Field(default=20, ge=1)
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        _kind_names(dict.fromkeys(value, "x"))
+        bad = sorted(k for k, v in value.items() if v < 0)
+        if bad:
+            raise ValueError(f"weights of {bad} are negative")
+        return value
+
+
 class ScoringConfig(StrictModel):
+    model: Literal["explainable", "suite_compatible"] = Field(
+        default="explainable", description="which model gives buying_group_engagement.score (both are kept)"
+    )
     activity_kinds: ActivityKinds = Field(default_factory=ActivityKinds)
     explainable: ExplainableModel = Field(default_factory=ExplainableModel)
+    suite_compatible: SuiteCompatibleModel = Field(default_factory=SuiteCompatibleModel)

@@ -1,7 +1,7 @@
 -- One row per account with engaged persons: the sum of its persons' scores (by primary link).
 select
     account_id,
-    sum(score) as score,
+    round(sum(score), 9) as score,  -- rounded: a re-run gives the same table
     sum(velocity_14) as velocity_14,
     sum(velocity_30) as velocity_30,
     count(*) as engaged_persons,

@@ -54,7 +54,9 @@ select
     count(*) as activities,
     sum(case when counted then 1 else 0 end) as counted,
     max(points) as points_each,
-    sum(case when counted then points * decay else 0.0 end) as contribution,
+    -- Rounded: a float sum's last bit depends on the order a parallel engine adds in, and a re-run
+    -- on the same data must give the same table.
+    round(sum(case when counted then points * decay else 0.0 end), 9) as contribution,
     sum(case when counted and age_days < 14 then points else 0.0 end) as points_last_14,
     sum(case when counted and age_days >= 14 and age_days < 28 then points else 0.0 end) as points_prior_14,
     sum(case when counted and age_days < 30 then points else 0.0 end) as points_last_30,

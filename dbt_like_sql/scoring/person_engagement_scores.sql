@@ -4,7 +4,7 @@
 with totals as (
     select
         person_id,
-        sum(contribution) as score,
+        round(sum(contribution), 9) as score,  -- rounded: see person_engagement_contributions
         sum(points_last_14) - sum(points_prior_14) as velocity_14,
         sum(points_last_30) - sum(points_prior_30) as velocity_30,
         sum(counted) as activities_counted,

@@ -73,6 +73,7 @@ def scoring_model_tables(
             "window_days": pd.Series([model.decay.window_days], dtype="float64"),
             "lookback_days": pd.Series([model.lookback_days], dtype="float64"),
             "group_aggregation": pd.Series([model.group_aggregation], dtype="string"),
+            "model": pd.Series([blueprint_config.loaded.config.scoring.model], dtype="string"),
         }
     )
     with warehouse.transaction() as session:
@@ -83,3 +84,27 @@ def scoring_model_tables(
         asset_key="scoring_points", metadata={"dagster/row_count": len(points), **facts}
     )
     yield dg.MaterializeResult(asset_key="scoring_settings", metadata={"dagster/row_count": 1, **facts})
+
+
+@dg.asset(group_name="scoring", kinds={"python"}, automation_condition=dg.AutomationCondition.eager())
+def scoring_suite_weights(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
+) -> dg.MaterializeResult:
+    """The suite-compatible model's config as a table: weight per kind, with its window and cap."""
+    model = blueprint_config.loaded.config.scoring.suite_compatible
+    frame = pd.DataFrame(
+        {
+            "kind": pd.Series(list(model.weights), dtype="string"),
+            "weight": pd.Series([float(v) for v in model.weights.values()], dtype="float64"),
+            "window_days": pd.Series([float(model.window_days)] * len(model.weights), dtype="float64"),
+            "daily_cap": pd.Series([model.daily_cap] * len(model.weights), dtype="int64"),
+        }
+    )
+    with warehouse.transaction() as session:
+        session.replace_table("scoring_suite_weights", frame)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(frame),
+            **run_facts(context, blueprint_config.loaded.version).metadata(),
+        }
+    )
