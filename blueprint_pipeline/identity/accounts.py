@@ -135,14 +135,21 @@ def unify(
     )
     resolve = aliases.set_index("alias_account_id")["account_id"]
 
-    # Accounts the CRM merged: the master, or the master's survivor.
+    # Accounts the CRM merged: the master, followed through later CRM merges (B -> A, A -> C: B's
+    # survivor is C), then through a same-domain merge.
     crm_merged = crm_merges.dropna(subset=["master_record_id"])
     crm_merged = crm_merged[~crm_merged["record_id"].isin(ids)]
-    master = crm_merged["master_record_id"]
+    master_of = crm_merged.drop_duplicates("record_id").set_index("record_id")["master_record_id"]
+    final = crm_merged["master_record_id"].copy()
+    for _ in range(MAX_HIERARCHY_DEPTH):  # a cycle of merges stops here
+        further = final.map(master_of)
+        if further.isna().all():
+            break
+        final = further.fillna(final)
     crm_aliases = pd.DataFrame(
         {
             "alias_account_id": crm_merged["record_id"],
-            "account_id": master.map(resolve).fillna(master),
+            "account_id": final.map(resolve).fillna(final),
             "reason": "crm_merge",
         }
     )

@@ -263,8 +263,12 @@ def link(
     ids, unknown_accounts = _id_candidates(evidence, accounts, resolve, policy)
     domains = _domain_candidates(evidence, accounts, personal_domains, policy)
     # Deterministic and domain links first; company names only for the persons still unlinked.
+    # (A link a reviewer rejected settles nothing: the person's company name is still tried.)
     settled = pd.concat([ids, domains])
-    settled = settled.loc[settled["confidence"] >= policy.threshold, "person_id"].unique()
+    rejected = decisions.frame.loc[decisions.frame["decision"] == "reject", ["person_id", "account_id"]]
+    settled = settled.merge(rejected.assign(rejected=True), on=["person_id", "account_id"], how="left")
+    confident = (settled["confidence"] >= policy.threshold) & settled["rejected"].isna()
+    settled = settled.loc[confident, "person_id"].unique()
     names = _name_candidates(evidence[~evidence["person_id"].isin(settled)], accounts, policy)
     candidates = pd.concat(
         [ids.assign(ambiguous=False), domains.assign(ambiguous=False), names], ignore_index=True

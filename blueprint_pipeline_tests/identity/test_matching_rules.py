@@ -266,3 +266,21 @@ def test_links_do_not_depend_on_the_order_clues_arrive_in():
     again = link(evidence.iloc[::-1], accounts, NO_ALIASES, set(), POLICY).links
     assert first.equals(again)
     assert first["evidence"].iloc[0] == "0@prod.Salesforce email domain a.com is the account domain"
+
+
+def test_crm_merges_are_followed_to_the_live_survivor():
+    # The CRM merged B into A, then A into C; only C is live: both B and A are aliases of C.
+    merges = pd.DataFrame({"record_id": ["B", "A"], "master_record_id": ["A", "C"]})
+    result = unify(accounts(("C", "c.com", None, 2010)), merges, set(), "oldest")
+    assert merged(result) == {"A": "C", "B": "C"}
+
+
+def test_a_rejected_domain_link_leaves_the_company_name_to_try(tmp_path):
+    path = tmp_path / "account_link_decisions.csv"
+    path.write_text("person_id,account_id,decision,decided_by\np1,A,reject,me\n")
+    evidence = clues(("p1", "email_domain", "a.com"), ("p1", "company_name", "Beta Labs"))
+    accounts = unified(("A", "Alpha", "a.com"), ("B", "Beta Labs Inc", None))
+    result = link(evidence, accounts, NO_ALIASES, set(), POLICY, read_decisions(path))
+    assert result.links[["person_id", "account_id", "method"]].values.tolist() == [
+        ["p1", "B", "company_name"]
+    ]

@@ -1,4 +1,6 @@
--- One row per person (a stable person_id with at least one live source record). Each field comes
+-- One row per person (a stable person_id with at least one live source record). Source keys sort
+-- byte by byte (collate "C") on every engine: Salesforce ids mix cases, and a database collation
+-- such as en_US would order them otherwise. Each field comes
 -- from the record the merge policy prefers (identity_field_precedence: source order per field from
 -- config identity.yaml), then the most recently updated, then the smallest source key. Consent is
 -- combined, not chosen: an email opt-out anywhere is an opt-out; SMS is opted in only when some
@@ -55,7 +57,7 @@ chosen as (
             candidates.*,
             row_number() over (
                 partition by candidates.person_id, candidates.field
-                order by precedence.precedence, candidates.updated_at desc nulls last, candidates.source_key
+                order by precedence.precedence, candidates.updated_at desc nulls last, candidates.source_key collate "C"
             ) as choice
         from candidates
         inner join {{ ref('identity_field_precedence') }} as precedence
@@ -80,7 +82,7 @@ consent as (
         person_id,
         coalesce(bool_or(email_opt_out), false) as email_opt_out,
         coalesce(bool_or(sms_opt_in) and not coalesce(bool_or(not sms_opt_in), false), false) as sms_opt_in,
-        string_agg(source_key, ',' order by source_key) as source_keys,
+        string_agg(source_key, ',' order by source_key collate "C") as source_keys,
         count(*) as source_records,
         max(updated_at) as last_updated_at
     from person_records
