@@ -16,6 +16,15 @@ def _kind_names(mapping: dict[str, str | None]) -> dict[str, str | None]:
     return {str(source).strip().lower(): kind for source, kind in mapping.items()}
 
 
+def _amounts_by_kind(what: str, value: dict[str, float]) -> dict[str, float]:
+    """Points or weights per kind: the keys are kind names, the amounts not negative."""
+    _kind_names({kind: kind for kind in value})  # checks that the keys are kind names
+    bad = sorted(k for k, v in value.items() if v < 0)
+    if bad:
+        raise ValueError(f"{what} of {bad} are negative")
+    return value
+
+
 class ActivityKinds(StrictModel):
     """Source activity -> the kind users score; a source activity not listed is not scored, and
     `null` turns a shipped mapping off. Matching ignores case and surrounding spaces."""
@@ -87,14 +96,7 @@ class ExplainableModel(StrictModel):
         "(the sum of its members', over the template's required roles, all roles if none is required)",
     )
 
-    @field_validator("points")
-    @classmethod
-    def _points(cls, value: dict[str, float]) -> dict[str, float]:
-        _kind_names(dict.fromkeys(value, "x"))  # keys are kinds
-        bad = sorted(k for k, v in value.items() if v < 0)
-        if bad:
-            raise ValueError(f"points of {bad} are negative")
-        return value
+    _points = field_validator("points")(lambda value: _amounts_by_kind("points", value))
 
     @field_validator("daily_cap")
     @classmethod
@@ -128,14 +130,7 @@ class SuiteCompatibleModel(StrictModel):
     window_days: int = Field(default=30, gt=0)
     daily_cap: int = Field(default=20, ge=1)
 
-    @field_validator("weights")
-    @classmethod
-    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
-        _kind_names(dict.fromkeys(value, "x"))
-        bad = sorted(k for k, v in value.items() if v < 0)
-        if bad:
-            raise ValueError(f"weights of {bad} are negative")
-        return value
+    _weights = field_validator("weights")(lambda value: _amounts_by_kind("weights", value))
 
 
 class ScoringConfig(StrictModel):

@@ -96,15 +96,11 @@ def buying_groups(
     overrides = read_overrides(loaded.user_file(config.overrides_file), config)
     audiences = sorted({i.audience for i in config.solution_interests.values()}) or [""]
     with warehouse.transaction() as session:
-        in_audiences = "(select account_id from account_audience_members where audience_id in ({}))".format(
-            ", ".join(f"$a{i}" for i in range(len(audiences)))
-        )
         params = {f"a{i}": a for i, a in enumerate(audiences)}
+        wanted = f"where audience_id in ({', '.join(f'${name}' for name in params)})"
+        in_audiences = f"(select account_id from account_audience_members {wanted})"
         audience_members = session.fetch_df(
-            "select audience_id, account_id from account_audience_members where audience_id in ({})".format(
-                ", ".join(f"$a{i}" for i in range(len(audiences)))
-            ),
-            params,
+            f"select audience_id, account_id from account_audience_members {wanted}", params
         )
         accounts = session.fetch_df(
             f"select account_id, account_name from unified_accounts where account_id in {in_audiences}",
