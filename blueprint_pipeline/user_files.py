@@ -1,11 +1,12 @@
 """The data files a config directory holds beside its YAML (link decisions, static account lists,
-buying-group overrides), all read and checked before a run starts (`blueprint run`,
+buying-group overrides, stage changes), all read and checked before a run starts (`blueprint run`,
 `blueprint validate-config`), so a bad line stops nothing half-way."""
 
 from __future__ import annotations
 
 from blueprint_pipeline.audiences.membership import read_static_list, static_list_path
 from blueprint_pipeline.buying_groups.groups import read_overrides
+from blueprint_pipeline.buying_groups.stages import read_stage_changes
 from blueprint_pipeline.config import LoadedConfig
 from blueprint_pipeline.identity.links import decisions_for
 
@@ -24,4 +25,9 @@ def check_user_files(loaded: LoadedConfig) -> list[str]:
     overrides = read_overrides(loaded.user_file(buying_groups.overrides_file), buying_groups)
     if overrides.path:
         found.append(f"buying-group overrides: {overrides.path} ({len(overrides.frame)} lines)")
+    stages = loaded.config.stages
+    changes_path = loaded.user_file(stages.changes_file)
+    if changes_path and changes_path.exists():
+        changes = read_stage_changes(changes_path, stages, buying_groups)
+        found.append(f"stage changes: {changes_path} ({len(changes)} lines)")
     return found

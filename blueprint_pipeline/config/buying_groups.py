@@ -88,6 +88,7 @@ class SolutionInterest(StrictModel):
     opportunity_type: str | None = Field(default=None, description="the CRM Opportunity.Type it maps to")
     audience: str = Field(description="an audience in audiences.yaml")
     role_template: str = Field(description="a template in role_templates")
+    stage_model: str = Field(default="standard", description="a stage model in stages.yaml")
 
 
 class Completeness(StrictModel):

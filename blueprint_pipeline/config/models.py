@@ -10,6 +10,7 @@ from blueprint_pipeline.config.audiences import AudiencesConfig
 from blueprint_pipeline.config.base import StrictModel
 from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
 from blueprint_pipeline.config.scoring import ScoringConfig
+from blueprint_pipeline.config.stages import StagesConfig
 
 
 class SourcesConfig(StrictModel):
@@ -174,9 +175,11 @@ class BlueprintConfig(StrictModel):
     audiences: AudiencesConfig = Field(default_factory=AudiencesConfig)
     buying_groups: BuyingGroupsConfig = Field(default_factory=BuyingGroupsConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    stages: StagesConfig = Field(default_factory=StagesConfig)
 
     def reference_errors(self) -> list[tuple[str, str, str]]:
         """(section, key path, message) for names one section uses and another must define."""
+        interests = self.buying_groups.solution_interests.items()
         return [
             (
                 "buying_groups",
@@ -184,6 +187,15 @@ class BlueprintConfig(StrictModel):
                 f"{interest.audience!r} is not an audience in audiences.yaml "
                 f"({sorted(self.audiences.audiences)})",
             )
-            for name, interest in self.buying_groups.solution_interests.items()
+            for name, interest in interests
             if interest.audience not in self.audiences.audiences
+        ] + [
+            (
+                "buying_groups",
+                f"solution_interests.{name}.stage_model",
+                f"{interest.stage_model!r} is not a stage model in stages.yaml "
+                f"({sorted(self.stages.models)})",
+            )
+            for name, interest in interests
+            if interest.stage_model not in self.stages.models
         ]

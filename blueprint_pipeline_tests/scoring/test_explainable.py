@@ -89,18 +89,23 @@ def test_person_scores_decay_cap_and_velocity(warehouse, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("aggregation", "model", "expected_g"),
+    ("aggregation", "model", "expected_g", "contributions"),
     [
-        ("sum", "explainable", 20.0),
-        ("role_weighted_average", "explainable", 6.0),
-        ("min_per_role", "explainable", 4.0),
-        ("sum", "suite_compatible", 70.0),  # the suite model's group score (given here) becomes `score`
+        ("sum", "explainable", 20.0, [10.0, 4.0, 6.0, 0.0]),
+        ("role_weighted_average", "explainable", 6.0, [3.846154, 1.230769, 0.923077, 0.0]),
+        ("min_per_role", "explainable", 4.0, [0.0, 4.0, 0.0, 0.0]),
+        # the suite model's group score (given here) becomes `score`
+        ("sum", "suite_compatible", 70.0, [10.0, 4.0, 6.0, 0.0]),
     ],
 )
-def test_group_aggregations(warehouse, aggregation, model, expected_g):
+def test_group_aggregations(warehouse, aggregation, model, expected_g, contributions):
     """Group g: Decision Maker (weight 100, required) p1 scored 10, Champion (80, required) p2 4,
     Practitioner (40) p3 6 and p4 with no activity. sum 20; role-weighted (10x100 + 4x80 + 6x40 +
-    0x40) / 260 = 6; weakest required role: Champion, 4. Group h has no members: 0 every way."""
+    0x40) / 260 = 6; weakest required role: Champion, 4. Group h has no members: 0 every way.
+    Contributions (buying_group_score_contributions) add up to the score: role-weighted p1
+    10 x 100 / 260 = 3.846154, p2 4 x 80 / 260 = 1.230769, p3 6 x 40 / 260 = 0.923077; min per
+    role: only the Champion's members count. Suite raw contributions (member suite scores 50, 20,
+    0, 0; template weights sum 220): p1 50 x 100 / 220 = 22.727273, p2 20 x 80 / 220 = 7.272727."""
     roles = [("DM", True, 100.0), ("Champion", True, 80.0), ("Practitioner", False, 40.0)]
     tables = {
         "buying_groups": pd.DataFrame({"buying_group_id": ["g", "h"]}),
@@ -117,6 +122,7 @@ def test_group_aggregations(warehouse, aggregation, model, expected_g):
              "velocity_30": [0.0, 0.0, 5.0]}
         ),
         "buying_group_suite_scores": pd.DataFrame({"buying_group_id": ["g", "h"], "score": [70.0, 0.0]}),
+        "person_suite_scores": pd.DataFrame({"person_id": ["p1", "p2"], "score": [50.0, 20.0]}),
         "scoring_settings": pd.DataFrame(
             {"half_life_days": [10.0], "window_days": [None], "lookback_days": [365.0], "group_aggregation": [aggregation],
              "model": [model]}
@@ -126,13 +132,8 @@ def test_group_aggregations(warehouse, aggregation, model, expected_g):
         for name, frame in tables.items():
             session.replace_table(name, frame)
     project = load_project(SQL_PROJECT_DIR)
-    build_model(
-        warehouse,
-        project,
-        project.models["buying_group_engagement"],
-        as_of=datetime(2026, 3, 1),
-        config_version="t",
-    )
+    for name in ("buying_group_engagement", "buying_group_score_contributions"):
+        build_model(warehouse, project, project.models[name], as_of=datetime(2026, 3, 1), config_version="t")
     found = {
         g: (round(s, 6), v14)
         for g, s, v14 in warehouse.fetchall(
@@ -140,3 +141,11 @@ def test_group_aggregations(warehouse, aggregation, model, expected_g):
         )
     }
     assert found == {"g": (expected_g, 6.0), "h": (0.0, 0.0)}
+    by_member = warehouse.fetchall(
+        "select round(contribution, 6), round(suite_raw_contribution, 6) from buying_group_score_contributions "
+        "order by person_id"
+    )
+    assert [c for c, _ in by_member] == contributions
+    assert [s for _, s in by_member] == [22.727273, 7.272727, 0.0, 0.0]
+    if model == "explainable":
+        assert round(sum(c for c, _ in by_member), 6) == expected_g

@@ -1,24 +1,10 @@
 -- The suite-compatible person score, for teams migrating who want the numbers they know: in the
 -- window before the as-of time, each kind's activities counted at most `daily_cap` a day, times
--- the kind's weight; raw = their sum; score = 100 x sqrt(raw) / the largest sqrt(raw) of any
--- person (0-100, relative: it moves when someone else's engagement does).
-with weights as (
-    select * from {{ ref('scoring_suite_weights') }}
-),
-
-daily as (
-    select activities.person_id, activities.kind, cast(activities.activity_at as date) as activity_day,
-        least(count(*), max(weights.daily_cap)) as counted, max(weights.weight) as weight
-    from {{ ref('int_person_activities') }} as activities
-    inner join weights on weights.kind = activities.kind
-    where activities.activity_at <= {{ as_of }}
-        and date_diff('second', activities.activity_at, {{ as_of }}) / 86400.0 < weights.window_days
-    group by activities.person_id, activities.kind, cast(activities.activity_at as date)
-),
-
-raw as (
-    select person_id, sum(counted * weight) as raw_points
-    from daily
+-- the kind's weight (person_suite_contributions); raw = their sum; score = 100 x sqrt(raw) / the
+-- largest sqrt(raw) of any person (0-100, relative: it moves when someone else's engagement does).
+with raw as (
+    select person_id, sum(points) as raw_points
+    from {{ ref('person_suite_contributions') }}
     group by person_id
 )
 
