@@ -37,7 +37,7 @@ ui: $(STAMP)
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: $(STAMP)
-	$(BIN)/blueprint bench --scale $(or $(SCALE),small)
+	$(BIN)/blueprint bench --scale $(or $(SCALE),small) --fresh $(or $(FRESH),10000)
 
 clean:
 	rm -rf data .pytest_cache storage deploy/postgres/storage

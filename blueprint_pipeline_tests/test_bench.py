@@ -1,0 +1,23 @@
+"""`blueprint bench` at the tiny scale: the full build and the fresh-scores run both succeed, and
+the fresh run really scores the new file's activities (dated 2026-11-25 00:30, after every
+generated one)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from blueprint_pipeline.bench import run_bench
+
+
+def test_bench_tiny_with_fresh_activities(tmp_path):
+    result = run_bench("tiny", 1, tmp_path, fresh=200)
+    assert result.build_exit_code == 0, result.summary
+    assert result.fresh_exit_code == 0, result.summary
+    assert "fresh scores:" in result.render()
+    con = duckdb.connect(str(tmp_path / "bench-tiny.duckdb"), read_only=True)
+    newest = con.execute("select cast(max(activity_at) as varchar) from int_person_activities").fetchone()[0]
+    scored = con.execute(
+        "select cast(max(last_activity_at) as varchar) from person_engagement_scores"
+    ).fetchone()[0]
+    con.close()
+    assert newest == scored == "2026-11-25 00:30:00"
