@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from blueprint_pipeline.config.audiences import AudiencesConfig
 from blueprint_pipeline.config.base import StrictModel
 from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
+from blueprint_pipeline.config.journeys import JourneysConfig
 from blueprint_pipeline.config.scoring import ScoringConfig
 from blueprint_pipeline.config.stages import StagesConfig
 
@@ -176,26 +177,33 @@ class BlueprintConfig(StrictModel):
     buying_groups: BuyingGroupsConfig = Field(default_factory=BuyingGroupsConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     stages: StagesConfig = Field(default_factory=StagesConfig)
+    journeys: JourneysConfig = Field(default_factory=JourneysConfig)
 
     def reference_errors(self) -> list[tuple[str, str, str]]:
         """(section, key path, message) for names one section uses and another must define."""
+        from blueprint_pipeline.journeys.validate import reference_errors as journey_reference_errors
+
         interests = self.buying_groups.solution_interests.items()
-        return [
-            (
-                "buying_groups",
-                f"solution_interests.{name}.audience",
-                f"{interest.audience!r} is not an audience in audiences.yaml "
-                f"({sorted(self.audiences.audiences)})",
-            )
-            for name, interest in interests
-            if interest.audience not in self.audiences.audiences
-        ] + [
-            (
-                "buying_groups",
-                f"solution_interests.{name}.stage_model",
-                f"{interest.stage_model!r} is not a stage model in stages.yaml "
-                f"({sorted(self.stages.models)})",
-            )
-            for name, interest in interests
-            if interest.stage_model not in self.stages.models
-        ]
+        return (
+            [
+                (
+                    "buying_groups",
+                    f"solution_interests.{name}.audience",
+                    f"{interest.audience!r} is not an audience in audiences.yaml "
+                    f"({sorted(self.audiences.audiences)})",
+                )
+                for name, interest in interests
+                if interest.audience not in self.audiences.audiences
+            ]
+            + [
+                (
+                    "buying_groups",
+                    f"solution_interests.{name}.stage_model",
+                    f"{interest.stage_model!r} is not a stage model in stages.yaml "
+                    f"({sorted(self.stages.models)})",
+                )
+                for name, interest in interests
+                if interest.stage_model not in self.stages.models
+            ]
+            + journey_reference_errors(self)
+        )

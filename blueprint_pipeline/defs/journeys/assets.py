@@ -1,0 +1,422 @@
+"""Group `journeys`: one run of every journey at the build's as-of time, its state and effects
+written in one transaction (docs/journeys.md)."""
+
+import dagster as dg
+import pandas as pd
+
+from blueprint_pipeline.config.audiences import ACCOUNT_FIELDS
+from blueprint_pipeline.journeys.engine import Effects, JourneyRun, Settings
+from blueprint_pipeline.journeys.world import load_world
+from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.run_facts import run_facts
+from blueprint_pipeline.warehouse import Session, Warehouse
+
+GROUP = "journeys"
+AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+DEPS = [
+    "buying_group_stages",
+    "buying_group_engagement",
+    "buying_group_members",
+    "person_engagement_scores",
+    "int_person_activities",
+    "account_audience_members",
+    "stg_salesforce__opportunities",
+]
+T, TS, B, INT, F = "varchar", "timestamp", "boolean", "bigint", "double"
+TABLES: dict[str, dict[str, str]] = {
+    "journey_enrolments": {
+        "enrolment_id": T,
+        "journey_id": T,
+        "account_id": T,
+        "buying_group_id": T,
+        "entry_no": INT,
+        "status": T,
+        "node": T,
+        "step_no": INT,
+        "waiting_since": TS,
+        "due_at": TS,
+        "entered_at": TS,
+        "ended_at": TS,
+        "end_reason": T,
+        "test": B,
+    },
+    "journey_step_log": {
+        "step_key": T,
+        "enrolment_id": T,
+        "journey_id": T,
+        "account_id": T,
+        "node": T,
+        "node_type": T,
+        "person_id": T,
+        "outcome": T,
+        "detail": T,
+        "happened_at": TS,
+        "config_version": T,
+    },
+    "journey_outbox": {
+        "message_id": T,
+        "step_key": T,
+        "journey_id": T,
+        "enrolment_id": T,
+        "account_id": T,
+        "buying_group_id": T,
+        "person_id": T,
+        "channel": T,
+        "to_address": T,
+        "subject": T,
+        "body_text": T,
+        "body_html": T,
+        "status": T,
+        "hold_reason": T,
+        "test": B,
+        "created_at": TS,
+        "sent_at": TS,
+        "attempts": INT,
+        "last_error": T,
+    },
+    "journey_account_lists": {
+        "event_seq": INT,
+        "step_key": T,
+        "list_name": T,
+        "account_id": T,
+        "action": T,
+        "journey_id": T,
+        "happened_at": TS,
+    },
+    "linkedin_audience_additions": {
+        "step_key": T,
+        "audience": T,
+        "account_id": T,
+        "journey_id": T,
+        "happened_at": TS,
+    },
+    "crm_field_updates": {
+        "step_key": T,
+        "account_id": T,
+        "field": T,
+        "value": T,
+        "journey_id": T,
+        "happened_at": TS,
+    },
+    "buying_group_status_history": {
+        "event_seq": INT,
+        "step_key": T,
+        "buying_group_id": T,
+        "status": T,
+        "journey_id": T,
+        "happened_at": TS,
+    },
+    "person_score_adjustments": {
+        "step_key": T,
+        "person_id": T,
+        "points": F,
+        "journey_id": T,
+        "node": T,
+        "reason": T,
+        "happened_at": TS,
+    },
+    "journey_runs": {"journey_id": T, "status": T, "live_since": TS, "last_run_at": TS},
+    "journey_attribute_values": {"journey_id": T, "account_id": T, "value": T},
+}
+
+
+def create_tables(session: Session) -> None:
+    for table, columns in TABLES.items():
+        body = ", ".join(f"{name} {kind}" for name, kind in columns.items())
+        session.execute(f"create table if not exists {table} ({body})")
+
+
+def _frame(rows: list[dict], table: str) -> pd.DataFrame:
+    columns = TABLES[table]
+    frame = pd.DataFrame(rows, columns=[c for c in columns if c in (rows[0] if rows else columns)])
+    for name in frame.columns:
+        kind = columns[name]
+        if kind == TS:
+            frame[name] = pd.to_datetime(frame[name])
+        elif kind == B:
+            frame[name] = frame[name].astype(bool)
+        elif kind == INT:
+            frame[name] = frame[name].astype("int64")
+        elif kind == F:
+            frame[name] = frame[name].astype("float64")
+        else:
+            frame[name] = frame[name].astype("string")
+    return frame
+
+
+def append(session: Session, table: str, rows: list[dict], sequence: str | None = None) -> int:
+    if not rows:
+        return 0
+    if sequence:
+        first = int(session.scalar(f"select coalesce(max({sequence}), 0) from {table}")) + 1
+        rows = [{sequence: first + i, **row} for i, row in enumerate(rows)]
+    frame = _frame(rows, table)
+    session.insert_from_local_query(table, list(frame.columns), "select * from rows", frames={"rows": frame})
+    return len(frame)
+
+
+def _previous(session: Session) -> tuple[list[dict], dict, dict]:
+    enrolments = session.fetch_df("select * from journey_enrolments")
+    records = []
+    for row in enrolments.to_dict("records"):
+        for key in ("waiting_since", "due_at", "entered_at", "ended_at"):
+            row[key] = None if pd.isna(row[key]) else pd.Timestamp(row[key]).to_pydatetime()
+        row["test"], row["step_no"] = bool(row["test"]), int(row["step_no"])
+        row["buying_group_id"] = None if pd.isna(row["buying_group_id"]) else row["buying_group_id"]
+        records.append(row)
+    runs = {
+        r.journey_id: {"live_since": pd.Timestamp(r.live_since).to_pydatetime(), "last_run_at": r.last_run_at}
+        for r in session.fetch_df("select * from journey_runs").itertuples(index=False)
+    }
+    values = {
+        (j, a): v
+        for j, a, v in session.fetchall("select journey_id, account_id, value from journey_attribute_values")
+    }
+    return records, runs, values
+
+
+def _delete_keys(session: Session, table: str, column: str, keys: list[str]) -> None:
+    session.replace_table("journey_keys_to_replace", pd.DataFrame({"key": pd.Series(keys, dtype="string")}))
+    session.execute(f"delete from {table} where {column} in (select key from journey_keys_to_replace)")
+    session.execute("drop table journey_keys_to_replace")
+
+
+def _insert(session: Session, table: str, rows: list[dict]) -> None:
+    if rows:
+        frame = pd.DataFrame(rows)
+        session.insert_from_local_query(
+            table, list(frame.columns), "select * from rows", frames={"rows": frame}
+        )
+
+
+def _next(session: Session, table: str, column: str) -> int:
+    return int(session.scalar(f"select coalesce(max({column}), 0) from {table}")) + 1
+
+
+def _write(session: Session, out: Effects, version: str) -> dict[str, int]:
+    """Everything a run did, in the caller's transaction: state, log, outbox and the effects on
+    the tables other layers own (stage history, membership history), marked actor `journey`."""
+    if out.enrolments:
+        _delete_keys(session, "journey_enrolments", "enrolment_id", list(out.enrolments))
+        append(session, "journey_enrolments", list(out.enrolments.values()))
+    steps = append(session, "journey_step_log", [s | {"config_version": version} for s in out.steps])
+    messages = append(session, "journey_outbox", [m | {"attempts": 0} for m in out.outbox])
+    append(session, "journey_account_lists", out.list_events, sequence="event_seq")
+    append(session, "linkedin_audience_additions", out.linkedin)
+    append(session, "crm_field_updates", out.crm_updates)
+    append(session, "buying_group_status_history", out.statuses, sequence="event_seq")
+    append(session, "person_score_adjustments", out.score_changes)
+    first = _next(session, "buying_group_stage_history", "change_seq")
+    _insert(
+        session,
+        "buying_group_stage_history",
+        [
+            {
+                "change_seq": first + i,
+                **{
+                    k: m[k]
+                    for k in (
+                        "buying_group_id",
+                        "stage_model",
+                        "from_stage",
+                        "to_stage",
+                        "actor_name",
+                        "reason",
+                        "changed_at",
+                    )
+                },
+                "actor": "journey",
+                "request_key": m["step_key"],
+                "config_version": version,
+            }
+            for i, m in enumerate(out.stage_moves)
+        ],
+    )
+    _insert(
+        session,
+        "buying_group_stage_refusals",
+        [
+            {
+                **{
+                    k: r[k]
+                    for k in (
+                        "account_id",
+                        "solution_interest",
+                        "buying_group_id",
+                        "from_stage",
+                        "to_stage",
+                        "actor_name",
+                        "reason",
+                        "refused_at",
+                    )
+                },
+                "actor": "journey",
+                "request_key": r["step_key"],
+                "config_version": version,
+            }
+            for r in out.stage_refusals
+        ],
+    )
+    first = _next(session, "buying_group_member_events", "event_seq")
+    _insert(
+        session,
+        "buying_group_member_events",
+        [
+            {
+                "event_seq": first + i,
+                **{
+                    k: m[k]
+                    for k in (
+                        "buying_group_id",
+                        "person_id",
+                        "event",
+                        "role",
+                        "matched_condition",
+                        "happened_at",
+                    )
+                },
+                "actor": "journey",
+                "config_version": version,
+            }
+            for i, m in enumerate(out.member_events)
+        ],
+    )
+    if out.runs:
+        _delete_keys(session, "journey_runs", "journey_id", list(out.runs))
+        append(session, "journey_runs", [{"journey_id": j, **run} for j, run in out.runs.items()])
+    if out.attribute_values:
+        rows = [{"journey_id": j, "account_id": a, "value": v} for (j, a), v in out.attribute_values.items()]
+        _delete_keys(
+            session, "journey_attribute_values", "journey_id", sorted({r["journey_id"] for r in rows})
+        )
+        append(session, "journey_attribute_values", rows)
+    return {"steps": steps, "messages": messages}
+
+
+NODE_COUNTS = """
+select s.journey_id, s.node, s.node_type, s.outcome, count(distinct s.enrolment_id) as accounts,
+    count(distinct case when e.status = 'active' and e.node = s.node then e.enrolment_id end)
+        as accounts_here_now
+from journey_step_log as s
+inner join journey_enrolments as e on e.enrolment_id = s.enrolment_id
+where not e.test
+group by s.journey_id, s.node, s.node_type, s.outcome
+"""
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            name,
+            group_name=GROUP,
+            kinds={"python"},
+            deps=DEPS,
+            automation_condition=AUTOMATION,
+            description=description,
+        )
+        for name, description in (
+            (
+                "journey_enrolments",
+                "One row per journey entry of an account: its node, when it is due, its status.",
+            ),
+            ("journey_step_log", "Append-only: every step of every enrolment, with its idempotency key."),
+            ("journey_outbox", "Messages queued by journeys (pending, held with the reason, sent)."),
+            (
+                "journey_node_counts",
+                "Per journey, node and outcome: accounts that passed, accounts there now.",
+            ),
+        )
+    ],
+    check_specs=[dg.AssetCheckSpec("step_keys_unique", asset="journey_step_log", blocking=True)],
+)
+def journeys(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
+):
+    """Runs every journey that is live, in test, or closed to new entries at the build's as-of
+    time (docs/journeys.md)."""
+    loaded = blueprint_config.loaded
+    config = loaded.config
+    facts = run_facts(context, loaded.version)
+    journeys_config = config.journeys
+    interests = {
+        name: {
+            "name": i.name,
+            "description": i.description,
+            "business_outcome": i.business_outcome,
+            "stage_model": i.stage_model,
+        }
+        for name, i in config.buying_groups.solution_interests.items()
+    }
+    watched = {j.entry.account_attribute_change for j in journeys_config.journeys.values()} - {None}
+    with warehouse.transaction() as session:
+        create_tables(session)
+        enrolments, runs, values = _previous(session)
+        world = load_world(session, journeys_config, facts.as_of, lookback_days=_lookback(journeys_config))
+        attributes = {}
+        for name in sorted(watched):
+            column = name if name in ACCOUNT_FIELDS else None
+            rows = session.fetchall(f"select account_id, cast({column} as varchar) from unified_accounts")
+            attributes[name] = {a: v or "" for a, v in rows}
+        settings = Settings(**journeys_config.delivery.model_dump())
+        out = JourneyRun(
+            world,
+            journeys_config,
+            interests,
+            config.stages.models,
+            settings,
+            enrolments,
+            runs,
+            values,
+            attributes,
+        ).run()
+        written = _write(session, out, facts.config_version)
+        session.execute("drop table if exists journey_node_counts")
+        session.execute(f"create table journey_node_counts as {NODE_COUNTS}")
+        doubled = int(
+            session.scalar(
+                "select count(*) from (select step_key from journey_step_log "
+                "group by step_key having count(*) > 1) as d"
+            )
+        )
+        active = int(session.scalar("select count(*) from journey_enrolments where status = 'active'"))
+    held = sum(1 for m in out.outbox if m["status"] == "held")
+    live = sorted(
+        j for j, journey in journeys_config.journeys.items() if journey.status in ("live", "test", "closed")
+    )
+    metadata = facts.metadata()
+    yield dg.MaterializeResult(
+        asset_key="journey_enrolments",
+        metadata={
+            "active_enrolments": active,
+            "changed": len(out.enrolments),
+            "journeys_run": ", ".join(live) or "none",
+            "summary/journeys": f"{len(live)} running, {active:,} active enrolments, "
+            f"{written['messages']:,} messages queued ({held:,} held back)",
+            **metadata,
+        },
+    )
+    yield dg.MaterializeResult(asset_key="journey_step_log", metadata={"steps": written["steps"], **metadata})
+    yield dg.MaterializeResult(
+        asset_key="journey_outbox", metadata={"queued": written["messages"] - held, "held": held, **metadata}
+    )
+    yield dg.MaterializeResult(asset_key="journey_node_counts", metadata=metadata)
+    yield dg.AssetCheckResult(
+        check_name="step_keys_unique",
+        asset_key="journey_step_log",
+        passed=doubled == 0,
+        metadata={"repeated_keys": doubled},
+    )
+
+
+def _lookback(config) -> int:
+    """Days of activity the journeys' conditions and listen nodes may look at."""
+    days = [31]
+    for journey in config.journeys.values():
+        for node in journey.nodes.values():
+            for path in getattr(node, "paths", []):
+                activity = getattr(path.when, "activity", None)
+                if activity:
+                    days.append(activity.within_days + 1)
+            if node.type == "listen" and node.timeout_days:
+                days.append(int(node.timeout_days) + 2)
+    return max(days)
