@@ -91,15 +91,15 @@ def move_groups(
     first entry stage; people's changes apply in file order; then rules, stage after stage."""
     out = Moves()
     at = current.set_index("buying_group_id")[["stage", "entered_at"]].to_dict("index")
-    by_group = {
-        (a, s): rows for (a, s), rows in changes.groupby(["account_id", "solution_interest"], sort=False)
-    }
+    by_group: dict[tuple[str, str], list] = {}
+    for request in changes.itertuples(index=False):
+        by_group.setdefault((request.account_id, request.solution_interest), []).append(request)
     for group in groups.itertuples(index=False):
         state = at.get(group.buying_group_id) or {"stage": None, "entered_at": None}
-        requests = by_group.pop((group.account_id, group.solution_interest), changes.iloc[:0])
+        requests = by_group.pop((group.account_id, group.solution_interest), [])
         _move_one(group, models[group.stage_model], state["stage"], state["entered_at"], requests, as_of, out)
     for rows in by_group.values():  # lines naming an account x solution interest with no group
-        for request in rows.itertuples():
+        for request in rows:
             reason = "no buying group for this account and solution interest"
             out.refusals.append(_refusal(request, None, None, reason, as_of))
     return out
@@ -117,7 +117,7 @@ def _move_one(group, model: StageModel, stage, entered, requests, as_of: datetim
     elif stage not in model.stage_types:
         reason = f"stage {stage!r} is not in model {group.stage_model!r} (config changed)"
         record(model.entry_stages[0], "build", "", reason)
-    for request in requests.itertuples():
+    for request in requests:
         refusal = model.refusal(stage, request.to_stage)
         if refusal:
             out.refusals.append(_refusal(request, group.buying_group_id, stage, refusal, as_of))

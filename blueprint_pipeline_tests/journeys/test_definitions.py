@@ -6,7 +6,9 @@ import pytest
 
 from blueprint_pipeline.config.loader import load_config
 from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.paths import PROJECT_DIR
 
+EXAMPLES = PROJECT_DIR / "docs" / "examples"
 BASE = """
 templates:
   hello: {subject: "Hi {{ person.first_name }}", text: "{{ account.name }} {{ unsubscribe_url }}"}
@@ -30,8 +32,9 @@ def _load(tmp_path, text):
     return load_config(tmp_path)
 
 
-def test_the_shipped_journey_and_a_small_one_load(tmp_path):
-    assert "platform_nurture" in load_config().config.journeys.journeys
+def test_the_example_journey_and_a_small_one_load(tmp_path):
+    (tmp_path / "journeys.yaml").write_text((EXAMPLES / "journeys.yaml").read_text())
+    assert load_config(tmp_path).config.journeys.journeys["platform_nurture"].status == "live"
     assert _load(tmp_path, BASE).config.journeys.journeys["j"].start == "a"
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 
 from blueprint_pipeline.config.audiences import ACCOUNT_FIELDS
 from blueprint_pipeline.journeys.engine import Effects, JourneyRun, Settings
-from blueprint_pipeline.journeys.world import load_world
+from blueprint_pipeline.journeys.world import World, load_world
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
@@ -351,7 +351,13 @@ def journeys(
     with warehouse.transaction() as session:
         create_tables(session)
         enrolments, runs, values = _previous(session)
-        world = load_world(session, journeys_config, facts.as_of, lookback_days=_lookback(journeys_config))
+        running = [j for j in journeys_config.journeys.values() if j.status not in ("draft", "finished")]
+        as_of = facts.as_of
+        world = (
+            load_world(session, journeys_config, as_of, _lookback(journeys_config))
+            if running
+            else World(as_of)
+        )
         attributes = {}
         for name in sorted(watched):
             column = name if name in ACCOUNT_FIELDS else None
