@@ -10,6 +10,7 @@ from blueprint_pipeline.defs.sources.assets import build_source_assets
 from blueprint_pipeline.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.resources import (
     BlueprintConfigResource,
+    DeliveryResource,
     LandingResource,
     warehouse_from_env,
 )
@@ -32,6 +33,7 @@ def build_definitions(
             "warehouse": warehouse,
             "blueprint_config": BlueprintConfigResource(),
             "landing": LandingResource(),
+            "delivery": DeliveryResource(),
         },
         # One process per run: DuckDB has a single writer, and a step per process costs ~2 s.
         executor=dg.in_process_executor,

@@ -9,17 +9,22 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dagster as dg
 
 from blueprint_pipeline.config import LoadedConfig, load_config
-from blueprint_pipeline.paths import DEFAULT_LANDING_DIR
+from blueprint_pipeline.paths import DATA_DIR, DEFAULT_LANDING_DIR
 from blueprint_pipeline.warehouse import Warehouse, warehouse_from_url
 
 WAREHOUSE_URL_ENV = "BLUEPRINT_WAREHOUSE_URL"
 WAREHOUSE_SCHEMA_ENV = "BLUEPRINT_WAREHOUSE_SCHEMA"
 CONFIG_DIR_ENV = "BLUEPRINT_CONFIG_DIR"
 LANDING_DIR_ENV = "BLUEPRINT_LANDING_DIR"
+SMTP_URL_ENV = "BLUEPRINT_SMTP_URL"
+MAILBOX_DIR_ENV = "BLUEPRINT_MAILBOX_DIR"
+SMS_URL_ENV = "BLUEPRINT_SMS_URL"
+SMS_TOKEN_ENV = "BLUEPRINT_SMS_TOKEN"
 
 
 def warehouse_from_env() -> Warehouse:
@@ -45,3 +50,41 @@ class LandingResource(dg.ConfigurableResource):
     @property
     def root(self) -> Path:
         return Path(self.path or os.environ.get(LANDING_DIR_ENV) or DEFAULT_LANDING_DIR)
+
+
+class DeliveryResource(dg.ConfigurableResource):
+    """Where journey messages go: an SMTP server (BLUEPRINT_SMTP_URL, smtp://user:password@host:port
+    ?starttls=true), else .eml files in a mailbox folder (BLUEPRINT_MAILBOX_DIR, default
+    data/mailbox), so nothing leaves the machine until a server is configured; SMS to an HTTP
+    endpoint (BLUEPRINT_SMS_URL, BLUEPRINT_SMS_TOKEN)."""
+
+    smtp_url: str | None = None
+    mailbox_dir: str | None = None
+    sms_url: str | None = None
+    sms_token: str | None = None
+
+    def email(self):
+        from blueprint_pipeline.journeys.delivery import MailboxSender, SmtpSender
+
+        url = self.smtp_url or os.environ.get(SMTP_URL_ENV)
+        if url:
+            return SmtpSender(url)
+        return MailboxSender(
+            Path(self.mailbox_dir or os.environ.get(MAILBOX_DIR_ENV) or DATA_DIR / "mailbox")
+        )
+
+    def sms(self):
+        from blueprint_pipeline.journeys.delivery import HttpSms
+
+        url = self.sms_url or os.environ.get(SMS_URL_ENV)
+        return HttpSms(url, self.sms_token or os.environ.get(SMS_TOKEN_ENV)) if url else None
+
+    def describe(self) -> str:
+        """Where messages go, without credentials (this lands in Dagster's event log)."""
+        email = self.email()
+        if hasattr(email, "url"):
+            parts = urlsplit(email.url)
+            where = f"SMTP {parts.hostname}:{parts.port or 25}"
+        else:
+            where = f"mailbox {email.folder}"
+        return f"email: {where}; sms: {'HTTP endpoint' if self.sms() else 'none'}"

@@ -112,9 +112,12 @@ def build_groups(
     persons: pd.DataFrame,
     roles: pd.DataFrame,
     overrides: Overrides,
+    journey: pd.DataFrame | None = None,
 ) -> Membership:
     """`audience_members`: audience_id, account_id; `accounts`: account_id, account_name;
-    `persons`: person_id, account_id (primary links); `roles`: roles.ROLE_COLUMNS."""
+    `persons`: person_id, account_id (primary links); `roles`: roles.ROLE_COLUMNS; `journey`: the
+    last membership event per group and person where a journey acted (buying_group_id, person_id,
+    event, role). Precedence: manual > journey > rule."""
     names = accounts.set_index("account_id")["account_name"]
     groups, members = [], []
     for key, interest in sorted(config.solution_interests.items()):
@@ -137,6 +140,8 @@ def build_groups(
     groups_frame = pd.concat(groups, ignore_index=True) if groups else pd.DataFrame(columns=GROUP_COLUMNS)
     rule = pd.concat(members, ignore_index=True) if members else pd.DataFrame(columns=MEMBER_COLUMNS)
     rule = rule.reindex(columns=MEMBER_COLUMNS)
+    if journey is not None and len(journey):
+        rule = _journey_decisions(rule, journey, groups_frame, persons)
 
     # Manual overrides win: only for persons whose primary account is the group's account.
     o = overrides.frame.assign(
@@ -183,6 +188,30 @@ def build_groups(
         overrides_not_applied=not_applied,
         manual_removals=manual_removals,
     )
+
+
+def _journey_decisions(
+    rule: pd.DataFrame, journey: pd.DataFrame, groups: pd.DataFrame, persons: pd.DataFrame
+) -> pd.DataFrame:
+    """Journeys' assignments replace the rule's role for that person; their removals keep the
+    person out; both only while the person's primary account is the group's account."""
+    keys = ["buying_group_id", "person_id"]
+    j = journey.merge(groups[["buying_group_id", "account_id", "solution_interest"]], on="buying_group_id")
+    j = j.merge(persons[["person_id", "account_id"]], on=["person_id", "account_id"])
+    decided = rule.set_index(keys).index.isin(j.set_index(keys).index) if len(j) else False
+    assigned = j[j["event"] != "removed"]
+    by_journey = pd.DataFrame(
+        {
+            "buying_group_id": assigned["buying_group_id"],
+            "solution_interest": assigned["solution_interest"],
+            "account_id": assigned["account_id"],
+            "person_id": assigned["person_id"],
+            "role": assigned["role"],
+            "actor": "journey",
+            "matched_condition": assigned["matched_condition"],
+        }
+    )
+    return pd.concat([rule[~decided], by_journey], ignore_index=True).reindex(columns=MEMBER_COLUMNS)
 
 
 def membership_events(

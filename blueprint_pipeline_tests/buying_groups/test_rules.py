@@ -214,3 +214,38 @@ def test_an_empty_id_in_a_one_column_list_is_an_error(tmp_path):
     path.write_text('account_id\n001A\n\n""\n')
     with pytest.raises(ConfigError, match=r"vip.csv row 4: field account_id is empty"):
         read_static_list(path)
+
+
+def test_precedence_manual_over_journey_over_rule(tmp_path):
+    """Rules make p1 Decision Maker, p2 Champion and p3 Influencer of data_platform:A. A journey
+    moved p1 to Champion and removed p2; sales (the overrides file) assign p1 as Other. So p1 is
+    Other (manual wins), p2 stays out (the journey's removal holds against the rule), p3 keeps the
+    rule's role, and p4, whom a journey added but whose primary account is B, is not a member."""
+    from blueprint_pipeline.buying_groups.groups import build_groups
+
+    config = load_config().config.buying_groups
+    audience = pd.DataFrame({"audience_id": ["target_accounts"] * 2, "account_id": ["A", "B"]})
+    accounts = pd.DataFrame({"account_id": ["A", "B"], "account_name": ["Alpha", "Beta"]})
+    people = pd.DataFrame({"person_id": ["p1", "p2", "p3", "p4"], "account_id": ["A", "A", "A", "B"]})
+    roles = pd.DataFrame(
+        [("standard", "p1", "Decision Maker", 1, "r"), ("standard", "p2", "Champion", 3, "r"),
+         ("standard", "p3", "Influencer", 5, "r")],
+        columns=["role_template", "person_id", "role", "priority", "matched_condition"],
+    )  # fmt: skip
+    journey = pd.DataFrame(
+        [("data_platform:A", "p1", "changed", "Champion", "journey j, node n"),
+         ("data_platform:A", "p2", "removed", "Champion", "journey j, node m"),
+         ("data_platform:A", "p4", "added", "Influencer", "journey j, node n")],
+        columns=["buying_group_id", "person_id", "event", "role", "matched_condition"],
+    )  # fmt: skip
+    (tmp_path / "overrides.csv").write_text(
+        "solution_interest,account_id,person_id,action,role,actor,note,decided_at\n"
+        "data_platform,A,p1,assign,Other,sam,,2026-03-01\n"
+    )
+    overrides = read_overrides(tmp_path / "overrides.csv", config)
+    result = build_groups(config, audience, accounts, people, roles, overrides, journey)
+    members = result.members[result.members["buying_group_id"] == "data_platform:A"]
+    assert sorted(zip(members["person_id"], members["role"], members["actor"], strict=True)) == [
+        ("p1", "Other", "manual"),
+        ("p3", "Influencer", "rule"),
+    ]

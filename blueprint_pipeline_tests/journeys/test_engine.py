@@ -371,3 +371,49 @@ def test_exit_on_opportunity(tmp_path):
     assert {e["account_id"]: (e["status"], e["end_reason"]) for e in state if e["status"] != "active"} == {
         "A1": ("exited", "opportunity created")
     }
+
+
+PEOPLE = """
+templates:
+  hello: {subject: "Hi", text: "{{ person.first_name }} {{ unsubscribe_url }}"}
+journeys:
+  j:
+    name: J
+    status: live
+    solution_interest: data_platform
+    entry: {audience: target_accounts}
+    start: promote_active
+    nodes:
+      promote_active:
+        type: assign_to_buying_group
+        role: Influencer
+        people: {member: false, activity: {kinds: [form_fill], within_days: 30, at_least: 1}}
+        next: drop_quiet
+      drop_quiet:
+        type: remove_from_buying_group
+        people: {roles: [Champion], activity: {kinds: [form_fill, email_open], within_days: 30, at_most: 0}}
+        next: done
+      done: {type: exit}
+"""
+
+
+def test_people_actions_and_conditions(tmp_path):
+    """A1: p13 (not a member) filled a form 3 days ago -> Influencer; p12 (Champion) did nothing
+    in 30 days -> removed; p11 (Decision Maker) is not a Champion: stays. A2: p22 (Champion)
+    opened an email 40 days ago, outside the 30 days: removed too."""
+    (tmp_path / "journeys.yaml").write_text(PEOPLE)
+    config = load_config(tmp_path).config
+    world = _world(datetime(2026, 3, 2, 9))
+    world.persons["p13"] = _person("P13")
+    world.account_persons["A1"].append("p13")
+    world.activities = {
+        "p13": [("form_fill", datetime(2026, 2, 27))],
+        "p22": [("email_open", datetime(2026, 1, 21))],
+    }
+    out, _ = _go(config, world)
+    assert [(m["buying_group_id"], m["person_id"], m["event"], m["role"]) for m in out.member_events] == [
+        ("data_platform:A1", "p13", "added", "Influencer"),
+        ("data_platform:A1", "p12", "removed", "Champion"),
+        ("data_platform:A2", "p22", "removed", "Champion"),
+    ]
+    assert world.members["data_platform:A1"] == {"p11": "Decision Maker", "p13": "Influencer"}

@@ -149,3 +149,42 @@ def test_group_aggregations(warehouse, aggregation, model, expected_g, contribut
     assert [s for _, s in by_member] == [22.727273, 7.272727, 0.0, 0.0]
     if model == "explainable":
         assert round(sum(c for c, _ in by_member), 6) == expected_g
+
+
+def test_journey_score_adjustments(warehouse):
+    """A form fill 10 days old at half-life 10 gives p1 10 x 0.5 = 5; a journey added 2.5 to p1
+    (no decay) and took 3 from p2, whose score stays 0 (never below); an adjustment dated after
+    the as-of time does not count yet."""
+    as_of = datetime(2026, 3, 1)
+    tables = {
+        "int_person_activities": pd.DataFrame(
+            {"person_id": ["p1"], "activity_id": ["a1"], "kind": ["form_fill"], "activity_at": [datetime(2026, 2, 19)]}
+        ),
+        "scoring_points": pd.DataFrame({"kind": ["form_fill"], "points": [10.0], "daily_cap": [5]}),
+        "scoring_settings": pd.DataFrame(
+            {"half_life_days": [10.0], "window_days": [None], "lookback_days": [365.0],
+             "group_aggregation": ["sum"], "model": ["explainable"]}
+        ).astype({"window_days": "float64"}),
+        "person_score_adjustments": pd.DataFrame(
+            {"step_key": ["k1", "k2", "k3"], "person_id": ["p1", "p2", "p1"], "points": [2.5, -3.0, 1.0],
+             "journey_id": "j", "node": "bump", "reason": "",
+             "happened_at": [datetime(2026, 2, 28), datetime(2026, 2, 28), datetime(2026, 3, 2)]}
+        ),
+        "person_account_links": pd.DataFrame(
+            {"person_id": pd.Series([], dtype="string"), "account_id": pd.Series([], dtype="string"),
+             "is_primary": pd.Series([], dtype="bool")}
+        ),
+    }  # fmt: skip
+    with warehouse.transaction() as session:
+        for name, frame in tables.items():
+            session.replace_table(name, frame)
+    project = load_project(SQL_PROJECT_DIR)
+    for name in ("person_engagement_contributions", "person_engagement_scores"):
+        build_model(warehouse, project, project.models[name], as_of=as_of, config_version="t")
+    scores = {
+        p: round(s, 6) for p, s in warehouse.fetchall("select person_id, score from person_engagement_scores")
+    }
+    assert scores == {"p1": 7.5, "p2": 0.0}
+    assert warehouse.fetchall(
+        "select person_id, kind, contribution from person_engagement_contributions order by person_id, kind"
+    ) == [("p1", "form_fill", 5.0), ("p1", "journey_adjustment", 2.5), ("p2", "journey_adjustment", -3.0)]

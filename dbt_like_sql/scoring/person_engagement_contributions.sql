@@ -2,7 +2,9 @@
 -- were, how many counted (at most the kind's daily cap, the earliest first), and what they add to
 -- the person's score: points x decay, where decay is 0.5 ^ (age in days / half-life), or 1 inside
 -- the window and 0 outside. Activities after the as-of time or older than the lookback are left
--- out. points_last_N / points_prior_N (undecayed) feed velocity.
+-- out. points_last_N / points_prior_N (undecayed) feed velocity. Points journeys add
+-- (person_score_adjustments, kind `journey_adjustment`) count as they are, without decay or cap,
+-- within the lookback; they may be negative.
 with settings as (
     select * from {{ ref('scoring_settings') }}
 ),
@@ -64,3 +66,24 @@ select
     max(activity_at) as last_activity_at
 from weighed
 group by person_id, kind, activity_day
+
+union all
+
+select
+    adjustments.person_id,
+    'journey_adjustment' as kind,
+    cast(adjustments.happened_at as date) as activity_day,
+    count(*) as activities,
+    count(*) as counted,
+    cast(null as double) as points_each,
+    round(sum(adjustments.points), 9) as contribution,
+    0.0 as points_last_14,
+    0.0 as points_prior_14,
+    0.0 as points_last_30,
+    0.0 as points_prior_30,
+    max(adjustments.happened_at) as last_activity_at
+from {{ ref('person_score_adjustments') }} as adjustments
+cross join settings
+where adjustments.happened_at <= {{ as_of }}
+    and date_diff('second', adjustments.happened_at, {{ as_of }}) / 86400.0 < settings.lookback_days
+group by adjustments.person_id, cast(adjustments.happened_at as date)

@@ -4,10 +4,11 @@
 with totals as (
     select
         person_id,
-        round(sum(contribution), 9) as score,  -- rounded: see person_engagement_contributions
+        -- rounded: see person_engagement_contributions; never below 0 (journeys may subtract)
+        greatest(round(sum(contribution), 9), 0.0) as score,
         sum(points_last_14) - sum(points_prior_14) as velocity_14,
         sum(points_last_30) - sum(points_prior_30) as velocity_30,
-        sum(counted) as activities_counted,
+        sum(case when kind <> 'journey_adjustment' then counted else 0 end) as activities_counted,
         max(last_activity_at) as last_activity_at
     from {{ ref('person_engagement_contributions') }}
     group by person_id

@@ -42,6 +42,17 @@ INPUTS = [
 ]
 
 
+def _journey_state(session: Session) -> pd.DataFrame:
+    """Per group and person whose last membership event a journey made: that event."""
+    if not session.table_exists(EVENTS_TABLE):
+        return pd.DataFrame(columns=["buying_group_id", "person_id", "event", "role", "matched_condition"])
+    return session.fetch_df(
+        "select buying_group_id, person_id, event, role, matched_condition from (select *, row_number() "
+        "over (partition by buying_group_id, person_id order by event_seq desc) as latest "
+        f"from {EVENTS_TABLE}) as e where latest = 1 and actor = 'journey'"
+    )
+
+
 def _current_state(session: Session) -> pd.DataFrame:
     """The last history entry per group and person, removed ones left out."""
     if not session.table_exists(EVENTS_TABLE):
@@ -124,7 +135,13 @@ def buying_groups(
             persons["custom"] = [custom.get(p, {}) for p in persons["person_id"]]
         roles = assign_roles(persons, config)
         result = build_groups(
-            config, audience_members, accounts, persons[["person_id", "account_id"]], roles, overrides
+            config,
+            audience_members,
+            accounts,
+            persons[["person_id", "account_id"]],
+            roles,
+            overrides,
+            _journey_state(session),
         )
         groups, role_status = completeness(config, result.groups, result.members)
         events = membership_events(
@@ -191,6 +208,7 @@ def buying_groups(
             "dagster/row_count": len(result.members),
             "by_rule": int((result.members["actor"] == "rule").sum()),
             "manual": int((result.members["actor"] == "manual").sum()),
+            "by_journey": int((result.members["actor"] == "journey").sum()),
             "overrides_file": overrides.path or "(none)",
             "overrides_not_applied": len(result.overrides_not_applied),
             **({NOT_APPLIED: ", ".join(f"row {r}" for r in not_applied)} if not_applied else {}),

@@ -3,6 +3,7 @@
 import dagster as dg
 import pandas as pd
 
+from blueprint_pipeline.journeys.tables import create_tables
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
@@ -52,6 +53,14 @@ def scoring_activity_kinds(
             kinds={"python"},
             automation_condition=dg.AutomationCondition.eager(),
         ),
+        dg.AssetSpec(
+            "person_score_adjustments",
+            group_name="scoring",
+            kinds={"python"},
+            description="Append-only: points journeys add to persons' scores (change_score nodes). "
+            "Created here, written by the journeys layer.",
+            automation_condition=dg.AutomationCondition.eager(),
+        ),
     ]
 )
 def scoring_model_tables(
@@ -79,11 +88,16 @@ def scoring_model_tables(
     with warehouse.transaction() as session:
         session.replace_table("scoring_points", points)
         session.replace_table("scoring_settings", settings)
+        create_tables(session, ["person_score_adjustments"])
+        adjustments = int(session.scalar("select count(*) from person_score_adjustments"))
     facts = run_facts(context, blueprint_config.loaded.version).metadata()
     yield dg.MaterializeResult(
         asset_key="scoring_points", metadata={"dagster/row_count": len(points), **facts}
     )
     yield dg.MaterializeResult(asset_key="scoring_settings", metadata={"dagster/row_count": 1, **facts})
+    yield dg.MaterializeResult(
+        asset_key="person_score_adjustments", metadata={"dagster/row_count": adjustments, **facts}
+    )
 
 
 @dg.asset(group_name="scoring", kinds={"python"}, automation_condition=dg.AutomationCondition.eager())

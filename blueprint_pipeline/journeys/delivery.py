@@ -1,0 +1,162 @@
+"""Sending what journeys queued in `journey_outbox`, each message at most once.
+
+For each message: mark it `sending` (committed), send it with its stable Message-ID, mark it `sent`
+(committed). A run killed anywhere leaves each message pending (not yet tried), sending (tried,
+outcome unknown) or sent; the next run sends the pending and sending ones. Only a message the
+server accepted just before the process died is sent twice, with the same Message-ID, so mail
+systems that deduplicate by Message-ID drop the copy (docs/journeys.md).
+
+Channels: email over SMTP, or to a mailbox folder of .eml files when no SMTP server is configured
+(so a demo never sends to the world); SMS through `SmsProvider`, with an adapter that posts JSON
+to an HTTP endpoint. Sales alerts are emails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import smtplib
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from blueprint_pipeline.warehouse import Warehouse
+
+MAX_ATTEMPTS = 5
+
+
+class EmailSender(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class SmsProvider(Protocol):
+    """What an SMS adapter does (a Twilio or Sinch adapter implements this)."""
+
+    def send(self, to: str, body: str, message_id: str) -> None: ...
+
+
+@dataclass
+class SmtpSender:
+    """smtp://[user[:password]@]host[:port][?starttls=true]"""
+
+    url: str
+
+    def send(self, message: EmailMessage) -> None:
+        parts = urlsplit(self.url)
+        with smtplib.SMTP(parts.hostname or "127.0.0.1", parts.port or 25, timeout=30) as smtp:
+            if "starttls=true" in (parts.query or ""):
+                smtp.starttls()
+            if parts.username:
+                smtp.login(parts.username, parts.password or "")
+            smtp.send_message(message)
+
+
+@dataclass
+class MailboxSender:
+    """Writes each message to `<folder>/<message id>.eml` (atomically; a resend overwrites it)."""
+
+    folder: Path
+
+    def send(self, message: EmailMessage) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = message["Message-ID"].strip("<>").split("@")[0]
+        temporary = self.folder / f".{name}.tmp"
+        temporary.write_bytes(bytes(message))
+        os.replace(temporary, self.folder / f"{name}.eml")
+
+
+@dataclass
+class HttpSms:
+    """Posts {"to", "body", "message_id"} as JSON to `url`, with the message id as the
+    Idempotency-Key header, so a provider that honours it drops a resend."""
+
+    url: str
+    token: str | None = None
+
+    def send(self, to: str, body: str, message_id: str) -> None:
+        headers = {"Content-Type": "application/json", "Idempotency-Key": message_id}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        data = json.dumps({"to": to, "body": body, "message_id": message_id}).encode()
+        request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            if response.status >= 300:
+                raise OSError(f"SMS endpoint answered {response.status}")
+
+
+def email_message(row: dict, from_address: str, unsubscribe_url: str | None) -> EmailMessage:
+    message = EmailMessage()
+    message["Message-ID"] = row["message_id"]
+    message["From"] = from_address
+    message["To"] = row["to_address"]
+    message["Subject"] = row["subject"]
+    message["Date"] = formatdate(row["created_at"].timestamp(), usegmt=True)
+    if unsubscribe_url:
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(row["body_text"])
+    html = row.get("body_html")
+    if isinstance(html, str) and html:  # a NULL arrives as None or NaN
+        message.add_alternative(html, subtype="html")
+    return message
+
+
+@dataclass
+class Delivered:
+    sent: dict[str, int]
+    failed: int
+    retried_after_crash: int
+
+
+def deliver(
+    warehouse: Warehouse,
+    email: EmailSender,
+    sms: SmsProvider | None,
+    from_address: str,
+    unsubscribe_url,
+) -> Delivered:
+    """Sends every pending message (and every one a killed run left `sending`), oldest first.
+    `unsubscribe_url(message_id)` gives the link for the List-Unsubscribe header. `sent_at` is the
+    wall-clock time a message left, not the run's as-of time."""
+    rows = warehouse.fetch_df(
+        "select * from journey_outbox where status in ('pending', 'sending') order by created_at, message_id"
+    ).to_dict("records")
+    sent: dict[str, int] = {}
+    failed = crashed = 0
+    for row in rows:
+        crashed += row["status"] == "sending"
+        with warehouse.transaction() as session:
+            session.execute(
+                "update journey_outbox set status = 'sending', attempts = attempts + 1 where message_id = $m",
+                {"m": row["message_id"]},
+            )
+        try:
+            if row["channel"] == "sms":
+                if sms is None:
+                    raise OSError("no SMS provider configured (BLUEPRINT_SMS_URL)")
+                sms.send(row["to_address"], row["body_text"], row["message_id"])
+            else:
+                link = unsubscribe_url(row["message_id"]) if row["channel"] == "email" else None
+                email.send(email_message(row, from_address, link))
+        except (OSError, smtplib.SMTPException) as exc:
+            status = "failed" if int(row["attempts"] or 0) + 1 >= MAX_ATTEMPTS else "pending"
+            failed += status == "failed"
+            with warehouse.transaction() as session:
+                session.execute(
+                    "update journey_outbox set status = $s, last_error = $e where message_id = $m",
+                    {"s": status, "e": f"{type(exc).__name__}: {exc}"[:500], "m": row["message_id"]},
+                )
+            continue
+        with warehouse.transaction() as session:
+            session.execute(
+                "update journey_outbox set status = 'sent', sent_at = $t, last_error = null "
+                "where message_id = $m",
+                {"t": datetime.now(UTC).replace(tzinfo=None), "m": row["message_id"]},
+            )
+        sent[row["channel"]] = sent.get(row["channel"], 0) + 1
+    return Delivered(sent, failed, crashed)
