@@ -61,6 +61,18 @@ def _cmd_validate_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tracking_server(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from blueprint_pipeline.resources import LandingResource, tracking_secret
+    from blueprint_pipeline.tracking.app import create_app
+
+    landing = LandingResource(path=args.landing).root
+    print(f"tracking endpoint on http://{args.host}:{args.port}, events land in {landing / 'tracking'}")
+    uvicorn.run(create_app(landing, tracking_secret()), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     from blueprint_pipeline.generator.generate import generate
     from blueprint_pipeline.generator.scales import scale_named
@@ -132,6 +144,12 @@ def parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate-config", help="check a config directory without running anything")
     validate.add_argument("dir", help="config directory")
     validate.set_defaults(func=_cmd_validate_config)
+
+    tracking = sub.add_parser("tracking-server", help="serve the open / click / unsubscribe endpoint")
+    tracking.add_argument("--host", default="127.0.0.1")
+    tracking.add_argument("--port", type=int, default=8088)
+    tracking.add_argument("--landing", help="landing directory the events go to (tracking/)")
+    tracking.set_defaults(func=_cmd_tracking_server)
     return top
 
 

@@ -7,6 +7,7 @@ Dagster daemon or the UI (which load the definitions in a new process) see the s
 from __future__ import annotations
 
 import os
+import secrets
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,6 +26,26 @@ SMTP_URL_ENV = "BLUEPRINT_SMTP_URL"
 MAILBOX_DIR_ENV = "BLUEPRINT_MAILBOX_DIR"
 SMS_URL_ENV = "BLUEPRINT_SMS_URL"
 SMS_TOKEN_ENV = "BLUEPRINT_SMS_TOKEN"
+TRACKING_SECRET_ENV = "BLUEPRINT_TRACKING_SECRET"
+
+
+def tracking_secret() -> str:
+    """The key that signs tracking links (BLUEPRINT_TRACKING_SECRET), else one made at random on
+    first use and kept in data/tracking_secret, so the journeys and the endpoint agree."""
+    given = os.environ.get(TRACKING_SECRET_ENV)
+    if given:
+        return given
+    path = DATA_DIR / "tracking_secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            pass
+        else:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 def warehouse_from_env() -> Warehouse:

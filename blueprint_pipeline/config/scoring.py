@@ -42,9 +42,15 @@ class ActivityKinds(StrictModel):
     linkedin_form_response: str | None = Field(
         default="form_fill", description="kind of a LinkedIn form response"
     )
+    tracking_events: dict[str, str | None] = Field(
+        default_factory=dict, description="journey email event (open, click, unsubscribe, bounce) -> kind"
+    )
 
     _kinds = field_validator(
-        "marketo_activity_types", "marketo_program_statuses", "crm_campaign_member_statuses"
+        "marketo_activity_types",
+        "marketo_program_statuses",
+        "crm_campaign_member_statuses",
+        "tracking_events",
     )(_kind_names)
 
     @field_validator("linkedin_form_response")

@@ -111,6 +111,14 @@ class Delivered:
     sent: dict[str, int]
     failed: int
     retried_after_crash: int
+    bounced: int = 0
+
+
+def _hard_bounce(exc: Exception) -> bool:
+    """The server refused every recipient for good (5xx): retrying cannot help."""
+    return isinstance(exc, smtplib.SMTPRecipientsRefused) and all(
+        code >= 500 for code, _ in exc.recipients.values()
+    )
 
 
 def deliver(
@@ -118,16 +126,16 @@ def deliver(
     email: EmailSender,
     sms: SmsProvider | None,
     from_address: str,
-    unsubscribe_url,
+    on_bounce=None,
 ) -> Delivered:
     """Sends every pending message (and every one a killed run left `sending`), oldest first.
-    `unsubscribe_url(message_id)` gives the link for the List-Unsubscribe header. `sent_at` is the
-    wall-clock time a message left, not the run's as-of time."""
+    `sent_at` is the wall-clock time a message left, not the run's as-of time. A hard bounce marks
+    the message `bounced` and calls `on_bounce(row)` (which lands a bounce event)."""
     rows = warehouse.fetch_df(
         "select * from journey_outbox where status in ('pending', 'sending') order by created_at, message_id"
     ).to_dict("records")
     sent: dict[str, int] = {}
-    failed = crashed = 0
+    failed = crashed = bounced = 0
     for row in rows:
         crashed += row["status"] == "sending"
         with warehouse.transaction() as session:
@@ -141,10 +149,15 @@ def deliver(
                     raise OSError("no SMS provider configured (BLUEPRINT_SMS_URL)")
                 sms.send(row["to_address"], row["body_text"], row["message_id"])
             else:
-                link = unsubscribe_url(row["message_id"]) if row["channel"] == "email" else None
-                email.send(email_message(row, from_address, link))
+                link = row.get("unsubscribe_url")
+                email.send(email_message(row, from_address, link if isinstance(link, str) and link else None))
         except (OSError, smtplib.SMTPException) as exc:
             status = "failed" if int(row["attempts"] or 0) + 1 >= MAX_ATTEMPTS else "pending"
+            if _hard_bounce(exc):
+                status = "bounced"
+                bounced += 1
+                if on_bounce is not None:
+                    on_bounce(row)
             failed += status == "failed"
             with warehouse.transaction() as session:
                 session.execute(
@@ -159,4 +172,4 @@ def deliver(
                 {"t": datetime.now(UTC).replace(tzinfo=None), "m": row["message_id"]},
             )
         sent[row["channel"]] = sent.get(row["channel"], 0) + 1
-    return Delivered(sent, failed, crashed)
+    return Delivered(sent, failed, crashed, bounced)

@@ -25,6 +25,7 @@ from blueprint_pipeline.journeys.conditions import (
 from blueprint_pipeline.journeys.render import render
 from blueprint_pipeline.journeys.waits import wait_ends
 from blueprint_pipeline.journeys.world import World
+from blueprint_pipeline.tracking.links import tracked_html, unsubscribe_url
 
 ACTIVE = "active"
 MAX_STEPS = 500  # per enrolment and run; a graph without wait-free cycles never gets near it
@@ -35,6 +36,7 @@ class Settings:
     from_address: str = "marketing@localhost"
     tracking_base_url: str = "http://127.0.0.1:8088"
     sales_alert_to: str = "sales@localhost"
+    tracking_secret: str = "not-a-secret"  # the asset passes resources.tracking_secret()
 
 
 @dataclass
@@ -558,8 +560,18 @@ class JourneyRun:
                 else self._hold_reason(channel, person, person_id, e, group)
             )
             message_id = f"<{stable_id(key, length=32)}@{self.settings.from_address.rpartition('@')[2]}>"
-            tokens = self._tokens(journey, e, group, person, message_id)
-            text = render(template, tokens)
+            unsubscribe, html = "", None
+            tracking = (
+                self.settings.tracking_base_url,
+                self.settings.tracking_secret,
+                tracking_token(message_id),
+            )
+            tracked_person = "test-seed" if e["test"] else person_id  # test sends never track the person
+            if channel == "email":
+                unsubscribe = unsubscribe_url(*tracking, tracked_person)
+            text = render(template, self._tokens(journey, e, group, person, unsubscribe))
+            if text.html and channel == "email":
+                html = tracked_html(text.html, *tracking, tracked_person)
             self.out.outbox.append(
                 {
                     "message_id": message_id,
@@ -573,7 +585,8 @@ class JourneyRun:
                     "to_address": target,
                     "subject": text.subject,
                     "body_text": text.text,
-                    "body_html": text.html,
+                    "body_html": html,
+                    "unsubscribe_url": unsubscribe or None,
                     "status": "held" if hold else "pending",
                     "hold_reason": hold,
                     "test": bool(e["test"]),
@@ -594,6 +607,8 @@ class JourneyRun:
                 return "no email address"
             if person.get("email_opt_out"):
                 return "opted out of email"
+            if person.get("email_bounced"):
+                return "email bounced"
         else:
             if not person.get("phone"):
                 return "no phone number"
@@ -622,9 +637,8 @@ class JourneyRun:
             return f"limit: {group_limit} messages per buying group per day"
         return None
 
-    def _tokens(self, journey: Journey, e: dict, group, person: dict, message_id: str) -> dict:
+    def _tokens(self, journey: Journey, e: dict, group, person: dict, unsubscribe: str) -> dict:
         interest = self.interests[journey.solution_interest]
-        base = self.settings.tracking_base_url.rstrip("/")
         return {
             "account": self.world.accounts[e["account_id"]],
             "person": person,
@@ -639,7 +653,7 @@ class JourneyRun:
             },
             "solution_interest": {k: interest[k] for k in ("name", "description", "business_outcome")},
             "journey": {"name": journey.name},
-            "unsubscribe_url": f"{base}/u/{tracking_token(message_id)}",
+            "unsubscribe_url": unsubscribe,
         }
 
     # --- the log ---------------------------------------------------------------------------

@@ -50,6 +50,7 @@ TABLES: dict[str, dict[str, str]] = {
         "subject": T,
         "body_text": T,
         "body_html": T,
+        "unsubscribe_url": T,
         "status": T,
         "hold_reason": T,
         "test": B,

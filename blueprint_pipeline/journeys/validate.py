@@ -101,6 +101,7 @@ def _activity_kinds(config) -> set[str]:
             found.marketo_activity_types,
             found.marketo_program_statuses,
             found.crm_campaign_member_statuses,
+            found.tracking_events,
         )
         for k in mapping.values()
         if k

@@ -87,7 +87,8 @@ def load_world(session: Session, config: JourneysConfig, as_of: datetime, lookba
     world.person_scores = dict(zip(scores["person_id"], scores["score"].astype(float), strict=True))
     persons = session.fetch_df(
         "select p.person_id, p.first_name, p.last_name, p.email, p.email_domain, p.title, p.phone, "
-        "p.department, p.country, p.email_opt_out, p.sms_opt_in, l.account_id from unified_persons as p "
+        "p.department, p.country, p.email_opt_out, p.email_bounced, p.sms_opt_in, l.account_id "
+        "from unified_persons as p "
         "inner join person_account_links as l on l.person_id = p.person_id and l.is_primary"
     )
     for r in persons.itertuples(index=False):
@@ -102,6 +103,7 @@ def load_world(session: Session, config: JourneysConfig, as_of: datetime, lookba
             "country": r.country or "",
             "seniority": seniority(normalise_title(r.title or "")) or "",
             "email_opt_out": bool(r.email_opt_out) if not pd.isna(r.email_opt_out) else False,
+            "email_bounced": bool(r.email_bounced) if not pd.isna(r.email_bounced) else False,
             "sms_opt_in": bool(r.sms_opt_in) if not pd.isna(r.sms_opt_in) else False,
         }
     world.account_persons = _lists_of(persons, "account_id", "person_id")

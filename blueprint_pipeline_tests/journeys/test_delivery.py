@@ -24,8 +24,6 @@ from aiosmtpd.controller import Controller
 from blueprint_pipeline.journeys.delivery import MailboxSender, SmtpSender, deliver
 from blueprint_pipeline.journeys.tables import create_tables
 
-LINK = "http://127.0.0.1:8088/u/{}".format
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -79,7 +77,8 @@ def _message(i: int, channel: str = "email", status: str = "pending", html: str 
         "message_id": f"<m{i:03d}@example.com>", "step_key": f"k{i}", "journey_id": "j", "enrolment_id": "e",
         "account_id": "A1", "buying_group_id": "g", "person_id": f"p{i}", "channel": channel,
         "to_address": f"p{i}@example.com" if channel != "sms" else "+4911", "subject": f"Hello {i}",
-        "body_text": f"Text {i}", "body_html": html, "status": status, "hold_reason": None, "test": False,
+        "body_text": f"Text {i}", "body_html": html,
+        "unsubscribe_url": f"http://127.0.0.1:8088/u/m{i}?p=p{i}&s=x" if channel == "email" else None, "status": status, "hold_reason": None, "test": False,
         "created_at": datetime(2026, 3, 2, 9, 0, i), "sent_at": None, "attempts": 0, "last_error": None,
     }  # fmt: skip
 
@@ -106,12 +105,12 @@ def test_email_sms_and_alerts_go_out_once(warehouse, smtp, sms_endpoint):
         [_message(1, html="<p>Hi</p>"), _message(2, channel="sales_alert"), _message(3, status="held"),
          _message(4, channel="sms")],
     )  # fmt: skip
-    done = deliver(warehouse, SmtpSender(url), HttpSms(sms_url), "marketing@example.com", LINK)
+    done = deliver(warehouse, SmtpSender(url), HttpSms(sms_url), "marketing@example.com")
     assert done.sent == {"email": 1, "sales_alert": 1, "sms": 1}
     by_id = {m["Message-ID"]: m for m in inbox.messages}
     assert set(by_id) == {"<m001@example.com>", "<m002@example.com>"}
     first = by_id["<m001@example.com>"]
-    assert first["List-Unsubscribe"] == "<http://127.0.0.1:8088/u/<m001@example.com>>"
+    assert first["List-Unsubscribe"] == "<http://127.0.0.1:8088/u/m1?p=p1&s=x>"
     assert first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert first.is_multipart() and [p.get_content_type() for p in first.walk()][1:] == [
         "text/plain",
@@ -125,13 +124,13 @@ def test_email_sms_and_alerts_go_out_once(warehouse, smtp, sms_endpoint):
         ("<m001@example.com>", "sent"), ("<m002@example.com>", "sent"), ("<m003@example.com>", "held"),
         ("<m004@example.com>", "sent"),
     ]  # fmt: skip
-    again = deliver(warehouse, SmtpSender(url), HttpSms(sms_url), "marketing@example.com", LINK)
+    again = deliver(warehouse, SmtpSender(url), HttpSms(sms_url), "marketing@example.com")
     assert again.sent == {} and len(inbox.messages) == 2 and len(received) == 1
 
 
 def test_without_smtp_mail_goes_to_the_mailbox(duckdb_warehouse, tmp_path):
     _outbox(duckdb_warehouse, [_message(1), _message(5, channel="sms")])
-    done = deliver(duckdb_warehouse, MailboxSender(tmp_path / "mailbox"), None, "marketing@example.com", LINK)
+    done = deliver(duckdb_warehouse, MailboxSender(tmp_path / "mailbox"), None, "marketing@example.com")
     assert done.sent == {"email": 1}
     eml = email.message_from_bytes((tmp_path / "mailbox" / "m001.eml").read_bytes())
     assert eml["Subject"] == "Hello 1" and eml["Message-ID"] == "<m001@example.com>"
@@ -146,7 +145,7 @@ import sys
 from blueprint_pipeline.journeys.delivery import SmtpSender, deliver
 from blueprint_pipeline.warehouse import warehouse_from_url
 warehouse = warehouse_from_url(sys.argv[1], sys.argv[2] or None)
-deliver(warehouse, SmtpSender(sys.argv[3]), None, "marketing@example.com", lambda m: "http://x/u/" + m)
+deliver(warehouse, SmtpSender(sys.argv[3]), None, "marketing@example.com")
 """
 
 
@@ -173,10 +172,43 @@ def test_a_killed_delivery_sends_nothing_twice_and_loses_nothing(warehouse):
             child.wait()
         arrived_before = len(inbox.messages)
         assert 0 < arrived_before < 30
-        deliver(warehouse, SmtpSender(url), None, "marketing@example.com", LINK)
+        deliver(warehouse, SmtpSender(url), None, "marketing@example.com")
     finally:
         controller.stop()
     ids = [m["Message-ID"] for m in inbox.messages]
     assert set(ids) == {f"<m{i:03d}@example.com>" for i in range(30)}
     assert len(ids) - len(set(ids)) <= 2
     assert warehouse.fetchall("select distinct status from journey_outbox") == [("sent",)]
+
+
+def test_a_hard_bounce_is_recorded_not_retried(duckdb_warehouse):
+    """The server refuses p2's address for good (550): the message is `bounced`, on_bounce lands
+    the event, and the next delivery does not try it again."""
+
+    class Refusing(Inbox):
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            if address.startswith("p2@"):
+                return "550 5.1.1 no such user"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+    inbox = Refusing()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        _outbox(duckdb_warehouse, [_message(1), _message(2)])
+        bounced: list[str] = []
+        sender = SmtpSender(f"smtp://127.0.0.1:{controller.port}")
+        done = deliver(
+            duckdb_warehouse, sender, None, "m@example.com", lambda row: bounced.append(row["person_id"])
+        )
+        again = deliver(
+            duckdb_warehouse, sender, None, "m@example.com", lambda row: bounced.append(row["person_id"])
+        )
+    finally:
+        controller.stop()
+    assert (done.sent, done.bounced, again.sent, again.bounced) == ({"email": 1}, 1, {}, 0)
+    assert bounced == ["p2"]
+    assert duckdb_warehouse.fetchall("select person_id, status from journey_outbox order by person_id") == [
+        ("p1", "sent"), ("p2", "bounced"),
+    ]  # fmt: skip

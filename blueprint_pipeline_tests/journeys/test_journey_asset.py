@@ -43,7 +43,7 @@ def _tables() -> dict[str, pd.DataFrame]:
         "unified_persons": pd.DataFrame(
             {"person_id": persons, "first_name": [p.upper() for p in persons], "last_name": "X",
              "email": [f"{p}@example.com" for p in persons], "email_domain": "example.com", "title": "",
-             "phone": None, "department": None, "country": None, "email_opt_out": [p == "p12" for p in persons],
+             "phone": None, "department": None, "country": None, "email_opt_out": [p == "p12" for p in persons], "email_bounced": False,
              "sms_opt_in": False}
         ).astype({"phone": "string", "department": "string", "country": "string"}),
         "person_account_links": pd.DataFrame(

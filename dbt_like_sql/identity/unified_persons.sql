@@ -87,6 +87,17 @@ consent as (
         max(updated_at) as last_updated_at
     from person_records
     group by person_id
+),
+
+-- Journey emails: an unsubscribe is an opt-out; a hard bounce suppresses the address.
+tracked as (
+    select
+        person_id,
+        bool_or(event = 'unsubscribe') as unsubscribed,
+        bool_or(event = 'bounce') as bounced
+    from {{ ref('stg_tracking__events') }}
+    where person_id is not null
+    group by person_id
 )
 
 select
@@ -100,7 +111,8 @@ select
     fields.country,
     fields.phone,
     fields.company,
-    consent.email_opt_out,
+    consent.email_opt_out or coalesce(tracked.unsubscribed, false) as email_opt_out,
+    coalesce(tracked.bounced, false) as email_bounced,
     consent.sms_opt_in,
     fields.email_source,
     consent.source_keys,
@@ -108,3 +120,4 @@ select
     consent.last_updated_at
 from consent
 left join fields on fields.person_id = consent.person_id
+left join tracked on tracked.person_id = consent.person_id

@@ -1,7 +1,8 @@
 -- One row per scored activity of a person, with its kind (config scoring.activity_kinds, as the
 -- table scoring_activity_kinds): Marketo activities by type name or id, Marketo program status
 -- changes (activity 104) by their new status, CRM campaign-member statuses, LinkedIn form
--- responses. Activities of merged-away records count for the person they became.
+-- responses, and opens and clicks of journey emails (tracking events, which name the person).
+-- Activities of merged-away records count for the person they became.
 with kinds as (
     select source, match, kind from {{ ref('scoring_activity_kinds') }}
 ),
@@ -63,3 +64,16 @@ select registry.person_id, scored.activity_id, scored.kind, scored.activity_at, 
 from scored
 inner join {{ ref('person_registry') }} as registry on registry.source_key = scored.source_key
 where scored.activity_at is not null
+
+union all
+
+select
+    events.person_id,
+    'tk:' || events.event_id as activity_id,
+    kinds.kind,
+    events.occurred_at as activity_at,
+    'tracking' as origin,
+    cast(null as varchar) as source_key
+from {{ ref('stg_tracking__events') }} as events
+inner join kinds on kinds.source = 'tracking_event' and kinds.match = events.event
+where events.person_id is not null and events.occurred_at is not null

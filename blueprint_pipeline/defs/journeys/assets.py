@@ -8,7 +8,7 @@ from blueprint_pipeline.config.audiences import ACCOUNT_FIELDS
 from blueprint_pipeline.journeys.engine import Effects, JourneyRun, Settings
 from blueprint_pipeline.journeys.tables import INT, TABLES, TS, B, F, create_tables
 from blueprint_pipeline.journeys.world import World, load_world
-from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.resources import BlueprintConfigResource, tracking_secret
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
 
@@ -262,7 +262,7 @@ def journeys(
             column = name if name in ACCOUNT_FIELDS else None
             rows = session.fetchall(f"select account_id, cast({column} as varchar) from unified_accounts")
             attributes[name] = {a: v or "" for a, v in rows}
-        settings = Settings(**journeys_config.delivery.model_dump())
+        settings = Settings(**journeys_config.delivery.model_dump(), tracking_secret=tracking_secret())
         out = JourneyRun(
             world,
             journeys_config,

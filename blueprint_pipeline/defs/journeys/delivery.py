@@ -4,8 +4,9 @@ import dagster as dg
 
 from blueprint_pipeline.journeys.delivery import deliver
 from blueprint_pipeline.journeys.engine import tracking_token
-from blueprint_pipeline.resources import BlueprintConfigResource, DeliveryResource
+from blueprint_pipeline.resources import BlueprintConfigResource, DeliveryResource, LandingResource
 from blueprint_pipeline.run_facts import run_facts
+from blueprint_pipeline.tracking.events import EventWriter
 from blueprint_pipeline.warehouse import Warehouse
 
 
@@ -20,29 +21,33 @@ def journey_deliveries(
     warehouse: Warehouse,
     blueprint_config: BlueprintConfigResource,
     delivery: DeliveryResource,
+    landing: LandingResource,
 ) -> dg.MaterializeResult:
     """Sends the outbox's pending messages: email over SMTP or into the mailbox folder, SMS to the
     configured endpoint; marks each sending, then sent (or pending again with the error)."""
     settings = blueprint_config.loaded.config.journeys.delivery
     facts = run_facts(context, blueprint_config.loaded.version)
-    base = settings.tracking_base_url.rstrip("/")
     with warehouse.session() as session:
         queued = session.table_exists("journey_outbox")
     if not queued:
         return dg.MaterializeResult(metadata={"sent": 0, **facts.metadata()})
-    done = deliver(
-        warehouse,
-        delivery.email(),
-        delivery.sms(),
-        settings.from_address,
-        lambda message_id: f"{base}/u/{tracking_token(message_id)}",
-    )
+    writers: list[EventWriter] = []
+
+    def bounced(row: dict) -> None:
+        """Lands a bounce event at once (before the message is marked bounced), like the
+        endpoint's events, so the next build suppresses the address."""
+        if not writers:
+            writers.append(EventWriter(landing.root, rotate_seconds=0))
+        writers[0].record("bounce", tracking_token(row["message_id"]), row["person_id"])
+
+    done = deliver(warehouse, delivery.email(), delivery.sms(), settings.from_address, bounced)
     sent = sum(done.sent.values())
     summary = ", ".join(f"{n:,} {channel}" for channel, n in sorted(done.sent.items())) or "nothing"
     return dg.MaterializeResult(
         metadata={
             "sent": sent,
             "failed": done.failed,
+            "bounced": done.bounced,
             "resent_after_a_crash": done.retried_after_crash,
             "channels": delivery.describe(),
             **({"summary/delivered": f"{summary} ({delivery.describe()})"} if sent or done.failed else {}),

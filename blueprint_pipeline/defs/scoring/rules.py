@@ -21,6 +21,7 @@ def scoring_activity_kinds(
             ("marketo_activity_type", kinds.marketo_activity_types),
             ("marketo_program_status", kinds.marketo_program_statuses),
             ("crm_campaign_member_status", kinds.crm_campaign_member_statuses),
+            ("tracking_event", kinds.tracking_events),
         )
         for match, kind in mapping.items()
         if kind is not None

@@ -1,0 +1,1 @@
+"""Open, click and unsubscribe tracking for journey emails (docs/journeys.md#tracking)."""
