@@ -59,7 +59,7 @@ def _tables() -> dict[str, pd.DataFrame]:
     }  # fmt: skip
 
 
-def _run(warehouse, config_dir, at: str):
+def _run(warehouse, config_dir, at: str, instance=None):
     result = dg.materialize(
         [journeys],
         resources={
@@ -67,12 +67,13 @@ def _run(warehouse, config_dir, at: str):
             "blueprint_config": BlueprintConfigResource(config_dir=str(config_dir)),
         },
         tags={AS_OF_TAG: at},
+        instance=instance,
     )
     assert result.success
     assert all(c.passed for c in result.get_asset_check_evaluations())
 
 
-def test_journey_runs_in_the_warehouse(warehouse, tmp_path):
+def _setup(warehouse, tmp_path):
     (tmp_path / "journeys.yaml").write_text(JOURNEYS)
     with warehouse.transaction() as session:
         for name, frame in _tables().items():
@@ -83,6 +84,10 @@ def test_journey_runs_in_the_warehouse(warehouse, tmp_path):
             "event varchar, role varchar, actor varchar, matched_condition varchar, happened_at timestamp, "
             "config_version varchar)"
         )
+
+
+def test_journey_runs_in_the_warehouse(warehouse, tmp_path):
+    _setup(warehouse, tmp_path)
     for at in ("2026-03-02T09:00:00", "2026-03-04T10:00:00", "2026-03-05T10:00:00", "2026-03-05T10:00:00"):
         _run(warehouse, tmp_path, at)
 
@@ -120,3 +125,20 @@ def test_journey_runs_in_the_warehouse(warehouse, tmp_path):
     assert warehouse.fetchall(
         "select node, outcome, accounts from journey_node_counts where node = 'triage' order by outcome"
     ) == [("triage", "path hot", 1), ("triage", "path mid", 1), ("triage", "path other", 1)]
+
+
+def test_the_sensor_runs_journeys_when_a_step_falls_due(duckdb_warehouse, tmp_path, monkeypatch):
+    """After run 1 every account waits until 03-04 09:00: the sensor skips before that (from the
+    run's metadata, without the warehouse) and asks for one run, once, after it."""
+    from blueprint_pipeline.defs.journeys import sensors
+
+    _setup(duckdb_warehouse, tmp_path)
+    instance = dg.DagsterInstance.ephemeral()
+    context = dg.build_sensor_context(instance=instance)
+    assert "have not run yet" in sensors.journey_steps_sensor(context).skip_message
+    _run(duckdb_warehouse, tmp_path, "2026-03-02T09:00:00", instance)
+    monkeypatch.setattr(sensors, "now", lambda: datetime(2026, 3, 4, 8, 59))
+    assert sensors.journey_steps_sensor(context).skip_message == "next step due at 2026-03-04T09:00:00 UTC"
+    monkeypatch.setattr(sensors, "now", lambda: datetime(2026, 3, 4, 9, 1))
+    request = sensors.journey_steps_sensor(context)
+    assert request.run_key == "journeys-due-2026-03-04T09:00:00"

@@ -284,6 +284,15 @@ def journeys(
             )
         )
         active = int(session.scalar("select count(*) from journey_enrolments where status = 'active'"))
+        next_due = session.scalar(
+            "select min(due_at) from journey_enrolments where status = 'active' and due_at is not null"
+        )
+        listening = int(
+            session.scalar(
+                "select count(*) from journey_enrolments as e where status = 'active' and waiting_since "
+                "is not null and due_at is null"
+            )
+        )
     held = sum(1 for m in out.outbox if m["status"] == "held")
     live = sorted(
         j for j, journey in journeys_config.journeys.items() if journey.status in ("live", "test", "closed")
@@ -293,6 +302,9 @@ def journeys(
         asset_key="journey_enrolments",
         metadata={
             "active_enrolments": active,
+            # The journey_steps sensor reads these (it never opens the warehouse).
+            "next_due_at": pd.Timestamp(next_due).isoformat() if next_due is not None else "",
+            "listening_without_timeout": listening,
             "changed": len(out.enrolments),
             "journeys_run": ", ".join(live) or "none",
             "summary/journeys": f"{len(live)} running, {active:,} active enrolments, "

@@ -13,7 +13,7 @@ import dagster as dg
 
 from blueprint_pipeline.resources import LandingResource
 
-SYSTEMS = ("salesforce", "marketo", "linkedin")
+SYSTEMS = ("salesforce", "marketo", "linkedin", "tracking")
 
 
 def landing_state(root: Path) -> dict[str, str]:
