@@ -22,7 +22,7 @@ install: $(STAMP)
 ## demo: generate a small sample, build every asset on DuckDB, print a summary
 demo: $(STAMP)
 	$(BIN)/blueprint generate --scale $(DEMO_SCALE) --seed 7 --out data/landing --force
-	$(BIN)/blueprint run --landing data/landing --warehouse duckdb:///$(CURDIR)/data/warehouse.duckdb
+	$(BIN)/blueprint run --landing data/landing --warehouse duckdb:///$(CURDIR)/data/warehouse.duckdb --config examples/config
 
 ## test: the whole suite (PostgreSQL tests skip when no server answers, unless BLUEPRINT_REQUIRE_POSTGRES=1)
 test: $(STAMP)

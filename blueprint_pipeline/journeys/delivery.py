@@ -13,11 +13,13 @@ to an HTTP endpoint. Sales alerts are emails.
 
 from __future__ import annotations
 
+import contextlib
+import email.policy
 import json
 import os
 import smtplib
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -42,18 +44,35 @@ class SmsProvider(Protocol):
 
 @dataclass
 class SmtpSender:
-    """smtp://[user[:password]@]host[:port][?starttls=true]"""
+    """smtp://[user[:password]@]host[:port][?starttls=true]; one connection for many messages,
+    opened again if the server closed it."""
 
     url: str
+    _smtp: smtplib.SMTP | None = field(default=None, repr=False)
+
+    def _connect(self) -> smtplib.SMTP:
+        parts = urlsplit(self.url)
+        smtp = smtplib.SMTP(parts.hostname or "127.0.0.1", parts.port or 25, timeout=30)
+        if "starttls=true" in (parts.query or ""):
+            smtp.starttls()
+        if parts.username:
+            smtp.login(parts.username, parts.password or "")
+        return smtp
 
     def send(self, message: EmailMessage) -> None:
-        parts = urlsplit(self.url)
-        with smtplib.SMTP(parts.hostname or "127.0.0.1", parts.port or 25, timeout=30) as smtp:
-            if "starttls=true" in (parts.query or ""):
-                smtp.starttls()
-            if parts.username:
-                smtp.login(parts.username, parts.password or "")
-            smtp.send_message(message)
+        if self._smtp is None:
+            self._smtp = self._connect()
+        try:
+            self._smtp.send_message(message)
+        except smtplib.SMTPServerDisconnected:
+            self._smtp = self._connect()
+            self._smtp.send_message(message)
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._smtp.quit()
+            self._smtp = None
 
 
 @dataclass
@@ -89,8 +108,13 @@ class HttpSms:
                 raise OSError(f"SMS endpoint answered {response.status}")
 
 
+# Long headers (a signed List-Unsubscribe URL) stay plain up to RFC 5322's 998 characters instead
+# of being folded into encoded words, which mail clients would not read as a URL.
+POLICY = email.policy.default.clone(max_line_length=998)
+
+
 def email_message(row: dict, from_address: str, unsubscribe_url: str | None) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["Message-ID"] = row["message_id"]
     message["From"] = from_address
     message["To"] = row["to_address"]
@@ -121,9 +145,19 @@ def _hard_bounce(exc: Exception) -> bool:
     )
 
 
+def _send(row: dict, mail: EmailSender, sms: SmsProvider | None, from_address: str) -> None:
+    if row["channel"] == "sms":
+        if sms is None:
+            raise OSError("no SMS provider configured (BLUEPRINT_SMS_URL)")
+        sms.send(row["to_address"], row["body_text"], row["message_id"])
+        return
+    link = row.get("unsubscribe_url")
+    mail.send(email_message(row, from_address, link if isinstance(link, str) and link else None))
+
+
 def deliver(
     warehouse: Warehouse,
-    email: EmailSender,
+    mail: EmailSender,
     sms: SmsProvider | None,
     from_address: str,
     on_bounce=None,
@@ -131,45 +165,47 @@ def deliver(
     """Sends every pending message (and every one a killed run left `sending`), oldest first.
     `sent_at` is the wall-clock time a message left, not the run's as-of time. A hard bounce marks
     the message `bounced` and calls `on_bounce(row)` (which lands a bounce event)."""
-    rows = warehouse.fetch_df(
-        "select * from journey_outbox where status in ('pending', 'sending') order by created_at, message_id"
-    ).to_dict("records")
     sent: dict[str, int] = {}
     failed = crashed = bounced = 0
-    for row in rows:
-        crashed += row["status"] == "sending"
-        with warehouse.transaction() as session:
+    # One session in autocommit: each status update below is committed on its own, before the
+    # next step, without opening the warehouse again per message.
+    with warehouse.session() as session:
+        rows = session.fetch_df(
+            "select * from journey_outbox where status in ('pending', 'sending') "
+            "order by created_at, message_id"
+        ).to_dict("records")
+
+        def mark(message_id: str, sql: str, **params) -> None:
             session.execute(
-                "update journey_outbox set status = 'sending', attempts = attempts + 1 where message_id = $m",
-                {"m": row["message_id"]},
+                f"update journey_outbox set {sql} where message_id = $m", {"m": message_id, **params}
             )
+
         try:
-            if row["channel"] == "sms":
-                if sms is None:
-                    raise OSError("no SMS provider configured (BLUEPRINT_SMS_URL)")
-                sms.send(row["to_address"], row["body_text"], row["message_id"])
-            else:
-                link = row.get("unsubscribe_url")
-                email.send(email_message(row, from_address, link if isinstance(link, str) and link else None))
-        except (OSError, smtplib.SMTPException) as exc:
-            status = "failed" if int(row["attempts"] or 0) + 1 >= MAX_ATTEMPTS else "pending"
-            if _hard_bounce(exc):
-                status = "bounced"
-                bounced += 1
-                if on_bounce is not None:
-                    on_bounce(row)
-            failed += status == "failed"
-            with warehouse.transaction() as session:
-                session.execute(
-                    "update journey_outbox set status = $s, last_error = $e where message_id = $m",
-                    {"s": status, "e": f"{type(exc).__name__}: {exc}"[:500], "m": row["message_id"]},
+            for row in rows:
+                crashed += row["status"] == "sending"
+                mark(row["message_id"], "status = 'sending', attempts = attempts + 1")
+                try:
+                    _send(row, mail, sms, from_address)
+                except (OSError, smtplib.SMTPException) as exc:
+                    status = "failed" if int(row["attempts"] or 0) + 1 >= MAX_ATTEMPTS else "pending"
+                    if _hard_bounce(exc):
+                        status, bounced = "bounced", bounced + 1
+                        if on_bounce is not None:
+                            on_bounce(row)
+                    failed += status == "failed"
+                    mark(
+                        row["message_id"],
+                        "status = $s, last_error = $e",
+                        s=status,
+                        e=f"{type(exc).__name__}: {exc}"[:500],
+                    )
+                    continue
+                mark(
+                    row["message_id"],
+                    "status = 'sent', sent_at = $t, last_error = null",
+                    t=datetime.now(UTC).replace(tzinfo=None),
                 )
-            continue
-        with warehouse.transaction() as session:
-            session.execute(
-                "update journey_outbox set status = 'sent', sent_at = $t, last_error = null "
-                "where message_id = $m",
-                {"t": datetime.now(UTC).replace(tzinfo=None), "m": row["message_id"]},
-            )
-        sent[row["channel"]] = sent.get(row["channel"], 0) + 1
+                sent[row["channel"]] = sent.get(row["channel"], 0) + 1
+        finally:
+            getattr(mail, "close", lambda: None)()
     return Delivered(sent, failed, crashed, bounced)

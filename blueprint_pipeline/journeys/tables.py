@@ -105,8 +105,13 @@ TABLES: dict[str, dict[str, str]] = {
 }
 
 
+INDEXED = {"journey_outbox": "message_id", "journey_enrolments": "enrolment_id"}
+
+
 def create_tables(session: Session, tables: list[str] | None = None) -> None:
     for table in tables or list(TABLES):
         columns = TABLES[table]
         body = ", ".join(f"{name} {kind}" for name, kind in columns.items())
         session.execute(f"create table if not exists {table} ({body})")
+        if table in INDEXED:  # delivery updates messages one by one; re-runs replace enrolments
+            session.execute(f"create index if not exists {table}_key on {table} ({INDEXED[table]})")

@@ -8,7 +8,7 @@ from blueprint_pipeline.config.loader import load_config
 from blueprint_pipeline.errors import ConfigError
 from blueprint_pipeline.paths import PROJECT_DIR
 
-EXAMPLES = PROJECT_DIR / "docs" / "examples"
+EXAMPLES = PROJECT_DIR / "examples" / "config"
 BASE = """
 templates:
   hello: {subject: "Hi {{ person.first_name }}", text: "{{ account.name }} {{ unsubscribe_url }}"}
