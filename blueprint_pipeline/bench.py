@@ -21,6 +21,7 @@ import pandas as pd
 
 from blueprint_pipeline.generator.generate import generate
 from blueprint_pipeline.generator.scales import scale_named
+from blueprint_pipeline.paths import PROJECT_DIR
 
 
 @dataclass
@@ -37,6 +38,7 @@ class BenchResult:
     fresh_activities: int = 0
     fresh_seconds: float | None = None  # new activities file -> scores, stages and snapshots
     fresh_exit_code: int | None = None
+    journeys: dict | None = None  # entries run, steps run, sensor tick (with --journeys)
 
     def render(self) -> str:
         gen = "reused" if self.generate_seconds is None else f"{self.generate_seconds:.1f} s"
@@ -55,6 +57,16 @@ class BenchResult:
                         f"(exit {self.fresh_exit_code})"
                     ]
                     if self.fresh_seconds is not None
+                    else []
+                ),
+                *(
+                    [
+                        f"  journeys:      entry run {self.journeys['entry_seconds']:.1f} s "
+                        f"({self.journeys['active_enrolments']:,} active enrolments), step run 2 days "
+                        f"later {self.journeys['step_seconds']:.1f} s, sensor tick "
+                        f"{self.journeys['sensor_tick_ms']:.0f} ms"
+                    ]
+                    if self.journeys
                     else []
                 ),
                 "  build summary:",
@@ -101,7 +113,52 @@ def _blueprint(*args: str, env: dict) -> tuple[float, subprocess.CompletedProces
     return time.monotonic() - started, done
 
 
-def run_bench(scale: str, seed: int, workdir: Path, reuse: bool = False, fresh: int = 0) -> BenchResult:
+JOURNEY_KEYS = (
+    "key:journey_enrolments or key:journey_step_log or key:journey_outbox or key:journey_node_counts"
+)
+BENCH_CONFIG = PROJECT_DIR / "examples" / "bench-config"  # every account in a live journey
+
+
+def _journeys_bench(where: list[str], env: dict) -> dict:
+    """Two live journeys over every account (~100k enrolments): the run that enters them, the run
+    two days later that moves them past their waits, and one evaluation of the journey sensor."""
+    import dagster as dg
+
+    from blueprint_pipeline.defs.journeys.sensors import journey_steps_sensor
+
+    config = ["--config", str(BENCH_CONFIG)]
+    entry_seconds, entry = _blueprint(
+        "run", *where, *config, "--as-of", AS_OF, "--select", JOURNEY_KEYS, env=env
+    )
+    later = "2026-11-27T01:00:00Z"
+    step_seconds, steps = _blueprint(
+        "run", *where, *config, "--as-of", later, "--select", JOURNEY_KEYS, env=env
+    )
+    # The instance the runs used: the project's dagster.yaml over the bench's storage folder.
+    saved = os.environ.get("BLUEPRINT_DAGSTER_STORAGE")
+    os.environ["BLUEPRINT_DAGSTER_STORAGE"] = env["BLUEPRINT_DAGSTER_STORAGE"]
+    try:
+        with dg.DagsterInstance.from_config(env.get("DAGSTER_HOME") or str(PROJECT_DIR)) as instance:
+            started = time.monotonic()
+            journey_steps_sensor(dg.build_sensor_context(instance=instance))
+            tick_ms = (time.monotonic() - started) * 1000
+    finally:
+        if saved is None:
+            os.environ.pop("BLUEPRINT_DAGSTER_STORAGE")
+        else:
+            os.environ["BLUEPRINT_DAGSTER_STORAGE"] = saved
+    active = next((line for line in entry.stdout.splitlines() if "active enrolments" in line), "")
+    count = int(active.split("running, ")[1].split(" active")[0].replace(",", "")) if active else 0
+    return {
+        "entry_seconds": entry_seconds, "step_seconds": step_seconds, "sensor_tick_ms": tick_ms,
+        "active_enrolments": count, "exit_codes": [entry.returncode, steps.returncode],
+        "summaries": [entry.stdout, steps.stdout],
+    }  # fmt: skip
+
+
+def run_bench(
+    scale: str, seed: int, workdir: Path, reuse: bool = False, fresh: int = 0, journeys: bool = False
+) -> BenchResult:
     scale_named(scale)  # fail early on a bad name
     landing = workdir / f"landing-{scale}-{seed}"
     marker = landing / ".complete"
@@ -124,9 +181,20 @@ def run_bench(scale: str, seed: int, workdir: Path, reuse: bool = False, fresh: 
     warehouse.unlink(missing_ok=True)
     env = {**os.environ, "BLUEPRINT_DAGSTER_STORAGE": str(workdir / "dagster")}
     where = ["--landing", str(landing), "--warehouse", f"duckdb:///{warehouse}"]
-    build, done = _blueprint("run", *where, "--as-of", AS_OF, env=env)
+    extra = []
+    if journeys:  # the full build without the journeys, which are timed on their own below
+        extra = [
+            "--config",
+            str(BENCH_CONFIG),
+            "--select",
+            f"not ({JOURNEY_KEYS} or key:journey_deliveries)",
+        ]
+    build, done = _blueprint("run", *where, "--as-of", AS_OF, *extra, env=env)
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result = BenchResult(scale, seed, gen_seconds, size, floor, build, peak_mb, done.returncode, done.stdout)
+    if journeys and done.returncode == 0:
+        result.journeys = _journeys_bench(where, env)
+        result.summary += "\njourney runs:\n" + "\n".join(result.journeys.pop("summaries"))
     if fresh and done.returncode == 0:
         write_fresh_activities(landing, fresh)
         later = "2026-11-25T01:00:00Z"

@@ -93,7 +93,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     try:
         result = run_bench(
-            args.scale, args.seed, Path(args.workdir).resolve(), reuse=args.reuse, fresh=args.fresh
+            args.scale,
+            args.seed,
+            Path(args.workdir).resolve(),
+            reuse=args.reuse,
+            fresh=args.fresh,
+            journeys=args.journeys,
         )
     except ValueError as exc:
         raise BlueprintError(str(exc)) from exc
@@ -138,6 +143,11 @@ def parser() -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="then land a new file of N activities and time the run that rescores from it",
+    )
+    bench.add_argument(
+        "--journeys",
+        action="store_true",
+        help="with two live journeys over every account: time the entry run, a step run and a sensor tick",
     )
     bench.set_defaults(func=_cmd_bench)
 

@@ -1,6 +1,6 @@
-"""`blueprint bench` at the tiny scale: the full build and the fresh-scores run both succeed, and
-the fresh run really scores the new file's activities (dated 2026-11-25 00:30, after every
-generated one)."""
+"""`blueprint bench` at the tiny scale: the full build, the fresh-scores run and the journey runs
+succeed; the fresh run really scores the new file's activities (dated 2026-11-25 00:30, after
+every generated one); the journeys enter accounts and the sensor is timed."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from blueprint_pipeline.bench import run_bench
 
 
 def test_bench_tiny_with_fresh_activities(tmp_path):
-    result = run_bench("tiny", 1, tmp_path, fresh=200)
+    result = run_bench("tiny", 1, tmp_path, fresh=200, journeys=True)
     assert result.build_exit_code == 0, result.summary
     assert result.fresh_exit_code == 0, result.summary
-    assert "fresh scores:" in result.render()
+    assert "fresh scores:" in result.render() and "sensor tick" in result.render()
+    assert result.journeys["exit_codes"] == [0, 0] and result.journeys["active_enrolments"] > 0
     con = duckdb.connect(str(tmp_path / "bench-tiny.duckdb"), read_only=True)
     newest = con.execute("select cast(max(activity_at) as varchar) from int_person_activities").fetchone()[0]
     scored = con.execute(
