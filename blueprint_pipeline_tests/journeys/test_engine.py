@@ -417,3 +417,74 @@ def test_people_actions_and_conditions(tmp_path):
         ("data_platform:A2", "p22", "removed", "Champion"),
     ]
     assert world.members["data_platform:A1"] == {"p11": "Decision Maker", "p13": "Influencer"}
+
+
+def test_wait_arithmetic():
+    """Friday 2026-03-06 15:00 UTC plus 1 day is Saturday 15:00; 'must end on Monday or Wednesday
+    at 09:00 Berlin' moves it to Monday 03-09 09:00 CET = 08:00 UTC. After the switch to summer
+    time (03-29) Monday 09:00 Berlin is 07:00 UTC. `until` ends at the date's midnight UTC."""
+    from blueprint_pipeline.config.journeys import Wait
+    from blueprint_pipeline.journeys.waits import wait_ends
+
+    rule = {"weekdays": ["mon", "wed"], "time": "09:00", "time_zone": "Europe/Berlin"}
+    wait = Wait.model_validate({"type": "wait", "days": 1, "must_end_on": rule, "next": "x"})
+    assert wait_ends(wait, datetime(2026, 3, 6, 15)) == datetime(2026, 3, 9, 8)
+    assert wait_ends(wait, datetime(2026, 3, 27, 15)) == datetime(2026, 3, 30, 7)
+    assert wait_ends(wait, datetime(2026, 3, 8, 23, 30)) == datetime(
+        2026, 3, 11, 8
+    )  # +1 day: Tue 00:30 Berlin -> Wed
+    until = Wait.model_validate({"type": "wait", "until": "2026-04-01", "next": "x"})
+    assert wait_ends(until, datetime(2026, 3, 6, 15)) == datetime(2026, 4, 1)
+
+
+MORE = """
+templates:
+  hello: {subject: "Hi", text: "{{ person.first_name }} {{ unsubscribe_url }}"}
+journeys:
+  j:
+    name: J
+    status: live
+    solution_interest: data_platform
+    entry: {audience: target_accounts}
+    start: by_industry
+    nodes:
+      by_industry:
+        type: split_accounts
+        paths: [{name: energy, when: {account: {field: industry, op: eq, value: energy}}, next: linkedin}]
+        other: listen
+      linkedin: {type: add_to_linkedin_audience, audience: energy_retargeting, next: crm}
+      crm: {type: update_crm_field, field: Journey_Stage__c, value: nurture, next: vip}
+      vip: {type: add_to_list, list: vip, next: unvip}
+      unvip: {type: remove_from_list, list: vip, next: done}
+      listen: {type: listen, event: {activity_kind: email_click}, timeout_days: 2, on_timeout: nobody_path, next: done}
+      nobody_path:
+        type: split_accounts
+        paths: [{name: big, when: {buying_group: {score_at_least: 100}}, next: done}]
+      done: {type: exit}
+"""
+
+
+def test_account_actions_listen_timeout_and_no_path(tmp_path):
+    """A1 is in Energy (the account filter, run in the warehouse, is given as its result): LinkedIn
+    audience, a CRM field update, added to and removed from the vip list. A2 and A3 listen for a
+    click for 2 days; none comes: the timeout path is a split whose only path (score >= 100)
+    neither takes, and without an `other` path they leave the journey."""
+    (tmp_path / "journeys.yaml").write_text(MORE)
+    config = load_config(tmp_path).config
+    split = config.journeys.journeys["j"].nodes["by_industry"]
+    world = _world(datetime(2026, 3, 2, 9))
+    world.account_matches = {id(split.paths[0].when.account): {"A1"}}
+    out, state = _go(config, world)
+    assert [(r["audience"], r["account_id"]) for r in out.linkedin] == [("energy_retargeting", "A1")]
+    assert [(r["field"], r["value"]) for r in out.crm_updates] == [("Journey_Stage__c", "nurture")]
+    assert [(r["list_name"], r["action"]) for r in out.list_events] == [("vip", "add"), ("vip", "remove")]
+    world = _world(datetime(2026, 3, 4, 10))
+    world.account_matches = {id(split.paths[0].when.account): {"A1"}}
+    out, state = _go(config, world, state)
+    assert [(s["account_id"], s["node"], s["outcome"]) for s in out.steps] == [
+        ("A2", "listen", "timed out"), ("A2", "nobody_path", "no path"),
+        ("A3", "listen", "timed out"), ("A3", "nobody_path", "no path"),
+    ]  # fmt: skip
+    assert {e["account_id"]: e["end_reason"] for e in state} == {
+        "A1": "exit node done", "A2": "no path at nobody_path", "A3": "no path at nobody_path",
+    }  # fmt: skip
