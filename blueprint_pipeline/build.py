@@ -21,8 +21,11 @@ from blueprint_pipeline.ingestion.landing import check_sources_config
 from blueprint_pipeline.paths import DAGSTER_STORAGE_DIR, DEFAULT_LANDING_DIR, PROJECT_DIR, SQL_PROJECT_DIR
 from blueprint_pipeline.progress import progress_logger
 from blueprint_pipeline.resources import (
+    AUTOMATION_ENV,
     CONFIG_DIR_ENV,
     LANDING_DIR_ENV,
+    MAILBOX_DIR_ENV,
+    REFRESH_CRON_ENV,
     WAREHOUSE_SCHEMA_ENV,
     WAREHOUSE_URL_ENV,
     warehouse_from_env,
@@ -31,7 +34,11 @@ from blueprint_pipeline.run_facts import AS_OF_TAG, FULL_REFRESH_TAG, parse_as_o
 from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline.user_files import check_user_files
 
-UI_VARIABLES = (LANDING_DIR_ENV, WAREHOUSE_URL_ENV, WAREHOUSE_SCHEMA_ENV, CONFIG_DIR_ENV)
+# Printed in the "open the UI" line; never the SMTP URL or SMS token (they may hold secrets).
+UI_VARIABLES = (
+    LANDING_DIR_ENV, WAREHOUSE_URL_ENV, WAREHOUSE_SCHEMA_ENV, CONFIG_DIR_ENV, MAILBOX_DIR_ENV, AUTOMATION_ENV,
+    REFRESH_CRON_ENV,
+)  # fmt: skip
 LAYER_ORDER = (
     "sources",
     "staging",

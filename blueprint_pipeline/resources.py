@@ -27,6 +27,18 @@ MAILBOX_DIR_ENV = "BLUEPRINT_MAILBOX_DIR"
 SMS_URL_ENV = "BLUEPRINT_SMS_URL"
 SMS_TOKEN_ENV = "BLUEPRINT_SMS_TOKEN"
 TRACKING_SECRET_ENV = "BLUEPRINT_TRACKING_SECRET"
+AUTOMATION_ENV = "BLUEPRINT_AUTOMATION"
+REFRESH_CRON_ENV = "BLUEPRINT_REFRESH_CRON"
+
+
+def automation_on() -> bool:
+    """BLUEPRINT_AUTOMATION=on starts the project's sensors and schedule running (else they wait
+    to be turned on in the UI): for a deployment whose daemon should drive everything."""
+    return os.environ.get(AUTOMATION_ENV, "").lower() in ("on", "1", "true")
+
+
+def refresh_cron() -> str:
+    return os.environ.get(REFRESH_CRON_ENV, "0 6 * * *")
 
 
 def tracking_secret() -> str:

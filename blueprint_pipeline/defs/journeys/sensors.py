@@ -7,16 +7,18 @@ turn them on."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 import dagster as dg
+
+from blueprint_pipeline.resources import automation_on, refresh_cron
 
 JOURNEY_RUN = dg.AssetSelection.assets(
     "journey_enrolments", "journey_step_log", "journey_outbox", "journey_node_counts", "journey_deliveries"
 )
 REFRESH = dg.AssetSelection.groups("audiences", "buying_groups", "scoring", "journeys")
-REFRESH_CRON_ENV = "BLUEPRINT_REFRESH_CRON"
+SENSOR_STATUS = dg.DefaultSensorStatus.RUNNING if automation_on() else dg.DefaultSensorStatus.STOPPED
+SCHEDULE_STATUS = dg.DefaultScheduleStatus.RUNNING if automation_on() else dg.DefaultScheduleStatus.STOPPED
 
 
 def now() -> datetime:
@@ -27,7 +29,7 @@ def now() -> datetime:
     name="journey_steps",
     target=JOURNEY_RUN,
     minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.STOPPED,
+    default_status=SENSOR_STATUS,
     description="Runs the journeys (and delivers) when an enrolment's wait or listen timeout falls due.",
 )
 def journey_steps_sensor(context: dg.SensorEvaluationContext):
@@ -45,9 +47,9 @@ def journey_steps_sensor(context: dg.SensorEvaluationContext):
 
 refresh_schedule = dg.ScheduleDefinition(
     name="refresh_audiences_and_groups",
-    cron_schedule=os.environ.get(REFRESH_CRON_ENV, "0 6 * * *"),
+    cron_schedule=refresh_cron(),
     target=REFRESH,
-    default_status=dg.DefaultScheduleStatus.STOPPED,
+    default_status=SCHEDULE_STATUS,
     description="Rebuilds audiences, buying groups, scores, stages and journeys at the schedule's time "
     "(BLUEPRINT_REFRESH_CRON, default 06:00 UTC daily), so time windows move with the clock.",
 )

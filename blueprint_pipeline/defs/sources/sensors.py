@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from blueprint_pipeline.resources import LandingResource
+from blueprint_pipeline.resources import LandingResource, automation_on
 
 SYSTEMS = ("salesforce", "marketo", "linkedin", "tracking")
 
@@ -36,7 +36,7 @@ def landing_state(root: Path) -> dict[str, str]:
     name="landing_files",
     target=dg.AssetSelection.all(),
     minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.STOPPED,
+    default_status=dg.DefaultSensorStatus.RUNNING if automation_on() else dg.DefaultSensorStatus.STOPPED,
     description="Builds everything when files land in the landing directory (turn on in the UI).",
 )
 def landing_files_sensor(context: dg.SensorEvaluationContext, landing: LandingResource):
