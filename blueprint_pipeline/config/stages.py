@@ -30,10 +30,17 @@ class Rule(StrictModel):
 
     score_at_least: float | None = Field(default=None, ge=0, description="the group's engagement score")
     completeness_at_least: float | None = Field(
-        default=None, ge=0, le=1, description="the group's completeness_score (0-1)"
+        default=None, description="the group's completeness_score, a fraction: 0.8 for 80%"
     )
     score_below: float | None = Field(default=None, gt=0, description="for falling back or failing")
     days_in_stage_at_least: int | None = Field(default=None, ge=0, description="time spent in the from stage")
+
+    @field_validator("completeness_at_least")
+    @classmethod
+    def _fraction(cls, value: float | None) -> float | None:
+        if value is not None and not 0 <= value <= 1:
+            raise ValueError(f"completeness is a fraction from 0 to 1 (0.8 for 80%), not {value:g}")
+        return value
 
     @model_validator(mode="after")
     def _something(self) -> Rule:
@@ -87,9 +94,9 @@ class StageModel(StrictModel):
         for i, transition in enumerate(self.transitions):
             unknown = sorted({*transition.from_, transition.to} - set(names))
             if unknown:
-                raise ValueError(f"transitions[{i}] names unknown stages {unknown}; stages are {names}")
+                raise ValueError(f"transitions.{i} names unknown stages {unknown}; stages are {names}")
             if transition.to in transition.from_:
-                raise ValueError(f"transitions[{i}] goes from {transition.to!r} to itself")
+                raise ValueError(f"transitions.{i} goes from {transition.to!r} to itself")
         pairs = [(f, t.to) for t in self.transitions for f in t.from_]
         doubled = sorted({p for p in pairs if pairs.count(p) > 1 and not self._all_ruled(p)})
         if doubled:

@@ -5,6 +5,7 @@ import dagster as dg
 import pandas as pd
 
 from blueprint_pipeline.config.audiences import ACCOUNT_FIELDS
+from blueprint_pipeline.errors import check_not_before
 from blueprint_pipeline.journeys.engine import Effects, JourneyRun, Settings
 from blueprint_pipeline.journeys.tables import INT, TABLES, TS, B, F, create_tables
 from blueprint_pipeline.journeys.world import World, load_world
@@ -250,6 +251,10 @@ def journeys(
     with warehouse.transaction() as session:
         create_tables(session)
         enrolments, runs, values = _previous(session)
+        latest = session.scalar("select max(last_run_at) from journey_runs")
+        check_not_before(
+            facts.as_of, pd.Timestamp(latest).to_pydatetime() if latest is not None else None, "journey_runs"
+        )
         running = [j for j in journeys_config.journeys.values() if j.status not in ("draft", "finished")]
         as_of = facts.as_of
         world = (

@@ -9,6 +9,7 @@ from blueprint_pipeline.buying_groups.stages import (
     move_groups,
     read_stage_changes,
 )
+from blueprint_pipeline.errors import check_not_before
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
@@ -87,6 +88,10 @@ def buying_group_stages(
     )
     with warehouse.transaction() as session:
         _create_logs(session)
+        latest = session.scalar(f"select max(changed_at) from {HISTORY}")
+        check_not_before(
+            facts.as_of, pd.Timestamp(latest).to_pydatetime() if latest is not None else None, HISTORY
+        )
         seen = {
             key for (key,) in session.fetchall(
                 f"select request_key from {HISTORY} where request_key <> '' union "
