@@ -128,10 +128,10 @@ class JourneyRun:
         self, journey_id: str, journey: Journey, enrolments: list[dict], live_since: datetime
     ) -> list[dict]:
         entry, interest = journey.entry, journey.solution_interest
-        history: dict[str, list[dict]] = {}
+        every: dict[str, list[dict]] = {}  # per account: all its entries; `history` without tests
         for e in enrolments:
-            if not e["test"]:
-                history.setdefault(e["account_id"], []).append(e)
+            every.setdefault(e["account_id"], []).append(e)
+        history = {a: [e for e in entries if not e["test"]] for a, entries in every.items()}
         if entry.audience:
             candidates = self.world.audiences.get(entry.audience, set())
         elif entry.account_list:
@@ -161,15 +161,11 @@ class JourneyRun:
         for account in sorted(candidates):
             if account not in self.world.accounts:
                 continue
-            past = (
-                history.get(account, [])
-                if not test
-                else [e for e in enrolments if e["account_id"] == account]
-            )
+            past = every.get(account, []) if test else history.get(account, [])
             if not self._may_enter(journey, past):
                 continue
             group = self.world.groups.get((interest, account))
-            entry_no = len([e for e in enrolments if e["account_id"] == account]) + 1
+            entry_no = len(every.get(account, [])) + 1
             e = {
                 "enrolment_id": f"{journey_id}:{account}:{entry_no}",
                 "journey_id": journey_id,
@@ -542,11 +538,11 @@ class JourneyRun:
     ) -> None:
         template = self.config.templates[template_name]
         person = self.world.persons.get(person_id, {}) if person_id else {}
-        if channel == "sales_alert":
-            targets = [self.settings.sales_alert_to]
-        elif e["test"]:
-            seeds = journey.test_mode.seed_emails if channel == "email" else journey.test_mode.seed_phones
+        if e["test"]:  # every message of a test entry, sales alerts too, goes to the seeds only
+            seeds = journey.test_mode.seed_phones if channel == "sms" else journey.test_mode.seed_emails
             targets = list(seeds)
+        elif channel == "sales_alert":
+            targets = [self.settings.sales_alert_to]
         else:
             targets = [person.get("email" if channel == "email" else "phone", "")]
         for target in targets:

@@ -91,6 +91,7 @@ def load_world(session: Session, config: JourneysConfig, as_of: datetime, lookba
         "from unified_persons as p "
         "inner join person_account_links as l on l.person_id = p.person_id and l.is_primary"
     )
+    levels = {t: seniority(normalise_title(t)) for t in persons["title"].dropna().unique()}  # per title
     for r in persons.itertuples(index=False):
         world.persons[r.person_id] = {
             "first_name": r.first_name or "",
@@ -101,7 +102,7 @@ def load_world(session: Session, config: JourneysConfig, as_of: datetime, lookba
             "phone": r.phone or "",
             "department": r.department or "",
             "country": r.country or "",
-            "seniority": seniority(normalise_title(r.title or "")) or "",
+            "seniority": levels.get(r.title) or "",
             "email_opt_out": bool(r.email_opt_out) if not pd.isna(r.email_opt_out) else False,
             "email_bounced": bool(r.email_bounced) if not pd.isna(r.email_bounced) else False,
             "sms_opt_in": bool(r.sms_opt_in) if not pd.isna(r.sms_opt_in) else False,
