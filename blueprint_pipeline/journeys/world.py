@@ -39,6 +39,16 @@ class World:
     stage_models: dict[str, str] = field(default_factory=dict)  # solution interest -> stage model
 
 
+def _text(value) -> str:
+    """A text field as a string: NULL arrives as None, NaN or pd.NA, and must never become "nan"
+    (an address) or count as present."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _flag(value) -> bool:
+    return bool(value) if value is not None and not pd.isna(value) else False
+
+
 def _lists_of(frame: pd.DataFrame, key: str, value: str) -> dict[str, list]:
     return {k: list(v) for k, v in frame.groupby(key, sort=False)[value]} if len(frame) else {}
 
@@ -52,11 +62,11 @@ def load_world(session: Session, config: JourneysConfig, as_of: datetime, lookba
     world.accounts = {
         r.account_id: {
             "id": r.account_id,
-            "name": r.account_name,
-            "domain": r.domain,
-            "industry": r.industry,
-            "employees": r.employees,
-            "country": r.billing_country,
+            "name": _text(r.account_name) or r.account_id,
+            "domain": _text(r.domain),
+            "industry": _text(r.industry),
+            "employees": int(r.employees) if not pd.isna(r.employees) else "",
+            "country": _text(r.billing_country),
         }
         for r in accounts.itertuples(index=False)
     }
@@ -94,18 +104,18 @@ def load_world(session: Session, config: JourneysConfig, as_of: datetime, lookba
     levels = {t: seniority(normalise_title(t)) for t in persons["title"].dropna().unique()}  # per title
     for r in persons.itertuples(index=False):
         world.persons[r.person_id] = {
-            "first_name": r.first_name or "",
-            "last_name": r.last_name or "",
-            "email": r.email or "",
-            "email_domain": r.email_domain or "",
-            "title": r.title or "",
-            "phone": r.phone or "",
-            "department": r.department or "",
-            "country": r.country or "",
+            "first_name": _text(r.first_name),
+            "last_name": _text(r.last_name),
+            "email": _text(r.email),
+            "email_domain": _text(r.email_domain),
+            "title": _text(r.title),
+            "phone": _text(r.phone),
+            "department": _text(r.department),
+            "country": _text(r.country),
             "seniority": levels.get(r.title) or "",
-            "email_opt_out": bool(r.email_opt_out) if not pd.isna(r.email_opt_out) else False,
-            "email_bounced": bool(r.email_bounced) if not pd.isna(r.email_bounced) else False,
-            "sms_opt_in": bool(r.sms_opt_in) if not pd.isna(r.sms_opt_in) else False,
+            "email_opt_out": _flag(r.email_opt_out),
+            "email_bounced": _flag(r.email_bounced),
+            "sms_opt_in": _flag(r.sms_opt_in),
         }
     world.account_persons = _lists_of(persons, "account_id", "person_id")
     since = as_of - timedelta(days=lookback_days)

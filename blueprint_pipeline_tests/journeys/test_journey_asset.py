@@ -42,7 +42,7 @@ def _tables() -> dict[str, pd.DataFrame]:
         "person_engagement_scores": pd.DataFrame({"person_id": persons, "score": 1.0}),
         "unified_persons": pd.DataFrame(
             {"person_id": persons, "first_name": [p.upper() for p in persons], "last_name": "X",
-             "email": [f"{p}@example.com" for p in persons], "email_domain": "example.com", "title": "",
+             "email": [None if p == "p22" else f"{p}@example.com" for p in persons], "email_domain": "example.com", "title": "",
              "phone": None, "department": None, "country": None, "email_opt_out": [p == "p12" for p in persons], "email_bounced": False,
              "sms_opt_in": False}
         ).astype({"phone": "string", "department": "string", "country": "string"}),
@@ -104,7 +104,11 @@ def test_journey_runs_in_the_warehouse(warehouse, tmp_path):
     assert warehouse.scalar("select count(*) from journey_step_log") == 11 + 17 + 4
     assert warehouse.fetchall(
         "select channel, status, count(*) from journey_outbox group by channel, status order by channel, status"
-    ) == [("email", "held", 1), ("email", "pending", 4), ("sales_alert", "pending", 2)]
+    ) == [("email", "held", 2), ("email", "pending", 3), ("sales_alert", "pending", 2)]
+    # p22 has no address (NULL): held, never an email "To: nan" (a new user found that one)
+    assert warehouse.fetchall(
+        "select person_id, hold_reason from journey_outbox where person_id = 'p22'"
+    ) == [("p22", "no email address")]
     assert warehouse.fetchall(
         "select account_id, status, node from journey_enrolments order by account_id"
     ) == [
