@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 
 from blueprint_pipeline.config import load_config
 from blueprint_pipeline.definitions import build_definitions
-from blueprint_pipeline.errors import BlueprintError
+from blueprint_pipeline.errors import BlueprintError, check_not_before
 from blueprint_pipeline.ingestion.landing import check_sources_config
 from blueprint_pipeline.paths import DAGSTER_STORAGE_DIR, DEFAULT_LANDING_DIR, PROJECT_DIR, SQL_PROJECT_DIR
 from blueprint_pipeline.progress import progress_logger
@@ -171,6 +172,22 @@ def _first_line(text: str) -> str:
     return f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
 
 
+# Append-only histories whose entries carry the as-of time of the run that wrote them.
+FORWARD_ONLY = {"buying_group_stage_history": "changed_at", "journey_runs": "last_run_at"}
+
+
+def _check_time_moves_forward(warehouse, as_of: datetime) -> None:
+    """Before anything runs: an as-of before what the histories already hold is an error (the
+    assets check it too, for runs started elsewhere)."""
+    with warehouse.session() as session:
+        for table, column in FORWARD_ONLY.items():
+            if session.table_exists(table):
+                latest = session.scalar(f"select max({column}) from {table}")
+                check_not_before(
+                    as_of, None if latest is None else pd.Timestamp(latest).to_pydatetime(), table
+                )
+
+
 def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None) -> BuildSummary:
     _apply_options(options)
     loaded = load_config(os.environ.get(CONFIG_DIR_ENV) or None)  # bad config: an error before any run
@@ -188,6 +205,7 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
         )
     except ValueError as exc:
         raise BlueprintError(str(exc)) from exc
+    _check_time_moves_forward(warehouse, as_of)
 
     defs = dg.Definitions.merge(build_definitions(), dg.Definitions(loggers={"progress": progress_logger}))
     job = defs.resolve_implicit_global_asset_job_def()

@@ -80,9 +80,17 @@ def _section_files(config_dir: Path | None) -> dict[str, list[Path]]:
 UNION_MEMBER = re.compile(r"(literal|list|dict|function-[a-z]+)\[.*\]|float|int|str|bool")
 
 
+def _tagged(loc: tuple) -> set[int]:
+    """Positions of union tags in a path: a journey node's or an alert rule's `type` value, which
+    pydantic puts after the node's name (nodes.pause.wait.days) but is not a key in the file."""
+    return {i + 2 for i, p in enumerate(loc[:-2]) if p in ("nodes", "rules") and isinstance(loc[i + 2], str)}
+
+
 def _describe(error: dict) -> str:
     # A filter's node kind appears twice in pydantic's path (the union tag, then the key): once is enough.
-    parts = [str(p) for p in error["loc"][1:] if not UNION_MEMBER.fullmatch(str(p))]
+    loc = error["loc"][1:]
+    tags = _tagged(loc) if error["type"] != "union_tag_invalid" else set()
+    parts = [str(p) for i, p in enumerate(loc) if not UNION_MEMBER.fullmatch(str(p)) and i not in tags]
     parts = [p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]]
     message = error["msg"].removeprefix("Value error, ")
     if parts and parts[-1] == "[key]":  # a mapping key that is not one of the allowed names

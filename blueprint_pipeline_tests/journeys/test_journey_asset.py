@@ -145,4 +145,25 @@ def test_the_sensor_runs_journeys_when_a_step_falls_due(duckdb_warehouse, tmp_pa
     assert sensors.journey_steps_sensor(context).skip_message == "next step due at 2026-03-04T09:00:00 UTC"
     monkeypatch.setattr(sensors, "now", lambda: datetime(2026, 3, 4, 9, 1))
     request = sensors.journey_steps_sensor(context)
-    assert request.run_key == "journeys-due-2026-03-04T09:00:00"
+    assert request.run_key.startswith("journeys-due-2026-03-04T09:00:00-")
+
+
+def test_a_journey_taken_out_of_the_config_does_not_hold_the_sensor(duckdb_warehouse, tmp_path, monkeypatch):
+    from blueprint_pipeline.defs.journeys import sensors
+
+    _setup(duckdb_warehouse, tmp_path)
+    instance = dg.DagsterInstance.ephemeral()
+    _run(duckdb_warehouse, tmp_path, "2026-03-02T09:00:00", instance)
+    (tmp_path / "journeys.yaml").write_text("journeys: {}\n")
+    _run(duckdb_warehouse, tmp_path, "2026-03-03T09:00:00", instance)
+    event = instance.get_latest_materialization_event(dg.AssetKey("journey_enrolments"))
+    metadata = event.asset_materialization.metadata
+    assert metadata["next_due_at"].value == "" and metadata["active_enrolments"].value == 0
+    assert (
+        "nurture (3 active enrolments left as they were)"
+        in metadata["summary/journeys not in the config"].value
+    )
+    monkeypatch.setattr(sensors, "now", lambda: datetime(2026, 3, 5))
+    assert sensors.journey_steps_sensor(dg.build_sensor_context(instance=instance)).skip_message == (
+        "no enrolment waits for a time"
+    )

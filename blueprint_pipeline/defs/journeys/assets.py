@@ -288,32 +288,47 @@ def journeys(
                 "group by step_key having count(*) > 1) as d"
             )
         )
-        active = int(session.scalar("select count(*) from journey_enrolments where status = 'active'"))
-        next_due = session.scalar(
-            "select min(due_at) from journey_enrolments where status = 'active' and due_at is not null"
+        live = sorted(
+            j
+            for j, journey in journeys_config.journeys.items()
+            if journey.status in ("live", "test", "closed")
         )
-        listening = int(
-            session.scalar(
-                "select count(*) from journey_enrolments as e where status = 'active' and waiting_since "
-                "is not null and due_at is null"
-            )
+        # Only enrolments a run would move count: a journey in draft, finished or no longer in the
+        # config keeps its enrolments, but they must not hold the sensor at a time nobody moves.
+        by_journey = session.fetch_df(
+            "select journey_id, count(*) as active, min(due_at) as next_due, sum(case when waiting_since "
+            "is not null and due_at is null then 1 else 0 end) as listening from journey_enrolments "
+            "where status = 'active' group by journey_id"
         )
+    moving = by_journey[by_journey["journey_id"].isin(live)]
+    stranded = by_journey[~by_journey["journey_id"].isin(list(journeys_config.journeys))]
+    active, listening = int(moving["active"].sum()), int(moving["listening"].sum())
+    next_due = moving["next_due"].dropna().min() if len(moving) else None
     held = sum(1 for m in out.outbox if m["status"] == "held")
-    live = sorted(
-        j for j, journey in journeys_config.journeys.items() if journey.status in ("live", "test", "closed")
-    )
     metadata = facts.metadata()
     yield dg.MaterializeResult(
         asset_key="journey_enrolments",
         metadata={
             "active_enrolments": active,
             # The journey_steps sensor reads these (it never opens the warehouse).
-            "next_due_at": pd.Timestamp(next_due).isoformat() if next_due is not None else "",
+            "next_due_at": pd.Timestamp(next_due).isoformat()
+            if next_due is not None and not pd.isna(next_due)
+            else "",
             "listening_without_timeout": listening,
             "changed": len(out.enrolments),
             "journeys_run": ", ".join(live) or "none",
-            "summary/journeys": f"{len(live)} running, {active:,} active enrolments, "
-            f"{written['messages']:,} messages queued ({held:,} held back)",
+            "summary/journeys": f"{len(live)} running, {active:,} active enrolments, {written['messages']:,} "
+            f"messages ({written['messages'] - held:,} queued, {held:,} held back)",
+            **(
+                {
+                    "summary/journeys not in the config": ", ".join(
+                        f"{r.journey_id} ({int(r.active):,} active enrolments left as they were)"
+                        for r in stranded.itertuples(index=False)
+                    )
+                }
+                if len(stranded)
+                else {}
+            ),
             **metadata,
         },
     )

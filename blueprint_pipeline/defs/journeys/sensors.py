@@ -42,7 +42,9 @@ def journey_steps_sensor(context: dg.SensorEvaluationContext):
         return dg.SkipReason("no enrolment waits for a time")
     if now() < datetime.fromisoformat(due):
         return dg.SkipReason(f"next step due at {due} UTC")
-    return dg.RunRequest(run_key=f"journeys-due-{due}", tags={"blueprint/due_at": due})
+    # The key names the run that published the time too: if a run somehow left the step due, the
+    # next tick asks again instead of repeating a key Dagster has already used.
+    return dg.RunRequest(run_key=f"journeys-due-{due}-{event.run_id[:8]}", tags={"blueprint/due_at": due})
 
 
 refresh_schedule = dg.ScheduleDefinition(
