@@ -40,8 +40,18 @@ def click_url(base: str, secret: str, token: str, person_id: str, url: str) -> s
 
 
 def tracked_html(html: str, base: str, secret: str, token: str, person_id: str) -> str:
-    """Links go through the click endpoint; an open pixel goes at the end of the body."""
-    html = HREF.sub(lambda m: f'href="{click_url(base, secret, token, person_id, m.group(1))}"', html)
+    """Links go through the click endpoint (not our own: the unsubscribe link stays as it is); an
+    open pixel goes at the end of the body."""
+
+    def tracked(match: re.Match) -> str:
+        url = match.group(1)
+        return (
+            match.group(0)
+            if url.startswith(base)
+            else f'href="{click_url(base, secret, token, person_id, url)}"'
+        )
+
+    html = HREF.sub(tracked, html)
     pixel = f'<img src="{open_url(base, secret, token, person_id)}" width="1" height="1" alt="">'
     closing = html.lower().rfind("</body>")
     return html[:closing] + pixel + html[closing:] if closing >= 0 else html + pixel

@@ -104,13 +104,16 @@ def test_events_land_at_shutdown(tmp_path):
 
 
 def test_html_links_and_pixel_are_tracked():
-    html = '<html><body><a href="https://example.com/a">A</a> <a href="mailto:x@y">m</a></body></html>'
+    html = (
+        '<html><body><a href="https://example.com/a">A</a> <a href="mailto:x@y">m</a> '
+        '<a href="http://t/u/m1?p=p1&s=x">Unsubscribe</a></body></html>'
+    )
     out = tracked_html(html, "http://t", SECRET, "m1", "p1")
     link = out.split('href="')[1].split('"')[0]
     assert link.startswith("http://t/c/m1?") and parse_qs(urlsplit(link).query)["u"] == [
         "https://example.com/a"
     ]
-    assert 'href="mailto:x@y"' in out
+    assert 'href="mailto:x@y"' in out and 'href="http://t/u/m1?p=p1&s=x"' in out  # ours stay as they are
     assert out.index('<img src="http://t/o/m1?') < out.index("</body>")
 
 
