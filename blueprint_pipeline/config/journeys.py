@@ -122,8 +122,11 @@ class SendSms(_Step):
 
 
 class SendSalesAlert(_Step):
+    """The standard alert (docs/alerts.md), routed by config `alerts.routing`; a `template`'s text
+    goes at its top as a note, and its subject replaces the standard one."""
+
     type: Literal["send_sales_alert"]
-    template: str
+    template: str | None = None
 
 
 class UpdateStage(_Step):

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from blueprint_pipeline.config.alerts import AlertsConfig
 from blueprint_pipeline.config.audiences import AudiencesConfig
 from blueprint_pipeline.config.base import StrictModel
 from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
@@ -178,6 +179,7 @@ class BlueprintConfig(StrictModel):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     stages: StagesConfig = Field(default_factory=StagesConfig)
     journeys: JourneysConfig = Field(default_factory=JourneysConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     def reference_errors(self) -> list[tuple[str, str, str]]:
         """(section, key path, message) for names one section uses and another must define."""
@@ -206,4 +208,34 @@ class BlueprintConfig(StrictModel):
                 if interest.stage_model not in self.stages.models
             ]
             + journey_reference_errors(self)
+            + self._alert_reference_errors()
         )
+
+    def _alert_reference_errors(self) -> list[tuple[str, str, str]]:
+        interests = self.buying_groups.solution_interests
+        stages = {s for model in self.stages.models.values() for s in model.stage_types}
+
+        def unknown_interests(key: str, names) -> list[tuple[str, str, str]]:
+            known = sorted(interests)
+            return [
+                ("alerts", key, f"{n!r} is not a solution interest ({known})")
+                for n in names
+                if n not in interests
+            ]
+
+        def unknown_stages(key: str, names) -> list[tuple[str, str, str]]:
+            known = sorted(stages)
+            return [
+                ("alerts", key, f"{n!r} is not a stage of any stage model ({known})")
+                for n in names
+                if n not in stages
+            ]
+
+        errors = []
+        for name, rule in self.alerts.rules.items():
+            errors += unknown_interests(f"rules.{name}.solution_interests", rule.solution_interests)
+            if rule.type == "stage_transition":
+                errors += unknown_stages(f"rules.{name}", [rule.to_stage, *rule.from_stages])
+        errors += unknown_stages("milestones.qualified_stages", self.alerts.milestones.qualified_stages)
+        errors += unknown_interests("routing.solution_interests", self.alerts.routing.solution_interests)
+        return errors

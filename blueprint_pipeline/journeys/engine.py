@@ -22,7 +22,7 @@ from blueprint_pipeline.journeys.conditions import (
     person_holds,
     recipients,
 )
-from blueprint_pipeline.journeys.render import render
+from blueprint_pipeline.journeys.render import Rendered, render
 from blueprint_pipeline.journeys.waits import wait_ends
 from blueprint_pipeline.journeys.world import World
 from blueprint_pipeline.tracking.links import tracked_html, unsubscribe_url
@@ -536,7 +536,7 @@ class JourneyRun:
         group,
         person_id: str | None,
     ) -> None:
-        template = self.config.templates[template_name]
+        template = self.config.templates.get(template_name) if template_name else None
         person = self.world.persons.get(person_id, {}) if person_id else {}
         if e["test"]:  # every message of a test entry, sales alerts too, goes to the seeds only
             seeds = journey.test_mode.seed_phones if channel == "sms" else journey.test_mode.seed_emails
@@ -565,7 +565,11 @@ class JourneyRun:
             tracked_person = "test-seed" if e["test"] else person_id  # test sends never track the person
             if channel == "email":
                 unsubscribe = unsubscribe_url(*tracking, tracked_person)
-            text = render(template, self._tokens(journey, e, group, person, unsubscribe))
+            # A sales alert's content is filled in after the run (alerts/send.py); a template adds a note.
+            text = (
+                render(template, self._tokens(journey, e, group, person, unsubscribe)) if template else None
+            )
+            text = text or Rendered(subject="", text="", html=None)
             if text.html and channel == "email":
                 html = tracked_html(text.html, *tracking, tracked_person)
             self.out.outbox.append(

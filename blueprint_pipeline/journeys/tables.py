@@ -4,6 +4,8 @@ reads) so that every writer and reader agrees on the columns."""
 
 from __future__ import annotations
 
+import pandas as pd
+
 from blueprint_pipeline.warehouse import Session
 
 T, TS, B, INT, F = "varchar", "timestamp", "boolean", "bigint", "double"
@@ -100,6 +102,17 @@ TABLES: dict[str, dict[str, str]] = {
         "reason": T,
         "happened_at": TS,
     },
+    "sales_alert_state": {"rule": T, "buying_group_id": T, "armed": B, "fired": B, "seq": INT},
+    "sales_alert_log": {
+        "rule": T,
+        "buying_group_id": T,
+        "reason": T,
+        "routed_to": T,
+        "routed_by": T,
+        "message_id": T,
+        "fired_at": TS,
+        "config_version": T,
+    },
     "journey_runs": {"journey_id": T, "status": T, "live_since": TS, "last_run_at": TS},
     "journey_attribute_values": {"journey_id": T, "account_id": T, "value": T},
 }
@@ -115,3 +128,32 @@ def create_tables(session: Session, tables: list[str] | None = None) -> None:
         session.execute(f"create table if not exists {table} ({body})")
         if table in INDEXED:  # delivery updates messages one by one; re-runs replace enrolments
             session.execute(f"create index if not exists {table}_key on {table} ({INDEXED[table]})")
+
+
+def _frame(rows: list[dict], table: str) -> pd.DataFrame:
+    columns = TABLES[table]
+    frame = pd.DataFrame(rows, columns=[c for c in columns if c in (rows[0] if rows else columns)])
+    for name in frame.columns:
+        kind = columns[name]
+        if kind == TS:
+            frame[name] = pd.to_datetime(frame[name])
+        elif kind == B:
+            frame[name] = frame[name].astype(bool)
+        elif kind == INT:
+            frame[name] = frame[name].astype("int64")
+        elif kind == F:
+            frame[name] = frame[name].astype("float64")
+        else:
+            frame[name] = frame[name].astype("string")
+    return frame
+
+
+def append(session: Session, table: str, rows: list[dict], sequence: str | None = None) -> int:
+    if not rows:
+        return 0
+    if sequence:
+        first = int(session.scalar(f"select coalesce(max({sequence}), 0) from {table}")) + 1
+        rows = [{sequence: first + i, **row} for i, row in enumerate(rows)]
+    frame = _frame(rows, table)
+    session.insert_from_local_query(table, list(frame.columns), "select * from rows", frames={"rows": frame})
+    return len(frame)

@@ -156,7 +156,7 @@ def _journey_errors(config, journey: Journey, kinds: set[str]) -> Iterator[tuple
     for name, node in journey.nodes.items():
         at = f"nodes.{name}"
         channel = {"send_email": "email", "send_sales_alert": "email", "send_sms": "sms"}.get(node.type)
-        if channel:
+        if channel and node.template is not None:
             template = templates.get(node.template)
             if template is None:
                 yield f"{at}.template", f"{node.template!r} is not a template ({sorted(templates)})"

@@ -26,7 +26,15 @@ def _tables() -> dict[str, pd.DataFrame]:
     return {
         "unified_accounts": pd.DataFrame(
             {"account_id": ["A1", "A2", "A3"], "account_name": ["Acme A1", "Acme A2", "Acme A3"], "domain": "acme.com",
-             "industry": "Software", "employees": 100, "billing_country": "DE"}
+             "industry": "Software", "employees": 100, "billing_country": "DE", "owner_user_id": ["005U1", None, None]}
+        ),
+        # A1's owner gets its sales alert; the others go to the default address (alerts.yaml routing).
+        "stg_salesforce__users": pd.DataFrame(
+            {"user_id": ["005U1"], "user_name": ["Olga Owner"], "email": ["olga@example.com"], "is_active": [True]}
+        ),
+        "person_engagement_contributions": pd.DataFrame(
+            {"person_id": ["p11"], "kind": ["form_fill"], "activity_day": [datetime(2026, 3, 1)], "counted": [1],
+             "contribution": [9.5]}
         ),
         "buying_groups": pd.DataFrame(
             {"buying_group_id": gid, "buying_group_name": [f"Data Platform for Acme {a}" for a, _, _ in GROUPS],
@@ -105,6 +113,20 @@ def test_journey_runs_in_the_warehouse(warehouse, tmp_path):
     assert warehouse.fetchall(
         "select channel, status, count(*) from journey_outbox group by channel, status order by channel, status"
     ) == [("email", "held", 2), ("email", "pending", 3), ("sales_alert", "pending", 2)]
+    # The journey's sales alerts: routed to A1's owner, A3's to the default; the standard content
+    # with the node's template as subject and note.
+    alerts = warehouse.fetchall(
+        "select account_id, to_address, subject, body_text from journey_outbox where channel = 'sales_alert' "
+        "order by account_id"
+    )
+    assert [(a, to, subject) for a, to, subject, _ in alerts] == [
+        ("A1", "olga@example.com", "Data Platform for Acme A1 is ready"),
+        ("A3", "sales@localhost", "Data Platform for Acme A3 is ready"),
+    ]
+    body = alerts[0][3]
+    assert body.startswith("score 25.0\n\nData Platform for Acme A1: Nurture: alert")
+    assert "Stage:              Engaged" in body and "- P11 X, Decision Maker" in body
+    assert "2026-03-01  P11 X: 1 x form_fill, 9.50 points" in body
     # p22 has no address (NULL): held, never an email "To: nan" (a new user found that one)
     assert warehouse.fetchall(
         "select person_id, hold_reason from journey_outbox where person_id = 'p22'"

@@ -4,10 +4,11 @@ written in one transaction (docs/journeys.md)."""
 import dagster as dg
 import pandas as pd
 
+from blueprint_pipeline.alerts.send import fill, prepare
 from blueprint_pipeline.config.audiences import ACCOUNT_FIELDS
 from blueprint_pipeline.errors import check_not_before
 from blueprint_pipeline.journeys.engine import Effects, JourneyRun, Settings
-from blueprint_pipeline.journeys.tables import INT, TABLES, TS, B, F, create_tables
+from blueprint_pipeline.journeys.tables import append, create_tables
 from blueprint_pipeline.journeys.world import World, load_world
 from blueprint_pipeline.resources import BlueprintConfigResource, tracking_secret
 from blueprint_pipeline.run_facts import run_facts
@@ -24,35 +25,6 @@ DEPS = [
     "account_audience_members",
     "stg_salesforce__opportunities",
 ]
-
-
-def _frame(rows: list[dict], table: str) -> pd.DataFrame:
-    columns = TABLES[table]
-    frame = pd.DataFrame(rows, columns=[c for c in columns if c in (rows[0] if rows else columns)])
-    for name in frame.columns:
-        kind = columns[name]
-        if kind == TS:
-            frame[name] = pd.to_datetime(frame[name])
-        elif kind == B:
-            frame[name] = frame[name].astype(bool)
-        elif kind == INT:
-            frame[name] = frame[name].astype("int64")
-        elif kind == F:
-            frame[name] = frame[name].astype("float64")
-        else:
-            frame[name] = frame[name].astype("string")
-    return frame
-
-
-def append(session: Session, table: str, rows: list[dict], sequence: str | None = None) -> int:
-    if not rows:
-        return 0
-    if sequence:
-        first = int(session.scalar(f"select coalesce(max({sequence}), 0) from {table}")) + 1
-        rows = [{sequence: first + i, **row} for i, row in enumerate(rows)]
-    frame = _frame(rows, table)
-    session.insert_from_local_query(table, list(frame.columns), "select * from rows", frames={"rows": frame})
-    return len(frame)
 
 
 def _previous(session: Session) -> tuple[list[dict], dict, dict]:
@@ -279,6 +251,7 @@ def journeys(
             values,
             attributes,
         ).run()
+        _fill_alerts(session, config, out, facts.as_of)
         written = _write(session, out, facts.config_version)
         session.execute("drop table if exists journey_node_counts")
         session.execute(f"create table journey_node_counts as {NODE_COUNTS}")
@@ -343,6 +316,28 @@ def journeys(
         passed=doubled == 0,
         metadata={"repeated_keys": doubled},
     )
+
+
+def _fill_alerts(session: Session, config, out: Effects, as_of) -> None:
+    """Journey sales alerts get the standard content and routing (alerts/send.py); the node's
+    template, if any, gives the subject and a note at the top. Test sends keep their seeds."""
+    alerts = [m for m in out.outbox if m["channel"] == "sales_alert" and m["buying_group_id"]]
+    if not alerts:
+        return
+    facts, territory = prepare(session, config, sorted({m["buying_group_id"] for m in alerts}), as_of)
+    for message in alerts:
+        group = facts.get(message["buying_group_id"])
+        if group is None:
+            continue
+        node = message["step_key"].split("/")[2]
+        journey = config.journeys.journeys[message["journey_id"]]
+        subject, note = message["subject"], message["body_text"]
+        reason, rule = f"{journey.name}: {node}", f"journey {message['journey_id']}"
+        where = territory.get(group["account"]["id"])
+        fill(message, group, where, config, reason, rule, note.strip(), keep_address=bool(message["test"]))
+        message.pop("routed_by")
+        if subject:
+            message["subject"] = subject
 
 
 def _lookback(config) -> int:

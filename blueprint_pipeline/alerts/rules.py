@@ -1,0 +1,87 @@
+"""Which standing alert rules fire this build (config `alerts.rules`), from the groups' state now,
+the stage moves since the last build and each rule's memory of what it already said.
+
+A rule's memory (`sales_alert_state`): per rule and group, `armed` (a score threshold may fire)
+and `fired` (a milestone has fired); per stage-transition rule, the last stage move it has seen.
+A new rule starts quiet: what is already true the first time it is evaluated is remembered, not
+alerted, so adding a rule does not flood sales with the past."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from blueprint_pipeline.config.alerts import AlertsConfig, MilestoneRule, ScoreThresholdRule
+
+WATERMARK = "*"  # the state row of a stage-transition rule that remembers the last move seen
+
+
+@dataclass
+class Fired:
+    rule: str
+    buying_group_id: str
+    reason: str
+
+
+@dataclass
+class Evaluation:
+    fired: list[Fired] = field(default_factory=list)
+    state: dict[tuple[str, str], dict] = field(default_factory=dict)  # (rule, group) -> armed, fired, seq
+
+
+def _milestone(rule: MilestoneRule, config: AlertsConfig, group) -> str | None:
+    if rule.milestone == "qualified" and group.stage in config.milestones.qualified_stages:
+        return f"qualified: reached {group.stage}"
+    if rule.milestone == "complete" and group.is_complete:
+        return f"complete: {group.completeness:.0%} of its roles filled"
+    if rule.milestone == "highly_engaged" and group.score >= config.milestones.highly_engaged_score:
+        return f"highly engaged: score {group.score:.1f} >= {config.milestones.highly_engaged_score:g}"
+    return None
+
+
+def evaluate(config: AlertsConfig, groups: pd.DataFrame, moves: pd.DataFrame, state: dict) -> Evaluation:
+    """`groups`: buying_group_id, solution_interest, stage, score, is_complete, completeness;
+    `moves`: change_seq, buying_group_id, solution_interest, from_stage, to_stage (every move);
+    `state`: the memory as `Evaluation.state` left it."""
+    out = Evaluation(state={k: dict(v) for k, v in state.items()})
+    for name, rule in sorted(config.rules.items()):
+        new_rule = not any(key[0] == name for key in state)
+        wanted = (
+            groups
+            if not rule.solution_interests
+            else groups[groups["solution_interest"].isin(rule.solution_interests)]
+        )
+        if rule.type == "stage_transition":
+            seen = out.state.get((name, WATERMARK), {}).get("seq", 0)
+            last = int(moves["change_seq"].max()) if len(moves) else 0
+            if not new_rule:
+                chosen = moves[(moves["change_seq"] > seen) & (moves["to_stage"] == rule.to_stage)]
+                if rule.from_stages:
+                    chosen = chosen[chosen["from_stage"].isin(rule.from_stages)]
+                if rule.solution_interests:
+                    chosen = chosen[chosen["solution_interest"].isin(rule.solution_interests)]
+                for move in chosen.sort_values("change_seq").itertuples(index=False):
+                    source = move.from_stage if isinstance(move.from_stage, str) else "no stage"
+                    out.fired.append(Fired(name, move.buying_group_id, f"moved {source} -> {move.to_stage}"))
+            out.state[(name, WATERMARK)] = {"armed": True, "fired": False, "seq": max(seen, last)}
+            continue
+        for group in wanted.itertuples(index=False):
+            key = (name, group.buying_group_id)
+            memory = out.state.get(key, {"armed": True, "fired": False, "seq": 0})
+            if isinstance(rule, ScoreThresholdRule):
+                if memory["armed"] and group.score >= rule.above:
+                    memory["armed"] = False
+                    if not new_rule:
+                        reason = f"score {group.score:.1f} reached {rule.above:g}"
+                        out.fired.append(Fired(name, group.buying_group_id, reason))
+                elif not memory["armed"] and group.score < rule.rearm_below:
+                    memory["armed"] = True  # fell back below the band: the next rise alerts again
+            elif not memory["fired"]:
+                reason = _milestone(rule, config, group)
+                if reason:
+                    memory["fired"] = True
+                    if not new_rule:
+                        out.fired.append(Fired(name, group.buying_group_id, reason))
+            out.state[key] = memory
+    return out

@@ -1,0 +1,102 @@
+"""Standing sales-alert rules (config `alerts`), evaluated every build after scores and stages;
+their alerts go to the journeys' outbox and are delivered like any message (docs/alerts.md)."""
+
+import dagster as dg
+import pandas as pd
+
+from blueprint_pipeline.alerts.rules import evaluate
+from blueprint_pipeline.alerts.send import fill, prepare, rule_message
+from blueprint_pipeline.journeys.tables import append, create_tables
+from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.run_facts import run_facts
+from blueprint_pipeline.warehouse import Warehouse
+
+STATE, LOG = "sales_alert_state", "sales_alert_log"
+AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+
+
+@dg.asset(
+    group_name="journeys",
+    kinds={"python"},
+    deps=[
+        "buying_group_stages",
+        "buying_group_engagement",
+        "person_engagement_contributions",
+        "stg_salesforce__users",
+    ],
+    automation_condition=AUTOMATION,
+)
+def sales_alerts(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
+) -> dg.MaterializeResult:
+    """Append-only `sales_alert_log` (rule, group, reason, where it was routed and why) of the
+    alerts the standing rules fired this build, and each rule's memory in `sales_alert_state`;
+    the alerts themselves are queued in `journey_outbox` (channel sales_alert)."""
+    loaded = blueprint_config.loaded
+    config = loaded.config
+    facts_of_run = run_facts(context, loaded.version)
+    as_of = facts_of_run.as_of
+    domain = config.journeys.delivery.from_address.rpartition("@")[2]
+    with warehouse.transaction() as session:
+        create_tables(session, ["journey_outbox", STATE, LOG])
+        groups = session.fetch_df(
+            "select g.buying_group_id, g.solution_interest, s.stage, coalesce(e.score, 0) as score, "
+            "coalesce(g.is_complete, false) as is_complete, "
+            "coalesce(g.completeness_score, 0) as completeness from buying_groups as g "
+            "left join buying_group_stages as s on s.buying_group_id = g.buying_group_id "
+            "left join buying_group_engagement as e on e.buying_group_id = g.buying_group_id "
+            "order by g.buying_group_id"
+        )
+        moves = session.fetch_df(
+            "select h.change_seq, h.buying_group_id, g.solution_interest, h.from_stage, h.to_stage "
+            "from buying_group_stage_history as h "
+            "inner join buying_groups as g on g.buying_group_id = h.buying_group_id"
+        )
+        state = {
+            (r.rule, r.buying_group_id): {"armed": bool(r.armed), "fired": bool(r.fired), "seq": int(r.seq)}
+            for r in session.fetch_df(f"select * from {STATE}").itertuples(index=False)
+        }
+        result = evaluate(config.alerts, groups, moves, state)
+        facts, territory = prepare(session, config, sorted({f.buying_group_id for f in result.fired}), as_of)
+        messages, log = [], []
+        for fired in result.fired:
+            if fired.buying_group_id not in facts:
+                continue
+            group = facts[fired.buying_group_id]
+            message = rule_message(fired.buying_group_id, fired.rule, fired.reason, as_of, domain)
+            message["account_id"] = group["account"]["id"]
+            fill(message, group, territory.get(group["account"]["id"]), config, fired.reason, fired.rule)
+            log.append(
+                {
+                    "rule": fired.rule,
+                    "buying_group_id": fired.buying_group_id,
+                    "reason": fired.reason,
+                    "routed_to": message["to_address"],
+                    "routed_by": message.pop("routed_by"),
+                    "message_id": message["message_id"],
+                    "fired_at": as_of,
+                    "config_version": loaded.version,
+                }
+            )
+            messages.append(message | {"attempts": 0})
+        session.execute(f"delete from {STATE}")
+        append(
+            session,
+            STATE,
+            [
+                {"rule": rule, "buying_group_id": group, **memory}
+                for (rule, group), memory in sorted(result.state.items())
+            ],
+        )
+        append(session, LOG, log)
+        append(session, "journey_outbox", messages)
+    by_rule = pd.Series([m["rule"] for m in log], dtype="string").value_counts().to_dict() if log else {}
+    summary = ", ".join(f"{rule} {n:,}" for rule, n in sorted(by_rule.items()))
+    return dg.MaterializeResult(
+        metadata={
+            "alerts": len(log),
+            "rules": ", ".join(sorted(config.alerts.rules)) or "none",
+            **({"summary/sales alerts": summary} if log else {}),
+            **facts_of_run.metadata(),
+        }
+    )

@@ -1,0 +1,204 @@
+"""Sales alerts (issue 8, slice 1): each rule type on hand-made groups, hysteresis at the
+threshold, a new rule starting quiet, routing by each rule, and the asset on both warehouses.
+
+Rules: q milestone qualified (stages Marketing Qualified / Sales Ready), c milestone complete,
+h milestone highly engaged (score >= 20), t score threshold above 30 re-armed below 20, s stage
+transition to Sales Ready. Worked answer, build by build:
+  1. Every rule is new: g1 (MQ, 35, complete) is remembered as qualified, complete, highly
+     engaged and over the threshold; the three stage moves so far are remembered. No alert.
+  2. g2 reaches MQ -> q; g3's score 31 -> t ("score 31.0 reached 30") and h; g1 moves MQ -> Sales
+     Ready (move 4) -> s. g1 stays at 35: t already fired for it, nothing.
+  3. g3 at 25: inside the band (20-30): nothing.   4. g3 at 31 again: still not re-armed: nothing.
+  5. g3 at 15: below 20, re-armed, no alert.       6. g3 at 30: t fires again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from blueprint_pipeline.alerts.content import route
+from blueprint_pipeline.alerts.rules import evaluate
+from blueprint_pipeline.config.alerts import AlertsConfig, Routing
+from blueprint_pipeline.defs.journeys.alerts import sales_alerts
+from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.run_facts import AS_OF_TAG
+
+RULES = {
+    "q": {"type": "milestone", "milestone": "qualified"},
+    "c": {"type": "milestone", "milestone": "complete"},
+    "h": {"type": "milestone", "milestone": "highly_engaged"},
+    "t": {"type": "score_threshold", "above": 30, "rearm_below": 20},
+    "s": {"type": "stage_transition", "to_stage": "Sales Ready"},
+}
+
+
+def _groups(rows):
+    return pd.DataFrame(
+        [
+            (g, "data_platform", stage, float(score), complete, 1.0 if complete else 0.5)
+            for g, stage, score, complete in rows
+        ],
+        columns=["buying_group_id", "solution_interest", "stage", "score", "is_complete", "completeness"],
+    )
+
+
+def _moves(rows):
+    return pd.DataFrame(
+        [(seq, g, "data_platform", f, t) for seq, g, f, t in rows],
+        columns=["change_seq", "buying_group_id", "solution_interest", "from_stage", "to_stage"],
+    )
+
+
+def test_rule_types_hysteresis_and_a_quiet_start():
+    config = AlertsConfig.model_validate({"rules": RULES, "milestones": {"highly_engaged_score": 20}})
+    moves = [
+        (1, "g1", None, "Awareness"),
+        (2, "g1", "Awareness", "Engaged"),
+        (3, "g1", "Engaged", "Marketing Qualified"),
+    ]
+    g1 = ("g1", "Marketing Qualified", 35, True)
+    first = evaluate(
+        config, _groups([g1, ("g2", "Engaged", 5, False), ("g3", "Awareness", 2, False)]), _moves(moves), {}
+    )
+    assert first.fired == []
+    moves.append((4, "g1", "Marketing Qualified", "Sales Ready"))
+    g1 = ("g1", "Sales Ready", 35, True)
+    second = evaluate(
+        config,
+        _groups([g1, ("g2", "Marketing Qualified", 8, False), ("g3", "Engaged", 31, False)]),
+        _moves(moves),
+        first.state,
+    )
+    assert sorted((f.rule, f.buying_group_id, f.reason) for f in second.fired) == [
+        ("h", "g3", "highly engaged: score 31.0 >= 20"),
+        ("q", "g2", "qualified: reached Marketing Qualified"),
+        ("s", "g1", "moved Marketing Qualified -> Sales Ready"),
+        ("t", "g3", "score 31.0 reached 30"),
+    ]
+    state, fired = second.state, []
+    for score in (25, 31, 15, 30):
+        result = evaluate(config, _groups([g1, ("g3", "Engaged", score, False)]), _moves(moves), state)
+        state = result.state
+        fired.append([(f.rule, f.reason) for f in result.fired])
+    assert fired == [[], [], [], [("t", "score 30.0 reached 30")]]
+
+
+def test_a_rule_added_later_starts_quiet():
+    config = AlertsConfig.model_validate({"rules": {"q": RULES["q"]}})
+    state = evaluate(config, _groups([("g1", "Engaged", 1, False)]), _moves([]), {}).state
+    later = AlertsConfig.model_validate({"rules": {"q": RULES["q"], "t": RULES["t"]}})
+    result = evaluate(later, _groups([("g1", "Marketing Qualified", 40, False)]), _moves([]), state)
+    assert [(f.rule, f.buying_group_id) for f in result.fired] == [("q", "g1")]  # t is new: quiet
+
+
+@pytest.mark.parametrize(
+    ("owner", "territory", "interest", "order", "expected"),
+    [
+        (
+            "olga@example.com",
+            ("dach", "dach@example.com"),
+            "data_platform",
+            None,
+            ("olga@example.com", "account owner"),
+        ),
+        ("", ("dach", "dach@example.com"), "data_platform", None, ("dach@example.com", "territory dach")),
+        ("", None, "data_platform", None, ("platform@example.com", "solution interest")),
+        ("", None, "security_add_on", None, ("sales@example.com", "default")),
+        (
+            "olga@example.com",
+            None,
+            "data_platform",
+            ["solution_interest", "owner"],
+            ("platform@example.com", "solution interest"),
+        ),
+    ],
+)
+def test_routing(owner, territory, interest, order, expected):
+    routing = Routing.model_validate(
+        {
+            "solution_interests": {"data_platform": "platform@example.com"},
+            "default_to": "sales@example.com",
+            **({"order": order} if order else {}),
+        }
+    )
+    found = route(routing, {"owner_email": owner, "solution_interest_key": interest}, territory)
+    assert (found.to, found.by) == expected
+
+
+def test_rule_config_errors(tmp_path):
+    from blueprint_pipeline.config.loader import load_config
+    from blueprint_pipeline.errors import ConfigError
+
+    (tmp_path / "alerts.yaml").write_text("rules: {t: {type: score_threshold, above: 20, rearm_below: 25}}\n")
+    with pytest.raises(ConfigError, match="rearm_below .25. must be below above .20."):
+        load_config(tmp_path)
+    (tmp_path / "alerts.yaml").write_text("rules: {s: {type: stage_transition, to_stage: Closed}}\n")
+    with pytest.raises(ConfigError, match="key 'rules.s': 'Closed' is not a stage of any stage model"):
+        load_config(tmp_path)
+
+
+def test_the_asset_queues_routed_alerts(warehouse, tmp_path):
+    """Two builds on hand-made tables: the first is quiet (new rules), then A2's group reaches
+    Marketing Qualified: the shipped rule group_qualified fires, routed to the territory of German
+    accounts, with the standard content."""
+    from blueprint_pipeline_tests.journeys.test_journey_asset import _tables
+
+    (tmp_path / "alerts.yaml").write_text(
+        "routing:\n  territories: [{name: dach, when: {field: billing_country, op: eq, value: DE}, to: dach@example.com}]\n"
+        "  order: [territory]\n"
+    )
+    tables = _tables()
+    tables["buying_groups"]["is_complete"] = False
+    tables["buying_group_stage_history"] = pd.DataFrame(
+        {
+            "change_seq": [1, 2, 3],
+            "buying_group_id": [f"data_platform:{a}" for a in ("A1", "A2", "A3")],
+            "from_stage": [None, None, None],
+            "to_stage": ["Engaged", "Engaged", "Awareness"],
+        }
+    ).astype({"from_stage": "string"})
+    with warehouse.transaction() as session:
+        for name, frame in tables.items():
+            session.replace_table(name, frame)
+
+    def build(at: str):
+        result = dg.materialize(
+            [sales_alerts],
+            resources={
+                "warehouse": warehouse,
+                "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
+            },
+            tags={AS_OF_TAG: at},
+        )
+        assert result.success
+
+    build("2026-03-01T00:00:00")
+    assert warehouse.scalar("select count(*) from sales_alert_log") == 0
+    with warehouse.transaction() as session:
+        session.execute(
+            "update buying_group_stages set stage = 'Marketing Qualified' where buying_group_id = 'data_platform:A2'"
+        )
+    build("2026-03-02T00:00:00")
+    assert warehouse.fetchall(
+        "select rule, buying_group_id, reason, routed_to, routed_by from sales_alert_log"
+    ) == [
+        (
+            "group_qualified",
+            "data_platform:A2",
+            "qualified: reached Marketing Qualified",
+            "dach@example.com",
+            "territory dach",
+        )
+    ]
+    subject, text, html = warehouse.fetchall(
+        "select subject, body_text, body_html from journey_outbox where channel = 'sales_alert'"
+    )[0]
+    assert subject == "Sales alert: Data Platform for Acme A2 (qualified: reached Marketing Qualified)"
+    assert "Account:            Acme A2 (A2, acme.com)" in text and "Missing roles:      none" in text
+    assert "<h2" in html and "Acme A2" in html
+    build("2026-03-03T00:00:00")  # nothing new: a milestone alerts once
+    assert warehouse.scalar("select count(*) from sales_alert_log") == 1
