@@ -14,8 +14,6 @@ transition to Sales Ready. Worked answer, build by build:
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import dagster as dg
 import pandas as pd
 import pytest
