@@ -13,7 +13,7 @@ from blueprint_pipeline.warehouse import Warehouse
 @dg.asset(
     group_name="journeys",
     kinds={"python"},
-    deps=["journey_outbox"],
+    deps=["journey_outbox", "sales_alerts"],
     automation_condition=dg.AutomationCondition.eager(),
 )
 def journey_deliveries(
