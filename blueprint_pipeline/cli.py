@@ -61,6 +61,29 @@ def _cmd_validate_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_journey_simulate(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from blueprint_pipeline.config import load_config
+    from blueprint_pipeline.journeys.simulate import simulate
+    from blueprint_pipeline.resources import warehouse_from_env
+    from blueprint_pipeline.run_facts import parse_as_of
+    from blueprint_pipeline.warehouse import warehouse_from_url
+
+    loaded = load_config(args.config)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        start = parse_as_of(args.start) if args.start else now
+        end = parse_as_of(args.end) if args.end else start + timedelta(days=30)
+    except ValueError as exc:
+        raise BlueprintError(str(exc)) from exc
+    warehouse = warehouse_from_url(args.warehouse) if args.warehouse else warehouse_from_env()
+    with warehouse.session() as session:
+        result = simulate(session, loaded, args.journey, start, end, timedelta(hours=args.every_hours))
+    print(result.render())
+    return 0
+
+
 def _cmd_tracking_server(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -154,6 +177,21 @@ def parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate-config", help="check a config directory without running anything")
     validate.add_argument("dir", help="config directory")
     validate.set_defaults(func=_cmd_validate_config)
+
+    journey = sub.add_parser("journey", help="journey tools: simulate (a dry run)")
+    journey_sub = journey.add_subparsers(dest="journey_command", required=True)
+    simulate = journey_sub.add_parser(
+        "simulate", help="replay a journey over the data at hand through a period; nothing is written or sent"
+    )
+    simulate.add_argument("journey", help="the journey's name in journeys.yaml (any status)")
+    simulate.add_argument("--from", dest="start", help="first as-of time (ISO-8601; default now)")
+    simulate.add_argument("--to", dest="end", help="last as-of time (default 30 days after --from)")
+    simulate.add_argument("--every-hours", type=float, default=24, help="hours between runs (default 24)")
+    simulate.add_argument("--config", help="config directory (the journey's definition)")
+    simulate.add_argument(
+        "--warehouse", help="warehouse URL (default BLUEPRINT_WAREHOUSE_URL or data/warehouse.duckdb)"
+    )
+    simulate.set_defaults(func=_cmd_journey_simulate)
 
     tracking = sub.add_parser("tracking-server", help="serve the open / click / unsubscribe endpoint")
     tracking.add_argument("--host", default="127.0.0.1")

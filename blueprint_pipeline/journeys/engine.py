@@ -147,10 +147,12 @@ class JourneyRun:
                 since = max(live_since, last) if last else live_since
                 if entry.buying_group_created:
                     created = self.world.group_created.get(group["id"])
-                    if created is not None and created >= since and last is None:
+                    if created is not None and since <= created <= self.as_of and last is None:
                         candidates.add(account)
                 elif any(
-                    s == entry.buying_group_stage and at >= since and (last is None or at > last)
+                    s == entry.buying_group_stage
+                    and since <= at <= self.as_of
+                    and (last is None or at > last)
                     for s, at in self.world.stage_moves.get(group["id"], [])
                 ):
                     candidates.add(account)

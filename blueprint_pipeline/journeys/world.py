@@ -49,6 +49,15 @@ def _flag(value) -> bool:
     return bool(value) if value is not None and not pd.isna(value) else False
 
 
+def interest_facts(config) -> dict[str, dict]:
+    """Solution interest -> what journeys show of it and its stage model (`config`: BlueprintConfig)."""
+    return {
+        name: {"name": i.name, "description": i.description, "business_outcome": i.business_outcome,
+               "stage_model": i.stage_model}
+        for name, i in config.buying_groups.solution_interests.items()
+    }  # fmt: skip
+
+
 def _lists_of(frame: pd.DataFrame, key: str, value: str) -> dict[str, list]:
     return {k: list(v) for k, v in frame.groupby(key, sort=False)[value]} if len(frame) else {}
 

@@ -9,7 +9,7 @@ from blueprint_pipeline.config.audiences import ACCOUNT_FIELDS
 from blueprint_pipeline.errors import check_not_before
 from blueprint_pipeline.journeys.engine import Effects, JourneyRun, Settings
 from blueprint_pipeline.journeys.tables import append, create_tables
-from blueprint_pipeline.journeys.world import World, load_world
+from blueprint_pipeline.journeys.world import World, interest_facts, load_world
 from blueprint_pipeline.resources import BlueprintConfigResource, tracking_secret
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
@@ -210,15 +210,7 @@ def journeys(
     config = loaded.config
     facts = run_facts(context, loaded.version)
     journeys_config = config.journeys
-    interests = {
-        name: {
-            "name": i.name,
-            "description": i.description,
-            "business_outcome": i.business_outcome,
-            "stage_model": i.stage_model,
-        }
-        for name, i in config.buying_groups.solution_interests.items()
-    }
+    interests = interest_facts(config)
     watched = {j.entry.account_attribute_change for j in journeys_config.journeys.values()} - {None}
     with warehouse.transaction() as session:
         create_tables(session)
