@@ -84,6 +84,31 @@ def _cmd_journey_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_simulate_config(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from blueprint_pipeline.config import load_config
+    from blueprint_pipeline.resources import warehouse_from_env
+    from blueprint_pipeline.run_facts import parse_as_of
+    from blueprint_pipeline.scoring.simulate import compare
+    from blueprint_pipeline.warehouse import warehouse_from_url
+
+    current, other = load_config(args.current), load_config(args.dir)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        end = parse_as_of(args.end) if args.end else now
+        start = parse_as_of(args.start) if args.start else end - timedelta(days=14)
+    except ValueError as exc:
+        raise BlueprintError(str(exc)) from exc
+    if end < start:
+        raise BlueprintError("--to is before --from")
+    warehouse = warehouse_from_url(args.warehouse) if args.warehouse else warehouse_from_env()
+    workdir = Path(args.workdir).resolve()
+    result = compare(warehouse, current, other, start, end, timedelta(hours=args.every_hours), workdir)
+    print(result.render(args.dir))
+    return 0
+
+
 def _cmd_tracking_server(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -192,6 +217,20 @@ def parser() -> argparse.ArgumentParser:
         "--warehouse", help="warehouse URL (default BLUEPRINT_WAREHOUSE_URL or data/warehouse.duckdb)"
     )
     simulate.set_defaults(func=_cmd_journey_simulate)
+
+    sim = sub.add_parser(
+        "simulate-config", help="how stages and sales alerts would differ under another config, over a period"
+    )
+    sim.add_argument("dir", help="the other config directory (scoring, stages, alerts, ...)")
+    sim.add_argument("--current", help="the current config directory (default: the shipped defaults)")
+    sim.add_argument("--from", dest="start", help="first as-of time (default 14 days before --to)")
+    sim.add_argument("--to", dest="end", help="last as-of time (default now)")
+    sim.add_argument("--every-hours", type=float, default=24, help="hours between runs (default 24)")
+    sim.add_argument(
+        "--warehouse", help="warehouse URL (default BLUEPRINT_WAREHOUSE_URL or data/warehouse.duckdb)"
+    )
+    sim.add_argument("--workdir", default=str(PROJECT_DIR / "data" / "simulate"), help="scratch folder")
+    sim.set_defaults(func=_cmd_simulate_config)
 
     tracking = sub.add_parser("tracking-server", help="serve the open / click / unsubscribe endpoint")
     tracking.add_argument("--host", default="127.0.0.1")

@@ -1,0 +1,1 @@
+"""Scoring helpers shared by the scoring assets and the config simulation."""
