@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from blueprint_pipeline.fast_path import measure, probe_config
 from blueprint_pipeline.generator.generate import generate
 from blueprint_pipeline.generator.scales import scale_named
 from blueprint_pipeline.paths import PROJECT_DIR
@@ -39,6 +42,9 @@ class BenchResult:
     fresh_seconds: float | None = None  # new activities file -> scores, stages and snapshots
     fresh_exit_code: int | None = None
     journeys: dict | None = None  # entries run, steps run, sensor tick (with --journeys)
+    fast_path_seconds: float | None = None  # activities file landed -> sales alert in the mailbox
+    fast_path_done: bool = False
+    fresh_at: str = ""  # when the fresh run's activities are dated
 
     def render(self) -> str:
         gen = "reused" if self.generate_seconds is None else f"{self.generate_seconds:.1f} s"
@@ -69,6 +75,19 @@ class BenchResult:
                     if self.journeys
                     else []
                 ),
+                *(
+                    [
+                        "  fast path:     "
+                        + (
+                            f"{self.fast_path_seconds:.1f} s from an activities file landing to its "
+                            "sales alert in the mailbox, sensors running"
+                            if self.fast_path_seconds is not None
+                            else "no alert within the timeout"
+                        )
+                    ]
+                    if self.fast_path_done
+                    else []
+                ),
                 "  build summary:",
                 *("    " + line for line in self.summary.splitlines()),
             ]
@@ -92,18 +111,31 @@ SCORES_FRESH = (
     "(key:raw_marketo__activities or key:stg_marketo__activities or key:int_person_activities+) "
     "and not group:journeys"
 )
-FRESH_AT, FRESH_AS_OF = "2026-11-28T00:30:00Z", "2026-11-28T01:00:00Z"  # after every other run
-AS_OF = "2026-11-25T00:00:00Z"
+AS_OF = "2026-11-25T00:00:00Z"  # the full build's; the generated data ends there
 
 
-def write_fresh_activities(landing: Path, n: int) -> Path:
+def schedule(after: datetime) -> dict[str, str]:
+    """As-of times of the runs after the full build. They start after `after` (the fast path's run
+    happens at the real time, and histories only move forward): the journeys' entry run, their step
+    run two days later, then the fresh-scores run and its activities."""
+    start = after.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    at = {
+        "entry": start,
+        "step": start + timedelta(days=2),
+        "fresh_at": start + timedelta(days=2, hours=1, minutes=30),
+        "fresh": start + timedelta(days=2, hours=2),
+    }
+    return {name: when.strftime("%Y-%m-%dT%H:%M:%SZ") for name, when in at.items()}
+
+
+def write_fresh_activities(landing: Path, n: int, at: str) -> Path:
     """A new Marketo extract: `n` activities of existing leads (the first rows of the first
     extract, with new ids), dated in the hour before the fresh run's as-of time."""
     frame = pd.read_csv(
         landing / "marketo" / "activities_0001.csv", nrows=n, dtype=str, keep_default_na=False
     )
     frame["marketoGUID"] = [str(900_000_000 + i) for i in range(len(frame))]
-    frame["activityDate"] = FRESH_AT
+    frame["activityDate"] = at
     path = landing / "marketo" / "activities_fresh.csv"
     frame.to_csv(path, index=False)
     return path
@@ -123,16 +155,19 @@ JOURNEY_KEYS = (
 BENCH_CONFIG = PROJECT_DIR / "examples" / "bench-config"  # every account in a live journey
 
 
-def _journeys_bench(where: list[str], env: dict) -> dict:
+def _journeys_bench(where: list[str], env: dict, times: dict[str, str]) -> dict:
     """Two live journeys over every account (~100k enrolments): the run that enters them, the run
     two days later that moves them past their waits, and one evaluation of the journey sensor."""
     import dagster as dg
 
     from blueprint_pipeline.defs.journeys.sensors import journey_steps_sensor
 
-    entry_seconds, entry = _blueprint("run", *where, "--as-of", AS_OF, "--select", JOURNEY_KEYS, env=env)
-    later = "2026-11-27T01:00:00Z"
-    step_seconds, steps = _blueprint("run", *where, "--as-of", later, "--select", JOURNEY_KEYS, env=env)
+    entry_seconds, entry = _blueprint(
+        "run", *where, "--as-of", times["entry"], "--select", JOURNEY_KEYS, env=env
+    )
+    step_seconds, steps = _blueprint(
+        "run", *where, "--as-of", times["step"], "--select", JOURNEY_KEYS, env=env
+    )
     # The instance the runs used: the project's dagster.yaml over the bench's storage folder.
     saved = os.environ.get("BLUEPRINT_DAGSTER_STORAGE")
     os.environ["BLUEPRINT_DAGSTER_STORAGE"] = env["BLUEPRINT_DAGSTER_STORAGE"]
@@ -156,7 +191,13 @@ def _journeys_bench(where: list[str], env: dict) -> dict:
 
 
 def run_bench(
-    scale: str, seed: int, workdir: Path, reuse: bool = False, fresh: int = 0, journeys: bool = False
+    scale: str,
+    seed: int,
+    workdir: Path,
+    reuse: bool = False,
+    fresh: int = 0,
+    journeys: bool = False,
+    fast_path: bool = False,
 ) -> BenchResult:
     scale_named(scale)  # fail early on a bad name
     landing = workdir / f"landing-{scale}-{seed}"
@@ -181,19 +222,32 @@ def run_bench(
     env = {**os.environ, "BLUEPRINT_DAGSTER_STORAGE": str(workdir / "dagster")}
     where = ["--landing", str(landing), "--warehouse", f"duckdb:///{warehouse}"]
     extra = []
-    if journeys:  # every later run uses the same config; the journeys are timed on their own below
-        where += ["--config", str(BENCH_CONFIG)]
+    config = workdir / "config"  # the bench's config: journeys over every account, the fast-path probe
+    shutil.rmtree(config, ignore_errors=True)
+    if journeys:
+        shutil.copytree(BENCH_CONFIG, config)
+    probe_config(config) if fast_path else config.mkdir(parents=True, exist_ok=True)
+    where += ["--config", str(config)]
+    if journeys:  # the journeys are timed on their own below
         extra = ["--select", f"not ({JOURNEY_KEYS} or key:journey_deliveries)"]
     build, done = _blueprint("run", *where, "--as-of", AS_OF, *extra, env=env)
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result = BenchResult(scale, seed, gen_seconds, size, floor, build, peak_mb, done.returncode, done.stdout)
+    if fast_path and done.returncode == 0:  # first: its run is at the real time
+        (landing / "marketo").mkdir(exist_ok=True)
+        trial = measure(landing, warehouse, workdir / "dagster", workdir / "mailbox", config)
+        result.fast_path_seconds, result.fast_path_done = trial.seconds, True
+        for leftover in (landing / "marketo").glob("activities_fastpath_*.csv"):
+            leftover.unlink()  # the probe's file is not part of the generated data
+    times = schedule(max(datetime.now(UTC).replace(tzinfo=None), datetime(2026, 11, 25)))
+    result.fresh_at = times["fresh_at"]
     if journeys and done.returncode == 0:
-        result.journeys = _journeys_bench(where, env)
+        result.journeys = _journeys_bench(where, env, times)
         result.summary += "\njourney runs:\n" + "\n".join(result.journeys.pop("summaries"))
     if fresh and done.returncode == 0:
-        write_fresh_activities(landing, fresh)
+        write_fresh_activities(landing, fresh, times["fresh_at"])
         result.fresh_seconds, again = _blueprint(
-            "run", *where, "--as-of", FRESH_AS_OF, "--select", SCORES_FRESH, env=env
+            "run", *where, "--as-of", times["fresh"], "--select", SCORES_FRESH, env=env
         )
         result.fresh_activities, result.fresh_exit_code = fresh, again.returncode
         result.summary += "\nfresh scores run:\n" + again.stdout

@@ -147,6 +147,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             reuse=args.reuse,
             fresh=args.fresh,
             journeys=args.journeys,
+            fast_path=args.fast_path,
         )
     except ValueError as exc:
         raise BlueprintError(str(exc)) from exc
@@ -196,6 +197,11 @@ def parser() -> argparse.ArgumentParser:
         "--journeys",
         action="store_true",
         help="with two live journeys over every account: time the entry run, a step run and a sensor tick",
+    )
+    bench.add_argument(
+        "--fast-path",
+        action="store_true",
+        help="then, with dagster dev and the sensors on, time an activities file to its sales alert",
     )
     bench.set_defaults(func=_cmd_bench)
 

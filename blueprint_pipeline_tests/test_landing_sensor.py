@@ -35,3 +35,31 @@ def test_new_changed_and_unchanged_files(tmp_path):
     os.utime(path, ns=(1, 1))
     changed, _ = evaluate(tmp_path, cursor)
     assert isinstance(changed, dg.RunRequest) and changed.run_key != first.run_key
+
+
+def test_activity_extracts_and_tracking_events_take_the_fast_path(tmp_path):
+    """A new Marketo activities file or tracking events file starts a fast-path run (no full
+    build); the landing sensor leaves them to it, and takes every other file."""
+    from blueprint_pipeline.defs.sources.sensors import fresh_activities_sensor
+
+    def both(cursors):
+        resources = {"landing": LandingResource(path=str(tmp_path))}
+        results = []
+        for name, sensor in (("landing", landing_files_sensor), ("fresh", fresh_activities_sensor)):
+            context = dg.build_sensor_context(cursor=cursors.get(name), resources=resources)
+            results.append(sensor(context))
+            cursors[name] = context.cursor
+        return results
+
+    cursors: dict = {}
+    both(cursors)
+    (tmp_path / "marketo").mkdir()
+    (tmp_path / "marketo" / "activities_0042.csv").write_text("marketoGUID\n1\n")
+    landing, fresh = both(cursors)
+    assert isinstance(landing, dg.SkipReason) and isinstance(fresh, dg.RunRequest)
+    (tmp_path / "marketo" / "leads.csv").write_text("id\n1\n")
+    (tmp_path / "tracking").mkdir()
+    (tmp_path / "tracking" / "events_1.csv").write_text("event_id\nx\n")
+    landing, fresh = both(cursors)
+    assert isinstance(landing, dg.RunRequest) and landing.tags["blueprint/new_files"] == "1"
+    assert isinstance(fresh, dg.RunRequest) and fresh.tags["blueprint/new_files"] == "1"

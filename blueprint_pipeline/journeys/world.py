@@ -127,6 +127,17 @@ def load_world(session: Session, config: JourneysConfig, as_of: datetime, lookba
             "sms_opt_in": _flag(r.sms_opt_in),
         }
     world.account_persons = _lists_of(persons, "account_id", "person_id")
+    # Unsubscribes and bounces tracked since the last full build (the fast path stages them before
+    # unified_persons is rebuilt): suppressed at once.
+    if session.table_exists("stg_tracking__events"):
+        for person_id, event in session.fetchall(
+            "select distinct person_id, event from stg_tracking__events "
+            "where event in ('unsubscribe', 'bounce')"
+        ):
+            if person_id in world.persons:
+                world.persons[person_id]["email_opt_out" if event == "unsubscribe" else "email_bounced"] = (
+                    True
+                )
     since = as_of - timedelta(days=lookback_days)
     activities = session.fetch_df(
         "select person_id, kind, activity_at from int_person_activities "

@@ -1,5 +1,9 @@
+{{ config(materialized='incremental') }}
 -- One row per Marketo activity (marketoGUID), the first copy ingested when extracts overlap.
 -- attributes: the current JSON-object form (legacy name/value arrays are converted at load).
+-- Incremental: a build reads only the load batches after the last one staged, and leaves out
+-- activities already staged, so a new extract costs its own rows, not the 20M before it (the
+-- fast path to fresh scores and alerts). `blueprint run --full-refresh` restages everything.
 with first_copy as (
     select * from (
         select
@@ -9,8 +13,14 @@ with first_copy as (
                 order by _source_batch, _source_row
             ) as _copy_rank
         from {{ source('marketo', 'activities') }}
+        {% if is_incremental() %}
+        where _source_batch > (select coalesce(max(source_batch), -1) from {{ this }})
+        {% endif %}
     ) as copies
     where _copy_rank = 1
+    {% if is_incremental() %}
+        and not exists (select 1 from {{ this }} as staged where staged.activity_id = trim(copies.marketo_guid))
+    {% endif %}
 ),
 
 types as (
@@ -27,7 +37,8 @@ select
     {{ text('first_copy.primary_attribute_value_id') }} as primary_attribute_value_id,
     {{ text('first_copy.primary_attribute_value') }} as primary_attribute_value,
     coalesce({{ text('first_copy.attributes') }}, '{}') as attributes,
-    first_copy._source_file as source_file
+    first_copy._source_file as source_file,
+    first_copy._source_batch as source_batch
 from first_copy
 left join types
     on types.activity_type_id = cast({{ to_int('first_copy.activity_type_id') }} as integer)

@@ -1,0 +1,38 @@
+"""The fast path end to end with real processes (issue 8): a build, then `dagster dev` with the
+project's sensors on; an activities file lands that lifts one buying group over a score
+threshold; the sales alert reaches the mailbox folder by itself, without a full build. The time it
+takes is the benchmark's business (`blueprint bench --fast-path`, docs/benchmarks.md); here it
+must simply arrive."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from blueprint_pipeline.fast_path import measure, probe_config
+from blueprint_pipeline.generator.generate import generate
+from blueprint_pipeline.generator.scales import scale_named
+from blueprint_pipeline.paths import PROJECT_DIR
+
+
+@pytest.mark.slow
+def test_activity_file_to_alert_in_the_mailbox(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
+    generate(landing, scale_named("tiny"), 7, force=True, report=lambda line: None)
+    config = probe_config(tmp_path / "config")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(PROJECT_DIR),
+        "BLUEPRINT_DAGSTER_STORAGE": str(tmp_path / "dagster"),
+    }
+    built = subprocess.run(
+        [sys.executable, "-m", "blueprint_pipeline.cli", "run", "--landing", str(landing), "--warehouse",
+         f"duckdb:///{warehouse}", "--config", str(config)],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout + built.stderr
+    result = measure(landing, warehouse, tmp_path / "dagster", tmp_path / "mailbox", config, timeout=240)
+    assert result.seconds is not None, f"no alert for {result.group} (lead {result.lead_id}) within 240 s"
