@@ -488,3 +488,21 @@ def test_account_actions_listen_timeout_and_no_path(tmp_path):
     assert {e["account_id"]: e["end_reason"] for e in state} == {
         "A1": "exit node done", "A2": "no path at nobody_path", "A3": "no path at nobody_path",
     }  # fmt: skip
+
+
+def test_variants_split_each_way_and_stay_put(tmp_path):
+    """Buckets for journey `j` (sha256 of journey and account, mod 10,000 / 100): A1 89.43,
+    A2 66.45, A3 57.94. With a 70 / 30 split A2 and A3 (under 70) take `a`, A1 takes `b`."""
+    text = (
+        SMALL.replace("STATUS", "live")
+        .replace("RE_ENTRY", "{mode: never}")
+        .replace("ENTRY", "{audience: target_accounts}")
+    )
+    text = text.replace(
+        "      mail: {type: send_email, template: hello, next: sms}",
+        "      mail: {type: variant_split, variants: [{name: a, percent: 70, next: sms}, {name: b, percent: 30, next: wait}]}",
+    )
+    (tmp_path / "journeys.yaml").write_text(text)
+    out, _ = _go(load_config(tmp_path).config, _world(datetime(2026, 3, 2, 9)))
+    taken = {s["account_id"]: s["outcome"] for s in out.steps if s["node"] == "mail"}
+    assert taken == {"A1": "variant b", "A2": "variant a", "A3": "variant a"}
