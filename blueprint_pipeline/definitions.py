@@ -9,6 +9,7 @@ import dagster as dg
 from blueprint_pipeline.defs.sources.assets import build_source_assets
 from blueprint_pipeline.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.resources import (
+    ActivationResource,
     BlueprintConfigResource,
     DeliveryResource,
     LandingResource,
@@ -34,6 +35,7 @@ def build_definitions(
             "blueprint_config": BlueprintConfigResource(),
             "landing": LandingResource(),
             "delivery": DeliveryResource(),
+            "activation": ActivationResource(),
         },
         # One process per run: DuckDB has a single writer, and a step per process costs ~2 s.
         executor=dg.in_process_executor,

@@ -28,6 +28,7 @@ SMS_URL_ENV = "BLUEPRINT_SMS_URL"
 SMS_TOKEN_ENV = "BLUEPRINT_SMS_TOKEN"
 TRACKING_SECRET_ENV = "BLUEPRINT_TRACKING_SECRET"
 AUTOMATION_ENV = "BLUEPRINT_AUTOMATION"
+ACTIVATION_DIR_ENV = "BLUEPRINT_ACTIVATION_DIR"
 REFRESH_CRON_ENV = "BLUEPRINT_REFRESH_CRON"
 
 
@@ -121,3 +122,13 @@ class DeliveryResource(dg.ConfigurableResource):
         else:
             where = f"mailbox {email.folder}"
         return f"email: {where}; sms: {'HTTP endpoint' if self.sms() else 'none'}"
+
+
+class ActivationResource(dg.ConfigurableResource):
+    """Where activation files go (BLUEPRINT_ACTIVATION_DIR, default data/activation)."""
+
+    path: str | None = None
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path or os.environ.get(ACTIVATION_DIR_ENV) or DATA_DIR / "activation")

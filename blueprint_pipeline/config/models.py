@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from blueprint_pipeline.config.activation import ActivationConfig
 from blueprint_pipeline.config.alerts import AlertsConfig
 from blueprint_pipeline.config.audiences import AudiencesConfig
 from blueprint_pipeline.config.base import StrictModel
@@ -180,6 +181,7 @@ class BlueprintConfig(StrictModel):
     stages: StagesConfig = Field(default_factory=StagesConfig)
     journeys: JourneysConfig = Field(default_factory=JourneysConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    activation: ActivationConfig = Field(default_factory=ActivationConfig)
 
     def reference_errors(self) -> list[tuple[str, str, str]]:
         """(section, key path, message) for names one section uses and another must define."""

@@ -55,6 +55,9 @@ class SqlModel:
     macros: str = ""  # the project's macros, part of what the model means
     materialized: str = "table"
     unique_key: tuple[str, ...] = ()
+    # An incremental model whose table no longer has the columns the model makes: `fail` (history
+    # tables: a rebuild would lose the past) or `rebuild` (tables rebuilt from sources at will).
+    on_schema_change: str = "fail"
     refs: tuple[str, ...] = ()
     sources: tuple[tuple[str, str], ...] = ()
     description: str = ""
@@ -196,7 +199,7 @@ def _parse_model(
             source_objects=contract.objects,
         )
     cfg = found["config"]
-    unknown = set(cfg) - {"materialized", "unique_key"}
+    unknown = set(cfg) - {"materialized", "unique_key", "on_schema_change"}
     if unknown:
         raise SqlModelError(f"{path}: unknown config() keys {sorted(unknown)}")
     materialized = cfg.get("materialized", "table")
@@ -204,6 +207,9 @@ def _parse_model(
         raise SqlModelError(f"{path}: materialized={materialized!r}; expected one of {MATERIALIZATIONS}")
     unique_key = cfg.get("unique_key") or ()
     unique_key = (unique_key,) if isinstance(unique_key, str) else tuple(unique_key)
+    on_schema_change = cfg.get("on_schema_change", "fail")
+    if on_schema_change not in ("fail", "rebuild"):
+        raise SqlModelError(f"{path}: on_schema_change={on_schema_change!r}; expected fail or rebuild")
     primary_key = meta.get("primary_key") or ()
     primary_key = (primary_key,) if isinstance(primary_key, str) else tuple(primary_key)
     return SqlModel(
@@ -214,6 +220,7 @@ def _parse_model(
         macros=macros,
         materialized=materialized,
         unique_key=unique_key,
+        on_schema_change=on_schema_change,
         refs=tuple(dict.fromkeys(found["refs"])),
         sources=tuple(dict.fromkeys(found["sources"])),
         description=str(meta.get("description", "")).strip(),

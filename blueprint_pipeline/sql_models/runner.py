@@ -53,6 +53,12 @@ def _rebuild(session: Session, model: SqlModel, sql: str, params: dict) -> None:
     session.execute(f"alter table {quote(staging)} rename to {quote(model.name)}")
 
 
+def _same_columns(session: Session, model: SqlModel, sql: str, params: dict) -> bool:
+    """Whether the existing table has the columns the model makes now (else it is rebuilt)."""
+    made = list(session.fetch_df(f"select * from ({sql}) as model_columns limit 0", params).columns)
+    return sorted(made) == sorted(c for c, _ in session.columns(model.name))
+
+
 def _merge(session: Session, project: SqlProject, model: SqlModel, params: dict) -> BuildResult:
     this, incoming = quote(model.name), f"{model.name}__incoming"
     sql = project.render(model, incremental=True)
@@ -106,6 +112,8 @@ def build_model(
     try:
         with warehouse.transaction() as session:
             exists = session.table_exists(model.name)
+            if exists and model.materialized == "incremental" and model.on_schema_change == "rebuild":
+                exists = _same_columns(session, model, project.render(model), params)
             if model.materialized == "incremental" and exists and not full_refresh:
                 result = _merge(session, project, model, params)
             else:

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental') }}
+{{ config(materialized='incremental', on_schema_change='rebuild') }}
 -- One row per Marketo activity (marketoGUID), the first copy ingested when extracts overlap.
 -- attributes: the current JSON-object form (legacy name/value arrays are converted at load).
 -- Incremental: a build reads only the load batches after the last one staged, and leaves out

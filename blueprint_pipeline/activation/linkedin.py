@@ -1,0 +1,210 @@
+"""LinkedIn matched-audience files: company and contact lists in LinkedIn's upload templates
+(headers as in ../shared/data/real/linkedin/), split at LinkedIn's limits, with the change since
+the last activation and a manifest (docs/activation.md)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from blueprint_pipeline.config.activation import CompanyList, ContactList, LinkedIn
+from blueprint_pipeline.warehouse import Session
+
+COMPANY_COLUMNS = [
+    "companyname",
+    "companywebsite",
+    "companyemaildomain",
+    "linkedincompanypageurl",
+    "stocksymbol",
+    "industry",
+    "city",
+    "state",
+    "companycountry",
+    "zipcode",
+]
+CONTACT_COLUMNS = ["email", "firstname", "lastname", "jobtitle", "employeecompany", "country", "googleaid"]
+
+
+def _blank(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    for column in columns:
+        if column not in frame:
+            frame[column] = ""
+    return frame.fillna("")
+
+
+def company_rows(session: Session, definition: CompanyList) -> pd.DataFrame:
+    """key (account_id) + the company template's columns."""
+    if definition.audience:
+        where, params = (
+            "a.account_id in (select account_id from account_audience_members where audience_id = $x)",
+            {"x": definition.audience},
+        )
+    else:
+        where, params = (
+            "a.account_id in (select account_id from buying_groups where solution_interest = $x "
+            "and coalesce(missing_required_roles, '') <> '')",
+            {"x": definition.missing_roles_of},
+        )
+    frame = session.fetch_df(
+        "select a.account_id as key, a.account_name as companyname, a.domain as companyemaildomain, "
+        "case when a.domain is not null then 'https://' || a.domain end as companywebsite, a.industry, "
+        "a.billing_state as state, a.billing_country as companycountry from unified_accounts as a "
+        f"where {where} order by a.account_id",
+        params,
+    )
+    return _blank(frame, COMPANY_COLUMNS)[["key", *COMPANY_COLUMNS]].astype(str)
+
+
+def contact_rows(session: Session, definition: ContactList, as_of, hash_emails: bool) -> pd.DataFrame:
+    """key (person_id) + the contact template's columns. Opted-out, bounced and address-less
+    persons are never in a contact list."""
+    if definition.members_of:
+        roles = {f"r{i}": r for i, r in enumerate(definition.roles)}
+        narrowed = f" and role in ({', '.join('$' + k for k in roles)})" if roles else ""
+        who = f"select person_id from buying_group_members where solution_interest = $x{narrowed}"
+        params = {"x": definition.members_of, **roles}
+    else:
+        visitors = definition.form_visitors
+        who = (
+            "select v.person_id from int_person_activities as v inner join stg_marketo__activities as m "
+            "on m.activity_id = v.activity_id where v.kind = 'page_view' and v.activity_at > $since "
+            "and v.activity_at <= $as_of and lower(m.primary_attribute_value) like $page and not exists ("
+            "select 1 from int_person_activities as f where f.person_id = v.person_id "
+            "and f.kind = 'form_fill' and f.activity_at > $since and f.activity_at <= $as_of)"
+        )
+        params = {
+            "since": as_of - pd.Timedelta(days=visitors.within_days),
+            "as_of": as_of,
+            "page": f"%{visitors.page_contains.lower()}%",
+        }
+    frame = session.fetch_df(
+        "select p.person_id as key, p.email, p.first_name as firstname, p.last_name as lastname, "
+        "p.title as jobtitle, a.account_name as employeecompany, p.country from unified_persons as p "
+        "left join person_account_links as l on l.person_id = p.person_id and l.is_primary "
+        "left join unified_accounts as a on a.account_id = l.account_id "
+        f"where p.person_id in ({who}) and p.email is not null and not p.email_opt_out "
+        "and not coalesce(p.email_bounced, false) order by p.person_id",
+        params,
+    )
+    frame = _blank(frame, CONTACT_COLUMNS)[["key", *CONTACT_COLUMNS]].astype(str)
+    if hash_emails:
+        frame["email"] = [hashlib.sha256(e.strip().lower().encode()).hexdigest() for e in frame["email"]]
+    return frame
+
+
+def targeting(session: Session, interest: str, settings: LinkedIn) -> bytes:
+    """Per account whose group misses required roles: the roles, and the LinkedIn job functions and
+    seniorities config `role_targeting` gives for them (to reach the people the group lacks)."""
+    frame = session.fetch_df(
+        "select g.account_id, a.account_name, g.missing_required_roles from buying_groups as g "
+        "left join unified_accounts as a on a.account_id = g.account_id where g.solution_interest = $x "
+        "and coalesce(g.missing_required_roles, '') <> '' order by g.account_id",
+        {"x": interest},
+    )
+    rows = []
+    for r in frame.itertuples(index=False):
+        roles = [role.strip() for role in r.missing_required_roles.split(",")]
+        aims = [settings.role_targeting[role] for role in roles if role in settings.role_targeting]
+        functions = sorted({f for aim in aims for f in aim.job_functions})
+        seniorities = sorted({s for aim in aims for s in aim.seniorities})
+        rows.append(
+            (
+                r.account_id,
+                r.account_name or "",
+                "; ".join(roles),
+                "; ".join(functions),
+                "; ".join(seniorities),
+            )
+        )
+    return _csv(
+        pd.DataFrame(rows, columns=["account_id", "company", "missing_roles", "job_functions", "seniorities"])
+    )
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+    return buffer.getvalue().encode()
+
+
+def split(frame: pd.DataFrame, columns: list[str], max_records: int, max_bytes: int) -> list[bytes]:
+    """The list as CSV files, each with the header, at most `max_records` rows and `max_bytes`."""
+    header = _csv(frame[columns].iloc[:0])
+    parts, rows, size = [], [], len(header)
+    for line in _csv(frame[columns]).splitlines(keepends=True)[1:]:
+        if rows and (len(rows) >= max_records or size + len(line) > max_bytes):
+            parts.append(header + b"".join(rows))
+            rows, size = [], len(header)
+        rows.append(line)
+        size += len(line)
+    parts.append(header + b"".join(rows))
+    return parts
+
+
+@dataclass
+class Written:
+    records: int
+    adds: int
+    removes: int
+    files: list[str] = field(default_factory=list)
+    warning: str = ""
+
+
+def write_list(
+    folder: Path,
+    kind: str,
+    name: str,
+    frame: pd.DataFrame,
+    previous: set[str],
+    settings: LinkedIn,
+    definition: dict,
+    stamp: str,
+    extra: dict[str, bytes] | None = None,
+) -> Written:
+    """`<folder>/<name>/<stamp>/`: full-0001.csv.., adds.csv, removes.csv (keys only for removes
+    cannot be uploaded: LinkedIn removes by the same columns, so removes carry the last values
+    we have), manifest.json."""
+    columns = COMPANY_COLUMNS if kind == "company" else CONTACT_COLUMNS
+    out = folder / name / stamp
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*"):
+        old.unlink()  # a re-run of the same build writes the same files again
+    now = set(frame["key"])
+    files: dict[str, bytes] = {}
+    for i, part in enumerate(
+        split(frame, columns, settings.max_records_per_file, settings.max_bytes_per_file), 1
+    ):
+        files[f"full-{i:04d}.csv"] = part
+    files["adds.csv"] = _csv(frame[frame["key"].isin(now - previous)][columns])
+    removed = pd.DataFrame({"key": sorted(previous - now)})
+    files["removes.csv"] = _csv(
+        removed.rename(columns={"key": "account_id" if kind == "company" else "person_id"})
+    )
+    files.update(extra or {})
+    warning = (
+        f"{len(frame)} records: LinkedIn needs at least {settings.min_records} to match"
+        if len(frame) < settings.min_records
+        else ""
+    )
+    manifest = {
+        "list": name,
+        "kind": kind,
+        "built_for": stamp,
+        "definition": definition,
+        "records": len(frame),
+        "adds": len(now - previous),
+        "removes": len(previous - now),
+        "warning": warning,
+        "emails": "sha256" if settings.hash_emails else "plain",
+        "files": {n: {"bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()} for n, b in files.items()},
+    }
+    for file_name, content in files.items():
+        (out / file_name).write_bytes(content)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return Written(len(frame), len(now - previous), len(previous - now), sorted(files), warning)

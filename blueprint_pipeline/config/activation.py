@@ -1,0 +1,76 @@
+"""Config section `activation`: the lists the platform hands to LinkedIn (docs/activation.md).
+
+Each list is one definition: a company list from an account audience or from the accounts whose
+buying groups miss required roles; a contact list from buying-group members (optionally some
+roles) or from people who visited a form page without filling the form. LinkedIn's own rules are
+settings: records and bytes per file, the minimum a list needs to match, hashed emails.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator, model_validator
+
+from blueprint_pipeline.config.base import StrictModel, checked_names
+
+
+class CompanyList(StrictModel):
+    """Exactly one: `audience` (its member accounts) or `missing_roles_of` (a solution interest:
+    the accounts whose group misses a required role)."""
+
+    audience: str | None = None
+    missing_roles_of: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> CompanyList:
+        if (self.audience is None) == (self.missing_roles_of is None):
+            raise ValueError("give exactly one of audience or missing_roles_of")
+        return self
+
+
+class FormVisitors(StrictModel):
+    """People who viewed a page whose URL contains `page_contains` in the last `within_days` days
+    and filled no form in that time."""
+
+    page_contains: str = Field(default="form", min_length=1)
+    within_days: int = Field(default=30, gt=0, le=365)
+
+
+class ContactList(StrictModel):
+    """Exactly one: `members_of` (a solution interest's buying-group members, `roles` to narrow
+    it) or `form_visitors`."""
+
+    members_of: str | None = None
+    roles: list[str] = Field(default_factory=list)
+    form_visitors: FormVisitors | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ContactList:
+        if (self.members_of is None) == (self.form_visitors is None):
+            raise ValueError("give exactly one of members_of or form_visitors")
+        if self.roles and self.members_of is None:
+            raise ValueError("roles narrow members_of")
+        return self
+
+
+class Targeting(StrictModel):
+    job_functions: list[str] = Field(default_factory=list)
+    seniorities: list[str] = Field(default_factory=list)
+
+
+class LinkedIn(StrictModel):
+    max_records_per_file: int = Field(default=300_000, ge=1, le=300_000)
+    max_bytes_per_file: int = Field(default=20_000_000, ge=1_000, le=20_000_000)
+    min_records: int = Field(default=300, ge=0, description="LinkedIn needs this many to match: fewer warns")
+    hash_emails: bool = Field(default=False, description="SHA-256 of the trimmed, lower-cased email")
+    company_lists: dict[str, CompanyList] = Field(default_factory=dict)
+    contact_lists: dict[str, ContactList] = Field(default_factory=dict)
+    role_targeting: dict[str, Targeting] = Field(
+        default_factory=dict, description="role -> LinkedIn job functions and seniorities to target"
+    )
+
+    _company = field_validator("company_lists")(checked_names("company list"))
+    _contact = field_validator("contact_lists")(checked_names("contact list"))
+
+
+class ActivationConfig(StrictModel):
+    linkedin: LinkedIn = Field(default_factory=LinkedIn)

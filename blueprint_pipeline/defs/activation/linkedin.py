@@ -1,0 +1,95 @@
+"""Group `activation`: LinkedIn matched-audience files (docs/activation.md)."""
+
+import dagster as dg
+import pandas as pd
+
+from blueprint_pipeline.activation.linkedin import company_rows, contact_rows, targeting, write_list
+from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
+from blueprint_pipeline.run_facts import run_facts
+from blueprint_pipeline.warehouse import Session, Warehouse
+
+MEMBERS = "activation_members"
+
+
+def _previous(session: Session, list_name: str) -> set[str]:
+    return {
+        k for (k,) in session.fetchall(f"select key from {MEMBERS} where list_name = $n", {"n": list_name})
+    }
+
+
+def _remember(session: Session, list_name: str, keys: pd.Series, as_of) -> None:
+    session.execute(f"delete from {MEMBERS} where list_name = $n", {"n": list_name})
+    frame = pd.DataFrame({"destination": "linkedin", "list_name": list_name, "key": keys.astype("string")})
+    frame["activated_at"] = pd.Timestamp(as_of)
+    if len(frame):
+        session.insert_from_local_query(MEMBERS, list(frame.columns), "select * from f", frames={"f": frame})
+
+
+@dg.asset(
+    group_name="activation",
+    kinds={"python"},
+    deps=[
+        "account_audience_members",
+        "buying_group_members",
+        "buying_groups",
+        "unified_persons",
+        "int_person_activities",
+    ],
+    automation_condition=dg.AutomationCondition.eager(),
+)
+def linkedin_audiences(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    blueprint_config: BlueprintConfigResource,
+    activation: ActivationResource,
+) -> dg.MaterializeResult:
+    """Company and contact lists for LinkedIn Matched Audiences, each build: the full list (split at
+    LinkedIn's limits), adds and removes since the last activation, a manifest; accounts missing
+    roles get the job functions and seniorities to target."""
+    loaded = blueprint_config.loaded
+    settings = loaded.config.activation.linkedin
+    facts = run_facts(context, loaded.version)
+    stamp = f"{facts.as_of:%Y%m%dT%H%M%S}"
+    folder = activation.root / "linkedin"
+    report: dict[str, str] = {}
+    warnings: list[str] = []
+    with warehouse.transaction() as session:
+        session.execute(
+            f"create table if not exists {MEMBERS} (destination varchar, list_name varchar, key varchar, "
+            "activated_at timestamp)"
+        )
+        lists = [("company", n, d) for n, d in settings.company_lists.items()]
+        lists += [("contact", n, d) for n, d in settings.contact_lists.items()]
+        for kind, name, definition in sorted(lists, key=lambda x: x[1]):
+            if kind == "company":
+                frame = company_rows(session, definition)
+                extra = (
+                    {"targeting.csv": targeting(session, definition.missing_roles_of, settings)}
+                    if definition.missing_roles_of
+                    else None
+                )
+            else:
+                frame, extra = contact_rows(session, definition, facts.as_of, settings.hash_emails), None
+            described = {
+                "kind": kind,
+                **definition.model_dump(exclude_none=True),
+                "config_version": loaded.version,
+            }
+            written = write_list(
+                folder, kind, name, frame, _previous(session, name), settings, described, stamp, extra
+            )
+            _remember(session, name, frame["key"], facts.as_of)
+            report[name] = f"{written.records:,} ({written.adds:,} added, {written.removes:,} removed)"
+            if written.warning:
+                warnings.append(f"{name}: {written.warning}")
+    return dg.MaterializeResult(
+        metadata={
+            "lists": ", ".join(f"{n} {r}" for n, r in report.items()) or "none",
+            "folder": str(folder),
+            **(
+                {"summary/linkedin lists": "; ".join(f"{n} {r}" for n, r in report.items())} if report else {}
+            ),
+            **({"summary/linkedin warnings": "; ".join(warnings)} if warnings else {}),
+            **facts.metadata(),
+        }
+    )

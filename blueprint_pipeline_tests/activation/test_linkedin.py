@@ -1,0 +1,122 @@
+"""LinkedIn matched-audience files (issue 9, slice 1) on hand-made tables, DuckDB and PostgreSQL.
+
+Build 1: audience `targets` = A1, A2, A3 -> company list of 3 records, split at 2 records per
+file -> full-0001.csv (A1, A2) and full-0002.csv (A3); all 3 are adds. Members of data_platform:
+p1 (A1), p2 (A2, opted out: never listed), p3 (A3) -> contact list p1, p3, emails SHA-256-hashed.
+Group of A3 misses Champion -> missing-roles list A3, targeting Engineering / Director.
+Build 2: A2 leaves the audience, A4 joins -> 3 records, adds A4, removes A2.
+Both lists are under 300 records: each warns.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from datetime import datetime
+
+import dagster as dg
+import pandas as pd
+
+from blueprint_pipeline.defs.activation.linkedin import linkedin_audiences
+from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
+from blueprint_pipeline.run_facts import AS_OF_TAG
+
+CONFIG = """
+linkedin:
+  max_records_per_file: 2
+  hash_emails: true
+  company_lists:
+    targets: {audience: target_accounts}
+    missing: {missing_roles_of: data_platform}
+  contact_lists:
+    members: {members_of: data_platform}
+  role_targeting:
+    Champion: {job_functions: [Engineering], seniorities: [Director]}
+"""
+
+
+def _tables(audience: list[str]) -> dict[str, pd.DataFrame]:
+    accounts = ["A1", "A2", "A3", "A4"]
+    persons = ["p1", "p2", "p3"]
+    return {
+        "unified_accounts": pd.DataFrame(
+            {"account_id": accounts, "account_name": [f"Acme {a}" for a in accounts], "domain": [f"{a.lower()}.com" for a in accounts],
+             "industry": "Software", "billing_state": "", "billing_country": "DE"}
+        ),
+        "account_audience_members": pd.DataFrame({"audience_id": "target_accounts", "account_id": audience}),
+        "buying_groups": pd.DataFrame(
+            {"buying_group_id": [f"dp:{a}" for a in ("A1", "A2", "A3")], "account_id": ["A1", "A2", "A3"],
+             "solution_interest": "data_platform", "missing_required_roles": ["", "", "Champion"]}
+        ),
+        "buying_group_members": pd.DataFrame(
+            {"buying_group_id": ["dp:A1", "dp:A2", "dp:A3"], "person_id": persons, "solution_interest": "data_platform",
+             "role": "Decision Maker"}
+        ),
+        "unified_persons": pd.DataFrame(
+            {"person_id": persons, "email": [f"{p.upper()}@Example.com " for p in persons], "first_name": persons,
+             "last_name": "X", "title": "CIO", "country": "DE", "email_opt_out": [False, True, False],
+             "email_bounced": False}
+        ),
+        "person_account_links": pd.DataFrame({"person_id": persons, "account_id": ["A1", "A2", "A3"], "is_primary": True}),
+    }  # fmt: skip
+
+
+def _build(warehouse, tmp_path, audience, at):
+    with warehouse.transaction() as session:
+        for name, frame in _tables(audience).items():
+            session.replace_table(name, frame)
+    result = dg.materialize(
+        [linkedin_audiences],
+        resources={"warehouse": warehouse, "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
+                   "activation": ActivationResource(path=str(tmp_path / "out"))},
+        tags={AS_OF_TAG: at},
+    )  # fmt: skip
+    assert result.success
+
+
+def _rows(path):
+    with path.open(newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def test_lists_adds_removes_split_and_opt_outs(warehouse, tmp_path):
+    (tmp_path / "activation.yaml").write_text(CONFIG)
+    _build(warehouse, tmp_path, ["A1", "A2", "A3"], "2026-03-01T00:00:00")
+    first = tmp_path / "out" / "linkedin" / "targets" / "20260301T000000"
+    header = "companyname,companywebsite,companyemaildomain,linkedincompanypageurl,stocksymbol,industry,city,state,companycountry,zipcode"
+    assert _rows(first / "full-0001.csv")[0] == header.split(",")
+    assert [r[0] for r in _rows(first / "full-0001.csv")[1:]] == ["Acme A1", "Acme A2"]
+    assert [r[0] for r in _rows(first / "full-0002.csv")[1:]] == ["Acme A3"]
+    manifest = json.loads((first / "manifest.json").read_text())
+    assert (manifest["records"], manifest["adds"], manifest["removes"]) == (3, 3, 0)
+    assert manifest["warning"] == "3 records: LinkedIn needs at least 300 to match"
+    assert (
+        manifest["files"]["full-0001.csv"]["sha256"]
+        == hashlib.sha256((first / "full-0001.csv").read_bytes()).hexdigest()
+    )
+
+    members = tmp_path / "out" / "linkedin" / "members" / "20260301T000000"
+    contacts = _rows(members / "full-0001.csv")
+    assert contacts[0] == [
+        "email",
+        "firstname",
+        "lastname",
+        "jobtitle",
+        "employeecompany",
+        "country",
+        "googleaid",
+    ]
+    expected = [hashlib.sha256(f"{p}@example.com".encode()).hexdigest() for p in ("p1", "p3")]
+    assert [r[0] for r in contacts[1:]] == expected  # p2 opted out: never listed; trimmed, lower-cased
+    targeting = _rows(tmp_path / "out" / "linkedin" / "missing" / "20260301T000000" / "targeting.csv")
+    assert targeting == [
+        ["account_id", "company", "missing_roles", "job_functions", "seniorities"],
+        ["A3", "Acme A3", "Champion", "Engineering", "Director"],
+    ]
+
+    _build(warehouse, tmp_path, ["A1", "A3", "A4"], "2026-03-02T00:00:00")
+    second = tmp_path / "out" / "linkedin" / "targets" / "20260302T000000"
+    assert [r[0] for r in _rows(second / "adds.csv")[1:]] == ["Acme A4"]
+    assert _rows(second / "removes.csv") == [["account_id"], ["A2"]]
+    assert json.loads((second / "manifest.json").read_text())["records"] == 3
