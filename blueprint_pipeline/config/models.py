@@ -211,7 +211,51 @@ class BlueprintConfig(StrictModel):
             ]
             + journey_reference_errors(self)
             + self._alert_reference_errors()
+            + self._activation_reference_errors()
         )
+
+    def _activation_reference_errors(self) -> list[tuple[str, str, str]]:
+        linkedin, interests = self.activation.linkedin, self.buying_groups.solution_interests
+        errors = []
+        for name, company in linkedin.company_lists.items():
+            if company.audience and company.audience not in self.audiences.audiences:
+                errors.append(
+                    (
+                        "activation",
+                        f"linkedin.company_lists.{name}.audience",
+                        f"{company.audience!r} is not an audience ({sorted(self.audiences.audiences)})",
+                    )
+                )
+            if company.missing_roles_of and company.missing_roles_of not in interests:
+                errors.append(
+                    (
+                        "activation",
+                        f"linkedin.company_lists.{name}.missing_roles_of",
+                        f"{company.missing_roles_of!r} is not a solution interest ({sorted(interests)})",
+                    )
+                )
+        for name, contact in linkedin.contact_lists.items():
+            interest = interests.get(contact.members_of) if contact.members_of else None
+            if contact.members_of and interest is None:
+                errors.append(
+                    (
+                        "activation",
+                        f"linkedin.contact_lists.{name}.members_of",
+                        f"{contact.members_of!r} is not a solution interest ({sorted(interests)})",
+                    )
+                )
+            if interest is not None:
+                roles = [r.name for r in self.buying_groups.role_templates[interest.role_template].roles]
+                errors += [
+                    (
+                        "activation",
+                        f"linkedin.contact_lists.{name}.roles",
+                        f"{r!r} is not a role of template {interest.role_template!r} ({roles})",
+                    )
+                    for r in contact.roles
+                    if r not in roles
+                ]
+        return errors
 
     def _alert_reference_errors(self) -> list[tuple[str, str, str]]:
         interests = self.buying_groups.solution_interests

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from datetime import datetime
 
 import dagster as dg
 import pandas as pd
@@ -120,3 +119,26 @@ def test_lists_adds_removes_split_and_opt_outs(warehouse, tmp_path):
     assert [r[0] for r in _rows(second / "adds.csv")[1:]] == ["Acme A4"]
     assert _rows(second / "removes.csv") == [["account_id"], ["A2"]]
     assert json.loads((second / "manifest.json").read_text())["records"] == 3
+
+
+def test_list_definitions_are_checked(tmp_path):
+    import pytest
+
+    from blueprint_pipeline.config.loader import load_config
+    from blueprint_pipeline.errors import ConfigError
+
+    (tmp_path / "activation.yaml").write_text("linkedin: {company_lists: {x: {audience: nobody}}}\n")
+    with pytest.raises(
+        ConfigError, match="key 'linkedin.company_lists.x.audience': 'nobody' is not an audience"
+    ):
+        load_config(tmp_path)
+    (tmp_path / "activation.yaml").write_text(
+        "linkedin: {contact_lists: {x: {members_of: data_platform, roles: [Boss]}}}\n"
+    )
+    with pytest.raises(ConfigError, match="'Boss' is not a role of template 'standard'"):
+        load_config(tmp_path)
+    (tmp_path / "activation.yaml").write_text(
+        "linkedin: {company_lists: {x: {audience: target_accounts, missing_roles_of: data_platform}}}\n"
+    )
+    with pytest.raises(ConfigError, match="give exactly one of audience or missing_roles_of"):
+        load_config(tmp_path)
