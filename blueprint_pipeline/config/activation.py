@@ -72,5 +72,46 @@ class LinkedIn(StrictModel):
     _contact = field_validator("contact_lists")(checked_names("contact list"))
 
 
+class Crm(StrictModel):
+    """The Salesforce object buying groups are written back to, upserted by an external id."""
+
+    object: str = Field(default="Buying_Group__c", pattern=r"[A-Za-z][A-Za-z0-9_]*")
+    external_id_field: str = Field(default="Blueprint_Id__c", pattern=r"[A-Za-z][A-Za-z0-9_]*")
+    fields: dict[str, str] = Field(
+        default_factory=lambda: {
+            "account_id": "Account__c",
+            "solution_interest": "Solution_Interest__c",
+            "stage": "Stage__c",
+            "completeness": "Completeness__c",
+            "engagement_score": "Engagement_Score__c",
+            "roles_filled": "Roles_Filled__c",
+            "roles_missing": "Roles_Missing__c",
+            "last_stage_change": "Last_Stage_Change__c",
+        },
+        description="write-back column -> the CRM field's API name",
+    )
+
+    @field_validator("fields")
+    @classmethod
+    def _known(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(WRITEBACK_COLUMNS))
+        if unknown:
+            raise ValueError(f"fields {unknown} are not write-back columns ({WRITEBACK_COLUMNS})")
+        return value
+
+
+WRITEBACK_COLUMNS = [
+    "account_id",
+    "solution_interest",
+    "stage",
+    "completeness",
+    "engagement_score",
+    "roles_filled",
+    "roles_missing",
+    "last_stage_change",
+]
+
+
 class ActivationConfig(StrictModel):
     linkedin: LinkedIn = Field(default_factory=LinkedIn)
+    crm: Crm = Field(default_factory=Crm)
