@@ -29,6 +29,8 @@ COMPANY_COLUMNS = [
     "zipcode",
 ]
 CONTACT_COLUMNS = ["email", "firstname", "lastname", "jobtitle", "employeecompany", "country", "googleaid"]
+# Marketo's list import takes its REST API field names as headers.
+MARKETO_COLUMNS = ["email", "firstName", "lastName", "title", "company", "country"]
 
 
 def _blank(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -59,6 +61,33 @@ def company_rows(session: Session, definition: CompanyList) -> pd.DataFrame:
         params,
     )
     return _blank(frame, COMPANY_COLUMNS)[["key", *COMPANY_COLUMNS]].astype(str)
+
+
+def marketo_rows(session: Session, definition) -> pd.DataFrame:
+    """key (person_id) + Marketo's import columns; opted-out and bounced persons left out."""
+    if definition.members_of:
+        roles = {f"r{i}": r for i, r in enumerate(definition.roles)}
+        narrowed = f" and role in ({', '.join('$' + k for k in roles)})" if roles else ""
+        who = f"select person_id from buying_group_members where solution_interest = $x{narrowed}"
+        params = {"x": definition.members_of, **roles}
+    else:
+        who = (
+            "select l.person_id from person_account_links as l inner join account_audience_members as m "
+            "on m.account_id = l.account_id and m.audience_id = $x where l.is_primary"
+        )
+        params = {"x": definition.audience}
+    frame = session.fetch_df(
+        'select p.person_id as key, p.email, p.first_name as "firstName", p.last_name as "lastName", '
+        "p.title, a.account_name as company, p.country from unified_persons as p "
+        "left join person_account_links as l on l.person_id = p.person_id and l.is_primary "
+        "left join unified_accounts as a on a.account_id = l.account_id "
+        f"where p.person_id in ({who}) and p.email is not null and not p.email_opt_out "
+        "and not coalesce(p.email_bounced, false) order by p.person_id",
+        params,
+    )
+    frame = _blank(frame, MARKETO_COLUMNS)[["key", *MARKETO_COLUMNS]].astype(str)
+    frame["email"] = frame["email"].str.strip().str.lower()
+    return frame
 
 
 def contact_rows(session: Session, definition: ContactList, as_of, hash_emails: bool) -> pd.DataFrame:
@@ -93,8 +122,9 @@ def contact_rows(session: Session, definition: ContactList, as_of, hash_emails: 
         params,
     )
     frame = _blank(frame, CONTACT_COLUMNS)[["key", *CONTACT_COLUMNS]].astype(str)
+    frame["email"] = frame["email"].str.strip().str.lower()
     if hash_emails:
-        frame["email"] = [hashlib.sha256(e.strip().lower().encode()).hexdigest() for e in frame["email"]]
+        frame["email"] = [hashlib.sha256(e.encode()).hexdigest() for e in frame["email"]]
     return frame
 
 
@@ -170,7 +200,7 @@ def write_list(
     """`<folder>/<name>/<stamp>/`: full-0001.csv.., adds.csv, removes.csv (keys only for removes
     cannot be uploaded: LinkedIn removes by the same columns, so removes carry the last values
     we have), manifest.json."""
-    columns = COMPANY_COLUMNS if kind == "company" else CONTACT_COLUMNS
+    columns = {"company": COMPANY_COLUMNS, "contact": CONTACT_COLUMNS, "marketo": MARKETO_COLUMNS}[kind]
     out = folder / name / stamp
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*"):

@@ -72,6 +72,32 @@ class LinkedIn(StrictModel):
     _contact = field_validator("contact_lists")(checked_names("contact list"))
 
 
+class StaticList(StrictModel):
+    """Exactly one: `audience` (the persons whose primary account is in it) or `members_of` (a
+    solution interest's buying-group members; `roles` narrows it)."""
+
+    audience: str | None = None
+    members_of: str | None = None
+    roles: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one(self) -> StaticList:
+        if (self.audience is None) == (self.members_of is None):
+            raise ValueError("give exactly one of audience or members_of")
+        if self.roles and self.members_of is None:
+            raise ValueError("roles narrow members_of")
+        return self
+
+
+class Marketo(StrictModel):
+    max_bytes_per_file: int = Field(
+        default=10_000_000, ge=1_000, le=10_000_000, description="Marketo's import limit"
+    )
+    static_lists: dict[str, StaticList] = Field(default_factory=dict)
+
+    _names = field_validator("static_lists")(checked_names("static list"))
+
+
 class Crm(StrictModel):
     """The Salesforce object buying groups are written back to, upserted by an external id."""
 
@@ -115,3 +141,4 @@ WRITEBACK_COLUMNS = [
 class ActivationConfig(StrictModel):
     linkedin: LinkedIn = Field(default_factory=LinkedIn)
     crm: Crm = Field(default_factory=Crm)
+    marketo: Marketo = Field(default_factory=Marketo)

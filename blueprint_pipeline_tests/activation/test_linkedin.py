@@ -142,3 +142,32 @@ def test_list_definitions_are_checked(tmp_path):
     )
     with pytest.raises(ConfigError, match="give exactly one of audience or missing_roles_of"):
         load_config(tmp_path)
+
+
+def test_marketo_static_lists(warehouse, tmp_path):
+    """Members of data_platform (p2 opted out: left out) and the persons of audience accounts
+    A1, A3 (build 1); then A1 leaves the audience: p1 is removed."""
+    from blueprint_pipeline.defs.activation.marketo import marketo_static_lists
+
+    (tmp_path / "activation.yaml").write_text(
+        "marketo:\n  static_lists:\n    members: {members_of: data_platform}\n    targets: {audience: target_accounts}\n"
+    )
+
+    def build(audience, at):
+        with warehouse.transaction() as session:
+            for name, frame in _tables(audience).items():
+                session.replace_table(name, frame)
+        resources = {"warehouse": warehouse, "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
+                     "activation": ActivationResource(path=str(tmp_path / "out"))}  # fmt: skip
+        assert dg.materialize([marketo_static_lists], resources=resources, tags={AS_OF_TAG: at}).success
+        return tmp_path / "out" / "marketo"
+
+    out = build(["A1", "A3"], "2026-03-01T00:00:00")
+    members = _rows(out / "members" / "20260301T000000" / "full-0001.csv")
+    assert members == [
+        ["email", "firstName", "lastName", "title", "company", "country"],
+        ["p1@example.com", "p1", "X", "CIO", "Acme A1", "DE"],
+        ["p3@example.com", "p3", "X", "CIO", "Acme A3", "DE"],
+    ]
+    out = build(["A3"], "2026-03-02T00:00:00")
+    assert _rows(out / "targets" / "20260302T000000" / "removes.csv") == [["person_id"], ["p1"]]

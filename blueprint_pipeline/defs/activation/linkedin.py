@@ -11,15 +11,28 @@ from blueprint_pipeline.warehouse import Session, Warehouse
 MEMBERS = "activation_members"
 
 
-def _previous(session: Session, list_name: str) -> set[str]:
+def create_members(session: Session) -> None:
+    session.execute(
+        f"create table if not exists {MEMBERS} (destination varchar, list_name varchar, key varchar, "
+        "activated_at timestamp)"
+    )
+
+
+def previous(session: Session, destination: str, list_name: str) -> set[str]:
+    where = {"d": destination, "n": list_name}
     return {
-        k for (k,) in session.fetchall(f"select key from {MEMBERS} where list_name = $n", {"n": list_name})
+        k
+        for (k,) in session.fetchall(
+            f"select key from {MEMBERS} where destination = $d and list_name = $n", where
+        )
     }
 
 
-def _remember(session: Session, list_name: str, keys: pd.Series, as_of) -> None:
-    session.execute(f"delete from {MEMBERS} where list_name = $n", {"n": list_name})
-    frame = pd.DataFrame({"destination": "linkedin", "list_name": list_name, "key": keys.astype("string")})
+def remember(session: Session, destination: str, list_name: str, keys: pd.Series, as_of) -> None:
+    """The list as last handed to the destination: the next build's adds and removes are against it."""
+    where = {"d": destination, "n": list_name}
+    session.execute(f"delete from {MEMBERS} where destination = $d and list_name = $n", where)
+    frame = pd.DataFrame({"destination": destination, "list_name": list_name, "key": keys.astype("string")})
     frame["activated_at"] = pd.Timestamp(as_of)
     if len(frame):
         session.insert_from_local_query(MEMBERS, list(frame.columns), "select * from f", frames={"f": frame})
@@ -54,10 +67,7 @@ def linkedin_audiences(
     report: dict[str, str] = {}
     warnings: list[str] = []
     with warehouse.transaction() as session:
-        session.execute(
-            f"create table if not exists {MEMBERS} (destination varchar, list_name varchar, key varchar, "
-            "activated_at timestamp)"
-        )
+        create_members(session)
         lists = [("company", n, d) for n, d in settings.company_lists.items()]
         lists += [("contact", n, d) for n, d in settings.contact_lists.items()]
         for kind, name, definition in sorted(lists, key=lambda x: x[1]):
@@ -76,9 +86,17 @@ def linkedin_audiences(
                 "config_version": loaded.version,
             }
             written = write_list(
-                folder, kind, name, frame, _previous(session, name), settings, described, stamp, extra
+                folder,
+                kind,
+                name,
+                frame,
+                previous(session, "linkedin", name),
+                settings,
+                described,
+                stamp,
+                extra,
             )
-            _remember(session, name, frame["key"], facts.as_of)
+            remember(session, "linkedin", name, frame["key"], facts.as_of)
             report[name] = f"{written.records:,} ({written.adds:,} added, {written.removes:,} removed)"
             if written.warning:
                 warnings.append(f"{name}: {written.warning}")

@@ -1,0 +1,61 @@
+"""Group `activation`: Marketo static lists (docs/activation.md#marketo-static-lists)."""
+
+import dagster as dg
+
+from blueprint_pipeline.activation.linkedin import marketo_rows, write_list
+from blueprint_pipeline.config.activation import LinkedIn
+from blueprint_pipeline.defs.activation.linkedin import create_members, previous, remember
+from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
+from blueprint_pipeline.run_facts import run_facts
+from blueprint_pipeline.warehouse import Warehouse
+
+
+@dg.asset(
+    group_name="activation",
+    kinds={"python"},
+    deps=["account_audience_members", "buying_group_members", "unified_persons"],
+    automation_condition=dg.AutomationCondition.eager(),
+)
+def marketo_static_lists(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    blueprint_config: BlueprintConfigResource,
+    activation: ActivationResource,
+) -> dg.MaterializeResult:
+    """Per static list: the members of an audience or of a buying-group role as a CSV Marketo's
+    list import takes (REST field names as headers), split under Marketo's 10 MB, with adds,
+    removes (person ids) and a manifest, under data/activation/marketo/<list>/<as-of>/."""
+    loaded = blueprint_config.loaded
+    marketo = loaded.config.activation.marketo
+    limits = LinkedIn(max_bytes_per_file=marketo.max_bytes_per_file, min_records=0)  # the same file rules
+    facts = run_facts(context, loaded.version)
+    stamp = f"{facts.as_of:%Y%m%dT%H%M%S}"
+    report = {}
+    with warehouse.transaction() as session:
+        create_members(session)
+        for name, definition in sorted(marketo.static_lists.items()):
+            frame = marketo_rows(session, definition)
+            described = {
+                "kind": "marketo",
+                **definition.model_dump(exclude_none=True),
+                "config_version": loaded.version,
+            }
+            written = write_list(
+                activation.root / "marketo",
+                "marketo",
+                name,
+                frame,
+                previous(session, "marketo", name),
+                limits,
+                described,
+                stamp,
+            )
+            remember(session, "marketo", name, frame["key"], facts.as_of)
+            report[name] = f"{written.records:,} ({written.adds:,} added, {written.removes:,} removed)"
+    return dg.MaterializeResult(
+        metadata={
+            "lists": ", ".join(f"{n} {r}" for n, r in report.items()) or "none",
+            **({"summary/marketo lists": "; ".join(f"{n} {r}" for n, r in report.items())} if report else {}),
+            **facts.metadata(),
+        }
+    )
