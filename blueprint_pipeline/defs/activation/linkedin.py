@@ -1,5 +1,7 @@
 """Group `activation`: LinkedIn matched-audience files (docs/activation.md)."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 import pandas as pd
 
@@ -38,6 +40,19 @@ def remember(session: Session, destination: str, list_name: str, keys: pd.Series
         session.insert_from_local_query(MEMBERS, list(frame.columns), "select * from f", frames={"f": frame})
 
 
+def _differs(session: Session, list_name: str, audience: str) -> bool:
+    """Whether the list as handed out differs from the audience's (unified) accounts."""
+    listed = f"select key from {MEMBERS} where destination = 'linkedin' and list_name = $n"
+    members = (
+        "select account_id from account_audience_members where audience_id = $a "
+        "and account_id in (select account_id from unified_accounts)"
+    )
+    params = {"n": list_name, "a": audience}
+    extra = int(session.scalar(f"select count(*) from ({listed} except {members}) as d", params))
+    missing = int(session.scalar(f"select count(*) from ({members} except {listed}) as d", params))
+    return extra + missing > 0
+
+
 @dg.asset(
     group_name="activation",
     kinds={"python"},
@@ -49,13 +64,26 @@ def remember(session: Session, destination: str, list_name: str, keys: pd.Series
         "int_person_activities",
     ],
     automation_condition=dg.AutomationCondition.eager(),
+    check_specs=[
+        dg.AssetCheckSpec(
+            "no_opted_out_person",
+            asset="linkedin_audiences",
+            blocking=True,
+            description="No contact list holds a person opted out of email or bounced.",
+        ),
+        dg.AssetCheckSpec(
+            "company_lists_match_audiences",
+            asset="linkedin_audiences",
+            description="A company list from an audience holds exactly the audience's accounts.",
+        ),
+    ],
 )
 def linkedin_audiences(
     context: dg.AssetExecutionContext,
     warehouse: Warehouse,
     blueprint_config: BlueprintConfigResource,
     activation: ActivationResource,
-) -> dg.MaterializeResult:
+) -> Iterator:
     """Company and contact lists for LinkedIn Matched Audiences, each build: the full list (split at
     LinkedIn's limits), adds and removes since the last activation, a manifest; accounts missing
     roles get the job functions and seniorities to target."""
@@ -100,7 +128,25 @@ def linkedin_audiences(
             report[name] = f"{written.records:,} ({written.adds:,} added, {written.removes:,} removed)"
             if written.warning:
                 warnings.append(f"{name}: {written.warning}")
-    return dg.MaterializeResult(
+        contacts = sorted(settings.contact_lists)
+        opted_out = int(
+            session.scalar(
+                f"select count(*) from {MEMBERS} as m inner join unified_persons as p on p.person_id = m.key "
+                "where m.destination = 'linkedin' and m.list_name in (select unnest($lists)) "
+                "and (p.email_opt_out or coalesce(p.email_bounced, false))",
+                {"lists": contacts or [""]},
+            )
+        )
+        mismatched = [
+            name
+            for name, company in settings.company_lists.items()
+            if company.audience and _differs(session, name, company.audience)
+        ]  # fmt: skip
+    yield dg.AssetCheckResult(check_name="no_opted_out_person", passed=opted_out == 0,
+                              metadata={"opted_out_in_lists": opted_out})  # fmt: skip
+    yield dg.AssetCheckResult(check_name="company_lists_match_audiences", passed=not mismatched,
+                              metadata={"mismatched_lists": ", ".join(mismatched) or "none"})  # fmt: skip
+    yield dg.MaterializeResult(
         metadata={
             "lists": ", ".join(f"{n} {r}" for n, r in report.items()) or "none",
             "folder": str(folder),
