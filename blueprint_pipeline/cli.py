@@ -61,6 +61,14 @@ def _cmd_validate_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _every(hours: float):
+    from datetime import timedelta
+
+    if not hours > 0:
+        raise BlueprintError(f"--every-hours {hours:g}: give a number of hours above 0")
+    return timedelta(hours=hours)
+
+
 def _cmd_journey_simulate(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
@@ -79,7 +87,7 @@ def _cmd_journey_simulate(args: argparse.Namespace) -> int:
         raise BlueprintError(str(exc)) from exc
     warehouse = warehouse_from_url(args.warehouse) if args.warehouse else warehouse_from_env()
     with warehouse.session() as session:
-        result = simulate(session, loaded, args.journey, start, end, timedelta(hours=args.every_hours))
+        result = simulate(session, loaded, args.journey, start, end, _every(args.every_hours))
     print(result.render())
     return 0
 
@@ -104,7 +112,7 @@ def _cmd_simulate_config(args: argparse.Namespace) -> int:
         raise BlueprintError("--to is before --from")
     warehouse = warehouse_from_url(args.warehouse) if args.warehouse else warehouse_from_env()
     workdir = Path(args.workdir).resolve()
-    result = compare(warehouse, current, other, start, end, timedelta(hours=args.every_hours), workdir)
+    result = compare(warehouse, current, other, start, end, _every(args.every_hours), workdir)
     print(result.render(args.dir))
     return 0
 

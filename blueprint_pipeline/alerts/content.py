@@ -172,18 +172,18 @@ def territories(
 @dataclass(frozen=True)
 class Route:
     to: str
-    by: str  # owner, territory <name>, solution interest, default
+    by: str  # what gave the address: owner, territory <name>, solution_interest, default_to
 
 
 def route(routing: Routing, facts: dict, territory: tuple | None) -> Route:
     for way in routing.order:
         if way == "owner" and facts["owner_email"]:
-            return Route(facts["owner_email"], "account owner")
+            return Route(facts["owner_email"], "owner")
         if way == "territory" and territory:
             return Route(territory[1], f"territory {territory[0]}")
         if way == "solution_interest" and facts["solution_interest_key"] in routing.solution_interests:
-            return Route(routing.solution_interests[facts["solution_interest_key"]], "solution interest")
-    return Route(routing.default_to, "default")
+            return Route(routing.solution_interests[facts["solution_interest_key"]], "solution_interest")
+    return Route(routing.default_to, "default_to")
 
 
 def render(

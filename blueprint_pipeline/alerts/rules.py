@@ -4,10 +4,12 @@ the stage moves since the last build and each rule's memory of what it already s
 A rule's memory (`sales_alert_state`): per rule and group, `armed` (a score threshold may fire)
 and `fired` (a milestone has fired); per stage-transition rule, the last stage move it has seen.
 A new rule starts quiet: what is already true the first time it is evaluated is remembered, not
-alerted, so adding a rule does not flood sales with the past."""
+alerted, so adding a rule does not flood sales with the past; so does a rule whose definition
+changed (its memory belonged to the old definition)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -28,6 +30,12 @@ class Fired:
 class Evaluation:
     fired: list[Fired] = field(default_factory=list)
     state: dict[tuple[str, str], dict] = field(default_factory=dict)  # (rule, group) -> armed, fired, seq
+    quiet: dict[str, int] = field(default_factory=dict)  # new or changed rules -> what they remembered
+
+
+def definition(rule) -> str:
+    """A rule's definition as a short hash: a rule whose definition changed starts quiet again."""
+    return hashlib.sha256(rule.model_dump_json().encode()).hexdigest()[:12]
 
 
 def _milestone(rule: MilestoneRule, config: AlertsConfig, group) -> str | None:
@@ -44,9 +52,12 @@ def evaluate(config: AlertsConfig, groups: pd.DataFrame, moves: pd.DataFrame, st
     """`groups`: buying_group_id, solution_interest, stage, score, is_complete, completeness;
     `moves`: change_seq, buying_group_id, solution_interest, from_stage, to_stage (every move);
     `state`: the memory as `Evaluation.state` left it."""
-    out = Evaluation(state={k: dict(v) for k, v in state.items()})
+    out = Evaluation()
     for name, rule in sorted(config.rules.items()):
-        new_rule = not any(key[0] == name for key in state)
+        current = definition(rule)
+        mine = {k: dict(v) for k, v in state.items() if k[0] == name and v.get("definition") == current}
+        new_rule = not mine  # never run, or its definition changed: start quiet
+        out.state.update(mine)
         wanted = (
             groups
             if not rule.solution_interests
@@ -64,11 +75,18 @@ def evaluate(config: AlertsConfig, groups: pd.DataFrame, moves: pd.DataFrame, st
                 for move in chosen.sort_values("change_seq").itertuples(index=False):
                     source = move.from_stage if isinstance(move.from_stage, str) else "no stage"
                     out.fired.append(Fired(name, move.buying_group_id, f"moved {source} -> {move.to_stage}"))
-            out.state[(name, WATERMARK)] = {"armed": True, "fired": False, "seq": max(seen, last)}
+            out.state[(name, WATERMARK)] = {
+                "armed": True,
+                "fired": False,
+                "seq": max(seen, last),
+                "definition": current,
+            }
+            if new_rule:
+                out.quiet[name] = last
             continue
         for group in wanted.itertuples(index=False):
             key = (name, group.buying_group_id)
-            memory = out.state.get(key, {"armed": True, "fired": False, "seq": 0})
+            memory = out.state.get(key, {"armed": True, "fired": False, "seq": 0, "definition": current})
             if isinstance(rule, ScoreThresholdRule):
                 if memory["armed"] and group.score >= rule.above:
                     memory["armed"] = False
@@ -84,4 +102,10 @@ def evaluate(config: AlertsConfig, groups: pd.DataFrame, moves: pd.DataFrame, st
                     if not new_rule:
                         out.fired.append(Fired(name, group.buying_group_id, reason))
             out.state[key] = memory
+        if new_rule:
+            out.quiet[name] = sum(
+                1
+                for (rule_name, _), m in out.state.items()
+                if rule_name == name and (not m["armed"] or m["fired"])
+            )
     return out

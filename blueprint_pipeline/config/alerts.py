@@ -9,6 +9,7 @@ qualified, complete or highly engaged: once per group), `score_threshold` (the s
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -16,7 +17,14 @@ from pydantic import Field, field_validator, model_validator
 from blueprint_pipeline.config.audiences import Filter
 from blueprint_pipeline.config.base import StrictModel, checked_names
 
-EMAIL = r"[^@\s]+@[^@\s]+"
+EMAIL = re.compile(r"[^@\s,;<>:]+@[^@\s,;<>:]+")
+
+
+def email_address(value: str) -> str:
+    """One plain email address (name@example.com), or a clear error."""
+    if not EMAIL.fullmatch(value.strip()):
+        raise ValueError(f"{value!r} is not one email address (name@example.com)")
+    return value.strip()
 
 
 class _Rule(StrictModel):
@@ -68,7 +76,9 @@ class Territory(StrictModel):
 
     name: str = Field(min_length=1)
     when: Filter
-    to: str = Field(pattern=EMAIL)
+    to: str
+
+    _to = field_validator("to")(lambda value: email_address(value))
 
 
 class Routing(StrictModel):
@@ -83,24 +93,38 @@ class Routing(StrictModel):
     solution_interests: dict[str, str] = Field(
         default_factory=dict, description="solution interest -> address"
     )
-    default_to: str = Field(default="sales@localhost", pattern=EMAIL)
+    default_to: str = "sales@localhost"
+
+    _default = field_validator("default_to")(lambda value: email_address(value))
 
     @field_validator("solution_interests")
     @classmethod
     def _addresses(cls, value: dict[str, str]) -> dict[str, str]:
-        import re
+        return {interest: email_address(address) for interest, address in value.items()}
 
-        bad = sorted(k for k, v in value.items() if not re.fullmatch(EMAIL, v))
-        if bad:
-            raise ValueError(f"addresses of {bad} are not email addresses")
+    @field_validator("territories")
+    @classmethod
+    def _unique(cls, value: list[Territory]) -> list[Territory]:
+        names = [t.name for t in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"territory names {repeated} appear more than once")
         return value
 
 
 class AlertsConfig(StrictModel):
-    rules: dict[str, Rule] = Field(default_factory=dict)
+    rules: dict[str, Rule | None] = Field(
+        default_factory=dict,
+        description="your rules are merged over the shipped ones; `name: null` removes one",
+    )
     milestones: Milestones = Field(default_factory=Milestones)
     routing: Routing = Field(default_factory=Routing)
     top_members: int = Field(default=3, ge=1, le=20, description="most engaged members an alert lists")
     top_activities: int = Field(default=10, ge=1, le=100, description="activities behind the score it lists")
 
     _rule_names = field_validator("rules")(checked_names("alert rule"))
+
+    @field_validator("rules")
+    @classmethod
+    def _without_removed(cls, value: dict) -> dict:
+        return {name: rule for name, rule in value.items() if rule is not None}

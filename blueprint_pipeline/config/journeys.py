@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from blueprint_pipeline.config.alerts import email_address
 from blueprint_pipeline.config.audiences import Filter
 from blueprint_pipeline.config.base import NAME, StrictModel, checked_names
 
@@ -507,12 +508,14 @@ class Limits(StrictModel):
 
 
 class Delivery(StrictModel):
-    from_address: str = Field(default="marketing@localhost", pattern=r"[^@\s]+@[^@\s]+")
+    from_address: str = "marketing@localhost"
     tracking_base_url: str = Field(
         default="http://127.0.0.1:8088",
         description="where the tracking endpoint answers (links, unsubscribe)",
     )
-    sales_alert_to: str = Field(default="sales@localhost", pattern=r"[^@\s]+@[^@\s]+")
+    sales_alert_to: str = "sales@localhost"
+
+    _addresses = field_validator("from_address", "sales_alert_to")(lambda value: email_address(value))
 
 
 class JourneysConfig(StrictModel):

@@ -32,6 +32,7 @@ class Simulation:
     per_person: Counter = field(default_factory=Counter)  # person -> messages queued
     still_active: int = 0
     snapshot_days: int = 0
+    hint: str = ""
 
     def render(self) -> str:
         people = self.per_person
@@ -49,6 +50,7 @@ class Simulation:
             f"  per person: {len(people):,} persons, at most {max(people.values(), default=0)}, "
             f"{sum(people.values()) / max(len(people), 1):.1f} on average",
             "  held back: " + (", ".join(f"{r} {n:,}" for r, n in sorted(self.held.items())) or "none"),
+            *([f"  note: {self.hint}"] if self.hint else []),
         ]
         return "\n".join(lines)
 
@@ -97,6 +99,14 @@ def simulate(
         _tally(result, out, journey)
         result.runs += 1
         at += every
+    entry = journey.entry
+    if result.entered == 0 and (
+        entry.buying_group_stage or entry.buying_group_created or entry.account_attribute_change
+    ):
+        result.hint = (
+            "this journey enters on events (a stage reached, a group created, an attribute change); "
+            "none happened in the period: simulate a period that holds some (the stage history's dates)"
+        )
     result.still_active = sum(1 for e in enrolments.values() if e["status"] == "active")
     result.ended = Counter(e["end_reason"] for e in enrolments.values() if e["status"] != "active")
     return result

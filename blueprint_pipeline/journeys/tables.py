@@ -102,7 +102,14 @@ TABLES: dict[str, dict[str, str]] = {
         "reason": T,
         "happened_at": TS,
     },
-    "sales_alert_state": {"rule": T, "buying_group_id": T, "armed": B, "fired": B, "seq": INT},
+    "sales_alert_state": {
+        "rule": T,
+        "buying_group_id": T,
+        "armed": B,
+        "fired": B,
+        "seq": INT,
+        "definition": T,
+    },
     "sales_alert_log": {
         "rule": T,
         "buying_group_id": T,

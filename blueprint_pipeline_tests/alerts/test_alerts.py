@@ -101,17 +101,17 @@ def test_a_rule_added_later_starts_quiet():
             ("dach", "dach@example.com"),
             "data_platform",
             None,
-            ("olga@example.com", "account owner"),
+            ("olga@example.com", "owner"),
         ),
         ("", ("dach", "dach@example.com"), "data_platform", None, ("dach@example.com", "territory dach")),
-        ("", None, "data_platform", None, ("platform@example.com", "solution interest")),
-        ("", None, "security_add_on", None, ("sales@example.com", "default")),
+        ("", None, "data_platform", None, ("platform@example.com", "solution_interest")),
+        ("", None, "security_add_on", None, ("sales@example.com", "default_to")),
         (
             "olga@example.com",
             None,
             "data_platform",
             ["solution_interest", "owner"],
-            ("platform@example.com", "solution interest"),
+            ("platform@example.com", "solution_interest"),
         ),
     ],
 )
@@ -200,3 +200,19 @@ def test_the_asset_queues_routed_alerts(warehouse, tmp_path):
     assert "<h2" in html and "Acme A2" in html
     build("2026-03-03T00:00:00")  # nothing new: a milestone alerts once
     assert warehouse.scalar("select count(*) from sales_alert_log") == 1
+
+
+def test_a_changed_rule_starts_quiet_again_and_a_rule_can_be_removed(tmp_path):
+    """Lowering a threshold from 30 to 11 with a group at 11.2 does not alert (its memory was
+    of the old rule): what is true is remembered, as for a new rule. `name: null` removes a
+    shipped rule."""
+    config = AlertsConfig.model_validate({"rules": {"t": RULES["t"]}})
+    state = evaluate(config, _groups([("g1", "Engaged", 11.2, False)]), _moves([]), {}).state
+    lowered = AlertsConfig.model_validate({"rules": {"t": {**RULES["t"], "above": 11, "rearm_below": 5}}})
+    result = evaluate(lowered, _groups([("g1", "Engaged", 11.2, False)]), _moves([]), state)
+    assert result.fired == [] and result.quiet == {"t": 1}
+
+    from blueprint_pipeline.config.loader import load_config
+
+    (tmp_path / "alerts.yaml").write_text("rules: {group_qualified: null}\n")
+    assert sorted(load_config(tmp_path).config.alerts.rules) == ["engagement_rising", "sales_ready"]

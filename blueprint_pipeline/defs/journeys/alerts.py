@@ -52,10 +52,14 @@ def sales_alerts(
             "from buying_group_stage_history as h "
             "inner join buying_groups as g on g.buying_group_id = h.buying_group_id"
         )
+        memory = session.fetch_df(f"select * from {STATE}")
         state = {
-            (r.rule, r.buying_group_id): {"armed": bool(r.armed), "fired": bool(r.fired), "seq": int(r.seq)}
-            for r in session.fetch_df(f"select * from {STATE}").itertuples(index=False)
-        }
+            (r.rule, r.buying_group_id): {
+                "armed": bool(r.armed), "fired": bool(r.fired), "seq": int(r.seq),
+                "definition": getattr(r, "definition", None),  # absent in tables from before: starts quiet
+            }
+            for r in memory.itertuples(index=False)
+        }  # fmt: skip
         result = evaluate(config.alerts, groups, moves, state)
         facts, territory = prepare(session, config, sorted({f.buying_group_id for f in result.fired}), as_of)
         messages, log = [], []
@@ -79,7 +83,8 @@ def sales_alerts(
                 }
             )
             messages.append(message | {"attempts": 0})
-        session.execute(f"delete from {STATE}")
+        session.execute(f"drop table {STATE}")  # rewritten whole (and with today's columns)
+        create_tables(session, [STATE])
         append(
             session,
             STATE,
@@ -97,6 +102,16 @@ def sales_alerts(
             "alerts": len(log),
             "rules": ", ".join(sorted(config.alerts.rules)) or "none",
             **({"summary/sales alerts": summary} if log else {}),
+            **(
+                {
+                    "summary/sales alert rules starting quiet": ", ".join(
+                        f"{rule} ({n:,} already true, remembered, not alerted)"
+                        for rule, n in sorted(result.quiet.items())
+                    )
+                }
+                if result.quiet
+                else {}
+            ),
             **facts_of_run.metadata(),
         }
     )
