@@ -30,7 +30,7 @@ class Fired:
 class Evaluation:
     fired: list[Fired] = field(default_factory=list)
     state: dict[tuple[str, str], dict] = field(default_factory=dict)  # (rule, group) -> armed, fired, seq
-    quiet: dict[str, int] = field(default_factory=dict)  # new or changed rules -> what they remembered
+    quiet: dict[str, str] = field(default_factory=dict)  # new or changed rules -> what they remembered
 
 
 def definition(rule) -> str:
@@ -82,7 +82,7 @@ def evaluate(config: AlertsConfig, groups: pd.DataFrame, moves: pd.DataFrame, st
                 "definition": current,
             }
             if new_rule:
-                out.quiet[name] = last
+                out.quiet[name] = f"{len(moves):,} stage moves so far seen, not alerted"
             continue
         for group in wanted.itertuples(index=False):
             key = (name, group.buying_group_id)
@@ -103,9 +103,6 @@ def evaluate(config: AlertsConfig, groups: pd.DataFrame, moves: pd.DataFrame, st
                         out.fired.append(Fired(name, group.buying_group_id, reason))
             out.state[key] = memory
         if new_rule:
-            out.quiet[name] = sum(
-                1
-                for (rule_name, _), m in out.state.items()
-                if rule_name == name and (not m["armed"] or m["fired"])
-            )
+            true = sum(1 for (n, _), m in out.state.items() if n == name and (not m["armed"] or m["fired"]))
+            out.quiet[name] = f"{true:,} groups already true, remembered, not alerted"
     return out

@@ -210,7 +210,7 @@ def test_a_changed_rule_starts_quiet_again_and_a_rule_can_be_removed(tmp_path):
     state = evaluate(config, _groups([("g1", "Engaged", 11.2, False)]), _moves([]), {}).state
     lowered = AlertsConfig.model_validate({"rules": {"t": {**RULES["t"], "above": 11, "rearm_below": 5}}})
     result = evaluate(lowered, _groups([("g1", "Engaged", 11.2, False)]), _moves([]), state)
-    assert result.fired == [] and result.quiet == {"t": 1}
+    assert result.fired == [] and result.quiet == {"t": "1 groups already true, remembered, not alerted"}
 
     from blueprint_pipeline.config.loader import load_config
 

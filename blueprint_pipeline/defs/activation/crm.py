@@ -38,9 +38,8 @@ def crm_writeback(
         rows = writeback_rows(session)
         rows["row_hash"] = row_hash(rows) if len(rows) else pd.Series(dtype="string")
         sent = dict(session.fetchall(f"select buying_group_id, row_hash from {SENT}"))
-        delta = rows[
-            [sent.get(g) != h for g, h in zip(rows["buying_group_id"], rows["row_hash"], strict=True)]
-        ]
+        changed = [sent.get(g) != h for g, h in zip(rows["buying_group_id"], rows["row_hash"], strict=True)]
+        delta = rows[pd.Series(changed, index=rows.index, dtype=bool)]
         updates = (
             session.fetch_df(
                 "select step_key, account_id, field, value from crm_field_updates where step_key not in "

@@ -105,8 +105,7 @@ def sales_alerts(
             **(
                 {
                     "summary/sales alert rules starting quiet": ", ".join(
-                        f"{rule} ({n:,} already true, remembered, not alerted)"
-                        for rule, n in sorted(result.quiet.items())
+                        f"{rule} ({what})" for rule, what in sorted(result.quiet.items())
                     )
                 }
                 if result.quiet
