@@ -16,7 +16,7 @@ from blueprint_pipeline.resources import automation_on, refresh_cron
 JOURNEY_RUN = dg.AssetSelection.assets(
     "journey_enrolments", "journey_step_log", "journey_outbox", "journey_node_counts", "journey_deliveries"
 )
-REFRESH = dg.AssetSelection.groups("audiences", "buying_groups", "scoring", "journeys")
+REFRESH = dg.AssetSelection.groups("audiences", "buying_groups", "scoring", "journeys", "governance")
 SENSOR_STATUS = dg.DefaultSensorStatus.RUNNING if automation_on() else dg.DefaultSensorStatus.STOPPED
 SCHEDULE_STATUS = dg.DefaultScheduleStatus.RUNNING if automation_on() else dg.DefaultScheduleStatus.STOPPED
 

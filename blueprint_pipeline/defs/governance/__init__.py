@@ -1,0 +1,1 @@
+"""Layer `governance`: retention (issue 9)."""
