@@ -63,41 +63,59 @@ def company_rows(session: Session, definition: CompanyList) -> pd.DataFrame:
     return _blank(frame, COMPANY_COLUMNS)[["key", *COMPANY_COLUMNS]].astype(str)
 
 
-def marketo_rows(session: Session, definition) -> pd.DataFrame:
-    """key (person_id) + Marketo's import columns; opted-out and bounced persons left out."""
-    if definition.members_of:
-        roles = {f"r{i}": r for i, r in enumerate(definition.roles)}
-        narrowed = f" and role in ({', '.join('$' + k for k in roles)})" if roles else ""
-        who = f"select person_id from buying_group_members where solution_interest = $x{narrowed}"
-        params = {"x": definition.members_of, **roles}
-    else:
-        who = (
-            "select l.person_id from person_account_links as l inner join account_audience_members as m "
-            "on m.account_id = l.account_id and m.audience_id = $x where l.is_primary"
-        )
-        params = {"x": definition.audience}
+def _members(definition) -> tuple[str, dict]:
+    """The persons of a solution interest's buying groups (in `roles`, when given): SQL, params."""
+    roles = {f"r{i}": r for i, r in enumerate(definition.roles)}
+    narrowed = f" and role in ({', '.join('$' + k for k in roles)})" if roles else ""
+    return f"select person_id from buying_group_members where solution_interest = $x{narrowed}", {
+        "x": definition.members_of,
+        **roles,
+    }
+
+
+def _reachable(session: Session, who: str, params: dict, columns: dict[str, str]) -> pd.DataFrame:
+    """key (person_id) + `columns` (output name -> SQL) of the persons `who` selects that may be
+    contacted: an address, not opted out, not bounced. Emails trimmed and lower-cased."""
+    selected = ", ".join(f'{sql} as "{name}"' for name, sql in columns.items())
     frame = session.fetch_df(
-        'select p.person_id as key, p.email, p.first_name as "firstName", p.last_name as "lastName", '
-        "p.title, a.account_name as company, p.country from unified_persons as p "
+        f"select p.person_id as key, {selected} from unified_persons as p "
         "left join person_account_links as l on l.person_id = p.person_id and l.is_primary "
         "left join unified_accounts as a on a.account_id = l.account_id "
         f"where p.person_id in ({who}) and p.email is not null and not p.email_opt_out "
         "and not coalesce(p.email_bounced, false) order by p.person_id",
         params,
     )
-    frame = _blank(frame, MARKETO_COLUMNS)[["key", *MARKETO_COLUMNS]].astype(str)
+    frame = _blank(frame, list(columns))[["key", *columns]].astype(str)
     frame["email"] = frame["email"].str.strip().str.lower()
     return frame
+
+
+PERSON = {"email": "p.email", "first": "p.first_name", "last": "p.last_name", "title": "p.title"}
+MARKETO_SQL = {"email": PERSON["email"], "firstName": PERSON["first"], "lastName": PERSON["last"],
+               "title": PERSON["title"], "company": "a.account_name", "country": "p.country"}  # fmt: skip
+CONTACT_SQL = {"email": PERSON["email"], "firstname": PERSON["first"], "lastname": PERSON["last"],
+               "jobtitle": PERSON["title"], "employeecompany": "a.account_name", "country": "p.country",
+               "googleaid": "''"}  # fmt: skip
+
+
+def marketo_rows(session: Session, definition) -> pd.DataFrame:
+    """key (person_id) + Marketo's import columns; opted-out and bounced persons left out."""
+    if definition.members_of:
+        who, params = _members(definition)
+    else:
+        who = (
+            "select l.person_id from person_account_links as l inner join account_audience_members as m "
+            "on m.account_id = l.account_id and m.audience_id = $x where l.is_primary"
+        )
+        params = {"x": definition.audience}
+    return _reachable(session, who, params, MARKETO_SQL)
 
 
 def contact_rows(session: Session, definition: ContactList, as_of, hash_emails: bool) -> pd.DataFrame:
     """key (person_id) + the contact template's columns. Opted-out, bounced and address-less
     persons are never in a contact list."""
     if definition.members_of:
-        roles = {f"r{i}": r for i, r in enumerate(definition.roles)}
-        narrowed = f" and role in ({', '.join('$' + k for k in roles)})" if roles else ""
-        who = f"select person_id from buying_group_members where solution_interest = $x{narrowed}"
-        params = {"x": definition.members_of, **roles}
+        who, params = _members(definition)
     else:
         visitors = definition.form_visitors
         who = (
@@ -112,17 +130,7 @@ def contact_rows(session: Session, definition: ContactList, as_of, hash_emails: 
             "as_of": as_of,
             "page": f"%{visitors.page_contains.lower()}%",
         }
-    frame = session.fetch_df(
-        "select p.person_id as key, p.email, p.first_name as firstname, p.last_name as lastname, "
-        "p.title as jobtitle, a.account_name as employeecompany, p.country from unified_persons as p "
-        "left join person_account_links as l on l.person_id = p.person_id and l.is_primary "
-        "left join unified_accounts as a on a.account_id = l.account_id "
-        f"where p.person_id in ({who}) and p.email is not null and not p.email_opt_out "
-        "and not coalesce(p.email_bounced, false) order by p.person_id",
-        params,
-    )
-    frame = _blank(frame, CONTACT_COLUMNS)[["key", *CONTACT_COLUMNS]].astype(str)
-    frame["email"] = frame["email"].str.strip().str.lower()
+    frame = _reachable(session, who, params, CONTACT_SQL)
     if hash_emails:
         frame["email"] = [hashlib.sha256(e.encode()).hexdigest() for e in frame["email"]]
     return frame
