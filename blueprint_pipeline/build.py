@@ -18,6 +18,7 @@ import pandas as pd
 from blueprint_pipeline.config import load_config
 from blueprint_pipeline.definitions import build_definitions
 from blueprint_pipeline.errors import BlueprintError, check_not_before
+from blueprint_pipeline.governance.lineage import check_labels
 from blueprint_pipeline.ingestion.landing import check_sources_config
 from blueprint_pipeline.paths import DAGSTER_STORAGE_DIR, DEFAULT_LANDING_DIR, PROJECT_DIR, SQL_PROJECT_DIR
 from blueprint_pipeline.progress import progress_logger
@@ -191,9 +192,9 @@ def _check_time_moves_forward(warehouse, as_of: datetime) -> None:
 def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None) -> BuildSummary:
     _apply_options(options)
     loaded = load_config(os.environ.get(CONFIG_DIR_ENV) or None)  # bad config: an error before any run
-    check_sources_config(
-        loaded.config.sources, list(load_project(SQL_PROJECT_DIR).sources.values()), loaded.sources["sources"]
-    )
+    objects = list(load_project(SQL_PROJECT_DIR).sources.values())
+    check_sources_config(loaded.config.sources, objects, loaded.sources["sources"])
+    check_labels(loaded.config, objects, loaded.sources["governance"])
     check_user_files(loaded)
     warehouse = warehouse_from_env()
     warehouse.check_reachable()

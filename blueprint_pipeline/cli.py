@@ -44,6 +44,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_validate_config(args: argparse.Namespace) -> int:
     from blueprint_pipeline.config import load_config
+    from blueprint_pipeline.governance.lineage import check_labels
     from blueprint_pipeline.ingestion.landing import check_sources_config
     from blueprint_pipeline.paths import SQL_PROJECT_DIR
     from blueprint_pipeline.sql_models.project import load_project
@@ -52,6 +53,7 @@ def _cmd_validate_config(args: argparse.Namespace) -> int:
     loaded = load_config(args.dir)
     objects = list(load_project(SQL_PROJECT_DIR).sources.values())
     check_sources_config(loaded.config.sources, objects, loaded.sources["sources"])
+    check_labels(loaded.config, objects, loaded.sources["governance"])
     files = check_user_files(loaded)
     print(f"config OK (version {loaded.version}):")
     for section, path in sorted(loaded.sources.items()):

@@ -40,24 +40,41 @@ def _blank(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame.fillna("")
 
 
+# Each exported column's SQL over unified_accounts (a) and unified_persons (p): what the file holds,
+# and where the governance lineage reads which unified fields a column carries.
+COMPANY_SQL = {
+    "companyname": "a.account_name",
+    "companyemaildomain": "a.domain",
+    "companywebsite": "case when a.domain is not null then 'https://' || a.domain end",
+    "industry": "a.industry",
+    "state": "a.billing_state",
+    "companycountry": "a.billing_country",
+}
+SQL_ALIASES = {"a": "unified_accounts", "p": "unified_persons"}
+
+
+def accounts_of(definition: CompanyList) -> tuple[str, dict]:
+    """SQL selecting the ids of a company list's accounts (an audience's, or those whose buying
+    group misses a required role), and its parameters."""
+    if definition.audience:
+        return "select account_id from account_audience_members where audience_id = $x", {
+            "x": definition.audience
+        }
+    return (
+        "select account_id from buying_groups where solution_interest = $x "
+        "and coalesce(missing_required_roles, '') <> ''",
+        {"x": definition.missing_roles_of},
+    )
+
+
 def company_rows(session: Session, definition: CompanyList) -> pd.DataFrame:
     """key (account_id) + the company template's columns."""
-    if definition.audience:
-        where, params = (
-            "a.account_id in (select account_id from account_audience_members where audience_id = $x)",
-            {"x": definition.audience},
-        )
-    else:
-        where, params = (
-            "a.account_id in (select account_id from buying_groups where solution_interest = $x "
-            "and coalesce(missing_required_roles, '') <> '')",
-            {"x": definition.missing_roles_of},
-        )
+    accounts, params = accounts_of(definition)
+    where = f"a.account_id in ({accounts})"
+    selected = ", ".join(f'{sql} as "{name}"' for name, sql in COMPANY_SQL.items())
     frame = session.fetch_df(
-        "select a.account_id as key, a.account_name as companyname, a.domain as companyemaildomain, "
-        "case when a.domain is not null then 'https://' || a.domain end as companywebsite, a.industry, "
-        "a.billing_state as state, a.billing_country as companycountry from unified_accounts as a "
-        f"where {where} order by a.account_id",
+        f"select a.account_id as key, {selected} from unified_accounts as a where {where} "
+        "order by a.account_id",
         params,
     )
     return _blank(frame, COMPANY_COLUMNS)[["key", *COMPANY_COLUMNS]].astype(str)
@@ -98,39 +115,42 @@ CONTACT_SQL = {"email": PERSON["email"], "firstname": PERSON["first"], "lastname
                "googleaid": "''"}  # fmt: skip
 
 
+def persons_of(definition, as_of=None) -> tuple[str, dict]:
+    """SQL selecting the ids of the persons a person list is defined from (before consent), and
+    its parameters: a buying group's members, an audience's persons (by their primary account), or
+    form-page visitors without a fill in the window before `as_of`."""
+    if definition.members_of:
+        return _members(definition)
+    if getattr(definition, "audience", None):
+        return (
+            "select l.person_id from person_account_links as l inner join account_audience_members as m "
+            "on m.account_id = l.account_id and m.audience_id = $x where l.is_primary",
+            {"x": definition.audience},
+        )
+    visitors = definition.form_visitors
+    return (
+        "select v.person_id from int_person_activities as v inner join stg_marketo__activities as m "
+        "on m.activity_id = v.activity_id where v.kind = 'page_view' and v.activity_at > $since "
+        "and v.activity_at <= $as_of and lower(m.primary_attribute_value) like $page and not exists ("
+        "select 1 from int_person_activities as f where f.person_id = v.person_id "
+        "and f.kind = 'form_fill' and f.activity_at > $since and f.activity_at <= $as_of)",
+        {
+            "since": as_of - pd.Timedelta(days=visitors.within_days),
+            "as_of": as_of,
+            "page": f"%{visitors.page_contains.lower()}%",
+        },
+    )
+
+
 def marketo_rows(session: Session, definition) -> pd.DataFrame:
     """key (person_id) + Marketo's import columns; opted-out and bounced persons left out."""
-    if definition.members_of:
-        who, params = _members(definition)
-    else:
-        who = (
-            "select l.person_id from person_account_links as l inner join account_audience_members as m "
-            "on m.account_id = l.account_id and m.audience_id = $x where l.is_primary"
-        )
-        params = {"x": definition.audience}
-    return _reachable(session, who, params, MARKETO_SQL)
+    return _reachable(session, *persons_of(definition), MARKETO_SQL)
 
 
 def contact_rows(session: Session, definition: ContactList, as_of, hash_emails: bool) -> pd.DataFrame:
     """key (person_id) + the contact template's columns. Opted-out, bounced and address-less
     persons are never in a contact list."""
-    if definition.members_of:
-        who, params = _members(definition)
-    else:
-        visitors = definition.form_visitors
-        who = (
-            "select v.person_id from int_person_activities as v inner join stg_marketo__activities as m "
-            "on m.activity_id = v.activity_id where v.kind = 'page_view' and v.activity_at > $since "
-            "and v.activity_at <= $as_of and lower(m.primary_attribute_value) like $page and not exists ("
-            "select 1 from int_person_activities as f where f.person_id = v.person_id "
-            "and f.kind = 'form_fill' and f.activity_at > $since and f.activity_at <= $as_of)"
-        )
-        params = {
-            "since": as_of - pd.Timedelta(days=visitors.within_days),
-            "as_of": as_of,
-            "page": f"%{visitors.page_contains.lower()}%",
-        }
-    frame = _reachable(session, who, params, CONTACT_SQL)
+    frame = _reachable(session, *persons_of(definition, as_of), CONTACT_SQL)
     if hash_emails:
         frame["email"] = [hashlib.sha256(e.encode()).hexdigest() for e in frame["email"]]
     return frame

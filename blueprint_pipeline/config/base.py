@@ -24,3 +24,8 @@ def checked_names(what: str) -> Callable[[dict], dict]:
         return value
 
     return check
+
+
+def without_nulls(value: dict) -> dict:
+    """A validator: `name: null` in a user's file removes a shipped entry."""
+    return {name: entry for name, entry in value.items() if entry is not None}

@@ -217,47 +217,35 @@ class BlueprintConfig(StrictModel):
         )
 
     def _activation_reference_errors(self) -> list[tuple[str, str, str]]:
-        linkedin, interests = self.activation.linkedin, self.buying_groups.solution_interests
+        """Lists name audiences, solution interests and their template's roles."""
+        activation, interests = self.activation, self.buying_groups.solution_interests
+        audiences = self.audiences.audiences
+        lists = [(f"linkedin.company_lists.{n}", d) for n, d in activation.linkedin.company_lists.items()]
+        lists += [(f"linkedin.contact_lists.{n}", d) for n, d in activation.linkedin.contact_lists.items()]
+        lists += [(f"marketo.static_lists.{n}", d) for n, d in activation.marketo.static_lists.items()]
         errors = []
-        for name, company in linkedin.company_lists.items():
-            if company.audience and company.audience not in self.audiences.audiences:
-                errors.append(
-                    (
-                        "activation",
-                        f"linkedin.company_lists.{name}.audience",
-                        f"{company.audience!r} is not an audience ({sorted(self.audiences.audiences)})",
+        for key, definition in lists:
+            audience = getattr(definition, "audience", None)
+            if audience and audience not in audiences:
+                errors.append((f"{key}.audience", f"{audience!r} is not an audience ({sorted(audiences)})"))
+            for attribute in ("missing_roles_of", "members_of"):
+                interest = getattr(definition, attribute, None)
+                if interest and interest not in interests:
+                    errors.append(
+                        (
+                            f"{key}.{attribute}",
+                            f"{interest!r} is not a solution interest ({sorted(interests)})",
+                        )
                     )
-                )
-            if company.missing_roles_of and company.missing_roles_of not in interests:
-                errors.append(
-                    (
-                        "activation",
-                        f"linkedin.company_lists.{name}.missing_roles_of",
-                        f"{company.missing_roles_of!r} is not a solution interest ({sorted(interests)})",
-                    )
-                )
-        for name, contact in linkedin.contact_lists.items():
-            interest = interests.get(contact.members_of) if contact.members_of else None
-            if contact.members_of and interest is None:
-                errors.append(
-                    (
-                        "activation",
-                        f"linkedin.contact_lists.{name}.members_of",
-                        f"{contact.members_of!r} is not a solution interest ({sorted(interests)})",
-                    )
-                )
-            if interest is not None:
-                roles = [r.name for r in self.buying_groups.role_templates[interest.role_template].roles]
+            if getattr(definition, "members_of", None) in interests:
+                template = interests[definition.members_of].role_template
+                roles = [r.name for r in self.buying_groups.role_templates[template].roles]
                 errors += [
-                    (
-                        "activation",
-                        f"linkedin.contact_lists.{name}.roles",
-                        f"{r!r} is not a role of template {interest.role_template!r} ({roles})",
-                    )
-                    for r in contact.roles
+                    (f"{key}.roles", f"{r!r} is not a role of template {template!r} ({roles})")
+                    for r in definition.roles
                     if r not in roles
                 ]
-        return errors
+        return [("activation", key, message) for key, message in errors]
 
     def _alert_reference_errors(self) -> list[tuple[str, str, str]]:
         interests = self.buying_groups.solution_interests

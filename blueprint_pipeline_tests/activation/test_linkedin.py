@@ -28,8 +28,11 @@ linkedin:
   company_lists:
     targets: {audience: target_accounts}
     missing: {missing_roles_of: data_platform}
+    target_accounts: null             # the shipped lists, removed
+    platform_missing_roles: null
   contact_lists:
     members: {members_of: data_platform}
+    platform_members: null
   role_targeting:
     Champion: {job_functions: [Engineering], seniorities: [Director]}
 """

@@ -3,54 +3,20 @@
 from collections.abc import Iterator
 
 import dagster as dg
-import pandas as pd
 
-from blueprint_pipeline.activation.linkedin import company_rows, contact_rows, targeting, write_list
+from blueprint_pipeline.activation.linkedin import (
+    accounts_of,
+    company_rows,
+    contact_rows,
+    persons_of,
+    targeting,
+    write_list,
+)
+from blueprint_pipeline.defs.activation import checks
+from blueprint_pipeline.defs.activation.members import create_members, previous, remember
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
-from blueprint_pipeline.warehouse import Session, Warehouse
-
-MEMBERS = "activation_members"
-
-
-def create_members(session: Session) -> None:
-    session.execute(
-        f"create table if not exists {MEMBERS} (destination varchar, list_name varchar, key varchar, "
-        "activated_at timestamp)"
-    )
-
-
-def previous(session: Session, destination: str, list_name: str) -> set[str]:
-    where = {"d": destination, "n": list_name}
-    return {
-        k
-        for (k,) in session.fetchall(
-            f"select key from {MEMBERS} where destination = $d and list_name = $n", where
-        )
-    }
-
-
-def remember(session: Session, destination: str, list_name: str, keys: pd.Series, as_of) -> None:
-    """The list as last handed to the destination: the next build's adds and removes are against it."""
-    where = {"d": destination, "n": list_name}
-    session.execute(f"delete from {MEMBERS} where destination = $d and list_name = $n", where)
-    frame = pd.DataFrame({"destination": destination, "list_name": list_name, "key": keys.astype("string")})
-    frame["activated_at"] = pd.Timestamp(as_of)
-    if len(frame):
-        session.insert_from_local_query(MEMBERS, list(frame.columns), "select * from f", frames={"f": frame})
-
-
-def _differs(session: Session, list_name: str, audience: str) -> bool:
-    """Whether the list as handed out differs from the audience's (unified) accounts."""
-    listed = f"select key from {MEMBERS} where destination = 'linkedin' and list_name = $n"
-    members = (
-        "select account_id from account_audience_members where audience_id = $a "
-        "and account_id in (select account_id from unified_accounts)"
-    )
-    params = {"n": list_name, "a": audience}
-    extra = int(session.scalar(f"select count(*) from ({listed} except {members}) as d", params))
-    missing = int(session.scalar(f"select count(*) from ({members} except {listed}) as d", params))
-    return extra + missing > 0
+from blueprint_pipeline.warehouse import Warehouse
 
 
 @dg.asset(
@@ -64,19 +30,7 @@ def _differs(session: Session, list_name: str, audience: str) -> bool:
         "int_person_activities",
     ],
     automation_condition=dg.AutomationCondition.eager(),
-    check_specs=[
-        dg.AssetCheckSpec(
-            "no_opted_out_person",
-            asset="linkedin_audiences",
-            blocking=True,
-            description="No contact list holds a person opted out of email or bounced.",
-        ),
-        dg.AssetCheckSpec(
-            "company_lists_match_audiences",
-            asset="linkedin_audiences",
-            description="A company list from an audience holds exactly the audience's accounts.",
-        ),
-    ],
+    check_specs=checks.specs("linkedin_audiences", checks.FORBIDDEN, checks.OPTED_OUT, checks.CONSISTENT),
 )
 def linkedin_audiences(
     context: dg.AssetExecutionContext,
@@ -86,19 +40,22 @@ def linkedin_audiences(
 ) -> Iterator:
     """Company and contact lists for LinkedIn Matched Audiences, each build: the full list (split at
     LinkedIn's limits), adds and removes since the last activation, a manifest; accounts missing
-    roles get the job functions and seniorities to target."""
+    roles get the job functions and seniorities to target. A list whose data a governance policy
+    forbids for LinkedIn is blocked: nothing of it is written."""
     loaded = blueprint_config.loaded
     settings = loaded.config.activation.linkedin
     facts = run_facts(context, loaded.version)
     stamp = f"{facts.as_of:%Y%m%dT%H%M%S}"
     folder = activation.root / "linkedin"
+    blocked = checks.gate(context, loaded.config, "linkedin")
     report: dict[str, str] = {}
     warnings: list[str] = []
+    lists = [("company", n, d) for n, d in settings.company_lists.items()]
+    lists += [("contact", n, d) for n, d in settings.contact_lists.items()]
+    lists = sorted((x for x in lists if x[1] not in blocked), key=lambda x: x[1])
     with warehouse.transaction() as session:
         create_members(session)
-        lists = [("company", n, d) for n, d in settings.company_lists.items()]
-        lists += [("contact", n, d) for n, d in settings.contact_lists.items()]
-        for kind, name, definition in sorted(lists, key=lambda x: x[1]):
+        for kind, name, definition in lists:
             if kind == "company":
                 frame = company_rows(session, definition)
                 extra = (
@@ -128,32 +85,35 @@ def linkedin_audiences(
             report[name] = f"{written.records:,} ({written.adds:,} added, {written.removes:,} removed)"
             if written.warning:
                 warnings.append(f"{name}: {written.warning}")
-        contacts = sorted(settings.contact_lists)
-        opted_out = int(
-            session.scalar(
-                f"select count(*) from {MEMBERS} as m inner join unified_persons as p on p.person_id = m.key "
-                "where m.destination = 'linkedin' and m.list_name in (select unnest($lists)) "
-                "and (p.email_opt_out or coalesce(p.email_bounced, false))",
-                {"lists": contacts or [""]},
-            )
-        )
-        mismatched = [
-            name
-            for name, company in settings.company_lists.items()
-            if company.audience and _differs(session, name, company.audience)
-        ]  # fmt: skip
-    yield dg.AssetCheckResult(check_name="no_opted_out_person", passed=opted_out == 0,
-                              metadata={"opted_out_in_lists": opted_out})  # fmt: skip
-    yield dg.AssetCheckResult(check_name="company_lists_match_audiences", passed=not mismatched,
-                              metadata={"mismatched_lists": ", ".join(mismatched) or "none"})  # fmt: skip
+        opted_out = checks.opted_out(session, "linkedin", sorted(settings.contact_lists))
+        mismatched = []
+        for kind, name, definition in lists:
+            if kind == "company":
+                sql, params = accounts_of(definition)
+                sql = (
+                    f"select account_id from ({sql}) as s "
+                    "where account_id in (select account_id from unified_accounts)"
+                )
+                both_ways = bool(definition.audience)  # a missing-roles list may drop nobody either
+            elif definition.members_of:
+                (sql, params), both_ways = persons_of(definition), False  # consent narrows it
+            else:
+                continue  # form visitors: the window moves with the as-of time
+            if checks.differs(session, "linkedin", name, sql, params, both_ways):
+                mismatched.append(name)
+    yield checks.forbidden_result(blocked)
+    yield opted_out
+    yield checks.consistent_result(mismatched)
     yield dg.MaterializeResult(
         metadata={
             "lists": ", ".join(f"{n} {r}" for n, r in report.items()) or "none",
+            "blocked": ", ".join(sorted(blocked)) or "none",
             "folder": str(folder),
             **(
                 {"summary/linkedin lists": "; ".join(f"{n} {r}" for n, r in report.items())} if report else {}
             ),
             **({"summary/linkedin warnings": "; ".join(warnings)} if warnings else {}),
+            **checks.blocked_summary(blocked, "linkedin"),
             **facts.metadata(),
         }
     )

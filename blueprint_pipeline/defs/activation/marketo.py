@@ -1,10 +1,13 @@
 """Group `activation`: Marketo static lists (docs/activation.md#marketo-static-lists)."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 
-from blueprint_pipeline.activation.linkedin import marketo_rows, write_list
+from blueprint_pipeline.activation.linkedin import marketo_rows, persons_of, write_list
 from blueprint_pipeline.config.activation import LinkedIn
-from blueprint_pipeline.defs.activation.linkedin import create_members, previous, remember
+from blueprint_pipeline.defs.activation import checks
+from blueprint_pipeline.defs.activation.members import create_members, previous, remember
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
@@ -15,25 +18,29 @@ from blueprint_pipeline.warehouse import Warehouse
     kinds={"python"},
     deps=["account_audience_members", "buying_group_members", "unified_persons"],
     automation_condition=dg.AutomationCondition.eager(),
+    check_specs=checks.specs("marketo_static_lists", checks.FORBIDDEN, checks.OPTED_OUT, checks.CONSISTENT),
 )
 def marketo_static_lists(
     context: dg.AssetExecutionContext,
     warehouse: Warehouse,
     blueprint_config: BlueprintConfigResource,
     activation: ActivationResource,
-) -> dg.MaterializeResult:
+) -> Iterator:
     """Per static list: the members of an audience or of a buying-group role as a CSV Marketo's
     list import takes (REST field names as headers), split under Marketo's 10 MB, with adds,
-    removes (person ids) and a manifest, under data/activation/marketo/<list>/<as-of>/."""
+    removes (person ids) and a manifest, under data/activation/marketo/<list>/<as-of>/. A list
+    a governance policy forbids for Marketo is blocked: nothing of it is written."""
     loaded = blueprint_config.loaded
     marketo = loaded.config.activation.marketo
     limits = LinkedIn(max_bytes_per_file=marketo.max_bytes_per_file, min_records=0)  # the same file rules
     facts = run_facts(context, loaded.version)
     stamp = f"{facts.as_of:%Y%m%dT%H%M%S}"
+    blocked = checks.gate(context, loaded.config, "marketo")
+    lists = {n: d for n, d in sorted(marketo.static_lists.items()) if n not in blocked}
     report = {}
     with warehouse.transaction() as session:
         create_members(session)
-        for name, definition in sorted(marketo.static_lists.items()):
+        for name, definition in lists.items():
             frame = marketo_rows(session, definition)
             described = {
                 "kind": "marketo",
@@ -52,10 +59,21 @@ def marketo_static_lists(
             )
             remember(session, "marketo", name, frame["key"], facts.as_of)
             report[name] = f"{written.records:,} ({written.adds:,} added, {written.removes:,} removed)"
-    return dg.MaterializeResult(
+        opted_out = checks.opted_out(session, "marketo", sorted(marketo.static_lists))
+        mismatched = [
+            name
+            for name, definition in lists.items()
+            if checks.differs(session, "marketo", name, *persons_of(definition), both_ways=False)
+        ]
+    yield checks.forbidden_result(blocked)
+    yield opted_out
+    yield checks.consistent_result(mismatched)
+    yield dg.MaterializeResult(
         metadata={
             "lists": ", ".join(f"{n} {r}" for n, r in report.items()) or "none",
+            "blocked": ", ".join(sorted(blocked)) or "none",
             **({"summary/marketo lists": "; ".join(f"{n} {r}" for n, r in report.items())} if report else {}),
+            **checks.blocked_summary(blocked, "marketo"),
             **facts.metadata(),
         }
     )

@@ -1,0 +1,1 @@
+"""Governance: which data may go where, and forgetting a person (docs/governance.md)."""
