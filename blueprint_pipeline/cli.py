@@ -119,6 +119,37 @@ def _cmd_simulate_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_forget(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from blueprint_pipeline.config import load_config
+    from blueprint_pipeline.defs.governance.deletion_requests import places, read_requests
+    from blueprint_pipeline.governance.forget import forget
+    from blueprint_pipeline.resources import ActivationResource, DeliveryResource, warehouse_from_env
+    from blueprint_pipeline.warehouse import warehouse_from_url
+
+    addresses = list(args.email or [])
+    if args.file:
+        try:
+            addresses += read_requests(Path(args.file))
+        except (OSError, ValueError) as exc:
+            raise BlueprintError(f"{args.file}: {exc}") from exc
+    bad = [a for a in addresses if "@" not in a]
+    if bad or not addresses:
+        raise BlueprintError("give the person's email address: --email ADDRESS (or --file requests.csv)")
+    loaded = load_config(args.config)
+    warehouse = warehouse_from_url(args.warehouse) if args.warehouse else warehouse_from_env()
+    warehouse.check_reachable()
+    landing = Path(args.landing).resolve() if args.landing else DEFAULT_LANDING_DIR
+    where = places(loaded, landing, ActivationResource().root, DeliveryResource().mailbox_folder())
+    now = datetime.now(UTC).replace(tzinfo=None)
+    outcomes = forget(warehouse, addresses, origin="blueprint forget", at=now, places=where)
+    for outcome in outcomes:
+        print(outcome.describe())
+    print("audit: table forget_requests (hashes and counts only); later extracts holding them are dropped")
+    return 0
+
+
 def _cmd_tracking_server(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -247,6 +278,20 @@ def parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--workdir", default=str(PROJECT_DIR / "data" / "simulate"), help="scratch folder")
     sim.set_defaults(func=_cmd_simulate_config)
+
+    forget = sub.add_parser(
+        "forget", help="erase a person from every table and file (the right to be forgotten)"
+    )
+    forget.add_argument("--email", action="append", help="the person's email address (repeatable)")
+    forget.add_argument("--file", help="a CSV of requests with an `email` column")
+    forget.add_argument(
+        "--landing", help="landing directory whose files are rewritten (default data/landing)"
+    )
+    forget.add_argument(
+        "--warehouse", help="warehouse URL (default BLUEPRINT_WAREHOUSE_URL or data/warehouse.duckdb)"
+    )
+    forget.add_argument("--config", help="config directory (its header aliases read the landing files)")
+    forget.set_defaults(func=_cmd_forget)
 
     tracking = sub.add_parser("tracking-server", help="serve the open / click / unsubscribe endpoint")
     tracking.add_argument("--host", default="127.0.0.1")

@@ -107,6 +107,11 @@ class DeliveryResource(dg.ConfigurableResource):
             Path(self.mailbox_dir or os.environ.get(MAILBOX_DIR_ENV) or DATA_DIR / "mailbox")
         )
 
+    def mailbox_folder(self) -> Path | None:
+        """The mailbox folder messages are written to, or None when they go to an SMTP server."""
+        email = self.email()
+        return getattr(email, "folder", None)
+
     def sms(self):
         from blueprint_pipeline.journeys.delivery import HttpSms
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from blueprint_pipeline.governance.identifiers import forgotten_hit, rewrite_csv, suppress, suppressed
 from blueprint_pipeline.ingestion.landing import files_for, map_header, raw_column, read_header
 from blueprint_pipeline.ingestion.validation import error_expression, errors_column, salesforce_id_18
 from blueprint_pipeline.redact import redacted
@@ -46,6 +47,7 @@ class FileOutcome:
     rows: int = 0
     quarantined: int = 0
     reason: str = ""
+    forgotten: int = 0  # rows of persons forgotten (docs/governance.md), dropped
 
 
 @dataclass
@@ -229,16 +231,25 @@ def ingest_file(
         "values ($batch, $file, $checksum, $table, 0, 0, cast($as_of as timestamp))",
         {"batch": batch, "file": name, "checksum": checksum, "table": obj.table, "as_of": stamp},
     )
-    loaded = quarantined = 0
+    loaded = quarantined = forgotten = 0
     if path.stat().st_size:  # a 0-byte file is an empty batch
         with utf8_copy(path, encoding) as readable:
-            loaded, quarantined = _ingest_rows(session, obj, readable, name, aliases, stamp, batch)
+            loaded, quarantined, forgotten = _ingest_rows(session, obj, readable, name, aliases, stamp, batch)
+    if forgotten:  # the file must not keep what ingestion dropped: rewritten, under its new checksum
+        rewrite_csv(path, forgotten_hit(path, obj, aliases, suppressed(session), encoding))
+        checksum = fingerprint(path)[0]
     session.execute(
-        f"update {quote(LEDGER_TABLE)} set rows_loaded = $loaded, rows_quarantined = $quarantined "
-        "where batch_id = $batch and source_table = $table",
-        {"loaded": loaded, "quarantined": quarantined, "batch": batch, "table": obj.table},
+        f"update {quote(LEDGER_TABLE)} set rows_loaded = $loaded, rows_quarantined = $quarantined, "
+        "checksum = $checksum where batch_id = $batch and source_table = $table",
+        {
+            "loaded": loaded,
+            "quarantined": quarantined,
+            "batch": batch,
+            "table": obj.table,
+            "checksum": checksum,
+        },
     )
-    return FileOutcome(name, "ingested", loaded, quarantined)
+    return FileOutcome(name, "ingested", loaded, quarantined, forgotten=forgotten)
 
 
 @contextmanager
@@ -263,7 +274,7 @@ def utf8_copy(path: Path, encoding: str) -> Iterator[Path]:
         yield copy
 
 
-def _ingest_rows(session, obj, path, name, aliases, stamp, batch) -> tuple[int, int]:
+def _ingest_rows(session, obj, path, name, aliases, stamp, batch) -> tuple[int, int, int]:
     """Map the (UTF-8) file's header to the contract and load its rows; SkipFile when it cannot."""
     header, delimiter = read_header(path)
     if not header or not any(h.strip() for h in header):
@@ -283,8 +294,9 @@ def _first_line(exc: Exception) -> str:
     return redacted(str(exc))
 
 
-def _load(session, obj, path, name, header, positions, delimiter, stamp, batch) -> tuple[int, int]:
-    """Read the file into a work table, quarantine the bad rows, append the good ones."""
+def _load(session, obj, path, name, header, positions, delimiter, stamp, batch) -> tuple[int, int, int]:
+    """Read the file into a work table, drop forgotten persons' rows, quarantine the bad rows,
+    append the good ones: (good, quarantined, forgotten)."""
     incoming = quote(f"{obj.table}__incoming")
     cols = raw_columns(obj)
     session.execute(f"drop table if exists {incoming}")
@@ -305,6 +317,7 @@ def _load(session, obj, path, name, header, positions, delimiter, stamp, batch) 
         )
     except duckdb.Error as exc:
         raise SkipFile(f"not a readable CSV file: {_first_line(exc)}") from exc
+    forgotten = suppress(session, f"{obj.table}__incoming", obj.table, suppressed(session))
     key = quote(raw_column(obj.key))
     session.execute(
         f"insert into {quote(QUARANTINE_TABLE)} select $table, _source_file, null, _source_row, {key}, "
@@ -334,7 +347,7 @@ def _load(session, obj, path, name, header, positions, delimiter, stamp, batch) 
         f"from {incoming}"
     )[0]
     session.execute(f"drop table {incoming}")
-    return int(good), int(bad) + len(rejects)
+    return int(good), int(bad) + len(rejects), forgotten
 
 
 def ingest_object(

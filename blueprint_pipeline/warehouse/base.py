@@ -88,6 +88,16 @@ class Session(ABC):
             )
         )
 
+    def list_tables(self) -> list[str]:
+        """The base tables of the current schema, by name."""
+        return [
+            name
+            for (name,) in self.fetchall(
+                "select table_name from information_schema.tables where table_schema = current_schema() "
+                "and table_type = 'BASE TABLE' order by table_name"
+            )
+        ]
+
     def columns(self, table: str) -> list[tuple[str, str]]:
         """(name, data type) of each column of `table`, in table order."""
         return [

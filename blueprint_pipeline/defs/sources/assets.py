@@ -54,6 +54,7 @@ def build_source_asset(obj: SourceObject, siblings: list[SourceObject], dialect:
                 "dagster/row_count": total,
                 "rows_ingested": report.rows_ingested,
                 "rows_quarantined": report.rows_quarantined,
+                "rows_of_forgotten_persons_dropped": sum(f.forgotten for f in report.files),
                 "files_ingested": report.count("ingested"),
                 "files_already_ingested": report.count("already ingested"),
                 "files_skipped": report.count("skipped"),

@@ -1,0 +1,102 @@
+"""Deletion requests dropped in the landing directory (docs/governance.md#right-to-be-forgotten)."""
+
+import csv
+from pathlib import Path
+
+import dagster as dg
+
+from blueprint_pipeline.governance.forget import Places, forget
+from blueprint_pipeline.paths import SQL_PROJECT_DIR
+from blueprint_pipeline.resources import (
+    ActivationResource,
+    BlueprintConfigResource,
+    DeliveryResource,
+    LandingResource,
+)
+from blueprint_pipeline.run_facts import run_facts
+from blueprint_pipeline.sql_models.project import load_project
+from blueprint_pipeline.warehouse import Warehouse
+
+FOLDER = "deletion_requests"
+# Staging models wait for it (sql_models/assets.py), so a build never stages a person it forgets.
+RAW_TABLES = sorted(o.table for o in load_project(SQL_PROJECT_DIR).sources.values())
+
+
+def read_requests(path: Path) -> list[str]:
+    """The addresses of a request file: a CSV whose `email` column (any case) holds one per row."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header = [h.strip().lower() for h in rows[0]] if rows else []
+    if "email" not in header:
+        raise ValueError("expected a header with an `email` column")
+    position = header.index("email")
+    return [r[position].strip() for r in rows[1:] if len(r) > position and "@" in r[position]]
+
+
+def places(loaded, landing: Path, activation: Path, mailbox: Path | None) -> Places:
+    """The files a forget request rewrites: landing (with the source contract and its aliases)."""
+    objects = {
+        o.table: (o, loaded.config.sources.aliases_for(o.system, o.name))
+        for o in load_project(SQL_PROJECT_DIR).sources.values()
+    }
+    return Places(landing=landing, objects=objects, activation=activation, mailbox=mailbox)
+
+
+@dg.asset(
+    group_name="governance",
+    kinds={"python"},
+    deps=RAW_TABLES,
+    automation_condition=dg.AutomationCondition.eager(),
+)
+def deletion_requests(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    blueprint_config: BlueprintConfigResource,
+    landing: LandingResource,
+    activation: ActivationResource,
+    delivery: DeliveryResource,
+) -> dg.MaterializeResult:
+    """Applies the files of `landing/deletion_requests/` (CSV with an `email` column): each person
+    is forgotten in every table and file (`blueprint forget`), and the request file, which names
+    them, is deleted. The audit table `forget_requests` keeps hashes and counts only."""
+    loaded = blueprint_config.loaded
+    facts = run_facts(context, loaded.version)
+    folder = landing.root / FOLDER
+    files = sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
+    applied, skipped, outcomes = [], [], []
+    for path in files:
+        try:
+            addresses = read_requests(path)
+        except (ValueError, UnicodeDecodeError, csv.Error) as exc:
+            skipped.append(f"{path.name}: {exc}")
+            context.log.warning(f"{FOLDER}/{path.name}: not applied: {exc}")
+            continue
+        outcomes += forget(
+            warehouse,
+            addresses,
+            origin=f"file {path.name}",
+            at=facts.as_of,
+            places=places(loaded, landing.root, activation.root, delivery.mailbox_folder()),
+        )
+        path.unlink()  # it names the persons: the audit keeps their hashes
+        applied.append(path.name)
+    for outcome in outcomes:
+        context.log.info(outcome.describe())
+    deleted = sum(sum(o.deleted.values()) for o in outcomes)
+    return dg.MaterializeResult(
+        metadata={
+            "requests": len(outcomes),
+            "files_applied": ", ".join(applied) or "none",
+            "files_skipped": dg.MetadataValue.md("\n".join(f"- {s}" for s in skipped) or "none"),
+            "rows_deleted": deleted,
+            **(
+                {
+                    "summary/forgotten": f"{len(outcomes)} person request(s) from {len(applied)} file(s), "
+                    f"{deleted:,} row(s) deleted (audit: forget_requests)"
+                }
+                if outcomes
+                else {}
+            ),
+            **facts.metadata(),
+        }
+    )

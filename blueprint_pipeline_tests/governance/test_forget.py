@@ -1,0 +1,138 @@
+"""The right to be forgotten (issue 9), end to end on DuckDB and PostgreSQL.
+
+A tiny generated sample is built (with the example journey, so mail is sent and lists are
+handed out). Person A is forgotten with `blueprint forget` (address typed in another case, with
+spaces); person B by a request file in landing/deletion_requests/. A's contact row comes back in
+a new extract. After the next build:
+- no table holds A's or B's email, person id or Salesforce record id, in any column;
+- no landing, activation or mailbox file holds them, the request file is gone;
+- the Dagster instance's storage (event log, run and compute-log files) never held them;
+- the append-only logs kept their row counts; the audit holds hashes only;
+- the re-landed row was dropped at ingestion (0 rows loaded from that file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from blueprint_pipeline.paths import PROJECT_DIR
+
+pytestmark = pytest.mark.timeout(900) if hasattr(pytest.mark, "timeout") else []
+
+
+def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [sys.executable, "-m", "blueprint_pipeline.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return done
+
+
+def _texts_holding(warehouse, needles: list[str]) -> list[str]:
+    """`table.column` of every column (as text, lower-cased) that contains one of `needles`."""
+    found = []
+    with warehouse.session() as session:
+        for table in session.list_tables():
+            for column, _ in session.columns(table):
+                for needle in needles:
+                    hit = session.scalar(
+                        f'select count(*) from "{table}" where strpos(lower(cast("{column}" as varchar)), $n) > 0',
+                        {"n": needle},
+                    )
+                    if hit:
+                        found.append(f"{table}.{column} ({needle})")
+    return found
+
+
+def _files_holding(root: Path, needles: list[str]) -> list[str]:
+    return [
+        str(p)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and any(n.encode() in p.read_bytes().lower() for n in needles)
+    ]
+
+
+def test_a_forgotten_person_is_gone_everywhere(warehouse, tmp_path):
+    landing, dagster = tmp_path / "landing", tmp_path / "dagster"
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("BLUEPRINT_") or "PG" in k or "REQUIRE" in k
+    }
+    env |= {
+        "BLUEPRINT_DAGSTER_STORAGE": str(dagster),
+        "BLUEPRINT_ACTIVATION_DIR": str(tmp_path / "activation"),
+        "BLUEPRINT_MAILBOX_DIR": str(tmp_path / "mailbox"),
+        "DAGSTER_HOME": str(PROJECT_DIR),
+    }
+    url = getattr(warehouse, "url", None) or f"duckdb:///{warehouse.path}"
+    if hasattr(warehouse, "schema_name"):
+        env["BLUEPRINT_WAREHOUSE_SCHEMA"] = warehouse.schema_name
+    config = str(PROJECT_DIR / "examples" / "config")
+    _cli("generate", "--scale", "tiny", "--seed", "3", "--out", str(landing), env=env)
+    build = ("run", "--landing", str(landing), "--warehouse", url, "--config", config)
+    _cli(*build, "--as-of", "2026-11-25T00:00:00", env=env)
+
+    with warehouse.session() as session:
+        # A: mailed by the journey and in a LinkedIn list; B: any other listed person.
+        a_id, a_email = session.fetchall(
+            "select o.person_id, o.to_address from journey_outbox as o inner join activation_members as m "
+            "on m.key = o.person_id where o.status = 'sent' order by o.person_id limit 1"
+        )[0]
+        b_id, b_email = session.fetchall(
+            "select p.person_id, p.email from unified_persons as p inner join activation_members as m "
+            "on m.key = p.person_id where p.person_id <> $a and p.email is not null order by p.person_id limit 1",
+            {"a": a_id},
+        )[0]
+        record_ids = [
+            k.split("@")[0].lower()
+            for (k,) in session.fetchall(
+                "select source_key from person_registry where person_id in ($a, $b) "
+                "and source_key like '%@prod.Salesforce'",
+                {"a": a_id, "b": b_id},
+            )
+        ]
+        logs = {
+            t: session.row_count(t)
+            for t in ("journey_outbox", "journey_step_log", "buying_group_member_events")
+        }
+    needles = [a_email.lower(), b_email.lower(), a_id.lower(), b_id.lower(), *record_ids]
+    contact_rows = (landing / "salesforce" / "Contact.csv").read_text().splitlines()
+    a_contact = [line for line in contact_rows if a_email.lower() in line.lower()]
+
+    forgotten = _cli(
+        "forget", "--email", f"  {a_email.upper()} ", "--landing", str(landing), "--warehouse", url,
+        "--config", config, env=env,
+    )  # fmt: skip
+    assert "1 person(s)" in forgotten.stdout and a_email.lower() not in forgotten.stdout.lower()
+    with warehouse.session() as session:
+        assert {t: session.row_count(t) for t in logs} == logs  # the logs keep their rows, redacted
+    (landing / "deletion_requests").mkdir()
+    (landing / "deletion_requests" / "requests.csv").write_text(f"Email\n{b_email}\n")
+    if a_contact:  # A comes back in a new extract: dropped at ingestion
+        (landing / "salesforce" / "Contact_2.csv").write_text(contact_rows[0] + "\n" + a_contact[0] + "\n")
+    second = _cli(*build, "--as-of", "2026-11-26T00:00:00", env=env)
+    assert "forgotten: 1 person request(s) from 1 file(s)" in second.stdout
+
+    assert _texts_holding(warehouse, needles) == []
+    for folder in (landing, tmp_path / "activation", tmp_path / "mailbox", dagster):
+        assert _files_holding(folder, needles) == [], folder
+    assert not (landing / "deletion_requests" / "requests.csv").exists()
+    with warehouse.session() as session:
+        audit = sorted(session.fetchall("select request_hash, origin, persons from forget_requests"))
+        assert audit == sorted([
+            (hashlib.sha256(a_email.strip().lower().encode()).hexdigest(), "blueprint forget", 1),
+            (hashlib.sha256(b_email.strip().lower().encode()).hexdigest(), "file requests.csv", 1),
+        ])  # fmt: skip
+        if a_contact:
+            assert session.fetchall(
+                "select rows_loaded from ingested_files where file like '%Contact_2.csv'"
+            ) == [(0,)]
