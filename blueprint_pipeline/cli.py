@@ -63,6 +63,14 @@ def _cmd_validate_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warehouse(url: str | None):
+    """--warehouse URL, else BLUEPRINT_WAREHOUSE_URL; BLUEPRINT_WAREHOUSE_SCHEMA names the schema."""
+    from blueprint_pipeline.resources import WAREHOUSE_SCHEMA_ENV, warehouse_from_env
+    from blueprint_pipeline.warehouse import warehouse_from_url
+
+    return warehouse_from_url(url, os.environ.get(WAREHOUSE_SCHEMA_ENV)) if url else warehouse_from_env()
+
+
 def _every(hours: float):
     from datetime import timedelta
 
@@ -76,9 +84,7 @@ def _cmd_journey_simulate(args: argparse.Namespace) -> int:
 
     from blueprint_pipeline.config import load_config
     from blueprint_pipeline.journeys.simulate import simulate
-    from blueprint_pipeline.resources import warehouse_from_env
     from blueprint_pipeline.run_facts import parse_as_of
-    from blueprint_pipeline.warehouse import warehouse_from_url
 
     loaded = load_config(args.config)
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -87,7 +93,7 @@ def _cmd_journey_simulate(args: argparse.Namespace) -> int:
         end = parse_as_of(args.end) if args.end else start + timedelta(days=30)
     except ValueError as exc:
         raise BlueprintError(str(exc)) from exc
-    warehouse = warehouse_from_url(args.warehouse) if args.warehouse else warehouse_from_env()
+    warehouse = _warehouse(args.warehouse)
     with warehouse.session() as session:
         result = simulate(session, loaded, args.journey, start, end, _every(args.every_hours))
     print(result.render())
@@ -98,10 +104,8 @@ def _cmd_simulate_config(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
     from blueprint_pipeline.config import load_config
-    from blueprint_pipeline.resources import warehouse_from_env
     from blueprint_pipeline.run_facts import parse_as_of
     from blueprint_pipeline.scoring.simulate import compare
-    from blueprint_pipeline.warehouse import warehouse_from_url
 
     current, other = load_config(args.current), load_config(args.dir)
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -112,7 +116,7 @@ def _cmd_simulate_config(args: argparse.Namespace) -> int:
         raise BlueprintError(str(exc)) from exc
     if end < start:
         raise BlueprintError("--to is before --from")
-    warehouse = warehouse_from_url(args.warehouse) if args.warehouse else warehouse_from_env()
+    warehouse = _warehouse(args.warehouse)
     workdir = Path(args.workdir).resolve()
     result = compare(warehouse, current, other, start, end, _every(args.every_hours), workdir)
     print(result.render(args.dir))
@@ -125,8 +129,7 @@ def _cmd_forget(args: argparse.Namespace) -> int:
     from blueprint_pipeline.config import load_config
     from blueprint_pipeline.defs.governance.deletion_requests import places, read_requests
     from blueprint_pipeline.governance.forget import forget
-    from blueprint_pipeline.resources import ActivationResource, DeliveryResource, warehouse_from_env
-    from blueprint_pipeline.warehouse import warehouse_from_url
+    from blueprint_pipeline.resources import ActivationResource, DeliveryResource
 
     addresses = list(args.email or [])
     if args.file:
@@ -138,7 +141,7 @@ def _cmd_forget(args: argparse.Namespace) -> int:
     if bad or not addresses:
         raise BlueprintError("give the person's email address: --email ADDRESS (or --file requests.csv)")
     loaded = load_config(args.config)
-    warehouse = warehouse_from_url(args.warehouse) if args.warehouse else warehouse_from_env()
+    warehouse = _warehouse(args.warehouse)
     warehouse.check_reachable()
     landing = Path(args.landing).resolve() if args.landing else DEFAULT_LANDING_DIR
     where = places(loaded, landing, ActivationResource().root, DeliveryResource().mailbox_folder())

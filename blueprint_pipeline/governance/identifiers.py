@@ -69,7 +69,8 @@ def suppress(session: Session, table: str, raw_table: str, forgotten: dict[str, 
     if not forgotten:
         return 0
     dropped = 0
-    for column, _ in session.columns(table):
+    # The work table has the raw table's columns (a PostgreSQL temporary table is in no schema we list).
+    for column, _ in session.columns(raw_table):
         kind = id_kind(raw_table, column)
         if kind not in forgotten:
             continue

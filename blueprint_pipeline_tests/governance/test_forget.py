@@ -19,11 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from blueprint_pipeline.paths import PROJECT_DIR
-
-pytestmark = pytest.mark.timeout(900) if hasattr(pytest.mark, "timeout") else []
 
 
 def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -122,7 +118,8 @@ def test_a_forgotten_person_is_gone_everywhere(warehouse, tmp_path):
     second = _cli(*build, "--as-of", "2026-11-26T00:00:00", env=env)
     assert "forgotten: 1 person request(s) from 1 file(s)" in second.stdout
 
-    assert _texts_holding(warehouse, needles) == []
+    held = _texts_holding(warehouse, needles)
+    assert held == [], "\n".join(held)
     for folder in (landing, tmp_path / "activation", tmp_path / "mailbox", dagster):
         assert _files_holding(folder, needles) == [], folder
     assert not (landing / "deletion_requests" / "requests.csv").exists()
