@@ -72,11 +72,13 @@ class Person:
     names: set[str] = field(default_factory=set)  # "First Last", to blank mentions
 
     def values(self, kind: str) -> list[str]:
-        return sorted(self.emails if kind == "email" else self.ids.get(kind, set()))
+        """The person's identifiers of a kind, blanks left out (they would match every empty cell)."""
+        found = self.emails if kind == "email" else self.ids.get(kind, set())
+        return sorted(v for v in found if v and v.strip())
 
     def hashes(self) -> list[tuple[str, str]]:
-        return [("email", email_hash(e)) for e in self.emails] + [
-            (kind, sha256(v)) for kind, values in self.ids.items() for v in values
+        return [("email", email_hash(e)) for e in self.values("email")] + [
+            (kind, sha256(v)) for kind in self.ids for v in self.values(kind)
         ]
 
 
@@ -159,15 +161,15 @@ def _linked_emails(session: Session, tables: set[str], person: Person) -> set[st
     """Other addresses of the same person (a Marketo lead joined to a contact under another one)."""
     found = set()
     for table in ("stg_salesforce__contacts", "stg_salesforce__leads", "stg_marketo__leads"):
-        if table in tables:
-            key = {"stg_salesforce__contacts": "contact_id"}.get(table, "lead_id")
-            kind = id_kind(table, key)
+        key = {"stg_salesforce__contacts": "contact_id"}.get(table, "lead_id")
+        kind = id_kind(table, key)
+        if table in tables and person.values(kind):
             found |= {
                 e.strip().lower()
                 for (e,) in session.fetchall(
                     f"select email from {table} where cast({key} as varchar) in (select unnest($ids)) "
                     "and email is not null",
-                    {"ids": person.values(kind) or [""]},
+                    {"ids": person.values(kind)},
                 )
             }
     return found
@@ -184,24 +186,28 @@ def _names(session: Session, tables: set[str], person: Person) -> set[str]:
 
 
 def _matches(session: Session, table: str, person: Person) -> str | None:
-    """A where-clause selecting the person's rows of `table`, or None when it cannot hold them."""
+    """A where-clause selecting the person's rows of `table`, or None when it cannot hold them.
+    Only identifiers the person has are tested: an empty list must match nothing, never the
+    empty cells of a raw extract."""
     tests = []
     for column, _ in session.columns(table):
         kind = id_kind(table, column)
+        if kind is None or not person.values(kind):
+            continue
         if kind == "email":
             tests.append(f"lower(trim({quote(column)})) in (select unnest($email))")
-        elif kind is not None:
+        else:
             tests.append(f"cast({quote(column)} as varchar) in (select unnest(${kind}))")
     if table == QUARANTINE_TABLE:  # a rejected line: only its text can say whose it was
         tests += [f"strpos(lower(raw_record), ${f'q{i}'}) > 0" for i in range(len(person.emails))]
-        tests.append("record_key in (select unnest($salesforce))")
+        if person.values("salesforce"):
+            tests.append("record_key in (select unnest($salesforce))")
     return " or ".join(tests) or None
 
 
 def _params(person: Person) -> dict:
-    params = {
-        kind: person.values(kind) or [""] for kind in ("email", "person", "source_key", *SYSTEMS.values())
-    }
+    params = {kind: person.values(kind) for kind in ("email", "person", "source_key", *SYSTEMS.values())}
+    params = {kind: values for kind, values in params.items() if values}
     params |= {f"q{i}": e for i, e in enumerate(sorted(person.emails))}
     return params
 

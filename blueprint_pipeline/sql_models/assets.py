@@ -21,7 +21,6 @@ from blueprint_pipeline.sql_models.project import SqlModel, SqlProject
 from blueprint_pipeline.sql_models.runner import build_model, load_seed, run_tests
 from blueprint_pipeline.warehouse import Warehouse
 
-DELETION_REQUESTS = "deletion_requests"  # defs/governance/deletion_requests.py
 # Downstream models rebuild when their inputs change and their blocking checks pass.
 MODEL_AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 
@@ -41,8 +40,6 @@ def spec_for(model: SqlModel, dialect: str) -> dg.AssetSpec:
     """The translator: key, group, deps, kinds and automation, all from the model's file and YAML."""
     deps = [dg.AssetKey(ref) for ref in model.refs]
     deps += [dg.AssetKey(source_table(system, obj)) for system, obj in model.sources]
-    if model.layer == "staging":  # a build never stages a person its deletion requests forget
-        deps.append(dg.AssetKey(DELETION_REQUESTS))
     return dg.AssetSpec(
         key=dg.AssetKey(model.name),
         deps=deps,

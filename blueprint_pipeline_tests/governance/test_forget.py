@@ -133,3 +133,34 @@ def test_a_forgotten_person_is_gone_everywhere(warehouse, tmp_path):
             assert session.fetchall(
                 "select rows_loaded from ingested_files where file like '%Contact_2.csv'"
             ) == [(0,)]
+
+
+def test_only_the_persons_rows_go_even_with_blank_ids(warehouse, tmp_path):
+    """Raw extracts hold '' for empty cells. A Marketo-only person (no Salesforce ids) and an
+    address nobody has must delete exactly their rows: lead 1 for a@x.com, nothing for the other;
+    the campaign members with blank ids stay (a blank list of ids once matched every blank cell)."""
+    from datetime import datetime
+
+    import pandas as pd
+
+    from blueprint_pipeline.governance.forget import Places, forget
+
+    tables = {
+        "raw_marketo__leads": pd.DataFrame({"id": ["1", "2"], "email": ["A@x.com ", "b@x.com"],
+                                            "sfdc_contact_id": ["", ""], "sfdc_lead_id": ["", ""]}),
+        "raw_salesforce__campaign_member": pd.DataFrame({"id": ["c1", "c2"], "contact_id": ["", ""],
+                                                         "lead_id": ["", "00Q000000000001AAA"]}),
+        "raw_marketo__activities": pd.DataFrame({"marketo_guid": ["g1", "g2"], "lead_id": ["1", "2"]}),
+    }  # fmt: skip
+    with warehouse.transaction() as session:
+        for name, frame in tables.items():
+            session.replace_table(name, frame.assign(_source_file=f"{name}.csv"))
+    at = datetime(2026, 11, 26)
+    [nobody] = forget(warehouse, ["nobody@nowhere.example"], origin="test", at=at, places=Places())
+    assert (nobody.persons, nobody.deleted, nobody.redacted) == (0, {}, {})
+    [a] = forget(warehouse, [" a@X.com"], origin="test", at=at, places=Places())
+    assert a.deleted == {"raw_marketo__leads": 1, "raw_marketo__activities": 1}
+    with warehouse.session() as session:
+        assert session.fetchall("select id from raw_marketo__leads") == [("2",)]
+        assert session.row_count("raw_salesforce__campaign_member") == 2
+        assert session.fetchall("select marketo_guid from raw_marketo__activities") == [("g2",)]

@@ -18,7 +18,8 @@ from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline.warehouse import Warehouse
 
 FOLDER = "deletion_requests"
-# Staging models wait for it (sql_models/assets.py), so a build never stages a person it forgets.
+# After ingestion. Steps run one at a time (in-process executor) and erasure covers every table,
+# so models built earlier in the same run lose the rows too, and later ones never see them.
 RAW_TABLES = sorted(o.table for o in load_project(SQL_PROJECT_DIR).sources.values())
 
 
