@@ -44,7 +44,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_validate_config(args: argparse.Namespace) -> int:
     from blueprint_pipeline.config import load_config
-    from blueprint_pipeline.governance.lineage import check_labels
+    from blueprint_pipeline.config.governance import DESTINATIONS
+    from blueprint_pipeline.governance.lineage import check_labels, violations
     from blueprint_pipeline.ingestion.landing import check_sources_config
     from blueprint_pipeline.paths import SQL_PROJECT_DIR
     from blueprint_pipeline.sql_models.project import load_project
@@ -60,6 +61,17 @@ def _cmd_validate_config(args: argparse.Namespace) -> int:
         print(f"  {section}: {path}")
     for line in files:
         print(f"  {line}")
+    blocked = [
+        f"{destination} {name} ({found[0].policy}: label {found[0].label} on {found[0].field})"
+        for destination in DESTINATIONS
+        for name, found in sorted(violations(loaded.config, destination).items())
+        if found
+    ]
+    print(
+        f"  governance: {len(blocked)} list(s) a policy would block: {'; '.join(blocked)}"
+        if blocked
+        else "  governance: no activation breaks a policy"
+    )
     return 0
 
 
@@ -137,9 +149,11 @@ def _cmd_forget(args: argparse.Namespace) -> int:
             addresses += read_requests(Path(args.file))
         except (OSError, ValueError) as exc:
             raise BlueprintError(f"{args.file}: {exc}") from exc
-    bad = [a for a in addresses if "@" not in a]
-    if bad or not addresses:
+    if not addresses:
         raise BlueprintError("give the person's email address: --email ADDRESS (or --file requests.csv)")
+    bad = [a for a in addresses if "@" not in a]
+    if bad:
+        raise BlueprintError(f"--email {bad[0]!r} is not an email address")
     loaded = load_config(args.config)
     warehouse = _warehouse(args.warehouse)
     warehouse.check_reachable()

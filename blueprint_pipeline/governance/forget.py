@@ -349,18 +349,25 @@ def rewrite_activation(root: Path, people: list[Person]) -> int:
         return 0
     hit = _cell_hit(people)
     changed = 0
+    # The manifest's counts follow the files: full-*.csv hold the records, adds.csv the adds, ...
+    counted = {"adds.csv": "adds", "removes.csv": "removes"}
     for path in sorted(root.rglob("*.csv")):
-        if rewrite_csv(path, hit):
-            changed += 1
-            manifest = path.parent / "manifest.json"
-            if manifest.is_file():
-                described = json.loads(manifest.read_text())
-                entry = described.get("files", {}).get(path.name)
-                if entry is not None:
-                    content = path.read_bytes()
-                    entry.update(bytes=len(content), sha256=hashlib.sha256(content).hexdigest())
-                    described["redacted"] = "rows removed by a right-to-be-forgotten request"
-                    manifest.write_text(json.dumps(described, indent=2) + "\n")
+        dropped = rewrite_csv(path, hit)
+        if not dropped:
+            continue
+        changed += 1
+        manifest = path.parent / "manifest.json"
+        if manifest.is_file():
+            described = json.loads(manifest.read_text())
+            entry = described.get("files", {}).get(path.name)
+            if entry is not None:
+                content = path.read_bytes()
+                entry.update(bytes=len(content), sha256=hashlib.sha256(content).hexdigest())
+            count = "records" if path.name.startswith("full-") else counted.get(path.name)
+            if isinstance(described.get(count), int):
+                described[count] -= dropped
+            described["redacted"] = "rows removed by a right-to-be-forgotten request"
+            manifest.write_text(json.dumps(described, indent=2) + "\n")
     return changed
 
 

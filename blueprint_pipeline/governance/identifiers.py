@@ -115,8 +115,8 @@ def _records(text: str, delimiter: str) -> Iterable[tuple[list[str], str]]:
         start = end
 
 
-def rewrite_csv(path: Path, hit) -> bool:
-    """Drop the records `hit(fields)` selects, keeping every other byte as it was. Whether it changed."""
+def rewrite_csv(path: Path, hit) -> int:
+    """Drop the records `hit(fields)` selects, keeping every other byte as it was: how many."""
     raw = path.read_bytes()
     try:
         raw.decode("utf-8")
@@ -132,7 +132,6 @@ def rewrite_csv(path: Path, hit) -> bool:
             dropped += 1
         else:
             kept.append(original)
-    if not dropped:
-        return False
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + "".join(kept).encode(encoding))
-    return True
+    if dropped:
+        path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + "".join(kept).encode(encoding))
+    return dropped

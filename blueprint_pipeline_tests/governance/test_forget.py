@@ -14,10 +14,13 @@ a new extract. After the next build:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from blueprint_pipeline.paths import PROJECT_DIR
 
@@ -123,6 +126,11 @@ def test_a_forgotten_person_is_gone_everywhere(warehouse, tmp_path):
     for folder in (landing, tmp_path / "activation", tmp_path / "mailbox", dagster):
         assert _files_holding(folder, needles) == [], folder
     assert not (landing / "deletion_requests" / "requests.csv").exists()
+    for manifest in (tmp_path / "activation").rglob("manifest.json"):  # counts follow the rewritten files
+        described = json.loads(manifest.read_text())
+        full = [p for p in manifest.parent.glob("full-*.csv")]
+        if full and "records" in described:
+            assert described["records"] == sum(len(p.read_text().splitlines()) - 1 for p in full), manifest
     with warehouse.session() as session:
         audit = sorted(session.fetchall("select request_hash, origin, persons from forget_requests"))
         assert audit == sorted([
@@ -164,3 +172,20 @@ def test_only_the_persons_rows_go_even_with_blank_ids(warehouse, tmp_path):
         assert session.fetchall("select id from raw_marketo__leads") == [("2",)]
         assert session.row_count("raw_salesforce__campaign_member") == 2
         assert session.fetchall("select marketo_guid from raw_marketo__activities") == [("g2",)]
+
+
+def test_request_files_and_arguments_are_checked(tmp_path):
+    from blueprint_pipeline.cli import main
+    from blueprint_pipeline.defs.governance.deletion_requests import read_requests
+
+    requests = tmp_path / "requests.csv"
+    requests.write_text("Name,EMAIL\nAnn, ann@x.com \n,\nBob,bob\n")
+    with pytest.raises(ValueError, match="row 4: field email is not an email address"):
+        read_requests(requests)
+    requests.write_text("Name,Email\nAnn, ann@x.com \n,\n")
+    assert read_requests(requests) == ["ann@x.com"]
+    requests.write_text("name\nAnn\n")
+    with pytest.raises(ValueError, match="`email` column"):
+        read_requests(requests)
+    assert main(["forget"]) == 2
+    assert main(["forget", "--email", "bob"]) == 2

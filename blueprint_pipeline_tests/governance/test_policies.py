@@ -169,3 +169,15 @@ def test_a_blocked_list_writes_nothing(warehouse, tmp_path):
     assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()}["no_forbidden_field"]
     members = out / "linkedin" / "members" / "20260302T000000" / "manifest.json"
     assert '"adds": 2' in members.read_text()  # p1 and p3 (p2 opted out)
+
+
+def test_validate_config_says_which_lists_a_policy_would_block(tmp_path, capsys):
+    from blueprint_pipeline.cli import main
+
+    _config(tmp_path, TITLE_C2)
+    assert main(["validate-config", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "governance: 2 list(s) a policy would block: linkedin members (restrict_third_party_export: " in out
+    )
+    assert "linkedin missing (restrict_third_party_export: label C2 on marketo.leads.title)" in out

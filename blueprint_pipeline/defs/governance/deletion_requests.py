@@ -24,14 +24,25 @@ RAW_TABLES = sorted(o.table for o in load_project(SQL_PROJECT_DIR).sources.value
 
 
 def read_requests(path: Path) -> list[str]:
-    """The addresses of a request file: a CSV whose `email` column (any case) holds one per row."""
+    """The addresses of a request file: a CSV whose `email` column (any case) holds one per row.
+    Blank rows are skipped; a value that is not an address is an error naming its row."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     header = [h.strip().lower() for h in rows[0]] if rows else []
     if "email" not in header:
         raise ValueError("expected a header with an `email` column")
     position = header.index("email")
-    return [r[position].strip() for r in rows[1:] if len(r) > position and "@" in r[position]]
+    addresses = []
+    for number, row in enumerate(rows[1:], start=2):
+        value = row[position].strip() if len(row) > position else ""
+        if not value:
+            continue
+        if "@" not in value:
+            raise ValueError(f"row {number}: field email is not an email address")
+        addresses.append(value)
+    if not addresses:
+        raise ValueError("no email address in the `email` column")
+    return addresses
 
 
 def places(loaded, landing: Path, activation: Path, mailbox: Path | None) -> Places:

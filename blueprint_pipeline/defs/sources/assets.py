@@ -49,12 +49,18 @@ def build_source_asset(obj: SourceObject, siblings: list[SourceObject], dialect:
                 context.log.warning(f"{name}: matches no {obj.system} object (see file_names); not ingested")
         with warehouse.session() as session:
             total = session.row_count(obj.table)
+        dropped = sum(f.forgotten for f in report.files)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": total,
                 "rows_ingested": report.rows_ingested,
                 "rows_quarantined": report.rows_quarantined,
-                "rows_of_forgotten_persons_dropped": sum(f.forgotten for f in report.files),
+                "rows_of_forgotten_persons_dropped": dropped,
+                **(
+                    {f"summary/{obj.table}": f"{dropped:,} row(s) of forgotten persons dropped"}
+                    if dropped
+                    else {}
+                ),
                 "files_ingested": report.count("ingested"),
                 "files_already_ingested": report.count("already ingested"),
                 "files_skipped": report.count("skipped"),
