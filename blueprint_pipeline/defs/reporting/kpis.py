@@ -1,0 +1,68 @@
+"""Group `reporting`: the KPI tables (docs/reporting.md)."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from blueprint_pipeline.reporting.kpis import KPIS
+from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.run_facts import run_facts
+from blueprint_pipeline.warehouse import Warehouse
+
+INPUTS = [
+    "buying_group_snapshots",
+    "buying_group_role_snapshots",
+    "buying_group_stage_history",
+    "buying_groups",
+    "person_account_links",
+    "account_aliases",
+    "stg_salesforce__opportunities",
+    "stg_salesforce__tasks",
+    "stg_tracking__events",
+    "sales_alerts",
+    "journey_enrolments",
+    "journey_deliveries",
+]
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            kpi.table,
+            group_name="reporting",
+            description=f"{kpi.definition}\n\nGrain: {kpi.grain}.",
+            kinds={"python"},
+            deps=INPUTS,
+            tags={"kpi": ""},
+            owners=["team:marketing-ops"],
+            automation_condition=dg.AutomationCondition.eager(),
+        )
+        for kpi in KPIS.values()
+    ],
+    can_subset=True,
+)
+def kpis(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
+) -> Iterator[dg.MaterializeResult]:
+    """Each KPI table, replaced every build from the tables it measures."""
+    loaded = blueprint_config.loaded
+    facts = run_facts(context, loaded.version)
+    selected = {key.path[-1] for key in context.selected_asset_keys}
+    with warehouse.transaction() as session:
+        for compute, kpi in KPIS.items():
+            if kpi.table not in selected:
+                continue
+            frame = compute(session, loaded.config)
+            session.replace_table(kpi.table, frame)
+            latest = frame.sort_values(frame.columns[0]).tail(1) if len(frame) else frame
+            yield dg.MaterializeResult(
+                asset_key=kpi.table,
+                metadata={
+                    "dagster/row_count": len(frame),
+                    "definition": kpi.definition,
+                    "latest": dg.MetadataValue.md(
+                        latest.to_markdown(index=False) if len(latest) else "no rows yet"
+                    ),
+                    **facts.metadata(),
+                },
+            )
