@@ -29,6 +29,7 @@ SMS_TOKEN_ENV = "BLUEPRINT_SMS_TOKEN"
 TRACKING_SECRET_ENV = "BLUEPRINT_TRACKING_SECRET"
 AUTOMATION_ENV = "BLUEPRINT_AUTOMATION"
 ACTIVATION_DIR_ENV = "BLUEPRINT_ACTIVATION_DIR"
+REPORTS_DIR_ENV = "BLUEPRINT_REPORTS_DIR"
 REFRESH_CRON_ENV = "BLUEPRINT_REFRESH_CRON"
 
 
@@ -137,3 +138,8 @@ class ActivationResource(dg.ConfigurableResource):
     @property
     def root(self) -> Path:
         return Path(self.path or os.environ.get(ACTIVATION_DIR_ENV) or DATA_DIR / "activation")
+
+
+def reports_dir() -> Path:
+    """Where the dashboard and the sales hand-off go (BLUEPRINT_REPORTS_DIR, default data/reports)."""
+    return Path(os.environ.get(REPORTS_DIR_ENV) or DATA_DIR / "reports")

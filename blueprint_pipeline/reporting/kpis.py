@@ -283,7 +283,7 @@ def email_engagement(session: Session, config: BlueprintConfig) -> pd.DataFrame:
     return frame[columns]
 
 
-def _band(value: float, edges: list[float], percent: bool) -> str:
+def band(value: float, edges: list[float], percent: bool) -> str:
     if pd.isna(value):
         return "no snapshot before"
     fmt = (lambda x: f"{x:.0%}") if percent else (lambda x: f"{x:g}")
@@ -291,6 +291,12 @@ def _band(value: float, edges: list[float], percent: bool) -> str:
         if value < high:
             return f"{fmt(low)}-{fmt(high)}" if value >= low else f"below {fmt(low)}"
     return f"{fmt(edges[-1])}" + ("" if percent else "+")
+
+
+def band_labels(edges: list[float], percent: bool) -> list[str]:
+    """Every band's label, lowest first (for charts' category order)."""
+    values = [edges[0] - 1, *edges[:-1], edges[-1]]
+    return [band(v, edges, percent) for v in values] + ["no snapshot before"]
 
 
 def win_rate_by_band(session: Session, config: BlueprintConfig) -> pd.DataFrame:
@@ -324,8 +330,7 @@ def win_rate_by_band(session: Session, config: BlueprintConfig) -> pd.DataFrame:
     ):
         banded = at_creation.assign(
             band=[
-                _band(float(v) if v is not None else float("nan"), edges, percent)
-                for v in at_creation[column]
+                band(float(v) if v is not None else float("nan"), edges, percent) for v in at_creation[column]
             ]
         )
         grouped = banded.groupby(["solution_interest", "band"])["is_won"]

@@ -1,0 +1,444 @@
+"""The stakeholder dashboard: one self-contained HTML file (plotly.js inlined, so it opens with no
+network), in five sections, plus a CSV hand-off for sales (docs/reporting.md#dashboard).
+
+Each chart reads warehouse tables through `Session`; a chart whose tables are missing or empty
+says so instead of drawing nothing. No personal data: accounts by name, persons only as counts.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+
+from blueprint_pipeline.config.models import BlueprintConfig
+from blueprint_pipeline.reporting.kpis import band, band_labels
+from blueprint_pipeline.warehouse import Session
+
+TEMPLATE = "plotly_white"
+
+
+@dataclass
+class Section:
+    title: str
+    blocks: list[str] = field(default_factory=list)  # HTML fragments
+
+
+def _frame(session: Session, sql: str, *tables: str, params: dict | None = None) -> pd.DataFrame:
+    """The query's rows, or an empty frame when a table it reads does not exist yet."""
+    if not all(session.table_exists(t) for t in tables):
+        return pd.DataFrame()
+    return session.fetch_df(sql, params)
+
+
+def _chart(figure: go.Figure | None, title: str, empty: str = "no data yet") -> str:
+    if figure is None:
+        return f'<div class="chart empty"><h3>{html.escape(title)}</h3><p>{html.escape(empty)}</p></div>'
+    figure.update_layout(
+        title=title, template=TEMPLATE, height=360, margin={"l": 40, "r": 20, "t": 50, "b": 40}
+    )
+    return '<div class="chart">' + figure.to_html(full_html=False, include_plotlyjs=False) + "</div>"
+
+
+def _table(frame: pd.DataFrame, title: str) -> str:
+    if frame.empty:
+        return f'<div class="table empty"><h3>{html.escape(title)}</h3><p>none</p></div>'
+    return f'<div class="table"><h3>{html.escape(title)}</h3>{frame.to_html(index=False, border=0)}</div>'
+
+
+def _latest(session: Session, table: str, numerator: str, denominator: str | None = None) -> str:
+    """The latest week's value of a KPI table over every interest or journey (a rate is recomputed
+    from the summed counts), as text."""
+    frame = _frame(session, f"select * from {table}", table)
+    if frame.empty:
+        return "—"
+    latest = frame[frame["week"] == frame["week"].max()]
+    if denominator is None:
+        value = pd.to_numeric(latest[numerator]).mean()
+        return f"{value:,.1f}"
+    total = pd.to_numeric(latest[denominator]).sum()
+    return f"{pd.to_numeric(latest[numerator]).sum() / total:.0%}" if total else "—"
+
+
+def overview(session: Session, config: BlueprintConfig) -> Section:
+    tiles = [
+        (
+            "Buying groups complete",
+            _latest(session, "kpi_buying_group_completeness", "complete_groups", "buying_groups"),
+        ),
+        ("Mean group engagement", _latest(session, "kpi_buying_group_engagement", "mean_score")),
+        ("Marketing-qualified accounts", _latest(session, "kpi_mqa_rate", "qualified_accounts", "accounts")),
+        ("Pipeline velocity (median days)", _latest(session, "kpi_pipeline_velocity", "median_days")),
+        (
+            "Leads qualified into groups",
+            _latest(session, "kpi_lead_qualification_rate", "qualified_persons", "linked_persons"),
+        ),
+        ("Sales alerts answered", _latest(session, "kpi_sales_alert_response_rate", "responded", "alerts")),
+        ("Journey completion", _latest(session, "kpi_journey_completion_rate", "completed", "enrolments")),
+        ("Email opens", _latest(session, "kpi_email_engagement_rate", "opened", "sent")),
+    ]
+    section = Section("Overview")
+    section.blocks.append(
+        '<div class="tiles">'
+        + "".join(
+            f'<div class="tile"><div class="value">{html.escape(v)}</div>'
+            f'<div class="label">{html.escape(k)}</div></div>'
+            for k, v in tiles
+        )
+        + '<p class="note">Latest week, all solution interests (docs/reporting.md defines each KPI).'
+        + "</p></div>"
+    )
+    groups = _frame(
+        session,
+        "select g.solution_interest, g.completeness_score, coalesce(e.score, 0) as score "
+        "from buying_groups as g "
+        "left join buying_group_engagement as e on e.buying_group_id = g.buying_group_id",
+        "buying_groups",
+        "buying_group_engagement",
+    )
+    settings = config.reporting
+    if groups.empty:
+        section.blocks += [
+            _chart(None, t) for t in ("Completeness", "Engagement", "Buying groups per interest")
+        ]
+        return section
+    for measure, column, edges, percent in (
+        ("Completeness", "completeness_score", settings.completeness_bands, True),
+        ("Engagement score", "score", settings.score_bands, False),
+    ):
+        banded = groups.assign(band=[band(float(v), edges, percent) for v in groups[column]])
+        counts = banded.groupby(["solution_interest", "band"]).size().reset_index(name="buying_groups")
+        section.blocks.append(
+            _chart(
+                px.bar(
+                    counts,
+                    x="band",
+                    y="buying_groups",
+                    color="solution_interest",
+                    barmode="group",
+                    category_orders={"band": band_labels(edges, percent)},
+                ),
+                f"{measure} of buying groups, in bands",
+            )
+        )
+    per_interest = groups.groupby("solution_interest").size().reset_index(name="buying_groups")
+    section.blocks.append(
+        _chart(
+            px.bar(per_interest, x="solution_interest", y="buying_groups"),
+            "Buying groups per solution interest",
+        )
+    )
+    section.blocks.append(
+        '<p class="note">Sales hand-off: <a href="sales_handoff.csv">sales_handoff.csv</a> '
+        "(qualified buying groups, one row each).</p>"
+    )
+    return section
+
+
+def progression(session: Session, config: BlueprintConfig) -> Section:
+    section = Section("Progression")
+    stages = _frame(
+        session,
+        "select stage, count(*) as buying_groups from buying_group_stages group by stage",
+        "buying_group_stages",
+    )
+    order = [s.name for model in config.stages.models.values() for s in model.stages]
+    if stages.empty:
+        section.blocks.append(_chart(None, "Stage funnel"))
+    else:
+        stages["rank"] = [order.index(s) if s in order else len(order) for s in stages["stage"]]
+        stages = stages.sort_values("rank")
+        section.blocks.append(
+            _chart(
+                go.Figure(go.Funnel(y=stages["stage"], x=stages["buying_groups"])),
+                "Stage funnel (buying groups now)",
+            )
+        )
+    history = _frame(
+        session,
+        "select snapshot_date, stage, count(*) as buying_groups from buying_group_snapshots "
+        "group by 1, 2 order by 1",
+        "buying_group_snapshots",
+    )
+    section.blocks.append(
+        _chart(
+            px.bar(
+                history.assign(snapshot_date=history["snapshot_date"].astype(str)),
+                x="snapshot_date",
+                y="buying_groups",
+                color="stage",
+                category_orders={"stage": order},
+            )
+            if not history.empty
+            else None,
+            "Stage progression over time (daily snapshots)",
+        )
+    )
+    top = config.reporting.top_n
+    groups = _frame(
+        session,
+        "select g.buying_group_id, a.account_name, g.solution_interest, s.stage, s.days_in_stage, "
+        "round(coalesce(e.score, 0), 1) as score, round(coalesce(e.velocity_14, 0), 1) as velocity_14 "
+        "from buying_groups as g left join unified_accounts as a on a.account_id = g.account_id "
+        "left join buying_group_stages as s on s.buying_group_id = g.buying_group_id "
+        "left join buying_group_engagement as e on e.buying_group_id = g.buying_group_id",
+        "buying_groups",
+        "unified_accounts",
+        "buying_group_stages",
+        "buying_group_engagement",
+    )
+    if groups.empty:
+        section.blocks += [_table(groups, t) for t in ("Top by engagement", "Top by velocity", "Stagnant")]
+    else:
+        columns = ["account_name", "solution_interest", "stage", "score", "velocity_14", "days_in_stage"]
+        section.blocks.append(
+            _table(groups.nlargest(top, "score")[columns], "Top buying groups by engagement")
+        )
+        section.blocks.append(
+            _table(groups.nlargest(top, "velocity_14")[columns], "Top buying groups by velocity (14 days)")
+        )
+        stagnant = groups[pd.to_numeric(groups["days_in_stage"]) >= config.reporting.stagnant_days]
+        section.blocks.append(
+            _table(
+                stagnant.nlargest(top, "days_in_stage")[columns],
+                f"Stagnant: {config.reporting.stagnant_days}+ days in one stage",
+            )
+        )
+    accounts = _frame(
+        session,
+        "select a.account_name, round(s.score, 1) as score, round(s.velocity_14, 1) as velocity_14 "
+        "from account_engagement_scores as s inner join unified_accounts as a on a.account_id = s.account_id",
+        "account_engagement_scores",
+        "unified_accounts",
+    )
+    surge = config.reporting.surge_points
+    if accounts.empty:
+        section.blocks += [_table(accounts, "Surging accounts"), _table(accounts, "At-risk accounts")]
+    else:
+        velocity = pd.to_numeric(accounts["velocity_14"])
+        section.blocks.append(
+            _table(
+                accounts[velocity >= surge].nlargest(top, "velocity_14"),
+                f"Surging accounts (14-day score velocity >= {surge:g})",
+            )
+        )
+        section.blocks.append(
+            _table(
+                accounts[velocity <= -surge].nsmallest(top, "velocity_14"),
+                f"At-risk accounts (14-day score velocity <= -{surge:g})",
+            )
+        )
+    return section
+
+
+def coverage(session: Session, config: BlueprintConfig) -> Section:
+    section = Section("Coverage")
+    roles = _frame(
+        session,
+        "select g.solution_interest, r.role, avg(case when r.assigned > 0 then 1.0 else 0.0 end) as covered "
+        "from buying_group_roles as r inner join buying_groups as g on g.buying_group_id = r.buying_group_id "
+        "group by 1, 2",
+        "buying_group_roles",
+        "buying_groups",
+    )
+    if roles.empty:
+        section.blocks.append(_chart(None, "Contact coverage by role and solution interest"))
+    else:
+        grid = roles.pivot(index="role", columns="solution_interest", values="covered").astype(float)
+        section.blocks.append(
+            _chart(
+                px.imshow(grid, text_auto=".0%", color_continuous_scale="Blues", aspect="auto"),
+                "Contact coverage: share of groups with the role filled",
+            )
+        )
+    overlap = _frame(
+        session,
+        "select groups, count(*) as persons from (select person_id, "
+        "count(distinct buying_group_id) as groups "
+        "from buying_group_members group by person_id) as m group by groups order by groups",
+        "buying_group_members",
+    )
+    section.blocks.append(
+        _chart(
+            px.bar(overlap, x="groups", y="persons") if not overlap.empty else None,
+            "Contact overlap: persons by the number of buying groups they are in",
+        )
+    )
+    acquired = _frame(
+        session,
+        "select snapshot_date, role, cast(sum(members) as bigint) as members "
+        "from buying_group_role_snapshots "
+        "group by 1, 2 order by 1",
+        "buying_group_role_snapshots",
+    )
+    section.blocks.append(
+        _chart(
+            px.line(acquired, x="snapshot_date", y="members", color="role", markers=True)
+            if not acquired.empty
+            else None,
+            "Role acquisition over time",
+        )
+    )
+    by_role = _frame(
+        session,
+        "select m.role, avg(coalesce(s.score, 0)) as mean_person_score, count(*) as members "
+        "from buying_group_members as m left join person_engagement_scores as s on s.person_id = m.person_id "
+        "group by m.role order by m.role",
+        "buying_group_members",
+        "person_engagement_scores",
+    )
+    section.blocks.append(
+        _chart(
+            px.bar(by_role, x="role", y="mean_person_score") if not by_role.empty else None,
+            "Engagement by role (mean person score)",
+        )
+    )
+    return section
+
+
+def journeys(session: Session, config: BlueprintConfig) -> Section:
+    section = Section("Journeys")
+    nodes = _frame(
+        session,
+        "select journey_id, node, sum(accounts) as accounts, sum(accounts_here_now) as here_now "
+        "from journey_node_counts group by 1, 2 order by 1, 2",
+        "journey_node_counts",
+    )
+    section.blocks.append(
+        _chart(
+            px.bar(nodes, x="node", y="accounts", color="journey_id", barmode="group")
+            if not nodes.empty
+            else None,
+            "Accounts per journey node",
+        )
+    )
+    completion = _frame(session, "select * from kpi_journey_completion_rate", "kpi_journey_completion_rate")
+    section.blocks.append(
+        _chart(
+            px.bar(completion, x="week", y="completion_rate", color="journey_id", barmode="group")
+            if not completion.empty
+            else None,
+            "Journey completion rate by week of entry",
+        )
+    )
+    email = _frame(session, "select * from kpi_email_engagement_rate", "kpi_email_engagement_rate")
+    if email.empty:
+        section.blocks.append(_chart(None, "Email engagement"))
+    else:
+        long = email.melt(
+            id_vars=["week", "journey_id"], value_vars=["open_rate", "click_rate"], var_name="rate"
+        )
+        section.blocks.append(
+            _chart(
+                px.bar(long, x="week", y="value", color="rate", barmode="group", facet_col="journey_id"),
+                "Email engagement by week sent",
+            )
+        )
+    return section
+
+
+def tuning(session: Session, config: BlueprintConfig) -> Section:
+    section = Section("Tuning")
+    wins = _frame(session, "select * from kpi_win_rate_by_band", "kpi_win_rate_by_band")
+    settings = config.reporting
+    for measure, edges, percent in (
+        ("completeness", settings.completeness_bands, True),
+        ("score", settings.score_bands, False),
+    ):
+        part = wins[wins["measure"] == measure] if not wins.empty else wins
+        section.blocks.append(
+            _chart(
+                px.bar(
+                    part,
+                    x="band",
+                    y="win_rate",
+                    color="solution_interest",
+                    barmode="group",
+                    hover_data=["opportunities", "won"],
+                    category_orders={"band": band_labels(edges, percent)},
+                )
+                if not part.empty
+                else None,
+                f"Win rate by {measure} band at opportunity creation",
+                "no closed opportunity yet",
+            )
+        )
+    return section
+
+
+SECTIONS: list[Callable[[Session, BlueprintConfig], Section]] = [
+    overview,
+    progression,
+    coverage,
+    journeys,
+    tuning,
+]
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:0;color:#1f2937;background:#f9fafb}
+header{background:#111827;color:#fff;padding:16px 24px} header h1{margin:0;font-size:20px}
+nav{padding:8px 24px;background:#e5e7eb} nav a{margin-right:16px;color:#111827}
+section{padding:8px 24px} h2{border-bottom:2px solid #d1d5db;padding-bottom:4px}
+.tiles{display:flex;flex-wrap:wrap;gap:12px}
+.tile{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:12px 16px;min-width:170px}
+.tile .value{font-size:26px;font-weight:600} .tile .label{color:#6b7280;font-size:13px}
+.chart,.table{background:#fff;border:1px solid #e5e7eb;border-radius:8px;margin:12px 0;padding:8px}
+.table table{border-collapse:collapse;font-size:13px} .table td,.table th{padding:4px 10px;text-align:left}
+.empty p,.note{color:#6b7280}
+"""
+
+
+def render(session: Session, config: BlueprintConfig, built_for: str) -> str:
+    sections = [make(session, config) for make in SECTIONS]
+    nav = "".join(f'<a href="#{s.title.lower()}">{s.title}</a>' for s in sections)
+    body = "".join(
+        f'<section id="{s.title.lower()}"><h2>{s.title}</h2>{"".join(s.blocks)}</section>' for s in sections
+    )
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Buying groups: dashboard</title>"
+        f"<style>{STYLE}</style><script>{get_plotlyjs()}</script></head><body>"
+        "<header><h1>Buying groups and account journeys</h1>"
+        f"<div>as of {html.escape(built_for)}</div></header>"
+        f"<nav>{nav}</nav>{body}</body></html>"
+    )
+
+
+def sales_handoff(session: Session, config: BlueprintConfig) -> bytes:
+    """The qualified buying groups (alerts.milestones.qualified_stages), one row each, for sales."""
+    frame = _frame(
+        session,
+        "select a.account_name, g.account_id, g.solution_interest, s.stage, s.entered_at as stage_since, "
+        "round(g.completeness_score, 2) as completeness, round(coalesce(e.score, 0), 1) as engagement_score, "
+        "coalesce(g.missing_required_roles, '') as missing_roles from buying_groups as g "
+        "inner join buying_group_stages as s on s.buying_group_id = g.buying_group_id "
+        "left join buying_group_engagement as e on e.buying_group_id = g.buying_group_id "
+        "left join unified_accounts as a on a.account_id = g.account_id "
+        "where s.stage in (select unnest($q)) order by engagement_score desc, g.account_id",
+        "buying_groups",
+        "buying_group_stages",
+        "buying_group_engagement",
+        "unified_accounts",
+        params={"q": list(config.alerts.milestones.qualified_stages) or [""]},
+    )
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue().encode()
+
+
+def write(folder: Path, session: Session, config: BlueprintConfig, built_for: str) -> tuple[Path, int]:
+    """dashboard.html and sales_handoff.csv in `folder`, each written whole then moved in place."""
+    folder.mkdir(parents=True, exist_ok=True)
+    page = render(session, config, built_for)
+    handoff = sales_handoff(session, config)
+    for name, content in (("dashboard.html", page.encode()), ("sales_handoff.csv", handoff)):
+        temporary = folder / f".{name}.tmp"
+        temporary.write_bytes(content)
+        temporary.replace(folder / name)
+    return folder / "dashboard.html", max(handoff.count(b"\n") - 1, 0)
