@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from blueprint_pipeline.config.alerts import email_address
 from blueprint_pipeline.config.base import StrictModel
 
 
@@ -11,6 +12,25 @@ def _rising(edges: list[float]) -> list[float]:
     if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
         raise ValueError("band edges must rise")
     return edges
+
+
+class Monitoring(StrictModel):
+    stale_after_hours: dict[str, float | None] = Field(
+        default_factory=lambda: {"salesforce": 48, "marketo": 24, "linkedin": 168, "tracking": None},
+        description="source system -> the newest file older than this fails the freshness check; null: "
+        "not watched",
+    )
+    run_failures_to: list[str] = Field(
+        default_factory=lambda: ["ops@localhost"], description="who is emailed when a run fails"
+    )
+    run_failures_sms_to: list[str] = Field(
+        default_factory=list, description="phone numbers texted when a run fails (the SMS channel)"
+    )
+
+    @field_validator("run_failures_to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        return [email_address(v) for v in value]
 
 
 class ReportingConfig(StrictModel):
@@ -35,5 +55,6 @@ class ReportingConfig(StrictModel):
         description="a 14-day score velocity at least this high is surging, this low at risk",
     )
     stagnant_days: int = Field(default=30, gt=0, description="this long in one stage is stagnant")
+    monitoring: Monitoring = Field(default_factory=Monitoring)
 
     _bands = field_validator("completeness_bands", "score_bands")(_rising)

@@ -1,13 +1,17 @@
 """One asset per source object declared in dbt_like_sql/sources.yml."""
 
+from datetime import UTC, datetime
+
 import dagster as dg
 
-from blueprint_pipeline.ingestion.landing import unmatched_files
+from blueprint_pipeline.ingestion.landing import files_for, unmatched_files
 from blueprint_pipeline.ingestion.raw_load import ingest_object
 from blueprint_pipeline.resources import BlueprintConfigResource, LandingResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.sql_models.project import SourceObject, SqlProject
 from blueprint_pipeline.warehouse import Warehouse
+
+FRESH = "extract_fresh"
 
 
 def build_source_asset(obj: SourceObject, siblings: list[SourceObject], dialect: str) -> dg.AssetsDefinition:
@@ -20,6 +24,18 @@ def build_source_asset(obj: SourceObject, siblings: list[SourceObject], dialect:
             f"({', '.join(obj.files)}) appended as text, once per file (see docs/sources.md)."
         ),
         metadata={"key": obj.key, "dagster/table_name": obj.table},
+        check_specs=(
+            [
+                dg.AssetCheckSpec(
+                    FRESH,
+                    asset=obj.table,
+                    description=f"The newest {obj.system} file landed within reporting.monitoring."
+                    f"stale_after_hours.{obj.system} of the run (a stale extract fails it).",
+                )
+            ]
+            if obj is siblings[0]
+            else []
+        ),
     )
     def _source(
         context: dg.AssetExecutionContext,
@@ -50,7 +66,13 @@ def build_source_asset(obj: SourceObject, siblings: list[SourceObject], dialect:
         with warehouse.session() as session:
             total = session.row_count(obj.table)
         dropped = sum(f.forgotten for f in report.files)
+        checks = []
+        if obj is siblings[0]:
+            limit = loaded.config.reporting.monitoring.stale_after_hours.get(obj.system)
+            files = [p for o in siblings for p in files_for(landing.root, o, extra)]
+            checks.append(freshness(obj.system, files, limit, facts.as_of))
         return dg.MaterializeResult(
+            check_results=checks,
             metadata={
                 "dagster/row_count": total,
                 "rows_ingested": report.rows_ingested,
@@ -68,10 +90,37 @@ def build_source_asset(obj: SourceObject, siblings: list[SourceObject], dialect:
                 "unmatched_files": dg.MetadataValue.md("\n".join(f"- {n}" for n in unmatched) or "none"),
                 "copies_not_ingested": dg.MetadataValue.md("\n".join(f"- {c}" for c in copies) or "none"),
                 **facts.metadata(),
-            }
+            },
         )
 
     return _source
+
+
+def freshness(system: str, files: list, limit: float | None, as_of: datetime) -> dg.AssetCheckResult:
+    """The system's newest landed file against its age limit (file modification time, UTC)."""
+    if limit is None:
+        return dg.AssetCheckResult(check_name=FRESH, passed=True, metadata={"watched": "no"})
+    if not files:
+        return dg.AssetCheckResult(
+            check_name=FRESH,
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"newest_file": "none", "limit_hours": limit},
+        )
+    newest = max(files, key=lambda p: p.stat().st_mtime)
+    arrived = datetime.fromtimestamp(newest.stat().st_mtime, UTC).replace(tzinfo=None)
+    age = (as_of - arrived).total_seconds() / 3600
+    return dg.AssetCheckResult(
+        check_name=FRESH,
+        passed=age <= limit,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "newest_file": newest.name,
+            "arrived_at": f"{arrived:%Y-%m-%d %H:%M} UTC",
+            "age_hours": round(age, 1),
+            "limit_hours": limit,
+        },
+    )
 
 
 def build_source_assets(project: SqlProject, dialect: str) -> list[dg.AssetsDefinition]:
