@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import dagster as dg
 
+from blueprint_pipeline.catalog import catalogued
 from blueprint_pipeline.defs.sources.assets import build_source_assets
 from blueprint_pipeline.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.resources import (
@@ -43,7 +45,11 @@ def build_definitions(
     if not with_layer_packages:
         return generated
     layers = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
-    return dg.Definitions.merge(layers, generated)
+    with warnings.catch_warnings():  # map_asset_specs is marked preview in this Dagster release
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.Definitions.merge(layers, generated).map_asset_specs(
+            func=lambda spec: catalogued(spec, warehouse.dialect)
+        )
 
 
 @dg.definitions

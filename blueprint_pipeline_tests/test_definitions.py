@@ -76,3 +76,36 @@ def test_docs_list_every_source_field():
         assert row is not None, f"docs/sources.md has no row for {system} {name}"
         for field in obj.columns:
             assert field in row, f"docs/sources.md: {system} {name} lacks {field}"
+
+
+def test_every_asset_reads_well_in_the_ui():
+    """Kinds (at most three, the warehouse among them), an owner, its layer as a tag, a
+    description that states the grain (docs/reporting.md#the-ui)."""
+    graph = build_definitions().resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        name = key.to_user_string()
+        assert len(node.kinds) <= 3 and "duckdb" in node.kinds, name
+        assert node.owners, name
+        assert node.tags.get("layer") == node.group_name, name
+        description = (node.description or "").lower()
+        assert "grain" in description or "one row per" in description, name
+
+
+def test_previews_leave_out_personal_columns(duckdb_warehouse):
+    import pandas as pd
+
+    from blueprint_pipeline.published import published
+
+    with duckdb_warehouse.transaction() as session:
+        session.replace_table(
+            "buying_groups",
+            pd.DataFrame({"buying_group_id": ["g1"], "account_id": ["A1"], "completeness_score": [0.5],
+                          "email": ["ann@x.com"], "first_name": ["Ann"], "person_id": ["p_1"], "title": ["CIO"]}),
+        )  # fmt: skip
+    metadata = published(duckdb_warehouse, "buying_groups")
+    preview = metadata["preview"].value
+    assert metadata["dagster/row_count"] == 1 and metadata["key figure: mean completeness"] == 0.5
+    assert "g1" in preview and "A1" in preview and "4 column(s) that may identify a person" in preview
+    for value in ("ann@x.com", "Ann", "p_1", "CIO"):
+        assert value not in preview

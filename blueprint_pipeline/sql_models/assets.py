@@ -13,6 +13,7 @@ import dagster as dg
 
 from blueprint_pipeline.errors import SqlModelError
 from blueprint_pipeline.naming import source_table
+from blueprint_pipeline.published import published
 from blueprint_pipeline.quality.gx_suites import run_suite
 from blueprint_pipeline.redact import redacted
 from blueprint_pipeline.resources import BlueprintConfigResource
@@ -162,6 +163,7 @@ def build_layer_assets(project: SqlProject, layer: str, dialect: str) -> dg.Asse
                 yield dg.MaterializeResult(
                     asset_key=model.name,
                     metadata={
+                        **published(warehouse, model.name),
                         "dagster/row_count": built.row_count,
                         "rows_inserted": built.rows_inserted,
                         "rows_replaced": built.rows_replaced,

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from blueprint_pipeline.audiences.membership import HISTORY_COLUMNS, MEMBER_COLUMNS, changes, current_members
+from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
@@ -68,6 +69,7 @@ def account_audiences(
     yield dg.MaterializeResult(
         asset_key="account_audience_members",
         metadata={
+            **published(warehouse, "account_audience_members"),
             "dagster/row_count": len(membership.members),
             **{
                 f"summary/static list ids naming no account ({name})": ", ".join(ids[:10])

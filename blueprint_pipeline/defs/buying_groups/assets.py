@@ -12,6 +12,7 @@ from blueprint_pipeline.buying_groups.groups import (
     read_overrides,
 )
 from blueprint_pipeline.buying_groups.roles import assign_roles, custom_fields_by_person, uses_custom_fields
+from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
@@ -192,6 +193,7 @@ def buying_groups(
     yield dg.MaterializeResult(
         asset_key="buying_groups",
         metadata={
+            **published(warehouse, "buying_groups"),
             "dagster/row_count": len(groups),
             "summary/buying groups": f"{len(groups):,} with {len(result.members):,} members; "
             f"mean completeness {mean_completeness:.0%}, {complete:,} complete (at "
@@ -205,6 +207,7 @@ def buying_groups(
     yield dg.MaterializeResult(
         asset_key="buying_group_members",
         metadata={
+            **published(warehouse, "buying_group_members"),
             "dagster/row_count": len(result.members),
             "by_rule": int((result.members["actor"] == "rule").sum()),
             "manual": int((result.members["actor"] == "manual").sum()),
@@ -216,7 +219,8 @@ def buying_groups(
         },
     )
     yield dg.MaterializeResult(
-        asset_key="buying_group_roles", metadata={"dagster/row_count": len(role_status)}
+        asset_key="buying_group_roles",
+        metadata={**published(warehouse, "buying_group_roles"), "dagster/row_count": len(role_status)},
     )
     yield dg.MaterializeResult(
         asset_key=EVENTS_TABLE, metadata={f"{k}": int(v) for k, v in event_counts.items()} | facts.metadata()

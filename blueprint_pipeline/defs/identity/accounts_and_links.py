@@ -4,6 +4,7 @@ import dagster as dg
 
 from blueprint_pipeline.identity.accounts import unify
 from blueprint_pipeline.identity.links import decisions_for, link
+from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
@@ -80,6 +81,7 @@ def unified_accounts(
     yield dg.MaterializeResult(
         asset_key="unified_accounts",
         metadata={
+            **published(warehouse, "unified_accounts"),
             "dagster/row_count": len(result.accounts),
             "crm_accounts": len(crm),
             "summary/unified accounts": f"{len(result.accounts):,} ({len(result.aliases):,} ids merged away)",
@@ -91,6 +93,7 @@ def unified_accounts(
     yield dg.MaterializeResult(
         asset_key="account_aliases",
         metadata={
+            **published(warehouse, "account_aliases"),
             "dagster/row_count": len(result.aliases),
             "merged_same_domain": int(reasons.get("same_domain", 0)),
             "merged_in_crm": int(reasons.get("crm_merge", 0)),
@@ -192,6 +195,7 @@ def person_account_links(
     yield dg.MaterializeResult(
         asset_key="person_account_links",
         metadata={
+            **published(warehouse, "person_account_links"),
             "dagster/row_count": len(result.links),
             "linked_persons": linked,
             "summary/persons with an account": f"{linked:,} of {persons:,} ({share:.0%}); "
@@ -205,7 +209,11 @@ def person_account_links(
     )
     yield dg.MaterializeResult(
         asset_key="person_account_review",
-        metadata={"dagster/row_count": len(result.review), **facts.metadata()},
+        metadata={
+            **published(warehouse, "person_account_review"),
+            "dagster/row_count": len(result.review),
+            **facts.metadata(),
+        },
     )
     yield dg.AssetCheckResult(
         check_name="accounts_exist",

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from blueprint_pipeline.published import published
 from blueprint_pipeline.reporting.kpis import KPIS
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
@@ -48,20 +49,24 @@ def kpis(
     loaded = blueprint_config.loaded
     facts = run_facts(context, loaded.version)
     selected = {key.path[-1] for key in context.selected_asset_keys}
+    latest = {}
     with warehouse.transaction() as session:
         for compute, kpi in KPIS.items():
-            if kpi.table not in selected:
-                continue
-            frame = compute(session, loaded.config)
-            session.replace_table(kpi.table, frame)
-            latest = frame.sort_values(frame.columns[0]).tail(1) if len(frame) else frame
+            if kpi.table in selected:
+                frame = compute(session, loaded.config)
+                session.replace_table(kpi.table, frame)
+                latest[kpi.table] = frame.sort_values(frame.columns[0]).tail(3) if len(frame) else frame
+    for kpi in KPIS.values():
+        if kpi.table in latest:
             yield dg.MaterializeResult(
                 asset_key=kpi.table,
                 metadata={
-                    "dagster/row_count": len(frame),
+                    **published(warehouse, kpi.table),
                     "definition": kpi.definition,
                     "latest": dg.MetadataValue.md(
-                        latest.to_markdown(index=False) if len(latest) else "no rows yet"
+                        latest[kpi.table].to_markdown(index=False)
+                        if len(latest[kpi.table])
+                        else "no rows yet"
                     ),
                     **facts.metadata(),
                 },

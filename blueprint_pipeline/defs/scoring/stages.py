@@ -10,6 +10,7 @@ from blueprint_pipeline.buying_groups.stages import (
     read_stage_changes,
 )
 from blueprint_pipeline.errors import check_not_before
+from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
@@ -164,6 +165,7 @@ def buying_group_stages(
     yield dg.MaterializeResult(
         asset_key="buying_group_stages",
         metadata={
+            **published(warehouse, "buying_group_stages"),
             "dagster/row_count": len(stages),
             "summary/stages": ", ".join(f"{k} {v:,}" for k, v in sorted(by_stage.items())) or "no groups",
             "groups_in_success_stage": success,

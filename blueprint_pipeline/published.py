@@ -1,0 +1,90 @@
+"""What the Dagster UI shows of a published table: its row count, its key figure and a preview
+without personal data (docs/reporting.md#the-ui).
+
+The preview leaves out every column that names, contacts or identifies a person (and free text
+that may quote one): the UI's event log is kept for ever and no deletion request reaches it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import dagster as dg
+
+from blueprint_pipeline.warehouse import Warehouse, quote
+
+PREVIEW_ROWS = 5
+PERSONAL = re.compile(
+    r"(^|_)(email|emails|first_name|last_name|firstname|lastname|phone|mobile_phone|title|department|"
+    r"to_address|subject|body_text|body_html|unsubscribe_url|raw_record|detail|evidence|clue|answers|"
+    r"custom_fields|user_agent|person_id|other_person_id|source_key|other_key|source_keys|source_records|"
+    r"record_id|record_key|contact_id|lead_id|who_id|key|url|primary_attribute_value|attributes|company|"
+    r"name|reason|value|matched_condition)($|_)"
+)
+# Table -> (what the figure is, SQL of one number).
+KEY_FIGURES = {
+    "unified_persons": ("persons with an email address", "select count(email) from unified_persons"),
+    "unified_accounts": ("accounts in a hierarchy", "select count(parent_account_id) from unified_accounts"),
+    "person_account_links": (
+        "persons linked to an account",
+        "select count(distinct person_id) from person_account_links",
+    ),
+    "account_audience_members": (
+        "accounts in an audience",
+        "select count(distinct account_id) from account_audience_members",
+    ),
+    "buying_groups": ("mean completeness", "select round(avg(completeness_score), 3) from buying_groups"),
+    "buying_group_members": (
+        "persons in a buying group",
+        "select count(distinct person_id) from buying_group_members",
+    ),
+    "buying_group_engagement": (
+        "mean group score",
+        "select round(avg(score), 2) from buying_group_engagement",
+    ),
+    "buying_group_stages": (
+        "groups past an entry stage",
+        "select count(*) from buying_group_stages where stage_type <> 'entry'",
+    ),
+    "person_engagement_scores": (
+        "mean person score",
+        "select round(avg(score), 2) from person_engagement_scores",
+    ),
+    "int_person_activities": (
+        "persons with a scored activity",
+        "select count(distinct person_id) from int_person_activities",
+    ),
+    "crm_buying_group_writeback": (
+        "buying groups written back",
+        "select count(*) from crm_buying_group_writeback",
+    ),
+}
+
+
+def preview_columns(columns: list[str]) -> list[str]:
+    return [c for c in columns if not PERSONAL.search(c.lower())]
+
+
+def published(warehouse: Warehouse, table: str) -> dict:
+    """Metadata for `table`'s latest materialisation: row count, key figure, preview."""
+    with warehouse.session() as session:
+        if not session.table_exists(table):
+            return {}
+        columns = [c for c, _ in session.columns(table)]
+        shown = preview_columns(columns)
+        rows = session.row_count(table)
+        metadata: dict = {"dagster/row_count": rows}
+        if table in KEY_FIGURES:
+            label, sql = KEY_FIGURES[table]
+            value = session.scalar(sql)
+            metadata[f"key figure: {label}"] = float(value) if value is not None else "none"
+        if shown:
+            frame = session.fetch_df(
+                f"select {', '.join(quote(c) for c in shown)} from {quote(table)} limit {PREVIEW_ROWS}"
+            )
+            hidden = len(columns) - len(shown)
+            note = f"\n\n{hidden} column(s) that may identify a person are not shown." if hidden else ""
+            metadata["preview"] = dg.MetadataValue.md(
+                (frame.to_markdown(index=False) if len(frame) else "no rows") + note
+            )
+    return metadata
