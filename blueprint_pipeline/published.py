@@ -44,7 +44,7 @@ KEY_FIGURES = {
     ),
     "buying_group_stages": (
         "groups past an entry stage",
-        "select count(*) from buying_group_stages where stage_type <> 'entry'",
+        "select count(*) from buying_group_stages where cast(stage_type as varchar) <> 'entry'",
     ),
     "person_engagement_scores": (
         "mean person score",
@@ -66,25 +66,36 @@ def preview_columns(columns: list[str]) -> list[str]:
 
 
 def published(warehouse: Warehouse, table: str) -> dict:
-    """Metadata for `table`'s latest materialisation: row count, key figure, preview."""
+    """Metadata for `table`'s latest materialisation: row count, key figure, preview. Never fails
+    the asset: a part that cannot be computed (an empty table without types) is left out."""
     with warehouse.session() as session:
         if not session.table_exists(table):
             return {}
         columns = [c for c, _ in session.columns(table)]
-        shown = preview_columns(columns)
-        rows = session.row_count(table)
-        metadata: dict = {"dagster/row_count": rows}
-        if table in KEY_FIGURES:
-            label, sql = KEY_FIGURES[table]
-            value = session.scalar(sql)
+        metadata: dict = {"dagster/row_count": session.row_count(table)}
+    shown = preview_columns(columns)
+    if table in KEY_FIGURES:
+        label, sql = KEY_FIGURES[table]
+        try:
+            with warehouse.session() as session:
+                value = session.scalar(sql)
             metadata[f"key figure: {label}"] = float(value) if value is not None else "none"
-        if shown:
-            frame = session.fetch_df(
-                f"select {', '.join(quote(c) for c in shown)} from {quote(table)} limit {PREVIEW_ROWS}"
-            )
-            hidden = len(columns) - len(shown)
-            note = f"\n\n{hidden} column(s) that may identify a person are not shown." if hidden else ""
-            metadata["preview"] = dg.MetadataValue.md(
-                (frame.to_markdown(index=False) if len(frame) else "no rows") + note
-            )
+        except Exception:  # noqa: BLE001 - metadata is a courtesy, the table is built
+            metadata[f"key figure: {label}"] = "unavailable"
+    if shown:
+        try:
+            with warehouse.session() as session:
+                frame = session.fetch_df(
+                    f"select {', '.join(quote(c) for c in shown)} from {quote(table)} limit {PREVIEW_ROWS}"
+                )
+        except Exception:  # noqa: BLE001
+            return metadata
+        hidden = len(columns) - len(shown)
+        note = f"\n\n{hidden} column(s) that may identify a person are not shown." if hidden else ""
+        text = (
+            frame.astype(object).where(frame.notna(), "").to_markdown(index=False)
+            if len(frame)
+            else "no rows"
+        )
+        metadata["preview"] = dg.MetadataValue.md(text + note)
     return metadata

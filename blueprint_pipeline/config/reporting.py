@@ -27,6 +27,14 @@ class Monitoring(StrictModel):
         default_factory=list, description="phone numbers texted when a run fails (the SMS channel)"
     )
 
+    @field_validator("stale_after_hours")
+    @classmethod
+    def _positive(cls, value: dict[str, float | None]) -> dict[str, float | None]:
+        bad = sorted(k for k, v in value.items() if v is not None and v <= 0)
+        if bad:
+            raise ValueError(f"{bad}: an age limit is a number of hours above 0 (null: not watched)")
+        return value
+
     @field_validator("run_failures_to")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
@@ -58,3 +66,10 @@ class ReportingConfig(StrictModel):
     monitoring: Monitoring = Field(default_factory=Monitoring)
 
     _bands = field_validator("completeness_bands", "score_bands")(_rising)
+
+    @field_validator("completeness_bands")
+    @classmethod
+    def _fractions(cls, value: list[float]) -> list[float]:
+        if value[0] < 0 or value[-1] > 1:
+            raise ValueError("completeness is a fraction: band edges go from 0 to 1 (0.8, not 80)")
+        return value

@@ -53,29 +53,47 @@ def _table(frame: pd.DataFrame, title: str) -> str:
     return f'<div class="table"><h3>{html.escape(title)}</h3>{frame.to_html(index=False, border=0)}</div>'
 
 
-def _latest(session: Session, table: str, numerator: str, denominator: str | None = None) -> str:
-    """The latest week's value of a KPI table over every interest or journey (a rate is recomputed
-    from the summed counts), as text."""
+def _latest(
+    session: Session, table: str, numerator: str, denominator: str, mean_of: str | None = None
+) -> str:
+    """The latest week's value of a KPI table over every interest or journey, as text: a rate
+    recomputed from the summed counts, or (`mean_of`) the mean weighted by `denominator`."""
     frame = _frame(session, f"select * from {table}", table)
     if frame.empty:
         return "—"
     latest = frame[frame["week"] == frame["week"].max()]
-    if denominator is None:
-        value = pd.to_numeric(latest[numerator]).mean()
-        return f"{value:,.1f}"
-    total = pd.to_numeric(latest[denominator]).sum()
-    return f"{pd.to_numeric(latest[numerator]).sum() / total:.0%}" if total else "—"
+    weights = pd.to_numeric(latest[denominator])
+    if not weights.sum():
+        return "—"
+    if mean_of:
+        return f"{(pd.to_numeric(latest[mean_of]) * weights).sum() / weights.sum():,.1f}"
+    return f"{pd.to_numeric(latest[numerator]).sum() / weights.sum():.0%}"
+
+
+def _as_category(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Dates as labels: a time axis with one point would be drawn in fractions of a second."""
+    return frame.assign(**{column: frame[column].astype(str).str[:10]})
+
+
+def _rates(figure: go.Figure) -> go.Figure:
+    return figure.update_yaxes(range=[0, 1], tickformat=".0%")
 
 
 def overview(session: Session, config: BlueprintConfig) -> Section:
     tiles = [
         (
-            "Buying groups complete",
+            "Groups with every required role",
             _latest(session, "kpi_buying_group_completeness", "complete_groups", "buying_groups"),
         ),
-        ("Mean group engagement", _latest(session, "kpi_buying_group_engagement", "mean_score")),
+        (
+            "Mean group engagement",
+            _latest(session, "kpi_buying_group_engagement", "", "buying_groups", mean_of="mean_score"),
+        ),
         ("Marketing-qualified accounts", _latest(session, "kpi_mqa_rate", "qualified_accounts", "accounts")),
-        ("Pipeline velocity (median days)", _latest(session, "kpi_pipeline_velocity", "median_days")),
+        (
+            "Pipeline velocity (median days)",
+            _latest(session, "kpi_pipeline_velocity", "", "opportunities", mean_of="median_days"),
+        ),
         (
             "Leads qualified into groups",
             _latest(session, "kpi_lead_qualification_rate", "qualified_persons", "linked_persons"),
@@ -92,8 +110,8 @@ def overview(session: Session, config: BlueprintConfig) -> Section:
             f'<div class="label">{html.escape(k)}</div></div>'
             for k, v in tiles
         )
-        + '<p class="note">Latest week, all solution interests (docs/reporting.md defines each KPI).'
-        + "</p></div>"
+        + '<p class="note">Latest week, all solution interests (docs/reporting.md defines each KPI); '
+        + "— : nothing to measure yet (no opportunity after a group, no alert fired).</p></div>"
     )
     groups = _frame(
         session,
@@ -280,7 +298,13 @@ def coverage(session: Session, config: BlueprintConfig) -> Section:
     )
     section.blocks.append(
         _chart(
-            px.line(acquired, x="snapshot_date", y="members", color="role", markers=True)
+            px.line(
+                _as_category(acquired, "snapshot_date"),
+                x="snapshot_date",
+                y="members",
+                color="role",
+                markers=True,
+            )
             if not acquired.empty
             else None,
             "Role acquisition over time",
@@ -322,7 +346,15 @@ def journeys(session: Session, config: BlueprintConfig) -> Section:
     completion = _frame(session, "select * from kpi_journey_completion_rate", "kpi_journey_completion_rate")
     section.blocks.append(
         _chart(
-            px.bar(completion, x="week", y="completion_rate", color="journey_id", barmode="group")
+            _rates(
+                px.bar(
+                    _as_category(completion, "week"),
+                    x="week",
+                    y="completion_rate",
+                    color="journey_id",
+                    barmode="group",
+                )
+            )
             if not completion.empty
             else None,
             "Journey completion rate by week of entry",
@@ -335,10 +367,20 @@ def journeys(session: Session, config: BlueprintConfig) -> Section:
         long = email.melt(
             id_vars=["week", "journey_id"], value_vars=["open_rate", "click_rate"], var_name="rate"
         )
+        quiet = " (no open or click tracked yet)" if not pd.to_numeric(long["value"]).any() else ""
         section.blocks.append(
             _chart(
-                px.bar(long, x="week", y="value", color="rate", barmode="group", facet_col="journey_id"),
-                "Email engagement by week sent",
+                _rates(
+                    px.bar(
+                        _as_category(long, "week"),
+                        x="week",
+                        y="value",
+                        color="rate",
+                        barmode="group",
+                        facet_col="journey_id",
+                    )
+                ),
+                f"Email engagement by week sent{quiet}",
             )
         )
     return section
@@ -427,6 +469,8 @@ def sales_handoff(session: Session, config: BlueprintConfig) -> bytes:
         "unified_accounts",
         params={"q": list(config.alerts.milestones.qualified_stages) or [""]},
     )
+    if len(frame):
+        frame["stage_since"] = pd.to_datetime(frame["stage_since"]).dt.strftime("%Y-%m-%d %H:%M")
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue().encode()

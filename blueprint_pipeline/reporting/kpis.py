@@ -29,8 +29,20 @@ class Kpi:
     grain: str
 
 
+TEXT = {"solution_interest", "journey_id", "measure", "band"}
+
+
 def _empty(columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    """No rows, but the column types a filled table has (the warehouse creates them from these)."""
+
+    def dtype(column: str) -> str:
+        if column == "week":
+            return "datetime64[us]"
+        if column in TEXT:
+            return "object"
+        return "float64" if any(w in column for w in ("rate", "mean", "median")) else "int64"
+
+    return pd.DataFrame({c: pd.Series(dtype=dtype(c)) for c in columns})
 
 
 def _rate(numerator: pd.Series, denominator: pd.Series) -> pd.Series:

@@ -70,7 +70,7 @@ def _current_state(session: Session) -> pd.DataFrame:
         _spec(
             "buying_groups",
             "One row per account x solution interest whose audience holds the account, named "
-            "'<solution interest> for <account>', with members, completeness_score (the configured "
+            "(solution interest) for (account), with members, completeness_score (the configured "
             "method), required_roles_completeness and missing_required_roles.",
             INPUTS,
         ),
