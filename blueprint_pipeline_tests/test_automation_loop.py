@@ -41,11 +41,17 @@ def test_files_to_mailbox_without_a_hand_on_it(tmp_path: Path):
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not list(mailbox.glob("*.eml")):
+        while time.monotonic() < deadline and not _journey_mail(mailbox):
             time.sleep(2)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)
-    emails = list(mailbox.glob("*.eml"))
+    emails = _journey_mail(mailbox)
     assert emails, "no email reached the mailbox within 5 minutes of dagster dev starting"
+    failures = [p.read_text() for p in mailbox.glob("run-failure-*.eml")]  # the run-failure sensor's
+    assert failures == [], failures
     assert "List-Unsubscribe:" in emails[0].read_text()
+
+
+def _journey_mail(mailbox: Path) -> list[Path]:
+    return [p for p in mailbox.glob("*.eml") if not p.name.startswith("run-failure-")]

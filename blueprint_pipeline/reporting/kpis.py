@@ -325,8 +325,10 @@ def win_rate_by_band(session: Session, config: BlueprintConfig) -> pd.DataFrame:
     )
     if closed.empty:
         return _empty(columns)
-    closed = closed.assign(day=pd.to_datetime(closed["created_at"]).dt.normalize()).sort_values("day")
-    snapshots = snapshots.assign(day=pd.to_datetime(snapshots["snapshot_date"])).sort_values("day")
+    # One time resolution on both sides: each engine returns its own, and merge_asof needs one.
+    closed = closed.assign(day=pd.to_datetime(closed["created_at"]).dt.normalize().astype("datetime64[us]"))
+    snapshots = snapshots.assign(day=pd.to_datetime(snapshots["snapshot_date"]).astype("datetime64[us]"))
+    closed, snapshots = closed.sort_values("day"), snapshots.sort_values("day")
     at_creation = pd.merge_asof(
         closed,
         snapshots.drop(columns="snapshot_date"),
