@@ -62,6 +62,8 @@ STREAMS = {
             "account_updates",
             "account_duplicates",
             "company_typos",
+            "propensity",
+            "wins",
         ]
     )
 }
@@ -397,10 +399,11 @@ def marketo_leads(
     return frame
 
 
-def activities(ctx: Context, mkto: pd.DataFrame) -> int:
+def activities(ctx: Context, mkto: pd.DataFrame, keen: pd.Series) -> int:
     rng, total = ctx.rng("activities"), ctx.scale.activities
     lead_ids = mkto["id"].to_numpy()
     engagement = rng.pareto(1.5, len(lead_ids)) + 0.05
+    engagement *= mkto["sfdcAccountId"].map(keen).fillna(1.0).to_numpy()  # keen accounts, busier people
     engagement /= engagement.sum()
     types = np.array(list(ACTIVITY_MIX))
     mix = np.array(list(ACTIVITY_MIX.values()))
@@ -575,15 +578,33 @@ def campaigns(ctx: Context, ctcs: pd.DataFrame, lds: pd.DataFrame) -> None:
     ctx.write(members.drop_duplicates(["CampaignId", "LeadId", "ContactId"]), "salesforce/CampaignMember.csv")
 
 
-def opportunities(ctx: Context, accts: pd.DataFrame, ctcs: pd.DataFrame, user_ids: np.ndarray) -> None:
+# The signal a readiness model can learn (docs/qualification.md): each account has a buying
+# propensity (log-normal, median 1); its people are that much more active in Marketo all year, and
+# its closed opportunities are won with probability sigmoid(WIN_INTERCEPT + WIN_SLOPE * log
+# propensity). Opportunities are created within the activities' year, so what came before each
+# one is in the data. Everything else is noise.
+PROPENSITY_SIGMA, WIN_INTERCEPT, WIN_SLOPE = 1.0, -0.25, 1.5
+
+
+def propensity(ctx: Context, accts: pd.DataFrame) -> pd.Series:
+    """Account id -> buying propensity."""
+    draws = ctx.rng("propensity").lognormal(0.0, PROPENSITY_SIGMA, len(accts))
+    return pd.Series(draws, index=accts["Id"].to_numpy())
+
+
+def opportunities(
+    ctx: Context, accts: pd.DataFrame, ctcs: pd.DataFrame, user_ids: np.ndarray, keen: pd.Series
+) -> None:
     rng = ctx.rng("opportunities")
     with_opps = np.flatnonzero(rng.random(len(accts)) < 0.3)
     per = rng.integers(1, 4, len(with_opps))
     acct = np.repeat(with_opps, per)
     n = len(acct)
     outcome = rng.random(n)
-    won, lost = outcome < 0.2, (outcome >= 0.2) & (outcome < 0.45)
-    created = ctx.end_s - rng.integers(20, 700, n) * 86400 - rng.integers(0, 86400, n)
+    odds = WIN_INTERCEPT + WIN_SLOPE * np.log(keen.reindex(accts["Id"].to_numpy()[acct]).to_numpy())
+    wins = ctx.rng("wins").random(n) < 1 / (1 + np.exp(-odds))
+    won, lost = (outcome < 0.45) & wins, (outcome < 0.45) & ~wins
+    created = ctx.end_s - rng.integers(20, 330, n) * 86400 - rng.integers(0, 86400, n)
     closed = created + rng.integers(20, 200, n) * 86400
     closed = np.where(won | lost, np.minimum(closed, ctx.end_s - 86400), closed)
     opp_type = pick(rng, vocab.OPPORTUNITY_TYPES, n)
@@ -722,9 +743,10 @@ def generate(
         lds = leads(ctx, people, accts, ctcs)
         mkto = marketo_leads(ctx, people, accts, ctcs, lds)
         campaigns(ctx, ctcs, lds)
-        opportunities(ctx, accts, ctcs, user_ids)
+        keen = propensity(ctx, accts)
+        opportunities(ctx, accts, ctcs, user_ids, keen)
         linkedin(ctx, people, accts)
-        n_activities = activities(ctx, mkto)
+        n_activities = activities(ctx, mkto, keen)
     finally:
         con.close()
     return {"accounts": len(accts), "persons": len(people), "activities": n_activities}
