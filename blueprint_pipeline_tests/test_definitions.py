@@ -26,6 +26,7 @@ def test_groups_follow_the_layers():
         "activation",
         "governance",
         "reporting",
+        "qualification",
     }  # layers of Python assets only (DESIGN.md's layer table)
     assert groups == {"sources"} | sql_layers | python_only
     key = dg.AssetKey("raw_salesforce__opportunity_contact_role")

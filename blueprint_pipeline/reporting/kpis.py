@@ -131,7 +131,7 @@ def _group_created(session: Session) -> str:
     )
 
 
-def _opportunities(session: Session, config: BlueprintConfig) -> pd.DataFrame:
+def opportunities_by_interest(session: Session, config: BlueprintConfig) -> pd.DataFrame:
     """Opportunities with the account they are on after merges and the solution interest whose
     `opportunity_type` they carry (an interest without one takes every type)."""
     if not session.table_exists("stg_salesforce__opportunities"):
@@ -165,7 +165,7 @@ def velocity(session: Session, config: BlueprintConfig) -> pd.DataFrame:
     if not session.table_exists("buying_groups"):
         return _empty(columns)
     groups = session.fetch_df(_group_created(session))
-    joined = _opportunities(session, config).merge(
+    joined = opportunities_by_interest(session, config).merge(
         groups, on=["account_id", "solution_interest"], suffixes=("", "_group")
     )
     joined = joined[pd.to_datetime(joined["created_at"]) >= pd.to_datetime(joined["created_at_group"])]
@@ -233,7 +233,7 @@ def alert_response(session: Session, config: BlueprintConfig) -> pd.DataFrame:
                 "from stg_salesforce__tasks"
             )
         )
-    opportunities = _opportunities(session, config)
+    opportunities = opportunities_by_interest(session, config)
     follow.append(opportunities[["account_id", "created_at"]].rename(columns={"created_at": "at"}))
     events = pd.concat(follow, ignore_index=True).dropna()
     window = pd.Timedelta(days=config.reporting.alert_response_days)
@@ -317,7 +317,7 @@ def win_rate_by_band(session: Session, config: BlueprintConfig) -> pd.DataFrame:
     columns = ["solution_interest", "measure", "band", "opportunities", "won", "win_rate"]
     if not session.table_exists("buying_group_snapshots"):
         return _empty(columns)
-    closed = _opportunities(session, config)
+    closed = opportunities_by_interest(session, config)
     closed = closed[closed["is_closed"].astype(bool)]
     snapshots = session.fetch_df(
         "select account_id, solution_interest, snapshot_date, completeness_score, score "

@@ -1,0 +1,57 @@
+"""Group `qualification`: the readiness model's training set (docs/qualification.md)."""
+
+import hashlib
+
+import dagster as dg
+
+from blueprint_pipeline.published import published
+from blueprint_pipeline.qualification.features import training_set
+from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.run_facts import run_facts
+from blueprint_pipeline.warehouse import Warehouse
+
+TABLE = "qualification_training_set"
+
+
+@dg.asset(
+    name=TABLE,
+    group_name="qualification",
+    kinds={"python"},
+    deps=[
+        "stg_salesforce__opportunities",
+        "account_aliases",
+        "int_person_activities",
+        "person_account_links",
+        "person_registry",
+        "stg_salesforce__contacts",
+        "stg_salesforce__leads",
+        "stg_linkedin__lead_gen_responses",
+        "buying_group_members",
+        "buying_group_roles",
+        "buying_group_snapshots",
+        "unified_accounts",
+    ],
+    automation_condition=dg.AutomationCondition.eager(),
+)
+def qualification_training_set(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
+) -> dg.MaterializeResult:
+    """One row per closed opportunity of a solution interest: its account's buying-group features
+    as they stood when it was created (activities before it, persons known by then, the last
+    snapshot before its day), firmographics, and whether it was won. Grain: one row per closed
+    opportunity and solution interest."""
+    loaded = blueprint_config.loaded
+    facts = run_facts(context, loaded.version)
+    with warehouse.transaction() as session:
+        frame = training_set(session, loaded.config)
+        session.replace_table(TABLE, frame)
+    digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()[:16]
+    return dg.MaterializeResult(
+        metadata={
+            **published(warehouse, TABLE),
+            "won": int(frame["won"].sum()) if len(frame) else 0,
+            "lost": int((~frame["won"].astype(bool)).sum()) if len(frame) else 0,
+            "data_hash": digest,
+            **facts.metadata(),
+        }
+    )

@@ -1,0 +1,1 @@
+"""The readiness model: training set, model, readiness scores (docs/qualification.md)."""

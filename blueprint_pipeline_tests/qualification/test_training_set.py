@@ -1,0 +1,111 @@
+"""The training set (issue 11, slice 2) on hand-made tables, worked by hand, both warehouses.
+
+o1: A1, Data Platform, created T1 = 2026-06-10 12:00, won. Persons of A1 (primary links): p1
+(contact created 2026-01-01), p2 (no record; first activity 1 s before T1), p5 (contact created
+2026-07-01, after T1: not known); p4 is linked to A1 but not primarily (left out).
+Activities before T1: p1 email_click 9.5 days before, p1 form_fill 101.5 days before (outside the
+90-day window, inside the lookback), p2 page_view 1 s before. p2's page_view 1 s AFTER T1 and 50
+form fills after T1 must change nothing (the leakage test).
+- activities_90d 2, active persons 2, velocity 2 - 0 = 2
+- rule score (explainable points, 30-day half-life): 3 * 0.5^(9.5/30) + 1 * 0.5^(~0)
+  + 10 * 0.5^(101.5/30) = 2.4082 + 1.0000 + 0.9588 = 4.3671
+- known persons 2 (p1, p2); g1's members p1 Decision Maker, p2 Champion, p5 Influencer: 2 roles
+  of the template's 4 known -> completeness 0.5
+- the snapshot of 2026-06-09 (0.5, 12) counts; the one of T1's own day (0.9) does not
+- log(1 + 999 employees) = 6.9078; no revenue
+o2: A2, Data Platform, created T2 = 2026-06-20, lost: p3 email_open one day before ->
+activities 1, velocity 1, rule score 0.5^(1/30) = 0.9772, known 1 (its activity), roles 1/4.
+o3 (open) is not in the training set.
+"""
+
+from __future__ import annotations
+
+import math
+
+import dagster as dg
+import pandas as pd
+
+from blueprint_pipeline.defs.qualification.training_set import qualification_training_set
+from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.run_facts import AS_OF_TAG
+
+D = pd.Timestamp
+T1 = D("2026-06-10 12:00:00")
+
+
+def _tables(after: int = 0) -> dict[str, pd.DataFrame]:
+    activities = [
+        ("p1", "a1", "email_click", T1 - pd.Timedelta(days=9.5)),
+        ("p1", "a2", "form_fill", T1 - pd.Timedelta(days=101.5)),
+        ("p2", "a3", "page_view", T1 - pd.Timedelta(seconds=1)),
+        ("p2", "a4", "page_view", T1 + pd.Timedelta(seconds=1)),
+        ("p3", "a5", "email_open", D("2026-06-19")),
+    ] + [("p1", f"late{i}", "form_fill", T1 + pd.Timedelta(hours=i + 1)) for i in range(after)]
+    return {
+        "stg_salesforce__opportunities": pd.DataFrame(
+            {"opportunity_id": ["o1", "o2", "o3"], "account_id": ["A1", "A2", "A1"],
+             "opportunity_type": "Data Platform", "created_at": [T1, D("2026-06-20"), D("2026-06-01")],
+             "is_closed": [True, True, False], "is_won": [True, False, False]}),
+        "account_aliases": pd.DataFrame({"alias_account_id": ["Z9"], "account_id": ["A1"]}),
+        "person_account_links": pd.DataFrame(
+            {"person_id": ["p1", "p2", "p5", "p4", "p3"], "account_id": ["A1", "A1", "A1", "A1", "A2"],
+             "is_primary": [True, True, True, False, True]}),
+        "int_person_activities": pd.DataFrame(activities, columns=["person_id", "activity_id", "kind", "activity_at"]),
+        "stg_salesforce__contacts": pd.DataFrame(
+            {"contact_id": ["c1", "c5"], "created_at": [D("2026-01-01"), D("2026-07-01")]}),
+        "person_registry": pd.DataFrame(
+            {"source_key": ["c1@prod.Salesforce", "c5@prod.Salesforce"], "person_id": ["p1", "p5"]}),
+        "buying_groups": pd.DataFrame({"buying_group_id": ["g1", "g2"], "account_id": ["A1", "A2"],
+                                       "solution_interest": "data_platform"}),
+        "buying_group_members": pd.DataFrame(
+            {"buying_group_id": ["g1", "g1", "g1", "g2"], "person_id": ["p1", "p2", "p5", "p3"],
+             "role": ["Decision Maker", "Champion", "Influencer", "Decision Maker"]}),
+        "buying_group_roles": pd.DataFrame(
+            {"buying_group_id": ["g1"] * 4 + ["g2"] * 4, "role": ["Decision Maker", "Champion", "Influencer", "Other"] * 2}),
+        "buying_group_snapshots": pd.DataFrame(
+            {"account_id": ["A1", "A1"], "solution_interest": "data_platform",
+             "snapshot_date": [D("2026-06-09"), D("2026-06-10")], "completeness_score": [0.5, 0.9],
+             "score": [12.0, 30.0]}),
+        "unified_accounts": pd.DataFrame({"account_id": ["A1", "A2"], "employees": [999.0, None],
+                                          "annual_revenue": [None, None]}),
+    }  # fmt: skip
+
+
+def _build(warehouse, tmp_path, after: int = 0) -> pd.DataFrame:
+    with warehouse.transaction() as session:
+        for name, frame in _tables(after).items():
+            session.replace_table(name, frame)
+    result = dg.materialize(
+        [qualification_training_set],
+        resources={
+            "warehouse": warehouse,
+            "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
+        },
+        tags={AS_OF_TAG: "2026-11-25T00:00:00"},
+    )
+    assert result.success
+    with warehouse.session() as session:
+        return session.fetch_df("select * from qualification_training_set order by opportunity_id")
+
+
+def test_features_as_of_creation_worked_by_hand(warehouse, tmp_path):
+    rows = _build(warehouse, tmp_path).set_index("opportunity_id")
+    assert list(rows.index) == ["o1", "o2"]
+    o1, o2 = rows.loc["o1"], rows.loc["o2"]
+    assert (o1["activities_90d"], o1["active_persons_90d"], o1["velocity_14d"]) == (2, 2, 2)
+    assert round(float(o1["rule_score"]), 4) == 4.3671
+    assert (o1["known_persons"], o1["roles_filled"], float(o1["completeness"])) == (2, 2, 0.5)
+    assert (float(o1["snapshot_completeness"]), float(o1["snapshot_score"])) == (0.5, 12.0)
+    assert round(float(o1["log_employees"]), 4) == 6.9078 and pd.isna(o1["log_annual_revenue"])
+    assert (o1["n_email_click"], o1["n_page_view"], o1["n_form_fill"]) == (1, 1, 0)
+    assert bool(o1["won"]) and not bool(o2["won"])
+    assert (o2["activities_90d"], o2["velocity_14d"], o2["known_persons"], o2["roles_filled"]) == (1, 1, 1, 1)
+    assert round(float(o2["rule_score"]), 4) == round(0.5 ** (1 / 30), 4) == 0.9772
+    assert pd.isna(o2["snapshot_completeness"]) and math.isclose(float(o2["completeness"]), 0.25)
+
+
+def test_nothing_after_creation_leaks_in(warehouse, tmp_path):
+    """50 more activities after T1 leave every feature of o1 as it was."""
+    before = _build(warehouse, tmp_path)
+    after = _build(warehouse, tmp_path, after=50)
+    pd.testing.assert_frame_equal(before, after)
