@@ -143,3 +143,8 @@ class ActivationResource(dg.ConfigurableResource):
 def reports_dir() -> Path:
     """Where the dashboard and the sales hand-off go (BLUEPRINT_REPORTS_DIR, default data/reports)."""
     return Path(os.environ.get(REPORTS_DIR_ENV) or DATA_DIR / "reports")
+
+
+def models_dir() -> Path:
+    """Where readiness models are saved (BLUEPRINT_MODELS_DIR, default data/models)."""
+    return Path(os.environ.get("BLUEPRINT_MODELS_DIR") or DATA_DIR / "models")

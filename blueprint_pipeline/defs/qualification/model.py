@@ -1,0 +1,95 @@
+"""Group `qualification`: the readiness model, versioned (docs/qualification.md)."""
+
+import json
+import pickle
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from blueprint_pipeline.qualification.model import train
+from blueprint_pipeline.resources import BlueprintConfigResource, models_dir
+from blueprint_pipeline.run_facts import run_facts
+from blueprint_pipeline.warehouse import Warehouse
+
+VERSIONS = "qualification_models"
+CHECK = "better_than_rule_score"
+
+
+@dg.asset(
+    name=VERSIONS,
+    group_name="qualification",
+    kinds={"python"},
+    deps=["qualification_training_set"],
+    automation_condition=dg.AutomationCondition.eager(),
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHECK,
+            asset=VERSIONS,
+            description="The model's ROC AUC on the held-out (latest) period beats the rule-based score's; "
+            "readiness scores use the last model that passed.",
+        )
+    ],
+)
+def qualification_models(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
+) -> Iterator:
+    """Trains the readiness model on the training set (time-based split; logistic regression or
+    gradient boosting, chosen on validation), saves it under data/models/ (BLUEPRINT_MODELS_DIR)
+    and appends a version row: training window, data hash, metrics, passed. Grain: one row per
+    model version."""
+    loaded = blueprint_config.loaded
+    facts = run_facts(context, loaded.version)
+    with warehouse.session() as session:
+        frame = session.fetch_df("select * from qualification_training_set")
+    frame["created_at"] = pd.to_datetime(frame["created_at"])
+    trained = train(frame)
+    version = trained.metrics.get("data_hash", "none")
+    path = models_dir() / f"readiness-{version}.pkl"
+    if trained.model is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(trained.model))
+    row = pd.DataFrame(
+        [
+            {
+                "version": version,
+                "trained_at": pd.Timestamp(facts.as_of),
+                "model": trained.name or "none",
+                "passed": trained.passed,
+                "path": str(path) if trained.model is not None else "",
+                "metrics": json.dumps(trained.metrics, sort_keys=True, default=str),
+                "reason": trained.reason,
+            }
+        ]
+    )
+    with warehouse.transaction() as session:
+        if session.table_exists(VERSIONS):
+            session.insert_from_local_query(VERSIONS, list(row.columns), "select * from r", frames={"r": row})
+        else:
+            session.replace_table(VERSIONS, row)
+    metrics = {k: v for k, v in trained.metrics.items() if isinstance(v, int | float | str)}
+    yield dg.AssetCheckResult(
+        check_name=CHECK,
+        passed=trained.passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "auc": trained.metrics.get("auc", "none"),
+            "rule_auc": trained.metrics.get("rule_auc", "none"),
+            "reason": trained.reason or "measured on the held-out period",
+        },
+    )
+    yield dg.MaterializeResult(
+        metadata={
+            "model": trained.name or "none",
+            "version": version,
+            **metrics,
+            "summary/readiness model": (
+                f"{trained.name}: AUC {trained.metrics['auc']} vs the rule-based score's "
+                f"{trained.metrics['rule_auc']} on {trained.metrics['held_out']}"
+                + ("" if trained.passed else " (not better: not used)")
+                if trained.model is not None
+                else trained.reason
+            ),
+            **facts.metadata(),
+        }
+    )
