@@ -71,18 +71,21 @@ def test_the_model_asset_versions_each_training(warehouse, tmp_path, monkeypatch
     from blueprint_pipeline.run_facts import AS_OF_TAG
 
     monkeypatch.setenv("BLUEPRINT_MODELS_DIR", str(tmp_path / "models"))
-    with warehouse.transaction() as session:
-        session.replace_table("qualification_training_set", history())
     resources = {
         "warehouse": warehouse,
         "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
     }
-    for day in ("2026-11-24T00:00:00", "2026-11-25T00:00:00"):
-        result = dg.materialize([qualification_models], resources=resources, tags={AS_OF_TAG: day})
+    for day, data in (("2026-11-23", history()), ("2026-11-24", history()), ("2026-11-25", history(seed=4))):
+        with warehouse.transaction() as session:
+            session.replace_table("qualification_training_set", data)
+        result = dg.materialize(
+            [qualification_models], resources=resources, tags={AS_OF_TAG: f"{day}T00:00:00"}
+        )
         assert result.success
         [check] = result.get_asset_check_evaluations()
         assert check.check_name == "better_than_rule_score" and check.passed
     with warehouse.session() as session:
         rows = session.fetch_df("select * from qualification_models order by trained_at")
-    assert len(rows) == 2 and rows["passed"].astype(bool).all() and rows["version"].nunique() == 1
+    # The same data twice is one version (deterministic training); new data, a new version.
+    assert len(rows) == 2 and rows["passed"].astype(bool).all() and rows["version"].nunique() == 2
     assert (tmp_path / "models" / f"readiness-{rows['version'][0]}.pkl").exists()

@@ -36,8 +36,8 @@ def qualification_models(
 ) -> Iterator:
     """Trains the readiness model on the training set (time-based split; logistic regression or
     gradient boosting, chosen on validation), saves it under data/models/ (BLUEPRINT_MODELS_DIR)
-    and appends a version row: training window, data hash, metrics, passed. Grain: one row per
-    model version."""
+    and, for training data not seen before, appends a version row: training window, data hash,
+    metrics, passed. Grain: one row per model version (per distinct training data)."""
     loaded = blueprint_config.loaded
     facts = run_facts(context, loaded.version)
     with warehouse.session() as session:
@@ -63,10 +63,11 @@ def qualification_models(
         ]
     )
     with warehouse.transaction() as session:
-        if session.table_exists(VERSIONS):
-            session.insert_from_local_query(VERSIONS, list(row.columns), "select * from r", frames={"r": row})
-        else:
+        if not session.table_exists(VERSIONS):
             session.replace_table(VERSIONS, row)
+        elif not session.scalar(f"select count(*) from {VERSIONS} where version = $v", {"v": version}):
+            # Training is deterministic: the same data gives the same model, so no new version.
+            session.insert_from_local_query(VERSIONS, list(row.columns), "select * from r", frames={"r": row})
     metrics = {k: v for k, v in trained.metrics.items() if isinstance(v, int | float | str)}
     yield dg.AssetCheckResult(
         check_name=CHECK,
