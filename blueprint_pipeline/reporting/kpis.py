@@ -45,6 +45,11 @@ def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=dtype(c)) for c in columns})
 
 
+def _week(times: pd.Series) -> pd.Series:
+    """The Monday each time's week starts on, as SQL's date_trunc('week', ...) gives it."""
+    return pd.to_datetime(times).dt.to_period("W-SUN").dt.start_time.dt.date
+
+
 def _rate(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     return (numerator / denominator.where(denominator > 0)).round(4)
 
@@ -175,7 +180,7 @@ def velocity(session: Session, config: BlueprintConfig) -> pd.DataFrame:
     joined["days"] = (
         pd.to_datetime(joined["created_at"]) - pd.to_datetime(joined["created_at_group"])
     ).dt.total_seconds() / 86400
-    joined["week"] = pd.to_datetime(joined["created_at"]).dt.to_period("W-SUN").dt.start_time.dt.date
+    joined["week"] = _week(joined["created_at"])
     grouped = joined.groupby(["week", "solution_interest"])["days"]
     out = pd.DataFrame(
         {
@@ -243,7 +248,7 @@ def alert_response(session: Session, config: BlueprintConfig) -> pd.DataFrame:
     merged["hit"] = (merged["at"] >= merged["fired_at"]) & (merged["at"] <= merged["fired_at"] + window)
     responded = merged.groupby("index")["hit"].any()
     alerts["responded"] = responded.reindex(alerts.index, fill_value=False).astype(int)
-    alerts["week"] = alerts["fired_at"].dt.to_period("W-SUN").dt.start_time.dt.date
+    alerts["week"] = _week(alerts["fired_at"])
     out = (
         alerts.groupby(["week", "solution_interest"])
         .agg(alerts=("responded", "size"), responded=("responded", "sum"))
