@@ -19,7 +19,7 @@ PERSONAL = re.compile(
     r"to_address|subject|body_text|body_html|unsubscribe_url|raw_record|detail|evidence|clue|answers|"
     r"custom_fields|user_agent|person_id|other_person_id|source_key|other_key|source_keys|source_records|"
     r"record_id|record_key|contact_id|lead_id|who_id|key|url|primary_attribute_value|attributes|company|"
-    r"name|reason|value|matched_condition)($|_)"
+    r"name|reason|value|matched_condition|decided_by)($|_)"
 )
 # Table -> (what the figure is, SQL of one number).
 KEY_FIGURES = {
@@ -32,6 +32,14 @@ KEY_FIGURES = {
     "account_audience_members": (
         "accounts in an audience",
         "select count(distinct account_id) from account_audience_members",
+    ),
+    "readiness_scores": (
+        "groups on the fast track",
+        "select count(*) from readiness_scores where tier = 'fast_track'",
+    ),
+    "sales_feedback": (
+        "decisions accepted",
+        "select count(*) from sales_feedback where decision = 'accepted' and problem = ''",
     ),
     "buying_groups": ("mean completeness", "select round(avg(completeness_score), 3) from buying_groups"),
     "buying_group_members": (

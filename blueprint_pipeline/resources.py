@@ -43,6 +43,10 @@ def refresh_cron() -> str:
     return os.environ.get(REFRESH_CRON_ENV, "0 6 * * *")
 
 
+def retrain_cron() -> str:
+    return os.environ.get("BLUEPRINT_RETRAIN_CRON", "0 5 * * 1")
+
+
 def tracking_secret() -> str:
     """The key that signs tracking links (BLUEPRINT_TRACKING_SECRET), else one made at random on
     first use and kept in data/tracking_secret, so the journeys and the endpoint agree."""

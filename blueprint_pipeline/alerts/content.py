@@ -35,6 +35,16 @@ def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _readiness(row) -> dict:
+    """The group's readiness as an alert shows it: tier, probability, the reasons in words."""
+    if row is None:
+        return {"readiness": "", "readiness_reasons": []}
+    return {
+        "readiness": f"{row.tier.replace('_', '-')} ({float(row.probability):.0%} likely to buy)",
+        "readiness_reasons": [r for r in (_text(row.explanation) or "").split("; ") if r],
+    }
+
+
 def load_facts(
     session: Session, group_ids: list[str], config: AlertsConfig, as_of: datetime
 ) -> dict[str, dict]:
@@ -90,6 +100,15 @@ def load_facts(
         "left join unified_persons as p on p.person_id = c.person_id where c.contribution > 0) as ranked "
         f"where rank <= {int(config.top_activities)} order by buying_group_id, rank"
     )
+    readiness = {}
+    if session.table_exists("readiness_scores"):
+        readiness = {
+            r.buying_group_id: r
+            for r in session.fetch_df(
+                "select r.buying_group_id, r.probability, r.tier, r.explanation from readiness_scores as r "
+                f"inner join {KEYS} as w on w.key = r.buying_group_id"
+            ).itertuples(index=False)
+        }
     session.execute(f"drop table {KEYS}")
     recent: dict[str, list[dict]] = {}
     for r in last.itertuples(index=False):
@@ -107,6 +126,7 @@ def load_facts(
                 "score": f"{float(g.score):.1f}",
                 "completeness": f"{float(g.completeness):.0%}",
                 "missing_roles": _text(g.missing_required_roles),
+                **_readiness(readiness.get(g.buying_group_id)),
             },
             "account": {
                 "id": g.account_id,

@@ -39,6 +39,10 @@ class BuyingGroupCondition(StrictModel):
     score_at_least: float | None = Field(default=None, ge=0)
     score_below: float | None = Field(default=None, gt=0)
     role_members: list[RoleCount] = Field(default_factory=list, description="e.g. at least 3 decision makers")
+    readiness_tiers: list[Literal["fast_track", "nurture", "long_term"]] = Field(
+        default_factory=list,
+        description="its readiness tier (readiness_scores) is one of these; an unscored group matches none",
+    )
 
 
 class AccountCondition(StrictModel):

@@ -13,6 +13,7 @@ from blueprint_pipeline.config.base import StrictModel
 from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
 from blueprint_pipeline.config.governance import GovernanceConfig
 from blueprint_pipeline.config.journeys import JourneysConfig
+from blueprint_pipeline.config.qualification import QualificationConfig
 from blueprint_pipeline.config.reporting import ReportingConfig
 from blueprint_pipeline.config.scoring import ScoringConfig
 from blueprint_pipeline.config.stages import StagesConfig
@@ -186,6 +187,7 @@ class BlueprintConfig(StrictModel):
     activation: ActivationConfig = Field(default_factory=ActivationConfig)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     reporting: ReportingConfig = Field(default_factory=ReportingConfig)
+    qualification: QualificationConfig = Field(default_factory=QualificationConfig)
 
     def reference_errors(self) -> list[tuple[str, str, str]]:
         """(section, key path, message) for names one section uses and another must define."""

@@ -64,6 +64,9 @@ STREAMS = {
             "company_typos",
             "propensity",
             "wins",
+            "readiness",
+            "warmup",
+            "feedback",
         ]
     )
 }
@@ -399,11 +402,87 @@ def marketo_leads(
     return frame
 
 
-def activities(ctx: Context, mkto: pd.DataFrame, keen: pd.Series) -> int:
+# Sales' decisions on marketing-qualified accounts (docs/qualification.md#sales-feedback): a quarter
+# of the accounts without opportunities were qualified once, at a random time, and accepted with
+# probability sigmoid(FEEDBACK_INTERCEPT + FEEDBACK_SLOPE * readiness) (readiness as for an
+# opportunity), else rejected with a reason; their groups warm up before the decision. Two rows
+# are unusable, as in any hand-kept sheet.
+FEEDBACK_INTERCEPT, FEEDBACK_SLOPE = -0.5, 1.5
+INTEREST_OF_TYPE = {"Data Platform": "data_platform", "Security Add-on": "security_add_on"}
+REJECTIONS = (
+    "No budget this year",
+    "Wrong contact",
+    "Already a customer",
+    "Timing: next fiscal year",
+    "No project",
+)
+
+
+def feedback(
+    ctx: Context, accts: pd.DataFrame, opps: pd.DataFrame, keen: pd.Series, staff: np.ndarray
+) -> None:
+    rng = ctx.rng("feedback")
+    others = accts.loc[~accts["Id"].isin(opps["account"]), "Id"]
+    others = others[rng.random(len(others)) < 0.25]
+    readiness = np.log(keen.reindex(others.to_numpy()).to_numpy())
+    readiness += rng.normal(0.0, READINESS_NOISE, len(others))
+    yes = rng.random(len(others)) < 1 / (1 + np.exp(-(FEEDBACK_INTERCEPT + FEEDBACK_SLOPE * readiness)))
+    decided = pd.DataFrame(
+        {
+            "account_id": others.to_numpy(),
+            "solution_interest": pick(rng, list(INTEREST_OF_TYPE.values()), len(others)),
+            "decision": np.where(yes, "Accepted", "Rejected"),  # as a person types it
+            "reason": np.where(yes, "", pick(rng, REJECTIONS, len(others))),
+            "at": ctx.end_s - rng.integers(1, 330, len(others)) * 86400,
+            "readiness": readiness,
+        }
+    )
+    rows = decided.drop(columns="readiness").sort_values("at", kind="stable").reset_index(drop=True)
+    if len(rows) >= 3:  # unusable rows: a decision nobody defined, a rejection without a reason
+        rows.loc[0, "decision"] = "maybe later"
+        rows.loc[1, ["decision", "reason"]] = ["rejected", ""]
+    ctx.write(
+        pd.DataFrame(
+            {
+                "feedback_id": [f"FB-{i:06d}" for i in range(1, len(rows) + 1)],
+                "account_id": rows["account_id"],
+                "solution_interest": rows["solution_interest"],
+                "decision": rows["decision"],
+                "reason": rows["reason"],
+                "decided_at": timestamps(rows["at"].to_numpy()),
+                "decided_by": pick(rng, staff, len(rows)),
+            }
+        ),
+        "sales/feedback.csv",
+    )
+    return pd.DataFrame({"account": decided["account_id"], "created": decided["at"], "readiness": readiness})
+
+
+def warmup(ctx: Context, mkto: pd.DataFrame, opps: pd.DataFrame) -> pd.DataFrame:
+    """leadId, activityDate (epoch seconds), activityTypeId: the buying group warming up before each
+    opportunity (the signal above)."""
+    rng = ctx.rng("warmup")
+    leads = mkto[["id", "sfdcAccountId"]].rename(columns={"sfdcAccountId": "account"})
+    pairs = opps.reset_index(names="opp").merge(leads, on="account")
+    share = 1 / (1 + np.exp(-(WARMUP_INTERCEPT + WARMUP_SLOPE * pairs["readiness"].to_numpy())))
+    pairs = pairs[rng.random(len(pairs)) < share]
+    per = 1 + rng.poisson(WARMUP_ACTIVITIES * np.exp(pairs["readiness"].to_numpy()))
+    rows = pairs.loc[pairs.index.repeat(per)]
+    types = np.array(list(ACTIVITY_MIX))
+    mix = np.array(list(ACTIVITY_MIX.values()))
+    return pd.DataFrame(
+        {
+            "leadId": rows["id"].to_numpy(),
+            "at": rows["created"].to_numpy() - rng.integers(3600, WARMUP_DAYS * 86400, len(rows)),
+            "activityTypeId": rng.choice(types, size=len(rows), p=mix / mix.sum()),
+        }
+    )
+
+
+def activities(ctx: Context, mkto: pd.DataFrame, warm: pd.DataFrame) -> int:
     rng, total = ctx.rng("activities"), ctx.scale.activities
     lead_ids = mkto["id"].to_numpy()
     engagement = rng.pareto(1.5, len(lead_ids)) + 0.05
-    engagement *= mkto["sfdcAccountId"].map(keen).fillna(1.0).to_numpy()  # keen accounts, busier people
     engagement /= engagement.sum()
     types = np.array(list(ACTIVITY_MIX))
     mix = np.array(list(ACTIVITY_MIX.values()))
@@ -434,6 +513,26 @@ def activities(ctx: Context, mkto: pd.DataFrame, keen: pd.Series) -> int:
         chunk_no += 1
         ctx.write(frame, f"marketo/activities_{chunk_no:04d}.csv")
         written += n
+    # The warm-up before opportunities, as one more extract like the others.
+    n = len(warm)
+    type_id = warm["activityTypeId"].to_numpy()
+    frame = pd.DataFrame(
+        {
+            "marketoGUID": np.arange(guid, guid + n),
+            "leadId": warm["leadId"].to_numpy(),
+            "activityDate": pd.to_datetime(np.minimum(warm["at"].to_numpy(), ctx.end_s), unit="s").strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+            "activityTypeId": type_id,
+            "campaignId": rng.integers(1000, 1100, n),
+            "primaryAttributeValueId": rng.integers(1, 500, n),
+            "primaryAttributeValue": _primary_values(rng, type_id),
+            "attributes": _attributes(rng, type_id),
+        }
+    )
+    guid += n
+    ctx.write(frame, f"marketo/activities_{chunk_no + 1:04d}.csv")
+    written += n
     legacy = min(2_000, max(20, total // 1000))
     ctx.write(_legacy_activities(rng, lead_ids, legacy, guid, ctx.end_s), "marketo/activities_legacy.csv")
     guid += legacy
@@ -578,12 +677,16 @@ def campaigns(ctx: Context, ctcs: pd.DataFrame, lds: pd.DataFrame) -> None:
     ctx.write(members.drop_duplicates(["CampaignId", "LeadId", "ContactId"]), "salesforce/CampaignMember.csv")
 
 
-# The signal a readiness model can learn (docs/qualification.md): each account has a buying
-# propensity (log-normal, median 1); its people are that much more active in Marketo all year, and
-# its closed opportunities are won with probability sigmoid(WIN_INTERCEPT + WIN_SLOPE * log
-# propensity). Opportunities are created within the activities' year, so what came before each
-# one is in the data. Everything else is noise.
-PROPENSITY_SIGMA, WIN_INTERCEPT, WIN_SLOPE = 1.0, -0.25, 1.5
+# The signal a readiness model can learn (docs/qualification.md). Each account has a buying
+# propensity (log-normal, median 1) that makes its people that much more active in Marketo all year.
+# Each opportunity has a readiness: the log of its account's propensity plus noise
+# (READINESS_NOISE). It is won, once closed, with probability sigmoid(WIN_INTERCEPT + WIN_SLOPE *
+# readiness), and in the WARMUP_DAYS before its creation a share sigmoid(WARMUP_INTERCEPT +
+# WARMUP_SLOPE * readiness) of its account's Marketo people engage, each with 3 + Poisson(5)
+# activities: the breadth of the buying group engaged, not the volume of its busiest person, is what
+# tells won from lost. Opportunities are created within the activities' year. Everything else is noise.
+PROPENSITY_SIGMA, READINESS_NOISE, WIN_INTERCEPT, WIN_SLOPE = 1.0, 0.3, -0.25, 2.0
+WARMUP_DAYS, WARMUP_INTERCEPT, WARMUP_SLOPE, WARMUP_ACTIVITIES = 90, -1.0, 2.5, 6.0
 
 
 def propensity(ctx: Context, accts: pd.DataFrame) -> pd.Series:
@@ -594,16 +697,19 @@ def propensity(ctx: Context, accts: pd.DataFrame) -> pd.Series:
 
 def opportunities(
     ctx: Context, accts: pd.DataFrame, ctcs: pd.DataFrame, user_ids: np.ndarray, keen: pd.Series
-) -> None:
+) -> pd.DataFrame:
+    """Writes opportunities, contact roles and tasks; returns each opportunity's account id,
+    creation (epoch seconds) and readiness, for the warm-up activities."""
     rng = ctx.rng("opportunities")
-    with_opps = np.flatnonzero(rng.random(len(accts)) < 0.3)
-    per = rng.integers(1, 4, len(with_opps))
+    with_opps = np.flatnonzero(rng.random(len(accts)) < 0.4)
+    per = rng.integers(1, 5, len(with_opps))
     acct = np.repeat(with_opps, per)
     n = len(acct)
     outcome = rng.random(n)
-    odds = WIN_INTERCEPT + WIN_SLOPE * np.log(keen.reindex(accts["Id"].to_numpy()[acct]).to_numpy())
-    wins = ctx.rng("wins").random(n) < 1 / (1 + np.exp(-odds))
-    won, lost = (outcome < 0.45) & wins, (outcome < 0.45) & ~wins
+    readiness = np.log(keen.reindex(accts["Id"].to_numpy()[acct]).to_numpy())
+    readiness += ctx.rng("readiness").normal(0.0, READINESS_NOISE, n)
+    wins = ctx.rng("wins").random(n) < 1 / (1 + np.exp(-(WIN_INTERCEPT + WIN_SLOPE * readiness)))
+    won, lost = (outcome < 0.55) & wins, (outcome < 0.55) & ~wins
     created = ctx.end_s - rng.integers(20, 330, n) * 86400 - rng.integers(0, 86400, n)
     closed = created + rng.integers(20, 200, n) * 86400
     closed = np.where(won | lost, np.minimum(closed, ctx.end_s - 86400), closed)
@@ -644,6 +750,9 @@ def opportunities(
     roles["IsPrimary"] = bools(roles["IsPrimary"].to_numpy())
     ctx.write(roles, "salesforce/OpportunityContactRole.csv")
     tasks(ctx, opps, live, user_ids)
+    return pd.DataFrame(
+        {"account": opps["AccountId"], "type": opp_type, "created": created, "readiness": readiness}
+    )
 
 
 def tasks(ctx: Context, opps: pd.DataFrame, live: pd.DataFrame, user_ids: np.ndarray) -> None:
@@ -729,13 +838,14 @@ def generate(
     if out.exists() and any(out.iterdir()):
         if not force:
             raise FileExistsError(f"{out} is not empty (use --force to replace it)")
-        for system in ("salesforce", "marketo", "linkedin"):
+        for system in ("salesforce", "marketo", "linkedin", "sales"):
             shutil.rmtree(out / system, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     try:
         ctx = Context(out, seed, scale, end, report, con)
-        user_ids = users(ctx)["Id"].to_numpy()
+        staff = users(ctx)
+        user_ids = staff["Id"].to_numpy()
         accts = accounts(ctx, user_ids)
         account_updates(ctx, accts)
         people = persons(ctx, accts)
@@ -744,9 +854,11 @@ def generate(
         mkto = marketo_leads(ctx, people, accts, ctcs, lds)
         campaigns(ctx, ctcs, lds)
         keen = propensity(ctx, accts)
-        opportunities(ctx, accts, ctcs, user_ids, keen)
+        opps = opportunities(ctx, accts, ctcs, user_ids, keen)
+        decided = feedback(ctx, accts, opps, keen, staff["Email"].to_numpy())
         linkedin(ctx, people, accts)
-        n_activities = activities(ctx, mkto, keen)
+        moments = pd.concat([opps, decided], ignore_index=True)  # each warms its account's group up
+        n_activities = activities(ctx, mkto, warmup(ctx, mkto, moments))
     finally:
         con.close()
     return {"accounts": len(accts), "persons": len(people), "activities": n_activities}

@@ -36,6 +36,8 @@ def group_holds(world: World, condition: BuyingGroupCondition, group: dict | Non
         return False
     if condition.score_below is not None and group["score"] >= condition.score_below:
         return False
+    if condition.readiness_tiers and group.get("readiness_tier", "") not in condition.readiness_tiers:
+        return False
     roles = list(world.members.get(group["id"], {}).values())
     return all(roles.count(c.role) >= c.at_least for c in condition.role_members)
 

@@ -21,7 +21,16 @@ from blueprint_pipeline.config.journeys import (
 TOKENS: dict[str, tuple[str, ...]] = {
     "account": ("id", "name", "domain", "industry", "employees", "country"),
     "person": ("first_name", "last_name", "email", "title", "phone"),
-    "buying_group": ("name", "stage", "status", "completeness", "score", "missing_roles", "members"),
+    "buying_group": (
+        "name",
+        "stage",
+        "status",
+        "completeness",
+        "score",
+        "missing_roles",
+        "members",
+        "readiness_tier",
+    ),
     "solution_interest": ("name", "description", "business_outcome"),
     "journey": ("name",),
     "unsubscribe_url": (),

@@ -88,6 +88,11 @@ def load_world(session: Session, config: JourneysConfig, as_of: datetime, lookba
         "left join buying_group_engagement as e on e.buying_group_id = g.buying_group_id"
     )
     statuses = _current_statuses(session)
+    tiers = (
+        dict(session.fetchall("select buying_group_id, tier from readiness_scores"))
+        if session.table_exists("readiness_scores")
+        else {}
+    )
     for r in groups.itertuples(index=False):
         world.groups[(r.solution_interest, r.account_id)] = {
             "id": r.buying_group_id,
@@ -98,6 +103,7 @@ def load_world(session: Session, config: JourneysConfig, as_of: datetime, lookba
             "missing_roles": r.missing,
             "members": int(r.members),
             "status": statuses.get(r.buying_group_id, ""),
+            "readiness_tier": tiers.get(r.buying_group_id, ""),
         }
     members = session.fetch_df("select buying_group_id, person_id, role from buying_group_members")
     for r in members.itertuples(index=False):

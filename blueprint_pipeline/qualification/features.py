@@ -1,5 +1,6 @@
-"""The readiness model's training set: per closed opportunity, its account's buying-group features
-as they stood when the opportunity was created (docs/qualification.md).
+"""The readiness model's features: an account's buying-group features as they stood at a time T
+(docs/qualification.md). The training set takes T = each closed opportunity's creation or each
+sales decision; readiness scoring takes T = now.
 
 Point in time: every feature reads only what happened before the creation time T. Activities
 count when `activity_at < T`; a person counts when one of their source records was created, or
@@ -21,6 +22,8 @@ WINDOW_DAYS = 90
 FEATURES = [
     "activities_90d",
     "active_persons_90d",
+    "engaged_share_90d",
+    "activities_per_person_90d",
     "velocity_14d",
     "rule_score",
     "known_persons",
@@ -59,26 +62,68 @@ def _known_since(session: Session) -> str:
     return f"select person_id, min(since) as since from ({' union all '.join(parts)}) as k group by person_id"
 
 
+LABELLED = ["example_id", "label_source", "account_id", "solution_interest", "as_of"]
+COLUMNS = [*FEATURES, *[f"n_{k}" for k in KINDS]]
+
+
 def training_set(session: Session, config: BlueprintConfig) -> pd.DataFrame:
-    """One row per closed opportunity of a solution interest: ids, T, FEATURES, per-kind counts,
-    won (the label). Vectorised: each activity is joined to its account's opportunities once."""
+    """One row per labelled example: each closed opportunity of a solution interest (as of its
+    creation; the label: won) and, with `qualification.use_sales_feedback`, each usable sales
+    decision (as of the decision; the label: accepted). LABELLED ids, COLUMNS, `label`."""
     opportunities = opportunities_by_interest(session, config)
-    opportunities = opportunities[opportunities["is_closed"].astype(bool)].copy()
-    columns = [
-        "opportunity_id",
-        "account_id",
-        "solution_interest",
-        "created_at",
-        *FEATURES,
-        *[f"n_{k}" for k in KINDS],
-        "won",
-    ]
-    if opportunities.empty or not session.table_exists("int_person_activities"):
-        return pd.DataFrame(columns=columns)
-    opportunities["created_at"] = pd.to_datetime(opportunities["created_at"]).astype("datetime64[us]")
-    opportunities["key"] = opportunities["opportunity_id"] + "|" + opportunities["solution_interest"]
-    opps = opportunities.set_index("key")
-    accounts = {"a": sorted(opportunities["account_id"].dropna().unique()) or [""]}
+    opportunities = opportunities[opportunities["is_closed"].astype(bool)]
+    examples = pd.DataFrame(
+        {
+            "example_id": opportunities["opportunity_id"],
+            "label_source": "opportunity",
+            "account_id": opportunities["account_id"],
+            "solution_interest": opportunities["solution_interest"],
+            "as_of": opportunities["created_at"],
+            "label": opportunities["is_won"].astype(bool),
+        }
+    )
+    if config.qualification.use_sales_feedback and session.table_exists("sales_feedback"):
+        decisions = session.fetch_df(
+            "select feedback_id, account_id, solution_interest, decided_at, decision = 'accepted' as label "
+            "from sales_feedback where problem = ''"
+        )
+        examples = pd.concat(
+            [
+                examples,
+                pd.DataFrame(
+                    {
+                        "example_id": decisions["feedback_id"],
+                        "label_source": "sales_feedback",
+                        "account_id": decisions["account_id"],
+                        "solution_interest": decisions["solution_interest"],
+                        "as_of": decisions["decided_at"],
+                        "label": decisions["label"].astype(bool),
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+    examples = examples.assign(as_of=pd.to_datetime(examples["as_of"]).astype("datetime64[us]"))
+    rows = examples.join(features_as_of(session, config, examples))
+    return (
+        rows[[*LABELLED, *COLUMNS, "label"]]
+        .astype({c: "float64" for c in COLUMNS})
+        .sort_values(["as_of", "example_id"])
+        .reset_index(drop=True)
+    )
+
+
+def features_as_of(session: Session, config: BlueprintConfig, examples: pd.DataFrame) -> pd.DataFrame:
+    """COLUMNS for each example (account_id, solution_interest, as_of = T), on the examples' index,
+    from what was known before T. Vectorised: each activity is joined to its account's examples once."""
+    out = pd.DataFrame(index=examples.index, columns=COLUMNS, dtype="float64")
+    if examples.empty or not session.table_exists("int_person_activities"):
+        return out
+    ex = examples[["account_id", "solution_interest"]].assign(
+        key=examples.index, t=pd.to_datetime(examples["as_of"]).astype("datetime64[us]")
+    )
+    by_key = ex.set_index("key")
+    accounts = {"a": sorted(ex["account_id"].dropna().unique()) or [""]}
     links = session.fetch_df(
         "select person_id, account_id from person_account_links where is_primary "
         "and account_id in (select unnest($a))",
@@ -91,10 +136,10 @@ def training_set(session: Session, config: BlueprintConfig) -> pd.DataFrame:
     ).merge(links, on="person_id")
     activities["activity_at"] = pd.to_datetime(activities["activity_at"]).astype("datetime64[us]")
 
-    # Activities before each opportunity's creation, with their age in days there.
-    j = opportunities[["key", "account_id", "created_at"]].merge(activities, on="account_id")
-    j = j[j["activity_at"] < j["created_at"]]
-    age = (j["created_at"] - j["activity_at"]).dt.total_seconds() / 86400
+    # Activities before each example's T, with their age in days there.
+    j = ex[["key", "account_id", "t"]].merge(activities, on="account_id")
+    j = j[j["activity_at"] < j["t"]]
+    age = (j["t"] - j["activity_at"]).dt.total_seconds() / 86400
     explainable = config.scoring.explainable
     half_life = explainable.decay.half_life_days
     decay = 0.5 ** (age / half_life) if half_life else (age <= explainable.decay.window_days).astype(float)
@@ -104,7 +149,7 @@ def training_set(session: Session, config: BlueprintConfig) -> pd.DataFrame:
     )
     recent = j[j["age"] <= WINDOW_DAYS]
     by = recent.groupby("key")
-    out = pd.DataFrame(index=opps.index)
+    out = pd.DataFrame(index=by_key.index)
     out["activities_90d"] = by.size()
     out["active_persons_90d"] = by["person_id"].nunique()
     out["velocity_14d"] = (j["age"] <= 14).groupby(j["key"]).sum() - (
@@ -118,27 +163,31 @@ def training_set(session: Session, config: BlueprintConfig) -> pd.DataFrame:
     # Persons known before T, and the roles they fill in the interest's group.
     known = session.fetch_df(_known_since(session)).merge(links, on="person_id")
     known["since"] = pd.to_datetime(known["since"]).astype("datetime64[us]")
-    k = opportunities[["key", "account_id", "created_at"]].merge(known, on="account_id")
-    k = k[k["since"] < k["created_at"]]
+    k = ex[["key", "account_id", "t"]].merge(known, on="account_id")
+    k = k[k["since"] < k["t"]]
     out["known_persons"] = k.groupby("key")["person_id"].nunique()
+    # The breadth of the group engaged: a share, so that large accounts do not win by size alone.
+    per_person = out["known_persons"].where(out["known_persons"] > 0)
+    out["engaged_share_90d"] = (out["active_persons_90d"] / per_person).round(4)
+    out["activities_per_person_90d"] = (out["activities_90d"] / per_person).round(4)
     members = _members(session)
     m = (
-        opportunities[["key", "account_id", "solution_interest"]]
+        ex[["key", "account_id", "solution_interest"]]
         .merge(members, on=["account_id", "solution_interest"])
         .merge(k[["key", "person_id"]], on=["key", "person_id"])
     )
     out["roles_filled"] = m.groupby("key")["role"].nunique()
     template = (
-        opportunities[["key", "account_id", "solution_interest"]]
+        ex[["key", "account_id", "solution_interest"]]
         .merge(_template_roles(session), on=["account_id", "solution_interest"])
         .set_index("key")["roles"]
     )
-    out = out.fillna(0).astype({c: "int64" for c in out.columns if c != "rule_score"})
+    out = out.fillna(0)
     out["completeness"] = (out["roles_filled"] / template.reindex(out.index)).round(4).fillna(0.0)
 
     # The last snapshot on a day before T's day, and firmographics as they are now.
     snapshots = _snapshots(session).sort_values("day")
-    asof = opportunities.assign(day=opportunities["created_at"].dt.normalize()).sort_values("day")
+    asof = ex.assign(day=ex["t"].dt.normalize()).sort_values("day")
     asof = pd.merge_asof(
         asof,
         snapshots,
@@ -155,15 +204,9 @@ def training_set(session: Session, config: BlueprintConfig) -> pd.DataFrame:
         accounts,
     ).set_index("account_id")
     for column in ("employees", "annual_revenue"):
-        values = pd.to_numeric(opps["account_id"].map(firms[column]), errors="coerce")
+        values = pd.to_numeric(by_key["account_id"].map(firms[column]), errors="coerce")
         out[f"log_{column}"] = np.log1p(values.astype(float))
-    rows = opps[["opportunity_id", "account_id", "solution_interest", "created_at"]].join(out)
-    rows["won"] = opps["is_won"].astype(bool)
-    return (
-        rows.reset_index(drop=True)[columns]
-        .sort_values(["created_at", "opportunity_id"])
-        .reset_index(drop=True)
-    )
+    return out[COLUMNS].reindex(examples.index).astype("float64")
 
 
 def _template_roles(session: Session) -> pd.DataFrame:

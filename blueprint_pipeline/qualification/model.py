@@ -1,7 +1,8 @@
-"""The readiness model: trained on won and lost history, chosen on validation, judged against the
-rule-based score on the latest period (docs/qualification.md).
+"""The readiness model: trained on won and lost history (and sales' decisions), chosen on
+validation, judged against the rule-based score on the latest period, and explained per group
+(docs/qualification.md).
 
-The split is by time: the oldest 60% of closed opportunities train, the next 20% choose between a
+The split is by time: the oldest 60% of labelled examples train, the next 20% choose between a
 logistic regression and gradient boosting, the latest 20% are held out. The chosen model is refit
 on train and validation and measured on the held-out period: ROC AUC, precision in the top decile,
 calibration (Brier score and observed rate per predicted band). It passes when its AUC beats the
@@ -22,10 +23,11 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from blueprint_pipeline.qualification.features import FEATURES, KINDS
+from blueprint_pipeline.config.qualification import Tiers
+from blueprint_pipeline.qualification.features import COLUMNS
 
-COLUMNS = [*FEATURES, *[f"n_{k}" for k in KINDS]]
-MIN_ROWS = 40  # below this, or with one class in a split, there is no model: too little history
+MIN_ROWS = 40  # the default of `qualification.min_examples`
+TIERS = ["fast_track", "nurture", "long_term"]
 
 
 def candidates(seed: int) -> dict:
@@ -47,7 +49,7 @@ def candidates(seed: int) -> dict:
 @dataclass
 class Trained:
     name: str | None  # None: not enough history
-    model: object | None
+    model: dict | None  # the fitted pipeline, its columns and the reference row (see probability)
     metrics: dict = field(default_factory=dict)
     reason: str = ""
 
@@ -57,30 +59,30 @@ class Trained:
 
 
 def data_hash(frame: pd.DataFrame) -> str:
-    return hashlib.sha256(
-        frame[["opportunity_id", *COLUMNS, "won"]].to_csv(index=False).encode()
-    ).hexdigest()[:16]
+    return hashlib.sha256(frame[["example_id", *COLUMNS, "label"]].to_csv(index=False).encode()).hexdigest()[
+        :16
+    ]
 
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float:
     return float(roc_auc_score(y, score)) if len(set(y)) == 2 else float("nan")
 
 
-def train(frame: pd.DataFrame, seed: int = 7) -> Trained:
-    """Split by creation time, choose on validation, measure on the held-out period."""
-    frame = frame.sort_values(["created_at", "opportunity_id"]).reset_index(drop=True)
+def train(frame: pd.DataFrame, seed: int = 7, min_rows: int = MIN_ROWS) -> Trained:
+    """Split by time (T), choose on validation, measure on the held-out period."""
+    frame = frame.sort_values(["as_of", "example_id"]).reset_index(drop=True)
     n = len(frame)
     a, b = int(n * 0.6), int(n * 0.8)
     parts = {"train": frame.iloc[:a], "validation": frame.iloc[a:b], "test": frame.iloc[b:]}
-    if n < MIN_ROWS or any(p["won"].nunique() < 2 for p in parts.values()):
+    if n < min_rows or any(p["label"].nunique() < 2 for p in parts.values()):
         return Trained(
             None,
             None,
             {"rows": n},
-            f"{n} closed opportunities: too little history (need {MIN_ROWS}, both outcomes in each period)",
+            f"{n} labelled examples: too little history (need {min_rows}, both outcomes in each period)",
         )
     X = {k: p[COLUMNS].astype(float).to_numpy() for k, p in parts.items()}
-    y = {k: p["won"].astype(int).to_numpy() for k, p in parts.items()}
+    y = {k: p["label"].astype(int).to_numpy() for k, p in parts.items()}
     chosen, best = None, -1.0
     validation = {}
     for name, model in candidates(seed).items():
@@ -89,7 +91,8 @@ def train(frame: pd.DataFrame, seed: int = 7) -> Trained:
         if validation[name] > best:
             chosen, best = name, validation[name]
     model = candidates(seed)[chosen]
-    model.fit(np.vstack([X["train"], X["validation"]]), np.concatenate([y["train"], y["validation"]]))
+    known = np.vstack([X["train"], X["validation"]])
+    model.fit(known, np.concatenate([y["train"], y["validation"]]))
     probability = model.predict_proba(X["test"])[:, 1]
     top = np.argsort(-probability)[: max(1, len(probability) // 10)]
     bands = pd.cut(probability, [0, 0.25, 0.5, 0.75, 1.0], include_lowest=True)
@@ -97,15 +100,44 @@ def train(frame: pd.DataFrame, seed: int = 7) -> Trained:
     test = parts["test"]
     metrics = {
         "rows": n,
+        "from_sales_feedback": int((frame["label_source"] == "sales_feedback").sum())
+        if "label_source" in frame
+        else 0,
         "auc": round(_auc(y["test"], probability), 4),
         "rule_auc": round(_auc(y["test"], test["rule_score"].astype(float).to_numpy()), 4),
         "top_decile_precision": round(float(y["test"][top].mean()), 4),
         "brier": round(float(brier_score_loss(y["test"], probability)), 4),
         "calibration": {str(k): round(float(v), 3) for k, v in calibration.items()},
         "validation_auc": {k: round(v, 4) for k, v in validation.items()},
-        "window": f"{frame['created_at'].iloc[0]:%Y-%m-%d} to {frame['created_at'].iloc[b - 1]:%Y-%m-%d}",
-        "held_out": f"{test['created_at'].iloc[0]:%Y-%m-%d} to {test['created_at'].iloc[-1]:%Y-%m-%d}",
+        "window": f"{frame['as_of'].iloc[0]:%Y-%m-%d} to {frame['as_of'].iloc[b - 1]:%Y-%m-%d}",
+        "held_out": f"{test['as_of'].iloc[0]:%Y-%m-%d} to {test['as_of'].iloc[-1]:%Y-%m-%d}",
         "data_hash": data_hash(frame),
         "seed": seed,
     }
-    return Trained(chosen, model, metrics)
+    # What the explanations compare each group with: a typical example of the training data.
+    # A feature never known gets 0, as the imputer (keep_empty_features) fills it.
+    reference = pd.DataFrame(known).median().fillna(0.0).tolist()
+    bundle = {"model": model, "columns": COLUMNS, "reference": reference}
+    return Trained(chosen, bundle, metrics)
+
+
+def probability(bundle: dict, X: np.ndarray) -> np.ndarray:
+    return bundle["model"].predict_proba(X)[:, 1]
+
+
+def contributions(bundle: dict, X: np.ndarray) -> np.ndarray:
+    """Per row and feature: how much the probability drops when that feature alone is set to the
+    training data's median (positive: the feature raises readiness). Model-agnostic, and exactly
+    what the explanation says: putting the feature back to typical moves the score by this much."""
+    base = probability(bundle, X)
+    out = np.empty_like(X, dtype=float)
+    for j, typical in enumerate(bundle["reference"]):
+        moved = X.copy()
+        moved[:, j] = typical
+        out[:, j] = base - probability(bundle, moved)
+    return out
+
+
+def tier(p: np.ndarray, tiers: Tiers) -> np.ndarray:
+    """fast_track at or above tiers.fast_track, nurture at or above tiers.nurture, else long_term."""
+    return np.where(p >= tiers.fast_track, "fast_track", np.where(p >= tiers.nurture, "nurture", "long_term"))

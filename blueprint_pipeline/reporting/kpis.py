@@ -29,7 +29,7 @@ class Kpi:
     grain: str
 
 
-TEXT = {"solution_interest", "journey_id", "measure", "band"}
+TEXT = {"solution_interest", "journey_id", "measure", "band", "top_rejection_reason"}
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -360,6 +360,40 @@ def win_rate_by_band(session: Session, config: BlueprintConfig) -> pd.DataFrame:
     return out[columns].sort_values(["solution_interest", "measure", "band"]).reset_index(drop=True)
 
 
+def mqa_acceptance(session: Session, config: BlueprintConfig) -> pd.DataFrame:
+    """Sales' usable decisions on marketing-qualified accounts (`sales_feedback`), accepted and
+    rejected, and the reason given most often for a rejection (ties: the first alphabetically)."""
+    columns = ["week", "solution_interest", "decisions", "accepted", "rejected", "acceptance_rate"]
+    columns.append("top_rejection_reason")
+    if not session.table_exists("sales_feedback"):
+        return _empty(columns)
+    frame = session.fetch_df(
+        "select solution_interest, decision, reason, decided_at from sales_feedback where problem = ''"
+    )
+    if frame.empty:
+        return _empty(columns)
+    frame["week"] = _week(frame["decided_at"])
+    frame["accepted"] = (frame["decision"] == "accepted").astype("int64")
+    frame["rejected"] = (frame["decision"] == "rejected").astype("int64")
+    out = (
+        frame.groupby(["week", "solution_interest"], as_index=False)
+        .agg(decisions=("decision", "size"), accepted=("accepted", "sum"), rejected=("rejected", "sum"))
+        .astype({"decisions": "int64", "accepted": "int64", "rejected": "int64"})
+    )
+    out["acceptance_rate"] = _rate(out["accepted"], out["decisions"])
+    rejections = frame[frame["rejected"] == 1].assign(reason=lambda f: f["reason"].str.strip().str.lower())
+    top = (
+        rejections.groupby(["week", "solution_interest", "reason"], as_index=False)
+        .size()
+        .sort_values(["week", "solution_interest", "size", "reason"], ascending=[True, True, False, True])
+        .drop_duplicates(["week", "solution_interest"])
+        .rename(columns={"reason": "top_rejection_reason"})
+    )
+    out = out.merge(top[["week", "solution_interest", "top_rejection_reason"]], how="left")
+    out["top_rejection_reason"] = out["top_rejection_reason"].fillna("")
+    return out[columns].sort_values(["week", "solution_interest"]).reset_index(drop=True)
+
+
 KPIS = {
     completeness: Kpi(
         "kpi_buying_group_completeness",
@@ -408,6 +442,12 @@ KPIS = {
         "kpi_email_engagement_rate",
         "B2B email engagement rate: the share of journey emails sent that were opened, and clicked.",
         "one row per week sent and journey",
+    ),
+    mqa_acceptance: Kpi(
+        "kpi_mqa_acceptance",
+        "MQA acceptance by sales: the share of sales' decisions on marketing-qualified accounts that "
+        "accepted them (the sales feedback file), and the most frequent reason for a rejection.",
+        "one row per week of the decision and solution interest",
     ),
     win_rate_by_band: Kpi(
         "kpi_win_rate_by_band",

@@ -159,6 +159,17 @@ def test_the_asset_queues_routed_alerts(warehouse, tmp_path):
             "to_stage": ["Engaged", "Engaged", "Awareness"],
         }
     ).astype({"from_stage": "string"})
+    tables["readiness_scores"] = pd.DataFrame(
+        {
+            "buying_group_id": ["data_platform:A2"],
+            "probability": [0.7234],
+            "tier": ["fast_track"],
+            "explanation": [
+                "12 activities in the last 90 days (raises readiness by 18 points); "
+                "1 people known at the account (lowers readiness by 4 points)"
+            ],
+        }
+    )
     with warehouse.transaction() as session:
         for name, frame in tables.items():
             session.replace_table(name, frame)
@@ -197,6 +208,11 @@ def test_the_asset_queues_routed_alerts(warehouse, tmp_path):
     )[0]
     assert subject == "Sales alert: Data Platform for Acme A2 (qualified: reached Marketing Qualified)"
     assert "Account:            Acme A2 (A2, acme.com)" in text and "Missing roles:      none" in text
+    # The group's readiness (readiness_scores), with its reasons in words.
+    assert (
+        "Readiness:          fast-track (72% likely to buy)\n    - 12 activities in the last 90 days" in text
+    )
+    assert "<li>1 people known at the account (lowers readiness by 4 points)</li>" in html
     assert "<h2" in html and "Acme A2" in html
     build("2026-03-03T00:00:00")  # nothing new: a milestone alerts once
     assert warehouse.scalar("select count(*) from sales_alert_log") == 1

@@ -506,3 +506,36 @@ def test_variants_split_each_way_and_stay_put(tmp_path):
     out, _ = _go(load_config(tmp_path).config, _world(datetime(2026, 3, 2, 9)))
     taken = {s["account_id"]: s["outcome"] for s in out.steps if s["node"] == "mail"}
     assert taken == {"A1": "variant b", "A2": "variant a", "A3": "variant a"}
+
+
+READINESS = """
+journeys:
+  j:
+    name: J
+    status: live
+    solution_interest: data_platform
+    entry: {audience: target_accounts}
+    start: by_readiness
+    nodes:
+      by_readiness:
+        type: split_accounts
+        paths:
+          - {name: now, when: {buying_group: {readiness_tiers: [fast_track]}}, next: fast}
+          - {name: soon, when: {buying_group: {readiness_tiers: [nurture, long_term]}}, next: slow}
+      fast: {type: add_to_list, list: fast, next: done}
+      slow: {type: add_to_list, list: slow, next: done}
+      done: {type: exit}
+"""
+
+
+def test_a_split_on_readiness_tiers(tmp_path):
+    """readiness_scores gives A1 fast_track and A2 nurture; A3 has no score: it matches no tier and,
+    without an `other` path, leaves the journey."""
+    (tmp_path / "journeys.yaml").write_text(READINESS)
+    config = load_config(tmp_path).config
+    world = _world(datetime(2026, 3, 2, 9))
+    world.groups[("data_platform", "A1")]["readiness_tier"] = "fast_track"
+    world.groups[("data_platform", "A2")]["readiness_tier"] = "nurture"
+    out, state = _go(config, world)
+    assert [(r["list_name"], r["account_id"]) for r in out.list_events] == [("fast", "A1"), ("slow", "A2")]
+    assert {e["account_id"]: e["end_reason"] for e in state}["A3"] == "no path at by_readiness"

@@ -13,21 +13,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from blueprint_pipeline.qualification.features import FEATURES, KINDS
-from blueprint_pipeline.qualification.model import train
+from blueprint_pipeline.config.qualification import Tiers
+from blueprint_pipeline.qualification.features import COLUMNS
+from blueprint_pipeline.qualification.model import contributions, probability, tier, train
+from blueprint_pipeline.qualification.reasons import reasons
 
 
 def history(n: int = 400, seed: int = 3) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(0.0, index=range(n), columns=[*FEATURES, *[f"n_{k}" for k in KINDS]])
+    frame = pd.DataFrame(0.0, index=range(n), columns=COLUMNS)
     frame["activities_90d"] = rng.poisson(8, n)
     frame["known_persons"] = rng.integers(1, 12, n)
     odds = 0.35 * (frame["activities_90d"] - 8) + 0.45 * (frame["known_persons"] - 6)
-    frame["won"] = rng.random(n) < 1 / (1 + np.exp(-odds))
+    frame["label"] = rng.random(n) < 1 / (1 + np.exp(-odds))
     frame["rule_score"] = 0.2 * frame["activities_90d"] + rng.normal(0, 3, n)
     frame["snapshot_score"] = np.nan  # no snapshots before: imputed
-    frame["opportunity_id"] = [f"o{i:04d}" for i in range(n)]
-    frame["created_at"] = pd.Timestamp("2026-01-01") + pd.to_timedelta(np.arange(n), unit="h")
+    frame["example_id"] = [f"o{i:04d}" for i in range(n)]
+    frame["label_source"] = "opportunity"
+    frame["as_of"] = pd.Timestamp("2026-01-01") + pd.to_timedelta(np.arange(n), unit="h")
     return frame
 
 
@@ -44,14 +47,14 @@ def test_a_model_with_the_signal_beats_the_rule_score():
 def test_training_is_deterministic_for_a_seed():
     one, two = train(history(), seed=5), train(history(), seed=5)
     assert one.name == two.name and one.metrics == two.metrics
-    rows = history()[[*FEATURES, *[f"n_{k}" for k in KINDS]]].astype(float).to_numpy()
-    assert (one.model.predict_proba(rows) == two.model.predict_proba(rows)).all()
+    rows = history()[COLUMNS].astype(float).to_numpy()
+    assert (probability(one.model, rows) == probability(two.model, rows)).all()
 
 
 def test_the_check_fails_on_shuffled_labels():
     frame = history()
     head = frame.index < int(len(frame) * 0.8)  # train and validation; the held-out period keeps the truth
-    frame.loc[head, "won"] = np.random.default_rng(9).permutation(frame.loc[head, "won"].to_numpy())
+    frame.loc[head, "label"] = np.random.default_rng(9).permutation(frame.loc[head, "label"].to_numpy())
     trained = train(frame)
     assert not trained.passed, trained.metrics
     assert trained.metrics["auc"] < 0.65
@@ -89,3 +92,48 @@ def test_the_model_asset_versions_each_training(warehouse, tmp_path, monkeypatch
     # The same data twice is one version (deterministic training); new data, a new version.
     assert len(rows) == 2 and rows["passed"].astype(bool).all() and rows["version"].nunique() == 2
     assert (tmp_path / "models" / f"readiness-{rows['version'][0]}.pkl").exists()
+
+
+def test_explanations_say_what_the_model_does():
+    """Each reason is a feature whose return to the training median moves the probability by
+    exactly the stated contribution, in the stated direction; the largest come first."""
+    bundle = train(history()).model
+    X = history(20, seed=11)[COLUMNS].astype(float).to_numpy()
+    base, c = probability(bundle, X), contributions(bundle, X)
+    why = reasons(X, c, top=3)
+    j = COLUMNS.index("activities_90d")
+    for i, row in enumerate(why):
+        assert len(row) <= 3 and [abs(v) for _, v, _ in row] == sorted(
+            (abs(v) for _, v, _ in row), reverse=True
+        )
+        for feature, value, sentence in row:
+            moved = X[i : i + 1].copy()
+            moved[0, COLUMNS.index(feature)] = bundle["reference"][COLUMNS.index(feature)]
+            assert np.isclose(base[i] - probability(bundle, moved)[0], value)
+            assert ("raises" if value > 0 else "lowers") in sentence
+    # More activity than typical raises readiness (the synthetic truth), and says so in words.
+    busy = int(np.argmax(X[:, j]))
+    assert c[busy, j] > 0
+    full = dict((f, s) for f, _, s in reasons(X[busy : busy + 1], c[busy : busy + 1], len(COLUMNS))[0])
+    assert full["activities_90d"].startswith(
+        f"{X[busy, j]:g} activities in the last 90 days (raises readiness by "
+    )
+    # A feature at its typical value contributes nothing and is never a reason.
+    typical = np.array([bundle["reference"]])
+    assert np.allclose(contributions(bundle, typical), 0) and reasons(
+        typical, contributions(bundle, typical), 3
+    ) == [[]]
+
+
+@pytest.mark.parametrize(
+    ("p", "expected"),
+    [(0.0, "long_term"), (0.2999, "long_term"), (0.3, "nurture"), (0.5999, "nurture"), (0.6, "fast_track"),
+     (1.0, "fast_track")],
+)  # fmt: skip
+def test_tier_thresholds(p, expected):
+    assert tier(np.array([p]), Tiers(fast_track=0.6, nurture=0.3))[0] == expected
+
+
+def test_tiers_must_be_ordered():
+    with pytest.raises(ValueError, match="nurture .* must be below fast_track"):
+        Tiers(fast_track=0.3, nurture=0.5)

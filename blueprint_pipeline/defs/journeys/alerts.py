@@ -23,6 +23,7 @@ AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_bl
         "buying_group_engagement",
         "person_engagement_contributions",
         "stg_salesforce__users",
+        "readiness_scores",
     ],
     automation_condition=AUTOMATION,
 )

@@ -24,6 +24,7 @@ DEPS = [
     "int_person_activities",
     "account_audience_members",
     "stg_salesforce__opportunities",
+    "readiness_scores",
 ]
 
 

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
+from blueprint_pipeline.defs.journeys.sensors import SCHEDULE_STATUS
 from blueprint_pipeline.qualification.model import train
-from blueprint_pipeline.resources import BlueprintConfigResource, models_dir
+from blueprint_pipeline.resources import BlueprintConfigResource, models_dir, retrain_cron
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
 
@@ -21,7 +22,6 @@ CHECK = "better_than_rule_score"
     group_name="qualification",
     kinds={"python"},
     deps=["qualification_training_set"],
-    automation_condition=dg.AutomationCondition.eager(),
     check_specs=[
         dg.AssetCheckSpec(
             CHECK,
@@ -35,15 +35,16 @@ def qualification_models(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
 ) -> Iterator:
     """Trains the readiness model on the training set (time-based split; logistic regression or
-    gradient boosting, chosen on validation), saves it under data/models/ (BLUEPRINT_MODELS_DIR)
+    gradient boosting, chosen on validation; retrained by the schedule `retrain_readiness_model`
+    and by full builds), saves it under data/models/ (BLUEPRINT_MODELS_DIR)
     and, for training data not seen before, appends a version row: training window, data hash,
     metrics, passed. Grain: one row per model version (per distinct training data)."""
     loaded = blueprint_config.loaded
     facts = run_facts(context, loaded.version)
     with warehouse.session() as session:
         frame = session.fetch_df("select * from qualification_training_set")
-    frame["created_at"] = pd.to_datetime(frame["created_at"])
-    trained = train(frame)
+    frame["as_of"] = pd.to_datetime(frame["as_of"])
+    trained = train(frame, min_rows=loaded.config.qualification.min_examples)
     version = trained.metrics.get("data_hash", "none")
     path = models_dir() / f"readiness-{version}.pkl"
     if trained.model is not None:
@@ -94,3 +95,16 @@ def qualification_models(
             **facts.metadata(),
         }
     )
+
+
+retrain_schedule = dg.ScheduleDefinition(
+    name="retrain_readiness_model",
+    cron_schedule=retrain_cron(),
+    target=dg.AssetSelection.assets(
+        "sales_feedback", "qualification_training_set", VERSIONS, "readiness_scores"
+    ),
+    default_status=SCHEDULE_STATUS,
+    description="Rebuilds the training set from the latest history and sales feedback, retrains the "
+    "readiness model and rescores the groups (BLUEPRINT_RETRAIN_CRON, default Mondays 05:00 UTC). "
+    "A new model is used only once it passes its check.",
+)

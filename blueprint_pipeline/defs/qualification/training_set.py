@@ -30,16 +30,17 @@ TABLE = "qualification_training_set"
         "buying_group_roles",
         "buying_group_snapshots",
         "unified_accounts",
+        "sales_feedback",
     ],
-    automation_condition=dg.AutomationCondition.eager(),
 )
 def qualification_training_set(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
 ) -> dg.MaterializeResult:
-    """One row per closed opportunity of a solution interest: its account's buying-group features
-    as they stood when it was created (activities before it, persons known by then, the last
-    snapshot before its day), firmographics, and whether it was won. Grain: one row per closed
-    opportunity and solution interest."""
+    """One row per labelled example: each closed opportunity of a solution interest (label: won)
+    and each usable sales decision (label: accepted), with its account's buying-group features as
+    they stood at its time (activities before it, persons known by then, the last snapshot before
+    its day) and firmographics. Rebuilt by the schedule `retrain_readiness_model` and by full
+    builds. Grain: one row per closed opportunity and solution interest, or per sales decision."""
     loaded = blueprint_config.loaded
     facts = run_facts(context, loaded.version)
     with warehouse.transaction() as session:
@@ -49,8 +50,9 @@ def qualification_training_set(
     return dg.MaterializeResult(
         metadata={
             **published(warehouse, TABLE),
-            "won": int(frame["won"].sum()) if len(frame) else 0,
-            "lost": int((~frame["won"].astype(bool)).sum()) if len(frame) else 0,
+            "positive": int(frame["label"].sum()) if len(frame) else 0,
+            "negative": int((~frame["label"].astype(bool)).sum()) if len(frame) else 0,
+            "from_sales_feedback": int((frame["label_source"] == "sales_feedback").sum()),
             "data_hash": digest,
             **facts.metadata(),
         }

@@ -23,6 +23,7 @@ INPUTS = [
     "sales_alerts",
     "journey_enrolments",
     "journey_deliveries",
+    "sales_feedback",
 ]
 
 

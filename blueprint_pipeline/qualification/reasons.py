@@ -1,0 +1,56 @@
+"""The readiness model's contributions, in words a salesperson can read (docs/qualification.md)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from blueprint_pipeline.qualification.features import COLUMNS, KINDS
+
+
+def _count(noun: str):
+    return lambda v: f"{v:g} {noun}"
+
+
+WORDS = {
+    "activities_90d": _count("activities in the last 90 days"),
+    "active_persons_90d": _count("people active in the last 90 days"),
+    "engaged_share_90d": lambda v: f"{v:.0%} of the known people active in the last 90 days",
+    "activities_per_person_90d": lambda v: f"{v:.1f} activities per known person in the last 90 days",
+    "velocity_14d": lambda v: f"activity {'up' if v >= 0 else 'down'} by {abs(v):g} over the last 14 days",
+    "rule_score": lambda v: f"engagement score {v:.1f}",
+    "known_persons": _count("people known at the account"),
+    "roles_filled": _count("buying-group roles filled"),
+    "completeness": lambda v: f"buying group {v:.0%} complete",
+    "snapshot_completeness": lambda v: f"{v:.0%} complete at the last daily snapshot",
+    "snapshot_score": lambda v: f"score {v:.1f} at the last daily snapshot",
+    "log_employees": lambda v: f"{math.expm1(v):,.0f} employees",
+    "log_annual_revenue": lambda v: f"annual revenue {math.expm1(v):,.0f}",
+    **{f"n_{k}": _count(f"{k.replace('_', ' ')}s in the last 90 days") for k in KINDS},
+}
+assert set(WORDS) == set(COLUMNS), "every feature needs its words"
+
+
+def reasons(X: np.ndarray, contributions: np.ndarray, top: int) -> list[list[tuple[str, float, str]]]:
+    """Per row, its `top` features by the size of their contribution: (feature, contribution,
+    sentence). A feature with no value, or less than half a point of effect, is never a reason."""
+    out = []
+    for values, row in zip(X, contributions, strict=True):
+        ranked = [
+            j
+            for j in np.argsort(-np.abs(row), kind="stable")
+            if abs(row[j]) >= 0.005 and not np.isnan(values[j])
+        ]
+        out.append(
+            [
+                (
+                    COLUMNS[j],
+                    float(row[j]),
+                    f"{WORDS[COLUMNS[j]](float(values[j]))} "
+                    f"({'raises' if row[j] > 0 else 'lowers'} readiness by {abs(row[j]) * 100:.0f} points)",
+                )
+                for j in ranked[:top]
+            ]
+        )
+    return out
