@@ -24,9 +24,10 @@ demo: $(STAMP)
 	$(BIN)/blueprint generate --scale $(DEMO_SCALE) --seed 7 --out data/landing --force
 	$(BIN)/blueprint run --landing data/landing --warehouse duckdb:///$(CURDIR)/data/warehouse.duckdb --config examples/config
 
-## test: the whole suite (PostgreSQL tests skip when no server answers, unless BLUEPRINT_REQUIRE_POSTGRES=1)
+## test: the whole suite (PostgreSQL tests skip when no server answers, unless BLUEPRINT_REQUIRE_POSTGRES=1).
+## Three workers on two cores: the long tests wait on subprocesses and sensors half the time.
 test: $(STAMP)
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/pytest -q -n 3 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

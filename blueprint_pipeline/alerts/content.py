@@ -40,7 +40,7 @@ def _readiness(row) -> dict:
     if row is None:
         return {"readiness": "", "readiness_reasons": []}
     return {
-        "readiness": f"{row.tier.replace('_', '-')} ({float(row.probability):.0%} likely to buy)",
+        "readiness": f"{row.tier} (probability {float(row.probability):.0%})",
         "readiness_reasons": [r for r in (_text(row.explanation) or "").split("; ") if r],
     }
 

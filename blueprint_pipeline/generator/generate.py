@@ -402,7 +402,7 @@ def marketo_leads(
     return frame
 
 
-# Sales' decisions on marketing-qualified accounts (docs/qualification.md#sales-feedback): a quarter
+# Sales' decisions on marketing-qualified accounts (docs/qualification.md#sales-feedback): 60%
 # of the accounts without opportunities were qualified once, at a random time, and accepted with
 # probability sigmoid(FEEDBACK_INTERCEPT + FEEDBACK_SLOPE * readiness) (readiness as for an
 # opportunity), else rejected with a reason; their groups warm up before the decision. Two rows
@@ -423,7 +423,7 @@ def feedback(
 ) -> None:
     rng = ctx.rng("feedback")
     others = accts.loc[~accts["Id"].isin(opps["account"]), "Id"]
-    others = others[rng.random(len(others)) < 0.25]
+    others = others[rng.random(len(others)) < 0.6]
     readiness = np.log(keen.reindex(others.to_numpy()).to_numpy())
     readiness += rng.normal(0.0, READINESS_NOISE, len(others))
     yes = rng.random(len(others)) < 1 / (1 + np.exp(-(FEEDBACK_INTERCEPT + FEEDBACK_SLOPE * readiness)))
@@ -678,13 +678,14 @@ def campaigns(ctx: Context, ctcs: pd.DataFrame, lds: pd.DataFrame) -> None:
 
 
 # The signal a readiness model can learn (docs/qualification.md). Each account has a buying
-# propensity (log-normal, median 1) that makes its people that much more active in Marketo all year.
-# Each opportunity has a readiness: the log of its account's propensity plus noise
-# (READINESS_NOISE). It is won, once closed, with probability sigmoid(WIN_INTERCEPT + WIN_SLOPE *
-# readiness), and in the WARMUP_DAYS before its creation a share sigmoid(WARMUP_INTERCEPT +
-# WARMUP_SLOPE * readiness) of its account's Marketo people engage, each with 3 + Poisson(5)
-# activities: the breadth of the buying group engaged, not the volume of its busiest person, is what
-# tells won from lost. Opportunities are created within the activities' year. Everything else is noise.
+# propensity (log-normal, median 1). Each opportunity (and each sales decision, see `feedback`) has
+# a readiness: the log of its account's propensity plus noise (READINESS_NOISE). It is won, once
+# closed, with probability sigmoid(WIN_INTERCEPT + WIN_SLOPE * readiness), and in the WARMUP_DAYS
+# before its creation a share sigmoid(WARMUP_INTERCEPT + WARMUP_SLOPE * readiness) of its account's
+# Marketo people engage, each with 1 + Poisson(WARMUP_ACTIVITIES * e^readiness) activities: the
+# breadth and intensity of the buying group's engagement tell won from lost. Opportunities are
+# created within the activities' year. Everything else is noise (the year-round activity of
+# every person, firmographics, the number of people per account).
 PROPENSITY_SIGMA, READINESS_NOISE, WIN_INTERCEPT, WIN_SLOPE = 1.0, 0.3, -0.25, 2.0
 WARMUP_DAYS, WARMUP_INTERCEPT, WARMUP_SLOPE, WARMUP_ACTIVITIES = 90, -1.0, 2.5, 6.0
 

@@ -652,7 +652,7 @@ class JourneyRun:
                 "score": f"{group['score']:.1f}" if group else "",
                 "missing_roles": (group or {}).get("missing_roles") or "none",
                 "members": (group or {}).get("members", 0),
-                "readiness_tier": (group or {}).get("readiness_tier", "").replace("_", "-"),
+                "readiness_tier": (group or {}).get("readiness_tier") or "unscored",
             },
             "solution_interest": {k: interest[k] for k in ("name", "description", "business_outcome")},
             "journey": {"name": journey.name},

@@ -32,9 +32,17 @@ WORDS = {
 assert set(WORDS) == set(COLUMNS), "every feature needs its words"
 
 
-def reasons(X: np.ndarray, contributions: np.ndarray, top: int) -> list[list[tuple[str, float, str]]]:
-    """Per row, its `top` features by the size of their contribution: (feature, contribution,
-    sentence). A feature with no value, or less than half a point of effect, is never a reason."""
+def _points(contribution: float) -> str:
+    points = round(abs(contribution) * 100)
+    return "1 point" if points == 1 else f"{points} points"
+
+
+def reasons(
+    X: np.ndarray, contributions: np.ndarray, top: int, columns: list[str]
+) -> list[list[tuple[str, float, str]]]:
+    """Per row (X's columns are `columns`), its `top` features by the size of their contribution:
+    (feature, contribution, sentence). A feature with no value, or less than half a point of effect,
+    is never a reason."""
     out = []
     for values, row in zip(X, contributions, strict=True):
         ranked = [
@@ -45,10 +53,10 @@ def reasons(X: np.ndarray, contributions: np.ndarray, top: int) -> list[list[tup
         out.append(
             [
                 (
-                    COLUMNS[j],
+                    columns[j],
                     float(row[j]),
-                    f"{WORDS[COLUMNS[j]](float(values[j]))} "
-                    f"({'raises' if row[j] > 0 else 'lowers'} readiness by {abs(row[j]) * 100:.0f} points)",
+                    f"{WORDS[columns[j]](float(values[j]))} "
+                    f"({'raises' if row[j] > 0 else 'lowers'} readiness by {_points(row[j])})",
                 )
                 for j in ranked[:top]
             ]

@@ -320,10 +320,24 @@ def _columns(entries: list) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...
     return tuple(names), tuple(types)
 
 
+_PARSED: dict[tuple, SqlProject] = {}
+
+
 def load_project(root: Path) -> SqlProject:
-    """Parse every model under `root`; raise SqlModelError naming the file on any problem."""
+    """Parse every model under `root`; raise SqlModelError naming the file on any problem. Parsed
+    once per process while no file under `root` changes (a build asks several times; parsing the
+    Jinja of every model takes seconds)."""
     if not root.is_dir():
         raise SqlModelError(f"{root}: SQL project directory does not exist")
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    key = (str(root.resolve()), tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
+    if key not in _PARSED:
+        _PARSED.clear()  # one project at a time is what a process builds; tests switch projects
+        _PARSED[key] = _parse_project(root)
+    return _PARSED[key]
+
+
+def _parse_project(root: Path) -> SqlProject:
     macros = "".join(p.read_text(encoding="utf-8") for p in sorted((root / "macros").glob("*.sql")))
     sources = _load_sources(root)
     seeds = {

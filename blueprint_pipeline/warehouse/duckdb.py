@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+from pydantic import PrivateAttr
 
 from blueprint_pipeline.errors import WarehouseError
 from blueprint_pipeline.warehouse.base import Params, Session, Warehouse, quote
@@ -79,6 +80,7 @@ class DuckDBWarehouse(Warehouse):
     lock_timeout_seconds: float = 600.0
     # DuckDB's own default is 80% of RAM; bounded, it spills to disk instead (docs/benchmarks.md).
     memory_limit: str = "3GB"
+    _held: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
 
     @property
     def dialect(self) -> str:
@@ -88,7 +90,24 @@ class DuckDBWarehouse(Warehouse):
     def display_url(self) -> str:
         return f"duckdb:///{Path(self.path).resolve()}"
 
+    @contextmanager
+    def yield_for_execution(self, context) -> Iterator[DuckDBWarehouse]:
+        """For the length of a run, one database handle: each session is a cursor on it, which
+        costs nothing, where opening the file costs tens of milliseconds and its last close a
+        checkpoint (a build opens a few hundred sessions). Released when the run ends, so other
+        processes (the UI, the CLI) can open the file again."""
+        con = self._connect()
+        self._held = con
+        try:
+            yield self
+        finally:
+            self._held = None
+            con.close()
+
     def _connect(self) -> duckdb.DuckDBPyConnection:
+        held = getattr(self, "_held", None)
+        if held is not None:
+            return utc(held.cursor())
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_timeout_seconds
         waited = False

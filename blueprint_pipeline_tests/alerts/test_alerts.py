@@ -209,9 +209,7 @@ def test_the_asset_queues_routed_alerts(warehouse, tmp_path):
     assert subject == "Sales alert: Data Platform for Acme A2 (qualified: reached Marketing Qualified)"
     assert "Account:            Acme A2 (A2, acme.com)" in text and "Missing roles:      none" in text
     # The group's readiness (readiness_scores), with its reasons in words.
-    assert (
-        "Readiness:          fast-track (72% likely to buy)\n    - 12 activities in the last 90 days" in text
-    )
+    assert "Readiness:          fast_track (probability 72%)\n    - 12 activities in the last 90 days" in text
     assert "<li>1 people known at the account (lowers readiness by 4 points)</li>" in html
     assert "<h2" in html and "Acme A2" in html
     build("2026-03-03T00:00:00")  # nothing new: a milestone alerts once

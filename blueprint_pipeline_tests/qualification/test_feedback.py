@@ -78,8 +78,8 @@ def test_decisions_checked_and_counted(warehouse, tmp_path):
     assert problems["f8"] == "field reason: a rejection needs a reason"
     assert problems["f9"] == "field decided_at: after the run's as-of time"
     [check] = result.get_asset_check_evaluations()
-    assert not check.passed and check.metadata["unusable"].value == 5
-    assert "feedback.csv row 6: field decision" in check.metadata["first problems"].value
+    assert not check.passed and check.metadata["failing_rows"].value == 5
+    assert "feedback.csv record 6: field decision" in check.metadata["failed"].value
     assert kpi.assign(week=kpi["week"].astype(str)).to_dict("records") == [
         {"week": "2026-06-01", "solution_interest": "data_platform", "decisions": 4, "accepted": 1,
          "rejected": 3, "acceptance_rate": 0.25, "top_rejection_reason": "no budget"},

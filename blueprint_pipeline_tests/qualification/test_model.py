@@ -15,7 +15,7 @@ import pytest
 
 from blueprint_pipeline.config.qualification import Tiers
 from blueprint_pipeline.qualification.features import COLUMNS
-from blueprint_pipeline.qualification.model import contributions, probability, tier, train
+from blueprint_pipeline.qualification.model import MODEL_COLUMNS, contributions, probability, tier, train
 from blueprint_pipeline.qualification.reasons import reasons
 
 
@@ -47,7 +47,7 @@ def test_a_model_with_the_signal_beats_the_rule_score():
 def test_training_is_deterministic_for_a_seed():
     one, two = train(history(), seed=5), train(history(), seed=5)
     assert one.name == two.name and one.metrics == two.metrics
-    rows = history()[COLUMNS].astype(float).to_numpy()
+    rows = history()[MODEL_COLUMNS].astype(float).to_numpy()
     assert (probability(one.model, rows) == probability(two.model, rows)).all()
 
 
@@ -98,31 +98,30 @@ def test_explanations_say_what_the_model_does():
     """Each reason is a feature whose return to the training median moves the probability by
     exactly the stated contribution, in the stated direction; the largest come first."""
     bundle = train(history()).model
-    X = history(20, seed=11)[COLUMNS].astype(float).to_numpy()
+    X = history(20, seed=11)[MODEL_COLUMNS].astype(float).to_numpy()
     base, c = probability(bundle, X), contributions(bundle, X)
-    why = reasons(X, c, top=3)
-    j = COLUMNS.index("activities_90d")
+    why = reasons(X, c, 3, MODEL_COLUMNS)
+    j = MODEL_COLUMNS.index("activities_90d")
     for i, row in enumerate(why):
         assert len(row) <= 3 and [abs(v) for _, v, _ in row] == sorted(
             (abs(v) for _, v, _ in row), reverse=True
         )
         for feature, value, sentence in row:
             moved = X[i : i + 1].copy()
-            moved[0, COLUMNS.index(feature)] = bundle["reference"][COLUMNS.index(feature)]
+            moved[0, MODEL_COLUMNS.index(feature)] = bundle["reference"][MODEL_COLUMNS.index(feature)]
             assert np.isclose(base[i] - probability(bundle, moved)[0], value)
             assert ("raises" if value > 0 else "lowers") in sentence
     # More activity than typical raises readiness (the synthetic truth), and says so in words.
     busy = int(np.argmax(X[:, j]))
     assert c[busy, j] > 0
-    full = dict((f, s) for f, _, s in reasons(X[busy : busy + 1], c[busy : busy + 1], len(COLUMNS))[0])
+    full = dict((f, s) for f, _, s in reasons(X[busy : busy + 1], c[busy : busy + 1], 20, MODEL_COLUMNS)[0])
     assert full["activities_90d"].startswith(
         f"{X[busy, j]:g} activities in the last 90 days (raises readiness by "
     )
     # A feature at its typical value contributes nothing and is never a reason.
     typical = np.array([bundle["reference"]])
-    assert np.allclose(contributions(bundle, typical), 0) and reasons(
-        typical, contributions(bundle, typical), 3
-    ) == [[]]
+    nothing = contributions(bundle, typical)
+    assert np.allclose(nothing, 0) and reasons(typical, nothing, 3, MODEL_COLUMNS) == [[]]
 
 
 @pytest.mark.parametrize(

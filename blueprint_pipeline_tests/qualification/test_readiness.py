@@ -19,8 +19,8 @@ import pytest
 from blueprint_pipeline.config.models import BlueprintConfig
 from blueprint_pipeline.defs.qualification.model import qualification_models
 from blueprint_pipeline.defs.qualification.readiness import readiness_scores
-from blueprint_pipeline.qualification.features import COLUMNS, features_as_of
-from blueprint_pipeline.qualification.model import probability
+from blueprint_pipeline.qualification.features import features_as_of
+from blueprint_pipeline.qualification.model import MODEL_COLUMNS, probability
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import AS_OF_TAG
 from blueprint_pipeline_tests.qualification.test_model import history
@@ -70,7 +70,9 @@ def test_scores_tiers_and_reasons(warehouse, scored):
         groups = session.fetch_df(
             "select buying_group_id, account_id, solution_interest from buying_groups order by 1"
         )
-        X = features_as_of(session, BlueprintConfig(), groups.assign(as_of=AS_OF))[COLUMNS].to_numpy(float)
+        X = features_as_of(session, BlueprintConfig(), groups.assign(as_of=AS_OF))[MODEL_COLUMNS].to_numpy(
+            float
+        )
     bundle = pickle.loads(Path(path).read_bytes())
     p = probability(bundle, X)
     assert np.allclose(rows["probability"].astype(float), p.round(4))
@@ -89,7 +91,7 @@ def test_scores_tiers_and_reasons(warehouse, scored):
 
 def test_a_model_that_fails_its_check_is_not_used(warehouse, scored):
     _train(warehouse, scored, history(), "2026-06-09")
-    shuffled = history(seed=8)
+    shuffled = history()  # as in test_model.py: the labels shuffled, a check known to fail
     head = shuffled.index < int(len(shuffled) * 0.8)
     shuffled.loc[head, "label"] = np.random.default_rng(9).permutation(shuffled.loc[head, "label"].to_numpy())
     _train(warehouse, scored, shuffled, "2026-06-10")
@@ -110,13 +112,20 @@ def test_no_passing_model_no_scores(warehouse, scored):
 
 
 def test_retraining_runs_on_a_schedule():
-    """Weekly by default (BLUEPRINT_RETRAIN_CRON): feedback, training set, model and scores."""
+    """Weekly by default (BLUEPRINT_RETRAIN_CRON): everything the scores are built from."""
     from blueprint_pipeline.definitions import build_definitions
 
     definitions = build_definitions()
     [schedule] = [s for s in definitions.schedules if s.name == "retrain_readiness_model"]
     assert schedule.cron_schedule == "0 5 * * 1"
     job = definitions.resolve_job_def(schedule.job_name)
-    assert {k.path[-1] for k in job.asset_layer.selected_asset_keys} == {
-        "sales_feedback", "qualification_training_set", "qualification_models", "readiness_scores",
-    }  # fmt: skip
+    built = {k.path[-1] for k in job.asset_layer.selected_asset_keys}
+    # New extracts are ingested first (sales feedback, activities, opportunities), then retrained.
+    assert {"raw_sales__feedback", "raw_marketo__activities", "raw_salesforce__opportunity"} <= built
+    assert {
+        "sales_feedback",
+        "qualification_training_set",
+        "qualification_models",
+        "readiness_scores",
+    } <= built
+    assert "journey_outbox" not in built  # nothing is sent by a retraining

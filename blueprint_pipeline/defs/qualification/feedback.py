@@ -46,9 +46,9 @@ def sales_feedback(
         passed=bad.empty,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
-            "unusable": len(bad),
-            "first problems": "; ".join(
-                f"{r.source_file} row {r.source_row}: {r.problem}" for r in bad.head(5).itertuples()
+            "failing_rows": len(bad),  # the build summary shows these two
+            "failed": "; ".join(
+                f"{r.source_file} record {r.source_row}: {r.problem}" for r in bad.head(3).itertuples()
             )
             or "none",
         },

@@ -45,7 +45,7 @@ def qualification_models(
         frame = session.fetch_df("select * from qualification_training_set")
     frame["as_of"] = pd.to_datetime(frame["as_of"])
     trained = train(frame, min_rows=loaded.config.qualification.min_examples)
-    version = trained.metrics.get("data_hash", "none")
+    version = trained.metrics["data_hash"]  # also for no model: each distinct data is one row
     path = models_dir() / f"readiness-{version}.pkl"
     if trained.model is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,11 +100,11 @@ def qualification_models(
 retrain_schedule = dg.ScheduleDefinition(
     name="retrain_readiness_model",
     cron_schedule=retrain_cron(),
-    target=dg.AssetSelection.assets(
-        "sales_feedback", "qualification_training_set", VERSIONS, "readiness_scores"
-    ),
+    # Everything the scores are built from: new extracts (sales feedback, activities, opportunities)
+    # are ingested first, so the model learns from them.
+    target=dg.AssetSelection.assets("readiness_scores").upstream().required_multi_asset_neighbors(),
     default_status=SCHEDULE_STATUS,
-    description="Rebuilds the training set from the latest history and sales feedback, retrains the "
-    "readiness model and rescores the groups (BLUEPRINT_RETRAIN_CRON, default Mondays 05:00 UTC). "
-    "A new model is used only once it passes its check.",
+    description="Ingests what has landed, rebuilds the training set from the latest history and sales "
+    "feedback, retrains the readiness model and rescores the groups (BLUEPRINT_RETRAIN_CRON, default "
+    "Mondays 05:00 UTC). A new model is used only once it passes its check.",
 )

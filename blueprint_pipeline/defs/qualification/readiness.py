@@ -8,8 +8,8 @@ import dagster as dg
 import pandas as pd
 
 from blueprint_pipeline.published import published
-from blueprint_pipeline.qualification.features import COLUMNS, features_as_of
-from blueprint_pipeline.qualification.model import TIERS, contributions, probability, tier
+from blueprint_pipeline.qualification.features import features_as_of
+from blueprint_pipeline.qualification.model import MODEL_COLUMNS, TIERS, contributions, probability, tier
 from blueprint_pipeline.qualification.reasons import reasons
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
@@ -43,7 +43,9 @@ def last_passing_model(session: Session) -> tuple[str, dict] | tuple[None, str]:
         if not path or not Path(path).is_file():
             continue
         bundle = pickle.loads(Path(path).read_bytes())
-        if isinstance(bundle, dict) and bundle.get("columns") == COLUMNS:  # older feature sets are skipped
+        if (
+            isinstance(bundle, dict) and bundle.get("columns") == MODEL_COLUMNS
+        ):  # older feature sets are skipped
             return version, bundle
     if rows:
         return None, f"none of the {len(rows)} models that passed is readable with today's features"
@@ -76,9 +78,11 @@ def readiness_scores(
             groups = session.fetch_df(
                 "select buying_group_id, account_id, solution_interest from buying_groups order by 1"
             )
-            X = features_as_of(session, loaded.config, groups.assign(as_of=as_of))[COLUMNS].to_numpy(float)
+            X = features_as_of(session, loaded.config, groups.assign(as_of=as_of))[MODEL_COLUMNS].to_numpy(
+                float
+            )
             p = probability(bundle, X) if len(X) else []
-            why = reasons(X, contributions(bundle, X), config.top_reasons) if len(X) else []
+            why = reasons(X, contributions(bundle, X), config.top_reasons, MODEL_COLUMNS) if len(X) else []
             frame = groups.assign(
                 probability=pd.Series(p, index=groups.index, dtype="float64").round(4),
                 tier=tier(p, config.tiers) if len(X) else [],
