@@ -61,3 +61,24 @@ def postgres_warehouse() -> Warehouse:
 def warehouse(request: pytest.FixtureRequest) -> Warehouse:
     """Each test using this runs twice: on DuckDB and on PostgreSQL."""
     return request.getfixturevalue(f"{request.param}_warehouse")
+
+
+# The files that take a minute or more (measured with --durations): collected first, so xdist
+# hands them out first and the run does not end with one worker on a long tail.
+LONG_FILES = (
+    "test_forget.py",
+    "test_bench.py",
+    "test_fast_path.py",
+    "test_cli.py",
+    "test_automation_loop.py",
+    "test_two_drops.py",
+    "test_audiences.py",
+    "test_buying_groups.py",
+    "test_identity_graph.py",
+    "test_browser.py",
+    "test_ui.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in LONG_FILES)  # stable: the rest keep their order
