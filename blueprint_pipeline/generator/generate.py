@@ -492,20 +492,8 @@ def activities(ctx: Context, mkto: pd.DataFrame, warm: pd.DataFrame) -> int:
     while written < total:
         n = min(ACTIVITY_CHUNK, total - written)
         type_id = rng.choice(types, size=n, p=mix)
-        frame = pd.DataFrame(
-            {
-                "marketoGUID": np.arange(guid, guid + n),
-                "leadId": rng.choice(lead_ids, size=n, p=engagement),
-                "activityDate": pd.to_datetime(
-                    ctx.end_s - rng.integers(0, 365 * 86400, n), unit="s"
-                ).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "activityTypeId": type_id,
-                "campaignId": rng.integers(1000, 1100, n),
-                "primaryAttributeValueId": rng.integers(1, 500, n),
-                "primaryAttributeValue": _primary_values(rng, type_id),
-                "attributes": _attributes(rng, type_id),
-            }
-        )
+        leads = rng.choice(lead_ids, size=n, p=engagement)
+        frame = _extract(rng, guid, leads, ctx.end_s - rng.integers(0, 365 * 86400, n), type_id)
         guid += n
         if carry is not None:  # the same activities delivered again in the next extract
             frame = pd.concat([carry, frame], ignore_index=True)
@@ -515,21 +503,8 @@ def activities(ctx: Context, mkto: pd.DataFrame, warm: pd.DataFrame) -> int:
         written += n
     # The warm-up before opportunities, as one more extract like the others.
     n = len(warm)
-    type_id = warm["activityTypeId"].to_numpy()
-    frame = pd.DataFrame(
-        {
-            "marketoGUID": np.arange(guid, guid + n),
-            "leadId": warm["leadId"].to_numpy(),
-            "activityDate": pd.to_datetime(np.minimum(warm["at"].to_numpy(), ctx.end_s), unit="s").strftime(
-                "%Y-%m-%dT%H:%M:%SZ"
-            ),
-            "activityTypeId": type_id,
-            "campaignId": rng.integers(1000, 1100, n),
-            "primaryAttributeValueId": rng.integers(1, 500, n),
-            "primaryAttributeValue": _primary_values(rng, type_id),
-            "attributes": _attributes(rng, type_id),
-        }
-    )
+    at = np.minimum(warm["at"].to_numpy(), ctx.end_s)
+    frame = _extract(rng, guid, warm["leadId"].to_numpy(), at, warm["activityTypeId"].to_numpy())
     guid += n
     ctx.write(frame, f"marketo/activities_{chunk_no + 1:04d}.csv")
     written += n
@@ -541,6 +516,26 @@ def activities(ctx: Context, mkto: pd.DataFrame, warm: pd.DataFrame) -> int:
     changes = _lead_changes(rng, lead_ids, guid, ctx.end_s)
     ctx.write(changes, "marketo/activities_lead_changes.csv")
     return written + legacy + len(changes)
+
+
+def _extract(
+    rng: np.random.Generator, guid: int, leads: np.ndarray, seconds: np.ndarray, type_id: np.ndarray
+) -> pd.DataFrame:
+    """An activities extract: the given leads, times (epoch seconds) and types; campaigns and
+    attributes drawn."""
+    n = len(leads)
+    return pd.DataFrame(
+        {
+            "marketoGUID": np.arange(guid, guid + n),
+            "leadId": leads,
+            "activityDate": pd.to_datetime(seconds, unit="s").strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "activityTypeId": type_id,
+            "campaignId": rng.integers(1000, 1100, n),
+            "primaryAttributeValueId": rng.integers(1, 500, n),
+            "primaryAttributeValue": _primary_values(rng, type_id),
+            "attributes": _attributes(rng, type_id),
+        }
+    )
 
 
 def _lead_changes(rng: np.random.Generator, lead_ids: np.ndarray, guid: int, end_s: int) -> pd.DataFrame:
