@@ -25,11 +25,13 @@ from blueprint_pipeline.progress import progress_logger
 from blueprint_pipeline.resources import (
     AUTOMATION_ENV,
     CONFIG_DIR_ENV,
+    EXECUTOR_ENV,
     LANDING_DIR_ENV,
     MAILBOX_DIR_ENV,
     REFRESH_CRON_ENV,
     WAREHOUSE_SCHEMA_ENV,
     WAREHOUSE_URL_ENV,
+    executor_settings,
     warehouse_from_env,
 )
 from blueprint_pipeline.run_facts import AS_OF_TAG, FULL_REFRESH_TAG, parse_as_of
@@ -39,7 +41,7 @@ from blueprint_pipeline.user_files import check_user_files
 # Printed in the "open the UI" line; never the SMTP URL or SMS token (they may hold secrets).
 UI_VARIABLES = (
     LANDING_DIR_ENV, WAREHOUSE_URL_ENV, WAREHOUSE_SCHEMA_ENV, CONFIG_DIR_ENV, MAILBOX_DIR_ENV, AUTOMATION_ENV,
-    REFRESH_CRON_ENV,
+    REFRESH_CRON_ENV, EXECUTOR_ENV,
 )  # fmt: skip
 LAYER_ORDER = (
     "sources",
@@ -61,6 +63,7 @@ class BuildOptions:
     as_of: str | None = None
     full_refresh: bool = False
     select: str | None = None
+    executor: str | None = None  # in_process (default), multiprocess, celery: see executors.py
 
 
 # An asset's metadata entry `summary/<label>` is printed in the build summary as "<label>: value".
@@ -153,6 +156,8 @@ def _apply_options(options: BuildOptions) -> None:
         os.environ[WAREHOUSE_URL_ENV] = options.warehouse_url
     if options.config_dir is not None:
         os.environ[CONFIG_DIR_ENV] = str(options.config_dir)
+    if options.executor is not None:
+        os.environ[EXECUTOR_ENV] = options.executor
 
 
 def _instance() -> dg.DagsterInstance:
@@ -189,6 +194,60 @@ def _check_time_moves_forward(warehouse, as_of: datetime) -> None:
                 )
 
 
+# Definitions built ahead in a step launcher (blueprint_pipeline/preload.py), by the variables they read.
+_prebuilt: dict[tuple, dg.Definitions] = {}
+
+
+def _settings_key() -> tuple:
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("BLUEPRINT_")))
+
+
+def definitions_for_runs() -> dg.Definitions:
+    """The definitions with the progress logger. Executors that run steps in other processes
+    rebuild them there from this function's name."""
+    prebuilt = _prebuilt.get(_settings_key())
+    if prebuilt is not None:
+        return prebuilt
+    return dg.Definitions.merge(build_definitions(), dg.Definitions(loggers={"progress": progress_logger}))
+
+
+def prebuild_definitions() -> None:
+    """Build the definitions (and their repository) once in a process that forks step processes."""
+    defs = definitions_for_runs()
+    defs.get_repository_def()
+    _prebuilt[_settings_key()] = defs
+
+
+def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, **kwargs):
+    """Run in this process, or through dg.execute_job when steps run elsewhere; the result is
+    read here, before execute_job's context closes."""
+    if executor_settings()["name"] == "in_process":
+        return job.execute_in_process(instance=instance, **kwargs)
+    if instance.is_ephemeral:
+        raise BlueprintError("steps in other processes need a persistent Dagster instance (DAGSTER_HOME)")
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    # The implicit asset job cannot be rebuilt on its own (its name is reserved): through its repository.
+    repository = ReconstructableRepository.for_module(__name__, definitions_for_runs.__name__)
+    with dg.execute_job(repository.get_reconstructable_job(job.name), instance=instance, **kwargs) as result:
+        return _Finished(result)
+
+
+class _Finished:
+    """What summarise() reads of an ExecuteJobResult, kept after its context has closed."""
+
+    def __init__(self, result):
+        self.success, self.run_id, self.all_events = result.success, result.run_id, result.all_events
+        self._materializations = result.get_asset_materialization_events()
+        self._checks = result.get_asset_check_evaluations()
+
+    def get_asset_materialization_events(self):
+        return self._materializations
+
+    def get_asset_check_evaluations(self):
+        return self._checks
+
+
 def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None) -> BuildSummary:
     _apply_options(options)
     loaded = load_config(os.environ.get(CONFIG_DIR_ENV) or None)  # bad config: an error before any run
@@ -208,7 +267,7 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
         raise BlueprintError(str(exc)) from exc
     _check_time_moves_forward(warehouse, as_of)
 
-    defs = dg.Definitions.merge(build_definitions(), dg.Definitions(loggers={"progress": progress_logger}))
+    defs = definitions_for_runs()  # also checks the executor's settings against the warehouse
     job = defs.resolve_implicit_global_asset_job_def()
     graph = defs.resolve_asset_graph()
     selection = None
@@ -222,8 +281,9 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
 
     tags = {AS_OF_TAG: as_of.isoformat(), FULL_REFRESH_TAG: str(options.full_refresh).lower()}
     instance = instance or _instance()
-    result = job.execute_in_process(
-        instance=instance,
+    result = _execute(
+        job,
+        instance,
         tags=tags,
         run_config={"loggers": {"progress": {}}},
         asset_selection=selection,

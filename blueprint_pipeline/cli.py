@@ -36,6 +36,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         as_of=args.as_of,
         full_refresh=args.full_refresh,
         select=args.select,
+        executor=args.executor,
     )
     summary = run_build(options)
     print(summary.render())
@@ -225,6 +226,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
     run.add_argument(
         "--select", help="Dagster asset selection, e.g. 'group:staging' or 'stg_salesforce__accounts+'"
+    )
+    run.add_argument(
+        "--executor",
+        choices=("in_process", "multiprocess", "celery"),
+        help="where steps run (default in_process; the others need PostgreSQL: docs/production.md)",
     )
     run.set_defaults(func=_cmd_run)
 

@@ -9,12 +9,14 @@ import dagster as dg
 
 from blueprint_pipeline.catalog import catalogued
 from blueprint_pipeline.defs.sources.assets import build_source_assets
+from blueprint_pipeline.executors import executor_for
 from blueprint_pipeline.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.resources import (
     ActivationResource,
     BlueprintConfigResource,
     DeliveryResource,
     LandingResource,
+    executor_settings,
     warehouse_from_env,
 )
 from blueprint_pipeline.sql_models.assets import build_sql_model_assets
@@ -39,8 +41,8 @@ def build_definitions(
             "delivery": DeliveryResource(),
             "activation": ActivationResource(),
         },
-        # One process per run: DuckDB has a single writer, and a step per process costs ~2 s.
-        executor=dg.in_process_executor,
+        # In the run's process unless BLUEPRINT_EXECUTOR says otherwise (blueprint_pipeline/executors.py).
+        executor=executor_for(executor_settings(), warehouse.dialect),
     )
     if not with_layer_packages:
         return generated

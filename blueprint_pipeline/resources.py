@@ -31,6 +31,10 @@ AUTOMATION_ENV = "BLUEPRINT_AUTOMATION"
 ACTIVATION_DIR_ENV = "BLUEPRINT_ACTIVATION_DIR"
 REPORTS_DIR_ENV = "BLUEPRINT_REPORTS_DIR"
 REFRESH_CRON_ENV = "BLUEPRINT_REFRESH_CRON"
+EXECUTOR_ENV = "BLUEPRINT_EXECUTOR"
+MAX_CONCURRENT_ENV = "BLUEPRINT_MAX_CONCURRENT"
+CELERY_BROKER_ENV = "BLUEPRINT_CELERY_BROKER"
+CELERY_BACKEND_ENV = "BLUEPRINT_CELERY_BACKEND"
 
 
 def automation_on() -> bool:
@@ -41,6 +45,18 @@ def automation_on() -> bool:
 
 def refresh_cron() -> str:
     return os.environ.get(REFRESH_CRON_ENV, "0 6 * * *")
+
+
+def executor_settings() -> dict:
+    """How runs execute their steps (docs/production.md): BLUEPRINT_EXECUTOR (in_process,
+    multiprocess or celery), BLUEPRINT_MAX_CONCURRENT processes for multiprocess, and the Celery
+    broker and result backend (their URLs may hold a password: they come from here only)."""
+    return {
+        "name": os.environ.get(EXECUTOR_ENV) or "in_process",
+        "max_concurrent": os.environ.get(MAX_CONCURRENT_ENV) or str(os.cpu_count() or 2),
+        "broker": os.environ.get(CELERY_BROKER_ENV) or "pyamqp://guest@127.0.0.1:5672//",
+        "backend": os.environ.get(CELERY_BACKEND_ENV) or "rpc://",
+    }
 
 
 def retrain_cron() -> str:

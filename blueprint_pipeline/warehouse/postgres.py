@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -64,12 +65,36 @@ def _engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+_CREATE_IF_MISSING = re.compile(
+    r"\s*create\s+(?:unique\s+)?(?:table|index)\s+if\s+not\s+exists\s+(\S+)", re.IGNORECASE
+)
+
+
 class PostgresSession(Session):
-    def __init__(self, conn: Connection):
+    def __init__(self, conn: Connection, autocommit: bool):
         self.conn = conn
+        self.autocommit = autocommit
 
     def _run(self, sql: str, params: Params):
+        created = _CREATE_IF_MISSING.match(sql)
+        if created:
+            return self._create_if_missing(sql, params, created.group(1).strip('"').lower())
         return self.conn.exec_driver_sql(to_postgres(sql), dict(params or {}))
+
+    def _create_if_missing(self, sql: str, params: Params, name: str):
+        """Two sessions creating the same table at once collide in PostgreSQL's catalog (a unique
+        violation on pg_type) although both said IF NOT EXISTS: the second waits for the first,
+        under an advisory lock held until the first's transaction ends."""
+        key = {"key": f"blueprint create {name}"}
+        run = functools.partial(self.conn.exec_driver_sql, to_postgres(sql), dict(params or {}))
+        if not self.autocommit:
+            self.conn.exec_driver_sql("select pg_advisory_xact_lock(hashtext(%(key)s))", key)
+            return run()
+        self.conn.exec_driver_sql("select pg_advisory_lock(hashtext(%(key)s))", key)
+        try:
+            return run()
+        finally:
+            self.conn.exec_driver_sql("select pg_advisory_unlock(hashtext(%(key)s))", key)
 
     def execute(self, sql: str, params: Params = None) -> None:
         self._run(sql, params)
@@ -141,7 +166,12 @@ class PostgresWarehouse(Warehouse):
             raise WarehouseError(f"bad PostgreSQL URL {self.display_url}: {exc}") from exc
         try:
             schema = quote(self.schema_name)
-            conn.exec_driver_sql(f"create schema if not exists {schema}")
+            exists = "select 1 from pg_namespace where nspname = %(name)s"
+            if not conn.exec_driver_sql(exists, {"name": self.schema_name}).scalar():
+                # Under a lock: concurrent first connections would collide as in _create_if_missing.
+                conn.exec_driver_sql("select pg_advisory_xact_lock(hashtext('blueprint create schema'))")
+                conn.exec_driver_sql(f"create schema if not exists {schema}")
+                conn.commit()
             conn.exec_driver_sql(f"set search_path to {schema}")
             conn.exec_driver_sql("set time zone 'UTC'")  # offset-less timestamps are UTC
             conn.commit()
@@ -153,9 +183,9 @@ class PostgresWarehouse(Warehouse):
     def session(self) -> Iterator[Session]:
         with self._connection() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            yield PostgresSession(conn)
+            yield PostgresSession(conn, autocommit=True)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         with self._connection() as conn, conn.begin():
-            yield PostgresSession(conn)
+            yield PostgresSession(conn, autocommit=False)

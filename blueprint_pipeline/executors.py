@@ -1,0 +1,48 @@
+"""How a run's steps execute (docs/production.md#executors).
+
+- `in_process` (default): every step in the run's own process. The right choice for DuckDB, which
+  allows one writing process, and the fastest for small data (a step in a new process pays ~2 s
+  of imports and definitions).
+- `multiprocess`: a process per step, up to BLUEPRINT_MAX_CONCURRENT at once, on one machine.
+- `celery`: steps go to Celery workers through a broker (RabbitMQ or Redis), on any machine that
+  reaches the broker, the warehouse and the Dagster instance's PostgreSQL storage.
+
+The last two need a PostgreSQL warehouse (several writers) and a persistent Dagster instance.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from blueprint_pipeline.errors import BlueprintError
+
+EXECUTORS = ("in_process", "multiprocess", "celery")
+
+
+def executor_for(settings: dict, dialect: str) -> dg.ExecutorDefinition:
+    name = settings["name"]
+    if name not in EXECUTORS:
+        raise BlueprintError(f"BLUEPRINT_EXECUTOR={name!r}: expected one of {', '.join(EXECUTORS)}")
+    if name == "in_process":
+        return dg.in_process_executor
+    if dialect == "duckdb":
+        raise BlueprintError(
+            f"the {name} executor runs steps in several processes at once and DuckDB allows one "
+            "writing process: use a PostgreSQL warehouse (docs/production.md) or the in_process executor"
+        )
+    if name == "multiprocess":
+        try:
+            processes = int(settings["max_concurrent"])
+        except ValueError:
+            raise BlueprintError(
+                f"BLUEPRINT_MAX_CONCURRENT={settings['max_concurrent']!r}: expected a whole number"
+            ) from None
+        # Steps fork from a server that has imported everything and built the definitions once.
+        preload = ["dagster._core.executor.multiprocess", "blueprint_pipeline.preload"]
+        start = {"forkserver": {"preload_modules": preload}}
+        return dg.multiprocess_executor.configured(
+            {"max_concurrent": max(1, processes), "start_method": start}
+        )
+    from dagster_celery import celery_executor
+
+    return celery_executor.configured({"broker": settings["broker"], "backend": settings["backend"]})
