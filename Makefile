@@ -8,7 +8,7 @@ DEMO_SCALE ?= demo
 export DAGSTER_HOME ?= $(CURDIR)
 export BLUEPRINT_DAGSTER_STORAGE ?= $(CURDIR)/data/dagster
 
-.PHONY: install demo test lint ui bench clean
+.PHONY: install demo demo-postgres test lint ui bench clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: python3.11 not found (set PYTHON=...)"; exit 2; }
@@ -23,6 +23,20 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/blueprint generate --scale $(DEMO_SCALE) --seed 7 --out data/landing --force
 	$(BIN)/blueprint run --landing data/landing --warehouse duckdb:///$(CURDIR)/data/warehouse.duckdb --config examples/config
+
+## demo-postgres: the same build in production mode (docs/production.md): warehouse and Dagster
+## storage in PostgreSQL, a process per step (multiprocess executor). Databases are created if missing.
+PG_HOST ?= 127.0.0.1
+PG_USER ?= postgres
+PG_PASSWORD ?=
+PG_SERVER := postgresql+psycopg2://$(PG_USER)$(if $(PG_PASSWORD),:$(PG_PASSWORD))@$(PG_HOST):5432
+demo-postgres: $(STAMP)
+	$(BIN)/python -m blueprint_pipeline.postgres_setup $(PG_SERVER) blueprint_warehouse blueprint_dagster
+	$(BIN)/blueprint generate --scale $(DEMO_SCALE) --seed 7 --out data/landing --force
+	DAGSTER_HOME=$(CURDIR)/deploy/postgres DAGSTER_PG_HOST=$(PG_HOST) DAGSTER_PG_USERNAME=$(PG_USER) \
+	DAGSTER_PG_PASSWORD=$(PG_PASSWORD) DAGSTER_PG_DB=blueprint_dagster \
+	$(BIN)/blueprint run --landing data/landing --warehouse $(PG_SERVER)/blueprint_warehouse \
+	  --config examples/config --executor multiprocess
 
 ## test: the whole suite (PostgreSQL tests skip when no server answers, unless BLUEPRINT_REQUIRE_POSTGRES=1).
 ## Three workers on two cores: the long tests wait on subprocesses and sensors half the time.

@@ -33,6 +33,7 @@ from blueprint_pipeline.resources import (
     WAREHOUSE_URL_ENV,
     executor_settings,
     warehouse_from_env,
+    warehouse_url_without_password,
 )
 from blueprint_pipeline.run_facts import AS_OF_TAG, FULL_REFRESH_TAG, parse_as_of
 from blueprint_pipeline.sql_models.project import load_project
@@ -137,6 +138,8 @@ class BuildSummary:
         }
         # The UI's runs must see this run's choices: pass on the variables that were set.
         env |= {k: v for k, v in sorted(os.environ.items()) if k in UI_VARIABLES}
+        if WAREHOUSE_URL_ENV in env:  # a password in the URL is not printed: put yours back in place of ***
+            env[WAREHOUSE_URL_ENV] = warehouse_url_without_password(env[WAREHOUSE_URL_ENV])
         assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         lines.append(f"  open the UI: cd {PROJECT_DIR} && {assignments} make ui")
         return "\n".join(lines)

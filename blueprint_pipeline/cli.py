@@ -214,6 +214,28 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0 if result.build_exit_code == 0 else EXIT_FAILED_BUILD
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    """Become a Celery worker for the celery executor: same broker and queue as the runs, the
+    definitions built once before the pool forks (blueprint_pipeline/preload.py)."""
+    from blueprint_pipeline.resources import executor_settings
+
+    os.environ["BLUEPRINT_EXECUTOR"] = "celery"  # the definitions this worker builds must match the runs'
+    settings = executor_settings()
+    # Broker and backend through celery's variables, not arguments: a password stays out of `ps`.
+    os.environ["CELERY_BROKER_URL"] = settings["broker"]
+    os.environ["CELERY_RESULT_BACKEND"] = settings["backend"]
+    command = [
+        str(Path(sys.executable).with_name("celery")), "-A", "dagster_celery.app", "worker",
+        "-Q", settings["queue"], "-c", str(args.processes), "--prefetch-multiplier=1",
+        "-I", "blueprint_pipeline.preload", "--loglevel", args.loglevel,
+    ]  # fmt: skip
+    if args.name:
+        command += ["-n", args.name]
+    sys.stdout.flush()
+    os.execv(command[0], command)
+    return 0  # not reached
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="blueprint", description=__doc__.splitlines()[0])
     sub = top.add_subparsers(dest="command", required=True)
@@ -315,6 +337,12 @@ def parser() -> argparse.ArgumentParser:
     )
     forget.add_argument("--config", help="config directory (its header aliases read the landing files)")
     forget.set_defaults(func=_cmd_forget)
+
+    worker = sub.add_parser("worker", help="run steps for the celery executor (docs/production.md)")
+    worker.add_argument("--name", help="worker name, unique per machine (default celery@<host>)")
+    worker.add_argument("--processes", type=int, default=1, help="steps at once in this worker (default 1)")
+    worker.add_argument("--loglevel", default="WARNING")
+    worker.set_defaults(func=_cmd_worker)
 
     tracking = sub.add_parser("tracking-server", help="serve the open / click / unsubscribe endpoint")
     tracking.add_argument("--host", default="127.0.0.1")

@@ -45,4 +45,10 @@ def executor_for(settings: dict, dialect: str) -> dg.ExecutorDefinition:
         )
     from dagster_celery import celery_executor
 
-    return celery_executor.configured({"broker": settings["broker"], "backend": settings["backend"]})
+    return celery_executor.configured(
+        {
+            "broker": settings["broker"],
+            "backend": settings["backend"],
+            "config_source": {"task_default_queue": settings["queue"]},  # workers: celery ... worker -Q <it>
+        }
+    )

@@ -35,6 +35,7 @@ EXECUTOR_ENV = "BLUEPRINT_EXECUTOR"
 MAX_CONCURRENT_ENV = "BLUEPRINT_MAX_CONCURRENT"
 CELERY_BROKER_ENV = "BLUEPRINT_CELERY_BROKER"
 CELERY_BACKEND_ENV = "BLUEPRINT_CELERY_BACKEND"
+CELERY_QUEUE_ENV = "BLUEPRINT_CELERY_QUEUE"
 
 
 def automation_on() -> bool:
@@ -49,13 +50,15 @@ def refresh_cron() -> str:
 
 def executor_settings() -> dict:
     """How runs execute their steps (docs/production.md): BLUEPRINT_EXECUTOR (in_process,
-    multiprocess or celery), BLUEPRINT_MAX_CONCURRENT processes for multiprocess, and the Celery
-    broker and result backend (their URLs may hold a password: they come from here only)."""
+    multiprocess or celery), BLUEPRINT_MAX_CONCURRENT processes for multiprocess, the Celery
+    broker and result backend (their URLs may hold a password: they come from here only) and the
+    queue the workers listen on."""
     return {
         "name": os.environ.get(EXECUTOR_ENV) or "in_process",
         "max_concurrent": os.environ.get(MAX_CONCURRENT_ENV) or str(os.cpu_count() or 2),
         "broker": os.environ.get(CELERY_BROKER_ENV) or "pyamqp://guest@127.0.0.1:5672//",
         "backend": os.environ.get(CELERY_BACKEND_ENV) or "rpc://",
+        "queue": os.environ.get(CELERY_QUEUE_ENV) or "dagster",
     }
 
 
@@ -80,6 +83,14 @@ def tracking_secret() -> str:
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+def warehouse_url_without_password(url: str) -> str:
+    if not url.startswith("postgres"):
+        return url
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)
 
 
 def warehouse_from_env() -> Warehouse:

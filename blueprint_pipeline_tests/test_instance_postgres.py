@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from blueprint_pipeline.paths import PROJECT_DIR
+from blueprint_pipeline.postgres_setup import create_databases
 from blueprint_pipeline_tests.conftest import PG_URL, require_postgres
 
 DB = "blueprint_dagster_test"
@@ -21,11 +22,7 @@ def tiny_asset() -> int:
 def test_runs_are_stored_in_postgres(tmp_path, monkeypatch):
     require_postgres()
     url = sa.make_url(PG_URL)
-    engine = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        if not conn.exec_driver_sql("select 1 from pg_database where datname = %s", (DB,)).scalar():
-            conn.exec_driver_sql(f'create database "{DB}"')
-    engine.dispose()
+    create_databases(PG_URL, [DB])
     for name, value in {
         "DAGSTER_PG_USERNAME": url.username or "postgres",
         "DAGSTER_PG_PASSWORD": url.password or "",

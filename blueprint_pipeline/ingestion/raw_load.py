@@ -87,6 +87,10 @@ def ensure_tables(session: Session, obj: SourceObject) -> None:
         "(checksum, source_table)"
     )
     session.execute(
+        f"create unique index if not exists ingested_files_batch on {quote(LEDGER_TABLE)} "
+        "(source_table, batch_id)"
+    )
+    session.execute(
         f"create table if not exists {quote(QUARANTINE_TABLE)} (source_table varchar, file varchar, "
         "line bigint, record_number bigint, record_key varchar, reason varchar, raw_record varchar, "
         "ingested_at timestamp)"
@@ -224,8 +228,16 @@ def ingest_file(
         same = earlier[0][0] == name
         return FileOutcome(name, "already ingested", reason="" if same else f"same bytes as {earlier[0][0]}")
     stamp = as_of.isoformat(sep=" ")
-    batch = int(session.scalar(f"select coalesce(max(batch_id), 0) + 1 from {quote(LEDGER_TABLE)}"))
-    # The ledger row first: a concurrent run ingesting the same bytes fails here, before any row.
+    # Batches are numbered per raw table, so steps ingesting other objects at the same time (the
+    # multiprocess and Celery executors) do not change this object's numbers.
+    batch = int(
+        session.scalar(
+            f"select coalesce(max(batch_id), 0) + 1 from {quote(LEDGER_TABLE)} where source_table = $table",
+            {"table": obj.table},
+        )
+    )
+    # The ledger row first: a concurrent run ingesting the same bytes, or taking the same batch
+    # number, fails here (unique indexes), before any row.
     session.execute(
         f"insert into {quote(LEDGER_TABLE)} "
         "values ($batch, $file, $checksum, $table, 0, 0, cast($as_of as timestamp))",

@@ -1,0 +1,215 @@
+"""Production mode (issue 12), on the local PostgreSQL server: warehouse and Dagster storage in
+PostgreSQL, the full build of the tiny sample with the multiprocess executor and with the Celery
+executor (RabbitMQ broker, two `blueprint worker` processes). Each gives exactly the tables of the
+in-process build, row for row, and the same messages in its mailbox."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from blueprint_pipeline.paths import PROJECT_DIR
+from blueprint_pipeline.postgres_setup import create_databases
+from blueprint_pipeline_tests.conftest import PG_URL, require_postgres
+
+pytestmark = pytest.mark.postgres
+DAGSTER_DB = "blueprint_dagster_test"
+AS_OF = "2026-11-25T00:00:00"
+BROKER = os.environ.get("BLUEPRINT_TEST_BROKER", "pyamqp://guest:guest@127.0.0.1:5672//")
+
+
+def _env(folder: Path, schema: str, instance: str) -> dict[str, str]:
+    """A clean environment for one build: its own schema, files and Dagster instance."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BLUEPRINT_", "DAGSTER_", "CELERY_"))}
+    url = sa.make_url(PG_URL)
+    env |= {
+        "BLUEPRINT_WAREHOUSE_URL": PG_URL,
+        "BLUEPRINT_WAREHOUSE_SCHEMA": schema,
+        "BLUEPRINT_DAGSTER_STORAGE": str(folder / "dagster"),
+        "BLUEPRINT_ACTIVATION_DIR": str(folder / "activation"),
+        "BLUEPRINT_MAILBOX_DIR": str(folder / "mailbox"),
+        "BLUEPRINT_REPORTS_DIR": str(folder / "reports"),
+        "BLUEPRINT_MODELS_DIR": str(folder / "models"),
+        "BLUEPRINT_TRACKING_SECRET": "production-test",
+    }
+    if instance == "postgres":
+        env |= {
+            "DAGSTER_HOME": str(PROJECT_DIR / "deploy" / "postgres"),
+            "DAGSTER_PG_USERNAME": url.username or "postgres",
+            "DAGSTER_PG_PASSWORD": url.password or "",
+            "DAGSTER_PG_HOST": url.host or "127.0.0.1",
+            "DAGSTER_PG_DB": DAGSTER_DB,
+        }
+    else:
+        env["DAGSTER_HOME"] = str(PROJECT_DIR)
+    return env
+
+
+def _cli(*args: str, env: dict) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "blueprint_pipeline.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+# The wall-clock time a message left (every other time is the run's as-of).
+WALL_CLOCK = {("journey_outbox", "sent_at")}
+
+
+def _snapshot(schema: str) -> dict[str, list[tuple]]:
+    """Every table of `schema`: its columns and its rows as text, sorted; wall-clock times blank."""
+    engine = sa.create_engine(PG_URL)
+    tables = {}
+    with engine.connect() as conn:
+        names = conn.exec_driver_sql(
+            "select table_name from information_schema.tables where table_schema = %(s)s "
+            "and table_type = 'BASE TABLE'",
+            {"s": schema},
+        ).scalars()
+        for name in sorted(names):
+            result = conn.exec_driver_sql(f'select * from "{schema}"."{name}"')
+            columns = list(result.keys())
+            rows = sorted(
+                tuple(
+                    "" if v is None or (name, c) in WALL_CLOCK else str(v)
+                    for c, v in zip(columns, row, strict=True)
+                )
+                for row in result
+            )
+            tables[name] = [tuple(result.keys()), *rows]
+    engine.dispose()
+    return tables
+
+
+def _mailbox(folder: Path) -> list[str]:
+    return sorted(p.name for p in (folder / "mailbox").rglob("*.eml"))
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    require_postgres()
+    create_databases(PG_URL, [DAGSTER_DB])
+    root = tmp_path_factory.mktemp("production")
+    landing = root / "landing"
+    _cli(
+        "generate",
+        "--scale",
+        "tiny",
+        "--seed",
+        "3",
+        "--out",
+        str(landing),
+        env=_env(root, "unused", "sqlite"),
+    )
+    schemas = []
+
+    def build(name: str, executor: str, instance: str, **extra: str) -> tuple[Path, str, dict, tuple]:
+        folder, schema = root / name, f"t_{uuid.uuid4().hex[:12]}"
+        schemas.append(schema)
+        env = _env(folder, schema, instance) | extra
+        config = str(PROJECT_DIR / "examples" / "config")
+        args = (
+            "run",
+            "--landing",
+            str(landing),
+            "--config",
+            config,
+            "--as-of",
+            AS_OF,
+            "--executor",
+            executor,
+        )
+        return folder, schema, env, args
+
+    yield landing, build
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        for schema in schemas:
+            conn.exec_driver_sql(f'drop schema if exists "{schema}" cascade')
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def reference(setup):
+    _, build = setup
+    folder, schema, env, args = build("in_process", "in_process", "sqlite")
+    _cli(*args, env=env)
+    return _snapshot(schema), _mailbox(folder)
+
+
+def _assert_same(reference, schema: str, folder: Path) -> None:
+    tables, mails = reference
+    built = _snapshot(schema)
+    assert sorted(built) == sorted(tables)
+    different = {
+        name: (built[name][0], sorted(set(built[name]) ^ set(tables[name]))[:4])
+        for name in tables
+        if built[name] != tables[name]
+    }
+    assert different == {}, (
+        f"tables that differ from the in-process build (columns, rows in one only): {different}"
+    )
+    assert _mailbox(folder) == mails and mails, "the same messages, none lost or doubled"
+
+
+def test_multiprocess_build_on_postgres_equals_in_process(setup, reference):
+    _, build = setup
+    folder, schema, env, args = build("multiprocess", "multiprocess", "postgres")
+    out = _cli(*args, env=env)
+    assert "build OK" in out
+    _assert_same(reference, schema, folder)
+
+
+def test_celery_build_with_two_workers_equals_in_process(setup, reference):
+    landing, build = setup
+    queue = (
+        f"blueprint-test-{uuid.uuid4().hex[:8]}"  # tasks of this test only: other runs may share the broker
+    )
+    folder, schema, env, args = build(
+        "celery", "celery", "postgres", BLUEPRINT_CELERY_BROKER=BROKER, BLUEPRINT_CELERY_QUEUE=queue
+    )
+    # Workers read what `blueprint run` would set from its options.
+    worker_env = env | {
+        "BLUEPRINT_LANDING_DIR": str(landing),
+        "BLUEPRINT_CONFIG_DIR": str(PROJECT_DIR / "examples" / "config"),
+        "BLUEPRINT_EXECUTOR": "celery",
+    }
+    logs = [folder / f"worker{i}.log" for i in (1, 2)]
+    folder.mkdir(parents=True, exist_ok=True)
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "blueprint_pipeline.cli", "worker", "--name", f"w{i}-{queue}@%h"],
+            env=worker_env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for i, log in enumerate(logs, start=1)
+    ]
+    try:
+        out = _cli(*args, env=worker_env)
+        assert all(w.poll() is None for w in workers), "a worker died: " + logs[0].read_text()[-2000:]
+    finally:
+        for w in workers:
+            os.killpg(w.pid, signal.SIGTERM)
+        for w in workers:
+            try:
+                w.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(w.pid, signal.SIGKILL)
+    assert "build OK" in out
+    ran = [log.read_text().count(": started") for log in logs]
+    assert all(ran), f"steps per worker {ran}: both workers took steps"
+    _assert_same(reference, schema, folder)
