@@ -137,7 +137,12 @@ class BuildSummary:
             ),
         }
         # The UI's runs must see this run's choices: pass on the variables that were set.
-        env |= {k: v for k, v in sorted(os.environ.items()) if k in UI_VARIABLES}
+        # The PostgreSQL instance's settings too, but its password (export it yourself).
+        env |= {
+            k: v
+            for k, v in sorted(os.environ.items())
+            if k in UI_VARIABLES or k in ("DAGSTER_PG_HOST", "DAGSTER_PG_USERNAME", "DAGSTER_PG_DB")
+        }
         if WAREHOUSE_URL_ENV in env:  # a password in the URL is not printed: put yours back in place of ***
             env[WAREHOUSE_URL_ENV] = warehouse_url_without_password(env[WAREHOUSE_URL_ENV])
         assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
