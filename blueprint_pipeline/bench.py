@@ -46,6 +46,13 @@ class BenchResult:
     fast_path_done: bool = False
     fresh_at: str = ""  # when the fresh run's activities are dated
 
+    @property
+    def layer_seconds(self) -> dict[str, float]:
+        """The full build's step time per layer, read from its summary."""
+        line = next((line for line in self.summary.splitlines() if "seconds per layer:" in line), "")
+        pairs = [part.rsplit(" ", 1) for part in line.split(":", 1)[-1].split(",") if part.strip()]
+        return {name.strip(): float(secs) for name, secs in pairs}
+
     def render(self) -> str:
         gen = "reused" if self.generate_seconds is None else f"{self.generate_seconds:.1f} s"
         return "\n".join(
@@ -56,6 +63,7 @@ class BenchResult:
                 f"  full build:    {self.build_seconds:.1f} s wall, "
                 f"peak memory {self.build_peak_rss_mb:,.0f} MB (exit {self.build_exit_code})",
                 f"  build / floor: {self.build_seconds / max(self.floor_seconds, 1e-9):.1f}x",
+                "  per layer:     " + ", ".join(f"{k} {v:.1f} s" for k, v in self.layer_seconds.items()),
                 *(
                     [
                         f"  fresh scores:  {self.fresh_seconds:.1f} s from a new file of "
@@ -251,5 +259,7 @@ def run_bench(
         )
         result.fresh_activities, result.fresh_exit_code = fresh, again.returncode
         result.summary += "\nfresh scores run:\n" + again.stdout
-    (workdir / f"bench-{scale}.json").write_text(json.dumps(asdict(result), indent=2))
+    (workdir / f"bench-{scale}.json").write_text(
+        json.dumps(asdict(result) | {"layer_seconds": result.layer_seconds}, indent=2)
+    )
     return result

@@ -6,6 +6,7 @@ Used by `blueprint run` and `make demo`; the same definitions serve `dagster dev
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -87,6 +88,7 @@ class BuildSummary:
     failed_checks: list[str] = field(default_factory=list)  # "asset.check (blocking|warn): N rows"
     failures: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)
+    layer_seconds: dict[str, float] = field(default_factory=dict)  # step time summed per asset group
     gx_seconds: float = 0.0
     highlights: list[str] = field(default_factory=list)  # assets' `summary/<label>` metadata
 
@@ -127,6 +129,11 @@ class BuildSummary:
             lines.append(f"  error: {failure}")
         if self.gx_seconds:
             lines.append(f"  great-expectations suites: {self.gx_seconds:.1f}s")
+        if self.layer_seconds:
+            lines.append(
+                "  seconds per layer: "
+                + ", ".join(f"{layer} {secs:.1f}" for layer, secs in self.layer_seconds.items())
+            )
         slowest = sorted(self.step_seconds.items(), key=lambda kv: -kv[1])[:5]
         if slowest:
             lines.append("  slowest steps: " + ", ".join(f"{step} {secs:.1f}s" for step, secs in slowest))
@@ -303,7 +310,25 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
         for stats in instance.get_run_step_stats(result.run_id)
         if stats.start_time and stats.end_time
     }
+    summary.layer_seconds = _per_layer(summary.step_seconds, graph, summary.rows_per_layer)
     return summary
+
+
+def _per_layer(step_seconds: dict[str, float], graph, layers: dict[str, int]) -> dict[str, float]:
+    """Step time per asset group (a step's group is its first asset's), in the summary's order."""
+    group_of_step = {}
+    for assets in graph.assets_defs:
+        if assets.keys:
+            group_of_step.setdefault(assets.node_def.name, graph.get(next(iter(assets.keys))).group_name)
+    seconds: dict[str, float] = defaultdict(float)
+    for step, secs in step_seconds.items():
+        # Dagster names a second step of the same op `<op>_2`, `<op>_3`, ... (the SQL layers).
+        group = group_of_step.get(step) or group_of_step.get(re.sub(r"_\d+$", "", step))
+        seconds[group or "other"] += secs
+    order: dict[str, int] = {}
+    for layer in [*LAYER_ORDER, *layers]:
+        order.setdefault(layer, len(order))
+    return dict(sorted(seconds.items(), key=lambda kv: (order.get(kv[0], 99), kv[0])))
 
 
 def summarise(
