@@ -233,11 +233,14 @@ def prebuild_definitions() -> None:
     _prebuilt[_settings_key()] = defs
 
 
-def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, **kwargs):
+def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, warehouse, **kwargs):
     """Run in this process, or through dg.execute_job when steps run elsewhere; the result is
     read here, before execute_job's context closes."""
     if executor_settings()["name"] == "in_process":
-        return job.execute_in_process(instance=instance, **kwargs)
+        # execute_in_process replaces the job's executor, and with it the run lock the job's
+        # executor takes (blueprint_pipeline/executors.py): taken here instead.
+        with warehouse.run_lock():
+            return job.execute_in_process(instance=instance, **kwargs)
     if instance.is_ephemeral:
         raise BlueprintError("steps in other processes need a persistent Dagster instance (DAGSTER_HOME)")
     from dagster._core.definitions.reconstruct import ReconstructableRepository
@@ -299,6 +302,7 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
     result = _execute(
         job,
         instance,
+        warehouse,
         tags=tags,
         run_config={"loggers": {"progress": {}}},
         asset_selection=selection,

@@ -42,7 +42,7 @@ def build_definitions(
             "activation": ActivationResource(),
         },
         # In the run's process unless BLUEPRINT_EXECUTOR says otherwise (blueprint_pipeline/executors.py).
-        executor=executor_for(executor_settings(), warehouse.dialect),
+        executor=executor_for(executor_settings(), warehouse),
     )
     if not with_layer_packages:
         return generated

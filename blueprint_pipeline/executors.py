@@ -13,13 +13,49 @@ The last two need a PostgreSQL warehouse (several writers) and a persistent Dags
 from __future__ import annotations
 
 import dagster as dg
+from dagster._core.executor.base import Executor
 
 from blueprint_pipeline.errors import BlueprintError
 
 EXECUTORS = ("in_process", "multiprocess", "celery")
 
 
-def executor_for(settings: dict, dialect: str) -> dg.ExecutorDefinition:
+class _RunsTakeTurns(Executor):
+    """The chosen executor, inside the warehouse's run lock (Warehouse.run_lock): on PostgreSQL two
+    runs on one schema take turns, whatever launched them (the CLI, a sensor, the UI). Steps
+    within a run still run side by side. The lock is held by the process that hands steps out."""
+
+    def __init__(self, inner: Executor, warehouse):
+        self.inner, self.warehouse = inner, warehouse
+
+    def execute(self, plan_context, execution_plan):
+        with self.warehouse.run_lock():
+            yield from self.inner.execute(plan_context, execution_plan)
+
+    @property
+    def retries(self):
+        return self.inner.retries
+
+    @property
+    def step_dependency_config(self):
+        return self.inner.step_dependency_config
+
+
+def _taking_turns(inner: dg.ExecutorDefinition, warehouse) -> dg.ExecutorDefinition:
+    return dg.ExecutorDefinition(
+        name=inner.name,
+        config_schema=inner.config_schema,
+        executor_creation_fn=lambda context: _RunsTakeTurns(inner.executor_creation_fn(context), warehouse),
+        requirements=inner.get_requirements,
+        description=inner.description,
+    )
+
+
+def executor_for(settings: dict, warehouse) -> dg.ExecutorDefinition:
+    return _taking_turns(_executor(settings, warehouse.dialect), warehouse)
+
+
+def _executor(settings: dict, dialect: str) -> dg.ExecutorDefinition:
     name = settings["name"]
     if name not in EXECUTORS:
         raise BlueprintError(f"BLUEPRINT_EXECUTOR={name!r}: expected one of {', '.join(EXECUTORS)}")
@@ -45,10 +81,11 @@ def executor_for(settings: dict, dialect: str) -> dg.ExecutorDefinition:
         )
     from dagster_celery import celery_executor
 
+    # From the environment at run time: a configured value would show in the UI, password and all.
     return celery_executor.configured(
         {
-            "broker": settings["broker"],
-            "backend": settings["backend"],
+            "broker": settings["broker_config"],
+            "backend": settings["backend_config"],
             "config_source": {"task_default_queue": settings["queue"]},  # workers: celery ... worker -Q <it>
         }
     )

@@ -59,6 +59,12 @@ def executor_settings() -> dict:
         "broker": os.environ.get(CELERY_BROKER_ENV) or "pyamqp://guest@127.0.0.1:5672//",
         "backend": os.environ.get(CELERY_BACKEND_ENV) or "rpc://",
         "queue": os.environ.get(CELERY_QUEUE_ENV) or "dagster",
+    } | {  # for the executor's config: read from the environment at run time, never shown in the UI
+        f"{part}_config": {"env": variable} if os.environ.get(variable) else default
+        for part, variable, default in (
+            ("broker", CELERY_BROKER_ENV, "pyamqp://guest@127.0.0.1:5672//"),
+            ("backend", CELERY_BACKEND_ENV, "rpc://"),
+        )
     }
 
 

@@ -17,7 +17,9 @@ import sqlalchemy as sa
 
 from blueprint_pipeline.paths import PROJECT_DIR
 from blueprint_pipeline.postgres_setup import create_databases
+from blueprint_pipeline.warehouse import PostgresWarehouse
 from blueprint_pipeline_tests.conftest import PG_URL, require_postgres
+from blueprint_pipeline_tests.snapshots import differences, mailbox, snapshot
 
 pytestmark = pytest.mark.postgres
 DAGSTER_DB = "blueprint_dagster_test"
@@ -62,39 +64,6 @@ def _cli(*args: str, env: dict) -> str:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout
-
-
-# The wall-clock time a message left (every other time is the run's as-of).
-WALL_CLOCK = {("journey_outbox", "sent_at")}
-
-
-def _snapshot(schema: str) -> dict[str, list[tuple]]:
-    """Every table of `schema`: its columns and its rows as text, sorted; wall-clock times blank."""
-    engine = sa.create_engine(PG_URL)
-    tables = {}
-    with engine.connect() as conn:
-        names = conn.exec_driver_sql(
-            "select table_name from information_schema.tables where table_schema = %(s)s "
-            "and table_type = 'BASE TABLE'",
-            {"s": schema},
-        ).scalars()
-        for name in sorted(names):
-            result = conn.exec_driver_sql(f'select * from "{schema}"."{name}"')
-            columns = list(result.keys())
-            rows = sorted(
-                tuple(
-                    "" if v is None or (name, c) in WALL_CLOCK else str(v)
-                    for c, v in zip(columns, row, strict=True)
-                )
-                for row in result
-            )
-            tables[name] = [tuple(result.keys()), *rows]
-    engine.dispose()
-    return tables
-
-
-def _mailbox(folder: Path) -> list[str]:
-    return sorted(p.name for p in (folder / "mailbox").rglob("*.eml"))
 
 
 @pytest.fixture(scope="module")
@@ -146,22 +115,20 @@ def reference(setup):
     _, build = setup
     folder, schema, env, args = build("in_process", "in_process", "sqlite")
     _cli(*args, env=env)
-    return _snapshot(schema), _mailbox(folder)
+    return _snapshot(schema), mailbox(folder / "mailbox")
+
+
+def _snapshot(schema: str) -> dict[str, list[tuple]]:
+    return snapshot(PostgresWarehouse(url=PG_URL, schema_name=schema))
 
 
 def _assert_same(reference, schema: str, folder: Path) -> None:
     tables, mails = reference
-    built = _snapshot(schema)
-    assert sorted(built) == sorted(tables)
-    different = {
-        name: (built[name][0], sorted(set(built[name]) ^ set(tables[name]))[:4])
-        for name in tables
-        if built[name] != tables[name]
-    }
+    different = differences(_snapshot(schema), tables)
     assert different == {}, (
         f"tables that differ from the in-process build (columns, rows in one only): {different}"
     )
-    assert _mailbox(folder) == mails and mails, "the same messages, none lost or doubled"
+    assert mailbox(folder / "mailbox") == mails and mails, "the same messages, none lost or doubled"
 
 
 def test_multiprocess_build_on_postgres_equals_in_process(setup, reference):

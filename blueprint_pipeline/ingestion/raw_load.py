@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from blueprint_pipeline.faults import crash_point
 from blueprint_pipeline.governance.identifiers import forgotten_hit, rewrite_csv, suppress, suppressed
 from blueprint_pipeline.ingestion.landing import files_for, map_header, raw_column, read_header
 from blueprint_pipeline.ingestion.validation import error_expression, errors_column, salesforce_id_18
@@ -359,6 +360,7 @@ def _load(session, obj, path, name, header, positions, delimiter, stamp, batch) 
         f"from {incoming}"
     )[0]
     session.execute(f"drop table {incoming}")
+    crash_point("ingest")
     return int(good), int(bad) + len(rejects), forgotten
 
 

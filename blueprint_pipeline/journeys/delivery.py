@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from blueprint_pipeline.faults import crash_point
 from blueprint_pipeline.warehouse import Warehouse
 
 MAX_ATTEMPTS = 5
@@ -200,6 +201,7 @@ def deliver(
                         e=f"{type(exc).__name__}: {exc}"[:500],
                     )
                     continue
+                crash_point("deliver")
                 mark(
                     row["message_id"],
                     "status = 'sent', sent_at = $t, last_error = null",

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from blueprint_pipeline.errors import SqlModelError
+from blueprint_pipeline.faults import crash_point
 from blueprint_pipeline.ingestion.landing import read_header
 from blueprint_pipeline.naming import snake_case
 from blueprint_pipeline.sql_models.project import SqlModel, SqlProject
@@ -49,6 +50,7 @@ def _rebuild(session: Session, model: SqlModel, sql: str, params: dict) -> None:
     staging = f"{model.name}__building"
     session.execute(f"drop table if exists {quote(staging)}")
     _create_as(session, staging, sql, params)
+    crash_point("model")
     session.execute(f"drop table if exists {quote(model.name)}")
     session.execute(f"alter table {quote(staging)} rename to {quote(model.name)}")
 

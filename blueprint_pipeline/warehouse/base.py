@@ -153,6 +153,12 @@ class Warehouse(dg.ConfigurableResource, ABC):
         with self.session() as session:
             return session.scalar(sql, params)
 
+    @contextmanager
+    def run_lock(self) -> Iterator[None]:
+        """Held by a run from its first step to its last, so two runs never write the same tables
+        at once. Nothing here: DuckDB's single writing process already orders runs."""
+        yield
+
     def check_reachable(self) -> None:
         """Raise WarehouseError with the reason when the warehouse cannot be used."""
         self.scalar("select 1")

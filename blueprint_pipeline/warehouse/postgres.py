@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -178,6 +179,26 @@ class PostgresWarehouse(Warehouse):
             yield conn
         finally:
             conn.close()
+
+    @contextmanager
+    def run_lock(self) -> Iterator[None]:
+        """An advisory lock per schema on a connection of its own, waited for with a notice. A
+        killed run's lock goes with its connection."""
+        key = {"key": f"blueprint run {self.schema_name}"}
+        with self._connection() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            if not conn.exec_driver_sql("select pg_try_advisory_lock(hashtext(%(key)s))", key).scalar():
+                print(
+                    f"waiting for another run on {self.display_url} to finish (runs on one schema "
+                    "take turns)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                conn.exec_driver_sql("select pg_advisory_lock(hashtext(%(key)s))", key)
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("select pg_advisory_unlock(hashtext(%(key)s))", key)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
