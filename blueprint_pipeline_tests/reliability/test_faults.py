@@ -7,8 +7,9 @@ as-of, must leave every table exactly as one uninterrupted build does, and the m
 each message once: none lost, none doubled. On PostgreSQL every point; on DuckDB (whose file is
 recovered from its write-ahead log) the SQL model point.
 
-Concurrent runs on PostgreSQL: two builds of the same sample started at once on one schema take
-turns (Warehouse.run_lock); both succeed, and the tables and messages are those of one build.
+Concurrent runs: two builds of the same sample started at once take turns (on PostgreSQL under
+Warehouse.run_lock, on DuckDB because a run holds the file); both succeed, and the tables and
+messages are those of one build.
 """
 
 from __future__ import annotations
@@ -126,14 +127,16 @@ def test_a_killed_build_leaves_nothing_half_done(point, engine, landing, uninter
     assert mailbox(tmp_path / "mailbox") == mails and mails, "each message once: none lost, none doubled"
 
 
-@pytest.mark.postgres
-def test_concurrent_builds_on_postgres_take_turns(landing, uninterrupted, postgres_warehouse, tmp_path):
-    tables, mails = uninterrupted(postgres_warehouse)
-    env = _env(tmp_path, postgres_warehouse)
+@pytest.mark.parametrize("engine", ["postgres", "duckdb"])
+def test_concurrent_builds_take_turns(engine, landing, uninterrupted, tmp_path, request):
+    """PostgreSQL: the run lock; DuckDB: its single writing process (a run holds the file)."""
+    warehouse = request.getfixturevalue(f"{engine}_warehouse")
+    tables, mails = uninterrupted(warehouse)
+    env = _env(tmp_path, warehouse)
     first, second = _run(landing, env), _run(landing, env)
     outcomes = [p.communicate(timeout=600) for p in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], [e[-1500:] for _, e in outcomes]
-    assert sum("waiting for another run" in err for _, err in outcomes) == 1, "one run waited for the other"
-    different = differences(snapshot(postgres_warehouse), tables)
+    assert any("waiting for" in err for _, err in outcomes), "one run waited for the other"
+    different = differences(snapshot(warehouse), tables)
     assert different == {}, f"after two concurrent builds, tables differ from one build: {different}"
     assert mailbox(tmp_path / "mailbox") == mails, "each message once: none lost, none doubled"
