@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ from blueprint_pipeline.resources import (
 from blueprint_pipeline.run_facts import AS_OF_TAG, FULL_REFRESH_TAG, parse_as_of
 from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline.user_files import check_user_files
+from blueprint_pipeline.warehouse.migrations import migrate
 
 # Printed in the "open the UI" line; never the SMTP URL or SMS token (they may hold secrets).
 UI_VARIABLES = (
@@ -240,6 +242,8 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, warehouse, **k
         # execute_in_process replaces the job's executor, and with it the run lock the job's
         # executor takes (blueprint_pipeline/executors.py): taken here instead.
         with warehouse.run_lock():
+            for line in migrate(warehouse):
+                print(f"schema upgraded: {line}", file=sys.stderr)
             return job.execute_in_process(instance=instance, **kwargs)
     if instance.is_ephemeral:
         raise BlueprintError("steps in other processes need a persistent Dagster instance (DAGSTER_HOME)")

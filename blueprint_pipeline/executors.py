@@ -16,6 +16,7 @@ import dagster as dg
 from dagster._core.executor.base import Executor
 
 from blueprint_pipeline.errors import BlueprintError
+from blueprint_pipeline.warehouse.migrations import migrate
 
 EXECUTORS = ("in_process", "multiprocess", "celery")
 
@@ -23,13 +24,16 @@ EXECUTORS = ("in_process", "multiprocess", "celery")
 class _RunsTakeTurns(Executor):
     """The chosen executor, inside the warehouse's run lock (Warehouse.run_lock): on PostgreSQL two
     runs on one schema take turns, whatever launched them (the CLI, a sensor, the UI). Steps
-    within a run still run side by side. The lock is held by the process that hands steps out."""
+    within a run still run side by side. The lock is held by the process that hands steps out,
+    which first upgrades the stateful tables (warehouse/migrations.py)."""
 
     def __init__(self, inner: Executor, warehouse):
         self.inner, self.warehouse = inner, warehouse
 
     def execute(self, plan_context, execution_plan):
         with self.warehouse.run_lock():
+            for line in migrate(self.warehouse):
+                plan_context.log.info(f"schema upgraded: {line}")
             yield from self.inner.execute(plan_context, execution_plan)
 
     @property

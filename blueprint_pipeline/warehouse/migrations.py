@@ -1,0 +1,104 @@
+"""Schema versions of the stateful tables, upgraded in place (docs/reliability.md#migrations).
+
+Most tables are rebuilt by every run and need no migration. These are not: they carry state from
+run to run (journey state, histories, ledgers, the id registry), so a release that changes their
+shape must upgrade what is there. `schema_versions` holds each one's version; every run, before its
+first step and under the run lock, applies the steps above it in order, each in one transaction
+with its version row.
+
+A table created by a release before versions existed has no row: it is at version 1. Steps are
+idempotent (`if not exists`), so a table its module just created in the newest shape takes them
+without harm. Steps are SQL in DuckDB's dialect, like every statement here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from blueprint_pipeline.errors import WarehouseError
+from blueprint_pipeline.warehouse.base import Warehouse, quote
+
+VERSIONS_TABLE = "schema_versions"
+
+
+@dataclass(frozen=True)
+class Step:
+    version: int
+    why: str
+    statements: tuple[str, ...]
+
+
+# Table -> its upgrade steps (version 1 is the shape before versions existed).
+STEPS: dict[str, tuple[Step, ...]] = {
+    "ingested_files": (
+        Step(
+            2,
+            "batches numbered per raw table, unique (parallel steps ingest several objects at once)",
+            (
+                "create unique index if not exists ingested_files_batch "
+                "on ingested_files (source_table, batch_id)",
+            ),
+        ),
+    ),
+    **{
+        table: ()
+        for table in (
+            # Version 1 and nothing to upgrade yet: registered so that the next change has a place.
+            "journey_enrolments", "journey_step_log", "journey_outbox", "journey_runs",
+            "journey_account_lists", "journey_attribute_values", "buying_group_stage_history",
+            "buying_group_member_events", "buying_group_stage_refusals", "account_audience_history",
+            "person_id_history", "person_registry", "quarantine", "forget_requests", "forgotten_identifiers",
+            "activation_members", "crm_writeback_sent",
+        )
+    },
+}  # fmt: skip
+
+
+def latest(table: str) -> int:
+    return max((step.version for step in STEPS[table]), default=1)
+
+
+def migrate(warehouse: Warehouse) -> list[str]:
+    """Bring every stateful table that exists to its latest version: what was done, as lines."""
+    done = []
+    with warehouse.transaction() as session:
+        session.execute(
+            f"create table if not exists {VERSIONS_TABLE} (table_name varchar, version bigint, "
+            "migrated_at timestamp, why varchar)"
+        )
+    with warehouse.session() as session:
+        present = set(session.list_tables())
+        versions = dict(
+            session.fetchall(f"select table_name, max(version) from {VERSIONS_TABLE} group by table_name")
+        )
+    for table, steps in STEPS.items():
+        if table not in present:
+            continue
+        current = start = int(versions.get(table, 1))
+        for step in steps:
+            if step.version <= current:
+                continue
+            try:
+                with warehouse.transaction() as session:
+                    for statement in step.statements:
+                        session.execute(statement)
+                    _record(session, table, step.version, step.why)
+            except Exception as exc:  # noqa: BLE001 - named and re-raised: the run must not start
+                raise WarehouseError(
+                    f"upgrading table {table} from version {current} to {step.version} ({step.why}) "
+                    f"failed: {exc}"
+                ) from exc
+            done.append(f"{table}: version {current} -> {step.version} ({step.why})")
+            current = step.version
+        if table not in versions and current == start:
+            with warehouse.transaction() as session:
+                _record(session, table, current, "version recorded")
+    return done
+
+
+def _record(session, table: str, version: int, why: str) -> None:
+    session.execute(
+        f"insert into {quote(VERSIONS_TABLE)} values ($table, $version, $at, $why)",
+        {"table": table, "version": version, "at": datetime.now(UTC).replace(tzinfo=None), "why": why},
+    )

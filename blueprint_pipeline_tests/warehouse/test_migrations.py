@@ -1,0 +1,65 @@
+"""Stateful tables upgrade in place (issue 12), on both warehouses, from the previous release.
+
+The previous release created the file ledger with one unique index (checksum, raw table) and no
+version row. The upgrade adds the unique (raw table, batch) index, records version 2, keeps every
+row, and does nothing the second time. A ledger whose rows break the new rule stops the run with a
+message naming the table and the step, and is left as it was.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from blueprint_pipeline.errors import WarehouseError
+from blueprint_pipeline.warehouse.migrations import STEPS, latest, migrate
+
+# The previous release's statements (blueprint_pipeline/ingestion/raw_load.py before issue 12).
+PREVIOUS = (
+    "create table ingested_files (batch_id bigint, file varchar, checksum varchar, source_table varchar, "
+    "rows_loaded bigint, rows_quarantined bigint, ingested_at timestamp)",
+    "create unique index ingested_files_once on ingested_files (checksum, source_table)",
+    "insert into ingested_files values (1, 'salesforce/Account.csv', 'a1', 'raw_salesforce__account', 40, 0, "
+    "'2026-11-01'), (2, 'salesforce/Contact.csv', 'c1', 'raw_salesforce__contact', 400, 2, '2026-11-01'), "
+    "(3, 'salesforce/Account_2.csv', 'a2', 'raw_salesforce__account', 2, 0, '2026-11-02')",
+    "create table journey_runs (journey_id varchar, status varchar, live_since timestamp, last_run_at timestamp)",
+)
+
+
+def _versions(warehouse) -> dict[str, int]:
+    return dict(
+        warehouse.fetchall("select table_name, max(version) from schema_versions group by table_name")
+    )
+
+
+def test_the_previous_ledger_is_upgraded_in_place_once(warehouse):
+    with warehouse.transaction() as session:
+        for statement in PREVIOUS:
+            session.execute(statement)
+    rows = sorted(warehouse.fetchall("select * from ingested_files"))
+
+    done = migrate(warehouse)
+    assert done == [f"ingested_files: version 1 -> 2 ({STEPS['ingested_files'][0].why})"]
+    assert _versions(warehouse) == {"ingested_files": 2, "journey_runs": 1}  # only the tables that exist
+    assert sorted(warehouse.fetchall("select * from ingested_files")) == rows
+    with pytest.raises(Exception, match="(?i)duplicate|unique|constraint"):  # the new rule holds
+        warehouse.execute(
+            "insert into ingested_files values (3, 'salesforce/Account_3.csv', 'a3', 'raw_salesforce__account', "
+            "1, 0, '2026-11-03')"
+        )
+    assert migrate(warehouse) == []  # nothing the second time
+    assert warehouse.scalar("select count(*) from schema_versions") == 2
+    assert latest("ingested_files") == 2
+
+
+def test_an_upgrade_that_cannot_apply_stops_with_its_reason(warehouse):
+    with warehouse.transaction() as session:
+        for statement in PREVIOUS[:2]:
+            session.execute(statement)
+        session.execute(  # two files of one table with one batch number: a race of the previous release
+            "insert into ingested_files values (1, 'a.csv', 'x', 'raw_t', 1, 0, '2026-11-01'), "
+            "(1, 'b.csv', 'y', 'raw_t', 1, 0, '2026-11-01')"
+        )
+    with pytest.raises(WarehouseError, match="upgrading table ingested_files from version 1 to 2"):
+        migrate(warehouse)
+    assert _versions(warehouse) == {}
+    assert warehouse.scalar("select count(*) from ingested_files") == 2
