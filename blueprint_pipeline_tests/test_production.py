@@ -1,11 +1,18 @@
 """Production mode (issue 12), on the local PostgreSQL server: warehouse and Dagster storage in
 PostgreSQL, the full build of the tiny sample with the multiprocess executor and with the Celery
 executor (RabbitMQ broker, two `blueprint worker` processes). Each gives exactly the tables of the
-in-process build, row for row, and the same messages in its mailbox."""
+in-process build, row for row, and the same messages in its mailbox.
+
+The sample carries hostile values (quotes, semicolons, comment markers, percent signs, Jinja and
+psycopg2 placeholders) in account and person fields and in audience filters: they land verbatim,
+select exactly what they say, and drop nothing."""
 
 from __future__ import annotations
 
+import csv
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +32,36 @@ pytestmark = pytest.mark.postgres
 DAGSTER_DB = "blueprint_dagster_test"
 AS_OF = "2026-11-25T00:00:00"
 BROKER = os.environ.get("BLUEPRINT_TEST_BROKER", "pyamqp://guest:guest@127.0.0.1:5672//")
+
+
+# Security (issue 12): values that would change a statement built by pasting text. They travel as
+# bound parameters, so they land verbatim, select exactly what they say, and every table survives.
+HOSTILE_NAME = 'Robert\'); DROP TABLE unified_accounts;-- 50% \\ "q"'
+HOSTILE_LAST = "O'Brien'; DELETE FROM unified_persons; --"
+HOSTILE_TITLE = "VP %(x)s {{ 7*7 }} $1 /* c */"
+HOSTILE_AUDIENCES = f"""
+audiences:
+  hostile_exact:
+    filter: {{field: account_name, op: eq, value: {json.dumps(HOSTILE_NAME)}}}
+  hostile_or:
+    filter: {{field: account_name, op: eq, value: "x' or '1'='1"}}
+"""
+
+
+def _add_hostile_rows(landing: Path) -> None:
+    for name, row in (
+        ("Account.csv", {"Id": "001HOSTILE00001", "Name": HOSTILE_NAME, "Industry": "Software", "IsDeleted": "false"}),
+        (
+            "Contact.csv",
+            {"Id": "003HOSTILE00001", "AccountId": "001HOSTILE00001", "FirstName": "Bobby", "LastName": HOSTILE_LAST,
+             "Email": "o'brien+bobby@hostile-example.com", "Title": HOSTILE_TITLE, "IsDeleted": "false"},
+        ),
+    ):  # fmt: skip
+        path = landing / "salesforce" / name
+        with path.open(newline="") as handle:
+            header = next(csv.reader(handle))
+        with path.open("a", newline="") as handle:
+            csv.writer(handle).writerow([row.get(column, "") for column in header])
 
 
 def _env(folder: Path, schema: str, instance: str) -> dict[str, str]:
@@ -82,13 +119,16 @@ def setup(tmp_path_factory):
         str(landing),
         env=_env(root, "unused", "sqlite"),
     )
+    _add_hostile_rows(landing)
+    shutil.copytree(PROJECT_DIR / "examples" / "config", root / "config")
+    (root / "config" / "audiences.yaml").write_text(HOSTILE_AUDIENCES)
     schemas = []
 
     def build(name: str, executor: str, instance: str, **extra: str) -> tuple[Path, str, dict, tuple]:
         folder, schema = root / name, f"t_{uuid.uuid4().hex[:12]}"
         schemas.append(schema)
         env = _env(folder, schema, instance) | extra
-        config = str(PROJECT_DIR / "examples" / "config")
+        config = str(root / "config")
         args = (
             "run",
             "--landing",
@@ -115,7 +155,22 @@ def reference(setup):
     _, build = setup
     folder, schema, env, args = build("in_process", "in_process", "sqlite")
     _cli(*args, env=env)
-    return _snapshot(schema), mailbox(folder / "mailbox")
+    tables = _snapshot(schema)
+    _assert_hostile_values_are_only_values(tables)
+    return tables, mailbox(folder / "mailbox")
+
+
+def _assert_hostile_values_are_only_values(tables: dict) -> None:
+    def rows(table: str, *columns: str) -> list[tuple]:
+        header = tables[table][0]
+        return [tuple(row[header.index(c)] for c in columns) for row in tables[table][1:]]
+
+    assert ("001HOSTILE00001AAA", HOSTILE_NAME) in rows("unified_accounts", "account_id", "account_name")
+    assert (HOSTILE_LAST, HOSTILE_TITLE) in rows("unified_persons", "last_name", "title")
+    members = rows("account_audience_members", "audience_id", "account_id")
+    assert [a for aud, a in members if aud == "hostile_exact"] == ["001HOSTILE00001AAA"]
+    assert [a for aud, a in members if aud == "hostile_or"] == []
+    assert len(rows("unified_accounts", "account_id")) == 41  # 40 generated and the hostile one
 
 
 def _snapshot(schema: str) -> dict[str, list[tuple]]:
@@ -150,7 +205,7 @@ def test_celery_build_with_two_workers_equals_in_process(setup, reference):
     # Workers read what `blueprint run` would set from its options.
     worker_env = env | {
         "BLUEPRINT_LANDING_DIR": str(landing),
-        "BLUEPRINT_CONFIG_DIR": str(PROJECT_DIR / "examples" / "config"),
+        "BLUEPRINT_CONFIG_DIR": str(landing.parent / "config"),
         "BLUEPRINT_EXECUTOR": "celery",
     }
     logs = [folder / f"worker{i}.log" for i in (1, 2)]
