@@ -383,6 +383,10 @@ def summarise(
                 f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name} ({kind}){count}"
             )
     for event in result.all_events:
+        if event.is_run_failure and not summary.failures:  # failed before or between its steps
+            error = getattr(event.event_specific_data, "error", None)
+            if error is not None:
+                summary.failures.append(f"run: {_first_line(error.message)}")
         if event.is_step_failure:
             error = event.step_failure_data.error
             message = _first_line(error.message if error else "")

@@ -30,6 +30,10 @@ class _RunsTakeTurns(Executor):
     def __init__(self, inner: Executor, warehouse):
         self.inner, self.warehouse = inner, warehouse
 
+    def __getattr__(self, name: str):
+        # Executors read their settings off the run's executor (dagster-celery: `app_args`).
+        return getattr(self.inner, name)
+
     def execute(self, plan_context, execution_plan):
         with self.warehouse.run_lock():
             for line in migrate(self.warehouse):

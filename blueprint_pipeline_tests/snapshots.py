@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
-# The wall-clock time a message left (every other time in the tables is the run's as-of).
-WALL_CLOCK = {("journey_outbox", "sent_at")}
+# Wall-clock times: when a message left, when a table was upgraded (every other time is the as-of).
+WALL_CLOCK = {("journey_outbox", "sent_at"), ("schema_versions", "migrated_at")}
 
 
 def snapshot(warehouse) -> dict[str, list[tuple]]:
@@ -27,13 +28,15 @@ def snapshot(warehouse) -> dict[str, list[tuple]]:
 
 
 def differences(built: dict, expected: dict) -> dict:
-    """Per table that differs: its columns and up to four rows found in one side only."""
+    """Per table that differs: its columns and up to four rows with (times built, times expected)."""
     assert sorted(built) == sorted(expected), set(built) ^ set(expected)
-    return {
-        name: (built[name][0], sorted(set(built[name]) ^ set(expected[name]))[:4])
-        for name in expected
-        if built[name] != expected[name]
-    }
+    found = {}
+    for name in expected:
+        if built[name] != expected[name]:
+            have, want = Counter(built[name]), Counter(expected[name])
+            rows = sorted(row for row in have | want if have[row] != want[row])[:4]
+            found[name] = (built[name][0], [(row, have[row], want[row]) for row in rows])
+    return found
 
 
 def mailbox(folder: Path) -> list[str]:

@@ -50,10 +50,10 @@ audiences:
 
 def _add_hostile_rows(landing: Path) -> None:
     for name, row in (
-        ("Account.csv", {"Id": "001HOSTILE00001", "Name": HOSTILE_NAME, "Industry": "Software", "IsDeleted": "false"}),
+        ("Account.csv", {"Id": "001HOSTILE00001Y5A", "Name": HOSTILE_NAME, "Industry": "Software", "IsDeleted": "false"}),
         (
             "Contact.csv",
-            {"Id": "003HOSTILE00001", "AccountId": "001HOSTILE00001", "FirstName": "Bobby", "LastName": HOSTILE_LAST,
+            {"Id": "003HOSTILE00001Y5A", "AccountId": "001HOSTILE00001Y5A", "FirstName": "Bobby", "LastName": HOSTILE_LAST,
              "Email": "o'brien+bobby@hostile-example.com", "Title": HOSTILE_TITLE, "IsDeleted": "false"},
         ),
     ):  # fmt: skip
@@ -165,10 +165,10 @@ def _assert_hostile_values_are_only_values(tables: dict) -> None:
         header = tables[table][0]
         return [tuple(row[header.index(c)] for c in columns) for row in tables[table][1:]]
 
-    assert ("001HOSTILE00001AAA", HOSTILE_NAME) in rows("unified_accounts", "account_id", "account_name")
+    assert ("001HOSTILE00001Y5A", HOSTILE_NAME) in rows("unified_accounts", "account_id", "account_name")
     assert (HOSTILE_LAST, HOSTILE_TITLE) in rows("unified_persons", "last_name", "title")
     members = rows("account_audience_members", "audience_id", "account_id")
-    assert [a for aud, a in members if aud == "hostile_exact"] == ["001HOSTILE00001AAA"]
+    assert [a for aud, a in members if aud == "hostile_exact"] == ["001HOSTILE00001Y5A"]
     assert [a for aud, a in members if aud == "hostile_or"] == []
     assert len(rows("unified_accounts", "account_id")) == 41  # 40 generated and the hostile one
 

@@ -70,7 +70,10 @@ def completeness(session: Session, config: BlueprintConfig) -> pd.DataFrame:
         f"select week, solution_interest, count(*) as buying_groups, "
         "cast(sum(case when coalesce(required_roles_missing, 0) = 0 then 1 else 0 end) as bigint) "
         "as complete_groups, "
-        f"round(avg(completeness_score), 4) as mean_completeness from ({WEEK_END_SNAPSHOTS}) as s "
+        # The mean in decimals: a sum of doubles depends on row order, which moved a tie at the
+        # fourth decimal between two identical builds.
+        "cast(round(avg(cast(completeness_score as decimal(18, 6))), 4) as double) as mean_completeness "
+        f"from ({WEEK_END_SNAPSHOTS}) as s "
         "group by week, solution_interest order by week, solution_interest"
     )
     frame["completeness_rate"] = _rate(frame["complete_groups"], frame["buying_groups"])

@@ -6,9 +6,10 @@ shape must upgrade what is there. `schema_versions` holds each one's version; ev
 first step and under the run lock, applies the steps above it in order, each in one transaction
 with its version row.
 
-A table created by a release before versions existed has no row: it is at version 1. Steps are
-idempotent (`if not exists`), so a table its module just created in the newest shape takes them
-without harm. Steps are SQL in DuckDB's dialect, like every statement here.
+A table that does not exist yet is recorded at its latest version (this release's code will create
+it in that shape); one that exists without a row was created by a release before versions existed:
+it is at version 1. Steps are idempotent (`if not exists`) all the same. Steps are SQL in DuckDB's
+dialect, like every statement here.
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ def migrate(warehouse: Warehouse) -> list[str]:
         )
     for table, steps in STEPS.items():
         if table not in present:
+            if table not in versions:  # this release's code will create it in its latest shape
+                with warehouse.transaction() as session:
+                    _record(session, table, latest(table), "created in this shape")
             continue
         current = start = int(versions.get(table, 1))
         for step in steps:
