@@ -66,6 +66,9 @@ def warehouse(request: pytest.FixtureRequest) -> Warehouse:
 # The files that take a minute or more (measured with --durations): collected first, so xdist
 # hands them out first and the run does not end with one worker on a long tail.
 LONG_FILES = (
+    "test_faults.py",
+    "test_concurrency.py",
+    "test_production.py",
     "test_forget.py",
     "test_bench.py",
     "test_fast_path.py",
@@ -77,6 +80,7 @@ LONG_FILES = (
     "test_identity_graph.py",
     "test_browser.py",
     "test_ui.py",
+    "test_bad_input.py",
 )
 
 

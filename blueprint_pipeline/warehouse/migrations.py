@@ -3,8 +3,8 @@
 Most tables are rebuilt by every run and need no migration. These are not: they carry state from
 run to run (journey state, histories, ledgers, the id registry), so a release that changes their
 shape must upgrade what is there. `schema_versions` holds each one's version; every run, before its
-first step and under the run lock, applies the steps above it in order, each in one transaction
-with its version row.
+first step and under the run lock, applies the steps above it in order, all in one transaction
+with their version rows.
 
 A table that does not exist yet is recorded at its latest version (this release's code will create
 it in that shape); one that exists without a row was created by a release before versions existed:
@@ -61,42 +61,39 @@ def latest(table: str) -> int:
 
 
 def migrate(warehouse: Warehouse) -> list[str]:
-    """Bring every stateful table that exists to its latest version: what was done, as lines."""
+    """Bring every stateful table that exists to its latest version: what was done, as lines.
+
+    One transaction, so the upgrade is all or nothing, and on DuckDB a second process waits for it
+    (on PostgreSQL the run lock already keeps two runs apart)."""
     done = []
     with warehouse.transaction() as session:
         session.execute(
             f"create table if not exists {VERSIONS_TABLE} (table_name varchar, version bigint, "
             "migrated_at timestamp, why varchar)"
         )
-    with warehouse.session() as session:
         present = set(session.list_tables())
         versions = dict(
             session.fetchall(f"select table_name, max(version) from {VERSIONS_TABLE} group by table_name")
         )
-    for table, steps in STEPS.items():
-        if table not in present:
-            if table not in versions:  # this release's code will create it in its latest shape
-                with warehouse.transaction() as session:
+        for table, steps in STEPS.items():
+            if table not in present:
+                if table not in versions:  # this release's code will create it in its latest shape
                     _record(session, table, latest(table), "created in this shape")
-            continue
-        current = start = int(versions.get(table, 1))
-        for step in steps:
-            if step.version <= current:
                 continue
-            try:
-                with warehouse.transaction() as session:
+            current = start = int(versions.get(table, 1))
+            for step in (s for s in steps if s.version > current):
+                try:
                     for statement in step.statements:
                         session.execute(statement)
-                    _record(session, table, step.version, step.why)
-            except Exception as exc:  # noqa: BLE001 - named and re-raised: the run must not start
-                raise WarehouseError(
-                    f"upgrading table {table} from version {current} to {step.version} ({step.why}) "
-                    f"failed: {exc}"
-                ) from exc
-            done.append(f"{table}: version {current} -> {step.version} ({step.why})")
-            current = step.version
-        if table not in versions and current == start:
-            with warehouse.transaction() as session:
+                except Exception as exc:  # noqa: BLE001 - named and re-raised: the run must not start
+                    raise WarehouseError(
+                        f"upgrading table {table} from version {current} to {step.version} ({step.why}) "
+                        f"failed: {exc}"
+                    ) from exc
+                _record(session, table, step.version, step.why)
+                done.append(f"{table}: version {current} -> {step.version} ({step.why})")
+                current = step.version
+            if table not in versions and current == start:
                 _record(session, table, current, "version recorded")
     return done
 
