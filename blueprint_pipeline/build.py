@@ -45,7 +45,7 @@ from blueprint_pipeline.warehouse.migrations import migrate
 # Printed in the "open the UI" line; never the SMTP URL or SMS token (they may hold secrets).
 UI_VARIABLES = (
     LANDING_DIR_ENV, WAREHOUSE_URL_ENV, WAREHOUSE_SCHEMA_ENV, CONFIG_DIR_ENV, MAILBOX_DIR_ENV, AUTOMATION_ENV,
-    REFRESH_CRON_ENV, EXECUTOR_ENV,
+    REFRESH_CRON_ENV, EXECUTOR_ENV, "BLUEPRINT_MAX_CONCURRENT", "BLUEPRINT_CELERY_QUEUE",
 )  # fmt: skip
 LAYER_ORDER = (
     "sources",
@@ -152,6 +152,8 @@ class BuildSummary:
             for k, v in sorted(os.environ.items())
             if k in UI_VARIABLES or k in ("DAGSTER_PG_HOST", "DAGSTER_PG_USERNAME", "DAGSTER_PG_DB")
         }
+        if "DAGSTER_PG_HOST" in env:  # the instance needs its password variable set, even empty
+            env["DAGSTER_PG_PASSWORD"] = "" if not os.environ.get("DAGSTER_PG_PASSWORD") else "<yours>"
         if WAREHOUSE_URL_ENV in env:  # a password in the URL is not printed: put yours back in place of ***
             env[WAREHOUSE_URL_ENV] = warehouse_url_without_password(env[WAREHOUSE_URL_ENV])
         assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())

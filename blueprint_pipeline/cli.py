@@ -252,7 +252,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--executor",
         choices=("in_process", "multiprocess", "celery"),
-        help="where steps run (default in_process; the others need PostgreSQL: docs/production.md)",
+        help="where steps run (default: BLUEPRINT_EXECUTOR, else in_process; the others need PostgreSQL: "
+        "docs/production.md)",
     )
     run.set_defaults(func=_cmd_run)
 
@@ -338,10 +339,17 @@ def parser() -> argparse.ArgumentParser:
     forget.add_argument("--config", help="config directory (its header aliases read the landing files)")
     forget.set_defaults(func=_cmd_forget)
 
-    worker = sub.add_parser("worker", help="run steps for the celery executor (docs/production.md)")
+    worker = sub.add_parser(
+        "worker",
+        help="run steps for the celery executor (docs/production.md)",
+        description="A Celery worker for `blueprint run --executor celery`: it listens on "
+        "BLUEPRINT_CELERY_QUEUE (default dagster) of BLUEPRINT_CELERY_BROKER (default "
+        "pyamqp://guest@127.0.0.1:5672//) and needs the same BLUEPRINT_* and DAGSTER_* variables as "
+        "the runs.",
+    )
     worker.add_argument("--name", help="worker name, unique per machine (default celery@<host>)")
     worker.add_argument("--processes", type=int, default=1, help="steps at once in this worker (default 1)")
-    worker.add_argument("--loglevel", default="WARNING")
+    worker.add_argument("--loglevel", default="WARNING", help="celery's log level (default WARNING)")
     worker.set_defaults(func=_cmd_worker)
 
     tracking = sub.add_parser("tracking-server", help="serve the open / click / unsubscribe endpoint")
