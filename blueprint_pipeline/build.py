@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import sys
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -182,7 +183,15 @@ def _apply_options(options: BuildOptions) -> None:
 def _instance() -> dg.DagsterInstance:
     home = os.environ.get("DAGSTER_HOME", "")
     try:
-        return dg.DagsterInstance.get()
+        try:
+            return dg.DagsterInstance.get()
+        except Exception as exc:  # noqa: BLE001
+            if "already exists" not in str(exc):
+                raise
+            # Two runs started at once on a new SQLite instance both create its tables: the
+            # other one won; its storage is ready a moment later.
+            time.sleep(2)
+            return dg.DagsterInstance.get()
     except Exception as exc:  # Dagster raises many types for a bad instance config or storage
         raise BlueprintError(
             f"cannot open the Dagster instance (DAGSTER_HOME={home}): {_first_line(str(exc))}"
