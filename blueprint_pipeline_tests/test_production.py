@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from blueprint_pipeline.paths import PROJECT_DIR
 from blueprint_pipeline.postgres_setup import create_databases
 from blueprint_pipeline.warehouse import PostgresWarehouse
+from blueprint_pipeline_tests.builds import build_env, cli
 from blueprint_pipeline_tests.conftest import PG_URL, require_postgres
 from blueprint_pipeline_tests.snapshots import differences, mailbox, snapshot
 
@@ -66,19 +67,9 @@ def _add_hostile_rows(landing: Path) -> None:
 
 def _env(folder: Path, schema: str, instance: str) -> dict[str, str]:
     """A clean environment for one build: its own schema, files and Dagster instance."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BLUEPRINT_", "DAGSTER_", "CELERY_"))}
-    url = sa.make_url(PG_URL)
-    env |= {
-        "BLUEPRINT_WAREHOUSE_URL": PG_URL,
-        "BLUEPRINT_WAREHOUSE_SCHEMA": schema,
-        "BLUEPRINT_DAGSTER_STORAGE": str(folder / "dagster"),
-        "BLUEPRINT_ACTIVATION_DIR": str(folder / "activation"),
-        "BLUEPRINT_MAILBOX_DIR": str(folder / "mailbox"),
-        "BLUEPRINT_REPORTS_DIR": str(folder / "reports"),
-        "BLUEPRINT_MODELS_DIR": str(folder / "models"),
-        "BLUEPRINT_TRACKING_SECRET": "production-test",
-    }
+    env = build_env(folder, PostgresWarehouse(url=PG_URL, schema_name=schema))
     if instance == "postgres":
+        url = sa.make_url(PG_URL)
         env |= {
             "DAGSTER_HOME": str(PROJECT_DIR / "deploy" / "postgres"),
             "DAGSTER_PG_USERNAME": url.username or "postgres",
@@ -86,21 +77,7 @@ def _env(folder: Path, schema: str, instance: str) -> dict[str, str]:
             "DAGSTER_PG_HOST": url.host or "127.0.0.1",
             "DAGSTER_PG_DB": DAGSTER_DB,
         }
-    else:
-        env["DAGSTER_HOME"] = str(PROJECT_DIR)
     return env
-
-
-def _cli(*args: str, env: dict) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "blueprint_pipeline.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +86,7 @@ def setup(tmp_path_factory):
     create_databases(PG_URL, [DAGSTER_DB])
     root = tmp_path_factory.mktemp("production")
     landing = root / "landing"
-    _cli(
+    cli(
         "generate",
         "--scale",
         "tiny",
@@ -154,7 +131,7 @@ def setup(tmp_path_factory):
 def reference(setup):
     _, build = setup
     folder, schema, env, args = build("in_process", "in_process", "sqlite")
-    _cli(*args, env=env)
+    cli(*args, env=env)
     tables = _snapshot(schema)
     _assert_hostile_values_are_only_values(tables)
     return tables, mailbox(folder / "mailbox")
@@ -189,7 +166,7 @@ def _assert_same(reference, schema: str, folder: Path) -> None:
 def test_multiprocess_build_on_postgres_equals_in_process(setup, reference):
     _, build = setup
     folder, schema, env, args = build("multiprocess", "multiprocess", "postgres")
-    out = _cli(*args, env=env)
+    out = cli(*args, env=env).stdout
     assert "build OK" in out
     _assert_same(reference, schema, folder)
 
@@ -221,7 +198,7 @@ def test_celery_build_with_two_workers_equals_in_process(setup, reference):
         for i, log in enumerate(logs, start=1)
     ]
     try:
-        out = _cli(*args, env=worker_env)
+        out = cli(*args, env=worker_env).stdout
         assert all(w.poll() is None for w in workers), "a worker died: " + logs[0].read_text()[-2000:]
     finally:
         for w in workers:

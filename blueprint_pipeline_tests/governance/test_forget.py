@@ -16,25 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from blueprint_pipeline.paths import PROJECT_DIR
-
-
-def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        [sys.executable, "-m", "blueprint_pipeline.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    return done
+from blueprint_pipeline_tests.builds import cli
 
 
 def _texts_holding(warehouse, needles: list[str]) -> list[str]:
@@ -76,9 +63,9 @@ def test_a_forgotten_person_is_gone_everywhere(warehouse, tmp_path):
     if hasattr(warehouse, "schema_name"):
         env["BLUEPRINT_WAREHOUSE_SCHEMA"] = warehouse.schema_name
     config = str(PROJECT_DIR / "examples" / "config")
-    _cli("generate", "--scale", "tiny", "--seed", "3", "--out", str(landing), env=env)
+    cli("generate", "--scale", "tiny", "--seed", "3", "--out", str(landing), env=env)
     build = ("run", "--landing", str(landing), "--warehouse", url, "--config", config)
-    _cli(*build, "--as-of", "2026-11-25T00:00:00", env=env)
+    cli(*build, "--as-of", "2026-11-25T00:00:00", env=env)
 
     with warehouse.session() as session:
         # A: mailed by the journey and in a LinkedIn list; B: any other listed person.
@@ -107,7 +94,7 @@ def test_a_forgotten_person_is_gone_everywhere(warehouse, tmp_path):
     contact_rows = (landing / "salesforce" / "Contact.csv").read_text().splitlines()
     a_contact = [line for line in contact_rows if a_email.lower() in line.lower()]
 
-    forgotten = _cli(
+    forgotten = cli(
         "forget", "--email", f"  {a_email.upper()} ", "--landing", str(landing), "--warehouse", url,
         "--config", config, env=env,
     )  # fmt: skip
@@ -118,7 +105,7 @@ def test_a_forgotten_person_is_gone_everywhere(warehouse, tmp_path):
     (landing / "deletion_requests" / "requests.csv").write_text(f"Email\n{b_email}\n")
     if a_contact:  # A comes back in a new extract: dropped at ingestion
         (landing / "salesforce" / "Contact_2.csv").write_text(contact_rows[0] + "\n" + a_contact[0] + "\n")
-    second = _cli(*build, "--as-of", "2026-11-26T00:00:00", env=env)
+    second = cli(*build, "--as-of", "2026-11-26T00:00:00", env=env)
     assert "forgotten: 1 person request(s) from 1 file(s)" in second.stdout
 
     held = _texts_holding(warehouse, needles)

@@ -12,27 +12,11 @@ import pytest
 
 from blueprint_pipeline.paths import PROJECT_DIR
 from blueprint_pipeline.warehouse import DuckDBWarehouse
+from blueprint_pipeline_tests.builds import build_env
 from blueprint_pipeline_tests.snapshots import mailbox, snapshot
 
 AS_OF = "2026-11-25T00:00:00"
 CONFIG = str(PROJECT_DIR / "examples" / "config")
-
-
-def build_env(folder: Path, warehouse) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BLUEPRINT_", "DAGSTER_"))}
-    env |= {
-        "DAGSTER_HOME": str(PROJECT_DIR),
-        "BLUEPRINT_DAGSTER_STORAGE": str(folder / "dagster"),
-        "BLUEPRINT_ACTIVATION_DIR": str(folder / "activation"),
-        "BLUEPRINT_MAILBOX_DIR": str(folder / "mailbox"),
-        "BLUEPRINT_REPORTS_DIR": str(folder / "reports"),
-        "BLUEPRINT_MODELS_DIR": str(folder / "models"),
-        "BLUEPRINT_TRACKING_SECRET": "fault-suite",
-        "BLUEPRINT_WAREHOUSE_URL": getattr(warehouse, "url", None) or f"duckdb:///{warehouse.path}",
-    }
-    if hasattr(warehouse, "schema_name"):
-        env["BLUEPRINT_WAREHOUSE_SCHEMA"] = warehouse.schema_name
-    return env
 
 
 def start_build(landing: Path, env: dict) -> subprocess.Popen:

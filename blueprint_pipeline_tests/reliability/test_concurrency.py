@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from blueprint_pipeline_tests.reliability.conftest import build_env, start_build
+from blueprint_pipeline_tests.builds import build_env
+from blueprint_pipeline_tests.reliability.conftest import start_build
 from blueprint_pipeline_tests.snapshots import differences, mailbox, snapshot
 
 

@@ -17,7 +17,8 @@ import signal
 import pytest
 
 from blueprint_pipeline.faults import FAULT_ENV
-from blueprint_pipeline_tests.reliability.conftest import build, build_env, start_build
+from blueprint_pipeline_tests.builds import build_env
+from blueprint_pipeline_tests.reliability.conftest import build, start_build
 from blueprint_pipeline_tests.snapshots import differences, mailbox, snapshot
 
 

@@ -1,0 +1,42 @@
+"""Builds through the command line, in a subprocess, for the end-to-end suites."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from blueprint_pipeline.paths import PROJECT_DIR
+
+
+def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
+    """`blueprint <args>`, which must succeed (its output's tail is the failure message)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "blueprint_pipeline.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+def build_env(folder: Path, warehouse) -> dict[str, str]:
+    """A clean environment for one build: its warehouse, its own files under `folder`, and the
+    project's SQLite instance there (none of the caller's BLUEPRINT_, DAGSTER_ or CELERY_ settings)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BLUEPRINT_", "DAGSTER_", "CELERY_"))}
+    env |= {
+        "DAGSTER_HOME": str(PROJECT_DIR),
+        "BLUEPRINT_DAGSTER_STORAGE": str(folder / "dagster"),
+        "BLUEPRINT_ACTIVATION_DIR": str(folder / "activation"),
+        "BLUEPRINT_MAILBOX_DIR": str(folder / "mailbox"),
+        "BLUEPRINT_REPORTS_DIR": str(folder / "reports"),
+        "BLUEPRINT_MODELS_DIR": str(folder / "models"),
+        "BLUEPRINT_TRACKING_SECRET": "end-to-end-tests",
+        "BLUEPRINT_WAREHOUSE_URL": getattr(warehouse, "url", None) or f"duckdb:///{warehouse.path}",
+    }
+    if hasattr(warehouse, "schema_name"):
+        env["BLUEPRINT_WAREHOUSE_SCHEMA"] = warehouse.schema_name
+    return env
