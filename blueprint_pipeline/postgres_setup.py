@@ -21,6 +21,8 @@ def create_databases(server_url: str, names: list[str]) -> list[str]:
     created = []
     try:
         with engine.connect() as conn:
+            # Two setups at once (two deployments, parallel tests) would both see a database missing.
+            conn.exec_driver_sql("select pg_advisory_lock(hashtext('blueprint create database'))")
             for name in names:
                 checked_identifier(name, "database name")
                 if not conn.exec_driver_sql(

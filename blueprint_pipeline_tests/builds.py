@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from blueprint_pipeline.paths import PROJECT_DIR
 
 
@@ -40,3 +42,15 @@ def build_env(folder: Path, warehouse) -> dict[str, str]:
     if hasattr(warehouse, "schema_name"):
         env["BLUEPRINT_WAREHOUSE_SCHEMA"] = warehouse.schema_name
     return env
+
+
+def postgres_instance_env(server_url: str, database: str) -> dict[str, str]:
+    """The settings of the project's PostgreSQL Dagster instance (deploy/postgres) in `database`."""
+    url = sa.make_url(server_url)
+    return {
+        "DAGSTER_HOME": str(PROJECT_DIR / "deploy" / "postgres"),
+        "DAGSTER_PG_USERNAME": url.username or "postgres",
+        "DAGSTER_PG_PASSWORD": url.password or "",
+        "DAGSTER_PG_HOST": url.host or "127.0.0.1",
+        "DAGSTER_PG_DB": database,
+    }

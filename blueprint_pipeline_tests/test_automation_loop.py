@@ -1,6 +1,10 @@
 """With `dagster dev` (and its daemon) up and BLUEPRINT_AUTOMATION=on, the loop runs by itself:
 files land -> the landing sensor starts a build -> the journeys run -> delivery puts their emails
-in the mailbox folder. Nothing here starts a run by hand."""
+in the mailbox folder. Nothing here starts a run by hand.
+
+Twice: embedded (DuckDB, the SQLite instance, steps in the run's process) and in production mode
+(issue 12: the warehouse and the Dagster instance in PostgreSQL, the sensor's run with the
+multiprocess executor, a process per step)."""
 
 from __future__ import annotations
 
@@ -12,15 +16,21 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from blueprint_pipeline.generator.generate import generate
 from blueprint_pipeline.generator.scales import scale_named
 from blueprint_pipeline.paths import PROJECT_DIR
+from blueprint_pipeline_tests.builds import postgres_instance_env
+from blueprint_pipeline_tests.conftest import PG_URL
 from blueprint_pipeline_tests.test_ui import WRAPPER, free_port
+
+LOOP_DB = "blueprint_dagster_loop_test"  # its own: sensor cursors of an earlier run would linger
 
 
 @pytest.mark.slow
-def test_files_to_mailbox_without_a_hand_on_it(tmp_path: Path):
+@pytest.mark.parametrize("mode", ["embedded", pytest.param("production", marks=pytest.mark.postgres)])
+def test_files_to_mailbox_without_a_hand_on_it(mode: str, tmp_path: Path, request: pytest.FixtureRequest):
     landing, mailbox = tmp_path / "landing", tmp_path / "mailbox"
     generate(landing, scale_named("tiny"), 7, force=True, report=lambda line: None)
     env = {
@@ -33,6 +43,14 @@ def test_files_to_mailbox_without_a_hand_on_it(tmp_path: Path):
         "BLUEPRINT_MAILBOX_DIR": str(mailbox),
         "BLUEPRINT_AUTOMATION": "on",
     }
+    if mode == "production":
+        warehouse = request.getfixturevalue("postgres_warehouse")
+        _fresh_database(LOOP_DB)
+        env |= postgres_instance_env(PG_URL, LOOP_DB) | {
+            "BLUEPRINT_WAREHOUSE_URL": PG_URL,
+            "BLUEPRINT_WAREHOUSE_SCHEMA": warehouse.schema_name,
+            "BLUEPRINT_EXECUTOR": "multiprocess",
+        }
     dagster = str(Path(sys.executable).parent / "dagster")
     process = subprocess.Popen(
         [sys.executable, "-c", WRAPPER, dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p",
@@ -51,7 +69,25 @@ def test_files_to_mailbox_without_a_hand_on_it(tmp_path: Path):
     failures = [p.read_text() for p in mailbox.glob("run-failure-*.eml")]  # the run-failure sensor's
     assert failures == [], failures
     assert "List-Unsubscribe:" in emails[0].read_text()
+    if mode == "production":  # the sensor's run was stored in PostgreSQL and ran a process per step
+        engine = sa.create_engine(sa.make_url(PG_URL).set(database=LOOP_DB))
+        with engine.connect() as conn:
+            workers = conn.exec_driver_sql(
+                "select count(*) from event_logs where dagster_event_type = 'STEP_WORKER_STARTED'"
+            ).scalar()
+        engine.dispose()
+        assert workers > 10, f"{workers} step processes: the multiprocess executor did not run the build"
 
 
 def _journey_mail(mailbox: Path) -> list[Path]:
     return [p for p in mailbox.glob("*.eml") if not p.name.startswith("run-failure-")]
+
+
+def _fresh_database(name: str) -> None:
+    engine = sa.create_engine(sa.make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')
+            conn.exec_driver_sql(f'create database "{name}"')
+    finally:
+        engine.dispose()

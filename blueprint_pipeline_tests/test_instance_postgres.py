@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
-import sqlalchemy as sa
 
 from blueprint_pipeline.paths import PROJECT_DIR
 from blueprint_pipeline.postgres_setup import create_databases
+from blueprint_pipeline_tests.builds import postgres_instance_env
 from blueprint_pipeline_tests.conftest import PG_URL, require_postgres
 
 DB = "blueprint_dagster_test"
@@ -21,15 +21,9 @@ def tiny_asset() -> int:
 @pytest.mark.postgres
 def test_runs_are_stored_in_postgres(tmp_path, monkeypatch):
     require_postgres()
-    url = sa.make_url(PG_URL)
     create_databases(PG_URL, [DB])
-    for name, value in {
-        "DAGSTER_PG_USERNAME": url.username or "postgres",
-        "DAGSTER_PG_PASSWORD": url.password or "",
-        "DAGSTER_PG_HOST": url.host or "127.0.0.1",
-        "DAGSTER_PG_DB": DB,
-        "BLUEPRINT_DAGSTER_STORAGE": str(tmp_path),
-    }.items():
+    settings = postgres_instance_env(PG_URL, DB) | {"BLUEPRINT_DAGSTER_STORAGE": str(tmp_path)}
+    for name, value in settings.items():
         monkeypatch.setenv(name, value)
     instance = dg.DagsterInstance.from_config(str(PROJECT_DIR / "deploy" / "postgres"))
     try:

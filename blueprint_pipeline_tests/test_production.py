@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from blueprint_pipeline.paths import PROJECT_DIR
 from blueprint_pipeline.postgres_setup import create_databases
 from blueprint_pipeline.warehouse import PostgresWarehouse
-from blueprint_pipeline_tests.builds import build_env, cli
+from blueprint_pipeline_tests.builds import build_env, cli, postgres_instance_env
 from blueprint_pipeline_tests.conftest import PG_URL, require_postgres
 from blueprint_pipeline_tests.snapshots import differences, mailbox, snapshot
 
@@ -68,16 +68,7 @@ def _add_hostile_rows(landing: Path) -> None:
 def _env(folder: Path, schema: str, instance: str) -> dict[str, str]:
     """A clean environment for one build: its own schema, files and Dagster instance."""
     env = build_env(folder, PostgresWarehouse(url=PG_URL, schema_name=schema))
-    if instance == "postgres":
-        url = sa.make_url(PG_URL)
-        env |= {
-            "DAGSTER_HOME": str(PROJECT_DIR / "deploy" / "postgres"),
-            "DAGSTER_PG_USERNAME": url.username or "postgres",
-            "DAGSTER_PG_PASSWORD": url.password or "",
-            "DAGSTER_PG_HOST": url.host or "127.0.0.1",
-            "DAGSTER_PG_DB": DAGSTER_DB,
-        }
-    return env
+    return env | postgres_instance_env(PG_URL, DAGSTER_DB) if instance == "postgres" else env
 
 
 @pytest.fixture(scope="module")

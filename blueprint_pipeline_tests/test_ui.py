@@ -1,4 +1,5 @@
-"""`dagster dev` through workspace.yaml serves the asset graph grouped by layer (asked over GraphQL)."""
+"""`dagster dev` through workspace.yaml, asked over GraphQL: it serves the asset graph grouped by
+layer, and its run queue takes runs one at a time on the embedded default."""
 
 from __future__ import annotations
 
@@ -13,8 +14,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from dagster import DagsterRunStatus
+from dagster_graphql import DagsterGraphQLClient
 
+from blueprint_pipeline.generator.generate import generate
+from blueprint_pipeline.generator.scales import scale_named
 from blueprint_pipeline.paths import PROJECT_DIR
+from blueprint_pipeline.warehouse import DuckDBWarehouse
+from blueprint_pipeline_tests.builds import build_env
 
 # dagster dev ignores SIGTERM inherited as ignored; reset the handlers before exec (TOOLCHAIN.md).
 WRAPPER = (
@@ -38,35 +45,20 @@ def post(url: str, query: str) -> dict:
         return json.load(response)
 
 
-@pytest.fixture
-def dagster_dev(tmp_path: Path):
+@pytest.fixture(scope="module")
+def dagster_dev(tmp_path_factory):
+    """`dagster dev` on the embedded default: the project's SQLite instance, a DuckDB warehouse and
+    a tiny landing folder, sensors off (nothing runs unless a test asks)."""
+    folder = tmp_path_factory.mktemp("dagster-dev")
+    generate(folder / "landing", scale_named("tiny"), 7, force=True, report=lambda line: None)
+    env = build_env(folder, DuckDBWarehouse(path=str(folder / "warehouse.duckdb")))
+    env["BLUEPRINT_LANDING_DIR"] = str(folder / "landing")
     port = free_port()
     dagster = str(Path(sys.executable).parent / "dagster")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(PROJECT_DIR),
-        "BLUEPRINT_DAGSTER_STORAGE": str(tmp_path / "dagster"),
-    }
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            WRAPPER,
-            dagster,
-            "dev",
-            "-w",
-            "workspace.yaml",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        cwd=PROJECT_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+        [sys.executable, "-c", WRAPPER, dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -80,16 +72,40 @@ def dagster_dev(tmp_path: Path):
             time.sleep(1)
         else:
             pytest.fail("dagster dev did not serve the asset graph within 90 s")
-        yield base
+        yield port
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
 
 
 def test_ui_shows_assets_grouped_by_layer(dagster_dev):
-    nodes = post(f"{dagster_dev}/graphql", QUERY)["data"]["assetNodes"]
+    nodes = post(f"http://127.0.0.1:{dagster_dev}/graphql", QUERY)["data"]["assetNodes"]
     groups = {node["groupName"] for node in nodes}
     keys = {"/".join(node["assetKey"]["path"]): node["groupName"] for node in nodes}
     assert {"sources", "staging"} <= groups
     assert keys["raw_salesforce__account"] == "sources"
     assert keys["stg_salesforce__accounts"] == "staging"
+
+
+def test_the_run_queue_takes_runs_one_at_a_time(dagster_dev):
+    """Issue 12: DuckDB allows one writing process, so the embedded instance's queue (dagster.yaml,
+    max_concurrent_runs: 1) starts a run only once the run before it has ended. Two runs of the
+    same assets, submitted together: the second waits in the queue, then both succeed."""
+    client = DagsterGraphQLClient("127.0.0.1", port_number=dagster_dev)
+    selection = [["raw_salesforce__account"], ["stg_salesforce__accounts"]]
+    ids = [client.submit_job_execution("__ASSET_JOB", asset_selection=selection) for _ in range(2)]
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not all(client.get_run_status(i) in FINISHED for i in ids):
+        time.sleep(1)
+    runs = post(f"http://127.0.0.1:{dagster_dev}/graphql", RUNS % json.dumps(ids))["data"]["runsOrError"]
+    first, second = sorted(runs["results"], key=lambda run: run["startTime"] or float("inf"))
+    assert [first["status"], second["status"]] == ["SUCCESS", "SUCCESS"], runs
+    assert second["creationTime"] < first["endTime"], "the second run existed while the first ran"
+    assert second["startTime"] >= first["endTime"], f"the runs overlapped: {first} {second}"
+
+
+FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+RUNS = (
+    "{ runsOrError(filter: {runIds: %s}) { ... on Runs { results "
+    "{ runId status creationTime startTime endTime } } } }"
+)
