@@ -50,9 +50,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## ui: the Dagster UI on http://127.0.0.1:3000 over the same instance and warehouse
+## ui: the Dagster UI (and its daemon) on http://127.0.0.1:3000 over the same instance and warehouse
+UI_PORT ?= 3000
 ui: $(STAMP)
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 bench: $(STAMP)
 	$(BIN)/blueprint bench --scale $(or $(SCALE),small) --fresh $(or $(FRESH),10000)

@@ -1,6 +1,7 @@
 """`blueprint bench` at the tiny scale: the full build, the fresh-scores run and the journey runs
 succeed; the fresh run really scores the new file's activities (dated after
-every generated one); the journeys enter accounts and the sensor is timed."""
+every generated one); the journeys enter accounts and the sensor is timed; the build's step time
+is reported per layer."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ def test_bench_tiny_with_fresh_activities(tmp_path):
     assert result.fresh_exit_code == 0, result.summary
     assert "fresh scores:" in result.render() and "sensor tick" in result.render()
     assert result.journeys["exit_codes"] == [0, 0] and result.journeys["active_enrolments"] > 0
+    # Every step's time lands in its layer (none in "other"), in the graph's order.
+    layers = list(result.layer_seconds)
+    assert layers[:3] == ["sources", "staging", "identity"] and "other" not in layers, layers
+    assert {"buying_groups", "scoring", "journeys", "reporting"} <= set(layers), layers
+    assert result.layer_seconds["sources"] > 0 and result.layer_seconds["staging"] > 0, result.layer_seconds
     con = duckdb.connect(str(tmp_path / "bench-tiny.duckdb"), read_only=True)
     newest = con.execute("select cast(max(activity_at) as varchar) from int_person_activities").fetchone()[0]
     scored = con.execute(

@@ -1,0 +1,67 @@
+"""The build summary's last lines: seconds per layer, and the "open the UI" line that carries the
+run's choices to `make ui` without ever printing a password (issue 12, secrets)."""
+
+from __future__ import annotations
+
+import shlex
+from datetime import datetime
+
+import pytest
+
+from blueprint_pipeline.build import BuildSummary
+from blueprint_pipeline.warehouse import PostgresWarehouse
+
+URL = "postgresql+psycopg2://ops:s3cret@db.internal:5432/warehouse"
+
+
+def _summary(warehouse: str) -> BuildSummary:
+    return BuildSummary(
+        success=True,
+        run_id="r1",
+        as_of=datetime(2026, 11, 25),
+        config_version="v1",
+        warehouse=warehouse,
+        layer_seconds={"sources": 1.5, "staging": 12.0},
+    )
+
+
+def _ui_settings(text: str) -> dict[str, str]:
+    line = next(line for line in text.splitlines() if "open the UI:" in line)
+    words = shlex.split(line.split("&&", 1)[1])
+    return dict(word.split("=", 1) for word in words if "=" in word)
+
+
+@pytest.mark.parametrize(("password", "shown"), [("s3cret", "<yours>"), ("", "")])
+def test_no_password_is_printed(password, shown, monkeypatch):
+    for name, value in {
+        "BLUEPRINT_WAREHOUSE_URL": URL,
+        "BLUEPRINT_WAREHOUSE_SCHEMA": "marketing",
+        "BLUEPRINT_EXECUTOR": "multiprocess",
+        "BLUEPRINT_SMTP_URL": "smtp://mailer:smtp-s3cret@mail.internal:587",  # never passed on
+        "DAGSTER_PG_HOST": "db.internal",
+        "DAGSTER_PG_USERNAME": "ops",
+        "DAGSTER_PG_DB": "dagster",
+        "DAGSTER_PG_PASSWORD": password,
+    }.items():
+        monkeypatch.setenv(name, value)
+    warehouse = PostgresWarehouse(url=URL, schema_name="marketing")
+    text = _summary(warehouse.display_url).render()
+
+    assert "s3cret" not in text
+    assert "warehouse: postgresql+psycopg2://ops:***@db.internal:5432/warehouse (schema marketing)" in text
+    settings = _ui_settings(text)
+    assert settings["BLUEPRINT_WAREHOUSE_URL"] == "postgresql+psycopg2://ops:***@db.internal:5432/warehouse"
+    assert settings["DAGSTER_PG_PASSWORD"] == shown  # the instance needs the variable, even empty
+    assert settings["BLUEPRINT_EXECUTOR"] == "multiprocess"
+    assert settings["DAGSTER_PG_DB"] == "dagster"
+    assert "BLUEPRINT_SMTP_URL" not in settings
+
+
+def test_the_embedded_default_passes_its_duckdb_file_on(monkeypatch, tmp_path):
+    monkeypatch.setenv("BLUEPRINT_WAREHOUSE_URL", f"duckdb:///{tmp_path}/w.duckdb")
+    monkeypatch.delenv("DAGSTER_PG_HOST", raising=False)
+    text = _summary(f"duckdb:///{tmp_path}/w.duckdb").render()
+    settings = _ui_settings(text)
+    assert settings["BLUEPRINT_WAREHOUSE_URL"] == f"duckdb:///{tmp_path}/w.duckdb"
+    assert "DAGSTER_PG_PASSWORD" not in settings
+    assert "  seconds per layer: sources 1.5, staging 12.0" in text.splitlines()
