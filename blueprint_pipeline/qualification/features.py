@@ -11,6 +11,8 @@ role they fill).
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pandas as pd
 
@@ -129,36 +131,7 @@ def features_as_of(session: Session, config: BlueprintConfig, examples: pd.DataF
         "and account_id in (select unnest($a))",
         accounts,
     )
-    activities = session.fetch_df(
-        "select person_id, kind, activity_at from int_person_activities where person_id in "
-        "(select person_id from person_account_links where is_primary and account_id in (select unnest($a)))",
-        accounts,
-    ).merge(links, on="person_id")
-    activities["activity_at"] = pd.to_datetime(activities["activity_at"]).astype("datetime64[us]")
-
-    # Activities before each example's T, with their age in days there.
-    j = ex[["key", "account_id", "t"]].merge(activities, on="account_id")
-    j = j[j["activity_at"] < j["t"]]
-    age = (j["t"] - j["activity_at"]).dt.total_seconds() / 86400
-    explainable = config.scoring.explainable
-    half_life = explainable.decay.half_life_days
-    decay = 0.5 ** (age / half_life) if half_life else (age <= explainable.decay.window_days).astype(float)
-    j = j.assign(
-        age=age,
-        points=j["kind"].map(explainable.points).fillna(0.0) * decay * (age <= explainable.lookback_days),
-    )
-    recent = j[j["age"] <= WINDOW_DAYS]
-    by = recent.groupby("key")
-    out = pd.DataFrame(index=by_key.index)
-    out["activities_90d"] = by.size()
-    out["active_persons_90d"] = by["person_id"].nunique()
-    out["velocity_14d"] = (j["age"] <= 14).groupby(j["key"]).sum() - (
-        (j["age"] > 14) & (j["age"] <= 28)
-    ).groupby(j["key"]).sum()
-    out["rule_score"] = j.groupby("key")["points"].sum().round(4)
-    kinds = pd.crosstab(recent["key"], recent["kind"]) if len(recent) else pd.DataFrame()
-    for kind in KINDS:
-        out[f"n_{kind}"] = kinds.get(kind, 0)
+    out = pd.DataFrame(index=by_key.index).join(_activity_features(session, config, ex).set_index("key"))
 
     # Persons known before T, and the roles they fill in the interest's group.
     known = session.fetch_df(_known_since(session)).merge(links, on="person_id")
@@ -207,6 +180,61 @@ def features_as_of(session: Session, config: BlueprintConfig, examples: pd.DataF
         values = pd.to_numeric(by_key["account_id"].map(firms[column]), errors="coerce")
         out[f"log_{column}"] = np.log1p(values.astype(float))
     return out[COLUMNS].reindex(examples.index).astype("float64")
+
+
+def _activity_features(session: Session, config: BlueprintConfig, ex: pd.DataFrame) -> pd.DataFrame:
+    """key -> the activity counts, velocity, rule score and counts per kind of each example, from
+    its account's activities before its T, in the warehouse: an account's activities times its
+    examples would not fit in memory at the large scales (docs/scaling.md)."""
+    explainable = config.scoring.explainable
+    points = sorted(explainable.points.items())
+    params: dict = {"lookback": float(explainable.lookback_days), "window": float(WINDOW_DAYS)}
+    params |= {f"kind_{i}": kind for i, kind in enumerate(KINDS)}
+    params |= {f"points_kind_{i}": kind for i, (kind, _) in enumerate(points)}
+    params |= {f"points_{i}": float(value) for i, (_, value) in enumerate(points)}
+    whens = " ".join(f"when $points_kind_{i} then $points_{i}" for i in range(len(points)))
+    weight = f"case kind {whens} else 0.0 end" if points else "0.0"
+    if explainable.decay.half_life_days:
+        params["half_life"] = float(explainable.decay.half_life_days)
+        decay = "power(0.5, age / $half_life)"
+    else:
+        params["decay_window"] = float(explainable.decay.window_days)
+        decay = "case when age <= $decay_window then 1.0 else 0.0 end"
+    per_kind = "".join(
+        f", sum(case when age <= $window and kind = $kind_{i} then 1 else 0 end) as n_{kind}"
+        for i, kind in enumerate(KINDS)
+    )
+    scratch = f"qualification_examples_{uuid.uuid4().hex[:12]}"  # this call's own: steps may run at once
+    session.replace_table(scratch, ex[["key", "account_id", "t"]])
+    try:
+        frame = session.fetch_df(
+            f"""
+            with aged as (
+                select e.key, a.person_id, a.kind, date_diff('second', a.activity_at, e.t) / 86400.0 as age
+                from {scratch} as e
+                inner join person_account_links as l on l.account_id = e.account_id and l.is_primary
+                inner join int_person_activities as a on a.person_id = l.person_id and a.activity_at < e.t
+            )
+            select
+                key,
+                sum(case when age <= $window then 1 else 0 end) as activities_90d,
+                count(distinct case when age <= $window then person_id end) as active_persons_90d,
+                sum(case when age <= 14 then 1 else 0 end)
+                    - sum(case when age > 14 and age <= 28 then 1 else 0 end) as velocity_14d,
+                sum(case when age <= $lookback then {weight} * {decay} else 0.0 end)
+                    as rule_score
+                {per_kind}
+            from aged
+            group by key
+            """,
+            params,
+        )
+    finally:
+        session.execute(f"drop table if exists {scratch}")
+    # Rounded here, not in SQL: one rounding rule (half to even) whichever warehouse summed.
+    return frame.astype({c: "float64" for c in frame.columns if c != "key"}).assign(
+        rule_score=lambda f: f["rule_score"].round(4)
+    )
 
 
 def _template_roles(session: Session) -> pd.DataFrame:
