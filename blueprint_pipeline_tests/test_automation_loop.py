@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,6 @@ from blueprint_pipeline.paths import PROJECT_DIR
 from blueprint_pipeline_tests.builds import postgres_instance_env
 from blueprint_pipeline_tests.conftest import PG_URL
 from blueprint_pipeline_tests.test_ui import WRAPPER, free_port
-
-LOOP_DB = "blueprint_dagster_loop_test"  # its own: sensor cursors of an earlier run would linger
 
 
 @pytest.mark.slow
@@ -45,8 +44,10 @@ def test_files_to_mailbox_without_a_hand_on_it(mode: str, tmp_path: Path, reques
     }
     if mode == "production":
         warehouse = request.getfixturevalue("postgres_warehouse")
-        _fresh_database(LOOP_DB)
-        env |= postgres_instance_env(PG_URL, LOOP_DB) | {
+        instance_db = f"blueprint_loop_{uuid.uuid4().hex[:8]}"  # no sensor cursor of an earlier run
+        _server("create database {}", instance_db)
+        request.addfinalizer(lambda: _server("drop database if exists {} with (force)", instance_db))
+        env |= postgres_instance_env(PG_URL, instance_db) | {
             "BLUEPRINT_WAREHOUSE_URL": PG_URL,
             "BLUEPRINT_WAREHOUSE_SCHEMA": warehouse.schema_name,
             "BLUEPRINT_EXECUTOR": "multiprocess",
@@ -58,19 +59,19 @@ def test_files_to_mailbox_without_a_hand_on_it(mode: str, tmp_path: Path, reques
         cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 420  # about 2 min here alone; slack for a loaded CI machine
         while time.monotonic() < deadline and not _journey_mail(mailbox):
             time.sleep(2)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)
     emails = _journey_mail(mailbox)
-    assert emails, "no email reached the mailbox within 5 minutes of dagster dev starting"
+    assert emails, "no email reached the mailbox within 7 minutes of dagster dev starting"
     failures = [p.read_text() for p in mailbox.glob("run-failure-*.eml")]  # the run-failure sensor's
     assert failures == [], failures
     assert "List-Unsubscribe:" in emails[0].read_text()
     if mode == "production":  # the sensor's run was stored in PostgreSQL and ran a process per step
-        engine = sa.create_engine(sa.make_url(PG_URL).set(database=LOOP_DB))
+        engine = sa.create_engine(sa.make_url(PG_URL).set(database=instance_db))
         with engine.connect() as conn:
             workers = conn.exec_driver_sql(
                 "select count(*) from event_logs where dagster_event_type = 'STEP_WORKER_STARTED'"
@@ -83,11 +84,11 @@ def _journey_mail(mailbox: Path) -> list[Path]:
     return [p for p in mailbox.glob("*.eml") if not p.name.startswith("run-failure-")]
 
 
-def _fresh_database(name: str) -> None:
+def _server(statement: str, database: str) -> None:
+    """`statement` on the test server, about a database this test named."""
     engine = sa.create_engine(sa.make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')
-            conn.exec_driver_sql(f'create database "{name}"')
+            conn.exec_driver_sql(statement.format(f'"{database}"'))
     finally:
         engine.dispose()

@@ -16,7 +16,7 @@ def test_bench_tiny_with_fresh_activities(tmp_path):
     assert result.fresh_exit_code == 0, result.summary
     assert "fresh scores:" in result.render() and "sensor tick" in result.render()
     assert result.journeys["exit_codes"] == [0, 0] and result.journeys["active_enrolments"] > 0
-    # Every step's time lands in its layer (none in "other"), in the graph's order.
+    # Every step's time lands in its layer (none in "other"), the first layers first.
     layers = list(result.layer_seconds)
     assert layers[:3] == ["sources", "staging", "identity"] and "other" not in layers, layers
     assert {"buying_groups", "scoring", "journeys", "reporting"} <= set(layers), layers

@@ -117,7 +117,8 @@ def training_set(session: Session, config: BlueprintConfig) -> pd.DataFrame:
 
 def features_as_of(session: Session, config: BlueprintConfig, examples: pd.DataFrame) -> pd.DataFrame:
     """COLUMNS for each example (account_id, solution_interest, as_of = T), on the examples' index,
-    from what was known before T. Vectorised: each activity is joined to its account's examples once."""
+    from what was known before T. The activity windows are one query in the warehouse (within the
+    caller's transaction: it holds a scratch table); persons, roles and snapshots are joined here."""
     out = pd.DataFrame(index=examples.index, columns=COLUMNS, dtype="float64")
     if examples.empty or not session.table_exists("int_person_activities"):
         return out
@@ -204,33 +205,33 @@ def _activity_features(session: Session, config: BlueprintConfig, ex: pd.DataFra
         f", sum(case when age <= $window and kind = $kind_{i} then 1 else 0 end) as n_{kind}"
         for i, kind in enumerate(KINDS)
     )
-    scratch = f"qualification_examples_{uuid.uuid4().hex[:12]}"  # this call's own: steps may run at once
+    # A scratch table of this call's own (steps may run at once), inside the caller's transaction:
+    # dropped below, or with everything else by the rollback if the query fails.
+    scratch = f"qualification_examples_{uuid.uuid4().hex[:12]}"
     session.replace_table(scratch, ex[["key", "account_id", "t"]])
-    try:
-        frame = session.fetch_df(
-            f"""
-            with aged as (
-                select e.key, a.person_id, a.kind, date_diff('second', a.activity_at, e.t) / 86400.0 as age
-                from {scratch} as e
-                inner join person_account_links as l on l.account_id = e.account_id and l.is_primary
-                inner join int_person_activities as a on a.person_id = l.person_id and a.activity_at < e.t
-            )
-            select
-                key,
-                sum(case when age <= $window then 1 else 0 end) as activities_90d,
-                count(distinct case when age <= $window then person_id end) as active_persons_90d,
-                sum(case when age <= 14 then 1 else 0 end)
-                    - sum(case when age > 14 and age <= 28 then 1 else 0 end) as velocity_14d,
-                sum(case when age <= $lookback then {weight} * {decay} else 0.0 end)
-                    as rule_score
-                {per_kind}
-            from aged
-            group by key
-            """,
-            params,
+    frame = session.fetch_df(
+        f"""
+        with aged as (
+            select e.key, a.person_id, a.kind, epoch(e.t - a.activity_at) / 86400.0 as age
+            from {scratch} as e
+            inner join person_account_links as l on l.account_id = e.account_id and l.is_primary
+            inner join int_person_activities as a on a.person_id = l.person_id and a.activity_at < e.t
         )
-    finally:
-        session.execute(f"drop table if exists {scratch}")
+        select
+            key,
+            sum(case when age <= $window then 1 else 0 end) as activities_90d,
+            count(distinct case when age <= $window then person_id end) as active_persons_90d,
+            sum(case when age <= 14 then 1 else 0 end)
+                - sum(case when age > 14 and age <= 28 then 1 else 0 end) as velocity_14d,
+            sum(case when age <= $lookback then {weight} * {decay} else 0.0 end)
+                as rule_score
+            {per_kind}
+        from aged
+        group by key
+        """,
+        params,
+    )
+    session.execute(f"drop table {scratch}")
     # Rounded here, not in SQL: one rounding rule (half to even) whichever warehouse summed.
     return frame.astype({c: "float64" for c in frame.columns if c != "key"}).assign(
         rule_score=lambda f: f["rule_score"].round(4)

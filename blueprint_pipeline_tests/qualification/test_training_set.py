@@ -32,7 +32,9 @@ import math
 import dagster as dg
 import pandas as pd
 
+from blueprint_pipeline.config.loader import load_config
 from blueprint_pipeline.defs.qualification.training_set import qualification_training_set
+from blueprint_pipeline.qualification.features import features_as_of
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import AS_OF_TAG
 
@@ -40,8 +42,9 @@ D = pd.Timestamp
 T1 = D("2026-06-10 12:00:00")
 
 
-def _tables(after: int = 0) -> dict[str, pd.DataFrame]:
+def _tables(after: int = 0, extra: tuple = ()) -> dict[str, pd.DataFrame]:
     activities = [
+        *extra,
         ("p1", "a1", "email_click", T1 - pd.Timedelta(days=9.5)),
         ("p1", "a2", "form_fill", T1 - pd.Timedelta(days=101.5)),
         ("p2", "a3", "page_view", T1 - pd.Timedelta(seconds=1)),
@@ -83,9 +86,9 @@ def _tables(after: int = 0) -> dict[str, pd.DataFrame]:
     }  # fmt: skip
 
 
-def _build(warehouse, tmp_path, after: int = 0) -> pd.DataFrame:
+def _build(warehouse, tmp_path, after: int = 0, extra: tuple = ()) -> pd.DataFrame:
     with warehouse.transaction() as session:
-        for name, frame in _tables(after).items():
+        for name, frame in _tables(after, extra).items():
             session.replace_table(name, frame)
     result = dg.materialize(
         [qualification_training_set],
@@ -138,3 +141,39 @@ def test_nothing_after_creation_leaks_in(warehouse, tmp_path):
     after = _build(warehouse, tmp_path, after=50).set_index("example_id")
     pd.testing.assert_frame_equal(before.loc[["o1", "o2"]], after.loc[["o1", "o2"]])
     assert after.loc["f3", "activities_90d"] == before.loc["f3", "activities_90d"] + 35
+
+
+def test_window_decay_lookback_and_sub_second_ages(warehouse, tmp_path):
+    """A plain 10-day window and a 100-day lookback (scoring.yaml), and ages to the microsecond.
+    o1: the click 9.5 days before (3 points, inside the window), p2's page view 1 s before (1), the
+    form fill 101.5 days before (past the lookback: 0): rule score 4.0.
+    o2 (T2 = 2026-06-20): p3's email open a day before (1 point), and two more opens 0.3 s short of
+    14 and of 90 days before T2 (outside the 10-day window: 0 points); both are in the last
+    fortnight / the 90 days: activities 3, velocity 2. Scored at T2 + 0.4 s (readiness scores take
+    the run's time, to the microsecond), the two are 0.1 s past 14 and 90 days: activities 2,
+    velocity 1 - 1 = 0 (ages cut to whole seconds would give 3 and 2)."""
+    (tmp_path / "scoring.yaml").write_text(
+        "explainable:\n  decay: {half_life_days: null, window_days: 10}\n  lookback_days: 100\n"
+    )
+    T2, short = D("2026-06-20"), pd.Timedelta(milliseconds=300)
+    extra = (
+        ("p3", "x1", "email_open", T2 - pd.Timedelta(days=14) + short),
+        ("p3", "x2", "email_open", T2 - pd.Timedelta(days=90) + short),
+    )
+    rows = _build(warehouse, tmp_path, extra=extra).set_index("example_id")
+    o1, o2 = rows.loc["o1"], rows.loc["o2"]
+    assert round(float(o1["rule_score"]), 4) == 4.0
+    assert (o1["activities_90d"], o1["velocity_14d"]) == (2, 2)
+    assert round(float(o2["rule_score"]), 4) == 1.0
+    assert (o2["activities_90d"], o2["velocity_14d"], o2["n_email_open"]) == (3, 2, 3)
+
+    group = pd.DataFrame(
+        {
+            "account_id": ["A2"],
+            "solution_interest": ["data_platform"],
+            "as_of": [T2 + pd.Timedelta(milliseconds=400)],
+        }
+    )
+    with warehouse.transaction() as session:
+        now = features_as_of(session, load_config(tmp_path).config, group).loc[0]
+    assert (now["activities_90d"], now["velocity_14d"], now["rule_score"]) == (2, 0, 1.0)
