@@ -1,18 +1,29 @@
 """The reliability suites' builds: a tiny sample, built by `blueprint run` in a subprocess (so a
-kill takes the whole run), and the tables of one uninterrupted build to compare with."""
+kill takes the whole run), and the tables of one uninterrupted build to compare with.
+
+The sample and the uninterrupted builds are made once per test session and shared by the fault
+and concurrency files, which xdist runs in different workers: the first worker to need one makes
+it under a file lock, the others read what it left."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from blueprint_pipeline.paths import PROJECT_DIR
-from blueprint_pipeline.warehouse import DuckDBWarehouse
+from blueprint_pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse
 from blueprint_pipeline_tests.builds import build_env
+from blueprint_pipeline_tests.conftest import PG_URL
 from blueprint_pipeline_tests.snapshots import mailbox, snapshot
 
 AS_OF = "2026-11-25T00:00:00"
@@ -34,34 +45,62 @@ def build(landing: Path, env: dict) -> str:
     return out
 
 
-@pytest.fixture(scope="module")
-def landing(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("faults")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BLUEPRINT_")}
-    subprocess.run(
-        [sys.executable, "-m", "blueprint_pipeline.cli", "generate", "--scale", "tiny", "--seed", "3",
-         "--out", str(root / "landing")],
-        env=env, check=True, capture_output=True,
-    )  # fmt: skip
-    return root / "landing"
+@pytest.fixture(scope="session")
+def shared(tmp_path_factory) -> Path:
+    """A folder every worker of this test session sees (xdist gives each worker a base folder of
+    its own, inside the session's)."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "reliability-shared"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
-@pytest.fixture(scope="module")
-def uninterrupted(landing, tmp_path_factory):
-    """The tables and mailbox of one uninterrupted build, per engine."""
-    built = {}
+@contextmanager
+def _one_at_a_time(lock: Path) -> Iterator[None]:
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+@pytest.fixture(scope="session")
+def landing(shared) -> Path:
+    folder = shared / "landing"
+    with _one_at_a_time(shared / "landing.lock"):
+        if not (shared / "landing.done").exists():
+            env = {k: v for k, v in os.environ.items() if not k.startswith("BLUEPRINT_")}
+            subprocess.run(
+                [sys.executable, "-m", "blueprint_pipeline.cli", "generate", "--scale", "tiny", "--seed", "3",
+                 "--out", str(folder), "--force"],
+                env=env, check=True, capture_output=True,
+            )  # fmt: skip
+            (shared / "landing.done").touch()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def uninterrupted(landing, shared):
+    """The tables and mailbox of one uninterrupted build, per engine: `uninterrupted(warehouse)`."""
 
     def of(warehouse) -> tuple[dict, list[str]]:
         kind = warehouse.dialect
-        if kind not in built:
-            folder = tmp_path_factory.mktemp(f"uninterrupted-{kind}")
-            target = DuckDBWarehouse(path=str(folder / "w.duckdb")) if kind == "duckdb" else warehouse
-            build(landing, build_env(folder, target))
-            built[kind] = (snapshot(target), mailbox(folder / "mailbox"))
-            if kind == "postgres":  # the reference lived in the test's schema: start the test afresh
-                with warehouse.session() as session:
-                    for table in session.list_tables():
-                        session.execute(f'drop table "{table}"')
-        return built[kind]
+        kept = shared / f"uninterrupted-{kind}.pickle"
+        with _one_at_a_time(shared / f"uninterrupted-{kind}.lock"):
+            if not kept.exists():
+                folder = shared / f"uninterrupted-{kind}"
+                target = (
+                    DuckDBWarehouse(path=str(folder / "w.duckdb"))
+                    if kind == "duckdb"
+                    else PostgresWarehouse(url=PG_URL, schema_name=f"t_{uuid.uuid4().hex[:12]}")
+                )
+                try:
+                    build(landing, build_env(folder, target))
+                    kept.write_bytes(pickle.dumps((snapshot(target), mailbox(folder / "mailbox"))))
+                finally:
+                    if kind == "postgres":
+                        engine = sa.create_engine(PG_URL)
+                        with engine.begin() as conn:
+                            conn.exec_driver_sql(f'drop schema if exists "{target.schema_name}" cascade')
+                        engine.dispose()
+        return pickle.loads(kept.read_bytes())
 
     return of
