@@ -40,11 +40,12 @@ demo-postgres: $(STAMP)
 
 ## test: the whole suite (PostgreSQL tests skip when no server answers, unless BLUEPRINT_REQUIRE_POSTGRES=1).
 ## Three workers on two cores: the long tests wait on subprocesses and sensors half the time.
+## Files are handed out longest first, in conftest.py's LONG_FILES order (not xdist's by test count).
 ## Test folders go to tmpfs when there is one (one per checkout): the builds' SQLite event logs and
 ## DuckDB files sync to disk at every commit (a tiny build: 22 s on disk, 19 s on tmpfs).
 TEST_TMP ?= $(if $(wildcard /dev/shm/.),/dev/shm/blueprint-tests-$(shell echo '$(CURDIR)' | cksum | cut -d' ' -f1))
 test: $(STAMP)
-	$(BIN)/pytest -q -n 3 --dist loadfile $(if $(TEST_TMP),--basetemp=$(TEST_TMP))
+	$(BIN)/pytest -q -n 3 --dist loadfile --no-loadscope-reorder $(if $(TEST_TMP),--basetemp=$(TEST_TMP))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
