@@ -9,9 +9,6 @@ multiprocess executor, a process per step)."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -22,9 +19,10 @@ import sqlalchemy as sa
 from blueprint_pipeline.generator.generate import generate
 from blueprint_pipeline.generator.scales import scale_named
 from blueprint_pipeline.paths import PROJECT_DIR
+from blueprint_pipeline.postgres_setup import create_databases
 from blueprint_pipeline_tests.builds import postgres_instance_env
 from blueprint_pipeline_tests.conftest import PG_URL
-from blueprint_pipeline_tests.test_ui import WRAPPER, free_port
+from blueprint_pipeline_tests.test_ui import dagster_dev, free_port
 
 
 @pytest.mark.slow
@@ -45,26 +43,17 @@ def test_files_to_mailbox_without_a_hand_on_it(mode: str, tmp_path: Path, reques
     if mode == "production":
         warehouse = request.getfixturevalue("postgres_warehouse")
         instance_db = f"blueprint_loop_{uuid.uuid4().hex[:8]}"  # no sensor cursor of an earlier run
-        _server("create database {}", instance_db)
-        request.addfinalizer(lambda: _server("drop database if exists {} with (force)", instance_db))
+        create_databases(PG_URL, [instance_db])
+        request.addfinalizer(lambda: _drop_database(instance_db))
         env |= postgres_instance_env(PG_URL, instance_db) | {
             "BLUEPRINT_WAREHOUSE_URL": PG_URL,
             "BLUEPRINT_WAREHOUSE_SCHEMA": warehouse.schema_name,
             "BLUEPRINT_EXECUTOR": "multiprocess",
         }
-    dagster = str(Path(sys.executable).parent / "dagster")
-    process = subprocess.Popen(
-        [sys.executable, "-c", WRAPPER, dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p",
-         str(free_port())],
-        cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    try:
+    with dagster_dev(env, free_port()):
         deadline = time.monotonic() + 420  # about 2 min here alone; slack for a loaded CI machine
         while time.monotonic() < deadline and not _journey_mail(mailbox):
             time.sleep(2)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=60)
     emails = _journey_mail(mailbox)
     assert emails, "no email reached the mailbox within 7 minutes of dagster dev starting"
     failures = [p.read_text() for p in mailbox.glob("run-failure-*.eml")]  # the run-failure sensor's
@@ -84,11 +73,10 @@ def _journey_mail(mailbox: Path) -> list[Path]:
     return [p for p in mailbox.glob("*.eml") if not p.name.startswith("run-failure-")]
 
 
-def _server(statement: str, database: str) -> None:
-    """`statement` on the test server, about a database this test named."""
+def _drop_database(name: str) -> None:
     engine = sa.create_engine(sa.make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.exec_driver_sql(statement.format(f'"{database}"'))
+            conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')
     finally:
         engine.dispose()

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,27 +47,39 @@ def post(url: str, query: str) -> dict:
         return json.load(response)
 
 
-@pytest.fixture(scope="module")
-def dagster_dev(tmp_path_factory):
-    """`dagster dev` on the embedded default: the project's SQLite instance, a DuckDB warehouse and
-    a tiny landing folder, sensors off (nothing runs unless a test asks)."""
-    folder = tmp_path_factory.mktemp("dagster-dev")
-    generate(folder / "landing", scale_named("tiny"), 7, force=True, report=lambda line: None)
-    env = build_env(folder, DuckDBWarehouse(path=str(folder / "warehouse.duckdb")))
-    env["BLUEPRINT_LANDING_DIR"] = str(folder / "landing")
-    port = free_port()
+@contextmanager
+def dagster_dev(env: dict, port: int) -> Iterator[None]:
+    """`dagster dev` (webserver and daemon) from the project folder, stopped with its processes."""
     dagster = str(Path(sys.executable).parent / "dagster")
     process = subprocess.Popen(
         [sys.executable, "-c", WRAPPER, dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
         cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     try:
+        yield
+    finally:
+        process.terminate()  # dagster dev alone: it stops its tree, code servers included (TOOLCHAIN.md)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def embedded_dagster_dev(tmp_path_factory):
+    """`dagster dev` on the embedded default: the project's SQLite instance, a DuckDB warehouse and
+    a tiny landing folder, sensors off (nothing runs unless a test asks). Yields its port."""
+    folder = tmp_path_factory.mktemp("dagster-dev")
+    generate(folder / "landing", scale_named("tiny"), 7, force=True, report=lambda line: None)
+    env = build_env(folder, DuckDBWarehouse(path=str(folder / "warehouse.duckdb")))
+    env["BLUEPRINT_LANDING_DIR"] = str(folder / "landing")
+    port = free_port()
+    with dagster_dev(env, port):
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
-                nodes = post(f"{base}/graphql", QUERY)["data"]["assetNodes"]
-                if nodes:
+                if post(f"http://127.0.0.1:{port}/graphql", QUERY)["data"]["assetNodes"]:
                     break
             except (OSError, KeyError, TypeError):
                 pass
@@ -73,13 +87,10 @@ def dagster_dev(tmp_path_factory):
         else:
             pytest.fail("dagster dev did not serve the asset graph within 90 s")
         yield port
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
-def test_ui_shows_assets_grouped_by_layer(dagster_dev):
-    nodes = post(f"http://127.0.0.1:{dagster_dev}/graphql", QUERY)["data"]["assetNodes"]
+def test_ui_shows_assets_grouped_by_layer(embedded_dagster_dev):
+    nodes = post(f"http://127.0.0.1:{embedded_dagster_dev}/graphql", QUERY)["data"]["assetNodes"]
     groups = {node["groupName"] for node in nodes}
     keys = {"/".join(node["assetKey"]["path"]): node["groupName"] for node in nodes}
     assert {"sources", "staging"} <= groups
@@ -87,17 +98,19 @@ def test_ui_shows_assets_grouped_by_layer(dagster_dev):
     assert keys["stg_salesforce__accounts"] == "staging"
 
 
-def test_the_run_queue_takes_runs_one_at_a_time(dagster_dev):
+def test_the_run_queue_takes_runs_one_at_a_time(embedded_dagster_dev):
     """Issue 12: DuckDB allows one writing process, so the embedded instance's queue (dagster.yaml,
     max_concurrent_runs: 1) starts a run only once the run before it has ended. Two runs of the
     same assets, submitted together: the second waits in the queue, then both succeed."""
-    client = DagsterGraphQLClient("127.0.0.1", port_number=dagster_dev)
+    client = DagsterGraphQLClient("127.0.0.1", port_number=embedded_dagster_dev)
     selection = [["raw_salesforce__account"], ["stg_salesforce__accounts"]]
     ids = [client.submit_job_execution("__ASSET_JOB", asset_selection=selection) for _ in range(2)]
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not all(client.get_run_status(i) in FINISHED for i in ids):
         time.sleep(1)
-    runs = post(f"http://127.0.0.1:{dagster_dev}/graphql", RUNS % json.dumps(ids))["data"]["runsOrError"]
+    runs = post(f"http://127.0.0.1:{embedded_dagster_dev}/graphql", RUNS % json.dumps(ids))["data"][
+        "runsOrError"
+    ]
     first, second = sorted(runs["results"], key=lambda run: run["startTime"] or float("inf"))
     assert [first["status"], second["status"]] == ["SUCCESS", "SUCCESS"], runs
     assert second["creationTime"] < first["endTime"], "the second run existed while the first ran"
