@@ -8,7 +8,7 @@ DEMO_SCALE ?= demo
 export DAGSTER_HOME ?= $(CURDIR)
 export BLUEPRINT_DAGSTER_STORAGE ?= $(CURDIR)/data/dagster
 
-.PHONY: install demo demo-postgres test lint ui bench clean
+.PHONY: install demo demo-postgres test test-fast lint ui bench clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: python3.11 not found (set PYTHON=...)"; exit 2; }
@@ -46,6 +46,11 @@ demo-postgres: $(STAMP)
 TEST_TMP ?= $(if $(wildcard /dev/shm/.),/dev/shm/blueprint-tests-$(shell echo '$(CURDIR)' | cksum | cut -d' ' -f1))
 test: $(STAMP)
 	$(BIN)/pytest -q -n 3 --dist loadfile --no-loadscope-reorder $(if $(TEST_TMP),--basetemp=$(TEST_TMP))
+
+## test-fast: the inner loop: every test but the long files (conftest.LONG_FILES, marked slow), on
+## DuckDB and PostgreSQL alike; a few minutes. `make test` (and CI) runs everything.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -n 3 --dist loadfile --no-loadscope-reorder -m "not slow" $(if $(TEST_TMP),--basetemp=$(TEST_TMP))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

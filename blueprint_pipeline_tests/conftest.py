@@ -92,5 +92,8 @@ LONG_FILES = (
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: i for i, name in enumerate(LONG_FILES)}
+    for item in items:
+        if item.path.name in LONG_FILES:  # `make test-fast` leaves these out (-m "not slow")
+            item.add_marker(pytest.mark.slow)
     # Stable: the other files keep their collection order.
     items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FILES)))
