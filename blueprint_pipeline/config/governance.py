@@ -59,9 +59,10 @@ CORE_ACTIONS = {
     "sales_alert": "the data chooses or fills alerts to sales (they list the group's people)",
     "data_science": "data used to train or run models",
     "analytics": "data used to measure sites, apps and campaigns",
-    "combine_with_pii": "data exported beside directly identifiable (I1) fields; added by the check itself",
+    "combine_with_pii": "data exported beside directly identifiable (I1) fields; added by the check itself "
+    "to a path performing data_export that carries an I1 field",
 }
-DERIVED_ACTIONS = {"combine_with_pii"}  # the check adds it when an export carries an I1 field
+DERIVED_ACTIONS = {"combine_with_pii"}  # the check adds it when a data_export carries an I1 field
 # Activation outputs (blocked when they run) and journey channels (a journey sending to one that a
 # policy forbids is refused when the config loads). Journey CRM updates go to `crm`, journey
 # LinkedIn audiences to `linkedin`.

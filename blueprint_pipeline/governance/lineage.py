@@ -8,9 +8,10 @@ or sent. A label travels along every edge; a policy is broken when an outbound p
 its marketing action is reached by its labels.
 
 Two kinds of outbound path, one check: activation outputs (LinkedIn and Marketo lists, the CRM
-write-back) are blocked when they run (defs/activation/checks.py); journey steps that send
-(email, SMS, sales alert, CRM field update, LinkedIn audience) refuse the config when it loads
-(`journey_errors`, called by BlueprintConfig.reference_errors).
+write-back) are blocked when they run (defs/activation/checks.py); what sends messages or queues
+updates from config (journey steps: email, SMS, sales alert, CRM field update, LinkedIn audience;
+standing sales-alert rules) refuses the config when it loads (`sender_errors`, called by
+BlueprintConfig.reference_errors), before anything is sent.
 """
 
 from __future__ import annotations
@@ -203,12 +204,12 @@ class Activation:
     exported: list[Trail]  # labels reaching what it carries (columns, template tokens, the address)
     selected: list[Trail]  # labels reaching who is in it (audience, buying group, entry, splits)
     reached: str = ""  # how a path ends here; default `<destination> list <name>`
-    journey_node: tuple[str, str] | None = None  # (journey, node) for a journey step
+    config_key: tuple[str, str] | None = None  # (section, key) of a sender refused at load
 
     @property
     def subject(self) -> str:
         """How a report names it: `linkedin members`, `email, journey nurture node intro`."""
-        return self.reached if self.journey_node else f"{self.destination} {self.name}"
+        return self.reached if self.config_key else f"{self.destination} {self.name}"
 
     @property
     def end(self) -> str:
@@ -385,10 +386,7 @@ class Lineage:
         if node.type == "send_sales_alert":
             exported += [t.via("standard alert") for f in SALES_ALERT_FIELDS for t in self.any_field(f)]
             exported += [t.via("standard alert") for t in self.scored_group(interest)]
-            for territory in self.config.alerts.routing.territories:
-                selected += [
-                    t.via(f"territory {territory.name}") for t in self.account_filter(territory.when)
-                ]
+            selected += self.routing()
         if getattr(node, "template", None):
             exported += self.template(node.template, interest)
         if destination in ADDRESS_FIELDS:
@@ -401,8 +399,33 @@ class Lineage:
             exported,
             selected,
             reached=f"{destination}, journey {journey_id} node {name}",
-            journey_node=(journey_id, name),
+            config_key=("journeys", f"journeys.{journey_id}.nodes.{name}"),
         )
+
+    def alert_rules(self) -> Iterator[Activation]:
+        """Every standing sales-alert rule: the groups it watches (their stage, score and
+        completeness) and the standard alert it sends, routed like a journey's."""
+        interests = self.config.buying_groups.solution_interests
+        for name, rule in self.config.alerts.rules.items():
+            watched = [t for i in (rule.solution_interests or interests) for t in self.scored_group(i)]
+            selected = [t.via(f"alert rule {name}") for t in watched] + self.routing()
+            exported = [t.via("standard alert") for f in SALES_ALERT_FIELDS for t in self.any_field(f)]
+            exported += [t.via("address") for t in self.any_field(ADDRESS_FIELDS["sales_alert"])]
+            yield Activation(
+                "sales_alert",
+                f"alert rule {name}",
+                exported,
+                selected,
+                reached=f"sales_alert, alert rule {name}",
+                config_key=("alerts", f"rules.{name}"),
+            )
+
+    def routing(self) -> list[Trail]:
+        """The account fields the alert territories test (they choose who gets an alert)."""
+        territories = self.config.alerts.routing.territories
+        return [
+            t.via(f"territory {terr.name}") for terr in territories for t in self.account_filter(terr.when)
+        ]
 
     def any_field(self, name: str) -> list[Trail]:
         return self.field(name) if name in UNIFIED_SOURCES else self.source_field(name)
@@ -548,18 +571,22 @@ def violations(config: BlueprintConfig, destination: str) -> dict[str, list[Viol
     }
 
 
-def journey_violations(config: BlueprintConfig) -> dict[tuple[str, str], list[Violation]]:
-    """Per (journey, node) that sends something out, the policies it would break (only those that do)."""
-    found = {node.journey_node: broken(config, node) for node in Lineage(config).journey_nodes()}
-    return {key: found for key, found in found.items() if found}
+def sender_violations(config: BlueprintConfig) -> dict[tuple[str, str], list[Violation]]:
+    """Per journey node that sends something out and per standing alert rule, keyed by (config
+    section, key), the policies it would break (only those that break one)."""
+    lineage = Lineage(config)
+    senders = [*lineage.journey_nodes(), *lineage.alert_rules()]
+    found = {sender.config_key: broken(config, sender) for sender in senders}
+    return {key: violations for key, violations in found.items() if violations}
 
 
 def broken(config: BlueprintConfig, activation: Activation) -> list[Violation]:
     """The policies an outbound path breaks: an enabled policy on one of the marketing actions its
-    destination performs (plus combine_with_pii when it carries an I1 field), reached by its labels."""
+    destination performs, reached by its labels. An export (data_export) carrying an I1 field also
+    performs combine_with_pii; an email, SMS or alert is not an export unless you say so."""
     governance = config.governance
     actions = set(governance.destinations.get(activation.destination, []))
-    if any(t.label == "I1" for t in activation.exported):
+    if "data_export" in actions and any(t.label == "I1" for t in activation.exported):
         actions |= DERIVED_ACTIONS
     trails = activation.exported + activation.selected
     present = {t.label for t in trails}
@@ -586,20 +613,21 @@ def broken(config: BlueprintConfig, activation: Activation) -> list[Violation]:
     return _unique(found)
 
 
-def journey_errors(config: BlueprintConfig) -> list[tuple[str, str, str]]:
-    """A config error when a policy forbids what a journey sends: (section, key of the first
-    refused node, the report of every violation), so nothing is sent until it changes."""
-    found = journey_violations(config)
+def sender_errors(config: BlueprintConfig) -> list[tuple[str, str, str]]:
+    """A config error when a policy forbids what a journey node or an alert rule sends: (section
+    and key of the first one refused, the report of every violation), so nothing is sent until
+    the journey, the rule, the labels or the policy change."""
+    found = sender_violations(config)
     if not found:
         return []
-    journey, node = next(iter(found))
+    section, key = next(iter(found))
     lines = [v.describe() for vs in found.values() for v in vs]
     message = (
-        f"refused by governance.yaml: a policy forbids what {len(found)} journey node(s) would send "
-        f"({', '.join(f'{j}.{n}' for j, n in found)}); change the journey, the labels or the policy. "
+        f"refused by governance.yaml: a policy forbids what {len(found)} journey node(s) or alert "
+        f"rule(s) would send ({', '.join(k for _, k in found)}); change them, the labels or the policy. "
         f"{len(lines)} violation(s):\n" + "\n".join(f"  - {line}" for line in lines)
     )
-    return [("journeys", f"journeys.{journey}.nodes.{node}", message)]
+    return [(section, key, message)]
 
 
 def _unique(items: list[Violation]) -> list[Violation]:

@@ -200,15 +200,54 @@ def test_every_outbound_node_is_checked(tmp_path, nodes, entry, governance, expe
     )
 
 
+def test_a_standing_sales_alert_rule_is_checked_like_a_journey_alert(tmp_path):
+    """Standing rules send the same alert as a journey's send_sales_alert node: routed by a
+    territory on a labelled field, they are refused at load as well (alerts.yaml, first rule)."""
+    _dir(
+        tmp_path,
+        governance=COUNTRY_C12
+        + "policies:\n  no_geo_alerts: {marketing_action: sales_alert, labels: [C12]}\n",
+        alerts="routing:\n  territories:\n    - {name: dach, when: {field: billing_country, op: eq, value: "
+        "Germany}, to: dach@example.com}\n",
+    )
+    message = _refusal(tmp_path)
+    assert message.startswith(f"{tmp_path / 'alerts.yaml'}: key 'rules.group_qualified': ")
+    assert (
+        "sales_alert, alert rule sales_ready: label C12 on salesforce.Account.BillingCountry breaks policy "
+        "no_geo_alerts (sales_alert); path: salesforce.Account.BillingCountry > unified_accounts.billing_country "
+        "> territory dach > sales_alert, alert rule sales_ready"
+    ) in message
+
+
+def test_an_email_is_not_an_export_unless_the_config_says_so(tmp_path):
+    """combine_with_pii is derived for paths performing data_export (the lists) only: C3 on the
+    industry that chooses the data_platform groups blocks the Marketo list of their members, not
+    the example journey's emails to them; `destinations.email: [email_targeting, data_export]` in
+    governance.yaml makes an email an export, and the journey is refused."""
+    shutil.copy(EXAMPLE / "journeys.yaml", tmp_path / "journeys.yaml")
+    industry_c3 = "field_labels:\n  salesforce.Account.Industry: [C3]\n"
+    marketo = "marketo:\n  static_lists:\n    members: {members_of: data_platform}\n"
+    _dir(tmp_path, governance=industry_c3, activation=marketo)
+    config = load_config(tmp_path).config
+    assert {v.policy for v in violations(config, "marketo")["members"]} == {"restrict_combining_with_pii"}
+    _dir(tmp_path, governance=industry_c3 + "destinations:\n  email: [email_targeting, data_export]\n")
+    message = _refusal(tmp_path)
+    assert (
+        "email, journey platform_nurture node intro: label C3 on salesforce.Account.Industry breaks policy "
+        in (message)
+    )
+    assert "restrict_combining_with_pii (combine_with_pii)" in message
+
+
 def test_the_shipped_defaults_and_the_example_load_and_their_journey_is_followed(tmp_path):
     """No shipped policy blocks the example journey; its nodes are nonetheless followed (the
     address of each email carries the shipped I1 label), so a silent lineage would show here."""
     for directory in (None, EXAMPLE):
         load_config(directory)
-    from blueprint_pipeline.governance.lineage import Lineage, journey_violations
+    from blueprint_pipeline.governance.lineage import Lineage, sender_violations
 
     config = load_config(EXAMPLE).config
-    assert journey_violations(config) == {}
+    assert sender_violations(config) == {}
 
     reached = {a.name: {t.label for t in a.exported + a.selected} for a in Lineage(config).journey_nodes()}
     assert set(reached) == {
