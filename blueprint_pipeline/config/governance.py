@@ -7,7 +7,8 @@ field of the dataset carries them) and on fields (a source field, `system.Object
 unified field, `unified_persons.email`). Destinations declare the marketing actions they perform;
 a policy names a marketing action and the labels it may not touch. The lineage check
 (blueprint_pipeline/governance/lineage.py) enforces them on every outbound path: activation
-outputs are blocked when they run, journeys that would send forbidden data refuse the config.
+outputs are blocked when they run; journey nodes and sales-alert rules that would send forbidden
+data refuse the config when it loads.
 """
 
 from __future__ import annotations
