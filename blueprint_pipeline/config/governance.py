@@ -6,7 +6,9 @@ labels I1-I2, sensitive labels S1-S2, plus labels you define. Labels sit on sour
 field of the dataset carries them) and on fields (a source field, `system.Object.Field`, or a
 unified field, `unified_persons.email`). Destinations declare the marketing actions they perform;
 a policy names a marketing action and the labels it may not touch. The lineage check
-(blueprint_pipeline/governance/lineage.py) enforces them at activation.
+(blueprint_pipeline/governance/lineage.py) enforces them on every outbound path: activation
+outputs are blocked when they run; journey nodes and sales-alert rules that would send forbidden
+data refuse the config when it loads.
 """
 
 from __future__ import annotations
@@ -52,13 +54,20 @@ CORE_ACTIONS = {
     "cross_site_targeting": "ads or content targeted on other companies' sites",
     "onsite_advertising": "ads targeted on your own sites",
     "onsite_personalization": "content personalised on your own sites",
-    "email_targeting": "people chosen for emails",
+    "email_targeting": "people chosen for emails, and the data the emails carry",
+    "sms_targeting": "people chosen for text messages, and the data the messages carry",
+    "crm_update": "the data chooses or fills records written back to the CRM",
+    "sales_alert": "the data chooses or fills alerts to sales (they list the group's people)",
     "data_science": "data used to train or run models",
     "analytics": "data used to measure sites, apps and campaigns",
-    "combine_with_pii": "data exported beside directly identifiable (I1) fields; added by the check itself",
+    "combine_with_pii": "data exported beside directly identifiable (I1) fields; added by the check itself "
+    "to a path performing data_export that carries an I1 field",
 }
-DERIVED_ACTIONS = {"combine_with_pii"}  # the check adds it when an export carries an I1 field
-DESTINATIONS = ("linkedin", "marketo", "crm")
+DERIVED_ACTIONS = {"combine_with_pii"}  # the check adds it when a data_export carries an I1 field
+# Activation outputs (blocked when they run) and journey channels (a journey sending to one that a
+# policy forbids is refused when the config loads). Journey CRM updates go to `crm`, journey
+# LinkedIn audiences to `linkedin`.
+DESTINATIONS = ("linkedin", "marketo", "crm", "email", "sms", "sales_alert")
 
 
 class Retention(StrictModel):

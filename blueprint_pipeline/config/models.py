@@ -191,10 +191,11 @@ class BlueprintConfig(StrictModel):
 
     def reference_errors(self) -> list[tuple[str, str, str]]:
         """(section, key path, message) for names one section uses and another must define."""
+        from blueprint_pipeline.governance.lineage import sender_errors
         from blueprint_pipeline.journeys.validate import reference_errors as journey_reference_errors
 
         interests = self.buying_groups.solution_interests.items()
-        return (
+        errors = (
             [
                 (
                     "buying_groups",
@@ -219,6 +220,8 @@ class BlueprintConfig(StrictModel):
             + self._alert_reference_errors()
             + self._activation_reference_errors()
         )
+        # Policies last: the lineage follows the names checked above, so they must all exist.
+        return errors or sender_errors(self)
 
     def _activation_reference_errors(self) -> list[tuple[str, str, str]]:
         """Lists name audiences, solution interests and their template's roles."""

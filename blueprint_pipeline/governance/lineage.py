@@ -1,10 +1,17 @@
-"""Where an activation's data comes from, and the policies it would break (docs/governance.md).
+"""Where an outbound path's data comes from, and the policies it would break (docs/governance.md).
 
-Lineage runs source dataset > source field > unified field > audience or buying group > list >
-destination. It is read from config (the audience filters, the role conditions, the scoring
-sources) and from the SQL of each exported column (activation/linkedin.py), so a violation is known
-before anything is written. A label travels along every edge; a policy is broken when an
-activation performing its marketing action is reached by its labels.
+Lineage runs source dataset > source field > unified field > audience or buying group > list,
+journey step or write-back > destination. It is read from config (the audience filters, the role
+conditions, the scoring sources, the journeys' entries, splits and templates) and from the SQL of
+each exported column (activation/linkedin.py), so a violation is known before anything is written
+or sent. A label travels along every edge; a policy is broken when an outbound path performing
+its marketing action is reached by its labels.
+
+Two kinds of outbound path, one check: activation outputs (LinkedIn and Marketo lists, the CRM
+write-back) are blocked when they run (defs/activation/checks.py); what sends messages or queues
+updates from config (journey steps: email, SMS, sales alert, CRM field update, LinkedIn audience;
+standing sales-alert rules) refuses the config when it loads (`sender_errors`, called by
+BlueprintConfig.reference_errors), before anything is sent.
 """
 
 from __future__ import annotations
@@ -18,6 +25,12 @@ from sqlglot import exp
 from blueprint_pipeline.activation.linkedin import COMPANY_SQL, CONTACT_SQL, MARKETO_SQL, SQL_ALIASES
 from blueprint_pipeline.config.audiences import AllOf, AnyOf, EngagementFilter, FieldFilter, NotOf
 from blueprint_pipeline.config.governance import DERIVED_ACTIONS
+from blueprint_pipeline.config.journeys import (
+    AccountCondition,
+    BuyingGroupCondition,
+    Journey,
+    PersonCondition,
+)
 from blueprint_pipeline.config.models import BlueprintConfig
 from blueprint_pipeline.errors import ConfigError
 
@@ -112,6 +125,59 @@ CONDITION_FIELDS = {
 # The CRM write-back's columns -> the unified field or derived node they come from.
 WRITEBACK_SOURCES = {"account_id": "unified_accounts.account_id"}
 
+# Journey node type -> the destination (governance.yaml `destinations`) whose marketing actions
+# it performs. Other nodes act inside the platform (stages, statuses, lists, scores).
+NODE_DESTINATIONS = {
+    "send_email": "email",
+    "send_sms": "sms",
+    "send_sales_alert": "sales_alert",
+    "update_crm_field": "crm",
+    "add_to_linkedin_audience": "linkedin",
+}
+# Journeys that act (journeys/engine.py): a draft or finished one does nothing, an aborted one
+# only ends its enrolments.
+ACTING = ("test", "live", "closed")
+# Template token -> the unified field the renderer fills it from (journeys/world.py).
+TOKEN_FIELDS = {
+    "account.id": "unified_accounts.account_id",
+    "account.name": "unified_accounts.account_name",
+    "account.domain": "unified_accounts.domain",
+    "account.industry": "unified_accounts.industry",
+    "account.employees": "unified_accounts.employees",
+    "account.country": "unified_accounts.billing_country",
+    **{f"person.{f}": f"unified_persons.{f}" for f in ("first_name", "last_name", "email", "title", "phone")},
+}
+# buying_group tokens read from engagement scores (the stage model and readiness read them too).
+SCORED_TOKENS = {"buying_group.stage", "buying_group.score", "buying_group.readiness_tier"}
+# The address each channel sends to.
+ADDRESS_FIELDS = {
+    "email": "unified_persons.email",
+    "sms": "unified_persons.phone",
+    "sales_alert": "salesforce.User.Email",  # the account owner (alerts.routing)
+}
+# A journey person condition's field (config/journeys.py PERSON_FIELDS) -> the unified person
+# field it is read or derived from.
+PERSON_CONDITION_FIELDS = {
+    "title": "title",
+    "seniority": "title",
+    "department": "department",
+    "country": "country",
+    "email_domain": "email",
+}
+# What the standard sales alert lists (alerts/content.py): the account, the owner, the group's
+# most engaged members; its stage, score and activities come with the scored group.
+SALES_ALERT_FIELDS = (
+    "unified_accounts.account_name",
+    "unified_accounts.domain",
+    "unified_accounts.industry",
+    "unified_accounts.billing_country",
+    "unified_persons.first_name",
+    "unified_persons.last_name",
+    "unified_persons.email",
+    "unified_persons.title",
+    "salesforce.User.Name",
+)
+
 
 @dataclass(frozen=True)
 class Trail:
@@ -131,10 +197,23 @@ class Trail:
 
 @dataclass(frozen=True)
 class Activation:
+    """An outbound path: a list, the CRM write-back, or a journey node that sends."""
+
     destination: str
-    name: str  # the list, or `write-back`
-    exported: list[Trail]  # labels reaching the exported columns
-    selected: list[Trail]  # labels reaching who is in it (the audience, the buying group)
+    name: str  # the list, `write-back`, or `journey <id> node <name>`
+    exported: list[Trail]  # labels reaching what it carries (columns, template tokens, the address)
+    selected: list[Trail]  # labels reaching who is in it (audience, buying group, entry, splits)
+    reached: str = ""  # how a path ends here; default `<destination> list <name>`
+    config_key: tuple[str, str] | None = None  # (section, key) of a sender refused at load
+
+    @property
+    def subject(self) -> str:
+        """How a report names it: `linkedin members`, `email, journey nurture node intro`."""
+        return self.reached if self.config_key else f"{self.destination} {self.name}"
+
+    @property
+    def end(self) -> str:
+        return self.reached or f"{self.destination} list {self.name}"
 
 
 @dataclass(frozen=True)
@@ -146,11 +225,12 @@ class Violation:
     label: str
     field: str
     path: tuple[str, ...]
+    subject: str = ""
 
     def describe(self) -> str:
         return (
-            f"{self.destination} {self.activation}: label {self.label} on {self.field} breaks policy "
-            f"{self.policy} ({self.marketing_action}); path: {' > '.join(self.path)}"
+            f"{self.subject or f'{self.destination} {self.activation}'}: label {self.label} on {self.field} "
+            f"breaks policy {self.policy} ({self.marketing_action}); path: {' > '.join(self.path)}"
         )
 
 
@@ -184,8 +264,9 @@ class Lineage:
         ]
         return [t.via("person_account_links") for t in trails]
 
-    def engagement(self) -> list[Trail]:
-        """The activity datasets scoring reads (config scoring.activity_kinds)."""
+    def activities(self) -> list[Trail]:
+        """The activity datasets scoring reads (config scoring.activity_kinds): the activity kinds
+        journeys listen for and count are these."""
         kinds = self.config.scoring.activity_kinds
         datasets = [
             dataset
@@ -197,17 +278,24 @@ class Lineage:
             )
             if used
         ]
-        return [t.via("engagement scores") for d in datasets for t in self.dataset(d)]
+        return [t for d in datasets for t in self.dataset(d)]
+
+    def engagement(self) -> list[Trail]:
+        return [t.via("engagement scores") for t in self.activities()]
+
+    def account_filter(self, node) -> list[Trail]:
+        """The labels an audience filter tree tests: account fields; engagement counts Marketo activities."""
+        trails = []
+        for leaf in _leaves(node):
+            if isinstance(leaf, FieldFilter):
+                trails += self.field(f"unified_accounts.{leaf.field}")
+            else:
+                trails += [t.via("account engagement") for t in self.dataset("marketo.activities")]
+        return trails
 
     def audience(self, name: str) -> list[Trail]:
         definition = self.config.audiences.audiences[name]
-        trails = []
-        for leaf in _leaves(definition.filter):
-            if isinstance(leaf, FieldFilter):
-                trails += self.field(f"unified_accounts.{leaf.field}")
-            else:  # account engagement counts Marketo activities
-                trails += [t.via("account engagement") for t in self.dataset("marketo.activities")]
-        return [t.via(f"audience {name}") for t in trails]
+        return [t.via(f"audience {name}") for t in self.account_filter(definition.filter)]
 
     def buying_group(self, interest: str) -> list[Trail]:
         """Who is in a solution interest's buying groups: the audience's accounts, the links of
@@ -221,6 +309,10 @@ class Lineage:
         trails += self.links()
         trails += [t for f in tested for t in self.field(f"unified_persons.{f}")]
         return [t.via(f"buying group {interest}") for t in trails]
+
+    def scored_group(self, interest: str) -> list[Trail]:
+        """A buying group's stage, score or readiness: the group and the engagement behind them."""
+        return self.buying_group(interest) + [t.via(f"buying group {interest}") for t in self.engagement()]
 
     def exported(self, columns: dict[str, str]) -> list[Trail]:
         """The labels on the unified fields each exported column's SQL reads."""
@@ -261,8 +353,196 @@ class Lineage:
             for t in self.buying_group(interest)
         ]
         groups += self.engagement()
+        # The write-back also carries the journeys' CRM field updates (account_updates.csv).
+        groups += [
+            t.via(node.end)
+            for node in self.journey_nodes()
+            if node.destination == "crm"
+            for t in node.selected
+        ]
         exported = [t.via(f"column {c}") for c, f in WRITEBACK_SOURCES.items() for t in self.field(f)]
-        yield Activation("crm", "write-back", exported, groups)
+        yield Activation("crm", "write-back", exported, groups, reached="crm write-back")
+
+    # --- journeys -------------------------------------------------------------------------------
+
+    def journey_nodes(self) -> Iterator[Activation]:
+        """Every node of an acting journey that sends something out, with the labels reaching it."""
+        for journey_id, journey in self.config.journeys.journeys.items():
+            if journey.status not in ACTING:
+                continue
+            for name, node in journey.nodes.items():
+                if node.type in NODE_DESTINATIONS:
+                    yield self._journey_node(journey_id, journey, name)
+
+    def _journey_node(self, journey_id: str, journey: Journey, name: str) -> Activation:
+        node, interest = journey.nodes[name], journey.solution_interest
+        destination = NODE_DESTINATIONS[node.type]
+        selected = self.journey_selected(journey_id, journey, name, frozenset())
+        exported: list[Trail] = []
+        if node.type in ("send_email", "send_sms"):
+            under = node.to.members == "under_engaged"
+            recipients = self.scored_group(interest) if under else self.buying_group(interest)
+            selected += [t.via("recipients") for t in recipients]
+        if node.type == "send_sales_alert":
+            exported += [t.via("standard alert") for f in SALES_ALERT_FIELDS for t in self.any_field(f)]
+            exported += [t.via("standard alert") for t in self.scored_group(interest)]
+            selected += self.routing()
+        if getattr(node, "template", None):
+            exported += self.template(node.template, interest)
+        if destination in ADDRESS_FIELDS:
+            exported += [t.via("address") for t in self.any_field(ADDRESS_FIELDS[destination])]
+        if node.type in ("update_crm_field", "add_to_linkedin_audience"):
+            exported += [t.via("account id") for t in self.field("unified_accounts.account_id")]
+        return Activation(
+            destination,
+            f"journey {journey_id} node {name}",
+            exported,
+            selected,
+            reached=f"{destination}, journey {journey_id} node {name}",
+            config_key=("journeys", f"journeys.{journey_id}.nodes.{name}"),
+        )
+
+    def alert_rules(self) -> Iterator[Activation]:
+        """Every standing sales-alert rule: the groups it watches (their stage, score and
+        completeness) and the standard alert it sends, routed like a journey's."""
+        interests = self.config.buying_groups.solution_interests
+        for name, rule in self.config.alerts.rules.items():
+            watched = [t for i in (rule.solution_interests or interests) for t in self.scored_group(i)]
+            selected = [t.via(f"alert rule {name}") for t in watched] + self.routing()
+            exported = [t.via("standard alert") for f in SALES_ALERT_FIELDS for t in self.any_field(f)]
+            exported += [t.via("address") for t in self.any_field(ADDRESS_FIELDS["sales_alert"])]
+            yield Activation(
+                "sales_alert",
+                f"alert rule {name}",
+                exported,
+                selected,
+                reached=f"sales_alert, alert rule {name}",
+                config_key=("alerts", f"rules.{name}"),
+            )
+
+    def routing(self) -> list[Trail]:
+        """The account fields the alert territories test (they choose who gets an alert)."""
+        territories = self.config.alerts.routing.territories
+        return [
+            t.via(f"territory {terr.name}") for terr in territories for t in self.account_filter(terr.when)
+        ]
+
+    def any_field(self, name: str) -> list[Trail]:
+        return self.field(name) if name in UNIFIED_SOURCES else self.source_field(name)
+
+    def template(self, name: str, interest: str) -> list[Trail]:
+        """The labels on the fields a message template fills (subject, text and HTML)."""
+        from blueprint_pipeline.journeys.validate import template_tokens
+
+        template = self.config.journeys.templates[name]
+        used = sorted(
+            {
+                t
+                for part in (template.subject, template.text, template.html or "")
+                for t in template_tokens(part)
+            }
+        )
+        trails = []
+        for token in used:
+            if token in TOKEN_FIELDS:
+                trails += [t.via(f"token {token}") for t in self.field(TOKEN_FIELDS[token])]
+            elif token.startswith("buying_group."):
+                group = self.scored_group(interest) if token in SCORED_TOKENS else self.buying_group(interest)
+                trails += [t.via(f"token {token}") for t in group]
+        return [t.via(f"template {name}") for t in trails]
+
+    def journey_selected(self, journey_id: str, journey: Journey, name: str, seen: frozenset) -> list[Trail]:
+        """What decides that an account reaches node `name`: the entry trigger, the exit criteria,
+        and the conditions of every node on a way to it (splits, listens, and the people actions
+        that change the group and scores later nodes read). Static, like the rest: every way counts."""
+        trails = [
+            t.via(f"entry of journey {journey_id}") for t in self._entry(journey, seen | {(journey_id, name)})
+        ]
+        trails += [t.via(f"exit criteria of journey {journey_id}") for t in self._exit(journey)]
+        for before in sorted(_ancestors(journey, name)):
+            trails += [
+                t.via(f"node {before} of journey {journey_id}") for t in self._conditions(journey, before)
+            ]
+        return trails
+
+    def _entry(self, journey: Journey, seen: frozenset) -> list[Trail]:
+        entry, interest = journey.entry, journey.solution_interest
+        if entry.audience:
+            return self.audience(entry.audience)
+        if entry.account_list:  # the accounts other journeys' add_to_list nodes put there
+            return [
+                t.via(f"node {name} of journey {other_id}").via(f"account list {entry.account_list}")
+                for other_id, other in self.config.journeys.journeys.items()
+                if other.status in ACTING
+                for name, node in other.nodes.items()
+                if node.type == "add_to_list"
+                and node.list == entry.account_list
+                and (other_id, name) not in seen
+                for t in self.journey_selected(other_id, other, name, seen)
+            ]
+        if entry.buying_group_stage:
+            return self.scored_group(interest)
+        if entry.account_attribute_change:
+            return self.field(f"unified_accounts.{entry.account_attribute_change}")
+        return self.buying_group(interest)  # buying_group_created
+
+    def _exit(self, journey: Journey) -> list[Trail]:
+        """Stage and opportunity exits; the opt-out exit is consent, which no label can forbid honouring."""
+        trails = self.scored_group(journey.solution_interest) if journey.exit_when.stage_reached else []
+        if journey.exit_when.opportunity_created:
+            trails += self.dataset("salesforce.Opportunity")
+        return trails
+
+    def _conditions(self, journey: Journey, name: str) -> list[Trail]:
+        node, interest = journey.nodes[name], journey.solution_interest
+        conditions = []
+        if node.type in ("split_accounts", "split_people"):
+            conditions = [p.when for p in node.paths]
+        elif node.type in ("assign_to_buying_group", "remove_from_buying_group", "change_score"):
+            conditions = [node.people]
+        trails = []
+        for condition in conditions:
+            if isinstance(condition, AccountCondition):
+                trails += self.account_filter(condition.account)
+                if condition.buying_group:
+                    trails += self._group_condition(condition.buying_group, interest)
+            elif isinstance(condition, PersonCondition):
+                trails += [
+                    t
+                    for f in condition.fields
+                    for t in self.field(f"unified_persons.{PERSON_CONDITION_FIELDS[f.field]}")
+                ]
+                trails += [t.via("activities") for t in self.activities()] if condition.activity else []
+                trails += (
+                    self.buying_group(interest) if condition.roles or condition.member is not None else []
+                )
+        if node.type == "listen":
+            event = node.event
+            if event.activity_kind or event.form_fill:
+                trails += [t.via("activities") for t in self.activities()]
+            if event.stage_reached or event.score_at_least is not None:
+                trails += self.scored_group(interest)
+        return trails
+
+    def _group_condition(self, condition: BuyingGroupCondition, interest: str) -> list[Trail]:
+        scored = condition.stages or condition.readiness_tiers or condition.score_at_least is not None
+        scored = scored or condition.score_below is not None
+        return self.scored_group(interest) if scored else self.buying_group(interest)
+
+
+def _ancestors(journey: Journey, name: str) -> set[str]:
+    """The nodes from which `name` can be reached (not itself, unless on a cycle)."""
+    before: dict[str, set[str]] = {}
+    for source, node in journey.nodes.items():
+        for target in [*node.targets(), *([node.merge] if node.type == "split_people" else [])]:
+            before.setdefault(target, set()).add(source)
+    found, todo = set(), [name]
+    while todo:
+        for source in before.get(todo.pop(), ()):
+            if source not in found:
+                found.add(source)
+                todo.append(source)
+    return found
 
 
 def _leaves(node) -> Iterator[FieldFilter | EngagementFilter]:
@@ -284,37 +564,70 @@ def _columns_read(sql: str) -> list[str]:
 
 def violations(config: BlueprintConfig, destination: str) -> dict[str, list[Violation]]:
     """Per activation to `destination` (a list, or `write-back`), the policies it would break."""
+    return {
+        activation.name: broken(config, activation)
+        for activation in Lineage(config).activations()
+        if activation.destination == destination
+    }
+
+
+def sender_violations(config: BlueprintConfig) -> dict[tuple[str, str], list[Violation]]:
+    """Per journey node that sends something out and per standing alert rule, keyed by (config
+    section, key), the policies it would break (only those that break one)."""
+    lineage = Lineage(config)
+    senders = [*lineage.journey_nodes(), *lineage.alert_rules()]
+    found = {sender.config_key: broken(config, sender) for sender in senders}
+    return {key: violations for key, violations in found.items() if violations}
+
+
+def broken(config: BlueprintConfig, activation: Activation) -> list[Violation]:
+    """The policies an outbound path breaks: an enabled policy on one of the marketing actions its
+    destination performs, reached by its labels. An export (data_export) carrying an I1 field also
+    performs combine_with_pii; an email, SMS or alert is not an export unless you say so."""
     governance = config.governance
-    found: dict[str, list[Violation]] = {}
-    for activation in Lineage(config).activations():
-        if activation.destination != destination:
+    actions = set(governance.destinations.get(activation.destination, []))
+    if "data_export" in actions and any(t.label == "I1" for t in activation.exported):
+        actions |= DERIVED_ACTIONS
+    trails = activation.exported + activation.selected
+    present = {t.label for t in trails}
+    found = []
+    for name, policy in sorted(governance.policies.items()):
+        if not policy.enabled or policy.marketing_action not in actions:
             continue
-        actions = set(governance.destinations.get(activation.destination, []))
-        if any(t.label == "I1" for t in activation.exported):
-            actions |= DERIVED_ACTIONS
-        trails = activation.exported + activation.selected
-        present = {t.label for t in trails}
-        broken = []
-        for name, policy in sorted(governance.policies.items()):
-            if not policy.enabled or policy.marketing_action not in actions:
-                continue
-            if policy.match == "all" and not set(policy.labels) <= present:
-                continue
-            broken += [
-                Violation(
-                    activation.destination,
-                    activation.name,
-                    name,
-                    policy.marketing_action,
-                    t.label,
-                    t.field,
-                    (*t.path, f"{activation.destination} list {activation.name}"),
-                )
-                for t in trails
-                if t.label in policy.labels
-            ]
-        found[activation.name] = _unique(broken)
-    return found
+        if policy.match == "all" and not set(policy.labels) <= present:
+            continue
+        found += [
+            Violation(
+                activation.destination,
+                activation.name,
+                name,
+                policy.marketing_action,
+                t.label,
+                t.field,
+                (*t.path, activation.end),
+                activation.subject,
+            )
+            for t in trails
+            if t.label in policy.labels
+        ]
+    return _unique(found)
+
+
+def sender_errors(config: BlueprintConfig) -> list[tuple[str, str, str]]:
+    """A config error when a policy forbids what a journey node or an alert rule sends: (section
+    and key of the first one refused, the report of every violation), so nothing is sent until
+    the journey, the rule, the labels or the policy change."""
+    found = sender_violations(config)
+    if not found:
+        return []
+    section, key = next(iter(found))
+    lines = [v.describe() for vs in found.values() for v in vs]
+    message = (
+        f"refused by governance.yaml: a policy forbids what {len(found)} journey node(s) or alert "
+        f"rule(s) would send ({', '.join(k for _, k in found)}); change them, the labels or the policy. "
+        f"{len(lines)} violation(s):\n" + "\n".join(f"  - {line}" for line in lines)
+    )
+    return [(section, key, message)]
 
 
 def _unique(items: list[Violation]) -> list[Violation]:
