@@ -1,0 +1,128 @@
+"""Issue 21, slice (a): attacks on delivery and the activation outputs (docs/reliability.md,
+"Delivery and activation outputs"), on DuckDB and PostgreSQL where they touch the warehouse.
+
+- a CR/LF in data that reaches an email header (an account name in a subject) cannot add a
+  header, and a message that cannot be built or sent fails alone, with its reason, in the build
+  summary and the UI, never stopping other messages or later builds;
+- a re-run at the same as-of, or after a kill, writes the same activation files (the full fault
+  suite is test_faults.py; here a plain re-run on hand-made tables);
+- values a spreadsheet would run are neutralised in the files people open;
+- a `_` in `form_visitors.page_contains` is a character, not a LIKE wildcard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import dagster as dg
+import pytest
+from aiosmtpd.controller import Controller
+
+from blueprint_pipeline.defs.journeys.delivery import journey_deliveries
+from blueprint_pipeline.journeys.delivery import MAX_ATTEMPTS, MailboxSender, SmtpSender, deliver
+from blueprint_pipeline.resources import BlueprintConfigResource, DeliveryResource, LandingResource
+from blueprint_pipeline_tests.journeys.test_delivery import _message, _outbox
+
+INJECTED = "Orion Labs\r\nBcc: a@evil.example"
+
+
+class Envelopes:
+    """An aiosmtpd handler keeping each message's envelope recipients and its raw bytes."""
+
+    def __init__(self):
+        self.received: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(0)
+        self.received.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = Envelopes()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, f"smtp://127.0.0.1:{port}"
+    controller.stop()
+
+
+def _statuses(warehouse) -> dict[str, tuple]:
+    rows = warehouse.fetchall("select message_id, status, attempts, last_error from journey_outbox")
+    return {m: (s, int(a), e) for m, s, a, e in rows}
+
+
+def test_a_crlf_in_a_subject_cannot_add_a_header(warehouse, smtp_server):
+    """The account name `Orion Labs\\r\\nBcc: a@evil.example` reaches a subject: the message goes
+    to its one recipient, with the name on one line, and no Bcc."""
+    handler, url = smtp_server
+    bad = _message(1) | {"subject": f"News for {INJECTED}"}
+    _outbox(warehouse, [bad, _message(2)])
+    done = deliver(warehouse, SmtpSender(url), None, "marketing@example.com\r\nX-Injected: yes")
+    assert done.sent == {"email": 2} and done.errors == []
+    recipients = sorted(r for rs, _ in handler.received for r in rs)
+    assert recipients == ["p1@example.com", "p2@example.com"], "nobody but the recipients"
+    first = next(c for rs, c in handler.received if rs == ["p1@example.com"])
+    headers = first.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    assert b"Subject: News for Orion Labs Bcc: a@evil.example" in headers
+    assert not any(h.lower().startswith((b"bcc:", b"x-injected:")) for h in headers)
+    assert {s for s, *_ in _statuses(warehouse).values()} == {"sent"}
+
+
+def test_a_message_that_cannot_be_built_fails_alone_with_its_reason(warehouse, tmp_path):
+    """A recipient that is two addresses and a body that is NULL: each such message is pending with
+    its error, then failed after MAX_ATTEMPTS runs; the good message is sent in the first run."""
+    two = _message(1) | {"to_address": "p1@example.com, a@evil.example"}
+    empty = _message(2) | {"body_text": None}
+    _outbox(warehouse, [two, empty, _message(3)])
+    mailbox = MailboxSender(tmp_path / "mailbox")
+    first = deliver(warehouse, mailbox, None, "marketing@example.com")
+    assert first.sent == {"email": 1}
+    assert [(m, s) for m, s, _ in first.errors] == [
+        ("<m001@example.com>", "pending"),
+        ("<m002@example.com>", "pending"),
+    ]
+    status = _statuses(warehouse)
+    assert status["<m003@example.com>"][0] == "sent"
+    assert status["<m001@example.com>"][:2] == ("pending", 1)
+    assert "is not one email address" in status["<m001@example.com>"][2]
+    assert "body_text is not text" in status["<m002@example.com>"][2]
+    for _ in range(MAX_ATTEMPTS - 1):
+        last = deliver(warehouse, mailbox, None, "marketing@example.com")
+    assert last.failed == 2 and {s for _, s, _ in last.errors} == {"failed"}
+    assert {m: v[:2] for m, v in _statuses(warehouse).items() if v[0] != "sent"} == {
+        "<m001@example.com>": ("failed", MAX_ATTEMPTS),
+        "<m002@example.com>": ("failed", MAX_ATTEMPTS),
+    }
+    assert sorted(p.name for p in (tmp_path / "mailbox").glob("*.eml")) == ["m003.eml"]
+    assert deliver(warehouse, mailbox, None, "marketing@example.com").errors == [], "failed is final"
+
+
+def test_the_asset_reports_what_was_not_sent_and_the_next_build_goes_on(warehouse, tmp_path):
+    """journey_deliveries succeeds with the bad message named in its metadata (the UI) and in a
+    `summary/` entry (the build summary); the next materialisation succeeds too."""
+    _outbox(warehouse, [_message(1) | {"body_text": None}, _message(2)])
+    resources = {
+        "warehouse": warehouse,
+        "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path / "config")),
+        "delivery": DeliveryResource(mailbox_dir=str(tmp_path / "mailbox")),
+        "landing": LandingResource(path=str(tmp_path / "landing")),
+    }
+    (tmp_path / "config").mkdir()
+    for attempt in (1, 2):
+        result = dg.materialize([journey_deliveries], resources=resources)
+        assert result.success
+        metadata = result.asset_materializations_for_node("journey_deliveries")[0].metadata
+        summary = metadata["summary/not delivered"].value
+        assert summary.startswith(
+            "1 message(s) not sent (1 retried next run): <m001@example.com>: ValueError"
+        )
+        assert (
+            "<m001@example.com> | pending | ValueError: body_text is not text" in metadata["not_sent"].value
+        )
+        assert metadata["sent"].value == (1 if attempt == 1 else 0)
+    assert _statuses(warehouse)["<m001@example.com>"][:2] == ("pending", 2)
