@@ -6,7 +6,11 @@ With BLUEPRINT_FAULT=<point> the process kills itself with SIGKILL when it reach
 
 - `ingest`: a file's rows are in the raw table and the quarantine, its transaction not committed;
 - `model`: a SQL model's new table is built, not yet swapped in;
-- `deliver`: a message is handed to the mail server, not yet marked sent.
+- `deliver`: a message is handed to the mail server, not yet marked sent;
+- `journeys`: the journey run's state, outbox and CRM field updates written, not committed;
+- `activation_files`: an activation's new folder written beside its place, not yet swapped in;
+- `linkedin_audiences`, `marketo_static_lists`, `crm_writeback`: the asset's files in place, the
+  state it records (members, hashes, field updates sent, completed) not committed.
 """
 
 from __future__ import annotations
@@ -15,7 +19,16 @@ import os
 import signal
 
 FAULT_ENV = "BLUEPRINT_FAULT"
-POINTS = ("ingest", "model", "deliver")
+POINTS = (
+    "ingest",
+    "model",
+    "deliver",
+    "journeys",
+    "activation_files",
+    "linkedin_audiences",
+    "marketo_static_lists",
+    "crm_writeback",
+)
 
 
 def crash_point(point: str) -> None:

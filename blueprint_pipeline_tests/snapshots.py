@@ -41,3 +41,8 @@ def differences(built: dict, expected: dict) -> dict:
 
 def mailbox(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.rglob("*.eml"))
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` (hidden leftovers of a killed write included), by relative path."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

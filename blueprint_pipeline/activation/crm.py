@@ -1,17 +1,16 @@
 """CRM write-back: per buying group, what sales should see in Salesforce, as a table and as Bulk
 API upsert CSV keyed by an external id; the delta carries only rows that changed since the last
-write-back; journeys' "update a CRM field" actions become an Account update file (docs/activation.md)."""
+completed write-back before this as-of (activation/state.py); journeys' "update a CRM field" actions
+become an Account update file (docs/activation.md)."""
 
 from __future__ import annotations
 
 import hashlib
-import io
-import json
-from pathlib import Path
 
 import pandas as pd
 
 from blueprint_pipeline.config.activation import WRITEBACK_COLUMNS, Crm
+from blueprint_pipeline.csv_safety import to_csv
 from blueprint_pipeline.warehouse import Session
 
 
@@ -50,22 +49,24 @@ def row_hash(frame: pd.DataFrame) -> pd.Series:
 
 
 def upsert_csv(frame: pd.DataFrame, crm: Crm) -> bytes:
-    columns = {
+    """Salesforce Bulk API upsert CSV. Read by a machine, so values stay raw (no formula
+    neutralising, csv_safety.py): the build summary counts the cells a spreadsheet would run."""
+    return to_csv(frame[list(upsert_columns(crm))].rename(columns=upsert_columns(crm)), neutralise=False)
+
+
+def upsert_columns(crm: Crm) -> dict[str, str]:
+    """Our column -> the Salesforce field it is written to (the external id first)."""
+    return {
         "buying_group_id": crm.external_id_field,
         **{c: crm.fields[c] for c in WRITEBACK_COLUMNS if c in crm.fields},
     }
-    out = io.StringIO()
-    frame[list(columns)].rename(columns=columns).to_csv(out, index=False, lineterminator="\n")
-    return out.getvalue().encode()
 
 
-def write(folder: Path, files: dict[str, bytes], manifest: dict) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*"):
-        old.unlink()
-    for name, content in files.items():
-        (folder / name).write_bytes(content)
-    manifest["files"] = {
-        n: {"bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()} for n, b in files.items()
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+def account_updates_csv(updates: pd.DataFrame) -> bytes:
+    """One row per account with the last value of each field a journey set (a Bulk API update by
+    Id; raw values like the upsert file)."""
+    wide = updates.drop_duplicates(["account_id", "field"], keep="last").pivot(
+        index="account_id", columns="field", values="value"
+    )
+    wide.columns.name = None
+    return to_csv(wide.reset_index().rename(columns={"account_id": "Id"}), neutralise=False)

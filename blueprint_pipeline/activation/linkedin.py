@@ -4,16 +4,15 @@ the last activation and a manifest (docs/activation.md)."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from blueprint_pipeline.activation.files import write_folder
 from blueprint_pipeline.config.activation import CompanyList, ContactList, LinkedIn
+from blueprint_pipeline.csv_safety import csv_lines, to_csv
 from blueprint_pipeline.warehouse import Session
 
 COMPANY_COLUMNS = [
@@ -131,13 +130,13 @@ def persons_of(definition, as_of=None) -> tuple[str, dict]:
     return (
         "select v.person_id from int_person_activities as v inner join stg_marketo__activities as m "
         "on m.activity_id = v.activity_id where v.kind = 'page_view' and v.activity_at > $since "
-        "and v.activity_at <= $as_of and lower(m.primary_attribute_value) like $page and not exists ("
+        "and v.activity_at <= $as_of and strpos(lower(m.primary_attribute_value), $page) > 0 and not exists ("
         "select 1 from int_person_activities as f where f.person_id = v.person_id "
         "and f.kind = 'form_fill' and f.activity_at > $since and f.activity_at <= $as_of)",
         {
             "since": as_of - pd.Timedelta(days=visitors.within_days),
             "as_of": as_of,
-            "page": f"%{visitors.page_contains.lower()}%",
+            "page": visitors.page_contains.lower(),  # a substring: `_` and `%` are characters
         },
     )
 
@@ -180,22 +179,17 @@ def targeting(session: Session, interest: str, settings: LinkedIn) -> bytes:
                 "; ".join(seniorities),
             )
         )
-    return _csv(
+    return to_csv(
         pd.DataFrame(rows, columns=["account_id", "company", "missing_roles", "job_functions", "seniorities"])
     )
 
 
-def _csv(frame: pd.DataFrame) -> bytes:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-    return buffer.getvalue().encode()
-
-
 def split(frame: pd.DataFrame, columns: list[str], max_records: int, max_bytes: int) -> list[bytes]:
-    """The list as CSV files, each with the header, at most `max_records` rows and `max_bytes`."""
-    header = _csv(frame[columns].iloc[:0])
+    """The list as CSV files (formulas neutralised, csv_safety.py), each with the header, at most
+    `max_records` rows and `max_bytes`; split between rows, even when a value holds a line break."""
+    header, lines = csv_lines(frame[columns])
     parts, rows, size = [], [], len(header)
-    for line in _csv(frame[columns]).splitlines(keepends=True)[1:]:
+    for line in lines:
         if rows and (len(rows) >= max_records or size + len(line) > max_bytes):
             parts.append(header + b"".join(rows))
             rows, size = [], len(header)
@@ -225,23 +219,20 @@ def write_list(
     stamp: str,
     extra: dict[str, bytes] | None = None,
 ) -> Written:
-    """`<folder>/<name>/<stamp>/`: full-0001.csv.., adds.csv, removes.csv (keys only for removes
-    cannot be uploaded: LinkedIn removes by the same columns, so removes carry the last values
-    we have), manifest.json."""
+    """`<folder>/<name>/<stamp>/`, swapped in whole (activation/files.py): full-0001.csv..,
+    adds.csv, removes.csv (keys only for removes cannot be uploaded: LinkedIn removes by the same
+    columns, so removes carry the last values we have), manifest.json. `previous`: the keys of the
+    baseline (activation/state.py), so a re-run at the same as-of writes the same bytes."""
     columns = {"company": COMPANY_COLUMNS, "contact": CONTACT_COLUMNS, "marketo": MARKETO_COLUMNS}[kind]
-    out = folder / name / stamp
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*"):
-        old.unlink()  # a re-run of the same build writes the same files again
     now = set(frame["key"])
     files: dict[str, bytes] = {}
     for i, part in enumerate(
         split(frame, columns, settings.max_records_per_file, settings.max_bytes_per_file), 1
     ):
         files[f"full-{i:04d}.csv"] = part
-    files["adds.csv"] = _csv(frame[frame["key"].isin(now - previous)][columns])
+    files["adds.csv"] = to_csv(frame[frame["key"].isin(now - previous)][columns])
     removed = pd.DataFrame({"key": sorted(previous - now)})
-    files["removes.csv"] = _csv(
+    files["removes.csv"] = to_csv(
         removed.rename(columns={"key": "account_id" if kind == "company" else "person_id"})
     )
     files.update(extra or {})
@@ -260,9 +251,6 @@ def write_list(
         "removes": len(previous - now),
         "warning": warning,
         "emails": "sha256" if settings.hash_emails else "plain",
-        "files": {n: {"bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()} for n, b in files.items()},
     }
-    for file_name, content in files.items():
-        (out / file_name).write_bytes(content)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_folder(folder / name / stamp, files, manifest)
     return Written(len(frame), len(now - previous), len(previous - now), sorted(files), warning)

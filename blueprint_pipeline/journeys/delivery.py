@@ -17,12 +17,13 @@ import contextlib
 import email.policy
 import json
 import os
+import re
 import smtplib
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, getaddresses
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -114,17 +115,43 @@ class HttpSms:
 POLICY = email.policy.default.clone(max_line_length=998)
 
 
+# Any control character in a header value, CR and LF first: a value from data (an account name in a
+# subject) must never end its header and start another (`Bcc: ...`), and the email library refuses
+# CR/LF outright (ValueError), which would fail the message for a typo in a CRM field.
+_HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
+
+
+def header_value(value: object) -> str:
+    """`value` as one header line: every run of control characters becomes one space."""
+    return _HEADER_BREAKS.sub(" ", str(value)).strip()
+
+
+def one_address(value: object) -> str:
+    """The recipient as exactly one address; a list (`a@x, b@y`) would send to people nobody chose."""
+    cleaned = header_value(value)
+    found = getaddresses([cleaned])
+    if len(found) != 1 or "@" not in found[0][1]:
+        raise ValueError(f"to_address {cleaned!r} is not one email address")
+    return cleaned
+
+
 def email_message(row: dict, from_address: str, unsubscribe_url: str | None) -> EmailMessage:
+    """The message of an outbox row. Every header value goes through `header_value`, whatever the
+    data; a body that is not text or a recipient that is not one address raises (the caller fails
+    that message alone)."""
     message = EmailMessage(policy=POLICY)
-    message["Message-ID"] = row["message_id"]
-    message["From"] = from_address
-    message["To"] = row["to_address"]
-    message["Subject"] = row["subject"]
+    message["Message-ID"] = header_value(row["message_id"])
+    message["From"] = header_value(from_address)
+    message["To"] = one_address(row["to_address"])
+    message["Subject"] = header_value(row["subject"])
     message["Date"] = formatdate(row["created_at"].timestamp(), usegmt=True)
     if unsubscribe_url:
-        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe"] = f"<{header_value(unsubscribe_url)}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(row["body_text"])
+    body = row["body_text"]
+    if not isinstance(body, str):
+        raise ValueError("body_text is not text (NULL?)")
+    message.set_content(body)
     html = row.get("body_html")
     if isinstance(html, str) and html:  # a NULL arrives as None or NaN
         message.add_alternative(html, subtype="html")
@@ -137,6 +164,9 @@ class Delivered:
     failed: int
     retried_after_crash: int
     bounced: int = 0
+    # (message_id, status after the attempt, reason) of every message this run could not send:
+    # `pending` (tried again next run), `failed` (after MAX_ATTEMPTS) or `bounced`.
+    errors: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _hard_bounce(exc: Exception) -> bool:
@@ -165,9 +195,13 @@ def deliver(
 ) -> Delivered:
     """Sends every pending message (and every one a killed run left `sending`), oldest first.
     `sent_at` is the wall-clock time a message left, not the run's as-of time. A hard bounce marks
-    the message `bounced` and calls `on_bounce(row)` (which lands a bounce event)."""
+    the message `bounced` and calls `on_bounce(row)` (which lands a bounce event). Any other error
+    while building or sending a message (a refused recipient, a body that is not text, a mail
+    server down) leaves it `pending` with `last_error`, `failed` after MAX_ATTEMPTS tries, and goes
+    on with the next message: one bad row never stops delivery."""
     sent: dict[str, int] = {}
     failed = crashed = bounced = 0
+    errors: list[tuple[str, str, str]] = []
     # One session in autocommit: each status update below is committed on its own, before the
     # next step, without opening the warehouse again per message.
     with warehouse.session() as session:
@@ -187,19 +221,16 @@ def deliver(
                 mark(row["message_id"], "status = 'sending', attempts = attempts + 1")
                 try:
                     _send(row, mail, sms, from_address)
-                except (OSError, smtplib.SMTPException) as exc:
+                except Exception as exc:  # noqa: BLE001 - any error fails this message alone, with its reason
                     status = "failed" if int(row["attempts"] or 0) + 1 >= MAX_ATTEMPTS else "pending"
                     if _hard_bounce(exc):
                         status, bounced = "bounced", bounced + 1
                         if on_bounce is not None:
                             on_bounce(row)
                     failed += status == "failed"
-                    mark(
-                        row["message_id"],
-                        "status = $s, last_error = $e",
-                        s=status,
-                        e=f"{type(exc).__name__}: {exc}"[:500],
-                    )
+                    reason = f"{type(exc).__name__}: {exc}"[:500]
+                    mark(row["message_id"], "status = $s, last_error = $e", s=status, e=reason)
+                    errors.append((row["message_id"], status, reason))
                     continue
                 crash_point("deliver")
                 mark(
@@ -210,4 +241,4 @@ def deliver(
                 sent[row["channel"]] = sent.get(row["channel"], 0) + 1
         finally:
             getattr(mail, "close", lambda: None)()
-    return Delivered(sent, failed, crashed, bounced)
+    return Delivered(sent, failed, crashed, bounced, errors)

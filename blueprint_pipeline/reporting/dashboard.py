@@ -8,7 +8,6 @@ says so instead of drawing nothing. No personal data: accounts by name, persons 
 from __future__ import annotations
 
 import html
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from blueprint_pipeline.config.models import BlueprintConfig
+from blueprint_pipeline.csv_safety import to_csv
 from blueprint_pipeline.reporting.kpis import band, band_labels
 from blueprint_pipeline.warehouse import Session
 
@@ -471,9 +471,7 @@ def sales_handoff(session: Session, config: BlueprintConfig) -> bytes:
     )
     if len(frame):
         frame["stage_since"] = pd.to_datetime(frame["stage_since"]).dt.strftime("%Y-%m-%d %H:%M")
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, lineterminator="\n")
-    return buffer.getvalue().encode()
+    return to_csv(frame)  # opened in a spreadsheet by sales: formulas neutralised (csv_safety.py)
 
 
 def write(folder: Path, session: Session, config: BlueprintConfig, built_for: str) -> tuple[Path, int]:

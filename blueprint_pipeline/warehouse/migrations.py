@@ -30,6 +30,16 @@ class Step:
     statements: tuple[str, ...]
 
 
+_CREATE_COMPLETED = (
+    "create table if not exists activation_completed "
+    "(destination varchar, list_name varchar, activated_at timestamp)"
+)
+_BEFORE = "timestamp '1970-01-01 00:00:00'"
+_CRM_COMPLETED_BEFORE = (
+    f"insert into activation_completed select 'crm', 'write-back', {_BEFORE} where not exists "
+    "(select 1 from activation_completed where destination = 'crm')"
+)
+
 # Table -> its upgrade steps (version 1 is the shape before versions existed).
 STEPS: dict[str, tuple[Step, ...]] = {
     "ingested_files": (
@@ -50,9 +60,37 @@ STEPS: dict[str, tuple[Step, ...]] = {
             "journey_account_lists", "journey_attribute_values", "buying_group_stage_history",
             "buying_group_member_events", "buying_group_stage_refusals", "account_audience_history",
             "person_id_history", "person_registry", "quarantine", "forget_requests", "forgotten_identifiers",
-            "activation_members", "crm_writeback_sent",
+            "activation_completed",
         )
     },
+    # Issue 21: activation state kept per as-of, deltas against the last completed activation
+    # before a run's as-of (blueprint_pipeline/activation/state.py). What the previous release kept
+    # becomes a completed activation: its own as-of for list members, 1970 for the CRM's hashes and
+    # field updates (which had none), so the next run's deltas are against it, as before.
+    "activation_members": (
+        Step(2, "list members kept per as-of, with completed activations", (
+            _CREATE_COMPLETED,
+            "insert into activation_completed select distinct destination, list_name, activated_at "
+            "from activation_members as m where not exists (select 1 from activation_completed as c "
+            "where c.destination = m.destination and c.list_name = m.list_name)",
+        )),
+    ),
+    "crm_writeback_sent": (
+        Step(2, "row hashes kept per as-of", (
+            _CREATE_COMPLETED,
+            "alter table crm_writeback_sent add column if not exists activated_at timestamp",
+            f"update crm_writeback_sent set activated_at = {_BEFORE} where activated_at is null",
+            _CRM_COMPLETED_BEFORE,
+        )),
+    ),
+    "crm_field_updates_sent": (
+        Step(2, "field updates written out kept per as-of", (
+            _CREATE_COMPLETED,
+            "alter table crm_field_updates_sent add column if not exists activated_at timestamp",
+            f"update crm_field_updates_sent set activated_at = {_BEFORE} where activated_at is null",
+            _CRM_COMPLETED_BEFORE,
+        )),
+    ),
 }  # fmt: skip
 
 

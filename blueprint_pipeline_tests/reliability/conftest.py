@@ -24,7 +24,7 @@ from blueprint_pipeline.paths import PROJECT_DIR
 from blueprint_pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse
 from blueprint_pipeline_tests.builds import build_env
 from blueprint_pipeline_tests.conftest import PG_URL
-from blueprint_pipeline_tests.snapshots import mailbox, snapshot
+from blueprint_pipeline_tests.snapshots import files, mailbox, snapshot
 
 AS_OF = "2026-11-25T00:00:00"
 CONFIG = str(PROJECT_DIR / "examples" / "config")
@@ -79,9 +79,10 @@ def landing(shared) -> Path:
 
 @pytest.fixture(scope="session")
 def uninterrupted(landing, shared):
-    """The tables and mailbox of one uninterrupted build, per engine: `uninterrupted(warehouse)`."""
+    """The tables, mailbox and activation files of one uninterrupted build, per engine:
+    `uninterrupted(warehouse)`."""
 
-    def of(warehouse) -> tuple[dict, list[str]]:
+    def of(warehouse) -> tuple[dict, list[str], dict[str, bytes]]:
         kind = warehouse.dialect
         kept = shared / f"uninterrupted-{kind}.pickle"
         with _one_at_a_time(shared / f"uninterrupted-{kind}.lock"):
@@ -94,7 +95,8 @@ def uninterrupted(landing, shared):
                 )
                 try:
                     build(landing, build_env(folder, target))
-                    kept.write_bytes(pickle.dumps((snapshot(target), mailbox(folder / "mailbox"))))
+                    outputs = (snapshot(target), mailbox(folder / "mailbox"), files(folder / "activation"))
+                    kept.write_bytes(pickle.dumps(outputs))
                 finally:
                     if kind == "postgres":
                         engine = sa.create_engine(PG_URL)

@@ -15,7 +15,7 @@ from blueprint_pipeline_tests.snapshots import differences, mailbox, snapshot
 def test_concurrent_builds_take_turns(engine, landing, uninterrupted, tmp_path, request):
     """PostgreSQL: the run lock; DuckDB: its single writing process (a run holds the file)."""
     warehouse = request.getfixturevalue(f"{engine}_warehouse")
-    tables, mails = uninterrupted(warehouse)
+    tables, mails, _ = uninterrupted(warehouse)
     env = build_env(tmp_path, warehouse)
     first, second = start_build(landing, env), start_build(landing, env)
     outcomes = [p.communicate(timeout=600) for p in (first, second)]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from blueprint_pipeline.activation.state import MEMBERS
 from blueprint_pipeline.config.models import BlueprintConfig
-from blueprint_pipeline.defs.activation.members import MEMBERS
 from blueprint_pipeline.governance.lineage import Violation, violations
 from blueprint_pipeline.warehouse import Session
 
@@ -63,13 +63,14 @@ def blocked_summary(blocked: dict[str, list[Violation]], destination: str) -> di
     return {f"summary/{destination} blocked by governance": reasons}
 
 
-def opted_out(session: Session, destination: str, person_lists: list[str]) -> dg.AssetCheckResult:
+def opted_out(session: Session, destination: str, person_lists: list[str], as_of) -> dg.AssetCheckResult:
+    """Over the lists as handed out at `as_of` (MEMBERS keeps the baseline's too)."""
     count = int(
         session.scalar(
             f"select count(*) from {MEMBERS} as m inner join unified_persons as p on p.person_id = m.key "
-            "where m.destination = $d and m.list_name in (select unnest($lists)) "
+            "where m.destination = $d and m.list_name in (select unnest($lists)) and m.activated_at = $t "
             "and (p.email_opt_out or coalesce(p.email_bounced, false))",
-            {"d": destination, "lists": person_lists or [""]},
+            {"d": destination, "lists": person_lists or [""], "t": as_of},
         )
     )
     return dg.AssetCheckResult(
@@ -78,12 +79,15 @@ def opted_out(session: Session, destination: str, person_lists: list[str]) -> dg
 
 
 def differs(
-    session: Session, destination: str, list_name: str, allowed_sql: str, params: dict, both_ways: bool
+    session: Session, destination: str, list_name: str, allowed_sql: str, params: dict, both_ways: bool, as_of
 ) -> bool:
-    """Whether a list as handed out holds a key `allowed_sql` (person or account ids) does not, or,
-    `both_ways`, lacks one it does."""
-    listed = f"select key from {MEMBERS} where destination = $dest and list_name = $list"
-    params = {"dest": destination, "list": list_name, **params}
+    """Whether a list as handed out at `as_of` holds a key `allowed_sql` (person or account ids)
+    does not, or, `both_ways`, lacks one it does."""
+    listed = (
+        f"select key from {MEMBERS} where destination = $dest and list_name = $list "
+        "and activated_at = $listed_at"
+    )
+    params = {"dest": destination, "list": list_name, "listed_at": as_of, **params}
     extra = int(session.scalar(f"select count(*) from ({listed} except {allowed_sql}) as d", params))
     missing = int(session.scalar(f"select count(*) from ({allowed_sql} except {listed}) as d", params))
     return extra + (missing if both_ways else 0) > 0

@@ -1,18 +1,29 @@
 """Group `activation`: the CRM write-back (docs/activation.md#crm-write-back)."""
 
-import io
 from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
 
-from blueprint_pipeline.activation.crm import row_hash, upsert_csv, write, writeback_rows
+from blueprint_pipeline.activation.crm import (
+    account_updates_csv,
+    row_hash,
+    upsert_columns,
+    upsert_csv,
+    writeback_rows,
+)
+from blueprint_pipeline.activation.files import write_folder
+from blueprint_pipeline.activation.state import COMPLETED, CRM, baseline, complete, create_state
+from blueprint_pipeline.csv_safety import formula_cells
 from blueprint_pipeline.defs.activation import checks
+from blueprint_pipeline.faults import crash_point
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
 
-TABLE, SENT = "crm_buying_group_writeback", "crm_writeback_sent"
+TABLE = "crm_buying_group_writeback"
+# Per as-of: each group's row hash and the journey field updates written out (activation/state.py).
+SENT, UPDATES_SENT = "crm_writeback_sent", "crm_field_updates_sent"
 
 
 @dg.asset(
@@ -38,7 +49,8 @@ def crm_writeback(
     """`crm_buying_group_writeback` (one row per buying group: stage, completeness, engagement
     score, roles filled and missing, last stage change) and, under data/activation/crm/<as-of>/, the
     Bulk API upsert CSV of every group, the delta of the groups that changed since the last
-    write-back, and the journeys' Account field updates not written out before. When a
+    completed write-back before this as-of, and the journeys' Account field updates that no such
+    write-back wrote out (so a re-run at the same as-of writes the same files). When a
     governance policy forbids the write-back, nothing is written."""
     loaded = blueprint_config.loaded
     crm = loaded.config.activation.crm
@@ -53,55 +65,71 @@ def crm_writeback(
             metadata={"blocked": "write-back", **checks.blocked_summary(blocked, "crm"), **facts.metadata()}
         )
         return
+    stamp = f"{facts.as_of:%Y%m%dT%H%M%S}"
     with warehouse.transaction() as session:
-        session.execute(f"create table if not exists {SENT} (buying_group_id varchar, row_hash varchar)")
-        session.execute("create table if not exists crm_field_updates_sent (step_key varchar)")
+        create_state(session)
+        session.execute(
+            f"create table if not exists {SENT} "
+            "(buying_group_id varchar, row_hash varchar, activated_at timestamp)"
+        )
+        session.execute(
+            f"create table if not exists {UPDATES_SENT} (step_key varchar, activated_at timestamp)"
+        )
+        at = {"t": facts.as_of, "since": baseline(session, *CRM, facts.as_of)}
         rows = writeback_rows(session)
         rows["row_hash"] = row_hash(rows) if len(rows) else pd.Series(dtype="string")
-        sent = dict(session.fetchall(f"select buying_group_id, row_hash from {SENT}"))
+        sent = dict(
+            session.fetchall(f"select buying_group_id, row_hash from {SENT} where activated_at = $since", at)
+        )
         changed = [sent.get(g) != h for g, h in zip(rows["buying_group_id"], rows["row_hash"], strict=True)]
         delta = rows[pd.Series(changed, index=rows.index, dtype=bool)]
+        # The journeys' field updates up to this as-of that no completed write-back before it wrote
+        # out: by step key, kept for good (there is no full file to fall back on).
         updates = (
             session.fetch_df(
-                "select step_key, account_id, field, value from crm_field_updates where step_key not in "
-                "(select step_key from crm_field_updates_sent) order by happened_at, step_key"
+                "select step_key, account_id, field, value from crm_field_updates where happened_at <= $t "
+                f"and step_key not in (select step_key from {UPDATES_SENT} where activated_at in "
+                f"(select activated_at from {COMPLETED} where destination = $d and list_name = $n "
+                "and activated_at < $t)) order by happened_at, step_key",
+                {"t": facts.as_of, "d": CRM[0], "n": CRM[1]},
             )
             if session.table_exists("crm_field_updates")
             else pd.DataFrame(columns=["step_key", "account_id", "field", "value"])
         )
         session.replace_table(TABLE, rows.drop(columns="row_hash"))
-        session.replace_table(SENT, rows[["buying_group_id", "row_hash"]])
-        if len(updates):
-            session.insert_from_local_query(
-                "crm_field_updates_sent", ["step_key"], "select step_key from u", frames={"u": updates}
-            )
+        for table, frame in (
+            (SENT, rows[["buying_group_id", "row_hash"]]),
+            (UPDATES_SENT, updates[["step_key"]]),
+        ):
+            session.execute(f"delete from {table} where activated_at = $t", at)
+            if len(frame):
+                stamped = frame.assign(activated_at=pd.Timestamp(facts.as_of))
+                session.insert_from_local_query(
+                    table, list(stamped.columns), "select * from f", frames={"f": stamped}
+                )
         groups, distinct = session.fetchall(
             f"select (select count(*) from buying_groups), count(distinct buying_group_id) from {TABLE}"
         )[0]
-    # One row per account with the last value of each field a journey set (an Account update by Id).
-    wide = updates.drop_duplicates(["account_id", "field"], keep="last").pivot(
-        index="account_id", columns="field", values="value"
-    )
-    account_file = io.StringIO()
-    wide.reset_index().rename(columns={"account_id": "Id"}).to_csv(
-        account_file, index=False, lineterminator="\n"
-    )
-    files = {
-        "buying_groups_upsert.csv": upsert_csv(rows, crm),
-        "buying_groups_delta.csv": upsert_csv(delta, crm),
-    }
-    if len(updates):
-        files["account_updates.csv"] = account_file.getvalue().encode()
-    manifest = {
-        "object": crm.object,
-        "external_id_field": crm.external_id_field,
-        "built_for": f"{facts.as_of:%Y%m%dT%H%M%S}",
-        "rows": len(rows),
-        "changed": len(delta),
-        "account_field_updates": len(updates),
-        "config_version": loaded.version,
-    }
-    write(activation.root / "crm" / f"{facts.as_of:%Y%m%dT%H%M%S}", files, manifest)
+        files = {
+            "buying_groups_upsert.csv": upsert_csv(rows, crm),
+            "buying_groups_delta.csv": upsert_csv(delta, crm),
+        }
+        if len(updates):
+            files["account_updates.csv"] = account_updates_csv(updates)
+        formulas = formula_cells(rows, upsert_columns(crm)) + formula_cells(updates, ["value"])
+        manifest = {
+            "object": crm.object,
+            "external_id_field": crm.external_id_field,
+            "built_for": stamp,
+            "rows": len(rows),
+            "changed": len(delta),
+            "account_field_updates": len(updates),
+            "formula_like_values": formulas,
+            "config_version": loaded.version,
+        }
+        write_folder(activation.root / "crm" / stamp, files, manifest)
+        complete(session, *CRM, facts.as_of, pruned=(SENT,))  # files in place: commits with the rest
+        crash_point("crm_writeback")  # files written, their state not committed
     yield dg.AssetCheckResult(
         check_name="one_row_per_buying_group",
         passed=int(groups) == int(distinct) == len(rows),
@@ -112,6 +140,16 @@ def crm_writeback(
             "dagster/row_count": len(rows),
             "summary/crm write-back": f"{len(rows):,} buying groups, {len(delta):,} changed since the "
             f"last write-back, {len(updates):,} journey field updates",
+            "formula_like_values": formulas,
+            **(
+                {
+                    "summary/crm values a spreadsheet would run": f"{formulas:,} value(s) starting with "
+                    "=, +, -, @, tab or CR written raw to the Bulk API files (read by Salesforce; "
+                    "do not open them in a spreadsheet)"
+                }
+                if formulas
+                else {}
+            ),
             **facts.metadata(),
         }
     )

