@@ -254,6 +254,7 @@ def test_the_shipped_defaults_and_the_example_load_and_their_journey_is_followed
         "journey platform_nurture node intro",
         "journey platform_nurture node case_study",
         "journey platform_nurture node alert_sales",
+        "journey platform_nurture node mark_in_crm",
     }
     assert all("I1" in labels for labels in reached.values())
     assert "sales_alert" in (DEFAULT_CONFIG_DIR / "governance.yaml").read_text()
