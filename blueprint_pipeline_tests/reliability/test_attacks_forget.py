@@ -230,3 +230,76 @@ def test_a_file_in_a_nested_folder_is_named_in_the_summary(tmp_path):
         "- salesforce/2026-11/Contact.csv: in a sub-folder of salesforce/: not read (only files directly "
         "in salesforce/ are)"
     )
+
+
+# Item 5: what forget used to leave behind ----------------------------------------------------------
+
+TASK = SOURCES["salesforce", "Task"]
+ACTIVITIES = SOURCES["marketo", "activities"]
+MARKETO_LEADS = SOURCES["marketo", "leads"]
+TASK_HEADER = "Id,WhoId,Subject,CreatedDate\n"
+# Sam's task mentions Nicole; Nicole's own task (WhoId hers) names her in its subject.
+TASKS = (
+    '00T000000000001AAA,003000000000002AAA,"Call w/ Nicole Nelson (Nicole.Nelson@orion.com), +1 555 010 2233",'
+    "2026-11-01T10:00:00Z\n"
+    "00T000000000002AAA,003000000000001AAA,Demo for Nicole Nelson,2026-11-02T10:00:00Z\n"
+    "00T000000000003AAA,003000000000002AAA,Lunch with Nicole Nelson,2026-11-03T10:00:00Z\n"
+)
+LEADS = "id,email,firstName,lastName\n4242,nicole.nelson@orion.com,Nicole,Nelson\n4343,sam.other@orion.com,Sam,Other\n"
+# A Marketo activity quarantined for its date, holding her lead id and an IP address.
+ACTIVITY = "marketoGUID,leadId,activityDate,activityTypeId,ipAddress\nG-1,4242,not a date,1,203.0.113.7\n"
+
+
+def _texts_holding(warehouse, needles: list[str]) -> list[str]:
+    """`table.column (needle)` for every column of every table whose text holds a needle."""
+    found = []
+    with warehouse.session() as session:
+        for table in session.list_tables():
+            for column, _ in session.columns(table):
+                for needle in needles:
+                    sql = f'select count(*) from "{table}" where strpos(lower(cast("{column}" as varchar)), $n) > 0'
+                    if session.scalar(sql, {"n": needle.lower()}):
+                        found.append(f"{table}.{column} ({needle})")
+    return found
+
+
+def test_forget_takes_contact_points_out_of_free_text_and_quarantine(warehouse, tmp_path):
+    """Item 5: her address and phone in a colleague's Task subject, and a quarantined Marketo
+    activity with her lead id and IP address, stayed in raw_salesforce__task, the quarantine and
+    the landing files. Now: her address and phone are blanked wherever they appear, her name with
+    them in that record; the quarantined line is gone; a name alone in a record not linked to her
+    by an identifier stays (forgetting is by identifiers, not by scanning values)."""
+    landing = tmp_path / "landing"
+    (landing / "salesforce").mkdir(parents=True)
+    (landing / "marketo").mkdir()
+    (landing / "salesforce" / "Contact.csv").write_text(CONTACT_HEADER + NICOLE_CONTACT + SAM_CONTACT)
+    (landing / "salesforce" / "Task.csv").write_text(TASK_HEADER + TASKS)
+    (landing / "marketo" / "leads.csv").write_text(LEADS)
+    (landing / "marketo" / "activities.csv").write_text(ACTIVITY)
+    for obj in (CONTACT, TASK, MARKETO_LEADS, ACTIVITIES):
+        _ingest(warehouse, landing, obj)
+    _persons(warehouse, NICOLE, OTHER)
+    with warehouse.transaction() as session:  # a staging table as a build leaves it
+        session.execute(
+            "create table stg_salesforce__tasks as select id as task_id, who_id, subject from raw_salesforce__task"
+        )
+        assert session.row_count(QUARANTINE) == 1
+    forget(warehouse, [NICOLE[1]], origin="test", at=AT, places=_places(landing))
+
+    gone = ["nicole.nelson@orion.com", "+1 555 010 2233", "4242", "003000000000001AAA", "203.0.113.7"]
+    assert _texts_holding(warehouse, gone) == []
+    with warehouse.session() as session:
+        for table in ("raw_salesforce__task", "stg_salesforce__tasks"):
+            assert sorted(session.fetchall(f"select subject from {table}")) == [
+                ("Call w/ [forgotten] ([forgotten]), [forgotten]",),  # linked by her address: name too
+                ("Lunch with Nicole Nelson",),  # no identifier of hers: kept, as documented
+            ], table
+    for path in landing.rglob("*.csv"):
+        text = path.read_text().lower()
+        assert not [n for n in gone if n.lower() in text], path
+    assert (
+        "Call w/ [forgotten] ([forgotten]), [forgotten]" in (landing / "salesforce" / "Task.csv").read_text()
+    )
+
+
+QUARANTINE = "quarantine"
