@@ -247,7 +247,7 @@ TASKS = (
 )
 LEADS = "id,email,firstName,lastName\n4242,nicole.nelson@orion.com,Nicole,Nelson\n4343,sam.other@orion.com,Sam,Other\n"
 # A Marketo activity quarantined for its date, holding her lead id and an IP address.
-ACTIVITY = "marketoGUID,leadId,activityDate,activityTypeId,ipAddress\nG-1,4242,not a date,1,203.0.113.7\n"
+ACTIVITY = "marketoGUID,leadId,activityDate,activityTypeId,ipAddress\nG-1,4242,not a date,1,198.18.42.199\n"
 
 
 def _texts_holding(warehouse, needles: list[str]) -> list[str]:
@@ -286,7 +286,7 @@ def test_forget_takes_contact_points_out_of_free_text_and_quarantine(warehouse, 
         assert session.row_count(QUARANTINE) == 1
     forget(warehouse, [NICOLE[1]], origin="test", at=AT, places=_places(landing))
 
-    gone = ["nicole.nelson@orion.com", "+1 555 010 2233", "4242", "003000000000001AAA", "203.0.113.7"]
+    gone = ["nicole.nelson@orion.com", "+1 555 010 2233", "4242", "003000000000001AAA", "198.18.42.199"]
     assert _texts_holding(warehouse, gone) == []
     with warehouse.session() as session:
         for table in ("raw_salesforce__task", "stg_salesforce__tasks"):
@@ -303,3 +303,84 @@ def test_forget_takes_contact_points_out_of_free_text_and_quarantine(warehouse, 
 
 
 QUARANTINE = "quarantine"
+
+
+def _files_holding(root: Path, needles: list[str]) -> list[str]:
+    return [
+        f"{p} ({n})"
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+        for n in needles
+        if n.lower().encode() in p.read_bytes().lower()
+    ]
+
+
+def test_after_forget_and_rebuild_nothing_holds_them(warehouse, landing, tmp_path):
+    """Item 5, end to end: the tiny sample with a colleague's Task naming person A by name, address
+    and phone, and a Marketo activity of A's quarantined with an IP address. After a build,
+    `blueprint forget` and a rebuild, no table (of this warehouse), landing file, output file
+    (activation, reports, mailbox) or Dagster record (the run's SQLite storage) holds A's
+    address, phone, contact id, person id, the quarantined line's IP, or their name beside them."""
+    import csv
+    import shutil
+
+    from blueprint_pipeline_tests.builds import build_env, cli
+    from blueprint_pipeline_tests.reliability.conftest import AS_OF, CONFIG
+
+    folder = tmp_path / "landing"
+    shutil.copytree(landing, folder)
+    with (folder / "salesforce" / "Contact.csv").open(newline="") as handle:
+        a, colleague = list(csv.DictReader(handle))[:2]
+    with (folder / "marketo" / "leads.csv").open(newline="") as handle:
+        [lead] = [r["id"] for r in csv.DictReader(handle) if r["email"].lower() == a["Email"].lower()][:1]
+    name = f"{a['FirstName']} {a['LastName']}"
+    (folder / "salesforce" / "Task_2026-11-21.csv").write_text(
+        "Id,WhoId,Subject,CreatedDate\n"
+        f'00TATTACK0000001AA,{colleague["Id"]},"Call w/ {name} ({a["Email"].upper()}), {a["Phone"]}",'
+        "2026-11-21T10:00:00Z\n"
+    )
+    (folder / "marketo" / "activities_0099.csv").write_text(
+        f"marketoGUID,leadId,activityDate,activityTypeId,ipAddress\nQ-ATTACK-1,{lead},not a date,1,198.18.42.199\n"
+    )
+    env = build_env(tmp_path, warehouse)
+    url = env["BLUEPRINT_WAREHOUSE_URL"]
+    run = ("run", "--landing", str(folder), "--config", CONFIG)
+    cli(*run, "--as-of", AS_OF, env=env)
+    with warehouse.session() as session:
+        [person] = session.fetchall(
+            "select distinct person_id from person_registry where source_key = $k",
+            {"k": f"{a['Id']}@prod.Salesforce"},
+        )[0:1]
+        assert session.scalar("select count(*) from quarantine where record_key = 'Q-ATTACK-1'") == 1
+        assert session.scalar(
+            "select count(*) from raw_salesforce__task where strpos(subject, $n) > 0", {"n": name}
+        )
+    done = cli(
+        "forget",
+        "--email",
+        a["Email"],
+        "--landing",
+        str(folder),
+        "--warehouse",
+        url,
+        "--config",
+        CONFIG,
+        env=env,
+    )
+    assert "Traceback" not in done.stderr and "1 person(s)" in done.stdout
+    cli(*run, "--as-of", "2026-11-26T00:00:00", env=env)
+
+    needles = [a["Email"], a["Phone"], a["Id"], person[0], "198.18.42.199", f"w/ {name}"]
+    assert _texts_holding(warehouse, needles) == []
+    for root in (
+        folder,
+        tmp_path / "activation",
+        tmp_path / "reports",
+        tmp_path / "mailbox",
+        tmp_path / "dagster",
+    ):
+        assert _files_holding(root, needles) == [], root
+    with warehouse.session() as session:
+        assert session.fetchall(
+            "select subject from raw_salesforce__task where id = '00TATTACK0000001AA'"
+        ) == [("Call w/ [forgotten] ([forgotten]), [forgotten]",)]
