@@ -3,41 +3,53 @@
 `forget` finds every record of a person (the source records carrying the email, and every record
 identity resolution joined to them), then, in one transaction: deletes their rows from every
 table that holds them, redacts their fields in the append-only logs (the rows stay, so counts
-stay true), blanks mentions of them in other messages, and keeps an audit record and the hashes
-of their identifiers. Outside the warehouse it rewrites the landing files and activation files
-that hold them (the ingestion ledger follows the new checksums, so nothing is ingested twice) and
-deletes or redacts their mailbox messages. Later extracts that bring them back are dropped at
-ingestion by those hashes (`suppress`): the person stays forgotten.
+stay true), blanks their email addresses and phone numbers wherever else they appear (free text,
+quarantined lines) and their name in the records that carried those, and keeps an audit record and
+the hashes of their identifiers. The files (landing, activation, reports, mailbox) are worked out
+before the commit and staged beside them (`.forget-staging/`), then swapped in once the warehouse
+has committed: a failure before that changes nothing, and a forget killed during the swap is
+finished by running it again (files are matched by the hashes of every forgotten identifier, so
+the work is idempotent). Later extracts that bring them back are dropped at ingestion by those
+hashes (`suppress`): the person stays forgotten.
 
-Nothing here writes a value of theirs anywhere but where it was: reports carry counts and the
-request's hash only.
+Nothing here writes a value of theirs anywhere but where it was, and nothing outside the folders
+it is given (links out of them are skipped): reports carry counts and the request's hash only.
 """
 
 from __future__ import annotations
 
+import csv
 import email
 import email.policy
 import hashlib
 import json
+import os
+import re
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
+from blueprint_pipeline.errors import BlueprintError
 from blueprint_pipeline.governance.identifiers import (
     EMAIL_COLUMNS,
     FORGOTTEN,
     SYSTEMS,
     email_hash,
+    forgotten_hit,
     id_kind,
-    rewrite_csv,
+    redact_csv,
     sha256,
+    suppressed,
 )
-from blueprint_pipeline.ingestion.landing import map_header, raw_column, read_header
-from blueprint_pipeline.ingestion.raw_load import LEDGER_TABLE, QUARANTINE_TABLE, fingerprint
-from blueprint_pipeline.sql_models.project import SourceObject
+from blueprint_pipeline.ingestion.landing import OUTSIDE, files_for, inside, raw_column
+from blueprint_pipeline.ingestion.raw_load import LEDGER_TABLE, QUARANTINE_TABLE, SkipFile, fingerprint
+from blueprint_pipeline.redact import redacted as redacted_error
 from blueprint_pipeline.warehouse import Session, Warehouse, quote
+from blueprint_pipeline.warehouse.migrations import migrate
 
 AUDIT = "forget_requests"
 REDACTED = "[forgotten]"
@@ -70,6 +82,11 @@ class Person:
     emails: set[str] = field(default_factory=set)
     ids: dict[str, set[str]] = field(default_factory=dict)
     names: set[str] = field(default_factory=set)  # "First Last", to blank mentions
+    phones: set[str] = field(default_factory=set)  # as written in their records
+
+    def contact_points(self) -> list[str]:
+        """Their email addresses and phone numbers: blanked wherever they appear, longest first."""
+        return sorted({v for v in self.emails | self.phones if v.strip()}, key=len, reverse=True)
 
     def values(self, kind: str) -> list[str]:
         """The person's identifiers of a kind, blanks left out (they would match every empty cell)."""
@@ -89,15 +106,17 @@ class Outcome:
     deleted: dict[str, int] = field(default_factory=dict)
     redacted: dict[str, int] = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)  # kind of file -> files rewritten or removed
+    skipped: list[str] = field(default_factory=list)  # files left alone, with the reason
 
     def describe(self) -> str:
         deleted = sum(self.deleted.values())
         redacted = sum(self.redacted.values())
         files = ", ".join(f"{n} {kind}" for kind, n in sorted(self.files.items()) if n) or "no files"
+        skipped = "".join(f"; skipped {s}" for s in self.skipped)
         return (
             f"request {self.request_hash[:12]}: {self.persons} person(s), {deleted:,} row(s) deleted from "
-            f"{sum(1 for n in self.deleted.values() if n)} table(s), {redacted:,} log row(s) redacted; "
-            f"{files}"
+            f"{sum(1 for n in self.deleted.values() if n)} table(s), {redacted:,} row(s) redacted; "
+            f"{files} (for the whole forget){skipped}"
         )
 
 
@@ -154,7 +173,32 @@ def identify(session: Session, address: str) -> Person:
     person.ids["source_key"] = keys
     person.emails |= _linked_emails(session, tables, person)
     person.names = _names(session, tables, person)
+    person.phones = _phones(session, tables, person)
     return person
+
+
+PHONE_COLUMNS = {"phone", "mobile_phone", "phone_number", "mobile"}
+MIN_PHONE_DIGITS = 7  # shorter values ("0", "n/a", an extension) would blank unrelated text
+
+
+def _phones(session: Session, tables: set[str], person: Person) -> set[str]:
+    """The phone numbers written in the person's own records (raw extracts and the unified person)."""
+    found = set()
+    for table in sorted(t for t in tables if t.startswith("raw_") or t == "unified_persons"):
+        columns = sorted({c for c, _ in session.columns(table)} & PHONE_COLUMNS)
+        where = _matches(session, table, person) if columns else None
+        if where is None:
+            continue
+        used = {k: v for k, v in _params(person).items() if f"${k}" in where}
+        for column in columns:
+            found |= {
+                str(v).strip()
+                for (v,) in session.fetchall(
+                    f"select distinct {quote(column)} from {quote(table)} where {where}", used
+                )
+                if v is not None and sum(ch.isdigit() for ch in str(v)) >= MIN_PHONE_DIGITS
+            }
+    return found
 
 
 def _linked_emails(session: Session, tables: set[str], person: Person) -> set[str]:
@@ -198,11 +242,121 @@ def _matches(session: Session, table: str, person: Person) -> str | None:
             tests.append(f"lower(trim({quote(column)})) in (select unnest($email))")
         else:
             tests.append(f"cast({quote(column)} as varchar) in (select unnest(${kind}))")
-    if table == QUARANTINE_TABLE:  # a rejected line: only its text can say whose it was
+    if table == QUARANTINE_TABLE:  # a rejected line: its text says whose it was (see _quarantined)
         tests += [f"strpos(lower(raw_record), ${f'q{i}'}) > 0" for i in range(len(person.emails))]
         if person.values("salesforce"):
             tests.append("record_key in (select unnest($salesforce))")
     return " or ".join(tests) or None
+
+
+def _quarantined(session: Session, person: Person) -> int:
+    """Delete the quarantined lines that carry one of the person's record ids in a field of that
+    kind (a Marketo activity's leadId): the JSON of a rejected record names its fields, a line
+    too broken to split is matched by a field equal to an id of its own system. How many."""
+    if not session.table_exists(QUARANTINE_TABLE):
+        return 0
+    gone = []
+    for source_table, file, raw in session.fetchall(
+        f"select distinct source_table, file, raw_record from {QUARANTINE_TABLE} where raw_record is not null"
+    ):
+        if _names_person(source_table, raw, person):
+            gone.append((source_table, file, raw))
+    for source_table, file, raw in gone:
+        session.execute(
+            f"delete from {QUARANTINE_TABLE} where source_table = $t and file = $f and raw_record = $r",
+            {"t": source_table, "f": file, "r": raw},
+        )
+    return len(gone)
+
+
+def _names_person(source_table: str, raw: str, person: Person) -> bool:
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        record = None
+    if isinstance(record, dict):
+        pairs = [(id_kind(source_table, raw_column(str(k))), v) for k, v in record.items()]
+    else:  # a line DuckDB could not split: which field is which is unknown, the system is not
+        system = next((s for s in SYSTEMS.values() if source_table.startswith(f"raw_{s}__")), None)
+        pairs = [(system, v) for v in next(csv.reader([raw]), [])]
+    return any(
+        kind is not None
+        and value is not None
+        and str(value).strip()
+        and str(value).strip() in person.values(kind)
+        for kind, value in pairs
+    )
+
+
+def pattern(values: list[str]) -> str:
+    """A regular expression matching any of `values` literally, in DuckDB's (RE2) and PostgreSQL's
+    syntax alike: every character but letters, digits, space and `_` is escaped."""
+    return "|".join("".join(c if c.isalnum() or c in " _" else "\\" + c for c in v) for v in values)
+
+
+def _text_columns(session: Session, table: str) -> list[str]:
+    return [
+        c
+        for c, t in session.columns(table)
+        if any(k in t.lower() for k in ("char", "text", "string", "json"))
+    ]
+
+
+def scrub_tables(session: Session, person: Person) -> dict[str, int]:
+    """Blank the person's email addresses and phone numbers wherever they still appear (a
+    colleague's Task subject "Call w/ Nicole Nelson (nicole.nelson@orion.com)", a note, a
+    quarantined line), case-insensitively, and their full name in those same rows: a row that
+    names them by an identifier is linked to them. Rows per table."""
+    points = person.contact_points()
+    if not points:
+        return {}
+    found, everything = pattern(points), pattern(points + sorted(person.names, key=len, reverse=True))
+    scrubbed = {}
+    for table in _tables(session):
+        if table in UNTOUCHED:
+            continue
+        columns = _text_columns(session, table)
+        if not columns:
+            continue
+        text = {c: f"cast({quote(c)} as varchar)" for c in columns}
+        where = " or ".join(f"regexp_matches({text[c]}, $found, 'i')" for c in columns)
+        count = int(session.scalar(f"select count(*) from {quote(table)} where {where}", {"found": found}))
+        if not count:
+            continue
+        types = dict(session.columns(table))
+        sets = ", ".join(
+            f"{quote(c)} = cast(regexp_replace({text[c]}, $all, $r, 'gi') as {_cast_type(types[c])})"
+            for c in columns
+        )
+        session.execute(
+            f"update {quote(table)} set {sets} where {where}",
+            {"found": found, "all": everything, "r": REDACTED},
+        )
+        scrubbed[table] = count
+    return scrubbed
+
+
+def _cast_type(data_type: str) -> str:
+    return "json" if "json" in data_type.lower() else "varchar"
+
+
+def scrubber(people: list[Person]) -> Callable[[str], str]:
+    """The same for a file's text: email addresses and phone numbers blanked, and the full name in a
+    record that carried one of them."""
+    points = sorted({v for p in people for v in p.contact_points()}, key=len, reverse=True)
+    names = sorted({n for p in people for n in p.names if n}, key=len, reverse=True)
+    if not points:
+        return lambda text: text
+    found = re.compile("|".join(re.escape(v) for v in points), re.IGNORECASE)
+    named = re.compile("|".join(re.escape(v) for v in names), re.IGNORECASE) if names else None
+
+    def scrub(text: str) -> str:
+        cleaned = found.sub(REDACTED, text)
+        if cleaned != text and named is not None:
+            cleaned = named.sub(REDACTED, cleaned)
+        return cleaned
+
+    return scrub
 
 
 def _params(person: Person) -> dict:
@@ -274,6 +428,10 @@ def erase_tables(session: Session, person: Person) -> tuple[dict[str, int], dict
                         {"t": text, "r": REDACTED},
                     )
                     redacted[table] = redacted.get(table, 0) + n
+    if quarantined := _quarantined(session, person):
+        deleted[QUARANTINE_TABLE] = deleted.get(QUARANTINE_TABLE, 0) + quarantined
+    for table, n in scrub_tables(session, person).items():
+        redacted[table] = redacted.get(table, 0) + n
     return deleted, redacted, files
 
 
@@ -289,99 +447,176 @@ def ensure_tables(session: Session) -> None:
 
 # Files ------------------------------------------------------------------------------------------
 
+STAGING = ".forget-staging"
 
-def _cell_hit(people: list[Person]):
-    """For our own outputs: a row holding any of the persons' emails (plain or hashed) or ids."""
+
+class Staged:
+    """Files' new contents, written under `<root>/.forget-staging/` until the warehouse commits,
+    then swapped in (an atomic rename each, the original's times kept so freshness still reads the
+    extract's arrival). Only paths inside their root are accepted: forget never writes elsewhere."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[Path, Path]] = []
+        self.deletes: list[Path] = []
+        self.roots: set[Path] = set()
+        self.skipped: list[str] = []  # "<file>: <reason>", for the summary
+
+    def write(self, root: Path, path: Path, content: bytes) -> None:
+        if not inside(root, path):
+            raise ValueError(f"{path} is outside {root}: not rewritten")
+        staged = root / STAGING / path.relative_to(root)
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        staged.write_bytes(content)
+        shutil.copystat(path, staged)
+        self.roots.add(root)
+        self.writes.append((staged, path))
+
+    def delete(self, root: Path, path: Path) -> None:
+        if not inside(root, path):
+            raise ValueError(f"{path} is outside {root}: not deleted")
+        self.deletes.append(path)
+
+    def swap(self) -> None:
+        for staged, path in self.writes:
+            os.replace(staged, path)
+        for path in self.deletes:
+            path.unlink(missing_ok=True)
+        self.discard()
+
+    def discard(self) -> None:
+        for root in self.roots:
+            shutil.rmtree(root / STAGING, ignore_errors=True)
+
+
+def _cell_hit(people: list[Person], forgotten: dict[str, set[str]]):
+    """For our own outputs: a row holding any of the persons' emails (plain or hashed) or person
+    ids, or one of any forgotten person (by hash: a forget run again finds what it left)."""
     wanted = set()
     for person in people:
         wanted |= set(person.emails) | {email_hash(e) for e in person.emails} | set(person.values("person"))
-    return lambda fields: any(f.strip().lower() in wanted for f in fields)
+    emails, persons = forgotten.get("email", set()), forgotten.get("person", set())
+
+    def hit(fields: list[str]) -> bool:
+        for f in fields:
+            value = f.strip()
+            if not value:
+                continue
+            if value.lower() in wanted or value.lower() in emails or sha256(value) in persons:
+                return True
+            if "@" in value and email_hash(value) in emails:
+                return True
+        return False
+
+    return hit
 
 
-def _field_hit(header: list[str], obj: SourceObject, aliases: dict[str, list[str]], people: list[Person]):
-    """For a landing file: a record whose contract fields (emails, record ids) name a person."""
-    positions = map_header(header, obj, aliases).positions
-    tests = []
-    for name, position in positions.items():
-        kind = id_kind(obj.table, raw_column(name))
-        if position is not None and kind is not None:
-            values = {v.lower() if kind == "email" else v for p in people for v in p.values(kind)}
-            tests.append((position, kind, values))
-    return lambda fields: any(
-        position < len(fields)
-        and (fields[position].strip().lower() if kind == "email" else fields[position].strip()) in values
-        for position, kind, values in tests
-    )
-
-
-def rewrite_landing(
-    session: Session,
-    landing: Path,
-    files: set[str],
-    objects: dict[str, tuple[SourceObject, dict]],
-    people: list[Person],
+def stage_landing(
+    session: Session, places: Places, people: list[Person], forgotten: dict[str, set[str]], staged: Staged
 ) -> int:
-    """Rewrite the landing files that held the persons' rows; the ledger takes the new checksums,
-    so the rewritten file is not ingested again."""
+    """Stage every landing file of every object without the records of any forgotten person (by
+    the hashes of their emails and record ids) and with the request's contact points blanked; the
+    ledger records each file's new bytes, so it is not ingested again. Links that lead outside the
+    landing folder are left alone, named in the summary. How many files change."""
+    landing = places.landing
+    if landing is None or not landing.is_dir():
+        return 0
+    scrub = scrubber(people)
+    ledger = session.table_exists(LEDGER_TABLE)
     changed = 0
-    for name, table, checksum in session.fetchall(
-        f"select file, source_table, checksum from {LEDGER_TABLE} where file in (select unnest($f))",
-        {"f": sorted(files) or [""]},
-    ):
-        path = landing / name
-        if not path.is_file() or table not in objects:
-            continue
-        obj, aliases = objects[table]
-        header, _ = read_header(path, fingerprint(path)[1])
-        if rewrite_csv(path, _field_hit(header, obj, aliases, people)):
-            session.execute(
-                f"update {LEDGER_TABLE} set checksum = $new "
-                "where file = $f and source_table = $t and checksum = $old",
-                {"new": fingerprint(path)[0], "f": name, "t": table, "old": checksum},
-            )
+    for table, (obj, aliases) in sorted(places.objects.items()):
+        paths = set(files_for(landing, obj, places.file_names.get(obj.system, {})))
+        if ledger:
+            paths |= {
+                landing / f
+                for (f,) in session.fetchall(
+                    f"select distinct file from {LEDGER_TABLE} where source_table = $t", {"t": table}
+                )
+            }
+        for path in sorted(p for p in paths if p.is_file()):
+            name = str(path.relative_to(landing))
+            if not inside(landing, path):
+                staged.skipped.append(f"{name}: {OUTSIDE}")
+                continue
+            try:
+                checksum, encoding = fingerprint(path)
+            except SkipFile:
+                continue  # never loaded (UTF-16, NUL bytes): nothing of it is in the warehouse
+            content, _ = redact_csv(path, forgotten_hit(path, obj, aliases, forgotten, encoding), scrub)
+            if content is None:
+                continue
+            staged.write(landing, path, content)
             changed += 1
+            if ledger:
+                session.execute(
+                    f"update {LEDGER_TABLE} set redacted_checksum = $new "
+                    "where source_table = $t and file = $f and (checksum = $old or redacted_checksum = $old)",
+                    {"new": hashlib.sha256(content).hexdigest(), "t": table, "f": name, "old": checksum},
+                )
     return changed
 
 
-def rewrite_activation(root: Path, people: list[Person]) -> int:
-    """Drop the persons' rows from every activation file; manifests get the new checksums."""
-    if not root.is_dir():
-        return 0
-    hit = _cell_hit(people)
+def _outputs(root: Path | None, pattern: str) -> list[Path]:
+    if root is None or not root.is_dir():
+        return []
+    return [
+        p for p in sorted(root.rglob(pattern)) if STAGING not in p.parts and p.is_file() and inside(root, p)
+    ]
+
+
+def stage_outputs(
+    root: Path | None, people: list[Person], forgotten: dict[str, set[str]], staged: Staged
+) -> int:
+    """Drop the persons' rows from every CSV under an output folder (activation lists, reports) and
+    blank their contact points in the rest; manifests get the new checksums and counts."""
+    hit, scrub = _cell_hit(people, forgotten), scrubber(people)
     changed = 0
+    manifests: dict[Path, dict] = {}
     # The manifest's counts follow the files: full-*.csv hold the records, adds.csv the adds, ...
     counted = {"adds.csv": "adds", "removes.csv": "removes"}
-    for path in sorted(root.rglob("*.csv")):
-        dropped = rewrite_csv(path, hit)
-        if not dropped:
+    for path in _outputs(root, "*.csv"):
+        content, dropped = redact_csv(path, hit, scrub)
+        if content is None:
             continue
+        staged.write(root, path, content)
         changed += 1
         manifest = path.parent / "manifest.json"
-        if manifest.is_file():
-            described = json.loads(manifest.read_text())
+        if manifest.is_file() and inside(root, manifest):
+            described = manifests.setdefault(manifest, json.loads(manifest.read_text()))
             entry = described.get("files", {}).get(path.name)
             if entry is not None:
-                content = path.read_bytes()
                 entry.update(bytes=len(content), sha256=hashlib.sha256(content).hexdigest())
             count = "records" if path.name.startswith("full-") else counted.get(path.name)
             if isinstance(described.get(count), int):
                 described[count] -= dropped
             described["redacted"] = "rows removed by a right-to-be-forgotten request"
-            manifest.write_text(json.dumps(described, indent=2) + "\n")
+    for manifest, described in manifests.items():
+        staged.write(root, manifest, (json.dumps(described, indent=2) + "\n").encode())
+    for path in _outputs(root, "*.html") + _outputs(root, "*.json"):
+        if path in manifests:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if (cleaned := scrub(text)) != text:
+            staged.write(root, path, cleaned.encode())
+            changed += 1
     return changed
 
 
-def rewrite_mailbox(folder: Path | None, people: list[Person]) -> int:
-    """Delete the messages to the persons; blank their names and addresses in the others."""
+def stage_mailbox(
+    folder: Path | None, people: list[Person], forgotten: dict[str, set[str]], staged: Staged
+) -> int:
+    """Delete the messages to the persons (or to anyone forgotten); blank their names and addresses
+    in the others."""
     if folder is None or not folder.is_dir():
         return 0
     emails = {e for p in people for e in p.emails}
     texts = sorted(emails | {n for p in people for n in p.names}, key=len, reverse=True)
+    scrub = scrubber(people)
     changed = 0
-    for path in sorted(folder.glob("*.eml")):
+    for path in sorted(p for p in folder.glob("*.eml") if inside(folder, p)):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        if any(a.strip().lower() in emails for a in str(message.get("To", "")).split(",")):
-            path.unlink()
+        to = [a.strip().lower() for a in str(message.get("To", "")).split(",") if a.strip()]
+        if any(a in emails or email_hash(a) in forgotten.get("email", ()) for a in to):
+            staged.delete(folder, path)
             changed += 1
             continue
         touched = False
@@ -389,14 +624,14 @@ def rewrite_mailbox(folder: Path | None, people: list[Person]) -> int:
             if part.get_content_maintype() != "text":
                 continue
             content = part.get_content()
-            redacted = content
+            cleaned = scrub(content)
             for text in texts:
-                redacted = redacted.replace(text, REDACTED)
-            if redacted != content:
-                part.set_content(redacted, subtype=part.get_content_subtype())
+                cleaned = cleaned.replace(text, REDACTED)
+            if cleaned != content:
+                part.set_content(cleaned, subtype=part.get_content_subtype())
                 touched = True
         if touched:
-            path.write_bytes(bytes(message))
+            staged.write(folder, path, bytes(message))
             changed += 1
     return changed
 
@@ -404,47 +639,84 @@ def rewrite_mailbox(folder: Path | None, people: list[Person]) -> int:
 @dataclass(frozen=True)
 class Places:
     """Where files live: the landing directory with the source objects (raw table -> the object and
-    its header aliases), the activation root, the mailbox folder."""
+    its header aliases) and the config's file names per system, the activation root, the reports
+    folder, the mailbox folder."""
 
     landing: Path | None = None
     objects: dict = field(default_factory=dict)
     activation: Path | None = None
     mailbox: Path | None = None
+    reports: Path | None = None
+    file_names: dict = field(default_factory=dict)
+
+
+class ForgetError(BlueprintError):
+    """A forget that could not complete: what happened, and whether anything changed."""
+
+
+def _record(session: Session, people: list[Person], at: datetime) -> dict[str, set[str]]:
+    """Store the hashes of the persons' identifiers: every forgotten identifier's hash, by kind."""
+    hashes = sorted({h for person in people for h in person.hashes()})
+    session.execute(
+        f"delete from {FORGOTTEN} where sha256 in (select unnest($h))", {"h": [h for _, h in hashes] or [""]}
+    )
+    frame = pd.DataFrame(hashes, columns=["kind", "sha256"]).assign(forgotten_at=pd.Timestamp(at))
+    if len(frame):
+        session.insert_from_local_query(
+            FORGOTTEN, list(frame.columns), "select * from f", frames={"f": frame}
+        )
+    return suppressed(session)
 
 
 def forget(
     warehouse: Warehouse, addresses: list[str], *, origin: str, at: datetime, places: Places
 ) -> list[Outcome]:
-    """Forget the persons with these email addresses everywhere, in one transaction; the audit
-    keeps hashes only. Files are rewritten once for all of them."""
-    outcomes, people, files = [], [], set()
+    """Forget the persons with these email addresses everywhere, all or nothing: the warehouse in
+    one transaction, the files staged during it and swapped in after its commit. The audit keeps
+    hashes only. Raises ForgetError (one line, no value of theirs) when it cannot."""
+    staged = Staged()
+    for root in (places.landing, places.activation, places.reports, places.mailbox):
+        if root is not None:  # what a forget killed before its commit staged: never swapped in
+            shutil.rmtree(root / STAGING, ignore_errors=True)
+    try:
+        migrate(warehouse)  # the ledger's redacted_checksum (a forget may run before any build)
+        outcomes = _forget(warehouse, addresses, origin=origin, at=at, places=places, staged=staged)
+    except Exception as exc:
+        staged.discard()
+        raise ForgetError(
+            f"forget failed ({type(exc).__name__}: {redacted_error(str(exc))}); nothing was changed, "
+            "in the warehouse or in the files"
+        ) from exc
+    try:
+        staged.swap()
+    except OSError as exc:
+        raise ForgetError(
+            f"the warehouse forgot them, but a file could not be replaced ({exc.strerror}: {exc.filename}); "
+            "run the same forget again to finish the files"
+        ) from exc
+    for outcome in outcomes:
+        outcome.skipped = list(staged.skipped)
+    return outcomes
+
+
+def _forget(warehouse, addresses, *, origin, at, places: Places, staged: Staged) -> list[Outcome]:
+    outcomes, people = [], []
     with warehouse.transaction() as session:
         ensure_tables(session)
         for address in dict.fromkeys(a.strip().lower() for a in addresses if a.strip()):
             person = identify(session, address)
-            deleted, redacted, held = erase_tables(session, person)
+            deleted, redacted, _ = erase_tables(session, person)
             people.append(person)
-            files |= held
             outcomes.append(
                 Outcome(email_hash(address), len(person.ids.get("person", ())), deleted, redacted)
             )
+        forgotten = _record(session, people, at)
         changed = {
-            "landing files": rewrite_landing(session, places.landing, files, places.objects, people)
-            if places.landing
-            else 0,
-            "activation files": rewrite_activation(places.activation, people) if places.activation else 0,
-            "mailbox messages": rewrite_mailbox(places.mailbox, people),
+            "landing files": stage_landing(session, places, people, forgotten, staged),
+            "activation files": stage_outputs(places.activation, people, forgotten, staged),
+            "report files": stage_outputs(places.reports, people, forgotten, staged),
+            "mailbox messages": stage_mailbox(places.mailbox, people, forgotten, staged),
         }
-        hashes = sorted({h for person in people for h in person.hashes()})
-        session.execute(
-            f"delete from {FORGOTTEN} where sha256 in (select unnest($h))",
-            {"h": [h for _, h in hashes] or [""]},
-        )
-        frame = pd.DataFrame(hashes, columns=["kind", "sha256"]).assign(forgotten_at=pd.Timestamp(at))
-        if len(frame):
-            session.insert_from_local_query(
-                FORGOTTEN, list(frame.columns), "select * from f", frames={"f": frame}
-            )
         for outcome in outcomes:
             outcome.files = changed
             session.execute(

@@ -115,8 +115,10 @@ def _records(text: str, delimiter: str) -> Iterable[tuple[list[str], str]]:
         start = end
 
 
-def rewrite_csv(path: Path, hit) -> int:
-    """Drop the records `hit(fields)` selects, keeping every other byte as it was: how many."""
+def redact_csv(path: Path, hit, scrub=None) -> tuple[bytes | None, int]:
+    """A CSV file without the records `hit(fields)` selects, every other byte kept as it was, and
+    `scrub(text)` applied to each kept record's text: (the new bytes, or None when nothing changed;
+    how many records were dropped). Nothing is written: the caller decides when (forget stages it)."""
     raw = path.read_bytes()
     try:
         raw.decode("utf-8")
@@ -126,12 +128,22 @@ def rewrite_csv(path: Path, hit) -> int:
     bom = raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="strict")
     _, delimiter = read_header(path, encoding)
-    kept, dropped = [], 0
+    kept, dropped, scrubbed = [], 0, False
     for i, (fields, original) in enumerate(_records(text, delimiter)):
         if i and hit(fields):
             dropped += 1
-        else:
-            kept.append(original)
-    if dropped:
-        path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + "".join(kept).encode(encoding))
+            continue
+        cleaned = scrub(original) if scrub is not None and i else original
+        scrubbed |= cleaned != original
+        kept.append(cleaned)
+    if not dropped and not scrubbed:
+        return None, 0
+    return (b"\xef\xbb\xbf" if bom else b"") + "".join(kept).encode(encoding, errors="replace"), dropped
+
+
+def rewrite_csv(path: Path, hit) -> int:
+    """Drop the records `hit(fields)` selects, in place, keeping every other byte as it was: how many."""
+    content, dropped = redact_csv(path, hit)
+    if content is not None:
+        path.write_bytes(content)
     return dropped

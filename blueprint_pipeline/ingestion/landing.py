@@ -24,11 +24,21 @@ def header_token(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+def inside(root: Path, path: Path) -> bool:
+    """Whether `path`, symbolic links followed, is within `root`: a link in the landing folder to a
+    file elsewhere is not ours to read, and never ours to rewrite (docs/sources.md)."""
+    return path.resolve().is_relative_to(root.resolve())
+
+
+OUTSIDE = "a link to a file outside the landing folder: not read (copy the file in instead)"
+
+
 def files_for(landing: Path, obj: SourceObject, extra_names: dict[str, str]) -> list[Path]:
     """The object's files in `landing/<system>/`, in name order (the order they are ingested in).
 
     `extra_names` (config `file_names`) maps file names or glob patterns, case-insensitive, to
-    object names; a file it maps is not matched by the default patterns.
+    object names; a file it maps is not matched by the default patterns. Links to files outside the
+    landing folder are listed too: ingestion skips them with their reason (`inside`).
     """
     folder = landing / obj.system
     if not folder.is_dir():
@@ -58,6 +68,21 @@ def unmatched_files(
     )
 
 
+def nested_files(landing: Path, system: str) -> list[Path]:
+    """Files in sub-folders of a system's folder: never read, so reported (hidden folders, such as
+    forget's staging, aside)."""
+    folder = landing / system
+    if not folder.is_dir():
+        return []
+    return [
+        p
+        for sub in sorted(folder.iterdir())
+        if sub.is_dir() and not sub.name.startswith(".")
+        for p in sorted(sub.rglob("*"))
+        if p.is_file()
+    ]
+
+
 @dataclass(frozen=True)
 class HeaderMapping:
     """For one file: the position of the column feeding each contract field (None when absent)."""
@@ -75,6 +100,28 @@ def read_header(path: Path, encoding: str = "utf-8") -> tuple[list[str], str]:
         first = handle.readline()
     delimiter = max(DELIMITERS, key=first.count) if first.strip() else ","
     return next(csv.reader([first], delimiter=delimiter), []), delimiter
+
+
+def duplicate_fields(
+    header: list[str], obj: SourceObject, aliases: dict[str, list[str]] | None = None
+) -> str:
+    """Why the header cannot be read unambiguously, or '': two columns naming the same contract
+    field (`Email` twice, or `AccountId` and `Account Id`) would leave one column's values unread;
+    for an object that keeps its extra columns (`pack_extra_columns_into`) any repeated name does."""
+    fields = {header_token(c): f for f in obj.columns for c in [f, *(aliases or {}).get(f, [])]}
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header):
+        token = header_token(name)
+        if not token:
+            continue
+        if token in seen and (token in fields or obj.pack_extra_columns_into):
+            what = f"field {fields[token]}" if token in fields else "the same name"
+            return (
+                f"columns {seen[token] + 1} ({header[seen[token]]!r}) and {position + 1} ({name!r}) are both "
+                f"{what} (names compare ignoring case, spaces and punctuation): expected each column once"
+            )
+        seen.setdefault(token, position)
+    return ""
 
 
 def map_header(

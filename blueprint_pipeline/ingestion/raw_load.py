@@ -6,7 +6,10 @@ does not parse as its type, a line with the wrong number of fields) go to `quara
 reason instead. The `ingested_files` ledger records each file (path, checksum, raw table, batch
 number) in the same transaction as its rows, written first under a unique (checksum, raw table)
 index: the same bytes load once per object whatever the file is called, a changed file is a new
-batch, and a killed run leaves nothing half-loaded.
+batch, and a killed run leaves nothing half-loaded. A file rewritten without a forgotten person's
+rows (here or by `blueprint forget`) keeps the checksum it arrived with and records its new bytes'
+in `redacted_checksum`, which is not unique: two files can become the same bytes once redacted
+(two rotated tracking files holding only that person), and either is known as already loaded.
 """
 
 from __future__ import annotations
@@ -25,7 +28,15 @@ import duckdb
 
 from blueprint_pipeline.faults import crash_point
 from blueprint_pipeline.governance.identifiers import forgotten_hit, rewrite_csv, suppress, suppressed
-from blueprint_pipeline.ingestion.landing import files_for, map_header, raw_column, read_header
+from blueprint_pipeline.ingestion.landing import (
+    OUTSIDE,
+    duplicate_fields,
+    files_for,
+    inside,
+    map_header,
+    raw_column,
+    read_header,
+)
 from blueprint_pipeline.ingestion.validation import error_expression, errors_column, salesforce_id_18
 from blueprint_pipeline.redact import redacted
 from blueprint_pipeline.sql_models.project import SourceObject
@@ -80,7 +91,7 @@ def ensure_tables(session: Session, obj: SourceObject) -> None:
     session.execute(
         f"create table if not exists {quote(LEDGER_TABLE)} (batch_id bigint, file varchar, "
         "checksum varchar, source_table varchar, rows_loaded bigint, rows_quarantined bigint, "
-        "ingested_at timestamp)"
+        "ingested_at timestamp, redacted_checksum varchar)"
     )
     # The same bytes count once per object, even when two runs race on PostgreSQL.
     session.execute(
@@ -221,13 +232,11 @@ def ingest_file(
             f"file names with any of {''.join(sorted(GLOB_CHARACTERS))} are not supported: rename it"
         )
     checksum, encoding = fingerprint(path)
-    earlier = session.fetchall(
-        f"select file from {quote(LEDGER_TABLE)} where checksum = $checksum and source_table = $table",
-        {"checksum": checksum, "table": obj.table},
-    )
-    if earlier:
-        same = earlier[0][0] == name
-        return FileOutcome(name, "already ingested", reason="" if same else f"same bytes as {earlier[0][0]}")
+    earlier = loaded_as(session, obj.table, checksum, name)
+    if earlier is not None:
+        return FileOutcome(
+            name, "already ingested", reason="" if earlier == name else f"same bytes as {earlier}"
+        )
     stamp = as_of.isoformat(sep=" ")
     # Batches are numbered per raw table, so steps ingesting other objects at the same time (the
     # multiprocess and Celery executors) do not change this object's numbers.
@@ -240,7 +249,8 @@ def ingest_file(
     # The ledger row first: a concurrent run ingesting the same bytes, or taking the same batch
     # number, fails here (unique indexes), before any row.
     session.execute(
-        f"insert into {quote(LEDGER_TABLE)} "
+        f"insert into {quote(LEDGER_TABLE)} (batch_id, file, checksum, source_table, rows_loaded, "
+        "rows_quarantined, ingested_at) "
         "values ($batch, $file, $checksum, $table, 0, 0, cast($as_of as timestamp))",
         {"batch": batch, "file": name, "checksum": checksum, "table": obj.table, "as_of": stamp},
     )
@@ -248,21 +258,34 @@ def ingest_file(
     if path.stat().st_size:  # a 0-byte file is an empty batch
         with utf8_copy(path, encoding) as readable:
             loaded, quarantined, forgotten = _ingest_rows(session, obj, readable, name, aliases, stamp, batch)
-    if forgotten:  # the file must not keep what ingestion dropped: rewritten, under its new checksum
+    redacted_checksum = None
+    if forgotten:  # the file must not keep what ingestion dropped: rewritten, its new bytes recorded
         rewrite_csv(path, forgotten_hit(path, obj, aliases, suppressed(session), encoding))
-        checksum = fingerprint(path)[0]
+        redacted_checksum = fingerprint(path)[0]
     session.execute(
         f"update {quote(LEDGER_TABLE)} set rows_loaded = $loaded, rows_quarantined = $quarantined, "
-        "checksum = $checksum where batch_id = $batch and source_table = $table",
+        "redacted_checksum = $redacted where batch_id = $batch and source_table = $table",
         {
             "loaded": loaded,
             "quarantined": quarantined,
             "batch": batch,
             "table": obj.table,
-            "checksum": checksum,
+            "redacted": redacted_checksum,
         },
     )
     return FileOutcome(name, "ingested", loaded, quarantined, forgotten=forgotten)
+
+
+def loaded_as(session: Session, table: str, checksum: str, name: str) -> str | None:
+    """The file under which these bytes were loaded into `table` (as they arrived, or as they were
+    left after a forgotten person's rows were taken out), this file's own entry first; None when new."""
+    found = session.fetchall(
+        f"select file from {quote(LEDGER_TABLE)} where source_table = $table "
+        "and (checksum = $checksum or redacted_checksum = $checksum) "
+        "order by case when file = $file then 0 else 1 end, batch_id limit 1",
+        {"checksum": checksum, "table": table, "file": name},
+    )
+    return found[0][0] if found else None
 
 
 @contextmanager
@@ -295,6 +318,8 @@ def _ingest_rows(session, obj, path, name, aliases, stamp, batch) -> tuple[int, 
     positions = map_header(header, obj, aliases).positions
     if positions[obj.key] is None:
         raise SkipFile(f"missing required column '{obj.key}'")
+    if duplicated := duplicate_fields(header, obj, aliases):
+        raise SkipFile(duplicated)
     try:
         return _load(session, obj, path, name, header, positions, delimiter, stamp, batch)
     except SkipFile:
@@ -378,6 +403,9 @@ def ingest_object(
         ensure_tables(session, obj)
     for path in files_for(landing, obj, extra_names):
         name = str(path.relative_to(landing))
+        if not inside(landing, path):
+            report.files.append(FileOutcome(name, "skipped", reason=OUTSIDE))
+            continue
         try:
             with warehouse.transaction() as session:
                 report.files.append(ingest_file(session, obj, path, name, aliases, as_of))

@@ -51,6 +51,11 @@ STEPS: dict[str, tuple[Step, ...]] = {
                 "on ingested_files (source_table, batch_id)",
             ),
         ),
+        Step(
+            3,
+            "a redacted file's new bytes kept apart from the unique checksum it arrived with (issue 21)",
+            ("alter table ingested_files add column if not exists redacted_checksum varchar",),
+        ),
     ),
     **{
         table: ()

@@ -1,9 +1,10 @@
 """Stateful tables upgrade in place (issue 12), on both warehouses, from the previous release.
 
 The previous release created the file ledger with one unique index (checksum, raw table) and no
-version row. The upgrade adds the unique (raw table, batch) index, records version 2, keeps every
-row, and does nothing the second time. A ledger whose rows break the new rule stops the run with a
-message naming the table and the step, and everything is left as it was.
+version row. The upgrade adds the unique (raw table, batch) index (version 2) and the
+`redacted_checksum` column (version 3, issue 21), keeps every row, and does nothing the second
+time. A ledger whose rows break the new rule stops the run with a message naming the table and the
+step, and everything is left as it was.
 """
 
 from __future__ import annotations
@@ -35,22 +36,29 @@ def test_the_previous_ledger_is_upgraded_in_place_once(warehouse):
     with warehouse.transaction() as session:
         for statement in PREVIOUS:
             session.execute(statement)
-    rows = sorted(warehouse.fetchall("select * from ingested_files"))
+    columns = "batch_id, file, checksum, source_table, rows_loaded, rows_quarantined, ingested_at"
+    rows = sorted(warehouse.fetchall(f"select {columns} from ingested_files"))
 
     done = migrate(warehouse)
-    assert done == [f"ingested_files: version 1 -> 2 ({STEPS['ingested_files'][0].why})"]
+    steps = STEPS["ingested_files"]
+    assert done == [
+        f"ingested_files: version 1 -> 2 ({steps[0].why})",
+        f"ingested_files: version 2 -> 3 ({steps[1].why})",
+    ]
     versions = _versions(warehouse)
-    assert (versions["ingested_files"], versions["journey_runs"]) == (2, 1)
+    assert (versions["ingested_files"], versions["journey_runs"]) == (3, 1)
     assert versions == {table: latest(table) for table in STEPS}  # the others: created in their latest shape
-    assert sorted(warehouse.fetchall("select * from ingested_files")) == rows
+    assert sorted(warehouse.fetchall(f"select {columns} from ingested_files")) == rows
+    assert warehouse.fetchall("select distinct redacted_checksum from ingested_files") == [(None,)]
     with pytest.raises(Exception, match="(?i)duplicate|unique|constraint"):  # the new rule holds
         warehouse.execute(
-            "insert into ingested_files values (3, 'salesforce/Account_3.csv', 'a3', 'raw_salesforce__account', "
-            "1, 0, '2026-11-03')"
+            f"insert into ingested_files ({columns}) values (3, 'salesforce/Account_3.csv', 'a3', "
+            "'raw_salesforce__account', 1, 0, '2026-11-03')"
         )
     assert migrate(warehouse) == []  # nothing the second time
-    assert warehouse.scalar("select count(*) from schema_versions") == len(STEPS)
-    assert latest("ingested_files") == 2
+    # A row per table, and one more for the ledger's second step.
+    assert warehouse.scalar("select count(*) from schema_versions") == len(STEPS) + 1
+    assert latest("ingested_files") == 3
 
 
 def test_an_upgrade_that_cannot_apply_stops_with_its_reason(warehouse):

@@ -12,6 +12,7 @@ from blueprint_pipeline.resources import (
     BlueprintConfigResource,
     DeliveryResource,
     LandingResource,
+    reports_dir,
 )
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.sql_models.project import load_project
@@ -46,12 +47,20 @@ def read_requests(path: Path) -> list[str]:
 
 
 def places(loaded, landing: Path, activation: Path, mailbox: Path | None) -> Places:
-    """The files a forget request rewrites: landing (with the source contract and its aliases)."""
+    """The files a forget request rewrites: landing (with the source contract, its aliases and the
+    config's file names), activation, reports and mailbox; nothing outside them."""
     objects = {
         o.table: (o, loaded.config.sources.aliases_for(o.system, o.name))
         for o in load_project(SQL_PROJECT_DIR).sources.values()
     }
-    return Places(landing=landing, objects=objects, activation=activation, mailbox=mailbox)
+    return Places(
+        landing=landing,
+        objects=objects,
+        activation=activation,
+        mailbox=mailbox,
+        reports=reports_dir(),
+        file_names=loaded.config.sources.file_names,
+    )
 
 
 @dg.asset(

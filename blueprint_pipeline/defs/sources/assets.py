@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from blueprint_pipeline.ingestion.landing import files_for, unmatched_files
+from blueprint_pipeline.ingestion.landing import files_for, nested_files, unmatched_files
 from blueprint_pipeline.ingestion.raw_load import ingest_object
 from blueprint_pipeline.resources import BlueprintConfigResource, LandingResource
 from blueprint_pipeline.run_facts import run_facts
@@ -48,7 +48,14 @@ def build_source_asset(obj: SourceObject, siblings: list[SourceObject], dialect:
         extra = loaded.config.sources.file_names.get(obj.system, {})
         aliases = loaded.config.sources.aliases_for(obj.system, obj.name)
         report = ingest_object(warehouse, landing.root, obj, extra, aliases, facts.as_of)
-        for error in report.errors:
+        errors = list(report.errors)
+        if obj is siblings[0]:  # one asset per system names the files in sub-folders, which nothing reads
+            errors += [
+                f"{p.relative_to(landing.root)}: in a sub-folder of {obj.system}/: not read "
+                f"(only files directly in {obj.system}/ are)"
+                for p in nested_files(landing.root, obj.system)
+            ]
+        for error in errors:
             context.log.error(f"file skipped: {error}")
         copies = [
             f"{f.file}: {f.reason}" for f in report.files if f.status == "already ingested" and f.reason
@@ -85,8 +92,8 @@ def build_source_asset(obj: SourceObject, siblings: list[SourceObject], dialect:
                 ),
                 "files_ingested": report.count("ingested"),
                 "files_already_ingested": report.count("already ingested"),
-                "files_skipped": report.count("skipped"),
-                "skipped_files": dg.MetadataValue.md("\n".join(f"- {e}" for e in report.errors) or "none"),
+                "files_skipped": len(errors),
+                "skipped_files": dg.MetadataValue.md("\n".join(f"- {e}" for e in errors) or "none"),
                 "unmatched_files": dg.MetadataValue.md("\n".join(f"- {n}" for n in unmatched) or "none"),
                 "copies_not_ingested": dg.MetadataValue.md("\n".join(f"- {c}" for c in copies) or "none"),
                 **facts.metadata(),
