@@ -404,3 +404,23 @@ INTERESTING_MOMENTS = (
     "Watched product demo",
     "Asked about integration",
 )
+
+# Nicknames a person goes by in one system and not another (dirty-duplicates profile). Only the
+# names a nickname is commonly typed for; the others cannot get the nickname defect.
+NICKNAMES = {
+    "James": "Jim", "Robert": "Bob", "Patricia": "Pat", "John": "Jack", "Jennifer": "Jen",
+    "Michael": "Mike", "David": "Dave", "Elizabeth": "Liz", "William": "Bill", "Barbara": "Barb",
+    "Richard": "Rick", "Susan": "Sue", "Joseph": "Joe", "Jessica": "Jess", "Thomas": "Tom",
+    "Charles": "Chuck", "Christopher": "Chris", "Daniel": "Dan", "Nancy": "Nan", "Matthew": "Matt",
+    "Anthony": "Tony", "Sandra": "Sandy", "Margaret": "Peggy", "Donald": "Don", "Steven": "Steve",
+    "Kimberly": "Kim", "Andrew": "Andy", "Donna": "Dee", "Joshua": "Josh", "Kenneth": "Ken",
+    "Kevin": "Kev", "Amanda": "Mandy", "Deborah": "Debbie", "Timothy": "Tim", "Stephanie": "Steph",
+    "Ronald": "Ron", "Rebecca": "Becky", "Edward": "Ed", "Jeffrey": "Jeff", "Cynthia": "Cindy",
+    "Dorothy": "Dot", "Jacob": "Jake", "Kathleen": "Kathy", "Nicholas": "Nick", "Jonathan": "Jon",
+    "Stephen": "Steve", "Lawrence": "Larry", "Pamela": "Pam", "Samantha": "Sam", "Benjamin": "Ben",
+    "Katherine": "Kate", "Samuel": "Sam", "Alexander": "Alex", "Mohammed": "Mo", "Sofia": "Sophie",
+    "Olga": "Olya", "Michelle": "Shelly", "Melissa": "Mel", "Gary": "Gaz", "Emily": "Em",
+}
+
+# Role mailboxes a team shares: a form filled in twice from one of them is two people.
+ROLE_MAILBOXES = ("info", "sales", "marketing", "team", "contact", "procurement")
