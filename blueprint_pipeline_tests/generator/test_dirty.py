@@ -181,3 +181,27 @@ def test_an_unknown_profile_is_refused(tmp_path):
         ValueError, match="unknown profile 'messy'; expected one of standard, dirty-duplicates"
     ):
         generate(tmp_path / "x", SCALE, seed=1, report=lambda _: None, profile="messy")
+
+
+def test_only_role_mailboxes_are_shared_by_two_people(landing):
+    """No typo or private address lands on another person's address by chance: every false join
+    by email the bench counts is a role mailbox."""
+    records = read(landing / dirty.TRUTH_FILE).merge(landed_records(landing), on="source_key")
+    held = records[records["email"] != ""].groupby("email")["person_id"].nunique()
+    shared = held[held > 1].index.str.split("@").str[0]
+    assert set(shared) <= set(vocab.ROLE_MAILBOXES)
+    assert len(shared) == round(RATES.role_mailbox_accounts * SCALE.accounts)
+
+
+def test_a_typo_that_lands_on_a_colleagues_address_gets_a_digit():
+    # Person 0 (jsmith) typed asmith, person 1's address; person 2's private address is person
+    # 3's; person 4's typo is free. Records: person of each, the addresses as spoiled.
+    work = pd.Series(
+        ["jsmith@acme.com", "asmith@acme.com", "kim@beta.io", "johnsmith42@gmail.com", "lee@x.io"]
+    )
+    person = np.array([0, 1, 2, 3, 4])
+    email = np.array(
+        ["asmith@acme.com", "asmith@acme.com", "johnsmith42@gmail.com", "", "le@x.io"], dtype=object
+    )
+    dirty.keep_spoiled_addresses_own(email, person, np.array([0, 2, 4]), work)
+    assert list(email) == ["asmith0@acme.com", "asmith@acme.com", "johnsmith422@gmail.com", "", "le@x.io"]
