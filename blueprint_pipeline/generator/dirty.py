@@ -73,7 +73,7 @@ def keep_spoiled_addresses_own(
 ) -> None:
     """A typo or a private address that happens to be another person's address (jsmith -> asmith,
     two John Smiths at gmail) would join two people by the generator's chance, not by anything
-    the data means: such an address gets a digit until it is its person's own. Only the role
+    the data means: such an address gets its person's number until it is its person's own. Only the role
     mailboxes are shared on purpose."""
     for _ in range(10):
         owners = pd.DataFrame({"email": np.concatenate([email, work.to_numpy()]),
@@ -85,7 +85,7 @@ def keep_spoiled_addresses_own(
             return
         for i in clash:
             local, domain = email[i].split("@")
-            email[i] = f"{local}{person[i] % 10}@{domain}"
+            email[i] = f"{local}{person[i]}@{domain}"  # the person's number: unlike anyone's
 
 
 def dirty_persons(rng: np.random.Generator, n: int, accts: pd.DataFrame) -> pd.DataFrame:

@@ -205,3 +205,13 @@ def test_a_typo_that_lands_on_a_colleagues_address_gets_a_digit():
     )
     dirty.keep_spoiled_addresses_own(email, person, np.array([0, 2, 4]), work)
     assert list(email) == ["asmith0@acme.com", "asmith@acme.com", "johnsmith422@gmail.com", "", "le@x.io"]
+
+
+def test_two_private_addresses_alike_become_each_persons_own():
+    # Persons 1 and 11 both drew kcook55@gmail.com: a suffix that ends alike (1 % 10 == 11 % 10)
+    # would keep them together.
+    work = pd.Series([f"p{i}@acme.com" for i in range(12)])
+    person = np.array([1, 11])
+    email = np.array(["kcook55@gmail.com", "kcook55@gmail.com"], dtype=object)
+    dirty.keep_spoiled_addresses_own(email, person, np.array([0, 1]), work)
+    assert email[0] != email[1]
