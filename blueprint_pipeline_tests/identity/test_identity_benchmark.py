@@ -40,3 +40,39 @@ def test_an_unknown_labelled_set_is_refused(tmp_path):
         ValueError, match="unknown labelled set 'febrl9'; expected one of dirty-duplicates, febrl1, febrl3"
     ):
         run_identity_bench("febrl9", "tiny", 1, tmp_path)
+
+
+@pytest.fixture
+def own_instance_env(tmp_path, monkeypatch):
+    """main() sets Dagster's variables when unset: set them here so they end with the test."""
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.setenv("BLUEPRINT_DAGSTER_STORAGE", str(tmp_path / "dagster"))
+
+
+def test_the_command_line_refuses_an_unknown_set_or_profile_in_one_line(tmp_path, capsys, own_instance_env):
+    from blueprint_pipeline.cli import EXIT_USAGE, main
+
+    assert main(["bench", "--identity", "febrl9", "--workdir", str(tmp_path)]) == EXIT_USAGE
+    assert (
+        main(["generate", "--profile", "messy", "--scale", "tiny", "--out", str(tmp_path / "l")])
+        == EXIT_USAGE
+    )
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "error: unknown labelled set 'febrl9'; expected one of dirty-duplicates, febrl1, febrl3",
+        "error: unknown profile 'messy'; expected one of standard, dirty-duplicates",
+    ]
+
+
+def test_generate_dirty_duplicates_from_the_command_line(tmp_path, capsys, own_instance_env):
+    from blueprint_pipeline.cli import main
+
+    out = tmp_path / "landing"
+    assert (
+        main(
+            ["generate", "--profile", "dirty-duplicates", "--scale", "tiny", "--seed", "2", "--out", str(out)]
+        )
+        == 0
+    )
+    assert "generated 40 accounts, 400 persons, " in capsys.readouterr().out
+    assert (out / TRUTH_FILE).is_file() and not (out / "marketo" / "activities_0001.csv").exists()
