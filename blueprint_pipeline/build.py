@@ -25,6 +25,7 @@ from blueprint_pipeline.governance.lineage import check_labels
 from blueprint_pipeline.ingestion.landing import check_sources_config
 from blueprint_pipeline.paths import DAGSTER_STORAGE_DIR, DEFAULT_LANDING_DIR, PROJECT_DIR, SQL_PROJECT_DIR
 from blueprint_pipeline.progress import progress_logger
+from blueprint_pipeline.redact import without_passwords
 from blueprint_pipeline.resources import (
     AUTOMATION_ENV,
     CONFIG_DIR_ENV,
@@ -36,7 +37,6 @@ from blueprint_pipeline.resources import (
     WAREHOUSE_URL_ENV,
     executor_settings,
     warehouse_from_env,
-    warehouse_url_without_password,
 )
 from blueprint_pipeline.run_facts import AS_OF_TAG, FULL_REFRESH_TAG, parse_as_of
 from blueprint_pipeline.sql_models.project import load_project
@@ -156,10 +156,11 @@ class BuildSummary:
         if "DAGSTER_PG_HOST" in env:  # the instance needs its password variable set, even empty
             env["DAGSTER_PG_PASSWORD"] = "" if not os.environ.get("DAGSTER_PG_PASSWORD") else "<yours>"
         if WAREHOUSE_URL_ENV in env:  # a password in the URL is not printed: put yours back in place of ***
-            env[WAREHOUSE_URL_ENV] = warehouse_url_without_password(env[WAREHOUSE_URL_ENV])
+            env[WAREHOUSE_URL_ENV] = without_passwords(env[WAREHOUSE_URL_ENV])
         assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         lines.append(f"  open the UI: cd {PROJECT_DIR} && {assignments} make ui")
-        return "\n".join(lines)
+        # Failures quote error messages, which may quote a URL: printed without its password.
+        return without_passwords("\n".join(lines))
 
 
 def _apply_options(options: BuildOptions) -> None:

@@ -9,10 +9,16 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
+import pytest
 import uvicorn
 
+from blueprint_pipeline.build import BuildSummary
+from blueprint_pipeline.cli import main
+from blueprint_pipeline.errors import BlueprintError, WarehouseError
+from blueprint_pipeline.redact import without_passwords
 from blueprint_pipeline.tracking.app import create_app
 from blueprint_pipeline.tracking.events import EventWriter
 from blueprint_pipeline.tracking.links import open_url
@@ -89,3 +95,65 @@ def test_two_endpoints_on_one_landing_folder_both_answer_and_land_every_event(tm
     tokens = sorted(r["message_token"] for r in _landed_rows(landing / "tracking"))
     assert tokens == ["tok1", "tok2", "tok3", "tok4"]
     assert not list((landing / "tracking" / ".incoming").glob("*.csv"))
+
+
+# 9. A password in an error line.
+
+MISTYPED = [
+    "postgres+psycopg2://user:SECRET@host/db",
+    "postgresql+psycopg://user:SECRET@host/db",
+    "mysql://user:SECRET@host/db",
+    "postgresql://user:SECRET@host/db",
+    "duckdb://user:SECRET@host/db",
+    "postgresql+psycopg2://user:SE@CR/ET@host/db",  # a password with `@` and `/` in it
+]
+
+
+@pytest.mark.parametrize("url", MISTYPED)
+def test_no_warehouse_url_is_printed_with_its_password(url, tmp_path, capsys):
+    assert main(["run", "--landing", str(tmp_path), "--warehouse", url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "warehouse URL" in err
+    assert "SECRET" not in err and "CR/ET" not in err
+    assert "user:***@host" in err  # the rest stays, so the user sees which URL is wrong
+
+
+@pytest.mark.parametrize("url", MISTYPED)
+def test_the_warehouse_error_itself_carries_no_password(url):
+    with pytest.raises(WarehouseError) as raised:
+        from blueprint_pipeline.warehouse import warehouse_from_url
+
+        warehouse_from_url(url)
+    assert "SECRET" not in str(raised.value)
+
+
+def test_any_error_line_and_summary_hides_the_passwords_of_the_urls_it_quotes(monkeypatch, capsys):
+    def fails(args):
+        raise BlueprintError("broker amqp://guest:SECRET@rabbit:5672// refused; smtp://m:SECRET@mail:587 too")
+
+    monkeypatch.setattr("blueprint_pipeline.cli._cmd_generate", fails)
+    assert main(["generate"]) == 2
+    assert (
+        capsys.readouterr().err
+        == "error: broker amqp://guest:***@rabbit:5672// refused; smtp://m:***@mail:587 too\n"
+    )
+    summary = BuildSummary(False, "r1", datetime(2026, 11, 25), "v1", "duckdb:///w.duckdb")
+    summary.failures.append("journey_deliveries: cannot reach smtp://m:SECRET@mail:587")
+    assert "SECRET" not in summary.render() and "smtp://m:***@mail:587" in summary.render()
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("postgresql+psycopg2://u@h:5432/db", "postgresql+psycopg2://u@h:5432/db"),  # no password
+        ("postgresql://h:5432/db", "postgresql://h:5432/db"),
+        ("duckdb:///data/w.duckdb", "duckdb:///data/w.duckdb"),
+        ("'redis://:SECRET@cache:6379/0'", "'redis://:***@cache:6379/0'"),
+        (
+            "https://a:SECRET@x.example/?q=1 and sftp://b:SECRET@y",
+            "https://a:***@x.example/?q=1 and sftp://b:***@y",
+        ),
+    ],
+)
+def test_without_passwords(text, shown):
+    assert without_passwords(text) == shown
