@@ -17,7 +17,8 @@ import uvicorn
 
 from blueprint_pipeline.build import BuildSummary
 from blueprint_pipeline.cli import main
-from blueprint_pipeline.errors import BlueprintError, WarehouseError
+from blueprint_pipeline.config import load_config
+from blueprint_pipeline.errors import BlueprintError, ConfigError, WarehouseError
 from blueprint_pipeline.redact import without_passwords
 from blueprint_pipeline.tracking.app import create_app
 from blueprint_pipeline.tracking.events import EventWriter
@@ -157,3 +158,63 @@ def test_any_error_line_and_summary_hides_the_passwords_of_the_urls_it_quotes(mo
 )
 def test_without_passwords(text, shown):
     assert without_passwords(text) == shown
+
+
+# 11. A YAML alias bomb.
+
+
+def _alias_bomb(width: int, depth: int) -> str:
+    """`width` aliases nested `depth` deep under one key: width ** depth values once expanded."""
+    lines = ["a0: &a0 [x]"]
+    for level in range(1, depth + 1):
+        lines.append(f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * width)}]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("depth", [7, 8, 30])
+def test_an_alias_bomb_is_refused_in_under_a_second(depth, tmp_path, capsys):
+    (tmp_path / "scoring.yaml").write_text(_alias_bomb(9, depth))
+    started = time.monotonic()
+    assert main(["validate-config", str(tmp_path)]) == 2
+    assert time.monotonic() - started < 1.0
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: {tmp_path / 'scoring.yaml'}: its YAML aliases expand to more than 10,000 values"
+    )
+    assert len(err.splitlines()) == 1
+
+
+def test_a_config_file_over_a_megabyte_is_refused(tmp_path):
+    (tmp_path / "sources.yaml").write_text("# padding\n" * 110_000)  # 1.1 MB of comments
+    with pytest.raises(ConfigError, match=r"sources\.yaml: 1,100,000 bytes; a config file over 1,000,000"):
+        load_config(tmp_path)
+
+
+def test_an_alias_inside_its_own_anchor_is_refused(tmp_path):
+    (tmp_path / "scoring.yaml").write_text("loop: &loop [1, *loop]\n")
+    with pytest.raises(ConfigError, match=r"scoring\.yaml: a YAML alias refers to a value that contains it"):
+        load_config(tmp_path)
+
+
+def test_brackets_nested_thousands_deep_are_one_line_not_a_traceback(tmp_path):
+    (tmp_path / "scoring.yaml").write_text("x: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match=r"scoring\.yaml: nested too deeply"):
+        load_config(tmp_path)
+
+
+def test_ordinary_aliases_still_load(tmp_path):
+    (tmp_path / "sources.yaml").write_text(
+        "header_aliases:\n"
+        "  linkedin:\n"
+        "    lead_gen_responses: &aliases\n"
+        "      Email address: [Work email]\n"
+        "  marketo:\n"
+        "    leads:\n"
+        "      <<: *aliases\n"
+        "      smsConsent: [smsOptIn]\n"
+    )
+    loaded = load_config(tmp_path)
+    assert loaded.config.sources.aliases_for("marketo", "leads") == {
+        "Email address": ["Work email"],
+        "smsConsent": ["smsOptIn"],
+    }
