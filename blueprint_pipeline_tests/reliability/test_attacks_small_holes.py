@@ -10,7 +10,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
@@ -18,11 +20,13 @@ import uvicorn
 from blueprint_pipeline.build import BuildSummary
 from blueprint_pipeline.cli import main
 from blueprint_pipeline.config import load_config
+from blueprint_pipeline.config.journeys import Template
 from blueprint_pipeline.errors import BlueprintError, ConfigError, WarehouseError
+from blueprint_pipeline.journeys.render import render
 from blueprint_pipeline.redact import without_passwords
 from blueprint_pipeline.tracking.app import create_app
 from blueprint_pipeline.tracking.events import EventWriter
-from blueprint_pipeline.tracking.links import open_url
+from blueprint_pipeline.tracking.links import open_url, tracked_html, unsubscribe_url
 from blueprint_pipeline_tests.journeys.test_tracking import SECRET, _get
 
 
@@ -218,3 +222,58 @@ def test_ordinary_aliases_still_load(tmp_path):
         "Email address": ["Work email"],
         "smsConsent": ["smsOptIn"],
     }
+
+
+# 13. A template link with `&amp;`; the unsubscribe page's form action.
+
+
+class Attributes(HTMLParser):
+    """The attribute values of a page as a browser reads them (entities decoded)."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found += [(tag, name, value) for name, value in attrs]
+
+
+def _attribute(page: str, tag: str, name: str) -> str:
+    parser = Attributes()
+    parser.feed(page)
+    return next(value for t, n, value in parser.found if (t, n) == (tag, name))
+
+
+def test_a_template_link_with_an_html_entity_redirects_where_the_link_points(tmp_path):
+    template = Template(
+        subject="Hi",
+        text="Hi",
+        html='<html><body><a href="https://x.example/p?a=1&amp;b=2">Read</a> '
+        '<a href="{{ link }}">Token</a></body></html>',
+    )
+    page = render(template, {"link": "https://x.example/q?c=3&d=4"}).html  # autoescaped: &amp;
+    with serving(create_app(tmp_path / "landing", SECRET, rotate_seconds=60)) as base:
+        page = tracked_html(page, base, SECRET, "m1", "p1")
+        parser = Attributes()
+        parser.feed(page)
+        links = [value for tag, name, value in parser.found if (tag, name) == ("a", "href")]
+        assert [_get(link)[1]["location"] for link in links] == [
+            "https://x.example/p?a=1&b=2",
+            "https://x.example/q?c=3&d=4",
+        ]
+        assert _get(_attribute(page, "img", "src"))[0] == 200  # the pixel's URL decodes to a valid one
+
+
+def test_the_unsubscribe_page_echoes_nothing_of_the_request_into_its_form(tmp_path):
+    with serving(create_app(tmp_path / "landing", SECRET, rotate_seconds=60)) as base:
+        page_url = unsubscribe_url(base, SECRET, "m1", "p1") + '&x="><script>alert(1)</script>'
+        status, _, body = _get(page_url)
+        page = body.decode()
+        assert status == 200 and "<script>" not in page and "alert" not in page
+        action = _attribute(page, "form", "action")
+        assert (
+            action
+            == urlsplit(unsubscribe_url(base, SECRET, "m1", "p1"))._replace(scheme="", netloc="").geturl()
+        )
+        status, _, body = _get(base + action, data=b"")  # the button posts to the action
+        assert status == 200 and b"You are unsubscribed" in body
