@@ -4,20 +4,22 @@
 from __future__ import annotations
 
 import csv
+import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import dagster as dg
 import pytest
 import uvicorn
 
-from blueprint_pipeline.build import BuildSummary
+from blueprint_pipeline.build import BuildOptions, BuildSummary, definitions_for_runs, run_build, whole_steps
 from blueprint_pipeline.cli import main
 from blueprint_pipeline.config import load_config
 from blueprint_pipeline.config.journeys import Template
@@ -27,6 +29,9 @@ from blueprint_pipeline.redact import without_passwords
 from blueprint_pipeline.tracking.app import create_app
 from blueprint_pipeline.tracking.events import EventWriter
 from blueprint_pipeline.tracking.links import open_url, tracked_html, unsubscribe_url
+from blueprint_pipeline_tests.conftest import FIXTURES
+from blueprint_pipeline_tests.identity.test_unified import CAROL
+from blueprint_pipeline_tests.ingestion.test_two_drops import build
 from blueprint_pipeline_tests.journeys.test_tracking import SECRET, _get
 
 
@@ -277,3 +282,90 @@ def test_the_unsubscribe_page_echoes_nothing_of_the_request_into_its_form(tmp_pa
         )
         status, _, body = _get(base + action, data=b"")  # the button posts to the action
         assert status == 200 and b"You are unsubscribed" in body
+
+
+# 13. A signed open link replayed 1,500 times.
+
+
+def test_a_replayed_open_or_click_counts_once_per_message(warehouse, tmp_path, monkeypatch):
+    """Carol (identity_unified) got emails m1 and m2; the build's as-of is 2026-03-01 00:00.
+    m1: first opened 02-25 00:00, then its open link replayed 1,499 times over 02-25..02-27;
+        its link A clicked 02-26 00:00 and replayed twice, link B clicked 02-27 00:00.
+    m2: opened once, 02-28 00:00.
+    Worked by hand (email_open 1 point, email_click 3, half-life 30 days, cap 5 a day):
+      scored: m1's first open (age 4 days), m2's open (age 1), m1's first click (age 3);
+      email_open = 0.5^(4/30) + 0.5^(1/30); email_click = 3 x 0.5^(3/30).
+    Before: 1,501 opens scored, 5 a day counted (the cap) -> 16 opens; 4 clicks."""
+    landing = tmp_path / "landing"
+    shutil.copytree(FIXTURES / "identity_unified", landing)
+    (landing / "tracking").mkdir()
+    lines = ["event_id,occurred_at,event,message_token,person_id,url,user_agent"]
+    lines.append(f"o0000,2026-02-25T00:00:00Z,open,m1,{CAROL},,")
+    for n in range(1, 1500):  # replays 2.88 minutes apart, from 02-25 00:00:01 to 02-27 23:57
+        at = datetime(2026, 2, 25, 0, 0, 1) + timedelta(minutes=2.88 * n)
+        lines.append(f"o{n:04},{at:%Y-%m-%dT%H:%M:%S}Z,open,m1,{CAROL},,")
+    lines += [
+        f"c1,2026-02-26T00:00:00Z,click,m1,{CAROL},https://x.example/a,",
+        f"c2,2026-02-26T00:00:05Z,click,m1,{CAROL},https://x.example/a,",
+        f"c3,2026-02-26T00:00:09Z,click,m1,{CAROL},https://x.example/a,",
+        f"c4,2026-02-27T00:00:00Z,click,m1,{CAROL},https://x.example/b,",
+        f"m2o,2026-02-28T00:00:00Z,open,m2,{CAROL},,",
+    ]
+    (landing / "tracking" / "events_1.csv").write_text("\n".join(lines) + "\n")
+    result = build(landing, warehouse, monkeypatch)
+    assert result.success, result.render()
+
+    assert warehouse.scalar("select count(*) from stg_tracking__events") == 1505  # every raw row kept
+    assert sorted(
+        warehouse.fetchall(
+            "select activity_id, kind from int_person_activities where origin = 'tracking' and person_id = $p",
+            {"p": CAROL},
+        )
+    ) == [("tk:c1", "email_click"), ("tk:m2o", "email_open"), ("tk:o0000", "email_open")]
+    per_kind = {
+        kind: (int(activities), int(counted), float(contribution))
+        for kind, activities, counted, contribution in warehouse.fetchall(
+            "select kind, sum(activities), sum(counted), sum(contribution) from person_engagement_contributions "
+            "where person_id = $p and kind in ('email_open', 'email_click') group by kind",
+            {"p": CAROL},
+        )
+    }
+    assert per_kind["email_open"][:2] == (2, 2)
+    assert per_kind["email_open"][2] == pytest.approx(0.5 ** (4 / 30) + 0.5 ** (1 / 30), abs=1e-8)
+    assert per_kind["email_click"][:2] == (1, 1)
+    assert per_kind["email_click"][2] == pytest.approx(3 * 0.5 ** (3 / 30), abs=1e-8)
+
+
+# 13. A --select that cuts a step building several assets.
+
+
+def test_a_selection_that_cuts_a_multi_asset_is_widened_and_says_so(duckdb_warehouse, tmp_path, monkeypatch):
+    """`+key:buying_group_members` selects buying_group_members and what it is built from, but
+    one step builds it with buying_groups, buying_group_roles and buying_group_member_events (and
+    account audiences, person-account links likewise): Dagster refused the cut with a traceback."""
+    landing = tmp_path / "landing"
+    shutil.copytree(FIXTURES / "identity_unified", landing)
+    monkeypatch.setenv("BLUEPRINT_LANDING_DIR", str(landing))
+    monkeypatch.setenv("BLUEPRINT_WAREHOUSE_URL", f"duckdb:///{duckdb_warehouse.path}")
+    monkeypatch.delenv("BLUEPRINT_CONFIG_DIR", raising=False)
+    options = BuildOptions(as_of="2026-03-01T00:00:00Z", select="+key:buying_group_members")
+    summary = run_build(options, instance=dg.DagsterInstance.ephemeral())
+    assert summary.success, summary.render()
+    notes = [line for line in summary.render().splitlines() if "--select widened" in line]
+    assert notes == [
+        "  --select widened to whole steps: added account_audience_history (built in one step with "
+        "account_audience_members); buying_group_member_events, buying_group_roles, buying_groups (built "
+        "in one step with buying_group_members); person_account_review (built in one step with "
+        "person_account_links)"
+    ]
+    assert duckdb_warehouse.scalar("select count(*) from buying_group_members") > 0
+    with duckdb_warehouse.session() as session:
+        assert not session.table_exists("journey_enrolments")  # downstream: not selected
+
+
+def test_a_selection_of_whole_steps_is_left_as_it_is(duckdb_warehouse, monkeypatch):
+    monkeypatch.setenv("BLUEPRINT_WAREHOUSE_URL", f"duckdb:///{duckdb_warehouse.path}")
+    graph = definitions_for_runs().resolve_asset_graph()
+    selected = dg.AssetSelection.from_string("+key:stg_salesforce__accounts").resolve(graph)
+    keys, note = whole_steps(graph, selected)
+    assert set(keys) == set(selected) and note is None
