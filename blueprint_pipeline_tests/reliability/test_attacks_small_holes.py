@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import socket
 import threading
@@ -33,6 +34,16 @@ from blueprint_pipeline_tests.conftest import FIXTURES
 from blueprint_pipeline_tests.identity.test_unified import CAROL
 from blueprint_pipeline_tests.ingestion.test_two_drops import build
 from blueprint_pipeline_tests.journeys.test_tracking import SECRET, _get
+
+
+@pytest.fixture(autouse=True)
+def environment_restored() -> Iterator[None]:
+    """main() and run_build() set the BLUEPRINT_* variables of the run they start, as the CLI's own
+    process would: the environment is put back for the tests that run after in this worker."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @contextmanager
