@@ -80,22 +80,28 @@ def _read_yaml(path: Path) -> object:
     size = path.stat().st_size
     if size > MAX_CONFIG_BYTES:
         raise ConfigError(f"{path}: {size:,} bytes; a config file over {MAX_CONFIG_BYTES:,} bytes is refused")
-    loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
     try:
-        root = loader.get_single_node()
-        if root is None:
-            return {}
-        _expanded_size(root, path)
-        data = loader.construct_document(root)
+        data = _composed_then_constructed(path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
     except RecursionError as exc:  # thousands of nested brackets: the parser recurses per level
         raise ConfigError(f"{path}: nested too deeply to be a config file") from exc
+    return {} if data is None else data
+
+
+def _composed_then_constructed(path: Path) -> object:
+    """yaml.safe_load in its two halves, with the expansion counted between them."""
+    loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        _expanded_size(root, path)
+        return loader.construct_document(root)
     finally:
         loader.dispose()
-    return {} if data is None else data
 
 
 def merged(shipped: object, mine: object) -> object:
