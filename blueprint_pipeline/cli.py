@@ -15,6 +15,7 @@ from pathlib import Path
 
 from blueprint_pipeline.errors import BlueprintError
 from blueprint_pipeline.paths import DAGSTER_STORAGE_DIR, DEFAULT_LANDING_DIR, PROJECT_DIR
+from blueprint_pipeline.redact import without_passwords
 
 EXIT_FAILED_BUILD = 1
 EXIT_USAGE = 2
@@ -391,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except BlueprintError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # Whatever raised it, a URL in the message is printed without its password.
+        print(f"error: {without_passwords(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
