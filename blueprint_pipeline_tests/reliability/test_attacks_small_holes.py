@@ -383,6 +383,46 @@ def test_a_replayed_open_or_click_counts_once_per_message(warehouse, tmp_path, m
     assert per_kind["email_click"][2] == pytest.approx(3 * 0.5 ** (3 / 30), abs=1e-8)
 
 
+def test_opens_without_a_message_token_are_not_taken_for_replays(warehouse, tmp_path, monkeypatch):
+    """Older events carry no message token: nothing says two of them are one message, so each
+    counts. Carol (identity_unified), as-of 2026-03-01 00:00: opens n1 (02-25) and n2 (02-28) and a
+    click n3 (02-27), all without a token, and m1 opened twice (o1, then its replay o2).
+    Worked by hand: scored opens n1, n2, o1 (o2 is m1's replay); the click n3.
+      email_open = 0.5^(4/30) + 0.5^(1/30) + 0.5^(2/30); email_click = 3 x 0.5^(2/30).
+    Before: the NULL tokens were one partition, so n1 and n2 were one open (n2 dropped)."""
+    landing = tmp_path / "landing"
+    shutil.copytree(FIXTURES / "identity_unified", landing)
+    (landing / "tracking").mkdir()
+    (landing / "tracking" / "events_1.csv").write_text(
+        "event_id,occurred_at,event,message_token,person_id,url,user_agent\n"
+        f"n1,2026-02-25T00:00:00Z,open,,{CAROL},,\n"
+        f"n2,2026-02-28T00:00:00Z,open, ,{CAROL},,\n"
+        f"n3,2026-02-27T00:00:00Z,click,,{CAROL},https://x.example/a,\n"
+        f"o1,2026-02-27T00:00:00Z,open,m1,{CAROL},,\n"
+        f"o2,2026-02-27T06:00:00Z,open,m1,{CAROL},,\n"
+    )
+    result = build(landing, warehouse, monkeypatch)
+    assert result.success, result.render()
+
+    assert warehouse.scalar("select count(*) from stg_tracking__events where message_token is null") == 3
+    assert sorted(
+        warehouse.fetchall(
+            "select activity_id, kind from int_person_activities where origin = 'tracking' and person_id = $p",
+            {"p": CAROL},
+        )
+    ) == [("tk:n1", "email_open"), ("tk:n2", "email_open"), ("tk:n3", "email_click"), ("tk:o1", "email_open")]
+    per_kind = dict(
+        warehouse.fetchall(
+            "select kind, sum(contribution) from person_engagement_contributions "
+            "where person_id = $p and kind in ('email_open', 'email_click') group by kind",
+            {"p": CAROL},
+        )
+    )
+    opens = 0.5 ** (4 / 30) + 0.5 ** (1 / 30) + 0.5 ** (2 / 30)
+    assert float(per_kind["email_open"]) == pytest.approx(opens, abs=1e-8)
+    assert float(per_kind["email_click"]) == pytest.approx(3 * 0.5 ** (2 / 30), abs=1e-8)
+
+
 # 13. A --select that cuts a step building several assets.
 
 
