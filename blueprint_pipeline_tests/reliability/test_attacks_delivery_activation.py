@@ -27,9 +27,21 @@ from aiosmtpd.controller import Controller
 from blueprint_pipeline.activation.linkedin import persons_of, write_list
 from blueprint_pipeline.config.activation import ContactList, LinkedIn
 from blueprint_pipeline.csv_safety import cell
+from blueprint_pipeline.defs.activation.crm import crm_writeback
 from blueprint_pipeline.defs.journeys.delivery import journey_deliveries
-from blueprint_pipeline.journeys.delivery import MAX_ATTEMPTS, MailboxSender, SmtpSender, deliver
-from blueprint_pipeline.resources import BlueprintConfigResource, DeliveryResource, LandingResource
+from blueprint_pipeline.journeys.delivery import (
+    MAX_ATTEMPTS,
+    MailboxSender,
+    SmtpSender,
+    deliver,
+)
+from blueprint_pipeline.resources import (
+    ActivationResource,
+    BlueprintConfigResource,
+    DeliveryResource,
+    LandingResource,
+)
+from blueprint_pipeline.run_facts import AS_OF_TAG
 from blueprint_pipeline_tests.activation.test_crm import _build as _crm_build
 from blueprint_pipeline_tests.activation.test_crm import _rows as _crm_rows
 from blueprint_pipeline_tests.activation.test_crm import _tables as _crm_tables
@@ -260,3 +272,70 @@ def test_an_underscore_in_page_contains_is_a_character(warehouse):
         definition = ContactList(form_visitors={"page_contains": page, "within_days": 30})
         sql, params = persons_of(definition, pd.Timestamp(at))
         assert sorted(p for (p,) in warehouse.fetchall(sql, params)) == expected, page
+
+
+def _field_updates(warehouse, rows: list[tuple[str, str, str, datetime]]) -> None:
+    """`crm_field_updates` holding (step key, field, value, when) of account A1."""
+    keys, fields, values, times = zip(*rows, strict=True)
+    with warehouse.transaction() as session:
+        session.replace_table(
+            "crm_field_updates",
+            pd.DataFrame(
+                {
+                    "step_key": keys,
+                    "account_id": "A1",
+                    "field": fields,
+                    "value": values,
+                    "journey_id": "j",
+                    "happened_at": times,
+                }
+            ),
+        )
+
+
+def test_a_journey_field_update_is_written_out_once_however_many_runs_follow(warehouse, tmp_path):
+    """Updates `old` (day 1) and `new` (day 2) of A1's Stage__c, write-backs at days 1 to 9: `old`
+    at day 2, `new` at day 3, nothing after. Before, an update counted as sent only while its run's
+    row in activation_completed survived the pruning: `old` came back at days 5 and 8, `new` at 6
+    and 9, setting Salesforce back every third day. An update the release before recorded (the
+    upgrade dates it 1970) is never written again either."""
+    tables = _crm_tables("Engaged", datetime(2026, 3, 1))
+    with warehouse.transaction() as session:  # what the upgrade leaves of the release before
+        session.execute(
+            "create table activation_completed (destination varchar, list_name varchar, activated_at timestamp)"
+        )
+        session.execute(
+            "insert into activation_completed values ('crm', 'write-back', timestamp '1970-01-01 00:00:00')"
+        )
+        session.execute("create table crm_field_updates_sent (step_key varchar, activated_at timestamp)")
+        session.execute(
+            "insert into crm_field_updates_sent values ('ancient', timestamp '1970-01-01 00:00:00')"
+        )
+    _field_updates(
+        warehouse,
+        [("ancient", "Rating", "Hot", datetime(2026, 2, 1)),
+         ("k-old", "Stage__c", "old", datetime(2026, 3, 1, 12)),
+         ("k-new", "Stage__c", "new", datetime(2026, 3, 2, 12))],
+    )  # fmt: skip
+    written = {}
+    for day in range(1, 10):
+        folder = _crm_build(warehouse, tmp_path, tables, f"2026-03-{day:02d}T00:00:00")
+        updates = folder / "account_updates.csv"
+        written[day] = _crm_rows(updates) if updates.exists() else []
+    once = {2: [["Id", "Stage__c"], ["A1", "old"]], 3: [["Id", "Stage__c"], ["A1", "new"]]}
+    assert written == {d: once.get(d, []) for d in range(1, 10)}
+    assert _files(folder) == _files(_crm_build(warehouse, tmp_path, tables, "2026-03-09T00:00:00"))
+    # An earlier as-of would write `old` and `new` again, after day 9: refused, nothing written.
+    before = _files(tmp_path / "out")
+    result = dg.materialize(
+        [crm_writeback],
+        resources={"warehouse": warehouse, "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
+                   "activation": ActivationResource(path=str(tmp_path / "out"))},
+        tags={AS_OF_TAG: "2026-03-05T00:00:00"}, raise_on_error=False,
+    )  # fmt: skip
+    assert not result.success
+    error, failure = result.get_step_failure_events()[0].event_specific_data.error, ""
+    while error is not None:  # Dagster wraps the asset's error: its message is in the cause
+        failure, error = failure + error.message, error.cause
+    assert "as-of 2026-03-05 00:00 is before the last entry of the completed activations of crm" in failure
+    assert _files(tmp_path / "out") == before
