@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import email
+import email.policy
 import io
 import json
 import socket
 from datetime import datetime
+from email.message import EmailMessage
 
 import dagster as dg
 import pandas as pd
@@ -31,9 +34,12 @@ from blueprint_pipeline.defs.activation.crm import crm_writeback
 from blueprint_pipeline.defs.journeys.delivery import journey_deliveries
 from blueprint_pipeline.journeys.delivery import (
     MAX_ATTEMPTS,
+    POLICY,
     MailboxSender,
     SmtpSender,
+    check_headers,
     deliver,
+    email_message,
 )
 from blueprint_pipeline.resources import (
     ActivationResource,
@@ -339,3 +345,72 @@ def test_a_journey_field_update_is_written_out_once_however_many_runs_follow(war
         failure, error = failure + error.message, error.cause
     assert "as-of 2026-03-05 00:00 is before the last entry of the completed activations of crm" in failure
     assert _files(tmp_path / "out") == before
+
+
+ENCODED_WORDS = {
+    "q": "=?utf-8?q?Orion=0D=0ABcc:_a@evil.example?=",
+    "b": "=?utf-8?b?T3Jpb24NCkJjYzogYUBldmlsLmV4YW1wbGU=?=",  # base64 of "Orion\r\nBcc: a@evil.example"
+}
+
+
+def _headers(raw: bytes) -> list[bytes]:
+    """The header lines of a message's bytes, whatever its line ends."""
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    return head.split(b"\n")
+
+
+@pytest.mark.parametrize("form", ["q", "b"])
+def test_an_encoded_word_in_a_subject_cannot_add_a_header(warehouse, smtp_server, tmp_path, form):
+    """An account name that is an RFC 2047 encoded word of `Orion\\r\\nBcc: a@evil.example`: the
+    control characters were stripped before the email library saw it, and the library then decoded
+    the word and wrote its CR/LF out raw, a separate `Bcc:` header over SMTP and in the .eml. Now
+    `=?` in a header value from data is never an encoded word, and a built message whose headers
+    read back differently from what was set fails alone. The same in display names."""
+    handler, url = smtp_server
+    word = ENCODED_WORDS[form]
+    _outbox(warehouse, [_message(1) | {"subject": f"News for {word}"}])
+    assert deliver(warehouse, MailboxSender(tmp_path), None, "marketing@example.com").errors == []
+    eml = email.message_from_bytes((tmp_path / "m001.eml").read_bytes(), policy=email.policy.default)
+    assert "bcc" not in {k.lower() for k in eml}
+    assert "\r" not in eml["Subject"] and "\n" not in eml["Subject"]
+
+    bad = _message(2) | {"subject": f"News for {word}"}
+    named = _message(3) | {"to_address": f"{word} <p3@example.com>"}
+    _outbox(warehouse, [bad, named, _message(4)])
+    done = deliver(warehouse, SmtpSender(url), None, f"{word} <marketing@example.com>")
+    # The q form's display name holds `@` and `:` unquoted, read as two addresses: refused alone.
+    # The b form's is literal text, like the From display name: sent to its one recipient.
+    to = {"q": [2, 4], "b": [2, 3, 4]}[form]
+    assert done.sent == {"email": len(to)}
+    assert [(m, s) for m, s, _ in done.errors] == ([] if 3 in to else [("<m003@example.com>", "pending")])
+    assert all("is not one email address" in reason for *_, reason in done.errors)
+    assert sorted(r for rs, _ in handler.received for r in rs) == [f"p{i}@example.com" for i in to]
+    for _, raw in handler.received:
+        assert not any(h.lower().startswith(b"bcc") for h in _headers(raw)), raw
+
+
+@pytest.mark.parametrize("breaker", ["\u2028", "\u2029", "\x85", "\x00", "\x0b", "\x0c"])
+def test_other_line_breaks_in_a_subject_cannot_add_a_header(tmp_path, breaker):
+    """U+2028, U+0085, NUL and the other characters some readers take for a line end (built
+    directly: PostgreSQL cannot hold a NUL in the outbox)."""
+    row = _message(1) | {"subject": f"Orion{breaker}Bcc: a@evil.example"}
+    MailboxSender(tmp_path).send(email_message(row, "marketing@example.com", row["unsubscribe_url"]))
+    raw = (tmp_path / "m001.eml").read_bytes()
+    eml = email.message_from_bytes(raw, policy=email.policy.default)
+    assert eml["Subject"] == "Orion Bcc: a@evil.example"
+    assert [h.split(b":")[0] for h in _headers(raw)] == [
+        b"Message-ID", b"From", b"To", b"Subject", b"Date", b"List-Unsubscribe", b"List-Unsubscribe-Post",
+        b"Content-Type", b"Content-Transfer-Encoding", b"MIME-Version",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("form", ["q", "b"])
+def test_a_message_whose_headers_read_back_otherwise_is_refused(form):
+    """The second guard, should a value ever reach the email library raw: the built message is read
+    back from its bytes and refused when it holds a header nobody set."""
+    message = EmailMessage(policy=POLICY)
+    message["To"] = "p1@example.com"
+    message["Subject"] = ENCODED_WORDS[form]  # raw, as before the fix
+    message.set_content("Text")
+    with pytest.raises(ValueError, match="headers read back as"):
+        check_headers(message)
