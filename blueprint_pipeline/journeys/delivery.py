@@ -29,6 +29,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from blueprint_pipeline.faults import crash_point
+from blueprint_pipeline.redact import redacted
 from blueprint_pipeline.warehouse import Warehouse
 
 MAX_ATTEMPTS = 5
@@ -186,9 +187,24 @@ class Delivered:
     failed: int
     retried_after_crash: int
     bounced: int = 0
-    # (message_id, status after the attempt, reason) of every message this run could not send:
-    # `pending` (tried again next run), `failed` (after MAX_ATTEMPTS) or `bounced`.
+    # (message_id, status after the attempt, public reason) of every message this run could not
+    # send: `pending` (tried again next run), `failed` (after MAX_ATTEMPTS) or `bounced`. The
+    # reason is `public_reason`'s: it goes to Dagster's event log; `last_error` keeps it whole.
     errors: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+# An address or a phone number left in an error text after `redacted` (a server's answer in double
+# quotes, an address outside quotes).
+_ADDRESS = re.compile(r"[^\s<>()\[\],;:'\"]+@[^\s<>()\[\],;:'\"]+")
+_PHONE = re.compile(r"\+\d[\d\s().-]{5,}\d")
+
+
+def public_reason(reason: str) -> str:
+    """A delivery error as Dagster's event log may hold it (metadata, build summary, log), which a
+    deletion request cannot reach: its first line, quoted values as '...', any address left as
+    <address>, any phone number as <number>. `last_error` in the outbox keeps the whole reason
+    (forget redacts it there)."""
+    return _PHONE.sub("<number>", _ADDRESS.sub("<address>", redacted(reason)))
 
 
 def _hard_bounce(exc: Exception) -> bool:
@@ -252,7 +268,7 @@ def deliver(
                     failed += status == "failed"
                     reason = f"{type(exc).__name__}: {exc}"[:500]
                     mark(row["message_id"], "status = $s, last_error = $e", s=status, e=reason)
-                    errors.append((row["message_id"], status, reason))
+                    errors.append((row["message_id"], status, public_reason(reason)))
                     continue
                 crash_point("deliver")
                 mark(

@@ -414,3 +414,58 @@ def test_a_message_whose_headers_read_back_otherwise_is_refused(form):
     message.set_content("Text")
     with pytest.raises(ValueError, match="headers read back as"):
         check_headers(message)
+
+
+class RefusingAnn(Envelopes):
+    """Refuses ann's address for good, with the address in its answer (as real servers do)."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("ann@"):
+            return f'550 5.1.1 <{address}>: user "unknown" here'
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_no_address_reaches_dagsters_event_log_when_a_message_fails(warehouse, tmp_path):
+    """A recipient that is two addresses, a recipient the server refuses: the reasons quoted the
+    addresses (`to_address 'p1@people.example, a@evil.example' is not one email address`,
+    `SMTPRecipientsRefused({'ann@people.example': (550, ...)})`) into the asset's metadata, the
+    build summary and a log warning: Dagster's event log, which forget cannot reach. Now those
+    carry the reason without data values; `last_error` (which forget redacts) keeps it whole."""
+    handler = RefusingAnn()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    two = _message(1) | {"to_address": "p1@people.example, a@evil.example"}
+    refused = _message(2) | {"to_address": "ann@people.example"}
+    _outbox(warehouse, [two, refused, _message(3)])
+    (tmp_path / "config").mkdir()
+    instance = dg.DagsterInstance.ephemeral()
+    try:
+        result = dg.materialize(
+            [journey_deliveries],
+            instance=instance,
+            resources={
+                "warehouse": warehouse,
+                "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path / "config")),
+                "delivery": DeliveryResource(smtp_url=f"smtp://127.0.0.1:{port}"),
+                "landing": LandingResource(path=str(tmp_path / "landing")),
+            },
+        )
+    finally:
+        controller.stop()
+    assert result.success
+    metadata = result.asset_materializations_for_node("journey_deliveries")[0].metadata
+    assert metadata["sent"].value == 1 and metadata["bounced"].value == 1
+    logged = [repr(entry) for entry in instance.all_logs(result.run_id)]
+    assert any("not sent (pending)" in entry for entry in logged), "the warning is still logged"
+    for where, text in [("metadata", repr(metadata)), *(("event log", e) for e in logged)]:
+        assert "people.example" not in text and "evil.example" not in text, (where, text)
+    summary = metadata["summary/not delivered"].value
+    assert "<m001@example.com>: ValueError: to_address '...' is not one email address" in summary
+    assert "<m002@example.com>: SMTPRecipientsRefused" in summary
+    kept = _statuses(warehouse)
+    assert "p1@people.example, a@evil.example" in kept["<m001@example.com>"][2]
+    assert "ann@people.example" in kept["<m002@example.com>"][2]
