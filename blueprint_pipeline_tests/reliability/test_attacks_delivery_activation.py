@@ -27,6 +27,8 @@ import pandas as pd
 import pytest
 from aiosmtpd.controller import Controller
 
+from blueprint_pipeline.activation import files
+from blueprint_pipeline.activation.files import write_folder
 from blueprint_pipeline.activation.linkedin import persons_of, write_list
 from blueprint_pipeline.config.activation import ContactList, LinkedIn
 from blueprint_pipeline.csv_safety import cell
@@ -469,3 +471,37 @@ def test_no_address_reaches_dagsters_event_log_when_a_message_fails(warehouse, t
     kept = _statuses(warehouse)
     assert "p1@people.example, a@evil.example" in kept["<m001@example.com>"][2]
     assert "ann@people.example" in kept["<m002@example.com>"][2]
+
+
+def test_an_activation_folder_is_never_missing_while_it_is_replaced(tmp_path, monkeypatch):
+    """A re-run replaces an as-of's folder: before, the old folder was renamed aside and then the
+    new one into its place, so between the two a reader (or a kill) found no folder at all. Now the
+    two are exchanged in one step (Linux renameat2): after every rename the folder is there, whole."""
+    folder = tmp_path / "crm" / "20260302T000000"
+    write_folder(folder, {"a.csv": b"old\n"}, {})
+    seen: list[set[str]] = []
+
+    def watched(rename):
+        def call(*args, **kwargs):
+            result = rename(*args, **kwargs)
+            seen.append({p.name for p in folder.iterdir()} if folder.exists() else set())
+            return result
+
+        return call
+
+    monkeypatch.setattr(files.os, "replace", watched(files.os.replace))
+    monkeypatch.setattr(files, "_exchange", watched(getattr(files, "_exchange", None)), raising=False)
+    write_folder(folder, {"a.csv": b"new\n", "b.csv": b"b\n"}, {})
+    assert seen and all(names == {"a.csv", "b.csv", "manifest.json"} for names in seen), seen
+    assert (folder / "a.csv").read_bytes() == b"new\n"
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["20260302T000000"], "no leftovers"
+
+
+def test_where_folders_cannot_be_exchanged_the_folder_is_still_replaced_whole(tmp_path, monkeypatch):
+    """Without an atomic exchange (not Linux, or a file system without it), the two renames."""
+    folder = tmp_path / "crm" / "20260302T000000"
+    write_folder(folder, {"a.csv": b"old\n"}, {})
+    monkeypatch.setattr(files, "_exchange", lambda a, b: False)
+    write_folder(folder, {"b.csv": b"b\n"}, {})
+    assert sorted(p.name for p in folder.iterdir()) == ["b.csv", "manifest.json"]
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["20260302T000000"]
