@@ -577,7 +577,8 @@ def stage_outputs(
 ) -> int:
     """Drop the persons' rows from every CSV under an output folder (activation lists, reports) and
     blank their contact points in the rest; manifests get the new checksums and counts."""
-    hit, scrub = _cell_hit(people, forgotten), scrubber(people, forgotten)
+    # Our outputs hold no free text of the sources: the request's own values, not every forgotten hash.
+    hit, scrub = _cell_hit(people, forgotten), scrubber(people)
     changed = 0
     manifests: dict[Path, dict] = {}
     # The manifest's counts follow the files: full-*.csv hold the records, adds.csv the adds, ...
