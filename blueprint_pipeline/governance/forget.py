@@ -24,7 +24,6 @@ import email.policy
 import hashlib
 import json
 import os
-import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +33,13 @@ from pathlib import Path
 import pandas as pd
 
 from blueprint_pipeline.errors import BlueprintError
+from blueprint_pipeline.governance.contact_points import (
+    MIN_PHONE_DIGITS,
+    Blanker,
+    name_hash,
+    phone_hash,
+    sql_literal_pattern,
+)
 from blueprint_pipeline.governance.identifiers import (
     EMAIL_COLUMNS,
     FORGOTTEN,
@@ -52,7 +58,6 @@ from blueprint_pipeline.warehouse import Session, Warehouse, quote
 from blueprint_pipeline.warehouse.migrations import migrate
 
 AUDIT = "forget_requests"
-REDACTED = "[forgotten]"
 # Append-only logs: the person's rows stay with these columns emptied.
 REDACT = {
     "journey_step_log": ["person_id", "detail"],
@@ -69,8 +74,9 @@ REDACT = {
     "person_id_history": ["person_id", "other_person_id"],
     "person_score_adjustments": ["person_id"],
 }
-# Free text that may name someone else's contact (a sales alert lists a group's members).
-MENTIONS = {"journey_outbox": ["subject", "body_text", "body_html"], "sales_alert_log": ["reason"]}
+# The platform's own messages: a forgotten person's name is blanked anywhere in them (a sales
+# alert lists a group's members), not only beside a contact point (contact_points.py).
+MENTIONS = {"journey_outbox", "sales_alert_log"}
 # The tables of the ledgers, which name files and never persons.
 UNTOUCHED = {LEDGER_TABLE, AUDIT, FORGOTTEN}
 
@@ -84,19 +90,20 @@ class Person:
     names: set[str] = field(default_factory=set)  # "First Last", to blank mentions
     phones: set[str] = field(default_factory=set)  # as written in their records
 
-    def contact_points(self) -> list[str]:
-        """Their email addresses and phone numbers: blanked wherever they appear, longest first."""
-        return sorted({v for v in self.emails | self.phones if v.strip()}, key=len, reverse=True)
-
     def values(self, kind: str) -> list[str]:
         """The person's identifiers of a kind, blanks left out (they would match every empty cell)."""
         found = self.emails if kind == "email" else self.ids.get(kind, set())
         return sorted(v for v in found if v and v.strip())
 
     def hashes(self) -> list[tuple[str, str]]:
-        return [("email", email_hash(e)) for e in self.values("email")] + [
-            (kind, sha256(v)) for kind in self.ids for v in self.values(kind)
-        ]
+        """Every identifier's hash; the phones' and names' too, so a forget run again after an
+        interrupted swap finds them in the files when the records they came from are gone."""
+        return (
+            [("email", email_hash(e)) for e in self.values("email")]
+            + [(kind, sha256(v)) for kind in self.ids for v in self.values(kind)]
+            + [("phone", phone_hash(v)) for v in sorted(self.phones)]
+            + [("name", name_hash(v)) for v in sorted(self.names)]
+        )
 
 
 @dataclass
@@ -178,7 +185,6 @@ def identify(session: Session, address: str) -> Person:
 
 
 PHONE_COLUMNS = {"phone", "mobile_phone", "phone_number", "mobile"}
-MIN_PHONE_DIGITS = 7  # shorter values ("0", "n/a", an extension) would blank unrelated text
 
 
 def _phones(session: Session, tables: set[str], person: Person) -> set[str]:
@@ -249,24 +255,32 @@ def _matches(session: Session, table: str, person: Person) -> str | None:
     return " or ".join(tests) or None
 
 
-def _quarantined(session: Session, person: Person) -> int:
-    """Delete the quarantined lines that carry one of the person's record ids in a field of that
+def _quarantined(session: Session, people: list[Person]) -> list[int]:
+    """Delete the quarantined lines that carry one of a person's record ids in a field of that
     kind (a Marketo activity's leadId): the JSON of a rejected record names its fields, a line
-    too broken to split is matched by a field equal to an id of its own system. How many."""
-    if not session.table_exists(QUARANTINE_TABLE):
-        return 0
-    gone = []
-    for source_table, file, raw in session.fetchall(
-        f"select distinct source_table, file, raw_record from {QUARANTINE_TABLE} where raw_record is not null"
-    ):
-        if _names_person(source_table, raw, person):
-            gone.append((source_table, file, raw))
-    for source_table, file, raw in gone:
+    too broken to split is matched by a field equal to an id of its own system. One pass for all
+    the persons: only lines holding one of their ids somewhere are read. How many, per person."""
+    ids = {v for p in people for kind in SYSTEMS.values() for v in p.values(kind)}
+    ids = sorted(ids, key=len, reverse=True)
+    if not ids or not session.table_exists(QUARANTINE_TABLE):
+        return [0 for _ in people]
+    rows = session.fetchall(
+        f"select distinct source_table, file, raw_record from {QUARANTINE_TABLE} "
+        "where raw_record is not null and regexp_matches(raw_record, $ids)",
+        {"ids": sql_literal_pattern(ids)},
+    )
+    counts = [0 for _ in people]
+    for source_table, file, raw in rows:
+        owners = [i for i, person in enumerate(people) if _names_person(source_table, raw, person)]
+        if not owners:
+            continue
         session.execute(
             f"delete from {QUARANTINE_TABLE} where source_table = $t and file = $f and raw_record = $r",
             {"t": source_table, "f": file, "r": raw},
         )
-    return len(gone)
+        for i in owners:
+            counts[i] += 1
+    return counts
 
 
 def _names_person(source_table: str, raw: str, person: Person) -> bool:
@@ -288,12 +302,6 @@ def _names_person(source_table: str, raw: str, person: Person) -> bool:
     )
 
 
-def pattern(values: list[str]) -> str:
-    """A regular expression matching any of `values` literally, in DuckDB's (RE2) and PostgreSQL's
-    syntax alike: every character but letters, digits, space and `_` is escaped."""
-    return "|".join("".join(c if c.isalnum() or c in " _" else "\\" + c for c in v) for v in values)
-
-
 def _text_columns(session: Session, table: str) -> list[str]:
     return [
         c
@@ -302,37 +310,57 @@ def _text_columns(session: Session, table: str) -> list[str]:
     ]
 
 
-def scrub_tables(session: Session, person: Person) -> dict[str, int]:
-    """Blank the person's email addresses and phone numbers wherever they still appear (a
-    colleague's Task subject "Call w/ Nicole Nelson (nicole.nelson@orion.com)", a note, a
-    quarantined line), case-insensitively, and their full name in those same rows: a row that
-    names them by an identifier is linked to them. Rows per table."""
-    points = person.contact_points()
-    if not points:
-        return {}
-    found, everything = pattern(points), pattern(points + sorted(person.names, key=len, reverse=True))
-    scrubbed = {}
+def blanker(people: list[Person], forgotten: dict[str, set[str]] | None = None) -> Blanker:
+    """The one rule (contact_points.py) for these persons, and for every forgotten phone and name
+    by hash when `forgotten` is given (the files: a re-run finds what an interrupted one left)."""
+    forgotten = forgotten or {}
+    return Blanker(
+        emails={e for p in people for e in p.emails},
+        phones={v for p in people for v in p.phones},
+        names={n for p in people for n in p.names},
+        phone_hashes=forgotten.get("phone", ()),
+        name_hashes=forgotten.get("name", ()),
+    )
+
+
+def scrub_tables(session: Session, people: list[Person]) -> list[dict[str, int]]:
+    """Blank the persons' contact points wherever they still appear (a colleague's Task subject
+    "Call w/ Nicole Nelson (nicole.nelson@orion.com)", a note, a quarantined line) and their names
+    as the rule says (contact_points.py): one pass over the tables for all of them. A broad
+    pattern selects the rows in SQL; each distinct row is rewritten by the rule and updated by its
+    old values. Rows per table, for each person (a row naming two persons counts for both)."""
+    everyone = blanker(people)
+    each = [blanker([p]) for p in people]
+    scrubbed: list[dict[str, int]] = [{} for _ in people]
     for table in _tables(session):
-        if table in UNTOUCHED:
+        columns = _text_columns(session, table) if table not in UNTOUCHED else []
+        found = everyone.sql_pattern(names=table in MENTIONS)
+        if not columns or found is None:
             continue
-        columns = _text_columns(session, table)
-        if not columns:
-            continue
-        text = {c: f"cast({quote(c)} as varchar)" for c in columns}
-        where = " or ".join(f"regexp_matches({text[c]}, $found, 'i')" for c in columns)
-        count = int(session.scalar(f"select count(*) from {quote(table)} where {where}", {"found": found}))
-        if not count:
-            continue
+        text = [f"cast({quote(c)} as varchar)" for c in columns]
+        where = " or ".join(f"regexp_matches({t}, $found, 'i')" for t in text)
+        groups = ", ".join(str(i + 1) for i in range(len(text)))
+        rows = session.fetchall(
+            f"select {', '.join(text)}, count(*) from {quote(table)} where {where} group by {groups}",
+            {"found": found},
+        )
         types = dict(session.columns(table))
-        sets = ", ".join(
-            f"{quote(c)} = cast(regexp_replace({text[c]}, $all, $r, 'gi') as {_cast_type(types[c])})"
-            for c in columns
-        )
-        session.execute(
-            f"update {quote(table)} set {sets} where {where}",
-            {"found": found, "all": everything, "r": REDACTED},
-        )
-        scrubbed[table] = count
+        for *old, count in rows:
+            new = everyone.scrub_all(old, names=table in MENTIONS)
+            if new == old:
+                continue  # the broad pattern's match was not a whole address, phone or name
+            sets = ", ".join(
+                f"{quote(c)} = cast($n{i} as {_cast_type(types[c])})" for i, c in enumerate(columns)
+            )
+            match = " and ".join(
+                f"{text[i]} is null" if v is None else f"{text[i]} = $o{i}" for i, v in enumerate(old)
+            )
+            params = {f"n{i}": v for i, v in enumerate(new)}
+            params |= {f"o{i}": v for i, v in enumerate(old) if v is not None}
+            session.execute(f"update {quote(table)} set {sets} where {match}", params)
+            for rule, counts in zip(each, scrubbed, strict=True):
+                if rule.scrub_all(old, names=table in MENTIONS) != old:
+                    counts[table] = counts.get(table, 0) + int(count)
     return scrubbed
 
 
@@ -340,23 +368,10 @@ def _cast_type(data_type: str) -> str:
     return "json" if "json" in data_type.lower() else "varchar"
 
 
-def scrubber(people: list[Person]) -> Callable[[str], str]:
-    """The same for a file's text: email addresses and phone numbers blanked, and the full name in a
-    record that carried one of them."""
-    points = sorted({v for p in people for v in p.contact_points()}, key=len, reverse=True)
-    names = sorted({n for p in people for n in p.names if n}, key=len, reverse=True)
-    if not points:
-        return lambda text: text
-    found = re.compile("|".join(re.escape(v) for v in points), re.IGNORECASE)
-    named = re.compile("|".join(re.escape(v) for v in names), re.IGNORECASE) if names else None
-
-    def scrub(text: str) -> str:
-        cleaned = found.sub(REDACTED, text)
-        if cleaned != text and named is not None:
-            cleaned = named.sub(REDACTED, cleaned)
-        return cleaned
-
-    return scrub
+def scrubber(people: list[Person], forgotten: dict[str, set[str]] | None = None) -> Callable[[str], str]:
+    """The same for a file's records: the rule, applied to each record's text."""
+    rule = blanker(people, forgotten)
+    return rule.scrub if rule else (lambda text: text)
 
 
 def _params(person: Person) -> dict:
@@ -411,27 +426,6 @@ def erase_tables(session: Session, person: Person) -> tuple[dict[str, int], dict
         else:
             session.execute(f"delete from {quote(table)} where {where}", used)
             deleted[table] = count
-    for table, columns in MENTIONS.items():
-        if table not in _tables(session):
-            continue
-        for text in sorted(person.emails | person.names, key=len, reverse=True):
-            for column in columns:
-                n = int(
-                    session.scalar(
-                        f"select count(*) from {table} where strpos({column}, $t) > 0", {"t": text}
-                    )
-                )
-                if n:
-                    session.execute(
-                        f"update {table} set {column} = replace({column}, $t, $r) "
-                        f"where strpos({column}, $t) > 0",
-                        {"t": text, "r": REDACTED},
-                    )
-                    redacted[table] = redacted.get(table, 0) + n
-    if quarantined := _quarantined(session, person):
-        deleted[QUARANTINE_TABLE] = deleted.get(QUARANTINE_TABLE, 0) + quarantined
-    for table, n in scrub_tables(session, person).items():
-        redacted[table] = redacted.get(table, 0) + n
     return deleted, redacted, files
 
 
@@ -464,11 +458,16 @@ class Staged:
     def write(self, root: Path, path: Path, content: bytes) -> None:
         if not inside(root, path):
             raise ValueError(f"{path} is outside {root}: not rewritten")
+        if root not in self.roots:  # a fresh folder of our own: never one through a link
+            clear_staging(root)
+            (root / STAGING).mkdir()  # refuses whatever stands there (a link made meanwhile)
+            self.roots.add(root)
         staged = root / STAGING / path.relative_to(root)
         staged.parent.mkdir(parents=True, exist_ok=True)
+        if not inside(root / STAGING, staged):
+            raise ValueError(f"{staged} is outside {root / STAGING}: not written")
         staged.write_bytes(content)
         shutil.copystat(path, staged)
-        self.roots.add(root)
         self.writes.append((staged, path))
 
     def delete(self, root: Path, path: Path) -> None:
@@ -485,7 +484,17 @@ class Staged:
 
     def discard(self) -> None:
         for root in self.roots:
-            shutil.rmtree(root / STAGING, ignore_errors=True)
+            clear_staging(root)
+
+
+def clear_staging(root: Path) -> None:
+    """Remove `<root>/.forget-staging`: a link is unlinked, never followed (rmtree on a link fails
+    without a word under ignore_errors, and a later mkdir would write through it)."""
+    staging = root / STAGING
+    if staging.is_symlink() or staging.is_file():
+        staging.unlink()
+    elif staging.is_dir():
+        shutil.rmtree(staging)
 
 
 def _cell_hit(people: list[Person], forgotten: dict[str, set[str]]):
@@ -520,7 +529,7 @@ def stage_landing(
     landing = places.landing
     if landing is None or not landing.is_dir():
         return 0
-    scrub = scrubber(people)
+    scrub = scrubber(people, forgotten)
     ledger = session.table_exists(LEDGER_TABLE)
     changed = 0
     for table, (obj, aliases) in sorted(places.objects.items()):
@@ -568,6 +577,7 @@ def stage_outputs(
 ) -> int:
     """Drop the persons' rows from every CSV under an output folder (activation lists, reports) and
     blank their contact points in the rest; manifests get the new checksums and counts."""
+    # Our outputs hold no free text of the sources: the request's own values, not every forgotten hash.
     hit, scrub = _cell_hit(people, forgotten), scrubber(people)
     changed = 0
     manifests: dict[Path, dict] = {}
@@ -604,13 +614,12 @@ def stage_outputs(
 def stage_mailbox(
     folder: Path | None, people: list[Person], forgotten: dict[str, set[str]], staged: Staged
 ) -> int:
-    """Delete the messages to the persons (or to anyone forgotten); blank their names and addresses
-    in the others."""
+    """Delete the messages to the persons (or to anyone forgotten); in the others, the rule
+    (contact_points.py) for the platform's own messages: contact points and names blanked."""
     if folder is None or not folder.is_dir():
         return 0
     emails = {e for p in people for e in p.emails}
-    texts = sorted(emails | {n for p in people for n in p.names}, key=len, reverse=True)
-    scrub = scrubber(people)
+    rule = blanker(people, forgotten)
     changed = 0
     for path in sorted(p for p in folder.glob("*.eml") if inside(folder, p)):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
@@ -624,9 +633,7 @@ def stage_mailbox(
             if part.get_content_maintype() != "text":
                 continue
             content = part.get_content()
-            cleaned = scrub(content)
-            for text in texts:
-                cleaned = cleaned.replace(text, REDACTED)
+            cleaned = rule.scrub(content, names=True)
             if cleaned != content:
                 part.set_content(cleaned, subtype=part.get_content_subtype())
                 touched = True
@@ -677,7 +684,7 @@ def forget(
     staged = Staged()
     for root in (places.landing, places.activation, places.reports, places.mailbox):
         if root is not None:  # what a forget killed before its commit staged: never swapped in
-            shutil.rmtree(root / STAGING, ignore_errors=True)
+            clear_staging(root)
     try:
         migrate(warehouse)  # the ledger's redacted_checksum (a forget may run before any build)
         outcomes = _forget(warehouse, addresses, origin=origin, at=at, places=places, staged=staged)
@@ -700,16 +707,25 @@ def forget(
 
 
 def _forget(warehouse, addresses, *, origin, at, places: Places, staged: Staged) -> list[Outcome]:
-    outcomes, people = [], []
+    """One person per address, then one pass over the warehouse for what they share (free text,
+    quarantine) and one over the files for all of them: the cost of a request file does not grow
+    with a pass per person over every text column."""
+    addresses = list(dict.fromkeys(a.strip().lower() for a in addresses if a.strip()))
     with warehouse.transaction() as session:
         ensure_tables(session)
-        for address in dict.fromkeys(a.strip().lower() for a in addresses if a.strip()):
-            person = identify(session, address)
+        people = [identify(session, address) for address in addresses]
+        outcomes = []
+        for address, person in zip(addresses, people, strict=True):
             deleted, redacted, _ = erase_tables(session, person)
-            people.append(person)
             outcomes.append(
                 Outcome(email_hash(address), len(person.ids.get("person", ())), deleted, redacted)
             )
+        for outcome, quarantined in zip(outcomes, _quarantined(session, people), strict=True):
+            if quarantined:
+                outcome.deleted[QUARANTINE_TABLE] = outcome.deleted.get(QUARANTINE_TABLE, 0) + quarantined
+        for outcome, scrubbed in zip(outcomes, scrub_tables(session, people), strict=True):
+            for table, n in scrubbed.items():
+                outcome.redacted[table] = outcome.redacted.get(table, 0) + n
         forgotten = _record(session, people, at)
         changed = {
             "landing files": stage_landing(session, places, people, forgotten, staged),

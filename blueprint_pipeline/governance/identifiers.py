@@ -6,7 +6,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -142,8 +145,19 @@ def redact_csv(path: Path, hit, scrub=None) -> tuple[bytes | None, int]:
 
 
 def rewrite_csv(path: Path, hit) -> int:
-    """Drop the records `hit(fields)` selects, in place, keeping every other byte as it was: how many."""
+    """Drop the records `hit(fields)` selects, keeping every other byte as it was: how many. The new
+    bytes go to a new file renamed over the old name (its times kept): a kill leaves the old file or
+    the new one, never a truncated one, and a hard link to a file elsewhere is not written through."""
     content, dropped = redact_csv(path, hit)
-    if content is not None:
-        path.write_bytes(content)
+    if content is None:
+        return dropped
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+        shutil.copystat(path, temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
     return dropped

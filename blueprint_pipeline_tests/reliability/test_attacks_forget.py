@@ -384,3 +384,282 @@ def test_after_forget_and_rebuild_nothing_holds_them(warehouse, landing, tmp_pat
         assert session.fetchall(
             "select subject from raw_salesforce__task where id = '00TATTACK0000001AA'"
         ) == [("Call w/ [forgotten] ([forgotten]), [forgotten]",)]
+
+
+# The review of slice (b): forget's defects ---------------------------------------------------------
+
+ANN_CONTACT = "003000000000011AAA,001000000000001AAA,Ann,Lee,ann@orion.com,555 010 2233\n"
+JOANN_CONTACT = "003000000000012AAA,001000000000001AAA,Joann,Lee,joann@orion.com,555 010 22334\n"
+ANN = ("p-ann", "ann@orion.com", "Ann", "Lee")
+JOANN = ("p-joann", "joann@orion.com", "Joann", "Lee")
+
+
+def _landing_with(tmp_path: Path, files: dict[str, str]) -> Path:
+    landing = tmp_path / "landing"
+    for name, text in files.items():
+        (landing / name).parent.mkdir(parents=True, exist_ok=True)
+        (landing / name).write_text(text, encoding="utf-8")
+    return landing
+
+
+def test_forget_leaves_a_longer_address_and_phone_alone(warehouse, tmp_path):
+    """Review 1: contact points were matched as plain substrings, so forgetting ann@orion.com made
+    Joann's row and file read `jo[forgotten]` for good, and `555 010 2233` blanked inside
+    `555 010 22334`. Now an address or phone is blanked only where it stands whole."""
+    task = (
+        '00T000000000011AAA,003000000000012AAA,"Joann (joann@orion.com, 555 010 22334) knows Ann Lee: '
+        'ann@orion.com.",2026-11-01T10:00:00Z\n'
+    )
+    landing = _landing_with(
+        tmp_path,
+        {
+            "salesforce/Contact.csv": CONTACT_HEADER + ANN_CONTACT + JOANN_CONTACT,
+            "salesforce/Task.csv": TASK_HEADER + task,
+        },
+    )
+    for obj in (CONTACT, TASK):
+        _ingest(warehouse, landing, obj)
+    _persons(warehouse, ANN, JOANN)
+    forget(warehouse, [ANN[1]], origin="test", at=AT, places=_places(landing))
+    kept = "Joann (joann@orion.com, 555 010 22334) knows [forgotten]: [forgotten]."
+    with warehouse.session() as session:
+        assert session.fetchall("select email, phone from raw_salesforce__contact") == [
+            ("joann@orion.com", "555 010 22334")
+        ]
+        assert session.fetchall("select subject from raw_salesforce__task") == [(kept,)]
+    assert (landing / "salesforce" / "Contact.csv").read_text() == CONTACT_HEADER + JOANN_CONTACT
+    assert kept in (landing / "salesforce" / "Task.csv").read_text()
+
+
+def test_forget_copes_with_non_ascii_punctuation(warehouse, tmp_path):
+    """Review 3: `Seán O’Brien`, and a phone written with non-breaking spaces, made forget fail on
+    DuckDB (RE2: invalid escape sequence \\’), everything rolled back. Now both are blanked."""
+    phone = "+1\u00a0555\u00a0010\u00a07788"
+    contact = f"003000000000021AAA,001000000000001AAA,Seán,O’Brien,sean@orion.com,{phone}\n"
+    task = f'00T000000000021AAA,003000000000002AAA,"Seán O’Brien — sean@orion.com, {phone}",2026-11-01T10:00:00Z\n'
+    landing = _landing_with(
+        tmp_path,
+        {
+            "salesforce/Contact.csv": CONTACT_HEADER + contact + SAM_CONTACT,
+            "salesforce/Task.csv": TASK_HEADER + task,
+        },
+    )
+    for obj in (CONTACT, TASK):
+        _ingest(warehouse, landing, obj)
+    _persons(warehouse, ("p-sean", "sean@orion.com", "Seán", "O’Brien"), OTHER)
+    forget(warehouse, ["sean@orion.com"], origin="test", at=AT, places=_places(landing))
+    with warehouse.session() as session:
+        assert session.fetchall("select subject from raw_salesforce__task") == [
+            ("[forgotten] — [forgotten], [forgotten]",)
+        ]
+    assert "[forgotten] — [forgotten], [forgotten]" in (landing / "salesforce" / "Task.csv").read_text()
+
+
+def test_one_rule_blanks_a_name_in_the_platforms_messages_and_files(warehouse, tmp_path):
+    """Review 10: a name in the platform's own messages was blanked case-sensitively anywhere in
+    the text (`Nicole Nelsonova` became `[forgotten]ova`, `NICOLE NELSON` stayed), in free text
+    only beside a contact point, and the mailbox had a third loop. Now one rule (whole words, any
+    case) for the outbox, sales alerts and the mailbox; a name alone in source free text stays."""
+    body = "Members: NICOLE NELSON (VP), Nicole Nelsonova (CFO)"
+    landing = _landing_with(
+        tmp_path,
+        {
+            "salesforce/Contact.csv": CONTACT_HEADER + NICOLE_CONTACT + SAM_CONTACT,
+            "salesforce/Task.csv": TASK_HEADER
+            + "00T000000000003AAA,003000000000002AAA,Lunch with Nicole Nelson,2026-11-03T10:00:00Z\n",
+        },
+    )
+    for obj in (CONTACT, TASK):
+        _ingest(warehouse, landing, obj)
+    _persons(warehouse, NICOLE, OTHER)
+    with warehouse.transaction() as session:
+        session.replace_table(
+            "journey_outbox",
+            pd.DataFrame({"person_id": ["p-rep"], "to_address": ["rep@us.example"], "subject": ["Alert"],
+                          "body_text": [body], "body_html": [f"<p>{body}</p>"]}),
+        )  # fmt: skip
+        session.replace_table("sales_alert_log", pd.DataFrame({"reason": [body]}))
+    mailbox = tmp_path / "mailbox"
+    mailbox.mkdir()
+    (mailbox / "m1.eml").write_text(f"To: rep@us.example\nSubject: Alert\n\n{body}\n")
+    places = Places(landing=landing, objects=_places(landing).objects, mailbox=mailbox)
+    forget(warehouse, [NICOLE[1]], origin="test", at=AT, places=places)
+    expected = "Members: [forgotten] (VP), Nicole Nelsonova (CFO)"
+    with warehouse.session() as session:
+        assert session.fetchall("select body_text from journey_outbox") == [(expected,)]
+        assert session.fetchall("select reason from sales_alert_log") == [(expected,)]
+        assert session.fetchall("select subject from raw_salesforce__task") == [("Lunch with Nicole Nelson",)]
+    assert expected in (mailbox / "m1.eml").read_text()
+
+
+def test_a_request_of_many_persons_makes_one_pass_over_the_text(warehouse, tmp_path, monkeypatch):
+    """Review 9: each address of a request made its own regex pass over every text column of
+    every table and read the whole quarantine into Python. Now one pass for all the persons."""
+    landing = _landing_with(
+        tmp_path, {"salesforce/Contact.csv": CONTACT_HEADER + NICOLE_CONTACT + SAM_CONTACT}
+    )
+    _ingest(warehouse, landing, CONTACT)
+    _persons(warehouse, NICOLE, OTHER)
+    calls = {"scrub_tables": 0, "_quarantined": 0}
+    for name in calls:
+        original = getattr(forget_module, name)
+
+        def counted(*args, _original=original, _name=name, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(forget_module, name, counted)
+    outcomes = forget(
+        warehouse, [NICOLE[1], OTHER[1], "nobody@orion.com"], origin="test", at=AT, places=_places(landing)
+    )
+    assert calls == {"scrub_tables": 1, "_quarantined": 1}
+    assert [o.deleted.get("raw_salesforce__contact", 0) for o in outcomes] == [1, 1, 0]
+
+
+def test_a_request_that_cannot_be_applied_does_not_stop_the_others_or_later_builds(tmp_path, monkeypatch):
+    """Review 3: a request forget could not apply (then: a name with `’` on DuckDB) failed the
+    `deletion_requests` asset, left its file, and failed every later build; the other requests of
+    the same file were never applied. Now the others are applied, the failed one is kept (alone)
+    for the next build and reported without the address, and the asset succeeds."""
+    import dagster as dg
+
+    from blueprint_pipeline.defs.governance import deletion_requests as module
+    from blueprint_pipeline.resources import (
+        ActivationResource,
+        BlueprintConfigResource,
+        DeliveryResource,
+        LandingResource,
+    )
+    from blueprint_pipeline.warehouse import DuckDBWarehouse
+
+    applied = []
+
+    def flaky(warehouse, addresses, **kwargs):
+        if "bad.person@orion.com" in addresses:
+            raise forget_module.ForgetError("forget failed (InvalidInputException: \\’ bad.person@orion.com)")
+        applied.extend(addresses)
+        return forget(warehouse, addresses, **kwargs)
+
+    monkeypatch.setattr(module, "forget", flaky)
+    monkeypatch.setenv("BLUEPRINT_REPORTS_DIR", str(tmp_path / "reports"))
+    landing = _landing_with(
+        tmp_path,
+        {
+            "deletion_requests/a.csv": "email\nbad.person@orion.com\ngood@orion.com\n",
+            "deletion_requests/b.csv": "email\nother@orion.com\n",
+        },
+    )
+
+    def build():
+        return dg.materialize(
+            [module.deletion_requests],
+            resources={
+                "warehouse": DuckDBWarehouse(path=str(tmp_path / "w.duckdb")),
+                "blueprint_config": BlueprintConfigResource(),
+                "landing": LandingResource(path=str(landing)),
+                "activation": ActivationResource(path=str(tmp_path / "activation")),
+                "delivery": DeliveryResource(mailbox_dir=str(tmp_path / "mailbox")),
+            },
+            tags={"blueprint/as_of": "2026-11-26T00:00:00"},
+            raise_on_error=False,
+        )
+
+    for _ in range(2):  # and the next build too
+        result = build()
+        assert result.success
+        [materialization] = result.asset_materializations_for_node("deletion_requests")
+        metadata = {k: v.value for k, v in materialization.metadata.items()}
+        assert metadata["requests_not_applied"] == 1
+        assert "1 request(s) not applied" in metadata["summary/forget requests not applied"]
+        events = "\n".join(str(e) for e in result.all_events)
+        assert "bad.person" not in events and "’" not in events
+    assert applied == ["good@orion.com", "other@orion.com"]
+    assert sorted(p.name for p in (landing / "deletion_requests").iterdir()) == ["a.csv"]
+    assert (landing / "deletion_requests" / "a.csv").read_text() == "email\nbad.person@orion.com\n"
+
+
+def test_a_staging_folder_that_is_a_link_out_is_never_written_through(warehouse, tmp_path, monkeypatch):
+    """Review 7a (item 12): with `landing/.forget-staging` a link to a folder elsewhere, forget's
+    clean-up failed silently and the staged copies (other people's records) were written through
+    the link; a failed forget left them there. Now the link is removed, the staging folder made
+    fresh (never through a link), and nothing lands outside the landing folder."""
+    landing = _landing_with(
+        tmp_path, {"salesforce/Contact.csv": CONTACT_HEADER + NICOLE_CONTACT + SAM_CONTACT}
+    )
+    _ingest(warehouse, landing, CONTACT)
+    _persons(warehouse, NICOLE, OTHER)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (landing / ".forget-staging").symlink_to(elsewhere, target_is_directory=True)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(forget_module, "stage_mailbox", broken)
+    with pytest.raises(BlueprintError, match="nothing was changed"):
+        forget(warehouse, [NICOLE[1]], origin="test", at=AT, places=_places(landing))
+    assert list(elsewhere.rglob("*")) == []
+    monkeypatch.undo()
+    (landing / ".forget-staging").symlink_to(elsewhere, target_is_directory=True)
+    forget(warehouse, [NICOLE[1]], origin="test", at=AT, places=_places(landing))
+    assert list(elsewhere.rglob("*")) == []
+    assert (landing / "salesforce" / "Contact.csv").read_text() == CONTACT_HEADER + SAM_CONTACT
+
+
+def test_ingestion_never_rewrites_a_hard_linked_file_in_place(warehouse, tmp_path):
+    """Review 7b (item 12): a landing file holding a forgotten person was rewritten in place, which
+    wrote through a hard link into a file outside the landing folder (and a kill part-way left it
+    truncated). Now the new bytes go to a new file renamed over the landing file's name."""
+    landing = _landing_with(tmp_path, {"salesforce/Contact.csv": CONTACT_HEADER + NICOLE_CONTACT})
+    _ingest(warehouse, landing, CONTACT)
+    _persons(warehouse, NICOLE, OTHER)
+    forget(warehouse, [NICOLE[1]], origin="test", at=AT, places=_places(landing))
+    outside = tmp_path / "elsewhere" / "Contact.csv"
+    outside.parent.mkdir()
+    outside.write_text(CONTACT_HEADER + NICOLE_CONTACT + SAM_CONTACT)
+    arrived = landing / "salesforce" / "Contact_2.csv"
+    arrived.hardlink_to(outside)
+    report = _ingest(warehouse, landing, CONTACT)
+    assert [(f.file, f.forgotten) for f in report.files if f.status == "ingested"] == [
+        ("salesforce/Contact_2.csv", 1)
+    ]
+    assert outside.read_text() == CONTACT_HEADER + NICOLE_CONTACT + SAM_CONTACT  # not ours: untouched
+    assert arrived.read_text() == CONTACT_HEADER + SAM_CONTACT
+    # No temporary file left beside it.
+    assert sorted(p.name for p in arrived.parent.iterdir()) == ["Contact.csv", "Contact_2.csv"]
+
+
+def test_a_rerun_after_an_interrupted_swap_finishes_the_free_text(warehouse, tmp_path, monkeypatch):
+    """Review 8: "run the same forget again to finish the files" was not true for free text: after
+    the commit her records are gone, so a re-run knew her address only, and her phone and name
+    stayed in the unswapped Task file. Now `forgotten_identifiers` keeps the hashes of her phones
+    and name (never the values), and the re-run finds them by hash."""
+    task = '00T000000000001AAA,003000000000002AAA,"Call w/ Nicole Nelson (Nicole.Nelson@orion.com), +1 555 010 2233",2026-11-01T10:00:00Z\n'
+    landing = _landing_with(
+        tmp_path,
+        {
+            "salesforce/Contact.csv": CONTACT_HEADER + NICOLE_CONTACT + SAM_CONTACT,
+            "salesforce/Task.csv": TASK_HEADER + task,
+        },
+    )
+    for obj in (CONTACT, TASK):
+        _ingest(warehouse, landing, obj)
+    _persons(warehouse, NICOLE, OTHER)
+
+    def interrupted(self):
+        raise OSError(28, "No space left on device", "Task.csv")
+
+    monkeypatch.setattr(forget_module.Staged, "swap", interrupted)
+    with pytest.raises(BlueprintError, match="run the same forget again"):
+        forget(warehouse, [NICOLE[1]], origin="test", at=AT, places=_places(landing))
+    assert "+1 555 010 2233" in (landing / "salesforce" / "Task.csv").read_text()  # not swapped
+    monkeypatch.undo()
+    forget(warehouse, [NICOLE[1]], origin="test", at=AT, places=_places(landing))
+    assert (
+        "Call w/ [forgotten] ([forgotten]), [forgotten]" in (landing / "salesforce" / "Task.csv").read_text()
+    )
+    assert (landing / "salesforce" / "Contact.csv").read_text() == CONTACT_HEADER + SAM_CONTACT
+    with warehouse.session() as session:
+        kinds = dict(session.fetchall("select kind, count(*) from forgotten_identifiers group by kind"))
+    assert kinds["phone"] == 1 and kinds["name"] == 1
+    assert _texts_holding(warehouse, ["555 010 2233", "5550102233", "Nicole Nelson"]) == []

@@ -1,11 +1,13 @@
 """Deletion requests dropped in the landing directory (docs/governance.md#right-to-be-forgotten)."""
 
 import csv
+import os
+import tempfile
 from pathlib import Path
 
 import dagster as dg
 
-from blueprint_pipeline.governance.forget import Places, forget
+from blueprint_pipeline.governance.forget import ForgetError, Outcome, Places, forget
 from blueprint_pipeline.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.resources import (
     ActivationResource,
@@ -63,6 +65,36 @@ def places(loaded, landing: Path, activation: Path, mailbox: Path | None) -> Pla
     )
 
 
+def apply(addresses: list[str], apply_one) -> tuple[list[Outcome], list[str], str]:
+    """Forget the addresses of one request file: all at once (one pass), and if that fails, each
+    on its own, so one request that cannot be applied does not hold back the others. Returns the
+    outcomes, the addresses not applied, and why (the error's kind only: an error text may quote a
+    value of theirs, and this goes to Dagster's event log)."""
+    try:
+        return apply_one(addresses), [], ""
+    except ForgetError as exc:
+        reason = type(exc.__cause__ or exc).__name__
+        if len(addresses) == 1:
+            return [], addresses, reason
+    outcomes, failed = [], []
+    for address in addresses:
+        try:
+            outcomes += apply_one([address])
+        except ForgetError as exc:
+            failed.append(address)
+            reason = type(exc.__cause__ or exc).__name__
+    return outcomes, failed, reason
+
+
+def keep_only(path: Path, addresses: list[str]) -> None:
+    """Rewrite a request file to hold only the requests still to apply (a new file renamed over
+    it: a kill leaves the old file or the new one, never half of one)."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".requests-", suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+        out.write("email\n" + "".join(f"{a}\n" for a in addresses))
+    os.replace(temporary, path)
+
+
 @dg.asset(
     group_name="governance",
     kinds={"python"},
@@ -79,12 +111,14 @@ def deletion_requests(
 ) -> dg.MaterializeResult:
     """Applies the files of `landing/deletion_requests/` (CSV with an `email` column): each person
     is forgotten in every table and file (`blueprint forget`), and the request file, which names
-    them, is deleted. The audit table `forget_requests` keeps hashes and counts only."""
+    them, is deleted. A request that cannot be applied stays in its file (alone) for the next
+    build and is counted in the summary; the others are applied, and the asset does not fail.
+    The audit table `forget_requests` keeps hashes and counts only."""
     loaded = blueprint_config.loaded
     facts = run_facts(context, loaded.version)
     folder = landing.root / FOLDER
     files = sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
-    applied, skipped, outcomes = [], [], []
+    applied, skipped, outcomes, not_applied = [], [], [], 0
     for path in files:
         try:
             addresses = read_requests(path)
@@ -92,15 +126,29 @@ def deletion_requests(
             skipped.append(f"{path.name}: {exc}")
             context.log.warning(f"{FOLDER}/{path.name}: not applied: {exc}")
             continue
-        outcomes += forget(
-            warehouse,
+        done, failed, reason = apply(
             addresses,
-            origin=f"file {path.name}",
-            at=facts.as_of,
-            places=places(loaded, landing.root, activation.root, delivery.mailbox_folder()),
+            lambda some, path=path: forget(
+                warehouse,
+                some,
+                origin=f"file {path.name}",
+                at=facts.as_of,
+                places=places(loaded, landing.root, activation.root, delivery.mailbox_folder()),
+            ),
         )
-        path.unlink()  # it names the persons: the audit keeps their hashes
-        applied.append(path.name)
+        outcomes += done
+        if failed:
+            keep_only(path, failed)  # it names them: only those still to forget
+            not_applied += len(failed)
+            context.log.warning(
+                f"{FOLDER}/{path.name}: {len(failed)} of {len(addresses)} request(s) not applied "
+                f"({reason}); kept in the file for the next build. Run `blueprint forget --file` on "
+                "it to see the error."
+            )
+        else:
+            path.unlink()  # it names the persons: the audit keeps their hashes
+        if done:
+            applied.append(path.name)
     for outcome in outcomes:
         context.log.info(outcome.describe())
     deleted = sum(sum(o.deleted.values()) for o in outcomes)
@@ -110,6 +158,15 @@ def deletion_requests(
             "files_applied": ", ".join(applied) or "none",
             "files_skipped": dg.MetadataValue.md("\n".join(f"- {s}" for s in skipped) or "none"),
             "rows_deleted": deleted,
+            "requests_not_applied": not_applied,
+            **(
+                {
+                    "summary/forget requests not applied": f"{not_applied} request(s) not applied, kept in "
+                    f"{FOLDER}/ for the next build (see the asset's log)"
+                }
+                if not_applied
+                else {}
+            ),
             **(
                 {
                     "summary/forgotten": f"{len(outcomes)} person request(s) from {len(applied)} file(s), "
