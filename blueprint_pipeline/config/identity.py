@@ -34,7 +34,7 @@ class PersonMatchingPolicy(StrictModel):
     )
     seed: int = Field(default=7, description="seed of u's random sampling (training is deterministic)")
     max_pairs_for_u: int = Field(
-        default=2_000_000, ge=1000, description="random record pairs sampled to estimate u"
+        default=300_000, ge=1000, description="random record pairs sampled to estimate u"
     )
 
     @model_validator(mode="after")

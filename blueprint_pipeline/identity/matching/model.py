@@ -99,7 +99,16 @@ def comparisons() -> list[cl.CustomComparison]:
                 cll.NullLevel("email"),
                 m(cll.ExactMatchLevel("email"), 0.6),
                 m(cll.DamerauLevenshteinLevel("email", 1).configure(label_for_charts="one edit apart"), 0.15),
-                m(cll.ExactMatchLevel("email_user").configure(label_for_charts="same user part"), 0.1),
+                # The user part is often the name again (ann.lee@): it counts only when the
+                # companies do not differ, else it would count the name twice for two namesakes.
+                m(
+                    cll.CustomLevel(
+                        "email_user_l = email_user_r and (company_l = company_r "
+                        "or company_l is null or company_r is null)",
+                        "same user part, company not different",
+                    ),
+                    0.1,
+                ),
                 m(cll.ExactMatchLevel("work_domain").configure(label_for_charts="same work domain"), 0.1),
                 m(cll.ElseLevel(), 0.05),
             ],
