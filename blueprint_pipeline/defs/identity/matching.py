@@ -73,7 +73,7 @@ def _review_markdown(review: pd.DataFrame, limit: int = 10) -> str:
             group_name="identity",
             kinds={"python", "splink"},
             deps=["int_identity_nodes", "identity_personal_domains", "country_names"],
-            description="The person-matching model's versions: one row per distinct model (trained "
+            description="One row per person-matching model version (trained "
             "or frozen), with its Splink settings and parameters. The same data gives the same version.",
             automation_condition=AUTOMATION,
         ),
@@ -82,9 +82,9 @@ def _review_markdown(review: pd.DataFrame, limit: int = 10) -> str:
             group_name="identity",
             kinds={"python", "splink"},
             deps=["int_identity_nodes", "int_identity_edges", "identity_personal_domains", "country_names"],
-            description="Pairs of source records the model scored (not already one person by ids or "
-            "email) at or above the review floor, and decided pairs: match weight, probability, "
-            "outcome (match / review / same / different) and each comparison's contribution.",
+            description="One row per pair of source records the model scored (not already one "
+            "person by ids or email) at or above the review floor, and decided pairs: match weight, "
+            "probability, outcome (match / review / same / different) and each comparison's contribution.",
             automation_condition=AUTOMATION,
         ),
         dg.AssetSpec(
@@ -92,8 +92,8 @@ def _review_markdown(review: pd.DataFrame, limit: int = 10) -> str:
             group_name="identity",
             kinds={"python"},
             deps=["int_identity_nodes", "int_identity_edges"],
-            description="Record pairs in the review band, undecided: answer same or different in "
-            "the person decisions file (docs/identity.md).",
+            description="One row per record pair in the review band, undecided: answer same or "
+            "different in the person decisions file (docs/identity.md).",
             automation_condition=AUTOMATION,
         ),
     ],
