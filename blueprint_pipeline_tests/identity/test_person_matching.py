@@ -26,8 +26,9 @@ import pandas as pd
 import pytest
 
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
-from blueprint_pipeline.identity.matching.model import train
+from blueprint_pipeline.identity.matching.model import rounded, train
 from blueprint_pipeline.identity.matching.prepare import prepare
+from blueprint_pipeline.identity.matching.score import predict
 from blueprint_pipeline_tests.conftest import FIXTURES
 from blueprint_pipeline_tests.ingestion.test_two_drops import build, rows
 
@@ -186,3 +187,20 @@ def test_training_is_deterministic_and_versioned():
 def test_thresholds_are_validated():
     with pytest.raises(ValueError, match="review_floor 0.9 is above merge_threshold 0.8"):
         PersonMatchingPolicy(merge_threshold=0.8, review_floor=0.9)
+
+
+def test_rounding_never_gives_splink_a_zero_probability():
+    """A tiny build failed: EM drove an m to ~1e-9, rounding to 6 decimals made it 0.0 and Splink
+    refused the model ("m_probability value 0.0 is below the minimum allowed value")."""
+    records = _records()
+    model = train(records, seed=7, max_pairs_for_u=20_000).model
+    level = next(lv for lv in model["comparisons"][0]["comparison_levels"] if "m_probability" in lv)
+    level["m_probability"] = 3.2e-9
+    kept = rounded(model)
+    assert (
+        next(lv for lv in kept["comparisons"][0]["comparison_levels"] if "m_probability" in lv)[
+            "m_probability"
+        ]
+        == 3.2e-9
+    )
+    assert len(predict(records, kept, 0.5)) >= 0  # Splink accepts the model

@@ -11,8 +11,9 @@ work grows with the records, not with their square.
 Training is deterministic: u by random sampling with a fixed seed, m by expectation maximisation
 on two training blocks (same email: trains the names and the rest; same full name: trains email
 and the rest), starting from the shipped starting values below. The trained parameters are
-rounded (to 6 decimals), so that a float summed in another order by a parallel engine gives the
-same model; the version is the hash of that model: the same data gives the same version.
+rounded (to 6 significant digits, at least 1e-12), so that a float summed in another order by a
+parallel engine gives the same model; the version is the hash of that model: the same data gives
+the same version.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ PREDICTION_BLOCKING_RULES = [
     "l.phone = r.mobile",
 ]
 TRAINING_BLOCKS = ["l.email = r.email", "l.full_name = r.full_name"]
-DECIMALS = 6
+DIGITS = 6  # significant digits kept of m and u
+MIN_PROBABILITY = 1e-12  # a level never seen among matches (or non-matches)
 
 
 def _levels(name: str, levels: list) -> cl.CustomComparison:
@@ -191,16 +193,24 @@ def linker(records: pd.DataFrame, model: dict | SettingsCreator) -> Linker:
     return Linker(table, model, log_level=None)  # None: Splink adds no log handler of its own
 
 
+def significant(value: float) -> float:
+    """Six significant digits, never below MIN_PROBABILITY: EM can drive a level's m to 1e-20 or
+    0, which rounding to decimals made 0.0, and Splink refuses a model with a zero probability."""
+    return max(float(f"{float(value):.{DIGITS}g}"), MIN_PROBABILITY)
+
+
 def rounded(model: dict) -> dict:
     """The model with m and u rounded and the run-specific parts out: what the version hashes."""
     out = json.loads(json.dumps(model))
     out.pop("linker_uid", None)
-    out["probability_two_random_records_match"] = round(out["probability_two_random_records_match"], 10)
+    # The prior stays strictly between 0 and 1: Splink takes its log-odds.
+    prior = significant(out["probability_two_random_records_match"])
+    out["probability_two_random_records_match"] = min(prior, 1 - 1e-9)
     for comparison in out["comparisons"]:
         for level in comparison["comparison_levels"]:
             for key in ("m_probability", "u_probability"):
                 if key in level and level[key] is not None:
-                    level[key] = round(float(level[key]), DECIMALS)
+                    level[key] = significant(level[key])
     return out
 
 
