@@ -1,4 +1,5 @@
 """`blueprint bench`: generate data at a scale, build everything on DuckDB, report time and memory.
+With --identity, score person matching against labelled data instead (run_identity_bench).
 
 The build runs as a child process (`blueprint run`), so its wall time and peak memory are its own,
 not the generator's. The floor is a bare DuckDB scan of the same landing files: no engine here can
@@ -22,9 +23,13 @@ import duckdb
 import pandas as pd
 
 from blueprint_pipeline.fast_path import measure, probe_config
+from blueprint_pipeline.generator.dirty import TRUTH_FILE
+from blueprint_pipeline.generator.febrl import FEBRL_SETS, write_febrl_landing
 from blueprint_pipeline.generator.generate import generate
 from blueprint_pipeline.generator.scales import scale_named
+from blueprint_pipeline.identity_scores import PairwiseScores, align, copy_recall, pairwise_scores
 from blueprint_pipeline.paths import PROJECT_DIR
+from blueprint_pipeline.warehouse import warehouse_from_url
 
 
 @dataclass
@@ -262,4 +267,108 @@ def run_bench(
     (workdir / f"bench-{scale}.json").write_text(
         json.dumps(asdict(result) | {"layer_seconds": result.layer_seconds}, indent=2)
     )
+    return result
+
+
+# `blueprint bench --identity`: person matching scored against labelled data. The build runs
+# the project's own assets up to unified persons (everything they are built from) and nothing
+# else; the predicted person of each source record is its person_id in person_registry.
+IDENTITY_SELECT = "*unified_persons"
+DIRTY = "dirty-duplicates"
+LABELLED_SETS = (DIRTY, *FEBRL_SETS)
+
+
+@dataclass
+class IdentityBenchResult:
+    labelled: str
+    scale: str | None  # the dirty sample's scale; None for a fixed external set
+    seed: int
+    build_seconds: float
+    build_exit_code: int
+    summary: str
+    scores: PairwiseScores | None = None
+    missing: int = 0  # truth records not in person_registry (quarantined, dropped)
+    by_defect: pd.DataFrame | None = None
+
+    def render(self) -> str:
+        what = f"{self.labelled} at scale {self.scale}" if self.scale else self.labelled
+        lines = [
+            f"identity bench on {what} (seed {self.seed})",
+            f"  identity build: {self.build_seconds:.1f} s wall (exit {self.build_exit_code}), "
+            f"assets {IDENTITY_SELECT}",
+        ]
+        if self.scores is None:
+            return "\n".join(
+                [*lines, "  no scores: the build failed", *("    " + s for s in self.summary.splitlines())]
+            )
+        lines.append("  pairwise:       " + self.scores.render())
+        if self.missing:
+            lines.append(
+                f"  {self.missing:,} labelled records are not in person_registry (each counted alone)"
+            )
+        if self.by_defect is not None and len(self.by_defect) > 1:
+            lines.append("  copies joined to their person's first record, per defect:")
+            lines += [
+                f"    {defect:<15} {row.joined_share:6.1%} of {int(row.copies):,}"
+                for defect, row in self.by_defect.iterrows()
+            ]
+        return "\n".join(lines)
+
+
+def write_labelled_landing(labelled: str, scale: str, seed: int, landing: Path) -> None:
+    if labelled == DIRTY:
+        generate(
+            landing,
+            scale_named(scale),
+            seed,
+            force=True,
+            profile=DIRTY,
+            report=lambda line: print(f"  {line}", file=sys.stderr),
+        )
+    else:
+        write_febrl_landing(labelled, landing, seed)
+
+
+def run_identity_bench(
+    labelled: str, scale: str, seed: int, workdir: Path, reuse: bool = False
+) -> IdentityBenchResult:
+    if labelled not in LABELLED_SETS:
+        raise ValueError(f"unknown labelled set {labelled!r}; expected one of {', '.join(LABELLED_SETS)}")
+    sized = labelled == DIRTY
+    if sized:
+        scale_named(scale)  # fail early on a bad name
+    name = f"identity-{labelled}-{scale}-{seed}" if sized else f"identity-{labelled}-{seed}"
+    landing, warehouse = workdir / name, workdir / f"{name}.duckdb"
+    marker = landing / ".complete"
+    if not (reuse and marker.exists()):
+        landing.mkdir(parents=True, exist_ok=True)
+        write_labelled_landing(labelled, scale, seed, landing)
+        marker.write_text("ok")
+    warehouse.unlink(missing_ok=True)
+    config = workdir / "identity-config"  # the shipped defaults
+    config.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "BLUEPRINT_DAGSTER_STORAGE": str(workdir / "dagster")}
+    url = f"duckdb:///{warehouse}"
+    seconds, done = _blueprint(
+        "run", "--landing", str(landing), "--warehouse", url, "--config", str(config),
+        "--as-of", AS_OF, "--select", IDENTITY_SELECT, env=env,
+    )  # fmt: skip
+    result = IdentityBenchResult(
+        labelled, scale if sized else None, seed, seconds, done.returncode, done.stdout
+    )
+    if done.returncode == 0:
+        truth = pd.read_csv(landing / TRUTH_FILE, dtype=str, keep_default_na=False)
+        with warehouse_from_url(url).session() as session:
+            predicted = session.fetch_df("select source_key, person_id from person_registry")
+        aligned, result.missing = align(truth, predicted)
+        result.scores = pairwise_scores(aligned["person_id"], aligned["predicted_id"])
+        if truth["defects"].ne("").any():
+            result.by_defect = copy_recall(truth, aligned)
+    facts = asdict(result) | {"scores": None, "by_defect": None}
+    if result.scores:
+        s = result.scores
+        facts["scores"] = asdict(s) | {"precision": s.precision, "recall": s.recall, "f1": s.f1}
+    if result.by_defect is not None:
+        facts["by_defect"] = result.by_defect.reset_index().to_dict("records")
+    (workdir / f"bench-{name}.json").write_text(json.dumps(facts, indent=2))
     return result

@@ -25,6 +25,7 @@ from blueprint_pipeline.governance.lineage import check_labels
 from blueprint_pipeline.ingestion.landing import check_sources_config
 from blueprint_pipeline.paths import DAGSTER_STORAGE_DIR, DEFAULT_LANDING_DIR, PROJECT_DIR, SQL_PROJECT_DIR
 from blueprint_pipeline.progress import progress_logger
+from blueprint_pipeline.redact import without_passwords
 from blueprint_pipeline.resources import (
     AUTOMATION_ENV,
     CONFIG_DIR_ENV,
@@ -36,7 +37,6 @@ from blueprint_pipeline.resources import (
     WAREHOUSE_URL_ENV,
     executor_settings,
     warehouse_from_env,
-    warehouse_url_without_password,
 )
 from blueprint_pipeline.run_facts import AS_OF_TAG, FULL_REFRESH_TAG, parse_as_of
 from blueprint_pipeline.sql_models.project import load_project
@@ -94,6 +94,7 @@ class BuildSummary:
     layer_seconds: dict[str, float] = field(default_factory=dict)  # step time summed per asset group
     gx_seconds: float = 0.0
     highlights: list[str] = field(default_factory=list)  # assets' `summary/<label>` metadata
+    selection_note: str | None = None  # how --select was widened, if it was
 
     def render(self) -> str:
         status = "build OK" if self.success else "build FAILED"
@@ -101,8 +102,10 @@ class BuildSummary:
             f"{status}: {self.assets_built} assets, run {self.run_id}",
             f"  as-of {self.as_of.isoformat()} UTC, config version {self.config_version}",
             f"  warehouse: {self.warehouse}",
-            "  rows per layer:",
         ]
+        if self.selection_note:
+            lines.append(f"  {self.selection_note}")
+        lines.append("  rows per layer:")
         lines += [f"    {layer:<14} {rows:>12,}" for layer, rows in self.rows_per_layer.items()]
         if self.highlights:
             lines.append("  highlights:")
@@ -156,10 +159,11 @@ class BuildSummary:
         if "DAGSTER_PG_HOST" in env:  # the instance needs its password variable set, even empty
             env["DAGSTER_PG_PASSWORD"] = "" if not os.environ.get("DAGSTER_PG_PASSWORD") else "<yours>"
         if WAREHOUSE_URL_ENV in env:  # a password in the URL is not printed: put yours back in place of ***
-            env[WAREHOUSE_URL_ENV] = warehouse_url_without_password(env[WAREHOUSE_URL_ENV])
+            env[WAREHOUSE_URL_ENV] = without_passwords(env[WAREHOUSE_URL_ENV])
         assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         lines.append(f"  open the UI: cd {PROJECT_DIR} && {assignments} make ui")
-        return "\n".join(lines)
+        # Failures quote error messages, which may quote a URL: printed without its password.
+        return without_passwords("\n".join(lines))
 
 
 def _apply_options(options: BuildOptions) -> None:
@@ -303,14 +307,15 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
     defs = definitions_for_runs()  # also checks the executor's settings against the warehouse
     job = defs.resolve_implicit_global_asset_job_def()
     graph = defs.resolve_asset_graph()
-    selection = None
+    selection, selection_note = None, None
     if options.select:
         try:
-            selection = list(dg.AssetSelection.from_string(options.select).resolve(graph))
+            selected = dg.AssetSelection.from_string(options.select).resolve(graph)
         except Exception as exc:  # Dagster raises several types for a bad selection string
             raise BlueprintError(f"--select {options.select!r}: {_first_line(str(exc))}") from exc
-        if not selection:
+        if not selected:
             raise BlueprintError(f"--select {options.select!r} matches no asset")
+        selection, selection_note = whole_steps(graph, selected)
 
     tags = {AS_OF_TAG: as_of.isoformat(), FULL_REFRESH_TAG: str(options.full_refresh).lower()}
     instance = instance or _instance()
@@ -324,6 +329,7 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
         raise_on_error=False,
     )
     summary = summarise(result, graph, as_of, loaded.version, warehouse.display_url)
+    summary.selection_note = selection_note
     summary.step_seconds = {
         stats.step_key: stats.end_time - stats.start_time
         for stats in instance.get_run_step_stats(result.run_id)
@@ -331,6 +337,23 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
     }
     summary.layer_seconds = _per_layer(summary.step_seconds, graph, summary.rows_per_layer)
     return summary
+
+
+def whole_steps(graph, selected: set[dg.AssetKey]) -> tuple[list[dg.AssetKey], str | None]:
+    """The selection with every asset that one step builds together with a selected one (a
+    multi-asset that cannot be subset, e.g. buying_groups with buying_group_members): Dagster
+    refuses a selection that cuts such a step. Returns the keys and a line saying what was added,
+    or None when nothing was."""
+    keys, added = set(selected), []
+    for assets in graph.assets_defs:
+        together = set(assets.keys)
+        if not assets.can_subset and together & selected and not together <= selected:
+            missing = sorted(key.to_user_string() for key in together - selected)
+            chosen = sorted(key.to_user_string() for key in together & selected)
+            added.append(f"{', '.join(missing)} (built in one step with {', '.join(chosen)})")
+            keys |= together
+    note = f"--select widened to whole steps: added {'; '.join(sorted(added))}" if added else None
+    return sorted(keys, key=lambda key: key.to_user_string()), note
 
 
 def _per_layer(step_seconds: dict[str, float], graph, layers: dict[str, int]) -> dict[str, float]:

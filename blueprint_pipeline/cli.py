@@ -15,6 +15,7 @@ from pathlib import Path
 
 from blueprint_pipeline.errors import BlueprintError
 from blueprint_pipeline.paths import DAGSTER_STORAGE_DIR, DEFAULT_LANDING_DIR, PROJECT_DIR
+from blueprint_pipeline.redact import without_passwords
 
 EXIT_FAILED_BUILD = 1
 EXIT_USAGE = 2
@@ -186,7 +187,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     try:
         scale = scale_named(args.scale)
-        counts = generate(Path(args.out), scale, args.seed, force=args.force)
+        counts = generate(Path(args.out), scale, args.seed, force=args.force, profile=args.profile)
     except (ValueError, FileExistsError) as exc:
         raise BlueprintError(str(exc)) from exc
     except OSError as exc:
@@ -196,8 +197,17 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from blueprint_pipeline.bench import run_bench
+    from blueprint_pipeline.bench import run_bench, run_identity_bench
 
+    if args.identity:
+        try:
+            found = run_identity_bench(
+                args.identity, args.scale, args.seed, Path(args.workdir).resolve(), args.reuse
+            )
+        except ValueError as exc:
+            raise BlueprintError(str(exc)) from exc
+        print(found.render())
+        return 0 if found.build_exit_code == 0 else EXIT_FAILED_BUILD
     try:
         result = run_bench(
             args.scale,
@@ -262,6 +272,12 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=7, help="same seed, same files")
     gen.add_argument("--out", default=str(DEFAULT_LANDING_DIR), help="landing directory to write")
     gen.add_argument("--force", action="store_true", help="replace the system folders in --out")
+    gen.add_argument(
+        "--profile",
+        default="standard",
+        help="standard, or dirty-duplicates: person records only, with typos and copies, and their "
+        "truth in truth/persons.csv (docs/identity.md)",
+    )
     gen.set_defaults(func=_cmd_generate)
 
     bench = sub.add_parser("bench", help="generate data at a scale, build it, report time and memory")
@@ -289,6 +305,14 @@ def parser() -> argparse.ArgumentParser:
         "--fast-path",
         action="store_true",
         help="then, with dagster dev and the sensors on, time an activities file to its sales alert",
+    )
+    bench.add_argument(
+        "--identity",
+        nargs="?",
+        const="dirty-duplicates",
+        metavar="SET",
+        help="instead, score person matching on a labelled set: dirty-duplicates (default, at --scale), "
+        "febrl1 or febrl3",
     )
     bench.set_defaults(func=_cmd_bench)
 
@@ -368,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except BlueprintError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # Whatever raised it, a URL in the message is printed without its password.
+        print(f"error: {without_passwords(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -11,6 +11,7 @@ import sys
 
 import sqlalchemy as sa
 
+from blueprint_pipeline.redact import without_passwords
 from blueprint_pipeline.warehouse import checked_identifier
 
 
@@ -39,11 +40,11 @@ def main(argv: list[str]) -> int:
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    shown = sa.make_url(argv[0]).render_as_string(hide_password=True)
+    shown = without_passwords(argv[0])
     try:
         created = create_databases(argv[0], argv[1:])
     except (sa.exc.SQLAlchemyError, ValueError) as exc:
-        print(f"error: PostgreSQL at {shown}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        print(f"error: PostgreSQL at {shown}: {without_passwords(str(exc).splitlines()[0])}", file=sys.stderr)
         return 2
     for name in argv[1:]:
         print(f"{shown}/{name}: {'created' if name in created else 'exists'}")

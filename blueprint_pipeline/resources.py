@@ -91,14 +91,6 @@ def tracking_secret() -> str:
     return path.read_text().strip()
 
 
-def warehouse_url_without_password(url: str) -> str:
-    if not url.startswith("postgres"):
-        return url
-    import sqlalchemy as sa
-
-    return sa.make_url(url).render_as_string(hide_password=True)
-
-
 def warehouse_from_env() -> Warehouse:
     """The warehouse named by BLUEPRINT_WAREHOUSE_URL (default: the project's DuckDB file)."""
     return warehouse_from_url(os.environ.get(WAREHOUSE_URL_ENV), os.environ.get(WAREHOUSE_SCHEMA_ENV))

@@ -41,14 +41,67 @@ class LoadedConfig:
         return self.directory / path if self.directory else None
 
 
+# A config file is a few kilobytes; these bounds refuse an alias bomb (a few lines whose aliases
+# expand to billions of values) in well under a second instead of minutes and gigabytes.
+MAX_CONFIG_BYTES = 1_000_000
+MAX_EXPANDED_NODES = 10_000
+
+
+def _expanded_size(root: yaml.Node, path: Path) -> int:
+    """How many nodes the document would have with every alias copied out: counted on the composed
+    graph (an alias is the same node object again), each node once, before any Python object is
+    made; raises ConfigError as soon as the count passes MAX_EXPANDED_NODES."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_nodes:  # an alias inside its own anchor: endless when expanded
+            raise ConfigError(f"{path}: a YAML alias refers to a value that contains it; write the value out")
+        open_nodes.add(id(node))
+        children = node.value if isinstance(node, yaml.SequenceNode) else []
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        total = 1 + sum(size(child) for child in children)
+        if total > MAX_EXPANDED_NODES:
+            raise ConfigError(
+                f"{path}: its YAML aliases expand to more than {MAX_EXPANDED_NODES:,} values; "
+                "a config file this large is refused (write the values out, or use fewer aliases)"
+            )
+        open_nodes.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    return size(root)
+
+
 def _read_yaml(path: Path) -> object:
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: {size:,} bytes; a config file over {MAX_CONFIG_BYTES:,} bytes is refused")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _composed_then_constructed(path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    except RecursionError as exc:  # thousands of nested brackets: the parser recurses per level
+        raise ConfigError(f"{path}: nested too deeply to be a config file") from exc
     return {} if data is None else data
+
+
+def _composed_then_constructed(path: Path) -> object:
+    """yaml.safe_load in its two halves, with the expansion counted between them."""
+    loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        _expanded_size(root, path)
+        return loader.construct_document(root)
+    finally:
+        loader.dispose()
 
 
 def merged(shipped: object, mine: object) -> object:

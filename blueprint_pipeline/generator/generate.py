@@ -24,7 +24,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from blueprint_pipeline.generator import vocab
+from blueprint_pipeline.generator import dirty, vocab
 from blueprint_pipeline.generator.scales import Scale
 
 DEFAULT_END = datetime(2026, 11, 20)
@@ -67,6 +67,10 @@ STREAMS = {
             "readiness",
             "warmup",
             "feedback",
+            "dirty_persons",
+            "dirty_records",
+            "dirty_defects",
+            "dirty_fields",
         ]
     )
 }
@@ -822,6 +826,147 @@ def linkedin(ctx: Context, people: pd.DataFrame, accts: pd.DataFrame) -> None:
         ctx.write(frame[frame["form_id"] == form_id], f"linkedin/lead_gen_form_{form_id}.csv")
 
 
+def dirty_duplicates(ctx: Context, accts: pd.DataFrame) -> int:
+    """The dirty-duplicates profile's person records (generator/dirty.py) in each system's export
+    format, and their truth; returns the number of records."""
+    people = dirty.dirty_persons(ctx.rng("dirty_persons"), ctx.scale.persons, accts)
+    records = dirty.person_records(ctx.rng("dirty_records"), len(people))
+    records = dirty.apply_defects(ctx.rng("dirty_defects"), records, people)
+    rng = ctx.rng("dirty_fields")
+    acct = people["account"].to_numpy()[records["person"].to_numpy()]
+    title, dept = title_variant(rng, people["title_idx"].to_numpy()[records["person"].to_numpy()])
+    created = ctx.end_s - rng.integers(30, 1000, len(records)) * 86400 - rng.integers(0, 86400, len(records))
+    rows = records.assign(
+        email=messy_email(rng, records["email"].to_numpy()),
+        title=title,
+        department=dept,
+        account_id=accts["Id"].to_numpy()[acct],
+        company=accts["Name"].to_numpy()[acct],
+        website=accts["Website"].to_numpy()[acct],
+        country=accts["_country"].to_numpy()[acct],
+        phone=people["phone"].to_numpy()[records["person"].to_numpy()],
+        created=created,
+    )
+    keys = []
+    for system, write in zip(dirty.SYSTEMS, DIRTY_WRITERS, strict=True):
+        part = rows[rows["system"] == dirty.SYSTEMS.index(system)]
+        keys.append(write(ctx, part).set_axis(part.index))
+    truth = pd.DataFrame(
+        {
+            "source_key": pd.concat(keys).reindex(rows.index),
+            "person_id": "P" + pd.Series(rows["person"]).astype(str).str.zfill(7),
+            "system": np.asarray(dirty.SYSTEMS, dtype=object)[rows["system"].to_numpy()],
+            "is_copy": bools(rows["is_copy"].to_numpy()),
+            "defects": rows["defects"],
+            "shared_name": bools(people["shared_name"].to_numpy()[rows["person"].to_numpy()]),
+            "role_mailbox": bools(people["role_mailbox"].to_numpy()[rows["person"].to_numpy()]),
+        }
+    )
+    ctx.write(truth, str(dirty.TRUTH_FILE))
+    return len(rows)
+
+
+def _dirty_contacts(ctx: Context, rows: pd.DataFrame) -> pd.Series:
+    m = len(rows)
+    frame = pd.DataFrame(
+        {
+            "Id": sf_ids("003", 0, m),
+            "AccountId": rows["account_id"].to_numpy(),
+            "FirstName": rows["first"].to_numpy(),
+            "LastName": rows["last"].to_numpy(),
+            "Email": rows["email"].to_numpy(),
+            "Title": rows["title"].to_numpy(),
+            "Department": rows["department"].to_numpy(),
+            "MailingCountry": rows["country"].to_numpy(),
+            "Phone": rows["phone"].to_numpy(),
+            "MobilePhone": "",
+            "HasOptedOutOfEmail": "false",
+            "DoNotCall": "false",
+            "IsDeleted": "false",
+            "MasterRecordId": "",
+            "CreatedDate": timestamps(rows["created"].to_numpy()),
+            "LastModifiedDate": timestamps(rows["created"].to_numpy() + 86400),
+        }
+    )
+    ctx.write(frame, "salesforce/Contact.csv")
+    return frame["Id"] + "@prod.Salesforce"
+
+
+def _dirty_leads(ctx: Context, rows: pd.DataFrame) -> pd.Series:
+    m = len(rows)
+    frame = pd.DataFrame(
+        {
+            "Id": sf_ids("00Q", 0, m),
+            "FirstName": rows["first"].to_numpy(),
+            "LastName": rows["last"].to_numpy(),
+            "Email": rows["email"].to_numpy(),
+            "Company": rows["company"].to_numpy(),
+            "Website": rows["website"].to_numpy(),
+            "Title": rows["title"].to_numpy(),
+            "Country": rows["country"].to_numpy(),
+            "Status": "Open - Not Contacted",
+            "IsConverted": "false",
+            "ConvertedAccountId": "",
+            "ConvertedContactId": "",
+            "HasOptedOutOfEmail": "false",
+            "DoNotCall": "false",
+            "IsDeleted": "false",
+            "MasterRecordId": "",
+            "CreatedDate": timestamps(rows["created"].to_numpy()),
+            "LastModifiedDate": timestamps(rows["created"].to_numpy() + 86400),
+        }
+    )
+    ctx.write(frame, "salesforce/Lead.csv")
+    return frame["Id"] + "@prod.Salesforce"
+
+
+def _dirty_marketo(ctx: Context, rows: pd.DataFrame) -> pd.Series:
+    frame = pd.DataFrame(
+        {
+            "id": 1_000_000 + np.arange(len(rows)),
+            "email": rows["email"].to_numpy(),
+            "firstName": rows["first"].to_numpy(),
+            "lastName": rows["last"].to_numpy(),
+            "title": rows["title"].to_numpy(),
+            "company": rows["company"].to_numpy(),
+            "country": rows["country"].to_numpy(),
+            "sfdcAccountId": "",
+            "sfdcContactId": "",
+            "sfdcLeadId": "",
+            "unsubscribed": "false",
+            "smsOptIn": "false",
+            "updatedAt": pd.to_datetime(rows["created"].to_numpy(), unit="s").strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
+    ctx.write(frame, "marketo/leads.csv")
+    return frame["id"].astype(str) + "@prod.Marketo"
+
+
+def _dirty_linkedin(ctx: Context, rows: pd.DataFrame) -> pd.Series:
+    when = pd.to_datetime(rows["created"].to_numpy(), unit="s")
+    frame = pd.DataFrame(
+        {
+            "lead_id": [f"urn:li:leadFormResponse:{10**11 + i}" for i in range(len(rows))],
+            "First name": rows["first"].to_numpy(),
+            "Last name": rows["last"].to_numpy(),
+            "Email address": rows["email"].to_numpy(),
+            "Company name": rows["company"].to_numpy(),
+            "Job title": rows["title"].to_numpy(),
+            "Country/Region": rows["country"].to_numpy(),
+            "created_date": when.strftime("%m-%d-%Y").to_numpy(),
+            "created_time": when.strftime("%-I:%M %p").to_numpy(),
+            "form_id": "7001",
+            "test_lead": "false",
+        }
+    )
+    ctx.write(frame, "linkedin/lead_gen_form_7001.csv")
+    return frame["lead_id"] + "@prod.LinkedIn"
+
+
+DIRTY_WRITERS = (_dirty_contacts, _dirty_leads, _dirty_marketo, _dirty_linkedin)  # in dirty.SYSTEMS order
+PROFILES = ("standard", "dirty-duplicates")
+
+
 def generate(
     out: Path,
     scale: Scale,
@@ -829,12 +974,19 @@ def generate(
     end: datetime = DEFAULT_END,
     report: Callable[[str], None] = print,
     force: bool = False,
+    profile: str = "standard",
 ) -> dict[str, int]:
-    """Write the landing directory `out`; returns the number of persons, accounts and activities."""
+    """Write the landing directory `out`; returns the number of persons, accounts and activities.
+
+    Profile `dirty-duplicates` writes users, accounts and the dirty person records only (no
+    activity, campaign or opportunity), with their truth in `truth/persons.csv`.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
     if out.exists() and any(out.iterdir()):
         if not force:
             raise FileExistsError(f"{out} is not empty (use --force to replace it)")
-        for system in ("salesforce", "marketo", "linkedin", "sales"):
+        for system in ("salesforce", "marketo", "linkedin", "sales", dirty.TRUTH_FILE.parts[0]):
             shutil.rmtree(out / system, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
@@ -843,6 +995,9 @@ def generate(
         staff = users(ctx)
         user_ids = staff["Id"].to_numpy()
         accts = accounts(ctx, user_ids)
+        if profile == "dirty-duplicates":
+            n_records = dirty_duplicates(ctx, accts)
+            return {"accounts": len(accts), "persons": scale.persons, "person records": n_records}
         account_updates(ctx, accts)
         people = persons(ctx, accts)
         ctcs = contacts(ctx, people, accts)

@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import html
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -66,8 +68,12 @@ def create_app(landing: Path, secret: str, rotate_seconds: float = 5.0) -> Starl
             writer.record("unsubscribe", *found, user_agent=agent(request))
             body = "<p>You are unsubscribed. You will get no more of these emails.</p>"
             return HTMLResponse(PAGE.format(title="Unsubscribed", body=body))
+        # The form posts back the signed parameters alone, encoded for the attribute: nothing of
+        # the request is echoed into the page as it came.
+        signed = urlencode({"p": found[1], "s": request.query_params["s"]})
+        action = html.escape(f"{quote(request.url.path)}?{signed}")
         form = (
-            f'<p>Stop these emails?</p><form method="post" action="{request.url.path}?{request.url.query}">'
+            f'<p>Stop these emails?</p><form method="post" action="{action}">'
             '<button type="submit">Unsubscribe</button></form>'
         )
         return HTMLResponse(PAGE.format(title="Unsubscribe", body=form))

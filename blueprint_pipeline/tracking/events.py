@@ -1,11 +1,16 @@
 """Tracking events as landing files (`<landing>/tracking/events_*.csv`), which the pipeline loads
 like any export: the endpoint appends each event to an open file under `tracking/.incoming/` and
 moves it into `tracking/` once it is a few seconds old, at shutdown, and at start-up for a file a
-crashed process left. A landed file never changes again, so the file ledger loads it once."""
+crashed process left. A landed file never changes again, so the file ledger loads it once.
+
+Several endpoints may share a landing folder: each process writes a file of its own and holds an
+exclusive lock (flock) on it while it is open, so a process starting up lands only the files whose
+writer is gone (the kernel drops a dead process's lock), never one another endpoint still writes."""
 
 from __future__ import annotations
 
 import csv
+import fcntl
 import os
 import threading
 import time
@@ -38,6 +43,9 @@ class EventWriter:
             if self._handle is None:
                 self._path = self.incoming / f"{os.getpid()}_{uuid.uuid4().hex[:8]}.csv"
                 self._handle = self._path.open("w", newline="", encoding="utf-8")
+                # Locked before the header is written: another process's recover() lands only
+                # files that have a header and no lock.
+                fcntl.flock(self._handle, fcntl.LOCK_EX)
                 csv.writer(self._handle).writerow(COLUMNS)
                 self._opened = time.monotonic()
             csv.writer(self._handle).writerow([event_id, at, event, token, person_id, url, user_agent[:300]])
@@ -55,15 +63,29 @@ class EventWriter:
         with self._lock:
             if self._handle is None:
                 return
+            # Moved while still locked, then closed: no other process can land it in between.
+            self._land(self._path)
             self._handle.close()
             self._handle = None
-            self._land(self._path)
 
     def recover(self) -> None:
-        """Lands the files a process that died left behind (not this process's open one)."""
+        """Lands the files that writers which are gone left behind: a file another live endpoint
+        holds locked is its own, and stays where it is."""
         for path in sorted(self.incoming.glob("*.csv")):
-            if path != self._path and path.stat().st_size > 0:
-                self._land(path)
+            if path == self._path:
+                continue
+            try:
+                handle = path.open("rb")
+            except FileNotFoundError:  # another endpoint starting up landed it first
+                continue
+            with handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:  # a live writer's open file
+                    continue
+                # Empty: a writer between creating its file and locking it; leave it to that writer.
+                if os.fstat(handle.fileno()).st_size > 0 and path.exists():
+                    self._land(path)
 
     def _land(self, path: Path) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html as markup
 import re
 from urllib.parse import quote, urlencode
 
@@ -41,17 +42,22 @@ def click_url(base: str, secret: str, token: str, person_id: str, url: str) -> s
 
 def tracked_html(html: str, base: str, secret: str, token: str, person_id: str) -> str:
     """Links go through the click endpoint (not our own: the unsubscribe link stays as it is); an
-    open pixel goes at the end of the body."""
+    open pixel goes at the end of the body.
+
+    An href is HTML: `?a=1&amp;b=2` means `?a=1&b=2`, the URL a browser would follow. So the URL
+    is decoded before it is signed (the click redirects where the link pointed) and the tracked
+    link is encoded again to go back into the attribute."""
 
     def tracked(match: re.Match) -> str:
-        url = match.group(1)
+        url = markup.unescape(match.group(1))
         return (
             match.group(0)
             if url.startswith(base)
-            else f'href="{click_url(base, secret, token, person_id, url)}"'
+            else f'href="{markup.escape(click_url(base, secret, token, person_id, url))}"'
         )
 
     html = HREF.sub(tracked, html)
-    pixel = f'<img src="{open_url(base, secret, token, person_id)}" width="1" height="1" alt="">'
+    pixel_url = markup.escape(open_url(base, secret, token, person_id))
+    pixel = f'<img src="{pixel_url}" width="1" height="1" alt="">'
     closing = html.lower().rfind("</body>")
     return html[:closing] + pixel + html[closing:] if closing >= 0 else html + pixel

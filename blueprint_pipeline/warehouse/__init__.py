@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from blueprint_pipeline.errors import WarehouseError
 from blueprint_pipeline.paths import DEFAULT_WAREHOUSE_PATH
+from blueprint_pipeline.redact import without_passwords
 from blueprint_pipeline.warehouse.base import Session, Warehouse, checked_identifier, quote
 from blueprint_pipeline.warehouse.duckdb import DuckDBWarehouse
 from blueprint_pipeline.warehouse.postgres import PostgresWarehouse
@@ -20,21 +19,28 @@ def warehouse_from_url(url: str | None = None, schema: str | None = None) -> War
     `postgresql+psycopg2://user[:password]@host:port/db`.
     """
     url = url or DEFAULT_WAREHOUSE_URL
+    shown = without_passwords(url)  # every message below names the URL: never with its password
     if url.startswith("duckdb:///"):
         path = url.removeprefix("duckdb:///")
         if not path:
-            raise WarehouseError(f"bad warehouse URL {url!r}: expected duckdb:///path/to/file.duckdb")
+            raise WarehouseError(f"bad warehouse URL {shown!r}: expected duckdb:///path/to/file.duckdb")
         return DuckDBWarehouse(path=path)
     if url.startswith("postgresql+psycopg2://"):
+        if url.split("://", 1)[1].split("?", 1)[0].count("@") > 1:
+            # SQLAlchemy would end the password at the first `@` and take the rest for the host,
+            # which the driver's error then prints: refused before any connection.
+            raise WarehouseError(
+                f"bad warehouse URL {shown!r}: more than one '@'; write an '@' in the user name or "
+                "password as %40"
+            )
         return PostgresWarehouse(url=url, schema_name=schema or "public")
     if url.startswith(("postgresql://", "postgres://")):
-        shown = sa.make_url(url).render_as_string(hide_password=True)
         raise WarehouseError(
             f"warehouse URL {shown!r}: write postgresql+psycopg2://... "
             "(a plain postgresql:// URL selects psycopg 3, which is not installed)"
         )
     raise WarehouseError(
-        f"unknown warehouse URL {url!r}: expected duckdb:///path/to/file.duckdb "
+        f"unknown warehouse URL {shown!r}: expected duckdb:///path/to/file.duckdb "
         "or postgresql+psycopg2://user@host:port/db"
     )
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlglot import exp
 
 from blueprint_pipeline.errors import WarehouseError
+from blueprint_pipeline.redact import without_passwords
 from blueprint_pipeline.warehouse.base import Params, Session, Warehouse, checked_identifier, quote
 from blueprint_pipeline.warehouse.duckdb import used_params as _used
 from blueprint_pipeline.warehouse.duckdb import utc
@@ -152,8 +153,7 @@ class PostgresWarehouse(Warehouse):
 
     @property
     def display_url(self) -> str:
-        shown = sa.make_url(self.url).render_as_string(hide_password=True)
-        return f"{shown} (schema {self.schema_name})"
+        return f"{without_passwords(self.url)} (schema {self.schema_name})"
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
@@ -164,7 +164,7 @@ class PostgresWarehouse(Warehouse):
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise WarehouseError(f"cannot reach PostgreSQL at {self.display_url}: {reason}") from exc
         except (sa.exc.ArgumentError, ModuleNotFoundError) as exc:
-            raise WarehouseError(f"bad PostgreSQL URL {self.display_url}: {exc}") from exc
+            raise WarehouseError(f"bad PostgreSQL URL {self.display_url}: {without_passwords(exc)}") from exc
         try:
             schema = quote(self.schema_name)
             exists = "select 1 from pg_namespace where nspname = %(name)s"

@@ -41,7 +41,10 @@ def _tables() -> dict[str, pd.DataFrame]:
         "stg_linkedin__lead_gen_responses": empty(
             lead_gen_response_id="string", submitted_at="datetime64[us]", is_test_lead="bool"
         ),
-        "stg_tracking__events": empty(event_id="string", person_id="string", event="string", occurred_at="datetime64[us]"),
+        "stg_tracking__events": empty(
+            event_id="string", message_token="string", person_id="string", event="string",
+            occurred_at="datetime64[us]",
+        ),
         "person_registry": pd.DataFrame({"source_key": ["1@prod.Marketo", "2@prod.Marketo"], "person_id": ["p1", "p2"]}),
         "person_account_links": pd.DataFrame({"person_id": ["p1", "p2"], "account_id": ["A1", "A2"], "is_primary": True}),
         "person_score_adjustments": empty(person_id="string", points="float64", happened_at="datetime64[us]"),

@@ -2,7 +2,9 @@
 -- table scoring_activity_kinds): Marketo activities by type name or id, Marketo program status
 -- changes (activity 104) by their new status, CRM campaign-member statuses, LinkedIn form
 -- responses, and opens and clicks of journey emails (tracking events, which name the person).
--- Activities of merged-away records count for the person they became.
+-- Activities of merged-away records count for the person they became. An open or a click counts
+-- once per message (its first): a signed tracking link can be replayed without limit, and a
+-- replay is no new engagement; every raw event stays in stg_tracking__events.
 with kinds as (
     select source, match, kind from {{ ref('scoring_activity_kinds') }}
 ),
@@ -54,6 +56,20 @@ linkedin_kinds as (
     where not responses.is_test_lead and responses.submitted_at is not null
 ),
 
+tracking_firsts as (
+    select
+        events.person_id,
+        events.event_id,
+        events.event,
+        events.occurred_at,
+        row_number() over (
+            partition by events.message_token, events.person_id, events.event
+            order by events.occurred_at, events.event_id
+        ) as nth_of_message
+    from {{ ref('stg_tracking__events') }} as events
+    where events.person_id is not null and events.occurred_at is not null
+),
+
 scored as (
     select * from marketo_kinds
     union all select * from campaign_kinds
@@ -68,12 +84,12 @@ where scored.activity_at is not null
 union all
 
 select
-    events.person_id,
-    'tk:' || events.event_id as activity_id,
+    firsts.person_id,
+    'tk:' || firsts.event_id as activity_id,
     kinds.kind,
-    events.occurred_at as activity_at,
+    firsts.occurred_at as activity_at,
     'tracking' as origin,
     cast(null as varchar) as source_key
-from {{ ref('stg_tracking__events') }} as events
-inner join kinds on kinds.source = 'tracking_event' and kinds.match = events.event
-where events.person_id is not null and events.occurred_at is not null
+from tracking_firsts as firsts
+inner join kinds on kinds.source = 'tracking_event' and kinds.match = firsts.event
+where firsts.nth_of_message = 1
