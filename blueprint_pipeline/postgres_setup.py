@@ -2,7 +2,8 @@
 
     python -m blueprint_pipeline.postgres_setup postgresql+psycopg2://user@host:5432 warehouse_db dagster_db
 
-The URL names the server (a password in it is never printed); each database is created once.
+The URL names the server (its user part, where a password or token is, is never printed); each
+database is created once.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import sys
 
 import sqlalchemy as sa
 
-from blueprint_pipeline.redact import without_passwords
-from blueprint_pipeline.warehouse import checked_identifier
+from blueprint_pipeline.errors import WarehouseError
+from blueprint_pipeline.redact import url_shown, without_passwords
+from blueprint_pipeline.warehouse import checked_identifier, refuse_unencoded_at
 
 
 def create_databases(server_url: str, names: list[str]) -> list[str]:
@@ -40,10 +42,15 @@ def main(argv: list[str]) -> int:
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    shown = without_passwords(argv[0])
+    shown = url_shown(argv[0])  # scheme://***@host: no user name, password or token
     try:
+        refuse_unencoded_at(argv[0], "server URL")
         created = create_databases(argv[0], argv[1:])
-    except (sa.exc.SQLAlchemyError, ValueError) as exc:
+    except WarehouseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # ImportError: a scheme whose driver is not installed (postgresql+psycopg://).
+    except (sa.exc.SQLAlchemyError, ValueError, ImportError) as exc:
         print(f"error: PostgreSQL at {shown}: {without_passwords(str(exc).splitlines()[0])}", file=sys.stderr)
         return 2
     for name in argv[1:]:

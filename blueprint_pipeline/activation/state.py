@@ -10,7 +10,13 @@ writes the same bytes as one uninterrupted build.
 Each run records what it hands out under its as-of (deleting what an earlier attempt at that as-of
 recorded), writes its files, and only then marks the activation completed, in the same transaction.
 Rows older than the baseline are pruned once a run completes: a later run needs this run's rows, a
-re-run of this as-of needs the baseline's.
+re-run of this as-of needs the baseline's. The journeys' CRM field updates written out are the
+exception: kept for good, an update counts as written by its own row (those rows commit only with
+`complete()`), never through the pruned `activation_completed`.
+
+Activations move forward, like the histories (errors.check_not_before): a run dated before the
+latest completed activation of a list is refused. Its baseline may be pruned, and what it wrote
+would set a destination back (a CRM field to a value a later write-back replaced).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from blueprint_pipeline.errors import check_not_before
 from blueprint_pipeline.warehouse import Session
 
 MEMBERS = "activation_members"  # destination, list_name, key, activated_at (the as-of)
@@ -49,6 +56,24 @@ def baseline(session: Session, destination: str, list_name: str, as_of) -> datet
         {"d": destination, "n": list_name, "t": _at(as_of)},
     )
     return None if found is None or pd.isna(found) else pd.Timestamp(found).to_pydatetime()
+
+
+def check_moves_forward(session: Session, destination: str, list_names: list[str], as_of) -> None:
+    """Raises AsOfError when `as_of` is before the latest completed activation of any of the lists
+    (the same as-of may be re-run: it writes the same files)."""
+    latest = dict(
+        session.fetchall(
+            f"select list_name, max(activated_at) from {COMPLETED} where destination = $d group by list_name",
+            {"d": destination},
+        )
+    )
+    for name in list_names:
+        found = latest.get(name)
+        check_not_before(
+            _at(as_of),
+            None if found is None or pd.isna(found) else pd.Timestamp(found).to_pydatetime(),
+            f"the completed activations of {destination} {name} (activation_completed)",
+        )
 
 
 def previous(session: Session, destination: str, list_name: str, as_of) -> set[str]:

@@ -137,18 +137,6 @@ NODE_DESTINATIONS = {
 # Journeys that act (journeys/engine.py): a draft or finished one does nothing, an aborted one
 # only ends its enrolments.
 ACTING = ("test", "live", "closed")
-# Template token -> the unified field the renderer fills it from (journeys/world.py).
-TOKEN_FIELDS = {
-    "account.id": "unified_accounts.account_id",
-    "account.name": "unified_accounts.account_name",
-    "account.domain": "unified_accounts.domain",
-    "account.industry": "unified_accounts.industry",
-    "account.employees": "unified_accounts.employees",
-    "account.country": "unified_accounts.billing_country",
-    **{f"person.{f}": f"unified_persons.{f}" for f in ("first_name", "last_name", "email", "title", "phone")},
-}
-# buying_group tokens read from engagement scores (the stage model and readiness read them too).
-SCORED_TOKENS = {"buying_group.stage", "buying_group.score", "buying_group.readiness_tier"}
 # The address each channel sends to.
 ADDRESS_FIELDS = {
     "email": "unified_persons.email",
@@ -431,8 +419,15 @@ class Lineage:
         return self.field(name) if name in UNIFIED_SOURCES else self.source_field(name)
 
     def template(self, name: str, interest: str) -> list[Trail]:
-        """The labels on the fields a message template fills (subject, text and HTML)."""
-        from blueprint_pipeline.journeys.validate import template_tokens
+        """The labels on the fields a message template fills (subject, text and HTML), each token
+        followed to its source in journeys/validate.TOKEN_SOURCES, the renderer's one list."""
+        from blueprint_pipeline.journeys.validate import (
+            BUYING_GROUP,
+            CONFIG,
+            SCORED_BUYING_GROUP,
+            TOKEN_SOURCES,
+            template_tokens,
+        )
 
         template = self.config.journeys.templates[name]
         used = sorted(
@@ -444,11 +439,21 @@ class Lineage:
         )
         trails = []
         for token in used:
-            if token in TOKEN_FIELDS:
-                trails += [t.via(f"token {token}") for t in self.field(TOKEN_FIELDS[token])]
-            elif token.startswith("buying_group."):
-                group = self.scored_group(interest) if token in SCORED_TOKENS else self.buying_group(interest)
-                trails += [t.via(f"token {token}") for t in group]
+            source = TOKEN_SOURCES.get(token)
+            if source == BUYING_GROUP:
+                filled = self.buying_group(interest)
+            elif source == SCORED_BUYING_GROUP:
+                filled = self.scored_group(interest)
+            elif source == CONFIG:
+                filled = []
+            elif source in UNIFIED_SOURCES:
+                filled = self.field(source)
+            else:  # a token nobody said the data of: never passed unchecked
+                raise ConfigError(
+                    f"templates.{name}: token {token!r} has no known source ({source!r}); "
+                    "journeys/validate.py TOKEN_SOURCES names the data each token is filled from"
+                )
+            trails += [t.via(f"token {token}") for t in filled]
         return [t.via(f"template {name}") for t in trails]
 
     def journey_selected(self, journey_id: str, journey: Journey, name: str, seen: frozenset) -> list[Trail]:

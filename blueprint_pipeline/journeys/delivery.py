@@ -29,6 +29,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from blueprint_pipeline.faults import crash_point
+from blueprint_pipeline.redact import redacted
 from blueprint_pipeline.warehouse import Warehouse
 
 MAX_ATTEMPTS = 5
@@ -119,11 +120,18 @@ POLICY = email.policy.default.clone(max_line_length=998)
 # subject) must never end its header and start another (`Bcc: ...`), and the email library refuses
 # CR/LF outright (ValueError), which would fail the message for a typo in a CRM field.
 _HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
+# The email library decodes RFC 2047 encoded words (`=?utf-8?q?Orion=0D=0ABcc:...?=`) in the values
+# it is given and writes what they decode to, CR/LF included, unescaped: a value from data must never
+# be read as one. A space after the `=` keeps the text readable; the library encodes non-ASCII
+# text itself.
+_ENCODED_WORD_START = "=?"
 
 
 def header_value(value: object) -> str:
-    """`value` as one header line: every run of control characters becomes one space."""
-    return _HEADER_BREAKS.sub(" ", str(value)).strip()
+    """`value` as one header line of literal text: every run of control characters becomes one
+    space, and `=?` becomes `= ?` (never the start of an encoded word)."""
+    text = _HEADER_BREAKS.sub(" ", str(value)).strip()
+    return text.replace(_ENCODED_WORD_START, "= ?")
 
 
 def one_address(value: object) -> str:
@@ -135,10 +143,24 @@ def one_address(value: object) -> str:
     return cleaned
 
 
+def check_headers(message: EmailMessage) -> None:
+    """Raises unless `message`'s bytes, read back, hold exactly the headers it was given, each one
+    line: the last word on header injection, whatever the email library does with a value."""
+    written = email.message_from_bytes(bytes(message), policy=email.policy.default)
+    if [k.lower() for k in written] != [k.lower() for k in message]:
+        raise ValueError(
+            f"the message's headers read back as {written.keys()}, not the {message.keys()} it was given"
+        )
+    for name, value in written.items():
+        if _HEADER_BREAKS.search(str(value)):
+            raise ValueError(f"header {name} reads back with a control character")
+
+
 def email_message(row: dict, from_address: str, unsubscribe_url: str | None) -> EmailMessage:
     """The message of an outbox row. Every header value goes through `header_value`, whatever the
-    data; a body that is not text or a recipient that is not one address raises (the caller fails
-    that message alone)."""
+    data, and the built message through `check_headers`; a body that is not text, a recipient that
+    is not one address or headers that do not read back as set raise (the caller fails that message
+    alone)."""
     message = EmailMessage(policy=POLICY)
     message["Message-ID"] = header_value(row["message_id"])
     message["From"] = header_value(from_address)
@@ -155,6 +177,7 @@ def email_message(row: dict, from_address: str, unsubscribe_url: str | None) -> 
     html = row.get("body_html")
     if isinstance(html, str) and html:  # a NULL arrives as None or NaN
         message.add_alternative(html, subtype="html")
+    check_headers(message)
     return message
 
 
@@ -164,9 +187,24 @@ class Delivered:
     failed: int
     retried_after_crash: int
     bounced: int = 0
-    # (message_id, status after the attempt, reason) of every message this run could not send:
-    # `pending` (tried again next run), `failed` (after MAX_ATTEMPTS) or `bounced`.
+    # (message_id, status after the attempt, public reason) of every message this run could not
+    # send: `pending` (tried again next run), `failed` (after MAX_ATTEMPTS) or `bounced`. The
+    # reason is `public_reason`'s: it goes to Dagster's event log; `last_error` keeps it whole.
     errors: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+# An address or a phone number left in an error text after `redacted` (a server's answer in double
+# quotes, an address outside quotes).
+_ADDRESS = re.compile(r"[^\s<>()\[\],;:'\"]+@[^\s<>()\[\],;:'\"]+")
+_PHONE = re.compile(r"\+\d[\d\s().-]{5,}\d")
+
+
+def public_reason(reason: str) -> str:
+    """A delivery error as Dagster's event log may hold it (metadata, build summary, log), which a
+    deletion request cannot reach: its first line, quoted values as '...', any address left as
+    <address>, any phone number as <number>. `last_error` in the outbox keeps the whole reason
+    (forget redacts it there)."""
+    return _PHONE.sub("<number>", _ADDRESS.sub("<address>", redacted(reason)))
 
 
 def _hard_bounce(exc: Exception) -> bool:
@@ -230,7 +268,7 @@ def deliver(
                     failed += status == "failed"
                     reason = f"{type(exc).__name__}: {exc}"[:500]
                     mark(row["message_id"], "status = $s, last_error = $e", s=status, e=reason)
-                    errors.append((row["message_id"], status, reason))
+                    errors.append((row["message_id"], status, public_reason(reason)))
                     continue
                 crash_point("deliver")
                 mark(

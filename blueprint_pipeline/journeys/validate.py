@@ -17,24 +17,52 @@ from blueprint_pipeline.config.journeys import (
     PersonCondition,
 )
 
-# What templates may use; the renderer fills exactly these (blueprint_pipeline/journeys/render.py).
-TOKENS: dict[str, tuple[str, ...]] = {
-    "account": ("id", "name", "domain", "industry", "employees", "country"),
-    "person": ("first_name", "last_name", "email", "title", "phone"),
-    "buying_group": (
-        "name",
-        "stage",
-        "status",
-        "completeness",
-        "score",
-        "missing_roles",
-        "members",
-        "readiness_tier",
-    ),
-    "solution_interest": ("name", "description", "business_outcome"),
-    "journey": ("name",),
-    "unsubscribe_url": (),
+# Where a token's value comes from, for the lineage check (governance/lineage.py, which follows
+# each to the labels of its data): a unified field (`table.column`), a buying group (its accounts,
+# members and the person fields its roles test), a buying group's scores (stage, score, readiness:
+# the engagement behind them too), or the config alone (no data).
+BUYING_GROUP = "buying group"
+SCORED_BUYING_GROUP = "buying group scores"
+CONFIG = "config"
+
+# The one list of template tokens: what templates may use and where the renderer fills each from
+# (journeys/engine.py `_tokens`, from journeys/world.py). Validation accepts exactly these and the
+# lineage check refuses any token it has no source for, so a token cannot be added without saying
+# which data it carries.
+TOKEN_SOURCES: dict[str, str] = {
+    "account.id": "unified_accounts.account_id",
+    "account.name": "unified_accounts.account_name",
+    "account.domain": "unified_accounts.domain",
+    "account.industry": "unified_accounts.industry",
+    "account.employees": "unified_accounts.employees",
+    "account.country": "unified_accounts.billing_country",
+    **{f"person.{f}": f"unified_persons.{f}" for f in ("first_name", "last_name", "email", "title", "phone")},
+    "buying_group.name": BUYING_GROUP,
+    "buying_group.stage": SCORED_BUYING_GROUP,
+    "buying_group.status": BUYING_GROUP,
+    "buying_group.completeness": BUYING_GROUP,
+    "buying_group.score": SCORED_BUYING_GROUP,
+    "buying_group.missing_roles": BUYING_GROUP,
+    "buying_group.members": BUYING_GROUP,
+    "buying_group.readiness_tier": SCORED_BUYING_GROUP,
+    "solution_interest.name": CONFIG,
+    "solution_interest.description": CONFIG,
+    "solution_interest.business_outcome": CONFIG,
+    "journey.name": CONFIG,
+    "unsubscribe_url": CONFIG,  # signed from the message token and the person's id, no field
 }
+
+
+def _by_head(tokens) -> dict[str, tuple[str, ...]]:
+    heads: dict[str, tuple[str, ...]] = {}
+    for token in tokens:
+        head, _, attr = token.partition(".")
+        heads[head] = heads.get(head, ()) + ((attr,) if attr else ())
+    return heads
+
+
+# Name -> its fields (empty: a token without fields), for the messages of token_errors.
+TOKENS: dict[str, tuple[str, ...]] = _by_head(TOKEN_SOURCES)
 SANDBOX = SandboxedEnvironment(autoescape=False)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from blueprint_pipeline.errors import WarehouseError
 from blueprint_pipeline.paths import DEFAULT_WAREHOUSE_PATH
-from blueprint_pipeline.redact import without_passwords
+from blueprint_pipeline.redact import url_shown
 from blueprint_pipeline.warehouse.base import Session, Warehouse, checked_identifier, quote
 from blueprint_pipeline.warehouse.duckdb import DuckDBWarehouse
 from blueprint_pipeline.warehouse.postgres import PostgresWarehouse
@@ -19,20 +19,15 @@ def warehouse_from_url(url: str | None = None, schema: str | None = None) -> War
     `postgresql+psycopg2://user[:password]@host:port/db`.
     """
     url = url or DEFAULT_WAREHOUSE_URL
-    shown = without_passwords(url)  # every message below names the URL: never with its password
+    # Every message below names the URL: never its user part, where a password or token may be.
+    shown = url_shown(url)
     if url.startswith("duckdb:///"):
         path = url.removeprefix("duckdb:///")
         if not path:
             raise WarehouseError(f"bad warehouse URL {shown!r}: expected duckdb:///path/to/file.duckdb")
         return DuckDBWarehouse(path=path)
     if url.startswith("postgresql+psycopg2://"):
-        if url.split("://", 1)[1].split("?", 1)[0].count("@") > 1:
-            # SQLAlchemy would end the password at the first `@` and take the rest for the host,
-            # which the driver's error then prints: refused before any connection.
-            raise WarehouseError(
-                f"bad warehouse URL {shown!r}: more than one '@'; write an '@' in the user name or "
-                "password as %40"
-            )
+        refuse_unencoded_at(url, "warehouse URL")
         return PostgresWarehouse(url=url, schema_name=schema or "public")
     if url.startswith(("postgresql://", "postgres://")):
         raise WarehouseError(
@@ -45,6 +40,17 @@ def warehouse_from_url(url: str | None = None, schema: str | None = None) -> War
     )
 
 
+def refuse_unencoded_at(url: str, what: str) -> None:
+    """A PostgreSQL URL with more than one `@` before its query is refused before any connection:
+    SQLAlchemy would end the password at the first `@` and take the rest for the host, which the
+    driver's error then prints ("could not translate host name "CRET@host"")."""
+    if url.split("://", 1)[-1].split("?", 1)[0].count("@") > 1:
+        raise WarehouseError(
+            f"bad {what} {url_shown(url)!r}: more than one '@'; write an '@' in the user name or "
+            "password as %40"
+        )
+
+
 __all__ = [
     "DEFAULT_WAREHOUSE_URL",
     "DuckDBWarehouse",
@@ -53,5 +59,6 @@ __all__ = [
     "Warehouse",
     "checked_identifier",
     "quote",
+    "refuse_unencoded_at",
     "warehouse_from_url",
 ]

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlglot import exp
 
 from blueprint_pipeline.errors import WarehouseError
-from blueprint_pipeline.redact import without_passwords
+from blueprint_pipeline.redact import url_shown, without_passwords
 from blueprint_pipeline.warehouse.base import Params, Session, Warehouse, checked_identifier, quote
 from blueprint_pipeline.warehouse.duckdb import used_params as _used
 from blueprint_pipeline.warehouse.duckdb import utc
@@ -164,7 +164,9 @@ class PostgresWarehouse(Warehouse):
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise WarehouseError(f"cannot reach PostgreSQL at {self.display_url}: {reason}") from exc
         except (sa.exc.ArgumentError, ModuleNotFoundError) as exc:
-            raise WarehouseError(f"bad PostgreSQL URL {self.display_url}: {without_passwords(exc)}") from exc
+            # A URL the parser refused may be split anywhere: shown without its user part at all.
+            shown = f"{url_shown(self.url)} (schema {self.schema_name})"
+            raise WarehouseError(f"bad PostgreSQL URL {shown}: {without_passwords(exc)}") from exc
         try:
             schema = quote(self.schema_name)
             exists = "select 1 from pg_namespace where nspname = %(name)s"

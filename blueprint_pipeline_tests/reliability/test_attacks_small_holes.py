@@ -26,7 +26,8 @@ from blueprint_pipeline.config import load_config
 from blueprint_pipeline.config.journeys import Template
 from blueprint_pipeline.errors import BlueprintError, ConfigError, WarehouseError
 from blueprint_pipeline.journeys.render import render
-from blueprint_pipeline.redact import without_passwords
+from blueprint_pipeline.postgres_setup import main as postgres_setup
+from blueprint_pipeline.redact import url_shown, without_passwords
 from blueprint_pipeline.tracking.app import create_app
 from blueprint_pipeline.tracking.events import EventWriter
 from blueprint_pipeline.tracking.links import open_url, tracked_html, unsubscribe_url
@@ -127,6 +128,11 @@ MISTYPED = [
     "postgresql://user:SECRET@host/db",
     "duckdb://user:SECRET@host/db",
     "postgresql+psycopg2://user:SE@CR/ET@host/db",  # a password with `@` and `/` in it
+    "mysql://user:SE'CRET@host/db",  # a quote, a double quote, a space: the password goes on
+    'mysql://user:SE"CRET@host/db',
+    "mysql://user:SE CRET@host/db",
+    "redis://SECRET@host/0",  # a token alone in the user part
+    "postgresql+psycopg2://user:SE@CRET@host/db",  # the driver would print "CRET@host"
 ]
 
 
@@ -135,8 +141,16 @@ def test_no_warehouse_url_is_printed_with_its_password(url, tmp_path, capsys):
     assert main(["run", "--landing", str(tmp_path), "--warehouse", url]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "warehouse URL" in err
-    assert "SECRET" not in err and "CR/ET" not in err
-    assert "user:***@host" in err  # the rest stays, so the user sees which URL is wrong
+    assert "CRET" not in err and "CR/ET" not in err and "user:" not in err
+    assert f"{url.split('://')[0]}://***@host" in err  # the rest stays: the user sees which URL
+
+
+@pytest.mark.parametrize("url", [u.replace("@host", "@127.0.0.1:1") for u in MISTYPED])
+def test_postgres_setup_prints_no_part_of_the_user_part_of_its_url(url, capsys):
+    assert postgres_setup([url, "warehouse_db"]) == 2  # nothing listens on port 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "://***@127.0.0.1:1" in err
+    assert "CRET" not in err and "CR/ET" not in err and "user:" not in err
 
 
 @pytest.mark.parametrize("url", MISTYPED)
@@ -174,10 +188,32 @@ def test_any_error_line_and_summary_hides_the_passwords_of_the_urls_it_quotes(mo
             "https://a:SECRET@x.example/?q=1 and sftp://b:SECRET@y",
             "https://a:***@x.example/?q=1 and sftp://b:***@y",
         ),
+        # A password holding a quote, a double quote, a space or `@`: hidden to its last `@`.
+        ("'mysql://u:se'cret@h/db': expected duckdb:///w", "'mysql://u:***@h/db': expected duckdb:///w"),
+        ('"mysql://u:se"cret@h/db"', '"mysql://u:***@h/db"'),
+        (
+            "at postgresql+psycopg2://u:se cr@et@h/db (schema s)",
+            "at postgresql+psycopg2://u:***@h/db (schema s)",
+        ),
+        ("mysql://o'neil:SECRET@h", "mysql://o'neil:***@h"),
     ],
 )
 def test_without_passwords(text, shown):
     assert without_passwords(text) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://TOKEN@h:6379/0", "redis://***@h:6379/0"),
+        ("mysql://u:se'c @r/et@h/db?x=1", "mysql://***@h/db?x=1"),  # the user part ends at the last `@`
+        ("mysql://h/db?to=a@b", "mysql://***@b"),  # an `@` in the query hides more, never less
+        ("postgresql+psycopg2://h:5432/db", "postgresql+psycopg2://h:5432/db"),
+        ("u:p@h/db", "***@h/db"),  # no scheme
+    ],
+)
+def test_an_echoed_url_never_shows_its_user_part(url, shown):
+    assert url_shown(url) == shown
 
 
 # 11. A YAML alias bomb.
@@ -345,6 +381,46 @@ def test_a_replayed_open_or_click_counts_once_per_message(warehouse, tmp_path, m
     assert per_kind["email_open"][2] == pytest.approx(0.5 ** (4 / 30) + 0.5 ** (1 / 30), abs=1e-8)
     assert per_kind["email_click"][:2] == (1, 1)
     assert per_kind["email_click"][2] == pytest.approx(3 * 0.5 ** (3 / 30), abs=1e-8)
+
+
+def test_opens_without_a_message_token_are_not_taken_for_replays(warehouse, tmp_path, monkeypatch):
+    """Older events carry no message token: nothing says two of them are one message, so each
+    counts. Carol (identity_unified), as-of 2026-03-01 00:00: opens n1 (02-25) and n2 (02-28) and a
+    click n3 (02-27), all without a token, and m1 opened twice (o1, then its replay o2).
+    Worked by hand: scored opens n1, n2, o1 (o2 is m1's replay); the click n3.
+      email_open = 0.5^(4/30) + 0.5^(1/30) + 0.5^(2/30); email_click = 3 x 0.5^(2/30).
+    Before: the NULL tokens were one partition, so n1 and n2 were one open (n2 dropped)."""
+    landing = tmp_path / "landing"
+    shutil.copytree(FIXTURES / "identity_unified", landing)
+    (landing / "tracking").mkdir()
+    (landing / "tracking" / "events_1.csv").write_text(
+        "event_id,occurred_at,event,message_token,person_id,url,user_agent\n"
+        f"n1,2026-02-25T00:00:00Z,open,,{CAROL},,\n"
+        f"n2,2026-02-28T00:00:00Z,open, ,{CAROL},,\n"
+        f"n3,2026-02-27T00:00:00Z,click,,{CAROL},https://x.example/a,\n"
+        f"o1,2026-02-27T00:00:00Z,open,m1,{CAROL},,\n"
+        f"o2,2026-02-27T06:00:00Z,open,m1,{CAROL},,\n"
+    )
+    result = build(landing, warehouse, monkeypatch)
+    assert result.success, result.render()
+
+    assert warehouse.scalar("select count(*) from stg_tracking__events where message_token is null") == 3
+    assert sorted(
+        warehouse.fetchall(
+            "select activity_id, kind from int_person_activities where origin = 'tracking' and person_id = $p",
+            {"p": CAROL},
+        )
+    ) == [("tk:n1", "email_open"), ("tk:n2", "email_open"), ("tk:n3", "email_click"), ("tk:o1", "email_open")]
+    per_kind = dict(
+        warehouse.fetchall(
+            "select kind, sum(contribution) from person_engagement_contributions "
+            "where person_id = $p and kind in ('email_open', 'email_click') group by kind",
+            {"p": CAROL},
+        )
+    )
+    opens = 0.5 ** (4 / 30) + 0.5 ** (1 / 30) + 0.5 ** (2 / 30)
+    assert float(per_kind["email_open"]) == pytest.approx(opens, abs=1e-8)
+    assert float(per_kind["email_click"]) == pytest.approx(3 * 0.5 ** (2 / 30), abs=1e-8)
 
 
 # 13. A --select that cuts a step building several assets.

@@ -4,7 +4,8 @@
 -- responses, and opens and clicks of journey emails (tracking events, which name the person).
 -- Activities of merged-away records count for the person they became. An open or a click counts
 -- once per message (its first): a signed tracking link can be replayed without limit, and a
--- replay is no new engagement; every raw event stays in stg_tracking__events.
+-- replay is no new engagement; every raw event stays in stg_tracking__events. An event without a
+-- message token (older events) counts on its own: nothing says which message it was.
 with kinds as (
     select source, match, kind from {{ ref('scoring_activity_kinds') }}
 ),
@@ -63,7 +64,12 @@ tracking_firsts as (
         events.event,
         events.occurred_at,
         row_number() over (
-            partition by events.message_token, events.person_id, events.event
+            -- An event without a token (older events) is its own message: nothing ties it to another.
+            partition by
+                events.message_token,
+                case when events.message_token is null then events.event_id end,
+                events.person_id,
+                events.event
             order by events.occurred_at, events.event_id
         ) as nth_of_message
     from {{ ref('stg_tracking__events') }} as events

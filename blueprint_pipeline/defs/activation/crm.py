@@ -13,7 +13,7 @@ from blueprint_pipeline.activation.crm import (
     writeback_rows,
 )
 from blueprint_pipeline.activation.files import write_folder
-from blueprint_pipeline.activation.state import COMPLETED, CRM, baseline, complete, create_state
+from blueprint_pipeline.activation.state import CRM, baseline, check_moves_forward, complete, create_state
 from blueprint_pipeline.csv_safety import formula_cells
 from blueprint_pipeline.defs.activation import checks
 from blueprint_pipeline.faults import crash_point
@@ -75,6 +75,7 @@ def crm_writeback(
         session.execute(
             f"create table if not exists {UPDATES_SENT} (step_key varchar, activated_at timestamp)"
         )
+        check_moves_forward(session, CRM[0], [CRM[1]], facts.as_of)
         at = {"t": facts.as_of, "since": baseline(session, *CRM, facts.as_of)}
         rows = writeback_rows(session)
         rows["row_hash"] = row_hash(rows) if len(rows) else pd.Series(dtype="string")
@@ -84,14 +85,16 @@ def crm_writeback(
         changed = [sent.get(g) != h for g, h in zip(rows["buying_group_id"], rows["row_hash"], strict=True)]
         delta = rows[pd.Series(changed, index=rows.index, dtype=bool)]
         # The journeys' field updates up to this as-of that no completed write-back before it wrote
-        # out: by step key, kept for good (there is no full file to fall back on).
+        # out: by step key, kept for good (there is no full file to fall back on). Its rows commit
+        # only with complete(), so a row before this as-of is a completed write-back's; never join
+        # activation_completed, which complete() prunes (an update would count as unsent again
+        # and set Salesforce back to its stale value).
         updates = (
             session.fetch_df(
                 "select step_key, account_id, field, value from crm_field_updates where happened_at <= $t "
-                f"and step_key not in (select step_key from {UPDATES_SENT} where activated_at in "
-                f"(select activated_at from {COMPLETED} where destination = $d and list_name = $n "
-                "and activated_at < $t)) order by happened_at, step_key",
-                {"t": facts.as_of, "d": CRM[0], "n": CRM[1]},
+                f"and step_key not in (select step_key from {UPDATES_SENT} where activated_at < $t) "
+                "order by happened_at, step_key",
+                {"t": facts.as_of},
             )
             if session.table_exists("crm_field_updates")
             else pd.DataFrame(columns=["step_key", "account_id", "field", "value"])

@@ -12,7 +12,13 @@ from blueprint_pipeline.activation.linkedin import (
     targeting,
     write_list,
 )
-from blueprint_pipeline.activation.state import complete, create_state, previous, remember
+from blueprint_pipeline.activation.state import (
+    check_moves_forward,
+    complete,
+    create_state,
+    previous,
+    remember,
+)
 from blueprint_pipeline.defs.activation import checks
 from blueprint_pipeline.faults import crash_point
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
@@ -57,6 +63,7 @@ def linkedin_audiences(
     lists = sorted((x for x in lists if x[1] not in blocked), key=lambda x: x[1])
     with warehouse.transaction() as session:
         create_state(session)
+        check_moves_forward(session, "linkedin", [n for _, n, _ in lists], facts.as_of)
         for kind, name, definition in lists:
             if kind == "company":
                 frame = company_rows(session, definition)

@@ -5,7 +5,13 @@ from collections.abc import Iterator
 import dagster as dg
 
 from blueprint_pipeline.activation.linkedin import marketo_rows, persons_of, write_list
-from blueprint_pipeline.activation.state import complete, create_state, previous, remember
+from blueprint_pipeline.activation.state import (
+    check_moves_forward,
+    complete,
+    create_state,
+    previous,
+    remember,
+)
 from blueprint_pipeline.config.activation import LinkedIn
 from blueprint_pipeline.defs.activation import checks
 from blueprint_pipeline.faults import crash_point
@@ -42,6 +48,7 @@ def marketo_static_lists(
     report = {}
     with warehouse.transaction() as session:
         create_state(session)
+        check_moves_forward(session, "marketo", list(lists), facts.as_of)
         for name, definition in lists.items():
             frame = marketo_rows(session, definition)
             described = {
