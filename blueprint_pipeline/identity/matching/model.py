@@ -34,7 +34,8 @@ COMPARISON_COLUMNS = ("name", "email", "phone", "company", "city", "country", "t
 PREDICTION_BLOCKING_RULES = [
     "l.email_user = r.email_user",
     # A name alone is too common a key (whole surnames become one block): with a place or a domain.
-    "l.last_name = r.last_name and substr(l.first_name, 1, 1) = substr(r.first_name, 1, 1) and l.city = r.city",
+    "l.last_name = r.last_name and substr(l.first_name, 1, 1) = substr(r.first_name, 1, 1) "
+    "and l.city = r.city",
     "l.last_name = r.last_name and substr(l.first_name, 1, 1) = substr(r.first_name, 1, 1) "
     "and l.work_domain = r.work_domain",
     "l.first_name = r.last_name and l.last_name = r.first_name",
