@@ -330,8 +330,10 @@ def write_labelled_landing(labelled: str, scale: str, seed: int, landing: Path) 
 
 
 def run_identity_bench(
-    labelled: str, scale: str, seed: int, workdir: Path, reuse: bool = False
+    labelled: str, scale: str, seed: int, workdir: Path, reuse: bool = False, config: Path | None = None
 ) -> IdentityBenchResult:
+    """Builds the identity layer on a labelled set and scores it against the truth. `config`: a
+    config directory to compare settings (e.g. person matching off); default the shipped one."""
     if labelled not in LABELLED_SETS:
         raise ValueError(f"unknown labelled set {labelled!r}; expected one of {', '.join(LABELLED_SETS)}")
     sized = labelled == DIRTY
@@ -345,8 +347,9 @@ def run_identity_bench(
         write_labelled_landing(labelled, scale, seed, landing)
         marker.write_text("ok")
     warehouse.unlink(missing_ok=True)
-    config = workdir / "identity-config"  # the shipped defaults
-    config.mkdir(parents=True, exist_ok=True)
+    if config is None:
+        config = workdir / "identity-config"  # the shipped defaults
+        config.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "BLUEPRINT_DAGSTER_STORAGE": str(workdir / "dagster")}
     url = f"duckdb:///{warehouse}"
     seconds, done = _blueprint(

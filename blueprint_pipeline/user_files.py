@@ -9,6 +9,7 @@ from blueprint_pipeline.buying_groups.groups import read_overrides
 from blueprint_pipeline.buying_groups.stages import read_stage_changes
 from blueprint_pipeline.config import LoadedConfig
 from blueprint_pipeline.identity.links import decisions_for
+from blueprint_pipeline.identity.matching.decisions import person_decisions_for
 
 
 def check_user_files(loaded: LoadedConfig) -> list[str]:
@@ -17,6 +18,9 @@ def check_user_files(loaded: LoadedConfig) -> list[str]:
     decisions = decisions_for(loaded)
     if decisions.path:
         found.append(f"account link decisions: {decisions.path} ({len(decisions.frame)} pairs)")
+    person_decisions = person_decisions_for(loaded)
+    if person_decisions.path:
+        found.append(f"person match decisions: {person_decisions.path} ({len(person_decisions.frame)} pairs)")
     for name, audience in sorted(loaded.config.audiences.audiences.items()):
         if audience.static_list:
             path = static_list_path(loaded, audience.static_list)

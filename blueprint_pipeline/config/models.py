@@ -12,6 +12,7 @@ from blueprint_pipeline.config.audiences import AudiencesConfig
 from blueprint_pipeline.config.base import StrictModel
 from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
 from blueprint_pipeline.config.governance import GovernanceConfig
+from blueprint_pipeline.config.identity import PersonMatchingPolicy
 from blueprint_pipeline.config.journeys import JourneysConfig
 from blueprint_pipeline.config.qualification import QualificationConfig
 from blueprint_pipeline.config.reporting import ReportingConfig
@@ -171,6 +172,7 @@ class IdentityConfig(StrictModel):
     person_merge: PersonMergePolicy = Field(default_factory=PersonMergePolicy)
     account_merge: AccountMergePolicy = Field(default_factory=AccountMergePolicy)
     account_links: AccountLinkPolicy = Field(default_factory=AccountLinkPolicy)
+    person_matching: PersonMatchingPolicy = Field(default_factory=PersonMatchingPolicy)
 
 
 class BlueprintConfig(StrictModel):

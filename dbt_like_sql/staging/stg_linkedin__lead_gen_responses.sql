@@ -30,7 +30,9 @@ select
     {{ text('last_name') }} as last_name,
     {{ text('company_name') }} as company,
     {{ text('job_title') }} as title,
+    {{ text('city') }} as city,
     {{ text('country_region') }} as country,
+    {{ text('phone_number') }} as phone,
     {{ text('form_id') }} as form_id,
     coalesce({{ to_bool('test_lead') }}, false) as is_test_lead,
     case when mdy is not null then make_timestamp(

@@ -13,6 +13,7 @@ select
     {{ email_domain('email') }} as email_domain,
     {{ text('title') }} as title,
     {{ text('department') }} as department,
+    {{ text('mailing_city') }} as city,
     {{ text('mailing_country') }} as country,
     {{ text('phone') }} as phone,
     {{ text('mobile_phone') }} as mobile_phone,

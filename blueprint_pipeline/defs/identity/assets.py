@@ -13,7 +13,7 @@ from blueprint_pipeline.warehouse import Warehouse
 @dg.asset(
     group_name="identity",
     kinds={"python", "scipy"},
-    deps=["int_identity_nodes", "int_identity_edges"],
+    deps=["int_identity_nodes", "int_identity_edges", "int_identity_match_pairs"],
     automation_condition=dg.AutomationCondition.eager()
     & dg.AutomationCondition.all_deps_blocking_checks_passed(),
 )
@@ -21,11 +21,17 @@ def int_identity_components(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
 ) -> dg.MaterializeResult:
     """One row per source record with its component (the person it belongs to, before stable ids):
-    connected components of the identity graph, computed with scipy's sparse graph routines."""
+    connected components of the identity graph, computed with scipy's sparse graph routines. The
+    graph's edges are the deterministic ones (ids, conversions, merges, exact email) and the model's
+    matches and reviewers' `same` pairs (int_identity_match_pairs)."""
     facts = run_facts(context, blueprint_config.loaded.version)
     with warehouse.transaction() as session:
         nodes = session.fetch_df("select source_key from int_identity_nodes")
-        edges = session.fetch_df("select source_key, other_key from int_identity_edges")
+        edges = session.fetch_df(
+            "select source_key, other_key from int_identity_edges "
+            "union all select source_key, other_key from int_identity_match_pairs "
+            "where outcome in ('match', 'same')"
+        )
         found = components(nodes["source_key"], edges)
         session.replace_table("int_identity_components", found)
     persons = int(found["component_key"].nunique())

@@ -1,0 +1,46 @@
+"""Config section `identity.person_matching`: probabilistic person matching (docs/identity.md)."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from blueprint_pipeline.config.base import StrictModel
+
+
+class PersonMatchingPolicy(StrictModel):
+    """Splink scores pairs of records the deterministic edges left apart. At or above
+    `merge_threshold` they are one person; from `review_floor` up to it they go to
+    person_match_review; below it they stay apart. The decisions file wins over the model."""
+
+    enabled: bool = Field(default=True, description="off: only the deterministic edges (ids, email)")
+    merge_threshold: float = Field(
+        default=0.99, gt=0, lt=1, description="match probability at or above which two records are one person"
+    )
+    review_floor: float = Field(
+        default=0.8,
+        gt=0,
+        lt=1,
+        description="match probability from which a pair below the threshold is reviewed",
+    )
+    decisions_file: str = Field(
+        default="person_match_decisions.csv",
+        description="CSV in the config directory: source_key, other_key, decision (same/different), "
+        "decided_by, decided_at, note.",
+    )
+    model_file: str | None = Field(
+        default=None,
+        description="A Splink model (JSON) in the config directory used as it is, instead of training "
+        "one on each build: frozen parameters, the same weights whatever the data.",
+    )
+    seed: int = Field(default=7, description="seed of u's random sampling (training is deterministic)")
+    max_pairs_for_u: int = Field(
+        default=300_000, ge=1000, description="random record pairs sampled to estimate u"
+    )
+
+    @model_validator(mode="after")
+    def _floor_below_threshold(self) -> PersonMatchingPolicy:
+        if self.review_floor > self.merge_threshold:
+            raise ValueError(
+                f"review_floor {self.review_floor} is above merge_threshold {self.merge_threshold}"
+            )
+        return self

@@ -1,0 +1,1 @@
+"""Probabilistic person matching with Splink (docs/identity.md#probabilistic-person-matching)."""

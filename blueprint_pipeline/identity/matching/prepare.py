@@ -1,0 +1,95 @@
+"""The records person matching compares, one row per live source record, cleaned so that
+Splink's comparisons see like with like: names lower-cased without accents or punctuation, the
+nickname's full name beside the first name (bill -> william), the email's user part and its
+domain when it is a work domain, phones in E.164, company names without legal words."""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from functools import cache
+from importlib.resources import files
+
+import pandas as pd
+
+from blueprint_pipeline.identity.links import normalise_name
+from blueprint_pipeline.identity.matching.phones import region_codes, to_e164
+
+COLUMNS = [
+    "unique_id",
+    "first_name",
+    "last_name",
+    "first_name_canonical",
+    "full_name",
+    "email",
+    "email_user",
+    "work_domain",
+    "phone",
+    "mobile",
+    "company",
+    "city",
+    "country",
+    "title",
+]
+
+
+@cache
+def nicknames() -> dict[str, str]:
+    """nickname -> the full name it stands for (the shipped table nicknames.csv). A nickname of
+    two names (chris: christopher, christine) maps to the first listed."""
+    text = files("blueprint_pipeline.identity.matching").joinpath("nicknames.csv").read_text("utf-8")
+    table: dict[str, str] = {}
+    for row in csv.DictReader(text.splitlines()):
+        table.setdefault(row["nickname"].strip().lower(), row["name"].strip().lower())
+    return table
+
+
+def clean(value: object) -> str | None:
+    """'  José-Luis ' -> 'jose luis'; None for nothing."""
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return None
+    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^0-9a-z]+", " ", text.lower()).strip()
+    return text or None
+
+
+def _text(value: object) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _column(frame: pd.DataFrame, column: str) -> list[str | None]:
+    return [_text(v) for v in frame[column]] if column in frame else [None] * len(frame)
+
+
+def prepare(nodes: pd.DataFrame, countries: dict[str, str], personal_domains: set[str]) -> pd.DataFrame:
+    """`nodes`: int_identity_nodes' live rows; `countries`: the seed country_names (alias ->
+    country); `personal_domains`: identity_personal_domains. Returns COLUMNS, sorted by key."""
+    table = nicknames()
+    regions = region_codes(countries)
+    first = [clean(v) for v in _column(nodes, "first_name")]
+    last = [clean(v) for v in _column(nodes, "last_name")]
+    email = [e.lower() if e and "@" in e else None for e in _column(nodes, "email")]
+    domain = [e.split("@", 1)[1] if e else None for e in email]
+    spelled = [c.lower() if c else None for c in _column(nodes, "country")]
+    region = [regions.get(c) if c else None for c in spelled]
+    out = pd.DataFrame(
+        {
+            "unique_id": [str(k) for k in nodes["source_key"]],
+            "first_name": first,
+            "last_name": last,
+            "first_name_canonical": [table.get(f, f) if f else None for f in first],
+            "full_name": [f"{f} {la}" if f and la else None for f, la in zip(first, last, strict=True)],
+            "email": email,
+            "email_user": [e.split("@", 1)[0] if e else None for e in email],
+            "work_domain": [d if d and d not in personal_domains else None for d in domain],
+            "phone": [to_e164(p, r) for p, r in zip(_column(nodes, "phone"), region, strict=True)],
+            "mobile": [to_e164(p, r) for p, r in zip(_column(nodes, "mobile_phone"), region, strict=True)],
+            "company": [normalise_name(c) if c else None for c in _column(nodes, "company")],
+            "city": [clean(c) for c in _column(nodes, "city")],
+            "country": [clean(countries.get(c, c)) if c else None for c in spelled],
+            "title": [clean(t) for t in _column(nodes, "title")],
+        },
+        dtype=object,
+    )
+    return out[COLUMNS].sort_values("unique_id", ignore_index=True)

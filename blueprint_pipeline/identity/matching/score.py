@@ -1,0 +1,173 @@
+"""Scores record pairs with a Splink model and sorts them by the thresholds and the decisions.
+
+Pairs the deterministic edges already join (one component) are not scored again. Each scored
+pair keeps its match weight, its match probability and the waterfall: the prior's weight and each
+comparison's level and weight (term-frequency adjustment included), what Splink's waterfall chart
+draws. Outcome: `match` at or above the merge threshold, `review` from the review floor, dropped
+below it; a decided pair is `same` or `different` whatever its score (decisions win).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from blueprint_pipeline.config.identity import PersonMatchingPolicy
+from blueprint_pipeline.identity.matching.model import COMPARISON_COLUMNS, linker, quiet
+from blueprint_pipeline.identity.tables import typed
+
+PAIR_COLUMNS = [
+    "source_key",
+    "other_key",
+    "match_weight",
+    "match_probability",
+    "outcome",
+    "contributions",
+    "model_version",
+    "decided_by",
+]
+PAIR_TYPES = {"match_weight": "float64", "match_probability": "float64"}
+SHOWN = ("first_name", "last_name", "email", "phone", "company", "city", "country", "title")
+REVIEW_COLUMNS = [
+    "source_key",
+    "other_key",
+    "match_weight",
+    "match_probability",
+    "contributions",
+    "model_version",
+    *[f"{f}_{side}" for f in SHOWN for side in ("l", "r")],
+]
+
+
+def level_labels(model: dict) -> dict[str, dict[int, str]]:
+    """Per comparison, gamma value -> the level's label (Splink numbers non-null levels from the
+    weakest, 0, upwards; the null level is -1)."""
+    out = {}
+    for comparison in model["comparisons"]:
+        levels = comparison["comparison_levels"]
+        plain = [lv for lv in levels if not lv.get("is_null_level")]
+        labels = {
+            len(plain) - 1 - i: lv.get("label_for_charts", lv["sql_condition"]) for i, lv in enumerate(plain)
+        }
+        labels[-1] = "missing on a side"
+        out[comparison["output_column_name"]] = labels
+    return out
+
+
+def _contributions(row: pd.Series, labels: dict[str, dict[int, str]], prior: float) -> str:
+    parts = [{"comparison": "prior", "level": "two random records", "match_weight": round(prior, 3)}]
+    for name in COMPARISON_COLUMNS:
+        weight = float(row[f"mw_{name}"]) + float(row.get(f"mw_tf_adj_{name}", 0.0) or 0.0)
+        parts.append(
+            {
+                "comparison": name,
+                "level": labels[name][int(row[f"gamma_{name}"])],
+                "match_weight": round(weight, 3),
+            }
+        )
+    return json.dumps(parts)
+
+
+@dataclass(frozen=True)
+class Scored:
+    pairs: pd.DataFrame  # PAIR_COLUMNS: matches, review-band pairs and decided pairs
+    review: pd.DataFrame  # REVIEW_COLUMNS: the review band, undecided, strongest first
+    stats: dict[str, int]
+
+
+def predict(records: pd.DataFrame, model: dict, floor: float) -> pd.DataFrame:
+    """Splink's scored pairs at or above `floor`, smaller key on the left."""
+    if len(records) < 2:
+        return pd.DataFrame()
+    with quiet():
+        found = linker(records, model).inference.predict(threshold_match_probability=floor)
+        frame = found.as_pandas_dataframe()
+    swap = frame["unique_id_l"] > frame["unique_id_r"]
+    for column in [c[:-2] for c in frame.columns if c.endswith("_l")]:
+        left, right = frame[f"{column}_l"].copy(), frame[f"{column}_r"].copy()
+        frame[f"{column}_l"] = left.where(~swap, right)
+        frame[f"{column}_r"] = right.where(~swap, left)
+    return frame
+
+
+def score(
+    records: pd.DataFrame,
+    components: pd.DataFrame,
+    model: dict,
+    model_version: str,
+    policy: PersonMatchingPolicy,
+    decisions: pd.DataFrame,
+    node_keys: set[str],
+) -> Scored:
+    """`records`: prepare()'s frame; `components`: source_key -> component_key of the
+    deterministic graph; `decisions`: read_person_decisions().frame; `node_keys`: every node."""
+    frame = predict(records, model, policy.review_floor) if policy.enabled else pd.DataFrame()
+    scored_pairs = len(frame)
+    if len(frame):
+        component = components.set_index("source_key")["component_key"]
+        joined = frame["unique_id_l"].map(component) == frame["unique_id_r"].map(component)
+        frame = frame[~joined.to_numpy()].reset_index(drop=True)
+    already_joined = scored_pairs - len(frame)
+    p = model["probability_two_random_records_match"]
+    prior = math.log2(p / (1 - p))
+    labels = level_labels(model)
+    if len(frame):
+        pairs = pd.DataFrame(
+            {
+                "source_key": frame["unique_id_l"],
+                "other_key": frame["unique_id_r"],
+                "match_weight": frame["match_weight"].astype(float).round(4),
+                "match_probability": frame["match_probability"].astype(float).round(6),
+                "outcome": (frame["match_probability"] >= policy.merge_threshold).map(
+                    {True: "match", False: "review"}
+                ),
+                "contributions": [_contributions(row, labels, prior) for _, row in frame.iterrows()],
+            }
+        )
+    else:
+        pairs = pd.DataFrame(
+            columns=[
+                "source_key",
+                "other_key",
+                "match_weight",
+                "match_probability",
+                "outcome",
+                "contributions",
+            ]
+        )
+    decided = decisions[decisions["source_key"].isin(node_keys) & decisions["other_key"].isin(node_keys)]
+    stale = len(decisions) - len(decided)
+    pairs = pairs.merge(
+        decided[["source_key", "other_key", "decision", "decided_by"]],
+        on=["source_key", "other_key"],
+        how="outer",
+    )
+    pairs["outcome"] = pairs["decision"].where(pairs["decision"].notna(), pairs["outcome"])
+    pairs["model_version"] = model_version
+    pairs = typed(pairs[PAIR_COLUMNS].sort_values(["source_key", "other_key"], ignore_index=True), PAIR_TYPES)
+    review = _review(pairs[pairs["outcome"] == "review"], records)
+    counts = pairs["outcome"].value_counts().to_dict()
+    stats = {
+        "pairs_scored": scored_pairs,
+        "pairs_already_one_person": already_joined,
+        "pairs_matched": int(counts.get("match", 0)),
+        "pairs_to_review": int(counts.get("review", 0)),
+        "pairs_decided_same": int(counts.get("same", 0)),
+        "pairs_decided_different": int(counts.get("different", 0)),
+        "decisions_matching_no_record": stale,
+    }
+    return Scored(pairs, review, stats)
+
+
+def _review(band: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """The review band with both records' values beside the weights, strongest first."""
+    values = records.set_index("unique_id")[list(SHOWN)]
+    out = band[
+        ["source_key", "other_key", "match_weight", "match_probability", "contributions", "model_version"]
+    ]
+    out = out.join(values.add_suffix("_l"), on="source_key").join(values.add_suffix("_r"), on="other_key")
+    out = out.sort_values(["match_probability", "source_key", "other_key"], ascending=[False, True, True])
+    return typed(out[REVIEW_COLUMNS].reset_index(drop=True), PAIR_TYPES)
