@@ -55,14 +55,14 @@ def _record_version(session: Session, row: pd.DataFrame) -> bool:
 
 
 def _review_markdown(review: pd.DataFrame, limit: int = 10) -> str:
-    lines = ["| records | probability | weight | strongest evidence |", "|---|---|---|---|"]
-    for row in review.head(limit).itertuples():
+    """The strongest pairs by rank and evidence (comparison levels and weights), never their
+    record keys or values: Dagster's event log keeps metadata for good, beyond forget's reach.
+    The pairs themselves are in the table `person_match_review`, in the same order."""
+    lines = ["| rank | probability | weight | strongest evidence |", "|---|---|---|---|"]
+    for rank, row in enumerate(review.head(limit).itertuples(), start=1):
         parts = sorted(json.loads(row.contributions)[1:], key=lambda p: -abs(p["match_weight"]))[:3]
         evidence = "; ".join(f"{p['comparison']}: {p['level']} ({p['match_weight']:+.1f})" for p in parts)
-        lines.append(
-            f"| {row.source_key} ~ {row.other_key} | {row.match_probability:.3f} | "
-            f"{row.match_weight:.1f} | {evidence} |"
-        )
+        lines.append(f"| {rank} | {row.match_probability:.3f} | {row.match_weight:.1f} | {evidence} |")
     return "\n".join(lines)
 
 
@@ -124,7 +124,7 @@ def person_matching(
                 "trained_at": pd.Timestamp(facts.as_of),
                 "origin": origin,
                 "records": len(records),
-                "path": str(path),
+                "path": path.name,  # in the models folder: a name, so the row depends on the data only
                 "model": json.dumps(model, sort_keys=True),
                 "notes": notes,
             }
