@@ -1,0 +1,45 @@
+"""Problems a new user found trying issue 21's hardening, each as reproduced (docs/reliability.md,
+"Trial fixes")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from blueprint_pipeline.errors import AsOfError
+from blueprint_pipeline.histories import FORWARD_ONLY, check_time_moves_forward
+
+LATER = "2026-12-06 00:00:00"
+EARLIER = datetime(2026, 12, 5, 12, 0)
+
+
+def _history_at(warehouse, table: str, when: str) -> None:
+    column = FORWARD_ONLY[table][0]
+    with warehouse.transaction() as session:
+        session.execute(f"create table {table} (entry varchar, {column} timestamp)")
+        session.execute(f"insert into {table} values ('one', timestamp '{when}')")
+
+
+@pytest.mark.parametrize(
+    "table", ["account_audience_history", "buying_group_member_events", "person_id_history"]
+)
+def test_a_full_run_dated_before_a_partial_run_is_refused(warehouse, table):
+    """`--select +key:buying_group_members --as-of 2026-12-06`, then a full run at 2026-12-05 12:00
+    was accepted: an account `left` at 2026-12-06 before later rows of account_audience_history."""
+    _history_at(warehouse, table, LATER)
+    with pytest.raises(AsOfError, match=f"before the last entry of {table} \\(2026-12-06 00:00\\)"):
+        check_time_moves_forward(warehouse, EARLIER)
+
+
+def test_the_error_names_the_history_the_selection_writes(warehouse):
+    """With journey_runs and account_audience_history both ahead, a selection that writes only the
+    audiences names account_audience_history (it always named journey_runs), and one that writes
+    neither (the activation group) is not refused by them."""
+    _history_at(warehouse, "journey_runs", LATER)
+    _history_at(warehouse, "account_audience_history", LATER)
+    with pytest.raises(AsOfError, match="last entry of account_audience_history"):
+        check_time_moves_forward(warehouse, EARLIER, {"account_audience_members", "account_audience_history"})
+    check_time_moves_forward(warehouse, EARLIER, {"crm_export", "linkedin_audiences"})
+    with pytest.raises(AsOfError, match="last entry of journey_runs"):
+        check_time_moves_forward(warehouse, EARLIER, {"journey_step_log"})
