@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from blueprint_pipeline.errors import AsOfError
+from blueprint_pipeline.governance.forget import Outcome, Places, forget
 from blueprint_pipeline.histories import FORWARD_ONLY, check_time_moves_forward
 
 LATER = "2026-12-06 00:00:00"
@@ -43,3 +44,20 @@ def test_the_error_names_the_history_the_selection_writes(warehouse):
     check_time_moves_forward(warehouse, EARLIER, {"crm_export", "linkedin_audiences"})
     with pytest.raises(AsOfError, match="last entry of journey_runs"):
         check_time_moves_forward(warehouse, EARLIER, {"journey_step_log"})
+
+
+def test_forgetting_an_unknown_address_says_it_is_suppressed(warehouse):
+    """`forget --email nobody@nowhere.example` printed `0 person(s) ...` although it recorded the
+    hash (suppressed from every later extract); a re-run overwrote the first forgotten_at."""
+    first, again = datetime(2026, 11, 26, 9, 0), datetime(2026, 12, 1, 9, 0)
+    [nobody] = forget(warehouse, ["nobody@nowhere.example"], origin="test", at=first, places=Places())
+    assert "no person found with this address; it is now suppressed at ingestion" in nobody.describe()
+    [rerun] = forget(warehouse, ["nobody@nowhere.example"], origin="test", at=again, places=Places())
+    assert "already forgotten on 2026-11-26" in rerun.describe()
+    with warehouse.session() as session:
+        assert session.fetchall("select forgotten_at from forgotten_identifiers") == [(first,)]
+
+
+def test_one_file_is_counted_in_the_singular():
+    outcome = Outcome("ab" * 32, 1, files={"mailbox messages": 1, "landing files": 2})
+    assert "2 landing files, 1 mailbox message " in outcome.describe()
