@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 
+from blueprint_pipeline.defs.journeys.delivery import not_sent_summary
 from blueprint_pipeline.errors import AsOfError
 from blueprint_pipeline.governance.forget import Outcome, Places, forget
 from blueprint_pipeline.histories import FORWARD_ONLY, check_time_moves_forward
@@ -61,3 +62,10 @@ def test_forgetting_an_unknown_address_says_it_is_suppressed(warehouse):
 def test_one_file_is_counted_in_the_singular():
     outcome = Outcome("ab" * 32, 1, files={"mailbox messages": 1, "landing files": 2})
     assert "2 landing files, 1 mailbox message " in outcome.describe()
+
+
+def test_the_not_delivered_line_says_where_the_whole_reason_is():
+    """The build summary's `not delivered:` line showed the Message-ID and a reason with the
+    addresses hidden, and no pointer to the outbox, which keeps the reason whole."""
+    line = not_sent_summary([("<m001@example.com>", "pending", "SMTPRecipientsRefused: <address>")])
+    assert line.endswith("(reason in journey_outbox.last_error)")
