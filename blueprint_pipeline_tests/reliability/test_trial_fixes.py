@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pandas as pd
 import pytest
 
+from blueprint_pipeline.activation.linkedin import contact_rows, left_out_note, marketo_rows
+from blueprint_pipeline.config.activation import ContactList, StaticList
 from blueprint_pipeline.defs.journeys.delivery import not_sent_summary
 from blueprint_pipeline.errors import AsOfError
 from blueprint_pipeline.governance.forget import Outcome, Places, forget
@@ -69,3 +72,35 @@ def test_the_not_delivered_line_says_where_the_whole_reason_is():
     addresses hidden, and no pointer to the outbox, which keeps the reason whole."""
     line = not_sent_summary([("<m001@example.com>", "pending", "SMTPRecipientsRefused: <address>")])
     assert line.endswith("(reason in journey_outbox.last_error)")
+
+
+def _persons(warehouse, emails: dict[str, str]) -> None:
+    persons = pd.DataFrame(
+        {"person_id": list(emails), "email": list(emails.values()), "email_opt_out": False,
+         "email_bounced": False, "first_name": "Ann", "last_name": "Lee", "title": "CTO", "country": "DE"}
+    )  # fmt: skip
+    with warehouse.transaction() as session:
+        session.replace_table("unified_persons", persons)
+        session.replace_table(
+            "person_account_links",
+            pd.DataFrame({"person_id": list(emails), "account_id": "a1", "is_primary": True}),
+        )
+        session.replace_table(
+            "unified_accounts", pd.DataFrame({"account_id": ["a1"], "account_name": ["Orion"]})
+        )
+        session.replace_table(
+            "buying_group_members",
+            pd.DataFrame({"person_id": list(emails), "solution_interest": "crm", "role": "champion"}),
+        )
+
+
+def test_contact_lists_leave_out_an_email_field_of_two_addresses(warehouse):
+    """`a@x.co, b@evil.example` in one email field was refused at delivery but written as it was
+    into LinkedIn and Marketo contact lists: now left out, like an opted-out person, and counted."""
+    _persons(warehouse, {"p1": " Ann@X.co ", "p2": "a@x.co, b@evil.example", "p3": "Bob <b@x.co>"})
+    with warehouse.session() as session:
+        marketo, marketo_left_out = marketo_rows(session, StaticList(members_of="crm"))
+        linkedin, linkedin_left_out = contact_rows(session, ContactList(members_of="crm"), None, False)
+    assert (list(marketo["email"]), marketo_left_out) == (["ann@x.co"], 2)
+    assert (list(linkedin["email"]), linkedin_left_out) == (["ann@x.co"], 2)
+    assert left_out_note(2) == ", 2 left out: email not exactly one address"
