@@ -16,23 +16,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 
 from blueprint_pipeline.config import load_config
 from blueprint_pipeline.definitions import build_definitions
-from blueprint_pipeline.errors import BlueprintError, check_not_before
+from blueprint_pipeline.errors import BlueprintError
 from blueprint_pipeline.governance.lineage import check_labels
+from blueprint_pipeline.histories import check_time_moves_forward
 from blueprint_pipeline.ingestion.landing import check_sources_config
 from blueprint_pipeline.paths import DAGSTER_STORAGE_DIR, DEFAULT_LANDING_DIR, PROJECT_DIR, SQL_PROJECT_DIR
 from blueprint_pipeline.progress import progress_logger
 from blueprint_pipeline.redact import without_passwords
 from blueprint_pipeline.resources import (
+    ACTIVATION_DIR_ENV,
     AUTOMATION_ENV,
     CONFIG_DIR_ENV,
     EXECUTOR_ENV,
     LANDING_DIR_ENV,
     MAILBOX_DIR_ENV,
+    MODELS_DIR_ENV,
     REFRESH_CRON_ENV,
+    REPORTS_DIR_ENV,
     WAREHOUSE_SCHEMA_ENV,
     WAREHOUSE_URL_ENV,
     executor_settings,
@@ -46,6 +49,7 @@ from blueprint_pipeline.warehouse.migrations import migrate
 # Printed in the "open the UI" line; never the SMTP URL or SMS token (they may hold secrets).
 UI_VARIABLES = (
     LANDING_DIR_ENV, WAREHOUSE_URL_ENV, WAREHOUSE_SCHEMA_ENV, CONFIG_DIR_ENV, MAILBOX_DIR_ENV, AUTOMATION_ENV,
+    ACTIVATION_DIR_ENV, REPORTS_DIR_ENV, MODELS_DIR_ENV,  # the UI's runs write where this run wrote
     REFRESH_CRON_ENV, EXECUTOR_ENV, "BLUEPRINT_MAX_CONCURRENT", "BLUEPRINT_CELERY_QUEUE",
 )  # fmt: skip
 LAYER_ORDER = (
@@ -210,22 +214,6 @@ def _first_line(text: str) -> str:
     return f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
 
 
-# Append-only histories whose entries carry the as-of time of the run that wrote them.
-FORWARD_ONLY = {"buying_group_stage_history": "changed_at", "journey_runs": "last_run_at"}
-
-
-def _check_time_moves_forward(warehouse, as_of: datetime) -> None:
-    """Before anything runs: an as-of before what the histories already hold is an error (the
-    assets check it too, for runs started elsewhere)."""
-    with warehouse.session() as session:
-        for table, column in FORWARD_ONLY.items():
-            if session.table_exists(table):
-                latest = session.scalar(f"select max({column}) from {table}")
-                check_not_before(
-                    as_of, None if latest is None else pd.Timestamp(latest).to_pydatetime(), table
-                )
-
-
 # Definitions built ahead in a step launcher (blueprint_pipeline/preload.py), by the variables they read.
 _prebuilt: dict[tuple, dg.Definitions] = {}
 
@@ -302,7 +290,6 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
         )
     except ValueError as exc:
         raise BlueprintError(str(exc)) from exc
-    _check_time_moves_forward(warehouse, as_of)
 
     defs = definitions_for_runs()  # also checks the executor's settings against the warehouse
     job = defs.resolve_implicit_global_asset_job_def()
@@ -316,6 +303,10 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
         if not selected:
             raise BlueprintError(f"--select {options.select!r} matches no asset")
         selection, selection_note = whole_steps(graph, selected)
+    # Before anything runs (the assets check it too, for runs started elsewhere).
+    check_time_moves_forward(
+        warehouse, as_of, None if selection is None else {key.to_user_string() for key in selection}
+    )
 
     tags = {AS_OF_TAG: as_of.isoformat(), FULL_REFRESH_TAG: str(options.full_refresh).lower()}
     instance = instance or _instance()

@@ -65,3 +65,23 @@ def test_the_embedded_default_passes_its_duckdb_file_on(monkeypatch, tmp_path):
     assert settings["BLUEPRINT_WAREHOUSE_URL"] == f"duckdb:///{tmp_path}/w.duckdb"
     assert "DAGSTER_PG_PASSWORD" not in settings
     assert "  seconds per layer: sources 1.5, staging 12.0" in text.splitlines()
+
+
+def test_every_output_folder_is_passed_on(monkeypatch, tmp_path):
+    """Issue 21 trial: BLUEPRINT_MAILBOX_DIR was passed on to `make ui` but not the activation,
+    reports and models folders, so the UI's runs wrote under data/ instead."""
+    folders = {
+        name: str(tmp_path / name.lower())
+        for name in (
+            "BLUEPRINT_LANDING_DIR",
+            "BLUEPRINT_CONFIG_DIR",
+            "BLUEPRINT_MAILBOX_DIR",
+            "BLUEPRINT_ACTIVATION_DIR",
+            "BLUEPRINT_REPORTS_DIR",
+            "BLUEPRINT_MODELS_DIR",
+        )
+    }
+    for name, value in folders.items():
+        monkeypatch.setenv(name, value)
+    settings = _ui_settings(_summary("duckdb:///w.duckdb").render())
+    assert {name: settings.get(name) for name in folders} == folders

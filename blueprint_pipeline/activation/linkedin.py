@@ -5,6 +5,7 @@ the last activation and a manifest (docs/activation.md)."""
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,9 +90,15 @@ def _members(definition) -> tuple[str, dict]:
     }
 
 
-def _reachable(session: Session, who: str, params: dict, columns: dict[str, str]) -> pd.DataFrame:
+# Exactly one bare address: a field holding a list (`a@x.co, b@evil.example`), a display name
+# or anything else would hand people nobody chose to the platform (delivery refuses it too).
+_ONE_ADDRESS = re.compile(r"[^@\s,;<>()\[\]\"']+@[^@\s,;<>()\[\]\"']+")
+
+
+def _reachable(session: Session, who: str, params: dict, columns: dict[str, str]) -> tuple[pd.DataFrame, int]:
     """key (person_id) + `columns` (output name -> SQL) of the persons `who` selects that may be
-    contacted: an address, not opted out, not bounced. Emails trimmed and lower-cased."""
+    contacted: exactly one address, not opted out, not bounced. Emails trimmed and lower-cased.
+    Also the number left out because their email field is not exactly one address."""
     selected = ", ".join(f'{sql} as "{name}"' for name, sql in columns.items())
     frame = session.fetch_df(
         f"select p.person_id as key, {selected} from unified_persons as p "
@@ -103,7 +110,8 @@ def _reachable(session: Session, who: str, params: dict, columns: dict[str, str]
     )
     frame = _blank(frame, list(columns))[["key", *columns]].astype(str)
     frame["email"] = frame["email"].str.strip().str.lower()
-    return frame
+    one = frame["email"].map(lambda e: _ONE_ADDRESS.fullmatch(e) is not None).astype(bool)
+    return frame[one].reset_index(drop=True), int((~one).sum())
 
 
 PERSON = {"email": "p.email", "first": "p.first_name", "last": "p.last_name", "title": "p.title"}
@@ -141,18 +149,27 @@ def persons_of(definition, as_of=None) -> tuple[str, dict]:
     )
 
 
-def marketo_rows(session: Session, definition) -> pd.DataFrame:
-    """key (person_id) + Marketo's import columns; opted-out and bounced persons left out."""
+def marketo_rows(session: Session, definition) -> tuple[pd.DataFrame, int]:
+    """key (person_id) + Marketo's import columns; opted-out and bounced persons left out, and
+    those whose email is not exactly one address (their number, the second value)."""
     return _reachable(session, *persons_of(definition), MARKETO_SQL)
 
 
-def contact_rows(session: Session, definition: ContactList, as_of, hash_emails: bool) -> pd.DataFrame:
+def contact_rows(
+    session: Session, definition: ContactList, as_of, hash_emails: bool
+) -> tuple[pd.DataFrame, int]:
     """key (person_id) + the contact template's columns. Opted-out, bounced and address-less
-    persons are never in a contact list."""
-    frame = _reachable(session, *persons_of(definition, as_of), CONTACT_SQL)
+    persons are never in a contact list, nor those whose email is not exactly one address (their
+    number, the second value)."""
+    frame, not_one = _reachable(session, *persons_of(definition, as_of), CONTACT_SQL)
     if hash_emails:
         frame["email"] = [hashlib.sha256(e.encode()).hexdigest() for e in frame["email"]]
-    return frame
+    return frame, not_one
+
+
+def left_out_note(not_one: int) -> str:
+    """The words a list's report line adds when persons were left out for their address."""
+    return f", {not_one:,} left out: email not exactly one address" if not_one else ""
 
 
 def targeting(session: Session, interest: str, settings: LinkedIn) -> bytes:

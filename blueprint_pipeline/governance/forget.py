@@ -114,17 +114,31 @@ class Outcome:
     redacted: dict[str, int] = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)  # kind of file -> files rewritten or removed
     skipped: list[str] = field(default_factory=list)  # files left alone, with the reason
+    forgotten_on: datetime | None = None  # when the address was first forgotten, on a re-run
 
     def describe(self) -> str:
         deleted = sum(self.deleted.values())
         redacted = sum(self.redacted.values())
-        files = ", ".join(f"{n} {kind}" for kind, n in sorted(self.files.items()) if n) or "no files"
+        files = ", ".join(_counted(n, kind) for kind, n in sorted(self.files.items()) if n) or "no files"
         skipped = "".join(f"; skipped {s}" for s in self.skipped)
+        # An address that names no one is still suppressed from every later extract: say so, as
+        # a re-run of the same forget says it changed nothing new.
+        if self.forgotten_on is not None:
+            found = f"already forgotten on {self.forgotten_on:%Y-%m-%d}, {self.persons} person(s)"
+        elif self.persons == 0:
+            found = "no person found with this address; it is now suppressed at ingestion"
+        else:
+            found = f"{self.persons} person(s)"
         return (
-            f"request {self.request_hash[:12]}: {self.persons} person(s), {deleted:,} row(s) deleted from "
+            f"request {self.request_hash[:12]}: {found}, {deleted:,} row(s) deleted from "
             f"{sum(1 for n in self.deleted.values() if n)} table(s), {redacted:,} row(s) redacted; "
             f"{files} (for the whole forget){skipped}"
         )
+
+
+def _counted(n: int, kind: str) -> str:
+    """'1 mailbox message', '2 mailbox messages' (the kinds are plural: 'landing files', ...)."""
+    return f"{n} {kind[:-1] if n == 1 and kind.endswith('s') else kind}"
 
 
 def _tables(session: Session) -> list[str]:
@@ -664,9 +678,12 @@ class ForgetError(BlueprintError):
 def _record(session: Session, people: list[Person], at: datetime) -> dict[str, set[str]]:
     """Store the hashes of the persons' identifiers: every forgotten identifier's hash, by kind."""
     hashes = sorted({h for person in people for h in person.hashes()})
-    session.execute(
-        f"delete from {FORGOTTEN} where sha256 in (select unnest($h))", {"h": [h for _, h in hashes] or [""]}
-    )
+    # Only the new ones: a forget run again keeps the time each identifier was first forgotten.
+    known = {h for (h,) in session.fetchall(
+        f"select sha256 from {FORGOTTEN} where sha256 in (select unnest($h))",
+        {"h": [h for _, h in hashes] or [""]},
+    )}  # fmt: skip
+    hashes = [(kind, h) for kind, h in hashes if h not in known]
     frame = pd.DataFrame(hashes, columns=["kind", "sha256"]).assign(forgotten_at=pd.Timestamp(at))
     if len(frame):
         session.insert_from_local_query(
@@ -716,10 +733,16 @@ def _forget(warehouse, addresses, *, origin, at, places: Places, staged: Staged)
         people = [identify(session, address) for address in addresses]
         outcomes = []
         for address, person in zip(addresses, people, strict=True):
+            forgotten_on = session.scalar(
+                f"select min(forgotten_at) from {FORGOTTEN} where kind = 'email' and sha256 = $h",
+                {"h": email_hash(address)},
+            )
             deleted, redacted, _ = erase_tables(session, person)
             outcomes.append(
                 Outcome(email_hash(address), len(person.ids.get("person", ())), deleted, redacted)
             )
+            if forgotten_on is not None:
+                outcomes[-1].forgotten_on = pd.Timestamp(forgotten_on).to_pydatetime()
         for outcome, quarantined in zip(outcomes, _quarantined(session, people), strict=True):
             if quarantined:
                 outcome.deleted[QUARANTINE_TABLE] = outcome.deleted.get(QUARANTINE_TABLE, 0) + quarantined

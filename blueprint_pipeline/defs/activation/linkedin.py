@@ -8,6 +8,7 @@ from blueprint_pipeline.activation.linkedin import (
     accounts_of,
     company_rows,
     contact_rows,
+    left_out_note,
     persons_of,
     targeting,
     write_list,
@@ -65,6 +66,7 @@ def linkedin_audiences(
         create_state(session)
         check_moves_forward(session, "linkedin", [n for _, n, _ in lists], facts.as_of)
         for kind, name, definition in lists:
+            not_one = 0
             if kind == "company":
                 frame = company_rows(session, definition)
                 extra = (
@@ -73,7 +75,10 @@ def linkedin_audiences(
                     else None
                 )
             else:
-                frame, extra = contact_rows(session, definition, facts.as_of, settings.hash_emails), None
+                (frame, not_one), extra = (
+                    contact_rows(session, definition, facts.as_of, settings.hash_emails),
+                    None,
+                )
             described = {
                 "kind": kind,
                 **definition.model_dump(exclude_none=True),
@@ -92,7 +97,10 @@ def linkedin_audiences(
             )
             remember(session, "linkedin", name, frame["key"], facts.as_of)
             complete(session, "linkedin", name, facts.as_of)  # files in place: commits with the rest
-            report[name] = f"{written.records:,} ({written.adds:,} added, {written.removes:,} removed)"
+            report[name] = (
+                f"{written.records:,} ({written.adds:,} added, {written.removes:,} removed"
+                f"{left_out_note(not_one)})"
+            )
             if written.warning:
                 warnings.append(f"{name}: {written.warning}")
         opted_out = checks.opted_out(session, "linkedin", sorted(settings.contact_lists), facts.as_of)

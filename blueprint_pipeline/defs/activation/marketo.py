@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from blueprint_pipeline.activation.linkedin import marketo_rows, persons_of, write_list
+from blueprint_pipeline.activation.linkedin import left_out_note, marketo_rows, persons_of, write_list
 from blueprint_pipeline.activation.state import (
     check_moves_forward,
     complete,
@@ -50,7 +50,7 @@ def marketo_static_lists(
         create_state(session)
         check_moves_forward(session, "marketo", list(lists), facts.as_of)
         for name, definition in lists.items():
-            frame = marketo_rows(session, definition)
+            frame, not_one = marketo_rows(session, definition)
             described = {
                 "kind": "marketo",
                 **definition.model_dump(exclude_none=True),
@@ -68,7 +68,10 @@ def marketo_static_lists(
             )
             remember(session, "marketo", name, frame["key"], facts.as_of)
             complete(session, "marketo", name, facts.as_of)  # files in place: commits with the rest
-            report[name] = f"{written.records:,} ({written.adds:,} added, {written.removes:,} removed)"
+            report[name] = (
+                f"{written.records:,} ({written.adds:,} added, {written.removes:,} removed"
+                f"{left_out_note(not_one)})"
+            )
         opted_out = checks.opted_out(session, "marketo", sorted(marketo.static_lists), facts.as_of)
         mismatched = [
             name

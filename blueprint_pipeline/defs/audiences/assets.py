@@ -3,6 +3,7 @@
 import dagster as dg
 
 from blueprint_pipeline.audiences.membership import HISTORY_COLUMNS, MEMBER_COLUMNS, changes, current_members
+from blueprint_pipeline.histories import check_history_moves_forward
 from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
@@ -39,6 +40,7 @@ def account_audiences(
     loaded = blueprint_config.loaded
     facts = run_facts(context, loaded.version)
     with warehouse.transaction() as session:
+        check_history_moves_forward(session, facts.as_of, "account_audience_history")
         membership = current_members(session, loaded, facts.as_of)
         previous = (
             session.fetch_df("select audience_id, account_id from account_audience_members")

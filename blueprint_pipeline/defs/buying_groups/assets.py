@@ -12,6 +12,7 @@ from blueprint_pipeline.buying_groups.groups import (
     read_overrides,
 )
 from blueprint_pipeline.buying_groups.roles import assign_roles, custom_fields_by_person, uses_custom_fields
+from blueprint_pipeline.histories import check_history_moves_forward
 from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
@@ -108,6 +109,7 @@ def buying_groups(
     overrides = read_overrides(loaded.user_file(config.overrides_file), config)
     audiences = sorted({i.audience for i in config.solution_interests.values()}) or [""]
     with warehouse.transaction() as session:
+        check_history_moves_forward(session, facts.as_of, EVENTS_TABLE)
         params = {f"a{i}": a for i, a in enumerate(audiences)}
         wanted = f"where audience_id in ({', '.join(f'${name}' for name in params)})"
         in_audiences = f"(select account_id from account_audience_members {wanted})"

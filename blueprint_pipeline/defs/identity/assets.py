@@ -3,6 +3,7 @@
 import dagster as dg
 import pandas as pd
 
+from blueprint_pipeline.histories import check_history_moves_forward
 from blueprint_pipeline.identity.graph import components
 from blueprint_pipeline.identity.stable_ids import EVENT_COLUMNS, REGISTRY_COLUMNS, assign
 from blueprint_pipeline.resources import BlueprintConfigResource
@@ -60,6 +61,7 @@ def person_registry(
     and splits are appended to `person_id_history`, with the as-of time and config version."""
     facts = run_facts(context, blueprint_config.loaded.version)
     with warehouse.transaction() as session:
+        check_history_moves_forward(session, facts.as_of, "person_id_history")
         found = session.fetch_df("select source_key, component_key from int_identity_components")
         previous = (
             session.fetch_df("select source_key, person_id, person_created_at from person_registry")

@@ -29,7 +29,9 @@ def not_sent_summary(errors: list[tuple[str, str, str]], shown: int = 3) -> str:
     counts = ", ".join(f"{n:,} {fates.get(s, s)}" for s, n in sorted(by_status.items()))
     reasons = "; ".join(f"{m}: {r}" for m, _, r in errors[:shown])
     more = f"; and {len(errors) - shown:,} more (asset metadata `not_sent`)" if len(errors) > shown else ""
-    return f"{len(errors):,} message(s) not sent ({counts}): {reasons}{more}"
+    # The reasons shown hide addresses and numbers: the outbox keeps each one whole.
+    where = " (reason in journey_outbox.last_error)"
+    return f"{len(errors):,} message(s) not sent ({counts}): {reasons}{more}{where}"
 
 
 @dg.asset(
