@@ -372,7 +372,7 @@ class Lineage:
             recipients = self.scored_group(interest) if under else self.buying_group(interest)
             selected += [t.via("recipients") for t in recipients]
         if node.type == "send_sales_alert":
-            exported += [t.via("standard alert") for f in SALES_ALERT_FIELDS for t in self.any_field(f)]
+            exported += self.standard_alert()
             exported += [t.via("standard alert") for t in self.scored_group(interest)]
             selected += self.routing()
         if getattr(node, "template", None):
@@ -397,7 +397,7 @@ class Lineage:
         for name, rule in self.config.alerts.rules.items():
             watched = [t for i in (rule.solution_interests or interests) for t in self.scored_group(i)]
             selected = [t.via(f"alert rule {name}") for t in watched] + self.routing()
-            exported = [t.via("standard alert") for f in SALES_ALERT_FIELDS for t in self.any_field(f)]
+            exported = self.standard_alert()
             exported += [t.via("address") for t in self.any_field(ADDRESS_FIELDS["sales_alert"])]
             yield Activation(
                 "sales_alert",
@@ -407,6 +407,10 @@ class Lineage:
                 reached=f"sales_alert, alert rule {name}",
                 config_key=("alerts", f"rules.{name}"),
             )
+
+    def standard_alert(self) -> list[Trail]:
+        """What the standard sales alert lists (the account, the owner, the group's people)."""
+        return [t.via("standard alert") for f in SALES_ALERT_FIELDS for t in self.any_field(f)]
 
     def routing(self) -> list[Trail]:
         """The account fields the alert territories test (they choose who gets an alert)."""
