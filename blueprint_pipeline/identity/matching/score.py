@@ -60,18 +60,21 @@ def level_labels(model: dict) -> dict[str, dict[int, str]]:
     return out
 
 
-def _contributions(row: pd.Series, labels: dict[str, dict[int, str]], prior: float) -> str:
-    parts = [{"comparison": "prior", "level": "two random records", "match_weight": round(prior, 3)}]
+def _contributions(frame: pd.DataFrame, labels: dict[str, dict[int, str]], prior: float) -> list[str]:
+    """Per pair, Splink's waterfall as JSON: the prior, then each comparison's level and weight
+    (column by column, not row by row: millions of pairs at 1M persons)."""
+    head = {"comparison": "prior", "level": "two random records", "match_weight": round(prior, 3)}
+    columns = []
     for name in COMPARISON_COLUMNS:
-        weight = float(row[f"mw_{name}"]) + float(row.get(f"mw_tf_adj_{name}", 0.0) or 0.0)
-        parts.append(
-            {
-                "comparison": name,
-                "level": labels[name][int(row[f"gamma_{name}"])],
-                "match_weight": round(weight, 3),
-            }
-        )
-    return json.dumps(parts)
+        weight = frame[f"mw_{name}"].astype(float)
+        if f"mw_tf_adj_{name}" in frame:
+            weight = weight + frame[f"mw_tf_adj_{name}"].astype(float).fillna(0.0)
+        levels = frame[f"gamma_{name}"].astype(int).map(labels[name]).tolist()
+        columns.append((name, levels, [round(w, 3) for w in weight.tolist()]))
+    return [
+        json.dumps([head, *({"comparison": n, "level": lv[i], "match_weight": w[i]} for n, lv, w in columns)])
+        for i in range(len(frame))
+    ]
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def scored_pairs(records: pd.DataFrame, model: dict, floor: float) -> pd.DataFra
             "other_key": frame["unique_id_r"],
             "match_weight": frame["match_weight"].astype(float).round(4),
             "match_probability": frame["match_probability"].astype(float).round(6),
-            "contributions": [_contributions(row, labels, prior) for _, row in frame.iterrows()],
+            "contributions": _contributions(frame, labels, prior),
         }
     )
     return typed(raw.sort_values(["source_key", "other_key"], ignore_index=True), PAIR_TYPES)
