@@ -1,7 +1,10 @@
 """The records person matching compares, one row per live source record, cleaned so that
 Splink's comparisons see like with like: names lower-cased without accents or punctuation, the
 nickname's full name beside the first name (bill -> william), the email's user part and its
-domain when it is a work domain, phones in E.164, company names without legal words."""
+domain when it is a work domain, phones in E.164, company names without legal words. A shared
+mailbox's address (identity_shared_mailboxes) is no evidence: its email and user part are left
+out (as if missing), so neither a comparison nor the user-part blocking rule pairs its records;
+its domain still counts as a work domain."""
 
 from __future__ import annotations
 
@@ -62,15 +65,22 @@ def _column(frame: pd.DataFrame, column: str) -> list[str | None]:
     return [_text(v) for v in frame[column]] if column in frame else [None] * len(frame)
 
 
-def prepare(nodes: pd.DataFrame, countries: dict[str, str], personal_domains: set[str]) -> pd.DataFrame:
+def prepare(
+    nodes: pd.DataFrame,
+    countries: dict[str, str],
+    personal_domains: set[str],
+    shared_mailboxes: frozenset[str] = frozenset(),
+) -> pd.DataFrame:
     """`nodes`: int_identity_nodes' live rows; `countries`: the seed country_names (alias ->
-    country); `personal_domains`: identity_personal_domains. Returns COLUMNS, sorted by key."""
+    country); `personal_domains`: identity_personal_domains; `shared_mailboxes`: the addresses of
+    identity_shared_mailboxes. Returns COLUMNS, sorted by key."""
     table = nicknames()
     regions = region_codes(countries)
     first = [clean(v) for v in _column(nodes, "first_name")]
     last = [clean(v) for v in _column(nodes, "last_name")]
     email = [e.lower() if e and "@" in e else None for e in _column(nodes, "email")]
     domain = [e.split("@", 1)[1] if e else None for e in email]
+    email = [None if e in shared_mailboxes else e for e in email]
     spelled = [c.lower() if c else None for c in _column(nodes, "country")]
     region = [regions.get(c) if c else None for c in spelled]
     out = pd.DataFrame(
