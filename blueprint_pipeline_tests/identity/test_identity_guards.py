@@ -165,6 +165,7 @@ def test_role_local_parts_ignore_tags_and_case():
         (("christopher", "lee"), ("chris", "lee"), True),  # shortened
         (("jon", "lee"), ("john", "lee"), True),  # one edit
         (("katherine", "lee"), ("kathrine", "lee"), True),  # typo, Jaro-Winkler
+        (("dot", "lee"), ("doroth", "lee"), True),  # a nickname and a typo of its full name
         (("watson", "noah"), ("noah", "watson"), True),  # swapped
         (("j", "lee"), ("john", "lee"), True),  # an initial
         ((None, "lee"), ("maria", "lee"), True),  # nothing to compare

@@ -8,8 +8,8 @@ An address is shared when
 
 Two first names are the same person's when they are equal, one is a nickname of the other or
 both of one name (nicknames.csv), one starts the other (Chris, Christopher; J, John), they are one
-edit apart or Jaro-Winkler >= 0.88 (a typo), or one record's first name is the other's last name
-in any of these ways (first and last swapped). Last names are not compared: people change them
+edit apart or Jaro-Winkler >= 0.88 (a typo), also once nicknames stand for their full names (Dot,
+Doroth), or one record's first name is the other's last name in any of these ways (swapped). Last names are not compared: people change them
 and keep their address. A record without a first name proves nothing.
 """
 
@@ -46,14 +46,20 @@ def local_part(email: str) -> str:
     return email.split("@", 1)[0].split("+", 1)[0].strip().lower()
 
 
-def same_name(a: str, b: str) -> bool:
-    """Two cleaned first names (or a first and a last name) that one person may have written."""
+def _close(a: str, b: str) -> bool:
     if a == b or a.startswith(b) or b.startswith(a):
         return True
-    names = nickname_names()
-    if names.get(a, frozenset({a})) & names.get(b, frozenset({b})):
-        return True
     return OSA.distance(a, b) <= 1 or JaroWinkler.similarity(a, b) >= SIMILAR_FIRST_NAMES
+
+
+def same_name(a: str, b: str) -> bool:
+    """Two cleaned first names (or a first and a last name) that one person may have written:
+    close (equal, one starting the other, a typo), or close once nicknames stand for their full
+    names (Dot and a typo'd Doroth are Dorothy)."""
+    if _close(a, b):
+        return True
+    names = nickname_names()
+    return any(_close(x, y) for x in names.get(a, {a}) for y in names.get(b, {b}))
 
 
 def same_person_names(a: tuple[str | None, str | None], b: tuple[str | None, str | None]) -> bool:
@@ -71,19 +77,24 @@ def shared_mailboxes(nodes: pd.DataFrame, role_mailboxes: list[str]) -> pd.DataF
     """`nodes`: live records with `email`, `first_name`, `last_name`. One row per shared address
     (normalised: trimmed, lower-cased): COLUMNS, sorted by address."""
     roles = set(role_mailboxes)
-    email = nodes["email"].map(lambda e: e.strip().lower() if isinstance(e, str) and e.strip() else None)
+    email = nodes["email"].str.strip().str.lower().replace("", None)
+    counts = email.value_counts()
+    addresses = counts.index.to_series()
+    role = sorted(addresses[addresses.map(local_part).isin(roles)])
+    rows = [(a, "role_local_part", int(counts[a])) for a in role]
+    # Names are cleaned and compared only at the other addresses with several records.
+    several = email.isin(counts.index[counts > 1].difference(role)).to_numpy()
     people = pd.DataFrame(
         {
-            "email": email,
-            "first": nodes["first_name"].map(clean),
-            "last": nodes["last_name"].map(clean),
+            "email": email[several],
+            "first": nodes.loc[several, "first_name"].map(clean),
+            "last": nodes.loc[several, "last_name"].map(clean),
         }
-    ).dropna(subset=["email"])
-    counts = people["email"].value_counts()
-    role = sorted(a for a in counts.index if local_part(a) in roles)
-    rows = [(a, "role_local_part", int(counts[a])) for a in role]
-    several = people[people["email"].isin(counts.index[counts > 1].difference(role))]
-    for address, records in several.groupby("email", sort=False):
+    )
+    # Only an address with two different first names needs the pairwise look (most copies agree).
+    firsts = people.dropna(subset=["first"]).groupby("email")["first"].nunique()
+    people = people[people["email"].isin(firsts.index[firsts > 1])]
+    for address, records in people.groupby("email", sort=False):
         names = set(zip(records["first"], records["last"], strict=True))
         if any(not same_person_names(a, b) for a, b in combinations(names, 2)):
             rows.append((address, "different_names", len(records)))
