@@ -29,6 +29,7 @@ Golden record names (unified_persons):
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 
 import pandas as pd
 import pytest
@@ -136,6 +137,21 @@ def test_the_golden_record_takes_names_as_a_pair_turned_and_capitalised(guarded)
     assert ("DeShawn", "McKay") in names
     assert ("Robert", "King") in names
     assert len(names) == 16
+
+
+def test_forget_deletes_a_forgotten_shared_address(guarded):
+    """The table is personal data like the other identity tables: forget reaches it."""
+    from blueprint_pipeline.governance.forget import Places, forget
+
+    [outcome] = forget(
+        guarded, [" Info@Initech.com"], origin="test", at=datetime(2026, 3, 2), places=Places()
+    )
+    assert outcome.deleted["identity_shared_mailboxes"] == 1
+    assert rows(guarded, "select email from identity_shared_mailboxes order by email") == [
+        ("contact@stark.com",),
+        ("sales@globex.com",),
+        ("westcoast@umbrella.com",),
+    ]
 
 
 # Pure functions: the detection rule and what the model sees.
