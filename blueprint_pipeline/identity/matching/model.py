@@ -28,7 +28,7 @@ import duckdb
 import pandas as pd
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink import DuckDBAPI, Linker, SettingsCreator
 
 COMPARISON_COLUMNS = ("name", "email", "phone", "company", "city", "country", "title")
 PREDICTION_BLOCKING_RULES = [
@@ -162,7 +162,8 @@ def comparisons() -> list[cl.CustomComparison]:
                 # nicholasrodriguez68@outlook.com
                 m(
                     cll.CustomLevel(
-                        "email_letters_l = email_letters_r and (work_domain_l is null or work_domain_r is null) "
+                        "email_letters_l = email_letters_r "
+                        "and (work_domain_l is null or work_domain_r is null) "
                         f"and {COMPANIES_AGREE} and {FIRST_NAMES_AGREE}",
                         "same letters in the user part",
                     ),
@@ -305,8 +306,9 @@ class Trained:
 
 
 def regularised(model: dict, pairs_sampled: int) -> dict:
-    """m at least M_FLOOR (unless fixed by this module) and u at least 1 / pairs_sampled on every non-null level (also where
-    sampling saw none); a comparison sampling never saw filled on both sides weighs 0."""
+    """On every non-null level: m at least M_FLOOR (unless this module fixed it), u at least
+    1 / pairs_sampled (also where sampling saw none); a comparison sampling never saw filled on
+    both sides weighs 0."""
     u_floor = 1.0 / max(pairs_sampled, 1)
     out = json.loads(json.dumps(model))
     for comparison in out["comparisons"]:
