@@ -16,8 +16,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import get_args
 
 import yaml
+
+from blueprint_pipeline.config.buying_groups import Function, Seniority
 
 WORDS_FILE = Path(__file__).with_name("title_words.yaml")
 MAX_PHRASE_WORDS = 4
@@ -30,12 +33,7 @@ LEVELS = {
     "senior": "staff",
     "individual": "staff",
 }
-SENIORITIES = tuple(LEVELS)
 FEMININE_ENDINGS = (("in", ""), ("a", "o"), ("a", ""), ("e", ""))  # leiterin, directora, chargee
-FUNCTIONS = (
-    "executive", "it", "engineering", "data", "security", "finance", "procurement", "marketing",
-    "sales", "product", "hr", "legal", "operations", "customer", "other",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ def _tables() -> _Tables:
     def meaning(phrase: str) -> _Meaning:
         key = fold(str(phrase))
         if not key or len(key.split()) > MAX_PHRASE_WORDS:
-            raise ValueError(f"{WORDS_FILE.name}: {phrase!r} is not a phrase of 1 to {MAX_PHRASE_WORDS} words")
+            raise ValueError(f"{WORDS_FILE.name}: {phrase!r} is not 1 to {MAX_PHRASE_WORDS} words")
         return words.setdefault(key, _Meaning())
 
     for rank, phrases in raw["ranks"].items():
@@ -99,8 +97,12 @@ def _tables() -> _Tables:
     tables = _Tables(words, stems, tuple(raw["seniority_order"]), tuple(raw["function_order"]))
     unknown = {r for m in words.values() for r in m.ranks} - set(tables.seniority_order)
     unknown |= {f for m in words.values() for f in m.departments | m.roles} - set(tables.function_order)
-    if unknown or set(tables.seniority_order) != set(SENIORITIES):
-        raise ValueError(f"{WORDS_FILE.name}: values not in the vocabularies: {sorted(unknown)}")
+    if unknown:
+        raise ValueError(f"{WORDS_FILE.name}: {sorted(unknown)} are not in the vocabularies")
+    if set(tables.seniority_order) != set(get_args(Seniority)) or set(tables.function_order) != set(
+        get_args(Function)
+    ) - {"other"}:
+        raise ValueError(f"{WORDS_FILE.name}: seniority_order and function_order must list every value")
     return tables
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from blueprint_pipeline.buying_groups.groups import completeness, read_overrides
 from blueprint_pipeline.buying_groups.roles import assign_roles
-from blueprint_pipeline.buying_groups.titles import normalise_title, seniority
+from blueprint_pipeline.buying_groups.title_parser import parse_title
+from blueprint_pipeline.buying_groups.titles import normalise_title
 from blueprint_pipeline.config import load_config
 from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
 from blueprint_pipeline.errors import ConfigError
@@ -40,7 +41,7 @@ from blueprint_pipeline.errors import ConfigError
 )
 def test_titles(title, normal, level):
     assert normalise_title(title) == normal
-    assert seniority(normal) == level
+    assert parse_title(title).seniority == level
 
 
 def persons(*rows) -> pd.DataFrame:
