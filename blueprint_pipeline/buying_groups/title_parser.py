@@ -20,7 +20,7 @@ from typing import get_args
 
 import yaml
 
-from blueprint_pipeline.config.buying_groups import Function, Seniority
+from blueprint_pipeline.config.buying_groups import Function, Level, Seniority
 
 WORDS_FILE = Path(__file__).with_name("title_words.yaml")
 MAX_PHRASE_WORDS = 4
@@ -99,9 +99,11 @@ def _tables() -> _Tables:
     unknown |= {f for m in words.values() for f in m.departments | m.roles} - set(tables.function_order)
     if unknown:
         raise ValueError(f"{WORDS_FILE.name}: {sorted(unknown)} are not in the vocabularies")
-    if set(tables.seniority_order) != set(get_args(Seniority)) or set(tables.function_order) != set(
-        get_args(Function)
-    ) - {"other"}:
+    if (
+        not set(tables.seniority_order) == set(LEVELS) == set(get_args(Seniority))
+        or set(tables.function_order) != set(get_args(Function)) - {"other"}
+        or set(LEVELS.values()) != set(get_args(Level))
+    ):
         raise ValueError(f"{WORDS_FILE.name}: seniority_order and function_order must list every value")
     return tables
 
