@@ -12,15 +12,30 @@ from blueprint_pipeline.config.base import StrictModel, checked_names
 # The suites' named weights; a number between 0 and 100 works too.
 WEIGHT_BANDS: dict[str, int] = {"trivial": 20, "minor": 40, "normal": 60, "important": 80, "vital": 100}
 MAX_ROLES = 20  # the suites' limit per role template
+# The parsed title's vocabularies (blueprint_pipeline/buying_groups/title_parser.py, docs/buying-groups.md).
 Seniority = Literal["c_level", "vp", "head", "director", "manager", "senior", "individual"]
+Function = Literal[
+    "executive", "it", "engineering", "data", "security", "finance", "procurement", "marketing",
+    "sales", "product", "hr", "legal", "operations", "customer", "other",
+]  # fmt: skip
+Level = Literal["executive", "management", "staff"]
 
 
 class Persona(StrictModel):
-    """Many job-title spellings, one persona: a title matches when its normalised form equals or
-    contains one of these (normalised the same way: "VP IT" and "Vice President, IT" are one)."""
+    """One job, by its parsed title (`functions` and `seniorities`: both given must match) and/or
+    by spellings (`titles`: the normalised title equals or contains one, normalised the same way:
+    "VP IT" and "Vice President, IT" are one). A title matching either way is the persona's."""
 
     description: str = ""
-    titles: list[str] = Field(min_length=1)
+    titles: list[str] = Field(default_factory=list)
+    functions: list[Function] = Field(default_factory=list)
+    seniorities: list[Seniority] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _says_who(self) -> Persona:
+        if not (self.titles or self.functions or self.seniorities):
+            raise ValueError("a persona needs titles, or functions and/or seniorities of the parsed title")
+        return self
 
 
 class RoleConditions(StrictModel):
@@ -30,7 +45,9 @@ class RoleConditions(StrictModel):
     personas: list[str] = Field(default_factory=list)
     title_patterns: list[str] = Field(default_factory=list, description="words a normalised title contains")
     departments: list[str] = Field(default_factory=list)
-    seniorities: list[Seniority] = Field(default_factory=list)
+    functions: list[Function] = Field(default_factory=list, description="the parsed title's function")
+    seniorities: list[Seniority] = Field(default_factory=list, description="the parsed title's seniority")
+    levels: list[Level] = Field(default_factory=list, description="the parsed title's level")
     countries: list[str] = Field(default_factory=list)
     custom_fields: dict[str, list[str | bool | int | float]] = Field(
         default_factory=dict,

@@ -108,6 +108,12 @@ def test_groups_members_completeness_overrides_and_history(warehouse, setup, mon
     assert rows(warehouse, members_sql) == sorted(
         [(f"{group}:{GL1}", *member) for group in ("platform", "security") for member in expected_rule]
     )
+    # The member row shows the parsed title beside the rule (title_parser.py).
+    assert rows(
+        warehouse,
+        "select person_id, title_function, title_seniority from buying_group_members "
+        f"where buying_group_id = 'platform:{GL1}' order by 1",
+    ) == sorted([(GIA, "it", "vp"), (HAL, "data", "senior"), (IVY, "data", "head")])
     assert rows(
         warehouse,
         f"select role, assigned, members_required, role_completeness from buying_group_roles "
@@ -197,3 +203,37 @@ def test_groups_members_completeness_overrides_and_history(warehouse, setup, mon
             "the account left the solution interest's audience",
         ),
     ]
+
+
+PARSED_ROLES = """
+personas:
+  it_leader: {functions: [it, engineering], seniorities: [c_level, vp, head, director]}
+role_templates:
+  t:
+    roles:
+      - {name: Decision Maker, priority: 1, conditions: {personas: [it_leader]}}
+      - {name: Champion, priority: 2, conditions: {functions: [data], seniorities: [head, director]}}
+      - {name: Practitioner, priority: 3, conditions: {functions: [data], levels: [staff]}}
+solution_interests:
+  platform: {name: Platform, audience: platform_audience, role_template: t}
+"""
+
+
+def test_roles_on_the_parsed_title(warehouse, setup, monkeypatch):
+    """Gia "VP, IT" is an it vp (the it_leader persona by function and seniority); Ivy "Head of
+    Data" a data head (Champion by function and seniority); Hal "Sr. Data Engineer" a data senior,
+    level staff (Practitioner); a person without a title is function other."""
+    landing, config = setup
+    (config / "buying_groups.yaml").write_text(PARSED_ROLES)
+    assert build(landing, warehouse, monkeypatch, keep_config=True).success
+    assert rows(
+        warehouse,
+        "select person_id, role, matched_condition, title_function, title_seniority from buying_group_members "
+        f"where buying_group_id = 'platform:{GL1}' order by 1",
+    ) == sorted(
+        [
+            (GIA, "Decision Maker", "persona it_leader (title 'VP, IT')", "it", "vp"),
+            (HAL, "Practitioner", "function data; level staff (title 'Sr. Data Engineer')", "data", "senior"),
+            (IVY, "Champion", "function data; seniority head (title 'Head of Data')", "data", "head"),
+        ]
+    )

@@ -8,7 +8,8 @@ import pytest
 
 from blueprint_pipeline.buying_groups.groups import completeness, read_overrides
 from blueprint_pipeline.buying_groups.roles import assign_roles
-from blueprint_pipeline.buying_groups.titles import normalise_title, seniority
+from blueprint_pipeline.buying_groups.title_parser import parse_title
+from blueprint_pipeline.buying_groups.titles import normalise_title
 from blueprint_pipeline.config import load_config
 from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
 from blueprint_pipeline.errors import ConfigError
@@ -40,7 +41,7 @@ from blueprint_pipeline.errors import ConfigError
 )
 def test_titles(title, normal, level):
     assert normalise_title(title) == normal
-    assert seniority(normal) == level
+    assert parse_title(title).seniority == level
 
 
 def persons(*rows) -> pd.DataFrame:
@@ -249,3 +250,44 @@ def test_precedence_manual_over_journey_over_rule(tmp_path):
         ("p1", "Other", "manual"),
         ("p3", "Influencer", "rule"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("titles", "role"),
+    [
+        (
+            [
+                "IT Director",
+                "Director of IT",
+                "Dir. IT",
+                "Leiter IT",
+                "Directeur informatique",
+                "Diretor de TI",
+            ],
+            "Decision Maker",
+        ),
+        (["Chief Technical Officer", "CTO", "VP, Engineering", "Hoofd ICT"], "Decision Maker"),
+        (["Data Engineering Director", "Director of Data Engineering", "Head of Data Eng."], "Champion"),
+        (["CMO", "Chief Marketing Officer", "SVP Sales"], "Executive Steering Committee"),
+        (
+            ["Procurement Manager", "Einkaufsleiter", "Responsable des achats", "Jefe de Compras", "Inkoper"],
+            "Other",
+        ),
+        (["Marketing Manager", "Head of Sales", "Data Team Lead"], "Influencer"),
+        (
+            ["Sr. Data Engineer", "Softwareentwickler", "Systems Administrator", "Analista de Dados"],
+            "Practitioner",
+        ),
+    ],
+)
+def test_shipped_roles_agree_across_word_orders_and_languages(titles, role):
+    """Issue 23: one job, one role, however the title is written (the shipped template reads the
+    parsed title: "IT Director" was an Influencer and "Director of IT" a Decision Maker)."""
+    config = load_config().config.buying_groups
+    found = assign_roles(persons(*[(t, t, None, None) for t in titles]), config)
+    assert dict(zip(found["person_id"], found["role"], strict=True)) == dict.fromkeys(titles, role)
+
+
+def test_a_person_without_a_parsable_title_has_no_shipped_role():
+    config = load_config().config.buying_groups
+    assert assign_roles(persons(("a", "Consultant", None, None), ("b", None, None, None)), config).empty

@@ -11,7 +11,12 @@ from blueprint_pipeline.buying_groups.groups import (
     membership_events,
     read_overrides,
 )
-from blueprint_pipeline.buying_groups.roles import assign_roles, custom_fields_by_person, uses_custom_fields
+from blueprint_pipeline.buying_groups.roles import (
+    assign_roles,
+    custom_fields_by_person,
+    parsed_titles,
+    uses_custom_fields,
+)
 from blueprint_pipeline.histories import check_history_moves_forward
 from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
@@ -152,7 +157,10 @@ def buying_groups(
         )
 
         session.replace_table("buying_groups", groups)
-        session.replace_table("buying_group_members", result.members[MEMBER_COLUMNS])
+        # The member row shows the parsed title beside the rule that matched (matched_condition).
+        titles = parsed_titles(persons)[["person_id", "title_function", "title_seniority"]]
+        members = result.members[MEMBER_COLUMNS].merge(titles, on="person_id", how="left")
+        session.replace_table("buying_group_members", members)
         session.replace_table("buying_group_roles", role_status)
         session.execute(
             f"create table if not exists {EVENTS_TABLE} (event_seq bigint, buying_group_id varchar, "
