@@ -11,6 +11,7 @@ benchmark or real data showed; the expected level is read off the comparison's d
   Falcon GmbH (falcon.com) / Falcon Holdings (falcon28.com) -> company: all other comparisons
   Kathy / Kathleen Clark -> name: nickname, same last name
   J. / John Smith -> name: initial for a first name, same last name
+  Director of IT / IT Director -> title: the same function and seniority (the title parser)
 """
 
 from __future__ import annotations
@@ -120,3 +121,13 @@ def test_training_without_any_email_keeps_the_email_comparison():
     ]  # fmt: skip
     assert "EM on 'l.email = r.email' skipped: no pairs" in trained.notes
     assert len(predict(records, trained.model, floor=0.0)) > 0
+
+
+def test_one_job_in_other_words_is_the_same_function_and_seniority():
+    ann = {"first_name": "Ann", "last_name": "Lee", "email": "ann.lee@acme.com", "company": "Acme"}
+    assert _level({**ann, "title": "Director of IT"}, {**ann, "title": "IT Director"}, "title") == (
+        "the same function and seniority"
+    )
+    assert _level({**ann, "title": "Director of IT"}, {**ann, "title": "IT Manager"}, "title") == (
+        "All other comparisons"
+    )

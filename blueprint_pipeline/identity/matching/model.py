@@ -238,6 +238,11 @@ def comparisons() -> list[cl.CustomComparison]:
             [
                 cll.NullLevel("title"),
                 m(cll.ExactMatchLevel("title"), 0.6),
+                # The same job in other words (Director of IT, IT Director, Leiter IT).
+                m(
+                    cll.CustomLevel("title_job_l = title_job_r", "the same function and seniority"),
+                    0.2,
+                ),
                 m(_jw("title", 0.9), 0.1),
                 m(cll.ElseLevel(), 0.3),
             ],

@@ -1,7 +1,7 @@
 """The records person matching compares, one row per live source record, cleaned so that
 Splink's comparisons see like with like: names lower-cased without accents or punctuation, the
 full names a first name may stand for beside it (bill -> william), the email's user part (and its
-letters alone) and its domain when it is a work domain, phones in E.164, company names without legal words."""
+letters alone) and its domain when it is a work domain, phones in E.164, company names without legal words, titles also as their parsed function and seniority."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from functools import cache
 import pandas as pd
 from nicknames import NickNamer
 
+from blueprint_pipeline.buying_groups.title_parser import parse_title
 from blueprint_pipeline.identity.links import normalise_name
 from blueprint_pipeline.identity.matching.phones import region_codes, to_e164
 
@@ -32,6 +33,7 @@ COLUMNS = [
     "city",
     "country",
     "title",
+    "title_job",
 ]
 
 
@@ -76,6 +78,13 @@ def _letters(user: str) -> str | None:
     return re.sub(r"[^a-z]+", "", user) or None
 
 
+def _job(title: str | None) -> str | None:
+    """The parsed title's function and seniority ('it director' for Director of IT and Dir.
+    Informatique); None when the title says no function."""
+    parsed = parse_title(title) if title else None
+    return f"{parsed.function} {parsed.seniority}" if parsed and parsed.function != "other" else None
+
+
 def prepare(nodes: pd.DataFrame, countries: dict[str, str], personal_domains: set[str]) -> pd.DataFrame:
     """`nodes`: int_identity_nodes' live rows; `countries`: the seed country_names (alias ->
     country); `personal_domains`: identity_personal_domains. Returns COLUMNS, sorted by key."""
@@ -104,6 +113,7 @@ def prepare(nodes: pd.DataFrame, countries: dict[str, str], personal_domains: se
             "city": [clean(c) for c in _column(nodes, "city")],
             "country": [clean(countries.get(c, c)) if c else None for c in spelled],
             "title": [clean(t) for t in _column(nodes, "title")],
+            "title_job": [_job(t) for t in _column(nodes, "title")],
         },
         dtype=object,
     )
