@@ -1,7 +1,8 @@
 """The records person matching compares, one row per live source record, cleaned so that
 Splink's comparisons see like with like: names lower-cased without accents or punctuation, the
 full names a first name may stand for beside it (bill -> william), the email's user part (and its
-letters alone) and its domain when it is a work domain, phones in E.164, company names without legal words, titles also as their parsed function and seniority."""
+letters alone) and its domain when it is a work domain, phones in E.164, company names without
+legal words, titles also as their parsed function and seniority."""
 
 from __future__ import annotations
 
