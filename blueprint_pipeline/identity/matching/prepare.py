@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 import pandas as pd
 from nicknames import NickNamer
@@ -43,11 +43,16 @@ def _namer() -> NickNamer:
     return NickNamer()
 
 
+@lru_cache(maxsize=65536)  # first names and titles repeat: parse each once
+def _forms(first: str) -> tuple[str, ...]:
+    return tuple(sorted({first} | _namer().canonicals_of(first)))
+
+
 def name_forms(first: str | None) -> list[str] | None:
     """The first name and the full names it may stand for (the `nicknames` package's hand-curated
     English table, Apache-2.0): kathy -> [kathleen, kathryn, kathy, ...]; a full name is just
     itself. Two first names are a nickname pair when their forms share one."""
-    return sorted({first} | _namer().canonicals_of(first)) if first else None
+    return list(_forms(first)) if first else None
 
 
 def canonical(first: str | None) -> str | None:
@@ -60,7 +65,12 @@ def clean(value: object) -> str | None:
     """'  José-Luis ' -> 'jose luis'; None for nothing."""
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
         return None
-    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
+    return _clean(str(value))
+
+
+@lru_cache(maxsize=262144)  # names, cities and titles repeat
+def _clean(value: str) -> str | None:
+    text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
     text = re.sub(r"[^0-9a-z]+", " ", text.lower()).strip()
     return text or None
 
@@ -70,7 +80,7 @@ def _text(value: object) -> str | None:
 
 
 def _column(frame: pd.DataFrame, column: str) -> list[str | None]:
-    return [_text(v) for v in frame[column]] if column in frame else [None] * len(frame)
+    return [_text(v) for v in frame[column].tolist()] if column in frame else [None] * len(frame)
 
 
 def _letters(user: str) -> str | None:
@@ -79,6 +89,7 @@ def _letters(user: str) -> str | None:
     return re.sub(r"[^a-z]+", "", user) or None
 
 
+@lru_cache(maxsize=65536)
 def _job(title: str | None) -> str | None:
     """The parsed title's function and seniority ('it director' for Director of IT and Dir.
     Informatique); None when the title says no function."""
