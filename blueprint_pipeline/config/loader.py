@@ -133,15 +133,23 @@ class Removal:
         return f"{self.path[-1]!r} was removed by {self.file} ({by})"
 
 
-def _key_paths(value: object, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+def _key_paths(value: object, entries_only: bool = False, prefix: tuple[str, ...] = ()) -> set[tuple]:
+    """Every key path in `value`; `entries_only`: those holding a mapping (a named entry such as a
+    solution interest or an alert rule, rather than a setting)."""
     if not isinstance(value, dict):
         return set()
-    return {p for k, v in value.items() for p in ({(*prefix, str(k))} | _key_paths(v, (*prefix, str(k))))}
+    paths = set()
+    for k, v in value.items():
+        if isinstance(v, dict) or not entries_only:
+            paths.add((*prefix, str(k)))
+        paths |= _key_paths(v, entries_only, (*prefix, str(k)))
+    return paths
 
 
 def _removals(before: object, after: object, path: Path, replaced: bool) -> list[Removal]:
-    """The outermost key paths `before` had and `after` lacks."""
-    gone = _key_paths(before) - _key_paths(after)
+    """The outermost entries `before` had and `after` lacks (settings going back to their
+    defaults are no names anything refers to)."""
+    gone = _key_paths(before, entries_only=True) - _key_paths(after)
     outermost = sorted(p for p in gone if p[:-1] not in gone)
     return [Removal(p, path, "replace" if replaced else "null") for p in outermost]
 
