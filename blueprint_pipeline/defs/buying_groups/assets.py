@@ -68,7 +68,7 @@ def _current_state(session: Session) -> pd.DataFrame:
 
 
 def _thresholds(config: BuyingGroupsConfig) -> str:
-    """ "at 80%", or each solution interest's threshold when they differ."""
+    """The summary's threshold, "at 80%", or each solution interest's when they differ."""
     at = {name: config.completeness_of(name).complete_at for name in sorted(config.solution_interests)}
     if len(set(at.values())) <= 1:
         return f"at {next(iter(at.values()), config.completeness.complete_at):.0%}"
