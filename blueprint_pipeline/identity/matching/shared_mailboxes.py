@@ -7,7 +7,7 @@ An address is shared when
 - two records using it have clearly different first names: reason `different_names`.
 
 Two first names are the same person's when they are equal, one is a nickname of the other or
-both of one name (nicknames.csv), one starts the other (Chris, Christopher; J, John), they are one
+both of one name (the `nicknames` package's table), one starts the other (Chris, Christopher; J, John), they are one
 edit apart or Jaro-Winkler >= 0.88 (a typo), also once nicknames stand for their full names (Dot,
 Doroth), or one record's first name is the other's last name in any of these ways (swapped).
 Last names are not compared: people change them and keep their address. A record without a first
@@ -16,30 +16,20 @@ name proves nothing.
 
 from __future__ import annotations
 
-import csv
-from functools import cache
-from importlib.resources import files
 from itertools import combinations
 
 import pandas as pd
 from rapidfuzz.distance import OSA, JaroWinkler
 
-from blueprint_pipeline.identity.matching.prepare import clean
+from blueprint_pipeline.identity.matching.prepare import clean, name_forms
 
 COLUMNS = ["email", "reason", "records"]
 SIMILAR_FIRST_NAMES = 0.88  # Jaro-Winkler: the model's looser name level
 
 
-@cache
-def nickname_names() -> dict[str, frozenset[str]]:
-    """Each name of nicknames.csv -> the full names it stands for (itself included)."""
-    text = files("blueprint_pipeline.identity.matching").joinpath("nicknames.csv").read_text("utf-8")
-    table: dict[str, set[str]] = {}
-    for row in csv.DictReader(text.splitlines()):
-        nickname, name = row["nickname"].strip().lower(), row["name"].strip().lower()
-        table.setdefault(nickname, {nickname}).add(name)
-        table.setdefault(name, {name})
-    return {k: frozenset(v) for k, v in table.items()}
+def nickname_names(name: str) -> frozenset[str]:
+    """The full names a first name may stand for, itself included (prepare.name_forms)."""
+    return frozenset(name_forms(name))
 
 
 def local_part(email: str) -> str:
@@ -59,8 +49,7 @@ def same_name(a: str, b: str) -> bool:
     names (Dot and a typo'd Doroth are Dorothy)."""
     if _close(a, b):
         return True
-    names = nickname_names()
-    return any(_close(x, y) for x in names.get(a, {a}) for y in names.get(b, {b}))
+    return any(_close(x, y) for x in nickname_names(a) for y in nickname_names(b))
 
 
 def same_person_names(a: tuple[str | None, str | None], b: tuple[str | None, str | None]) -> bool:
