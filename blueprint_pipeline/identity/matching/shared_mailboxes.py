@@ -6,12 +6,12 @@ An address is shared when
   ignored): reason `role_local_part`, whoever uses it; or
 - two records using it have clearly different first names: reason `different_names`.
 
-Two first names are the same person's when they are equal, one is a nickname of the other or
-both of one name (the `nicknames` package's table), one starts the other (Chris, Christopher;
-J, John), they are one edit apart or Jaro-Winkler >= 0.88 (a typo), also once nicknames stand for their full names (Dot,
-Doroth), or one record's first name is the other's last name in any of these ways (swapped).
-Last names are not compared: people change them and keep their address. A record without a first
-name proves nothing.
+Two first names are the same person's when they are equal, one is a nickname of the other or both
+of one name (the `nicknames` package's table), one starts the other (Chris, Christopher; J, John),
+they are one edit apart or Jaro-Winkler >= 0.88 (a typo), also once nicknames stand for their full
+names (Dot, Doroth), or one record's first name is the other's last name in any of these ways
+(swapped). Last names are not compared: people change them and keep their address. A record without
+a first name proves nothing.
 """
 
 from __future__ import annotations
