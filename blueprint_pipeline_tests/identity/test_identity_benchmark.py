@@ -44,8 +44,8 @@ def test_identity_bench_on_the_tiny_dirty_sample_scores_exact_email_matching(tmp
 
     matched = run_identity_bench("dirty-duplicates", "tiny", 3, tmp_path, reuse=True)
     assert matched.build_exit_code == 0 and matched.missing == 0, matched.summary
-    assert matched.scores.recall > expected.recall + 0.2, (matched.scores, expected)
-    assert matched.scores.precision >= 0.95, matched.scores
+    # issue 22's goal, held on the tiny set (measured at seed 3: see docs/identity.md)
+    assert matched.scores.precision >= 0.98 and matched.scores.recall >= 0.92, matched.scores
     assert matched.by_defect.loc["no_email", "joined_share"] > 0.0  # name, company, phone join them
 
 
