@@ -72,7 +72,12 @@ def _review_markdown(review: pd.DataFrame, limit: int = 10) -> str:
             MODELS,
             group_name="identity",
             kinds={"python", "splink"},
-            deps=["int_identity_nodes", "identity_personal_domains", "country_names"],
+            deps=[
+                "int_identity_nodes",
+                "identity_personal_domains",
+                "identity_shared_mailboxes",
+                "country_names",
+            ],
             description="One row per person-matching model version (trained "
             "or frozen), with its Splink settings and parameters. The same data gives the same version.",
             automation_condition=AUTOMATION,
@@ -81,7 +86,13 @@ def _review_markdown(review: pd.DataFrame, limit: int = 10) -> str:
             "int_identity_match_pairs",
             group_name="identity",
             kinds={"python", "splink"},
-            deps=["int_identity_nodes", "int_identity_edges", "identity_personal_domains", "country_names"],
+            deps=[
+                "int_identity_nodes",
+                "int_identity_edges",
+                "identity_personal_domains",
+                "identity_shared_mailboxes",
+                "country_names",
+            ],
             description="One row per pair of source records the model scored (not already one "
             "person by ids or email) at or above the review floor, and decided pairs: match weight, "
             "probability, outcome (match / review / same / different) and each comparison's contribution.",
@@ -111,7 +122,8 @@ def person_matching(
         edges = session.fetch_df("select source_key, other_key from int_identity_edges")
         countries = dict(session.fetchall("select alias, country from country_names"))
         personal = set(session.fetch_df("select domain from identity_personal_domains")["domain"])
-    records = prepare(nodes, countries, personal)
+        shared = frozenset(session.fetch_df("select email from identity_shared_mailboxes")["email"])
+    records = prepare(nodes, countries, personal, shared)
     model, model_version, origin, notes = _model(loaded, records)
     path = models_dir() / f"person-match-{model_version}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,10 @@
 Splink's comparisons see like with like: names lower-cased without accents or punctuation, the
 full names a first name may stand for beside it (bill -> william), the email's user part (and its
 letters alone) and its domain when it is a work domain, phones in E.164, company names without
-legal words, titles also as their parsed function and seniority."""
+legal words, titles also as their parsed function and seniority. A shared
+mailbox's address (identity_shared_mailboxes) is no evidence: its email, user part and letters
+are left out (as if missing), so neither a comparison nor the email blocking rule pairs its
+records; its domain still counts as a work domain."""
 
 from __future__ import annotations
 
@@ -97,14 +100,21 @@ def _job(title: str | None) -> str | None:
     return f"{parsed.function} {parsed.seniority}" if parsed and parsed.function != "other" else None
 
 
-def prepare(nodes: pd.DataFrame, countries: dict[str, str], personal_domains: set[str]) -> pd.DataFrame:
+def prepare(
+    nodes: pd.DataFrame,
+    countries: dict[str, str],
+    personal_domains: set[str],
+    shared_mailboxes: frozenset[str] = frozenset(),
+) -> pd.DataFrame:
     """`nodes`: int_identity_nodes' live rows; `countries`: the seed country_names (alias ->
-    country); `personal_domains`: identity_personal_domains. Returns COLUMNS, sorted by key."""
+    country); `personal_domains`: identity_personal_domains; `shared_mailboxes`: the addresses of
+    identity_shared_mailboxes. Returns COLUMNS, sorted by key."""
     regions = region_codes(countries)
     first = [clean(v) for v in _column(nodes, "first_name")]
     last = [clean(v) for v in _column(nodes, "last_name")]
     email = [e.lower() if e and "@" in e else None for e in _column(nodes, "email")]
     domain = [e.split("@", 1)[1] if e else None for e in email]
+    email = [None if e in shared_mailboxes else e for e in email]
     spelled = [c.lower() if c else None for c in _column(nodes, "country")]
     region = [regions.get(c) if c else None for c in spelled]
     out = pd.DataFrame(
