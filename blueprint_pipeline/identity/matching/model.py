@@ -56,10 +56,14 @@ PREDICTION_BLOCKING_RULES = [
     "l.mobile = r.mobile",
     "l.phone = r.mobile",
 ]
-# EM's blocks: the same email trains the names and the rest; the same full name at the same firm
-# trains the email and the rest (the firm is trained by the first). The full name alone was a
-# block of every namesake (3.7M pairs at 200k persons, 111 s of EM, for no better a model).
-TRAINING_BLOCKS = ["l.email = r.email", "l.full_name = r.full_name and l.company = r.company"]
+# EM's blocks, each the first of its alternatives that finds pairs: the same email trains the
+# names and the rest; the same full name at the same firm trains the email and the rest (the firm
+# is trained by the first). The full name alone is a block of every namesake (3.7M pairs at 200k
+# persons, 111 s of EM, for no better a model): only for data without firms (FEBRL, a list).
+TRAINING_BLOCKS = [
+    ("l.email = r.email",),
+    ("l.full_name = r.full_name and l.company = r.company", "l.full_name = r.full_name"),
+]
 # The prior (how likely two random records are one person) is estimated from the pairs these rules
 # find, taken to be PRIOR_RECALL of all true pairs. More than the email: data without addresses
 # (FEBRL, a trade-show list) still gets a prior from its names.
@@ -365,10 +369,11 @@ def train(records: pd.DataFrame, seed: int, max_pairs_for_u: int) -> Trained:
             else:
                 notes.append("prior not estimated: no pair found by " + " / ".join(PRIOR_RULES))
             trainer.training.estimate_u_using_random_sampling(max_pairs=max_pairs_for_u, seed=seed)
-        for rule in TRAINING_BLOCKS:
+        for alternatives in TRAINING_BLOCKS:
             # Checked first: a failed EM session leaves its comparison out of the linker's model.
-            if not has_pairs(records, rule):
-                notes.append(f"EM on {rule!r} skipped: no pairs")
+            rule = next((r for r in alternatives if has_pairs(records, r)), None)
+            if rule is None:
+                notes.append(f"EM on {alternatives[-1]!r} skipped: no pairs")
                 continue
             trainer.training.estimate_parameters_using_expectation_maximisation(rule)
         model = rounded(regularised(trainer.misc.save_model_to_json(), pairs_sampled))
