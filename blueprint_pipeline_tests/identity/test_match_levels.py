@@ -131,3 +131,11 @@ def test_one_job_in_other_words_is_the_same_function_and_seniority():
     assert _level({**ann, "title": "Director of IT"}, {**ann, "title": "IT Manager"}, "title") == (
         "All other comparisons"
     )
+
+
+def test_records_without_firm_or_city_are_still_compared_on_their_names():
+    """A list with names and private addresses only: no company, city or work-domain block can
+    pair Ann Leigh and a typo'd Ann Leig; the name blocks with nothing contradicting them do."""
+    left = {"first_name": "Ann", "last_name": "Leigh", "email": "ann.leigh@gmail.com"}
+    right = {"first_name": "Ann", "last_name": "Leig", "email": "ann.leig@gmail.com"}
+    assert _level(left, right, "email") == "one edit apart"
