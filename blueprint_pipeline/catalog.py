@@ -25,6 +25,7 @@ GRAINS = {
     "person_registry": "one row per source record (source key), with its stable person id",
     "identity_field_precedence": "one row per field and person source",
     "identity_personal_domains": "one row per personal email domain",
+    "identity_shared_mailboxes": "one row per shared email address, with its reason and record count",
     "journey_node_counts": "one row per journey, node and outcome",
     "journey_step_log": "one row per step taken (enrolment, node, person)",
     "journey_outbox": "one row per message",

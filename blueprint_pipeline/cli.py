@@ -199,6 +199,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from blueprint_pipeline.bench import run_bench, run_identity_bench
 
+    if args.titles:
+        from blueprint_pipeline.buying_groups.title_bench import run_title_bench
+
+        print(run_title_bench())
+        return 0
     if args.identity:
         try:
             found = run_identity_bench(
@@ -322,6 +327,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="SET",
         help="instead, score person matching on a labelled set: dirty-duplicates (default, at --scale), "
         "febrl1 or febrl3",
+    )
+    bench.add_argument(
+        "--titles",
+        action="store_true",
+        help="instead, score the title parser on the labelled title set (development and held-out halves)",
     )
     bench.set_defaults(func=_cmd_bench)
 

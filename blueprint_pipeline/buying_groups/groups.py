@@ -39,6 +39,16 @@ EVENT_COLUMNS = [
     "matched_condition",
     "happened_at",
 ]
+COMPLETENESS_COLUMNS = [  # what `completeness` adds to a group
+    "members",
+    "completeness_score",
+    "suites_completeness",
+    "weighted_completeness",
+    "required_roles_completeness",
+    "missing_required_roles",
+    "is_complete",
+    "completeness_method",
+]
 ROLE_STATUS_COLUMNS = [
     "buying_group_id",
     "role",
@@ -264,9 +274,12 @@ def membership_events(
 def completeness(
     config: BuyingGroupsConfig, groups: pd.DataFrame, members: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per group and role: min(assigned, members required) / members required. Per group: the
-    configured method's score, and the required roles' mean beside it (NULL when a template has
-    no required role)."""
+    """Per group and role: min(assigned, members required) / members required. Per group, both
+    figures side by side: `suites_completeness` (the mean over the roles the interest counts, all
+    or required) and `weighted_completeness` (weighted by role weight, over all roles);
+    `completeness_score` is the one the group's solution interest chooses (`completeness_of`), and
+    `is_complete` compares it with that interest's threshold. The required roles' mean sits beside
+    them (NULL when a template has no required role)."""
     rows = []
     for name, template in config.role_templates.items():
         for role in template.roles:
@@ -285,25 +298,26 @@ def completeness(
 
     per_group = status.groupby("buying_group_id")
     required = status[status["required"]].groupby("buying_group_id")["role_completeness"].mean()
-    method = config.completeness
-    if method.method == "weighted":
-        totals = per_group[["weighted", "weight"]].sum()
-        score = (totals["weighted"] / totals["weight"]).where(totals["weight"] > 0, 0.0)
-    elif method.roles == "required":
-        score = required.reindex(per_group.size().index)
-    else:
-        score = per_group["role_completeness"].mean()
+    every_role = per_group["role_completeness"].mean()
+    totals = per_group[["weighted", "weight"]].sum()
+    weighted = (totals["weighted"] / totals["weight"]).where(totals["weight"] > 0, 0.0)
     missing = status[status["required"] & (status["assigned"] < status["members_required"])]
     missing_roles = missing.groupby("buying_group_id")["role"].agg(lambda r: ", ".join(r))
+
     out = groups.copy()
-    out["members"] = (
-        out["buying_group_id"].map(members.groupby("buying_group_id").size()).fillna(0).astype("int64")
-    )
-    out["completeness_score"] = out["buying_group_id"].map(score).astype("float64")
-    out["required_roles_completeness"] = out["buying_group_id"].map(required).astype("float64")
-    out["missing_required_roles"] = out["buying_group_id"].map(missing_roles).astype("string")
-    out["is_complete"] = (out["completeness_score"] >= method.complete_at).astype(bool)
-    out["completeness_method"] = (
-        "weighted (all roles)" if method.method == "weighted" else f"suites ({method.roles} roles)"
-    )
-    return out, status[ROLE_STATUS_COLUMNS]
+    ids = out["buying_group_id"]
+    settings = {name: config.completeness_of(name) for name in config.solution_interests}
+    chosen = out["solution_interest"].map(settings)
+    counts_required = chosen.map(lambda c: c.roles == "required").astype(bool)
+    by_weight = chosen.map(lambda c: c.method == "weighted").astype(bool)
+    out["members"] = ids.map(members.groupby("buying_group_id").size()).fillna(0).astype("int64")
+    out["suites_completeness"] = ids.map(every_role).where(~counts_required, ids.map(required))
+    out["suites_completeness"] = out["suites_completeness"].astype("float64")
+    out["weighted_completeness"] = ids.map(weighted).astype("float64")
+    out["completeness_score"] = out["suites_completeness"].where(~by_weight, out["weighted_completeness"])
+    out["required_roles_completeness"] = ids.map(required).astype("float64")
+    out["missing_required_roles"] = ids.map(missing_roles).astype("string")
+    complete_at = chosen.map(lambda c: c.complete_at).astype("float64")
+    out["is_complete"] = (out["completeness_score"] >= complete_at).astype(bool)
+    out["completeness_method"] = chosen.map(lambda c: c.label).astype("string")
+    return out[[*groups.columns, *COMPLETENESS_COLUMNS]], status[ROLE_STATUS_COLUMNS]

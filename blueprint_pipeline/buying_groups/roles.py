@@ -1,12 +1,13 @@
 """Which role each person holds in each role template: personas, conditions, priority.
 
 A person fits a role when every condition list the role gives matches (within a list, any entry
-matches): personas (the normalised title equals or contains one of the persona's spellings),
-title patterns (likewise), departments, seniorities (from the normalised title), countries
-(departments and countries compare ignoring case and surrounding spaces). A role without
-conditions takes nobody by rule (only by manual assignment). Among the roles a person fits, the
-lowest priority wins: one role per person per template. Titles are worked out once per distinct
-title, so a million persons cost a few thousand normalisations.
+matches): personas (the parsed title has one of the persona's functions and seniorities, or the
+normalised title equals or contains one of its spellings), title patterns (words in the
+normalised title), functions, seniorities and levels (of the parsed title, title_parser.py),
+departments, countries (departments and countries compare ignoring case and surrounding
+spaces). A role without conditions takes nobody by rule (only by manual assignment). Among the
+roles a person fits, the lowest priority wins: one role per person per template. Titles are
+worked out once per distinct title, so a million persons cost a few thousand parses.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import json
 
 import pandas as pd
 
-from blueprint_pipeline.buying_groups.titles import contains_phrase, normalise_title, seniority
-from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig, Role
+from blueprint_pipeline.buying_groups.title_parser import parse_title
+from blueprint_pipeline.buying_groups.titles import contains_phrase, normalise_title
+from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig, Persona, Role
 
 ROLE_COLUMNS = ["role_template", "person_id", "role", "priority", "matched_condition"]
 
@@ -26,27 +28,39 @@ def _folded(values: list) -> set[str]:
     return {(str(v).lower() if isinstance(v, bool) else str(v)).strip().lower() for v in values}
 
 
-def _role_matches(role: Role, persons: pd.DataFrame, persona_titles: dict[str, list[str]]) -> pd.DataFrame:
+def _is_persona(persona: Persona, title: str | None, normalised: str) -> bool:
+    parsed = parse_title(title)
+    if (persona.functions or persona.seniorities) and (
+        (not persona.functions or parsed.function in persona.functions)
+        and (not persona.seniorities or parsed.seniority in persona.seniorities)
+    ):
+        return True
+    spellings = (normalise_title(t) for t in persona.titles)
+    return any(normalised == s or contains_phrase(normalised, s) for s in spellings)
+
+
+def _role_matches(role: Role, persons: pd.DataFrame, personas: dict[str, Persona]) -> pd.DataFrame:
     """The persons fitting `role`, with a readable reason."""
     c = role.conditions
-    if not any((c.personas, c.title_patterns, c.departments, c.seniorities, c.countries, c.custom_fields)):
+    given = (c.personas, c.title_patterns, c.departments, c.functions, c.seniorities, c.levels)
+    if not any((*given, c.countries, c.custom_fields)):
         return persons.iloc[0:0].assign(matched_condition=pd.Series(dtype="string"))
-    titles = pd.Series(persons["norm_title"].unique())
+    titles = persons[["title", "norm_title"]].drop_duplicates("title")
     fits = pd.Series(True, index=persons.index)
     reasons: list[pd.Series] = []
     if c.personas:
-        spellings = [(p, normalise_title(t)) for p in c.personas for t in persona_titles[p]]
         persona_of = {
-            title: next((p for p, s in spellings if title == s or contains_phrase(title, s)), None)
-            for title in titles
+            title: next((p for p in c.personas if _is_persona(personas[p], title, normalised)), None)
+            for title, normalised in zip(titles["title"], titles["norm_title"], strict=True)
         }
-        persona = persons["norm_title"].map(persona_of).astype("string")
+        persona = persons["title"].map(persona_of).astype("string")
         fits &= persona.notna()
         reasons.append("persona " + persona.fillna(""))
     if c.title_patterns:
         patterns = [normalise_title(p) for p in c.title_patterns]
         pattern_of = {
-            title: next((p for p in patterns if contains_phrase(title, p)), None) for title in titles
+            title: next((p for p in patterns if contains_phrase(title, p)), None)
+            for title in titles["norm_title"]
         }
         pattern = persons["norm_title"].map(pattern_of).astype("string")
         fits &= pattern.notna()
@@ -54,7 +68,9 @@ def _role_matches(role: Role, persons: pd.DataFrame, persona_titles: dict[str, l
     for column, wanted, label in (
         ("department", c.departments, "department"),
         ("country", c.countries, "country"),
-        ("seniority", c.seniorities, "seniority"),
+        ("title_function", c.functions, "function"),
+        ("title_seniority", c.seniorities, "seniority"),
+        ("title_level", c.levels, "level"),
     ):
         if wanted:
             value = persons[column].astype("string").fillna("").str.strip().str.lower()
@@ -73,6 +89,21 @@ def _role_matches(role: Role, persons: pd.DataFrame, persona_titles: dict[str, l
         reason = reason + "; " + more[fits]
     title_note = " (title '" + matched["title"].astype("string").fillna("") + "')"
     return matched.assign(matched_condition=(reason + title_note).astype("string"))
+
+
+def parsed_titles(persons: pd.DataFrame) -> pd.DataFrame:
+    """`persons`: person_id, title -> person_id, title_function, title_seniority, title_level
+    (title_parser.py; parsed once per distinct title)."""
+    title = persons["title"].astype("string").fillna("")
+    parsed = {t: parse_title(t) for t in title.unique()}
+    return pd.DataFrame(
+        {
+            "person_id": persons["person_id"],
+            "title_function": title.map(lambda t: parsed[t].function).astype("string"),
+            "title_seniority": title.map(lambda t: parsed[t].seniority).astype("string"),
+            "title_level": title.map(lambda t: parsed[t].level).astype("string"),
+        }
+    ).drop_duplicates("person_id")
 
 
 def uses_custom_fields(config: BuyingGroupsConfig) -> bool:
@@ -103,18 +134,16 @@ def assign_roles(persons: pd.DataFrame, config: BuyingGroupsConfig) -> pd.DataFr
     value, when roles test custom fields) -> ROLE_COLUMNS, one row per person and template they
     fit (the role with the lowest priority)."""
     persons = persons.copy()
+    persons["title"] = persons["title"].astype("string").fillna("")  # one key per title, None too
     if "custom" not in persons.columns:
         persons["custom"] = [{} for _ in range(len(persons))]
-    norm = {t: normalise_title(t) for t in persons["title"].dropna().unique()}
-    persons["norm_title"] = persons["title"].map(norm).fillna("")
-    persons["seniority"] = persons["norm_title"].map(
-        {t: seniority(t) for t in persons["norm_title"].unique()}
-    )
-    persona_titles = {name: p.titles for name, p in config.personas.items()}
+    norm = {t: normalise_title(t) for t in persons["title"].unique()}
+    persons["norm_title"] = persons["title"].map(norm)
+    persons = persons.merge(parsed_titles(persons), on="person_id", how="left")
     found = []
     for template_name, template in config.role_templates.items():
         for role in template.roles:
-            matched = _role_matches(role, persons, persona_titles)
+            matched = _role_matches(role, persons, config.personas)
             found.append(
                 matched[["person_id", "matched_condition"]].assign(
                     role_template=template_name, role=role.name, priority=role.priority

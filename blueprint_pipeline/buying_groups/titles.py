@@ -1,4 +1,5 @@
-"""Job titles as people type them -> one normalised form, and the seniority it implies.
+"""Job titles as people type them -> one normalised form, for matching persona spellings and title
+patterns word by word (the parsed function and seniority are title_parser.py's).
 
 "V.P. Eng", "VP of Engineering" and "Vice President, Engineering" all become
 "vice president engineering": accents and case folded, dots dropped (C.E.O. -> ceo), other
@@ -99,17 +100,6 @@ RANKS = frozenset(
     }
 )
 FILLER = frozenset({"of", "the", "and", "for", "de", "des", "du", "la", "le", "y", "und", "fur"})
-SENIORITY_RULES = (
-    (
-        "c_level",
-        re.compile(r"\b(chief|founder|owner|(?<!vice )president|managing director|executive board)\b"),
-    ),
-    ("vp", re.compile(r"\bvice president\b")),
-    ("head", re.compile(r"\bhead\b")),
-    ("director", re.compile(r"\bdirector\b")),
-    ("manager", re.compile(r"\b(manager|lead)\b")),
-    ("senior", re.compile(r"\b(senior|principal|staff)\b")),
-)
 
 
 @lru_cache(maxsize=200_000)
@@ -132,11 +122,6 @@ def _expand(word: str, before: str | None) -> str:
     if word == "eng":
         return "engineering" if before is None or before in RANKS else "engineer"
     return ABBREVIATIONS.get(word, word)
-
-
-def seniority(normalised: str) -> str:
-    """c_level, vp, head, director, manager, senior or individual (the first rule that matches)."""
-    return next((level for level, rule in SENIORITY_RULES if rule.search(normalised)), "individual")
 
 
 def contains_phrase(normalised: str, phrase: str) -> bool:

@@ -12,15 +12,30 @@ from blueprint_pipeline.config.base import StrictModel, checked_names
 # The suites' named weights; a number between 0 and 100 works too.
 WEIGHT_BANDS: dict[str, int] = {"trivial": 20, "minor": 40, "normal": 60, "important": 80, "vital": 100}
 MAX_ROLES = 20  # the suites' limit per role template
+# The parsed title's vocabularies (blueprint_pipeline/buying_groups/title_parser.py, docs/buying-groups.md).
 Seniority = Literal["c_level", "vp", "head", "director", "manager", "senior", "individual"]
+Function = Literal[
+    "executive", "it", "engineering", "data", "security", "finance", "procurement", "marketing",
+    "sales", "product", "hr", "legal", "operations", "customer", "other",
+]  # fmt: skip
+Level = Literal["executive", "management", "staff"]
 
 
 class Persona(StrictModel):
-    """Many job-title spellings, one persona: a title matches when its normalised form equals or
-    contains one of these (normalised the same way: "VP IT" and "Vice President, IT" are one)."""
+    """One job, by its parsed title (`functions` and `seniorities`: both given must match) and/or
+    by spellings (`titles`: the normalised title equals or contains one, normalised the same way:
+    "VP IT" and "Vice President, IT" are one). A title matching either way is the persona's."""
 
     description: str = ""
-    titles: list[str] = Field(min_length=1)
+    titles: list[str] = Field(default_factory=list)
+    functions: list[Function] = Field(default_factory=list)
+    seniorities: list[Seniority] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _says_who(self) -> Persona:
+        if not (self.titles or self.functions or self.seniorities):
+            raise ValueError("a persona needs titles, or functions and/or seniorities of the parsed title")
+        return self
 
 
 class RoleConditions(StrictModel):
@@ -30,7 +45,9 @@ class RoleConditions(StrictModel):
     personas: list[str] = Field(default_factory=list)
     title_patterns: list[str] = Field(default_factory=list, description="words a normalised title contains")
     departments: list[str] = Field(default_factory=list)
-    seniorities: list[Seniority] = Field(default_factory=list)
+    functions: list[Function] = Field(default_factory=list, description="the parsed title's function")
+    seniorities: list[Seniority] = Field(default_factory=list, description="the parsed title's seniority")
+    levels: list[Level] = Field(default_factory=list, description="the parsed title's level")
     countries: list[str] = Field(default_factory=list)
     custom_fields: dict[str, list[str | bool | int | float]] = Field(
         default_factory=dict,
@@ -44,7 +61,12 @@ class Role(StrictModel):
     weight: Literal["trivial", "minor", "normal", "important", "vital"] | float = "normal"
     required: bool = False
     members_required: int = Field(default=1, ge=1, le=100)
-    priority: int = Field(ge=1, description="when a person fits several roles, the lowest priority wins")
+    priority: int | None = Field(
+        default=None,
+        ge=1,
+        description="when a person fits several roles, the lowest priority wins; left out on every "
+        "role of a template: the roles' order (the first role wins)",
+    )
     conditions: RoleConditions = Field(default_factory=RoleConditions)
 
     @field_validator("weight")
@@ -59,6 +81,20 @@ class Role(StrictModel):
         return float(WEIGHT_BANDS[self.weight] if isinstance(self.weight, str) else self.weight)
 
 
+def _prioritised(roles: list[Role]) -> list[Role]:
+    """Priorities given on every role are kept; given on none, they follow the list (1, 2, ...), so
+    inserting a role is one edit. Some with and some without would be ambiguous: refused."""
+    unset = [r.name for r in roles if r.priority is None]
+    if len(unset) == len(roles):
+        return [r.model_copy(update={"priority": i}) for i, r in enumerate(roles, start=1)]
+    if unset:
+        raise ValueError(
+            f"roles {unset} have no priority while others do: give every role a priority, or none "
+            "(then the roles' order is their priority, the first role winning)"
+        )
+    return roles
+
+
 class RoleTemplate(StrictModel):
     description: str = ""
     roles: list[Role] = Field(min_length=1)
@@ -71,6 +107,7 @@ class RoleTemplate(StrictModel):
                 f"a role template has at most {MAX_ROLES} roles (the suites' limit); got {len(roles)}: "
                 "split it into two templates or merge roles"
             )
+        roles = _prioritised(roles)
         for what, values in (
             ("role names", [r.name for r in roles]),
             ("priorities", [r.priority for r in roles]),
@@ -81,6 +118,33 @@ class RoleTemplate(StrictModel):
         return roles
 
 
+Method = Literal["suites", "weighted"]
+CountedRoles = Literal["all", "required"]
+
+
+class Completeness(StrictModel):
+    """`suites`: the mean of role completeness over the roles counted (`roles: all` or `required`);
+    `weighted`: role completeness weighted by role weight over all the template's roles."""
+
+    method: Method = "suites"
+    roles: CountedRoles = "all"
+    complete_at: float = Field(
+        default=0.8, ge=0, le=1, description="a group whose completeness_score reaches this is complete"
+    )
+
+    @property
+    def label(self) -> str:
+        return "weighted (all roles)" if self.method == "weighted" else f"suites ({self.roles} roles)"
+
+
+class CompletenessChoice(StrictModel):
+    """A solution interest's own completeness settings; each one left out is the section's."""
+
+    method: Method | None = None
+    roles: CountedRoles | None = None
+    complete_at: float | None = Field(default=None, ge=0, le=1)
+
+
 class SolutionInterest(StrictModel):
     name: str = Field(min_length=1, description="display name, e.g. Data Platform")
     description: str = ""
@@ -89,16 +153,10 @@ class SolutionInterest(StrictModel):
     audience: str = Field(description="an audience in audiences.yaml")
     role_template: str = Field(description="a template in role_templates")
     stage_model: str = Field(default="standard", description="a stage model in stages.yaml")
-
-
-class Completeness(StrictModel):
-    """`suites`: the mean of role completeness over the roles counted (`roles: all` or `required`);
-    `weighted`: role completeness weighted by role weight over all the template's roles."""
-
-    method: Literal["suites", "weighted"] = "suites"
-    roles: Literal["all", "required"] = "all"
-    complete_at: float = Field(
-        default=0.8, ge=0, le=1, description="a group whose completeness_score reaches this is complete"
+    completeness: CompletenessChoice = Field(
+        default_factory=CompletenessChoice,
+        description="this interest's method, roles or threshold; what it leaves out comes from the "
+        "section's `completeness`",
     )
 
 
@@ -115,6 +173,11 @@ class BuyingGroupsConfig(StrictModel):
     _persona_names = field_validator("personas")(checked_names("persona"))
     _template_names = field_validator("role_templates")(checked_names("role template"))
     _interest_names = field_validator("solution_interests")(checked_names("solution interest"))
+
+    def completeness_of(self, solution_interest: str) -> Completeness:
+        """The section's completeness with the interest's own settings over it."""
+        own = self.solution_interests[solution_interest].completeness.model_dump(exclude_none=True)
+        return self.completeness.model_copy(update=own)
 
     @model_validator(mode="after")
     def _references(self) -> BuyingGroupsConfig:

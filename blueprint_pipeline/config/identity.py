@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from blueprint_pipeline.config.base import StrictModel
+
+# Local parts of addresses a team shares: such an address says nothing about who wrote in.
+ROLE_MAILBOXES = (
+    "admin", "billing", "contact", "enquiries", "events", "finance", "hello", "help", "hr", "info",
+    "inquiries", "it", "jobs", "marketing", "media", "office", "orders", "press", "procurement",
+    "purchasing", "reception", "sales", "service", "support", "team",
+)  # fmt: skip
 
 
 class PersonMatchingPolicy(StrictModel):
@@ -44,6 +51,21 @@ class PersonMatchingPolicy(StrictModel):
     max_pairs_for_u: int = Field(
         default=300_000, ge=1000, description="random record pairs sampled to estimate u"
     )
+
+    role_mailboxes: list[str] = Field(
+        default=list(ROLE_MAILBOXES),
+        description="Local parts of shared role addresses (info@, sales@, ...): such an address never "
+        "joins two records by email; a list here replaces the shipped one.",
+    )
+
+    @field_validator("role_mailboxes")
+    @classmethod
+    def _local_parts(cls, value: list[str]) -> list[str]:
+        parts = [v.strip().lower() for v in value]
+        bad = sorted({v for v in parts if not v or "@" in v or " " in v})
+        if bad:
+            raise ValueError(f"role_mailboxes {bad} are not an address's local part (info, sales, ...)")
+        return sorted(set(parts))
 
     @model_validator(mode="after")
     def _floor_below_threshold(self) -> PersonMatchingPolicy:

@@ -2,7 +2,11 @@
 
 A user's `<section>.yaml` is merged into the shipped one: mappings merge key by key (deeply), any
 other value replaces the shipped one. So a file that adds one LinkedIn header alias keeps the
-shipped Marketo aliases.
+shipped Marketo aliases. `key: null` removes the key (a shipped solution interest, persona, alert
+rule, ...; a setting goes back to its built-in default), and a top-level `replace:` (`true`, or a
+list of key paths) makes the file replace its whole section, or those keys, instead of merging.
+A name something else still refers to after a removal is an error naming the referring file and
+key and the file that removed the name.
 
 The config version is a hash of the validated config (defaults included), so two directories that
 mean the same thing have the same version and any change that alters behaviour changes it.
@@ -105,10 +109,101 @@ def _composed_then_constructed(path: Path) -> object:
 
 
 def merged(shipped: object, mine: object) -> object:
-    """`mine` over `shipped`: mappings merge key by key, anything else replaces."""
-    if isinstance(shipped, dict) and isinstance(mine, dict):
-        return {**shipped, **{k: merged(shipped.get(k), v) for k, v in mine.items()}}
+    """`mine` over `shipped`: mappings merge key by key, `key: null` removes the key, anything
+    else replaces. Lists are values: nothing inside them is merged or removed."""
+    if isinstance(mine, dict):
+        base = shipped if isinstance(shipped, dict) else {}
+        out = {k: v for k, v in base.items() if k not in mine}
+        out |= {k: merged(base.get(k), v) for k, v in mine.items() if v is not None}
+        return out
     return mine
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A key a user's file took away: by `key: null`, or by replacing what held it."""
+
+    path: tuple[str, ...]
+    file: Path
+    how: str  # "null" or "replace"
+
+    def explained(self) -> str:
+        key = ".".join(self.path)
+        by = f"{key}: null" if self.how == "null" else f"its `replace`, without {key}"
+        return f"{self.path[-1]!r} was removed by {self.file} ({by})"
+
+
+def _key_paths(value: object, entries_only: bool = False, prefix: tuple[str, ...] = ()) -> set[tuple]:
+    """Every key path in `value`; `entries_only`: those holding a mapping (a named entry such as a
+    solution interest or an alert rule, rather than a setting)."""
+    if not isinstance(value, dict):
+        return set()
+    paths = set()
+    for k, v in value.items():
+        if isinstance(v, dict) or not entries_only:
+            paths.add((*prefix, str(k)))
+        paths |= _key_paths(v, entries_only, (*prefix, str(k)))
+    return paths
+
+
+def _removals(before: object, after: object, path: Path, replaced: bool) -> list[Removal]:
+    """The outermost entries `before` had and `after` lacks (settings going back to their
+    defaults are no names anything refers to)."""
+    gone = _key_paths(before, entries_only=True) - _key_paths(after)
+    outermost = sorted(p for p in gone if p[:-1] not in gone)
+    return [Removal(p, path, "replace" if replaced else "null") for p in outermost]
+
+
+def _replaced_paths(mine: dict, path: Path) -> list[tuple[str, ...]] | None:
+    """What `replace:` asks to replace: [()] for the whole section, key paths, or None (merge)."""
+    wanted = mine.pop("replace", False)
+    if wanted is True:
+        return [()]
+    if wanted is False or wanted is None:
+        return None
+    if not isinstance(wanted, list) or not all(isinstance(k, str) for k in wanted):
+        raise ConfigError(
+            f"{path}: key 'replace': expected true (the file replaces its whole section) or a list of "
+            f"key paths it replaces (e.g. [solution_interests, role_templates]); got {wanted!r}"
+        )
+    keys = [tuple(k.split(".")) for k in wanted]
+    for key in keys:
+        value: object = mine
+        for part in key:
+            value = value.get(part) if isinstance(value, dict) else None
+        if not isinstance(value, dict):
+            raise ConfigError(
+                f"{path}: key 'replace': {'.'.join(key)!r} is not a mapping this file gives; list the keys "
+                "whose shipped entries it replaces whole (to remove one entry, write `name: null`)"
+            )
+    return keys
+
+
+def _without(value: dict, key: tuple[str, ...]) -> dict:
+    """`value` with the mapping at `key` emptied (copies along the path; the rest is shared)."""
+    if not key:
+        return {}
+    inner = value.get(key[0])
+    return {**value, key[0]: _without(inner, key[1:]) if isinstance(inner, dict) else {}}
+
+
+def _applied(before: dict, mine: object, path: Path) -> tuple[object, list[Removal]]:
+    """One file of a section over what came before it, and the keys it removed."""
+    if not isinstance(mine, dict):
+        return mine, []  # not a mapping: the model's validation says what was expected
+    mine = dict(mine)
+    replaced = _replaced_paths(mine, path)
+    base = before
+    for key in replaced or []:
+        base = _without(base, key)
+    after = merged(base, mine)
+    removals = _removals(before, after, path, replaced=False)
+    if replaced:  # keys under a replaced path went by replacement, the rest by null
+        removals = [
+            Removal(r.path, r.file, "replace") if any(r.path[: len(k)] == k for k in replaced) else r
+            for r in removals
+        ]
+    return after, removals
 
 
 def _section_files(config_dir: Path | None) -> dict[str, list[Path]]:
@@ -158,13 +253,21 @@ def _describe(error: dict) -> str:
     return f"key '{'.'.join(parts)}': {message}" if parts else message
 
 
+def _why_missing(message: str, removals: list[Removal]) -> str:
+    """A name an error quotes that a user's file removed: which file, and how."""
+    named = [r for r in removals if f"{r.path[-1]!r}" in message]
+    return "; " + "; ".join(r.explained() for r in named) if named else ""
+
+
 def load_config(config_dir: str | Path | None = None) -> LoadedConfig:
     """Validate the config in `config_dir` (None: the defaults) or raise ConfigError naming the file."""
     files = _section_files(Path(config_dir) if config_dir else None)
     sections: dict[str, object] = {}
+    removals: list[Removal] = []
     for name, paths in files.items():
         for path in paths:
-            sections[name] = merged(sections.get(name, {}), _read_yaml(path))
+            sections[name], removed = _applied(sections.get(name, {}), _read_yaml(path), path)
+            removals += removed
     try:
         config = BlueprintConfig.model_validate(sections)
     except ValidationError as exc:
@@ -172,10 +275,14 @@ def load_config(config_dir: str | Path | None = None) -> LoadedConfig:
         section = str(first["loc"][0])
         path = files.get(section, [Path(f"{section}.yaml")])[-1]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{path}: {_describe(first)}{more}") from exc
+        message = _describe(first)
+        raise ConfigError(f"{path}: {message}{_why_missing(message, removals)}{more}") from exc
     for section, key, message in config.reference_errors():
         path = files.get(section, [Path(f"{section}.yaml")])[-1]
-        raise ConfigError(f"{path}: key '{key}': {message}")
+        why = _why_missing(message, removals)
+        if why and path.parent == DEFAULT_CONFIG_DIR:  # the user never wrote the referring entry
+            why += f"; what refers to it is shipped: drop it too (`name: null` in your own {section}.yaml)"
+        raise ConfigError(f"{path}: key '{key}': {message}{why}")
     canonical = json.dumps(config.model_dump(mode="json"), sort_keys=True)
     version = hashlib.sha256(canonical.encode()).hexdigest()[:12]
     directory = Path(config_dir) if config_dir else None

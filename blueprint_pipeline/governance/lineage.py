@@ -117,7 +117,9 @@ LINK_SOURCES = (
 CONDITION_FIELDS = {
     "personas": "title",
     "title_patterns": "title",
+    "functions": "title",
     "seniorities": "title",
+    "levels": "title",
     "departments": "department",
     "countries": "country",
     "custom_fields": "custom_fields",

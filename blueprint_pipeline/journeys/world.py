@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from blueprint_pipeline.audiences.compile import compile_filter
-from blueprint_pipeline.buying_groups.titles import normalise_title, seniority
+from blueprint_pipeline.buying_groups.title_parser import parse_title
 from blueprint_pipeline.config.journeys import AccountCondition, JourneysConfig
 from blueprint_pipeline.warehouse import Session
 
@@ -116,7 +116,7 @@ def load_world(session: Session, config: JourneysConfig, as_of: datetime, lookba
         "from unified_persons as p "
         "inner join person_account_links as l on l.person_id = p.person_id and l.is_primary"
     )
-    levels = {t: seniority(normalise_title(t)) for t in persons["title"].dropna().unique()}  # per title
+    levels = {t: parse_title(t).seniority for t in persons["title"].dropna().unique()}  # per title
     for r in persons.itertuples(index=False):
         world.persons[r.person_id] = {
             "first_name": _text(r.first_name),

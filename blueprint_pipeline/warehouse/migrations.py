@@ -98,6 +98,13 @@ STEPS: dict[str, tuple[Step, ...]] = {
             _CRM_COMPLETED_BEFORE,
         )),
     ),
+    # Issue 23 (b): both completeness figures beside completeness_score; earlier snapshots have none.
+    "buying_group_snapshots": (
+        Step(2, "suites and weighted completeness side by side", (
+            "alter table buying_group_snapshots add column if not exists suites_completeness double",
+            "alter table buying_group_snapshots add column if not exists weighted_completeness double",
+        )),
+    ),
     "crm_field_updates_sent": (
         Step(2, "field updates written out kept per as-of", (
             _CREATE_COMPLETED,

@@ -12,7 +12,10 @@ Audiences: platform = domain in (globex.com, acme.com) -> AC1, GL1, GL2; securit
   Ivy fits Champion (priority 2) and Practitioner (priority 3, "head data" is a data_people
   spelling) -> Champion.
   platform:GL1, suites over all roles: (1 + 1 + 1/3 + 0) / 4 = 0.583333; required roles
-  (DM, Champion, Budget): 2/3; missing: Budget.
+  (DM, Champion, Budget): 2/3; missing: Budget. Weighted, stored beside it:
+  (100x1 + 80x1 + 40x1/3 + 60x0) / 280 = 193.333 / 280 = 0.690476.
+  security:GL1 has the same members, but its interest weighs (its own method) and is complete at
+  0.7 (its own threshold): completeness_score 0.690476, not complete.
 Build 2 adds overrides (Hal -> Champion in platform by sales; Gia removed from security) and the
 weighted method: platform:GL1 = (100x1 + 80x1 + 40x0 + 60x0) / 280 = 0.642857 (Champion has 2 of
 1 required: still 1).
@@ -51,7 +54,8 @@ role_templates:
       - {name: Budget, weight: normal, required: true, priority: 4, conditions: {personas: [finance]}}
 solution_interests:
   platform: {name: Platform, audience: platform_audience, role_template: t}
-  security: {name: Security, audience: security_audience, role_template: t}
+  security:
+    {name: Security, audience: security_audience, role_template: t, completeness: {method: weighted, complete_at: 0.7}}
 completeness: {method: METHOD, roles: all, complete_at: 0.5}
 """
 MINE = "(buying_group_id like 'platform:%' or buying_group_id like 'security:%')"
@@ -82,7 +86,7 @@ def test_groups_members_completeness_overrides_and_history(warehouse, setup, mon
         "select buying_group_id, buying_group_name, members, completeness_score, "
         f"required_roles_completeness, missing_required_roles, is_complete from buying_groups where {MINE} order by 1"
     )
-    assert rows(warehouse, groups_sql) == [  # complete at 0.5
+    assert rows(warehouse, groups_sql) == [  # complete at 0.5 (security: at 0.7)
         (f"platform:{AC1}", "Platform for Acme Corp", 0, 0.0, 0.0, "Decision Maker, Champion, Budget", False),
         (f"platform:{GL1}", "Platform for Globex", 3, 0.583333, 0.666667, "Budget", True),
         (
@@ -94,7 +98,15 @@ def test_groups_members_completeness_overrides_and_history(warehouse, setup, mon
             "Decision Maker, Champion, Budget",
             False,
         ),
-        (f"security:{GL1}", "Security for Globex", 3, 0.583333, 0.666667, "Budget", True),
+        (f"security:{GL1}", "Security for Globex", 3, 0.690476, 0.666667, "Budget", False),
+    ]
+    both_sql = (
+        "select buying_group_id, suites_completeness, weighted_completeness, completeness_method "
+        f"from buying_groups where buying_group_id in ('platform:{GL1}', 'security:{GL1}') order by 1"
+    )
+    assert rows(warehouse, both_sql) == [
+        (f"platform:{GL1}", 0.583333, 0.690476, "suites (all roles)"),
+        (f"security:{GL1}", 0.583333, 0.690476, "weighted (all roles)"),
     ]
     members_sql = (
         "select buying_group_id, person_id, role, actor, matched_condition from buying_group_members "
@@ -108,6 +120,12 @@ def test_groups_members_completeness_overrides_and_history(warehouse, setup, mon
     assert rows(warehouse, members_sql) == sorted(
         [(f"{group}:{GL1}", *member) for group in ("platform", "security") for member in expected_rule]
     )
+    # The member row shows the parsed title beside the rule (title_parser.py).
+    assert rows(
+        warehouse,
+        "select person_id, title_function, title_seniority from buying_group_members "
+        f"where buying_group_id = 'platform:{GL1}' order by 1",
+    ) == sorted([(GIA, "it", "vp"), (HAL, "data", "senior"), (IVY, "data", "head")])
     assert rows(
         warehouse,
         f"select role, assigned, members_required, role_completeness from buying_group_roles "
@@ -197,3 +215,37 @@ def test_groups_members_completeness_overrides_and_history(warehouse, setup, mon
             "the account left the solution interest's audience",
         ),
     ]
+
+
+PARSED_ROLES = """
+personas:
+  it_leader: {functions: [it, engineering], seniorities: [c_level, vp, head, director]}
+role_templates:
+  t:
+    roles:
+      - {name: Decision Maker, priority: 1, conditions: {personas: [it_leader]}}
+      - {name: Champion, priority: 2, conditions: {functions: [data], seniorities: [head, director]}}
+      - {name: Practitioner, priority: 3, conditions: {functions: [data], levels: [staff]}}
+solution_interests:
+  platform: {name: Platform, audience: platform_audience, role_template: t}
+"""
+
+
+def test_roles_on_the_parsed_title(warehouse, setup, monkeypatch):
+    """Gia "VP, IT" is an it vp (the it_leader persona by function and seniority); Ivy "Head of
+    Data" a data head (Champion by function and seniority); Hal "Sr. Data Engineer" a data senior,
+    level staff (Practitioner); a person without a title is function other."""
+    landing, config = setup
+    (config / "buying_groups.yaml").write_text(PARSED_ROLES)
+    assert build(landing, warehouse, monkeypatch, keep_config=True).success
+    assert rows(
+        warehouse,
+        "select person_id, role, matched_condition, title_function, title_seniority from buying_group_members "
+        f"where buying_group_id = 'platform:{GL1}' order by 1",
+    ) == sorted(
+        [
+            (GIA, "Decision Maker", "persona it_leader (title 'VP, IT')", "it", "vp"),
+            (HAL, "Practitioner", "function data; level staff (title 'Sr. Data Engineer')", "data", "senior"),
+            (IVY, "Champion", "function data; seniority head (title 'Head of Data')", "data", "head"),
+        ]
+    )

@@ -8,7 +8,8 @@ import pytest
 
 from blueprint_pipeline.buying_groups.groups import completeness, read_overrides
 from blueprint_pipeline.buying_groups.roles import assign_roles
-from blueprint_pipeline.buying_groups.titles import normalise_title, seniority
+from blueprint_pipeline.buying_groups.title_parser import parse_title
+from blueprint_pipeline.buying_groups.titles import normalise_title
 from blueprint_pipeline.config import load_config
 from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
 from blueprint_pipeline.errors import ConfigError
@@ -40,7 +41,7 @@ from blueprint_pipeline.errors import ConfigError
 )
 def test_titles(title, normal, level):
     assert normalise_title(title) == normal
-    assert seniority(normal) == level
+    assert parse_title(title).seniority == level
 
 
 def persons(*rows) -> pd.DataFrame:
@@ -86,26 +87,82 @@ def test_priority_decides_and_every_condition_must_match():
     assert reason["b"] == "persona it_boss (title 'CIO')"
 
 
-def test_completeness_methods():
-    groups = pd.DataFrame({"buying_group_id": ["g"], "role_template": ["t"]})
-    members = pd.DataFrame({"buying_group_id": ["g", "g", "g"], "role": ["DM", "DM", "Ops"]})
-    # DM 2 of 1 -> 1; Sponsor 0; Ops 1 of 3 -> 1/3; Nobody 0 (required).
-    scored = {}
-    for method, roles in (("suites", "all"), ("suites", "required"), ("weighted", "all")):
-        config = BuyingGroupsConfig.model_validate(
-            {**CONFIG.model_dump(), "completeness": {"method": method, "roles": roles}}
-        )
-        out, status = completeness(config, groups, members)
-        scored[(method, roles)] = round(float(out["completeness_score"].iloc[0]), 6)
-    assert scored == {
-        ("suites", "all"): round((1 + 0 + 1 / 3 + 0) / 4, 6),
-        ("suites", "required"): 0.5,  # DM 1, Nobody 0
-        ("weighted", "all"): round((60 * 1 + 100 * 0 + 50 / 3 + 60 * 0) / 270, 6),
-    }
-    assert out["missing_required_roles"].iloc[0] == "Nobody"
-    assert status.set_index("role")["role_completeness"].round(6).to_dict() == {
+def test_completeness_per_solution_interest_both_figures_side_by_side():
+    # Four interests on template t, one group each, the same members: DM 2 of 1 -> 1; Sponsor 0;
+    # Ops 1 of 3 -> 1/3; Nobody 0 (required). Worked by hand:
+    #   suites over all roles: (1 + 0 + 1/3 + 0) / 4 = 1/3; over required (DM, Nobody): (1 + 0) / 2 = 0.5;
+    #   weighted: (60x1 + 100x0 + 50x1/3 + 60x0) / 270 = 76.667 / 270 = 0.283951.
+    # The section says suites, all roles, complete at 0.3; a keeps it, b counts required roles,
+    # c weighs (complete at 0.25), d weighs with the section's 0.3 (so is not complete).
+    interest = {"name": "X", "audience": "aud", "role_template": "t"}
+    config = BuyingGroupsConfig.model_validate(
+        {
+            **CONFIG.model_dump(),
+            "solution_interests": {
+                "a": interest,
+                "b": {**interest, "completeness": {"roles": "required"}},
+                "c": {**interest, "completeness": {"method": "weighted", "complete_at": 0.25}},
+                "d": {**interest, "completeness": {"method": "weighted"}},
+            },
+            "completeness": {"method": "suites", "roles": "all", "complete_at": 0.3},
+        }
+    )
+    groups = pd.DataFrame(
+        {"buying_group_id": ["ga", "gb", "gc", "gd"], "solution_interest": list("abcd"), "role_template": "t"}
+    )
+    members = pd.DataFrame(
+        {
+            "buying_group_id": [g for g in groups["buying_group_id"] for _ in range(3)],
+            "role": ["DM", "DM", "Ops"] * 4,
+        }
+    )
+    out, status = completeness(config, groups, members)
+    columns = [
+        "suites_completeness",
+        "weighted_completeness",
+        "completeness_score",
+        "is_complete",
+        "completeness_method",
+    ]
+    found = [
+        tuple(round(v, 6) if isinstance(v, float) else v for v in row)
+        for row in out[columns].itertuples(index=False)
+    ]
+    assert found == [
+        (0.333333, 0.283951, 0.333333, True, "suites (all roles)"),
+        (0.5, 0.283951, 0.5, True, "suites (required roles)"),
+        (0.333333, 0.283951, 0.283951, True, "weighted (all roles)"),
+        (0.333333, 0.283951, 0.283951, False, "weighted (all roles)"),
+    ]
+    assert set(out["missing_required_roles"]) == {"Nobody"}
+    assert status[status["buying_group_id"] == "ga"].set_index("role")["role_completeness"].round(6).to_dict() == {
         "DM": 1.0, "Sponsor": 0.0, "Ops": 0.333333, "Nobody": 0.0,
     }  # fmt: skip
+
+
+def test_roles_in_list_order_take_their_priority_from_it():
+    roles = [
+        {"name": "Sponsor", "conditions": {"seniorities": ["c_level"]}},
+        {"name": "DM", "conditions": {"personas": ["it_boss"]}},
+    ]
+    config = BuyingGroupsConfig.model_validate(
+        {"personas": CONFIG.model_dump()["personas"], "role_templates": {"t": {"roles": roles}}}
+    )
+    assert [(r.name, r.priority) for r in config.role_templates["t"].roles] == [("Sponsor", 1), ("DM", 2)]
+    # A CIO fits both; the first in the list wins. Reversed, the other does.
+    found = assign_roles(persons(("a", "CIO", "IT", "US")), config)
+    assert found["role"].tolist() == ["Sponsor"]
+    reversed_config = BuyingGroupsConfig.model_validate(
+        {"personas": CONFIG.model_dump()["personas"], "role_templates": {"t": {"roles": roles[::-1]}}}
+    )
+    assert assign_roles(persons(("a", "CIO", "IT", "US")), reversed_config)["role"].tolist() == ["DM"]
+
+
+def test_some_priorities_given_and_some_not_is_refused():
+    with pytest.raises(ValueError, match=r"roles \['DM'\] have no priority while others do"):
+        BuyingGroupsConfig.model_validate(
+            {"role_templates": {"t": {"roles": [{"name": "Sponsor", "priority": 1}, {"name": "DM"}]}}}
+        )
 
 
 @pytest.mark.parametrize(
@@ -249,3 +306,44 @@ def test_precedence_manual_over_journey_over_rule(tmp_path):
         ("p1", "Other", "manual"),
         ("p3", "Influencer", "rule"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("titles", "role"),
+    [
+        (
+            [
+                "IT Director",
+                "Director of IT",
+                "Dir. IT",
+                "Leiter IT",
+                "Directeur informatique",
+                "Diretor de TI",
+            ],
+            "Decision Maker",
+        ),
+        (["Chief Technical Officer", "CTO", "VP, Engineering", "Hoofd ICT"], "Decision Maker"),
+        (["Data Engineering Director", "Director of Data Engineering", "Head of Data Eng."], "Champion"),
+        (["CMO", "Chief Marketing Officer", "SVP Sales"], "Executive Steering Committee"),
+        (
+            ["Procurement Manager", "Einkaufsleiter", "Responsable des achats", "Jefe de Compras", "Inkoper"],
+            "Other",
+        ),
+        (["Marketing Manager", "Head of Sales", "Data Team Lead"], "Influencer"),
+        (
+            ["Sr. Data Engineer", "Softwareentwickler", "Systems Administrator", "Analista de Dados"],
+            "Practitioner",
+        ),
+    ],
+)
+def test_shipped_roles_agree_across_word_orders_and_languages(titles, role):
+    """Issue 23: one job, one role, however the title is written (the shipped template reads the
+    parsed title: "IT Director" was an Influencer and "Director of IT" a Decision Maker)."""
+    config = load_config().config.buying_groups
+    found = assign_roles(persons(*[(t, t, None, None) for t in titles]), config)
+    assert dict(zip(found["person_id"], found["role"], strict=True)) == dict.fromkeys(titles, role)
+
+
+def test_a_person_without_a_parsable_title_has_no_shipped_role():
+    config = load_config().config.buying_groups
+    assert assign_roles(persons(("a", "Consultant", None, None), ("b", None, None, None)), config).empty

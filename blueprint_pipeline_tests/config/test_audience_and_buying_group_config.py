@@ -89,7 +89,7 @@ def test_a_nested_filter_with_not_parses(tmp_path):
         (
             "buying_groups.yaml",
             "solution_interests:\n  crm: {name: CRM, audience: target_accounts, role_template: nope}\n",
-            r"solution_interests.crm: role_template 'nope' is not one of \['standard'\]",
+            r"solution_interests.crm: role_template 'nope' is not one of \['security', 'standard'\]",
         ),
         (
             "buying_groups.yaml",

@@ -1,8 +1,9 @@
 """`blueprint bench --identity` end to end on the tiny dirty-duplicates sample: the build of the
 identity layer succeeds and every labelled record is in person_registry. With person matching
 switched off the scores are exactly those of matching on the normalised email alone, the only
-deterministic edge the sample leaves (it has no sync ids, conversions or merges): a wrong join of
-truth and registry, or a registry read from the wrong table, gives other figures. With the shipped
+deterministic edge the sample leaves (it has no sync ids, conversions or merges), except at role
+mailboxes, which join nobody (issue 22 c): a wrong join of truth and registry, or a registry read
+from the wrong table, gives other figures. With the shipped
 Splink matching, recall rises well above that and precision stays high."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 
 from blueprint_pipeline.bench import run_identity_bench
+from blueprint_pipeline.config.identity import ROLE_MAILBOXES
 from blueprint_pipeline.generator.dirty import TRUTH_FILE
 from blueprint_pipeline.identity_scores import pairwise_scores
 from blueprint_pipeline_tests.generator.test_dirty import landed_records
@@ -28,20 +30,22 @@ def test_identity_bench_on_the_tiny_dirty_sample_scores_exact_email_matching(tmp
     landing = tmp_path / "identity-dirty-duplicates-tiny-3"
     truth = pd.read_csv(landing / TRUTH_FILE, dtype=str, keep_default_na=False)
     emails = truth.merge(landed_records(landing), on="source_key", validate="one_to_one")
-    by_email = emails["email"].where(emails["email"] != "", "alone:" + emails["source_key"])
+    address = emails["email"].str.strip().str.lower()
+    role = address.str.split("@").str[0].isin(ROLE_MAILBOXES)
+    by_email = address.where((address != "") & ~role, "alone:" + emails["source_key"])
     expected = pairwise_scores(emails["person_id"], by_email)
     assert result.scores == expected
     assert result.scores.true_persons == 400 and result.scores.records == len(truth)
     assert 0 < result.scores.recall < 1  # copies with a spoiled or missing email stay apart
-    assert result.scores.precision < 1  # role mailboxes join two people
+    assert result.scores.precision == 1  # the role mailboxes' two people no longer join
     rendered = result.render()
     assert "pairwise:       precision" in rendered and "per defect:" in rendered
     assert result.by_defect.loc["no_email", "joined_share"] == 0.0  # nothing else can join them
 
     matched = run_identity_bench("dirty-duplicates", "tiny", 3, tmp_path, reuse=True)
     assert matched.build_exit_code == 0 and matched.missing == 0, matched.summary
-    assert matched.scores.recall > expected.recall + 0.2, (matched.scores, expected)
-    assert matched.scores.precision >= 0.95, matched.scores
+    # issue 22's goal, held on the tiny set (measured at seed 3: see docs/identity.md)
+    assert matched.scores.precision >= 0.98 and matched.scores.recall >= 0.92, matched.scores
     assert matched.by_defect.loc["no_email", "joined_share"] > 0.0  # name, company, phone join them
 
 

@@ -179,6 +179,9 @@ def _build(warehouse, config_dir, as_of: str, scores: dict[str, tuple[float, flo
     """Materialise the stage assets over the given group scores, then the two snapshot models."""
     groups = _groups(scores).rename(columns={"completeness": "completeness_score"})
     groups["is_complete"] = groups["completeness_score"] >= 0.75
+    # Both figures side by side: the suites one is the score here; weighted (100x1 + 80x0) / 180.
+    groups["suites_completeness"] = groups["completeness_score"]
+    groups["weighted_completeness"] = 100 / 180
     groups["members"] = 2
     roles = pd.DataFrame(
         [(g, r, True, w, 1, n, float(n)) for g in groups["buying_group_id"] for r, w, n in
@@ -260,16 +263,17 @@ def test_stage_history_and_snapshots_across_two_builds(warehouse, tmp_path):
         ("A3", "Engaged", "open", "rule"),
     ]
     snapshots = warehouse.fetchall(
-        "select cast(snapshot_date as varchar), account_id, stage, score, completeness_score, roles_filled, "
-        "required_roles_missing from buying_group_snapshots order by snapshot_date, account_id"
+        "select cast(snapshot_date as varchar), account_id, stage, score, completeness_score, "
+        "suites_completeness, round(weighted_completeness, 6), roles_filled, required_roles_missing "
+        "from buying_group_snapshots order by snapshot_date, account_id"
     )
     assert snapshots == [
-        ("2026-03-01", "A1", "Won", 25.0, 0.8, 1, 1),
-        ("2026-03-01", "A2", "Engaged", 25.0, 0.5, 1, 1),
-        ("2026-03-01", "A3", "New", 5.0, 1.0, 1, 1),
-        ("2026-03-20", "A1", "Lost", 25.0, 0.8, 1, 1),
-        ("2026-03-20", "A2", "Lost", 1.5, 0.5, 1, 1),
-        ("2026-03-20", "A3", "Engaged", 12.0, 1.0, 1, 1),
+        ("2026-03-01", "A1", "Won", 25.0, 0.8, 0.8, 0.555556, 1, 1),
+        ("2026-03-01", "A2", "Engaged", 25.0, 0.5, 0.5, 0.555556, 1, 1),
+        ("2026-03-01", "A3", "New", 5.0, 1.0, 1.0, 0.555556, 1, 1),
+        ("2026-03-20", "A1", "Lost", 25.0, 0.8, 0.8, 0.555556, 1, 1),
+        ("2026-03-20", "A2", "Lost", 1.5, 0.5, 0.5, 0.555556, 1, 1),
+        ("2026-03-20", "A3", "Engaged", 12.0, 1.0, 1.0, 0.555556, 1, 1),
     ]
     assert warehouse.scalar("select count(*) from buying_group_role_snapshots") == 2 * 3 * 2
 

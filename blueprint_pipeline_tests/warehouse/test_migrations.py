@@ -97,3 +97,21 @@ def test_person_id_history_gets_its_cause_column(warehouse):
     ]
     assert _versions(warehouse)["person_id_history"] == 2
     assert migrate(warehouse) == []
+
+
+def test_snapshots_before_issue_23_gain_both_completeness_figures(warehouse):
+    # The previous release's snapshot shape, cut to the columns that matter here.
+    with warehouse.transaction() as session:
+        session.execute(
+            "create table buying_group_snapshots (snapshot_date date, buying_group_id varchar, "
+            "completeness_score double)"
+        )
+        session.execute("insert into buying_group_snapshots values ('2026-11-02', 'g1', 0.5)")
+    assert migrate(warehouse) == [
+        f"buying_group_snapshots: version 1 -> 2 ({STEPS['buying_group_snapshots'][0].why})"
+    ]
+    assert warehouse.fetchall(
+        "select buying_group_id, completeness_score, suites_completeness, weighted_completeness "
+        "from buying_group_snapshots"
+    ) == [("g1", 0.5, None, None)]  # earlier dates have no figures: they were never computed
+    assert migrate(warehouse) == []

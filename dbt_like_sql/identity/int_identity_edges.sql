@@ -1,15 +1,22 @@
 -- One row per reason two source records are the same person (the identity graph's edges):
 -- the same normalised email, the CRM ids Marketo carries, a lead's conversion, a CRM merge, a
--- Marketo merge. Edges only join records that exist as nodes.
+-- Marketo merge. Edges only join records that exist as nodes. A shared mailbox (a role address
+-- such as info@, or one address used by clearly different names: identity_shared_mailboxes) joins
+-- nobody: its records join only by ids or by person matching's other evidence.
 with nodes as (
     select * from {{ ref('int_identity_nodes') }}
 ),
 
+shared_mailboxes as (
+    select email from {{ ref('identity_shared_mailboxes') }}
+),
+
 by_email as (
     -- a star per email (every record to the smallest key), not a clique: same components, fewer edges
-    select source_key, min(source_key) over (partition by email) as other_key
+    select nodes.source_key, min(nodes.source_key) over (partition by nodes.email) as other_key
     from nodes
-    where email is not null
+    left join shared_mailboxes on shared_mailboxes.email = nodes.email
+    where nodes.email is not null and shared_mailboxes.email is null
 ),
 
 marketo as (

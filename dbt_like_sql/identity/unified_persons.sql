@@ -4,7 +4,10 @@
 -- from the record the merge policy prefers (identity_field_precedence: source order per field from
 -- config identity.yaml), then the most recently updated, then the smallest source key. Consent is
 -- combined, not chosen: an email opt-out anywhere is an opt-out; SMS is opted in only when some
--- record says yes and none says no.
+-- record says yes and none says no. First and last name come as a pair from one record (a
+-- "Watson Noah" from two records' halves is impossible), turned round when most of the person's
+-- records write them the other way, and written in capitalised words when typed all in one case
+-- (docs/identity.md, merge policy).
 with records as (
     select {{ source_key('contact_id', 'Salesforce') }} as source_key, 'salesforce_contact' as person_source,
         email, email_domain, first_name, last_name, title, department, country,
@@ -43,7 +46,7 @@ person_records as (
 ),
 
 candidates as (
-    {%- for field in ['email', 'first_name', 'last_name', 'title', 'department', 'country', 'phone', 'company'] %}
+    {%- for field in ['email', 'title', 'department', 'country', 'phone', 'company'] %}
     select person_id, '{{ field }}' as field, {{ field }} as value, person_source, updated_at, source_key
     from person_records where {{ field }} is not null
     {{- "\n    union all" if not loop.last }}
@@ -69,12 +72,105 @@ chosen as (
 fields as (
     select
         person_id,
-        {%- for field in ['email', 'first_name', 'last_name', 'title', 'department', 'country', 'phone', 'company'] %}
+        {%- for field in ['email', 'title', 'department', 'country', 'phone', 'company'] %}
         max(case when field = '{{ field }}' then value end) as {{ field }},
         {%- endfor %}
         max(case when field = 'email' then person_source end) as email_source
     from chosen
     group by person_id
+),
+
+name_records as (
+    select * from person_records where first_name is not null or last_name is not null
+),
+
+name_choice as (
+    -- The record that names the person: one with both names first, then first_name's source
+    -- order, the most recently updated, the smallest key.
+    select person_id, first_name, last_name
+    from (
+        select
+            name_records.*,
+            row_number() over (
+                partition by name_records.person_id
+                order by
+                    case when name_records.first_name is not null and name_records.last_name is not null
+                        then 0 else 1 end,
+                    precedence.precedence, name_records.updated_at desc nulls last,
+                    name_records.source_key collate "C"
+            ) as choice
+        from name_records
+        inner join {{ ref('identity_field_precedence') }} as precedence
+            on precedence.field = 'first_name' and precedence.person_source = name_records.person_source
+    ) as ranked
+    where choice = 1
+),
+
+name_votes as (
+    -- How many of the person's records write the chosen pair as it is, and how many the other way.
+    select
+        chosen.person_id,
+        count(case when lower(records.first_name) = lower(chosen.first_name)
+            and lower(records.last_name) = lower(chosen.last_name) then 1 end) as as_chosen,
+        count(case when lower(records.first_name) = lower(chosen.last_name)
+            and lower(records.last_name) = lower(chosen.first_name) then 1 end) as turned
+    from name_choice as chosen
+    inner join person_records as records on records.person_id = chosen.person_id
+    where chosen.first_name is not null and chosen.last_name is not null
+        and lower(chosen.first_name) <> lower(chosen.last_name)
+    group by chosen.person_id
+),
+
+name_usage as (
+    -- A tie (one record each way) is settled by how all records use the two names: Noah is
+    -- written as a first name more often than Watson is.
+    select name, sum(as_first) as as_first, sum(as_last) as as_last
+    from (
+        select lower(first_name) as name, 1 as as_first, 0 as as_last from person_records
+        where first_name is not null
+        union all
+        select lower(last_name), 0, 1 from person_records where last_name is not null
+    ) as used
+    group by name
+),
+
+names as (
+    select
+        chosen.person_id,
+        case when turned then chosen.last_name else chosen.first_name end as first_name,
+        case when turned then chosen.first_name else chosen.last_name end as last_name
+    from (
+        select
+            name_choice.*,
+            coalesce(
+                name_votes.turned > name_votes.as_chosen
+                or (name_votes.turned = name_votes.as_chosen and name_votes.turned > 0
+                    and first_used.as_last + last_used.as_first > first_used.as_first + last_used.as_last),
+                false
+            ) as turned
+        from name_choice
+        left join name_votes on name_votes.person_id = name_choice.person_id
+        left join name_usage as first_used on first_used.name = lower(name_choice.first_name)
+        left join name_usage as last_used on last_used.name = lower(name_choice.last_name)
+    ) as chosen
+),
+
+name_parts as (
+    select person_id, 'first_name' as part, first_name as value from names where first_name is not null
+    union all
+    select person_id, 'last_name', last_name from names where last_name is not null
+),
+
+recased as (
+    -- A name typed all in capitals or all in lower case, in capitalised words (JOHN -> John,
+    -- o'brien -> O'Brien, mcdonald -> McDonald); a name in mixed case is kept as typed (DeShawn).
+    select
+        parts.person_id, parts.part,
+        string_agg({{ capitalised_letter('parts.value', 'positions.i') }}, '' order by positions.i) as value
+    from name_parts as parts
+    cross join lateral generate_series(1, length(parts.value)) as positions(i)
+    where parts.value in (upper(parts.value), lower(parts.value)) and upper(parts.value) <> lower(parts.value)
+    group by parts.person_id, parts.part
 ),
 
 consent as (
@@ -104,8 +200,8 @@ select
     consent.person_id,
     fields.email,
     nullif(split_part(fields.email, '@', 2), '') as email_domain,
-    fields.first_name,
-    fields.last_name,
+    coalesce(first_recased.value, names.first_name) as first_name,
+    coalesce(last_recased.value, names.last_name) as last_name,
     fields.title,
     fields.department,
     fields.country,
@@ -120,4 +216,7 @@ select
     consent.last_updated_at
 from consent
 left join fields on fields.person_id = consent.person_id
+left join names on names.person_id = consent.person_id
+left join recased as first_recased on first_recased.person_id = consent.person_id and first_recased.part = 'first_name'
+left join recased as last_recased on last_recased.person_id = consent.person_id and last_recased.part = 'last_name'
 left join tracked on tracked.person_id = consent.person_id

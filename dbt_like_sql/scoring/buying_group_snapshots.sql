@@ -21,6 +21,8 @@ select
     stages.stage_type,
     stages.days_in_stage,
     groups.completeness_score,
+    groups.suites_completeness,
+    groups.weighted_completeness,
     groups.is_complete,
     engagement.score,
     engagement.model as score_model,

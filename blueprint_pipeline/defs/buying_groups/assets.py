@@ -11,7 +11,13 @@ from blueprint_pipeline.buying_groups.groups import (
     membership_events,
     read_overrides,
 )
-from blueprint_pipeline.buying_groups.roles import assign_roles, custom_fields_by_person, uses_custom_fields
+from blueprint_pipeline.buying_groups.roles import (
+    assign_roles,
+    custom_fields_by_person,
+    parsed_titles,
+    uses_custom_fields,
+)
+from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
 from blueprint_pipeline.histories import check_history_moves_forward
 from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
@@ -66,13 +72,22 @@ def _current_state(session: Session) -> pd.DataFrame:
     )
 
 
+def _thresholds(config: BuyingGroupsConfig) -> str:
+    """The summary's threshold, "at 80%", or each solution interest's when they differ."""
+    at = {name: config.completeness_of(name).complete_at for name in sorted(config.solution_interests)}
+    if len(set(at.values())) <= 1:
+        return f"at {next(iter(at.values()), config.completeness.complete_at):.0%}"
+    return "at " + ", ".join(f"{value:.0%} for {name}" for name, value in at.items())
+
+
 @dg.multi_asset(
     specs=[
         _spec(
             "buying_groups",
             "One row per account x solution interest whose audience holds the account, named "
-            "(solution interest) for (account), with members, completeness_score (the configured "
-            "method), required_roles_completeness and missing_required_roles.",
+            "(solution interest) for (account), with members, completeness_score (the solution "
+            "interest's method), suites_completeness and weighted_completeness side by side, "
+            "required_roles_completeness and missing_required_roles.",
             INPUTS,
         ),
         _spec(
@@ -152,7 +167,10 @@ def buying_groups(
         )
 
         session.replace_table("buying_groups", groups)
-        session.replace_table("buying_group_members", result.members[MEMBER_COLUMNS])
+        # The member row shows the parsed title beside the rule that matched (matched_condition).
+        titles = parsed_titles(persons)[["person_id", "title_function", "title_seniority"]]
+        members = result.members[MEMBER_COLUMNS].merge(titles, on="person_id", how="left")
+        session.replace_table("buying_group_members", members)
         session.replace_table("buying_group_roles", role_status)
         session.execute(
             f"create table if not exists {EVENTS_TABLE} (event_seq bigint, buying_group_id varchar, "
@@ -171,6 +189,8 @@ def buying_groups(
         out_of_range = int(
             session.scalar(
                 "select count(*) from buying_groups where completeness_score < 0 or completeness_score > 1 "
+                "or suites_completeness < 0 or suites_completeness > 1 "
+                "or weighted_completeness < 0 or weighted_completeness > 1 "
                 "or required_roles_completeness < 0 or required_roles_completeness > 1"
             )
         )
@@ -198,11 +218,11 @@ def buying_groups(
             **published(warehouse, "buying_groups"),
             "dagster/row_count": len(groups),
             "summary/buying groups": f"{len(groups):,} with {len(result.members):,} members; "
-            f"mean completeness {mean_completeness:.0%}, {complete:,} complete (at "
-            f"{config.completeness.complete_at:.0%})",
+            f"mean completeness {mean_completeness:.0%}, {complete:,} complete "
+            f"({_thresholds(config)})",
             "mean_completeness": dg.MetadataValue.float(mean_completeness),
             "complete_groups": complete,
-            "completeness_method": groups["completeness_method"].iloc[0] if len(groups) else "",
+            "completeness_method": ", ".join(sorted(set(groups["completeness_method"].dropna()))),
             **facts.metadata(),
         },
     )

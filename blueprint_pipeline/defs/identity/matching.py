@@ -146,7 +146,12 @@ def _review_markdown(review: pd.DataFrame, limit: int = 10) -> str:
             MODELS,
             group_name="identity",
             kinds={"python", "splink"},
-            deps=["int_identity_nodes", "identity_personal_domains", "country_names"],
+            deps=[
+                "int_identity_nodes",
+                "identity_personal_domains",
+                "identity_shared_mailboxes",
+                "country_names",
+            ],
             description="One row per person-matching model version (trained "
             "or frozen), with its Splink settings and parameters. The same data gives the same version.",
             automation_condition=AUTOMATION,
@@ -155,7 +160,13 @@ def _review_markdown(review: pd.DataFrame, limit: int = 10) -> str:
             "int_identity_match_pairs",
             group_name="identity",
             kinds={"python", "splink"},
-            deps=["int_identity_nodes", "int_identity_edges", "identity_personal_domains", "country_names"],
+            deps=[
+                "int_identity_nodes",
+                "int_identity_edges",
+                "identity_personal_domains",
+                "identity_shared_mailboxes",
+                "country_names",
+            ],
             description="One row per pair of source records the model scored (not already one "
             "person by ids or email) at or above the review floor, and decided pairs: match weight, "
             "probability, outcome (match / review / same / different) and each comparison's contribution.",
@@ -185,9 +196,10 @@ def person_matching(
         edges = session.fetch_df("select source_key, other_key from int_identity_edges")
         countries = dict(session.fetchall("select alias, country from country_names"))
         personal = set(session.fetch_df("select domain from identity_personal_domains")["domain"])
+        shared = frozenset(session.fetch_df("select email from identity_shared_mailboxes")["email"])
         previous = _previous(session)
         last_version = _last_model_version(session, previous)
-    records = prepare(nodes, countries, personal)
+    records = prepare(nodes, countries, personal, shared)
     prints = fingerprints(records)
     chosen_model = _model(loaded, records, previous, prints, facts.full_refresh)
     model, model_version, origin = chosen_model.model, chosen_model.version, chosen_model.origin

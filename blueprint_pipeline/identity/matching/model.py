@@ -28,29 +28,78 @@ import duckdb
 import pandas as pd
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink import DuckDBAPI, Linker, SettingsCreator
 
 COMPARISON_COLUMNS = ("name", "email", "phone", "company", "city", "country", "title")
+DOMAINS_MAY_AGREE = "(l.work_domain = r.work_domain or l.work_domain is null or r.work_domain is null)"
+CITIES_MAY_AGREE = "(l.city = r.city or l.city is null or r.city is null)"
+FIRMS_MAY_AGREE = "(l.company = r.company or l.company is null or r.company is null)"
 PREDICTION_BLOCKING_RULES = [
-    # A personal address beside a work one (or two personal ones): two work addresses with the
-    # same user part are the same address (already an edge) or namesakes at two firms; the user
-    # part is the name again, so that block is a name block (10^8 pairs at 1M persons, issue 22 e).
-    "l.email_user = r.email_user and (l.work_domain is null or r.work_domain is null)",
-    # A name alone is too common a key (whole surnames become one block): with a place or a domain.
+    # The user part's letters: a typo'd domain, a private address spelling the name. Short ones
+    # (j1@, info@) would make blocks of strangers; two firms' namesakes (ann.lee@ at each) are
+    # left out before they are compared (a filter on the join is cheap, a comparison is not).
+    f"l.email_letters = r.email_letters and length(l.email_letters) >= 6 and {FIRMS_MAY_AGREE}",
+    # A name alone is too common a key (whole surnames become one block): with a place, a domain
+    # or a company. Within a company, three letters of a name: a typo later in either name. Two
+    # firms of one name (Falcon GmbH, Falcon Holdings) are told apart by their domains first.
     "l.last_name = r.last_name and substr(l.first_name, 1, 1) = substr(r.first_name, 1, 1) "
     "and l.city = r.city",
+    "l.first_name_canonical = r.first_name_canonical and l.city = r.city",
     "l.last_name = r.last_name and substr(l.first_name, 1, 1) = substr(r.first_name, 1, 1) "
     "and l.work_domain = r.work_domain",
-    "l.first_name = r.last_name and l.last_name = r.first_name",
-    "l.first_name_canonical = r.first_name_canonical and l.company = r.company",
-    "l.last_name = r.last_name and l.company = r.company",
+    f"l.first_name = r.last_name and l.last_name = r.first_name and {FIRMS_MAY_AGREE}",
+    f"l.first_name_canonical = r.first_name_canonical and l.company = r.company and {DOMAINS_MAY_AGREE}",
+    "l.company = r.company and substr(l.last_name, 1, 3) = substr(r.last_name, 1, 3) "
+    f"and {DOMAINS_MAY_AGREE}",
+    "l.company = r.company and substr(l.first_name, 1, 3) = substr(r.first_name, 1, 3) "
+    f"and {DOMAINS_MAY_AGREE}",
+    # Data without firms (a trade-show list, a form): a name that nothing contradicts. Where firms
+    # are known these add no pair the company blocks miss; the filters drop the rest before the
+    # comparisons (at 200k persons ~4M joined rows, well under a second).
+    f"l.full_name = r.full_name and {FIRMS_MAY_AGREE} and {CITIES_MAY_AGREE}",
+    "l.first_name_canonical = r.first_name_canonical "
+    "and substr(l.last_name, 1, 3) = substr(r.last_name, 1, 3) "
+    f"and {FIRMS_MAY_AGREE} and {CITIES_MAY_AGREE}",
     "l.phone = r.phone",
     "l.mobile = r.mobile",
     "l.phone = r.mobile",
 ]
-# Same full name and company, not the full name alone: a common name's block is quadratic (10^8
-# pairs at 1M persons with the generator's names); the email block trains the company.
-TRAINING_BLOCKS = ["l.email = r.email", "l.full_name = r.full_name and l.company = r.company"]
+# EM's blocks, each the first of its alternatives that finds pairs: the same email trains the
+# names and the rest; the same full name at the same firm trains the email and the rest (the firm
+# is trained by the first). The full name alone is a block of every namesake (3.7M pairs at 200k
+# persons, 111 s of EM, for no better a model): only for data without firms (FEBRL, a list).
+TRAINING_BLOCKS = [
+    ("l.email = r.email",),
+    ("l.full_name = r.full_name and l.company = r.company", "l.full_name = r.full_name"),
+]
+# The prior (how likely two random records are one person) is estimated from the pairs these rules
+# find, taken to be PRIOR_RECALL of all true pairs. More than the email: data without addresses
+# (FEBRL, a trade-show list) still gets a prior from its names.
+PRIOR_RULES = [
+    "l.email = r.email",
+    "l.full_name = r.full_name and l.company = r.company",
+    "l.full_name = r.full_name and l.city = r.city",
+]
+PRIOR_RECALL = 0.7
+# EM on a generator's or one firm's data can drive a level's m to ~0 (a level never seen among
+# matches) and random sampling a level's u to 0 (never seen among 300k random pairs): weights of
+# +-40 that let one comparison veto or decide alone. m stays above M_FLOOR; u above one in the
+# pairs sampled (what "never seen" can claim).
+M_FLOOR = 1e-3
+DOMAINS_AGREE = "(work_domain_l = work_domain_r or work_domain_l is null or work_domain_r is null)"
+COMPANIES_AGREE = f"(company_l = company_r or company_l is null or company_r is null) and {DOMAINS_AGREE}"
+FIRST_NAMES_AGREE = (
+    "(first_name_l is null or first_name_r is null "
+    "or list_has_any(first_name_forms_l, first_name_forms_r) "
+    "or jaro_winkler_similarity(first_name_l, first_name_r) >= 0.88 "
+    "or first_name_l = last_name_r)"
+)
+# ann.lee@ and ann.lee1@: the same letters, a number apart (a firm's second Ann Lee).
+NUMBERED_TWINS = (
+    "(email_letters_l = email_letters_r "
+    "and (regexp_matches(email_user_l, '[0-9]') or regexp_matches(email_user_r, '[0-9]')))"
+)
+DISTINCT_MAILBOXES_M = 0.0005
 DIGITS = 6  # significant digits kept of m and u
 MIN_PROBABILITY = 1e-12  # a level never seen among matches (or non-matches)
 
@@ -85,7 +134,7 @@ def comparisons() -> list[cl.CustomComparison]:
                 m(cll.ColumnsReversedLevel("first_name", "last_name", symmetrical=True), 0.02),
                 m(
                     cll.CustomLevel(
-                        "first_name_canonical_l = first_name_canonical_r and last_name_l = last_name_r",
+                        "list_has_any(first_name_forms_l, first_name_forms_r) and last_name_l = last_name_r",
                         "nickname, same last name",
                     ),
                     0.04,
@@ -94,9 +143,10 @@ def comparisons() -> list[cl.CustomComparison]:
                 m(cll.And(_jw("first_name", 0.88), _jw("last_name", 0.88)), 0.02),
                 m(
                     cll.CustomLevel(
-                        "last_name_l = last_name_r "
+                        "last_name_l = last_name_r and (length(first_name_l) = 1 "
+                        "or length(first_name_r) = 1) "
                         "and substr(first_name_l, 1, 1) = substr(first_name_r, 1, 1)",
-                        "initial, same last name",
+                        "initial for a first name, same last name",
                     ),
                     0.02,
                 ),
@@ -109,18 +159,52 @@ def comparisons() -> list[cl.CustomComparison]:
             [
                 cll.NullLevel("email"),
                 m(cll.ExactMatchLevel("email"), 0.6),
-                m(cll.DamerauLevenshteinLevel("email", 1).configure(label_for_charts="one edit apart"), 0.15),
+                # One edit apart: a typo, unless the first names differ (sross@ and cross@
+                # are Sharon and Christopher Ross) or only a number differs (ann.lee1@ is the
+                # firm's second Ann Lee).
+                m(
+                    cll.CustomLevel(
+                        f"damerau_levenshtein(email_l, email_r) <= 1 and {FIRST_NAMES_AGREE} "
+                        f"and not {NUMBERED_TWINS}",
+                        "one edit apart",
+                    ),
+                    0.15,
+                ),
                 # The user part is often the name again (ann.lee@): it counts only when the
                 # companies do not differ, else it would count the name twice for two namesakes.
                 m(
                     cll.CustomLevel(
-                        "email_user_l = email_user_r and (company_l = company_r "
-                        "or company_l is null or company_r is null)",
+                        f"email_user_l = email_user_r and {COMPANIES_AGREE}",
                         "same user part, company not different",
                     ),
                     0.1,
                 ),
-                m(cll.ExactMatchLevel("work_domain").configure(label_for_charts="same work domain"), 0.1),
+                # A private address spelling the work one: nicholas.rodriguez@apex.fr and
+                # nicholasrodriguez68@outlook.com
+                m(
+                    cll.CustomLevel(
+                        "email_letters_l = email_letters_r "
+                        "and (work_domain_l is null or work_domain_r is null) "
+                        f"and {COMPANIES_AGREE} and {FIRST_NAMES_AGREE}",
+                        "same letters in the user part",
+                    ),
+                    0.05,
+                ),
+                # Two different mailboxes at one firm: a firm gives a person one, so this is mostly
+                # two people (namesakes, colleagues). Fixed, not trained: EM on the same-name block
+                # would take a firm's namesakes for matches (their company and country agree).
+                cll.ExactMatchLevel("work_domain").configure(
+                    label_for_charts="two mailboxes at one work domain",
+                    m_probability=DISTINCT_MAILBOXES_M,
+                    fix_m_probability=True,
+                ),
+                # A private and a work address do not contradict each other (a person has both).
+                m(
+                    cll.CustomLevel(
+                        "(work_domain_l is null) <> (work_domain_r is null)", "a private and a work address"
+                    ),
+                    0.1,
+                ),
                 m(cll.ElseLevel(), 0.05),
             ],
         ),
@@ -143,8 +227,16 @@ def comparisons() -> list[cl.CustomComparison]:
             "company",
             [
                 cll.NullLevel("company"),
-                m(cll.ExactMatchLevel("company"), 0.8),
-                m(_jw("company", 0.9), 0.1),
+                # Two firms can share a name once legal words are gone (Falcon GmbH, Falcon
+                # Holdings): their addresses' domains tell them apart.
+                m(cll.CustomLevel(f"company_l = company_r and {DOMAINS_AGREE}", "same company"), 0.8),
+                m(
+                    cll.CustomLevel(
+                        f"jaro_winkler_similarity(company_l, company_r) >= 0.9 and {DOMAINS_AGREE}",
+                        "similar company",
+                    ),
+                    0.1,
+                ),
                 m(cll.ElseLevel(), 0.1),
             ],
         ),
@@ -161,6 +253,11 @@ def comparisons() -> list[cl.CustomComparison]:
             [
                 cll.NullLevel("title"),
                 m(cll.ExactMatchLevel("title"), 0.6),
+                # The same job in other words (Director of IT, IT Director, Leiter IT).
+                m(
+                    cll.CustomLevel("title_job_l = title_job_r", "the same function and seniority"),
+                    0.2,
+                ),
                 m(_jw("title", 0.9), 0.1),
                 m(cll.ElseLevel(), 0.3),
             ],
@@ -234,19 +331,58 @@ class Trained:
     notes: str  # what training could and could not estimate
 
 
+def regularised(model: dict, pairs_sampled: int) -> dict:
+    """On every non-null level: m at least M_FLOOR (unless this module fixed it), u at least
+    1 / pairs_sampled (also where sampling saw none); a comparison sampling never saw filled on
+    both sides weighs 0."""
+    u_floor = 1.0 / max(pairs_sampled, 1)
+    out = json.loads(json.dumps(model))
+    for comparison in out["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        # No sampled pair had values on both sides (a column the data does not fill): the
+        # comparison says nothing (u = m, weight 0) rather than a floor's strong weight.
+        observed = any(isinstance(lv.get("u_probability"), (int, float)) for lv in levels)
+        for level in levels:
+            if level.get("m_probability") is not None and not level.get("fix_m_probability"):
+                level["m_probability"] = max(level["m_probability"], M_FLOOR)
+            u = level.get("u_probability")
+            if not observed:
+                level["u_probability"] = level.get("m_probability")
+            else:  # None: this level was never seen among the sampled pairs
+                level["u_probability"] = max(u, u_floor) if isinstance(u, (int, float)) else u_floor
+    return out
+
+
+def has_pairs(records: pd.DataFrame, rule: str) -> bool:
+    """Whether two records meet `rule` (a blocking rule on l. and r.)."""
+    with duckdb.connect() as connection:
+        connection.register("records", records)
+        query = f"select 1 from records l join records r on l.unique_id < r.unique_id and ({rule}) limit 1"
+        return bool(connection.execute(query).fetchall())
+
+
 def train(records: pd.DataFrame, seed: int, max_pairs_for_u: int) -> Trained:
-    """u by seeded random sampling, the prior from exact-email pairs, m by EM on TRAINING_BLOCKS.
-    A block with too few pairs for EM keeps the starting m values (noted, not an error)."""
+    """The prior from PRIOR_RULES, u by seeded random sampling, m by EM on TRAINING_BLOCKS, then
+    regularised(). A block with no pairs keeps the starting m values, and data where no rule
+    finds a pair the shipped prior (noted, not an error)."""
     notes = []
+    pairs_sampled = min(max_pairs_for_u, len(records) * (len(records) - 1) // 2)
     with quiet():
         trainer = linker(records, settings())
         if len(records) >= 2:
-            trainer.training.estimate_probability_two_random_records_match([block_on("email")], recall=0.7)
+            if any(has_pairs(records, rule) for rule in PRIOR_RULES):
+                trainer.training.estimate_probability_two_random_records_match(
+                    PRIOR_RULES, recall=PRIOR_RECALL
+                )
+            else:
+                notes.append("prior not estimated: no pair found by " + " / ".join(PRIOR_RULES))
             trainer.training.estimate_u_using_random_sampling(max_pairs=max_pairs_for_u, seed=seed)
-        for rule in TRAINING_BLOCKS:
-            try:
-                trainer.training.estimate_parameters_using_expectation_maximisation(rule)
-            except Exception as exc:  # Splink raises plain exceptions when a block has no pairs
-                notes.append(f"EM on {rule!r} skipped: {str(exc).splitlines()[0][:200]}")
-        model = rounded(trainer.misc.save_model_to_json())
+        for alternatives in TRAINING_BLOCKS:
+            # Checked first: a failed EM session leaves its comparison out of the linker's model.
+            rule = next((r for r in alternatives if has_pairs(records, r)), None)
+            if rule is None:
+                notes.append(f"EM on {alternatives[-1]!r} skipped: no pairs")
+                continue
+            trainer.training.estimate_parameters_using_expectation_maximisation(rule)
+        model = rounded(regularised(trainer.misc.save_model_to_json(), pairs_sampled))
     return Trained(model, version(model), "; ".join(notes))

@@ -1,18 +1,22 @@
 """The records person matching compares, one row per live source record, cleaned so that
 Splink's comparisons see like with like: names lower-cased without accents or punctuation, the
-nickname's full name beside the first name (bill -> william), the email's user part and its
-domain when it is a work domain, phones in E.164, company names without legal words."""
+full names a first name may stand for beside it (bill -> william), the email's user part (and its
+letters alone) and its domain when it is a work domain, phones in E.164, company names without
+legal words, titles also as their parsed function and seniority. A shared
+mailbox's address (identity_shared_mailboxes) is no evidence: its email, user part and letters
+are left out (as if missing), so neither a comparison nor the email blocking rule pairs its
+records; its domain still counts as a work domain."""
 
 from __future__ import annotations
 
-import csv
 import re
 import unicodedata
-from functools import cache
-from importlib.resources import files
+from functools import cache, lru_cache
 
 import pandas as pd
+from nicknames import NickNamer
 
+from blueprint_pipeline.buying_groups.title_parser import parse_title
 from blueprint_pipeline.identity.links import normalise_name
 from blueprint_pipeline.identity.matching.phones import region_codes, to_e164
 
@@ -21,9 +25,11 @@ COLUMNS = [
     "first_name",
     "last_name",
     "first_name_canonical",
+    "first_name_forms",
     "full_name",
     "email",
     "email_user",
+    "email_letters",
     "work_domain",
     "phone",
     "mobile",
@@ -31,25 +37,43 @@ COLUMNS = [
     "city",
     "country",
     "title",
+    "title_job",
 ]
 
 
 @cache
-def nicknames() -> dict[str, str]:
-    """nickname -> the full name it stands for (the shipped table nicknames.csv). A nickname of
-    two names (chris: christopher, christine) maps to the first listed."""
-    text = files("blueprint_pipeline.identity.matching").joinpath("nicknames.csv").read_text("utf-8")
-    table: dict[str, str] = {}
-    for row in csv.DictReader(text.splitlines()):
-        table.setdefault(row["nickname"].strip().lower(), row["name"].strip().lower())
-    return table
+def _namer() -> NickNamer:
+    return NickNamer()
+
+
+@lru_cache(maxsize=65536)  # first names and titles repeat: parse each once
+def _forms(first: str) -> tuple[str, ...]:
+    return tuple(sorted({first} | _namer().canonicals_of(first)))
+
+
+def name_forms(first: str | None) -> list[str] | None:
+    """The first name and the full names it may stand for (the `nicknames` package's hand-curated
+    English table, Apache-2.0): kathy -> [kathleen, kathryn, kathy, ...]; a full name is just
+    itself. Two first names are a nickname pair when their forms share one."""
+    return list(_forms(first)) if first else None
+
+
+def canonical(first: str | None) -> str | None:
+    """One name per first name, a blocking key: the first of its forms (bill and william both
+    give bill; not every pair meets: kathy gives catherine, kathleen itself)."""
+    return min(name_forms(first)) if first else None
 
 
 def clean(value: object) -> str | None:
     """'  José-Luis ' -> 'jose luis'; None for nothing."""
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
         return None
-    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
+    return _clean(str(value))
+
+
+@lru_cache(maxsize=262144)  # names, cities and titles repeat
+def _clean(value: str) -> str | None:
+    text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
     text = re.sub(r"[^0-9a-z]+", " ", text.lower()).strip()
     return text or None
 
@@ -59,18 +83,38 @@ def _text(value: object) -> str | None:
 
 
 def _column(frame: pd.DataFrame, column: str) -> list[str | None]:
-    return [_text(v) for v in frame[column]] if column in frame else [None] * len(frame)
+    return [_text(v) for v in frame[column].tolist()] if column in frame else [None] * len(frame)
 
 
-def prepare(nodes: pd.DataFrame, countries: dict[str, str], personal_domains: set[str]) -> pd.DataFrame:
+def _letters(user: str) -> str | None:
+    """The user part's letters: 'nicholas.rodriguez' and 'nicholasrodriguez68' (the same person's
+    work and private address) both give 'nicholasrodriguez'."""
+    return re.sub(r"[^a-z]+", "", user) or None
+
+
+@lru_cache(maxsize=65536)
+def _job(title: str | None) -> str | None:
+    """The parsed title's function and seniority ('it director' for Director of IT and Dir.
+    Informatique); None when the title says no function."""
+    parsed = parse_title(title) if title else None
+    return f"{parsed.function} {parsed.seniority}" if parsed and parsed.function != "other" else None
+
+
+def prepare(
+    nodes: pd.DataFrame,
+    countries: dict[str, str],
+    personal_domains: set[str],
+    shared_mailboxes: frozenset[str] = frozenset(),
+) -> pd.DataFrame:
     """`nodes`: int_identity_nodes' live rows; `countries`: the seed country_names (alias ->
-    country); `personal_domains`: identity_personal_domains. Returns COLUMNS, sorted by key."""
-    table = nicknames()
+    country); `personal_domains`: identity_personal_domains; `shared_mailboxes`: the addresses of
+    identity_shared_mailboxes. Returns COLUMNS, sorted by key."""
     regions = region_codes(countries)
     first = [clean(v) for v in _column(nodes, "first_name")]
     last = [clean(v) for v in _column(nodes, "last_name")]
     email = [e.lower() if e and "@" in e else None for e in _column(nodes, "email")]
     domain = [e.split("@", 1)[1] if e else None for e in email]
+    email = [None if e in shared_mailboxes else e for e in email]
     spelled = [c.lower() if c else None for c in _column(nodes, "country")]
     region = [regions.get(c) if c else None for c in spelled]
     out = pd.DataFrame(
@@ -78,10 +122,12 @@ def prepare(nodes: pd.DataFrame, countries: dict[str, str], personal_domains: se
             "unique_id": [str(k) for k in nodes["source_key"]],
             "first_name": first,
             "last_name": last,
-            "first_name_canonical": [table.get(f, f) if f else None for f in first],
+            "first_name_canonical": [canonical(f) for f in first],
+            "first_name_forms": [name_forms(f) for f in first],
             "full_name": [f"{f} {la}" if f and la else None for f, la in zip(first, last, strict=True)],
             "email": email,
             "email_user": [e.split("@", 1)[0] if e else None for e in email],
+            "email_letters": [_letters(e.split("@", 1)[0]) if e else None for e in email],
             "work_domain": [d if d and d not in personal_domains else None for d in domain],
             "phone": [to_e164(p, r) for p, r in zip(_column(nodes, "phone"), region, strict=True)],
             "mobile": [to_e164(p, r) for p, r in zip(_column(nodes, "mobile_phone"), region, strict=True)],
@@ -89,6 +135,7 @@ def prepare(nodes: pd.DataFrame, countries: dict[str, str], personal_domains: se
             "city": [clean(c) for c in _column(nodes, "city")],
             "country": [clean(countries.get(c, c)) if c else None for c in spelled],
             "title": [clean(t) for t in _column(nodes, "title")],
+            "title_job": [_job(t) for t in _column(nodes, "title")],
         },
         dtype=object,
     )
