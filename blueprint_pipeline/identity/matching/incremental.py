@@ -24,7 +24,7 @@ import pandas as pd
 
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
 from blueprint_pipeline.identity.matching.model import settings
-from blueprint_pipeline.identity.matching.prepare import COLUMNS
+from blueprint_pipeline.identity.matching.prepare import COLUMNS, LIST_COLUMNS
 from blueprint_pipeline.identity.matching.score import RAW_COLUMNS, empty_raw
 
 SCORED_RECORDS = "person_match_scored_records"
@@ -37,7 +37,12 @@ TOUCHED = "touched"  # the column marking new and changed records in an incremen
 def fingerprints(records: pd.DataFrame) -> pd.Series:
     """unique_id -> a hash of the record's cleaned comparison columns (16 hex digits): a record
     whose fingerprint changed is scored again."""
-    hashed = pd.util.hash_pandas_object(records[[c for c in COLUMNS if c != "unique_id"]], index=False)
+    compared = records[[c for c in COLUMNS if c != "unique_id"]]
+    # A list column (a first name's forms) is hashed as its text: pandas hashes no lists.
+    compared = compared.assign(
+        **{c: compared[c].map(lambda v: "|".join(v) if isinstance(v, list) else v) for c in LIST_COLUMNS}
+    )
+    hashed = pd.util.hash_pandas_object(compared, index=False)
     return pd.Series(
         [f"{int(h):016x}" for h in hashed.to_numpy()], index=records["unique_id"].to_numpy(), dtype=object
     )
