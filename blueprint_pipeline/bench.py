@@ -50,13 +50,16 @@ class BenchResult:
     fast_path_seconds: float | None = None  # activities file landed -> sales alert in the mailbox
     fast_path_done: bool = False
     fresh_at: str = ""  # when the fresh run's activities are dated
+    new_persons: int = 0
+    new_persons_seconds: float | None = None  # new leads file -> the identity layer rebuilt
+    new_persons_identity_seconds: float | None = None  # that run's identity layer, from its summary
+    new_persons_exit_code: int | None = None
+    new_persons_scoring: dict | None = None  # person_match_scoring after it: mode, pairs scored
 
     @property
     def layer_seconds(self) -> dict[str, float]:
         """The full build's step time per layer, read from its summary."""
-        line = next((line for line in self.summary.splitlines() if "seconds per layer:" in line), "")
-        pairs = [part.rsplit(" ", 1) for part in line.split(":", 1)[-1].split(",") if part.strip()]
-        return {name.strip(): float(secs) for name, secs in pairs}
+        return layer_seconds(self.summary)
 
     def render(self) -> str:
         gen = "reused" if self.generate_seconds is None else f"{self.generate_seconds:.1f} s"
@@ -76,6 +79,16 @@ class BenchResult:
                         f"(exit {self.fresh_exit_code})"
                     ]
                     if self.fresh_seconds is not None
+                    else []
+                ),
+                *(
+                    [
+                        f"  new persons:   {self.new_persons_seconds:.1f} s wall, identity layer "
+                        f"{self.new_persons_identity_seconds or 0:.1f} s, from a new file of "
+                        f"{self.new_persons:,} Marketo leads (exit {self.new_persons_exit_code}); "
+                        f"matching: {self.new_persons_scoring}"
+                    ]
+                    if self.new_persons_seconds is not None
                     else []
                 ),
                 *(
@@ -105,6 +118,13 @@ class BenchResult:
                 *("    " + line for line in self.summary.splitlines()),
             ]
         )
+
+
+def layer_seconds(summary: str) -> dict[str, float]:
+    """A build's step time per layer, read from its summary."""
+    line = next((line for line in summary.splitlines() if "seconds per layer:" in line), "")
+    pairs = [part.rsplit(" ", 1) for part in line.split(":", 1)[-1].split(",") if part.strip()]
+    return {name.strip(): float(secs) for name, secs in pairs}
 
 
 def floor_seconds(landing: Path) -> float:
@@ -150,6 +170,29 @@ def write_fresh_activities(landing: Path, n: int, at: str) -> Path:
     frame["marketoGUID"] = [str(900_000_000 + i) for i in range(len(frame))]
     frame["activityDate"] = at
     path = landing / "marketo" / "activities_fresh.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+# With --new-persons: the identity layer and what it is built from (the other layers do not move
+# its figures), then the run after a new leads file: its raw and staged rows, the identity layer.
+IDENTITY_AND_UPSTREAM = "+group:identity"
+NEW_PERSONS_RUN = "key:raw_marketo__leads or key:stg_marketo__leads or group:identity"
+NEW_LEADS_FILE = "leads_new.csv"
+
+
+def write_new_persons(landing: Path, n: int, at: str) -> Path:
+    """A new Marketo leads file of `n` persons: the first rows of the leads extract with new ids,
+    new email addresses (`new<i>.` before the user part) and no CRM ids, dated `at`. Their names,
+    companies and titles are existing persons': the model joins some of them to those."""
+    frame = pd.read_csv(landing / "marketo" / "leads.csv", nrows=n, dtype=str, keep_default_na=False)
+    frame["id"] = [str(900_000_000 + i) for i in range(len(frame))]
+    frame["email"] = [f"new{i}.{email}" if email else "" for i, email in enumerate(frame["email"])]
+    for column in ("sfdcAccountId", "sfdcContactId", "sfdcLeadId"):
+        if column in frame:
+            frame[column] = ""
+    frame["updatedAt"] = at
+    path = landing / "marketo" / NEW_LEADS_FILE
     frame.to_csv(path, index=False)
     return path
 
@@ -211,8 +254,13 @@ def run_bench(
     fresh: int = 0,
     journeys: bool = False,
     fast_path: bool = False,
+    new_persons: int = 0,
 ) -> BenchResult:
     scale_named(scale)  # fail early on a bad name
+    if new_persons and (fresh or journeys or fast_path):
+        raise ValueError(
+            "--new-persons times the identity layer alone: not with --fresh, --journeys or --fast-path"
+        )
     landing = workdir / f"landing-{scale}-{seed}"
     marker = landing / ".complete"
     gen_seconds = None
@@ -228,6 +276,7 @@ def run_bench(
         gen_seconds = time.monotonic() - started
         marker.write_text("ok")
     (landing / "marketo" / "activities_fresh.csv").unlink(missing_ok=True)
+    (landing / "marketo" / NEW_LEADS_FILE).unlink(missing_ok=True)
     size = sum(p.stat().st_size for p in landing.glob("*/*.csv"))
     floor = floor_seconds(landing)
     warehouse = workdir / f"bench-{scale}.duckdb"
@@ -243,6 +292,8 @@ def run_bench(
     where += ["--config", str(config)]
     if journeys:  # the journeys are timed on their own below
         extra = ["--select", f"not ({JOURNEY_KEYS} or key:journey_deliveries)"]
+    if new_persons:
+        extra = ["--select", IDENTITY_AND_UPSTREAM]
     build, done = _blueprint("run", *where, "--as-of", AS_OF, *extra, env=env)
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result = BenchResult(scale, seed, gen_seconds, size, floor, build, peak_mb, done.returncode, done.stdout)
@@ -264,6 +315,19 @@ def run_bench(
         )
         result.fresh_activities, result.fresh_exit_code = fresh, again.returncode
         result.summary += "\nfresh scores run:\n" + again.stdout
+    if new_persons and done.returncode == 0:
+        write_new_persons(landing, new_persons, times["fresh_at"])
+        result.new_persons_seconds, again = _blueprint(
+            "run", *where, "--as-of", times["fresh"], "--select", NEW_PERSONS_RUN, env=env
+        )
+        result.new_persons, result.new_persons_exit_code = new_persons, again.returncode
+        result.new_persons_identity_seconds = layer_seconds(again.stdout).get("identity")
+        result.summary += "\nnew persons run:\n" + again.stdout
+        if again.returncode == 0:
+            scoring = warehouse_from_url(f"duckdb:///{warehouse}").fetch_df(
+                "select mode, reason, records_new, pairs_kept, pairs_scored from person_match_scoring"
+            )
+            result.new_persons_scoring = scoring.iloc[0].to_dict() if len(scoring) else None
     (workdir / f"bench-{scale}.json").write_text(
         json.dumps(asdict(result) | {"layer_seconds": result.layer_seconds}, indent=2)
     )

@@ -222,6 +222,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             fresh=args.fresh,
             journeys=args.journeys,
             fast_path=args.fast_path,
+            new_persons=args.new_persons,
         )
     except ValueError as exc:
         raise BlueprintError(str(exc)) from exc
@@ -300,6 +301,14 @@ def parser() -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="then land a new file of N activities and time the run that rescores from it",
+    )
+    bench.add_argument(
+        "--new-persons",
+        type=int,
+        default=0,
+        metavar="N",
+        help="build the identity layer (and what it is built from), then land a file of N new Marketo "
+        "leads and time the run that matches them (incremental person matching)",
     )
     bench.add_argument(
         "--journeys",

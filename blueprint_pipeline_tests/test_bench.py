@@ -28,3 +28,22 @@ def test_bench_tiny_with_fresh_activities(tmp_path):
     ).fetchone()[0]
     con.close()
     assert newest == scored == result.fresh_at.replace("T", " ").removesuffix("Z")
+
+
+def test_bench_tiny_with_new_persons(tmp_path):
+    """--new-persons: the identity layer is built, then a file of new Marketo leads is matched
+    incrementally (only pairs touching them are scored; the model trained by the first build is
+    reused: 50 new records of ~1,000 are under retrain_share)."""
+    result = run_bench("tiny", 1, tmp_path, new_persons=50)
+    assert result.build_exit_code == 0, result.summary
+    assert result.new_persons_exit_code == 0, result.summary
+    assert "journeys" not in result.layer_seconds  # the full build ran the identity layer and upstream
+    assert result.new_persons_identity_seconds > 0
+    scoring = result.new_persons_scoring
+    assert (scoring["mode"], scoring["records_new"]) == ("incremental", 50), scoring
+    assert "new persons:" in result.render()
+    con = duckdb.connect(str(tmp_path / "bench-tiny.duckdb"), read_only=True)
+    keys = {f"{900_000_000 + i}@prod.Marketo" for i in range(50)}
+    registered = {k for (k,) in con.execute("select source_key from person_registry").fetchall()}
+    con.close()
+    assert keys <= registered

@@ -39,6 +39,14 @@ class PersonMatchingPolicy(StrictModel):
         description="A Splink model (JSON) in the config directory used as it is, instead of training "
         "one on each build: frozen parameters, the same weights whatever the data.",
     )
+    retrain_share: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="the trained model is reused until more than this share of the records it was "
+        "trained on are new, changed or gone (then retrained: a new version re-scores every pair); "
+        "0 retrains on any change",
+    )
     seed: int = Field(default=7, description="seed of u's random sampling (training is deterministic)")
     max_pairs_for_u: int = Field(
         default=300_000, ge=1000, description="random record pairs sampled to estimate u"

@@ -9,19 +9,49 @@ Each build's connected components are matched to the previous registry (source k
 - an id whose records now fall into several components is a split: the component holding most of
   them keeps it (ties: the one with the smallest source key), the others get new ids, recorded as
   split from it.
+Each creation, merge and split carries its cause (`records`, `model <version>`, `decision`:
+docs/identity.md#stable-person-ids, `causes` below).
 Pure pandas; the Dagster asset reads and writes the tables.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
 
+from blueprint_pipeline.identity.graph import components as connected
+
 REGISTRY_COLUMNS = ["source_key", "person_id", "person_created_at"]
-EVENT_COLUMNS = ["event", "person_id", "other_person_id", "happened_at"]
+EVENT_COLUMNS = ["event", "person_id", "other_person_id", "happened_at", "cause"]
+RECORDS, DECISION = "records", "decision"  # causes; a model's is "model <version>"
+EDGE_COLUMNS = ["source_key", "other_key", "cause"]
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What joined this build's records and what kept them apart, to tell why ids merged or split.
+
+    `edges`: every edge of the graph the components came from, with its cause (`records` for the
+    deterministic edges and the model's matches of new or changed records; `model <version>` for the
+    matches of a new model version; `decision` for reviewers' `same`). `apart`: the pairs reviewers
+    decided `different`. `model_cause`: `model <version>` when this build's model is new to the
+    clustering (every pair was re-scored by it), else None."""
+
+    edges: pd.DataFrame = field(default_factory=lambda: _empty(EDGE_COLUMNS))
+    apart: pd.DataFrame = field(default_factory=lambda: _empty(["source_key", "other_key"]))
+    model_cause: str | None = None
+
+
+def _rank(cause: str) -> int:
+    """The more ordinary a cause, the lower: new data, then a new model, then a reviewer."""
+    return 0 if cause == RECORDS else 2 if cause == DECISION else 1
 
 
 def new_person_id(seed_key: str, taken: set[str]) -> str:
@@ -40,8 +70,14 @@ class Assignment:
     events: pd.DataFrame  # EVENT_COLUMNS: created, merged (person -> survivor), split (old -> new)
 
 
-def assign(components: pd.DataFrame, previous: pd.DataFrame, as_of: datetime) -> Assignment:
-    """`components`: source_key, component_key; `previous`: REGISTRY_COLUMNS (may be empty).
+def assign(
+    components: pd.DataFrame,
+    previous: pd.DataFrame,
+    as_of: datetime,
+    evidence: Evidence | None = None,
+) -> Assignment:
+    """`components`: source_key, component_key; `previous`: REGISTRY_COLUMNS (may be empty);
+    `evidence`: what the components were made from (None: only deterministic edges, cause `records`).
 
     Vectorised with pandas (one pass of joins and group-bys, no loop over persons), so it runs on
     millions of records.
@@ -90,6 +126,7 @@ def assign(components: pd.DataFrame, previous: pd.DataFrame, as_of: datetime) ->
         else pd.DataFrame(columns=EVENT_COLUMNS)
     )
     events["happened_at"] = as_of
+    events["cause"] = _causes(events, merged, split, present, components, evidence or Evidence())
     created_at = pd.concat([created, pd.Series(as_of, index=list(fresh_ids.values()), dtype=object)])
 
     registry = components[["source_key"]].copy()
@@ -99,3 +136,60 @@ def assign(components: pd.DataFrame, previous: pd.DataFrame, as_of: datetime) ->
         registry.sort_values("source_key", ignore_index=True)[REGISTRY_COLUMNS],
         events[EVENT_COLUMNS].sort_values(["event", "person_id"], ignore_index=True),
     )
+
+
+def _causes(
+    events: pd.DataFrame,
+    merged: pd.DataFrame,
+    split: pd.DataFrame,
+    present: pd.DataFrame,
+    components: pd.DataFrame,
+    evidence: Evidence,
+) -> pd.Series:
+    """Each event's cause, in `events`' order (created, merged, split).
+
+    created: `records` (a person none of whose records had an id is new data).
+    merged: the most ordinary cause sufficient for it: `records` if the records edges alone join the
+    two ids' records, else the model's if those and the model's matches do, else `decision`.
+    split: `decision` if a `different` pair now separates two records of the old id, else the new
+    model's when this build brought one, else `records` (a changed record lost its edge).
+    """
+    cause = pd.Series(RECORDS, index=events.index, dtype=object)
+    is_merge = (events["event"] == "merged").to_numpy()
+    if is_merge.any():
+        cause[is_merge] = _merge_causes(merged, present, components, evidence).to_numpy()
+    is_split = (events["event"] == "split").to_numpy()
+    if is_split.any():
+        cause[is_split] = _split_causes(split, present, components, evidence).to_numpy()
+    return cause
+
+
+def _merge_causes(merged, present, components, evidence: Evidence) -> pd.Series:
+    """Per merged id (in `merged`'s order): a record of it and a record of its survivor, both in
+    the component they now share, tested for being joined by ever less ordinary edges."""
+    first = present.groupby(["person_id", "component_key"])["source_key"].min()
+    left = [first[(p, c)] for p, c in zip(merged["person_id"], merged["component_key"], strict=True)]
+    right = [first[(o, c)] for o, c in zip(merged["other"], merged["component_key"], strict=True)]
+    edges = evidence.edges
+    ranks = edges["cause"].map(_rank)
+    layers = sorted({(_rank(c), c) for c in edges["cause"]} | {(0, RECORDS)})
+    found = pd.Series(None, index=range(len(merged)), dtype=object)
+    for rank, label in dict((r, (r, c)) for r, c in layers).values():
+        joined = connected(components["source_key"], edges[(ranks <= rank).to_numpy()])
+        component = joined.set_index("source_key")["component_key"]
+        together = component.reindex(left).to_numpy() == component.reindex(right).to_numpy()
+        found[found.isna().to_numpy() & together] = label
+    return found.fillna(DECISION if (edges["cause"] == DECISION).any() else RECORDS)
+
+
+def _split_causes(split, present, components, evidence: Evidence) -> pd.Series:
+    """Per split (in `split`'s order): `decision` when a `different` pair parts two of the old id's
+    records, else the new model's, else `records`."""
+    old = present.set_index("source_key")["person_id"]
+    now = components.set_index("source_key")["component_key"]
+    apart = evidence.apart
+    same_old = old.reindex(apart["source_key"]).to_numpy() == old.reindex(apart["other_key"]).to_numpy()
+    parted = now.reindex(apart["source_key"]).to_numpy() != now.reindex(apart["other_key"]).to_numpy()
+    decided = set(old.reindex(apart["source_key"])[same_old & parted])
+    fallback = evidence.model_cause or RECORDS
+    return pd.Series([DECISION if p in decided else fallback for p in split["person_id"]], dtype=object)

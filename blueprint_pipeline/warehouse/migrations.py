@@ -64,10 +64,20 @@ STEPS: dict[str, tuple[Step, ...]] = {
             "journey_enrolments", "journey_step_log", "journey_outbox", "journey_runs",
             "journey_account_lists", "journey_attribute_values", "buying_group_stage_history",
             "buying_group_member_events", "buying_group_stage_refusals", "account_audience_history",
-            "person_id_history", "person_registry", "quarantine", "forget_requests", "forgotten_identifiers",
+            "person_registry", "person_match_scored_records", "person_match_scored_pairs",
+            "person_match_scoring", "quarantine", "forget_requests", "forgotten_identifiers",
             "activation_completed",
         )
     },
+    # Issue 22: each creation, merge and split says what caused it. A creation always came from new
+    # records; what merged or split persons before causes were kept is unknown (the model was
+    # retrained on every build then): null.
+    "person_id_history": (
+        Step(2, "each event's cause: records, model <version> or decision", (
+            "alter table person_id_history add column if not exists cause varchar",
+            "update person_id_history set cause = 'records' where event = 'created' and cause is null",
+        )),
+    ),
     # Issue 21: activation state kept per as-of, deltas against the last completed activation
     # before a run's as-of (blueprint_pipeline/activation/state.py). What the previous release kept
     # becomes a completed activation: its own as-of for list members, 1970 for the CRM's hashes and

@@ -65,7 +65,8 @@ def matched(warehouse, tmp_path, monkeypatch):
     shutil.copytree(FIXTURE / "config", config)
     monkeypatch.setenv("BLUEPRINT_CONFIG_DIR", str(config))
     monkeypatch.setenv("BLUEPRINT_MODELS_DIR", str(tmp_path / "models"))
-    assert build(landing, warehouse, monkeypatch, keep_config=True).success
+    result = build(landing, warehouse, monkeypatch, keep_config=True)
+    assert result.success, result.render()
     return warehouse, landing
 
 

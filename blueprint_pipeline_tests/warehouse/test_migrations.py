@@ -76,6 +76,29 @@ def test_an_upgrade_that_cannot_apply_stops_with_its_reason(warehouse):
     assert warehouse.scalar("select count(*) from ingested_files") == 2
 
 
+def test_person_id_history_gets_its_cause_column(warehouse):
+    """Issue 22: the previous release's person_id_history has no cause. Its creations came from
+    new records; what merged or split persons then is unknown (null)."""
+    with warehouse.transaction() as session:
+        session.execute(
+            "create table person_id_history (event varchar, person_id varchar, other_person_id varchar, "
+            "happened_at timestamp, config_version varchar)"
+        )
+        session.execute(
+            "insert into person_id_history values ('created', 'p_1', null, '2026-11-01', 'v1'), "
+            "('created', 'p_2', null, '2026-11-01', 'v1'), ('merged', 'p_2', 'p_1', '2026-11-02', 'v1')"
+        )
+    done = migrate(warehouse)
+    assert f"person_id_history: version 1 -> 2 ({STEPS['person_id_history'][0].why})" in done
+    assert sorted(warehouse.fetchall("select event, person_id, cause from person_id_history")) == [
+        ("created", "p_1", "records"),
+        ("created", "p_2", "records"),
+        ("merged", "p_2", None),
+    ]
+    assert _versions(warehouse)["person_id_history"] == 2
+    assert migrate(warehouse) == []
+
+
 def test_snapshots_before_issue_23_gain_both_completeness_figures(warehouse):
     # The previous release's snapshot shape, cut to the columns that matter here.
     with warehouse.transaction() as session:

@@ -5,7 +5,7 @@ import pandas as pd
 
 from blueprint_pipeline.histories import check_history_moves_forward
 from blueprint_pipeline.identity.graph import components
-from blueprint_pipeline.identity.stable_ids import EVENT_COLUMNS, REGISTRY_COLUMNS, assign
+from blueprint_pipeline.identity.stable_ids import EVENT_COLUMNS, RECORDS, REGISTRY_COLUMNS, Evidence, assign
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
@@ -47,6 +47,22 @@ def int_identity_components(
     )
 
 
+def _evidence(session) -> Evidence:
+    """The graph's edges with their causes, as int_identity_components read them, and the pairs
+    reviewers keep apart (stable_ids.Evidence)."""
+    edges = session.fetch_df(
+        "select source_key, other_key, cast($records as varchar) as cause from int_identity_edges "
+        "union all select source_key, other_key, cause from int_identity_match_pairs "
+        "where outcome in ('match', 'same')",
+        {"records": RECORDS},
+    )
+    apart = session.fetch_df(
+        "select source_key, other_key from int_identity_match_pairs where outcome = 'different'"
+    )
+    model = session.fetch_df("select distinct cause from int_identity_match_pairs where cause like 'model %'")
+    return Evidence(edges, apart, model["cause"].iloc[0] if len(model) else None)
+
+
 @dg.asset(
     group_name="identity",
     kinds={"python"},
@@ -57,8 +73,9 @@ def int_identity_components(
 def person_registry(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
 ) -> dg.MaterializeResult:
-    """Stable person ids: source key -> person_id, kept across builds; merges (the older id survives)
-    and splits are appended to `person_id_history`, with the as-of time and config version."""
+    """Stable person ids: source key -> person_id, kept across builds; creations, merges (the older
+    id survives) and splits are appended to `person_id_history`, with the as-of time, config version
+    and cause (new or changed records, a new model version, a reviewer's decision)."""
     facts = run_facts(context, blueprint_config.loaded.version)
     with warehouse.transaction() as session:
         check_history_moves_forward(session, facts.as_of, "person_id_history")
@@ -68,11 +85,11 @@ def person_registry(
             if session.table_exists("person_registry")
             else pd.DataFrame(columns=REGISTRY_COLUMNS)
         )
-        result = assign(found, previous, facts.as_of)
+        result = assign(found, previous, facts.as_of, _evidence(session))
         session.replace_table("person_registry", result.registry)
         session.execute(
             "create table if not exists person_id_history (event varchar, person_id varchar, "
-            "other_person_id varchar, happened_at timestamp, config_version varchar)"
+            "other_person_id varchar, happened_at timestamp, config_version varchar, cause varchar)"
         )
         events = result.events.assign(config_version=facts.config_version)
         if len(events):
@@ -83,6 +100,7 @@ def person_registry(
                 frames={"events": events},
             )
     counts = result.events["event"].value_counts().to_dict()
+    causes = result.events.groupby(["event", "cause"]).size()
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(result.registry),
@@ -90,6 +108,7 @@ def person_registry(
             "persons_created": int(counts.get("created", 0)),
             "persons_merged": int(counts.get("merged", 0)),
             "persons_split": int(counts.get("split", 0)),
+            "events_by_cause": ", ".join(f"{e} {c}: {n}" for (e, c), n in causes.items()) or "(none)",
             **facts.metadata(),
         }
     )

@@ -1,9 +1,11 @@
 """Probabilistic person matching (Splink): the versioned model, the scored pairs and the person
 review queue (docs/identity.md#probabilistic-person-matching). Splink runs in an embedded,
 in-memory DuckDB over the comparison columns read from the warehouse, on DuckDB and PostgreSQL
-alike, and only the scored pairs are written back (docs/decisions.md, issue 22)."""
+alike, and only the scored pairs are written back (docs/decisions.md, issue 22). A build scores
+only the pairs touching new or changed records unless the model changed (incremental.py)."""
 
 import json
+from dataclasses import dataclass
 
 import dagster as dg
 import pandas as pd
@@ -11,9 +13,25 @@ import pandas as pd
 from blueprint_pipeline.errors import ConfigError
 from blueprint_pipeline.identity.graph import components
 from blueprint_pipeline.identity.matching.decisions import person_decisions_for
+from blueprint_pipeline.identity.matching.incremental import (
+    RECORD_STATE_COLUMNS,
+    SCORED_PAIRS,
+    SCORED_RECORDS,
+    SCORING,
+    Plan,
+    Previous,
+    fingerprints,
+    merged_pairs,
+    plan,
+    record_state,
+    reusable,
+    touching,
+    training_key,
+)
 from blueprint_pipeline.identity.matching.model import train, version
 from blueprint_pipeline.identity.matching.prepare import prepare
-from blueprint_pipeline.identity.matching.score import score
+from blueprint_pipeline.identity.matching.score import RAW_COLUMNS, empty_raw, score, scored_pairs
+from blueprint_pipeline.identity.stable_ids import RECORDS
 from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource, models_dir
 from blueprint_pipeline.run_facts import run_facts
@@ -24,9 +42,18 @@ MODELS = "person_match_models"
 NODE_FIELDS = "source_key, email, first_name, last_name, company, title, city, country, phone, mobile_phone"
 
 
-def _model(loaded, records: pd.DataFrame) -> tuple[dict, str, str, str]:
-    """(model, version, origin, notes): the frozen model file when the config names one, else a
-    model trained on these records."""
+@dataclass(frozen=True)
+class ChosenModel:
+    model: dict
+    version: str
+    origin: str  # trained, reused, model_file <name>
+    notes: str
+    trained_now: bool
+
+
+def _model(loaded, records: pd.DataFrame, previous: Previous, prints: pd.Series, full_refresh: bool):
+    """The frozen model file when the config names one; else the last trained model while the
+    records have not drifted from it (incremental.reusable); else a model trained on these records."""
     policy = loaded.config.identity.person_matching
     if policy.model_file:
         path = loaded.user_file(policy.model_file)
@@ -38,9 +65,56 @@ def _model(loaded, records: pd.DataFrame) -> tuple[dict, str, str, str]:
             model = json.loads(path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not a Splink model (JSON): {exc}") from exc
-        return model, version(model), f"model_file {path.name}", ""
+        return ChosenModel(model, version(model), f"model_file {path.name}", "", False)
+    why = reusable(previous, policy, prints, full_refresh)
+    if not why:
+        kept = previous.model
+        return ChosenModel(kept, version(kept), "reused", "", False)
     trained = train(records, policy.seed, policy.max_pairs_for_u)
-    return trained.model, trained.version, "trained", trained.notes
+    return ChosenModel(trained.model, trained.version, "trained", f"trained ({why}); {trained.notes}", True)
+
+
+def _previous(session: Session) -> Previous:
+    """What the last build's matching left (incremental.py), or nothing on a first build."""
+    if not all(session.table_exists(t) for t in (SCORED_RECORDS, SCORED_PAIRS, SCORING, MODELS)):
+        return Previous()
+    scoring = session.fetch_df(f"select * from {SCORING}")
+    if not len(scoring):
+        return Previous()
+    row = scoring.iloc[0].to_dict()
+    found = session.fetchall(
+        f"select model, records from {MODELS} where version = $v", {"v": row["model_version"]}
+    )
+    return Previous(
+        records=session.fetch_df(f"select {', '.join(RECORD_STATE_COLUMNS)} from {SCORED_RECORDS}"),
+        pairs=session.fetch_df(f"select {', '.join(RAW_COLUMNS)} from {SCORED_PAIRS}"),
+        scoring=row,
+        model=json.loads(found[0][0]) if found else None,
+        model_records=int(found[0][1]) if found else 0,
+    )
+
+
+def _last_model_version(session: Session, previous: Previous) -> str | None:
+    """The model version the last clustering used (on the first build after an upgrade, the last
+    pairs' version tells), None on a first build."""
+    if previous.scoring is not None:
+        return previous.scoring["model_version"]
+    if session.table_exists("int_identity_match_pairs"):
+        return session.scalar("select max(model_version) from int_identity_match_pairs")
+    return None
+
+
+def _scored(records: pd.DataFrame, model: dict, floor: float, chosen: Plan) -> pd.DataFrame:
+    """This build's raw pairs: all of them (full), or the kept ones and those touching a new or
+    changed record (incremental), none when matching is off."""
+    if chosen.mode == "off":
+        return empty_raw()
+    if chosen.mode == "full":
+        return scored_pairs(records, model, floor)
+    if not chosen.touched:
+        return merged_pairs(chosen.kept, empty_raw())
+    restricted, marked = touching(model, records, chosen.touched)
+    return merged_pairs(chosen.kept, scored_pairs(marked, restricted, floor))
 
 
 def _record_version(session: Session, row: pd.DataFrame) -> bool:
@@ -123,12 +197,23 @@ def person_matching(
         countries = dict(session.fetchall("select alias, country from country_names"))
         personal = set(session.fetch_df("select domain from identity_personal_domains")["domain"])
         shared = frozenset(session.fetch_df("select email from identity_shared_mailboxes")["email"])
+        previous = _previous(session)
+        last_version = _last_model_version(session, previous)
     records = prepare(nodes, countries, personal, shared)
-    model, model_version, origin, notes = _model(loaded, records)
+    prints = fingerprints(records)
+    chosen_model = _model(loaded, records, previous, prints, facts.full_refresh)
+    model, model_version, origin = chosen_model.model, chosen_model.version, chosen_model.origin
+    notes = chosen_model.notes.strip("; ")
     path = models_dir() / f"person-match-{model_version}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(model, indent=2, sort_keys=True), encoding="utf-8")
-    scored = score(records, components(keys, edges), model, model_version, policy, decisions.frame, set(keys))
+    chosen = plan(prints, previous, model_version, policy, facts.full_refresh)
+    raw = _scored(records, model, policy.review_floor, chosen)
+    # The model's pairs owe their outcome to the model when its version is new to the clustering.
+    cause = f"model {model_version}" if last_version not in (None, model_version) else RECORDS
+    scored = score(
+        raw, records, components(keys, edges), model_version, policy, decisions.frame, set(keys), cause
+    )
     row = pd.DataFrame(
         [
             {
@@ -142,10 +227,33 @@ def person_matching(
             }
         ]
     )
+    scoring = pd.DataFrame(
+        [
+            {
+                "model_version": model_version,
+                "origin": "model_file" if policy.model_file else "trained",
+                "trained_with": training_key(policy),
+                "review_floor": policy.review_floor,
+                "mode": chosen.mode,
+                "reason": chosen.reason,
+                "scored_at": pd.Timestamp(facts.as_of),
+                "records": len(records),
+                "records_new": chosen.records_new,
+                "records_changed": chosen.records_changed,
+                "records_gone": chosen.records_gone,
+                "pairs_kept": len(chosen.kept),
+                "pairs_scored": len(raw) - len(chosen.kept),
+            }
+        ]
+    )
+    state = record_state(prints, previous, chosen_model.trained_now, bool(policy.model_file))
     with warehouse.transaction() as session:
         new_version = _record_version(session, row)
         session.replace_table("int_identity_match_pairs", scored.pairs)
         session.replace_table("person_match_review", scored.review)
+        session.replace_table(SCORED_RECORDS, state)
+        session.replace_table(SCORED_PAIRS, raw)
+        session.replace_table(SCORING, scoring)
     if new_version:
         context.log.info(f"person-matching model {model_version} ({origin}) recorded in {MODELS}")
     yield dg.MaterializeResult(
@@ -155,6 +263,7 @@ def person_matching(
             "new_version": new_version,
             "origin": origin,
             "records": len(records),
+            "scoring": f"{chosen.mode}: {chosen.reason}",
             "notes": notes or "(none)",
             **facts.metadata(),
         },
@@ -168,6 +277,9 @@ def person_matching(
             "merge_threshold": policy.merge_threshold,
             "review_floor": policy.review_floor,
             **scored.stats,
+            "scoring": f"{chosen.mode}: {chosen.reason}",
+            "pairs_scored_this_build": len(raw) - len(chosen.kept),
+            "pairs_kept_from_last_build": len(chosen.kept),
             "decisions_file": decisions.path or "(none)",
             **facts.metadata(),
         },

@@ -39,6 +39,7 @@ COLUMNS = [
     "title",
     "title_job",
 ]
+LIST_COLUMNS = ("first_name_forms",)  # lists of text: hashed or compared as their elements
 
 
 @cache

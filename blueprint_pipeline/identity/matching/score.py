@@ -19,6 +19,8 @@ from blueprint_pipeline.config.identity import PersonMatchingPolicy
 from blueprint_pipeline.identity.matching.model import COMPARISON_COLUMNS, linker, quiet
 from blueprint_pipeline.identity.tables import typed
 
+# Splink's scored pairs as they come, before the deterministic components and the decisions.
+RAW_COLUMNS = ["source_key", "other_key", "match_weight", "match_probability", "contributions"]
 PAIR_COLUMNS = [
     "source_key",
     "other_key",
@@ -28,6 +30,7 @@ PAIR_COLUMNS = [
     "contributions",
     "model_version",
     "decided_by",
+    "cause",  # what the pair owes its outcome to: records, model <version> or decision
 ]
 PAIR_TYPES = {"match_weight": "float64", "match_probability": "float64"}
 SHOWN = ("first_name", "last_name", "email", "phone", "company", "city", "country", "title")
@@ -57,18 +60,21 @@ def level_labels(model: dict) -> dict[str, dict[int, str]]:
     return out
 
 
-def _contributions(row: pd.Series, labels: dict[str, dict[int, str]], prior: float) -> str:
-    parts = [{"comparison": "prior", "level": "two random records", "match_weight": round(prior, 3)}]
+def _contributions(frame: pd.DataFrame, labels: dict[str, dict[int, str]], prior: float) -> list[str]:
+    """Per pair, Splink's waterfall as JSON: the prior, then each comparison's level and weight
+    (column by column, not row by row: millions of pairs at 1M persons)."""
+    head = {"comparison": "prior", "level": "two random records", "match_weight": round(prior, 3)}
+    columns = []
     for name in COMPARISON_COLUMNS:
-        weight = float(row[f"mw_{name}"]) + float(row.get(f"mw_tf_adj_{name}", 0.0) or 0.0)
-        parts.append(
-            {
-                "comparison": name,
-                "level": labels[name][int(row[f"gamma_{name}"])],
-                "match_weight": round(weight, 3),
-            }
-        )
-    return json.dumps(parts)
+        weight = frame[f"mw_{name}"].astype(float)
+        if f"mw_tf_adj_{name}" in frame:
+            weight = weight + frame[f"mw_tf_adj_{name}"].astype(float).fillna(0.0)
+        levels = frame[f"gamma_{name}"].astype(int).map(labels[name]).tolist()
+        columns.append((name, levels, [round(w, 3) for w in weight.tolist()]))
+    return [
+        json.dumps([head, *({"comparison": n, "level": lv[i], "match_weight": w[i]} for n, lv, w in columns)])
+        for i in range(len(frame))
+    ]
 
 
 @dataclass(frozen=True)
@@ -93,51 +99,56 @@ def predict(records: pd.DataFrame, model: dict, floor: float) -> pd.DataFrame:
     return frame
 
 
+def empty_raw() -> pd.DataFrame:
+    return typed(pd.DataFrame(columns=RAW_COLUMNS), PAIR_TYPES)
+
+
+def scored_pairs(records: pd.DataFrame, model: dict, floor: float) -> pd.DataFrame:
+    """Splink's pairs of `records` at or above `floor` (RAW_COLUMNS), with each comparison's
+    contribution, in key order."""
+    frame = predict(records, model, floor)
+    if not len(frame):
+        return empty_raw()
+    p = model["probability_two_random_records_match"]
+    prior = math.log2(p / (1 - p))
+    labels = level_labels(model)
+    raw = pd.DataFrame(
+        {
+            "source_key": frame["unique_id_l"],
+            "other_key": frame["unique_id_r"],
+            "match_weight": frame["match_weight"].astype(float).round(4),
+            "match_probability": frame["match_probability"].astype(float).round(6),
+            "contributions": _contributions(frame, labels, prior),
+        }
+    )
+    return typed(raw.sort_values(["source_key", "other_key"], ignore_index=True), PAIR_TYPES)
+
+
 def score(
+    raw: pd.DataFrame,
     records: pd.DataFrame,
     components: pd.DataFrame,
-    model: dict,
     model_version: str,
     policy: PersonMatchingPolicy,
     decisions: pd.DataFrame,
     node_keys: set[str],
+    cause: str,
 ) -> Scored:
-    """`records`: prepare()'s frame; `components`: source_key -> component_key of the
-    deterministic graph; `decisions`: read_person_decisions().frame; `node_keys`: every node."""
-    frame = predict(records, model, policy.review_floor) if policy.enabled else pd.DataFrame()
-    scored_pairs = len(frame)
+    """`raw`: scored_pairs() (this build's and the ones kept from the last); `records`:
+    prepare()'s frame; `components`: source_key -> component_key of the deterministic graph;
+    `decisions`: read_person_decisions().frame; `node_keys`: every node; `cause`: what the
+    model's pairs owe their outcome to this build (`records`, or `model <version>` when the
+    version is new to the clustering). Decided pairs' cause is `decision`."""
+    frame = (raw if policy.enabled else empty_raw()).astype({"source_key": object, "other_key": object})
+    scored = len(frame)
     if len(frame):
         component = components.set_index("source_key")["component_key"]
-        joined = frame["unique_id_l"].map(component) == frame["unique_id_r"].map(component)
+        joined = frame["source_key"].map(component) == frame["other_key"].map(component)
         frame = frame[~joined.to_numpy()].reset_index(drop=True)
-    already_joined = scored_pairs - len(frame)
-    p = model["probability_two_random_records_match"]
-    prior = math.log2(p / (1 - p))
-    labels = level_labels(model)
-    if len(frame):
-        pairs = pd.DataFrame(
-            {
-                "source_key": frame["unique_id_l"],
-                "other_key": frame["unique_id_r"],
-                "match_weight": frame["match_weight"].astype(float).round(4),
-                "match_probability": frame["match_probability"].astype(float).round(6),
-                "outcome": (frame["match_probability"] >= policy.merge_threshold).map(
-                    {True: "match", False: "review"}
-                ),
-                "contributions": [_contributions(row, labels, prior) for _, row in frame.iterrows()],
-            }
-        )
-    else:
-        pairs = pd.DataFrame(
-            columns=[
-                "source_key",
-                "other_key",
-                "match_weight",
-                "match_probability",
-                "outcome",
-                "contributions",
-            ]
-        )
+    already_joined = scored - len(frame)
+    pairs = frame.assign(
+        outcome=(frame["match_probability"] >= policy.merge_threshold).map({True: "match", False: "review"})
+    )
     decided = decisions[decisions["source_key"].isin(node_keys) & decisions["other_key"].isin(node_keys)]
     stale = len(decisions) - len(decided)
     pairs = pairs.merge(
@@ -145,13 +156,15 @@ def score(
         on=["source_key", "other_key"],
         how="outer",
     )
-    pairs["outcome"] = pairs["decision"].where(pairs["decision"].notna(), pairs["outcome"])
+    is_decided = pairs["decision"].notna()
+    pairs["outcome"] = pairs["decision"].where(is_decided, pairs["outcome"])
     pairs["model_version"] = model_version
+    pairs["cause"] = pd.Series(cause, index=pairs.index, dtype=object).where(~is_decided, "decision")
     pairs = typed(pairs[PAIR_COLUMNS].sort_values(["source_key", "other_key"], ignore_index=True), PAIR_TYPES)
     review = _review(pairs[pairs["outcome"] == "review"], records)
     counts = pairs["outcome"].value_counts().to_dict()
     stats = {
-        "pairs_scored": scored_pairs,
+        "pairs_scored": scored,
         "pairs_already_one_person": already_joined,
         "pairs_matched": int(counts.get("match", 0)),
         "pairs_to_review": int(counts.get("review", 0)),
