@@ -70,6 +70,7 @@ def warehouse(request: pytest.FixtureRequest) -> Warehouse:
 LONG_FILES = (
     "test_faults.py",  # 250
     "test_forget.py",  # 170
+    "test_demo_as_of.py",  # 170: three builds of the tiny sample
     "test_concurrency.py",  # 165
     "test_production.py",  # 160
     "test_automation_loop.py",  # 155
