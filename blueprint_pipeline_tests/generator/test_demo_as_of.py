@@ -14,16 +14,17 @@ from blueprint_pipeline_tests.builds import build_env, cli
 RUN_DATES = ("2026-03-02", "2026-09-14")
 
 
-def _generate_and_build(tmp_path, warehouse, day: str, as_of: str) -> dict[str, float]:
+def _generate_and_build(tmp_path, warehouse, day: str, as_of: str) -> dict:
     env = build_env(tmp_path, warehouse)
     landing = tmp_path / "landing"
     cli("generate", "--scale", "tiny", "--seed", "7", "--end", day, "--out", str(landing), env=env)
-    cli("run", "--landing", str(landing), "--as-of", as_of, env=env)
+    summary = cli("run", "--landing", str(landing), "--as-of", as_of, env=env).stdout
     velocities = warehouse.fetch_df("select velocity_14 from buying_group_engagement")["velocity_14"]
     return {
         "groups": len(velocities),
         "rising": float((velocities > 0).mean()),
         "falling": float((velocities < 0).mean()),
+        "summary": summary,
     }
 
 
@@ -36,6 +37,18 @@ def test_a_build_on_the_datas_last_day_sees_groups_rising_and_falling(day, duckd
     # Activity is spread over the year with warm-ups before opportunities: neither way dominates.
     assert 0.2 <= shares["rising"] <= 0.75, shares
     assert 0.2 <= shares["falling"] <= 0.75, shares
+    # Every check the sample fails, it fails on purpose, and the summary says so and why.
+    after = shares["summary"].split(" check(s) failed:\n")[1].splitlines()
+    block = after[: next(i for i, line in enumerate(after) if not line.startswith("    "))]
+    failed = "\n".join(block)
+    checks = [line for line in block if not line.startswith("     ")]
+    explained = [line for line in block if line.startswith("      expected: the generator spoils")]
+    assert "sales_feedback.every_decision_usable (warn): 2 failing rows" in failed
+    assert len(explained) == len(checks) - 1  # the last line counts them: "N of them on rows ..."
+    assert (
+        checks[-1] == f"    {len(explained)} of them on rows the sample generator spoils on purpose "
+        "(landing generator.json), as real exports have such rows"
+    )
 
 
 def test_the_same_data_two_weeks_late_reads_as_a_collapse(duckdb_warehouse, tmp_path):
