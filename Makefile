@@ -19,10 +19,28 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## demo: generate a small sample, build every asset on DuckDB, print a summary
+## demo: generate a small sample ending today, build every asset on DuckDB, print a summary, and
+## record the demo's settings for `make ui` (DEMO_SETTINGS)
+DEMO_LANDING := $(CURDIR)/data/landing
+DEMO_WAREHOUSE := duckdb:///$(CURDIR)/data/warehouse.duckdb
+DEMO_CONFIG := $(CURDIR)/examples/config
+DEMO_SETTINGS ?= data/demo.env
 demo: $(STAMP)
-	$(BIN)/blueprint generate --scale $(DEMO_SCALE) --seed 7 --out data/landing --force
-	$(BIN)/blueprint run --landing data/landing --warehouse duckdb:///$(CURDIR)/data/warehouse.duckdb --config examples/config
+	$(BIN)/blueprint generate --scale $(DEMO_SCALE) --seed 7 --out $(DEMO_LANDING) --force
+	@$(MAKE) --no-print-directory demo-settings
+	$(BIN)/blueprint run --landing $(DEMO_LANDING) --warehouse $(DEMO_WAREHOUSE) --config $(DEMO_CONFIG)
+
+## demo-settings: the demo's landing, warehouse and config, and its sensors and schedules on, as
+## shell lines `make ui` reads; a variable already set in your environment wins over each line.
+.PHONY: demo-settings
+demo-settings:
+	@mkdir -p $(dir $(DEMO_SETTINGS))
+	@printf '%s\n' \
+	  '# Written by `make demo`, read by `make ui`; a variable set in the environment wins.' \
+	  "export BLUEPRINT_LANDING_DIR=\"\$${BLUEPRINT_LANDING_DIR-$(DEMO_LANDING)}\"" \
+	  "export BLUEPRINT_WAREHOUSE_URL=\"\$${BLUEPRINT_WAREHOUSE_URL-$(DEMO_WAREHOUSE)}\"" \
+	  "export BLUEPRINT_CONFIG_DIR=\"\$${BLUEPRINT_CONFIG_DIR-$(DEMO_CONFIG)}\"" \
+	  "export BLUEPRINT_AUTOMATION=\"\$${BLUEPRINT_AUTOMATION-on}\"" > $(DEMO_SETTINGS)
 
 ## demo-postgres: the same build in production mode (docs/production.md): warehouse and Dagster
 ## storage in PostgreSQL, a process per step (multiprocess executor). Databases are created if missing.
@@ -31,6 +49,7 @@ PG_USER ?= postgres
 PG_PASSWORD ?=
 PG_SERVER := postgresql+psycopg2://$(PG_USER)$(if $(PG_PASSWORD),:$(PG_PASSWORD))@$(PG_HOST):5432
 demo-postgres: $(STAMP)
+	rm -f $(DEMO_SETTINGS)  # `make ui` takes this build's settings from the line its summary prints
 	$(BIN)/python -m blueprint_pipeline.postgres_setup $(PG_SERVER) blueprint_warehouse blueprint_dagster
 	$(BIN)/blueprint generate --scale $(DEMO_SCALE) --seed 7 --out data/landing --force
 	DAGSTER_HOME=$(CURDIR)/deploy/postgres DAGSTER_PG_HOST=$(PG_HOST) DAGSTER_PG_USERNAME=$(PG_USER) \
@@ -56,10 +75,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## ui: the Dagster UI (and its daemon) on http://127.0.0.1:3000 over the same instance and warehouse
+## ui: the Dagster UI (and its daemon) on http://127.0.0.1:3000 over the same instance and warehouse;
+## after `make demo`, with the demo's settings (DEMO_SETTINGS: its config, sensors and schedules on)
 UI_PORT ?= 3000
 ui: $(STAMP)
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
+	$(if $(wildcard $(DEMO_SETTINGS)),. $(abspath $(DEMO_SETTINGS)) && )$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 bench: $(STAMP)
 	$(BIN)/blueprint bench --scale $(or $(SCALE),small) --fresh $(or $(FRESH),10000)

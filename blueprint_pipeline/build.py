@@ -20,6 +20,7 @@ import dagster as dg
 from blueprint_pipeline.config import load_config
 from blueprint_pipeline.definitions import build_definitions
 from blueprint_pipeline.errors import BlueprintError
+from blueprint_pipeline.generator.manifest import MANIFEST_FILE, DeliberateDefect, deliberate_defects
 from blueprint_pipeline.governance.lineage import check_labels
 from blueprint_pipeline.histories import check_time_moves_forward
 from blueprint_pipeline.ingestion.landing import check_sources_config
@@ -38,6 +39,7 @@ from blueprint_pipeline.resources import (
     REPORTS_DIR_ENV,
     WAREHOUSE_SCHEMA_ENV,
     WAREHOUSE_URL_ENV,
+    LandingResource,
     executor_settings,
     warehouse_from_env,
 )
@@ -79,6 +81,29 @@ class BuildOptions:
 SUMMARY_PREFIX = "summary/"
 
 
+@dataclass(frozen=True)
+class FailedCheck:
+    """A check that did not pass, as the summary tells it: what failed, what the check asks, and
+    whether the generator spoiled those rows on purpose (its manifest, generator/manifest.py)."""
+
+    name: str  # "<asset>.<check>"
+    severity: str  # blocking or warn
+    found: str = ""  # ": N failing rows: <examples>"
+    asks: str = ""  # the check's description
+    on_purpose: DeliberateDefect | None = None
+
+    def lines(self) -> list[str]:
+        lines = [f"{self.name} ({self.severity}){self.found}"]
+        if self.asks:
+            lines.append(f"  checks: {self.asks}")
+        if self.on_purpose is not None:
+            lines.append(
+                f"  expected: the generator spoils {self.on_purpose.rows} row(s) here on purpose: "
+                f"{self.on_purpose.why}"
+            )
+        return lines
+
+
 @dataclass
 class BuildSummary:
     success: bool
@@ -92,7 +117,7 @@ class BuildSummary:
     unmatched_files: list[str] = field(default_factory=list)
     copies_not_ingested: list[str] = field(default_factory=list)
     rows_quarantined: int = 0
-    failed_checks: list[str] = field(default_factory=list)  # "asset.check (blocking|warn): N rows"
+    failed_checks: list[FailedCheck] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)
     layer_seconds: dict[str, float] = field(default_factory=dict)  # step time summed per asset group
@@ -134,7 +159,13 @@ class BuildSummary:
             lines += [f"    {f}" for f in self.skipped_files]
         if self.failed_checks:
             lines.append(f"  {len(self.failed_checks)} check(s) failed:")
-            lines += [f"    {c}" for c in self.failed_checks]
+            lines += [f"    {line}" for check in self.failed_checks for line in check.lines()]
+            expected = sum(check.on_purpose is not None for check in self.failed_checks)
+            if expected:
+                lines.append(
+                    f"    {expected} of them on rows the sample generator spoils on purpose "
+                    f"(landing {MANIFEST_FILE}), as real exports have such rows"
+                )
         for failure in self.failures:
             lines.append(f"  error: {failure}")
         if self.gx_seconds:
@@ -319,7 +350,14 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
         asset_selection=selection,
         raise_on_error=False,
     )
-    summary = summarise(result, graph, as_of, loaded.version, warehouse.display_url)
+    summary = summarise(
+        result,
+        graph,
+        as_of,
+        loaded.version,
+        warehouse.display_url,
+        deliberate_defects(LandingResource().root),
+    )
     summary.selection_note = selection_note
     summary.step_seconds = {
         stats.step_key: stats.end_time - stats.start_time
@@ -365,7 +403,12 @@ def _per_layer(step_seconds: dict[str, float], graph, layers: dict[str, int]) ->
 
 
 def summarise(
-    result: dg.ExecuteInProcessResult, graph, as_of: datetime, config_version: str, warehouse: str
+    result: dg.ExecuteInProcessResult,
+    graph,
+    as_of: datetime,
+    config_version: str,
+    warehouse: str,
+    on_purpose: dict[str, DeliberateDefect] | None = None,
 ) -> BuildSummary:
     summary = BuildSummary(result.success, result.run_id, as_of, config_version, warehouse)
     rows: dict[str, int] = defaultdict(int)
@@ -404,8 +447,15 @@ def summarise(
             failed = evaluation.metadata.get("failed")
             count = f": {failing.value} failing rows" if failing is not None else ""
             count += f": {failed.value}" if failed is not None else ""
+            name = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"
             summary.failed_checks.append(
-                f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name} ({kind}){count}"
+                FailedCheck(
+                    name,
+                    kind,
+                    count,
+                    graph.get_check_spec(evaluation.asset_check_key).description or "",
+                    (on_purpose or {}).get(name),
+                )
             )
     for event in result.all_events:
         if event.is_run_failure and not summary.failures:  # failed before or between its steps

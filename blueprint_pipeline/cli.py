@@ -182,17 +182,24 @@ def _cmd_tracking_server(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from blueprint_pipeline.generator.generate import generate
+    from datetime import date
+
+    from blueprint_pipeline.generator.generate import data_end, generate
     from blueprint_pipeline.generator.scales import scale_named
 
     try:
+        end = data_end(date.fromisoformat(args.end) if args.end else None)
+    except ValueError:
+        raise BlueprintError(f"--end {args.end!r}: expected a date, e.g. 2026-11-20") from None
+    try:
         scale = scale_named(args.scale)
-        counts = generate(Path(args.out), scale, args.seed, force=args.force, profile=args.profile)
+        counts = generate(Path(args.out), scale, args.seed, end, force=args.force, profile=args.profile)
     except (ValueError, FileExistsError) as exc:
         raise BlueprintError(str(exc)) from exc
     except OSError as exc:
         raise BlueprintError(f"cannot write to {args.out}: {exc.strerror or exc}") from exc
-    print(f"generated {', '.join(f'{v:,} {k}' for k, v in counts.items())} in {args.out}")
+    written = ", ".join(f"{v:,} {k}" for k, v in counts.items())
+    print(f"generated {written} in {args.out}, the data ending {end:%Y-%m-%d}")
     return 0
 
 
@@ -275,7 +282,12 @@ def parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="write synthetic landing files in the real export formats")
     gen.add_argument("--scale", default="demo", help="tiny, demo, small, medium or large (100k accounts)")
-    gen.add_argument("--seed", type=int, default=7, help="same seed, same files")
+    gen.add_argument("--seed", type=int, default=7, help="same seed and --end, same files")
+    gen.add_argument(
+        "--end",
+        help="the day the data ends (YYYY-MM-DD, at 00:00 UTC; default today, so a build's velocities "
+        "are meaningful whenever it runs)",
+    )
     gen.add_argument("--out", default=str(DEFAULT_LANDING_DIR), help="landing directory to write")
     gen.add_argument("--force", action="store_true", help="replace the system folders in --out")
     gen.add_argument(

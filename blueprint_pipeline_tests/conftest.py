@@ -69,6 +69,7 @@ def warehouse(request: pytest.FixtureRequest) -> Warehouse:
 # no worker is left alone with a long file at the end.
 LONG_FILES = (
     "test_faults.py",  # 250
+    "test_demo_as_of.py",  # 250: three builds of the tiny sample
     "test_forget.py",  # 170
     "test_concurrency.py",  # 165
     "test_production.py",  # 160

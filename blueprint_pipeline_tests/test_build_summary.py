@@ -8,7 +8,8 @@ from datetime import datetime
 
 import pytest
 
-from blueprint_pipeline.build import BuildSummary
+from blueprint_pipeline.build import BuildSummary, FailedCheck
+from blueprint_pipeline.generator.manifest import DeliberateDefect
 from blueprint_pipeline.warehouse import PostgresWarehouse
 
 URL = "postgresql+psycopg2://ops:s3cret@db.internal:5432/warehouse"
@@ -85,3 +86,32 @@ def test_every_output_folder_is_passed_on(monkeypatch, tmp_path):
         monkeypatch.setenv(name, value)
     settings = _ui_settings(_summary("duckdb:///w.duckdb").render())
     assert {name: settings.get(name) for name in folders} == folders
+
+
+def test_each_failed_check_says_what_it_checks_and_whether_the_generator_meant_it():
+    """Issue 23 (d): the demo's failed checks are named with what they ask, and the ones the sample
+    generator spoils rows for on purpose say so (its manifest), the others do not."""
+    summary = _summary("duckdb:///w.duckdb")
+    summary.failed_checks = [
+        FailedCheck(
+            "stg_salesforce__contacts.relationships__account_id__stg_salesforce__accounts",
+            "warn",
+            ": 10 failing rows",
+            "every account_id given is found in stg_salesforce__accounts.account_id",
+            DeliberateDefect("stg_salesforce__contacts.relationships__account_id__stg_salesforce__accounts", 10,
+                             "contacts of the 2 accounts the later Account drop deletes"),
+        ),
+        FailedCheck("stg_shop__customers.unique__customer_id", "blocking", ": 2 failing rows", "unique on id"),
+    ]  # fmt: skip
+    lines = summary.render().splitlines()
+    start = lines.index("  2 check(s) failed:")
+    assert lines[start + 1 : start + 7] == [
+        "    stg_salesforce__contacts.relationships__account_id__stg_salesforce__accounts (warn): 10 failing rows",
+        "      checks: every account_id given is found in stg_salesforce__accounts.account_id",
+        "      expected: the generator spoils 10 row(s) here on purpose: contacts of the 2 accounts the later "
+        "Account drop deletes",
+        "    stg_shop__customers.unique__customer_id (blocking): 2 failing rows",
+        "      checks: unique on id",
+        "    1 of them on rows the sample generator spoils on purpose (landing generator.json), as real "
+        "exports have such rows",
+    ]

@@ -130,7 +130,7 @@ def test_blocking_check_fails_the_build_with_exit_1(tmp_path, monkeypatch, capsy
 def test_generated_sample_builds_end_to_end_and_reruns_idempotently(tmp_path):
     """`make demo`'s path: generate, build on DuckDB, summary; a second run ingests nothing twice."""
     landing = tmp_path / "landing"
-    done = run_cli("generate", "--scale", "tiny", "--seed", "3", "--out", str(landing))
+    done = run_cli("generate", "--scale", "tiny", "--seed", "3", "--end", "2026-11-20", "--out", str(landing))
     assert done.returncode == 0, done.stderr
     warehouse = f"duckdb:///{tmp_path}/w.duckdb"
     first = run_cli("run", "--landing", str(landing), "--warehouse", warehouse, "--as-of", "2026-11-25")

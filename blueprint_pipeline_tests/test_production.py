@@ -83,6 +83,8 @@ def setup(tmp_path_factory):
         "tiny",
         "--seed",
         "3",
+        "--end",
+        "2026-11-20",  # before the runs' as-of
         "--out",
         str(landing),
         env=_env(root, "unused", "sqlite"),

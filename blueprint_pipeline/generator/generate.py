@@ -17,7 +17,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -25,8 +25,11 @@ import numpy as np
 import pandas as pd
 
 from blueprint_pipeline.generator import dirty, vocab
+from blueprint_pipeline.generator.manifest import DeliberateDefect, write_manifest
 from blueprint_pipeline.generator.scales import Scale
 
+# Tests and benchmarks pin this date so their data never changes; `blueprint generate` (and so
+# `make demo`) ends its data today instead: see data_end().
 DEFAULT_END = datetime(2026, 11, 20)
 ACTIVITY_CHUNK = 1_000_000
 # Marketo activity types and their share of the history (ids from the standard list).
@@ -76,6 +79,15 @@ STREAMS = {
 }
 
 
+def data_end(day: date | None = None) -> datetime:
+    """The moment generated data ends: the start (00:00 UTC) of `day`, by default today.
+
+    A build's "now" is the real clock unless given: data ending today keeps a demo's velocities,
+    surging and at-risk accounts meaningful on whatever day it is run (docs/decisions.md, issue 23).
+    """
+    return datetime.combine(day or datetime.now(UTC).date(), datetime.min.time())
+
+
 def sf_ids(prefix: str, start: int, n: int) -> np.ndarray:
     """18-character Salesforce-style ids: key prefix, a marker, a zero-padded counter, a suffix."""
     return np.char.add(
@@ -110,7 +122,7 @@ class Context:
 
     @property
     def end_s(self) -> int:
-        return int(self.end.timestamp())
+        return int(self.end.replace(tzinfo=UTC).timestamp())  # naive times are UTC, as in the warehouse
 
     def write(self, frame: pd.DataFrame, relative: str) -> int:
         path = self.out / relative
@@ -207,8 +219,9 @@ def _country_spelling(rng: np.random.Generator, i: int) -> str:
     return names[rng.integers(len(names))]
 
 
-def account_updates(ctx: Context, accts: pd.DataFrame) -> None:
-    """A later Data Loader drop: upper-cased headers, quoted values, some updates and deletes."""
+def account_updates(ctx: Context, accts: pd.DataFrame) -> np.ndarray:
+    """A later Data Loader drop: upper-cased headers, quoted values, some updates and deletes.
+    Returns the deleted accounts' ids."""
     rng = ctx.rng("account_updates")
     chosen = accts.sample(frac=0.05, random_state=rng.integers(1 << 31)).copy()
     n = len(chosen)
@@ -218,6 +231,41 @@ def account_updates(ctx: Context, accts: pd.DataFrame) -> None:
     chosen = chosen.drop(columns=["_domain", "_country"])
     chosen.columns = [c.upper() for c in chosen.columns]
     ctx.write(chosen, f"salesforce/Account_{ctx.end:%Y-%m-%d}.csv")
+    return chosen.loc[chosen["ISDELETED"] == "true", "ID"].to_numpy()
+
+
+RELATIONSHIP_CHECK = "{model}.relationships__{column}__stg_salesforce__accounts"
+FEEDBACK_CHECK = "sales_feedback.every_decision_usable"
+UNUSABLE_FEEDBACK = 2  # feedback() spoils its first two rows
+
+
+def deliberate_defects(
+    accts: pd.DataFrame, deleted: np.ndarray, ctcs: pd.DataFrame, feedback_rows: int
+) -> list[DeliberateDefect]:
+    """The rows this data fails checks with on purpose, as a CRM export does: records still pointing
+    at an account deleted since, and sales decisions typed wrong."""
+    gone = len(deleted)
+    live_children = (accts["ParentId"].isin(deleted) & ~accts["Id"].isin(deleted)).sum()
+    live_contacts = (ctcs["AccountId"].isin(deleted) & (ctcs["IsDeleted"] == "false")).sum()
+    return [
+        DeliberateDefect(
+            RELATIONSHIP_CHECK.format(model="stg_salesforce__accounts", column="parent_account_id"),
+            int(live_children),
+            f"accounts whose parent is one of the {gone} accounts the later Account drop deletes "
+            "(the CRM keeps the children)",
+        ),
+        DeliberateDefect(
+            RELATIONSHIP_CHECK.format(model="stg_salesforce__contacts", column="account_id"),
+            int(live_contacts),
+            f"contacts of the {gone} accounts the later Account drop deletes (the CRM keeps the contacts)",
+        ),
+        DeliberateDefect(
+            FEEDBACK_CHECK,
+            UNUSABLE_FEEDBACK if feedback_rows > UNUSABLE_FEEDBACK else 0,
+            "sales/feedback.csv's first rows: a decision nobody defined ('maybe later') and a "
+            "rejection without a reason",
+        ),
+    ]
 
 
 def persons(ctx: Context, accts: pd.DataFrame) -> pd.DataFrame:
@@ -442,7 +490,8 @@ def feedback(
         }
     )
     rows = decided.drop(columns="readiness").sort_values("at", kind="stable").reset_index(drop=True)
-    if len(rows) >= 3:  # unusable rows: a decision nobody defined, a rejection without a reason
+    # Unusable rows on purpose: a decision nobody defined, a rejection without a reason.
+    if len(rows) > UNUSABLE_FEEDBACK:
         rows.loc[0, "decision"] = "maybe later"
         rows.loc[1, ["decision", "reason"]] = ["rejected", ""]
     ctx.write(
@@ -977,6 +1026,7 @@ def generate(
     profile: str = "standard",
 ) -> dict[str, int]:
     """Write the landing directory `out`; returns the number of persons, accounts and activities.
+    Its manifest (generator.json, manifest.py) records the seed, the end and the deliberate defects.
 
     Profile `dirty-duplicates` writes users, accounts and the dirty person records only (no
     activity, campaign or opportunity), with their truth in `truth/persons.csv`.
@@ -997,8 +1047,9 @@ def generate(
         accts = accounts(ctx, user_ids)
         if profile == "dirty-duplicates":
             n_records = dirty_duplicates(ctx, accts)
+            write_manifest(out, seed, end, profile, [])
             return {"accounts": len(accts), "persons": scale.persons, "person records": n_records}
-        account_updates(ctx, accts)
+        deleted = account_updates(ctx, accts)
         people = persons(ctx, accts)
         ctcs = contacts(ctx, people, accts)
         lds = leads(ctx, people, accts, ctcs)
@@ -1010,6 +1061,7 @@ def generate(
         linkedin(ctx, people, accts)
         moments = pd.concat([opps, decided], ignore_index=True)  # each warms its account's group up
         n_activities = activities(ctx, mkto, warmup(ctx, mkto, moments))
+        write_manifest(out, seed, end, profile, deliberate_defects(accts, deleted, ctcs, len(decided)))
     finally:
         con.close()
     return {"accounts": len(accts), "persons": len(people), "activities": n_activities}

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from blueprint_pipeline.config import LoadedConfig
+from blueprint_pipeline.config.origin import config_origin
 from blueprint_pipeline.errors import BlueprintError
 from blueprint_pipeline.journeys.engine import JourneyRun, Settings
 from blueprint_pipeline.journeys.world import World, interest_facts, load_world
@@ -70,8 +71,10 @@ def simulate(
     config = loaded.config
     journey = config.journeys.journeys.get(journey_id)
     if journey is None:
+        known = ", ".join(sorted(config.journeys.journeys)) or "none"
         raise BlueprintError(
-            f"no journey {journey_id!r} in the config ({', '.join(sorted(config.journeys.journeys))})"
+            f"no journey {journey_id!r} in {config_origin(loaded)}; its journeys: {known}. "
+            "Pass --config DIR to read another config directory (make demo uses examples/config)"
         )
     if end < start:
         raise BlueprintError("--to is before --from")

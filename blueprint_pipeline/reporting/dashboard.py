@@ -24,6 +24,59 @@ from blueprint_pipeline.warehouse import Session
 
 TEMPLATE = "plotly_white"
 
+# What the reader sees in place of a column name, in charts and tables alike. Scores are labelled
+# with their scale where they are used (score_labels), since the group's depends on the config.
+LABELS = {
+    "account_name": "Account",
+    "solution_interest": "Solution interest",
+    "stage": "Stage",
+    "days_in_stage": "Days in stage",
+    "buying_groups": "Buying groups",
+    "band": "Band",
+    "snapshot_date": "Day",
+    "week": "Week",
+    "role": "Role",
+    "members": "Members",
+    "groups": "Buying groups a person is in",
+    "persons": "Persons",
+    "node": "Journey node",
+    "accounts": "Accounts",
+    "journey_id": "Journey",
+    "completion_rate": "Completion rate",
+    "rate": "Rate",
+    "value": "Share of emails sent",
+    "open_rate": "Opened",
+    "click_rate": "Clicked",
+    "win_rate": "Win rate",
+    "opportunities": "Opportunities",
+    "won": "Won",
+    "covered": "Share of groups with the role filled",
+    "mean_person_score": "Mean person engagement score (points)",
+}
+
+GROUP_AGGREGATIONS = {
+    "role_weighted_average": "role-weighted mean of members",
+    "sum": "sum over members",
+    "min_per_role": "sum of the weakest required role",
+}
+
+
+def score_labels(config: BlueprintConfig) -> dict[str, str]:
+    """The group and account score columns' labels, each naming its scale: a group's score and an
+    account's are not on one scale (a weighted mean of members against a sum over persons)."""
+    if config.scoring.model == "suite_compatible":
+        group_scale = "0-100, suite-compatible, relative to the other groups"
+    else:
+        group_scale = f"points, {GROUP_AGGREGATIONS[config.scoring.explainable.group_aggregation]}"
+    change = "last 14 days minus the 14 before"
+    return {
+        "group_scale": group_scale,
+        "group_score": f"Group engagement score ({group_scale})",
+        "group_velocity_14": f"14-day velocity (points, sum over members: {change})",
+        "account_score": "Account engagement score (points, sum over its persons)",
+        "account_velocity_14": f"14-day velocity (points, sum over its persons: {change})",
+    }
+
 
 @dataclass
 class Section:
@@ -47,10 +100,12 @@ def _chart(figure: go.Figure | None, title: str, empty: str = "no data yet") -> 
     return '<div class="chart">' + figure.to_html(full_html=False, include_plotlyjs=False) + "</div>"
 
 
-def _table(frame: pd.DataFrame, title: str) -> str:
+def _table(frame: pd.DataFrame, title: str, labels: dict[str, str] | None = None) -> str:
+    """An HTML table whose headings are words (LABELS, then `labels`), never column names."""
     if frame.empty:
         return f'<div class="table empty"><h3>{html.escape(title)}</h3><p>none</p></div>'
-    return f'<div class="table"><h3>{html.escape(title)}</h3>{frame.to_html(index=False, border=0)}</div>'
+    shown = frame.rename(columns=LABELS | (labels or {}))
+    return f'<div class="table"><h3>{html.escape(title)}</h3>{shown.to_html(index=False, border=0)}</div>'
 
 
 def _latest(
@@ -71,8 +126,14 @@ def _latest(
 
 
 def _as_category(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Dates as labels: a time axis with one point would be drawn in fractions of a second."""
+    """Days as text, for _day_axis."""
     return frame.assign(**{column: frame[column].astype(str).str[:10]})
+
+
+def _day_axis(figure: go.Figure) -> go.Figure:
+    """One tick per day or week drawn, labelled YYYY-MM-DD: plotly reads such text as dates and,
+    with a single day, spreads the axis over fractions of a second ("23:59:59.9995")."""
+    return figure.update_xaxes(type="category")
 
 
 def _rates(figure: go.Figure) -> go.Figure:
@@ -86,7 +147,7 @@ def overview(session: Session, config: BlueprintConfig) -> Section:
             _latest(session, "kpi_buying_group_completeness", "complete_groups", "buying_groups"),
         ),
         (
-            "Mean group engagement",
+            f"Mean group engagement score ({score_labels(config)['group_scale']})",
             _latest(session, "kpi_buying_group_engagement", "", "buying_groups", mean_of="mean_score"),
         ),
         ("Marketing-qualified accounts", _latest(session, "kpi_mqa_rate", "qualified_accounts", "accounts")),
@@ -127,9 +188,10 @@ def overview(session: Session, config: BlueprintConfig) -> Section:
             _chart(None, t) for t in ("Completeness", "Engagement", "Buying groups per interest")
         ]
         return section
+    group_score = score_labels(config)["group_score"]
     for measure, column, edges, percent in (
         ("Completeness", "completeness_score", settings.completeness_bands, True),
-        ("Engagement score", "score", settings.score_bands, False),
+        (group_score, "score", settings.score_bands, False),
     ):
         banded = groups.assign(band=[band(float(v), edges, percent) for v in groups[column]])
         counts = banded.groupby(["solution_interest", "band"]).size().reset_index(name="buying_groups")
@@ -142,6 +204,7 @@ def overview(session: Session, config: BlueprintConfig) -> Section:
                     color="solution_interest",
                     barmode="group",
                     category_orders={"band": band_labels(edges, percent)},
+                    labels=LABELS | {"band": measure},
                 ),
                 f"{measure} of buying groups, in bands",
             )
@@ -149,7 +212,7 @@ def overview(session: Session, config: BlueprintConfig) -> Section:
     per_interest = groups.groupby("solution_interest").size().reset_index(name="buying_groups")
     section.blocks.append(
         _chart(
-            px.bar(per_interest, x="solution_interest", y="buying_groups"),
+            px.bar(per_interest, x="solution_interest", y="buying_groups", labels=LABELS),
             "Buying groups per solution interest",
         )
     )
@@ -175,7 +238,9 @@ def progression(session: Session, config: BlueprintConfig) -> Section:
         stages = stages.sort_values("rank")
         section.blocks.append(
             _chart(
-                go.Figure(go.Funnel(y=stages["stage"], x=stages["buying_groups"])),
+                go.Figure(go.Funnel(y=stages["stage"], x=stages["buying_groups"])).update_yaxes(
+                    title="Stage"
+                ),
                 "Stage funnel (buying groups now)",
             )
         )
@@ -187,12 +252,15 @@ def progression(session: Session, config: BlueprintConfig) -> Section:
     )
     section.blocks.append(
         _chart(
-            px.bar(
-                history.assign(snapshot_date=history["snapshot_date"].astype(str)),
-                x="snapshot_date",
-                y="buying_groups",
-                color="stage",
-                category_orders={"stage": order},
+            _day_axis(
+                px.bar(
+                    _as_category(history, "snapshot_date"),
+                    x="snapshot_date",
+                    y="buying_groups",
+                    color="stage",
+                    category_orders={"stage": order},
+                    labels=LABELS,
+                )
             )
             if not history.empty
             else None,
@@ -212,21 +280,28 @@ def progression(session: Session, config: BlueprintConfig) -> Section:
         "buying_group_stages",
         "buying_group_engagement",
     )
+    scales = score_labels(config)
+    group_labels = {"score": scales["group_score"], "velocity_14": scales["group_velocity_14"]}
     if groups.empty:
         section.blocks += [_table(groups, t) for t in ("Top by engagement", "Top by velocity", "Stagnant")]
     else:
         columns = ["account_name", "solution_interest", "stage", "score", "velocity_14", "days_in_stage"]
         section.blocks.append(
-            _table(groups.nlargest(top, "score")[columns], "Top buying groups by engagement")
+            _table(groups.nlargest(top, "score")[columns], "Top buying groups by engagement", group_labels)
         )
         section.blocks.append(
-            _table(groups.nlargest(top, "velocity_14")[columns], "Top buying groups by velocity (14 days)")
+            _table(
+                groups.nlargest(top, "velocity_14")[columns],
+                "Top buying groups by velocity (14 days)",
+                group_labels,
+            )
         )
         stagnant = groups[pd.to_numeric(groups["days_in_stage"]) >= config.reporting.stagnant_days]
         section.blocks.append(
             _table(
                 stagnant.nlargest(top, "days_in_stage")[columns],
                 f"Stagnant: {config.reporting.stagnant_days}+ days in one stage",
+                group_labels,
             )
         )
     accounts = _frame(
@@ -237,6 +312,7 @@ def progression(session: Session, config: BlueprintConfig) -> Section:
         "unified_accounts",
     )
     surge = config.reporting.surge_points
+    account_labels = {"score": scales["account_score"], "velocity_14": scales["account_velocity_14"]}
     if accounts.empty:
         section.blocks += [_table(accounts, "Surging accounts"), _table(accounts, "At-risk accounts")]
     else:
@@ -245,12 +321,14 @@ def progression(session: Session, config: BlueprintConfig) -> Section:
             _table(
                 accounts[velocity >= surge].nlargest(top, "velocity_14"),
                 f"Surging accounts (14-day score velocity >= {surge:g})",
+                account_labels,
             )
         )
         section.blocks.append(
             _table(
                 accounts[velocity <= -surge].nsmallest(top, "velocity_14"),
                 f"At-risk accounts (14-day score velocity <= -{surge:g})",
+                account_labels,
             )
         )
     return section
@@ -272,7 +350,13 @@ def coverage(session: Session, config: BlueprintConfig) -> Section:
         grid = roles.pivot(index="role", columns="solution_interest", values="covered").astype(float)
         section.blocks.append(
             _chart(
-                px.imshow(grid, text_auto=".0%", color_continuous_scale="Blues", aspect="auto"),
+                px.imshow(
+                    grid,
+                    text_auto=".0%",
+                    color_continuous_scale="Blues",
+                    aspect="auto",
+                    labels={"x": "Solution interest", "y": "Role", "color": LABELS["covered"]},
+                ),
                 "Contact coverage: share of groups with the role filled",
             )
         )
@@ -285,7 +369,9 @@ def coverage(session: Session, config: BlueprintConfig) -> Section:
     )
     section.blocks.append(
         _chart(
-            px.bar(overlap, x="groups", y="persons") if not overlap.empty else None,
+            px.bar(overlap, x="groups", y="persons", labels=LABELS).update_xaxes(dtick=1)
+            if not overlap.empty
+            else None,
             "Contact overlap: persons by the number of buying groups they are in",
         )
     )
@@ -298,12 +384,15 @@ def coverage(session: Session, config: BlueprintConfig) -> Section:
     )
     section.blocks.append(
         _chart(
-            px.line(
-                _as_category(acquired, "snapshot_date"),
-                x="snapshot_date",
-                y="members",
-                color="role",
-                markers=True,
+            _day_axis(
+                px.line(
+                    _as_category(acquired, "snapshot_date"),
+                    x="snapshot_date",
+                    y="members",
+                    color="role",
+                    markers=True,
+                    labels=LABELS,
+                )
             )
             if not acquired.empty
             else None,
@@ -320,7 +409,7 @@ def coverage(session: Session, config: BlueprintConfig) -> Section:
     )
     section.blocks.append(
         _chart(
-            px.bar(by_role, x="role", y="mean_person_score") if not by_role.empty else None,
+            px.bar(by_role, x="role", y="mean_person_score", labels=LABELS) if not by_role.empty else None,
             "Engagement by role (mean person score)",
         )
     )
@@ -337,7 +426,7 @@ def journeys(session: Session, config: BlueprintConfig) -> Section:
     )
     section.blocks.append(
         _chart(
-            px.bar(nodes, x="node", y="accounts", color="journey_id", barmode="group")
+            px.bar(nodes, x="node", y="accounts", color="journey_id", barmode="group", labels=LABELS)
             if not nodes.empty
             else None,
             "Accounts per journey node",
@@ -347,12 +436,15 @@ def journeys(session: Session, config: BlueprintConfig) -> Section:
     section.blocks.append(
         _chart(
             _rates(
-                px.bar(
-                    _as_category(completion, "week"),
-                    x="week",
-                    y="completion_rate",
-                    color="journey_id",
-                    barmode="group",
+                _day_axis(
+                    px.bar(
+                        _as_category(completion, "week"),
+                        x="week",
+                        y="completion_rate",
+                        color="journey_id",
+                        barmode="group",
+                        labels=LABELS,
+                    )
                 )
             )
             if not completion.empty
@@ -371,13 +463,16 @@ def journeys(session: Session, config: BlueprintConfig) -> Section:
         section.blocks.append(
             _chart(
                 _rates(
-                    px.bar(
-                        _as_category(long, "week"),
-                        x="week",
-                        y="value",
-                        color="rate",
-                        barmode="group",
-                        facet_col="journey_id",
+                    _day_axis(
+                        px.bar(
+                            _as_category(long.assign(rate=long["rate"].map(LABELS)), "week"),
+                            x="week",
+                            y="value",
+                            color="rate",
+                            barmode="group",
+                            facet_col="journey_id",
+                            labels=LABELS,
+                        )
                     )
                 ),
                 f"Email engagement by week sent{quiet}",
@@ -390,6 +485,7 @@ def tuning(session: Session, config: BlueprintConfig) -> Section:
     section = Section("Tuning")
     wins = _frame(session, "select * from kpi_win_rate_by_band", "kpi_win_rate_by_band")
     settings = config.reporting
+    named = {"completeness": "Completeness", "score": score_labels(config)["group_score"]}
     for measure, edges, percent in (
         ("completeness", settings.completeness_bands, True),
         ("score", settings.score_bands, False),
@@ -405,6 +501,7 @@ def tuning(session: Session, config: BlueprintConfig) -> Section:
                     barmode="group",
                     hover_data=["opportunities", "won"],
                     category_orders={"band": band_labels(edges, percent)},
+                    labels=LABELS | {"band": named[measure]},
                 )
                 if not part.empty
                 else None,

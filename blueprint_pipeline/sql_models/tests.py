@@ -127,6 +127,7 @@ def _column_test(path: Path, column: str, entry: Any) -> ModelTest:
             to=checked_identifier(options["to"], "relationships 'to'"),
             field=checked_identifier(options["field"], "relationships 'field'"),
             blocking=blocking,
+            description=f"every {column} given is found in {options['to']}.{options['field']}",
         )
     return ModelTest(f"{kind}__{column}", kind, (column,), blocking=blocking)
 

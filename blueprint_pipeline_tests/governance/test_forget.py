@@ -63,7 +63,7 @@ def test_a_forgotten_person_is_gone_everywhere(warehouse, tmp_path):
     if hasattr(warehouse, "schema_name"):
         env["BLUEPRINT_WAREHOUSE_SCHEMA"] = warehouse.schema_name
     config = str(PROJECT_DIR / "examples" / "config")
-    cli("generate", "--scale", "tiny", "--seed", "3", "--out", str(landing), env=env)
+    cli("generate", "--scale", "tiny", "--seed", "3", "--end", "2026-11-20", "--out", str(landing), env=env)
     build = ("run", "--landing", str(landing), "--warehouse", url, "--config", config)
     cli(*build, "--as-of", "2026-11-25T00:00:00", env=env)
 

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from blueprint_pipeline.config.loader import load_config
 from blueprint_pipeline.journeys.simulate import simulate
+from blueprint_pipeline.paths import PROJECT_DIR
 from blueprint_pipeline_tests.journeys.test_journey_asset import _setup
 
 
@@ -36,3 +37,21 @@ def test_a_dry_run_counted_by_hand(warehouse, tmp_path):
     assert result.per_person == Counter({"p21": 2, "p11": 1})
     assert result.held == Counter({"opted out of email": 1, "no email address": 1})
     assert "entered: 3 accounts" in result.render()
+
+
+def test_an_unknown_journey_names_the_config_looked_in_and_hints_config(tmp_path, capsys):
+    """Issue 23 (d): without --config only the shipped defaults are read (they hold no journey):
+    the error says so and how to read the demo's; with --config it names that directory."""
+    from blueprint_pipeline.cli import main
+
+    warehouse = ["--warehouse", f"duckdb:///{tmp_path}/w.duckdb"]
+    assert main(["journey", "simulate", "platform_nurture", *warehouse]) == 2
+    error = capsys.readouterr().err
+    assert (
+        "error: no journey 'platform_nurture' in the shipped defaults only (no --config given); "
+        "its journeys: none. Pass --config DIR" in error
+    )
+    config = PROJECT_DIR / "examples" / "config"
+    assert main(["journey", "simulate", "nurture", "--config", str(config), *warehouse]) == 2
+    error = capsys.readouterr().err
+    assert f"no journey 'nurture' in the config directory {config}; its journeys: platform_nurture." in error

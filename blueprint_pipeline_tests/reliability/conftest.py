@@ -70,7 +70,7 @@ def landing(shared) -> Path:
             env = {k: v for k, v in os.environ.items() if not k.startswith("BLUEPRINT_")}
             subprocess.run(
                 [sys.executable, "-m", "blueprint_pipeline.cli", "generate", "--scale", "tiny", "--seed", "3",
-                 "--out", str(folder), "--force"],
+                 "--end", "2026-11-20", "--out", str(folder), "--force"],
                 env=env, check=True, capture_output=True,
             )  # fmt: skip
             (shared / "landing.done").touch()

@@ -5,6 +5,9 @@ Qualified with score 40, g3 Sales Ready with 50: g3 first)."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import dagster as dg
 import pandas as pd
 
@@ -70,3 +73,44 @@ def test_dashboard_and_handoff(warehouse, tmp_path, monkeypatch):
     assert [line.split(",")[1] for line in handoff[1:]] == ["A3", "A2"]
     metadata = result.asset_materializations_for_node("dashboard")[0].metadata
     assert metadata["sales_handoff_rows"].value == 2
+    _labels_are_words_and_scores_state_their_scale(page)
+    _day_axes_are_days(page)
+
+
+def _labels_are_words_and_scores_state_their_scale(page: str) -> None:
+    """Issue 23 (d): tables head their columns in words, and a group's score and an account's say
+    which scale each is on (the shipped config: role-weighted mean of members, sum over persons)."""
+    headings = set(re.findall(r"<th>([^<]*)</th>", page))
+    assert {"Account", "Solution interest", "Stage", "Days in stage"} <= headings
+    assert not {h for h in headings if "_" in h}, headings  # no column name such as velocity_14
+    assert "Group engagement score (points, role-weighted mean of members)" in headings
+    assert "Account engagement score (points, sum over its persons)" in headings
+    assert "Mean group engagement score (points, role-weighted mean of members)" in page
+
+
+def _figures(page: str) -> list[tuple[list, dict]]:
+    """Each chart's data and layout, as plotly.js is handed them."""
+    decoder, found = json.JSONDecoder(), []
+    for match in re.finditer(r'Plotly\.newPlot\(\s*"[^"]+",\s*', page):
+        data, end = decoder.raw_decode(page, match.end())
+        layout, _ = decoder.raw_decode(page, page.index("{", end))
+        found.append((data, layout))
+    return found
+
+
+def _day_axes_are_days(page: str) -> None:
+    """A chart over days or weeks ticks once per day drawn: with a single day, a date axis would
+    read "23:59:59.9995". Every axis is titled in words."""
+    figures = _figures(page)
+    assert len(figures) == 14
+    day_axes = 0
+    for _, layout in figures:
+        for name, axis in layout.items():
+            if not name.startswith(("xaxis", "yaxis")):
+                continue
+            title = (axis.get("title") or {}).get("text")
+            assert title is None or "_" not in title, title
+            if title in ("Day", "Week"):
+                assert axis.get("type") == "category", (title, axis)
+                day_axes += 1
+    assert day_axes >= 3  # stage progression, role acquisition, journey completion, email engagement
