@@ -1,4 +1,5 @@
-"""The data files a config directory holds beside its YAML (link decisions, static account lists,
+"""The data files a config directory holds beside its YAML (link decisions, a frozen person-match
+model, static account lists,
 buying-group overrides, stage changes), all read and checked before a run starts (`blueprint run`,
 `blueprint validate-config`), so a bad line stops nothing half-way."""
 
@@ -10,6 +11,7 @@ from blueprint_pipeline.buying_groups.stages import read_stage_changes
 from blueprint_pipeline.config import LoadedConfig
 from blueprint_pipeline.identity.links import decisions_for
 from blueprint_pipeline.identity.matching.decisions import person_decisions_for
+from blueprint_pipeline.identity.matching.model import read_model_file, version
 
 
 def check_user_files(loaded: LoadedConfig) -> list[str]:
@@ -18,6 +20,11 @@ def check_user_files(loaded: LoadedConfig) -> list[str]:
     decisions = decisions_for(loaded)
     if decisions.path:
         found.append(f"account link decisions: {decisions.path} ({len(decisions.frame)} pairs)")
+    matching = loaded.config.identity.person_matching
+    if matching.model_file:
+        path = loaded.user_file(matching.model_file)
+        model = read_model_file(path, matching.model_file)
+        found.append(f"person match model: {path} (version {version(model)})")
     person_decisions = person_decisions_for(loaded)
     if person_decisions.path:
         found.append(f"person match decisions: {person_decisions.path} ({len(person_decisions.frame)} pairs)")

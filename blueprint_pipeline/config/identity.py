@@ -62,15 +62,19 @@ class PersonMatchingPolicy(StrictModel):
     @classmethod
     def _local_parts(cls, value: list[str]) -> list[str]:
         parts = [v.strip().lower() for v in value]
-        bad = sorted({v for v in parts if not v or "@" in v or " " in v})
+        bad = sorted({v for v in parts if not v or "@" in v or " " in v or "+" in v})
         if bad:
-            raise ValueError(f"role_mailboxes {bad} are not an address's local part (info, sales, ...)")
+            raise ValueError(
+                f"role_mailboxes {bad} are not an address's local part (info, sales, ...; a +tag is "
+                "ignored in addresses, so none belongs here)"
+            )
         return sorted(set(parts))
 
     @model_validator(mode="after")
     def _floor_below_threshold(self) -> PersonMatchingPolicy:
         if self.review_floor > self.merge_threshold:
             raise ValueError(
-                f"review_floor {self.review_floor} is above merge_threshold {self.merge_threshold}"
+                f"review_floor {self.review_floor} is above merge_threshold {self.merge_threshold}: "
+                "set review_floor at or below the threshold too (the shipped one is 0.8)"
             )
         return self

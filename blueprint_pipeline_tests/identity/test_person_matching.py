@@ -26,7 +26,9 @@ import pandas as pd
 import pytest
 
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
-from blueprint_pipeline.identity.matching.model import rounded, train
+from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.identity.matching.decisions import read_person_decisions
+from blueprint_pipeline.identity.matching.model import read_model_file, rounded, train
 from blueprint_pipeline.identity.matching.prepare import prepare
 from blueprint_pipeline.identity.matching.score import predict
 from blueprint_pipeline_tests.conftest import FIXTURES
@@ -188,6 +190,28 @@ def test_training_is_deterministic_and_versioned():
 def test_thresholds_are_validated():
     with pytest.raises(ValueError, match="review_floor 0.9 is above merge_threshold 0.8"):
         PersonMatchingPolicy(merge_threshold=0.8, review_floor=0.9)
+    with pytest.raises(ValueError, match=r"not an address's local part .*\+tag"):
+        PersonMatchingPolicy(role_mailboxes=["info", "sales+emea"])
+
+
+def test_decisions_and_the_frozen_model_are_checked_before_any_work(tmp_path):
+    """A pair of one record with itself is refused naming its row; a model_file that is missing
+    or not a Splink model is refused by read_model_file (validate-config and run call it first)."""
+    path = tmp_path / "person_match_decisions.csv"
+    path.write_text(
+        "source_key,other_key,decision,decided_by\n"
+        "a@prod.Marketo,b@prod.Marketo,same,maria\n"
+        "c@prod.Marketo,c@prod.Marketo,different,maria\n"
+    )
+    with pytest.raises(
+        ConfigError, match=r"person_match_decisions.csv row 3: field other_key is the source_key"
+    ):
+        read_person_decisions(path)
+    with pytest.raises(ConfigError, match="model_file: nosuch.json does not exist"):
+        read_model_file(None, "nosuch.json")
+    (tmp_path / "m.json").write_text('{"comparisons": 3}')
+    with pytest.raises(ConfigError, match="not a Splink model"):
+        read_model_file(tmp_path / "m.json", "m.json")
 
 
 def test_rounding_never_gives_splink_a_zero_probability():

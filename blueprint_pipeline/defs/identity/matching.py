@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import dagster as dg
 import pandas as pd
 
-from blueprint_pipeline.errors import ConfigError
 from blueprint_pipeline.identity.graph import components
 from blueprint_pipeline.identity.matching.decisions import person_decisions_for
 from blueprint_pipeline.identity.matching.incremental import (
@@ -28,7 +27,7 @@ from blueprint_pipeline.identity.matching.incremental import (
     touching,
     training_key,
 )
-from blueprint_pipeline.identity.matching.model import train, version
+from blueprint_pipeline.identity.matching.model import read_model_file, train, version
 from blueprint_pipeline.identity.matching.prepare import prepare
 from blueprint_pipeline.identity.matching.score import RAW_COLUMNS, empty_raw, score, scored_pairs
 from blueprint_pipeline.identity.stable_ids import RECORDS
@@ -57,14 +56,7 @@ def _model(loaded, records: pd.DataFrame, previous: Previous, prints: pd.Series,
     policy = loaded.config.identity.person_matching
     if policy.model_file:
         path = loaded.user_file(policy.model_file)
-        if path is None or not path.exists():
-            raise ConfigError(
-                f"identity.person_matching.model_file: {path or policy.model_file} does not exist"
-            )
-        try:
-            model = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not a Splink model (JSON): {exc}") from exc
+        model = read_model_file(path, policy.model_file)
         return ChosenModel(model, version(model), f"model_file {path.name}", "", False)
     why = reusable(previous, policy, prints, full_refresh)
     if not why:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from blueprint_pipeline.config import LoadedConfig
 from blueprint_pipeline.config.files import check_choice, check_dates, read_user_csv
+from blueprint_pipeline.errors import ConfigError
 
 DECISION_COLUMNS = ["source_key", "other_key", "decision", "decided_by", "decided_at", "note"]
 
@@ -37,10 +38,15 @@ def read_person_decisions(path: Path | None) -> PersonDecisions:
     )
     frame = check_choice(path, frame, "decision", ("same", "different"))
     check_dates(path, frame, "decided_at")
+    itself = frame[frame["source_key"] == frame["other_key"]]
+    if len(itself):
+        row = int(itself["row_in_file"].iloc[0])
+        raise ConfigError(
+            f"{path} row {row}: field other_key is the source_key itself; a pair is two records"
+        )
     a, b = frame["source_key"], frame["other_key"]
     swap = a > b
     frame = frame.assign(source_key=a.where(~swap, b), other_key=b.where(~swap, a))
-    frame = frame[frame["source_key"] != frame["other_key"]]
     return PersonDecisions(
         frame.drop_duplicates(["source_key", "other_key"], keep="last")[DECISION_COLUMNS].reset_index(
             drop=True

@@ -23,12 +23,15 @@ import json
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator
+
+from blueprint_pipeline.errors import ConfigError
 
 COMPARISON_COLUMNS = ("name", "email", "phone", "company", "city", "country", "title")
 DOMAINS_MAY_AGREE = "(l.work_domain = r.work_domain or l.work_domain is null or r.work_domain is null)"
@@ -351,6 +354,20 @@ def regularised(model: dict, pairs_sampled: int) -> dict:
             else:  # None: this level was never seen among the sampled pairs
                 level["u_probability"] = max(u, u_floor) if isinstance(u, (int, float)) else u_floor
     return out
+
+
+def read_model_file(path: Path | None, named: str) -> dict:
+    """`identity.person_matching.model_file`, read and checked (blueprint run and validate-config
+    read it before any work): a ConfigError names the file."""
+    if path is None or not path.exists():
+        raise ConfigError(f"identity.person_matching.model_file: {path or named} does not exist")
+    try:
+        model = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a Splink model (JSON): {exc}") from exc
+    if not isinstance(model, dict) or not isinstance(model.get("comparisons"), list):
+        raise ConfigError(f"{path}: not a Splink model (JSON with a list of comparisons)")
+    return model
 
 
 def has_pairs(records: pd.DataFrame, rule: str) -> bool:
