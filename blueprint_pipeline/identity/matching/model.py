@@ -36,6 +36,7 @@ from blueprint_pipeline.errors import ConfigError
 COMPARISON_COLUMNS = ("name", "email", "phone", "company", "city", "country", "title")
 DOMAINS_MAY_AGREE = "(l.work_domain = r.work_domain or l.work_domain is null or r.work_domain is null)"
 CITIES_MAY_AGREE = "(l.city = r.city or l.city is null or r.city is null)"
+A_FIRM_MISSING = "(l.company is null or r.company is null)"  # two known firms: the company blocks
 FIRMS_MAY_AGREE = "(l.company = r.company or l.company is null or r.company is null)"
 PREDICTION_BLOCKING_RULES = [
     # The user part's letters: a typo'd domain, a private address spelling the name. Short ones
@@ -56,13 +57,13 @@ PREDICTION_BLOCKING_RULES = [
     f"and {DOMAINS_MAY_AGREE}",
     "l.company = r.company and substr(l.first_name, 1, 3) = substr(r.first_name, 1, 3) "
     f"and {DOMAINS_MAY_AGREE}",
-    # Data without firms (a trade-show list, a form): a name that nothing contradicts. Where firms
-    # are known these add no pair the company blocks miss; the filters drop the rest before the
-    # comparisons (at 200k persons ~4M joined rows, well under a second).
-    f"l.full_name = r.full_name and {FIRMS_MAY_AGREE} and {CITIES_MAY_AGREE}",
+    # Records without a firm (a trade-show list, a form): a name that no city contradicts. Pairs
+    # of two known firms are the company blocks' (the same firm) or apart (two firms); the filters
+    # drop them before the comparisons (at 200k persons ~4M joined rows, well under a second).
+    f"l.full_name = r.full_name and {A_FIRM_MISSING} and {CITIES_MAY_AGREE}",
     "l.first_name_canonical = r.first_name_canonical "
     "and substr(l.last_name, 1, 3) = substr(r.last_name, 1, 3) "
-    f"and {FIRMS_MAY_AGREE} and {CITIES_MAY_AGREE}",
+    f"and {A_FIRM_MISSING} and {CITIES_MAY_AGREE}",
     "l.phone = r.phone",
     "l.mobile = r.mobile",
     "l.phone = r.mobile",
