@@ -245,7 +245,12 @@ def person_matching(
         session.replace_table("person_match_review", scored.review)
         session.replace_table(SCORED_RECORDS, state)
         session.replace_table(SCORED_PAIRS, raw)
-        session.replace_table(SCORING, scoring)
+        # A build that found nothing new keeps the last scoring's row: a re-run changes no table.
+        unchanged = chosen.mode == "incremental" and not (
+            chosen.records_new or chosen.records_changed or chosen.records_gone
+        )
+        if not (unchanged and previous.scoring):
+            session.replace_table(SCORING, scoring)
     if new_version:
         context.log.info(f"person-matching model {model_version} ({origin}) recorded in {MODELS}")
     yield dg.MaterializeResult(
