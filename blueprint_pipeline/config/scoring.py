@@ -39,8 +39,10 @@ class ActivityKinds(StrictModel):
     crm_campaign_member_statuses: dict[str, str | None] = Field(
         default_factory=dict, description="CRM CampaignMember.Status -> kind"
     )
+    # None by default: the shipped scoring.yaml names form_fill, and `linkedin_form_response: null`
+    # in a user's file (the key removed) means a form response is no activity kind.
     linkedin_form_response: str | None = Field(
-        default="form_fill", description="kind of a LinkedIn form response"
+        default=None, description="kind of a LinkedIn form response (null: not counted)"
     )
     tracking_events: dict[str, str | None] = Field(
         default_factory=dict, description="journey email event (open, click, unsubscribe, bounce) -> kind"
