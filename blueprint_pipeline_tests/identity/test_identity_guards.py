@@ -41,21 +41,10 @@ from blueprint_pipeline.identity.matching.shared_mailboxes import (
     shared_mailboxes,
 )
 from blueprint_pipeline_tests.conftest import FIXTURES
+from blueprint_pipeline_tests.identity.test_person_matching import li, mk, sf
 from blueprint_pipeline_tests.ingestion.test_two_drops import build, rows
 
 FIXTURE = FIXTURES / "identity_guards"
-
-
-def sf(record_id: str) -> str:
-    return f"{record_id}@prod.Salesforce"
-
-
-def mk(lead_id: int) -> str:
-    return f"{lead_id}@prod.Marketo"
-
-
-def li(urn: str) -> str:
-    return f"{urn}@prod.LinkedIn"
 
 
 MARIA, KEVIN = sf("003000000000ML1AAA"), mk(800)

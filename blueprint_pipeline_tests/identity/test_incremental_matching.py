@@ -25,6 +25,7 @@ from blueprint_pipeline.identity.matching.model import version
 from blueprint_pipeline.identity.stable_ids import new_person_id
 from blueprint_pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse
 from blueprint_pipeline_tests.conftest import FIXTURES, PG_URL
+from blueprint_pipeline_tests.identity.test_person_matching import mk, sf
 from blueprint_pipeline_tests.ingestion.test_two_drops import rows
 
 MATCHING = FIXTURES / "identity_matching"
@@ -35,14 +36,6 @@ PAIRS = (
     "model_version, decided_by, cause from int_identity_match_pairs order by source_key, other_key"
 )
 T1, T2, T3, T4 = (f"2026-03-0{d}T00:00:00Z" for d in (1, 2, 3, 4))
-
-
-def sf(record_id: str) -> str:
-    return f"{record_id}@prod.Salesforce"
-
-
-def mk(lead_id: int) -> str:
-    return f"{lead_id}@prod.Marketo"
 
 
 PRIYA = (sf("00Q000000000PR1AAA"), mk(600))
