@@ -5,7 +5,9 @@ A rule's memory (`sales_alert_state`): per rule and group, `armed` (a score thre
 and `fired` (a milestone has fired); per stage-transition rule, the last stage move it has seen.
 A new rule starts quiet: what is already true the first time it is evaluated is remembered, not
 alerted, so adding a rule does not flood sales with the past; so does a rule whose definition
-changed (its memory belonged to the old definition)."""
+changed (its memory belonged to the old definition). New groups start quiet too (a new account in
+the audience, every group of a new solution interest): a group's first evaluation by a rule arms
+it without firing, unless the rule says `alert_new_groups: true`."""
 
 from __future__ import annotations
 
@@ -30,12 +32,15 @@ class Fired:
 class Evaluation:
     fired: list[Fired] = field(default_factory=list)
     state: dict[tuple[str, str], dict] = field(default_factory=dict)  # (rule, group) -> armed, fired, seq
-    quiet: dict[str, str] = field(default_factory=dict)  # new or changed rules -> what they remembered
+    quiet: dict[str, str] = field(
+        default_factory=dict
+    )  # rule -> what it remembered, not alerted (new rule, new groups)
 
 
 def definition(rule) -> str:
-    """A rule's definition as a short hash: a rule whose definition changed starts quiet again."""
-    return hashlib.sha256(rule.model_dump_json().encode()).hexdigest()[:12]
+    """A rule's definition as a short hash: a rule whose definition changed starts quiet again.
+    Whether new groups alert is not part of what the rule watches: switching it keeps the memory."""
+    return hashlib.sha256(rule.model_dump_json(exclude={"alert_new_groups"}).encode()).hexdigest()[:12]
 
 
 def _milestone(rule: MilestoneRule, config: AlertsConfig, group) -> str | None:
@@ -72,6 +77,15 @@ def evaluate(config: AlertsConfig, groups: pd.DataFrame, moves: pd.DataFrame, st
                     chosen = chosen[chosen["from_stage"].isin(rule.from_stages)]
                 if rule.solution_interests:
                     chosen = chosen[chosen["solution_interest"].isin(rule.solution_interests)]
+                if not rule.alert_new_groups:
+                    # a group whose first move came after the rule last looked is new: its moves
+                    # so far are how it started, not news
+                    first = moves.groupby("buying_group_id")["change_seq"].min()
+                    new = set(first[first > seen].index)
+                    started = chosen["buying_group_id"].isin(new)
+                    if started.any():
+                        out.quiet[name] = f"new groups: {started.sum():,} stage moves, not alerted"
+                    chosen = chosen[~started]
                 for move in chosen.sort_values("change_seq").itertuples(index=False):
                     source = move.from_stage if isinstance(move.from_stage, str) else "no stage"
                     out.fired.append(Fired(name, move.buying_group_id, f"moved {source} -> {move.to_stage}"))
@@ -84,13 +98,17 @@ def evaluate(config: AlertsConfig, groups: pd.DataFrame, moves: pd.DataFrame, st
             if new_rule:
                 out.quiet[name] = f"{len(moves):,} stage moves so far seen, not alerted"
             continue
+        held = 0  # new groups already true, remembered
         for group in wanted.itertuples(index=False):
             key = (name, group.buying_group_id)
+            new_group = key not in out.state
             memory = out.state.get(key, {"armed": True, "fired": False, "seq": 0, "definition": current})
+            quiet = new_rule or (new_group and not rule.alert_new_groups)
             if isinstance(rule, ScoreThresholdRule):
                 if memory["armed"] and group.score >= rule.above:
                     memory["armed"] = False
-                    if not new_rule:
+                    held += quiet and not new_rule
+                    if not quiet:
                         reason = f"score {group.score:.1f} reached {rule.above:g}"
                         out.fired.append(Fired(name, group.buying_group_id, reason))
                 elif not memory["armed"] and group.score < rule.rearm_below:
@@ -99,10 +117,13 @@ def evaluate(config: AlertsConfig, groups: pd.DataFrame, moves: pd.DataFrame, st
                 reason = _milestone(rule, config, group)
                 if reason:
                     memory["fired"] = True
-                    if not new_rule:
+                    held += quiet and not new_rule
+                    if not quiet:
                         out.fired.append(Fired(name, group.buying_group_id, reason))
             out.state[key] = memory
         if new_rule:
             true = sum(1 for (n, _), m in out.state.items() if n == name and (not m["armed"] or m["fired"]))
             out.quiet[name] = f"{true:,} groups already true, remembered, not alerted"
+        elif held:
+            out.quiet[name] = f"new groups: {held:,} already true, remembered, not alerted"
     return out

@@ -30,6 +30,11 @@ def email_address(value: str) -> str:
 class _Rule(StrictModel):
     solution_interests: list[str] = Field(default_factory=list, description="empty: every solution interest")
     description: str = ""
+    alert_new_groups: bool = Field(
+        default=False,
+        description="a group the rule has not seen before (a new account, a new solution interest) "
+        "alerts on its first evaluation if already true; false: its state is remembered, not alerted",
+    )
 
 
 class MilestoneRule(_Rule):

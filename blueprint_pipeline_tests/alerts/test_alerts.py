@@ -230,3 +230,128 @@ def test_a_changed_rule_starts_quiet_again_and_a_rule_can_be_removed(tmp_path):
 
     (tmp_path / "alerts.yaml").write_text("rules: {group_qualified: null}\n")
     assert sorted(load_config(tmp_path).config.alerts.rules) == ["engagement_rising", "sales_ready"]
+
+
+def test_new_groups_start_quiet_unless_the_rule_says_otherwise():
+    """A new solution interest's group g2 appears on build 2 already in Sales Ready at 40 (its
+    moves 2 and 3), while the known g1 moves Engaged -> Sales Ready at 35 (move 4). Worked answer:
+      build 2: g1 alerts on q, s, t and t_new; g2 only on t_new (alert_new_groups: true);
+               q, s and t each say what they held back for the new group.
+      build 3: g2 falls to 15, below rearm_below 20: re-armed, no alert.
+      build 4: g2 back at 31 -> t (and t_new); g2 leaves Sales Ready and comes back (moves 5, 6)
+               -> s: after its first evaluation a new group is like any other."""
+    rules = {k: RULES[k] for k in ("q", "s", "t")} | {"t_new": RULES["t"] | {"alert_new_groups": True}}
+    config = AlertsConfig.model_validate({"rules": rules})
+    moves = [(1, "g1", None, "Engaged")]
+    state = evaluate(config, _groups([("g1", "Engaged", 10, False)]), _moves(moves), {}).state
+    moves += [
+        (2, "g2", None, "Awareness"),
+        (3, "g2", "Awareness", "Sales Ready"),
+        (4, "g1", "Engaged", "Sales Ready"),
+    ]
+    second = evaluate(
+        config,
+        _groups([("g1", "Sales Ready", 35, False), ("g2", "Sales Ready", 40, False)]),
+        _moves(moves),
+        state,
+    )
+    assert sorted((f.rule, f.buying_group_id, f.reason) for f in second.fired) == [
+        ("q", "g1", "qualified: reached Sales Ready"),
+        ("s", "g1", "moved Engaged -> Sales Ready"),
+        ("t", "g1", "score 35.0 reached 30"),
+        ("t_new", "g1", "score 35.0 reached 30"),
+        ("t_new", "g2", "score 40.0 reached 30"),
+    ]
+    assert second.quiet == {
+        "q": "new groups: 1 already true, remembered, not alerted",
+        "s": "new groups: 1 stage moves, not alerted",
+        "t": "new groups: 1 already true, remembered, not alerted",
+    }
+    third = evaluate(
+        config,
+        _groups([("g1", "Sales Ready", 35, False), ("g2", "Sales Ready", 15, False)]),
+        _moves(moves),
+        second.state,
+    )
+    assert third.fired == [] and third.quiet == {}
+    moves += [(5, "g2", "Sales Ready", "Engaged"), (6, "g2", "Engaged", "Sales Ready")]
+    fourth = evaluate(
+        config,
+        _groups([("g1", "Sales Ready", 35, False), ("g2", "Sales Ready", 31, False)]),
+        _moves(moves),
+        third.state,
+    )
+    assert sorted((f.rule, f.buying_group_id, f.reason) for f in fourth.fired) == [
+        ("s", "g2", "moved Engaged -> Sales Ready"),
+        ("t", "g2", "score 31.0 reached 30"),
+        ("t_new", "g2", "score 31.0 reached 30"),
+    ]
+
+
+def test_switching_alert_new_groups_keeps_the_rules_memory():
+    quiet = AlertsConfig.model_validate({"rules": {"t": RULES["t"]}})
+    loud = AlertsConfig.model_validate({"rules": {"t": RULES["t"] | {"alert_new_groups": True}}})
+    state = evaluate(quiet, _groups([("g1", "Engaged", 10, False)]), _moves([]), {}).state
+    result = evaluate(loud, _groups([("g1", "Engaged", 35, False)]), _moves([]), state)
+    assert [(f.rule, f.buying_group_id) for f in result.fired] == [("t", "g1")]  # not a new rule: alerts
+
+
+def test_a_new_solution_interest_fires_no_burst(warehouse, tmp_path):
+    """The asset on hand-made tables: build 1 is quiet (new rules). Build 2 brings a new solution
+    interest whose group for A2 starts in Marketing Qualified at score 50, while the known A1's
+    group reaches Marketing Qualified: only A1 alerts (group_qualified), and the run says what
+    it held back for the new group (group_qualified, and engagement_rising: 50 is over 15)."""
+    from blueprint_pipeline_tests.journeys.test_journey_asset import _tables
+
+    tables = _tables()
+    tables["buying_groups"]["is_complete"] = False
+    tables["buying_group_stage_history"] = pd.DataFrame(
+        {
+            "change_seq": [1],
+            "buying_group_id": ["data_platform:A1"],
+            "from_stage": [None],
+            "to_stage": ["Engaged"],
+        }
+    ).astype({"from_stage": "string"})
+    with warehouse.transaction() as session:
+        for name, frame in tables.items():
+            session.replace_table(name, frame)
+
+    def build(at: str):
+        result = dg.materialize(
+            [sales_alerts],
+            resources={
+                "warehouse": warehouse,
+                "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
+            },
+            tags={AS_OF_TAG: at},
+        )
+        assert result.success
+        return result.asset_materializations_for_node("sales_alerts")[0].metadata
+
+    build("2026-03-01T00:00:00")
+    new = "security_add_on:A2"
+    with warehouse.transaction() as session:
+        session.execute(
+            "insert into buying_groups (buying_group_id, buying_group_name, solution_interest, account_id, "
+            f"members, completeness_score, missing_required_roles, is_complete) values ('{new}', "
+            "'Security for Acme A2', 'security_add_on', 'A2', 2, 0.5, '', false)"
+        )
+        session.execute(f"insert into buying_group_stages values ('{new}', 'Marketing Qualified')")
+        session.execute(f"insert into buying_group_engagement values ('{new}', 50)")
+        session.execute(
+            "insert into buying_group_stage_history (change_seq, buying_group_id, from_stage, to_stage) "
+            f"values (2, '{new}', null, 'Marketing Qualified'), "
+            "(3, 'data_platform:A1', 'Engaged', 'Marketing Qualified')"
+        )
+        session.execute(
+            "update buying_group_stages set stage = 'Marketing Qualified' where buying_group_id = 'data_platform:A1'"
+        )
+    metadata = build("2026-03-02T00:00:00")
+    assert warehouse.fetchall("select rule, buying_group_id from sales_alert_log") == [
+        ("group_qualified", "data_platform:A1")
+    ]
+    assert metadata["summary/sales alerts held back"].value == (
+        "engagement_rising (new groups: 1 already true, remembered, not alerted), "
+        "group_qualified (new groups: 1 already true, remembered, not alerted)"
+    )

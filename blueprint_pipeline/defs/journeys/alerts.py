@@ -105,7 +105,7 @@ def sales_alerts(
             **({"summary/sales alerts": summary} if log else {}),
             **(
                 {
-                    "summary/sales alert rules starting quiet": ", ".join(
+                    "summary/sales alerts held back": ", ".join(
                         f"{rule} ({what})" for rule, what in sorted(result.quiet.items())
                     )
                 }
