@@ -2,8 +2,9 @@
 
 A user's `<section>.yaml` is merged into the shipped one: mappings merge key by key (deeply), any
 other value replaces the shipped one. So a file that adds one LinkedIn header alias keeps the
-shipped Marketo aliases. `key: null` removes the key (a shipped solution interest, persona, alert
-rule, ...; a setting goes back to its built-in default), and a top-level `replace:` (`true`, or a
+shipped Marketo aliases. `key: null` removes a named entry (a shipped solution interest, persona,
+alert rule, ...; a mapping); on a setting it is the value none (`limits.email_per_person_per_day:
+null` is no limit, not the built-in 1), and a top-level `replace:` (`true`, or a
 list of key paths) makes the file replace its whole section, or those keys, instead of merging.
 A name something else still refers to after a removal is an error naming the referring file and
 key and the file that removed the name.
@@ -109,14 +110,27 @@ def _composed_then_constructed(path: Path) -> object:
 
 
 def merged(shipped: object, mine: object) -> object:
-    """`mine` over `shipped`: mappings merge key by key, `key: null` removes the key, anything
-    else replaces. Lists are values: nothing inside them is merged or removed."""
+    """`mine` over `shipped`: mappings merge key by key, `key: null` removes a named entry,
+    anything else replaces. Lists are values: nothing inside them is merged or removed."""
     if isinstance(mine, dict):
         base = shipped if isinstance(shipped, dict) else {}
         out = {k: v for k, v in base.items() if k not in mine}
-        out |= {k: merged(base.get(k), v) for k, v in mine.items() if v is not None}
+        for k, v in mine.items():
+            if v is not None:
+                out[k] = merged(base.get(k), v)
+            elif not _is_entry(base, k):
+                out[k] = None  # a setting's null is its value, none: no limit, not counted, kept for ever
         return out
     return mine
+
+
+def _is_entry(base: dict, key: object) -> bool:
+    """Whether `key: null` over `base` removes a named entry (a solution interest, an alert
+    rule: a mapping) rather than setting a value to none: the key held a mapping, or it is
+    unknown among mappings (nothing to remove, as in a copy of a shipped file)."""
+    if key in base:
+        return isinstance(base[key], dict)
+    return any(isinstance(v, dict) for v in base.values())
 
 
 @dataclass(frozen=True)
@@ -250,6 +264,9 @@ def _describe(error: dict) -> str:
         )
     elif error["type"].startswith(("literal_error", "enum")):
         message = f"{message}; got {error['input']!r}"
+    elif error.get("input", "") is None:  # `key: null` on a setting that has no "none"
+        message = f"{message}; got null, which this setting has no meaning for"
+        message += " (leave the key out for its default)"
     return f"key '{'.'.join(parts)}': {message}" if parts else message
 
 

@@ -40,10 +40,19 @@ def test_null_removes_shipped_entries_and_keeps_the_rest(tmp_path):
     assert load_config(tmp_path).version != load_config().version
 
 
-def test_null_for_a_setting_is_the_built_in_default(tmp_path):
+def test_null_for_a_setting_is_none_where_the_setting_has_one(tmp_path):
+    """`null` on a setting is its value "none", not its built-in default: a limit of null is no
+    limit (the built-in is 1 a day); a setting without a "none" says so."""
+    write(tmp_path, journeys="limits: {email_per_person_per_day: null}\n")
+    limits = load_config(tmp_path).config.journeys.limits
+    assert (limits.email_per_person_per_day, limits.email_per_person_per_7_days) == (None, 3)
     write(tmp_path, buying_groups="completeness: {complete_at: null, method: weighted}\n")
-    completeness = load_config(tmp_path).config.buying_groups.completeness
-    assert (completeness.method, completeness.complete_at) == ("weighted", 0.8)
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path / 'buying_groups.yaml'}: key 'completeness.complete_at': Input should be a valid number; "
+        "got null, which this setting has no meaning for (leave the key out for its default)"
+    )
 
 
 def test_a_journey_naming_a_removed_interest_is_refused_naming_both_files(tmp_path):
