@@ -203,3 +203,15 @@ def test_generate_into_a_file_is_one_line(tmp_path):
         and done.stderr.startswith("error: cannot write to")
         and len(done.stderr.strip().splitlines()) == 1
     )
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """`blueprint validate-config ... | head -1`: the reader goes away before the command has
+    written; it stops quietly (exit 141, as a shell reports SIGPIPE), no BrokenPipeError traceback."""
+    command = [sys.executable, "-m", "blueprint_pipeline.cli", "validate-config", "examples/config"]
+    root = Path(__file__).parents[1]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root) as run:
+        run.stdout.close()  # the reader is gone before the first line is written
+        stderr = run.stderr.read().decode()
+        assert run.wait(timeout=60) == 141, stderr
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
