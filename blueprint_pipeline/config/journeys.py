@@ -10,7 +10,7 @@ those that need other sections (audiences, roles, stages) and the template token
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -320,14 +320,15 @@ class Exit(StrictModel):
         return []
 
 
-PEOPLE_ACTIONS = (
-    "send_email",
-    "send_sms",
-    "assign_to_buying_group",
-    "remove_from_buying_group",
-    "change_score",
-)
-WAITING = ("wait", "listen")
+# Node kinds by what the engine does with them (classes, so code dispatches on types, not strings).
+PEOPLE_ACTIONS = (SendEmail, SendSms, AssignToBuyingGroup, RemoveFromBuyingGroup, ChangeScore)
+WAITING = (Wait, Listen)
+
+
+def type_names(classes: tuple[type, ...]) -> list[str]:
+    """The `type` values of node classes, as a config file writes them."""
+    return [name for c in classes for name in get_args(c.model_fields["type"].annotation)]
+
 
 Node = Annotated[
     SendEmail
@@ -450,7 +451,7 @@ class Journey(StrictModel):
         from scipy.sparse import csr_matrix
         from scipy.sparse.csgraph import connected_components
 
-        names = [n for n, node in self.nodes.items() if node.type not in WAITING]
+        names = [n for n, node in self.nodes.items() if not isinstance(node, WAITING)]
         index = {n: i for i, n in enumerate(names)}
         edges = [(index[n], index[t]) for n in names for t in self.nodes[n].targets() if t in index]
         if not edges:
@@ -470,10 +471,11 @@ class Journey(StrictModel):
             node_name, seen = start, set()
             while node_name != split.merge:
                 node = self.nodes[node_name]
-                if node.type not in PEOPLE_ACTIONS or node_name in seen:
+                if not isinstance(node, PEOPLE_ACTIONS) or node_name in seen:
                     raise ValueError(
                         f"nodes.{name}: a path of split_people may hold only actions on people "
-                        f"({', '.join(PEOPLE_ACTIONS)}) and must reach its merge {split.merge!r}; "
+                        f"({', '.join(type_names(PEOPLE_ACTIONS))}) and must reach its merge "
+                        f"{split.merge!r}; "
                         f"{node_name!r} is {node.type}"
                     )
                 seen.add(node_name)

@@ -26,10 +26,20 @@ from blueprint_pipeline.activation.linkedin import COMPANY_SQL, CONTACT_SQL, MAR
 from blueprint_pipeline.config.audiences import AllOf, AnyOf, EngagementFilter, FieldFilter, NotOf
 from blueprint_pipeline.config.governance import DERIVED_ACTIONS
 from blueprint_pipeline.config.journeys import (
+    PEOPLE_ACTIONS,
     AccountCondition,
+    AddToLinkedInAudience,
     BuyingGroupCondition,
     Journey,
+    ListAction,
+    Listen,
     PersonCondition,
+    SendEmail,
+    SendSalesAlert,
+    SendSms,
+    SplitAccounts,
+    SplitPeople,
+    UpdateCrmField,
 )
 from blueprint_pipeline.config.models import BlueprintConfig
 from blueprint_pipeline.errors import ConfigError
@@ -130,11 +140,11 @@ WRITEBACK_SOURCES = {"account_id": "unified_accounts.account_id"}
 # Journey node type -> the destination (governance.yaml `destinations`) whose marketing actions
 # it performs. Other nodes act inside the platform (stages, statuses, lists, scores).
 NODE_DESTINATIONS = {
-    "send_email": "email",
-    "send_sms": "sms",
-    "send_sales_alert": "sales_alert",
-    "update_crm_field": "crm",
-    "add_to_linkedin_audience": "linkedin",
+    SendEmail: "email",
+    SendSms: "sms",
+    SendSalesAlert: "sales_alert",
+    UpdateCrmField: "crm",
+    AddToLinkedInAudience: "linkedin",
 }
 # Journeys that act (journeys/engine.py): a draft or finished one does nothing, an aborted one
 # only ends its enrolments.
@@ -361,19 +371,19 @@ class Lineage:
             if journey.status not in ACTING:
                 continue
             for name, node in journey.nodes.items():
-                if node.type in NODE_DESTINATIONS:
+                if type(node) in NODE_DESTINATIONS:
                     yield self._journey_node(journey_id, journey, name)
 
     def _journey_node(self, journey_id: str, journey: Journey, name: str) -> Activation:
         node, interest = journey.nodes[name], journey.solution_interest
-        destination = NODE_DESTINATIONS[node.type]
+        destination = NODE_DESTINATIONS[type(node)]
         selected = self.journey_selected(journey_id, journey, name, frozenset())
         exported: list[Trail] = []
-        if node.type in ("send_email", "send_sms"):
+        if isinstance(node, SendEmail | SendSms):
             under = node.to.members == "under_engaged"
             recipients = self.scored_group(interest) if under else self.buying_group(interest)
             selected += [t.via("recipients") for t in recipients]
-        if node.type == "send_sales_alert":
+        if isinstance(node, SendSalesAlert):
             exported += self.standard_alert()
             exported += [t.via("standard alert") for t in self.scored_group(interest)]
             selected += self.routing()
@@ -381,7 +391,7 @@ class Lineage:
             exported += self.template(node.template, interest)
         if destination in ADDRESS_FIELDS:
             exported += [t.via("address") for t in self.any_field(ADDRESS_FIELDS[destination])]
-        if node.type in ("update_crm_field", "add_to_linkedin_audience"):
+        if isinstance(node, UpdateCrmField | AddToLinkedInAudience):
             exported += [t.via("account id") for t in self.field("unified_accounts.account_id")]
         return Activation(
             destination,
@@ -486,7 +496,8 @@ class Lineage:
                 for other_id, other in self.config.journeys.journeys.items()
                 if other.status in ACTING
                 for name, node in other.nodes.items()
-                if node.type == "add_to_list"
+                if isinstance(node, ListAction)
+                and node.type == "add_to_list"
                 and node.list == entry.account_list
                 and (other_id, name) not in seen
                 for t in self.journey_selected(other_id, other, name, seen)
@@ -507,9 +518,9 @@ class Lineage:
     def _conditions(self, journey: Journey, name: str) -> list[Trail]:
         node, interest = journey.nodes[name], journey.solution_interest
         conditions = []
-        if node.type in ("split_accounts", "split_people"):
+        if isinstance(node, SplitAccounts | SplitPeople):
             conditions = [p.when for p in node.paths]
-        elif node.type in ("assign_to_buying_group", "remove_from_buying_group", "change_score"):
+        elif isinstance(node, PEOPLE_ACTIONS) and not isinstance(node, SendEmail | SendSms):
             conditions = [node.people]
         trails = []
         for condition in conditions:
@@ -527,7 +538,7 @@ class Lineage:
                 trails += (
                     self.buying_group(interest) if condition.roles or condition.member is not None else []
                 )
-        if node.type == "listen":
+        if isinstance(node, Listen):
             event = node.event
             if event.activity_kind or event.form_fill:
                 trails += [t.via("activities") for t in self.activities()]
@@ -545,7 +556,7 @@ def _ancestors(journey: Journey, name: str) -> set[str]:
     """The nodes from which `name` can be reached (not itself, unless on a cycle)."""
     before: dict[str, set[str]] = {}
     for source, node in journey.nodes.items():
-        for target in [*node.targets(), *([node.merge] if node.type == "split_people" else [])]:
+        for target in [*node.targets(), *([node.merge] if isinstance(node, SplitPeople) else [])]:
             before.setdefault(target, set()).add(source)
     found, todo = set(), [name]
     while todo:

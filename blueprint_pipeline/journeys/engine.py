@@ -13,7 +13,29 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from blueprint_pipeline.config.journeys import Journey, JourneysConfig, SplitPeople
+from blueprint_pipeline.config.journeys import (
+    AddToLinkedInAudience,
+    AssignToBuyingGroup,
+    ChangeScore,
+    Exit,
+    Journey,
+    JourneysConfig,
+    ListAction,
+    Listen,
+    Merge,
+    Node,
+    RemoveFromBuyingGroup,
+    SendEmail,
+    SendSalesAlert,
+    SendSms,
+    SplitAccounts,
+    SplitPeople,
+    UpdateCrmField,
+    UpdateStage,
+    UpdateStatus,
+    VariantSplit,
+    Wait,
+)
 from blueprint_pipeline.config.stages import StageModel
 from blueprint_pipeline.journeys.conditions import (
     account_holds,
@@ -247,74 +269,82 @@ class JourneyRun:
         self.out.enrolments[e["enrolment_id"]] = e
 
     def _execute(
-        self, journey_id, journey: Journey, e: dict, name: str, node, group: dict | None
+        self, journey_id, journey: Journey, e: dict, name: str, node: Node, group: dict | None
     ) -> str | None:
-        kind = node.type
-        if kind == "wait":
-            if e["waiting_since"] is None:
-                due = wait_ends(node, self.as_of)
-                e.update(waiting_since=self.as_of, due_at=due)
-                self.out.enrolments[e["enrolment_id"]] = e
-                self._log(e, name, kind, "", "waiting", f"until {due:%Y-%m-%d %H:%M} UTC", tag="arrived")
-            if e["due_at"] > self.as_of:
+        """Run one node; the node to go to next, or None while waiting or once ended."""
+        kind = node.type  # as the step log names it
+        match node:
+            case Wait():
+                return self._wait(e, name, node)
+            case Listen():
+                return self._listen(e, name, node, group)
+            case Exit():
+                self._log(e, name, kind, "", "finished", "")
+                self._end(e, "finished", f"exit node {name}")
                 return None
-            self._log(e, name, kind, "", "waited", "", tag="left")
-            return node.next
-        if kind == "listen":
-            if e["waiting_since"] is None:
-                due = self.as_of + timedelta(days=node.timeout_days) if node.timeout_days else None
-                e.update(waiting_since=self.as_of, due_at=due)
-                self.out.enrolments[e["enrolment_id"]] = e
-                self._log(
-                    e,
-                    name,
-                    kind,
-                    "",
-                    "listening",
-                    f"until {due:%Y-%m-%d %H:%M} UTC" if due else "",
-                    tag="arrived",
-                )
-            found = heard(self.world, node.event, e["account_id"], group, e["waiting_since"])
-            if found:
-                self._log(e, name, kind, "", "heard", found, tag="left")
+            case Merge():
+                self._log(e, name, kind, "", "merged", "")
                 return node.next
-            if e["due_at"] is not None and e["due_at"] <= self.as_of:
-                self._log(e, name, kind, "", "timed out", "", tag="left")
-                return node.on_timeout
+            case SplitAccounts():
+                for path in node.paths:
+                    if account_holds(self.world, path.when, e["account_id"], group):
+                        self._log(e, name, kind, "", f"path {path.name}", "")
+                        return path.next
+                return self._other(e, name, kind, node.other)
+            case VariantSplit():
+                bucket, total = variant_bucket(journey_id, e["account_id"]), 0.0
+                for variant in node.variants:
+                    total += variant.percent
+                    if bucket < total or variant is node.variants[-1]:
+                        self._log(e, name, kind, "", f"variant {variant.name}", f"bucket {bucket:.2f}")
+                        return variant.next
+            case SplitPeople():
+                return self._split_people(journey_id, journey, e, name, node, group)
+            case SendEmail() | SendSms() | AssignToBuyingGroup() | RemoveFromBuyingGroup() | ChangeScore():
+                self._people_action(journey_id, journey, e, name, node, group, people=None)
+                return node.next
+            case (
+                SendSalesAlert() | ListAction() | AddToLinkedInAudience() | UpdateCrmField() | UpdateStatus()
+                | UpdateStage()
+            ):  # fmt: skip
+                self._account_action(journey_id, journey, e, name, node, group)
+                return node.next
+        raise AssertionError(f"no branch for node type {kind}")
+
+    def _wait(self, e: dict, name: str, node: Wait) -> str | None:
+        if e["waiting_since"] is None:
+            due = wait_ends(node, self.as_of)
+            e.update(waiting_since=self.as_of, due_at=due)
+            self.out.enrolments[e["enrolment_id"]] = e
+            self._log(e, name, node.type, "", "waiting", f"until {due:%Y-%m-%d %H:%M} UTC", tag="arrived")
+        if e["due_at"] > self.as_of:
             return None
-        if kind == "exit":
-            self._log(e, name, kind, "", "finished", "")
-            self._end(e, "finished", f"exit node {name}")
-            return None
-        if kind == "merge":
-            self._log(e, name, kind, "", "merged", "")
-            return node.next
-        if kind == "split_accounts":
-            for path in node.paths:
-                if account_holds(self.world, path.when, e["account_id"], group):
-                    self._log(e, name, kind, "", f"path {path.name}", "")
-                    return path.next
-            return self._other(e, name, kind, node.other)
-        if kind == "variant_split":
-            bucket, total = variant_bucket(journey_id, e["account_id"]), 0.0
-            for variant in node.variants:
-                total += variant.percent
-                if bucket < total or variant is node.variants[-1]:
-                    self._log(e, name, kind, "", f"variant {variant.name}", f"bucket {bucket:.2f}")
-                    return variant.next
-        if kind == "split_people":
-            return self._split_people(journey_id, journey, e, name, node, group)
-        if kind in (
-            "send_email",
-            "send_sms",
-            "assign_to_buying_group",
-            "remove_from_buying_group",
-            "change_score",
-        ):
-            self._people_action(journey_id, journey, e, name, node, group, people=None)
-            return node.next
-        self._account_action(journey_id, journey, e, name, node, group)
+        self._log(e, name, node.type, "", "waited", "", tag="left")
         return node.next
+
+    def _listen(self, e: dict, name: str, node: Listen, group: dict | None) -> str | None:
+        kind = node.type
+        if e["waiting_since"] is None:
+            due = self.as_of + timedelta(days=node.timeout_days) if node.timeout_days else None
+            e.update(waiting_since=self.as_of, due_at=due)
+            self.out.enrolments[e["enrolment_id"]] = e
+            self._log(
+                e,
+                name,
+                kind,
+                "",
+                "listening",
+                f"until {due:%Y-%m-%d %H:%M} UTC" if due else "",
+                tag="arrived",
+            )
+        found = heard(self.world, node.event, e["account_id"], group, e["waiting_since"])
+        if found:
+            self._log(e, name, kind, "", "heard", found, tag="left")
+            return node.next
+        if e["due_at"] is not None and e["due_at"] <= self.as_of:
+            self._log(e, name, kind, "", "timed out", "", tag="left")
+            return node.on_timeout
+        return None
 
     def _other(self, e: dict, name: str, kind: str, other: str | None) -> str | None:
         if other:
@@ -355,19 +385,19 @@ class JourneyRun:
     def _people_action(self, journey_id, journey: Journey, e: dict, name: str, node, group, people) -> None:
         kind = node.type
         account = e["account_id"]
-        if kind in ("send_email", "send_sms"):
+        if isinstance(node, SendEmail | SendSms):
             chosen = recipients(self.world, node.to, group)
             if people is not None:
                 chosen = [p for p in chosen if p in people]
             if not chosen:
                 self._log(e, name, kind, "", "no recipients", "")
-            channel = "email" if kind == "send_email" else "sms"
+            channel = "email" if isinstance(node, SendEmail) else "sms"
             for person in chosen:
                 self._message(journey_id, journey, e, name, channel, node.template, group, person)
             return
         candidates = people if people is not None else sorted(self.world.account_persons.get(account, []))
         chosen = [p for p in candidates if person_holds(self.world, node.people, p, group)]
-        if kind == "change_score":
+        if isinstance(node, ChangeScore):
             for person in chosen:
                 key = self._log(e, name, kind, person, "score changed", f"{node.points:+g}")
                 self.out.score_changes.append(
@@ -391,7 +421,7 @@ class JourneyRun:
         members = self.world.members.setdefault(group["id"], {})
         for person in chosen:
             was = members.get(person)
-            if kind == "assign_to_buying_group":
+            if isinstance(node, AssignToBuyingGroup):
                 if was == node.role:
                     continue
                 event, role = ("changed" if was else "added"), node.role
@@ -416,11 +446,11 @@ class JourneyRun:
 
     def _account_action(self, journey_id, journey: Journey, e: dict, name: str, node, group) -> None:
         kind, account = node.type, e["account_id"]
-        if kind == "send_sales_alert":
+        if isinstance(node, SendSalesAlert):
             self._message(journey_id, journey, e, name, "sales_alert", node.template, group, None)
             return
-        if kind in ("add_to_list", "remove_from_list"):
-            action = "add" if kind == "add_to_list" else "remove"
+        if isinstance(node, ListAction):
+            action = "add" if node.type == "add_to_list" else "remove"
             members = self.world.lists.setdefault(node.list, set())
             if (account in members) == (action == "add"):
                 self._log(
@@ -445,7 +475,7 @@ class JourneyRun:
                 }
             )
             return
-        if kind == "add_to_linkedin_audience":
+        if isinstance(node, AddToLinkedInAudience):
             key = self._log(e, name, kind, "", "added", node.audience)
             self.out.linkedin.append(
                 {
@@ -457,7 +487,7 @@ class JourneyRun:
                 }
             )
             return
-        if kind == "update_crm_field":
+        if isinstance(node, UpdateCrmField):
             key = self._log(e, name, kind, "", "queued", f"{node.field} = {node.value}")
             self.out.crm_updates.append(
                 {
@@ -475,7 +505,7 @@ class JourneyRun:
                 e, name, kind, "", "skipped", "the account has no buying group for the solution interest"
             )
             return
-        if kind == "update_status":
+        if isinstance(node, UpdateStatus):
             key = self._log(e, name, kind, "", "status set", node.status)
             group["status"] = node.status
             self.out.statuses.append(
@@ -488,7 +518,7 @@ class JourneyRun:
                 }
             )
             return
-        if kind == "update_stage":
+        if isinstance(node, UpdateStage):
             model_name = self.interests[journey.solution_interest]["stage_model"]
             refusal = self.models[model_name].refusal(group["stage"], node.to_stage)
             if refusal:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from blueprint_pipeline.config import LoadedConfig
+from blueprint_pipeline.config.journeys import Listen, SplitAccounts, SplitPeople, VariantSplit
 from blueprint_pipeline.config.origin import config_origin
 from blueprint_pipeline.errors import BlueprintError
 from blueprint_pipeline.journeys.engine import JourneyRun, Settings
@@ -56,7 +57,7 @@ class Simulation:
         return "\n".join(lines)
 
 
-SPLITS = ("split_accounts", "split_people", "variant_split", "listen")
+SPLITS = (SplitAccounts, SplitPeople, VariantSplit, Listen)
 QUIET = ("listening", "split people", "exited")  # steps at a split that are not a path taken
 
 
@@ -119,7 +120,7 @@ def _tally(result: Simulation, out, journey) -> None:
     for step in out.steps:
         if step["outcome"] == "entered":
             result.entered += 1
-        elif journey.nodes[step["node"]].type in SPLITS and step["outcome"] not in QUIET:
+        elif isinstance(journey.nodes[step["node"]], SPLITS) and step["outcome"] not in QUIET:
             result.paths[(step["node"], step["outcome"])] += 1
     for message in out.outbox:
         if message["status"] == "held":

@@ -11,11 +11,22 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from blueprint_pipeline.config.audiences import ACCOUNT_FIELDS
 from blueprint_pipeline.config.journeys import (
+    PEOPLE_ACTIONS,
     AccountCondition,
+    AssignToBuyingGroup,
     Journey,
     JourneysConfig,
+    Listen,
     PersonCondition,
+    SendEmail,
+    SendSalesAlert,
+    SendSms,
+    SplitAccounts,
+    SplitPeople,
+    UpdateStage,
 )
+
+CHANNELS = {SendEmail: "email", SendSalesAlert: "email", SendSms: "sms"}  # a node's template channel
 
 # Where a token's value comes from, for the lineage check (governance/lineage.py, which follows
 # each to the labels of its data): a unified field (`table.column`), a buying group (its accounts,
@@ -192,7 +203,7 @@ def _journey_errors(config, journey: Journey, kinds: set[str]) -> Iterator[tuple
 
     for name, node in journey.nodes.items():
         at = f"nodes.{name}"
-        channel = {"send_email": "email", "send_sales_alert": "email", "send_sms": "sms"}.get(node.type)
+        channel = CHANNELS.get(type(node))
         if channel and node.template is not None:
             template = templates.get(node.template)
             if template is None:
@@ -202,7 +213,7 @@ def _journey_errors(config, journey: Journey, kinds: set[str]) -> Iterator[tuple
                     f"{at}.template",
                     f"{node.template!r} is a {template.channel} template; {node.type} needs {channel}",
                 )
-        if node.type == "send_sales_alert" and node.template in templates:
+        if isinstance(node, SendSalesAlert) and node.template in templates:
             template = templates[node.template]
             used = {
                 t
@@ -215,22 +226,22 @@ def _journey_errors(config, journey: Journey, kinds: set[str]) -> Iterator[tuple
                     f"{at}.template",
                     f"a sales alert goes to sales, not to a person: {personal} cannot be used",
                 )
-        if node.type in ("send_email", "send_sms"):
+        if isinstance(node, SendEmail | SendSms):
             for value in node.to.roles:
                 yield from role(f"{at}.to.roles", value)
-        if node.type == "update_stage":
+        if isinstance(node, UpdateStage):
             yield from stage(f"{at}.to_stage", node.to_stage)
-        if node.type == "assign_to_buying_group":
+        if isinstance(node, AssignToBuyingGroup):
             yield from role(f"{at}.role", node.role)
-        if node.type == "listen":
+        if isinstance(node, Listen):
             if node.event.stage_reached:
                 yield from stage(f"{at}.event.stage_reached", node.event.stage_reached)
             if node.event.activity_kind:
                 yield from kind(f"{at}.event.activity_kind", node.event.activity_kind)
         conditions: list[tuple[str, AccountCondition | PersonCondition]] = []
-        if node.type in ("split_accounts", "split_people"):
+        if isinstance(node, SplitAccounts | SplitPeople):
             conditions = [(f"{at}.paths.{p.name}.when", p.when) for p in node.paths]
-        elif node.type in ("assign_to_buying_group", "remove_from_buying_group", "change_score"):
+        elif isinstance(node, PEOPLE_ACTIONS) and not isinstance(node, SendEmail | SendSms):
             conditions = [(f"{at}.people", node.people)]
         for key, condition in conditions:
             if isinstance(condition, AccountCondition) and condition.buying_group:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from blueprint_pipeline.audiences.compile import compile_filter
 from blueprint_pipeline.buying_groups.title_parser import parse_title
-from blueprint_pipeline.config.journeys import AccountCondition, JourneysConfig
+from blueprint_pipeline.config.journeys import AccountCondition, JourneysConfig, SplitAccounts
 from blueprint_pipeline.warehouse import Session
 
 
@@ -222,7 +222,7 @@ def account_conditions(config: JourneysConfig) -> list[AccountCondition]:
         path.when
         for journey in config.journeys.values()
         for node in journey.nodes.values()
-        if node.type == "split_accounts"
+        if isinstance(node, SplitAccounts)
         for path in node.paths
         if path.when.account is not None
     ]

@@ -539,3 +539,22 @@ def test_a_split_on_readiness_tiers(tmp_path):
     out, state = _go(config, world)
     assert [(r["list_name"], r["account_id"]) for r in out.list_events] == [("fast", "A1"), ("slow", "A2")]
     assert {e["account_id"]: e["end_reason"] for e in state}["A3"] == "no path at by_readiness"
+
+
+def test_the_engine_has_a_branch_for_every_node_type():
+    """The engine dispatches on the node classes of config/journeys.py (`match node: case
+    Wait(): ...`); a node type added to the union without a branch in `_execute` fails here, not
+    on the first account that reaches it."""
+    import ast
+    import inspect
+    import textwrap
+    from typing import get_args
+
+    from blueprint_pipeline.config.journeys import Node
+    from blueprint_pipeline.journeys.engine import JourneyRun
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(JourneyRun._execute)))
+    branches = {p.cls.id for p in ast.walk(tree) if isinstance(p, ast.MatchClass)}
+    node_types = {cls.__name__ for cls in get_args(get_args(Node)[0])}
+    assert node_types - branches == set()
+    assert branches - node_types == set()

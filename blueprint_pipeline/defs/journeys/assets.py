@@ -6,6 +6,7 @@ import pandas as pd
 
 from blueprint_pipeline.alerts.send import fill, prepare
 from blueprint_pipeline.config.audiences import ACCOUNT_FIELDS
+from blueprint_pipeline.config.journeys import Listen
 from blueprint_pipeline.errors import check_not_before
 from blueprint_pipeline.faults import crash_point
 from blueprint_pipeline.journeys.engine import Effects, JourneyRun, Settings
@@ -344,6 +345,6 @@ def _lookback(config) -> int:
                 activity = getattr(path.when, "activity", None)
                 if activity:
                     days.append(activity.within_days + 1)
-            if node.type == "listen" and node.timeout_days:
+            if isinstance(node, Listen) and node.timeout_days:
                 days.append(int(node.timeout_days) + 2)
     return max(days)
