@@ -237,6 +237,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0 if result.build_exit_code == 0 else EXIT_FAILED_BUILD
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from blueprint_pipeline.compare import DEFAULT_IGNORE, compare
+
+    ignore = [*([] if args.no_default_ignore else DEFAULT_IGNORE), *args.ignore]
+    found = compare(args.a, args.b, ignore)
+    print(found.report())
+    if ignore:
+        print(f"ignored columns: {', '.join(ignore)}")
+    return 0 if found.same else 1
+
+
 def _cmd_worker(args: argparse.Namespace) -> int:
     """Become a Celery worker for the celery executor: same broker and queue as the runs, the
     definitions built once before the pool forks (blueprint_pipeline/preload.py)."""
@@ -406,6 +417,28 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument("--processes", type=int, default=1, help="steps at once in this worker (default 1)")
     worker.add_argument("--loglevel", default="WARNING", help="celery's log level (default WARNING)")
     worker.set_defaults(func=_cmd_worker)
+
+    comp = sub.add_parser(
+        "compare",
+        help="are two DuckDB warehouses the same, table by table, row for row (exit 1 if not)",
+        description="Compare every table of two DuckDB warehouse files, rows as multisets. Build one "
+        "sample at one --as-of on two commits, then compare: what a refactor must leave unchanged.",
+    )
+    comp.add_argument("a", help="first warehouse file (.duckdb)")
+    comp.add_argument("b", help="second warehouse file (.duckdb)")
+    comp.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="TABLE.COLUMN",
+        help="a column to leave out (glob patterns: '*.loaded_at'); repeatable",
+    )
+    comp.add_argument(
+        "--no-default-ignore",
+        action="store_true",
+        help="compare the columns that record when and by which run something was built, too",
+    )
+    comp.set_defaults(func=_cmd_compare)
 
     tracking = sub.add_parser("tracking-server", help="serve the open / click / unsubscribe endpoint")
     tracking.add_argument("--host", default="127.0.0.1")

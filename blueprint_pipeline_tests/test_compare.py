@@ -1,0 +1,91 @@
+"""`blueprint compare`: two hand-made warehouses, each difference worked by hand.
+
+A and B hold:
+  same       (k, v): (1, 'x'), (2, 'y')            in both, B's rows in another order: the same
+  dupes      (k):    1, 1, 2  |  1, 2, 2            as multisets: one 1 only in A, one 2 only in B
+  changed    (k, v, built_at): (1, 'a', t1), (2, 'b', t1)  |  (1, 'a', t2), (2, 'B', t2)
+             -> with built_at ignored: 1 row only in A, 1 only in B, differing column v
+  widened    (k) | (k, extra)                       a column only in B, rows the same
+  gone       only in A;  new: only in B
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from blueprint_pipeline.cli import main
+from blueprint_pipeline.compare import compare
+from blueprint_pipeline.errors import BlueprintError
+
+
+def _warehouse(path, statements):
+    con = duckdb.connect(str(path))
+    for statement in statements:
+        con.execute(statement)
+    con.close()
+
+
+@pytest.fixture
+def pair(tmp_path):
+    a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    _warehouse(
+        a,
+        [
+            "create table same as select * from (values (1, 'x'), (2, 'y')) t(k, v)",
+            "create table dupes as select * from (values (1), (1), (2)) t(k)",
+            "create table changed as select k, v, timestamp '2026-01-01' as built_at "
+            "from (values (1, 'a'), (2, 'b')) t(k, v)",
+            "create table widened as select * from (values (1)) t(k)",
+            "create table gone as select 1 as k",
+        ],
+    )
+    _warehouse(
+        b,
+        [
+            "create table same as select * from (values (2, 'y'), (1, 'x')) t(k, v)",
+            "create table dupes as select * from (values (1), (2), (2)) t(k)",
+            "create table changed as select k, v, timestamp '2026-02-02' as built_at "
+            "from (values (1, 'a'), (2, 'B')) t(k, v)",
+            "create table widened as select * from (values (1, 'e')) t(k, extra)",
+            "create table new as select 1 as k",
+        ],
+    )
+    return a, b
+
+
+def test_every_kind_of_difference_is_found(pair):
+    found = compare(*pair, ignore=["*.built_at"])
+    assert found.same_tables == ["same"]
+    assert (found.only_in_a, found.only_in_b) == (["gone"], ["new"])
+    by_table = {d.table: d for d in found.differing}
+    assert sorted(by_table) == ["changed", "dupes", "widened"]
+    assert (by_table["dupes"].only_in_a, by_table["dupes"].only_in_b) == (1, 1)
+    changed = by_table["changed"]
+    assert (changed.only_in_a, changed.only_in_b, changed.differing_columns) == (1, 1, ["v"])
+    widened = by_table["widened"]
+    assert (widened.columns_only_in_b, widened.only_in_a, widened.only_in_b) == (["extra"], 0, 0)
+    assert not found.same
+
+
+def test_an_unignored_build_time_is_a_difference(pair):
+    changed = {d.table: d for d in compare(*pair).differing}["changed"]
+    assert changed.differing_columns == ["v", "built_at"]
+    assert (changed.only_in_a, changed.only_in_b) == (2, 2)
+
+
+def test_the_command_exits_0_when_the_same_and_1_when_not(pair, tmp_path, capsys):
+    a, _ = pair
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(a.read_bytes())
+    assert main(["compare", str(a), str(copy)]) == 0
+    assert capsys.readouterr().out.startswith("5 table(s) the same, row for row")
+    assert main(["compare", *map(str, pair), "--ignore", "*.built_at"]) == 1
+    out = capsys.readouterr().out
+    assert "  changed: 1 rows only in A, 1 only in B; differing columns: v" in out
+    assert "tables only in A: ['gone']; only in B: ['new']" in out
+
+
+def test_a_missing_file_is_one_clear_error(tmp_path):
+    with pytest.raises(BlueprintError, match="no such DuckDB file"):
+        compare(tmp_path / "nope.duckdb", tmp_path / "nope2.duckdb")
