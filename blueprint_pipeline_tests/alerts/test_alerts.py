@@ -51,6 +51,20 @@ def _moves(rows):
     )
 
 
+def _build_alerts(warehouse, config_dir, at: str) -> dict:
+    """The asset alone at `at` on the tables already in `warehouse`; its metadata."""
+    result = dg.materialize(
+        [sales_alerts],
+        resources={
+            "warehouse": warehouse,
+            "blueprint_config": BlueprintConfigResource(config_dir=str(config_dir)),
+        },
+        tags={AS_OF_TAG: at},
+    )
+    assert result.success
+    return result.asset_materializations_for_node("sales_alerts")[0].metadata
+
+
 def test_rule_types_hysteresis_and_a_quiet_start():
     config = AlertsConfig.model_validate({"rules": RULES, "milestones": {"highly_engaged_score": 20}})
     moves = [
@@ -174,24 +188,13 @@ def test_the_asset_queues_routed_alerts(warehouse, tmp_path):
         for name, frame in tables.items():
             session.replace_table(name, frame)
 
-    def build(at: str):
-        result = dg.materialize(
-            [sales_alerts],
-            resources={
-                "warehouse": warehouse,
-                "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
-            },
-            tags={AS_OF_TAG: at},
-        )
-        assert result.success
-
-    build("2026-03-01T00:00:00")
+    _build_alerts(warehouse, tmp_path, "2026-03-01T00:00:00")
     assert warehouse.scalar("select count(*) from sales_alert_log") == 0
     with warehouse.transaction() as session:
         session.execute(
             "update buying_group_stages set stage = 'Marketing Qualified' where buying_group_id = 'data_platform:A2'"
         )
-    build("2026-03-02T00:00:00")
+    _build_alerts(warehouse, tmp_path, "2026-03-02T00:00:00")
     assert warehouse.fetchall(
         "select rule, buying_group_id, reason, routed_to, routed_by from sales_alert_log"
     ) == [
@@ -212,7 +215,7 @@ def test_the_asset_queues_routed_alerts(warehouse, tmp_path):
     assert "Readiness:          fast_track (probability 72%)\n    - 12 activities in the last 90 days" in text
     assert "<li>1 people known at the account (lowers readiness by 4 points)</li>" in html
     assert "<h2" in html and "Acme A2" in html
-    build("2026-03-03T00:00:00")  # nothing new: a milestone alerts once
+    _build_alerts(warehouse, tmp_path, "2026-03-03T00:00:00")  # nothing new: a milestone alerts once
     assert warehouse.scalar("select count(*) from sales_alert_log") == 1
 
 
@@ -317,19 +320,7 @@ def test_a_new_solution_interest_fires_no_burst(warehouse, tmp_path):
         for name, frame in tables.items():
             session.replace_table(name, frame)
 
-    def build(at: str):
-        result = dg.materialize(
-            [sales_alerts],
-            resources={
-                "warehouse": warehouse,
-                "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
-            },
-            tags={AS_OF_TAG: at},
-        )
-        assert result.success
-        return result.asset_materializations_for_node("sales_alerts")[0].metadata
-
-    build("2026-03-01T00:00:00")
+    _build_alerts(warehouse, tmp_path, "2026-03-01T00:00:00")
     new = "security_add_on:A2"
     with warehouse.transaction() as session:
         session.execute(
@@ -347,7 +338,7 @@ def test_a_new_solution_interest_fires_no_burst(warehouse, tmp_path):
         session.execute(
             "update buying_group_stages set stage = 'Marketing Qualified' where buying_group_id = 'data_platform:A1'"
         )
-    metadata = build("2026-03-02T00:00:00")
+    metadata = _build_alerts(warehouse, tmp_path, "2026-03-02T00:00:00")
     assert warehouse.fetchall("select rule, buying_group_id from sales_alert_log") == [
         ("group_qualified", "data_platform:A1")
     ]
