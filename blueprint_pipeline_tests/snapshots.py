@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-# Wall-clock times: when a message left, when a table was upgraded (every other time is the as-of).
-WALL_CLOCK = {("journey_outbox", "sent_at"), ("schema_versions", "migrated_at")}
+from blueprint_pipeline.compare import WALL_CLOCK  # every other time is the as-of
 
 
 def snapshot(warehouse) -> dict[str, list[tuple]]:
