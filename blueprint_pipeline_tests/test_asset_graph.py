@@ -42,7 +42,7 @@ def test_the_asset_graph_is_the_reviewed_one():
     graph = _graph()
     # One line per asset, so a diff names the asset whose edges changed.
     lines = [f"{json.dumps(k)}: {json.dumps(v, sort_keys=True)}" for k, v in graph.pop("assets").items()]
-    text = "{\"assets\": {\n" + ",\n".join(lines) + "\n},\n" + json.dumps(graph, indent=1)[1:] + "\n"
+    text = '{"assets": {\n' + ",\n".join(lines) + "\n},\n" + json.dumps(graph, indent=1)[1:] + "\n"
     if os.environ.get("BLUEPRINT_UPDATE_GRAPH") == "1":
         SNAPSHOT.write_text(text)
     expected = SNAPSHOT.read_text() if SNAPSHOT.exists() else ""

@@ -88,9 +88,7 @@ def test_no_new_import_cycle_between_packages():
 
 def test_only_the_wiring_imports_the_defs():
     edges = _imports()
-    found = {
-        (u, v) for u, targets in edges.items() for v in targets if v.startswith("defs") and u != WIRING
-    }
+    found = {(u, v) for u, targets in edges.items() for v in targets if v.startswith("defs") and u != WIRING}
     across = {(u, v) for u, v in found if u.startswith("defs")}
     assert found - across == KNOWN_WIRING_IMPORTS
     assert across == KNOWN_DEFS_IMPORTS
