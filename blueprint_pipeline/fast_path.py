@@ -19,7 +19,7 @@ import duckdb
 
 from blueprint_pipeline.paths import PROJECT_DIR
 
-# dagster dev ignores SIGTERM inherited as ignored; reset the handlers before exec (TOOLCHAIN.md).
+# dagster dev ignores SIGTERM inherited as ignored; reset the handlers before exec, or it never stops.
 WRAPPER = (
     "import os,signal,sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
     "signal.signal(signal.SIGTERM, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"

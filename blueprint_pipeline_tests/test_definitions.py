@@ -27,7 +27,7 @@ def test_groups_follow_the_layers():
         "governance",
         "reporting",
         "qualification",
-    }  # layers of Python assets only (DESIGN.md's layer table)
+    }  # layers of Python assets only (docs/architecture.md's layers)
     assert groups == {"sources"} | sql_layers | python_only
     key = dg.AssetKey("raw_salesforce__opportunity_contact_role")
     assert graph.get(key).group_name == "sources"

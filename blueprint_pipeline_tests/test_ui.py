@@ -25,7 +25,7 @@ from blueprint_pipeline.paths import PROJECT_DIR
 from blueprint_pipeline.warehouse import DuckDBWarehouse
 from blueprint_pipeline_tests.builds import build_env
 
-# dagster dev ignores SIGTERM inherited as ignored; reset the handlers before exec (TOOLCHAIN.md).
+# dagster dev ignores SIGTERM inherited as ignored; reset the handlers before exec, or it never stops.
 WRAPPER = (
     "import os,signal,sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
     "signal.signal(signal.SIGTERM, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
@@ -58,7 +58,7 @@ def dagster_dev(env: dict, port: int) -> Iterator[None]:
     try:
         yield
     finally:
-        process.terminate()  # dagster dev alone: it stops its tree, code servers included (TOOLCHAIN.md)
+        process.terminate()  # dagster dev alone: it stops its tree, code servers included
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:

@@ -1,7 +1,8 @@
 """The production warehouse: PostgreSQL through SQLAlchemy and psycopg2.
 
 Models and queries are written in DuckDB's dialect and transpiled here with sqlglot, so one SQL
-text runs on both engines (TOOLCHAIN.md lists what sqlglot changes and what it cannot).
+text runs on both engines (docs/decisions.md, "SQL written once in DuckDB's dialect", says what
+sqlglot changes and what it cannot).
 """
 
 from __future__ import annotations
