@@ -1,8 +1,8 @@
 """Turn the SQL project into Dagster assets, the way dagster-dbt's `@dbt_assets` does.
 One subsettable multi-asset per layer folder: a step runs its selected models in dependency order
 in one process (a step per model would cost ~2 s each under the multiprocess executor;
-docs/decisions.md, "One multi-asset per layer folder"). A failed blocking test skips the models downstream of it in the same step, and Dagster
-fails the step, which stops downstream steps.
+docs/decisions.md, "One multi-asset per layer folder"). A failed blocking test skips the models
+downstream of it in the same step, and Dagster fails the step, which stops downstream steps.
 """
 
 import hashlib
