@@ -11,6 +11,7 @@ import pandas as pd
 
 from blueprint_pipeline.config.activation import WRITEBACK_COLUMNS, Crm
 from blueprint_pipeline.csv_safety import to_csv
+from blueprint_pipeline.figures import LIST_SEPARATOR
 from blueprint_pipeline.warehouse import Session
 
 
@@ -21,7 +22,7 @@ def writeback_rows(session: Session) -> pd.DataFrame:
         filled = session.fetch_df(
             "select buying_group_id, role from buying_group_roles where assigned > 0 order by role"
         )
-        roles = {g: "; ".join(f["role"]) for g, f in filled.groupby("buying_group_id")}
+        roles = {g: LIST_SEPARATOR.join(f["role"]) for g, f in filled.groupby("buying_group_id")}
     frame = session.fetch_df(
         "select g.buying_group_id, g.account_id, g.solution_interest, s.stage, "
         "round(coalesce(g.completeness_score, 0), 4) as completeness, "

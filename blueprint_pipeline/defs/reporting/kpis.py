@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from blueprint_pipeline.published import published
-from blueprint_pipeline.reporting.kpis import KPIS
+from blueprint_pipeline.reporting.kpis import KPIS, with_timestamp_weeks
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
@@ -54,7 +54,7 @@ def kpis(
     with warehouse.transaction() as session:
         for compute, kpi in KPIS.items():
             if kpi.table in selected:
-                frame = compute(session, loaded.config)
+                frame = with_timestamp_weeks(compute(session, loaded.config))
                 session.replace_table(kpi.table, frame)
                 latest[kpi.table] = frame.sort_values(frame.columns[0]).tail(3) if len(frame) else frame
     for kpi in KPIS.values():
