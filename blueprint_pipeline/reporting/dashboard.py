@@ -19,7 +19,7 @@ from plotly.offline import get_plotlyjs
 
 from blueprint_pipeline.config.models import BlueprintConfig
 from blueprint_pipeline.csv_safety import to_csv
-from blueprint_pipeline.figures import PERSON_SCALE, complete_threshold
+from blueprint_pipeline.figures import ACCOUNT_SCALE, PERSON_SCALE, complete_threshold, group_scale
 from blueprint_pipeline.figures import labels as score_labels
 from blueprint_pipeline.reporting.kpis import band, band_labels
 from blueprint_pipeline.warehouse import Session
@@ -216,6 +216,54 @@ def overview(session: Session, config: BlueprintConfig) -> Section:
     return section
 
 
+def _groups_engaged(session: Session) -> pd.DataFrame:
+    """Each group's stage, score and 14-day velocity as the dashboard and the summary show them."""
+    return _frame(
+        session,
+        "select g.buying_group_id, a.account_name, g.solution_interest, s.stage, s.days_in_stage, "
+        "round(coalesce(e.score, 0), 1) as score, round(coalesce(e.velocity_14, 0), 1) as velocity_14 "
+        "from buying_groups as g left join unified_accounts as a on a.account_id = g.account_id "
+        "left join buying_group_stages as s on s.buying_group_id = g.buying_group_id "
+        "left join buying_group_engagement as e on e.buying_group_id = g.buying_group_id",
+        "buying_groups",
+        "unified_accounts",
+        "buying_group_stages",
+        "buying_group_engagement",
+    )
+
+
+def _accounts_engaged(session: Session) -> pd.DataFrame:
+    """Each engaged account's score and 14-day velocity as the dashboard and the summary show them."""
+    return _frame(
+        session,
+        "select s.account_id, a.account_name, round(s.score, 1) as score, "
+        "round(s.velocity_14, 1) as velocity_14 "
+        "from account_engagement_scores as s inner join unified_accounts as a on a.account_id = s.account_id",
+        "account_engagement_scores",
+        "unified_accounts",
+    )
+
+
+def top_engagement(session: Session, config: BlueprintConfig) -> str | None:
+    """The build summary's line: the most engaged group and account, each score with whose it is and
+    its scale, as the dashboard's tables show them (ties: the first id)."""
+    groups, accounts = _groups_engaged(session), _accounts_engaged(session)
+    parts = []
+    if not groups.empty:
+        g = groups.sort_values(["score", "buying_group_id"], ascending=[False, True]).iloc[0]
+        parts.append(
+            f"top group {g['buying_group_id']}: group score {float(g['score']):.1f} "
+            f"({group_scale(config)}), 14-day velocity {float(g['velocity_14']):.1f}"
+        )
+    if not accounts.empty:
+        a = accounts.sort_values(["score", "account_id"], ascending=[False, True]).iloc[0]
+        parts.append(
+            f"top account {a['account_id']}: account score {float(a['score']):.1f} ({ACCOUNT_SCALE}), "
+            f"14-day velocity {float(a['velocity_14']):.1f}"
+        )
+    return "; ".join(parts) or None
+
+
 def progression(session: Session, config: BlueprintConfig) -> Section:
     section = Section("Progression")
     stages = _frame(
@@ -261,18 +309,7 @@ def progression(session: Session, config: BlueprintConfig) -> Section:
         )
     )
     top = config.reporting.top_n
-    groups = _frame(
-        session,
-        "select g.buying_group_id, a.account_name, g.solution_interest, s.stage, s.days_in_stage, "
-        "round(coalesce(e.score, 0), 1) as score, round(coalesce(e.velocity_14, 0), 1) as velocity_14 "
-        "from buying_groups as g left join unified_accounts as a on a.account_id = g.account_id "
-        "left join buying_group_stages as s on s.buying_group_id = g.buying_group_id "
-        "left join buying_group_engagement as e on e.buying_group_id = g.buying_group_id",
-        "buying_groups",
-        "unified_accounts",
-        "buying_group_stages",
-        "buying_group_engagement",
-    )
+    groups = _groups_engaged(session)
     scales = score_labels(config)
     group_labels = {"score": scales["group_score"], "velocity_14": scales["group_velocity_14"]}
     if groups.empty:
@@ -297,19 +334,14 @@ def progression(session: Session, config: BlueprintConfig) -> Section:
                 group_labels,
             )
         )
-    accounts = _frame(
-        session,
-        "select a.account_name, round(s.score, 1) as score, round(s.velocity_14, 1) as velocity_14 "
-        "from account_engagement_scores as s inner join unified_accounts as a on a.account_id = s.account_id",
-        "account_engagement_scores",
-        "unified_accounts",
-    )
+    accounts = _accounts_engaged(session)
     surge = config.reporting.surge_points
     account_labels = {"score": scales["account_score"], "velocity_14": scales["account_velocity_14"]}
     if accounts.empty:
         section.blocks += [_table(accounts, "Surging accounts"), _table(accounts, "At-risk accounts")]
     else:
         velocity = pd.to_numeric(accounts["velocity_14"])
+        accounts = accounts.drop(columns="account_id")  # accounts by name
         section.blocks.append(
             _table(
                 accounts[velocity >= surge].nlargest(top, "velocity_14"),
