@@ -46,7 +46,6 @@ def labels(config: BlueprintConfig) -> dict[str, str]:
         "group_velocity_14": f"Group 14-day velocity ({group_velocity_scale(config)})",
         "account_score": f"Account engagement score ({ACCOUNT_SCALE})",
         "account_velocity_14": f"Account 14-day velocity ({ACCOUNT_SCALE}: {VELOCITY_WINDOW})",
-        "person_score": f"Person engagement score ({PERSON_SCALE})",
     }
 
 

@@ -7,6 +7,7 @@ drifts (another threshold, method, aggregation or scale) fails here. Both wareho
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -31,9 +32,16 @@ def _html_table(page: str, title: str) -> pd.DataFrame:
     start = page.index(f"<h3>{title}</h3>")
     body = page[start : page.index("</table>", start)]
     rows = [
-        re.findall(r"<t[hd]>(.*?)</t[hd]>", row, re.S) for row in re.findall(r"<tr.*?>(.*?)</tr>", body, re.S)
+        [html.unescape(cell) for cell in re.findall(r"<t[hd]>(.*?)</t[hd]>", row, re.S)]
+        for row in re.findall(r"<tr.*?>(.*?)</tr>", body, re.S)
     ]
     return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+def _most_engaged(scores: pd.DataFrame) -> str:
+    """The id of the highest score at one decimal, as shown (ties: the first id)."""
+    ranked = scores.assign(shown=scores["score"].astype(float).round(1), id=scores.index)
+    return ranked.sort_values(["shown", "id"], ascending=[False, True]).index[0]
 
 
 def _summary_line(summary: str, label: str) -> str:
@@ -52,6 +60,7 @@ def test_figures_agree_across_every_output(warehouse, uninterrupted_outputs):
     ).set_index("Blueprint_Id__c")
     manifest = json.loads(built["activation"][f"crm/{crm_folder}/manifest.json"])
     config = load_config(CONFIG).config.buying_groups
+    names = _table(tables, "unified_accounts").set_index("account_id")["account_name"]
 
     # Complete: the completeness score (the interest's method) at the interest's threshold.
     groups = _table(tables, "buying_groups").set_index("buying_group_id")
@@ -84,7 +93,7 @@ def test_figures_agree_across_every_output(warehouse, uninterrupted_outputs):
 
     # A group's score and velocity: the most engaged group, as the summary names it.
     engagement = _table(tables, "buying_group_engagement").set_index("buying_group_id")
-    top = engagement.assign(s=engagement["score"].astype(float)).sort_values("s", ascending=False).index[0]
+    top = _most_engaged(engagement)
     score, velocity = float(engagement.loc[top, "score"]), float(engagement.loc[top, "velocity_14"])
     # Score and velocity by hand, for every group: the members' figures weighted by role, the
     # velocity aggregated as the score is (on the shipped config: the role-weighted mean).
@@ -127,7 +136,8 @@ def test_figures_agree_across_every_output(warehouse, uninterrupted_outputs):
     in_interest = engagement.loc[groups.index[groups["solution_interest"] == interest], "score"].astype(float)
     assert mean == round(in_interest.mean(), 2)
     # ... the dashboard's top groups, labelled with the group's scale
-    shown = _html_table(page, "Top buying groups by engagement").iloc[0]
+    shown = _html_table(page, "Top buying groups by engagement").set_index(["Account", "Solution interest"])
+    shown = shown.loc[(names[groups.loc[top, "account_id"]], interest)]
     assert float(shown[f"Group engagement score ({GROUP_SCALE})"]) == round(score, 1)
     group_velocity = f"Group 14-day velocity ({GROUP_SCALE}: last 14 days minus the 14 before)"
     assert float(shown[group_velocity]) == round(velocity, 1)
@@ -139,7 +149,7 @@ def test_figures_agree_across_every_output(warehouse, uninterrupted_outputs):
 
     # An account's score: the sum of its persons' scores (primary link), on another scale.
     accounts = _table(tables, "account_engagement_scores").set_index("account_id")
-    account = accounts.assign(s=accounts["score"].astype(float)).sort_values("s", ascending=False).index[0]
+    account = _most_engaged(accounts)
     account_score = float(accounts.loc[account, "score"])
     links = _table(tables, "person_account_links").query("account_id == @account and is_primary == 'True'")
     assert round(persons["score"].reindex(links["person_id"]).dropna().astype(float).sum(), 6) == round(
@@ -148,12 +158,19 @@ def test_figures_agree_across_every_output(warehouse, uninterrupted_outputs):
     assert f"top account {account}: account score {account_score:.1f} ({ACCOUNT_SCALE})" in (
         _summary_line(summary, "engagement")
     )
-    names = _table(tables, "unified_accounts").set_index("account_id")["account_name"]
-    velocity_14 = float(accounts.loc[account, "velocity_14"])
-    title = "Surging accounts" if velocity_14 > 0 else "At-risk accounts"
-    rows = _html_table(page, next(t for t in re.findall(r"<h3>([^<]*)</h3>", page) if t.startswith(title)))
-    row = rows.set_index("Account").loc[names[account]]
-    assert float(row[f"Account engagement score ({ACCOUNT_SCALE})"]) == round(account_score, 1)
+    # ... the dashboard's surging and at-risk accounts: every one shown, by name, on the account's scale
+    by_name = accounts.assign(name=accounts.index.map(names)).set_index("name")
+    shown = pd.concat(
+        _html_table(page, title)
+        for title in re.findall(r"<h3>([^<]*)</h3>", page)
+        if title.startswith(("Surging accounts", "At-risk accounts"))
+    )
+    assert len(shown) >= 2
+    score_heading = f"Account engagement score ({ACCOUNT_SCALE})"
+    velocity_heading = f"Account 14-day velocity ({ACCOUNT_SCALE}: last 14 days minus the 14 before)"
+    for name, row in shown.set_index("Account").iterrows():
+        assert float(row[score_heading]) == round(float(by_name.loc[name, "score"]), 1)
+        assert float(row[velocity_heading]) == round(float(by_name.loc[name, "velocity_14"]), 1)
 
     # Lists: "; " in the table, the write-back and the alert alike.
     missing = groups["missing_required_roles"].where(groups["missing_required_roles"] != "", None).dropna()
