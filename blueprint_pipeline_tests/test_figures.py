@@ -1,6 +1,6 @@
 """One name, one meaning (issue 23 (c), docs/figures.md): on one build of the tiny sample (the
 uninterrupted build the reliability suites share), the complete-group count, a group's score and
-velocity and an account's score are the same in the build summary, the KPI tables, the dashboard,
+velocity, an account's score and a group's stage are the same in the build summary, the KPI tables, the dashboard,
 a sales alert and the CRM write-back file, each labelled with whose it is and its scale; lists are
 joined with "; " everywhere. Each figure is also worked from its definition, so an output that
 drifts (another threshold, method, aggregation or scale) fails here. Both warehouses."""
@@ -171,6 +171,17 @@ def test_figures_agree_across_every_output(warehouse, uninterrupted_outputs):
     for name, row in shown.set_index("Account").iterrows():
         assert float(row[score_heading]) == round(float(by_name.loc[name, "score"]), 1)
         assert float(row[velocity_heading]) == round(float(by_name.loc[name, "velocity_14"]), 1)
+
+    # Stage: the group's stage now, in the summary's counts, the write-back, each alert and the
+    # snapshot the KPIs read.
+    stages = _table(tables, "buying_group_stages").set_index("buying_group_id")["stage"]
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(stages.value_counts().items()))
+    assert _summary_line(summary, "stages") == f"stages: {counts}"
+    assert upsert["Stage__c"].to_dict() == stages.to_dict()
+    assert snapshots["stage"].to_dict() == stages.to_dict()
+    assert {
+        g: re.search(r"^Stage: +(.*?)(?: \([^)]*\))?$", text, re.M).group(1) for g, text in alerts.items()
+    } == stages.to_dict()
 
     # Lists: "; " in the table, the write-back and the alert alike.
     missing = groups["missing_required_roles"].where(groups["missing_required_roles"] != "", None).dropna()
