@@ -27,6 +27,7 @@ class Kpi:
     table: str
     definition: str  # the guide's, with how it is measured here
     grain: str
+    figure: str | None = None  # the figure it measures, whose label (figures.labels) states its scale
 
 
 TEXT = {"solution_interest", "journey_id", "measure", "band", "top_rejection_reason"}
@@ -419,6 +420,7 @@ KPIS = {
         "Buying group engagement score: the mean (and median) "
         "group score, person scores rolled up to the group.",
         "one row per week and solution interest",
+        figure="group_score",
     ),
     mqa: Kpi(
         "kpi_mqa_rate",

@@ -151,6 +151,13 @@ def test_every_kpi_by_hand(warehouse, tmp_path):
         ("2026-11-02", "security_add_on", 1, 1, 1.0, 0.8),
         ("2026-11-09", "data_platform", 2, 1, 0.5, 0.875),
     ]
+    # Its scores are group scores: the metadata says so, with their scale (docs/figures.md).
+    [engagement] = [
+        m for m in result.get_asset_materialization_events() if m.asset_key.path[-1].endswith("_engagement")
+    ]
+    assert engagement.materialization.metadata["figure"].value == (
+        "Group engagement score (points, role-weighted mean of members)"
+    )
     assert _kpi(warehouse, "kpi_buying_group_engagement") == [
         ("2026-11-02", "data_platform", 2, 17.5, 17.5),
         ("2026-11-02", "security_add_on", 1, 50.0, 50.0),

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from blueprint_pipeline.figures import labels
 from blueprint_pipeline.published import published
 from blueprint_pipeline.reporting.kpis import KPIS, with_timestamp_weeks
 from blueprint_pipeline.resources import BlueprintConfigResource
@@ -64,6 +65,7 @@ def kpis(
                 metadata={
                     **published(warehouse, kpi.table),
                     "definition": kpi.definition,
+                    **({"figure": labels(loaded.config)[kpi.figure]} if kpi.figure else {}),
                     "latest": dg.MetadataValue.md(
                         latest[kpi.table].to_markdown(index=False)
                         if len(latest[kpi.table])
