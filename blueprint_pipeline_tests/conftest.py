@@ -40,6 +40,12 @@ def require_postgres() -> None:
     pytest.skip(f"PostgreSQL unreachable at {PG_URL}: {reason}")
 
 
+# The tiny sample and its uninterrupted build, shared across suites and xdist workers.
+from blueprint_pipeline_tests.tiny_sample import landing, shared, uninterrupted, uninterrupted_outputs  # noqa: E402
+
+__all__ = ["landing", "shared", "uninterrupted", "uninterrupted_outputs"]
+
+
 @pytest.fixture
 def duckdb_warehouse(tmp_path: Path) -> DuckDBWarehouse:
     return DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))

@@ -10,7 +10,9 @@ import hashlib
 import pandas as pd
 
 from blueprint_pipeline.config.activation import WRITEBACK_COLUMNS, Crm
+from blueprint_pipeline.config.models import BlueprintConfig
 from blueprint_pipeline.csv_safety import to_csv
+from blueprint_pipeline.figures import LIST_SEPARATOR, group_scale
 from blueprint_pipeline.warehouse import Session
 
 
@@ -21,7 +23,7 @@ def writeback_rows(session: Session) -> pd.DataFrame:
         filled = session.fetch_df(
             "select buying_group_id, role from buying_group_roles where assigned > 0 order by role"
         )
-        roles = {g: "; ".join(f["role"]) for g, f in filled.groupby("buying_group_id")}
+        roles = {g: LIST_SEPARATOR.join(f["role"]) for g, f in filled.groupby("buying_group_id")}
     frame = session.fetch_df(
         "select g.buying_group_id, g.account_id, g.solution_interest, s.stage, "
         "round(coalesce(g.completeness_score, 0), 4) as completeness, "
@@ -38,6 +40,20 @@ def writeback_rows(session: Session) -> pd.DataFrame:
         for t in frame["last_stage_change"]
     ]
     return frame[["buying_group_id", *WRITEBACK_COLUMNS]].fillna("").astype(str)
+
+
+def writeback_columns(config: BlueprintConfig) -> dict[str, str]:
+    """What each write-back column holds, on what scale (the manifest says it beside the files:
+    a CRM admin labels the fields with it; docs/figures.md)."""
+    joined = f"joined with {LIST_SEPARATOR!r}"
+    return {
+        "stage": "the group's stage in its solution interest's stage model",
+        "completeness": "the group's completeness score, 0-1, by its solution interest's method",
+        "engagement_score": f"the group's engagement score ({group_scale(config)})",
+        "roles_filled": f"roles with at least one member, {joined}",
+        "roles_missing": f"required roles short of members, {joined}",
+        "last_stage_change": "when the group entered its stage (UTC)",
+    }
 
 
 def row_hash(frame: pd.DataFrame) -> pd.Series:

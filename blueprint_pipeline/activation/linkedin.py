@@ -14,6 +14,7 @@ import pandas as pd
 from blueprint_pipeline.activation.files import write_folder
 from blueprint_pipeline.config.activation import CompanyList, ContactList, LinkedIn
 from blueprint_pipeline.csv_safety import csv_lines, to_csv
+from blueprint_pipeline.figures import LIST_SEPARATOR
 from blueprint_pipeline.warehouse import Session
 
 COMPANY_COLUMNS = [
@@ -183,7 +184,7 @@ def targeting(session: Session, interest: str, settings: LinkedIn) -> bytes:
     )
     rows = []
     for r in frame.itertuples(index=False):
-        roles = [role.strip() for role in r.missing_required_roles.split(",")]
+        roles = [role.strip() for role in r.missing_required_roles.split(LIST_SEPARATOR.strip())]
         aims = [settings.role_targeting[role] for role in roles if role in settings.role_targeting]
         functions = sorted({f for aim in aims for f in aim.job_functions})
         seniorities = sorted({s for aim in aims for s in aim.seniorities})
@@ -191,9 +192,9 @@ def targeting(session: Session, interest: str, settings: LinkedIn) -> bytes:
             (
                 r.account_id,
                 r.account_name or "",
-                "; ".join(roles),
-                "; ".join(functions),
-                "; ".join(seniorities),
+                LIST_SEPARATOR.join(roles),
+                LIST_SEPARATOR.join(functions),
+                LIST_SEPARATOR.join(seniorities),
             )
         )
     return to_csv(

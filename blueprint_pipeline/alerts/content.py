@@ -17,7 +17,9 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from blueprint_pipeline.audiences.compile import compile_filter
-from blueprint_pipeline.config.alerts import AlertsConfig, Routing
+from blueprint_pipeline.config.alerts import Routing
+from blueprint_pipeline.config.models import BlueprintConfig
+from blueprint_pipeline.figures import PERSON_SCALE, group_scale
 from blueprint_pipeline.warehouse import Session
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -45,16 +47,28 @@ def _readiness(row) -> dict:
     }
 
 
+def _complete(is_complete, complete_at: float) -> str:
+    """ "complete" as every output counts it (buying_groups.is_complete, docs/figures.md)."""
+    return (
+        f"complete (at {complete_at:.0%})"
+        if is_complete is True
+        else f"not complete ({complete_at:.0%} needed)"
+    )
+
+
 def load_facts(
-    session: Session, group_ids: list[str], config: AlertsConfig, as_of: datetime
+    session: Session, group_ids: list[str], blueprint: BlueprintConfig, as_of: datetime
 ) -> dict[str, dict]:
-    """buying_group_id -> the facts an alert shows (groups that no longer exist are left out)."""
+    """buying_group_id -> the facts an alert shows (groups that no longer exist are left out).
+    Each score says whose it is and its scale (figures.py)."""
     if not group_ids:
         return {}
+    config = blueprint.alerts
     session.replace_table(KEYS, pd.DataFrame({"key": pd.Series(sorted(set(group_ids)), dtype="string")}))
     groups = session.fetch_df(
         "select g.buying_group_id, g.buying_group_name, g.solution_interest, g.account_id, "
-        "coalesce(g.completeness_score, 0) as completeness, g.missing_required_roles, s.stage, "
+        "coalesce(g.completeness_score, 0) as completeness, g.is_complete, g.missing_required_roles, "
+        "s.stage, "
         "coalesce(e.score, 0) as score, a.account_name, a.domain, a.industry, a.billing_country, "
         "u.email as owner_email, u.is_active as owner_active, u.user_name as owner_name "
         f"from buying_groups as g inner join {KEYS} as w on w.key = g.buying_group_id "
@@ -124,7 +138,12 @@ def load_facts(
                 "stage": _text(g.stage),
                 "status": statuses.get(g.buying_group_id, ""),
                 "score": f"{float(g.score):.1f}",
+                "score_scale": group_scale(blueprint),
                 "completeness": f"{float(g.completeness):.0%}",
+                "complete": _complete(
+                    bool(g.is_complete) if not pd.isna(g.is_complete) else None,
+                    blueprint.buying_groups.completeness_of(g.solution_interest).complete_at,
+                ),
                 "missing_roles": _text(g.missing_required_roles),
                 **_readiness(readiness.get(g.buying_group_id)),
             },
@@ -151,6 +170,7 @@ def load_facts(
                     "title": _text(m.title),
                     "email": _text(m.email),
                     "score": f"{float(m.score):.1f}",
+                    "score_scale": PERSON_SCALE,
                     "last_activities": recent.get(m.person_id, []),
                 }
             )

@@ -21,7 +21,7 @@ def interest_of(config: BlueprintConfig, key: str) -> dict:
 
 def prepare(session: Session, config: BlueprintConfig, group_ids: list[str], as_of: datetime):
     """The facts and territories for the alerted groups, read once per run."""
-    facts = load_facts(session, group_ids, config.alerts, as_of)
+    facts = load_facts(session, group_ids, config, as_of)
     accounts = [f["account"]["id"] for f in facts.values()]
     return facts, territories(session, config.alerts.routing, accounts, as_of)
 

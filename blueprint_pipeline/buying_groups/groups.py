@@ -19,6 +19,7 @@ import pandas as pd
 from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
 from blueprint_pipeline.config.files import check_choice, check_dates, read_user_csv
 from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.figures import LIST_SEPARATOR
 
 GROUP_COLUMNS = ["buying_group_id", "buying_group_name", "solution_interest", "account_id", "role_template"]
 MEMBER_COLUMNS = [
@@ -302,7 +303,7 @@ def completeness(
     totals = per_group[["weighted", "weight"]].sum()
     weighted = (totals["weighted"] / totals["weight"]).where(totals["weight"] > 0, 0.0)
     missing = status[status["required"] & (status["assigned"] < status["members_required"])]
-    missing_roles = missing.groupby("buying_group_id")["role"].agg(lambda r: ", ".join(r))
+    missing_roles = missing.groupby("buying_group_id")["role"].agg(LIST_SEPARATOR.join)
 
     out = groups.copy()
     ids = out["buying_group_id"]

@@ -57,7 +57,8 @@ class RoleConditions(StrictModel):
 
 
 class Role(StrictModel):
-    name: str = Field(min_length=1, max_length=80)
+    # No semicolon: outputs join role names with "; " (figures.LIST_SEPARATOR), and read them back.
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[^;]+$")
     weight: Literal["trivial", "minor", "normal", "important", "vital"] | float = "normal"
     required: bool = False
     members_required: int = Field(default=1, ge=1, le=100)

@@ -18,13 +18,17 @@ WORDS = {
     "active_persons_90d": _count("people active in the last 90 days"),
     "engaged_share_90d": lambda v: f"{v:.0%} of the known people active in the last 90 days",
     "activities_per_person_90d": lambda v: f"{v:.1f} activities per known person in the last 90 days",
-    "velocity_14d": lambda v: f"activity {'up' if v >= 0 else 'down'} by {abs(v):g} over the last 14 days",
-    "rule_score": lambda v: f"engagement score {v:.1f}",
+    # The account's figures, said so: the email beside them shows the group's score (docs/figures.md).
+    "velocity_14d": lambda v: (
+        f"the account's activities {'up' if v >= 0 else 'down'} by {abs(v):g} "
+        "(last 14 days against the 14 before)"
+    ),
+    "rule_score": lambda v: f"the account's activity points {v:.1f} (its persons, decayed, no daily cap)",
     "known_persons": _count("people known at the account"),
     "roles_filled": _count("buying-group roles filled"),
-    "completeness": lambda v: f"buying group {v:.0%} complete",
-    "snapshot_completeness": lambda v: f"{v:.0%} complete at the last daily snapshot",
-    "snapshot_score": lambda v: f"score {v:.1f} at the last daily snapshot",
+    "completeness": lambda v: f"{v:.0%} of the group's template roles filled",
+    "snapshot_completeness": lambda v: f"group completeness {v:.0%} at the last daily snapshot",
+    "snapshot_score": lambda v: f"group score {v:.1f} at the last daily snapshot",
     "log_employees": lambda v: f"{math.expm1(v):,.0f} employees",
     "log_annual_revenue": lambda v: f"annual revenue {math.expm1(v):,.0f}",
     **{f"n_{k}": _count(f"{k.replace('_', ' ')}s in the last 90 days") for k in KINDS},

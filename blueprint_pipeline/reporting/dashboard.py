@@ -19,13 +19,16 @@ from plotly.offline import get_plotlyjs
 
 from blueprint_pipeline.config.models import BlueprintConfig
 from blueprint_pipeline.csv_safety import to_csv
+from blueprint_pipeline.figures import ACCOUNT_SCALE, PERSON_SCALE, complete_threshold, group_scale
+from blueprint_pipeline.figures import labels as score_labels
 from blueprint_pipeline.reporting.kpis import band, band_labels
 from blueprint_pipeline.warehouse import Session
 
 TEMPLATE = "plotly_white"
 
 # What the reader sees in place of a column name, in charts and tables alike. Scores are labelled
-# with their scale where they are used (score_labels), since the group's depends on the config.
+# with whose they are and their scale where they are used (figures.labels: the group's scale
+# depends on the config).
 LABELS = {
     "account_name": "Account",
     "solution_interest": "Solution interest",
@@ -51,31 +54,8 @@ LABELS = {
     "opportunities": "Opportunities",
     "won": "Won",
     "covered": "Share of groups with the role filled",
-    "mean_person_score": "Mean person engagement score (points)",
+    "mean_person_score": f"Mean person engagement score ({PERSON_SCALE})",
 }
-
-GROUP_AGGREGATIONS = {
-    "role_weighted_average": "role-weighted mean of members",
-    "sum": "sum over members",
-    "min_per_role": "sum of the weakest required role",
-}
-
-
-def score_labels(config: BlueprintConfig) -> dict[str, str]:
-    """The group and account score columns' labels, each naming its scale: a group's score and an
-    account's are not on one scale (a weighted mean of members against a sum over persons)."""
-    if config.scoring.model == "suite_compatible":
-        group_scale = "0-100, suite-compatible, relative to the other groups"
-    else:
-        group_scale = f"points, {GROUP_AGGREGATIONS[config.scoring.explainable.group_aggregation]}"
-    change = "last 14 days minus the 14 before"
-    return {
-        "group_scale": group_scale,
-        "group_score": f"Group engagement score ({group_scale})",
-        "group_velocity_14": f"14-day velocity (points, sum over members: {change})",
-        "account_score": "Account engagement score (points, sum over its persons)",
-        "account_velocity_14": f"14-day velocity (points, sum over its persons: {change})",
-    }
 
 
 @dataclass
@@ -109,10 +89,16 @@ def _table(frame: pd.DataFrame, title: str, labels: dict[str, str] | None = None
 
 
 def _latest(
-    session: Session, table: str, numerator: str, denominator: str, mean_of: str | None = None
+    session: Session,
+    table: str,
+    numerator: str,
+    denominator: str,
+    mean_of: str | None = None,
+    counts: bool = False,
 ) -> str:
     """The latest week's value of a KPI table over every interest or journey, as text: a rate
-    recomputed from the summed counts, or (`mean_of`) the mean weighted by `denominator`."""
+    recomputed from the summed counts (with them, "19% (6 of 32)", when `counts`), or
+    (`mean_of`) the mean weighted by `denominator`."""
     frame = _frame(session, f"select * from {table}", table)
     if frame.empty:
         return "—"
@@ -122,7 +108,12 @@ def _latest(
         return "—"
     if mean_of:
         return f"{(pd.to_numeric(latest[mean_of]) * weights).sum() / weights.sum():,.1f}"
-    return f"{pd.to_numeric(latest[numerator]).sum() / weights.sum():.0%}"
+    share = f"{pd.to_numeric(latest[numerator]).sum() / weights.sum():.0%}"
+    return (
+        f"{share} ({int(pd.to_numeric(latest[numerator]).sum()):,} of {int(weights.sum()):,})"
+        if counts
+        else share
+    )
 
 
 def _as_category(frame: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -143,8 +134,10 @@ def _rates(figure: go.Figure) -> go.Figure:
 def overview(session: Session, config: BlueprintConfig) -> Section:
     tiles = [
         (
-            "Groups with every required role",
-            _latest(session, "kpi_buying_group_completeness", "complete_groups", "buying_groups"),
+            f"Complete buying groups (completeness {complete_threshold(config)})",
+            _latest(
+                session, "kpi_buying_group_completeness", "complete_groups", "buying_groups", counts=True
+            ),
         ),
         (
             f"Mean group engagement score ({score_labels(config)['group_scale']})",
@@ -223,6 +216,54 @@ def overview(session: Session, config: BlueprintConfig) -> Section:
     return section
 
 
+def _groups_engaged(session: Session) -> pd.DataFrame:
+    """Each group's stage, score and 14-day velocity as the dashboard and the summary show them."""
+    return _frame(
+        session,
+        "select g.buying_group_id, a.account_name, g.solution_interest, s.stage, s.days_in_stage, "
+        "round(coalesce(e.score, 0), 1) as score, round(coalesce(e.velocity_14, 0), 1) as velocity_14 "
+        "from buying_groups as g left join unified_accounts as a on a.account_id = g.account_id "
+        "left join buying_group_stages as s on s.buying_group_id = g.buying_group_id "
+        "left join buying_group_engagement as e on e.buying_group_id = g.buying_group_id",
+        "buying_groups",
+        "unified_accounts",
+        "buying_group_stages",
+        "buying_group_engagement",
+    )
+
+
+def _accounts_engaged(session: Session) -> pd.DataFrame:
+    """Each engaged account's score and 14-day velocity as the dashboard and the summary show them."""
+    return _frame(
+        session,
+        "select s.account_id, a.account_name, round(s.score, 1) as score, "
+        "round(s.velocity_14, 1) as velocity_14 "
+        "from account_engagement_scores as s inner join unified_accounts as a on a.account_id = s.account_id",
+        "account_engagement_scores",
+        "unified_accounts",
+    )
+
+
+def top_engagement(session: Session, config: BlueprintConfig) -> str | None:
+    """The build summary's line: the most engaged group and account, each score with whose it is and
+    its scale, as the dashboard's tables show them (ties: the first id)."""
+    groups, accounts = _groups_engaged(session), _accounts_engaged(session)
+    parts = []
+    if not groups.empty:
+        g = groups.sort_values(["score", "buying_group_id"], ascending=[False, True]).iloc[0]
+        parts.append(
+            f"top group {g['buying_group_id']}: group score {float(g['score']):.1f} "
+            f"({group_scale(config)}), 14-day velocity {float(g['velocity_14']):.1f}"
+        )
+    if not accounts.empty:
+        a = accounts.sort_values(["score", "account_id"], ascending=[False, True]).iloc[0]
+        parts.append(
+            f"top account {a['account_id']}: account score {float(a['score']):.1f} ({ACCOUNT_SCALE}), "
+            f"14-day velocity {float(a['velocity_14']):.1f}"
+        )
+    return "; ".join(parts) or None
+
+
 def progression(session: Session, config: BlueprintConfig) -> Section:
     section = Section("Progression")
     stages = _frame(
@@ -268,18 +309,7 @@ def progression(session: Session, config: BlueprintConfig) -> Section:
         )
     )
     top = config.reporting.top_n
-    groups = _frame(
-        session,
-        "select g.buying_group_id, a.account_name, g.solution_interest, s.stage, s.days_in_stage, "
-        "round(coalesce(e.score, 0), 1) as score, round(coalesce(e.velocity_14, 0), 1) as velocity_14 "
-        "from buying_groups as g left join unified_accounts as a on a.account_id = g.account_id "
-        "left join buying_group_stages as s on s.buying_group_id = g.buying_group_id "
-        "left join buying_group_engagement as e on e.buying_group_id = g.buying_group_id",
-        "buying_groups",
-        "unified_accounts",
-        "buying_group_stages",
-        "buying_group_engagement",
-    )
+    groups = _groups_engaged(session)
     scales = score_labels(config)
     group_labels = {"score": scales["group_score"], "velocity_14": scales["group_velocity_14"]}
     if groups.empty:
@@ -304,19 +334,14 @@ def progression(session: Session, config: BlueprintConfig) -> Section:
                 group_labels,
             )
         )
-    accounts = _frame(
-        session,
-        "select a.account_name, round(s.score, 1) as score, round(s.velocity_14, 1) as velocity_14 "
-        "from account_engagement_scores as s inner join unified_accounts as a on a.account_id = s.account_id",
-        "account_engagement_scores",
-        "unified_accounts",
-    )
+    accounts = _accounts_engaged(session)
     surge = config.reporting.surge_points
     account_labels = {"score": scales["account_score"], "velocity_14": scales["account_velocity_14"]}
     if accounts.empty:
         section.blocks += [_table(accounts, "Surging accounts"), _table(accounts, "At-risk accounts")]
     else:
         velocity = pd.to_numeric(accounts["velocity_14"])
+        accounts = accounts.drop(columns="account_id")  # accounts by name
         section.blocks.append(
             _table(
                 accounts[velocity >= surge].nlargest(top, "velocity_14"),
@@ -554,12 +579,13 @@ def sales_handoff(session: Session, config: BlueprintConfig) -> bytes:
     frame = _frame(
         session,
         "select a.account_name, g.account_id, g.solution_interest, s.stage, s.entered_at as stage_since, "
-        "round(g.completeness_score, 2) as completeness, round(coalesce(e.score, 0), 1) as engagement_score, "
+        "round(g.completeness_score, 2) as completeness, "
+        "round(coalesce(e.score, 0), 1) as group_engagement_score, "
         "coalesce(g.missing_required_roles, '') as missing_roles from buying_groups as g "
         "inner join buying_group_stages as s on s.buying_group_id = g.buying_group_id "
         "left join buying_group_engagement as e on e.buying_group_id = g.buying_group_id "
         "left join unified_accounts as a on a.account_id = g.account_id "
-        "where s.stage in (select unnest($q)) order by engagement_score desc, g.account_id",
+        "where s.stage in (select unnest($q)) order by group_engagement_score desc, g.account_id",
         "buying_groups",
         "buying_group_stages",
         "buying_group_engagement",

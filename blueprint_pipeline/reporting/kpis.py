@@ -27,6 +27,7 @@ class Kpi:
     table: str
     definition: str  # the guide's, with how it is measured here
     grain: str
+    figure: str | None = None  # the figure it measures, whose label (figures.labels) states its scale
 
 
 TEXT = {"solution_interest", "journey_id", "measure", "band", "top_rejection_reason"}
@@ -46,8 +47,17 @@ def _empty(columns: list[str]) -> pd.DataFrame:
 
 
 def _week(times: pd.Series) -> pd.Series:
-    """The Monday each time's week starts on, as SQL's date_trunc('week', ...) gives it."""
-    return pd.to_datetime(times).dt.to_period("W-SUN").dt.start_time.dt.date
+    """The Monday each time's week starts on, as SQL's date_trunc('week', ...) gives it: a
+    timestamp at midnight, the type every KPI's `week` has (dates as Python objects became text)."""
+    return pd.to_datetime(times).dt.to_period("W-SUN").dt.start_time.astype("datetime64[us]")
+
+
+def with_timestamp_weeks(frame: pd.DataFrame) -> pd.DataFrame:
+    """The KPI table with its `week` as a timestamp (midnight on the Monday) on either warehouse:
+    PostgreSQL returns SQL dates as Python dates, which a table would store as text."""
+    if "week" not in frame.columns:
+        return frame
+    return frame.assign(week=pd.to_datetime(frame["week"]).astype("datetime64[us]"))
 
 
 def _rate(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
@@ -68,8 +78,9 @@ def completeness(session: Session, config: BlueprintConfig) -> pd.DataFrame:
         )
     frame = session.fetch_df(
         f"select week, solution_interest, count(*) as buying_groups, "
-        "cast(sum(case when coalesce(required_roles_missing, 0) = 0 then 1 else 0 end) as bigint) "
-        "as complete_groups, "
+        # Complete as `buying_groups.is_complete` says (the interest's method and threshold), the
+        # one definition every output counts (docs/figures.md).
+        "cast(sum(case when is_complete then 1 else 0 end) as bigint) as complete_groups, "
         # The mean in decimals: a sum of doubles depends on row order, which moved a tie at the
         # fourth decimal between two identical builds.
         "cast(round(avg(cast(completeness_score as decimal(18, 6))), 4) as double) as mean_completeness "
@@ -400,7 +411,8 @@ def mqa_acceptance(session: Session, config: BlueprintConfig) -> pd.DataFrame:
 KPIS = {
     completeness: Kpi(
         "kpi_buying_group_completeness",
-        "Buying group completeness rate: the share of buying groups with every required role filled.",
+        "Buying group completeness rate: the share of buying groups that are complete (completeness "
+        "score at their solution interest's threshold, buying_groups.is_complete; docs/figures.md).",
         "one row per week and solution interest",
     ),
     engagement: Kpi(
@@ -408,6 +420,7 @@ KPIS = {
         "Buying group engagement score: the mean (and median) "
         "group score, person scores rolled up to the group.",
         "one row per week and solution interest",
+        figure="group_score",
     ),
     mqa: Kpi(
         "kpi_mqa_rate",

@@ -25,7 +25,7 @@ def _tables(stage_g2: str, entered_g2: datetime) -> dict[str, pd.DataFrame]:
     return {
         "buying_groups": pd.DataFrame(
             {"buying_group_id": ["G1", "G2"], "account_id": ["A1", "A2"], "solution_interest": "data_platform",
-             "completeness_score": [0.5, 1.0], "missing_required_roles": ["Champion", ""]}
+             "completeness_score": [0.5, 1.0], "missing_required_roles": ["Champion; Practitioner", ""]}
         ),
         "buying_group_stages": pd.DataFrame(
             {"buying_group_id": ["G1", "G2"], "stage": ["Awareness", stage_g2],
@@ -33,8 +33,8 @@ def _tables(stage_g2: str, entered_g2: datetime) -> dict[str, pd.DataFrame]:
         ),
         "buying_group_engagement": pd.DataFrame({"buying_group_id": ["G1", "G2"], "score": [1.234, 22.0]}),
         "buying_group_roles": pd.DataFrame(
-            {"buying_group_id": ["G1", "G1", "G2"], "role": ["Decision Maker", "Champion", "Decision Maker"],
-             "assigned": [1, 0, 2]}
+            {"buying_group_id": ["G1", "G1", "G1", "G2"],
+             "role": ["Decision Maker", "Influencer", "Champion", "Decision Maker"], "assigned": [1, 1, 0, 2]}
         ),
     }  # fmt: skip
 
@@ -69,8 +69,8 @@ def test_writeback_delta_and_journey_updates(warehouse, tmp_path):
         "Awareness",
         "0.5",
         "1.23",
-        "Decision Maker",
-        "Champion",
+        "Decision Maker; Influencer",  # roles filled and missing, both joined with "; " (docs/figures.md)
+        "Champion; Practitioner",
         "2026-03-01T00:00:00Z",
     ]
     assert len(_rows(first / "buying_groups_delta.csv")) == 3  # header + both groups

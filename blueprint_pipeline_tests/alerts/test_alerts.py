@@ -211,6 +211,16 @@ def test_the_asset_queues_routed_alerts(warehouse, tmp_path):
     )[0]
     assert subject == "Sales alert: Data Platform for Acme A2 (qualified: reached Marketing Qualified)"
     assert "Account:            Acme A2 (A2, acme.com)" in text and "Missing roles:      none" in text
+    # Each score says whose it is and its scale; "complete" as buying_groups.is_complete (docs/figures.md).
+    score = warehouse.scalar(
+        "select score from buying_group_engagement where buying_group_id = 'data_platform:A2'"
+    )
+    assert (
+        f"Group score:        {score:.1f} (group engagement score, points, role-weighted mean of members)"
+        in text
+    )
+    assert "Completeness:       50%, not complete (80% needed)" in text
+    assert ": person score 1.0 points, " in text and ": person score 1.0 points, " in html
     # The group's readiness (readiness_scores), with its reasons in words.
     assert "Readiness:          fast_track (probability 72%)\n    - 12 activities in the last 90 days" in text
     assert "<li>1 people known at the account (lowers readiness by 4 points)</li>" in html

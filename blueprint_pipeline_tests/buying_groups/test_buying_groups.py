@@ -86,8 +86,9 @@ def test_groups_members_completeness_overrides_and_history(warehouse, setup, mon
         "select buying_group_id, buying_group_name, members, completeness_score, "
         f"required_roles_completeness, missing_required_roles, is_complete from buying_groups where {MINE} order by 1"
     )
-    assert rows(warehouse, groups_sql) == [  # complete at 0.5 (security: at 0.7)
-        (f"platform:{AC1}", "Platform for Acme Corp", 0, 0.0, 0.0, "Decision Maker, Champion, Budget", False),
+    # Complete at 0.5 (security: at 0.7); missing roles joined with "; " as every output's lists.
+    assert rows(warehouse, groups_sql) == [
+        (f"platform:{AC1}", "Platform for Acme Corp", 0, 0.0, 0.0, "Decision Maker; Champion; Budget", False),
         (f"platform:{GL1}", "Platform for Globex", 3, 0.583333, 0.666667, "Budget", True),
         (
             f"platform:{GL2}",
@@ -95,7 +96,7 @@ def test_groups_members_completeness_overrides_and_history(warehouse, setup, mon
             0,
             0.0,
             0.0,
-            "Decision Maker, Champion, Budget",
+            "Decision Maker; Champion; Budget",
             False,
         ),
         (f"security:{GL1}", "Security for Globex", 3, 0.690476, 0.666667, "Budget", False),

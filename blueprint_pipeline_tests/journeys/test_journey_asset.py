@@ -39,7 +39,7 @@ def _tables() -> dict[str, pd.DataFrame]:
         "buying_groups": pd.DataFrame(
             {"buying_group_id": gid, "buying_group_name": [f"Data Platform for Acme {a}" for a, _, _ in GROUPS],
              "solution_interest": "data_platform", "account_id": [a for a, _, _ in GROUPS], "members": 2,
-             "completeness_score": 0.5, "missing_required_roles": ""}
+             "completeness_score": 0.5, "is_complete": False, "missing_required_roles": ""}
         ),
         "buying_group_stages": pd.DataFrame({"buying_group_id": gid, "stage": [s for _, _, s in GROUPS]}),
         "buying_group_engagement": pd.DataFrame({"buying_group_id": gid, "score": [s for _, s, _ in GROUPS]}),

@@ -68,7 +68,8 @@ def test_dashboard_and_handoff(warehouse, tmp_path, monkeypatch):
     assert "prs_zq" not in page  # persons only as counts
     handoff = (tmp_path / "reports" / "sales_handoff.csv").read_text().splitlines()
     assert handoff[0] == (
-        "account_name,account_id,solution_interest,stage,stage_since,completeness,engagement_score,missing_roles"
+        "account_name,account_id,solution_interest,stage,stage_since,completeness,group_engagement_score,"
+        "missing_roles"
     )
     assert [line.split(",")[1] for line in handoff[1:]] == ["A3", "A2"]
     metadata = result.asset_materializations_for_node("dashboard")[0].metadata
@@ -85,6 +86,10 @@ def _labels_are_words_and_scores_state_their_scale(page: str) -> None:
     assert not {h for h in headings if "_" in h}, headings  # no column name such as velocity_14
     assert "Group engagement score (points, role-weighted mean of members)" in headings
     assert "Account engagement score (points, sum over its persons)" in headings
+    # A group's velocity aggregates its members' as its score does (docs/figures.md), an account's sums.
+    velocity = "14-day velocity (points, {}: last 14 days minus the 14 before)"
+    assert "Group " + velocity.format("role-weighted mean of members") in headings
+    assert "Account " + velocity.format("sum over its persons") in headings
     assert "Mean group engagement score (points, role-weighted mean of members)" in page
 
 

@@ -3,12 +3,15 @@
 Groups: g1 (A1) and g2 (A2) of data_platform (opportunity type "Data Platform"), g3 (A3) of
 security_add_on. Weeks start on Monday: W1 = 2026-11-02, W2 = 2026-11-09.
 
-Snapshots (date: required roles missing, completeness, score, stage); the week's last counts:
-  g1: 11-03 (1, 0.5, 10, Awareness), 11-06 (0, 1.0, 30, Marketing Qualified), 11-10 (1, 0.75, 20, Engaged)
-  g2: 11-05 (2, 0.25, 5, Awareness), 11-12 (0, 1.0, 40, Marketing Qualified)
-  g3: 11-05 (0, 0.8, 50, Sales Ready)
+Snapshots (date: required roles missing, completeness, complete (at 80%), score, stage); the week's
+last counts:
+  g1: 11-03 (1, 0.5, no, 10, Awareness), 11-06 (0, 1.0, yes, 30, Marketing Qualified),
+      11-10 (1, 0.75, no, 20, Engaged)
+  g2: 11-05 (2, 0.25, no, 5, Awareness), 11-12 (0, 1.0, yes, 40, Marketing Qualified)
+  g3: 11-05 (1, 0.8, yes, 50, Sales Ready)
 - completeness W1 dp: g1 complete, g2 not -> 1/2 = 0.5, mean (1.0 + 0.25) / 2 = 0.625; W1 security
-  1/1; W2 dp: g2 only -> 0.5, mean (0.75 + 1.0) / 2 = 0.875.
+  1/1 (complete as is_complete says, though a required role is missing: docs/figures.md); W2 dp:
+  g2 only -> 0.5, mean (0.75 + 1.0) / 2 = 0.875.
 - engagement W1 dp mean (30 + 5) / 2 = 17.5; W1 security 50; W2 dp (20 + 40) / 2 = 30.
 - MQA (qualified: Marketing Qualified, Sales Ready) W1 dp 1/2; W1 security 1/1; W2 dp 1/2.
 Created (first stage history): g1 11-03, g2 11-05, g3 11-05. Opportunities:
@@ -44,12 +47,12 @@ D = datetime.fromisoformat
 
 def _tables() -> dict[str, pd.DataFrame]:
     snap = [
-        ("g1", "A1", "data_platform", "2026-11-03", 1, 0.5, 10, "Awareness"),
-        ("g1", "A1", "data_platform", "2026-11-06", 0, 1.0, 30, "Marketing Qualified"),
-        ("g1", "A1", "data_platform", "2026-11-10", 1, 0.75, 20, "Engaged"),
-        ("g2", "A2", "data_platform", "2026-11-05", 2, 0.25, 5, "Awareness"),
-        ("g2", "A2", "data_platform", "2026-11-12", 0, 1.0, 40, "Marketing Qualified"),
-        ("g3", "A3", "security_add_on", "2026-11-05", 0, 0.8, 50, "Sales Ready"),
+        ("g1", "A1", "data_platform", "2026-11-03", 1, 0.5, False, 10, "Awareness"),
+        ("g1", "A1", "data_platform", "2026-11-06", 0, 1.0, True, 30, "Marketing Qualified"),
+        ("g1", "A1", "data_platform", "2026-11-10", 1, 0.75, False, 20, "Engaged"),
+        ("g2", "A2", "data_platform", "2026-11-05", 2, 0.25, False, 5, "Awareness"),
+        ("g2", "A2", "data_platform", "2026-11-12", 0, 1.0, True, 40, "Marketing Qualified"),
+        ("g3", "A3", "security_add_on", "2026-11-05", 1, 0.8, True, 50, "Sales Ready"),
     ]
     roles = [
         ("g1", "2026-11-03", "DM", 1),
@@ -87,9 +90,9 @@ def _tables() -> dict[str, pd.DataFrame]:
         "buying_groups": pd.DataFrame({"buying_group_id": ["g1", "g2", "g3"], "account_id": ["A1", "A2", "A3"],
                                        "solution_interest": ["data_platform", "data_platform", "security_add_on"]}),
         "buying_group_snapshots": pd.DataFrame(
-            [(g, a, i, D(d), m, c, s, st) for g, a, i, d, m, c, s, st in snap],
+            [(g, a, i, D(d), m, c, done, s, st) for g, a, i, d, m, c, done, s, st in snap],
             columns=["buying_group_id", "account_id", "solution_interest", "snapshot_date",
-                     "required_roles_missing", "completeness_score", "score", "stage"]),
+                     "required_roles_missing", "completeness_score", "is_complete", "score", "stage"]),
         "buying_group_role_snapshots": pd.DataFrame(
             [(g, D(d), r, m) for g, d, r, m in roles],
             columns=["buying_group_id", "snapshot_date", "role", "members"]),
@@ -137,11 +140,24 @@ def test_every_kpi_by_hand(warehouse, tmp_path):
         tags={AS_OF_TAG: "2026-11-25T00:00:00"},
     )
     assert result.success
+    with warehouse.session() as session:
+        weeks = {
+            t: dict(session.columns(t)).get("week") for t in session.list_tables() if t.startswith("kpi_")
+        }
+    # Every KPI's week is one type, a timestamp (issue 23: kpi_mqa_acceptance's was text).
+    assert {t: w for t, w in weeks.items() if w is not None and not w.lower().startswith("timestamp")} == {}
     assert _kpi(warehouse, "kpi_buying_group_completeness") == [
         ("2026-11-02", "data_platform", 2, 1, 0.5, 0.625),
         ("2026-11-02", "security_add_on", 1, 1, 1.0, 0.8),
         ("2026-11-09", "data_platform", 2, 1, 0.5, 0.875),
     ]
+    # Its scores are group scores: the metadata says so, with their scale (docs/figures.md).
+    [engagement] = [
+        m for m in result.get_asset_materialization_events() if m.asset_key.path[-1].endswith("_engagement")
+    ]
+    assert engagement.materialization.metadata["figure"].value == (
+        "Group engagement score (points, role-weighted mean of members)"
+    )
     assert _kpi(warehouse, "kpi_buying_group_engagement") == [
         ("2026-11-02", "data_platform", 2, 17.5, 17.5),
         ("2026-11-02", "security_add_on", 1, 50.0, 50.0),

@@ -89,23 +89,26 @@ def test_person_scores_decay_cap_and_velocity(warehouse, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("aggregation", "model", "expected_g", "contributions"),
+    ("aggregation", "model", "expected_g", "expected_v14", "contributions"),
     [
-        ("sum", "explainable", 20.0, [10.0, 4.0, 6.0, 0.0]),
-        ("role_weighted_average", "explainable", 6.0, [3.846154, 1.230769, 0.923077, 0.0]),
-        ("min_per_role", "explainable", 4.0, [0.0, 4.0, 0.0, 0.0]),
-        # the suite model's group score (given here) becomes `score`
-        ("sum", "suite_compatible", 70.0, [10.0, 4.0, 6.0, 0.0]),
+        ("sum", "explainable", 20.0, 6.0, [10.0, 4.0, 6.0, 0.0]),
+        ("role_weighted_average", "explainable", 6.0, 1.461538, [3.846154, 1.230769, 0.923077, 0.0]),
+        ("min_per_role", "explainable", 4.0, 2.0, [0.0, 4.0, 0.0, 0.0]),
+        # the suite model's group score (given here) becomes `score`; velocity stays explainable
+        ("sum", "suite_compatible", 70.0, 6.0, [10.0, 4.0, 6.0, 0.0]),
     ],
 )
-def test_group_aggregations(warehouse, aggregation, model, expected_g, contributions):
+def test_group_aggregations(warehouse, aggregation, model, expected_g, expected_v14, contributions):
     """Group g: Decision Maker (weight 100, required) p1 scored 10, Champion (80, required) p2 4,
     Practitioner (40) p3 6 and p4 with no activity. sum 20; role-weighted (10x100 + 4x80 + 6x40 +
     0x40) / 260 = 6; weakest required role: Champion, 4. Group h has no members: 0 every way.
     Contributions (buying_group_score_contributions) add up to the score: role-weighted p1
     10 x 100 / 260 = 3.846154, p2 4 x 80 / 260 = 1.230769, p3 6 x 40 / 260 = 0.923077; min per
     role: only the Champion's members count. Suite raw contributions (member suite scores 50, 20,
-    0, 0; template weights sum 220): p1 50 x 100 / 220 = 22.727273, p2 20 x 80 / 220 = 7.272727."""
+    0, 0; template weights sum 220): p1 50 x 100 / 220 = 22.727273, p2 20 x 80 / 220 = 7.272727.
+    Velocity (14 days: p1 1, p2 2, p3 3, p4 0) aggregates as the score does (docs/figures.md): sum
+    6; role-weighted (1x100 + 2x80 + 3x40 + 0x40) / 260 = 1.461538; the weakest required role's
+    (Champion) 2."""
     roles = [("DM", True, 100.0), ("Champion", True, 80.0), ("Practitioner", False, 40.0)]
     tables = {
         "buying_groups": pd.DataFrame({"buying_group_id": ["g", "h"]}),
@@ -135,12 +138,12 @@ def test_group_aggregations(warehouse, aggregation, model, expected_g, contribut
     for name in ("buying_group_engagement", "buying_group_score_contributions"):
         build_model(warehouse, project, project.models[name], as_of=datetime(2026, 3, 1), config_version="t")
     found = {
-        g: (round(s, 6), v14)
+        g: (round(s, 6), round(v14, 6))
         for g, s, v14 in warehouse.fetchall(
             "select buying_group_id, score, velocity_14 from buying_group_engagement"
         )
     }
-    assert found == {"g": (expected_g, 6.0), "h": (0.0, 0.0)}
+    assert found == {"g": (expected_g, expected_v14), "h": (0.0, 0.0)}
     by_member = warehouse.fetchall(
         "select round(contribution, 6), round(suite_raw_contribution, 6) from buying_group_score_contributions "
         "order by person_id"

@@ -10,6 +10,7 @@ from blueprint_pipeline.activation.crm import (
     row_hash,
     upsert_columns,
     upsert_csv,
+    writeback_columns,
     writeback_rows,
 )
 from blueprint_pipeline.activation.files import write_folder
@@ -128,6 +129,7 @@ def crm_writeback(
             "changed": len(delta),
             "account_field_updates": len(updates),
             "formula_like_values": formulas,
+            "columns": writeback_columns(loaded.config),
             "config_version": loaded.version,
         }
         write_folder(activation.root / "crm" / stamp, files, manifest)

@@ -17,7 +17,7 @@ from blueprint_pipeline.buying_groups.roles import (
     parsed_titles,
     uses_custom_fields,
 )
-from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
+from blueprint_pipeline.figures import complete_threshold
 from blueprint_pipeline.histories import check_history_moves_forward
 from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
@@ -70,14 +70,6 @@ def _current_state(session: Session) -> pd.DataFrame:
         "partition by buying_group_id, person_id order by event_seq desc) as latest "
         f"from {EVENTS_TABLE}) as e where latest = 1 and event <> 'removed'"
     )
-
-
-def _thresholds(config: BuyingGroupsConfig) -> str:
-    """The summary's threshold, "at 80%", or each solution interest's when they differ."""
-    at = {name: config.completeness_of(name).complete_at for name in sorted(config.solution_interests)}
-    if len(set(at.values())) <= 1:
-        return f"at {next(iter(at.values()), config.completeness.complete_at):.0%}"
-    return "at " + ", ".join(f"{value:.0%} for {name}" for name, value in at.items())
 
 
 @dg.multi_asset(
@@ -219,7 +211,7 @@ def buying_groups(
             "dagster/row_count": len(groups),
             "summary/buying groups": f"{len(groups):,} with {len(result.members):,} members; "
             f"mean completeness {mean_completeness:.0%}, {complete:,} complete "
-            f"({_thresholds(config)})",
+            f"({complete_threshold(loaded.config)})",
             "mean_completeness": dg.MetadataValue.float(mean_completeness),
             "complete_groups": complete,
             "completeness_method": ", ".join(sorted(set(groups["completeness_method"].dropna()))),

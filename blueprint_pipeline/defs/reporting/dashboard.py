@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from blueprint_pipeline.reporting.dashboard import write
+from blueprint_pipeline.reporting.dashboard import top_engagement, write
 from blueprint_pipeline.reporting.kpis import KPIS
 from blueprint_pipeline.resources import BlueprintConfigResource, reports_dir
 from blueprint_pipeline.run_facts import run_facts
@@ -36,6 +36,7 @@ def dashboard(
     facts = run_facts(context, loaded.version)
     with warehouse.session() as session:
         path, handed_off = write(reports_dir(), session, loaded.config, f"{facts.as_of:%Y-%m-%d %H:%M} UTC")
+        top = top_engagement(session, loaded.config)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
@@ -43,6 +44,7 @@ def dashboard(
             "sales_handoff_rows": handed_off,
             "summary/dashboard": f"{path} (open it in a browser; sales hand-off: {handed_off} "
             "qualified groups)",
+            **({"summary/engagement": top} if top else {}),
             **facts.metadata(),
         }
     )

@@ -4,8 +4,9 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from blueprint_pipeline.figures import labels
 from blueprint_pipeline.published import published
-from blueprint_pipeline.reporting.kpis import KPIS
+from blueprint_pipeline.reporting.kpis import KPIS, with_timestamp_weeks
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
@@ -54,7 +55,7 @@ def kpis(
     with warehouse.transaction() as session:
         for compute, kpi in KPIS.items():
             if kpi.table in selected:
-                frame = compute(session, loaded.config)
+                frame = with_timestamp_weeks(compute(session, loaded.config))
                 session.replace_table(kpi.table, frame)
                 latest[kpi.table] = frame.sort_values(frame.columns[0]).tail(3) if len(frame) else frame
     for kpi in KPIS.values():
@@ -64,6 +65,7 @@ def kpis(
                 metadata={
                     **published(warehouse, kpi.table),
                     "definition": kpi.definition,
+                    **({"figure": labels(loaded.config)[kpi.figure]} if kpi.figure else {}),
                     "latest": dg.MetadataValue.md(
                         latest[kpi.table].to_markdown(index=False)
                         if len(latest[kpi.table])
