@@ -47,9 +47,9 @@ def _milestone(rule: MilestoneRule, config: AlertsConfig, group) -> str | None:
     if rule.milestone == "qualified" and group.stage in config.milestones.qualified_stages:
         return f"qualified: reached {group.stage}"
     if rule.milestone == "complete" and group.is_complete:
-        return f"complete: {group.completeness:.0%} of its roles filled"
+        return f"complete: completeness score {group.completeness:.0%}, at its threshold or over"
     if rule.milestone == "highly_engaged" and group.score >= config.milestones.highly_engaged_score:
-        return f"highly engaged: score {group.score:.1f} >= {config.milestones.highly_engaged_score:g}"
+        return f"highly engaged: group score {group.score:.1f} >= {config.milestones.highly_engaged_score:g}"
     return None
 
 
@@ -109,7 +109,7 @@ def evaluate(config: AlertsConfig, groups: pd.DataFrame, moves: pd.DataFrame, st
                     memory["armed"] = False
                     held += quiet and not new_rule
                     if not quiet:
-                        reason = f"score {group.score:.1f} reached {rule.above:g}"
+                        reason = f"group score {group.score:.1f} reached {rule.above:g}"
                         out.fired.append(Fired(name, group.buying_group_id, reason))
                 elif not memory["armed"] and group.score < rule.rearm_below:
                     memory["armed"] = True  # fell back below the band: the next rise alerts again

@@ -6,7 +6,7 @@ h milestone highly engaged (score >= 20), t score threshold above 30 re-armed be
 transition to Sales Ready. Worked answer, build by build:
   1. Every rule is new: g1 (MQ, 35, complete) is remembered as qualified, complete, highly
      engaged and over the threshold; the three stage moves so far are remembered. No alert.
-  2. g2 reaches MQ -> q; g3's score 31 -> t ("score 31.0 reached 30") and h; g1 moves MQ -> Sales
+  2. g2 reaches MQ -> q; g3's score 31 -> t ("group score 31.0 reached 30") and h; g1 moves MQ -> Sales
      Ready (move 4) -> s. g1 stays at 35: t already fired for it, nothing.
   3. g3 at 25: inside the band (20-30): nothing.   4. g3 at 31 again: still not re-armed: nothing.
   5. g3 at 15: below 20, re-armed, no alert.       6. g3 at 30: t fires again.
@@ -86,17 +86,17 @@ def test_rule_types_hysteresis_and_a_quiet_start():
         first.state,
     )
     assert sorted((f.rule, f.buying_group_id, f.reason) for f in second.fired) == [
-        ("h", "g3", "highly engaged: score 31.0 >= 20"),
+        ("h", "g3", "highly engaged: group score 31.0 >= 20"),
         ("q", "g2", "qualified: reached Marketing Qualified"),
         ("s", "g1", "moved Marketing Qualified -> Sales Ready"),
-        ("t", "g3", "score 31.0 reached 30"),
+        ("t", "g3", "group score 31.0 reached 30"),
     ]
     state, fired = second.state, []
     for score in (25, 31, 15, 30):
         result = evaluate(config, _groups([g1, ("g3", "Engaged", score, False)]), _moves(moves), state)
         state = result.state
         fired.append([(f.rule, f.reason) for f in result.fired])
-    assert fired == [[], [], [], [("t", "score 30.0 reached 30")]]
+    assert fired == [[], [], [], [("t", "group score 30.0 reached 30")]]
 
 
 def test_a_rule_added_later_starts_quiet():
@@ -271,9 +271,9 @@ def test_new_groups_start_quiet_unless_the_rule_says_otherwise():
     assert sorted((f.rule, f.buying_group_id, f.reason) for f in second.fired) == [
         ("q", "g1", "qualified: reached Sales Ready"),
         ("s", "g1", "moved Engaged -> Sales Ready"),
-        ("t", "g1", "score 35.0 reached 30"),
-        ("t_new", "g1", "score 35.0 reached 30"),
-        ("t_new", "g2", "score 40.0 reached 30"),
+        ("t", "g1", "group score 35.0 reached 30"),
+        ("t_new", "g1", "group score 35.0 reached 30"),
+        ("t_new", "g2", "group score 40.0 reached 30"),
     ]
     assert second.quiet == {
         "q": "new groups: 1 already true, remembered, not alerted",
@@ -296,8 +296,8 @@ def test_new_groups_start_quiet_unless_the_rule_says_otherwise():
     )
     assert sorted((f.rule, f.buying_group_id, f.reason) for f in fourth.fired) == [
         ("s", "g2", "moved Engaged -> Sales Ready"),
-        ("t", "g2", "score 31.0 reached 30"),
-        ("t_new", "g2", "score 31.0 reached 30"),
+        ("t", "g2", "group score 31.0 reached 30"),
+        ("t_new", "g2", "group score 31.0 reached 30"),
     ]
 
 
