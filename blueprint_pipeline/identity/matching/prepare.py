@@ -18,6 +18,7 @@ from nicknames import NickNamer
 
 from blueprint_pipeline.buying_groups.title_parser import parse_title
 from blueprint_pipeline.identity.links import normalise_name
+from blueprint_pipeline.identity.matching.blocking import BLOCK_COLUMNS, MAX_BLOCK_RECORDS, block_keys
 from blueprint_pipeline.identity.matching.phones import region_codes, to_e164
 
 COLUMNS = [
@@ -38,6 +39,7 @@ COLUMNS = [
     "country",
     "title",
     "title_job",
+    *BLOCK_COLUMNS,
 ]
 LIST_COLUMNS = ("first_name_forms",)  # lists of text: hashed or compared as their elements
 
@@ -106,10 +108,12 @@ def prepare(
     countries: dict[str, str],
     personal_domains: set[str],
     shared_mailboxes: frozenset[str] = frozenset(),
+    max_block_records: int = MAX_BLOCK_RECORDS,
 ) -> pd.DataFrame:
     """`nodes`: int_identity_nodes' live rows; `countries`: the seed country_names (alias ->
     country); `personal_domains`: identity_personal_domains; `shared_mailboxes`: the addresses of
-    identity_shared_mailboxes. Returns COLUMNS, sorted by key."""
+    identity_shared_mailboxes; `max_block_records`: the blocking keys' cap (blocking.py). Returns
+    COLUMNS, sorted by key."""
     regions = region_codes(countries)
     first = [clean(v) for v in _column(nodes, "first_name")]
     last = [clean(v) for v in _column(nodes, "last_name")]
@@ -140,4 +144,5 @@ def prepare(
         },
         dtype=object,
     )
+    out = out.join(block_keys(out, max_block_records))
     return out[COLUMNS].sort_values("unique_id", ignore_index=True)
