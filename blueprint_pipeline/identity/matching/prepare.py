@@ -89,6 +89,14 @@ def _column(frame: pd.DataFrame, column: str) -> list[str | None]:
     return [_text(v) for v in frame[column].tolist()] if column in frame else [None] * len(frame)
 
 
+def _each_distinct(fn, *columns: list) -> list:
+    """fn over the columns row by row, computed once per distinct row: a person's records repeat
+    its phone number and firm, and parsing numbers was most of the cleaning at 1M persons."""
+    rows = list(zip(*columns, strict=True))
+    results = {row: fn(*row) for row in dict.fromkeys(rows)}
+    return [results[row] for row in rows]
+
+
 def _letters(user: str) -> str | None:
     """The user part's letters: 'nicholas.rodriguez' and 'nicholasrodriguez68' (the same person's
     work and private address) both give 'nicholasrodriguez'."""
@@ -134,9 +142,9 @@ def prepare(
             "email_user": [e.split("@", 1)[0] if e else None for e in email],
             "email_letters": [_letters(e.split("@", 1)[0]) if e else None for e in email],
             "work_domain": [d if d and d not in personal_domains else None for d in domain],
-            "phone": [to_e164(p, r) for p, r in zip(_column(nodes, "phone"), region, strict=True)],
-            "mobile": [to_e164(p, r) for p, r in zip(_column(nodes, "mobile_phone"), region, strict=True)],
-            "company": [normalise_name(c) if c else None for c in _column(nodes, "company")],
+            "phone": _each_distinct(to_e164, _column(nodes, "phone"), region),
+            "mobile": _each_distinct(to_e164, _column(nodes, "mobile_phone"), region),
+            "company": _each_distinct(lambda c: normalise_name(c) if c else None, _column(nodes, "company")),
             "city": [clean(c) for c in _column(nodes, "city")],
             "country": [clean(countries.get(c, c)) if c else None for c in spelled],
             "title": [clean(t) for t in _column(nodes, "title")],
