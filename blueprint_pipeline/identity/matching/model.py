@@ -298,15 +298,10 @@ def quiet():
 
 
 def linker(records: pd.DataFrame, model: dict | SettingsCreator) -> Linker:
-    """A Linker over `records` in a new in-memory DuckDB (never the warehouse: docs/decisions.md).
-    The records are copied into a DuckDB table once: registered as a pandas frame, every blocking
-    rule's join would convert the frame's Python objects again (half the prediction's time)."""
+    """A Linker over `records` in a new in-memory DuckDB (never the warehouse: docs/decisions.md)."""
     connection = duckdb.connect()
-    connection.register("records_frame", records)
-    connection.execute("create table person_records as select * from records_frame")
-    connection.unregister("records_frame")
     api = DuckDBAPI(connection)
-    table = api.register("person_records")  # a name: the table already in the database
+    table = api.register(records, table_name="person_records")
     return Linker(table, model, log_level=None)  # None: Splink adds no log handler of its own
 
 
