@@ -90,8 +90,8 @@ def _column(frame: pd.DataFrame, column: str) -> list[str | None]:
 
 
 def _each_distinct(fn, *columns: list) -> list:
-    """fn over the columns row by row, computed once per distinct row: a person's records repeat
-    its phone number and firm, and parsing numbers was most of the cleaning at 1M persons."""
+    """fn over the columns row by row, computed once per distinct row: a firm's name is on every
+    record of its people (1.75M names, 44.6k distinct at 1M persons), a number on a person's."""
     rows = list(zip(*columns, strict=True))
     results = {row: fn(*row) for row in dict.fromkeys(rows)}
     return [results[row] for row in rows]
