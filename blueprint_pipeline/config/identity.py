@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from blueprint_pipeline.config.base import StrictModel
+from blueprint_pipeline.identity.matching.blocking import MAX_BLOCK_RECORDS
 
 # Local parts of addresses a team shares: such an address says nothing about who wrote in.
 ROLE_MAILBOXES = (
@@ -50,6 +51,13 @@ class PersonMatchingPolicy(StrictModel):
     seed: int = Field(default=7, description="seed of u's random sampling (training is deterministic)")
     max_pairs_for_u: int = Field(
         default=300_000, ge=1000, description="random record pairs sampled to estimate u"
+    )
+    max_block_records: int = Field(
+        default=MAX_BLOCK_RECORDS,
+        ge=2,
+        description="a name (or name and city) held by more live records than this is no blocking key "
+        "on its own: its records are compared only where a second key agrees (company, work domain, "
+        "phone); more finds namesakes without a firm, at a cost growing with its square",
     )
 
     role_mailboxes: list[str] = Field(

@@ -191,7 +191,7 @@ def person_matching(
         shared = frozenset(session.fetch_df("select email from identity_shared_mailboxes")["email"])
         previous = _previous(session)
         last_version = _last_model_version(session, previous)
-    records = prepare(nodes, countries, personal, shared)
+    records = prepare(nodes, countries, personal, shared, policy.max_block_records)
     prints = fingerprints(records)
     chosen_model = _model(loaded, records, previous, prints, facts.full_refresh)
     model, model_version, origin = chosen_model.model, chosen_model.version, chosen_model.origin

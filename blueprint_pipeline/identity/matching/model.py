@@ -39,19 +39,23 @@ CITIES_MAY_AGREE = "(l.city = r.city or l.city is null or r.city is null)"
 A_FIRM_MISSING = "(l.company is null or r.company is null)"  # two known firms: the company blocks
 FIRMS_MAY_AGREE = "(l.company = r.company or l.company is null or r.company is null)"
 PREDICTION_BLOCKING_RULES = [
-    # The user part's letters: a typo'd domain, a private address spelling the name. Short ones
-    # (j1@, info@) would make blocks of strangers; two firms' namesakes (ann.lee@ at each) are
-    # left out before they are compared (a filter on the join is cheap, a comparison is not).
-    f"l.email_letters = r.email_letters and length(l.email_letters) >= 6 and {FIRMS_MAY_AGREE}",
+    # The *_key columns are names (alone, or with a city) where at most max_block_records records
+    # hold them, else null (blocking.py): a name that common is no block on its own, its records
+    # meet through a second key (company, work domain, city, phone).
+    # The user part's letters: a typo'd domain, a private address spelling the name. Two firms'
+    # namesakes (ann.lee@ at each) are left out before they are compared (a filter on the join is
+    # cheap, a comparison is not).
+    f"l.letters_key = r.letters_key and {FIRMS_MAY_AGREE}",
     # A name alone is too common a key (whole surnames become one block): with a place, a domain
     # or a company. Within a company, three letters of a name: a typo later in either name. Two
     # firms of one name (Falcon GmbH, Falcon Holdings) are told apart by their domains first.
-    "l.last_name = r.last_name and substr(l.first_name, 1, 1) = substr(r.first_name, 1, 1) "
-    "and l.city = r.city",
-    "l.first_name_canonical = r.first_name_canonical and l.city = r.city",
+    "l.last_initial_city_key = r.last_initial_city_key",
+    "l.first_city_key = r.first_city_key",
     "l.last_name = r.last_name and substr(l.first_name, 1, 1) = substr(r.first_name, 1, 1) "
     "and l.work_domain = r.work_domain",
-    f"l.first_name = r.last_name and l.last_name = r.first_name and {FIRMS_MAY_AGREE}",
+    # First and last names swapped: anywhere for an uncommon name, within the firm for any.
+    f"l.full_name_key = r.reversed_name_key and {FIRMS_MAY_AGREE}",
+    "l.first_name = r.last_name and l.last_name = r.first_name and l.company = r.company",
     f"l.first_name_canonical = r.first_name_canonical and l.company = r.company and {DOMAINS_MAY_AGREE}",
     "l.company = r.company and substr(l.last_name, 1, 3) = substr(r.last_name, 1, 3) "
     f"and {DOMAINS_MAY_AGREE}",
@@ -59,11 +63,9 @@ PREDICTION_BLOCKING_RULES = [
     f"and {DOMAINS_MAY_AGREE}",
     # Records without a firm (a trade-show list, a form): a name that no city contradicts. Pairs
     # of two known firms are the company blocks' (the same firm) or apart (two firms); the filters
-    # drop them before the comparisons (at 200k persons ~4M joined rows, well under a second).
-    f"l.full_name = r.full_name and {A_FIRM_MISSING} and {CITIES_MAY_AGREE}",
-    "l.first_name_canonical = r.first_name_canonical "
-    "and substr(l.last_name, 1, 3) = substr(r.last_name, 1, 3) "
-    f"and {A_FIRM_MISSING} and {CITIES_MAY_AGREE}",
+    # drop them before the comparisons.
+    f"l.full_name_key = r.full_name_key and {A_FIRM_MISSING} and {CITIES_MAY_AGREE}",
+    f"l.name_prefix_key = r.name_prefix_key and {A_FIRM_MISSING} and {CITIES_MAY_AGREE}",
     "l.phone = r.phone",
     "l.mobile = r.mobile",
     "l.phone = r.mobile",
