@@ -5,7 +5,6 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from blueprint_pipeline.config.base import StrictModel
-from blueprint_pipeline.identity.matching.blocking import MAX_BLOCK_RECORDS
 
 # Local parts of addresses a team shares: such an address says nothing about who wrote in.
 ROLE_MAILBOXES = (
@@ -53,7 +52,7 @@ class PersonMatchingPolicy(StrictModel):
         default=300_000, ge=1000, description="random record pairs sampled to estimate u"
     )
     max_block_records: int = Field(
-        default=MAX_BLOCK_RECORDS,
+        default=50,
         ge=2,
         description="a name (or name and city) held by more live records than this is no blocking key "
         "on its own: its records are compared only where a second key agrees (company, work domain, "

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-MAX_BLOCK_RECORDS = 50  # identity.person_matching.max_block_records' default
+from blueprint_pipeline.config.identity import PersonMatchingPolicy
+
+MAX_BLOCK_RECORDS = PersonMatchingPolicy.model_fields["max_block_records"].default  # the config's default
 MIN_LETTERS = 6  # shorter user-part letters (j1@, info@) would pair strangers
 BLOCK_COLUMNS = [
     "letters_key",  # the email user part's letters, six or more
