@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from blueprint_pipeline.config.base import StrictModel, checked_names, without_nulls
+from blueprint_pipeline.config.base import StrictModel, checked_names
 
 
 class CompanyList(StrictModel):
@@ -62,19 +62,14 @@ class LinkedIn(StrictModel):
     max_bytes_per_file: int = Field(default=20_000_000, ge=1_000, le=20_000_000)
     min_records: int = Field(default=300, ge=0, description="LinkedIn needs this many to match: fewer warns")
     hash_emails: bool = Field(default=False, description="SHA-256 of the trimmed, lower-cased email")
-    company_lists: dict[str, CompanyList | None] = Field(
-        default_factory=dict, description="`null` removes one"
-    )
-    contact_lists: dict[str, ContactList | None] = Field(
-        default_factory=dict, description="`null` removes one"
-    )
+    company_lists: dict[str, CompanyList] = Field(default_factory=dict, description="`null` removes one")
+    contact_lists: dict[str, ContactList] = Field(default_factory=dict, description="`null` removes one")
     role_targeting: dict[str, Targeting] = Field(
         default_factory=dict, description="role -> LinkedIn job functions and seniorities to target"
     )
 
     _company = field_validator("company_lists")(checked_names("company list"))
     _contact = field_validator("contact_lists")(checked_names("contact list"))
-    _removed = field_validator("company_lists", "contact_lists")(without_nulls)
 
 
 class StaticList(StrictModel):
@@ -98,10 +93,9 @@ class Marketo(StrictModel):
     max_bytes_per_file: int = Field(
         default=10_000_000, ge=1_000, le=10_000_000, description="Marketo's import limit"
     )
-    static_lists: dict[str, StaticList | None] = Field(default_factory=dict, description="`null` removes one")
+    static_lists: dict[str, StaticList] = Field(default_factory=dict, description="`null` removes one")
 
     _names = field_validator("static_lists")(checked_names("static list"))
-    _removed = field_validator("static_lists")(without_nulls)
 
 
 class Crm(StrictModel):

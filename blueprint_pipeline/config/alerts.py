@@ -118,7 +118,7 @@ class Routing(StrictModel):
 
 
 class AlertsConfig(StrictModel):
-    rules: dict[str, Rule | None] = Field(
+    rules: dict[str, Rule] = Field(
         default_factory=dict,
         description="your rules are merged over the shipped ones; `name: null` removes one",
     )
@@ -128,8 +128,3 @@ class AlertsConfig(StrictModel):
     top_activities: int = Field(default=10, ge=1, le=100, description="activities behind the score it lists")
 
     _rule_names = field_validator("rules")(checked_names("alert rule"))
-
-    @field_validator("rules")
-    @classmethod
-    def _without_removed(cls, value: dict) -> dict:
-        return {name: rule for name, rule in value.items() if rule is not None}

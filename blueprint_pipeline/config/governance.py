@@ -105,7 +105,7 @@ class GovernanceConfig(StrictModel):
     destinations: dict[str, list[str]] = Field(
         default_factory=dict, description="destination -> the marketing actions an activation to it performs"
     )
-    policies: dict[str, Policy | None] = Field(default_factory=dict)
+    policies: dict[str, Policy] = Field(default_factory=dict)
 
     _policy_names = field_validator("policies")(checked_names("policy"))
     _action_names = field_validator("custom_marketing_actions")(checked_names("marketing action"))
@@ -118,7 +118,7 @@ class GovernanceConfig(StrictModel):
             raise ValueError(f"datasets {unknown} have no retention; expected some of {sorted(RETAINABLE)}")
         return {name: rule for name, rule in value.items() if rule is not None}
 
-    _removed = field_validator("policies", "dataset_labels", "field_labels")(without_nulls)
+    _removed = field_validator("dataset_labels", "field_labels")(without_nulls)
 
     @field_validator("custom_labels")
     @classmethod

@@ -20,9 +20,11 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from types import UnionType
+from typing import Annotated, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from blueprint_pipeline.config.models import BlueprintConfig
 from blueprint_pipeline.errors import ConfigError
@@ -109,28 +111,74 @@ def _composed_then_constructed(path: Path) -> object:
         loader.dispose()
 
 
-def merged(shipped: object, mine: object) -> object:
-    """`mine` over `shipped`: mappings merge key by key, `key: null` removes a named entry,
-    anything else replaces. Lists are values: nothing inside them is merged or removed."""
-    if isinstance(mine, dict):
-        base = shipped if isinstance(shipped, dict) else {}
-        out = {k: v for k, v in base.items() if k not in mine}
-        for k, v in mine.items():
-            if v is not None:
-                out[k] = merged(base.get(k), v)
-            elif not _is_entry(base, k):
-                out[k] = None  # a setting's null is its value, none: no limit, not counted, kept for ever
-        return out
-    return mine
+def merged(shipped: object, mine: object, kind: object = None, at: tuple[str, ...] = ()) -> object:
+    """`mine` over `shipped`: mappings merge key by key, anything else replaces. Lists are values:
+    nothing inside them is merged or removed. `kind` is the config model's type at this place: in
+    a mapping of named entries (solution interests, alert rules, ...) `name: null` removes the
+    entry, and naming one that is not there is an error (a typo must not pass as a removal);
+    anywhere else null is the setting's value, none, which the model accepts or refuses."""
+    if not isinstance(mine, dict):
+        return mine
+    base = shipped if isinstance(shipped, dict) else {}
+    entries = _holds_entries(kind)
+    out = {k: v for k, v in base.items() if k not in mine}
+    for k, v in mine.items():
+        if v is not None:
+            out[k] = merged(base.get(k), v, _inner(kind, k), (*at, str(k)))
+        elif not entries or (k not in base and _admits_none(_inner(kind, k))):
+            # A setting's null is its value, none (no limit, not counted, kept for ever); so is an
+            # entry's where the model gives null a meaning (a retention of null: kept for ever).
+            out[k] = None
+        elif k not in base:
+            raise _NothingToRemove((*at, str(k)), sorted(map(str, base)))
+    return out
 
 
-def _is_entry(base: dict, key: object) -> bool:
-    """Whether `key: null` over `base` removes a named entry (a solution interest, an alert
-    rule: a mapping) rather than setting a value to none: the key held a mapping, or it is
-    unknown among mappings (nothing to remove, as in a copy of a shipped file)."""
-    if key in base:
-        return isinstance(base[key], dict)
-    return any(isinstance(v, dict) for v in base.values())
+class _NothingToRemove(Exception):
+    def __init__(self, at: tuple[str, ...], known: list[str]):
+        super().__init__(at, known)
+        self.at, self.known = at, known
+
+
+def _bare(kind: object) -> object:
+    """`kind` without Annotated and without None: `X | None` is X; a union of models stays."""
+    while get_origin(kind) is Annotated:
+        kind = get_args(kind)[0]
+    if get_origin(kind) in (Union, UnionType):
+        members = [m for m in get_args(kind) if m is not type(None)]
+        return _bare(members[0]) if len(members) == 1 else Union[tuple(members)]  # noqa: UP007
+    return kind
+
+
+def _admits_none(kind: object) -> bool:
+    while get_origin(kind) is Annotated:
+        kind = get_args(kind)[0]
+    return get_origin(kind) in (Union, UnionType) and type(None) in get_args(kind)
+
+
+def _is_model(kind: object) -> bool:
+    kind = _bare(kind)
+    if get_origin(kind) in (Union, UnionType):
+        return all(_is_model(m) for m in get_args(kind))
+    return isinstance(kind, type) and issubclass(kind, BaseModel)
+
+
+def _holds_entries(kind: object) -> bool:
+    """A mapping of named entries: a dict whose values are config models (not a dict of values)."""
+    kind = _bare(kind)
+    return get_origin(kind) is dict and _is_model(get_args(kind)[1])
+
+
+def _inner(kind: object, key: object) -> object:
+    """The model's type one key further in (None where it cannot tell: the merge treats it as a
+    setting, so a null there stays a value for the model to judge)."""
+    kind = _bare(kind)
+    if get_origin(kind) is dict:
+        return get_args(kind)[1]
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        field = kind.model_fields.get(str(key))
+        return field.annotation if field else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -201,7 +249,7 @@ def _without(value: dict, key: tuple[str, ...]) -> dict:
     return {**value, key[0]: _without(inner, key[1:]) if isinstance(inner, dict) else {}}
 
 
-def _applied(before: dict, mine: object, path: Path) -> tuple[object, list[Removal]]:
+def _applied(before: dict, mine: object, path: Path, kind: object = None) -> tuple[object, list[Removal]]:
     """One file of a section over what came before it, and the keys it removed."""
     if not isinstance(mine, dict):
         return mine, []  # not a mapping: the model's validation says what was expected
@@ -210,7 +258,14 @@ def _applied(before: dict, mine: object, path: Path) -> tuple[object, list[Remov
     base = before
     for key in replaced or []:
         base = _without(base, key)
-    after = merged(base, mine)
+    try:
+        after = merged(base, mine, kind)
+    except _NothingToRemove as nothing:
+        key = ".".join(nothing.at)
+        raise ConfigError(
+            f"{path}: key '{key}': null removes an entry, and there is no {nothing.at[-1]!r} to remove "
+            f"(there are {nothing.known}): a misspelt name?"
+        ) from None
     removals = _removals(before, after, path, replaced=False)
     if replaced:  # keys under a replaced path went by replacement, the rest by null
         removals = [
@@ -265,8 +320,7 @@ def _describe(error: dict) -> str:
     elif error["type"].startswith(("literal_error", "enum")):
         message = f"{message}; got {error['input']!r}"
     elif error.get("input", "") is None:  # `key: null` on a setting that has no "none"
-        message = f"{message}; got null, which this setting has no meaning for"
-        message += " (leave the key out for its default)"
+        message = "null is not a value this setting takes; leave the key out for its built-in default"
     return f"key '{'.'.join(parts)}': {message}" if parts else message
 
 
@@ -283,7 +337,8 @@ def load_config(config_dir: str | Path | None = None) -> LoadedConfig:
     removals: list[Removal] = []
     for name, paths in files.items():
         for path in paths:
-            sections[name], removed = _applied(sections.get(name, {}), _read_yaml(path), path)
+            kind = BlueprintConfig.model_fields[name].annotation
+            sections[name], removed = _applied(sections.get(name, {}), _read_yaml(path), path, kind)
             removals += removed
     try:
         config = BlueprintConfig.model_validate(sections)

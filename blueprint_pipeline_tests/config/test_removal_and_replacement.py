@@ -50,8 +50,8 @@ def test_null_for_a_setting_is_none_where_the_setting_has_one(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path)
     assert str(caught.value) == (
-        f"{tmp_path / 'buying_groups.yaml'}: key 'completeness.complete_at': Input should be a valid number; "
-        "got null, which this setting has no meaning for (leave the key out for its default)"
+        f"{tmp_path / 'buying_groups.yaml'}: key 'completeness.complete_at': null is not a value this "
+        "setting takes; leave the key out for its built-in default"
     )
 
 
@@ -206,3 +206,42 @@ def test_a_bad_replace_names_file_and_key(tmp_path, text, message):
     write(tmp_path, buying_groups=text)
     with pytest.raises(ConfigError, match=rf"buying_groups.yaml: key 'replace': {message}"):
         load_config(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("section", "text", "expected"),
+    [
+        (
+            "buying_groups",
+            "solution_interests: {securty_add_on: null}\n",
+            "key 'solution_interests.securty_add_on': null removes an entry, and there is no "
+            "'securty_add_on' to remove (there are ['data_platform', 'security_add_on']): a misspelt name?",
+        ),
+        (
+            "alerts",
+            "rules: {group_qualifed: null}\n",
+            "key 'rules.group_qualifed': null removes an entry, and there is no 'group_qualifed' to remove "
+            "(there are ['engagement_rising', 'group_qualified', 'sales_ready']): a misspelt name?",
+        ),
+        (
+            "journeys",
+            "limits: null\n",  # a block of settings has no "none": not silently the shipped limits
+            "key 'limits': null is not a value this setting takes; leave the key out for its built-in default",
+        ),
+    ],
+)
+def test_a_null_that_removes_nothing_is_refused(tmp_path, section, text, expected):
+    write(tmp_path, **{section: text})
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert str(caught.value) == f"{tmp_path / f'{section}.yaml'}: {expected}"
+
+
+def test_a_copy_of_every_shipped_file_loads_as_the_shipped_config(tmp_path):
+    """The shipped files hold nulls (a retention of null: kept for ever) in entries nothing set
+    before them: a copy of them must load, and mean what the shipped defaults mean."""
+    from blueprint_pipeline.paths import DEFAULT_CONFIG_DIR
+
+    for path in DEFAULT_CONFIG_DIR.glob("*.yaml"):
+        (tmp_path / path.name).write_text(path.read_text())
+    assert load_config(tmp_path).version == load_config(None).version
