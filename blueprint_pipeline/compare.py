@@ -127,7 +127,7 @@ def compare(path_a: str | Path, path_b: str | Path, ignore: list[str] = ()) -> C
             if shared:
                 diff.only_in_a = _count_except(con, a, b, shared)
                 diff.only_in_b = _count_except(con, b, a, shared)
-            if diff.only_in_a or diff.only_in_b:
+            if diff.only_in_a and diff.only_in_b:  # rows on both sides that do not pair: which columns
                 diff.differing_columns = [
                     c for c in shared if _count_except(con, a, b, [c]) or _count_except(con, b, a, [c])
                 ]

@@ -89,3 +89,12 @@ def test_the_command_exits_0_when_the_same_and_1_when_not(pair, tmp_path, capsys
 def test_a_missing_file_is_one_clear_error(tmp_path):
     with pytest.raises(BlueprintError, match="no such DuckDB file"):
         compare(tmp_path / "nope.duckdb", tmp_path / "nope2.duckdb")
+
+
+def test_a_table_empty_on_one_side_names_no_differing_column(tmp_path):
+    """Nothing pairs when one side has no rows: every column would "differ", which says nothing."""
+    a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    _warehouse(a, ["create table t (k integer, v varchar)"])
+    _warehouse(b, ["create table t as select 1 as k, 'x' as v"])
+    (diff,) = compare(a, b).differing
+    assert (diff.only_in_a, diff.only_in_b, diff.differing_columns) == (0, 1, [])

@@ -189,7 +189,7 @@ def test_figures_agree_across_every_output(warehouse, uninterrupted_outputs):
     assert len(several) and not missing.str.contains(",").any()
     for group, roles in several.items():
         assert upsert.loc[group, "Roles_Missing__c"] == roles
-        assert f"\nMissing roles:      {roles}\n" in alerts[group]
+        assert f"\nMissing (required): {roles}\n" in alerts[group]
     filled = defaultdict(list)
     for r in _table(tables, "buying_group_roles").sort_values("role").itertuples():
         if int(r.assigned) > 0:

@@ -19,7 +19,13 @@ from plotly.offline import get_plotlyjs
 
 from blueprint_pipeline.config.models import BlueprintConfig
 from blueprint_pipeline.csv_safety import to_csv
-from blueprint_pipeline.figures import ACCOUNT_SCALE, PERSON_SCALE, complete_threshold, group_scale
+from blueprint_pipeline.figures import (
+    ACCOUNT_SCALE,
+    PERSON_SCALE,
+    VELOCITY_WINDOW,
+    complete_threshold,
+    group_scale,
+)
 from blueprint_pipeline.figures import labels as score_labels
 from blueprint_pipeline.reporting.kpis import band, band_labels
 from blueprint_pipeline.warehouse import Session
@@ -253,13 +259,14 @@ def top_engagement(session: Session, config: BlueprintConfig) -> str | None:
         g = groups.sort_values(["score", "buying_group_id"], ascending=[False, True]).iloc[0]
         parts.append(
             f"top group {g['buying_group_id']}: group score {float(g['score']):.1f} "
-            f"({group_scale(config)}), 14-day velocity {float(g['velocity_14']):.1f}"
+            f"({group_scale(config)}), 14-day velocity {float(g['velocity_14']):.1f} (same scale, "
+            f"{VELOCITY_WINDOW})"
         )
     if not accounts.empty:
         a = accounts.sort_values(["score", "account_id"], ascending=[False, True]).iloc[0]
         parts.append(
             f"top account {a['account_id']}: account score {float(a['score']):.1f} ({ACCOUNT_SCALE}), "
-            f"14-day velocity {float(a['velocity_14']):.1f}"
+            f"14-day velocity {float(a['velocity_14']):.1f} (same scale, {VELOCITY_WINDOW})"
         )
     return "; ".join(parts) or None
 

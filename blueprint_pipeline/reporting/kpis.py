@@ -113,7 +113,7 @@ def engagement(session: Session, config: BlueprintConfig) -> pd.DataFrame:
         {
             "buying_groups": grouped.size(),
             "mean_score": grouped.mean().round(2),
-            "median_score": grouped.median(),
+            "median_score": grouped.median().round(2),
         }
     ).reset_index()
     return out[columns]

@@ -210,7 +210,7 @@ def test_the_asset_queues_routed_alerts(warehouse, tmp_path):
         "select subject, body_text, body_html from journey_outbox where channel = 'sales_alert'"
     )[0]
     assert subject == "Sales alert: Data Platform for Acme A2 (qualified: reached Marketing Qualified)"
-    assert "Account:            Acme A2 (A2, acme.com)" in text and "Missing roles:      none" in text
+    assert "Account:            Acme A2 (A2, acme.com)" in text and "Missing (required): none" in text
     # Each score says whose it is and its scale; "complete" as buying_groups.is_complete (docs/figures.md).
     score = warehouse.scalar(
         "select score from buying_group_engagement where buying_group_id = 'data_platform:A2'"

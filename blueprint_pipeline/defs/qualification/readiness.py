@@ -99,8 +99,7 @@ def readiness_scores(
             "model_version": version or "none",
             **{f"groups {t}": int(counts.get(t, 0)) for t in TIERS},
             "summary/readiness": (
-                ", ".join(f"{int(counts.get(t, 0))} {t.replace('_', '-')}" for t in TIERS)
-                + f" (model {version})"
+                ", ".join(f"{int(counts.get(t, 0))} {t}" for t in TIERS) + f" (model {version})"
                 if version is not None
                 else bundle
             ),
