@@ -149,7 +149,11 @@ def overview(session: Session, config: BlueprintConfig) -> Section:
             f"Mean group engagement score ({score_labels(config)['group_scale']})",
             _latest(session, "kpi_buying_group_engagement", "", "buying_groups", mean_of="mean_score"),
         ),
-        ("Marketing-qualified accounts", _latest(session, "kpi_mqa_rate", "qualified_accounts", "accounts")),
+        (
+            # The KPI counts per solution interest: an account qualified in two counts in each.
+            "Marketing-qualified accounts (summed over solution interests)",
+            _latest(session, "kpi_mqa_rate", "qualified_accounts", "accounts"),
+        ),
         (
             "Pipeline velocity (median days)",
             _latest(session, "kpi_pipeline_velocity", "", "opportunities", mean_of="median_days"),
