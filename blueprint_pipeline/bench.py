@@ -29,6 +29,7 @@ from blueprint_pipeline.generator.generate import generate
 from blueprint_pipeline.generator.scales import scale_named
 from blueprint_pipeline.identity_scores import PairwiseScores, align, copy_recall, pairwise_scores
 from blueprint_pipeline.paths import PROJECT_DIR
+from blueprint_pipeline.resources import ACTIVATION_DIR_ENV, MAILBOX_DIR_ENV, MODELS_DIR_ENV, REPORTS_DIR_ENV
 from blueprint_pipeline.warehouse import warehouse_from_url
 
 
@@ -197,6 +198,20 @@ def write_new_persons(landing: Path, n: int, at: str) -> Path:
     return path
 
 
+def bench_env(workdir: Path) -> dict[str, str]:
+    """The bench's builds keep everything they write in `workdir`: their run storage and every
+    output folder (mail, activation files, reports, models), so a bench never overwrites the
+    demo's dashboard and two benches never share a file."""
+    folders = {
+        "BLUEPRINT_DAGSTER_STORAGE": "dagster",
+        MAILBOX_DIR_ENV: "mailbox",
+        ACTIVATION_DIR_ENV: "activation",
+        REPORTS_DIR_ENV: "reports",
+        MODELS_DIR_ENV: "models",
+    }
+    return {**os.environ, **{name: str(workdir / folder) for name, folder in folders.items()}}
+
+
 def _blueprint(*args: str, env: dict) -> tuple[float, subprocess.CompletedProcess]:
     started = time.monotonic()
     done = subprocess.run(
@@ -281,7 +296,7 @@ def run_bench(
     floor = floor_seconds(landing)
     warehouse = workdir / f"bench-{scale}.duckdb"
     warehouse.unlink(missing_ok=True)
-    env = {**os.environ, "BLUEPRINT_DAGSTER_STORAGE": str(workdir / "dagster")}
+    env = bench_env(workdir)
     where = ["--landing", str(landing), "--warehouse", f"duckdb:///{warehouse}"]
     extra = []
     config = workdir / "config"  # the bench's config: journeys over every account, the fast-path probe
@@ -414,7 +429,7 @@ def run_identity_bench(
     if config is None:
         config = workdir / "identity-config"  # the shipped defaults
         config.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "BLUEPRINT_DAGSTER_STORAGE": str(workdir / "dagster")}
+    env = bench_env(workdir)
     url = f"duckdb:///{warehouse}"
     seconds, done = _blueprint(
         "run", "--landing", str(landing), "--warehouse", url, "--config", str(config),

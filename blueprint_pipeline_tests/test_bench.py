@@ -28,6 +28,9 @@ def test_bench_tiny_with_fresh_activities(tmp_path):
     ).fetchone()[0]
     con.close()
     assert newest == scored == result.fresh_at.replace("T", " ").removesuffix("Z")
+    # Its outputs stay in its own folder: a bench never overwrites the demo's dashboard.
+    assert (tmp_path / "reports" / "dashboard.html").is_file()
+    assert list((tmp_path / "models").glob("person-match-*.json"))
 
 
 def test_bench_tiny_with_new_persons(tmp_path):

@@ -6,13 +6,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from blueprint_pipeline.atomic_files import replace_file
 from blueprint_pipeline.ingestion.landing import map_header, raw_column, read_header
 from blueprint_pipeline.sql_models.project import SourceObject
 from blueprint_pipeline.warehouse import Session, quote
@@ -151,13 +149,5 @@ def rewrite_csv(path: Path, hit) -> int:
     content, dropped = redact_csv(path, hit)
     if content is None:
         return dropped
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
-        shutil.copystat(path, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    replace_file(path, content, times_of=path)
     return dropped

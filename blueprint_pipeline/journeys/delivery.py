@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import email.policy
 import json
-import os
 import re
 import smtplib
 import urllib.request
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from blueprint_pipeline.atomic_files import replace_file
 from blueprint_pipeline.faults import crash_point
 from blueprint_pipeline.redact import redacted
 from blueprint_pipeline.warehouse import Warehouse
@@ -87,9 +87,7 @@ class MailboxSender:
     def send(self, message: EmailMessage) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         name = message["Message-ID"].strip("<>").split("@")[0]
-        temporary = self.folder / f".{name}.tmp"
-        temporary.write_bytes(bytes(message))
-        os.replace(temporary, self.folder / f"{name}.eml")
+        replace_file(self.folder / f"{name}.eml", bytes(message))
 
 
 @dataclass

@@ -17,6 +17,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from blueprint_pipeline.atomic_files import replace_file
 from blueprint_pipeline.config.models import BlueprintConfig
 from blueprint_pipeline.csv_safety import to_csv
 from blueprint_pipeline.figures import (
@@ -614,7 +615,5 @@ def write(folder: Path, session: Session, config: BlueprintConfig, built_for: st
     page = render(session, config, built_for)
     handoff = sales_handoff(session, config)
     for name, content in (("dashboard.html", page.encode()), ("sales_handoff.csv", handoff)):
-        temporary = folder / f".{name}.tmp"
-        temporary.write_bytes(content)
-        temporary.replace(folder / name)
+        replace_file(folder / name, content)
     return folder / "dashboard.html", max(handoff.count(b"\n") - 1, 0)

@@ -1,12 +1,11 @@
 """Deletion requests dropped in the landing directory (docs/governance.md#right-to-be-forgotten)."""
 
 import csv
-import os
-import tempfile
 from pathlib import Path
 
 import dagster as dg
 
+from blueprint_pipeline.atomic_files import replace_file
 from blueprint_pipeline.governance.forget import ForgetError, Outcome, Places, forget
 from blueprint_pipeline.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.resources import (
@@ -89,10 +88,7 @@ def apply(addresses: list[str], apply_one) -> tuple[list[Outcome], list[str], st
 def keep_only(path: Path, addresses: list[str]) -> None:
     """Rewrite a request file to hold only the requests still to apply (a new file renamed over
     it: a kill leaves the old file or the new one, never half of one)."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".requests-", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-        out.write("email\n" + "".join(f"{a}\n" for a in addresses))
-    os.replace(temporary, path)
+    replace_file(path, ("email\n" + "".join(f"{a}\n" for a in addresses)).encode())
 
 
 @dg.asset(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import dagster as dg
 import pandas as pd
 
+from blueprint_pipeline.atomic_files import replace_file
 from blueprint_pipeline.identity.graph import components
 from blueprint_pipeline.identity.matching.decisions import person_decisions_for
 from blueprint_pipeline.identity.matching.incremental import (
@@ -197,8 +198,7 @@ def person_matching(
     model, model_version, origin = chosen_model.model, chosen_model.version, chosen_model.origin
     notes = chosen_model.notes.strip("; ")
     path = models_dir() / f"person-match-{model_version}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(model, indent=2, sort_keys=True), encoding="utf-8")
+    replace_file(path, json.dumps(model, indent=2, sort_keys=True).encode())
     chosen = plan(prints, previous, model_version, policy, facts.full_refresh)
     raw = _scored(records, model, policy.review_floor, chosen)
     # The model's pairs owe their outcome to the model when its version is new to the clustering.

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
+from blueprint_pipeline.atomic_files import replace_file
 from blueprint_pipeline.defs.journeys.sensors import SCHEDULE_STATUS
 from blueprint_pipeline.qualification.model import train
 from blueprint_pipeline.resources import BlueprintConfigResource, models_dir, retrain_cron
@@ -48,8 +49,7 @@ def qualification_models(
     version = trained.metrics["data_hash"]  # also for no model: each distinct data is one row
     path = models_dir() / f"readiness-{version}.pkl"
     if trained.model is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(pickle.dumps(trained.model))
+        replace_file(path, pickle.dumps(trained.model))
     row = pd.DataFrame(
         [
             {
