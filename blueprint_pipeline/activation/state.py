@@ -27,6 +27,7 @@ import pandas as pd
 
 from blueprint_pipeline.errors import check_not_before
 from blueprint_pipeline.warehouse import Session
+from blueprint_pipeline.warehouse.stateful import create
 
 MEMBERS = "activation_members"  # destination, list_name, key, activated_at (the as-of)
 COMPLETED = "activation_completed"  # destination, list_name, activated_at
@@ -34,14 +35,7 @@ CRM = ("crm", "write-back")  # the CRM write-back's destination and "list" in CO
 
 
 def create_state(session: Session) -> None:
-    session.execute(
-        f"create table if not exists {MEMBERS} (destination varchar, list_name varchar, key varchar, "
-        "activated_at timestamp)"
-    )
-    session.execute(
-        f"create table if not exists {COMPLETED} (destination varchar, list_name varchar, "
-        "activated_at timestamp)"
-    )
+    create(session, MEMBERS, COMPLETED)
 
 
 def _at(as_of) -> datetime:

@@ -56,6 +56,7 @@ from blueprint_pipeline.ingestion.raw_load import LEDGER_TABLE, QUARANTINE_TABLE
 from blueprint_pipeline.redact import redacted as redacted_error
 from blueprint_pipeline.warehouse import Session, Warehouse, quote
 from blueprint_pipeline.warehouse.migrations import migrate
+from blueprint_pipeline.warehouse.stateful import create
 
 AUDIT = "forget_requests"
 # Append-only logs: the person's rows stay with these columns emptied.
@@ -444,13 +445,7 @@ def erase_tables(session: Session, person: Person) -> tuple[dict[str, int], dict
 
 
 def ensure_tables(session: Session) -> None:
-    session.execute(
-        f"create table if not exists {AUDIT} (request_hash varchar, requested_at timestamp, origin varchar, "
-        "persons bigint, rows_deleted bigint, rows_redacted bigint, files_changed bigint, detail varchar)"
-    )
-    session.execute(
-        f"create table if not exists {FORGOTTEN} (kind varchar, sha256 varchar, forgotten_at timestamp)"
-    )
+    create(session, AUDIT, FORGOTTEN)
 
 
 # Files ------------------------------------------------------------------------------------------

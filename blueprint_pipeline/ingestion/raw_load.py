@@ -41,6 +41,7 @@ from blueprint_pipeline.ingestion.validation import error_expression, errors_col
 from blueprint_pipeline.redact import redacted
 from blueprint_pipeline.sql_models.project import SourceObject
 from blueprint_pipeline.warehouse import Session, Warehouse, quote
+from blueprint_pipeline.warehouse.stateful import create
 
 LEDGER_TABLE = "ingested_files"
 QUARANTINE_TABLE = "quarantine"
@@ -88,25 +89,7 @@ def raw_columns(obj: SourceObject) -> list[str]:
 
 
 def ensure_tables(session: Session, obj: SourceObject) -> None:
-    session.execute(
-        f"create table if not exists {quote(LEDGER_TABLE)} (batch_id bigint, file varchar, "
-        "checksum varchar, source_table varchar, rows_loaded bigint, rows_quarantined bigint, "
-        "ingested_at timestamp, redacted_checksum varchar)"
-    )
-    # The same bytes count once per object, even when two runs race on PostgreSQL.
-    session.execute(
-        f"create unique index if not exists ingested_files_once on {quote(LEDGER_TABLE)} "
-        "(checksum, source_table)"
-    )
-    session.execute(
-        f"create unique index if not exists ingested_files_batch on {quote(LEDGER_TABLE)} "
-        "(source_table, batch_id)"
-    )
-    session.execute(
-        f"create table if not exists {quote(QUARANTINE_TABLE)} (source_table varchar, file varchar, "
-        "line bigint, record_number bigint, record_key varchar, reason varchar, raw_record varchar, "
-        "ingested_at timestamp)"
-    )
+    create(session, LEDGER_TABLE, QUARANTINE_TABLE)
     cols = ", ".join(f"{quote(c)} varchar" for c in raw_columns(obj))
     session.execute(
         f"create table if not exists {quote(obj.table)} ({cols}, _source_file varchar, "

@@ -1,10 +1,10 @@
 """Schema versions of the stateful tables, upgraded in place (docs/reliability.md#migrations).
 
-Most tables are rebuilt by every run and need no migration. These are not: they carry state from
-run to run (journey state, histories, ledgers, the id registry), so a release that changes their
-shape must upgrade what is there. `schema_versions` holds each one's version; every run, before its
-first step and under the run lock, applies the steps above it in order, all in one transaction
-with their version rows.
+Most tables are rebuilt by every run and need no migration. The stateful ones
+(warehouse/stateful.py, their columns and steps side by side) carry state from run to run, so a
+release that changes their shape must upgrade what is there. `schema_versions` holds each one's
+version; every run, before its first step and under the run lock, applies the steps above it in
+order, all in one transaction with their version rows.
 
 A table that does not exist yet is recorded at its latest version (this release's code will create
 it in that shape); one that exists without a row was created by a release before versions existed:
@@ -14,106 +14,17 @@ dialect, like every statement here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from blueprint_pipeline.errors import WarehouseError
 from blueprint_pipeline.warehouse.base import Warehouse, quote
+from blueprint_pipeline.warehouse.stateful import TABLES, Step
 
 VERSIONS_TABLE = "schema_versions"
 
 
-@dataclass(frozen=True)
-class Step:
-    version: int
-    why: str
-    statements: tuple[str, ...]
-
-
-_CREATE_COMPLETED = (
-    "create table if not exists activation_completed "
-    "(destination varchar, list_name varchar, activated_at timestamp)"
-)
-_BEFORE = "timestamp '1970-01-01 00:00:00'"
-_CRM_COMPLETED_BEFORE = (
-    f"insert into activation_completed select 'crm', 'write-back', {_BEFORE} where not exists "
-    "(select 1 from activation_completed where destination = 'crm')"
-)
-
-# Table -> its upgrade steps (version 1 is the shape before versions existed).
-STEPS: dict[str, tuple[Step, ...]] = {
-    "ingested_files": (
-        Step(
-            2,
-            "batches numbered per raw table, unique (parallel steps ingest several objects at once)",
-            (
-                "create unique index if not exists ingested_files_batch "
-                "on ingested_files (source_table, batch_id)",
-            ),
-        ),
-        Step(
-            3,
-            "a redacted file's new bytes kept apart from the unique checksum it arrived with (issue 21)",
-            ("alter table ingested_files add column if not exists redacted_checksum varchar",),
-        ),
-    ),
-    **{
-        table: ()
-        for table in (
-            # Version 1 and nothing to upgrade yet: registered so that the next change has a place.
-            "journey_enrolments", "journey_step_log", "journey_outbox", "journey_runs",
-            "journey_account_lists", "journey_attribute_values", "buying_group_stage_history",
-            "buying_group_member_events", "buying_group_stage_refusals", "account_audience_history",
-            "person_registry", "person_match_scored_records", "person_match_scored_pairs",
-            "person_match_scoring", "quarantine", "forget_requests", "forgotten_identifiers",
-            "activation_completed",
-        )
-    },
-    # Issue 22: each creation, merge and split says what caused it. A creation always came from new
-    # records; what merged or split persons before causes were kept is unknown (the model was
-    # retrained on every build then): null.
-    "person_id_history": (
-        Step(2, "each event's cause: records, model <version> or decision", (
-            "alter table person_id_history add column if not exists cause varchar",
-            "update person_id_history set cause = 'records' where event = 'created' and cause is null",
-        )),
-    ),
-    # Issue 21: activation state kept per as-of, deltas against the last completed activation
-    # before a run's as-of (blueprint_pipeline/activation/state.py). What the previous release kept
-    # becomes a completed activation: its own as-of for list members, 1970 for the CRM's hashes and
-    # field updates (which had none), so the next run's deltas are against it, as before.
-    "activation_members": (
-        Step(2, "list members kept per as-of, with completed activations", (
-            _CREATE_COMPLETED,
-            "insert into activation_completed select distinct destination, list_name, activated_at "
-            "from activation_members as m where not exists (select 1 from activation_completed as c "
-            "where c.destination = m.destination and c.list_name = m.list_name)",
-        )),
-    ),
-    "crm_writeback_sent": (
-        Step(2, "row hashes kept per as-of", (
-            _CREATE_COMPLETED,
-            "alter table crm_writeback_sent add column if not exists activated_at timestamp",
-            f"update crm_writeback_sent set activated_at = {_BEFORE} where activated_at is null",
-            _CRM_COMPLETED_BEFORE,
-        )),
-    ),
-    # Issue 23 (b): both completeness figures beside completeness_score; earlier snapshots have none.
-    "buying_group_snapshots": (
-        Step(2, "suites and weighted completeness side by side", (
-            "alter table buying_group_snapshots add column if not exists suites_completeness double",
-            "alter table buying_group_snapshots add column if not exists weighted_completeness double",
-        )),
-    ),
-    "crm_field_updates_sent": (
-        Step(2, "field updates written out kept per as-of", (
-            _CREATE_COMPLETED,
-            "alter table crm_field_updates_sent add column if not exists activated_at timestamp",
-            f"update crm_field_updates_sent set activated_at = {_BEFORE} where activated_at is null",
-            _CRM_COMPLETED_BEFORE,
-        )),
-    ),
-}  # fmt: skip
+# Table -> its upgrade steps, from the registry of stateful tables.
+STEPS: dict[str, tuple[Step, ...]] = {name: table.steps for name, table in TABLES.items()}
 
 
 def latest(table: str) -> int:

@@ -22,7 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from blueprint_pipeline.journeys.delivery import MailboxSender, SmtpSender, deliver
-from blueprint_pipeline.journeys.tables import create_tables
+from blueprint_pipeline.warehouse.stateful import create
 
 
 def _free_port() -> int:
@@ -91,7 +91,7 @@ def _outbox(warehouse, rows: list[dict]) -> None:
     )
     frame["sent_at"] = pd.to_datetime(frame["sent_at"])
     with warehouse.transaction() as session:
-        create_tables(session, ["journey_outbox"])
+        create(session, "journey_outbox")
         session.insert_from_local_query(
             "journey_outbox", list(frame.columns), "select * from f", frames={"f": frame}
         )

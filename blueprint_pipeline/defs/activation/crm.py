@@ -21,6 +21,7 @@ from blueprint_pipeline.faults import crash_point
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
+from blueprint_pipeline.warehouse.stateful import create
 
 TABLE = "crm_buying_group_writeback"
 # Per as-of: each group's row hash and the journey field updates written out (activation/state.py).
@@ -69,13 +70,7 @@ def crm_writeback(
     stamp = f"{facts.as_of:%Y%m%dT%H%M%S}"
     with warehouse.transaction() as session:
         create_state(session)
-        session.execute(
-            f"create table if not exists {SENT} "
-            "(buying_group_id varchar, row_hash varchar, activated_at timestamp)"
-        )
-        session.execute(
-            f"create table if not exists {UPDATES_SENT} (step_key varchar, activated_at timestamp)"
-        )
+        create(session, SENT, UPDATES_SENT)
         check_moves_forward(session, CRM[0], [CRM[1]], facts.as_of)
         at = {"t": facts.as_of, "since": baseline(session, *CRM, facts.as_of)}
         rows = writeback_rows(session)

@@ -8,6 +8,7 @@ from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
+from blueprint_pipeline.warehouse.stateful import create
 
 AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 
@@ -49,10 +50,7 @@ def account_audiences(
         )
         events = changes(previous, membership.members, facts.as_of)
         session.replace_table("account_audience_members", membership.members[MEMBER_COLUMNS])
-        session.execute(
-            "create table if not exists account_audience_history (audience_id varchar, account_id varchar, "
-            "event varchar, happened_at timestamp, config_version varchar)"
-        )
+        create(session, "account_audience_history")
         if len(events):
             session.insert_from_local_query(
                 "account_audience_history",

@@ -23,6 +23,7 @@ from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
+from blueprint_pipeline.warehouse.stateful import create
 
 AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 GROUP = "buying_groups"
@@ -164,11 +165,7 @@ def buying_groups(
         members = result.members[MEMBER_COLUMNS].merge(titles, on="person_id", how="left")
         session.replace_table("buying_group_members", members)
         session.replace_table("buying_group_roles", role_status)
-        session.execute(
-            f"create table if not exists {EVENTS_TABLE} (event_seq bigint, buying_group_id varchar, "
-            "person_id varchar, event varchar, role varchar, actor varchar, matched_condition varchar, "
-            "happened_at timestamp, config_version varchar)"
-        )
+        create(session, EVENTS_TABLE)
         if len(events):
             first = int(session.scalar(f"select coalesce(max(event_seq), 0) from {EVENTS_TABLE}")) + 1
             events.insert(0, "event_seq", range(first, first + len(events)))

@@ -9,6 +9,7 @@ from blueprint_pipeline.identity.stable_ids import EVENT_COLUMNS, RECORDS, REGIS
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
+from blueprint_pipeline.warehouse.stateful import create
 
 
 @dg.asset(
@@ -87,10 +88,7 @@ def person_registry(
         )
         result = assign(found, previous, facts.as_of, _evidence(session))
         session.replace_table("person_registry", result.registry)
-        session.execute(
-            "create table if not exists person_id_history (event varchar, person_id varchar, "
-            "other_person_id varchar, happened_at timestamp, config_version varchar, cause varchar)"
-        )
+        create(session, "person_id_history")
         events = result.events.assign(config_version=facts.config_version)
         if len(events):
             session.insert_from_local_query(

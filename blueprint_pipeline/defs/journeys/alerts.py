@@ -6,10 +6,11 @@ import pandas as pd
 
 from blueprint_pipeline.alerts.rules import evaluate
 from blueprint_pipeline.alerts.send import fill, prepare, rule_message
-from blueprint_pipeline.journeys.tables import append, create_tables
+from blueprint_pipeline.journeys.tables import append
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
+from blueprint_pipeline.warehouse.stateful import create
 
 STATE, LOG = "sales_alert_state", "sales_alert_log"
 AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
@@ -39,7 +40,7 @@ def sales_alerts(
     as_of = facts_of_run.as_of
     domain = config.journeys.delivery.from_address.rpartition("@")[2]
     with warehouse.transaction() as session:
-        create_tables(session, ["journey_outbox", STATE, LOG])
+        create(session, "journey_outbox", STATE, LOG)
         groups = session.fetch_df(
             "select g.buying_group_id, g.solution_interest, s.stage, coalesce(e.score, 0) as score, "
             "coalesce(g.is_complete, false) as is_complete, "
@@ -85,7 +86,7 @@ def sales_alerts(
             )
             messages.append(message | {"attempts": 0})
         session.execute(f"drop table {STATE}")  # rewritten whole (and with today's columns)
-        create_tables(session, [STATE])
+        create(session, STATE)
         append(
             session,
             STATE,

@@ -10,11 +10,12 @@ from blueprint_pipeline.config.journeys import Listen
 from blueprint_pipeline.errors import check_not_before
 from blueprint_pipeline.faults import crash_point
 from blueprint_pipeline.journeys.engine import Effects, JourneyRun, Settings
-from blueprint_pipeline.journeys.tables import append, create_tables
+from blueprint_pipeline.journeys.tables import append
 from blueprint_pipeline.journeys.world import World, interest_facts, load_world
 from blueprint_pipeline.resources import BlueprintConfigResource, tracking_secret
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
+from blueprint_pipeline.warehouse.stateful import JOURNEY_TABLES, create
 
 GROUP = "journeys"
 AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
@@ -216,7 +217,7 @@ def journeys(
     interests = interest_facts(config)
     watched = {j.entry.account_attribute_change for j in journeys_config.journeys.values()} - {None}
     with warehouse.transaction() as session:
-        create_tables(session)
+        create(session, *JOURNEY_TABLES)
         enrolments, runs, values = _previous(session)
         latest = session.scalar("select max(last_run_at) from journey_runs")
         check_not_before(

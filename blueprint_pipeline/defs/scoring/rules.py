@@ -2,11 +2,11 @@
 
 import dagster as dg
 
-from blueprint_pipeline.journeys.tables import create_tables
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.scoring import tables
 from blueprint_pipeline.warehouse import Warehouse
+from blueprint_pipeline.warehouse.stateful import create
 
 
 @dg.asset(group_name="scoring", kinds={"python"}, automation_condition=dg.AutomationCondition.eager())
@@ -60,7 +60,7 @@ def scoring_model_tables(
     with warehouse.transaction() as session:
         session.replace_table("scoring_points", points)
         session.replace_table("scoring_settings", settings)
-        create_tables(session, ["person_score_adjustments"])
+        create(session, "person_score_adjustments")
         adjustments = int(session.scalar("select count(*) from person_score_adjustments"))
     facts = run_facts(context, blueprint_config.loaded.version).metadata()
     yield dg.MaterializeResult(

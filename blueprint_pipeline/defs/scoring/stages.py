@@ -14,6 +14,7 @@ from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
+from blueprint_pipeline.warehouse.stateful import create
 
 HISTORY = "buying_group_stage_history"
 REFUSALS = "buying_group_stage_refusals"
@@ -29,17 +30,7 @@ def _spec(key: str, description: str) -> dg.AssetSpec:
 
 
 def _create_logs(session: Session) -> None:
-    session.execute(
-        f"create table if not exists {HISTORY} (change_seq bigint, buying_group_id varchar, "
-        "stage_model varchar, from_stage varchar, to_stage varchar, actor varchar, actor_name varchar, "
-        "reason varchar, request_key varchar, changed_at timestamp, config_version varchar)"
-    )
-    session.execute(
-        f"create table if not exists {REFUSALS} (account_id varchar, solution_interest varchar, "
-        "buying_group_id varchar, from_stage varchar, to_stage varchar, actor varchar, "
-        "actor_name varchar, reason varchar, request_key varchar, row_in_file bigint, "
-        "refused_at timestamp, config_version varchar)"
-    )
+    create(session, HISTORY, REFUSALS)
 
 
 LAST_ENTRY = (

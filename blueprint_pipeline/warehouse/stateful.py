@@ -1,0 +1,299 @@
+"""Every table that carries state from run to run, in one place: its columns, its indexes and its
+upgrade steps (docs/reliability.md#migrations).
+
+Most tables are rebuilt whole by every run and need none of this. These are not: journey state,
+histories, ledgers, the id registry. Their writers create them here (`create`), so every writer and
+reader agrees on the columns; `warehouse/migrations.py` upgrades them in place from the steps
+listed beside their columns. A table whose writer shapes it (a SQL model, a whole frame replaced
+each build) has no columns here, only its steps. `test_stateful.py` fails when code creates a
+table with `create table if not exists` anywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from blueprint_pipeline.warehouse.base import Session
+
+T, TS, B, INT, F = "varchar", "timestamp", "boolean", "bigint", "double"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One upgrade: the statements (DuckDB's dialect, idempotent) that take a table to `version`."""
+
+    version: int
+    why: str
+    statements: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    columns: str
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class Stateful:
+    columns: dict[str, str] | None = None  # None: its writer shapes it (a SQL model, a whole frame)
+    indexes: tuple[Index, ...] = ()
+    steps: tuple[Step, ...] = ()  # version 1 is the shape before versions existed
+
+
+_CREATE_COMPLETED = (
+    "create table if not exists activation_completed "
+    "(destination varchar, list_name varchar, activated_at timestamp)"
+)
+_BEFORE = "timestamp '1970-01-01 00:00:00'"
+_CRM_COMPLETED_BEFORE = (
+    f"insert into activation_completed select 'crm', 'write-back', {_BEFORE} where not exists "
+    "(select 1 from activation_completed where destination = 'crm')"
+)
+
+JOURNEY_TABLES: dict[str, dict[str, str]] = {
+    "journey_enrolments": {
+        "enrolment_id": T,
+        "journey_id": T,
+        "account_id": T,
+        "buying_group_id": T,
+        "entry_no": INT,
+        "status": T,
+        "node": T,
+        "step_no": INT,
+        "waiting_since": TS,
+        "due_at": TS,
+        "entered_at": TS,
+        "ended_at": TS,
+        "end_reason": T,
+        "test": B,
+    },
+    "journey_step_log": {
+        "step_key": T,
+        "enrolment_id": T,
+        "journey_id": T,
+        "account_id": T,
+        "node": T,
+        "node_type": T,
+        "person_id": T,
+        "outcome": T,
+        "detail": T,
+        "happened_at": TS,
+        "config_version": T,
+    },
+    "journey_outbox": {
+        "message_id": T,
+        "step_key": T,
+        "journey_id": T,
+        "enrolment_id": T,
+        "account_id": T,
+        "buying_group_id": T,
+        "person_id": T,
+        "channel": T,
+        "to_address": T,
+        "subject": T,
+        "body_text": T,
+        "body_html": T,
+        "unsubscribe_url": T,
+        "status": T,
+        "hold_reason": T,
+        "test": B,
+        "created_at": TS,
+        "sent_at": TS,
+        "attempts": INT,
+        "last_error": T,
+    },
+    "journey_account_lists": {
+        "event_seq": INT,
+        "step_key": T,
+        "list_name": T,
+        "account_id": T,
+        "action": T,
+        "journey_id": T,
+        "happened_at": TS,
+    },
+    "linkedin_audience_additions": {
+        "step_key": T,
+        "audience": T,
+        "account_id": T,
+        "journey_id": T,
+        "happened_at": TS,
+    },
+    "crm_field_updates": {
+        "step_key": T,
+        "account_id": T,
+        "field": T,
+        "value": T,
+        "journey_id": T,
+        "happened_at": TS,
+    },
+    "buying_group_status_history": {
+        "event_seq": INT,
+        "step_key": T,
+        "buying_group_id": T,
+        "status": T,
+        "journey_id": T,
+        "happened_at": TS,
+    },
+    "person_score_adjustments": {
+        "step_key": T,
+        "person_id": T,
+        "points": F,
+        "journey_id": T,
+        "node": T,
+        "reason": T,
+        "happened_at": TS,
+    },
+    "sales_alert_state": {
+        "rule": T,
+        "buying_group_id": T,
+        "armed": B,
+        "fired": B,
+        "seq": INT,
+        "definition": T,
+    },
+    "sales_alert_log": {
+        "rule": T,
+        "buying_group_id": T,
+        "reason": T,
+        "routed_to": T,
+        "routed_by": T,
+        "message_id": T,
+        "fired_at": TS,
+        "config_version": T,
+    },
+    "journey_runs": {"journey_id": T, "status": T, "live_since": TS, "last_run_at": TS},
+    "journey_attribute_values": {"journey_id": T, "account_id": T, "value": T},
+}
+
+_ACTIVATED = {"activated_at": TS}
+_BATCHES = "batches numbered per raw table, unique (parallel steps ingest several objects at once)"
+_LOGGED = {"happened_at": TS, "config_version": T}
+
+TABLES: dict[str, Stateful] = {
+    # Ingestion's ledgers: each file once per raw table, and the rows that did not load.
+    "ingested_files": Stateful(
+        {"batch_id": INT, "file": T, "checksum": T, "source_table": T, "rows_loaded": INT,
+         "rows_quarantined": INT, "ingested_at": TS, "redacted_checksum": T},
+        # The same bytes count once per object, even when two runs race on PostgreSQL; batches are
+        # numbered per raw table (parallel steps ingest several objects at once).
+        (Index("ingested_files_once", "checksum, source_table", unique=True),
+         Index("ingested_files_batch", "source_table, batch_id", unique=True)),
+        (
+            Step(2, _BATCHES, (
+                "create unique index if not exists ingested_files_batch "
+                "on ingested_files (source_table, batch_id)",
+            )),
+            Step(3, "a redacted file's new bytes kept apart from the unique checksum it arrived with", (
+                "alter table ingested_files add column if not exists redacted_checksum varchar",
+            )),
+        ),
+    ),
+    "quarantine": Stateful(
+        {"source_table": T, "file": T, "line": INT, "record_number": INT, "record_key": T, "reason": T,
+         "raw_record": T, "ingested_at": TS},
+    ),
+    # Identity: the registry of stable person ids and the match state it is kept from.
+    "person_registry": Stateful(),
+    "person_id_history": Stateful(
+        {"event": T, "person_id": T, "other_person_id": T, "happened_at": TS, "config_version": T,
+         "cause": T},
+        # Each creation, merge and split says what caused it. A creation always came from new
+        # records; what merged or split persons before causes were kept is unknown (the model was
+        # retrained on every build then): null.
+        steps=(Step(2, "each event's cause: records, model <version> or decision", (
+            "alter table person_id_history add column if not exists cause varchar",
+            "update person_id_history set cause = 'records' where event = 'created' and cause is null",
+        )),),
+    ),
+    "person_match_scored_records": Stateful(),
+    "person_match_scored_pairs": Stateful(),
+    "person_match_scoring": Stateful(),
+    "person_match_models": Stateful(),  # one row per model version, appended as frames
+    # Audiences and buying groups: append-only histories.
+    "account_audience_history": Stateful(
+        {"audience_id": T, "account_id": T, "event": T, **_LOGGED},
+    ),
+    "buying_group_member_events": Stateful(
+        {"event_seq": INT, "buying_group_id": T, "person_id": T, "event": T, "role": T, "actor": T,
+         "matched_condition": T, **_LOGGED},
+    ),
+    "buying_group_stage_history": Stateful(
+        {"change_seq": INT, "buying_group_id": T, "stage_model": T, "from_stage": T, "to_stage": T,
+         "actor": T, "actor_name": T, "reason": T, "request_key": T, "changed_at": TS, "config_version": T},
+    ),
+    "buying_group_stage_refusals": Stateful(
+        {"account_id": T, "solution_interest": T, "buying_group_id": T, "from_stage": T, "to_stage": T,
+         "actor": T, "actor_name": T, "reason": T, "request_key": T, "row_in_file": INT,
+         "refused_at": TS, "config_version": T},
+    ),
+    # Both completeness figures beside completeness_score; earlier snapshots have none.
+    "buying_group_snapshots": Stateful(steps=(
+        Step(2, "suites and weighted completeness side by side", (
+            "alter table buying_group_snapshots add column if not exists suites_completeness double",
+            "alter table buying_group_snapshots add column if not exists weighted_completeness double",
+        )),
+    )),
+    # Journeys: state, log, outbox and their effects on accounts, buying groups and scores
+    # (delivery updates messages one by one; re-runs replace enrolments: both by their key).
+    **{
+        name: Stateful(
+            columns,
+            {"journey_outbox": (Index("journey_outbox_key", "message_id"),),
+             "journey_enrolments": (Index("journey_enrolments_key", "enrolment_id"),)}.get(name, ()),
+        )
+        for name, columns in JOURNEY_TABLES.items()
+    },
+    # Activation: what each activation handed out, per as-of, and which completed
+    # (activation/state.py). What the release before kept becomes a completed activation: its own
+    # as-of for list members, 1970 for the CRM's hashes and field updates (which had none), so the
+    # next run's deltas are against it, as before.
+    "activation_members": Stateful(
+        {"destination": T, "list_name": T, "key": T, **_ACTIVATED},
+        steps=(Step(2, "list members kept per as-of, with completed activations", (
+            _CREATE_COMPLETED,
+            "insert into activation_completed select distinct destination, list_name, activated_at "
+            "from activation_members as m where not exists (select 1 from activation_completed as c "
+            "where c.destination = m.destination and c.list_name = m.list_name)",
+        )),),
+    ),
+    "activation_completed": Stateful({"destination": T, "list_name": T, **_ACTIVATED}),
+    "crm_writeback_sent": Stateful(
+        {"buying_group_id": T, "row_hash": T, **_ACTIVATED},
+        steps=(Step(2, "row hashes kept per as-of", (
+            _CREATE_COMPLETED,
+            "alter table crm_writeback_sent add column if not exists activated_at timestamp",
+            f"update crm_writeback_sent set activated_at = {_BEFORE} where activated_at is null",
+            _CRM_COMPLETED_BEFORE,
+        )),),
+    ),
+    "crm_field_updates_sent": Stateful(
+        {"step_key": T, **_ACTIVATED},
+        steps=(Step(2, "field updates written out kept per as-of", (
+            _CREATE_COMPLETED,
+            "alter table crm_field_updates_sent add column if not exists activated_at timestamp",
+            f"update crm_field_updates_sent set activated_at = {_BEFORE} where activated_at is null",
+            _CRM_COMPLETED_BEFORE,
+        )),),
+    ),
+    "qualification_models": Stateful(),  # one row per readiness-model version, appended as frames
+    # Governance: the erasure audit (hashes and counts only) and the identifiers forgotten.
+    "forget_requests": Stateful(
+        {"request_hash": T, "requested_at": TS, "origin": T, "persons": INT, "rows_deleted": INT,
+         "rows_redacted": INT, "files_changed": INT, "detail": T},
+    ),
+    "forgotten_identifiers": Stateful({"kind": T, "sha256": T, "forgotten_at": TS}),
+}  # fmt: skip
+
+
+def create(session: Session, *names: str) -> None:
+    """Create the named tables and their indexes where they do not exist yet."""
+    for name in names:
+        table = TABLES[name]
+        if table.columns is None:
+            raise ValueError(f"{name} is shaped by its writer, not created from the registry")
+        body = ", ".join(f"{column} {kind}" for column, kind in table.columns.items())
+        session.execute(f"create table if not exists {name} ({body})")
+        for index in table.indexes:
+            unique = "unique " if index.unique else ""
+            session.execute(f"create {unique}index if not exists {index.name} on {name} ({index.columns})")
