@@ -50,7 +50,7 @@ PG_PASSWORD ?=
 PG_SERVER := postgresql+psycopg2://$(PG_USER)$(if $(PG_PASSWORD),:$(PG_PASSWORD))@$(PG_HOST):5432
 demo-postgres: $(STAMP)
 	rm -f $(DEMO_SETTINGS)  # `make ui` takes this build's settings from the line its summary prints
-	$(BIN)/python -m blueprint_pipeline.postgres_setup $(PG_SERVER) blueprint_warehouse blueprint_dagster
+	$(BIN)/python -m blueprint_pipeline.runtime.postgres_setup $(PG_SERVER) blueprint_warehouse blueprint_dagster
 	$(BIN)/blueprint generate --scale $(DEMO_SCALE) --seed 7 --out data/landing --force
 	DAGSTER_HOME=$(CURDIR)/deploy/postgres DAGSTER_PG_HOST=$(PG_HOST) DAGSTER_PG_USERNAME=$(PG_USER) \
 	DAGSTER_PG_PASSWORD=$(PG_PASSWORD) DAGSTER_PG_DB=blueprint_dagster \

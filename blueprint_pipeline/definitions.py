@@ -8,9 +8,9 @@ from pathlib import Path
 import dagster as dg
 
 from blueprint_pipeline.catalog import catalogued
+from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.defs.sources.assets import build_source_assets
 from blueprint_pipeline.executors import executor_for
-from blueprint_pipeline.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.resources import (
     ActivationResource,
     BlueprintConfigResource,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster._core.executor.base import Executor
 
-from blueprint_pipeline.errors import BlueprintError
+from blueprint_pipeline.core.errors import BlueprintError
 from blueprint_pipeline.warehouse.migrations import migrate
 
 EXECUTORS = ("in_process", "multiprocess", "celery")
@@ -82,7 +82,7 @@ def _executor(settings: dict, dialect: str) -> dg.ExecutorDefinition:
                 f"BLUEPRINT_MAX_CONCURRENT={settings['max_concurrent']!r}: expected a whole number"
             ) from None
         # Steps fork from a server that has imported everything and built the definitions once.
-        preload = ["dagster._core.executor.multiprocess", "blueprint_pipeline.preload"]
+        preload = ["dagster._core.executor.multiprocess", "blueprint_pipeline.runtime.preload"]
         start = {"forkserver": {"preload_modules": preload}}
         return dg.multiprocess_executor.configured(
             {"max_concurrent": max(1, processes), "start_method": start}

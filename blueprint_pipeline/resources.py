@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import dagster as dg
 
 from blueprint_pipeline.config import LoadedConfig, load_config
-from blueprint_pipeline.paths import DATA_DIR, DEFAULT_LANDING_DIR
+from blueprint_pipeline.core.paths import DATA_DIR, DEFAULT_LANDING_DIR
 from blueprint_pipeline.warehouse import Warehouse, warehouse_from_url
 
 WAREHOUSE_URL_ENV = "BLUEPRINT_WAREHOUSE_URL"

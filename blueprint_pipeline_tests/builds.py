@@ -9,13 +9,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from blueprint_pipeline.paths import PROJECT_DIR
+from blueprint_pipeline.core.paths import PROJECT_DIR
 
 
 def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
     """`blueprint <args>`, which must succeed (its output's tail is the failure message)."""
     done = subprocess.run(
-        [sys.executable, "-m", "blueprint_pipeline.cli", *args],
+        [sys.executable, "-m", "blueprint_pipeline.runtime.cli", *args],
         capture_output=True,
         text=True,
         timeout=600,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from blueprint_pipeline.compare import WALL_CLOCK  # every other time is the as-of
+from blueprint_pipeline.runtime.compare import WALL_CLOCK  # every other time is the as-of
 
 
 def snapshot(warehouse) -> dict[str, list[tuple]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from blueprint_pipeline.atomic_files import replace_file
+from blueprint_pipeline.core.atomic_files import replace_file
 
 
 def test_concurrent_writers_never_collide(tmp_path):

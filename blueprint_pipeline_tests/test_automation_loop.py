@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from blueprint_pipeline.core.paths import PROJECT_DIR
 from blueprint_pipeline.generator.generate import generate
 from blueprint_pipeline.generator.scales import scale_named
-from blueprint_pipeline.paths import PROJECT_DIR
-from blueprint_pipeline.postgres_setup import create_databases
+from blueprint_pipeline.runtime.postgres_setup import create_databases
 from blueprint_pipeline_tests.builds import postgres_instance_env
 from blueprint_pipeline_tests.conftest import PG_URL
 from blueprint_pipeline_tests.test_ui import dagster_dev, free_port

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import duckdb
 
-from blueprint_pipeline.bench import run_bench
+from blueprint_pipeline.runtime.bench import run_bench
 
 
 def test_bench_tiny_with_fresh_activities(tmp_path):

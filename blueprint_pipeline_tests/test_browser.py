@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from blueprint_pipeline.paths import DATA_DIR, PROJECT_DIR
+from blueprint_pipeline.core.paths import DATA_DIR, PROJECT_DIR
 from blueprint_pipeline_tests.test_ui import WRAPPER, free_port
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -59,7 +59,7 @@ def built(tmp_path_factory) -> dict:
         "BLUEPRINT_CONFIG_DIR": str(PROJECT_DIR / "examples" / "config"),
     }
     for args in (["generate", "--scale", "tiny", "--seed", "3", "--out", str(root / "landing")], ["run"]):
-        done = subprocess.run([sys.executable, "-m", "blueprint_pipeline.cli", *args], capture_output=True,
+        done = subprocess.run([sys.executable, "-m", "blueprint_pipeline.runtime.cli", *args], capture_output=True,
                               text=True, env=env, timeout=600)  # fmt: skip
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return {"env": env, "dashboard": root / "reports" / "dashboard.html"}

@@ -8,8 +8,8 @@ from datetime import datetime
 
 import pytest
 
-from blueprint_pipeline.build import BuildSummary, FailedCheck
 from blueprint_pipeline.generator.manifest import DeliberateDefect
+from blueprint_pipeline.runtime.build import BuildSummary, FailedCheck
 from blueprint_pipeline.warehouse import PostgresWarehouse
 
 URL = "postgresql+psycopg2://ops:s3cret@db.internal:5432/warehouse"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from blueprint_pipeline import build as build_module
-from blueprint_pipeline.cli import main
 from blueprint_pipeline.definitions import build_definitions
+from blueprint_pipeline.runtime import build as build_module
+from blueprint_pipeline.runtime.cli import main
 from blueprint_pipeline_tests.conftest import FIXTURES
 
 
@@ -31,7 +31,7 @@ def isolated_env(tmp_path, monkeypatch):
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "blueprint_pipeline.cli", *args],
+        [sys.executable, "-m", "blueprint_pipeline.runtime.cli", *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -172,9 +172,9 @@ def test_end_to_end_on_postgres(tmp_path, postgres_warehouse):
             sys.executable,
             "-c",
             (
-                "import sys; from blueprint_pipeline import build; from blueprint_pipeline.definitions import build_definitions;"
+                "import sys; from blueprint_pipeline.runtime import build; from blueprint_pipeline.definitions import build_definitions;"
                 f"build.build_definitions = lambda: build_definitions(__import__('pathlib').Path({str(FIXTURES / 'sql_project')!r}), with_layer_packages=False);"
-                "from blueprint_pipeline.cli import main;"
+                "from blueprint_pipeline.runtime.cli import main;"
                 f"sys.exit(main(['run', '--landing', {str(landing)!r}, '--warehouse', {postgres_warehouse.url!r}]))"
             ),
         ],
@@ -208,7 +208,7 @@ def test_generate_into_a_file_is_one_line(tmp_path):
 def test_a_reader_that_stops_early_gets_no_traceback():
     """`blueprint validate-config ... | head -1`: the reader goes away before the command has
     written; it stops quietly (exit 141, as a shell reports SIGPIPE), no BrokenPipeError traceback."""
-    command = [sys.executable, "-m", "blueprint_pipeline.cli", "validate-config", "examples/config"]
+    command = [sys.executable, "-m", "blueprint_pipeline.runtime.cli", "validate-config", "examples/config"]
     root = Path(__file__).parents[1]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root) as run:
         run.stdout.close()  # the reader is gone before the first line is written

@@ -14,9 +14,9 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from blueprint_pipeline.cli import main
-from blueprint_pipeline.compare import compare
-from blueprint_pipeline.errors import BlueprintError
+from blueprint_pipeline.core.errors import BlueprintError
+from blueprint_pipeline.runtime.cli import main
+from blueprint_pipeline.runtime.compare import compare
 
 
 def _warehouse(path, statements):

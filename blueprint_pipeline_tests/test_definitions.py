@@ -9,8 +9,8 @@ import sys
 import dagster as dg
 import yaml
 
+from blueprint_pipeline.core.paths import PROJECT_DIR
 from blueprint_pipeline.definitions import build_definitions, defs
-from blueprint_pipeline.paths import PROJECT_DIR
 
 
 def test_definitions_load():
@@ -68,7 +68,7 @@ def test_project_instance_runs_one_at_a_time(tmp_path, monkeypatch):
 
 
 def test_docs_list_every_source_field():
-    from blueprint_pipeline.paths import SQL_PROJECT_DIR
+    from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
     from blueprint_pipeline.sql_models.project import load_project
 
     doc = (PROJECT_DIR / "docs" / "sources.md").read_text()

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from blueprint_pipeline.paths import PROJECT_DIR
+from blueprint_pipeline.core.paths import PROJECT_DIR
 
 # Printed by the definitions the UI would load: each sensor's and schedule's default status, the journeys.
 PROBE = """

@@ -12,10 +12,10 @@ import sys
 
 import pytest
 
-from blueprint_pipeline.fast_path import measure, probe_config
+from blueprint_pipeline.core.paths import PROJECT_DIR
 from blueprint_pipeline.generator.generate import generate
 from blueprint_pipeline.generator.scales import scale_named
-from blueprint_pipeline.paths import PROJECT_DIR
+from blueprint_pipeline.runtime.fast_path import measure, probe_config
 
 
 @pytest.mark.slow
@@ -29,7 +29,7 @@ def test_activity_file_to_alert_in_the_mailbox(tmp_path):
         "BLUEPRINT_DAGSTER_STORAGE": str(tmp_path / "dagster"),
     }
     built = subprocess.run(
-        [sys.executable, "-m", "blueprint_pipeline.cli", "run", "--landing", str(landing), "--warehouse",
+        [sys.executable, "-m", "blueprint_pipeline.runtime.cli", "run", "--landing", str(landing), "--warehouse",
          f"duckdb:///{warehouse}", "--config", str(config)],
         env=env, capture_output=True, text=True,
     )  # fmt: skip

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from blueprint_pipeline.paths import PROJECT_DIR
-from blueprint_pipeline.postgres_setup import create_databases
+from blueprint_pipeline.core.paths import PROJECT_DIR
+from blueprint_pipeline.runtime.postgres_setup import create_databases
 from blueprint_pipeline_tests.builds import postgres_instance_env
 from blueprint_pipeline_tests.conftest import PG_URL, require_postgres
 

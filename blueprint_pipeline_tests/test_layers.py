@@ -1,8 +1,10 @@
 """Which package may import which, in the spirit of import-linter, read from the source's imports.
 
 Units: each package under `blueprint_pipeline/` (each `defs/<layer>` on its own) and each loose
-module. Rules: no import cycle between units; the domain packages never import the wiring
-(`defs`), which only `definitions.py` assembles; one `defs` layer never imports another. The
+module. Rules: `core` imports nothing else of the project and only `runtime` imports `runtime`
+(the bottom and the top of docs/architecture.md#package-layout); no import cycle between units;
+the domain packages never import the wiring (`defs`), which only `definitions.py` assembles; one
+`defs` layer never imports another. The
 cycles and exceptions that exist today are listed here, each to be removed by issue 24 slice (a)
 (docs/plan.md): a new one fails, and so does a listed one that is gone (delete its line)."""
 
@@ -45,7 +47,7 @@ KNOWN_CYCLE_EDGES = {
     ("buying_groups", "figures"),
     ("figures", "config"),
 }
-KNOWN_WIRING_IMPORTS = {("cli", "defs.governance"), ("bench", "defs.journeys")}
+KNOWN_WIRING_IMPORTS = {("runtime", "defs.governance"), ("runtime", "defs.journeys")}  # cli, bench
 KNOWN_DEFS_IMPORTS = {("defs.qualification", "defs.journeys")}
 WIRING = "definitions"  # the one module that assembles the defs
 
@@ -97,3 +99,9 @@ def test_only_the_wiring_imports_the_defs():
     across = {(u, v) for u, v in found if u.startswith("defs")}
     assert found - across == KNOWN_WIRING_IMPORTS
     assert across == KNOWN_DEFS_IMPORTS
+
+
+def test_the_core_imports_nothing_and_nothing_imports_the_runtime():
+    edges = _imports()
+    assert edges.get("core", set()) == set(), "core imports another part of the project"
+    assert {u for u, targets in edges.items() if "runtime" in targets and u != "runtime"} == set()

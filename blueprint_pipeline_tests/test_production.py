@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from blueprint_pipeline.paths import PROJECT_DIR
-from blueprint_pipeline.postgres_setup import create_databases
+from blueprint_pipeline.core.paths import PROJECT_DIR
+from blueprint_pipeline.runtime.postgres_setup import create_databases
 from blueprint_pipeline.warehouse import PostgresWarehouse
 from blueprint_pipeline_tests.builds import build_env, cli, postgres_instance_env
 from blueprint_pipeline_tests.conftest import PG_URL, require_postgres
@@ -182,7 +182,7 @@ def test_celery_build_with_two_workers_equals_in_process(setup, reference):
     folder.mkdir(parents=True, exist_ok=True)
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "blueprint_pipeline.cli", "worker", "--name", f"w{i}-{queue}@%h"],
+            [sys.executable, "-m", "blueprint_pipeline.runtime.cli", "worker", "--name", f"w{i}-{queue}@%h"],
             env=worker_env,
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,

@@ -19,9 +19,9 @@ import pytest
 from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
+from blueprint_pipeline.core.paths import PROJECT_DIR
 from blueprint_pipeline.generator.generate import generate
 from blueprint_pipeline.generator.scales import scale_named
-from blueprint_pipeline.paths import PROJECT_DIR
 from blueprint_pipeline.warehouse import DuckDBWarehouse
 from blueprint_pipeline_tests.builds import build_env
 

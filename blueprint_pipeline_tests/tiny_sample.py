@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from blueprint_pipeline.alerts.send import fill, prepare
 from blueprint_pipeline.config import load_config
-from blueprint_pipeline.paths import PROJECT_DIR
+from blueprint_pipeline.core.paths import PROJECT_DIR
 from blueprint_pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse
 from blueprint_pipeline_tests.builds import build_env
 from blueprint_pipeline_tests.snapshots import files, mailbox, snapshot
@@ -32,7 +32,7 @@ CONFIG = str(PROJECT_DIR / "examples" / "config")
 
 def start_build(landing: Path, env: dict) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "blueprint_pipeline.cli", "run", "--landing", str(landing), "--config", CONFIG,
+        [sys.executable, "-m", "blueprint_pipeline.runtime.cli", "run", "--landing", str(landing), "--config", CONFIG,
          "--as-of", AS_OF],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -69,7 +69,7 @@ def landing(shared) -> Path:
         if not (shared / "landing.done").exists():
             env = {k: v for k, v in os.environ.items() if not k.startswith("BLUEPRINT_")}
             subprocess.run(
-                [sys.executable, "-m", "blueprint_pipeline.cli", "generate", "--scale", "tiny", "--seed", "3",
+                [sys.executable, "-m", "blueprint_pipeline.runtime.cli", "generate", "--scale", "tiny", "--seed", "3",
                  "--end", "2026-11-20", "--out", str(folder), "--force"],
                 env=env, check=True, capture_output=True,
             )  # fmt: skip

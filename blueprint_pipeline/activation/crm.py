@@ -11,7 +11,7 @@ import pandas as pd
 
 from blueprint_pipeline.config.activation import WRITEBACK_COLUMNS, Crm
 from blueprint_pipeline.config.models import BlueprintConfig
-from blueprint_pipeline.csv_safety import to_csv
+from blueprint_pipeline.core.csv_safety import to_csv
 from blueprint_pipeline.figures import LIST_SEPARATOR, group_scale
 from blueprint_pipeline.warehouse import Session
 
@@ -66,7 +66,7 @@ def row_hash(frame: pd.DataFrame) -> pd.Series:
 
 def upsert_csv(frame: pd.DataFrame, crm: Crm) -> bytes:
     """Salesforce Bulk API upsert CSV. Read by a machine, so values stay raw (no formula
-    neutralising, csv_safety.py): the build summary counts the cells a spreadsheet would run."""
+    neutralising, core/csv_safety.py): the build summary counts the cells a spreadsheet would run."""
     return to_csv(frame[list(upsert_columns(crm))].rename(columns=upsert_columns(crm)), neutralise=False)
 
 

@@ -19,7 +19,7 @@ import os
 import shutil
 from pathlib import Path
 
-from blueprint_pipeline.faults import crash_point
+from blueprint_pipeline.core.faults import crash_point
 
 _AT_FDCWD, _RENAME_EXCHANGE = -100, 2  # <fcntl.h>, <linux/fs.h>
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from blueprint_pipeline.activation.files import write_folder
 from blueprint_pipeline.config.activation import CompanyList, ContactList, LinkedIn
-from blueprint_pipeline.csv_safety import csv_lines, to_csv
+from blueprint_pipeline.core.csv_safety import csv_lines, to_csv
 from blueprint_pipeline.figures import LIST_SEPARATOR
 from blueprint_pipeline.warehouse import Session
 
@@ -203,7 +203,7 @@ def targeting(session: Session, interest: str, settings: LinkedIn) -> bytes:
 
 
 def split(frame: pd.DataFrame, columns: list[str], max_records: int, max_bytes: int) -> list[bytes]:
-    """The list as CSV files (formulas neutralised, csv_safety.py), each with the header, at most
+    """The list as CSV files (formulas neutralised, core/csv_safety.py), each with the header, at most
     `max_records` rows and `max_bytes`; split between rows, even when a value holds a line break."""
     header, lines = csv_lines(frame[columns])
     parts, rows, size = [], [], len(header)

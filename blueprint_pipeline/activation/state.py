@@ -25,7 +25,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from blueprint_pipeline.errors import check_not_before
+from blueprint_pipeline.core.errors import check_not_before
 from blueprint_pipeline.warehouse import Session
 from blueprint_pipeline.warehouse.stateful import create
 

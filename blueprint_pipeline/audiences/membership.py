@@ -16,7 +16,7 @@ import pandas as pd
 from blueprint_pipeline.audiences.compile import compile_filter
 from blueprint_pipeline.config import LoadedConfig
 from blueprint_pipeline.config.files import read_user_csv
-from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.core.errors import ConfigError
 from blueprint_pipeline.warehouse import Session
 
 MEMBER_COLUMNS = ["audience_id", "account_id", "matched_by"]

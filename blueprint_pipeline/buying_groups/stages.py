@@ -17,7 +17,7 @@ import pandas as pd
 from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
 from blueprint_pipeline.config.files import check_dates, read_user_csv
 from blueprint_pipeline.config.stages import Rule, StageModel, StagesConfig
-from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.core.errors import ConfigError
 
 CHANGE_COLUMNS = ["account_id", "solution_interest", "to_stage", "requested_by", "requested_at", "note"]
 MOVE_COLUMNS = [

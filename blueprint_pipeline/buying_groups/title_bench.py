@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from blueprint_pipeline.buying_groups.title_parser import parse_title
-from blueprint_pipeline.errors import ConfigError
-from blueprint_pipeline.paths import PROJECT_DIR
+from blueprint_pipeline.core.errors import ConfigError
+from blueprint_pipeline.core.paths import PROJECT_DIR
 
 LABELLED_TITLES = PROJECT_DIR / "blueprint_pipeline_tests" / "fixtures" / "titles"
 HALVES = ("development", "held_out")

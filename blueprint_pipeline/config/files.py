@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.core.errors import ConfigError
 
 
 def read_user_csv(path: Path, columns: list[str], required: Iterable[str]) -> pd.DataFrame:

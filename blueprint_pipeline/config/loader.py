@@ -27,8 +27,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from blueprint_pipeline.config.models import BlueprintConfig
-from blueprint_pipeline.errors import ConfigError
-from blueprint_pipeline.paths import DEFAULT_CONFIG_DIR
+from blueprint_pipeline.core.errors import ConfigError
+from blueprint_pipeline.core.paths import DEFAULT_CONFIG_DIR
 
 SECTIONS = tuple(BlueprintConfig.model_fields)
 

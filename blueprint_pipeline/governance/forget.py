@@ -32,7 +32,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from blueprint_pipeline.errors import BlueprintError
+from blueprint_pipeline.core.errors import BlueprintError
+from blueprint_pipeline.core.redact import redacted as redacted_error
 from blueprint_pipeline.governance.contact_points import (
     MIN_PHONE_DIGITS,
     Blanker,
@@ -53,7 +54,6 @@ from blueprint_pipeline.governance.identifiers import (
 )
 from blueprint_pipeline.ingestion.landing import OUTSIDE, files_for, inside, raw_column
 from blueprint_pipeline.ingestion.raw_load import LEDGER_TABLE, QUARANTINE_TABLE, SkipFile, fingerprint
-from blueprint_pipeline.redact import redacted as redacted_error
 from blueprint_pipeline.warehouse import Session, Warehouse, quote
 from blueprint_pipeline.warehouse.migrations import migrate
 from blueprint_pipeline.warehouse.stateful import create

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from blueprint_pipeline.atomic_files import replace_file
+from blueprint_pipeline.core.atomic_files import replace_file
 from blueprint_pipeline.ingestion.landing import map_header, raw_column, read_header
 from blueprint_pipeline.sql_models.project import SourceObject
 from blueprint_pipeline.warehouse import Session, quote

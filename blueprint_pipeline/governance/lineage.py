@@ -42,7 +42,7 @@ from blueprint_pipeline.config.journeys import (
     UpdateCrmField,
 )
 from blueprint_pipeline.config.models import BlueprintConfig
-from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.core.errors import ConfigError
 
 # Unified field -> the source fields it is chosen or combined from (dbt_like_sql/identity/
 # unified_persons.sql, identity/accounts_and_links.py). test_lineage checks every name.

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blueprint_pipeline.config.models import SourcesConfig
-from blueprint_pipeline.errors import ConfigError
-from blueprint_pipeline.naming import snake_case
+from blueprint_pipeline.core.errors import ConfigError
+from blueprint_pipeline.core.naming import snake_case
 from blueprint_pipeline.sql_models.project import SourceObject
 
 

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from blueprint_pipeline.atomic_files import replace_file
-from blueprint_pipeline.faults import crash_point
-from blueprint_pipeline.redact import redacted
+from blueprint_pipeline.core.atomic_files import replace_file
+from blueprint_pipeline.core.faults import crash_point
+from blueprint_pipeline.core.redact import redacted
 from blueprint_pipeline.warehouse import Warehouse
 
 MAX_ATTEMPTS = 5

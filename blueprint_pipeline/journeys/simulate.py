@@ -14,7 +14,7 @@ import pandas as pd
 from blueprint_pipeline.config import LoadedConfig
 from blueprint_pipeline.config.journeys import Listen, SplitAccounts, SplitPeople, VariantSplit
 from blueprint_pipeline.config.origin import config_origin
-from blueprint_pipeline.errors import BlueprintError
+from blueprint_pipeline.core.errors import BlueprintError
 from blueprint_pipeline.journeys.engine import JourneyRun, Settings
 from blueprint_pipeline.journeys.world import World, interest_facts, load_world
 from blueprint_pipeline.warehouse import Session

@@ -17,9 +17,9 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from blueprint_pipeline.atomic_files import replace_file
 from blueprint_pipeline.config.models import BlueprintConfig
-from blueprint_pipeline.csv_safety import to_csv
+from blueprint_pipeline.core.atomic_files import replace_file
+from blueprint_pipeline.core.csv_safety import to_csv
 from blueprint_pipeline.figures import (
     ACCOUNT_SCALE,
     PERSON_SCALE,
@@ -606,7 +606,7 @@ def sales_handoff(session: Session, config: BlueprintConfig) -> bytes:
     )
     if len(frame):
         frame["stage_since"] = pd.to_datetime(frame["stage_since"]).dt.strftime("%Y-%m-%d %H:%M")
-    return to_csv(frame)  # opened in a spreadsheet by sales: formulas neutralised (csv_safety.py)
+    return to_csv(frame)  # opened in a spreadsheet by sales: formulas neutralised (core/csv_safety.py)
 
 
 def write(folder: Path, session: Session, config: BlueprintConfig, built_for: str) -> tuple[Path, int]:

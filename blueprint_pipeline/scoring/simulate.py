@@ -23,7 +23,7 @@ import pandas as pd
 from blueprint_pipeline.alerts.rules import evaluate
 from blueprint_pipeline.buying_groups.stages import CHANGE_COLUMNS, move_groups
 from blueprint_pipeline.config import LoadedConfig
-from blueprint_pipeline.paths import SQL_PROJECT_DIR
+from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.scoring.tables import config_tables
 from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline.sql_models.runner import build_model

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from blueprint_pipeline.errors import SqlModelError
-from blueprint_pipeline.naming import source_table
+from blueprint_pipeline.core.errors import SqlModelError
+from blueprint_pipeline.core.naming import source_table
+from blueprint_pipeline.core.redact import redacted
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.published import published
 from blueprint_pipeline.quality.gx_suites import run_suite
-from blueprint_pipeline.redact import redacted
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.sql_models.project import SqlModel, SqlProject
 from blueprint_pipeline.sql_models.runner import build_model, load_seed, run_tests
 from blueprint_pipeline.warehouse import Warehouse

@@ -18,8 +18,8 @@ from typing import Any
 import jinja2
 import yaml
 
-from blueprint_pipeline.errors import SqlModelError
-from blueprint_pipeline.naming import snake_case, source_table
+from blueprint_pipeline.core.errors import SqlModelError
+from blueprint_pipeline.core.naming import snake_case, source_table
 from blueprint_pipeline.sql_models.tests import ModelTest, parse_model_tests
 from blueprint_pipeline.warehouse.base import checked_identifier, quote
 

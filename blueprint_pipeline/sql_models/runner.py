@@ -10,10 +10,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from blueprint_pipeline.errors import SqlModelError
-from blueprint_pipeline.faults import crash_point
+from blueprint_pipeline.core.errors import SqlModelError
+from blueprint_pipeline.core.faults import crash_point
+from blueprint_pipeline.core.naming import snake_case
 from blueprint_pipeline.ingestion.landing import read_header
-from blueprint_pipeline.naming import snake_case
 from blueprint_pipeline.sql_models.project import SqlModel, SqlProject
 from blueprint_pipeline.sql_models.tests import ModelTest
 from blueprint_pipeline.warehouse import Session, Warehouse, quote

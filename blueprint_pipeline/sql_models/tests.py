@@ -30,7 +30,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from blueprint_pipeline.errors import SqlModelError
+from blueprint_pipeline.core.errors import SqlModelError
 from blueprint_pipeline.warehouse.base import checked_identifier, quote
 
 COLUMN_TESTS = ("unique", "not_null", "accepted_values", "relationships")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from blueprint_pipeline.errors import WarehouseError
-from blueprint_pipeline.paths import DEFAULT_WAREHOUSE_PATH
-from blueprint_pipeline.redact import url_shown
+from blueprint_pipeline.core.errors import WarehouseError
+from blueprint_pipeline.core.paths import DEFAULT_WAREHOUSE_PATH
+from blueprint_pipeline.core.redact import url_shown
 from blueprint_pipeline.warehouse.base import Session, Warehouse, checked_identifier, quote
 from blueprint_pipeline.warehouse.duckdb import DuckDBWarehouse
 from blueprint_pipeline.warehouse.postgres import PostgresWarehouse

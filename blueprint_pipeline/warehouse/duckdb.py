@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 from pydantic import PrivateAttr
 
-from blueprint_pipeline.errors import WarehouseError
+from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.warehouse.base import Params, Session, Warehouse, quote
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from blueprint_pipeline.errors import WarehouseError
+from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.warehouse.base import Warehouse, quote
 from blueprint_pipeline.warehouse.stateful import TABLES, Step
 

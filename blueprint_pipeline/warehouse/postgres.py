@@ -21,8 +21,8 @@ import sqlglot
 from sqlalchemy.engine import Connection, Engine
 from sqlglot import exp
 
-from blueprint_pipeline.errors import WarehouseError
-from blueprint_pipeline.redact import url_shown, without_passwords
+from blueprint_pipeline.core.errors import WarehouseError
+from blueprint_pipeline.core.redact import url_shown, without_passwords
 from blueprint_pipeline.warehouse.base import Params, Session, Warehouse, checked_identifier, quote
 from blueprint_pipeline.warehouse.duckdb import used_params as _used
 from blueprint_pipeline.warehouse.duckdb import utc

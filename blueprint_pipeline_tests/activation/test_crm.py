@@ -11,9 +11,9 @@ from datetime import datetime
 import dagster as dg
 import pandas as pd
 
+from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.activation.crm import crm_writeback
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
-from blueprint_pipeline.run_facts import AS_OF_TAG
 
 HEADER = [
     "Blueprint_Id__c", "Account__c", "Solution_Interest__c", "Stage__c", "Completeness__c", "Engagement_Score__c",

@@ -17,9 +17,9 @@ import json
 import dagster as dg
 import pandas as pd
 
+from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.activation.linkedin import linkedin_audiences
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
-from blueprint_pipeline.run_facts import AS_OF_TAG
 
 CONFIG = """
 linkedin:
@@ -128,7 +128,7 @@ def test_list_definitions_are_checked(tmp_path):
     import pytest
 
     from blueprint_pipeline.config.loader import load_config
-    from blueprint_pipeline.errors import ConfigError
+    from blueprint_pipeline.core.errors import ConfigError
 
     (tmp_path / "activation.yaml").write_text("linkedin: {company_lists: {x: {audience: nobody}}}\n")
     with pytest.raises(

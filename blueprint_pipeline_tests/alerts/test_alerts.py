@@ -21,9 +21,9 @@ import pytest
 from blueprint_pipeline.alerts.content import route
 from blueprint_pipeline.alerts.rules import evaluate
 from blueprint_pipeline.config.alerts import AlertsConfig, Routing
+from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.journeys.alerts import sales_alerts
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import AS_OF_TAG
 
 RULES = {
     "q": {"type": "milestone", "milestone": "qualified"},
@@ -143,7 +143,7 @@ def test_routing(owner, territory, interest, order, expected):
 
 def test_rule_config_errors(tmp_path):
     from blueprint_pipeline.config.loader import load_config
-    from blueprint_pipeline.errors import ConfigError
+    from blueprint_pipeline.core.errors import ConfigError
 
     (tmp_path / "alerts.yaml").write_text("rules: {t: {type: score_threshold, above: 20, rearm_below: 25}}\n")
     with pytest.raises(ConfigError, match="rearm_below .25. must be below above .20."):

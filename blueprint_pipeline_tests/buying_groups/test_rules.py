@@ -12,7 +12,7 @@ from blueprint_pipeline.buying_groups.title_parser import parse_title
 from blueprint_pipeline.buying_groups.titles import normalise_title
 from blueprint_pipeline.config import load_config
 from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
-from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.core.errors import ConfigError
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from blueprint_pipeline.buying_groups.title_bench import HALVES, LABELLED_TITLES, read_labelled, score_titles
 from blueprint_pipeline.buying_groups.title_parser import fold, parse_title
 from blueprint_pipeline.config.buying_groups import Function, Seniority
-from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.core.errors import ConfigError
 
 # Measured (`blueprint bench --titles`, docs/buying-groups.md): held-out 100.0% both right,
 # development 99.7%. The floors sit 2 points below, so a change to the word tables that costs
@@ -76,7 +76,7 @@ def test_a_bad_labelled_row_names_file_row_and_field(tmp_path):
 
 
 def test_bench_titles_command_prints_both_halves(capsys):
-    from blueprint_pipeline.cli import main
+    from blueprint_pipeline.runtime.cli import main
 
     assert main(["bench", "--titles"]) == 0
     out = capsys.readouterr().out

@@ -7,7 +7,7 @@ import pytest
 
 from blueprint_pipeline.config import load_config
 from blueprint_pipeline.config.audiences import AllOf, AnyOf, EngagementFilter, FieldFilter, NotOf
-from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.core.errors import ConfigError
 
 
 def test_shipped_defaults():

@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from blueprint_pipeline.config import load_config
-from blueprint_pipeline.errors import ConfigError
-from blueprint_pipeline.paths import DEFAULT_CONFIG_DIR
+from blueprint_pipeline.core.errors import ConfigError
+from blueprint_pipeline.core.paths import DEFAULT_CONFIG_DIR
 
 
 def test_defaults_load():
@@ -82,8 +82,8 @@ def test_unknown_file_and_missing_dir(tmp_path):
     ],
 )
 def test_sources_config_is_checked_against_the_contract(tmp_path, text, message):
+    from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
     from blueprint_pipeline.ingestion.landing import check_sources_config
-    from blueprint_pipeline.paths import SQL_PROJECT_DIR
     from blueprint_pipeline.sql_models.project import load_project
 
     (tmp_path / "sources.yaml").write_text(text)

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from blueprint_pipeline.config import load_config
-from blueprint_pipeline.errors import ConfigError
-from blueprint_pipeline.paths import DEFAULT_CONFIG_DIR
+from blueprint_pipeline.core.errors import ConfigError
+from blueprint_pipeline.core.paths import DEFAULT_CONFIG_DIR
 
 SECURITY_GONE = """
 personas: {security_leader: null}
@@ -240,7 +240,7 @@ def test_a_null_that_removes_nothing_is_refused(tmp_path, section, text, expecte
 def test_a_copy_of_every_shipped_file_loads_as_the_shipped_config(tmp_path):
     """The shipped files hold nulls (a retention of null: kept for ever) in entries nothing set
     before them: a copy of them must load, and mean what the shipped defaults mean."""
-    from blueprint_pipeline.paths import DEFAULT_CONFIG_DIR
+    from blueprint_pipeline.core.paths import DEFAULT_CONFIG_DIR
 
     for path in DEFAULT_CONFIG_DIR.glob("*.yaml"):
         (tmp_path / path.name).write_text(path.read_text())

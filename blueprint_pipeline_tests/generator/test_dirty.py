@@ -79,7 +79,7 @@ def test_truth_covers_every_person_record_and_every_person(landing):
 
 
 def test_the_truth_is_where_no_source_object_reads_it(landing):
-    from blueprint_pipeline.paths import SQL_PROJECT_DIR
+    from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
     from blueprint_pipeline.sql_models.project import load_project
 
     systems = {obj.system for obj in load_project(SQL_PROJECT_DIR).sources.values()}

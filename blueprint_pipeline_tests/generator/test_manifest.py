@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from blueprint_pipeline.cli import main
 from blueprint_pipeline.generator.manifest import MANIFEST_FILE, deliberate_defects
+from blueprint_pipeline.runtime.cli import main
 
 CONTACTS_CHECK = "stg_salesforce__contacts.relationships__account_id__stg_salesforce__accounts"
 PARENTS_CHECK = "stg_salesforce__accounts.relationships__parent_account_id__stg_salesforce__accounts"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from blueprint_pipeline.paths import PROJECT_DIR
+from blueprint_pipeline.core.paths import PROJECT_DIR
 from blueprint_pipeline_tests.builds import cli
 
 
@@ -162,8 +162,8 @@ def test_only_the_persons_rows_go_even_with_blank_ids(warehouse, tmp_path):
 
 
 def test_request_files_and_arguments_are_checked(tmp_path):
-    from blueprint_pipeline.cli import main
     from blueprint_pipeline.defs.governance.deletion_requests import read_requests
+    from blueprint_pipeline.runtime.cli import main
 
     requests = tmp_path / "requests.csv"
     requests.write_text("Name,EMAIL\nAnn, ann@x.com \n,\nBob,bob\n")

@@ -23,12 +23,12 @@ import dagster as dg
 import pytest
 
 from blueprint_pipeline.config.loader import load_config
+from blueprint_pipeline.core.errors import ConfigError
+from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
+from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.activation.linkedin import linkedin_audiences
-from blueprint_pipeline.errors import ConfigError
 from blueprint_pipeline.governance.lineage import check_labels, violations
-from blueprint_pipeline.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
-from blueprint_pipeline.run_facts import AS_OF_TAG
 from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline_tests.activation.test_linkedin import CONFIG, _tables
 
@@ -172,7 +172,7 @@ def test_a_blocked_list_writes_nothing(warehouse, tmp_path):
 
 
 def test_validate_config_says_which_lists_a_policy_would_block(tmp_path, capsys):
-    from blueprint_pipeline.cli import main
+    from blueprint_pipeline.runtime.cli import main
 
     _config(tmp_path, TITLE_C2)
     assert main(["validate-config", str(tmp_path)]) == 0

@@ -10,9 +10,9 @@ from datetime import datetime
 import dagster as dg
 import pandas as pd
 
+from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.governance.retention import retention
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import AS_OF_TAG
 
 
 def test_old_rows_expire_with_counts(warehouse, tmp_path):

@@ -11,10 +11,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from blueprint_pipeline.bench import run_identity_bench
 from blueprint_pipeline.config.identity import ROLE_MAILBOXES
 from blueprint_pipeline.generator.dirty import TRUTH_FILE
-from blueprint_pipeline.identity_scores import pairwise_scores
+from blueprint_pipeline.runtime.bench import run_identity_bench
+from blueprint_pipeline.runtime.identity_scores import pairwise_scores
 from blueprint_pipeline_tests.generator.test_dirty import landed_records
 
 pytestmark = pytest.mark.slow
@@ -64,7 +64,7 @@ def own_instance_env(tmp_path, monkeypatch):
 
 
 def test_the_command_line_refuses_an_unknown_set_or_profile_in_one_line(tmp_path, capsys, own_instance_env):
-    from blueprint_pipeline.cli import EXIT_USAGE, main
+    from blueprint_pipeline.runtime.cli import EXIT_USAGE, main
 
     assert main(["bench", "--identity", "febrl9", "--workdir", str(tmp_path)]) == EXIT_USAGE
     assert (
@@ -79,7 +79,7 @@ def test_the_command_line_refuses_an_unknown_set_or_profile_in_one_line(tmp_path
 
 
 def test_generate_dirty_duplicates_from_the_command_line(tmp_path, capsys, own_instance_env):
-    from blueprint_pipeline.cli import main
+    from blueprint_pipeline.runtime.cli import main
 
     out = tmp_path / "landing"
     assert (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from blueprint_pipeline.identity_scores import align, copy_recall, pairwise_scores
+from blueprint_pipeline.runtime.identity_scores import align, copy_recall, pairwise_scores
 
 
 def test_scores_of_a_clustering_worked_by_hand():

@@ -20,9 +20,9 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from blueprint_pipeline.build import BuildOptions, run_build
 from blueprint_pipeline.identity.matching.model import version
 from blueprint_pipeline.identity.stable_ids import new_person_id
+from blueprint_pipeline.runtime.build import BuildOptions, run_build
 from blueprint_pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse
 from blueprint_pipeline_tests.conftest import FIXTURES, PG_URL
 from blueprint_pipeline_tests.identity.test_person_matching import mk, sf

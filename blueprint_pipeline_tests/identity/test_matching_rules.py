@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from blueprint_pipeline.config.models import AccountLinkPolicy
-from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.core.errors import ConfigError
 from blueprint_pipeline.identity.accounts import unify
 from blueprint_pipeline.identity.links import Decisions, domain_name, link, normalise_name, read_decisions
 

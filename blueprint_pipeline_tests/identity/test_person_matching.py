@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
-from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.core.errors import ConfigError
 from blueprint_pipeline.identity.matching.decisions import read_person_decisions
 from blueprint_pipeline.identity.matching.model import read_model_file, rounded, train
 from blueprint_pipeline.identity.matching.prepare import prepare

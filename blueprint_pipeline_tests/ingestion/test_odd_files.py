@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.ingestion.raw_load import ingest_object
-from blueprint_pipeline.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.sql_models.project import load_project
 
 AS_OF = datetime(2026, 3, 1)

@@ -38,7 +38,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from blueprint_pipeline.build import BuildOptions, run_build
+from blueprint_pipeline.runtime.build import BuildOptions, run_build
 from blueprint_pipeline_tests.conftest import FIXTURES
 
 DROPS = FIXTURES / "landing_drops"

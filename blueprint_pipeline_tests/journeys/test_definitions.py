@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from blueprint_pipeline.config.loader import load_config
-from blueprint_pipeline.errors import ConfigError
-from blueprint_pipeline.paths import PROJECT_DIR
+from blueprint_pipeline.core.errors import ConfigError
+from blueprint_pipeline.core.paths import PROJECT_DIR
 
 EXAMPLES = PROJECT_DIR / "examples" / "config"
 BASE = """

@@ -8,11 +8,11 @@ from datetime import datetime
 import dagster as dg
 import pandas as pd
 
+from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.buying_groups.assets import EVENTS_TABLE
 from blueprint_pipeline.defs.journeys.assets import journeys
 from blueprint_pipeline.defs.scoring.stages import _create_logs
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import AS_OF_TAG
 from blueprint_pipeline_tests.journeys.test_engine import JOURNEYS
 
 GROUPS = [("A1", 25.0, "Engaged"), ("A2", 5.0, "Engaged"), ("A3", 1.0, "Awareness")]

@@ -16,8 +16,8 @@ from collections import Counter
 from datetime import datetime
 
 from blueprint_pipeline.config.loader import load_config
+from blueprint_pipeline.core.paths import PROJECT_DIR
 from blueprint_pipeline.journeys.simulate import simulate
-from blueprint_pipeline.paths import PROJECT_DIR
 from blueprint_pipeline_tests.journeys.test_journey_asset import _setup
 
 
@@ -42,7 +42,7 @@ def test_a_dry_run_counted_by_hand(warehouse, tmp_path):
 def test_an_unknown_journey_names_the_config_looked_in_and_hints_config(tmp_path, capsys):
     """Issue 23 (d): without --config only the shipped defaults are read (they hold no journey):
     the error says so and how to read the demo's; with --config it names that directory."""
-    from blueprint_pipeline.cli import main
+    from blueprint_pipeline.runtime.cli import main
 
     warehouse = ["--warehouse", f"duckdb:///{tmp_path}/w.duckdb"]
     assert main(["journey", "simulate", "platform_nurture", *warehouse]) == 2

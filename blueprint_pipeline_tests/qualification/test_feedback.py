@@ -21,10 +21,10 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 
+from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.qualification.feedback import sales_feedback
 from blueprint_pipeline.defs.reporting.kpis import kpis
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import AS_OF_TAG
 
 D = pd.Timestamp
 

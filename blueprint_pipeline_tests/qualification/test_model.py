@@ -69,9 +69,9 @@ def test_too_little_history_gives_no_model(rows):
 def test_the_model_asset_versions_each_training(warehouse, tmp_path, monkeypatch):
     import dagster as dg
 
+    from blueprint_pipeline.core.run_facts import AS_OF_TAG
     from blueprint_pipeline.defs.qualification.model import qualification_models
     from blueprint_pipeline.resources import BlueprintConfigResource
-    from blueprint_pipeline.run_facts import AS_OF_TAG
 
     monkeypatch.setenv("BLUEPRINT_MODELS_DIR", str(tmp_path / "models"))
     resources = {

@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 
 from blueprint_pipeline.config.models import BlueprintConfig
+from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.qualification.model import qualification_models
 from blueprint_pipeline.defs.qualification.readiness import readiness_scores
 from blueprint_pipeline.qualification.features import features_as_of
 from blueprint_pipeline.qualification.model import MODEL_COLUMNS, probability
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import AS_OF_TAG
 from blueprint_pipeline_tests.qualification.test_model import history
 from blueprint_pipeline_tests.qualification.test_training_set import _tables
 

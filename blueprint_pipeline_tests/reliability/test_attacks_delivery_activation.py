@@ -31,7 +31,8 @@ from blueprint_pipeline.activation import files
 from blueprint_pipeline.activation.files import write_folder
 from blueprint_pipeline.activation.linkedin import persons_of, targeting, write_list
 from blueprint_pipeline.config.activation import ContactList, LinkedIn
-from blueprint_pipeline.csv_safety import cell
+from blueprint_pipeline.core.csv_safety import cell
+from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.activation.crm import crm_writeback
 from blueprint_pipeline.defs.journeys.delivery import journey_deliveries
 from blueprint_pipeline.journeys.delivery import (
@@ -50,7 +51,6 @@ from blueprint_pipeline.resources import (
     DeliveryResource,
     LandingResource,
 )
-from blueprint_pipeline.run_facts import AS_OF_TAG
 from blueprint_pipeline_tests.activation.test_crm import _build as _crm_build
 from blueprint_pipeline_tests.activation.test_crm import _rows as _crm_rows
 from blueprint_pipeline_tests.activation.test_crm import _tables as _crm_tables

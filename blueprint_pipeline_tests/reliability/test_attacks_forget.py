@@ -11,11 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from blueprint_pipeline.errors import BlueprintError
+from blueprint_pipeline.core.errors import BlueprintError
+from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.governance import forget as forget_module
 from blueprint_pipeline.governance.forget import Places, forget
 from blueprint_pipeline.ingestion.raw_load import ingest_object
-from blueprint_pipeline.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.sql_models.project import load_project
 
 SOURCES = load_project(SQL_PROJECT_DIR).sources

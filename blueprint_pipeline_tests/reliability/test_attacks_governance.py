@@ -20,9 +20,9 @@ import sys
 import pytest
 
 from blueprint_pipeline.config.loader import load_config
-from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.core.errors import ConfigError
+from blueprint_pipeline.core.paths import DEFAULT_CONFIG_DIR, PROJECT_DIR
 from blueprint_pipeline.governance.lineage import violations
-from blueprint_pipeline.paths import DEFAULT_CONFIG_DIR, PROJECT_DIR
 from blueprint_pipeline_tests.builds import build_env
 from blueprint_pipeline_tests.reliability.conftest import AS_OF
 
@@ -85,7 +85,7 @@ def test_a_crm_update_selected_by_a_labelled_field_is_refused_at_load(tmp_path):
 
 
 def test_validate_config_stops_with_the_report(tmp_path, capsys):
-    from blueprint_pipeline.cli import main
+    from blueprint_pipeline.runtime.cli import main
 
     _dir(tmp_path, governance=COUNTRY_C12, audiences=EMEA, journeys=_journey("live", CRM_UPDATE))
     assert main(["validate-config", str(tmp_path)]) != 0
@@ -271,7 +271,7 @@ def test_a_refused_journey_stops_blueprint_run_before_anything_is_sent(tmp_path,
     shutil.copy(EXAMPLE / "journeys.yaml", config / "journeys.yaml")
     env = build_env(tmp_path / "out", DuckDBWarehouse(path=str(tmp_path / "out" / "w.duckdb")))
     done = subprocess.run(
-        [sys.executable, "-m", "blueprint_pipeline.cli", "run", "--landing", str(landing), "--config", str(config),
+        [sys.executable, "-m", "blueprint_pipeline.runtime.cli", "run", "--landing", str(landing), "--config", str(config),
          "--as-of", AS_OF],
         env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip

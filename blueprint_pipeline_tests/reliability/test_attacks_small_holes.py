@@ -20,14 +20,20 @@ import dagster as dg
 import pytest
 import uvicorn
 
-from blueprint_pipeline.build import BuildOptions, BuildSummary, definitions_for_runs, run_build, whole_steps
-from blueprint_pipeline.cli import main
 from blueprint_pipeline.config import load_config
 from blueprint_pipeline.config.journeys import Template
-from blueprint_pipeline.errors import BlueprintError, ConfigError, WarehouseError
+from blueprint_pipeline.core.errors import BlueprintError, ConfigError, WarehouseError
+from blueprint_pipeline.core.redact import url_shown, without_passwords
 from blueprint_pipeline.journeys.render import render
-from blueprint_pipeline.postgres_setup import main as postgres_setup
-from blueprint_pipeline.redact import url_shown, without_passwords
+from blueprint_pipeline.runtime.build import (
+    BuildOptions,
+    BuildSummary,
+    definitions_for_runs,
+    run_build,
+    whole_steps,
+)
+from blueprint_pipeline.runtime.cli import main
+from blueprint_pipeline.runtime.postgres_setup import main as postgres_setup
 from blueprint_pipeline.tracking.app import create_app
 from blueprint_pipeline.tracking.events import EventWriter
 from blueprint_pipeline.tracking.links import open_url, tracked_html, unsubscribe_url
@@ -166,7 +172,7 @@ def test_any_error_line_and_summary_hides_the_passwords_of_the_urls_it_quotes(mo
     def fails(args):
         raise BlueprintError("broker amqp://guest:SECRET@rabbit:5672// refused; smtp://m:SECRET@mail:587 too")
 
-    monkeypatch.setattr("blueprint_pipeline.cli._cmd_generate", fails)
+    monkeypatch.setattr("blueprint_pipeline.runtime.cli._cmd_generate", fails)
     assert main(["generate"]) == 2
     assert (
         capsys.readouterr().err

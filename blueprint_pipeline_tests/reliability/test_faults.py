@@ -1,6 +1,6 @@
 """The fault suite (issues 12 and 21): a build killed with SIGKILL at the worst moment, then run again.
 
-The run kills itself at a fault point (blueprint_pipeline/faults.py): in ingestion, with a file's
+The run kills itself at a fault point (blueprint_pipeline/core/faults.py): in ingestion, with a file's
 rows written and not committed; in a SQL model, with its new table built and not swapped in; in
 journey delivery, with a message handed over and not marked sent; in the journeys, with their
 state, outbox and CRM field updates written and not committed; in each activation asset, with its
@@ -21,7 +21,7 @@ import signal
 
 import pytest
 
-from blueprint_pipeline.faults import FAULT_ENV
+from blueprint_pipeline.core.faults import FAULT_ENV
 from blueprint_pipeline_tests.builds import build_env
 from blueprint_pipeline_tests.reliability.conftest import build, start_build
 from blueprint_pipeline_tests.snapshots import differences, files, mailbox, snapshot

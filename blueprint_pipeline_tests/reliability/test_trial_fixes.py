@@ -10,10 +10,10 @@ import pytest
 
 from blueprint_pipeline.activation.linkedin import contact_rows, left_out_note, marketo_rows
 from blueprint_pipeline.config.activation import ContactList, StaticList
+from blueprint_pipeline.core.errors import AsOfError
+from blueprint_pipeline.core.histories import FORWARD_ONLY, check_time_moves_forward
 from blueprint_pipeline.defs.journeys.delivery import not_sent_summary
-from blueprint_pipeline.errors import AsOfError
 from blueprint_pipeline.governance.forget import Outcome, Places, forget
-from blueprint_pipeline.histories import FORWARD_ONLY, check_time_moves_forward
 
 LATER = "2026-12-06 00:00:00"
 EARLIER = datetime(2026, 12, 5, 12, 0)

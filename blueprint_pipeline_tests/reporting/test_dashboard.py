@@ -11,10 +11,10 @@ import re
 import dagster as dg
 import pandas as pd
 
+from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.reporting.dashboard import dashboard
 from blueprint_pipeline.defs.reporting.kpis import kpis
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import AS_OF_TAG
 from blueprint_pipeline_tests.reporting.test_kpis import D, _tables
 
 

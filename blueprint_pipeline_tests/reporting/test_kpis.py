@@ -38,9 +38,9 @@ from datetime import date, datetime
 import dagster as dg
 import pandas as pd
 
+from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.reporting.kpis import kpis
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import AS_OF_TAG
 
 D = datetime.fromisoformat
 

@@ -20,7 +20,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from blueprint_pipeline.paths import SQL_PROJECT_DIR
+from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline.sql_models.runner import build_model
 from blueprint_pipeline_tests.conftest import FIXTURES

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from blueprint_pipeline.errors import SqlModelError
+from blueprint_pipeline.core.errors import SqlModelError
 from blueprint_pipeline.sql_models.project import load_project
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from blueprint_pipeline.errors import WarehouseError
+from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.warehouse.migrations import STEPS, latest, migrate
 
 # The previous release's statements (blueprint_pipeline/ingestion/raw_load.py before issue 12).

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from blueprint_pipeline.errors import WarehouseError
+from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse, warehouse_from_url
 from blueprint_pipeline.warehouse.postgres import to_postgres
 

@@ -15,11 +15,11 @@ from blueprint_pipeline.activation.crm import (
 )
 from blueprint_pipeline.activation.files import write_folder
 from blueprint_pipeline.activation.state import CRM, baseline, check_moves_forward, complete, create_state
-from blueprint_pipeline.csv_safety import formula_cells
+from blueprint_pipeline.core.csv_safety import formula_cells
+from blueprint_pipeline.core.faults import crash_point
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.defs.activation import checks
-from blueprint_pipeline.faults import crash_point
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 

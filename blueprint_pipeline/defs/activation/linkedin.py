@@ -20,10 +20,10 @@ from blueprint_pipeline.activation.state import (
     previous,
     remember,
 )
+from blueprint_pipeline.core.faults import crash_point
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.defs.activation import checks
-from blueprint_pipeline.faults import crash_point
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
 
 

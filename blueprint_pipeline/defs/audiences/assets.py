@@ -3,10 +3,10 @@
 import dagster as dg
 
 from blueprint_pipeline.audiences.membership import HISTORY_COLUMNS, MEMBER_COLUMNS, changes, current_members
-from blueprint_pipeline.histories import check_history_moves_forward
+from blueprint_pipeline.core.histories import check_history_moves_forward
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 

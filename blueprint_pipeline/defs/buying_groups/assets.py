@@ -17,11 +17,11 @@ from blueprint_pipeline.buying_groups.roles import (
     parsed_titles,
     uses_custom_fields,
 )
+from blueprint_pipeline.core.histories import check_history_moves_forward
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.figures import complete_threshold
-from blueprint_pipeline.histories import check_history_moves_forward
 from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 

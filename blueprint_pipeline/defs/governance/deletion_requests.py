@@ -5,9 +5,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from blueprint_pipeline.atomic_files import replace_file
+from blueprint_pipeline.core.atomic_files import replace_file
+from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.governance.forget import ForgetError, Outcome, Places, forget
-from blueprint_pipeline.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.resources import (
     ActivationResource,
     BlueprintConfigResource,
@@ -15,7 +16,6 @@ from blueprint_pipeline.resources import (
     LandingResource,
     reports_dir,
 )
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline.warehouse import Warehouse
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import dagster as dg
 
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
 
 # dataset -> (table, where-clause on rows older than $cutoff), in the order they are deleted:

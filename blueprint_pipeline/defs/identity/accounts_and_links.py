@@ -2,11 +2,11 @@
 
 import dagster as dg
 
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.identity.accounts import unify
 from blueprint_pipeline.identity.links import decisions_for, link
 from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
 
 AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()

@@ -3,11 +3,11 @@
 import dagster as dg
 import pandas as pd
 
-from blueprint_pipeline.histories import check_history_moves_forward
+from blueprint_pipeline.core.histories import check_history_moves_forward
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.identity.graph import components
 from blueprint_pipeline.identity.stable_ids import EVENT_COLUMNS, RECORDS, REGISTRY_COLUMNS, Evidence, assign
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import dagster as dg
 import pandas as pd
 
-from blueprint_pipeline.atomic_files import replace_file
+from blueprint_pipeline.core.atomic_files import replace_file
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.identity.graph import components
 from blueprint_pipeline.identity.matching.decisions import person_decisions_for
 from blueprint_pipeline.identity.matching.incremental import (
@@ -34,7 +35,6 @@ from blueprint_pipeline.identity.matching.score import RAW_COLUMNS, empty_raw, s
 from blueprint_pipeline.identity.stable_ids import RECORDS
 from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource, models_dir
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
 
 AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()

@@ -4,8 +4,8 @@ import dagster as dg
 import pandas as pd
 
 from blueprint_pipeline.config.models import PERSON_FIELDS
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
 
 RULES_AUTOMATION = dg.AutomationCondition.eager()

@@ -3,9 +3,9 @@ graph draws no email edge between their records, and person matching ignores the
 
 import dagster as dg
 
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.identity.matching.shared_mailboxes import shared_mailboxes
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
 
 TABLE = "identity_shared_mailboxes"

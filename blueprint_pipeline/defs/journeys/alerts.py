@@ -6,9 +6,9 @@ import pandas as pd
 
 from blueprint_pipeline.alerts.rules import evaluate
 from blueprint_pipeline.alerts.send import fill, prepare, rule_message
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.journeys.tables import append
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 

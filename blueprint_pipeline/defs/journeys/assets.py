@@ -7,13 +7,13 @@ import pandas as pd
 from blueprint_pipeline.alerts.send import fill, prepare
 from blueprint_pipeline.config.audiences import ACCOUNT_FIELDS
 from blueprint_pipeline.config.journeys import Listen
-from blueprint_pipeline.errors import check_not_before
-from blueprint_pipeline.faults import crash_point
+from blueprint_pipeline.core.errors import check_not_before
+from blueprint_pipeline.core.faults import crash_point
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.journeys.engine import Effects, JourneyRun, Settings
 from blueprint_pipeline.journeys.tables import append
 from blueprint_pipeline.journeys.world import World, interest_facts, load_world
 from blueprint_pipeline.resources import BlueprintConfigResource, tracking_secret
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
 from blueprint_pipeline.warehouse.stateful import JOURNEY_TABLES, create
 

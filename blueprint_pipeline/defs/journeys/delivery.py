@@ -2,10 +2,10 @@
 
 import dagster as dg
 
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.journeys.delivery import MAX_ATTEMPTS, deliver
 from blueprint_pipeline.journeys.engine import tracking_token
 from blueprint_pipeline.resources import BlueprintConfigResource, DeliveryResource, LandingResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.tracking.events import EventWriter
 from blueprint_pipeline.warehouse import Warehouse
 

@@ -5,10 +5,10 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.published import published
 from blueprint_pipeline.qualification.feedback import sales_feedback as checked_feedback
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
 
 TABLE = "sales_feedback"

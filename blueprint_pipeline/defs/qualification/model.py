@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from blueprint_pipeline.atomic_files import replace_file
+from blueprint_pipeline.core.atomic_files import replace_file
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.defs.journeys.sensors import SCHEDULE_STATUS
 from blueprint_pipeline.qualification.model import train
 from blueprint_pipeline.resources import BlueprintConfigResource, models_dir, retrain_cron
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
 
 VERSIONS = "qualification_models"

@@ -2,10 +2,10 @@
 
 import dagster as dg
 
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.reporting.dashboard import top_engagement, write
 from blueprint_pipeline.reporting.kpis import KPIS
 from blueprint_pipeline.resources import BlueprintConfigResource, reports_dir
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
 
 

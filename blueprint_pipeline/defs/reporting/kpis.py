@@ -4,11 +4,11 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.figures import labels
 from blueprint_pipeline.published import published
 from blueprint_pipeline.reporting.kpis import KPIS, with_timestamp_weeks
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
 
 INPUTS = [

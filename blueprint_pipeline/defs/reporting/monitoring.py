@@ -7,7 +7,7 @@ from email.utils import formatdate
 
 import dagster as dg
 
-from blueprint_pipeline.redact import redacted
+from blueprint_pipeline.core.redact import redacted
 from blueprint_pipeline.resources import BlueprintConfigResource, DeliveryResource, automation_on
 
 UI_URL_ENV = "BLUEPRINT_UI_URL"

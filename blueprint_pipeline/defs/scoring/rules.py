@@ -2,8 +2,8 @@
 
 import dagster as dg
 
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.scoring import tables
 from blueprint_pipeline.warehouse import Warehouse
 from blueprint_pipeline.warehouse.stateful import create

@@ -9,10 +9,10 @@ from blueprint_pipeline.buying_groups.stages import (
     move_groups,
     read_stage_changes,
 )
-from blueprint_pipeline.errors import check_not_before
+from blueprint_pipeline.core.errors import check_not_before
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 

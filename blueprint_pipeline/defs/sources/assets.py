@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.ingestion.landing import files_for, nested_files, unmatched_files
 from blueprint_pipeline.ingestion.raw_load import ingest_object
 from blueprint_pipeline.resources import BlueprintConfigResource, LandingResource
-from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.sql_models.project import SourceObject, SqlProject
 from blueprint_pipeline.warehouse import Warehouse
 

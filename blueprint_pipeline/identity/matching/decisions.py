@@ -17,7 +17,7 @@ import pandas as pd
 
 from blueprint_pipeline.config import LoadedConfig
 from blueprint_pipeline.config.files import check_choice, check_dates, read_user_csv
-from blueprint_pipeline.errors import ConfigError
+from blueprint_pipeline.core.errors import ConfigError
 
 DECISION_COLUMNS = ["source_key", "other_key", "decision", "decided_by", "decided_at", "note"]
 

@@ -1,6 +1,7 @@
 """Create the PostgreSQL databases a deployment uses, when they are missing (make demo-postgres).
 
-    python -m blueprint_pipeline.postgres_setup postgresql+psycopg2://user@host:5432 warehouse_db dagster_db
+    python -m blueprint_pipeline.runtime.postgres_setup URL warehouse_db dagster_db
+    (URL: postgresql+psycopg2://user@host:5432)
 
 The URL names the server (its user part, where a password or token is, is never printed); each
 database is created once.
@@ -12,8 +13,8 @@ import sys
 
 import sqlalchemy as sa
 
-from blueprint_pipeline.errors import WarehouseError
-from blueprint_pipeline.redact import url_shown, without_passwords
+from blueprint_pipeline.core.errors import WarehouseError
+from blueprint_pipeline.core.redact import url_shown, without_passwords
 from blueprint_pipeline.warehouse import checked_identifier, refuse_unencoded_at
 
 

@@ -18,15 +18,20 @@ from pathlib import Path
 import dagster as dg
 
 from blueprint_pipeline.config import load_config
+from blueprint_pipeline.core.errors import BlueprintError
+from blueprint_pipeline.core.histories import check_time_moves_forward
+from blueprint_pipeline.core.paths import (
+    DAGSTER_STORAGE_DIR,
+    DEFAULT_LANDING_DIR,
+    PROJECT_DIR,
+    SQL_PROJECT_DIR,
+)
+from blueprint_pipeline.core.redact import without_passwords
+from blueprint_pipeline.core.run_facts import AS_OF_TAG, FULL_REFRESH_TAG, parse_as_of
 from blueprint_pipeline.definitions import build_definitions
-from blueprint_pipeline.errors import BlueprintError
 from blueprint_pipeline.generator.manifest import MANIFEST_FILE, DeliberateDefect, deliberate_defects
 from blueprint_pipeline.governance.lineage import check_labels
-from blueprint_pipeline.histories import check_time_moves_forward
 from blueprint_pipeline.ingestion.landing import check_sources_config
-from blueprint_pipeline.paths import DAGSTER_STORAGE_DIR, DEFAULT_LANDING_DIR, PROJECT_DIR, SQL_PROJECT_DIR
-from blueprint_pipeline.progress import progress_logger
-from blueprint_pipeline.redact import without_passwords
 from blueprint_pipeline.resources import (
     ACTIVATION_DIR_ENV,
     AUTOMATION_ENV,
@@ -43,9 +48,9 @@ from blueprint_pipeline.resources import (
     executor_settings,
     warehouse_from_env,
 )
-from blueprint_pipeline.run_facts import AS_OF_TAG, FULL_REFRESH_TAG, parse_as_of
+from blueprint_pipeline.runtime.progress import progress_logger
+from blueprint_pipeline.runtime.user_files import check_user_files
 from blueprint_pipeline.sql_models.project import load_project
-from blueprint_pipeline.user_files import check_user_files
 from blueprint_pipeline.warehouse.migrations import migrate
 
 # Printed in the "open the UI" line; never the SMTP URL or SMS token (they may hold secrets).
@@ -245,7 +250,7 @@ def _first_line(text: str) -> str:
     return f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
 
 
-# Definitions built ahead in a step launcher (blueprint_pipeline/preload.py), by the variables they read.
+# Definitions built ahead in a step launcher (runtime/preload.py), by the variables they read.
 _prebuilt: dict[tuple, dg.Definitions] = {}
 
 

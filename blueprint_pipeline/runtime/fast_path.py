@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from blueprint_pipeline.paths import PROJECT_DIR
+from blueprint_pipeline.core.paths import PROJECT_DIR
 
 # dagster dev ignores SIGTERM inherited as ignored; reset the handlers before exec, or it never stops.
 WRAPPER = (

@@ -22,14 +22,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from blueprint_pipeline.fast_path import measure, probe_config
+from blueprint_pipeline.core.paths import PROJECT_DIR
 from blueprint_pipeline.generator.dirty import TRUTH_FILE
 from blueprint_pipeline.generator.febrl import FEBRL_SETS, write_febrl_landing
 from blueprint_pipeline.generator.generate import generate
 from blueprint_pipeline.generator.scales import scale_named
-from blueprint_pipeline.identity_scores import PairwiseScores, align, copy_recall, pairwise_scores
-from blueprint_pipeline.paths import PROJECT_DIR
 from blueprint_pipeline.resources import ACTIVATION_DIR_ENV, MAILBOX_DIR_ENV, MODELS_DIR_ENV, REPORTS_DIR_ENV
+from blueprint_pipeline.runtime.fast_path import measure, probe_config
+from blueprint_pipeline.runtime.identity_scores import PairwiseScores, align, copy_recall, pairwise_scores
 from blueprint_pipeline.warehouse import warehouse_from_url
 
 
@@ -215,7 +215,10 @@ def bench_env(workdir: Path) -> dict[str, str]:
 def _blueprint(*args: str, env: dict) -> tuple[float, subprocess.CompletedProcess]:
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "blueprint_pipeline.cli", *args], env=env, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "blueprint_pipeline.runtime.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     return time.monotonic() - started, done
 

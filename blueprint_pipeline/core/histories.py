@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from blueprint_pipeline.errors import check_not_before
+from blueprint_pipeline.core.errors import check_not_before
 
 _JOURNEYS = ("journey_enrolments", "journey_step_log", "journey_outbox", "journey_node_counts")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from blueprint_pipeline.errors import BlueprintError
+from blueprint_pipeline.core.errors import BlueprintError
 
 # Columns that take the wall clock rather than the run's as-of: when a message left, when a table
 # was upgraded. They differ between any two builds (measured: the tiny sample built twice at one

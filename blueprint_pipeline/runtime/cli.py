@@ -13,9 +13,9 @@ import sys
 import warnings
 from pathlib import Path
 
-from blueprint_pipeline.errors import BlueprintError
-from blueprint_pipeline.paths import DAGSTER_STORAGE_DIR, DEFAULT_LANDING_DIR, PROJECT_DIR
-from blueprint_pipeline.redact import without_passwords
+from blueprint_pipeline.core.errors import BlueprintError
+from blueprint_pipeline.core.paths import DAGSTER_STORAGE_DIR, DEFAULT_LANDING_DIR, PROJECT_DIR
+from blueprint_pipeline.core.redact import without_passwords
 
 EXIT_FAILED_BUILD = 1
 EXIT_USAGE = 2
@@ -28,7 +28,7 @@ def set_instance_env() -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from blueprint_pipeline.build import BuildOptions, run_build
+    from blueprint_pipeline.runtime.build import BuildOptions, run_build
 
     options = BuildOptions(
         landing=Path(args.landing).resolve() if args.landing else None,
@@ -47,11 +47,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_validate_config(args: argparse.Namespace) -> int:
     from blueprint_pipeline.config import load_config
     from blueprint_pipeline.config.governance import DESTINATIONS
+    from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
     from blueprint_pipeline.governance.lineage import check_labels, violations
     from blueprint_pipeline.ingestion.landing import check_sources_config
-    from blueprint_pipeline.paths import SQL_PROJECT_DIR
+    from blueprint_pipeline.runtime.user_files import check_user_files
     from blueprint_pipeline.sql_models.project import load_project
-    from blueprint_pipeline.user_files import check_user_files
 
     loaded = load_config(args.dir)
     objects = list(load_project(SQL_PROJECT_DIR).sources.values())
@@ -97,8 +97,8 @@ def _cmd_journey_simulate(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
     from blueprint_pipeline.config import load_config
+    from blueprint_pipeline.core.run_facts import parse_as_of
     from blueprint_pipeline.journeys.simulate import simulate
-    from blueprint_pipeline.run_facts import parse_as_of
 
     loaded = load_config(args.config)
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -118,7 +118,7 @@ def _cmd_simulate_config(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
     from blueprint_pipeline.config import load_config
-    from blueprint_pipeline.run_facts import parse_as_of
+    from blueprint_pipeline.core.run_facts import parse_as_of
     from blueprint_pipeline.scoring.simulate import compare
 
     current, other = load_config(args.current), load_config(args.dir)
@@ -204,7 +204,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from blueprint_pipeline.bench import run_bench, run_identity_bench
+    from blueprint_pipeline.runtime.bench import run_bench, run_identity_bench
 
     if args.titles:
         from blueprint_pipeline.buying_groups.title_bench import run_title_bench
@@ -238,7 +238,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from blueprint_pipeline.compare import DEFAULT_IGNORE, compare
+    from blueprint_pipeline.runtime.compare import DEFAULT_IGNORE, compare
 
     ignore = [*([] if args.no_default_ignore else DEFAULT_IGNORE), *args.ignore]
     found = compare(args.a, args.b, ignore)
@@ -250,7 +250,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     """Become a Celery worker for the celery executor: same broker and queue as the runs, the
-    definitions built once before the pool forks (blueprint_pipeline/preload.py)."""
+    definitions built once before the pool forks (blueprint_pipeline/runtime/preload.py)."""
     from blueprint_pipeline.resources import executor_settings
 
     os.environ["BLUEPRINT_EXECUTOR"] = "celery"  # the definitions this worker builds must match the runs'
@@ -261,7 +261,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     command = [
         str(Path(sys.executable).with_name("celery")), "-A", "dagster_celery.app", "worker",
         "-Q", settings["queue"], "-c", str(args.processes), "--prefetch-multiplier=1",
-        "-I", "blueprint_pipeline.preload", "--loglevel", args.loglevel,
+        "-I", "blueprint_pipeline.runtime.preload", "--loglevel", args.loglevel,
     ]  # fmt: skip
     if args.name:
         command += ["-n", args.name]
