@@ -140,10 +140,15 @@ class _NothingToRemove(Exception):
         self.at, self.known = at, known
 
 
-def _bare(kind: object) -> object:
-    """`kind` without Annotated and without None: `X | None` is X; a union of models stays."""
+def _unannotated(kind: object) -> object:
     while get_origin(kind) is Annotated:
         kind = get_args(kind)[0]
+    return kind
+
+
+def _bare(kind: object) -> object:
+    """`kind` without Annotated and without None: `X | None` is X; a union of models stays."""
+    kind = _unannotated(kind)
     if get_origin(kind) in (Union, UnionType):
         members = [m for m in get_args(kind) if m is not type(None)]
         return _bare(members[0]) if len(members) == 1 else Union[tuple(members)]  # noqa: UP007
@@ -151,8 +156,7 @@ def _bare(kind: object) -> object:
 
 
 def _admits_none(kind: object) -> bool:
-    while get_origin(kind) is Annotated:
-        kind = get_args(kind)[0]
+    kind = _unannotated(kind)
     return get_origin(kind) in (Union, UnionType) and type(None) in get_args(kind)
 
 
