@@ -14,8 +14,10 @@ from urllib.parse import urlsplit
 
 import dagster as dg
 
-from blueprint_pipeline.config import LoadedConfig, load_config
+from blueprint_pipeline.config import LoadedConfig, read_config
 from blueprint_pipeline.core.paths import DATA_DIR, DEFAULT_LANDING_DIR
+from blueprint_pipeline.governance.lineage import sender_errors
+from blueprint_pipeline.journeys.validate import reference_errors as journey_reference_errors
 from blueprint_pipeline.warehouse import Warehouse, warehouse_from_url
 
 WAREHOUSE_URL_ENV = "BLUEPRINT_WAREHOUSE_URL"
@@ -37,6 +39,13 @@ MAX_CONCURRENT_ENV = "BLUEPRINT_MAX_CONCURRENT"
 CELERY_BROKER_ENV = "BLUEPRINT_CELERY_BROKER"
 CELERY_BACKEND_ENV = "BLUEPRINT_CELERY_BACKEND"
 CELERY_QUEUE_ENV = "BLUEPRINT_CELERY_QUEUE"
+
+
+def load_config(config_dir: str | Path | None = None) -> LoadedConfig:
+    """The config validated whole (None: the shipped defaults), or ConfigError naming the file:
+    its schema and cross-references, then the journeys' references, then the governance policies
+    against what each journey node and alert sends (the lineage follows the names checked before)."""
+    return read_config(config_dir, cross_checks=(journey_reference_errors, sender_errors))
 
 
 def automation_on() -> bool:

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import pandas as pd
 
-from blueprint_pipeline.config import load_config
+from blueprint_pipeline.resources import load_config
 from blueprint_pipeline_tests.tiny_sample import CONFIG
 
 GROUP_SCALE = "points, role-weighted mean of members"  # examples/config keeps the shipped scoring

@@ -20,8 +20,8 @@ import pytest
 import sqlalchemy as sa
 
 from blueprint_pipeline.alerts.send import fill, prepare
-from blueprint_pipeline.config import load_config
 from blueprint_pipeline.core.paths import PROJECT_DIR
+from blueprint_pipeline.resources import load_config
 from blueprint_pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse
 from blueprint_pipeline_tests.builds import build_env
 from blueprint_pipeline_tests.snapshots import files, mailbox, snapshot

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -334,8 +335,17 @@ def _why_missing(message: str, removals: list[Removal]) -> str:
     return "; " + "; ".join(r.explained() for r in named) if named else ""
 
 
-def load_config(config_dir: str | Path | None = None) -> LoadedConfig:
-    """Validate the config in `config_dir` (None: the defaults) or raise ConfigError naming the file."""
+CrossCheck = Callable[[BlueprintConfig], list[tuple[str, str, str]]]
+
+
+def read_config(
+    config_dir: str | Path | None = None, cross_checks: Sequence[CrossCheck] = ()
+) -> LoadedConfig:
+    """Validate the config in `config_dir` (None: the defaults) or raise ConfigError naming the file.
+
+    After the schema, the names one section uses and another defines; then each of `cross_checks`
+    in order, once every check before it passed (the layers above config check what they read from
+    it: `resources.load_config` passes the journeys' references and the governance policies)."""
     files = _section_files(Path(config_dir) if config_dir else None)
     sections: dict[str, object] = {}
     removals: list[Removal] = []
@@ -353,7 +363,10 @@ def load_config(config_dir: str | Path | None = None) -> LoadedConfig:
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         message = _describe(first)
         raise ConfigError(f"{path}: {message}{_why_missing(message, removals)}{more}") from exc
-    for section, key, message in config.reference_errors():
+    errors = config.reference_errors()
+    for check in cross_checks:
+        errors = errors or check(config)
+    for section, key, message in errors:
         path = files.get(section, [Path(f"{section}.yaml")])[-1]
         why = _why_missing(message, removals)
         if why and path.parent == DEFAULT_CONFIG_DIR:  # the user never wrote the referring entry

@@ -193,9 +193,6 @@ class BlueprintConfig(StrictModel):
 
     def reference_errors(self) -> list[tuple[str, str, str]]:
         """(section, key path, message) for names one section uses and another must define."""
-        from blueprint_pipeline.governance.lineage import sender_errors
-        from blueprint_pipeline.journeys.validate import reference_errors as journey_reference_errors
-
         interests = self.buying_groups.solution_interests.items()
         errors = (
             [
@@ -218,12 +215,10 @@ class BlueprintConfig(StrictModel):
                 for name, interest in interests
                 if interest.stage_model not in self.stages.models
             ]
-            + journey_reference_errors(self)
             + self._alert_reference_errors()
             + self._activation_reference_errors()
         )
-        # Policies last: the lineage follows the names checked above, so they must all exist.
-        return errors or sender_errors(self)
+        return errors
 
     def _activation_reference_errors(self) -> list[tuple[str, str, str]]:
         """Lists name audiences, solution interests and their template's roles."""

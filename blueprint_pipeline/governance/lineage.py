@@ -11,7 +11,7 @@ Two kinds of outbound path, one check: activation outputs (LinkedIn and Marketo 
 write-back) are blocked when they run (defs/activation/checks.py); what sends messages or queues
 updates from config (journey steps: email, SMS, sales alert, CRM field update, LinkedIn audience;
 standing sales-alert rules) refuses the config when it loads (`sender_errors`, called by
-BlueprintConfig.reference_errors), before anything is sent.
+resources.load_config), before anything is sent.
 """
 
 from __future__ import annotations

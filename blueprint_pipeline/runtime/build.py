@@ -17,7 +17,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from blueprint_pipeline.config import load_config
 from blueprint_pipeline.core.errors import BlueprintError
 from blueprint_pipeline.core.histories import check_time_moves_forward
 from blueprint_pipeline.core.paths import (
@@ -46,6 +45,7 @@ from blueprint_pipeline.resources import (
     WAREHOUSE_URL_ENV,
     LandingResource,
     executor_settings,
+    load_config,
     warehouse_from_env,
 )
 from blueprint_pipeline.runtime.progress import progress_logger

@@ -45,11 +45,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate_config(args: argparse.Namespace) -> int:
-    from blueprint_pipeline.config import load_config
     from blueprint_pipeline.config.governance import DESTINATIONS
     from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
     from blueprint_pipeline.governance.lineage import check_labels, violations
     from blueprint_pipeline.ingestion.landing import check_sources_config
+    from blueprint_pipeline.resources import load_config
     from blueprint_pipeline.runtime.user_files import check_user_files
     from blueprint_pipeline.sql_models.project import load_project
 
@@ -96,9 +96,9 @@ def _every(hours: float):
 def _cmd_journey_simulate(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
-    from blueprint_pipeline.config import load_config
     from blueprint_pipeline.core.run_facts import parse_as_of
     from blueprint_pipeline.journeys.simulate import simulate
+    from blueprint_pipeline.resources import load_config
 
     loaded = load_config(args.config)
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -117,8 +117,8 @@ def _cmd_journey_simulate(args: argparse.Namespace) -> int:
 def _cmd_simulate_config(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
-    from blueprint_pipeline.config import load_config
     from blueprint_pipeline.core.run_facts import parse_as_of
+    from blueprint_pipeline.resources import load_config
     from blueprint_pipeline.scoring.simulate import compare
 
     current, other = load_config(args.current), load_config(args.dir)
@@ -140,10 +140,9 @@ def _cmd_simulate_config(args: argparse.Namespace) -> int:
 def _cmd_forget(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from blueprint_pipeline.config import load_config
     from blueprint_pipeline.defs.governance.deletion_requests import places, read_requests
     from blueprint_pipeline.governance.forget import forget
-    from blueprint_pipeline.resources import ActivationResource, DeliveryResource
+    from blueprint_pipeline.resources import ActivationResource, DeliveryResource, load_config
 
     addresses = list(args.email or [])
     if args.file:

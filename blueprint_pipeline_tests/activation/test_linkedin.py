@@ -127,8 +127,8 @@ def test_lists_adds_removes_split_and_opt_outs(warehouse, tmp_path):
 def test_list_definitions_are_checked(tmp_path):
     import pytest
 
-    from blueprint_pipeline.config.loader import load_config
     from blueprint_pipeline.core.errors import ConfigError
+    from blueprint_pipeline.resources import load_config
 
     (tmp_path / "activation.yaml").write_text("linkedin: {company_lists: {x: {audience: nobody}}}\n")
     with pytest.raises(

@@ -142,8 +142,8 @@ def test_routing(owner, territory, interest, order, expected):
 
 
 def test_rule_config_errors(tmp_path):
-    from blueprint_pipeline.config.loader import load_config
     from blueprint_pipeline.core.errors import ConfigError
+    from blueprint_pipeline.resources import load_config
 
     (tmp_path / "alerts.yaml").write_text("rules: {t: {type: score_threshold, above: 20, rearm_below: 25}}\n")
     with pytest.raises(ConfigError, match="rearm_below .25. must be below above .20."):
@@ -239,7 +239,7 @@ def test_a_changed_rule_starts_quiet_again_and_a_rule_can_be_removed(tmp_path):
     result = evaluate(lowered, _groups([("g1", "Engaged", 11.2, False)]), _moves([]), state)
     assert result.fired == [] and result.quiet == {"t": "1 groups already true, remembered, not alerted"}
 
-    from blueprint_pipeline.config.loader import load_config
+    from blueprint_pipeline.resources import load_config
 
     (tmp_path / "alerts.yaml").write_text("rules: {group_qualified: null}\n")
     assert sorted(load_config(tmp_path).config.alerts.rules) == ["engagement_rising", "sales_ready"]

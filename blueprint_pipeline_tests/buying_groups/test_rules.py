@@ -10,9 +10,9 @@ from blueprint_pipeline.buying_groups.groups import completeness, read_overrides
 from blueprint_pipeline.buying_groups.roles import assign_roles
 from blueprint_pipeline.buying_groups.title_parser import parse_title
 from blueprint_pipeline.buying_groups.titles import normalise_title
-from blueprint_pipeline.config import load_config
 from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
 from blueprint_pipeline.core.errors import ConfigError
+from blueprint_pipeline.resources import load_config
 
 
 @pytest.mark.parametrize(

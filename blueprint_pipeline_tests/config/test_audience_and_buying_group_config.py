@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from blueprint_pipeline.config import load_config
 from blueprint_pipeline.config.audiences import AllOf, AnyOf, EngagementFilter, FieldFilter, NotOf
 from blueprint_pipeline.core.errors import ConfigError
+from blueprint_pipeline.resources import load_config
 
 
 def test_shipped_defaults():

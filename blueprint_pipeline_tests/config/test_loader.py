@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from blueprint_pipeline.config import load_config
 from blueprint_pipeline.core.errors import ConfigError
 from blueprint_pipeline.core.paths import DEFAULT_CONFIG_DIR
+from blueprint_pipeline.resources import load_config
 
 
 def test_defaults_load():

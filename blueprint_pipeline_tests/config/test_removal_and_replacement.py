@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from blueprint_pipeline.config import load_config
 from blueprint_pipeline.core.errors import ConfigError
 from blueprint_pipeline.core.paths import DEFAULT_CONFIG_DIR
+from blueprint_pipeline.resources import load_config
 
 SECURITY_GONE = """
 personas: {security_leader: null}

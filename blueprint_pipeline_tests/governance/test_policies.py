@@ -22,13 +22,12 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from blueprint_pipeline.config.loader import load_config
 from blueprint_pipeline.core.errors import ConfigError
 from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.activation.linkedin import linkedin_audiences
 from blueprint_pipeline.governance.lineage import check_labels, violations
-from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
+from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource, load_config
 from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline_tests.activation.test_linkedin import CONFIG, _tables
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from blueprint_pipeline.config.loader import load_config
 from blueprint_pipeline.core.errors import ConfigError
 from blueprint_pipeline.core.paths import PROJECT_DIR
+from blueprint_pipeline.resources import load_config
 
 EXAMPLES = PROJECT_DIR / "examples" / "config"
 BASE = """

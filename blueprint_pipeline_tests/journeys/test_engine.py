@@ -29,9 +29,9 @@ from datetime import datetime
 
 import pytest
 
-from blueprint_pipeline.config.loader import load_config
 from blueprint_pipeline.journeys.engine import JourneyRun, Settings
 from blueprint_pipeline.journeys.world import World
+from blueprint_pipeline.resources import load_config
 
 JOURNEYS = """
 templates:

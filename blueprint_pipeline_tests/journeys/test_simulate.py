@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from blueprint_pipeline.config.loader import load_config
 from blueprint_pipeline.core.paths import PROJECT_DIR
 from blueprint_pipeline.journeys.simulate import simulate
+from blueprint_pipeline.resources import load_config
 from blueprint_pipeline_tests.journeys.test_journey_asset import _setup
 
 

@@ -32,11 +32,10 @@ import math
 import dagster as dg
 import pandas as pd
 
-from blueprint_pipeline.config.loader import load_config
 from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.qualification.training_set import qualification_training_set
 from blueprint_pipeline.qualification.features import features_as_of
-from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.resources import BlueprintConfigResource, load_config
 
 D = pd.Timestamp
 T1 = D("2026-06-10 12:00:00")

@@ -19,10 +19,10 @@ import sys
 
 import pytest
 
-from blueprint_pipeline.config.loader import load_config
 from blueprint_pipeline.core.errors import ConfigError
 from blueprint_pipeline.core.paths import DEFAULT_CONFIG_DIR, PROJECT_DIR
 from blueprint_pipeline.governance.lineage import violations
+from blueprint_pipeline.resources import load_config
 from blueprint_pipeline_tests.builds import build_env
 from blueprint_pipeline_tests.reliability.conftest import AS_OF
 

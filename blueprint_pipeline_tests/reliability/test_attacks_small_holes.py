@@ -20,11 +20,11 @@ import dagster as dg
 import pytest
 import uvicorn
 
-from blueprint_pipeline.config import load_config
 from blueprint_pipeline.config.journeys import Template
 from blueprint_pipeline.core.errors import BlueprintError, ConfigError, WarehouseError
 from blueprint_pipeline.core.redact import url_shown, without_passwords
 from blueprint_pipeline.journeys.render import render
+from blueprint_pipeline.resources import load_config
 from blueprint_pipeline.runtime.build import (
     BuildOptions,
     BuildSummary,

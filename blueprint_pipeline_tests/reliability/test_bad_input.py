@@ -27,10 +27,10 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from blueprint_pipeline.config import load_config
 from blueprint_pipeline.core.errors import ConfigError
 from blueprint_pipeline.core.paths import PROJECT_DIR, SQL_PROJECT_DIR
 from blueprint_pipeline.ingestion.raw_load import ingest_object
+from blueprint_pipeline.resources import load_config
 from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline.warehouse import DuckDBWarehouse
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from blueprint_pipeline.config.loader import load_config
+from blueprint_pipeline.resources import load_config
 from blueprint_pipeline.scoring.simulate import compare
 
 SCORING = "explainable:\n  points: {form_fill: 10, page_view: POINTS}\n  decay: {half_life_days: null, window_days: 30}\n  group_aggregation: sum\n"

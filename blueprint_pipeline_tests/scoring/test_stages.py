@@ -27,13 +27,12 @@ import pandas as pd
 import pytest
 
 from blueprint_pipeline.buying_groups.stages import move_groups
-from blueprint_pipeline.config.loader import load_config
 from blueprint_pipeline.config.stages import StageModel
 from blueprint_pipeline.core.errors import ConfigError
 from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.scoring.stages import buying_group_stages
-from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.resources import BlueprintConfigResource, load_config
 from blueprint_pipeline.runtime.user_files import check_user_files
 from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline.sql_models.runner import build_model
