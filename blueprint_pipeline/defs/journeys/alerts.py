@@ -12,11 +12,9 @@ from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Warehouse
 
 STATE, LOG = "sales_alert_state", "sales_alert_log"
-AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 
 
 @dg.asset(
-    group_name="journeys",
     kinds={"python"},
     deps=[
         "buying_group_stages",
@@ -25,7 +23,6 @@ AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_bl
         "stg_salesforce__users",
         "readiness_scores",
     ],
-    automation_condition=AUTOMATION,
 )
 def sales_alerts(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource

@@ -16,8 +16,6 @@ from blueprint_pipeline.resources import BlueprintConfigResource, tracking_secre
 from blueprint_pipeline.run_facts import run_facts
 from blueprint_pipeline.warehouse import Session, Warehouse
 
-GROUP = "journeys"
-AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 DEPS = [
     "buying_group_stages",
     "buying_group_engagement",
@@ -183,10 +181,8 @@ group by s.journey_id, s.node, s.node_type, s.outcome
     specs=[
         dg.AssetSpec(
             name,
-            group_name=GROUP,
             kinds={"python"},
             deps=DEPS,
-            automation_condition=AUTOMATION,
             description=description,
         )
         for name, description in (
