@@ -137,7 +137,7 @@ def catalogued_spec(spec: dg.AssetSpec, dialect: str) -> dg.AssetSpec:
     name, layer = spec.key.to_user_string(), layer_of(spec)
     kinds = set(spec.kinds) | {dialect}
     kinds = kinds if len(kinds) <= 3 else set(spec.kinds)
-    owners = list(spec.owners) or [OWNERS.get(layer, DEFAULT_OWNER)]
+    owners = [OWNERS.get(layer, DEFAULT_OWNER)]
     tags = {k: v for k, v in spec.tags.items() if not k.startswith("dagster/kind/")}
     tags["layer"] = layer
     description = spec.description or ""

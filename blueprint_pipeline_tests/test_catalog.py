@@ -32,8 +32,8 @@ def _settings_outside_the_catalog() -> list[str]:
 
 
 def test_no_asset_sets_its_own_group_owner_or_automation():
-    # An asset decorator or spec that passes one of these would be overwritten by the catalog
-    # (or, for owners, win over it): say it in blueprint_pipeline/catalog.py instead.
+    # An asset decorator or spec that passes one of these is overwritten by the catalog: say it
+    # in blueprint_pipeline/catalog.py instead.
     assert _settings_outside_the_catalog() == []
 
 
