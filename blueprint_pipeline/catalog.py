@@ -1,9 +1,51 @@
-"""How every asset reads in the Dagster UI: its layer as a tag, an owner, the warehouse among its
-kinds, and a description that states the grain (docs/reporting.md#the-ui)."""
+"""The one place that sets, for every asset, its group (its layer), owner, kinds, automation
+condition, a `layer` tag and a description that states the grain (docs/reporting.md#the-ui,
+docs/architecture.md). Asset decorators say what an asset is; this module says how it is grouped,
+owned and kept up to date (blueprint_pipeline_tests/test_catalog.py keeps it that way)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
+
+CODE_REFERENCES = "dagster/code_references"
+
+# Rebuild when an input changed, once the inputs' blocking checks passed: the default.
+ON_CHECKED_INPUTS = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+# Rebuild when an input changed, whatever the inputs' checks said.
+ON_ANY_INPUT = dg.AutomationCondition.eager()
+# None: built only when a sensor, a schedule or a full build asks for it.
+#
+# The exceptions to the default, by layer and by asset. Those on ON_ANY_INPUT keep the condition
+# each declared on its decorator before this module set them all; the ones whose inputs have
+# blocking checks (activation, reporting, retention, readiness_scores, sales_feedback) may be
+# better on the default, a change that shows in blueprint_pipeline_tests/fixtures/asset_graph.json.
+AUTOMATION_BY_LAYER: dict[str, dg.AutomationCondition | None] = {
+    "sources": None,  # the sensor `landing_files` ingests what lands (docs/operations.md)
+    "seeds": None,  # shipped with the code: full builds load them
+    "activation": ON_ANY_INPUT,
+    "reporting": ON_ANY_INPUT,
+    "governance": ON_ANY_INPUT,
+}
+AUTOMATION_BY_ASSET: dict[str, dg.AutomationCondition | None] = {
+    # Tables of config (and seeds): no checked inputs.
+    "identity_field_precedence": ON_ANY_INPUT,
+    "identity_personal_domains": ON_ANY_INPUT,
+    "scoring_activity_kinds": ON_ANY_INPUT,
+    "scoring_points": ON_ANY_INPUT,
+    "scoring_settings": ON_ANY_INPUT,
+    "scoring_suite_weights": ON_ANY_INPUT,
+    "person_score_adjustments": ON_ANY_INPUT,
+    # Sends the outbox and the alerts, which have no blocking checks.
+    "journey_deliveries": ON_ANY_INPUT,
+    # Their inputs have blocking checks (see above).
+    "readiness_scores": ON_ANY_INPUT,
+    "sales_feedback": ON_ANY_INPUT,
+    # Retrained by the schedule `retrain_readiness_model` and by full builds only.
+    "qualification_training_set": None,
+    "qualification_models": None,
+}
 
 # Who answers for each layer, shown as the asset's owner.
 OWNERS = {
@@ -45,27 +87,79 @@ GRAINS = {
 }
 
 
-def _grain(spec: dg.AssetSpec) -> str | None:
-    name = spec.key.to_user_string()
+def _grain(name: str, layer: str) -> str | None:
     if name in GRAINS:
         return GRAINS[name]
-    if spec.group_name == "sources":
+    if layer == "sources":
         return "one row per record of each ingested file, as text, with the file and row it came from"
-    if spec.group_name == "seeds":
+    if layer == "seeds":
         return "one row per row of the seed file"
     return None
 
 
-def catalogued(spec: dg.AssetSpec, dialect: str) -> dg.AssetSpec:
-    """Its layer as a tag, an owner, the warehouse among the kinds (at most three, as Dagster shows
-    them: sql or python, the warehouse, and csv or html), and the grain in the description."""
+def declared_by(path: Path) -> dict[str, dg.CodeReferencesMetadataValue]:
+    """Metadata naming the file that declares an asset whose Python function is generic (a SQL
+    model's or a seed's file): `layer_of` reads it, and Dagster links to it as source code."""
+    reference = dg.LocalFileCodeReference(file_path=str(path))
+    return {CODE_REFERENCES: dg.CodeReferencesMetadataValue(code_references=[reference])}
+
+
+def declared_in(spec: dg.AssetSpec) -> Path:
+    """The file that declares the asset: the one `declared_by` named, else (added by
+    `dg.with_source_code_references`) the file of its Python function."""
+    references = spec.metadata.get(CODE_REFERENCES)
+    files = [
+        r.file_path
+        for r in (references.code_references if references else [])
+        if isinstance(r, dg.LocalFileCodeReference)
+    ]
+    if not files:
+        raise ValueError(f"asset {spec.key.to_user_string()}: no source file to take its layer from")
+    return Path(files[0])
+
+
+def layer_of(spec: dg.AssetSpec) -> str:
+    """The folder of the file that declares it: `defs/<layer>/` for Python assets (the raw sources
+    in `defs/sources/`), `dbt_like_sql/<layer>/` for SQL models and `dbt_like_sql/seeds/`."""
+    return declared_in(spec).parent.name
+
+
+def automation_for(name: str, layer: str) -> dg.AutomationCondition | None:
+    if name in AUTOMATION_BY_ASSET:
+        return AUTOMATION_BY_ASSET[name]
+    return AUTOMATION_BY_LAYER.get(layer, ON_CHECKED_INPUTS)
+
+
+def catalogued_spec(spec: dg.AssetSpec, dialect: str) -> dg.AssetSpec:
+    """Its layer as the group and a tag, an owner, its automation condition, the warehouse among
+    the kinds (at most three, as Dagster shows them: sql or python, the warehouse, and csv or
+    html), and the grain in the description."""
+    name, layer = spec.key.to_user_string(), layer_of(spec)
     kinds = set(spec.kinds) | {dialect}
     kinds = kinds if len(kinds) <= 3 else set(spec.kinds)
-    owners = list(spec.owners) or [OWNERS.get(spec.group_name or "", DEFAULT_OWNER)]
+    owners = [OWNERS.get(layer, DEFAULT_OWNER)]
     tags = {k: v for k, v in spec.tags.items() if not k.startswith("dagster/kind/")}
-    tags["layer"] = spec.group_name or "default"
+    tags["layer"] = layer
     description = spec.description or ""
-    grain = _grain(spec)
+    grain = _grain(name, layer)
     if grain and "grain" not in description.lower():
         description = f"{description}\n\nGrain: {grain}.".strip()
-    return spec.replace_attributes(kinds=kinds, owners=owners, tags=tags, description=description)
+    return spec.replace_attributes(
+        group_name=layer,
+        automation_condition=automation_for(name, layer),
+        kinds=kinds,
+        owners=owners,
+        tags=tags,
+        description=description,
+    )
+
+
+def catalogued(definitions: dg.Definitions, dialect: str) -> dg.Definitions:
+    """Every asset of `definitions` through `catalogued_spec`, each first given a reference to the
+    file that declares it (Dagster shows it as the asset's source code)."""
+    located = {
+        spec.key: spec
+        for assets in dg.with_source_code_references(list(definitions.assets or []))
+        for spec in (assets.specs if isinstance(assets, dg.AssetsDefinition) else [assets])
+    }
+    return definitions.map_asset_specs(func=lambda spec: catalogued_spec(located[spec.key], dialect))

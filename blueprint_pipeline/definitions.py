@@ -31,8 +31,8 @@ def build_definitions(
     project = load_project(sql_project_dir)
     generated = dg.Definitions(
         assets=[
-            *build_source_assets(project, warehouse.dialect),
-            *build_sql_model_assets(project, warehouse.dialect),
+            *build_source_assets(project),
+            *build_sql_model_assets(project),
         ],
         resources={
             "warehouse": warehouse,
@@ -44,14 +44,14 @@ def build_definitions(
         # In the run's process unless BLUEPRINT_EXECUTOR says otherwise (blueprint_pipeline/executors.py).
         executor=executor_for(executor_settings(), warehouse),
     )
-    if not with_layer_packages:
-        return generated
-    layers = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    everything = generated
+    if with_layer_packages:
+        layers = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+        everything = dg.Definitions.merge(layers, generated)
+    # Every asset's group, owner, kinds and automation are set here, by blueprint_pipeline/catalog.py.
     with warnings.catch_warnings():  # map_asset_specs is marked preview in this Dagster release
         warnings.simplefilter("ignore", dg.PreviewWarning)
-        return dg.Definitions.merge(layers, generated).map_asset_specs(
-            func=lambda spec: catalogued(spec, warehouse.dialect)
-        )
+        return catalogued(everything, warehouse.dialect)
 
 
 @dg.definitions

@@ -1,5 +1,5 @@
 """The whole asset graph as a reviewed snapshot (`fixtures/asset_graph.json`): every asset's group,
-kinds and upstream assets, every check, job, sensor and schedule. A change to the graph, meant or
+kinds, owners, automation condition and upstream assets, every check, job, sensor and schedule. A change to the graph, meant or
 not, fails here with the diff, so a refactor that is meant to change nothing shows that it did not
 and one that moves an edge shows which; rewrite the file on purpose with
 `BLUEPRINT_UPDATE_GRAPH=1 .venv/bin/pytest blueprint_pipeline_tests/test_asset_graph.py` and
@@ -11,11 +11,22 @@ import difflib
 import json
 import os
 
+import dagster as dg
+
 from blueprint_pipeline.definitions import build_definitions
 from blueprint_pipeline_tests.conftest import FIXTURES
 
 SNAPSHOT = FIXTURES / "asset_graph.json"
 WAREHOUSE_KINDS = {"duckdb", "postgres"}  # which one depends on the warehouse configured, not the graph
+
+
+def _automation(condition: dg.AutomationCondition | None) -> str | None:
+    """A condition in words: its label (`eager`), else its operator over its operands."""
+    if condition is None:
+        return None
+    if condition.get_label():
+        return condition.get_label()
+    return f"{condition.name}({', '.join(_automation(child) for child in condition.children)})"
 
 
 def _graph() -> dict:
@@ -29,6 +40,8 @@ def _graph() -> dict:
             "kinds": sorted(node.kinds - WAREHOUSE_KINDS),
             "deps": sorted(parent.to_user_string() for parent in node.parent_keys),
             "checks": sorted(check.name for check in node.check_keys),
+            "owners": sorted(node.owners),
+            "automation": _automation(node.automation_condition),
         }
     return {
         "assets": assets,

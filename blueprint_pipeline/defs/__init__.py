@@ -1,1 +1,2 @@
-"""One package per layer of the asset graph; `group_name` is the layer (see docs/architecture.md)."""
+"""One package per layer of the asset graph; an asset's group is its package, set by
+blueprint_pipeline/catalog.py (see docs/architecture.md)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from blueprint_pipeline.catalog import declared_by
 from blueprint_pipeline.core.errors import SqlModelError
 from blueprint_pipeline.core.naming import source_table
 from blueprint_pipeline.core.redact import redacted
@@ -21,9 +22,6 @@ from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.sql_models.project import SqlModel, SqlProject
 from blueprint_pipeline.sql_models.runner import build_model, load_seed, run_tests
 from blueprint_pipeline.warehouse import Warehouse
-
-# Downstream models rebuild when their inputs change and their blocking checks pass.
-MODEL_AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 
 
 def _description(model: SqlModel) -> str:
@@ -37,20 +35,21 @@ def _description(model: SqlModel) -> str:
     return "\n\n".join(parts)
 
 
-def spec_for(model: SqlModel, dialect: str) -> dg.AssetSpec:
-    """The translator: key, group, deps, kinds and automation, all from the model's file and YAML."""
+def spec_for(model: SqlModel) -> dg.AssetSpec:
+    """The translator: key, deps and the file that declares it (whose folder, its layer, becomes its
+    group in blueprint_pipeline/catalog.py, with its owner, automation and warehouse kind), all
+    from the model's file and YAML."""
     deps = [dg.AssetKey(ref) for ref in model.refs]
     deps += [dg.AssetKey(source_table(system, obj)) for system, obj in model.sources]
     return dg.AssetSpec(
         key=dg.AssetKey(model.name),
         deps=deps,
-        group_name=model.layer,
         code_version=model.code_version,
         description=_description(model),
-        kinds={"sql", dialect},
+        kinds={"sql"},
         skippable=True,
-        automation_condition=MODEL_AUTOMATION,
         metadata={
+            **declared_by(model.path),
             "sql": dg.MetadataValue.md(f"```sql\n{model.sql.strip()}\n```"),
             "materialized": model.materialized,
             "dagster/table_name": model.name,
@@ -108,12 +107,12 @@ def gx_check_result(warehouse: Warehouse, model: SqlModel) -> dg.AssetCheckResul
     )
 
 
-def build_layer_assets(project: SqlProject, layer: str, dialect: str) -> dg.AssetsDefinition:
+def build_layer_assets(project: SqlProject, layer: str) -> dg.AssetsDefinition:
     models = [m for m in project.in_order() if m.layer == layer]
 
     @dg.multi_asset(
         name=f"{layer}_sql_models",
-        specs=[spec_for(m, dialect) for m in models],
+        specs=[spec_for(m) for m in models],
         check_specs=[spec for m in models for spec in check_specs_for(m)],
         can_subset=True,
         description=f"The SQL models of dbt_like_sql/{layer}/, built in dependency order.",
@@ -207,16 +206,15 @@ def build_layer_assets(project: SqlProject, layer: str, dialect: str) -> dg.Asse
     return _layer
 
 
-def build_seed_asset(name: str, path: Path, dialect: str) -> dg.AssetsDefinition:
+def build_seed_asset(name: str, path: Path) -> dg.AssetsDefinition:
     """A CSV shipped in dbt_like_sql/seeds/ becomes a table of text columns, as dbt seeds do."""
 
     @dg.asset(
         name=name,
-        group_name="seeds",
-        kinds={"csv", dialect},
+        kinds={"csv"},
         code_version=hashlib.sha256(path.read_bytes()).hexdigest()[:16],
         description=f"Reference data shipped with the project: dbt_like_sql/seeds/{path.name}.",
-        metadata={"dagster/table_name": name},
+        metadata={"dagster/table_name": name, **declared_by(path)},
     )
     def _seed(warehouse: Warehouse) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata={"dagster/row_count": load_seed(warehouse, name, path)})
@@ -224,6 +222,6 @@ def build_seed_asset(name: str, path: Path, dialect: str) -> dg.AssetsDefinition
     return _seed
 
 
-def build_sql_model_assets(project: SqlProject, dialect: str) -> list[dg.AssetsDefinition]:
-    seeds = [build_seed_asset(name, path, dialect) for name, path in project.seeds.items()]
-    return [*seeds, *(build_layer_assets(project, layer, dialect) for layer in project.layers())]
+def build_sql_model_assets(project: SqlProject) -> list[dg.AssetsDefinition]:
+    seeds = [build_seed_asset(name, path) for name, path in project.seeds.items()]
+    return [*seeds, *(build_layer_assets(project, layer) for layer in project.layers())]

@@ -217,7 +217,7 @@ def test_a_file_in_a_nested_folder_is_named_in_the_summary(tmp_path):
     (landing / "salesforce" / ".forget-staging").mkdir()  # forget's own, hidden: not reported
     siblings = [o for o in SOURCES.values() if o.system == "salesforce"]
     result = dg.materialize(
-        [build_source_asset(siblings[0], siblings, "duckdb")],
+        [build_source_asset(siblings[0], siblings)],
         resources={
             "warehouse": DuckDBWarehouse(path=str(tmp_path / "w.duckdb")),
             "landing": LandingResource(path=str(landing)),

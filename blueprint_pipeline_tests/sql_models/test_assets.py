@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from blueprint_pipeline import catalog
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.sql_models.assets import build_sql_model_assets, spec_for
 from blueprint_pipeline.sql_models.project import load_project
@@ -19,7 +20,7 @@ def project():
 
 def materialize(project, warehouse, selection=None):
     return dg.materialize(
-        build_sql_model_assets(project, warehouse.dialect),
+        build_sql_model_assets(project),
         resources={"warehouse": warehouse, "blueprint_config": BlueprintConfigResource()},
         instance=dg.DagsterInstance.ephemeral(),
         selection=selection,
@@ -29,16 +30,16 @@ def materialize(project, warehouse, selection=None):
 
 
 def test_translator_specs(project):
-    spec = spec_for(project.models["customer_totals"], "duckdb")
+    spec = spec_for(project.models["customer_totals"])
     assert spec.key == dg.AssetKey("customer_totals")
-    assert spec.group_name == "marts"
+    assert catalog.layer_of(spec) == "marts"  # its group, set by the catalog: the model's folder
     assert {d.asset_key for d in spec.deps} == {
         dg.AssetKey("stg_shop__orders"),
         dg.AssetKey("stg_shop__customers"),
     }
-    assert spec.kinds == {"sql", "duckdb"}
+    assert spec.kinds == {"sql"}  # the catalog adds the warehouse
     assert "select" in spec.metadata["sql"].value.lower()
-    staged = spec_for(project.models["stg_shop__orders"], "postgres")
+    staged = spec_for(project.models["stg_shop__orders"])
     assert {d.asset_key for d in staged.deps} == {dg.AssetKey("raw_shop__orders")}
     # The code version follows the SQL text.
     assert spec.code_version == project.models["customer_totals"].code_version

@@ -29,10 +29,8 @@ SENT, UPDATES_SENT = "crm_writeback_sent", "crm_field_updates_sent"
 
 
 @dg.asset(
-    group_name="activation",
     kinds={"python"},
     deps=["buying_group_stages", "buying_group_engagement", "buying_group_roles", "journey_enrolments"],
-    automation_condition=dg.AutomationCondition.eager(),
     check_specs=[
         *checks.specs("crm_writeback", checks.FORBIDDEN),
         dg.AssetCheckSpec(

@@ -28,7 +28,6 @@ from blueprint_pipeline.warehouse import Warehouse
 
 
 @dg.asset(
-    group_name="activation",
     kinds={"python"},
     deps=[
         "account_audience_members",
@@ -37,7 +36,6 @@ from blueprint_pipeline.warehouse import Warehouse
         "unified_persons",
         "int_person_activities",
     ],
-    automation_condition=dg.AutomationCondition.eager(),
     check_specs=checks.specs("linkedin_audiences", checks.FORBIDDEN, checks.OPTED_OUT, checks.CONSISTENT),
 )
 def linkedin_audiences(

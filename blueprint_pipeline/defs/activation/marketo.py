@@ -21,10 +21,8 @@ from blueprint_pipeline.warehouse import Warehouse
 
 
 @dg.asset(
-    group_name="activation",
     kinds={"python"},
     deps=["account_audience_members", "buying_group_members", "unified_persons"],
-    automation_condition=dg.AutomationCondition.eager(),
     check_specs=checks.specs("marketo_static_lists", checks.FORBIDDEN, checks.OPTED_OUT, checks.CONSISTENT),
 )
 def marketo_static_lists(

@@ -10,27 +10,21 @@ from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.warehouse import Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 
-AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
-
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
             "account_audience_members",
-            group_name="audiences",
             kinds={"python", "sql"},
             deps=["unified_accounts", "account_aliases", "int_account_activity"],
             description="One row per audience (config audiences.yaml) and member account, with how it "
             "matched (filter or static_list).",
-            automation_condition=AUTOMATION,
         ),
         dg.AssetSpec(
             "account_audience_history",
-            group_name="audiences",
             kinds={"python"},
             deps=["unified_accounts"],
             description="Append-only: every account joining or leaving an audience, at the run's as-of time.",
-            automation_condition=AUTOMATION,
         ),
     ],
     check_specs=[dg.AssetCheckSpec("members_are_accounts", asset="account_audience_members", blocking=True)],

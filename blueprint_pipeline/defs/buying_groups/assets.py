@@ -25,8 +25,6 @@ from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.warehouse import Session, Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 
-AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
-GROUP = "buying_groups"
 EVENTS_TABLE = "buying_group_member_events"
 NOT_APPLIED = "summary/overrides not applied (person not on the group's account, or no such group)"
 
@@ -34,11 +32,9 @@ NOT_APPLIED = "summary/overrides not applied (person not on the group's account,
 def _spec(key: str, description: str, deps: list[str]) -> dg.AssetSpec:
     return dg.AssetSpec(
         key,
-        group_name=GROUP,
         kinds={"python"},
         deps=deps,
         description=description,
-        automation_condition=AUTOMATION,
     )
 
 

@@ -92,10 +92,8 @@ def keep_only(path: Path, addresses: list[str]) -> None:
 
 
 @dg.asset(
-    group_name="governance",
     kinds={"python"},
     deps=RAW_TABLES,
-    automation_condition=dg.AutomationCondition.eager(),
 )
 def deletion_requests(
     context: dg.AssetExecutionContext,

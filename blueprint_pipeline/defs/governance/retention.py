@@ -49,10 +49,8 @@ def expire(session: Session, dataset: str, cutoff) -> dict[str, int]:
 
 
 @dg.asset(
-    group_name="governance",
     kinds={"python"},
     deps=["stg_marketo__activities", "stg_tracking__events", "journey_deliveries", "sales_alerts"],
-    automation_condition=dg.AutomationCondition.eager(),
 )
 def retention(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource

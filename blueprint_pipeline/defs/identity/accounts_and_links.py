@@ -9,8 +9,6 @@ from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.warehouse import Session, Warehouse
 
-AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
-
 
 def _personal_domains(session: Session) -> set[str]:
     return set(session.fetch_df("select domain from identity_personal_domains")["domain"])
@@ -24,7 +22,6 @@ def _count(session: Session, sql: str) -> int:
     specs=[
         dg.AssetSpec(
             "unified_accounts",
-            group_name="identity",
             kinds={"python"},
             deps=[
                 "stg_salesforce__accounts",
@@ -34,15 +31,12 @@ def _count(session: Session, sql: str) -> int:
             ],
             description="One row per unified account: CRM accounts, domain duplicates merged into their "
             "survivor, hierarchies kept (parent_account_id, ultimate_parent_id, hierarchy_level).",
-            automation_condition=AUTOMATION,
         ),
         dg.AssetSpec(
             "account_aliases",
-            group_name="identity",
             kinds={"python"},
             deps=["stg_salesforce__accounts", "stg_salesforce__deleted_records"],
             description="Every account id merged away (same domain, or merged in the CRM) -> its survivor.",
-            automation_condition=AUTOMATION,
         ),
     ],
     check_specs=[
@@ -120,7 +114,6 @@ def unified_accounts(
     specs=[
         dg.AssetSpec(
             "person_account_links",
-            group_name="identity",
             kinds={"python", "rapidfuzz"},
             deps=[
                 "int_person_account_evidence",
@@ -131,16 +124,13 @@ def unified_accounts(
             ],
             description="person_id -> account_id with the method, confidence, clue and evidence; "
             "is_primary on each linked person's strongest link. Later layers use the primary link.",
-            automation_condition=AUTOMATION,
         ),
         dg.AssetSpec(
             "person_account_review",
-            group_name="identity",
             kinds={"python"},
             deps=["int_person_account_evidence", "unified_accounts", "account_aliases"],
             description="Candidate links below the threshold (or ambiguous) for persons with no link: "
             "approve or reject them in the decisions file (docs/identity.md).",
-            automation_condition=AUTOMATION,
         ),
     ],
     check_specs=[

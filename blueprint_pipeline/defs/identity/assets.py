@@ -13,11 +13,8 @@ from blueprint_pipeline.warehouse.stateful import create
 
 
 @dg.asset(
-    group_name="identity",
     kinds={"python", "scipy"},
     deps=["int_identity_nodes", "int_identity_edges", "int_identity_match_pairs"],
-    automation_condition=dg.AutomationCondition.eager()
-    & dg.AutomationCondition.all_deps_blocking_checks_passed(),
 )
 def int_identity_components(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
@@ -65,11 +62,8 @@ def _evidence(session) -> Evidence:
 
 
 @dg.asset(
-    group_name="identity",
     kinds={"python"},
     deps=[int_identity_components],
-    automation_condition=dg.AutomationCondition.eager()
-    & dg.AutomationCondition.all_deps_blocking_checks_passed(),
 )
 def person_registry(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource

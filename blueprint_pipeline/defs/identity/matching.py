@@ -37,7 +37,6 @@ from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource, models_dir
 from blueprint_pipeline.warehouse import Session, Warehouse
 
-AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 MODELS = "person_match_models"
 NODE_FIELDS = "source_key, email, first_name, last_name, company, title, city, country, phone, mobile_phone"
 
@@ -137,7 +136,6 @@ def _review_markdown(review: pd.DataFrame, limit: int = 10) -> str:
     specs=[
         dg.AssetSpec(
             MODELS,
-            group_name="identity",
             kinds={"python", "splink"},
             deps=[
                 "int_identity_nodes",
@@ -147,11 +145,9 @@ def _review_markdown(review: pd.DataFrame, limit: int = 10) -> str:
             ],
             description="One row per person-matching model version (trained "
             "or frozen), with its Splink settings and parameters. The same data gives the same version.",
-            automation_condition=AUTOMATION,
         ),
         dg.AssetSpec(
             "int_identity_match_pairs",
-            group_name="identity",
             kinds={"python", "splink"},
             deps=[
                 "int_identity_nodes",
@@ -163,16 +159,13 @@ def _review_markdown(review: pd.DataFrame, limit: int = 10) -> str:
             description="One row per pair of source records the model scored (not already one "
             "person by ids or email) at or above the review floor, and decided pairs: match weight, "
             "probability, outcome (match / review / same / different) and each comparison's contribution.",
-            automation_condition=AUTOMATION,
         ),
         dg.AssetSpec(
             "person_match_review",
-            group_name="identity",
             kinds={"python"},
             deps=["int_identity_nodes", "int_identity_edges"],
             description="One row per record pair in the review band, undecided: answer same or "
             "different in the person decisions file (docs/identity.md).",
-            automation_condition=AUTOMATION,
         ),
     ],
 )

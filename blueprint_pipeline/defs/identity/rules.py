@@ -8,10 +8,8 @@ from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.warehouse import Warehouse
 
-RULES_AUTOMATION = dg.AutomationCondition.eager()
 
-
-@dg.asset(group_name="identity", kinds={"python"}, automation_condition=RULES_AUTOMATION)
+@dg.asset(kinds={"python"})
 def identity_field_precedence(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
 ) -> dg.MaterializeResult:
@@ -38,10 +36,8 @@ def identity_field_precedence(
 
 
 @dg.asset(
-    group_name="identity",
     kinds={"python"},
     deps=["personal_email_domains"],
-    automation_condition=RULES_AUTOMATION,
 )
 def identity_personal_domains(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource

@@ -13,11 +13,8 @@ TABLE = "identity_shared_mailboxes"
 
 @dg.asset(
     name=TABLE,
-    group_name="identity",
     kinds={"python"},
     deps=["int_identity_nodes"],
-    automation_condition=dg.AutomationCondition.eager()
-    & dg.AutomationCondition.all_deps_blocking_checks_passed(),
 )
 def identity_shared_mailboxes(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource

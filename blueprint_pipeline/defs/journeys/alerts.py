@@ -13,11 +13,9 @@ from blueprint_pipeline.warehouse import Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 
 STATE, LOG = "sales_alert_state", "sales_alert_log"
-AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 
 
 @dg.asset(
-    group_name="journeys",
     kinds={"python"},
     deps=[
         "buying_group_stages",
@@ -26,7 +24,6 @@ AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_bl
         "stg_salesforce__users",
         "readiness_scores",
     ],
-    automation_condition=AUTOMATION,
 )
 def sales_alerts(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource

@@ -17,8 +17,6 @@ from blueprint_pipeline.resources import BlueprintConfigResource, tracking_secre
 from blueprint_pipeline.warehouse import Session, Warehouse
 from blueprint_pipeline.warehouse.stateful import JOURNEY_TABLES, create
 
-GROUP = "journeys"
-AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 DEPS = [
     "buying_group_stages",
     "buying_group_engagement",
@@ -184,10 +182,8 @@ group by s.journey_id, s.node, s.node_type, s.outcome
     specs=[
         dg.AssetSpec(
             name,
-            group_name=GROUP,
             kinds={"python"},
             deps=DEPS,
-            automation_condition=AUTOMATION,
             description=description,
         )
         for name, description in (

@@ -35,10 +35,8 @@ def not_sent_summary(errors: list[tuple[str, str, str]], shown: int = 3) -> str:
 
 
 @dg.asset(
-    group_name="journeys",
     kinds={"python"},
     deps=["journey_outbox", "sales_alerts"],
-    automation_condition=dg.AutomationCondition.eager(),
 )
 def journey_deliveries(
     context: dg.AssetExecutionContext,

@@ -16,10 +16,8 @@ TABLE = "sales_feedback"
 
 @dg.asset(
     name=TABLE,
-    group_name="qualification",
     kinds={"python"},
     deps=["stg_sales__feedback", "account_aliases", "unified_accounts"],
-    automation_condition=dg.AutomationCondition.eager(),
     check_specs=[
         dg.AssetCheckSpec(
             "every_decision_usable",

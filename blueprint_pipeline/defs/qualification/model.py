@@ -20,7 +20,6 @@ CHECK = "better_than_rule_score"
 
 @dg.asset(
     name=VERSIONS,
-    group_name="qualification",
     kinds={"python"},
     deps=["qualification_training_set"],
     check_specs=[

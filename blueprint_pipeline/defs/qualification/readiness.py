@@ -54,10 +54,8 @@ def last_passing_model(session: Session) -> tuple[str, dict] | tuple[None, str]:
 
 @dg.asset(
     name=TABLE,
-    group_name="qualification",
     kinds={"python"},
     deps=["qualification_models", "buying_groups", "qualification_training_set"],
-    automation_condition=dg.AutomationCondition.eager(),
 )
 def readiness_scores(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource

@@ -15,7 +15,6 @@ TABLE = "qualification_training_set"
 
 @dg.asset(
     name=TABLE,
-    group_name="qualification",
     kinds={"python"},
     deps=[
         "stg_salesforce__opportunities",

@@ -10,7 +10,6 @@ from blueprint_pipeline.warehouse import Warehouse
 
 
 @dg.asset(
-    group_name="reporting",
     kinds={"python", "html"},
     deps=[
         *(k.table for k in KPIS.values()),
@@ -23,8 +22,6 @@ from blueprint_pipeline.warehouse import Warehouse
         "journey_node_counts",
         "unified_accounts",
     ],
-    owners=["team:marketing-ops"],
-    automation_condition=dg.AutomationCondition.eager(),
 )
 def dashboard(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource

@@ -32,13 +32,10 @@ INPUTS = [
     specs=[
         dg.AssetSpec(
             kpi.table,
-            group_name="reporting",
             description=f"{kpi.definition}\n\nGrain: {kpi.grain}.",
             kinds={"python"},
             deps=INPUTS,
             tags={"kpi": ""},
-            owners=["team:marketing-ops"],
-            automation_condition=dg.AutomationCondition.eager(),
         )
         for kpi in KPIS.values()
     ],

@@ -9,7 +9,7 @@ from blueprint_pipeline.warehouse import Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 
 
-@dg.asset(group_name="scoring", kinds={"python"}, automation_condition=dg.AutomationCondition.eager())
+@dg.asset(kinds={"python"})
 def scoring_activity_kinds(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
 ) -> dg.MaterializeResult:
@@ -30,23 +30,17 @@ def scoring_activity_kinds(
     specs=[
         dg.AssetSpec(
             "scoring_points",
-            group_name="scoring",
             kinds={"python"},
-            automation_condition=dg.AutomationCondition.eager(),
         ),
         dg.AssetSpec(
             "scoring_settings",
-            group_name="scoring",
             kinds={"python"},
-            automation_condition=dg.AutomationCondition.eager(),
         ),
         dg.AssetSpec(
             "person_score_adjustments",
-            group_name="scoring",
             kinds={"python"},
             description="Append-only: points journeys add to persons' scores (change_score nodes). "
             "Created here, written by the journeys layer.",
-            automation_condition=dg.AutomationCondition.eager(),
         ),
     ]
 )
@@ -72,7 +66,7 @@ def scoring_model_tables(
     )
 
 
-@dg.asset(group_name="scoring", kinds={"python"}, automation_condition=dg.AutomationCondition.eager())
+@dg.asset(kinds={"python"})
 def scoring_suite_weights(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
 ) -> dg.MaterializeResult:

@@ -18,15 +18,11 @@ from blueprint_pipeline.warehouse.stateful import create
 
 HISTORY = "buying_group_stage_history"
 REFUSALS = "buying_group_stage_refusals"
-AUTOMATION = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 DEPS = ["buying_groups", "buying_group_engagement"]
 
 
 def _spec(key: str, description: str) -> dg.AssetSpec:
-    return dg.AssetSpec(
-        key, group_name="scoring", kinds={"python"}, deps=DEPS, description=description,
-        automation_condition=AUTOMATION,
-    )  # fmt: skip
+    return dg.AssetSpec(key, kinds={"python"}, deps=DEPS, description=description)
 
 
 def _create_logs(session: Session) -> None:

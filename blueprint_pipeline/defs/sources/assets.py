@@ -14,11 +14,10 @@ from blueprint_pipeline.warehouse import Warehouse
 FRESH = "extract_fresh"
 
 
-def build_source_asset(obj: SourceObject, siblings: list[SourceObject], dialect: str) -> dg.AssetsDefinition:
+def build_source_asset(obj: SourceObject, siblings: list[SourceObject]) -> dg.AssetsDefinition:
     @dg.asset(
         name=obj.table,
-        group_name="sources",
-        kinds={"csv", dialect},
+        kinds={"csv"},
         description=(
             f"{obj.system} {obj.name}: new files from landing/{obj.system}/ "
             f"({', '.join(obj.files)}) appended as text, once per file (see docs/sources.md)."
@@ -130,8 +129,8 @@ def freshness(system: str, files: list, limit: float | None, as_of: datetime) ->
     )
 
 
-def build_source_assets(project: SqlProject, dialect: str) -> list[dg.AssetsDefinition]:
+def build_source_assets(project: SqlProject) -> list[dg.AssetsDefinition]:
     by_system: dict[str, list[SourceObject]] = {}
     for obj in project.sources.values():
         by_system.setdefault(obj.system, []).append(obj)
-    return [build_source_asset(obj, siblings, dialect) for siblings in by_system.values() for obj in siblings]
+    return [build_source_asset(obj, siblings) for siblings in by_system.values() for obj in siblings]
