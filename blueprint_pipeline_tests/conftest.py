@@ -41,9 +41,15 @@ def require_postgres() -> None:
 
 
 # The tiny sample and its uninterrupted build, shared across suites and xdist workers.
-from blueprint_pipeline_tests.tiny_sample import landing, shared, uninterrupted, uninterrupted_outputs  # noqa: E402
+from blueprint_pipeline_tests.tiny_sample import (  # noqa: E402
+    landing,
+    shared,
+    uninterrupted,
+    uninterrupted_copy,
+    uninterrupted_outputs,
+)
 
-__all__ = ["landing", "shared", "uninterrupted", "uninterrupted_outputs"]
+__all__ = ["landing", "shared", "uninterrupted", "uninterrupted_copy", "uninterrupted_outputs"]
 
 
 @pytest.fixture
