@@ -62,9 +62,10 @@ demo-postgres: $(STAMP)
 ## Files are handed out longest first, in conftest.py's LONG_FILES order (not xdist's by test count).
 ## Test folders go to tmpfs when there is one (one per checkout): the builds' SQLite event logs and
 ## DuckDB files sync to disk at every commit (a tiny build: 22 s on disk, 19 s on tmpfs).
+## --durations=25: the slowest tests, at the end of the log (where CI time goes).
 TEST_TMP ?= $(if $(wildcard /dev/shm/.),/dev/shm/blueprint-tests-$(shell echo '$(CURDIR)' | cksum | cut -d' ' -f1))
 test: $(STAMP)
-	$(BIN)/pytest -q -n 3 --dist loadfile --no-loadscope-reorder $(if $(TEST_TMP),--basetemp=$(TEST_TMP))
+	$(BIN)/pytest -q -n 3 --dist loadfile --no-loadscope-reorder --durations=25 $(if $(TEST_TMP),--basetemp=$(TEST_TMP))
 
 ## test-fast: the inner loop: every test but the long files (conftest.LONG_FILES, marked slow), on
 ## DuckDB and PostgreSQL alike; a few minutes. `make test` (and CI) runs everything.

@@ -7,7 +7,10 @@ PostgreSQL tests skip when the server does not answer, unless BLUEPRINT_REQUIRE_
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,9 +44,15 @@ def require_postgres() -> None:
 
 
 # The tiny sample and its uninterrupted build, shared across suites and xdist workers.
-from blueprint_pipeline_tests.tiny_sample import landing, shared, uninterrupted, uninterrupted_outputs  # noqa: E402
+from blueprint_pipeline_tests.tiny_sample import (  # noqa: E402
+    landing,
+    shared,
+    uninterrupted,
+    uninterrupted_copy,
+    uninterrupted_outputs,
+)
 
-__all__ = ["landing", "shared", "uninterrupted", "uninterrupted_outputs"]
+__all__ = ["landing", "shared", "uninterrupted", "uninterrupted_copy", "uninterrupted_outputs"]
 
 
 @pytest.fixture
@@ -51,16 +60,45 @@ def duckdb_warehouse(tmp_path: Path) -> DuckDBWarehouse:
     return DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
 
 
-@pytest.fixture
-def postgres_warehouse() -> Warehouse:
+@contextmanager
+def postgres_schema() -> Iterator[PostgresWarehouse]:
+    """A PostgreSQL warehouse in a schema of its own, dropped when the block ends."""
     require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    warehouse = PostgresWarehouse(url=PG_URL, schema_name=schema)
-    yield warehouse
-    engine = sa.create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'drop schema if exists "{schema}" cascade')
-    engine.dispose()
+    try:
+        yield PostgresWarehouse(url=PG_URL, schema_name=schema)
+    finally:
+        engine = sa.create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'drop schema if exists "{schema}" cascade')
+        engine.dispose()
+
+
+@pytest.fixture
+def postgres_warehouse() -> Iterator[Warehouse]:
+    with postgres_schema() as warehouse:
+        yield warehouse
+
+
+@contextmanager
+def shared_warehouse(engine: str, folder: Path) -> Iterator[Warehouse]:
+    """A warehouse that outlives one test, for a module-scoped build its tests only read: DuckDB
+    in `folder`, or a PostgreSQL schema dropped when the block ends."""
+    if engine == "duckdb":
+        yield DuckDBWarehouse(path=str(folder / "warehouse.duckdb"))
+    else:
+        with postgres_schema() as warehouse:
+            yield warehouse
+
+
+def copy_of(warehouse: DuckDBWarehouse, folder: Path) -> DuckDBWarehouse:
+    """A copy of a built DuckDB warehouse in `folder`, for a test that builds on it or changes it
+    (a file copy: a fraction of a second where the build took several)."""
+    copied = folder / "copied.duckdb"
+    shutil.copyfile(warehouse.path, copied)
+    if Path(warehouse.path + ".wal").exists():  # a write-ahead log the last writer left
+        shutil.copyfile(warehouse.path + ".wal", f"{copied}.wal")
+    return DuckDBWarehouse(path=str(copied))
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -76,14 +114,14 @@ def warehouse(request: pytest.FixtureRequest) -> Warehouse:
 LONG_FILES = (
     "test_faults.py",  # 250
     "test_demo_as_of.py",  # 250: three builds of the tiny sample
-    "test_forget.py",  # 170
     "test_concurrency.py",  # 165
     "test_production.py",  # 160
     "test_automation_loop.py",  # 155
-    "test_cli.py",  # 150
-    "test_identity_graph.py",  # 135
-    "test_unified.py",  # 120
+    "test_cli.py",  # 115, estimated from the builds it now shares (so are the next two and unified)
+    "test_forget.py",  # 110
+    "test_identity_graph.py",  # 105
     "test_two_drops.py",  # 95
+    "test_unified.py",  # 75
     "test_audiences.py",  # 75
     "test_fast_path.py",  # 70
     "test_explainable.py",  # 65

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,9 @@ import pytest
 from blueprint_pipeline.definitions import build_definitions
 from blueprint_pipeline.runtime import build as build_module
 from blueprint_pipeline.runtime.cli import main
+from blueprint_pipeline_tests.builds import build_env
 from blueprint_pipeline_tests.conftest import FIXTURES
+from blueprint_pipeline_tests.tiny_sample import AS_OF, CONFIG
 
 
 @pytest.fixture(autouse=True)
@@ -127,21 +131,22 @@ def test_blocking_check_fails_the_build_with_exit_1(tmp_path, monkeypatch, capsy
     assert "blocking asset check" in out  # the step failure, in one line
 
 
-def test_generated_sample_builds_end_to_end_and_reruns_idempotently(tmp_path):
-    """`make demo`'s path: generate, build on DuckDB, summary; a second run ingests nothing twice."""
-    landing = tmp_path / "landing"
-    done = run_cli("generate", "--scale", "tiny", "--seed", "3", "--end", "2026-11-20", "--out", str(landing))
-    assert done.returncode == 0, done.stderr
-    warehouse = f"duckdb:///{tmp_path}/w.duckdb"
-    first = run_cli("run", "--landing", str(landing), "--warehouse", warehouse, "--as-of", "2026-11-25")
-    assert first.returncode == 0, first.stderr[-3000:]
-    assert "build OK" in first.stdout and "rows per layer:" in first.stdout
+def test_generated_sample_builds_end_to_end_and_reruns_idempotently(tmp_path, landing, uninterrupted_outputs,
+                                                                     uninterrupted_copy):  # fmt: skip
+    """`make demo`'s path: generate, build on DuckDB with the example config, summary (the
+    session's build of the tiny sample, tiny_sample.py); a second run on a copy of that build
+    ingests nothing twice."""
+    warehouse = uninterrupted_copy(tmp_path)
+    first = uninterrupted_outputs(warehouse)  # the first run's summary and progress lines
+    assert "build OK" in first["summary"] and "rows per layer:" in first["summary"]
     assert (
-        "quarantined" not in first.stdout and "skipped" not in first.stdout
+        "quarantined" not in first["summary"] and "skipped" not in first["summary"]
     )  # generated files meet the contracts
-    assert "] staging_sql_models: started" in first.stderr  # progress lines
-    second = run_cli("run", "--landing", str(landing), "--warehouse", warehouse, "--as-of", "2026-11-25")
-    assert second.returncode == 0
+    assert "] staging_sql_models: started" in first["progress"]
+    runs_before = _runs_recorded(tmp_path / "dagster")
+    second = run_cli("run", "--landing", str(landing), "--config", CONFIG, "--as-of", AS_OF,
+                     env=build_env(tmp_path, warehouse))  # fmt: skip
+    assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-3000:]
 
     def layer_rows(stdout: str) -> dict[str, str]:
         lines = stdout.split("rows per layer:")[1].splitlines()[1:]
@@ -152,11 +157,16 @@ def test_generated_sample_builds_end_to_end_and_reruns_idempotently(tmp_path):
             rows.append(line.split())
         return dict(rows)
 
-    assert "  highlights:\n    unified accounts: " in first.stdout
-    assert "    persons with an account: " in first.stdout and "    buying groups: " in first.stdout
+    assert "  highlights:\n    unified accounts: " in first["summary"]
+    assert "    persons with an account: " in first["summary"] and "    buying groups: " in first["summary"]
 
-    assert layer_rows(first.stdout) == layer_rows(second.stdout)
-    assert (tmp_path / "dagster" / "history" / "runs.db").exists()  # runs recorded on the instance
+    assert layer_rows(first["summary"]) == layer_rows(second.stdout)
+    assert _runs_recorded(tmp_path / "dagster") > runs_before  # runs recorded on the instance
+
+
+def _runs_recorded(storage: Path) -> int:
+    with closing(sqlite3.connect(storage / "history" / "runs.db")) as runs:
+        return runs.execute("select count(*) from runs").fetchone()[0]
 
 
 @pytest.mark.postgres

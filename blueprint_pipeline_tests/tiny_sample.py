@@ -1,13 +1,15 @@
 """The tiny sample and one uninterrupted build of it per engine, made once per test session and
 shared by the suites that compare with it (reliability's fault and concurrency files, the
-figures-agree test): xdist runs them in different workers, so the first worker to need one makes
-it under a file lock, the others read what it left. The root conftest registers the fixtures."""
+figures-agree test) or start from it (a copy of the DuckDB build's folder: the CLI's rerun, the
+forget suite): xdist runs them in different workers, so the first worker to need one makes it
+under a file lock, the others read what it left. The root conftest registers the fixtures."""
 
 from __future__ import annotations
 
 import fcntl
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import uuid
@@ -39,10 +41,15 @@ def start_build(landing: Path, env: dict) -> subprocess.Popen:
 
 
 def build(landing: Path, env: dict) -> str:
+    return _build_with_progress(landing, env)[0]
+
+
+def _build_with_progress(landing: Path, env: dict) -> tuple[str, str]:
+    """The build's summary (stdout) and its progress lines (stderr)."""
     process = start_build(landing, env)
     out, err = process.communicate(timeout=600)
     assert process.returncode == 0, out[-2000:] + err[-3000:]
-    return out
+    return out, err
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +99,8 @@ def _alerts(warehouse) -> dict[str, str]:
 
 def _built(shared: Path, landing: Path, kind: str) -> dict:
     """One uninterrupted build on `kind` (duckdb, postgres): its tables, mailbox, activation files,
-    summary, reports and the alert each group would get."""
+    summary, progress lines, reports and the alert each group would get. The DuckDB build's folder
+    stays, for `uninterrupted_copy`."""
     from blueprint_pipeline_tests.conftest import PG_URL  # the conftest registers this module's fixtures
 
     kept = shared / f"uninterrupted-{kind}.pickle"
@@ -105,12 +113,13 @@ def _built(shared: Path, landing: Path, kind: str) -> dict:
                 else PostgresWarehouse(url=PG_URL, schema_name=f"t_{uuid.uuid4().hex[:12]}")
             )
             try:
-                summary = build(landing, build_env(folder, target))
+                summary, progress = _build_with_progress(landing, build_env(folder, target))
                 outputs = {
                     "tables": snapshot(target),
                     "mails": mailbox(folder / "mailbox"),
                     "activation": files(folder / "activation"),
                     "summary": summary,
+                    "progress": progress,
                     "reports": files(folder / "reports"),
                     "alerts": _alerts(target),
                 }
@@ -139,10 +148,26 @@ def uninterrupted(landing, shared):
 @pytest.fixture(scope="session")
 def uninterrupted_outputs(landing, shared):
     """Everything one uninterrupted build showed, per engine: `uninterrupted_outputs(warehouse)`,
-    a dict of tables, mails, activation (files by path), summary (the build's output), reports
-    (dashboard.html, sales_handoff.csv) and alerts (buying_group_id -> the alert's text)."""
+    a dict of tables, mails, activation (files by path), summary (the build's output), progress
+    (its progress lines), reports (dashboard.html, sales_handoff.csv) and alerts (buying_group_id
+    -> the alert's text)."""
 
     def of(warehouse) -> dict:
         return _built(shared, landing, warehouse.dialect)
 
     return of
+
+
+@pytest.fixture(scope="session")
+def uninterrupted_copy(landing, shared):
+    """The uninterrupted DuckDB build, for a test to build on or change: `uninterrupted_copy(folder)`
+    copies its folder into `folder` (the warehouse, w.duckdb, and the Dagster storage, activation,
+    mailbox, reports and models folders, laid out as `build_env(folder, ...)` expects) and returns
+    the warehouse. Copying a finished build takes a fraction of a second; making one, about 25."""
+
+    def into(folder: Path) -> DuckDBWarehouse:
+        _built(shared, landing, "duckdb")
+        shutil.copytree(shared / "uninterrupted-duckdb", folder, dirs_exist_ok=True)
+        return DuckDBWarehouse(path=str(folder / "w.duckdb"))
+
+    return into

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from blueprint_pipeline.core.paths import PROJECT_DIR
-from blueprint_pipeline_tests.builds import cli
+from blueprint_pipeline_tests.builds import build_env, cli
+from blueprint_pipeline_tests.tiny_sample import AS_OF, CONFIG
 
 
 def _texts_holding(warehouse, needles: list[str]) -> list[str]:
@@ -48,24 +48,18 @@ def _files_holding(root: Path, needles: list[str]) -> list[str]:
     ]
 
 
-def test_a_forgotten_person_is_gone_everywhere(warehouse, tmp_path):
-    landing, dagster = tmp_path / "landing", tmp_path / "dagster"
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("BLUEPRINT_") or "PG" in k or "REQUIRE" in k
-    }
-    env |= {
-        "BLUEPRINT_DAGSTER_STORAGE": str(dagster),
-        "BLUEPRINT_ACTIVATION_DIR": str(tmp_path / "activation"),
-        "BLUEPRINT_MAILBOX_DIR": str(tmp_path / "mailbox"),
-        "DAGSTER_HOME": str(PROJECT_DIR),
-    }
+def test_a_forgotten_person_is_gone_everywhere(warehouse, tmp_path, landing, uninterrupted_copy):
+    """From the tiny sample built as of 2026-11-25 (tiny_sample.py): on DuckDB a copy of the
+    session's build, on PostgreSQL a build of its own; the landing files copied, as they change."""
+    landing, folder = shutil.copytree(landing, tmp_path / "landing"), tmp_path / "build"
+    activation, mailbox, dagster = folder / "activation", folder / "mailbox", folder / "dagster"
+    if warehouse.dialect == "duckdb":
+        warehouse = uninterrupted_copy(folder)
+    env = build_env(folder, warehouse)
     url = getattr(warehouse, "url", None) or f"duckdb:///{warehouse.path}"
-    if hasattr(warehouse, "schema_name"):
-        env["BLUEPRINT_WAREHOUSE_SCHEMA"] = warehouse.schema_name
-    config = str(PROJECT_DIR / "examples" / "config")
-    cli("generate", "--scale", "tiny", "--seed", "3", "--end", "2026-11-20", "--out", str(landing), env=env)
-    build = ("run", "--landing", str(landing), "--warehouse", url, "--config", config)
-    cli(*build, "--as-of", "2026-11-25T00:00:00", env=env)
+    build = ("run", "--landing", str(landing), "--warehouse", url, "--config", CONFIG)
+    if warehouse.dialect != "duckdb":
+        cli(*build, "--as-of", AS_OF, env=env)
 
     with warehouse.session() as session:
         # A: mailed by the journey and in a LinkedIn list; B: any other listed person.
@@ -96,7 +90,7 @@ def test_a_forgotten_person_is_gone_everywhere(warehouse, tmp_path):
 
     forgotten = cli(
         "forget", "--email", f"  {a_email.upper()} ", "--landing", str(landing), "--warehouse", url,
-        "--config", config, env=env,
+        "--config", CONFIG, env=env,
     )  # fmt: skip
     assert "1 person(s)" in forgotten.stdout and a_email.lower() not in forgotten.stdout.lower()
     with warehouse.session() as session:
@@ -110,10 +104,10 @@ def test_a_forgotten_person_is_gone_everywhere(warehouse, tmp_path):
 
     held = _texts_holding(warehouse, needles)
     assert held == [], "\n".join(held)
-    for folder in (landing, tmp_path / "activation", tmp_path / "mailbox", dagster):
-        assert _files_holding(folder, needles) == [], folder
+    for place in (landing, activation, mailbox, dagster):
+        assert _files_holding(place, needles) == [], place
     assert not (landing / "deletion_requests" / "requests.csv").exists()
-    for manifest in (tmp_path / "activation").rglob("manifest.json"):  # counts follow the rewritten files
+    for manifest in activation.rglob("manifest.json"):  # counts follow the rewritten files
         described = json.loads(manifest.read_text())
         full = [p for p in manifest.parent.glob("full-*.csv")]
         if full and "records" in described:

@@ -13,14 +13,30 @@ fixtures/identity_landing, worked by hand:
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
+import pytest
 
 from blueprint_pipeline.identity.graph import components
-from blueprint_pipeline_tests.conftest import FIXTURES
+from blueprint_pipeline_tests.conftest import FIXTURES, copy_of, shared_warehouse
 from blueprint_pipeline_tests.ingestion.test_two_drops import build
 
 ANN = "003000000000A01AAA@prod.Salesforce"
 DEE = "00Q000000000D01AAA@prod.Salesforce"
+
+
+@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def graph(request, tmp_path_factory):
+    """fixtures/identity_landing built once per engine, for the tests that read it (and a copy for
+    one that builds on it)."""
+    folder = tmp_path_factory.mktemp("identity-graph")
+    landing = shutil.copytree(FIXTURES / "identity_landing", folder / "landing")
+    with shared_warehouse(request.param, folder) as warehouse:
+        with pytest.MonkeyPatch.context() as monkeypatch:  # the build's settings, for the build only
+            summary = build(landing, warehouse, monkeypatch)
+        assert summary.success, summary.render()
+        yield warehouse
 
 
 def test_components_pure():
@@ -30,13 +46,8 @@ def test_components_pure():
     assert found == {"a": "a", "b": "b", "c": "b", "d": "d", "e": "d"}
 
 
-def test_identity_graph_on_hand_made_sources(warehouse, tmp_path, monkeypatch):
-    import shutil
-
-    landing = tmp_path / "landing"
-    shutil.copytree(FIXTURES / "identity_landing", landing)
-    summary = build(landing, warehouse, monkeypatch)
-    assert summary.success, summary.render()
+def test_identity_graph_on_hand_made_sources(graph):
+    warehouse = graph
     found = dict(warehouse.fetchall("select source_key, component_key from int_identity_components"))
     assert found == {
         ANN: ANN,
@@ -59,21 +70,22 @@ def test_identity_graph_on_hand_made_sources(warehouse, tmp_path, monkeypatch):
     }
 
 
-def test_person_ids_are_stable_across_builds_merges_and_splits(warehouse, tmp_path, monkeypatch):
+def test_person_ids_are_stable_across_builds_merges_and_splits(graph, tmp_path, monkeypatch, request):
     """Build 1 and 2 on the same files: the same ids, nothing recorded the second time.
     Drop 2 (identity_drop2/marketo/leads_update.csv): Marketo lead 200 now has bob@gmail.com, the
     email of LinkedIn urn:2, so Bob's two persons merge; lead 300 loses its sfdcLeadId, so Dee's
     person splits: the CRM lead keeps Dee's id (tie of one record each, smallest source key), 300
     gets a new one. Ann's id never changes."""
-    import shutil
-
-    landing = tmp_path / "landing"
-    shutil.copytree(FIXTURES / "identity_landing", landing)
+    landing = shutil.copytree(FIXTURES / "identity_landing", tmp_path / "landing")
+    if graph.dialect == "duckdb":
+        warehouse = copy_of(graph, tmp_path)  # build 1
+    else:
+        warehouse = request.getfixturevalue("postgres_warehouse")
+        assert build(landing, warehouse, monkeypatch).success
 
     def ids() -> dict[str, str]:
         return dict(warehouse.fetchall("select source_key, person_id from person_registry"))
 
-    assert build(landing, warehouse, monkeypatch).success
     first = ids()
     assert len(set(first.values())) == 4
     assert warehouse.fetchall("select event, count(*) from person_id_history group by 1") == [("created", 4)]
@@ -102,12 +114,9 @@ def test_person_ids_are_stable_across_builds_merges_and_splits(warehouse, tmp_pa
     assert len(set(third.values())) == 4
 
 
-def test_registry_keeps_creation_times_as_timestamps(duckdb_warehouse, tmp_path, monkeypatch):
-    import shutil
-
-    landing = tmp_path / "landing"
-    shutil.copytree(FIXTURES / "identity_landing", landing)
-    assert build(landing, duckdb_warehouse, monkeypatch).success
+@pytest.mark.parametrize("graph", ["duckdb"], indirect=True)
+def test_registry_keeps_creation_times_as_timestamps(graph):
+    duckdb_warehouse = graph
     with duckdb_warehouse.session() as session:
         assert dict(session.columns("person_registry"))["person_created_at"].startswith("TIMESTAMP")
     assert (

@@ -34,7 +34,7 @@ import shutil
 import pytest
 
 from blueprint_pipeline.identity.stable_ids import new_person_id
-from blueprint_pipeline_tests.conftest import FIXTURES
+from blueprint_pipeline_tests.conftest import FIXTURES, copy_of, shared_warehouse
 from blueprint_pipeline_tests.ingestion.test_two_drops import build, rows
 
 AC1, AC2, GL1, GL2 = (f"001000000000{x}AAA" for x in ("AC1", "AC2", "GL1", "GL2"))
@@ -54,15 +54,20 @@ BOB = pid("urn:2@prod.LinkedIn")
 FRANK = pid("urn:4@prod.LinkedIn")
 
 
-@pytest.fixture
-def landing(tmp_path):
-    path = tmp_path / "landing"
-    shutil.copytree(FIXTURES / "identity_unified", path)
-    return path
+@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def unified(request, tmp_path_factory):
+    """The fixture built once per engine, for the tests that read it (and a copy for one that
+    builds on it)."""
+    folder = tmp_path_factory.mktemp("unified")
+    landing = shutil.copytree(FIXTURES / "identity_unified", folder / "landing")
+    with shared_warehouse(request.param, folder) as warehouse:
+        with pytest.MonkeyPatch.context() as monkeypatch:  # the build's settings, for the build only
+            assert build(landing, warehouse, monkeypatch).success
+        yield warehouse
 
 
-def test_unified_accounts_merge_duplicates_and_keep_hierarchies(warehouse, landing, monkeypatch):
-    assert build(landing, warehouse, monkeypatch).success
+def test_unified_accounts_merge_duplicates_and_keep_hierarchies(unified):
+    warehouse = unified
     assert rows(
         warehouse,
         "select account_id, account_name, domain, industry, employees, parent_account_id, "
@@ -84,8 +89,8 @@ def test_unified_accounts_merge_duplicates_and_keep_hierarchies(warehouse, landi
     )
 
 
-def test_unified_persons_follow_the_merge_policy(warehouse, landing, monkeypatch):
-    assert build(landing, warehouse, monkeypatch).success
+def test_unified_persons_follow_the_merge_policy(unified):
+    warehouse = unified
     found = {
         r[0]: r[1:]
         for r in rows(
@@ -112,8 +117,13 @@ def test_unified_persons_follow_the_merge_policy(warehouse, landing, monkeypatch
     )
 
 
-def test_links_review_and_decisions(warehouse, landing, monkeypatch, tmp_path):
-    assert build(landing, warehouse, monkeypatch).success
+def test_links_review_and_decisions(unified, monkeypatch, tmp_path, request):
+    landing = shutil.copytree(FIXTURES / "identity_unified", tmp_path / "landing")
+    if unified.dialect == "duckdb":
+        warehouse = copy_of(unified, tmp_path)  # built as `unified` was; this test builds again
+    else:
+        warehouse = request.getfixturevalue("postgres_warehouse")
+        assert build(landing, warehouse, monkeypatch).success
     links_sql = (
         "select person_id, account_id, method, round(confidence, 3), is_primary, clue, decided_by "
         "from person_account_links order by person_id, account_id"
