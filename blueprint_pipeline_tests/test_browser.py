@@ -1,4 +1,4 @@
-"""A real browser (issue 10): Debian's Chromium, driven by Selenium through chromedriver.
+"""A real browser: Debian's Chromium, driven by Selenium through chromedriver.
 
 A tiny generated sample is built; then the Dagster webserver is started on a free local port and
 the asset graph must show every layer and an asset page its latest materialisation; the dashboard

@@ -1,4 +1,4 @@
-"""After `make demo`, `make ui` shows the demo (issue 23 (d)): the demo records its landing,
+"""After `make demo`, `make ui` shows the demo: the demo records its landing,
 warehouse and config, with the sensors and schedules on, in a file `make ui` reads; a setting the
 user gives wins over the file."""
 

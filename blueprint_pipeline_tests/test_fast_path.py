@@ -1,4 +1,4 @@
-"""The fast path end to end with real processes (issue 8): a build, then `dagster dev` with the
+"""The fast path end to end with real processes: a build, then `dagster dev` with the
 project's sensors on; an activities file lands that lifts one buying group over a score
 threshold; the sales alert reaches the mailbox folder by itself, without a full build. The time it
 takes is the benchmark's business (`blueprint bench --fast-path`, docs/benchmarks.md); here it

@@ -1,4 +1,4 @@
-"""Production mode (issue 12), on the local PostgreSQL server: warehouse and Dagster storage in
+"""Production mode, on the local PostgreSQL server: warehouse and Dagster storage in
 PostgreSQL, the full build of the tiny sample with the multiprocess executor and with the Celery
 executor (RabbitMQ broker, two `blueprint worker` processes). Each gives exactly the tables of the
 in-process build, row for row, and the same messages in its mailbox.
@@ -35,7 +35,7 @@ AS_OF = "2026-11-25T00:00:00"
 BROKER = os.environ.get("BLUEPRINT_TEST_BROKER", "pyamqp://guest:guest@127.0.0.1:5672//")
 
 
-# Security (issue 12): values that would change a statement built by pasting text. They travel as
+# Security: values that would change a statement built by pasting text. They travel as
 # bound parameters, so they land verbatim, select exactly what they say, and every table survives.
 HOSTILE_NAME = 'Robert\'); DROP TABLE unified_accounts;-- 50% \\ "q"'
 HOSTILE_LAST = "O'Brien'; DELETE FROM unified_persons; --"

@@ -1,1 +1,1 @@
-"""Buying groups: job titles, personas and roles, members, completeness (issue 5)."""
+"""Buying groups: job titles, personas and roles, members, completeness."""

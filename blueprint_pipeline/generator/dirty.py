@@ -7,7 +7,7 @@ but what they hold (no Marketo sync ids, no lead conversions): the case matching
 person's first record is clean; each further record (a *copy*) draws one email defect and,
 independently, one name defect, with exact shares of the copies (RATES). Two people share a role
 mailbox in 5% of accounts, and 2% of persons share their full name with a person at another
-company. The rates were fixed before any matching was tuned against them (issue 22).
+company. The rates were fixed before any matching was tuned against them.
 
 The truth (`truth/persons.csv`: source key -> true person id, with the record's system and
 defects) sits beside the system folders, where no source object reads it.

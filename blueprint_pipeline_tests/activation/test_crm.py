@@ -1,4 +1,4 @@
-"""CRM write-back (issue 9, slice 2) on hand-made tables, DuckDB and PostgreSQL. Build 1: two
+"""CRM write-back on hand-made tables, DuckDB and PostgreSQL. Build 1: two
 groups, both in the delta (nothing written back before). Build 2: G2 moved to Marketing Qualified
 and a journey set Journey_Stage__c on A1: the delta holds G2 alone; the Account update file holds
 A1's field; the full upsert file still holds both groups."""

@@ -1,4 +1,4 @@
-"""LinkedIn matched-audience files (issue 9, slice 1) on hand-made tables, DuckDB and PostgreSQL.
+"""LinkedIn matched-audience files on hand-made tables, DuckDB and PostgreSQL.
 
 Build 1: audience `targets` = A1, A2, A3 -> company list of 3 records, split at 2 records per
 file -> full-0001.csv (A1, A2) and full-0002.csv (A3); all 3 are adds. Members of data_platform:

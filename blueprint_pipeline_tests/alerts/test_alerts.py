@@ -1,4 +1,4 @@
-"""Sales alerts (issue 8, slice 1): each rule type on hand-made groups, hysteresis at the
+"""Sales alerts: each rule type on hand-made groups, hysteresis at the
 threshold, a new rule starting quiet, routing by each rule, and the asset on both warehouses.
 
 Rules: q milestone qualified (stages Marketing Qualified / Sales Ready), c milestone complete,

@@ -1,4 +1,4 @@
-"""The demo tells the truth about time (issue 23 (d)): `blueprint generate` ends its data on the day
+"""The demo tells the truth about time: `blueprint generate` ends its data on the day
 it runs (or on --end), so a build on that day sees velocities both ways, whatever the date; the
 same data built two weeks late reads as a collapse, which is why the end follows the run."""
 

@@ -1,4 +1,4 @@
-"""The generator's manifest (issue 23 (d)): the day its data ends, and the rows it spoils on
+"""The generator's manifest: the day its data ends, and the rows it spoils on
 purpose, counted from the files themselves; `blueprint generate` ends the data today by default."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The right to be forgotten (issue 9), end to end on DuckDB and PostgreSQL.
+"""The right to be forgotten, end to end on DuckDB and PostgreSQL.
 
 A tiny generated sample is built (with the example journey, so mail is sent and lists are
 handed out). Person A is forgotten with `blueprint forget` (address typed in another case, with

@@ -1,4 +1,4 @@
-"""Data-usage labels and policies (issue 9, slice 3): the lineage check, worked by hand.
+"""Data-usage labels and policies: the lineage check, worked by hand.
 
 Lists (activation.yaml below): `targets` (company list of audience target_accounts, whose filter
 tests employees, industry and account_type), `missing` (company list: accounts whose data_platform

@@ -1,4 +1,4 @@
-"""Retention (issue 9) on hand-made tables, DuckDB and PostgreSQL. As of 2026-03-01, activities
+"""Retention on hand-made tables, DuckDB and PostgreSQL. As of 2026-03-01, activities
 kept 730 days (cutoff 2024-03-01) and the outbox 30 days (cutoff 2026-01-30): activity a-old
 (2023-01-01) goes from the raw and the staged table, a-new stays; the outbox's old sent message
 goes, its old pending one stays (it has not been sent yet), the new one stays."""

@@ -1,4 +1,4 @@
-"""The identity graph (slice 1 of issue 4) on hand-made data, on DuckDB and PostgreSQL.
+"""The identity graph on hand-made data, on DuckDB and PostgreSQL.
 
 fixtures/identity_landing, worked by hand:
   Ann Lee is one person across all four sources: CRM contact 003..A01 (" Ann.Lee@Acme.com "),

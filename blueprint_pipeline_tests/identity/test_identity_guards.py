@@ -1,4 +1,4 @@
-"""Shared mailboxes and the golden record's names (issue 22, slice c), on DuckDB and PostgreSQL:
+"""Shared mailboxes and the golden record's names, on DuckDB and PostgreSQL:
 fixtures/identity_guards, scored with the hand-weighted model of fixtures/identity_matching
 (weights in test_person_matching.py; merge at weight 6.63, review from 2).
 

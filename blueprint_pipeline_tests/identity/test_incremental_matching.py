@@ -1,4 +1,4 @@
-"""Incremental person matching and the causes in person_id_history (issue 22, slice e), on DuckDB
+"""Incremental person matching and the causes in person_id_history, on DuckDB
 and PostgreSQL, with the hand-weighted model of fixtures/identity_matching (weights worked by hand
 in test_person_matching.py) and two drops (fixtures/identity_matching_drops):
 

@@ -1,4 +1,4 @@
-"""Probabilistic person matching on hand-made data (issue 22, slices b and d), on DuckDB and
+"""Probabilistic person matching on hand-made data, on DuckDB and
 PostgreSQL: fixtures/identity_matching, scored with the hand-weighted model in its config
 directory (person_match_model.json: EM on a dozen records is unstable, so the weights are fixed
 and the answer is worked by hand). Weights (log2 m/u): prior -10; name exact +6, swapped +6,

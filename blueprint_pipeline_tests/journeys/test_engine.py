@@ -1,4 +1,4 @@
-"""The journey engine on a hand-made world (issue 7, slice 2), with the as-of time moved through
+"""The journey engine on a hand-made world, with the as-of time moved through
 the journey's waits. Worked answer:
 
 Journey `nurture` (live), entry: audience target_accounts = {A1, A2, A3}; exit when Sales Ready.

@@ -1,4 +1,4 @@
-"""`blueprint journey simulate` (issue 8, slice 2): the worked journey of test_engine.py replayed
+"""`blueprint journey simulate`: the worked journey of test_engine.py replayed
 over the tables of test_journey_asset.py, one run a day from Mon 03-02 09:00 to Thu 03-05 09:00,
 on DuckDB and PostgreSQL. Counted by hand:
   03-02: A1, A2, A3 enter; intro emails p11 and p21; p12 held (opted out), p22 held (no address);

@@ -1,4 +1,4 @@
-"""Sales feedback (issue 11, slice 5): each decision checked, merged accounts followed, unusable
+"""Sales feedback: each decision checked, merged accounts followed, unusable
 rows kept with their problem; the KPI `kpi_mqa_acceptance` worked by hand. Both warehouses.
 
 Decisions (stg_sales__feedback), as-of 2026-06-30:

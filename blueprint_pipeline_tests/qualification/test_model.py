@@ -1,4 +1,4 @@
-"""The readiness model (issue 11, slice 3) on synthetic training sets whose truth is known.
+"""The readiness model on synthetic training sets whose truth is known.
 
 Win odds depend on activities_90d and known_persons together; the rule-based score carries only
 a weak, noisy part of that. A model trained on the real labels beats the rule-based score on the

@@ -1,4 +1,4 @@
-"""Readiness scores (issue 11, slice 4): per buying group, from its features now and the last
+"""Readiness scores: per buying group, from its features now and the last
 model that passed its check; tiers by the configured thresholds; reasons that match the model.
 
 The model is trained on the synthetic history of test_model.py (its truth: more activity in the

@@ -1,4 +1,4 @@
-"""The training set (issue 11, slice 2) on hand-made tables, worked by hand, both warehouses.
+"""The training set on hand-made tables, worked by hand, both warehouses.
 
 Each labelled example's features as they stood at its time T (the leakage test included).
 

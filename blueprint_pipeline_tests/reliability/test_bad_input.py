@@ -1,4 +1,4 @@
-"""The bad-input suite (issue 12): generated extracts and config files, never a traceback.
+"""The bad-input suite: generated extracts and config files, never a traceback.
 
 Extracts: a Salesforce Opportunity file (every column type the contracts use: ids, text, numbers,
 booleans, dates, timestamps) built from records hypothesis draws, then spoilt: re-encoded, a huge

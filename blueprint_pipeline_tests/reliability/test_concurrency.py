@@ -1,4 +1,4 @@
-"""Concurrent runs (issue 12): two builds of the same sample started at once take turns (on
+"""Concurrent runs: two builds of the same sample started at once take turns (on
 PostgreSQL under Warehouse.run_lock, on DuckDB because a run holds the file); both succeed, and the
 tables and messages are those of one build."""
 

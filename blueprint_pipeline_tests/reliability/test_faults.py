@@ -1,4 +1,4 @@
-"""The fault suite (issues 12 and 21): a build killed with SIGKILL at the worst moment, then run again.
+"""The fault suite: a build killed with SIGKILL at the worst moment, then run again.
 
 The run kills itself at a fault point (blueprint_pipeline/core/faults.py): in ingestion, with a file's
 rows written and not committed; in a SQL model, with its new table built and not swapped in; in

@@ -1,4 +1,4 @@
-"""Each KPI on hand-made tables, answers worked by hand (issue 10), DuckDB and PostgreSQL.
+"""Each KPI on hand-made tables, answers worked by hand, DuckDB and PostgreSQL.
 
 Groups: g1 (A1) and g2 (A2) of data_platform (opportunity type "Data Platform"), g3 (A3) of
 security_add_on. Weeks start on Monday: W1 = 2026-11-02, W2 = 2026-11-09.

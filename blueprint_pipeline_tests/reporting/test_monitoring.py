@@ -1,4 +1,4 @@
-"""Monitoring (issue 10): the freshness check of each source system, and the run-failure sensor
+"""Monitoring: the freshness check of each source system, and the run-failure sensor
 that mails (through the journeys' delivery) who config names, without data values."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Activity kinds (issue 6, slice 1) on the identity_unified fixture, on DuckDB and PostgreSQL.
+"""Activity kinds on the identity_unified fixture, on DuckDB and PostgreSQL.
 
 Worked by hand with the shipped mapping:
   Marketo  g1, g2 Carol form fills; g3, g4, g10 Zed form fills; g5 Ann form fill; g6 Ann Visit Webpage

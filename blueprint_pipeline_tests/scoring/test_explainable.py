@@ -1,4 +1,4 @@
-"""The explainable engagement model (issue 6, slice 2) on hand-made data, DuckDB and PostgreSQL.
+"""The explainable engagement model on hand-made data, DuckDB and PostgreSQL.
 
 Person scores, on the identity_unified fixture (activities in docs/scoring.md's worked example),
 as of 2026-03-01 00:00, half-life 10 days (decay = 0.5 ^ (age / 10)), points form_fill 10,

@@ -1,4 +1,4 @@
-"""`blueprint simulate-config` (issue 8, slice 2) on hand-made tables, DuckDB and PostgreSQL.
+"""`blueprint simulate-config` on hand-made tables, DuckDB and PostgreSQL.
 
 Groups G1 (account A1, member p1) and G2 (A2, p2), both complete (1.0). p1 filled forms on 03-01
 and 03-02 at 10:00; p2 visited a page on 03-01 10:00. Scoring: form fill 10, page view 1, a

@@ -1,4 +1,4 @@
-"""Stage models, the stage history and snapshots (issue 6, slices 4-5), on DuckDB and PostgreSQL.
+"""Stage models, the stage history and snapshots, on DuckDB and PostgreSQL.
 
 Model `funnel`: New (entry) -> Engaged by score >= 10 (score only); Engaged -> Won (success) by
 score >= 20 and completeness >= 0.75 (completeness and score); Engaged -> Lost (failure) by

@@ -1,4 +1,4 @@
-"""The suite-compatible model (issue 6, slice 3) on hand-made data, on DuckDB and PostgreSQL.
+"""The suite-compatible model on hand-made data, on DuckDB and PostgreSQL.
 
 Persons (identity_unified, as of 2026-03-01, 30-day window, shipped weights, daily cap 1):
   Carol  two form fills on two days: 2 x 40 = 80               sqrt 8.944272

@@ -1,4 +1,4 @@
-"""Stateful tables upgrade in place (issue 12), on both warehouses, from the previous release.
+"""Stateful tables upgrade in place, on both warehouses, from the previous release.
 
 The previous release created the file ledger with one unique index (checksum, raw table) and no
 version row. The upgrade adds the unique (raw table, batch) index (version 2) and the

@@ -1,1 +1,1 @@
-"""Layer `audiences`: account audiences compiled from YAML definitions (issue 5)."""
+"""Layer `audiences`: account audiences compiled from YAML definitions."""

@@ -1,1 +1,1 @@
-"""Layer `buying_groups`: role assignments, buying groups, completeness and engagement (issues 5, 6)."""
+"""Layer `buying_groups`: role assignments, buying groups, completeness and engagement."""

@@ -1,1 +1,1 @@
-"""Layer `governance`: retention and deletion requests (issue 9)."""
+"""Layer `governance`: retention and deletion requests."""

@@ -1,1 +1,1 @@
-"""Layer `identity`: identity graph, unified persons and accounts, person-to-account links (issue 4)."""
+"""Layer `identity`: identity graph, unified persons and accounts, person-to-account links."""

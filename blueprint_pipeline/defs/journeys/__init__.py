@@ -1,1 +1,1 @@
-"""Layer `journeys`: enrolments, the append-only step log, the outbox; driven by sensors (issue 7)."""
+"""Layer `journeys`: enrolments, the append-only step log, the outbox; driven by sensors."""

@@ -1,1 +1,1 @@
-"""Layer `qualification`: the readiness model (issue 11)."""
+"""Layer `qualification`: the readiness model."""

@@ -1,1 +1,1 @@
-"""Layer `scoring`: activity kinds, engagement scores, stage models (issue 6)."""
+"""Layer `scoring`: activity kinds, engagement scores, stage models."""
