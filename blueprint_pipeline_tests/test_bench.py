@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import duckdb
 
-from blueprint_pipeline.runtime.bench import run_bench
+from blueprint_pipeline.runtime.bench import bench_env, run_bench
 
 
 def test_bench_tiny_with_fresh_activities(tmp_path):
@@ -50,3 +50,15 @@ def test_bench_tiny_with_new_persons(tmp_path):
     registered = {k for (k,) in con.execute("select source_key from person_registry").fetchall()}
     con.close()
     assert keys <= registered
+
+
+def test_the_bench_keeps_its_outputs_and_signing_key_in_its_folder(tmp_path):
+    """Every folder a build writes, and the tracking links' key, are the bench's own: a second
+    call keeps the key (the journeys and a later run must sign alike)."""
+    env = bench_env(tmp_path)
+    named = ("BLUEPRINT_DAGSTER_STORAGE", "BLUEPRINT_MAILBOX_DIR", "BLUEPRINT_ACTIVATION_DIR",
+             "BLUEPRINT_REPORTS_DIR", "BLUEPRINT_MODELS_DIR")  # fmt: skip
+    assert all(env[name].startswith(str(tmp_path)) for name in named), env
+    key = env["BLUEPRINT_TRACKING_SECRET"]
+    assert len(key) >= 32 and (tmp_path / "tracking_secret").read_text() == key
+    assert bench_env(tmp_path)["BLUEPRINT_TRACKING_SECRET"] == key

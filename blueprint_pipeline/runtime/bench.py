@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import secrets
 import shutil
 import subprocess
 import sys
@@ -27,7 +28,13 @@ from blueprint_pipeline.generator.dirty import TRUTH_FILE
 from blueprint_pipeline.generator.febrl import FEBRL_SETS, write_febrl_landing
 from blueprint_pipeline.generator.generate import generate
 from blueprint_pipeline.generator.scales import scale_named
-from blueprint_pipeline.resources import ACTIVATION_DIR_ENV, MAILBOX_DIR_ENV, MODELS_DIR_ENV, REPORTS_DIR_ENV
+from blueprint_pipeline.resources import (
+    ACTIVATION_DIR_ENV,
+    MAILBOX_DIR_ENV,
+    MODELS_DIR_ENV,
+    REPORTS_DIR_ENV,
+    TRACKING_SECRET_ENV,
+)
 from blueprint_pipeline.runtime.fast_path import measure, probe_config
 from blueprint_pipeline.runtime.identity_scores import PairwiseScores, align, copy_recall, pairwise_scores
 from blueprint_pipeline.warehouse import warehouse_from_url
@@ -199,9 +206,9 @@ def write_new_persons(landing: Path, n: int, at: str) -> Path:
 
 
 def bench_env(workdir: Path) -> dict[str, str]:
-    """The bench's builds keep everything they write in `workdir`: their run storage and every
-    output folder (mail, activation files, reports, models), so a bench never overwrites the
-    demo's dashboard and two benches never share a file."""
+    """The bench's builds keep everything they write in `workdir`: their run storage, every output
+    folder (mail, activation files, reports, models) and the tracking links' signing key, so a
+    bench never overwrites the demo's dashboard and two benches never share a file."""
     folders = {
         "BLUEPRINT_DAGSTER_STORAGE": "dagster",
         MAILBOX_DIR_ENV: "mailbox",
@@ -209,7 +216,15 @@ def bench_env(workdir: Path) -> dict[str, str]:
         REPORTS_DIR_ENV: "reports",
         MODELS_DIR_ENV: "models",
     }
-    return {**os.environ, **{name: str(workdir / folder) for name, folder in folders.items()}}
+    secret = workdir / "tracking_secret"  # its own signing key too, not the checkout's data/ one
+    if not secret.exists():
+        workdir.mkdir(parents=True, exist_ok=True)
+        secret.write_text(secrets.token_urlsafe(32))
+    return {
+        **os.environ,
+        **{name: str(workdir / folder) for name, folder in folders.items()},
+        TRACKING_SECRET_ENV: secret.read_text().strip(),
+    }
 
 
 def _blueprint(*args: str, env: dict) -> tuple[float, subprocess.CompletedProcess]:

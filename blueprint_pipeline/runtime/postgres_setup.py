@@ -1,6 +1,6 @@
 """Create the PostgreSQL databases a deployment uses, when they are missing (make demo-postgres).
 
-    python -m blueprint_pipeline.runtime.postgres_setup URL warehouse_db dagster_db
+    .venv/bin/python -m blueprint_pipeline.runtime.postgres_setup URL warehouse_db dagster_db
     (URL: postgresql+psycopg2://user@host:5432)
 
 The URL names the server (its user part, where a password or token is, is never printed); each

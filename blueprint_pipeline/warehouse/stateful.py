@@ -5,8 +5,12 @@ Most tables are rebuilt whole by every run and need none of this. These are not:
 histories, ledgers, the id registry. Their writers create them here (`create`), so every writer and
 reader agrees on the columns; `warehouse/migrations.py` upgrades them in place from the steps
 listed beside their columns. A table whose writer shapes it (a SQL model, a whole frame replaced
-each build) has no columns here, only its steps. `test_stateful.py` fails when code creates a
-table with `create table if not exists` anywhere else.
+each build) has no columns here, only its steps. A test (`test_stateful.py`, in the tests'
+`warehouse/` folder) fails when a module other than this one creates a table or an index with
+`if not exists` (this one does, in `create` and in upgrade steps).
+
+To change a table: edit its columns (new deployments) and add a `Step` with the next version and
+idempotent statements beside them (existing deployments), with a test from the previous shape.
 """
 
 from __future__ import annotations
@@ -166,6 +170,13 @@ JOURNEY_TABLES: dict[str, dict[str, str]] = {
     "journey_attribute_values": {"journey_id": T, "account_id": T, "value": T},
 }
 
+JOURNEY_INDEXES = {
+    "journey_outbox": (Index("journey_outbox_key", "message_id"),),
+    "journey_enrolments": (Index("journey_enrolments_key", "enrolment_id"),),
+}
+# A journey table's upgrade steps go here, by table name, as for the tables below.
+JOURNEY_STEPS: dict[str, tuple[Step, ...]] = {}
+
 _ACTIVATED = {"activated_at": TS}
 _BATCHES = "batches numbered per raw table, unique (parallel steps ingest several objects at once)"
 _LOGGED = {"happened_at": TS, "config_version": T}
@@ -237,11 +248,7 @@ TABLES: dict[str, Stateful] = {
     # Journeys: state, log, outbox and their effects on accounts, buying groups and scores
     # (delivery updates messages one by one; re-runs replace enrolments: both by their key).
     **{
-        name: Stateful(
-            columns,
-            {"journey_outbox": (Index("journey_outbox_key", "message_id"),),
-             "journey_enrolments": (Index("journey_enrolments_key", "enrolment_id"),)}.get(name, ()),
-        )
+        name: Stateful(columns, JOURNEY_INDEXES.get(name, ()), JOURNEY_STEPS.get(name, ()))
         for name, columns in JOURNEY_TABLES.items()
     },
     # Activation: what each activation handed out, per as-of, and which completed
