@@ -13,7 +13,9 @@ import os
 
 import dagster as dg
 
+from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.definitions import build_definitions
+from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline_tests.conftest import FIXTURES
 
 SNAPSHOT = FIXTURES / "asset_graph.json"
@@ -66,3 +68,46 @@ def test_the_asset_graph_is_the_reviewed_one():
         f"the asset graph changed; if that is meant, rewrite {SNAPSHOT.name} with BLUEPRINT_UPDATE_GRAPH=1 "
         f"and commit it:\n{diff}"
     )
+
+
+# Checks a Python asset computes itself, because their answer is not a count of rows failing a
+# condition on its own tables. Every other check of a Python asset is a data test declared in
+# dbt_like_sql/python_models.yml and run in the asset's transaction (sql_models/checks.py).
+PYTHON_COMPUTED_CHECKS = {
+    ("buying_groups", "solution_interests_exist"): "the groups' interests against the config",
+    ("person_account_links", "linked_share"): "a share against the config's threshold",
+    ("buying_group_stage_history", "moves_allowed_by_model"): "moves against the config's stage model",
+    ("qualification_models", "better_than_rule_score"): "a trained model's evaluation",
+    ("sales_feedback", "every_decision_usable"): "lists the unusable rows with their problem",
+    ("crm_writeback", "no_forbidden_field"): "the governance policy in the config",
+    ("crm_writeback", "one_row_per_buying_group"): "the write-back against buying_groups; its table "
+    "is not its asset key (it becomes a declared test when journeys' effect tables get assets)",
+    **{
+        (asset, check): "the governance and consent policies in the config (activation/checks.py)"
+        for asset in ("linkedin_audiences", "marketo_static_lists")
+        for check in ("members_match_definition", "no_forbidden_field", "no_opted_out_person")
+    },
+    **{
+        (f"raw_{source}", "extract_fresh"): "the extract's age against the config's freshness limit"
+        for source in (
+            "linkedin__lead_gen_responses",
+            "marketo__leads",
+            "sales__feedback",
+            "salesforce__account",
+            "tracking__events",
+        )
+    },
+}
+
+
+def test_python_assets_check_only_declared_tests_or_listed_computations():
+    declared = {
+        (m.name, t.name) for m in load_project(SQL_PROJECT_DIR).python_models.values() for t in m.tests
+    }
+    python_checks = {
+        (asset, check)
+        for asset, node in _graph()["assets"].items()
+        if "sql" not in node["kinds"]
+        for check in node["checks"]
+    }
+    assert python_checks - declared == set(PYTHON_COMPUTED_CHECKS)

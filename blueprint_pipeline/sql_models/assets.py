@@ -19,6 +19,7 @@ from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.published import published
 from blueprint_pipeline.quality.gx_suites import run_suite
 from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.sql_models.checks import check_result, check_spec
 from blueprint_pipeline.sql_models.project import SqlModel, SqlProject
 from blueprint_pipeline.sql_models.runner import build_model, load_seed, run_tests
 from blueprint_pipeline.warehouse import Warehouse
@@ -73,16 +74,7 @@ def check_specs_for(model: SqlModel) -> list[dg.AssetCheckSpec]:
         if model.expectations
         else []
     )
-    return suite + [
-        dg.AssetCheckSpec(
-            name=test.name,
-            asset=dg.AssetKey(model.name),
-            blocking=test.blocking,
-            description=test.description or f"{test.kind} on {', '.join(test.columns)}",
-            additional_deps=[dg.AssetKey(test.to)] if test.to and test.to != model.name else None,
-        )
-        for test in model.tests
-    ]
+    return suite + [check_spec(model.name, test) for test in model.tests]
 
 
 def gx_check_result(warehouse: Warehouse, model: SqlModel) -> dg.AssetCheckResult:
@@ -174,15 +166,7 @@ def build_layer_assets(project: SqlProject, layer: str) -> dg.AssetsDefinition:
                 context.log.error(f"{model.name}: a blocking test failed; the build was rolled back")
                 blocked.add(model.name)
             for result in results:
-                yield dg.AssetCheckResult(
-                    asset_key=model.name,
-                    check_name=result.test.name,
-                    passed=result.passed,
-                    severity=dg.AssetCheckSeverity.ERROR
-                    if result.test.blocking
-                    else dg.AssetCheckSeverity.WARN,
-                    metadata={"failing_rows": result.failing_rows},
-                )
+                yield check_result(model.name, result)
             if not built.published:
                 continue
             if model.expectations and dg.AssetCheckKey(dg.AssetKey(model.name), GX_CHECK) in selected_checks:

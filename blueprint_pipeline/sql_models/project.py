@@ -78,6 +78,16 @@ class SqlModel:
         return hashlib.sha256((self.macros + self.sql + tests).encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class PythonModel:
+    """A table a Python asset builds (python_models.yml): its key and tests, run in its transaction."""
+
+    name: str
+    description: str = ""
+    primary_key: tuple[str, ...] = ()
+    tests: tuple[ModelTest, ...] = ()
+
+
 @dataclass
 class SqlProject:
     root: Path
@@ -85,8 +95,8 @@ class SqlProject:
     sources: dict[tuple[str, str], SourceObject] = field(default_factory=dict)
     seeds: dict[str, Path] = field(default_factory=dict)  # name -> CSV file
     macros: str = ""
-    # Tables that Python assets build and models may ref (declared in python_models.yml)
-    python_models: frozenset[str] = frozenset()
+    # Tables that Python assets build, with their tests, that models may ref (python_models.yml)
+    python_models: dict[str, PythonModel] = field(default_factory=dict)
 
     @cached_property
     def _order(self) -> list[str]:
@@ -292,17 +302,29 @@ def _load_sources(root: Path) -> dict[tuple[str, str], SourceObject]:
     return found
 
 
-def _load_python_models(root: Path) -> frozenset[str]:
-    """The tables Python assets build that models may `ref()`, like dbt's Python models: the
-    definitions test checks each one is an asset."""
+def _load_python_models(root: Path) -> dict[str, PythonModel]:
+    """The tables Python assets build, like dbt's Python models: models may `ref()` them, and their
+    primary keys and data tests run inside the asset's transaction as a SQL model's do (the
+    definitions test checks each one is an asset)."""
     path = root / "python_models.yml"
     if not path.exists():
-        return frozenset()
-    entries = _load_yaml(path).get("python_models", []) or []
-    try:
-        return frozenset(checked_identifier(e["name"], f"python model name in {path}") for e in entries)
-    except (KeyError, TypeError) as exc:
-        raise SqlModelError(f"{path}: each python model is `- name: <asset>` ({exc})") from exc
+        return {}
+    found: dict[str, PythonModel] = {}
+    for entry in _load_yaml(path).get("python_models", []) or []:
+        if not isinstance(entry, dict) or "name" not in entry:
+            raise SqlModelError(f"{path}: each python model is `- name: <asset>`, got {entry!r}")
+        name = checked_identifier(entry["name"], f"python model name in {path}")
+        if name in found:
+            raise SqlModelError(f"{path}: python model {name} declared twice")
+        primary_key = entry.get("primary_key") or ()
+        primary_key = (primary_key,) if isinstance(primary_key, str) else tuple(primary_key)
+        found[name] = PythonModel(
+            name,
+            str(entry.get("description", "")).strip(),
+            primary_key,
+            parse_model_tests(path, {**entry, "_yaml": path}, primary_key),
+        )
+    return found
 
 
 def _columns(entries: list) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:

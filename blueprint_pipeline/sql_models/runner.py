@@ -123,7 +123,7 @@ def build_model(
                 rows = session.row_count(model.name)
                 mode = "table" if model.materialized == "table" else "incremental (full build)"
                 result = BuildResult(model.name, mode, rows, rows)
-            result = replace(result, tests=tuple(_run_tests(session, model, blocking_tests)))
+            result = replace(result, tests=tuple(run_tests_in(session, model.name, blocking_tests)))
             if not all(t.passed for t in result.tests):
                 raise _Rejected(result)
             return result
@@ -131,19 +131,20 @@ def build_model(
         return replace(rejected.result, published=False)
 
 
-def _run_tests(session: Session, model: SqlModel, tests) -> list[TestResult]:
+def run_tests_in(session: Session, table: str, tests) -> list[TestResult]:
+    """The tests' failing rows, read in the caller's session (inside its transaction, if any)."""
     results = []
     for test in tests:
         if test.to and not session.table_exists(test.to):
-            raise SqlModelError(f"{model.name}: test {test.name} reads {test.to}, which is not built")
-        sql, params = test.failing_rows_sql(model.name)
+            raise SqlModelError(f"{table}: test {test.name} reads {test.to}, which is not built")
+        sql, params = test.failing_rows_sql(table)
         results.append(TestResult(test, int(session.scalar(sql, params) or 0)))
     return results
 
 
 def run_tests(warehouse: Warehouse, model: SqlModel, tests: list[ModelTest]) -> list[TestResult]:
     with warehouse.session() as session:
-        return _run_tests(session, model, tests)
+        return run_tests_in(session, model.name, tests)
 
 
 def load_seed(warehouse: Warehouse, name: str, path: Path) -> int:

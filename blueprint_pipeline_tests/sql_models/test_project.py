@@ -44,9 +44,44 @@ def write(root: Path, files: dict[str, str]) -> Path:
         (
             {
                 "a/x.sql": "select 1 as k",
-                "a/a.yml": "models:\n  - name: x\n    columns:\n      - name: k\n        tests:\n          - not_null: {severity: fatal}\n",
+                "a/a.yml": "models:\n  - name: x\n    columns:\n      - name: k\n        data_tests:\n          - not_null: {config: {severity: fatal}}\n",
             },
             "severity 'fatal'",
+        ),
+        (  # dbt's place for it is the test's config
+            {
+                "a/x.sql": "select 1 as k",
+                "a/a.yml": "models:\n  - name: x\n    columns:\n      - name: k\n        tests:\n          - not_null: {severity: error}\n",
+            },
+            "severity goes under config",
+        ),
+        (
+            {
+                "a/x.sql": "select 1 as k",
+                "a/a.yml": "models:\n  - name: x\n    columns:\n      - name: k\n        data_tests:\n          - unique: {colum: k}\n",
+            },
+            "unknown option(s)",
+        ),
+        (
+            {
+                "a/x.sql": "select 1 as k",
+                "a/a.yml": "models:\n  - name: x\n    columns:\n      - name: k\n        data_tests:\n          - unique: {config: {severity: error, limit: 3}}\n",
+            },
+            "config takes",
+        ),
+        (
+            {
+                "a/x.sql": "select 1 as k",
+                "a/a.yml": "models:\n  - name: x\n    columns:\n      - name: k\n        data_tests:\n          - unique: {config: {where: 'k > 0; drop table x'}}\n",
+            },
+            "where: expected one boolean condition",
+        ),
+        (
+            {
+                "a/x.sql": "select 1 as k",
+                "a/a.yml": "models:\n  - name: x\n    tests: [{unique_combination: {columns: [k, j]}}]\n    data_tests: []\n",
+            },
+            "both data_tests and tests",
         ),
         ({"a/x.sql": "select 1", "b/x.sql": "select 2"}, "already exists"),
         ({"a/x-y.sql": "select 1"}, "invalid model name"),

@@ -7,6 +7,7 @@ from blueprint_pipeline.core.histories import check_history_moves_forward
 from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.sql_models.checks import checked_transaction, declared_checks
 from blueprint_pipeline.warehouse import Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 
@@ -27,14 +28,14 @@ from blueprint_pipeline.warehouse.stateful import create
             description="Append-only: every account joining or leaving an audience, at the run's as-of time.",
         ),
     ],
-    check_specs=[dg.AssetCheckSpec("members_are_accounts", asset="account_audience_members", blocking=True)],
+    check_specs=declared_checks("account_audience_members"),
 )
 def account_audiences(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
 ):
     loaded = blueprint_config.loaded
     facts = run_facts(context, loaded.version)
-    with warehouse.transaction() as session:
+    with checked_transaction(warehouse, "account_audience_members") as (session, checked):
         check_history_moves_forward(session, facts.as_of, "account_audience_history")
         membership = current_members(session, loaded, facts.as_of)
         previous = (
@@ -52,51 +53,41 @@ def account_audiences(
                 "select * from events",
                 frames={"events": events.assign(config_version=facts.config_version)},
             )
-        strangers = int(
-            session.scalar(
-                "select count(*) from account_audience_members as m where not exists "
-                "(select 1 from unified_accounts as a where a.account_id = m.account_id)"
-            )
-        )
     sizes = membership.members["audience_id"].value_counts().to_dict()
     counts = events["event"].value_counts().to_dict()
-    yield dg.MaterializeResult(
-        asset_key="account_audience_members",
-        metadata={
-            **published(warehouse, "account_audience_members"),
-            "dagster/row_count": len(membership.members),
-            **{
-                f"summary/static list ids naming no account ({name})": ", ".join(ids[:10])
-                + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
-                for name, ids in membership.unknown_list_ids.items()
-                if ids
-            },
-            "summary/audiences": ", ".join(
-                f"{n} {int(sizes.get(n, 0)):,}" for n in loaded.config.audiences.audiences
-            )
-            or "none",
-            **{f"size/{name}": int(sizes.get(name, 0)) for name in loaded.config.audiences.audiences},
-            **{
-                f"unknown_list_ids/{name}": dg.MetadataValue.text(
-                    ", ".join(ids[:20]) + (" ..." if len(ids) > 20 else "")
+    yield from checked.reported(
+        dg.MaterializeResult(
+            asset_key="account_audience_members",
+            metadata={
+                **published(warehouse, "account_audience_members"),
+                "dagster/row_count": len(membership.members),
+                **{
+                    f"summary/static list ids naming no account ({name})": ", ".join(ids[:10])
+                    + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+                    for name, ids in membership.unknown_list_ids.items()
+                    if ids
+                },
+                "summary/audiences": ", ".join(
+                    f"{n} {int(sizes.get(n, 0)):,}" for n in loaded.config.audiences.audiences
                 )
-                for name, ids in membership.unknown_list_ids.items()
-                if ids
+                or "none",
+                **{f"size/{name}": int(sizes.get(name, 0)) for name in loaded.config.audiences.audiences},
+                **{
+                    f"unknown_list_ids/{name}": dg.MetadataValue.text(
+                        ", ".join(ids[:20]) + (" ..." if len(ids) > 20 else "")
+                    )
+                    for name, ids in membership.unknown_list_ids.items()
+                    if ids
+                },
+                **facts.metadata(),
             },
-            **facts.metadata(),
-        },
-    )
-    yield dg.MaterializeResult(
-        asset_key="account_audience_history",
-        metadata={
-            "joined": int(counts.get("joined", 0)),
-            "left": int(counts.get("left", 0)),
-            **facts.metadata(),
-        },
-    )
-    yield dg.AssetCheckResult(
-        check_name="members_are_accounts",
-        asset_key="account_audience_members",
-        passed=strangers == 0,
-        metadata={"members_naming_no_account": strangers},
+        ),
+        dg.MaterializeResult(
+            asset_key="account_audience_history",
+            metadata={
+                "joined": int(counts.get("joined", 0)),
+                "left": int(counts.get("left", 0)),
+                **facts.metadata(),
+            },
+        ),
     )

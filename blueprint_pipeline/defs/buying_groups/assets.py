@@ -22,6 +22,7 @@ from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.figures import complete_threshold
 from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.sql_models.checks import checked_transaction, declared_checks
 from blueprint_pipeline.warehouse import Session, Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 
@@ -38,6 +39,7 @@ def _spec(key: str, description: str, deps: list[str]) -> dg.AssetSpec:
     )
 
 
+TABLES = ("buying_groups", "buying_group_members", "buying_group_roles")
 INPUTS = [
     "unified_persons",
     "person_account_links",
@@ -98,10 +100,9 @@ def _current_state(session: Session) -> pd.DataFrame:
         ),
     ],
     check_specs=[
-        dg.AssetCheckSpec("completeness_in_range", asset="buying_groups", blocking=True),
+        *declared_checks(*TABLES),
+        # Against the config, not the data: computed from the asset's own result.
         dg.AssetCheckSpec("solution_interests_exist", asset="buying_groups", blocking=True),
-        dg.AssetCheckSpec("members_linked_to_account", asset="buying_group_members", blocking=True),
-        dg.AssetCheckSpec("one_role_per_person", asset="buying_group_members", blocking=True),
     ],
 )
 def buying_groups(
@@ -112,7 +113,7 @@ def buying_groups(
     facts = run_facts(context, loaded.version)
     overrides = read_overrides(loaded.user_file(config.overrides_file), config)
     audiences = sorted({i.audience for i in config.solution_interests.values()}) or [""]
-    with warehouse.transaction() as session:
+    with checked_transaction(warehouse, *TABLES) as (session, checked):
         check_history_moves_forward(session, facts.as_of, EVENTS_TABLE)
         params = {f"a{i}": a for i, a in enumerate(audiences)}
         wanted = f"where audience_id in ({', '.join(f'${name}' for name in params)})"
@@ -171,80 +172,50 @@ def buying_groups(
                 "select * from events",
                 frames={"events": events.assign(config_version=facts.config_version)},
             )
-        out_of_range = int(
-            session.scalar(
-                "select count(*) from buying_groups where completeness_score < 0 or completeness_score > 1 "
-                "or suites_completeness < 0 or suites_completeness > 1 "
-                "or weighted_completeness < 0 or weighted_completeness > 1 "
-                "or required_roles_completeness < 0 or required_roles_completeness > 1"
-            )
-        )
-        unlinked = int(
-            session.scalar(
-                "select count(*) from buying_group_members as m where not exists (select 1 from "
-                "person_account_links as l inner join unified_persons as p on p.person_id = l.person_id "
-                "where l.person_id = m.person_id and l.account_id = m.account_id and l.is_primary)"
-            )
-        )
-        doubles = int(
-            session.scalar(
-                "select count(*) from (select buying_group_id, person_id from buying_group_members "
-                "group by buying_group_id, person_id having count(*) > 1) as d"
-            )
-        )
     complete = int(groups["is_complete"].sum())
     mean_completeness = float(groups["completeness_score"].fillna(0).mean()) if len(groups) else 0.0
     not_applied = result.overrides_not_applied["row_in_file"].astype(str).tolist()
     unknown_interests = sorted(set(groups["solution_interest"]) - set(config.solution_interests))
     event_counts = events["event"].value_counts().to_dict() if len(events) else {}
-    yield dg.MaterializeResult(
-        asset_key="buying_groups",
-        metadata={
-            **published(warehouse, "buying_groups"),
-            "dagster/row_count": len(groups),
-            "summary/buying groups": f"{len(groups):,} with {len(result.members):,} members; "
-            f"mean completeness {mean_completeness:.0%}, {complete:,} complete "
-            f"({complete_threshold(loaded.config)})",
-            "mean_completeness": dg.MetadataValue.float(mean_completeness),
-            "complete_groups": complete,
-            "completeness_method": ", ".join(sorted(set(groups["completeness_method"].dropna()))),
-            **facts.metadata(),
-        },
+    yield from checked.reported(
+        dg.MaterializeResult(
+            asset_key="buying_groups",
+            metadata={
+                **published(warehouse, "buying_groups"),
+                "dagster/row_count": len(groups),
+                "summary/buying groups": f"{len(groups):,} with {len(result.members):,} members; "
+                f"mean completeness {mean_completeness:.0%}, {complete:,} complete "
+                f"({complete_threshold(loaded.config)})",
+                "mean_completeness": dg.MetadataValue.float(mean_completeness),
+                "complete_groups": complete,
+                "completeness_method": ", ".join(sorted(set(groups["completeness_method"].dropna()))),
+                **facts.metadata(),
+            },
+        ),
+        dg.MaterializeResult(
+            asset_key="buying_group_members",
+            metadata={
+                **published(warehouse, "buying_group_members"),
+                "dagster/row_count": len(result.members),
+                "by_rule": int((result.members["actor"] == "rule").sum()),
+                "manual": int((result.members["actor"] == "manual").sum()),
+                "by_journey": int((result.members["actor"] == "journey").sum()),
+                "overrides_file": overrides.path or "(none)",
+                "overrides_not_applied": len(result.overrides_not_applied),
+                **({NOT_APPLIED: ", ".join(f"row {r}" for r in not_applied)} if not_applied else {}),
+                **facts.metadata(),
+            },
+        ),
+        dg.MaterializeResult(
+            asset_key="buying_group_roles",
+            metadata={**published(warehouse, "buying_group_roles"), "dagster/row_count": len(role_status)},
+        ),
+        dg.MaterializeResult(
+            asset_key=EVENTS_TABLE,
+            metadata={f"{k}": int(v) for k, v in event_counts.items()} | facts.metadata(),
+        ),
     )
-    yield dg.MaterializeResult(
-        asset_key="buying_group_members",
-        metadata={
-            **published(warehouse, "buying_group_members"),
-            "dagster/row_count": len(result.members),
-            "by_rule": int((result.members["actor"] == "rule").sum()),
-            "manual": int((result.members["actor"] == "manual").sum()),
-            "by_journey": int((result.members["actor"] == "journey").sum()),
-            "overrides_file": overrides.path or "(none)",
-            "overrides_not_applied": len(result.overrides_not_applied),
-            **({NOT_APPLIED: ", ".join(f"row {r}" for r in not_applied)} if not_applied else {}),
-            **facts.metadata(),
-        },
-    )
-    yield dg.MaterializeResult(
-        asset_key="buying_group_roles",
-        metadata={**published(warehouse, "buying_group_roles"), "dagster/row_count": len(role_status)},
-    )
-    yield dg.MaterializeResult(
-        asset_key=EVENTS_TABLE, metadata={f"{k}": int(v) for k, v in event_counts.items()} | facts.metadata()
-    )
-    yield dg.AssetCheckResult(
-        check_name="completeness_in_range", asset_key="buying_groups", passed=out_of_range == 0,
-        metadata={"groups_out_of_range": out_of_range},
-    )  # fmt: skip
     yield dg.AssetCheckResult(
         check_name="solution_interests_exist", asset_key="buying_groups", passed=not unknown_interests,
         metadata={"unknown": ", ".join(unknown_interests) or "none"},
-    )  # fmt: skip
-    yield dg.AssetCheckResult(
-        check_name="members_linked_to_account", asset_key="buying_group_members", passed=unlinked == 0,
-        metadata={"members_not_linked_to_group_account": unlinked},
-    )  # fmt: skip
-    yield dg.AssetCheckResult(
-        check_name="one_role_per_person", asset_key="buying_group_members", passed=doubles == 0,
-        metadata={"persons_with_two_roles_in_a_group": doubles},
     )  # fmt: skip

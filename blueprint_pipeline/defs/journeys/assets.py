@@ -14,6 +14,7 @@ from blueprint_pipeline.journeys.engine import Effects, JourneyRun, Settings
 from blueprint_pipeline.journeys.tables import append
 from blueprint_pipeline.journeys.world import World, interest_facts, load_world
 from blueprint_pipeline.resources import BlueprintConfigResource, tracking_secret
+from blueprint_pipeline.sql_models.checks import checked_transaction, declared_checks
 from blueprint_pipeline.warehouse import Session, Warehouse
 from blueprint_pipeline.warehouse.stateful import JOURNEY_TABLES, create
 
@@ -199,7 +200,7 @@ group by s.journey_id, s.node, s.node_type, s.outcome
             ),
         )
     ],
-    check_specs=[dg.AssetCheckSpec("step_keys_unique", asset="journey_step_log", blocking=True)],
+    check_specs=declared_checks("journey_step_log"),
 )
 def journeys(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
@@ -212,7 +213,7 @@ def journeys(
     journeys_config = config.journeys
     interests = interest_facts(config)
     watched = {j.entry.account_attribute_change for j in journeys_config.journeys.values()} - {None}
-    with warehouse.transaction() as session:
+    with checked_transaction(warehouse, "journey_step_log") as (session, checked):
         create(session, *JOURNEY_TABLES)
         enrolments, runs, values = _previous(session)
         latest = session.scalar("select max(last_run_at) from journey_runs")
@@ -248,12 +249,6 @@ def journeys(
         crash_point("journeys")  # state, outbox and CRM field updates written, not committed
         session.execute("drop table if exists journey_node_counts")
         session.execute(f"create table journey_node_counts as {NODE_COUNTS}")
-        doubled = int(
-            session.scalar(
-                "select count(*) from (select step_key from journey_step_log "
-                "group by step_key having count(*) > 1) as d"
-            )
-        )
         live = sorted(
             j
             for j, journey in journeys_config.journeys.items()
@@ -272,42 +267,40 @@ def journeys(
     next_due = moving["next_due"].dropna().min() if len(moving) else None
     held = sum(1 for m in out.outbox if m["status"] == "held")
     metadata = facts.metadata()
-    yield dg.MaterializeResult(
-        asset_key="journey_enrolments",
-        metadata={
-            "active_enrolments": active,
-            # The journey_steps sensor reads these (it never opens the warehouse).
-            "next_due_at": pd.Timestamp(next_due).isoformat()
-            if next_due is not None and not pd.isna(next_due)
-            else "",
-            "listening_without_timeout": listening,
-            "changed": len(out.enrolments),
-            "journeys_run": ", ".join(live) or "none",
-            "summary/journeys": f"{len(live)} running, {active:,} active enrolments, {written['messages']:,} "
-            f"messages ({written['messages'] - held:,} queued, {held:,} held back)",
-            **(
-                {
-                    "summary/journeys not in the config": ", ".join(
-                        f"{r.journey_id} ({int(r.active):,} active enrolments left as they were)"
-                        for r in stranded.itertuples(index=False)
-                    )
-                }
-                if len(stranded)
-                else {}
-            ),
-            **metadata,
-        },
-    )
-    yield dg.MaterializeResult(asset_key="journey_step_log", metadata={"steps": written["steps"], **metadata})
-    yield dg.MaterializeResult(
-        asset_key="journey_outbox", metadata={"queued": written["messages"] - held, "held": held, **metadata}
-    )
-    yield dg.MaterializeResult(asset_key="journey_node_counts", metadata=metadata)
-    yield dg.AssetCheckResult(
-        check_name="step_keys_unique",
-        asset_key="journey_step_log",
-        passed=doubled == 0,
-        metadata={"repeated_keys": doubled},
+    yield from checked.reported(
+        dg.MaterializeResult(
+            asset_key="journey_enrolments",
+            metadata={
+                "active_enrolments": active,
+                # The journey_steps sensor reads these (it never opens the warehouse).
+                "next_due_at": pd.Timestamp(next_due).isoformat()
+                if next_due is not None and not pd.isna(next_due)
+                else "",
+                "listening_without_timeout": listening,
+                "changed": len(out.enrolments),
+                "journeys_run": ", ".join(live) or "none",
+                "summary/journeys": f"{len(live)} running, {active:,} active enrolments, "
+                f"{written['messages']:,} messages ({written['messages'] - held:,} queued, "
+                f"{held:,} held back)",
+                **(
+                    {
+                        "summary/journeys not in the config": ", ".join(
+                            f"{r.journey_id} ({int(r.active):,} active enrolments left as they were)"
+                            for r in stranded.itertuples(index=False)
+                        )
+                    }
+                    if len(stranded)
+                    else {}
+                ),
+                **metadata,
+            },
+        ),
+        dg.MaterializeResult(asset_key="journey_step_log", metadata={"steps": written["steps"], **metadata}),
+        dg.MaterializeResult(
+            asset_key="journey_outbox",
+            metadata={"queued": written["messages"] - held, "held": held, **metadata},
+        ),
+        dg.MaterializeResult(asset_key="journey_node_counts", metadata=metadata),
     )
 
 
