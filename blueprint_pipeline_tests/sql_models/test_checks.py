@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from blueprint_pipeline.core.errors import SqlModelError
-from blueprint_pipeline.sql_models.checks import declared_checks, checked_transaction
+from blueprint_pipeline.sql_models.checks import checked_transaction, declared_checks
 
 ACCOUNT_COLUMNS = ["account_id", "parent_account_id"]
 
