@@ -9,6 +9,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from blueprint_pipeline.warehouse.stateful import SHARED_WRITES, WRITERS, shared_writer
+
 CODE_REFERENCES = "dagster/code_references"
 
 # Rebuild when an input changed, once the inputs' blocking checks passed: the default.
@@ -76,7 +78,12 @@ GRAINS = {
     "scoring_points": "one row per activity kind",
     "scoring_suite_weights": "one row per activity kind",
     "scoring_settings": "one row",
-    "person_score_adjustments": "one row per score change a journey made",
+    "person_score_adjustments": "one row per score change a journey made, as of the previous run",
+    "journey_score_adjustments": "one row per score change a journey made",
+    "journey_account_lists": "one row per list change a journey made",
+    "linkedin_audience_additions": "one row per account a journey added to a LinkedIn audience",
+    "crm_field_updates": "one row per Account field value a journey set",
+    "buying_group_status_history": "one row per status a journey set",
     "sales_alerts": "one row per alert fired, in sales_alert_log",
     "journey_deliveries": "no table: sends the outbox's pending messages and marks them",
     "linkedin_audiences": "files: one folder per list and build; activation_members one row per member",
@@ -141,6 +148,12 @@ def catalogued_spec(spec: dg.AssetSpec, dialect: str) -> dg.AssetSpec:
     tags = {k: v for k, v in spec.tags.items() if not k.startswith("dagster/kind/")}
     tags["layer"] = layer
     description = spec.description or ""
+    state = sorted(t for t, writer in WRITERS.items() if writer == name)
+    shared = sorted(t for t in SHARED_WRITES if shared_writer(t, name))
+    metadata = {
+        **({"writes_state_tables": ", ".join(state)} if state else {}),
+        **({"also_writes (shared, warehouse/stateful.py)": ", ".join(shared)} if shared else {}),
+    }
     grain = _grain(name, layer)
     if grain and "grain" not in description.lower():
         description = f"{description}\n\nGrain: {grain}.".strip()
@@ -151,6 +164,7 @@ def catalogued_spec(spec: dg.AssetSpec, dialect: str) -> dg.AssetSpec:
         owners=owners,
         tags=tags,
         description=description,
+        metadata={**spec.metadata, **metadata},
     )
 
 

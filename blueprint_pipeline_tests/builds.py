@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import sqlalchemy as sa
 
 from blueprint_pipeline.core.paths import PROJECT_DIR
+from blueprint_pipeline.core.run_facts import AS_OF_TAG
+from blueprint_pipeline.resources import BlueprintConfigResource
 
 
 def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -54,3 +57,21 @@ def postgres_instance_env(server_url: str, database: str) -> dict[str, str]:
         "DAGSTER_PG_HOST": url.host or "127.0.0.1",
         "DAGSTER_PG_DB": database,
     }
+
+
+def materialized(
+    assets: list, warehouse, config_dir: Path, as_of: str, instance=None
+) -> dg.ExecuteInProcessResult:
+    """Assets built in process on `warehouse` with the config in `config_dir`, at `as_of`; the
+    run must succeed."""
+    result = dg.materialize(
+        assets,
+        resources={
+            "warehouse": warehouse,
+            "blueprint_config": BlueprintConfigResource(config_dir=str(config_dir)),
+        },
+        tags={AS_OF_TAG: as_of},
+        instance=instance,
+    )
+    assert result.success
+    return result

@@ -7,6 +7,7 @@ under a file lock, the others read what it left. The root conftest registers the
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pickle
 import shutil
@@ -25,6 +26,7 @@ from blueprint_pipeline.alerts.send import fill, prepare
 from blueprint_pipeline.core.paths import PROJECT_DIR
 from blueprint_pipeline.resources import load_config
 from blueprint_pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse
+from blueprint_pipeline.warehouse.writes import WRITE_LOG_ENV
 from blueprint_pipeline_tests.builds import build_env
 from blueprint_pipeline_tests.snapshots import files, mailbox, snapshot
 
@@ -113,7 +115,9 @@ def _built(shared: Path, landing: Path, kind: str) -> dict:
                 else PostgresWarehouse(url=PG_URL, schema_name=f"t_{uuid.uuid4().hex[:12]}")
             )
             try:
-                summary, progress = _build_with_progress(landing, build_env(folder, target))
+                log = folder / "writes.jsonl"
+                env = {**build_env(folder, target), WRITE_LOG_ENV: str(log)}
+                summary, progress = _build_with_progress(landing, env)
                 outputs = {
                     "tables": snapshot(target),
                     "mails": mailbox(folder / "mailbox"),
@@ -122,6 +126,7 @@ def _built(shared: Path, landing: Path, kind: str) -> dict:
                     "progress": progress,
                     "reports": files(folder / "reports"),
                     "alerts": _alerts(target),
+                    "writes": [json.loads(line) for line in log.read_text().splitlines()],
                 }
                 kept.write_bytes(pickle.dumps(outputs))
             finally:
@@ -149,8 +154,8 @@ def uninterrupted(landing, shared):
 def uninterrupted_outputs(landing, shared):
     """Everything one uninterrupted build showed, per engine: `uninterrupted_outputs(warehouse)`,
     a dict of tables, mails, activation (files by path), summary (the build's output), progress
-    (its progress lines), reports (dashboard.html, sales_handoff.csv) and alerts (buying_group_id
-    -> the alert's text)."""
+    (its progress lines), reports (dashboard.html, sales_handoff.csv), alerts (buying_group_id
+    -> the alert's text) and writes (every table write, by step: warehouse/writes.py)."""
 
     def of(warehouse) -> dict:
         return _built(shared, landing, warehouse.dialect)

@@ -74,6 +74,7 @@ REDACT = {
     "buying_group_member_events": ["person_id", "matched_condition"],
     "person_id_history": ["person_id", "other_person_id"],
     "person_score_adjustments": ["person_id"],
+    "journey_score_adjustments": ["person_id"],
 }
 # The platform's own messages: a forgotten person's name is blanked anywhere in them (a sales
 # alert lists a group's members), not only beside a contact point (contact_points.py).

@@ -16,6 +16,7 @@ from pydantic import PrivateAttr
 
 from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.warehouse.base import Params, Session, Warehouse, quote
+from blueprint_pipeline.warehouse.writes import record
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -43,14 +44,18 @@ class DuckDBSession(Session):
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
 
+    def _run(self, sql: str, params: Params) -> duckdb.DuckDBPyConnection:
+        record(sql)
+        return self.con.execute(sql, used_params(sql, params))
+
     def execute(self, sql: str, params: Params = None) -> None:
-        self.con.execute(sql, used_params(sql, params))
+        self._run(sql, params)
 
     def fetchall(self, sql: str, params: Params = None) -> list[tuple]:
-        return self.con.execute(sql, used_params(sql, params)).fetchall()
+        return self._run(sql, params).fetchall()
 
     def fetch_df(self, sql: str, params: Params = None) -> pd.DataFrame:
-        return self.con.execute(sql, used_params(sql, params)).df()
+        return self._run(sql, params).df()
 
     def insert_from_local_query(
         self,

@@ -26,6 +26,7 @@ from blueprint_pipeline.core.redact import url_shown, without_passwords
 from blueprint_pipeline.warehouse.base import Params, Session, Warehouse, checked_identifier, quote
 from blueprint_pipeline.warehouse.duckdb import used_params as _used
 from blueprint_pipeline.warehouse.duckdb import utc
+from blueprint_pipeline.warehouse.writes import record
 
 _COPY_BATCH_ROWS = 50_000
 
@@ -79,6 +80,7 @@ class PostgresSession(Session):
         self.autocommit = autocommit
 
     def _run(self, sql: str, params: Params):
+        record(sql)
         created = _CREATE_IF_MISSING.match(sql)
         if created:
             return self._create_if_missing(sql, params, created.group(1).strip('"').lower())
@@ -121,6 +123,7 @@ class PostgresSession(Session):
         # Run the query in an embedded DuckDB and stream its rows with COPY, in batches.
         # CSV with every value quoted and NULL as an unquoted empty field, so that empty strings
         # and a literal backslash-N stay text.
+        record("", table)
         cols = ", ".join(quote(c) for c in columns)
         copy = f"copy {quote(table)} ({cols}) from stdin with (format csv)"
         cursor = self.conn.connection.dbapi_connection.cursor()

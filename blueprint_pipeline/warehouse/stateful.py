@@ -15,6 +15,7 @@ idempotent statements beside them (existing deployments), with a test from the p
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 
 from blueprint_pipeline.warehouse.base import Session
@@ -139,7 +140,7 @@ JOURNEY_TABLES: dict[str, dict[str, str]] = {
         "journey_id": T,
         "happened_at": TS,
     },
-    "person_score_adjustments": {
+    "journey_score_adjustments": {
         "step_key": T,
         "person_id": T,
         "points": F,
@@ -148,6 +149,12 @@ JOURNEY_TABLES: dict[str, dict[str, str]] = {
         "reason": T,
         "happened_at": TS,
     },
+    "journey_runs": {"journey_id": T, "status": T, "live_since": TS, "last_run_at": TS},
+    "journey_attribute_values": {"journey_id": T, "account_id": T, "value": T},
+}
+
+# The sales alerts' memory: which rule is armed for which group, and every alert fired.
+SALES_ALERT_TABLES: dict[str, dict[str, str]] = {
     "sales_alert_state": {
         "rule": T,
         "buying_group_id": T,
@@ -166,8 +173,6 @@ JOURNEY_TABLES: dict[str, dict[str, str]] = {
         "fired_at": TS,
         "config_version": T,
     },
-    "journey_runs": {"journey_id": T, "status": T, "live_since": TS, "last_run_at": TS},
-    "journey_attribute_values": {"journey_id": T, "account_id": T, "value": T},
 }
 
 JOURNEY_INDEXES = {
@@ -249,8 +254,15 @@ TABLES: dict[str, Stateful] = {
     # (delivery updates messages one by one; re-runs replace enrolments: both by their key).
     **{
         name: Stateful(columns, JOURNEY_INDEXES.get(name, ()), JOURNEY_STEPS.get(name, ()))
-        for name, columns in JOURNEY_TABLES.items()
+        for name, columns in {**JOURNEY_TABLES, **SALES_ALERT_TABLES}.items()
     },
+    # Scoring reads the journeys' score adjustments as the previous run left them, as a copy it
+    # makes (the journeys run after scoring). Journeys appended to it before they had their own.
+    "person_score_adjustments": Stateful(steps=(
+        Step(2, "journeys' adjustments kept in their own table, journey_score_adjustments", (
+            "create table if not exists journey_score_adjustments as select * from person_score_adjustments",
+        )),
+    )),
     # Activation: what each activation handed out, per as-of, and which completed
     # (activation/state.py). What the release before kept becomes a completed activation: its own
     # as-of for list members, 1970 for the CRM's hashes and field updates (which had none), so the
@@ -291,6 +303,51 @@ TABLES: dict[str, Stateful] = {
     ),
     "forgotten_identifiers": Stateful({"kind": T, "sha256": T, "forgotten_at": TS}),
 }  # fmt: skip
+
+
+# Who writes each stateful table that is not an asset itself: one asset (a key of the step that
+# writes it), shown in the UI beside it (catalog.py). `test_writes.py` fails on a write by any other.
+WRITERS: dict[str, str] = {
+    "person_id_history": "person_registry",
+    **dict.fromkeys(
+        ("person_match_scored_records", "person_match_scored_pairs", "person_match_scoring"),
+        "person_match_models",
+    ),
+    "journey_runs": "journey_enrolments",
+    "journey_attribute_values": "journey_enrolments",
+    **dict.fromkeys(SALES_ALERT_TABLES, "sales_alerts"),
+    **dict.fromkeys(("crm_writeback_sent", "crm_field_updates_sent"), "crm_writeback"),
+    **dict.fromkeys(("forget_requests", "forgotten_identifiers"), "deletion_requests"),
+}
+# The declared exceptions to one writer per table: table -> (the assets that write it, as names or
+# fnmatch patterns, and why).
+ACTIVATIONS = ("linkedin_audiences", "marketo_static_lists", "crm_writeback")
+SHARED_WRITES: dict[str, tuple[tuple[str, ...], str]] = {
+    "ingested_files": (("raw_*",), "the file ledger: each source asset records the files it loaded"),
+    "quarantine": (("raw_*",), "each source asset keeps the rows it could not load, with the reason"),
+    "activation_members": (ACTIVATIONS, "each destination records what it handed out per as-of"),
+    "activation_completed": (ACTIVATIONS, "each destination records its completed activations"),
+    "journey_outbox": (("journey_deliveries",), "delivery updates each message's status as it sends"),
+}
+
+
+def shared_writer(table: str, asset: str) -> bool:
+    """Whether `asset` is one of the declared other writers of `table`."""
+    writers, _ = SHARED_WRITES.get(table, ((), ""))
+    return any(fnmatch.fnmatchcase(asset, pattern) for pattern in writers)
+
+
+# Maintenance that reaches into every layer's tables: deleting and redacting rows, never creating.
+MAINTENANCE = {
+    "retention": "deletes rows past the retention periods (docs/governance.md)",
+    "deletion_requests": "erases a person's rows everywhere (docs/governance.md)",
+}
+
+
+def empty_select(name: str) -> str:
+    """A query of no rows with the table's listed columns and types (both warehouses)."""
+    typed = ", ".join(f"cast(null as {kind}) as {column}" for column, kind in TABLES[name].columns.items())
+    return f"select {typed} where false"
 
 
 def create(session: Session, *names: str) -> None:

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import dagster as dg
 import pandas as pd
 
-from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.governance.retention import retention
-from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline_tests.builds import materialized
 
 
 def test_old_rows_expire_with_counts(warehouse, tmp_path):
@@ -33,15 +31,7 @@ def test_old_rows_expire_with_counts(warehouse, tmp_path):
     with warehouse.transaction() as session:
         for name, frame in tables.items():
             session.replace_table(name, frame)
-    result = dg.materialize(
-        [retention],
-        resources={
-            "warehouse": warehouse,
-            "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
-        },
-        tags={AS_OF_TAG: "2026-03-01T00:00:00"},
-    )
-    assert result.success
+    result = materialized([retention], warehouse, tmp_path, "2026-03-01T00:00:00")
     metadata = result.asset_materializations_for_node("retention")[0].metadata
     assert metadata["deleted_rows"].value == 3
     assert metadata["deleted/raw_marketo__activities"].value == 1

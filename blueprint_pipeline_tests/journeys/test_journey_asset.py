@@ -8,11 +8,11 @@ from datetime import datetime
 import dagster as dg
 import pandas as pd
 
-from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.buying_groups.assets import EVENTS_TABLE
 from blueprint_pipeline.defs.journeys.assets import journeys
+from blueprint_pipeline.defs.scoring.rules import scoring_model_tables
 from blueprint_pipeline.defs.scoring.stages import _create_logs
-from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline_tests.builds import materialized
 from blueprint_pipeline_tests.journeys.test_engine import JOURNEYS
 
 GROUPS = [("A1", 25.0, "Engaged"), ("A2", 5.0, "Engaged"), ("A3", 1.0, "Awareness")]
@@ -68,17 +68,13 @@ def _tables() -> dict[str, pd.DataFrame]:
 
 
 def _run(warehouse, config_dir, at: str, instance=None):
-    result = dg.materialize(
-        [journeys],
-        resources={
-            "warehouse": warehouse,
-            "blueprint_config": BlueprintConfigResource(config_dir=str(config_dir)),
-        },
-        tags={AS_OF_TAG: at},
-        instance=instance,
-    )
-    assert result.success
+    result = materialized([journeys], warehouse, config_dir, at, instance)
     assert all(c.passed for c in result.get_asset_check_evaluations())
+
+
+def _table_exists(warehouse, table: str) -> bool:
+    with warehouse.session() as session:
+        return session.table_exists(table)
 
 
 def _setup(warehouse, tmp_path):
@@ -144,6 +140,10 @@ def test_journey_runs_in_the_warehouse(warehouse, tmp_path):
     assert warehouse.fetchall("select buying_group_id, reason from buying_group_stage_refusals") == [
         ("data_platform:A3", "the model does not allow 'Awareness' -> 'Marketing Qualified'")
     ]
+    assert warehouse.fetchall("select person_id, points from journey_score_adjustments") == [("p22", 5.0)]
+    # The loop back to scoring: the next run's scoring copies what the journeys added.
+    assert not _table_exists(warehouse, "person_score_adjustments")
+    materialized([scoring_model_tables], warehouse, tmp_path, "2026-03-06T10:00:00")
     assert warehouse.fetchall("select person_id, points from person_score_adjustments") == [("p22", 5.0)]
     assert warehouse.fetchall("select buying_group_id, status from buying_group_status_history") == [
         ("data_platform:A2", "nurturing")

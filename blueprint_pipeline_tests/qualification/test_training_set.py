@@ -29,13 +29,12 @@ from __future__ import annotations
 
 import math
 
-import dagster as dg
 import pandas as pd
 
-from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.qualification.training_set import qualification_training_set
 from blueprint_pipeline.qualification.features import features_as_of
-from blueprint_pipeline.resources import BlueprintConfigResource, load_config
+from blueprint_pipeline.resources import load_config
+from blueprint_pipeline_tests.builds import materialized
 
 D = pd.Timestamp
 T1 = D("2026-06-10 12:00:00")
@@ -89,15 +88,7 @@ def _build(warehouse, tmp_path, after: int = 0, extra: tuple = ()) -> pd.DataFra
     with warehouse.transaction() as session:
         for name, frame in _tables(after, extra).items():
             session.replace_table(name, frame)
-    result = dg.materialize(
-        [qualification_training_set],
-        resources={
-            "warehouse": warehouse,
-            "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
-        },
-        tags={AS_OF_TAG: "2026-11-25T00:00:00"},
-    )
-    assert result.success
+    materialized([qualification_training_set], warehouse, tmp_path, "2026-11-25T00:00:00")
     with warehouse.session() as session:
         return session.fetch_df("select * from qualification_training_set order by example_id")
 

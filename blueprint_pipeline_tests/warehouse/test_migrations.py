@@ -115,3 +115,22 @@ def test_snapshots_before_issue_23_gain_both_completeness_figures(warehouse):
         "from buying_group_snapshots"
     ) == [("g1", 0.5, None, None)]  # earlier dates have no figures: they were never computed
     assert migrate(warehouse) == []
+
+
+def test_score_adjustments_journeys_made_move_to_their_own_table(warehouse):
+    """Before journeys had their own effect table they appended to person_score_adjustments; the
+    upgrade keeps those rows in journey_score_adjustments, which scoring copies from now on."""
+    with warehouse.transaction() as session:
+        session.execute(
+            "create table person_score_adjustments (step_key varchar, person_id varchar, points double, "
+            "journey_id varchar, node varchar, reason varchar, happened_at timestamp)"
+        )
+        session.execute(
+            "insert into person_score_adjustments values ('k1', 'p1', 5, 'j', 'bonus', 'webinar', '2026-11-02')"
+        )
+    done = migrate(warehouse)
+    assert f"person_score_adjustments: version 1 -> 2 ({STEPS['person_score_adjustments'][0].why})" in done
+    assert warehouse.fetchall("select step_key, person_id, points from journey_score_adjustments") == [
+        ("k1", "p1", 5.0)
+    ]
+    assert migrate(warehouse) == []

@@ -30,7 +30,13 @@ SENT, UPDATES_SENT = "crm_writeback_sent", "crm_field_updates_sent"
 
 @dg.asset(
     kinds={"python"},
-    deps=["buying_group_stages", "buying_group_engagement", "buying_group_roles", "journey_enrolments"],
+    deps=[
+        "buying_group_stages",
+        "buying_group_engagement",
+        "buying_group_roles",
+        "journey_enrolments",
+        "crm_field_updates",
+    ],
     check_specs=[
         *checks.specs("crm_writeback", checks.FORBIDDEN),
         dg.AssetCheckSpec(

@@ -30,6 +30,21 @@ DEPS = [
 ]
 
 
+# Every table one journey run writes carries this tag: select them together (`tag:journey_run`),
+# since the run writes them all in one transaction.
+JOURNEY_RUN_TAG = "journey_run"
+# Append-only effect tables: what journeys did to accounts, groups and scores, read by the layers
+# they act on. Scoring and the CRM write-back read them; scoring only as the previous run left them.
+EFFECT_TABLES = {
+    "journey_account_lists": "Append-only: accounts journeys added to or removed from named lists.",
+    "linkedin_audience_additions": "Append-only: accounts journeys added to LinkedIn audiences.",
+    "crm_field_updates": "Append-only: Account field values journeys set; crm_writeback writes them out.",
+    "buying_group_status_history": "Append-only: buying-group statuses journeys set (set_status nodes).",
+    "journey_score_adjustments": "Append-only: points journeys added to persons' scores (change_score "
+    "nodes); scoring's person_score_adjustments copies it at the start of the next run.",
+}
+
+
 def _previous(session: Session) -> tuple[list[dict], dict, dict]:
     enrolments = session.fetch_df("select * from journey_enrolments")
     records = []
@@ -76,11 +91,17 @@ def _write(session: Session, out: Effects, version: str) -> dict[str, int]:
         append(session, "journey_enrolments", list(out.enrolments.values()))
     steps = append(session, "journey_step_log", [s | {"config_version": version} for s in out.steps])
     messages = append(session, "journey_outbox", [m | {"attempts": 0} for m in out.outbox])
-    append(session, "journey_account_lists", out.list_events, sequence="event_seq")
-    append(session, "linkedin_audience_additions", out.linkedin)
-    append(session, "crm_field_updates", out.crm_updates)
-    append(session, "buying_group_status_history", out.statuses, sequence="event_seq")
-    append(session, "person_score_adjustments", out.score_changes)
+    effects = {
+        "journey_account_lists": append(
+            session, "journey_account_lists", out.list_events, sequence="event_seq"
+        ),
+        "linkedin_audience_additions": append(session, "linkedin_audience_additions", out.linkedin),
+        "crm_field_updates": append(session, "crm_field_updates", out.crm_updates),
+        "buying_group_status_history": append(
+            session, "buying_group_status_history", out.statuses, sequence="event_seq"
+        ),
+        "journey_score_adjustments": append(session, "journey_score_adjustments", out.score_changes),
+    }
     first = _next(session, "buying_group_stage_history", "change_seq")
     _insert(
         session,
@@ -165,7 +186,7 @@ def _write(session: Session, out: Effects, version: str) -> dict[str, int]:
             session, "journey_attribute_values", "journey_id", sorted({r["journey_id"] for r in rows})
         )
         append(session, "journey_attribute_values", rows)
-    return {"steps": steps, "messages": messages}
+    return {"steps": steps, "messages": messages, **effects}
 
 
 NODE_COUNTS = """
@@ -186,6 +207,7 @@ group by s.journey_id, s.node, s.node_type, s.outcome
             kinds={"python"},
             deps=DEPS,
             description=description,
+            tags={JOURNEY_RUN_TAG: ""},
         )
         for name, description in (
             (
@@ -198,6 +220,8 @@ group by s.journey_id, s.node, s.node_type, s.outcome
                 "journey_node_counts",
                 "Per journey, node and outcome: accounts that passed, accounts there now.",
             ),
+            # The journeys' effects, each in a table of its own; the layers they act on read them.
+            *EFFECT_TABLES.items(),
         )
     ],
     check_specs=declared_checks("journey_step_log"),
@@ -301,6 +325,10 @@ def journeys(
             metadata={"queued": written["messages"] - held, "held": held, **metadata},
         ),
         dg.MaterializeResult(asset_key="journey_node_counts", metadata=metadata),
+        *(
+            dg.MaterializeResult(asset_key=table, metadata={"rows_appended": written[table], **metadata})
+            for table in EFFECT_TABLES
+        ),
     )
 
 

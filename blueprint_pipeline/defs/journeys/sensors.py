@@ -11,11 +11,10 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from blueprint_pipeline.defs.journeys.assets import JOURNEY_RUN_TAG
 from blueprint_pipeline.resources import automation_on, refresh_cron
 
-JOURNEY_RUN = dg.AssetSelection.assets(
-    "journey_enrolments", "journey_step_log", "journey_outbox", "journey_node_counts", "journey_deliveries"
-)
+JOURNEY_RUN = dg.AssetSelection.tag(JOURNEY_RUN_TAG, "") | dg.AssetSelection.assets("journey_deliveries")
 REFRESH = dg.AssetSelection.groups("audiences", "buying_groups", "scoring", "journeys", "governance")
 SENSOR_STATUS = dg.DefaultSensorStatus.RUNNING if automation_on() else dg.DefaultSensorStatus.STOPPED
 SCHEDULE_STATUS = dg.DefaultScheduleStatus.RUNNING if automation_on() else dg.DefaultScheduleStatus.STOPPED

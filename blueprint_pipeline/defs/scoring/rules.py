@@ -6,7 +6,9 @@ from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.scoring import tables
 from blueprint_pipeline.warehouse import Warehouse
-from blueprint_pipeline.warehouse.stateful import create
+from blueprint_pipeline.warehouse.stateful import empty_select
+
+JOURNEY_ADJUSTMENTS = "journey_score_adjustments"  # the journeys' own effect table
 
 
 @dg.asset(kinds={"python"})
@@ -39,8 +41,11 @@ def scoring_activity_kinds(
         dg.AssetSpec(
             "person_score_adjustments",
             kinds={"python"},
-            description="Append-only: points journeys add to persons' scores (change_score nodes). "
-            "Created here, written by the journeys layer.",
+            description="The points journeys added to persons' scores (change_score nodes) as the "
+            f"previous run left them: a copy of `{JOURNEY_ADJUSTMENTS}`. The journeys run after "
+            "scoring (an edge from them would be a cycle), so scoring reads their effect table from "
+            "the run before (docs/architecture.md, the journey feedback loop).",
+            metadata={"reads_previous_run": JOURNEY_ADJUSTMENTS},
         ),
     ]
 )
@@ -54,8 +59,14 @@ def scoring_model_tables(
     with warehouse.transaction() as session:
         session.replace_table("scoring_points", points)
         session.replace_table("scoring_settings", settings)
-        create(session, "person_score_adjustments")
-        adjustments = int(session.scalar("select count(*) from person_score_adjustments"))
+        source = (
+            JOURNEY_ADJUSTMENTS
+            if session.table_exists(JOURNEY_ADJUSTMENTS)
+            else f"({empty_select(JOURNEY_ADJUSTMENTS)}) as none_yet"
+        )
+        session.execute("drop table if exists person_score_adjustments")
+        session.execute(f"create table person_score_adjustments as select * from {source}")
+        adjustments = session.row_count("person_score_adjustments")
     facts = run_facts(context, blueprint_config.loaded.version).metadata()
     yield dg.MaterializeResult(
         asset_key="scoring_points", metadata={"dagster/row_count": len(points), **facts}

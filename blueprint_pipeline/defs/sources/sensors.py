@@ -24,8 +24,7 @@ FAST_FILES = ("marketo/activities*.csv", "tracking/events_*.csv")
 # their delivery; identity, audiences, buying groups and the journeys wait for the next full build.
 FAST_PATH = (
     "(key:raw_marketo__activities or key:stg_marketo__activities or key:raw_tracking__events "
-    "or key:stg_tracking__events or key:int_person_activities+) and not (key:journey_enrolments "
-    "or key:journey_step_log or key:journey_outbox or key:journey_node_counts)"
+    "or key:stg_tracking__events or key:int_person_activities+) and not tag:journey_run"
 )
 STATUS = dg.DefaultSensorStatus.RUNNING if automation_on() else dg.DefaultSensorStatus.STOPPED
 
