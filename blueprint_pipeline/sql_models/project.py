@@ -328,14 +328,15 @@ def _load_python_models(root: Path) -> dict[str, PythonModel]:
             raise SqlModelError(f"{path}: python model {name} declared twice")
         primary_key = entry.get("primary_key") or ()
         primary_key = (primary_key,) if isinstance(primary_key, str) else tuple(primary_key)
-        if "alias" in entry and (primary_key or entry.get("data_tests") or entry.get("columns")):
-            raise SqlModelError(f"{path}: {name}: tests run on the asset's name; an aliased table has none yet")
+        alias = entry.get("alias", "")
+        if alias and (primary_key or entry.get("data_tests") or entry.get("tests") or entry.get("columns")):
+            raise SqlModelError(f"{path}: {name}: its tests would read the table {name}, not {alias}")
         found[name] = PythonModel(
             name,
             str(entry.get("description", "")).strip(),
             primary_key,
             parse_model_tests(path, {**entry, "_yaml": path}, primary_key),
-            alias=checked_identifier(entry["alias"], f"python model alias in {path}") if "alias" in entry else "",
+            alias=checked_identifier(alias, f"python model alias in {path}") if alias else "",
         )
     return found
 
