@@ -22,6 +22,11 @@ from blueprint_pipeline.resources import (
 from blueprint_pipeline.sql_models.assets import build_sql_model_assets
 from blueprint_pipeline.sql_models.project import load_project
 
+# SQL layers whose models a module of `defs/` declares, with what the generic layer asset lacks:
+# reporting's (`defs/reporting/kpis.py`) builds the reporting config tables the KPIs join in the
+# same step, and shows each KPI's figure label and latest rows.
+LAYERS_DECLARED_IN_DEFS = ("reporting",)
+
 
 def build_definitions(
     sql_project_dir: Path = SQL_PROJECT_DIR, with_layer_packages: bool = True
@@ -32,7 +37,9 @@ def build_definitions(
     generated = dg.Definitions(
         assets=[
             *build_source_assets(project),
-            *build_sql_model_assets(project),
+            *build_sql_model_assets(
+                project, declared_elsewhere=LAYERS_DECLARED_IN_DEFS if with_layer_packages else ()
+            ),
         ],
         resources={
             "warehouse": warehouse,

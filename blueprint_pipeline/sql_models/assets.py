@@ -7,6 +7,7 @@ downstream of it in the same step, and Dagster fails the step, which stops downs
 
 import hashlib
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -99,6 +100,93 @@ def gx_check_result(warehouse: Warehouse, model: SqlModel) -> dg.AssetCheckResul
     )
 
 
+def build_selected_models(
+    context: dg.AssetExecutionContext,
+    project: SqlProject,
+    warehouse: Warehouse,
+    blueprint_config: BlueprintConfigResource,
+    *,
+    layer: str,
+    extra_metadata: Callable[[SqlModel], dict] | None = None,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """The body of a layer's asset: the selected models built in dependency order, each with its
+    tests; the step fails at the end if one failed. `extra_metadata` adds what the asset that
+    declares the models shows beside each table."""
+    facts = run_facts(context, blueprint_config.loaded.version)
+    selected = {k.to_user_string() for k in context.selected_asset_keys}
+    selected_checks = set(context.selected_asset_check_keys)
+    blocked: set[str] = set()
+    failed: dict[str, str] = {}
+    for model in project.in_order(selected):
+        if set(model.refs) & blocked:
+            context.log.warning(f"{model.name}: skipped, a model or blocking test upstream failed")
+            blocked.add(model.name)
+            continue
+        context.log.info(f"building {model.name} ({model.materialized})")
+        tests = [
+            t for t in model.tests if dg.AssetCheckKey(dg.AssetKey(model.name), t.name) in selected_checks
+        ]
+        for test in [t for t in tests if t.to in blocked]:
+            context.log.warning(f"{model.name}: {test.name} not run, {test.to} failed in this run")
+            tests.remove(test)
+        try:
+            built = build_model(
+                warehouse,
+                project,
+                model,
+                as_of=facts.as_of,
+                config_version=facts.config_version,
+                full_refresh=facts.full_refresh,
+                blocking_tests=tuple(t for t in tests if t.blocking),
+            )
+            results = list(built.tests)
+            if built.published:
+                results += run_tests(warehouse, model, [t for t in tests if not t.blocking])
+        except Exception as exc:  # one broken model must not stop the independent ones
+            reason = redacted(str(exc)) or type(exc).__name__
+            context.log.error(f"{model.name} failed: {reason}")
+            failed[model.name] = reason
+            blocked.add(model.name)
+            continue
+        if built.published:
+            yield dg.MaterializeResult(
+                asset_key=model.name,
+                metadata={
+                    **published(warehouse, model.name),
+                    "dagster/row_count": built.row_count,
+                    "rows_inserted": built.rows_inserted,
+                    "rows_replaced": built.rows_replaced,
+                    "build_mode": built.mode,
+                    **(extra_metadata(model) if extra_metadata else {}),
+                    **facts.metadata(),
+                },
+            )
+        else:
+            context.log.error(f"{model.name}: a blocking test failed; the build was rolled back")
+            blocked.add(model.name)
+        for result in results:
+            yield check_result(model.name, result)
+        if not built.published:
+            continue
+        if model.expectations and dg.AssetCheckKey(dg.AssetKey(model.name), GX_CHECK) in selected_checks:
+            try:
+                yield gx_check_result(warehouse, model)
+            except Exception as exc:  # a broken suite warns; it never stops the models
+                context.log.warning(
+                    f"{model.name}: great-expectations suite could not run: {type(exc).__name__}"
+                )
+                yield dg.AssetCheckResult(
+                    asset_key=model.name,
+                    check_name=GX_CHECK,
+                    passed=False,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"error": type(exc).__name__},
+                )
+    if failed:
+        listed = "; ".join(f"{name}: {reason}" for name, reason in failed.items())
+        raise SqlModelError(f"{len(failed)} model(s) failed in {layer}: {listed}")
+
+
 def build_layer_assets(project: SqlProject, layer: str) -> dg.AssetsDefinition:
     models = [m for m in project.in_order() if m.layer == layer]
 
@@ -114,78 +202,7 @@ def build_layer_assets(project: SqlProject, layer: str) -> dg.AssetsDefinition:
         warehouse: Warehouse,
         blueprint_config: BlueprintConfigResource,
     ):
-        facts = run_facts(context, blueprint_config.loaded.version)
-        selected = {k.to_user_string() for k in context.selected_asset_keys}
-        selected_checks = set(context.selected_asset_check_keys)
-        blocked: set[str] = set()
-        failed: dict[str, str] = {}
-        for model in project.in_order(selected):
-            if set(model.refs) & blocked:
-                context.log.warning(f"{model.name}: skipped, a model or blocking test upstream failed")
-                blocked.add(model.name)
-                continue
-            context.log.info(f"building {model.name} ({model.materialized})")
-            tests = [
-                t for t in model.tests if dg.AssetCheckKey(dg.AssetKey(model.name), t.name) in selected_checks
-            ]
-            for test in [t for t in tests if t.to in blocked]:
-                context.log.warning(f"{model.name}: {test.name} not run, {test.to} failed in this run")
-                tests.remove(test)
-            try:
-                built = build_model(
-                    warehouse,
-                    project,
-                    model,
-                    as_of=facts.as_of,
-                    config_version=facts.config_version,
-                    full_refresh=facts.full_refresh,
-                    blocking_tests=tuple(t for t in tests if t.blocking),
-                )
-                results = list(built.tests)
-                if built.published:
-                    results += run_tests(warehouse, model, [t for t in tests if not t.blocking])
-            except Exception as exc:  # one broken model must not stop the independent ones
-                reason = redacted(str(exc)) or type(exc).__name__
-                context.log.error(f"{model.name} failed: {reason}")
-                failed[model.name] = reason
-                blocked.add(model.name)
-                continue
-            if built.published:
-                yield dg.MaterializeResult(
-                    asset_key=model.name,
-                    metadata={
-                        **published(warehouse, model.name),
-                        "dagster/row_count": built.row_count,
-                        "rows_inserted": built.rows_inserted,
-                        "rows_replaced": built.rows_replaced,
-                        "build_mode": built.mode,
-                        **facts.metadata(),
-                    },
-                )
-            else:
-                context.log.error(f"{model.name}: a blocking test failed; the build was rolled back")
-                blocked.add(model.name)
-            for result in results:
-                yield check_result(model.name, result)
-            if not built.published:
-                continue
-            if model.expectations and dg.AssetCheckKey(dg.AssetKey(model.name), GX_CHECK) in selected_checks:
-                try:
-                    yield gx_check_result(warehouse, model)
-                except Exception as exc:  # a broken suite warns; it never stops the models
-                    context.log.warning(
-                        f"{model.name}: great-expectations suite could not run: {type(exc).__name__}"
-                    )
-                    yield dg.AssetCheckResult(
-                        asset_key=model.name,
-                        check_name=GX_CHECK,
-                        passed=False,
-                        severity=dg.AssetCheckSeverity.WARN,
-                        metadata={"error": type(exc).__name__},
-                    )
-        if failed:
-            listed = "; ".join(f"{name}: {reason}" for name, reason in failed.items())
-            raise SqlModelError(f"{len(failed)} model(s) failed in {layer}: {listed}")
+        yield from build_selected_models(context, project, warehouse, blueprint_config, layer=layer)
 
     return _layer
 
@@ -206,6 +223,11 @@ def build_seed_asset(name: str, path: Path) -> dg.AssetsDefinition:
     return _seed
 
 
-def build_sql_model_assets(project: SqlProject) -> list[dg.AssetsDefinition]:
+def build_sql_model_assets(
+    project: SqlProject, declared_elsewhere: Iterable[str] = ()
+) -> list[dg.AssetsDefinition]:
+    """The seeds and one asset per layer folder, but for the layers whose models another asset
+    declares (with `spec_for` and `build_selected_models`)."""
     seeds = [build_seed_asset(name, path) for name, path in project.seeds.items()]
-    return [*seeds, *(build_layer_assets(project, layer) for layer in project.layers())]
+    layers = [layer for layer in project.layers() if layer not in set(declared_elsewhere)]
+    return [*seeds, *(build_layer_assets(project, layer) for layer in layers)]

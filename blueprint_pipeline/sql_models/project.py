@@ -66,6 +66,8 @@ class SqlModel:
     tests: tuple[ModelTest, ...] = ()
     # great-expectations suite: (expectation name, kwargs as sorted pairs), run as check `gx_suite`
     expectations: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    # Free-form facts about the model for the code that declares its asset (dbt's `meta`).
+    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def tested_against(self) -> tuple[str, ...]:
@@ -86,6 +88,13 @@ class PythonModel:
     description: str = ""
     primary_key: tuple[str, ...] = ()
     tests: tuple[ModelTest, ...] = ()
+    # The table, when the asset writes it under another name (dbt's `alias`): ref() reads the
+    # table and the model depends on the asset.
+    alias: str = ""
+
+    @property
+    def table(self) -> str:
+        return self.alias or self.name
 
 
 @dataclass
@@ -136,7 +145,7 @@ class SqlProject:
     def _ref(self, name: str) -> str:
         if name not in self.models and name not in self.seeds and name not in self.python_models:
             raise SqlModelError(f"ref('{name}'): no model named {name} in {self.root}")
-        return quote(name)
+        return quote(self.python_models[name].table if name in self.python_models else name)
 
     def _source(self, system: str, obj: str) -> str:
         if self.sources and (system, obj) not in self.sources:
@@ -238,6 +247,7 @@ def _parse_model(
         primary_key=primary_key,
         tests=parse_model_tests(path, meta, primary_key),
         expectations=_expectations(meta),
+        meta=dict(meta.get("meta") or {}),
     )
 
 
@@ -318,11 +328,15 @@ def _load_python_models(root: Path) -> dict[str, PythonModel]:
             raise SqlModelError(f"{path}: python model {name} declared twice")
         primary_key = entry.get("primary_key") or ()
         primary_key = (primary_key,) if isinstance(primary_key, str) else tuple(primary_key)
+        alias = entry.get("alias", "")
+        if alias and (primary_key or entry.get("data_tests") or entry.get("tests") or entry.get("columns")):
+            raise SqlModelError(f"{path}: {name}: its tests would read the table {name}, not {alias}")
         found[name] = PythonModel(
             name,
             str(entry.get("description", "")).strip(),
             primary_key,
             parse_model_tests(path, {**entry, "_yaml": path}, primary_key),
+            alias=checked_identifier(alias, f"python model alias in {path}") if alias else "",
         )
     return found
 

@@ -29,6 +29,9 @@ Alerts (7-day window): g1 11-06 09:00, Task on A1 11-10 -> responded; g2 11-05, 
 Journey j1 (W1): exited; finished at an exit node; finished with no path; active; a test one
 (left out) -> 2/4. Emails: m1, m2, m3 sent, m4 held, an SMS; m1 opened twice and clicked, m2
 opened -> sent 3, opened 2 (0.6667), clicked 1 (0.3333).
+Sales feedback: a rejection of A2's group on 11-04 ("Too early "), one the file could not use ->
+W1 dp 1 decision, 0 accepted, 1 rejected, 0.0, "too early".
+A KPI whose input table is missing fails its build, naming the table; the others are built.
 """
 
 from __future__ import annotations
@@ -116,6 +119,10 @@ def _tables() -> dict[str, pd.DataFrame]:
             columns=["journey_id", "message_id", "channel", "status", "sent_at", "test"]),
         "stg_tracking__events": pd.DataFrame({"message_token": ["m1", "m1", "m1", "m2"],
                                               "event": ["open", "open", "click", "open"]}),
+        "sales_feedback": pd.DataFrame(
+            {"solution_interest": ["data_platform", "data_platform"], "decision": ["rejected", "maybe"],
+             "reason": ["Too early ", None], "decided_at": [D("2026-11-04"), D("2026-11-05")],
+             "problem": ["", "field decision: expected accepted or rejected"]}),
     }  # fmt: skip
 
 
@@ -179,9 +186,36 @@ def test_every_kpi_by_hand(warehouse, tmp_path):
     ]
     assert _kpi(warehouse, "kpi_journey_completion_rate") == [("2026-11-02", "j1", 4, 2, 0.5)]
     assert _kpi(warehouse, "kpi_email_engagement_rate") == [("2026-11-02", "j1", 3, 2, 1, 0.6667, 0.3333)]
+    assert _kpi(warehouse, "kpi_mqa_acceptance") == [
+        ("2026-11-02", "data_platform", 1, 0, 1, 0.0, "too early")
+    ]
     assert _kpi(warehouse, "kpi_win_rate_by_band") == [
         ("data_platform", "completeness", "75%-100%", 2, 1, 0.5),
         ("data_platform", "score", "10-25", 2, 1, 0.5),
         ("security_add_on", "completeness", "no snapshot before", 1, 0, 0.0),
         ("security_add_on", "score", "no snapshot before", 1, 0, 0.0),
     ]
+
+
+def test_a_missing_input_fails_loudly(warehouse, tmp_path):
+    """Not an empty KPI: the build of the KPI that reads the missing table fails, and says which."""
+    with warehouse.transaction() as session:
+        for name, frame in _tables().items():
+            if name != "stg_tracking__events":
+                session.replace_table(name, frame)
+        session.execute("drop table if exists stg_tracking__events")
+    result = dg.materialize(
+        [kpis],
+        resources={
+            "warehouse": warehouse,
+            "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
+        },
+        tags={AS_OF_TAG: "2026-11-25T00:00:00"},
+        raise_on_error=False,
+    )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.to_string()  # with its cause
+    assert "kpi_email_engagement_rate" in message and "stg_tracking__events" in message
+    built = {m.asset_key.path[-1] for m in result.get_asset_materialization_events()}
+    assert "kpi_email_engagement_rate" not in built and "kpi_journey_completion_rate" in built

@@ -100,3 +100,33 @@ def test_unknown_source_is_an_error(tmp_path):
     write(tmp_path, {"a/x.sql": "select * from {{ source('s', 'other') }}"})
     with pytest.raises(SqlModelError, match=r"source\('s', 'other'\): not declared"):
         load_project(tmp_path)
+
+
+def test_a_python_model_alias_is_read_as_its_table_and_depended_on_as_its_asset(tmp_path):
+    # dbt's alias: the asset `sends` writes the table `outbox`; a model refs the asset.
+    write(
+        tmp_path,
+        {
+            "python_models.yml": "python_models:\n  - name: sends\n    alias: outbox\n  - name: plain\n",
+            "a/x.sql": "select * from {{ ref('sends') }} join {{ ref('plain') }} using (k)",
+            "a/a.yml": "models:\n  - name: x\n    meta: {figure: group_score}\n",
+        },
+    )
+    project = load_project(tmp_path)
+    model = project.models["x"]
+    assert model.refs == ("sends", "plain") and model.meta == {"figure": "group_score"}
+    rendered = project.render(model)
+    assert '"outbox"' in rendered and '"plain"' in rendered and '"sends"' not in rendered
+
+
+def test_an_aliased_python_model_cannot_declare_tests_yet(tmp_path):
+    # Its tests would run on the asset's name, which is no table.
+    write(
+        tmp_path,
+        {
+            "python_models.yml": "python_models:\n  - {name: sends, alias: outbox, primary_key: id}\n",
+            "a/x.sql": "select 1 as k",
+        },
+    )
+    with pytest.raises(SqlModelError, match="would read the table sends, not outbox"):
+        load_project(tmp_path)

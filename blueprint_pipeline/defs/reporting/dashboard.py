@@ -3,8 +3,8 @@
 import dagster as dg
 
 from blueprint_pipeline.core.run_facts import run_facts
+from blueprint_pipeline.defs.reporting.kpis import KPI_MODELS
 from blueprint_pipeline.reporting.dashboard import top_engagement, write
-from blueprint_pipeline.reporting.kpis import KPIS
 from blueprint_pipeline.resources import BlueprintConfigResource, reports_dir
 from blueprint_pipeline.warehouse import Warehouse
 
@@ -12,7 +12,7 @@ from blueprint_pipeline.warehouse import Warehouse
 @dg.asset(
     kinds={"python", "html"},
     deps=[
-        *(k.table for k in KPIS.values()),
+        *(m.name for m in KPI_MODELS),
         "buying_group_stages",
         "buying_group_engagement",
         "buying_group_roles",
