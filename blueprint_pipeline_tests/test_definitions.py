@@ -95,7 +95,7 @@ def test_every_asset_reads_well_in_the_ui():
 def test_previews_leave_out_personal_columns(duckdb_warehouse):
     import pandas as pd
 
-    from blueprint_pipeline.published import published
+    from blueprint_pipeline.sql_models.published import published
 
     with duckdb_warehouse.transaction() as session:
         session.replace_table(

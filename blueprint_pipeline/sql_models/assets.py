@@ -17,11 +17,11 @@ from blueprint_pipeline.core.errors import SqlModelError
 from blueprint_pipeline.core.naming import source_table
 from blueprint_pipeline.core.redact import redacted
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.published import published
 from blueprint_pipeline.quality.gx_suites import run_suite
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.sql_models.checks import check_result, check_spec
 from blueprint_pipeline.sql_models.project import SqlModel, SqlProject
+from blueprint_pipeline.sql_models.published import published
 from blueprint_pipeline.sql_models.runner import build_model, load_seed, run_tests
 from blueprint_pipeline.warehouse import Warehouse
 

@@ -20,6 +20,7 @@ import yaml
 
 from blueprint_pipeline.core.errors import SqlModelError
 from blueprint_pipeline.core.naming import snake_case, source_table
+from blueprint_pipeline.sql_models.columns import ColumnDoc, parse_columns
 from blueprint_pipeline.sql_models.tests import ModelTest, parse_model_tests
 from blueprint_pipeline.warehouse.base import checked_identifier, quote
 
@@ -68,6 +69,7 @@ class SqlModel:
     expectations: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
     # Free-form facts about the model for the code that declares its asset (dbt's `meta`).
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    columns: tuple[ColumnDoc, ...] = ()  # the column catalogue's entries (columns.py)
 
     @property
     def tested_against(self) -> tuple[str, ...]:
@@ -88,6 +90,7 @@ class PythonModel:
     description: str = ""
     primary_key: tuple[str, ...] = ()
     tests: tuple[ModelTest, ...] = ()
+    columns: tuple[ColumnDoc, ...] = ()
     # The table, when the asset writes it under another name (dbt's `alias`): ref() reads the
     # table and the model depends on the asset.
     alias: str = ""
@@ -141,6 +144,13 @@ class SqlProject:
             source_columns=contract.columns,
             source_objects=contract.objects,
         )
+
+    def column_docs(self) -> dict[str, dict[str, ColumnDoc]]:
+        """Table -> column -> its catalogue entry, for every model and Python-built table."""
+        found = {name: {c.name: c for c in m.columns} for name, m in self.models.items()}
+        for m in self.python_models.values():
+            found[m.alias or m.name] = {c.name: c for c in m.columns}
+        return found
 
     def _ref(self, name: str) -> str:
         if name not in self.models and name not in self.seeds and name not in self.python_models:
@@ -248,6 +258,7 @@ def _parse_model(
         tests=parse_model_tests(path, meta, primary_key),
         expectations=_expectations(meta),
         meta=dict(meta.get("meta") or {}),
+        columns=parse_columns(meta.get("_yaml", path), f"model {name}", meta.get("columns")),
     )
 
 
@@ -337,6 +348,7 @@ def _load_python_models(root: Path) -> dict[str, PythonModel]:
             primary_key,
             parse_model_tests(path, {**entry, "_yaml": path}, primary_key),
             alias=checked_identifier(alias, f"python model alias in {path}") if alias else "",
+            columns=parse_columns(path, f"python model {name}", entry.get("columns")),
         )
     return found
 

@@ -5,9 +5,9 @@ import dagster as dg
 from blueprint_pipeline.audiences.membership import HISTORY_COLUMNS, MEMBER_COLUMNS, changes, current_members
 from blueprint_pipeline.core.histories import check_history_moves_forward
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.sql_models.checks import checked_transaction, declared_checks
+from blueprint_pipeline.sql_models.published import published
 from blueprint_pipeline.warehouse import Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 

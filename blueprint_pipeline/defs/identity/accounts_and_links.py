@@ -5,9 +5,9 @@ import dagster as dg
 from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.identity.accounts import unify
 from blueprint_pipeline.identity.links import decisions_for, link
-from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.sql_models.checks import checked_transaction, declared_checks
+from blueprint_pipeline.sql_models.published import published
 from blueprint_pipeline.warehouse import Session, Warehouse
 
 

@@ -33,8 +33,8 @@ from blueprint_pipeline.identity.matching.model import read_model_file, train, v
 from blueprint_pipeline.identity.matching.prepare import prepare
 from blueprint_pipeline.identity.matching.score import RAW_COLUMNS, empty_raw, score, scored_pairs
 from blueprint_pipeline.identity.stable_ids import RECORDS
-from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource, models_dir
+from blueprint_pipeline.sql_models.published import published
 from blueprint_pipeline.warehouse import Session, Warehouse
 
 MODELS = "person_match_models"

@@ -6,9 +6,9 @@ import dagster as dg
 import pandas as pd
 
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.published import published
 from blueprint_pipeline.qualification.feedback import sales_feedback as checked_feedback
 from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.sql_models.published import published
 from blueprint_pipeline.warehouse import Warehouse
 
 TABLE = "sales_feedback"

@@ -8,11 +8,11 @@ import dagster as dg
 import pandas as pd
 
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.published import published
 from blueprint_pipeline.qualification.features import features_as_of
 from blueprint_pipeline.qualification.model import MODEL_COLUMNS, TIERS, contributions, probability, tier
 from blueprint_pipeline.qualification.reasons import reasons
 from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.sql_models.published import published
 from blueprint_pipeline.warehouse import Session, Warehouse
 
 TABLE = "readiness_scores"

@@ -5,9 +5,9 @@ import hashlib
 import dagster as dg
 
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.published import published
 from blueprint_pipeline.qualification.features import training_set
 from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.sql_models.published import published
 from blueprint_pipeline.warehouse import Warehouse
 
 TABLE = "qualification_training_set"

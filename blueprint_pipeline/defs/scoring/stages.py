@@ -11,8 +11,8 @@ from blueprint_pipeline.buying_groups.stages import (
 )
 from blueprint_pipeline.core.errors import check_not_before
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.published import published
 from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.sql_models.published import published
 from blueprint_pipeline.warehouse import Session, Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 

@@ -11,6 +11,9 @@ import re
 
 import dagster as dg
 
+from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
+from blueprint_pipeline.sql_models.columns import ColumnDoc
+from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline.warehouse import Warehouse, quote
 
 PREVIEW_ROWS = 5
@@ -69,8 +72,33 @@ KEY_FIGURES = {
 }
 
 
-def preview_columns(columns: list[str]) -> list[str]:
-    return [c for c in columns if not PERSONAL.search(c.lower())]
+def _documented(table: str) -> dict[str, ColumnDoc]:
+    return load_project(SQL_PROJECT_DIR).column_docs().get(table, {})
+
+
+def preview_columns(columns: list[str], table: str = "") -> list[str]:
+    """The columns a preview may show: none the catalogue marks personal, none whose name says so."""
+    docs = _documented(table) if table else {}
+    return [
+        c
+        for c in columns
+        if not PERSONAL.search(c.lower()) and not (c.lower() in docs and docs[c.lower()].personal)
+    ]
+
+
+def column_schema(typed: list[tuple[str, str]], docs: dict[str, ColumnDoc]) -> dg.TableSchema:
+    """The table's columns as built, with their types and the catalogue's descriptions."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=name,
+                type=kind.lower(),
+                description=docs[name.lower()].description or None if name.lower() in docs else None,
+                tags={"personal": ""} if name.lower() in docs and docs[name.lower()].personal else {},
+            )
+            for name, kind in typed
+        ]
+    )
 
 
 def published(warehouse: Warehouse, table: str) -> dict:
@@ -79,9 +107,11 @@ def published(warehouse: Warehouse, table: str) -> dict:
     with warehouse.session() as session:
         if not session.table_exists(table):
             return {}
-        columns = [c for c, _ in session.columns(table)]
+        typed = session.columns(table)
         metadata: dict = {"dagster/row_count": session.row_count(table)}
-    shown = preview_columns(columns)
+    columns = [c for c, _ in typed]
+    metadata["dagster/column_schema"] = column_schema(typed, _documented(table))
+    shown = preview_columns(columns, table)
     if table in KEY_FIGURES:
         label, sql = KEY_FIGURES[table]
         try:

@@ -1,0 +1,63 @@
+"""The column catalogue: each model's YAML (and python_models.yml for the tables Python assets
+build) describes its columns as dbt does, with what governance needs in `meta`:
+
+    columns:
+      - name: email
+        description: The person's email address, lower-cased and trimmed.
+        meta: {personal: true, labels: [contact_point]}
+
+`personal` says whether the value identifies or describes a natural person; `labels` are free
+governance labels. The UI shows each table's columns with their descriptions (`dagster/column_schema`,
+published.py), and `test_columns.py` fails when a column of a built table has no entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from blueprint_pipeline.core.errors import SqlModelError
+
+META_KEYS = ("personal", "labels")
+
+
+@dataclass(frozen=True)
+class ColumnDoc:
+    name: str
+    description: str = ""
+    personal: bool | None = None  # None: not said yet
+    labels: tuple[str, ...] = ()
+
+
+def parse_columns(path: Path, where: str, entries: Any) -> tuple[ColumnDoc, ...]:
+    """The `columns:` list of one model's YAML entry (its `data_tests` are read by tests.py)."""
+    docs = []
+    for entry in entries or []:
+        if not isinstance(entry, dict) or not entry.get("name"):
+            raise SqlModelError(f"{path}: {where}: a column is a mapping with a name, got {entry!r}")
+        meta = entry.get("meta") or {}
+        if not isinstance(meta, dict) or set(meta) - set(META_KEYS):
+            raise SqlModelError(
+                f"{path}: {where}: column {entry['name']}: meta takes {list(META_KEYS)}, got {meta!r}"
+            )
+        personal = meta.get("personal")
+        if personal is not None and not isinstance(personal, bool):
+            raise SqlModelError(f"{path}: {where}: column {entry['name']}: personal is true or false")
+        labels = meta.get("labels") or []
+        if not isinstance(labels, list):
+            raise SqlModelError(f"{path}: {where}: column {entry['name']}: labels is a list")
+        docs.append(
+            ColumnDoc(
+                str(entry["name"]).lower(),
+                " ".join(str(entry.get("description") or "").split()),
+                personal,
+                tuple(str(label) for label in labels),
+            )
+        )
+    names = [d.name for d in docs]
+    if len(set(names)) != len(names):
+        raise SqlModelError(
+            f"{path}: {where}: a column is listed twice: {sorted({n for n in names if names.count(n) > 1})}"
+        )
+    return tuple(docs)
