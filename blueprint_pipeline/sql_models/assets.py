@@ -20,6 +20,7 @@ from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.quality.gx_suites import run_suite
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.sql_models.checks import check_result, check_spec
+from blueprint_pipeline.sql_models.lineage import column_lineage, derive, upstream_columns
 from blueprint_pipeline.sql_models.project import SqlModel, SqlProject
 from blueprint_pipeline.sql_models.published import published
 from blueprint_pipeline.sql_models.runner import build_model, load_seed, run_tests
@@ -100,6 +101,17 @@ def gx_check_result(warehouse: Warehouse, model: SqlModel) -> dg.AssetCheckResul
     )
 
 
+def _lineage(context, warehouse: Warehouse, project: SqlProject, model: SqlModel) -> dict:
+    """The model's derived column lineage, as metadata; a model sqlglot cannot read has none."""
+    try:
+        with warehouse.session() as session:
+            upstream = upstream_columns(session, project, model)
+        return {"dagster/column_lineage": column_lineage(project, derive(project.render(model), upstream))}
+    except Exception as exc:  # noqa: BLE001 - lineage is shown, never needed to build
+        context.log.warning(f"{model.name}: no column lineage ({type(exc).__name__}: {str(exc)[:200]})")
+        return {}
+
+
 def build_selected_models(
     context: dg.AssetExecutionContext,
     project: SqlProject,
@@ -153,6 +165,7 @@ def build_selected_models(
                 asset_key=model.name,
                 metadata={
                     **published(warehouse, model.name),
+                    **_lineage(context, warehouse, project, model),
                     "dagster/row_count": built.row_count,
                     "rows_inserted": built.rows_inserted,
                     "rows_replaced": built.rows_replaced,

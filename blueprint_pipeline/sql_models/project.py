@@ -149,13 +149,21 @@ class SqlProject:
         """Table -> column -> its catalogue entry, for every model and Python-built table."""
         found = {name: {c.name: c for c in m.columns} for name, m in self.models.items()}
         for m in self.python_models.values():
-            found[m.alias or m.name] = {c.name: c for c in m.columns}
+            found[m.table] = {c.name: c for c in m.columns}
         return found
+
+    def table_of(self, ref: str) -> str:
+        """The table `ref()` reads: a Python model's alias, else the name itself."""
+        return self.python_models[ref].table if ref in self.python_models else ref
+
+    def asset_of(self, table: str) -> str:
+        """The asset that writes `table`: the Python model aliased to it, else the table's name."""
+        return next((m.name for m in self.python_models.values() if m.alias == table), table)
 
     def _ref(self, name: str) -> str:
         if name not in self.models and name not in self.seeds and name not in self.python_models:
             raise SqlModelError(f"ref('{name}'): no model named {name} in {self.root}")
-        return quote(self.python_models[name].table if name in self.python_models else name)
+        return quote(self.table_of(name))
 
     def _source(self, system: str, obj: str) -> str:
         if self.sources and (system, obj) not in self.sources:
