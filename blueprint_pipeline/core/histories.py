@@ -15,7 +15,8 @@ FORWARD_ONLY: dict[str, tuple[str, tuple[str, ...]]] = {
     "buying_group_stage_history": ("changed_at", ("buying_group_stage_history", *_JOURNEYS)),
     "journey_runs": ("last_run_at", _JOURNEYS),
     "account_audience_history": ("happened_at", ("account_audience_history",)),
-    "buying_group_member_events": ("happened_at", ("buying_group_member_events", *_JOURNEYS)),
+    "buying_group_member_events": ("happened_at", ("buying_group_member_events",)),
+    "journey_member_events": ("happened_at", _JOURNEYS),
     "person_id_history": ("happened_at", ("person_registry",)),
 }
 

@@ -72,6 +72,7 @@ REDACT = {
         "last_error",
     ],
     "buying_group_member_events": ["person_id", "matched_condition"],
+    "journey_member_events": ["person_id", "matched_condition"],
     "person_id_history": ["person_id", "other_person_id"],
     "person_score_adjustments": ["person_id"],
     "journey_score_adjustments": ["person_id"],

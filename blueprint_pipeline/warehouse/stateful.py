@@ -140,6 +140,17 @@ JOURNEY_TABLES: dict[str, dict[str, str]] = {
         "journey_id": T,
         "happened_at": TS,
     },
+    "journey_member_events": {
+        "event_seq": INT,
+        "step_key": T,
+        "buying_group_id": T,
+        "person_id": T,
+        "event": T,
+        "role": T,
+        "matched_condition": T,
+        "happened_at": TS,
+        "config_version": T,
+    },
     "journey_score_adjustments": {
         "step_key": T,
         "person_id": T,
@@ -232,7 +243,11 @@ TABLES: dict[str, Stateful] = {
     ),
     "buying_group_member_events": Stateful(
         {"event_seq": INT, "buying_group_id": T, "person_id": T, "event": T, "role": T, "actor": T,
-         "matched_condition": T, **_LOGGED},
+         "matched_condition": T, **_LOGGED, "request_key": T},
+        # A journey's change arrives from journey_member_events, keyed by its step (once only).
+        steps=(Step(2, "a journey's changes keep their step key", (
+            "alter table buying_group_member_events add column if not exists request_key varchar",
+        )),),
     ),
     "buying_group_stage_history": Stateful(
         {"change_seq": INT, "buying_group_id": T, "stage_model": T, "from_stage": T, "to_stage": T,

@@ -26,9 +26,14 @@ Hal and Ivy are recorded as removed from it.
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 
+import pandas as pd
 import pytest
 
+from blueprint_pipeline.defs.buying_groups.assets import apply_journey_changes
+from blueprint_pipeline.journeys.tables import append
+from blueprint_pipeline.warehouse.stateful import create
 from blueprint_pipeline_tests.conftest import FIXTURES
 from blueprint_pipeline_tests.identity.test_unified import AC1, GL1, GL2, pid
 from blueprint_pipeline_tests.ingestion.test_two_drops import build
@@ -250,3 +255,44 @@ def test_roles_on_the_parsed_title(warehouse, setup, monkeypatch):
             (IVY, "Champion", "function data; seniority head (title 'Head of Data')", "data", "head"),
         ]
     )
+
+
+def test_journey_changes_join_the_history_once_in_their_order(warehouse):
+    """The journeys' membership changes (journey_member_events, their own effect table) join the
+    history at the buying groups' next run. Worked by hand: the history holds a rule event (seq 4);
+    the journeys changed p2 then removed p1 (their seqs 1, 2) on 03-02 and added p3 later (03-09,
+    after this run's as-of, so not yet). The run appends seq 5 (p2) and 6 (p1) as actor journey
+    with their step keys; a second call appends nothing."""
+    with warehouse.transaction() as session:
+        create(session, "buying_group_member_events", "journey_member_events")
+        session.execute(
+            "insert into buying_group_member_events (event_seq, buying_group_id, person_id, event, role, actor, "
+            "matched_condition, happened_at, config_version) values "
+            "(4, 'g1', 'p1', 'added', 'Champion', 'rule', 'title', '2026-03-01', 'v1')"
+        )
+        changes = [
+            ("k2", "p2", "changed", "Influencer", "2026-03-02"),
+            ("k1", "p1", "removed", "Champion", "2026-03-02"),
+            ("k3", "p3", "added", "User", "2026-03-09"),
+        ]
+        append(
+            session,
+            "journey_member_events",
+            [
+                {"step_key": k, "buying_group_id": "g1", "person_id": p, "event": e, "role": r,
+                 "matched_condition": "journey j, node n", "happened_at": pd.Timestamp(at), "config_version": "v1"}
+                for k, p, e, r, at in changes
+            ],
+            sequence="event_seq",
+        )  # fmt: skip
+    as_of = datetime(2026, 3, 5)
+    for expected in (2, 0):
+        with warehouse.transaction() as session:
+            assert apply_journey_changes(session, as_of) == expected
+    assert warehouse.fetchall(
+        "select event_seq, person_id, event, actor, request_key from buying_group_member_events order by event_seq"
+    ) == [
+        (4, "p1", "added", "rule", None),
+        (5, "p2", "changed", "journey", "k2"),
+        (6, "p1", "removed", "journey", "k1"),
+    ]

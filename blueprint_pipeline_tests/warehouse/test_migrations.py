@@ -134,3 +134,25 @@ def test_score_adjustments_journeys_made_move_to_their_own_table(warehouse):
         ("k1", "p1", 5.0)
     ]
     assert migrate(warehouse) == []
+
+
+def test_membership_history_gains_the_journeys_step_keys(warehouse):
+    with warehouse.transaction() as session:
+        session.execute(
+            "create table buying_group_member_events (event_seq bigint, buying_group_id varchar, "
+            "person_id varchar, event varchar, role varchar, actor varchar, matched_condition varchar, "
+            "happened_at timestamp, config_version varchar)"
+        )
+        session.execute(
+            "insert into buying_group_member_events values (1, 'g1', 'p1', 'added', 'User', 'journey', "
+            "'journey j, node n', '2026-11-02', 'v1')"
+        )
+    done = migrate(warehouse)
+    assert (
+        f"buying_group_member_events: version 1 -> 2 ({STEPS['buying_group_member_events'][0].why})" in done
+    )
+    # Changes journeys wrote before keep no key: they are in the history already, never applied again.
+    assert warehouse.fetchall("select person_id, actor, request_key from buying_group_member_events") == [
+        ("p1", "journey", None)
+    ]
+    assert migrate(warehouse) == []

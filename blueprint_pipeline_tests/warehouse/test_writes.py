@@ -20,7 +20,6 @@ TO_MOVE = {
 TO_MOVE_WHEN_THEY_HAPPEN = {
     ("journeys", "buying_group_stage_history"),
     ("journeys", "buying_group_stage_refusals"),
-    ("journeys", "buying_group_member_events"),
 }
 
 

@@ -49,6 +49,33 @@ INPUTS = [
 ]
 
 
+JOURNEY_CHANGES = "journey_member_events"  # the journeys' effect table, from the previous run
+
+
+def apply_journey_changes(session: Session, as_of) -> int:
+    """Append the membership changes journeys made since this asset last ran to the history, once
+    each (by step key), in the order the journeys made them: the journeys run after this asset (an
+    edge from them would be a cycle), so their changes join the history at its next run."""
+    create(session, EVENTS_TABLE)
+    if not session.table_exists(JOURNEY_CHANGES):
+        return 0
+    new = (
+        f"from {JOURNEY_CHANGES} as j where j.happened_at <= $as_of and not exists "
+        f"(select 1 from {EVENTS_TABLE} as e where e.request_key = j.step_key)"
+    )
+    first = int(session.scalar(f"select coalesce(max(event_seq), 0) from {EVENTS_TABLE}"))
+    count = int(session.scalar(f"select count(*) {new}", {"as_of": as_of}))
+    session.execute(
+        f"insert into {EVENTS_TABLE} (event_seq, buying_group_id, person_id, event, role, actor, "
+        "matched_condition, happened_at, config_version, request_key) "
+        f"select {first} + row_number() over (order by j.event_seq), j.buying_group_id, j.person_id, "
+        "j.event, j.role, 'journey', j.matched_condition, j.happened_at, j.config_version, j.step_key "
+        f"{new}",
+        {"as_of": as_of},
+    )
+    return count
+
+
 def _journey_state(session: Session) -> pd.DataFrame:
     """Per group and person whose last membership event a journey made: that event."""
     if not session.table_exists(EVENTS_TABLE):
@@ -95,7 +122,9 @@ def _current_state(session: Session) -> pd.DataFrame:
         _spec(
             EVENTS_TABLE,
             "Append-only membership history (added / changed / removed, actor, as-of time); its last "
-            "entry per group and person is the current membership.",
+            "entry per group and person is the current membership. The journeys' changes join it at "
+            f"the start of the next run, from `{JOURNEY_CHANGES}` (docs/architecture.md, the journey "
+            "feedback loop).",
             INPUTS,
         ),
     ],
@@ -115,6 +144,7 @@ def buying_groups(
     audiences = sorted({i.audience for i in config.solution_interests.values()}) or [""]
     with checked_transaction(warehouse, *TABLES) as (session, checked):
         check_history_moves_forward(session, facts.as_of, EVENTS_TABLE)
+        from_journeys = apply_journey_changes(session, facts.as_of)
         params = {f"a{i}": a for i, a in enumerate(audiences)}
         wanted = f"where audience_id in ({', '.join(f'${name}' for name in params)})"
         in_audiences = f"(select account_id from account_audience_members {wanted})"
@@ -212,7 +242,9 @@ def buying_groups(
         ),
         dg.MaterializeResult(
             asset_key=EVENTS_TABLE,
-            metadata={f"{k}": int(v) for k, v in event_counts.items()} | facts.metadata(),
+            metadata={f"{k}": int(v) for k, v in event_counts.items()}
+            | {"from_journeys": from_journeys, "reads_previous_run": JOURNEY_CHANGES}
+            | facts.metadata(),
         ),
     )
     yield dg.AssetCheckResult(

@@ -40,6 +40,8 @@ EFFECT_TABLES = {
     "linkedin_audience_additions": "Append-only: accounts journeys added to LinkedIn audiences.",
     "crm_field_updates": "Append-only: Account field values journeys set; crm_writeback writes them out.",
     "buying_group_status_history": "Append-only: buying-group statuses journeys set (set_status nodes).",
+    "journey_member_events": "Append-only: members journeys added, changed or removed (set_role "
+    "nodes); buying_groups applies them to its membership history at the start of the next run.",
     "journey_score_adjustments": "Append-only: points journeys added to persons' scores (change_score "
     "nodes); scoring's person_score_adjustments copies it at the start of the next run.",
 }
@@ -84,8 +86,8 @@ def _next(session: Session, table: str, column: str) -> int:
 
 
 def _write(session: Session, out: Effects, version: str) -> dict[str, int]:
-    """Everything a run did, in the caller's transaction: state, log, outbox and the effects on
-    the tables other layers own (stage history, membership history), marked actor `journey`."""
+    """Everything a run did, in the caller's transaction: state, log, outbox, the effect tables,
+    and the stage moves and refusals (still in the stage layer's tables), marked actor `journey`."""
     if out.enrolments:
         _delete_keys(session, "journey_enrolments", "enrolment_id", list(out.enrolments))
         append(session, "journey_enrolments", list(out.enrolments.values()))
@@ -153,29 +155,11 @@ def _write(session: Session, out: Effects, version: str) -> dict[str, int]:
             for r in out.stage_refusals
         ],
     )
-    first = _next(session, "buying_group_member_events", "event_seq")
-    _insert(
+    effects["journey_member_events"] = append(
         session,
-        "buying_group_member_events",
-        [
-            {
-                "event_seq": first + i,
-                **{
-                    k: m[k]
-                    for k in (
-                        "buying_group_id",
-                        "person_id",
-                        "event",
-                        "role",
-                        "matched_condition",
-                        "happened_at",
-                    )
-                },
-                "actor": "journey",
-                "config_version": version,
-            }
-            for i, m in enumerate(out.member_events)
-        ],
+        "journey_member_events",
+        [m | {"config_version": version} for m in out.member_events],
+        sequence="event_seq",
     )
     if out.runs:
         _delete_keys(session, "journey_runs", "journey_id", list(out.runs))
