@@ -133,8 +133,9 @@ def _one(path: Path, where: str, entry: Any, known: dict[str, tuple[str, ...]]) 
     if not isinstance(options, dict):
         raise SqlModelError(f"{path}: {where}: test '{kind}' expects a mapping of options")
     if "severity" in options:
+        named = f" ({options['name']})" if options.get("name") else ""
         raise SqlModelError(
-            f"{path}: {where}: test '{kind}': severity goes under config, as dbt writes it: "
+            f"{path}: {where}: test '{kind}'{named}: severity goes under config, as dbt writes it: "
             f"{{config: {{severity: {options['severity']}}}}}"
         )
     unknown = set(options) - set(known[kind]) - set(COMMON_OPTIONS)
@@ -219,7 +220,10 @@ def _declared(path: Path, where: str, meta: dict) -> list:
 
 def parse_model_tests(path: Path, meta: dict, primary_key: tuple[str, ...]) -> tuple[ModelTest, ...]:
     """The tests of one model from its YAML entry; the primary key's tests always block."""
-    yaml_path = meta.get("_yaml", path)
+    # Messages name the file and the model: one YAML file describes many models.
+    yaml_path = (
+        f"{meta.get('_yaml', path)}: model {meta['name']}" if meta.get("name") else meta.get("_yaml", path)
+    )
     tests: list[ModelTest] = []
     if len(primary_key) == 1:
         tests += [

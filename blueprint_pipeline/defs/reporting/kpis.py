@@ -1,7 +1,8 @@
 """Group `reporting`: the KPI tables, SQL models in dbt_like_sql/reporting/ (docs/reporting.md),
 and the reporting config they join.
 
-One step builds both: the config tables first (`reporting_*`: config `reporting`, the qualified
+One multi-asset builds both (Dagster may run it in several steps, as the SQL layers): the config
+tables first (`reporting_*`: config `reporting`, the qualified
 stages and each interest's opportunity type, as tables, so no config value is pasted into SQL),
 then the selected models in dependency order, by the SQL layers' own runner. Each KPI's
 materialisation also shows its definition, the label of the figure it measures (which depends on
