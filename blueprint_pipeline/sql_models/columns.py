@@ -8,8 +8,9 @@ build) describes its columns as dbt does, with what governance needs in `meta`:
 
 `personal` (optional: absent means "not said yet") says whether the value identifies or describes a
 natural person: such a column is never previewed and is tagged in the UI; `labels` are free
-governance labels. docs/sql_models.md, "Columns", says what reads them. The UI shows each table's columns with their descriptions (`dagster/column_schema`,
-published.py), and `test_columns.py` fails when a column of a built table has no entry.
+governance labels. The UI shows each table's columns with their descriptions
+(`dagster/column_schema`, published.py), and `test_columns.py` fails when a column of a built table
+has no entry (docs/sql_models.md, "Columns").
 """
 
 from __future__ import annotations
