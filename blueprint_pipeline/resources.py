@@ -54,6 +54,16 @@ def automation_on() -> bool:
     return os.environ.get(AUTOMATION_ENV, "").lower() in ("on", "1", "true")
 
 
+def sensor_status() -> dg.DefaultSensorStatus:
+    """How every sensor of the project starts (automation_on)."""
+    return dg.DefaultSensorStatus.RUNNING if automation_on() else dg.DefaultSensorStatus.STOPPED
+
+
+def schedule_status() -> dg.DefaultScheduleStatus:
+    """How every schedule of the project starts (automation_on)."""
+    return dg.DefaultScheduleStatus.RUNNING if automation_on() else dg.DefaultScheduleStatus.STOPPED
+
+
 def refresh_cron() -> str:
     return os.environ.get(REFRESH_CRON_ENV, "0 6 * * *")
 

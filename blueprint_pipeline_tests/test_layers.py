@@ -4,9 +4,8 @@ Units: each package under `blueprint_pipeline/` (each `defs/<layer>` on its own)
 module. Rules: `core` imports nothing else of the project and only `runtime` imports `runtime`
 (the bottom and the top of docs/architecture.md#package-layout); no import cycle between units;
 the domain packages never import the wiring (`defs`), which only `definitions.py` assembles; one
-`defs` layer never imports another. The
-cycles and exceptions that exist today are listed here, each to be removed by issue 24 slice (a)
-(docs/plan.md): a new one fails, and so does a listed one that is gone (delete its line)."""
+`defs` layer never imports another. No exception is listed: a new import that breaks a rule fails
+with the edges that do."""
 
 from __future__ import annotations
 
@@ -19,19 +18,6 @@ from scipy.sparse.csgraph import connected_components
 
 PACKAGE = Path(__file__).parents[1] / "blueprint_pipeline"
 
-# Edges inside today's one package cycle (importer -> imported), with why each exists. (The config
-# no longer reaches up: the journeys' and policies' checks run from resources.load_config.)
-KNOWN_CYCLE_EDGES = {
-    ("governance", "ingestion"),  # forget and identifiers read the landing contract
-    ("governance", "sql_models"),
-    ("ingestion", "governance"),  # raw_load suppresses forgotten identifiers
-    ("ingestion", "sql_models"),  # the file contract lives in sources.yml
-    ("sql_models", "ingestion"),  # the generic runner loads raw files
-    ("sql_models", "resources"),  # the SQL layers' assets take the config resource
-    ("resources", "governance"),  # load_config runs the policies' check
-}
-KNOWN_WIRING_IMPORTS = {("runtime", "defs.governance"), ("runtime", "defs.journeys")}  # cli, bench
-KNOWN_DEFS_IMPORTS = {("defs.qualification", "defs.journeys")}
 WIRING = "definitions"  # the one module that assembles the defs
 
 
@@ -71,17 +57,13 @@ def _cycle_edges(edges: dict[str, set[str]]) -> set[tuple[str, str]]:
 
 
 def test_no_new_import_cycle_between_packages():
-    found = _cycle_edges(_imports())
-    assert found - KNOWN_CYCLE_EDGES == set(), "new imports that close a cycle between packages"
-    assert KNOWN_CYCLE_EDGES - found == set(), "a listed cycle edge is gone: delete it from KNOWN_CYCLE_EDGES"
+    assert _cycle_edges(_imports()) == set(), "imports that close a cycle between packages"
 
 
 def test_only_the_wiring_imports_the_defs():
     edges = _imports()
     found = {(u, v) for u, targets in edges.items() for v in targets if v.startswith("defs") and u != WIRING}
-    across = {(u, v) for u, v in found if u.startswith("defs")}
-    assert found - across == KNOWN_WIRING_IMPORTS
-    assert across == KNOWN_DEFS_IMPORTS
+    assert found == set(), "only definitions.py imports the defs (one layer's defs never another's)"
 
 
 def test_the_core_imports_nothing_and_nothing_imports_the_runtime():

@@ -41,7 +41,7 @@ from blueprint_pipeline.governance.contact_points import (
     phone_hash,
     sql_literal_pattern,
 )
-from blueprint_pipeline.governance.identifiers import (
+from blueprint_pipeline.ingestion.identifiers import (
     EMAIL_COLUMNS,
     FORGOTTEN,
     SYSTEMS,

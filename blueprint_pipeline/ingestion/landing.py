@@ -11,7 +11,7 @@ from pathlib import Path
 from blueprint_pipeline.config.models import SourcesConfig
 from blueprint_pipeline.core.errors import ConfigError
 from blueprint_pipeline.core.naming import snake_case
-from blueprint_pipeline.sql_models.project import SourceObject
+from blueprint_pipeline.ingestion.contract import SourceObject
 
 
 def raw_column(field: str) -> str:

@@ -28,7 +28,8 @@ import duckdb
 
 from blueprint_pipeline.core.faults import crash_point
 from blueprint_pipeline.core.redact import redacted
-from blueprint_pipeline.governance.identifiers import forgotten_hit, rewrite_csv, suppress, suppressed
+from blueprint_pipeline.ingestion.contract import SourceObject
+from blueprint_pipeline.ingestion.identifiers import forgotten_hit, rewrite_csv, suppress, suppressed
 from blueprint_pipeline.ingestion.landing import (
     OUTSIDE,
     duplicate_fields,
@@ -39,7 +40,6 @@ from blueprint_pipeline.ingestion.landing import (
     read_header,
 )
 from blueprint_pipeline.ingestion.validation import error_expression, errors_column, salesforce_id_18
-from blueprint_pipeline.sql_models.project import SourceObject
 from blueprint_pipeline.warehouse import Session, Warehouse, quote
 from blueprint_pipeline.warehouse.stateful import create
 

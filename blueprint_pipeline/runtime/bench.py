@@ -247,7 +247,9 @@ def _journeys_bench(where: list[str], env: dict, times: dict[str, str]) -> dict:
     two days later that moves them past their waits, and one evaluation of the journey sensor."""
     import dagster as dg
 
-    from blueprint_pipeline.defs.journeys.sensors import journey_steps_sensor
+    from blueprint_pipeline.definitions import build_definitions
+
+    journey_steps_sensor = build_definitions().get_sensor_def("journey_steps_sensor")
 
     entry_seconds, entry = _blueprint(
         "run", *where, "--as-of", times["entry"], "--select", JOURNEY_KEYS, env=env

@@ -140,9 +140,9 @@ def _cmd_simulate_config(args: argparse.Namespace) -> int:
 def _cmd_forget(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from blueprint_pipeline.defs.governance.deletion_requests import places, read_requests
     from blueprint_pipeline.governance.forget import forget
-    from blueprint_pipeline.resources import ActivationResource, DeliveryResource, load_config
+    from blueprint_pipeline.governance.requests import places, read_requests
+    from blueprint_pipeline.resources import ActivationResource, DeliveryResource, load_config, reports_dir
 
     addresses = list(args.email or [])
     if args.file:
@@ -159,7 +159,9 @@ def _cmd_forget(args: argparse.Namespace) -> int:
     warehouse = _warehouse(args.warehouse)
     warehouse.check_reachable()
     landing = Path(args.landing).resolve() if args.landing else DEFAULT_LANDING_DIR
-    where = places(loaded, landing, ActivationResource().root, DeliveryResource().mailbox_folder())
+    where = places(
+        loaded, landing, ActivationResource().root, DeliveryResource().mailbox_folder(), reports_dir()
+    )
     now = datetime.now(UTC).replace(tzinfo=None)
     outcomes = forget(warehouse, addresses, origin="blueprint forget", at=now, places=where)
     for outcome in outcomes:

@@ -18,7 +18,6 @@ from blueprint_pipeline.core.naming import source_table
 from blueprint_pipeline.core.redact import redacted
 from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.quality.gx_suites import run_suite
-from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.sql_models.checks import check_result, check_spec
 from blueprint_pipeline.sql_models.lineage import column_lineage, derive, upstream_columns
 from blueprint_pipeline.sql_models.project import SqlModel, SqlProject
@@ -116,7 +115,7 @@ def build_selected_models(
     context: dg.AssetExecutionContext,
     project: SqlProject,
     warehouse: Warehouse,
-    blueprint_config: BlueprintConfigResource,
+    config_version: str,
     *,
     layer: str,
     extra_metadata: Callable[[SqlModel], dict] | None = None,
@@ -124,7 +123,7 @@ def build_selected_models(
     """The body of a layer's asset: the selected models built in dependency order, each with its
     tests; the step fails at the end if one failed. `extra_metadata` adds what the asset that
     declares the models shows beside each table."""
-    facts = run_facts(context, blueprint_config.loaded.version)
+    facts = run_facts(context, config_version)
     selected = {k.to_user_string() for k in context.selected_asset_keys}
     selected_checks = set(context.selected_asset_check_keys)
     blocked: set[str] = set()
@@ -209,13 +208,12 @@ def build_layer_assets(project: SqlProject, layer: str) -> dg.AssetsDefinition:
         check_specs=[spec for m in models for spec in check_specs_for(m)],
         can_subset=True,
         description=f"The SQL models of dbt_like_sql/{layer}/, built in dependency order.",
+        # By key, not by type: this generic layer knows the config only by its version.
+        required_resource_keys={"warehouse", "blueprint_config"},
     )
-    def _layer(
-        context: dg.AssetExecutionContext,
-        warehouse: Warehouse,
-        blueprint_config: BlueprintConfigResource,
-    ):
-        yield from build_selected_models(context, project, warehouse, blueprint_config, layer=layer)
+    def _layer(context: dg.AssetExecutionContext):
+        warehouse, version = context.resources.warehouse, context.resources.blueprint_config.loaded.version
+        yield from build_selected_models(context, project, warehouse, version, layer=layer)
 
     return _layer
 

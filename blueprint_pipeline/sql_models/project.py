@@ -16,35 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 
 from blueprint_pipeline.core.errors import SqlModelError
 from blueprint_pipeline.core.naming import snake_case, source_table
+from blueprint_pipeline.ingestion.contract import SourceObject, load_contract, read_yaml
 from blueprint_pipeline.sql_models.columns import ColumnDoc, parse_columns
 from blueprint_pipeline.sql_models.tests import ModelTest, parse_model_tests
 from blueprint_pipeline.warehouse.base import checked_identifier, quote
 
 MATERIALIZATIONS = ("table", "incremental")
 SPECIAL_DIRS = ("macros", "seeds")  # not layers: Jinja macros for every model, CSV seed tables
-
-
-@dataclass(frozen=True)
-class SourceObject:
-    system: str
-    name: str
-    key: str
-    columns: tuple[str, ...]
-    files: tuple[str, ...] = ()  # default file-name patterns, matched case-insensitively
-    types: tuple[tuple[str, str], ...] = ()  # (field, type) for typed fields; others are text
-    pack_extra_columns_into: str = ""  # a JSON field that gathers unknown columns when absent
-    description: str = ""
-
-    def type_of(self, field: str) -> str:
-        return dict(self.types).get(field, "text")
-
-    @property
-    def table(self) -> str:
-        return source_table(self.system, self.name)
 
 
 @dataclass(frozen=True)
@@ -282,53 +263,16 @@ def _expectations(meta: dict) -> tuple[tuple[str, tuple[tuple[str, Any], ...]], 
     return tuple(found)
 
 
-def _load_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise SqlModelError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise SqlModelError(f"{path}: expected a mapping at the top level")
-    return data
-
-
 def _model_meta(layer_dir: Path) -> dict[str, dict]:
     meta: dict[str, dict] = {}
     for path in sorted(layer_dir.glob("*.yml")):
-        for entry in _load_yaml(path).get("models", []):
+        for entry in read_yaml(path).get("models", []):
             if not isinstance(entry, dict) or "name" not in entry:
                 raise SqlModelError(f"{path}: each entry under 'models' needs a 'name'")
             if not (layer_dir / f"{entry['name']}.sql").exists():
                 raise SqlModelError(f"{path}: model '{entry['name']}' has no {entry['name']}.sql")
             meta[entry["name"]] = {**entry, "_yaml": path}
     return meta
-
-
-def _load_sources(root: Path) -> dict[tuple[str, str], SourceObject]:
-    path = root / "sources.yml"
-    if not path.exists():
-        return {}
-    found: dict[tuple[str, str], SourceObject] = {}
-    for system in _load_yaml(path).get("sources", []):
-        for obj in system.get("objects", []):
-            try:
-                names, types = _columns(obj["columns"])
-                so = SourceObject(
-                    system=system["name"],
-                    name=obj["name"],
-                    key=obj["key"],
-                    columns=names,
-                    files=tuple(obj.get("files", ())),
-                    types=types,
-                    pack_extra_columns_into=obj.get("pack_extra_columns_into", ""),
-                    description=str(obj.get("description", "")).strip(),
-                )
-            except (KeyError, TypeError, ValueError) as exc:
-                raise SqlModelError(f"{path}: source object {obj.get('name')!r}: {exc}") from exc
-            if so.key not in so.columns:
-                raise SqlModelError(f"{path}: {so.name}: key {so.key!r} is not one of its columns")
-            found[(so.system, so.name)] = so
-    return found
 
 
 def _load_python_models(root: Path) -> dict[str, PythonModel]:
@@ -339,7 +283,7 @@ def _load_python_models(root: Path) -> dict[str, PythonModel]:
     if not path.exists():
         return {}
     found: dict[str, PythonModel] = {}
-    for entry in _load_yaml(path).get("python_models", []) or []:
+    for entry in read_yaml(path).get("python_models", []) or []:
         if not isinstance(entry, dict) or "name" not in entry:
             raise SqlModelError(f"{path}: each python model is `- name: <asset>`, got {entry!r}")
         name = checked_identifier(entry["name"], f"python model name in {path}")
@@ -361,21 +305,6 @@ def _load_python_models(root: Path) -> dict[str, PythonModel]:
     return found
 
 
-def _columns(entries: list) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
-    """`[Id, {CreatedDate: timestamp}]` -> the field names and the (field, type) pairs."""
-    names, types = [], []
-    for entry in entries:
-        if isinstance(entry, str):
-            names.append(entry)
-        elif isinstance(entry, dict) and len(entry) == 1:
-            name, type_name = next(iter(entry.items()))
-            names.append(str(name))
-            types.append((str(name), str(type_name)))
-        else:
-            raise ValueError(f"a column is a name or {{name: type}}, got {entry!r}")
-    return tuple(names), tuple(types)
-
-
 _PARSED: dict[tuple, SqlProject] = {}
 
 
@@ -395,7 +324,7 @@ def load_project(root: Path) -> SqlProject:
 
 def _parse_project(root: Path) -> SqlProject:
     macros = "".join(p.read_text(encoding="utf-8") for p in sorted((root / "macros").glob("*.sql")))
-    sources = _load_sources(root)
+    sources = load_contract(root)
     seeds = {
         checked_identifier(p.stem, f"seed name (file {p})"): p for p in sorted((root / "seeds").glob("*.csv"))
     }

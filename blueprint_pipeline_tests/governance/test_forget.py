@@ -156,7 +156,7 @@ def test_only_the_persons_rows_go_even_with_blank_ids(warehouse, tmp_path):
 
 
 def test_request_files_and_arguments_are_checked(tmp_path):
-    from blueprint_pipeline.defs.governance.deletion_requests import read_requests
+    from blueprint_pipeline.governance.requests import read_requests
     from blueprint_pipeline.runtime.cli import main
 
     requests = tmp_path / "requests.csv"

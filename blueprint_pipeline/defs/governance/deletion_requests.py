@@ -8,7 +8,8 @@ import dagster as dg
 from blueprint_pipeline.core.atomic_files import replace_file
 from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.governance.forget import ForgetError, Outcome, Places, forget
+from blueprint_pipeline.governance.forget import ForgetError, Outcome, forget
+from blueprint_pipeline.governance.requests import places, read_requests
 from blueprint_pipeline.resources import (
     ActivationResource,
     BlueprintConfigResource,
@@ -23,45 +24,6 @@ FOLDER = "deletion_requests"
 # After ingestion. Steps run one at a time (in-process executor) and erasure covers every table,
 # so models built earlier in the same run lose the rows too, and later ones never see them.
 RAW_TABLES = sorted(o.table for o in load_project(SQL_PROJECT_DIR).sources.values())
-
-
-def read_requests(path: Path) -> list[str]:
-    """The addresses of a request file: a CSV whose `email` column (any case) holds one per row.
-    Blank rows are skipped; a value that is not an address is an error naming its row."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.reader(handle))
-    header = [h.strip().lower() for h in rows[0]] if rows else []
-    if "email" not in header:
-        raise ValueError("expected a header with an `email` column")
-    position = header.index("email")
-    addresses = []
-    for number, row in enumerate(rows[1:], start=2):
-        value = row[position].strip() if len(row) > position else ""
-        if not value:
-            continue
-        if "@" not in value:
-            raise ValueError(f"row {number}: field email is not an email address")
-        addresses.append(value)
-    if not addresses:
-        raise ValueError("no email address in the `email` column")
-    return addresses
-
-
-def places(loaded, landing: Path, activation: Path, mailbox: Path | None) -> Places:
-    """The files a forget request rewrites: landing (with the source contract, its aliases and the
-    config's file names), activation, reports and mailbox; nothing outside them."""
-    objects = {
-        o.table: (o, loaded.config.sources.aliases_for(o.system, o.name))
-        for o in load_project(SQL_PROJECT_DIR).sources.values()
-    }
-    return Places(
-        landing=landing,
-        objects=objects,
-        activation=activation,
-        mailbox=mailbox,
-        reports=reports_dir(),
-        file_names=loaded.config.sources.file_names,
-    )
 
 
 def apply(addresses: list[str], apply_one) -> tuple[list[Outcome], list[str], str]:
@@ -127,7 +89,9 @@ def deletion_requests(
                 some,
                 origin=f"file {path.name}",
                 at=facts.as_of,
-                places=places(loaded, landing.root, activation.root, delivery.mailbox_folder()),
+                places=places(
+                    loaded, landing.root, activation.root, delivery.mailbox_folder(), reports_dir()
+                ),
             ),
         )
         outcomes += done

@@ -12,12 +12,10 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from blueprint_pipeline.defs.journeys.assets import JOURNEY_RUN_TAG
-from blueprint_pipeline.resources import automation_on, refresh_cron
+from blueprint_pipeline.resources import refresh_cron, schedule_status, sensor_status
 
 JOURNEY_RUN = dg.AssetSelection.tag(JOURNEY_RUN_TAG, "") | dg.AssetSelection.assets("journey_deliveries")
 REFRESH = dg.AssetSelection.groups("audiences", "buying_groups", "scoring", "journeys", "governance")
-SENSOR_STATUS = dg.DefaultSensorStatus.RUNNING if automation_on() else dg.DefaultSensorStatus.STOPPED
-SCHEDULE_STATUS = dg.DefaultScheduleStatus.RUNNING if automation_on() else dg.DefaultScheduleStatus.STOPPED
 
 
 def now() -> datetime:
@@ -28,7 +26,7 @@ def now() -> datetime:
     name="journey_steps",
     target=JOURNEY_RUN,
     minimum_interval_seconds=60,
-    default_status=SENSOR_STATUS,
+    default_status=sensor_status(),
     description="Runs the journeys (and delivers) when an enrolment's wait or listen timeout falls due.",
 )
 def journey_steps_sensor(context: dg.SensorEvaluationContext):
@@ -50,7 +48,7 @@ refresh_schedule = dg.ScheduleDefinition(
     name="refresh_audiences_and_groups",
     cron_schedule=refresh_cron(),
     target=REFRESH,
-    default_status=SCHEDULE_STATUS,
+    default_status=schedule_status(),
     description="Rebuilds audiences, buying groups, scores, stages and journeys at the schedule's time "
     "(BLUEPRINT_REFRESH_CRON, default 06:00 UTC daily), so time windows move with the clock.",
 )

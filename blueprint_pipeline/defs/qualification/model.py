@@ -9,9 +9,8 @@ import pandas as pd
 
 from blueprint_pipeline.core.atomic_files import replace_file
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.defs.journeys.sensors import SCHEDULE_STATUS
 from blueprint_pipeline.qualification.model import train
-from blueprint_pipeline.resources import BlueprintConfigResource, models_dir, retrain_cron
+from blueprint_pipeline.resources import BlueprintConfigResource, models_dir, retrain_cron, schedule_status
 from blueprint_pipeline.warehouse import Warehouse
 
 VERSIONS = "qualification_models"
@@ -102,7 +101,7 @@ retrain_schedule = dg.ScheduleDefinition(
     # Everything the scores are built from: new extracts (sales feedback, activities, opportunities)
     # are ingested first, so the model learns from them.
     target=dg.AssetSelection.assets("readiness_scores").upstream().required_multi_asset_neighbors(),
-    default_status=SCHEDULE_STATUS,
+    default_status=schedule_status(),
     description="Ingests what has landed, rebuilds the training set from the latest history and sales "
     "feedback, retrains the readiness model and rescores the groups (BLUEPRINT_RETRAIN_CRON, default "
     "Mondays 05:00 UTC). A new model is used only once it passes its check.",

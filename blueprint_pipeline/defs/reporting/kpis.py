@@ -78,5 +78,5 @@ def kpis(
         }
 
     yield from build_selected_models(
-        context, PROJECT, warehouse, blueprint_config, layer=LAYER, extra_metadata=shown
+        context, PROJECT, warehouse, blueprint_config.loaded.version, layer=LAYER, extra_metadata=shown
     )

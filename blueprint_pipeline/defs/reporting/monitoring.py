@@ -8,7 +8,7 @@ from email.utils import formatdate
 import dagster as dg
 
 from blueprint_pipeline.core.redact import redacted
-from blueprint_pipeline.resources import BlueprintConfigResource, DeliveryResource, automation_on
+from blueprint_pipeline.resources import BlueprintConfigResource, DeliveryResource, sensor_status
 
 UI_URL_ENV = "BLUEPRINT_UI_URL"
 
@@ -27,7 +27,7 @@ def failure_message(run: dg.DagsterRun, steps: dict[str, str], error: str, ui: s
 
 @dg.run_failure_sensor(
     name="run_failure_alerts",
-    default_status=dg.DefaultSensorStatus.RUNNING if automation_on() else dg.DefaultSensorStatus.STOPPED,
+    default_status=sensor_status(),
     minimum_interval_seconds=30,
     description="Emails (and texts, when an SMS endpoint is set) reporting.monitoring's recipients "
     "about each failed run, through the journeys' delivery (SMTP or the mailbox folder).",

@@ -5,10 +5,11 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from blueprint_pipeline.core.run_facts import run_facts
+from blueprint_pipeline.ingestion.contract import SourceObject
 from blueprint_pipeline.ingestion.landing import files_for, nested_files, unmatched_files
 from blueprint_pipeline.ingestion.raw_load import ingest_object
 from blueprint_pipeline.resources import BlueprintConfigResource, LandingResource
-from blueprint_pipeline.sql_models.project import SourceObject, SqlProject
+from blueprint_pipeline.sql_models.project import SqlProject
 from blueprint_pipeline.warehouse import Warehouse
 
 FRESH = "extract_fresh"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from blueprint_pipeline.resources import LandingResource, automation_on
+from blueprint_pipeline.resources import LandingResource, sensor_status
 
 SYSTEMS = ("salesforce", "marketo", "linkedin", "tracking")
 FAST_FILES = ("marketo/activities*.csv", "tracking/events_*.csv")
@@ -26,7 +26,7 @@ FAST_PATH = (
     "(key:raw_marketo__activities or key:stg_marketo__activities or key:raw_tracking__events "
     "or key:stg_tracking__events or key:int_person_activities+) and not tag:journey_run"
 )
-STATUS = dg.DefaultSensorStatus.RUNNING if automation_on() else dg.DefaultSensorStatus.STOPPED
+STATUS = sensor_status()
 
 
 def is_fast(name: str) -> bool:

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from blueprint_pipeline.core.atomic_files import replace_file
+from blueprint_pipeline.ingestion.contract import SourceObject
 from blueprint_pipeline.ingestion.landing import map_header, raw_column, read_header
-from blueprint_pipeline.sql_models.project import SourceObject
 from blueprint_pipeline.warehouse import Session, quote
 
 FORGOTTEN = "forgotten_identifiers"
