@@ -1,10 +1,12 @@
 """A real browser: Debian's Chromium, driven by Selenium through chromedriver.
 
 A tiny generated sample is built; then the Dagster webserver is started on a free local port and
-the asset graph must show every layer and an asset page its latest materialisation; the dashboard
-file must render every chart (an SVG per plot) with no error in the browser's console.
-Screenshots go to data/screenshots/ (BLUEPRINT_SCREENSHOT_DIR). Without Chromium the tests skip,
-unless BLUEPRINT_REQUIRE_BROWSER=1 (set by .ci/run, which installs it): then they fail.
+the asset graph must show every layer; an asset page its latest materialisation and its column
+catalogue (descriptions, a personal tag); the lineage of one journey run the journeys' effect
+assets; and the dashboard file must render every chart (an SVG per plot) with no error in the
+browser's console. Screenshots go to data/screenshots/ (BLUEPRINT_SCREENSHOT_DIR). Without
+Chromium the tests skip, unless BLUEPRINT_REQUIRE_BROWSER=1 (set by .ci/run, which installs it):
+then they fail.
 """
 
 from __future__ import annotations
@@ -16,15 +18,24 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
-from blueprint_pipeline.core.paths import DATA_DIR, PROJECT_DIR
+from blueprint_pipeline.core.paths import DATA_DIR, PROJECT_DIR, SQL_PROJECT_DIR
+from blueprint_pipeline.definitions import build_definitions
+from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline_tests.test_ui import WRAPPER, free_port
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 LAYERS = ["sources", "staging", "identity", "audiences", "buying_groups", "scoring", "journeys", "activation",
           "governance", "reporting"]  # fmt: skip
+LOCATION = "blueprint_pipeline"  # workspace.yaml
+PROJECT = load_project(SQL_PROJECT_DIR)
+_GRAPH = build_definitions().resolve_asset_graph()
+JOURNEY_RUN_ASSETS = {
+    k.to_user_string() for k in _GRAPH.get_all_asset_keys() if "journey_run" in (_GRAPH.get(k).tags or {})
+}
 
 
 def _require_browser() -> None:
@@ -115,7 +126,17 @@ def _wait_for_text(browser, texts: list[str], seconds: int = 60) -> str:
         body = driver.find_element("tag name", "body").text
         return body if all(t in body for t in texts) else False
 
-    return WebDriverWait(browser, seconds, poll_frequency=1).until(shown)
+    from selenium.common.exceptions import TimeoutException
+
+    try:
+        return WebDriverWait(browser, seconds, poll_frequency=1).until(shown)
+    except TimeoutException:
+        browser.save_screenshot(str(_screenshots() / "timed_out.png"))
+        body = browser.find_element("tag name", "body").text
+        missing = [t for t in texts if t not in body]
+        pytest.fail(
+            f"{browser.current_url}: not shown within {seconds} s: {missing}; the page: {body[:1500]!r}"
+        )
 
 
 def _skip_welcome(browser) -> None:
@@ -134,6 +155,27 @@ def test_asset_graph_shows_the_layers_and_a_materialisation(webserver, browser):
     body = _wait_for_text(browser, ["Latest materialization", "Row count", "Grain: one row per person."])
     assert "identity" in body  # its group
     browser.save_screenshot(str(_screenshots() / "unified_persons.png"))
+
+
+def test_asset_page_shows_the_column_catalogue(webserver, browser):
+    """The columns' descriptions and types from the model's YAML (sql_models/columns.py), as the
+    materialisation's column schema; a personal column carries its tag."""
+    email = PROJECT.column_docs()["unified_persons"]["email"].description
+    browser.get(f"{webserver}/assets/unified_persons")
+    _wait_for_text(browser, ["Columns", email, "first_name", "personal"])
+    browser.save_screenshot(str(_screenshots() / "unified_persons_columns.png"))
+
+
+def test_lineage_shows_the_journey_effect_assets(webserver, browser):
+    """The journeys' effects are assets of their own (docs/architecture.md, the journey loop): the
+    lineage filtered to one journey run (`tag:journey_run`) lists and draws each of them."""
+    effects = sorted(JOURNEY_RUN_ASSETS - {"journey_enrolments", "journey_node_counts", "journey_step_log"})
+    assert len(effects) >= 6
+    browser.get(f"{webserver}/asset-groups~{quote('tag:journey_run')}/")
+    _wait_for_text(browser, ["Global asset lineage", *effects])
+    _skip_welcome(browser)
+    time.sleep(1)
+    browser.save_screenshot(str(_screenshots() / "journey_effects_lineage.png"))
 
 
 def test_dashboard_charts_render(built, browser):
