@@ -3,7 +3,7 @@ files land -> the landing sensor starts a build -> the journeys run -> delivery 
 in the mailbox folder. Nothing here starts a run by hand.
 
 Twice: embedded (DuckDB, the SQLite instance, steps in the run's process) and in production mode
-(issue 12: the warehouse and the Dagster instance in PostgreSQL, the sensor's run with the
+(the warehouse and the Dagster instance in PostgreSQL, the sensor's run with the
 multiprocess executor, a process per step)."""
 
 from __future__ import annotations

@@ -194,7 +194,7 @@ def test_dashboard_charts_render(built, browser):
     )
     assert drawn == expected
     assert browser.execute_script("return document.querySelectorAll('.tile').length") == 8
-    # Issue 23 (d): axes fit the data: days tick as days, never as times of day ("23:59:59.9995").
+    # Axes fit the data: days tick as days, never as times of day ("23:59:59.9995").
     ticks = browser.execute_script(
         "return [...document.querySelectorAll('.xtick text')].map(t => t.textContent)"
     )

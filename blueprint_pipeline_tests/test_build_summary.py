@@ -1,5 +1,5 @@
 """The build summary's last lines: seconds per layer, and the "open the UI" line that carries the
-run's choices to `make ui` without ever printing a password (issue 12, secrets)."""
+run's choices to `make ui` without ever printing a password."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def test_the_embedded_default_passes_its_duckdb_file_on(monkeypatch, tmp_path):
 
 
 def test_every_output_folder_is_passed_on(monkeypatch, tmp_path):
-    """Issue 21 trial: BLUEPRINT_MAILBOX_DIR was passed on to `make ui` but not the activation,
+    """A trial found: BLUEPRINT_MAILBOX_DIR was passed on to `make ui` but not the activation,
     reports and models folders, so the UI's runs wrote under data/ instead."""
     folders = {
         name: str(tmp_path / name.lower())
@@ -89,7 +89,7 @@ def test_every_output_folder_is_passed_on(monkeypatch, tmp_path):
 
 
 def test_each_failed_check_says_what_it_checks_and_whether_the_generator_meant_it():
-    """Issue 23 (d): the demo's failed checks are named with what they ask, and the ones the sample
+    """The demo's failed checks are named with what they ask, and the ones the sample
     generator spoils rows for on purpose say so (its manifest), the others do not."""
     summary = _summary("duckdb:///w.duckdb")
     summary.failed_checks = [

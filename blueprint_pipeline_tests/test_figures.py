@@ -1,4 +1,4 @@
-"""One name, one meaning (issue 23 (c), docs/figures.md): on one build of the tiny sample (the
+"""One name, one meaning (docs/figures.md): on one build of the tiny sample (the
 uninterrupted build the reliability suites share), the complete-group count, a group's score and
 velocity, an account's score and a group's stage are the same in the build summary, the KPI tables, the dashboard,
 a sales alert and the CRM write-back file, each labelled with whose it is and its scale; lists are

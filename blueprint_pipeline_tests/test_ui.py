@@ -99,7 +99,7 @@ def test_ui_shows_assets_grouped_by_layer(embedded_dagster_dev):
 
 
 def test_the_run_queue_takes_runs_one_at_a_time(embedded_dagster_dev):
-    """Issue 12: DuckDB allows one writing process, so the embedded instance's queue (dagster.yaml,
+    """DuckDB allows one writing process, so the embedded instance's queue (dagster.yaml,
     max_concurrent_runs: 1) starts a run only once the run before it has ended. Two runs of the
     same assets, submitted together: the second waits in the queue, then both succeed."""
     client = DagsterGraphQLClient("127.0.0.1", port_number=embedded_dagster_dev)

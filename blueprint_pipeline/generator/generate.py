@@ -83,7 +83,7 @@ def data_end(day: date | None = None) -> datetime:
     """The moment generated data ends: the start (00:00 UTC) of `day`, by default today.
 
     A build's "now" is the real clock unless given: data ending today keeps a demo's velocities,
-    surging and at-risk accounts meaningful on whatever day it is run (docs/decisions.md, issue 23).
+    surging and at-risk accounts meaningful on whatever day it is run (docs/decisions.md).
     """
     return datetime.combine(day or datetime.now(UTC).date(), datetime.min.time())
 

@@ -1,6 +1,6 @@
 """`blueprint compare A.duckdb B.duckdb`: are two warehouses the same, table by table, row for row?
 
-The proof a refactor owes (docs/plan.md, issue 24): build one sample at one as-of on two commits,
+The proof a refactor owes (docs/operations.md): build one sample at one as-of on two commits,
 then compare. Rows are compared as multisets (order and duplicates matter, position does not) by
 DuckDB itself (`EXCEPT ALL` both ways), so a million-row table costs seconds, not Python loops.
 Columns that record when or by which run something happened differ between any two builds;

@@ -337,7 +337,7 @@ def test_precedence_manual_over_journey_over_rule(tmp_path):
     ],
 )
 def test_shipped_roles_agree_across_word_orders_and_languages(titles, role):
-    """Issue 23: one job, one role, however the title is written (the shipped template reads the
+    """One job, one role, however the title is written (the shipped template reads the
     parsed title: "IT Director" was an Influencer and "Director of IT" a Decision Maker)."""
     config = load_config().config.buying_groups
     found = assign_roles(persons(*[(t, t, None, None) for t in titles]), config)

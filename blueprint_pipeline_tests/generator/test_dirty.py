@@ -1,4 +1,4 @@
-"""The dirty-duplicates profile: the rates of issue 22, measured on the written files (not on the
+"""The dirty-duplicates profile: the rates docs/identity.md gives, measured on the written files (not on the
 generator's own labels), a truth that covers every person record, and the same files for a seed."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 identity layer succeeds and every labelled record is in person_registry. With person matching
 switched off the scores are exactly those of matching on the normalised email alone, the only
 deterministic edge the sample leaves (it has no sync ids, conversions or merges), except at role
-mailboxes, which join nobody (issue 22 c): a wrong join of truth and registry, or a registry read
+mailboxes, which join nobody: a wrong join of truth and registry, or a registry read
 from the wrong table, gives other figures. With the shipped
 Splink matching, recall rises well above that and precision stays high."""
 
@@ -44,7 +44,7 @@ def test_identity_bench_on_the_tiny_dirty_sample_scores_exact_email_matching(tmp
 
     matched = run_identity_bench("dirty-duplicates", "tiny", 3, tmp_path, reuse=True)
     assert matched.build_exit_code == 0 and matched.missing == 0, matched.summary
-    # issue 22's goal, held on the tiny set (measured at seed 3: see docs/identity.md)
+    # the goal of probabilistic matching, held on the tiny set (measured at seed 3: see docs/identity.md)
     assert matched.scores.precision >= 0.98 and matched.scores.recall >= 0.92, matched.scores
     assert matched.by_defect.loc["no_email", "joined_share"] > 0.0  # name, company, phone join them
 

@@ -1,5 +1,5 @@
-"""Unified persons, unified accounts and person-to-account links on hand-made data (issue 4,
-slices 3-5), on DuckDB and PostgreSQL. The worked answer is in docs/identity.md; in short:
+"""Unified persons, unified accounts and person-to-account links on hand-made data,
+on DuckDB and PostgreSQL. The worked answer is in docs/identity.md; in short:
 
 Accounts (fixtures/identity_unified/salesforce/Account.csv):
   AC1 "Acme Corp" www.acme.com (2020) and AC2 "ACME, Inc." acme.com/about (2022): one domain, no

@@ -40,7 +40,7 @@ def test_a_dry_run_counted_by_hand(warehouse, tmp_path):
 
 
 def test_an_unknown_journey_names_the_config_looked_in_and_hints_config(tmp_path, capsys):
-    """Issue 23 (d): without --config only the shipped defaults are read (they hold no journey):
+    """Without --config only the shipped defaults are read (they hold no journey):
     the error says so and how to read the demo's; with --config it names that directory."""
     from blueprint_pipeline.runtime.cli import main
 

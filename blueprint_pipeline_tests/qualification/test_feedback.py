@@ -69,7 +69,7 @@ def test_decisions_checked_and_counted(warehouse, tmp_path):
         rows = session.fetch_df("select * from sales_feedback").set_index("feedback_id")
         kpi = session.fetch_df("select * from kpi_mqa_acceptance order by week, solution_interest")
         week_type = dict(session.columns("kpi_mqa_acceptance"))["week"]
-    # A timestamp, as every KPI's week (issue 23: it was text here).
+    # A timestamp, as every KPI's week (it was once text here).
     assert week_type.lower().startswith("timestamp"), week_type
     assert len(rows) == 10  # no row lost
     assert rows.loc["f2", "account_id"] == "A1" and rows.loc["f3", "decision"] == "rejected"

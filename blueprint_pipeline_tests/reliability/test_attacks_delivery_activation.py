@@ -1,4 +1,4 @@
-"""Issue 21, slice (a): attacks on delivery and the activation outputs (docs/reliability.md,
+"""Attacks on delivery and the activation outputs (docs/reliability.md,
 "Delivery and activation outputs"), on DuckDB and PostgreSQL where they touch the warehouse.
 
 - a CR/LF in data that reaches an email header (an account name in a subject) cannot add a

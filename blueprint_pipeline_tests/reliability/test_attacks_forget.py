@@ -1,5 +1,5 @@
-"""Issue 21, slice (b): `blueprint forget` and the landing folder, attacked (docs/reliability.md,
-"Attacks (issue 21)", Forget). Small hand-made landing folders and direct calls, on DuckDB and
+"""`blueprint forget` and the landing folder, attacked (docs/reliability.md,
+"Attacks", Forget). Small hand-made landing folders and direct calls, on DuckDB and
 PostgreSQL; the end-to-end proof (grep everything after a forget and a rebuild) builds the tiny
 sample."""
 

@@ -1,4 +1,4 @@
-"""Issue 21, governance (items 6 and 7): every outbound path is checked against the labels of the
+"""Governance: every outbound path is checked against the labels of the
 data that selected and filled it, and a journey a policy blocks is refused when the config loads.
 
 Hand-made config directories (tmp_path) throughout; one end-to-end `blueprint run` shows that a

@@ -1,4 +1,4 @@
-"""Issue 21, the small holes: each attack as it was reproduced, and what the platform does now
+"""The small holes: each attack as it was reproduced, and what the platform does now
 (docs/reliability.md, "Small holes")."""
 
 from __future__ import annotations

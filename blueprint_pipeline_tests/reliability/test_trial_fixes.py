@@ -1,4 +1,4 @@
-"""Problems a new user found trying issue 21's hardening, each as reproduced (docs/reliability.md,
+"""Problems a new user found trying the hardening, each as reproduced (docs/reliability.md,
 "Trial fixes")."""
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ def test_dashboard_and_handoff(warehouse, tmp_path, monkeypatch):
 
 
 def _labels_are_words_and_scores_state_their_scale(page: str) -> None:
-    """Issue 23 (d): tables head their columns in words, and a group's score and an account's say
+    """Tables head their columns in words, and a group's score and an account's say
     which scale each is on (the shipped config: role-weighted mean of members, sum over persons)."""
     headings = set(re.findall(r"<th>([^<]*)</th>", page))
     assert {"Account", "Solution interest", "Stage", "Days in stage"} <= headings

@@ -151,7 +151,7 @@ def test_every_kpi_by_hand(warehouse, tmp_path):
         weeks = {
             t: dict(session.columns(t)).get("week") for t in session.list_tables() if t.startswith("kpi_")
         }
-    # Every KPI's week is one type, a timestamp (issue 23: kpi_mqa_acceptance's was text).
+    # Every KPI's week is one type, a timestamp (kpi_mqa_acceptance's was once text).
     assert {t: w for t, w in weeks.items() if w is not None and not w.lower().startswith("timestamp")} == {}
     assert _kpi(warehouse, "kpi_buying_group_completeness") == [
         ("2026-11-02", "data_platform", 2, 1, 0.5, 0.625),

@@ -2,7 +2,7 @@
 
 The previous release created the file ledger with one unique index (checksum, raw table) and no
 version row. The upgrade adds the unique (raw table, batch) index (version 2) and the
-`redacted_checksum` column (version 3, issue 21), keeps every row, and does nothing the second
+`redacted_checksum` column (version 3), keeps every row, and does nothing the second
 time. A ledger whose rows break the new rule stops the run with a message naming the table and the
 step, and everything is left as it was.
 """
@@ -14,7 +14,7 @@ import pytest
 from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.warehouse.migrations import STEPS, latest, migrate
 
-# The previous release's statements (blueprint_pipeline/ingestion/raw_load.py before issue 12).
+# The previous release's statements (blueprint_pipeline/ingestion/raw_load.py before versions).
 PREVIOUS = (
     "create table ingested_files (batch_id bigint, file varchar, checksum varchar, source_table varchar, "
     "rows_loaded bigint, rows_quarantined bigint, ingested_at timestamp)",
@@ -77,7 +77,7 @@ def test_an_upgrade_that_cannot_apply_stops_with_its_reason(warehouse):
 
 
 def test_person_id_history_gets_its_cause_column(warehouse):
-    """Issue 22: the previous release's person_id_history has no cause. Its creations came from
+    """The previous release's person_id_history has no cause. Its creations came from
     new records; what merged or split persons then is unknown (null)."""
     with warehouse.transaction() as session:
         session.execute(

@@ -1,7 +1,7 @@
 """Probabilistic person matching (Splink): the versioned model, the scored pairs and the person
 review queue (docs/identity.md#probabilistic-person-matching). Splink runs in an embedded,
 in-memory DuckDB over the comparison columns read from the warehouse, on DuckDB and PostgreSQL
-alike, and only the scored pairs are written back (docs/decisions.md, issue 22). A build scores
+alike, and only the scored pairs are written back (docs/decisions.md). A build scores
 only the pairs touching new or changed records unless the model changed (incremental.py)."""
 
 import json
