@@ -76,7 +76,8 @@ def drift(prints: pd.Series, previous: Previous) -> float:
 
 
 def reusable(previous: Previous, policy: PersonMatchingPolicy, prints: pd.Series, full_refresh: bool) -> str:
-    """Why the last trained model cannot be reused ('' when it can): the retraining policy (docs/identity.md)."""
+    """Why the last trained model cannot be reused ('' when it can): the retraining policy
+    (docs/identity.md)."""
     scoring = previous.scoring
     if full_refresh:
         return "full refresh"
