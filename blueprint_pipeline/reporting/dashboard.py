@@ -126,7 +126,8 @@ def _latest(
 
 
 def _sorted(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
-    """Rows in the order the chart draws them (pandas' order, so the same on both warehouses)."""
+    """Rows in the order the chart draws them, by its key (pandas' order, so the same on both
+    warehouses; a KPI table's rows come in no order)."""
     return frame.sort_values(list(columns), kind="stable").reset_index(drop=True)
 
 
@@ -410,7 +411,7 @@ def journeys(session: Session, config: BlueprintConfig) -> Section:
             "Accounts per journey node",
         )
     )
-    completion = _frame(session, "kpi_journey_completion_rate")
+    completion = _sorted(_frame(session, "kpi_journey_completion_rate"), "week", "journey_id")
     section.blocks.append(
         _chart(
             _rates(
@@ -430,7 +431,7 @@ def journeys(session: Session, config: BlueprintConfig) -> Section:
             "Journey completion rate by week of entry",
         )
     )
-    email = _frame(session, "kpi_email_engagement_rate")
+    email = _sorted(_frame(session, "kpi_email_engagement_rate"), "week", "journey_id")
     if email.empty:
         section.blocks.append(_chart(None, "Email engagement"))
     else:
@@ -461,7 +462,7 @@ def journeys(session: Session, config: BlueprintConfig) -> Section:
 
 def tuning(session: Session, config: BlueprintConfig) -> Section:
     section = Section("Tuning")
-    wins = _frame(session, "kpi_win_rate_by_band")
+    wins = _sorted(_frame(session, "kpi_win_rate_by_band"), "solution_interest", "measure", "band")
     settings = config.reporting
     named = {"completeness": "Completeness", "score": score_labels(config)["group_score"]}
     for measure, edges, percent in (
