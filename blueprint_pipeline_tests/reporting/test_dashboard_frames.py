@@ -48,7 +48,10 @@ def _build(warehouse, config_dir, tables: dict[str, pd.DataFrame], **kwargs) -> 
             session.replace_table(name, frame)
     return dg.materialize(
         [kpis, dashboard],
-        resources={"warehouse": warehouse, "blueprint_config": BlueprintConfigResource(config_dir=str(config_dir))},
+        resources={
+            "warehouse": warehouse,
+            "blueprint_config": BlueprintConfigResource(config_dir=str(config_dir)),
+        },
         tags={AS_OF_TAG: "2026-11-25T00:00:00"},
         **kwargs,
     )
@@ -58,7 +61,9 @@ def _rows(warehouse, table: str, order: str) -> list[tuple]:
     with warehouse.session() as session:
         frame = session.fetch_df(f"select * from {table}")
     frame = frame.sort_values(order.split(", ")).reset_index(drop=True)
-    return [tuple(v.item() if hasattr(v, "item") else v for v in row) for row in frame.itertuples(index=False)]
+    return [
+        tuple(v.item() if hasattr(v, "item") else v for v in row) for row in frame.itertuples(index=False)
+    ]
 
 
 def test_bands_interests_and_handoff_by_hand(warehouse, tmp_path, monkeypatch):
