@@ -528,7 +528,7 @@ def render(session: Session, config: BlueprintConfig, built_for: str) -> str:
     )
 
 
-def sales_handoff(session: Session, config: BlueprintConfig) -> bytes:
+def sales_handoff(session: Session) -> bytes:
     """The qualified buying groups (alerts.milestones.qualified_stages), one row each, most engaged
     first, for sales (the frame dashboard_sales_handoff)."""
     frame = _frame(session, "dashboard_sales_handoff")
@@ -541,7 +541,7 @@ def write(folder: Path, session: Session, config: BlueprintConfig, built_for: st
     """dashboard.html and sales_handoff.csv in `folder`, each written whole then moved in place."""
     folder.mkdir(parents=True, exist_ok=True)
     page = render(session, config, built_for)
-    handoff = sales_handoff(session, config)
+    handoff = sales_handoff(session)
     for name, content in (("dashboard.html", page.encode()), ("sales_handoff.csv", handoff)):
         replace_file(folder / name, content)
     return folder / "dashboard.html", max(handoff.count(b"\n") - 1, 0)
