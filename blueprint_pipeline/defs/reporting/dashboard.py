@@ -42,10 +42,10 @@ def dashboard(
     """The selected frames, each replaced every build from the tables it reads (a frame whose input
     is missing fails the step, naming it, and no page is written); then, if selected, the page and
     the hand-off from what the frames and the KPI tables hold."""
-    yield from build_selected_models(context, PROJECT, warehouse, blueprint_config, layer=LAYER)
+    loaded = blueprint_config.loaded
+    yield from build_selected_models(context, PROJECT, warehouse, loaded.version, layer=LAYER)
     if dg.AssetKey(PAGE) not in context.selected_asset_keys:
         return
-    loaded = blueprint_config.loaded
     facts = run_facts(context, loaded.version)
     with warehouse.session() as session:
         path, handed_off = write(reports_dir(), session, loaded.config, f"{facts.as_of:%Y-%m-%d %H:%M} UTC")
