@@ -23,8 +23,9 @@ from blueprint_pipeline.sql_models.assets import build_sql_model_assets
 from blueprint_pipeline.sql_models.project import load_project
 
 # SQL layers whose models a module of `defs/` declares, with what the generic layer asset lacks:
-# reporting's (`defs/reporting/kpis.py`) builds the reporting config tables the KPIs join in the
-# same step, and shows each KPI's figure label and latest rows.
+# reporting's KPIs (`defs/reporting/kpis.py`) with the reporting config tables they join, built in
+# the same step, each showing its figure label and latest rows; its dashboard frames
+# (`defs/reporting/dashboard.py`) with the page drawn from them.
 LAYERS_DECLARED_IN_DEFS = ("reporting",)
 
 

@@ -1,8 +1,11 @@
 """The stakeholder dashboard: one self-contained HTML file (plotly.js inlined, so it opens with no
 network), in five sections, plus a CSV hand-off for sales (docs/reporting.md#dashboard).
 
-Each chart reads warehouse tables through `Session`; a chart whose tables are missing or empty
-says so instead of drawing nothing. No personal data: accounts by name, persons only as counts.
+Each chart draws a table the build made for it: a KPI table or one of the dashboard's frames, SQL
+models in dbt_like_sql/reporting/ (`dashboard_*.sql`, declared by the dashboard asset, whose inputs
+they are). What stays here is presentation: which rows to show, their order, labels, formats and
+layout. A missing table fails (the asset depends on every table it reads); an empty one says "no
+data yet" instead of drawing nothing. No personal data: accounts by name, persons only as counts.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from blueprint_pipeline.figures import (
     group_scale,
 )
 from blueprint_pipeline.figures import labels as score_labels
-from blueprint_pipeline.reporting.kpis import band, band_labels
-from blueprint_pipeline.warehouse import Session
+from blueprint_pipeline.reporting.kpis import band_labels
+from blueprint_pipeline.warehouse import Session, quote
 
 TEMPLATE = "plotly_white"
 
@@ -71,11 +74,10 @@ class Section:
     blocks: list[str] = field(default_factory=list)  # HTML fragments
 
 
-def _frame(session: Session, sql: str, *tables: str, params: dict | None = None) -> pd.DataFrame:
-    """The query's rows, or an empty frame when a table it reads does not exist yet."""
-    if not all(session.table_exists(t) for t in tables):
-        return pd.DataFrame()
-    return session.fetch_df(sql, params)
+def _frame(session: Session, table: str) -> pd.DataFrame:
+    """A KPI table's or a frame's rows in the order they were stored (a frame whose chart draws in
+    an order stores its rows in it); a missing table fails, naming it."""
+    return session.fetch_df(f"select * from {quote(table)}")
 
 
 def _chart(figure: go.Figure | None, title: str, empty: str = "no data yet") -> str:
@@ -106,7 +108,7 @@ def _latest(
     """The latest week's value of a KPI table over every interest or journey, as text: a rate
     recomputed from the summed counts (with them, "19% (6 of 32)", when `counts`), or
     (`mean_of`) the mean weighted by `denominator`."""
-    frame = _frame(session, f"select * from {table}", table)
+    frame = _frame(session, table)
     if frame.empty:
         return "—"
     latest = frame[frame["week"] == frame["week"].max()]
@@ -121,6 +123,12 @@ def _latest(
         if counts
         else share
     )
+
+
+def _sorted(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Rows in the order the chart draws them, by its key (pandas' order, so the same on both
+    warehouses; a KPI table's rows come in no order)."""
+    return frame.sort_values(list(columns), kind="stable").reset_index(drop=True)
 
 
 def _as_category(frame: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -178,27 +186,19 @@ def overview(session: Session, config: BlueprintConfig) -> Section:
         + '<p class="note">Latest week, all solution interests (docs/reporting.md defines each KPI); '
         + "— : nothing to measure yet (no opportunity after a group, no alert fired).</p></div>"
     )
-    groups = _frame(
-        session,
-        "select g.solution_interest, g.completeness_score, coalesce(e.score, 0) as score "
-        "from buying_groups as g "
-        "left join buying_group_engagement as e on e.buying_group_id = g.buying_group_id",
-        "buying_groups",
-        "buying_group_engagement",
-    )
+    banded = _frame(session, "dashboard_group_bands")
     settings = config.reporting
-    if groups.empty:
+    if banded.empty:
         section.blocks += [
             _chart(None, t) for t in ("Completeness", "Engagement", "Buying groups per interest")
         ]
         return section
     group_score = score_labels(config)["group_score"]
     for measure, column, edges, percent in (
-        ("Completeness", "completeness_score", settings.completeness_bands, True),
+        ("Completeness", "completeness", settings.completeness_bands, True),
         (group_score, "score", settings.score_bands, False),
     ):
-        banded = groups.assign(band=[band(float(v), edges, percent) for v in groups[column]])
-        counts = banded.groupby(["solution_interest", "band"]).size().reset_index(name="buying_groups")
+        counts = _sorted(banded[banded["measure"] == column], "solution_interest", "band")
         section.blocks.append(
             _chart(
                 px.bar(
@@ -213,7 +213,7 @@ def overview(session: Session, config: BlueprintConfig) -> Section:
                 f"{measure} of buying groups, in bands",
             )
         )
-    per_interest = groups.groupby("solution_interest").size().reset_index(name="buying_groups")
+    per_interest = _sorted(_frame(session, "dashboard_groups_per_interest"), "solution_interest")
     section.blocks.append(
         _chart(
             px.bar(per_interest, x="solution_interest", y="buying_groups", labels=LABELS),
@@ -229,30 +229,12 @@ def overview(session: Session, config: BlueprintConfig) -> Section:
 
 def _groups_engaged(session: Session) -> pd.DataFrame:
     """Each group's stage, score and 14-day velocity as the dashboard and the summary show them."""
-    return _frame(
-        session,
-        "select g.buying_group_id, a.account_name, g.solution_interest, s.stage, s.days_in_stage, "
-        "round(coalesce(e.score, 0), 1) as score, round(coalesce(e.velocity_14, 0), 1) as velocity_14 "
-        "from buying_groups as g left join unified_accounts as a on a.account_id = g.account_id "
-        "left join buying_group_stages as s on s.buying_group_id = g.buying_group_id "
-        "left join buying_group_engagement as e on e.buying_group_id = g.buying_group_id",
-        "buying_groups",
-        "unified_accounts",
-        "buying_group_stages",
-        "buying_group_engagement",
-    )
+    return _frame(session, "dashboard_buying_groups")
 
 
 def _accounts_engaged(session: Session) -> pd.DataFrame:
     """Each engaged account's score and 14-day velocity as the dashboard and the summary show them."""
-    return _frame(
-        session,
-        "select s.account_id, a.account_name, round(s.score, 1) as score, "
-        "round(s.velocity_14, 1) as velocity_14 "
-        "from account_engagement_scores as s inner join unified_accounts as a on a.account_id = s.account_id",
-        "account_engagement_scores",
-        "unified_accounts",
-    )
+    return _frame(session, "dashboard_accounts")
 
 
 def top_engagement(session: Session, config: BlueprintConfig) -> str | None:
@@ -278,11 +260,7 @@ def top_engagement(session: Session, config: BlueprintConfig) -> str | None:
 
 def progression(session: Session, config: BlueprintConfig) -> Section:
     section = Section("Progression")
-    stages = _frame(
-        session,
-        "select stage, count(*) as buying_groups from buying_group_stages group by stage",
-        "buying_group_stages",
-    )
+    stages = _frame(session, "dashboard_stage_counts")
     order = [s.name for model in config.stages.models.values() for s in model.stages]
     if stages.empty:
         section.blocks.append(_chart(None, "Stage funnel"))
@@ -297,12 +275,7 @@ def progression(session: Session, config: BlueprintConfig) -> Section:
                 "Stage funnel (buying groups now)",
             )
         )
-    history = _frame(
-        session,
-        "select snapshot_date, stage, count(*) as buying_groups from buying_group_snapshots "
-        "group by 1, 2 order by 1",
-        "buying_group_snapshots",
-    )
+    history = _frame(session, "dashboard_stage_history")
     section.blocks.append(
         _chart(
             _day_axis(
@@ -373,14 +346,7 @@ def progression(session: Session, config: BlueprintConfig) -> Section:
 
 def coverage(session: Session, config: BlueprintConfig) -> Section:
     section = Section("Coverage")
-    roles = _frame(
-        session,
-        "select g.solution_interest, r.role, avg(case when r.assigned > 0 then 1.0 else 0.0 end) as covered "
-        "from buying_group_roles as r inner join buying_groups as g on g.buying_group_id = r.buying_group_id "
-        "group by 1, 2",
-        "buying_group_roles",
-        "buying_groups",
-    )
+    roles = _frame(session, "dashboard_role_coverage")
     if roles.empty:
         section.blocks.append(_chart(None, "Contact coverage by role and solution interest"))
     else:
@@ -397,13 +363,7 @@ def coverage(session: Session, config: BlueprintConfig) -> Section:
                 "Contact coverage: share of groups with the role filled",
             )
         )
-    overlap = _frame(
-        session,
-        "select groups, count(*) as persons from (select person_id, "
-        "count(distinct buying_group_id) as groups "
-        "from buying_group_members group by person_id) as m group by groups order by groups",
-        "buying_group_members",
-    )
+    overlap = _frame(session, "dashboard_group_overlap")
     section.blocks.append(
         _chart(
             px.bar(overlap, x="groups", y="persons", labels=LABELS).update_xaxes(dtick=1)
@@ -412,13 +372,7 @@ def coverage(session: Session, config: BlueprintConfig) -> Section:
             "Contact overlap: persons by the number of buying groups they are in",
         )
     )
-    acquired = _frame(
-        session,
-        "select snapshot_date, role, cast(sum(members) as bigint) as members "
-        "from buying_group_role_snapshots "
-        "group by 1, 2 order by 1",
-        "buying_group_role_snapshots",
-    )
+    acquired = _frame(session, "dashboard_role_history")
     section.blocks.append(
         _chart(
             _day_axis(
@@ -436,14 +390,7 @@ def coverage(session: Session, config: BlueprintConfig) -> Section:
             "Role acquisition over time",
         )
     )
-    by_role = _frame(
-        session,
-        "select m.role, avg(coalesce(s.score, 0)) as mean_person_score, count(*) as members "
-        "from buying_group_members as m left join person_engagement_scores as s on s.person_id = m.person_id "
-        "group by m.role order by m.role",
-        "buying_group_members",
-        "person_engagement_scores",
-    )
+    by_role = _frame(session, "dashboard_role_engagement")
     section.blocks.append(
         _chart(
             px.bar(by_role, x="role", y="mean_person_score", labels=LABELS) if not by_role.empty else None,
@@ -455,12 +402,7 @@ def coverage(session: Session, config: BlueprintConfig) -> Section:
 
 def journeys(session: Session, config: BlueprintConfig) -> Section:
     section = Section("Journeys")
-    nodes = _frame(
-        session,
-        "select journey_id, node, sum(accounts) as accounts, sum(accounts_here_now) as here_now "
-        "from journey_node_counts group by 1, 2 order by 1, 2",
-        "journey_node_counts",
-    )
+    nodes = _frame(session, "dashboard_journey_nodes")
     section.blocks.append(
         _chart(
             px.bar(nodes, x="node", y="accounts", color="journey_id", barmode="group", labels=LABELS)
@@ -469,7 +411,7 @@ def journeys(session: Session, config: BlueprintConfig) -> Section:
             "Accounts per journey node",
         )
     )
-    completion = _frame(session, "select * from kpi_journey_completion_rate", "kpi_journey_completion_rate")
+    completion = _sorted(_frame(session, "kpi_journey_completion_rate"), "week", "journey_id")
     section.blocks.append(
         _chart(
             _rates(
@@ -489,7 +431,7 @@ def journeys(session: Session, config: BlueprintConfig) -> Section:
             "Journey completion rate by week of entry",
         )
     )
-    email = _frame(session, "select * from kpi_email_engagement_rate", "kpi_email_engagement_rate")
+    email = _sorted(_frame(session, "kpi_email_engagement_rate"), "week", "journey_id")
     if email.empty:
         section.blocks.append(_chart(None, "Email engagement"))
     else:
@@ -520,7 +462,7 @@ def journeys(session: Session, config: BlueprintConfig) -> Section:
 
 def tuning(session: Session, config: BlueprintConfig) -> Section:
     section = Section("Tuning")
-    wins = _frame(session, "select * from kpi_win_rate_by_band", "kpi_win_rate_by_band")
+    wins = _sorted(_frame(session, "kpi_win_rate_by_band"), "solution_interest", "measure", "band")
     settings = config.reporting
     named = {"completeness": "Completeness", "score": score_labels(config)["group_score"]}
     for measure, edges, percent in (
@@ -586,24 +528,10 @@ def render(session: Session, config: BlueprintConfig, built_for: str) -> str:
     )
 
 
-def sales_handoff(session: Session, config: BlueprintConfig) -> bytes:
-    """The qualified buying groups (alerts.milestones.qualified_stages), one row each, for sales."""
-    frame = _frame(
-        session,
-        "select a.account_name, g.account_id, g.solution_interest, s.stage, s.entered_at as stage_since, "
-        "round(g.completeness_score, 2) as completeness, "
-        "round(coalesce(e.score, 0), 1) as group_engagement_score, "
-        "coalesce(g.missing_required_roles, '') as missing_roles from buying_groups as g "
-        "inner join buying_group_stages as s on s.buying_group_id = g.buying_group_id "
-        "left join buying_group_engagement as e on e.buying_group_id = g.buying_group_id "
-        "left join unified_accounts as a on a.account_id = g.account_id "
-        "where s.stage in (select unnest($q)) order by group_engagement_score desc, g.account_id",
-        "buying_groups",
-        "buying_group_stages",
-        "buying_group_engagement",
-        "unified_accounts",
-        params={"q": list(config.alerts.milestones.qualified_stages) or [""]},
-    )
+def sales_handoff(session: Session) -> bytes:
+    """The qualified buying groups (alerts.milestones.qualified_stages), one row each, most engaged
+    first, for sales (the frame dashboard_sales_handoff)."""
+    frame = _frame(session, "dashboard_sales_handoff")
     if len(frame):
         frame["stage_since"] = pd.to_datetime(frame["stage_since"]).dt.strftime("%Y-%m-%d %H:%M")
     return to_csv(frame)  # opened in a spreadsheet by sales: formulas neutralised (core/csv_safety.py)
@@ -613,7 +541,7 @@ def write(folder: Path, session: Session, config: BlueprintConfig, built_for: st
     """dashboard.html and sales_handoff.csv in `folder`, each written whole then moved in place."""
     folder.mkdir(parents=True, exist_ok=True)
     page = render(session, config, built_for)
-    handoff = sales_handoff(session, config)
+    handoff = sales_handoff(session)
     for name, content in (("dashboard.html", page.encode()), ("sales_handoff.csv", handoff)):
         replace_file(folder / name, content)
     return folder / "dashboard.html", max(handoff.count(b"\n") - 1, 0)

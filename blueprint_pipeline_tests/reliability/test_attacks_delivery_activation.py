@@ -35,6 +35,8 @@ from blueprint_pipeline.core.csv_safety import cell
 from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.activation.crm import crm_writeback
 from blueprint_pipeline.defs.journeys.delivery import journey_deliveries
+from blueprint_pipeline.defs.reporting.dashboard import dashboard
+from blueprint_pipeline.defs.reporting.kpis import kpis
 from blueprint_pipeline.journeys.delivery import (
     MAX_ATTEMPTS,
     POLICY,
@@ -523,8 +525,17 @@ def test_formulas_are_neutralised_in_the_sales_handoff(warehouse, tmp_path):
     with warehouse.transaction() as session:
         for name, frame in tables.items():
             session.replace_table(name, frame)
-        config = BlueprintConfigResource(config_dir=str(tmp_path)).loaded.config
-        written = sales_handoff(session, config)
+    built = dg.materialize(  # the hand-off's frame, from the qualified stages of the config
+        [kpis, dashboard],
+        selection=["reporting_qualified_stages", "dashboard_sales_handoff"],
+        resources={
+            "warehouse": warehouse,
+            "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
+        },
+    )
+    assert built.success
+    with warehouse.session() as session:
+        written = sales_handoff(session)
     rows = list(csv.reader(io.StringIO(written.decode())))
     assert [(r[0], r[1]) for r in rows[1:]] == [("'" + HYPERLINK, "A3"), ("' " + HYPERLINK, "A2")]
 

@@ -72,7 +72,10 @@ def test_dashboard_and_handoff(warehouse, tmp_path, monkeypatch):
         "missing_roles"
     )
     assert [line.split(",")[1] for line in handoff[1:]] == ["A3", "A2"]
-    metadata = result.asset_materializations_for_node("dashboard")[0].metadata
+    [page_built] = [
+        m for m in result.get_asset_materialization_events() if m.asset_key == dg.AssetKey("dashboard")
+    ]
+    metadata = page_built.materialization.metadata
     assert metadata["sales_handoff_rows"].value == 2
     _labels_are_words_and_scores_state_their_scale(page)
     _day_axes_are_days(page)

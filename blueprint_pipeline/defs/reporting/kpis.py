@@ -24,7 +24,11 @@ from blueprint_pipeline.warehouse import Warehouse, quote
 
 LAYER = "reporting"
 PROJECT = load_project(SQL_PROJECT_DIR)
-KPI_MODELS = [m for m in PROJECT.in_order() if m.layer == LAYER]
+# The dashboard's frames (`dashboard_*.sql` beside the KPIs) are declared by the dashboard asset,
+# which renders them (defs/reporting/dashboard.py); the other models of the folder are the KPIs.
+FRAME_PREFIX = "dashboard_"
+FRAME_MODELS = [m for m in PROJECT.in_order() if m.layer == LAYER and m.name.startswith(FRAME_PREFIX)]
+KPI_MODELS = [m for m in PROJECT.in_order() if m.layer == LAYER and not m.name.startswith(FRAME_PREFIX)]
 CONFIG_TABLES = {
     "reporting_settings": "The reporting config the KPIs use (reporting.alert_response_days).",
     "reporting_bands": "The completeness and score bands of config reporting: label and edges.",
