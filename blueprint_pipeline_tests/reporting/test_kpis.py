@@ -134,18 +134,20 @@ def _kpi(warehouse, table: str) -> list[tuple]:
             (round(float(v), 4) if isinstance(v, float) else v)) for v in row) for row in frame.itertuples(index=False)]  # fmt: skip
 
 
+def _build_kpis(warehouse, config_dir, **options):
+    """The kpis asset over the tables in the warehouse, at the fixtures' as-of."""
+    resources = {
+        "warehouse": warehouse,
+        "blueprint_config": BlueprintConfigResource(config_dir=str(config_dir)),
+    }
+    return dg.materialize([kpis], resources=resources, tags={AS_OF_TAG: "2026-11-25T00:00:00"}, **options)
+
+
 def test_every_kpi_by_hand(warehouse, tmp_path):
     with warehouse.transaction() as session:
         for name, frame in _tables().items():
             session.replace_table(name, frame)
-    result = dg.materialize(
-        [kpis],
-        resources={
-            "warehouse": warehouse,
-            "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
-        },
-        tags={AS_OF_TAG: "2026-11-25T00:00:00"},
-    )
+    result = _build_kpis(warehouse, tmp_path)
     assert result.success
     with warehouse.session() as session:
         weeks = {
@@ -204,15 +206,7 @@ def test_a_missing_input_fails_loudly(warehouse, tmp_path):
             if name != "stg_tracking__events":
                 session.replace_table(name, frame)
         session.execute("drop table if exists stg_tracking__events")
-    result = dg.materialize(
-        [kpis],
-        resources={
-            "warehouse": warehouse,
-            "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
-        },
-        tags={AS_OF_TAG: "2026-11-25T00:00:00"},
-        raise_on_error=False,
-    )
+    result = _build_kpis(warehouse, tmp_path, raise_on_error=False)
     assert not result.success
     [failure] = [e for e in result.all_events if e.is_step_failure]
     message = failure.step_failure_data.error.to_string()  # with its cause

@@ -71,3 +71,16 @@ from (
 where 2 * place_in_group between values_in_group and values_in_group + 2
 group by {{ by }}
 {%- endmacro %}
+
+{#- The KPI row of a weekly mean and median per interest: the CTEs `weekly` (week,
+    solution_interest, `count_column`, mean_<unit>) and `medians` joined, both to two decimals. -#}
+{% macro weekly_mean_and_median(count_column, unit) -%}
+select
+    weekly.week,
+    weekly.solution_interest,
+    weekly.{{ count_column }},
+    {{ rounded('weekly.mean_' ~ unit, 2) }} as mean_{{ unit }},
+    {{ rounded('medians.median', 2) }} as median_{{ unit }}
+from weekly
+left join medians on medians.week = weekly.week and medians.solution_interest = weekly.solution_interest
+{%- endmacro %}

@@ -21,11 +21,4 @@ weekly as (
     group by week, solution_interest
 )
 
-select
-    weekly.week,
-    weekly.solution_interest,
-    weekly.buying_groups,
-    {{ rounded('weekly.mean_score', 2) }} as mean_score,
-    {{ rounded('medians.median', 2) }} as median_score
-from weekly
-left join medians on medians.week = weekly.week and medians.solution_interest = weekly.solution_interest
+{{ weekly_mean_and_median('buying_groups', 'score') }}

@@ -60,11 +60,4 @@ weekly as (
     group by week, solution_interest
 )
 
-select
-    weekly.week,
-    weekly.solution_interest,
-    weekly.opportunities,
-    {{ rounded('weekly.mean_days', 2) }} as mean_days,
-    {{ rounded('medians.median', 2) }} as median_days
-from weekly
-left join medians on medians.week = weekly.week and medians.solution_interest = weekly.solution_interest
+{{ weekly_mean_and_median('opportunities', 'days') }}
