@@ -249,7 +249,7 @@ def _journeys_bench(where: list[str], env: dict, times: dict[str, str]) -> dict:
 
     from blueprint_pipeline.definitions import build_definitions
 
-    journey_steps_sensor = build_definitions().get_sensor_def("journey_steps_sensor")
+    journey_steps_sensor = build_definitions().get_sensor_def("journey_steps")
 
     entry_seconds, entry = _blueprint(
         "run", *where, "--as-of", times["entry"], "--select", JOURNEY_KEYS, env=env
