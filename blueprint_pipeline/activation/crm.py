@@ -10,9 +10,9 @@ import hashlib
 import pandas as pd
 
 from blueprint_pipeline.config.activation import WRITEBACK_COLUMNS, Crm
+from blueprint_pipeline.config.figures import LIST_SEPARATOR, group_scale
 from blueprint_pipeline.config.models import BlueprintConfig
 from blueprint_pipeline.core.csv_safety import to_csv
-from blueprint_pipeline.figures import LIST_SEPARATOR, group_scale
 from blueprint_pipeline.warehouse import Session
 
 

@@ -13,8 +13,8 @@ import pandas as pd
 
 from blueprint_pipeline.activation.files import write_folder
 from blueprint_pipeline.config.activation import CompanyList, ContactList, LinkedIn
+from blueprint_pipeline.config.figures import LIST_SEPARATOR
 from blueprint_pipeline.core.csv_safety import csv_lines, to_csv
-from blueprint_pipeline.figures import LIST_SEPARATOR
 from blueprint_pipeline.warehouse import Session
 
 COMPANY_COLUMNS = [

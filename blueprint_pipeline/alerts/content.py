@@ -18,8 +18,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from blueprint_pipeline.audiences.compile import compile_filter
 from blueprint_pipeline.config.alerts import Routing
+from blueprint_pipeline.config.figures import PERSON_SCALE, group_scale
 from blueprint_pipeline.config.models import BlueprintConfig
-from blueprint_pipeline.figures import PERSON_SCALE, group_scale
 from blueprint_pipeline.warehouse import Session
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -60,7 +60,7 @@ def load_facts(
     session: Session, group_ids: list[str], blueprint: BlueprintConfig, as_of: datetime
 ) -> dict[str, dict]:
     """buying_group_id -> the facts an alert shows (groups that no longer exist are left out).
-    Each score says whose it is and its scale (figures.py)."""
+    Each score says whose it is and its scale (config/figures.py)."""
     if not group_ids:
         return {}
     config = blueprint.alerts

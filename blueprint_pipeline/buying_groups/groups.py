@@ -17,9 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
+from blueprint_pipeline.config.figures import LIST_SEPARATOR
 from blueprint_pipeline.config.files import check_choice, check_dates, read_user_csv
 from blueprint_pipeline.core.errors import ConfigError
-from blueprint_pipeline.figures import LIST_SEPARATOR
 
 GROUP_COLUMNS = ["buying_group_id", "buying_group_name", "solution_interest", "account_id", "role_template"]
 MEMBER_COLUMNS = [

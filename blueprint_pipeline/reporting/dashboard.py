@@ -20,17 +20,17 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from blueprint_pipeline.config.models import BlueprintConfig
-from blueprint_pipeline.core.atomic_files import replace_file
-from blueprint_pipeline.core.csv_safety import to_csv
-from blueprint_pipeline.figures import (
+from blueprint_pipeline.config.figures import (
     ACCOUNT_SCALE,
     PERSON_SCALE,
     VELOCITY_WINDOW,
     complete_threshold,
     group_scale,
 )
-from blueprint_pipeline.figures import labels as score_labels
+from blueprint_pipeline.config.figures import labels as score_labels
+from blueprint_pipeline.config.models import BlueprintConfig
+from blueprint_pipeline.core.atomic_files import replace_file
+from blueprint_pipeline.core.csv_safety import to_csv
 from blueprint_pipeline.reporting.kpis import band_labels
 from blueprint_pipeline.warehouse import Session, quote
 

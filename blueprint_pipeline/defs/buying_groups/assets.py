@@ -17,9 +17,9 @@ from blueprint_pipeline.buying_groups.roles import (
     parsed_titles,
     uses_custom_fields,
 )
+from blueprint_pipeline.config.figures import complete_threshold
 from blueprint_pipeline.core.histories import check_history_moves_forward
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.figures import complete_threshold
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.sql_models.checks import checked_transaction, declared_checks
 from blueprint_pipeline.sql_models.published import published

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from blueprint_pipeline.config.figures import labels
 from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.figures import labels
 from blueprint_pipeline.reporting.kpis import config_tables
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.sql_models.assets import build_selected_models, check_specs_for, spec_for
