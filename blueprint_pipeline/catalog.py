@@ -19,15 +19,13 @@ ON_CHECKED_INPUTS = dg.AutomationCondition.eager() & dg.AutomationCondition.all_
 ON_ANY_INPUT = dg.AutomationCondition.eager()
 # None: built only when a sensor, a schedule or a full build asks for it.
 #
-# The exceptions to the default, by layer and by asset. Those on ON_ANY_INPUT keep the condition
-# each declared on its decorator before this module set them all; the ones whose inputs have
-# blocking checks (activation, reporting, retention, readiness_scores, sales_feedback) may be
-# better on the default, a change that shows in blueprint_pipeline_tests/fixtures/asset_graph.json.
+# The exceptions to the default, by layer and by asset. What sends data out of the platform
+# (activation), what a marketer reads (reporting) and the readiness scores wait for their inputs'
+# blocking checks, so a rolled-back or failed input never reaches a list, a page or a score.
 AUTOMATION_BY_LAYER: dict[str, dg.AutomationCondition | None] = {
     "sources": None,  # the sensor `landing_files` ingests what lands (docs/operations.md)
     "seeds": None,  # shipped with the code: full builds load them
-    "activation": ON_ANY_INPUT,
-    "reporting": ON_ANY_INPUT,
+    # Retention and erasure are obligations: they run whatever the data's checks say.
     "governance": ON_ANY_INPUT,
 }
 AUTOMATION_BY_ASSET: dict[str, dg.AutomationCondition | None] = {
@@ -41,9 +39,6 @@ AUTOMATION_BY_ASSET: dict[str, dg.AutomationCondition | None] = {
     "person_score_adjustments": ON_ANY_INPUT,
     # Sends the outbox and the alerts, which have no blocking checks.
     "journey_deliveries": ON_ANY_INPUT,
-    # Their inputs have blocking checks (see above).
-    "readiness_scores": ON_ANY_INPUT,
-    "sales_feedback": ON_ANY_INPUT,
     # Retrained by the schedule `retrain_readiness_model` and by full builds only.
     "qualification_training_set": None,
     "qualification_models": None,
