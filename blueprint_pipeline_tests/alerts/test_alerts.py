@@ -14,16 +14,14 @@ transition to Sales Ready. Worked answer, build by build:
 
 from __future__ import annotations
 
-import dagster as dg
 import pandas as pd
 import pytest
 
 from blueprint_pipeline.alerts.content import route
 from blueprint_pipeline.alerts.rules import evaluate
 from blueprint_pipeline.config.alerts import AlertsConfig, Routing
-from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.journeys.alerts import sales_alerts
-from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline_tests.builds import materialized
 
 RULES = {
     "q": {"type": "milestone", "milestone": "qualified"},
@@ -53,16 +51,11 @@ def _moves(rows):
 
 def _build_alerts(warehouse, config_dir, at: str) -> dict:
     """The asset alone at `at` on the tables already in `warehouse`; its metadata."""
-    result = dg.materialize(
-        [sales_alerts],
-        resources={
-            "warehouse": warehouse,
-            "blueprint_config": BlueprintConfigResource(config_dir=str(config_dir)),
-        },
-        tags={AS_OF_TAG: at},
+    return (
+        materialized([sales_alerts], warehouse, config_dir, at)
+        .asset_materializations_for_node("sales_alerts")[0]
+        .metadata
     )
-    assert result.success
-    return result.asset_materializations_for_node("sales_alerts")[0].metadata
 
 
 def test_rule_types_hysteresis_and_a_quiet_start():

@@ -26,6 +26,13 @@ PREVIOUS = (
 )
 
 
+def _previous_release(warehouse, *statements: str) -> None:
+    """The tables as a previous release left them: `statements` run in one transaction."""
+    with warehouse.transaction() as session:
+        for statement in statements:
+            session.execute(statement)
+
+
 def _versions(warehouse) -> dict[str, int]:
     return dict(
         warehouse.fetchall("select table_name, max(version) from schema_versions group by table_name")
@@ -33,9 +40,7 @@ def _versions(warehouse) -> dict[str, int]:
 
 
 def test_the_previous_ledger_is_upgraded_in_place_once(warehouse):
-    with warehouse.transaction() as session:
-        for statement in PREVIOUS:
-            session.execute(statement)
+    _previous_release(warehouse, *PREVIOUS)
     columns = "batch_id, file, checksum, source_table, rows_loaded, rows_quarantined, ingested_at"
     rows = sorted(warehouse.fetchall(f"select {columns} from ingested_files"))
 
@@ -62,13 +67,12 @@ def test_the_previous_ledger_is_upgraded_in_place_once(warehouse):
 
 
 def test_an_upgrade_that_cannot_apply_stops_with_its_reason(warehouse):
-    with warehouse.transaction() as session:
-        for statement in PREVIOUS[:2]:
-            session.execute(statement)
-        session.execute(  # two files of one table with one batch number: a race of the previous release
-            "insert into ingested_files values (1, 'a.csv', 'x', 'raw_t', 1, 0, '2026-11-01'), "
-            "(1, 'b.csv', 'y', 'raw_t', 1, 0, '2026-11-01')"
-        )
+    _previous_release(  # two files of one table with one batch number: a race of the previous release
+        warehouse,
+        *PREVIOUS[:2],
+        "insert into ingested_files values (1, 'a.csv', 'x', 'raw_t', 1, 0, '2026-11-01'), "
+        "(1, 'b.csv', 'y', 'raw_t', 1, 0, '2026-11-01')",
+    )
     with pytest.raises(WarehouseError, match="upgrading table ingested_files from version 1 to 2"):
         migrate(warehouse)
     with warehouse.session() as session:
@@ -79,15 +83,13 @@ def test_an_upgrade_that_cannot_apply_stops_with_its_reason(warehouse):
 def test_person_id_history_gets_its_cause_column(warehouse):
     """The previous release's person_id_history has no cause. Its creations came from
     new records; what merged or split persons then is unknown (null)."""
-    with warehouse.transaction() as session:
-        session.execute(
-            "create table person_id_history (event varchar, person_id varchar, other_person_id varchar, "
-            "happened_at timestamp, config_version varchar)"
-        )
-        session.execute(
-            "insert into person_id_history values ('created', 'p_1', null, '2026-11-01', 'v1'), "
-            "('created', 'p_2', null, '2026-11-01', 'v1'), ('merged', 'p_2', 'p_1', '2026-11-02', 'v1')"
-        )
+    _previous_release(
+        warehouse,
+        "create table person_id_history (event varchar, person_id varchar, other_person_id varchar, "
+        "happened_at timestamp, config_version varchar)",
+        "insert into person_id_history values ('created', 'p_1', null, '2026-11-01', 'v1'), "
+        "('created', 'p_2', null, '2026-11-01', 'v1'), ('merged', 'p_2', 'p_1', '2026-11-02', 'v1')",
+    )
     done = migrate(warehouse)
     assert f"person_id_history: version 1 -> 2 ({STEPS['person_id_history'][0].why})" in done
     assert sorted(warehouse.fetchall("select event, person_id, cause from person_id_history")) == [
@@ -99,14 +101,14 @@ def test_person_id_history_gets_its_cause_column(warehouse):
     assert migrate(warehouse) == []
 
 
-def test_snapshots_before_issue_23_gain_both_completeness_figures(warehouse):
+def test_snapshots_before_the_weighted_figure_gain_both_completeness_figures(warehouse):
     # The previous release's snapshot shape, cut to the columns that matter here.
-    with warehouse.transaction() as session:
-        session.execute(
-            "create table buying_group_snapshots (snapshot_date date, buying_group_id varchar, "
-            "completeness_score double)"
-        )
-        session.execute("insert into buying_group_snapshots values ('2026-11-02', 'g1', 0.5)")
+    _previous_release(
+        warehouse,
+        "create table buying_group_snapshots (snapshot_date date, buying_group_id varchar, "
+        "completeness_score double)",
+        "insert into buying_group_snapshots values ('2026-11-02', 'g1', 0.5)",
+    )
     assert migrate(warehouse) == [
         f"buying_group_snapshots: version 1 -> 2 ({STEPS['buying_group_snapshots'][0].why})"
     ]
@@ -120,14 +122,12 @@ def test_snapshots_before_issue_23_gain_both_completeness_figures(warehouse):
 def test_score_adjustments_journeys_made_move_to_their_own_table(warehouse):
     """Before journeys had their own effect table they appended to person_score_adjustments; the
     upgrade keeps those rows in journey_score_adjustments, which scoring copies from now on."""
-    with warehouse.transaction() as session:
-        session.execute(
-            "create table person_score_adjustments (step_key varchar, person_id varchar, points double, "
-            "journey_id varchar, node varchar, reason varchar, happened_at timestamp)"
-        )
-        session.execute(
-            "insert into person_score_adjustments values ('k1', 'p1', 5, 'j', 'bonus', 'webinar', '2026-11-02')"
-        )
+    _previous_release(
+        warehouse,
+        "create table person_score_adjustments (step_key varchar, person_id varchar, points double, "
+        "journey_id varchar, node varchar, reason varchar, happened_at timestamp)",
+        "insert into person_score_adjustments values ('k1', 'p1', 5, 'j', 'bonus', 'webinar', '2026-11-02')",
+    )
     done = migrate(warehouse)
     assert f"person_score_adjustments: version 1 -> 2 ({STEPS['person_score_adjustments'][0].why})" in done
     assert warehouse.fetchall("select step_key, person_id, points from journey_score_adjustments") == [
@@ -137,16 +137,14 @@ def test_score_adjustments_journeys_made_move_to_their_own_table(warehouse):
 
 
 def test_membership_history_gains_the_journeys_step_keys(warehouse):
-    with warehouse.transaction() as session:
-        session.execute(
-            "create table buying_group_member_events (event_seq bigint, buying_group_id varchar, "
-            "person_id varchar, event varchar, role varchar, actor varchar, matched_condition varchar, "
-            "happened_at timestamp, config_version varchar)"
-        )
-        session.execute(
-            "insert into buying_group_member_events values (1, 'g1', 'p1', 'added', 'User', 'journey', "
-            "'journey j, node n', '2026-11-02', 'v1')"
-        )
+    _previous_release(
+        warehouse,
+        "create table buying_group_member_events (event_seq bigint, buying_group_id varchar, "
+        "person_id varchar, event varchar, role varchar, actor varchar, matched_condition varchar, "
+        "happened_at timestamp, config_version varchar)",
+        "insert into buying_group_member_events values (1, 'g1', 'p1', 'added', 'User', 'journey', "
+        "'journey j, node n', '2026-11-02', 'v1')",
+    )
     done = migrate(warehouse)
     assert (
         f"buying_group_member_events: version 1 -> 2 ({STEPS['buying_group_member_events'][0].why})" in done

@@ -84,3 +84,17 @@ select
 from weekly
 left join medians on medians.week = weekly.week and medians.solution_interest = weekly.solution_interest
 {%- endmacro %}
+
+{#- Each row of the relation `measured` (with `measure` and `measured_value`) beside the band of
+    its measure that holds its value (reporting_bands: lower edge in, upper edge out); 'no snapshot
+    before' when none does, as the band labels say. -#}
+{% macro banded(measured) -%}
+select
+    {{ measured }}.*,
+    coalesce(bands.band, 'no snapshot before') as band
+from {{ measured }}
+left join {{ ref('reporting_bands') }} as bands
+    on bands.measure = {{ measured }}.measure
+    and (bands.lower_edge is null or {{ measured }}.measured_value >= bands.lower_edge)
+    and (bands.upper_edge is null or {{ measured }}.measured_value < bands.upper_edge)
+{%- endmacro %}

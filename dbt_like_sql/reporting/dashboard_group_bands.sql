@@ -18,17 +18,7 @@ with measured as (
         on engagement.buying_group_id = buying_group.buying_group_id
 ),
 
-banded as (
-    select
-        measured.measure,
-        measured.solution_interest,
-        coalesce(bands.band, 'no snapshot before') as band
-    from measured
-    left join {{ ref('reporting_bands') }} as bands
-        on bands.measure = measured.measure
-        and (bands.lower_edge is null or measured.measured_value >= bands.lower_edge)
-        and (bands.upper_edge is null or measured.measured_value < bands.upper_edge)
-)
+banded as ({{ banded('measured') }})
 
 select
     cast(measure as varchar) as measure,

@@ -25,18 +25,7 @@ measured as (
     from at_creation
 ),
 
-banded as (
-    select
-        measured.solution_interest,
-        measured.measure,
-        measured.is_won,
-        coalesce(bands.band, 'no snapshot before') as band
-    from measured
-    left join {{ ref('reporting_bands') }} as bands
-        on bands.measure = measured.measure
-        and (bands.lower_edge is null or measured.measured_value >= bands.lower_edge)
-        and (bands.upper_edge is null or measured.measured_value < bands.upper_edge)
-),
+banded as ({{ banded('measured') }}),
 
 counted as (
     select
