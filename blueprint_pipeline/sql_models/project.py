@@ -87,6 +87,8 @@ class SqlProject:
     models: dict[str, SqlModel]
     sources: dict[tuple[str, str], SourceObject] = field(default_factory=dict)
     seeds: dict[str, Path] = field(default_factory=dict)  # name -> CSV file
+    # Seed -> its columns' catalogue entries (seeds/seeds.yml, dbt's `seeds:` properties)
+    seed_columns: dict[str, tuple[ColumnDoc, ...]] = field(default_factory=dict)
     macros: str = ""
     # Tables that Python assets build, with their tests, that models may ref (python_models.yml)
     python_models: dict[str, PythonModel] = field(default_factory=dict)
@@ -129,6 +131,7 @@ class SqlProject:
     def column_docs(self) -> dict[str, dict[str, ColumnDoc]]:
         """Table -> column -> its catalogue entry, for every model and Python-built table."""
         found = {name: {c.name: c for c in m.columns} for name, m in self.models.items()}
+        found |= {name: {c.name: c for c in columns} for name, columns in self.seed_columns.items()}
         for m in self.python_models.values():
             found[m.table] = {c.name: c for c in m.columns}
         return found
@@ -305,6 +308,20 @@ def _load_python_models(root: Path) -> dict[str, PythonModel]:
     return found
 
 
+def _load_seed_columns(path: Path, seeds: dict[str, Path]) -> dict[str, tuple[ColumnDoc, ...]]:
+    """The seeds' column entries, as dbt reads them from a properties file's `seeds:` list."""
+    if not path.exists():
+        return {}
+    found: dict[str, tuple[ColumnDoc, ...]] = {}
+    for entry in read_yaml(path).get("seeds", []) or []:
+        if not isinstance(entry, dict) or entry.get("name") not in seeds:
+            raise SqlModelError(
+                f"{path}: each entry is `- name: <seed>` of a CSV in {path.parent}, got {entry!r}"
+            )
+        found[entry["name"]] = parse_columns(path, f"seed {entry['name']}", entry.get("columns"))
+    return found
+
+
 _PARSED: dict[tuple, SqlProject] = {}
 
 
@@ -343,6 +360,7 @@ def _parse_project(root: Path) -> SqlProject:
         models=models,
         sources=sources,
         seeds=seeds,
+        seed_columns=_load_seed_columns(root / "seeds" / "seeds.yml", seeds),
         macros=macros,
         python_models=_load_python_models(root),
     )

@@ -21,7 +21,6 @@ ELSEWHERE = ("raw_", "schema_versions")
 UNDESCRIBED = {
     "activation_completed",
     "activation_members",
-    "country_names",
     "crm_buying_group_writeback",
     "crm_field_updates_sent",
     "crm_writeback_sent",
@@ -29,12 +28,10 @@ UNDESCRIBED = {
     "journey_attribute_values",
     "journey_outbox",
     "journey_runs",
-    "marketo_activity_types_standard",
     "person_id_history",
     "person_match_scored_pairs",
     "person_match_scored_records",
     "person_match_scoring",
-    "personal_email_domains",
     "quarantine",
     "sales_alert_log",
     "sales_alert_state",
@@ -101,3 +98,14 @@ def test_a_published_table_shows_its_column_schema(duckdb_warehouse):
 def test_bad_entries_name_the_file_and_column(tmp_path, entries, message):
     with pytest.raises(SqlModelError, match=message):
         parse_columns(tmp_path / "x.yml", "model x", entries)
+
+
+def test_seeds_take_their_columns_from_seeds_yml(tmp_path):
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "tlds.csv").write_text("tld\ncom\n")
+    entry = "  - name: {}\n    columns: [{{name: TLD, description: A top-level domain., meta: {{personal: false}}}}]\n"
+    (tmp_path / "seeds" / "seeds.yml").write_text("seeds:\n" + entry.format("tlds"))
+    assert load_project(tmp_path).column_docs()["tlds"]["tld"].description == "A top-level domain."
+    (tmp_path / "seeds" / "seeds.yml").write_text("seeds:\n" + entry.format("tld"))
+    with pytest.raises(SqlModelError, match=r"seeds.yml: each entry is `- name: <seed>` of a CSV"):
+        load_project(tmp_path)
