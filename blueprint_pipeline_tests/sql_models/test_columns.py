@@ -34,6 +34,7 @@ UNDESCRIBED = {
     "person_match_scoring",
     "quarantine",
     "sales_alert_log",
+    "sales_alert_outbox",
     "sales_alert_state",
 }
 

@@ -12,7 +12,6 @@ from blueprint_pipeline.warehouse.writes import targets
 # Writes across layers that are still to move into effect tables of their writer's own, each with
 # the reader taking the previous run's rows (docs/plan.md, issue 24 (e)). Empty when done.
 TO_MOVE = {
-    ("sales_alerts", "journey_outbox"),  # the alerts queue their messages in the journeys' outbox
     ("crm_writeback", "crm_buying_group_writeback"),  # its table is not its asset key
 }
 
