@@ -369,12 +369,12 @@ WRITERS: dict[str, str] = {
     "journey_runs": "journey_enrolments",
     "journey_attribute_values": "journey_enrolments",
     **dict.fromkeys(SALES_ALERT_TABLES, "sales_alerts"),
-    **dict.fromkeys(("crm_writeback_sent", "crm_field_updates_sent"), "crm_writeback"),
+    **dict.fromkeys(("crm_writeback_sent", "crm_field_updates_sent"), "crm_buying_group_writeback"),
     **dict.fromkeys(("forget_requests", "forgotten_identifiers"), "deletion_requests"),
 }
 # The declared exceptions to one writer per table: table -> (the assets that write it, as names or
 # fnmatch patterns, and why).
-ACTIVATIONS = ("linkedin_audiences", "marketo_static_lists", "crm_writeback")
+ACTIVATIONS = ("linkedin_audiences", "marketo_static_lists", "crm_buying_group_writeback")
 SHARED_WRITES: dict[str, tuple[tuple[str, ...], str]] = {
     "ingested_files": (("raw_*",), "the file ledger: each source asset records the files it loaded"),
     "quarantine": (("raw_*",), "each source asset keeps the rows it could not load, with the reason"),

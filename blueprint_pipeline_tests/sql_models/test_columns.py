@@ -21,7 +21,6 @@ ELSEWHERE = ("raw_", "schema_versions")
 UNDESCRIBED = {
     "activation_completed",
     "activation_members",
-    "crm_buying_group_writeback",
     "crm_field_updates_sent",
     "crm_writeback_sent",
     "ingested_files",

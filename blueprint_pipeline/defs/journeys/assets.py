@@ -38,7 +38,8 @@ JOURNEY_RUN_TAG = "journey_run"
 EFFECT_TABLES = {
     "journey_account_lists": "Append-only: accounts journeys added to or removed from named lists.",
     "linkedin_audience_additions": "Append-only: accounts journeys added to LinkedIn audiences.",
-    "crm_field_updates": "Append-only: Account field values journeys set; crm_writeback writes them out.",
+    "crm_field_updates": "Append-only: Account field values journeys set; crm_buying_group_writeback "
+    "writes them out.",
     "buying_group_status_history": "Append-only: buying-group statuses journeys set (set_status nodes).",
     "journey_member_events": "Append-only: members journeys added, changed or removed (set_role "
     "nodes); buying_groups applies them to its membership history at the start of the next run.",
