@@ -77,6 +77,8 @@ GRAINS = {
     "journey_score_adjustments": "one row per score change a journey made",
     "journey_account_lists": "one row per list change a journey made",
     "journey_member_events": "one row per membership change a journey made",
+    "journey_stage_moves": "one row per stage move a journey made",
+    "journey_stage_refusals": "one row per stage move a journey asked for and the stage model refused",
     "linkedin_audience_additions": "one row per account a journey added to a LinkedIn audience",
     "crm_field_updates": "one row per Account field value a journey set",
     "buying_group_status_history": "one row per status a journey set",

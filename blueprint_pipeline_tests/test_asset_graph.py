@@ -79,9 +79,7 @@ PYTHON_COMPUTED_CHECKS = {
     ("buying_group_stage_history", "moves_allowed_by_model"): "moves against the config's stage model",
     ("qualification_models", "better_than_rule_score"): "a trained model's evaluation",
     ("sales_feedback", "every_decision_usable"): "lists the unusable rows with their problem",
-    ("crm_writeback", "no_forbidden_field"): "the governance policy in the config",
-    ("crm_writeback", "one_row_per_buying_group"): "the write-back against buying_groups; its table "
-    "is not its asset key (it becomes a declared test when journeys' effect tables get assets)",
+    ("crm_buying_group_writeback", "no_forbidden_field"): "the governance policy in the config",
     **{
         (asset, check): "the governance and consent policies in the config (activation/checks.py)"
         for asset in ("linkedin_audiences", "marketo_static_lists")

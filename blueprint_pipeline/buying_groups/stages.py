@@ -1,8 +1,9 @@
 """Moving buying groups through their stage model (config `stages`, docs/scoring.md#stage-models).
 
 Every move goes through `StageModel.refusal`, whoever asks: the build (a new group enters the
-first entry stage), a rule, a person (the stage changes file) or, later, a journey. A move the
-model does not allow is refused and recorded with its reason, never applied.
+first entry stage), a rule, a person (the stage changes file) or a journey (its engine asks when
+the node runs). A move the model does not allow is refused and recorded with its reason, never
+applied.
 """
 
 from __future__ import annotations
@@ -18,6 +19,21 @@ from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
 from blueprint_pipeline.config.files import check_dates, read_user_csv
 from blueprint_pipeline.config.stages import Rule, StageModel, StagesConfig
 from blueprint_pipeline.core.errors import ConfigError
+
+# A journey's stage moves and refusals go to the journeys' own effect tables (the journeys run after
+# the stages, so an edge back would be a cycle); the stage asset appends them to its history and
+# refusals at its next run, each once, by the journey step's key (docs/architecture.md, the journey
+# feedback loop). Until then, the journeys read the history and the moves not yet in it together.
+HISTORY, REFUSALS = "buying_group_stage_history", "buying_group_stage_refusals"
+JOURNEY_MOVES, JOURNEY_REFUSALS = "journey_stage_moves", "journey_stage_refusals"
+MOVES_NOT_APPLIED = (
+    f"from {JOURNEY_MOVES} as j where not exists "
+    f"(select 1 from {HISTORY} as h where h.request_key = j.step_key)"
+)
+REFUSALS_NOT_APPLIED = (
+    f"from {JOURNEY_REFUSALS} as j where not exists "
+    f"(select 1 from {REFUSALS} as r where r.request_key = j.step_key)"
+)
 
 CHANGE_COLUMNS = ["account_id", "solution_interest", "to_stage", "requested_by", "requested_at", "note"]
 MOVE_COLUMNS = [

@@ -24,7 +24,8 @@ RETAINABLE = {
     "marketo_activities": "Marketo activities (raw and staged) older than the limit, by their activity time",
     "tracking_events": "tracking events (raw and staged) older than the limit, by when they happened",
     "journey_step_log": "journey steps older than the limit",
-    "journey_outbox": "sent, held, bounced or failed messages older than the limit (pending ones stay)",
+    "journey_outbox": "sent, held, bounced or failed messages older than the limit (pending ones stay), "
+    "the journeys' and the sales alerts'",
     "sales_alert_log": "sales alert records older than the limit",
     "buying_group_snapshots": "daily buying-group snapshots (and their role rows) older than the limit",
 }

@@ -9,8 +9,9 @@ With BLUEPRINT_FAULT=<point> the process kills itself with SIGKILL when it reach
 - `deliver`: a message is handed to the mail server, not yet marked sent;
 - `journeys`: the journey run's state, outbox and CRM field updates written, not committed;
 - `activation_files`: an activation's new folder written beside its place, not yet swapped in;
-- `linkedin_audiences`, `marketo_static_lists`, `crm_writeback`: the asset's files in place, the
-  state it records (members, hashes, field updates sent, completed) not committed.
+- `linkedin_audiences`, `marketo_static_lists`, `crm_writeback` (in the asset
+  `crm_buying_group_writeback`): the asset's files in place, the state it records (members,
+  hashes, field updates sent, completed) not committed.
 """
 
 from __future__ import annotations

@@ -12,7 +12,10 @@ _JOURNEYS = ("journey_enrolments", "journey_step_log", "journey_outbox", "journe
 # table -> (its as-of column, the asset keys of the steps that append to it). A build checks only
 # the tables its selected steps write, so the error names the history actually involved.
 FORWARD_ONLY: dict[str, tuple[str, tuple[str, ...]]] = {
+    # The journeys' moves join the stage history at the stage asset's next run: a journey run
+    # before its last entry would queue a move that lands out of order.
     "buying_group_stage_history": ("changed_at", ("buying_group_stage_history", *_JOURNEYS)),
+    "journey_stage_moves": ("changed_at", _JOURNEYS),
     "journey_runs": ("last_run_at", _JOURNEYS),
     "account_audience_history": ("happened_at", ("account_audience_history",)),
     "buying_group_member_events": ("happened_at", ("buying_group_member_events",)),

@@ -71,6 +71,15 @@ REDACT = {
         "unsubscribe_url",
         "last_error",
     ],
+    "sales_alert_outbox": [
+        "person_id",
+        "to_address",
+        "subject",
+        "body_text",
+        "body_html",
+        "unsubscribe_url",
+        "last_error",
+    ],
     "buying_group_member_events": ["person_id", "matched_condition"],
     "journey_member_events": ["person_id", "matched_condition"],
     "person_id_history": ["person_id", "other_person_id"],
@@ -79,7 +88,7 @@ REDACT = {
 }
 # The platform's own messages: a forgotten person's name is blanked anywhere in them (a sales
 # alert lists a group's members), not only beside a contact point (contact_points.py).
-MENTIONS = {"journey_outbox", "sales_alert_log"}
+MENTIONS = {"journey_outbox", "sales_alert_outbox", "sales_alert_log"}
 # The tables of the ledgers, which name files and never persons.
 UNTOUCHED = {LEDGER_TABLE, AUDIT, FORGOTTEN}
 

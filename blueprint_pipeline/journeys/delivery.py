@@ -1,4 +1,5 @@
-"""Sending what journeys queued in `journey_outbox`, each message at most once.
+"""Sending what journeys queued in `journey_outbox` and the sales alerts in `sales_alert_outbox`,
+each message at most once, oldest first across both.
 
 For each message: mark it `sending` (committed), send it with its stable Message-ID, mark it `sent`
 (committed). A run killed anywhere leaves each message pending (not yet tried), sending (tried,
@@ -30,9 +31,12 @@ from urllib.parse import urlsplit
 from blueprint_pipeline.core.atomic_files import replace_file
 from blueprint_pipeline.core.faults import crash_point
 from blueprint_pipeline.core.redact import redacted
-from blueprint_pipeline.warehouse import Warehouse
+from blueprint_pipeline.warehouse import Session, Warehouse
+from blueprint_pipeline.warehouse.stateful import JOURNEY_TABLES
 
 MAX_ATTEMPTS = 5
+# The outboxes delivery sends from, of one shape: the journeys' and the sales alerts' own.
+OUTBOXES = ("journey_outbox", "sales_alert_outbox")
 
 
 class EmailSender(Protocol):
@@ -222,6 +226,22 @@ def _send(row: dict, mail: EmailSender, sms: SmsProvider | None, from_address: s
     mail.send(email_message(row, from_address, link if isinstance(link, str) and link else None))
 
 
+def _waiting(session: Session) -> list[dict]:
+    """The messages to send from every outbox there is, each with the outbox it is in, oldest first
+    (by creation time, then message id, across both)."""
+    columns = ", ".join(JOURNEY_TABLES["journey_outbox"])
+    queries = [
+        f"select {columns}, '{table}' as outbox from {table} where status in ('pending', 'sending')"
+        for table in OUTBOXES
+        if session.table_exists(table)
+    ]
+    if not queries:
+        return []
+    return session.fetch_df(
+        f"select * from ({' union all '.join(queries)}) as waiting order by created_at, message_id"
+    ).to_dict("records")
+
+
 def deliver(
     warehouse: Warehouse,
     mail: EmailSender,
@@ -241,20 +261,17 @@ def deliver(
     # One session in autocommit: each status update below is committed on its own, before the
     # next step, without opening the warehouse again per message.
     with warehouse.session() as session:
-        rows = session.fetch_df(
-            "select * from journey_outbox where status in ('pending', 'sending') "
-            "order by created_at, message_id"
-        ).to_dict("records")
+        rows = _waiting(session)
 
-        def mark(message_id: str, sql: str, **params) -> None:
+        def mark(row: dict, sql: str, **params) -> None:
             session.execute(
-                f"update journey_outbox set {sql} where message_id = $m", {"m": message_id, **params}
+                f"update {row['outbox']} set {sql} where message_id = $m", {"m": row["message_id"], **params}
             )
 
         try:
             for row in rows:
                 crashed += row["status"] == "sending"
-                mark(row["message_id"], "status = 'sending', attempts = attempts + 1")
+                mark(row, "status = 'sending', attempts = attempts + 1")
                 try:
                     _send(row, mail, sms, from_address)
                 except Exception as exc:  # noqa: BLE001 - any error fails this message alone, with its reason
@@ -265,12 +282,12 @@ def deliver(
                             on_bounce(row)
                     failed += status == "failed"
                     reason = f"{type(exc).__name__}: {exc}"[:500]
-                    mark(row["message_id"], "status = $s, last_error = $e", s=status, e=reason)
+                    mark(row, "status = $s, last_error = $e", s=status, e=reason)
                     errors.append((row["message_id"], status, public_reason(reason)))
                     continue
                 crash_point("deliver")
                 mark(
-                    row["message_id"],
+                    row,
                     "status = 'sent', sent_at = $t, last_error = null",
                     t=datetime.now(UTC).replace(tzinfo=None),
                 )

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from blueprint_pipeline.audiences.compile import compile_filter
+from blueprint_pipeline.buying_groups.stages import HISTORY, JOURNEY_MOVES, MOVES_NOT_APPLIED
 from blueprint_pipeline.buying_groups.title_parser import parse_title
 from blueprint_pipeline.config.journeys import AccountCondition, JourneysConfig, SplitAccounts
 from blueprint_pipeline.warehouse import Session
@@ -152,10 +153,7 @@ def load_world(session: Session, config: JourneysConfig, as_of: datetime, lookba
     )
     for r in activities.itertuples(index=False):
         world.activities.setdefault(r.person_id, []).append((r.kind, r.activity_at.to_pydatetime()))
-    moves = session.fetch_df(
-        "select buying_group_id, to_stage, changed_at from buying_group_stage_history order by change_seq"
-    )
-    for r in moves.itertuples(index=False):
+    for r in stage_moves(session).itertuples(index=False):
         at = r.changed_at.to_pydatetime()
         world.stage_moves.setdefault(r.buying_group_id, []).append((r.to_stage, at))
         world.group_created.setdefault(r.buying_group_id, at)
@@ -179,6 +177,19 @@ def load_world(session: Session, config: JourneysConfig, as_of: datetime, lookba
         world.account_matches[id(condition.account)] = set(found["account_id"])
     _load_sent(session, world)
     return world
+
+
+def stage_moves(session: Session) -> pd.DataFrame:
+    """Every stage move in order: the history's, then the journeys' own moves that the stage asset
+    has not appended to it yet (it does so at its next run): a journey sees every move made so far,
+    whether the stage asset has run since or not."""
+    moves = f"select buying_group_id, to_stage, changed_at, 0 as pending, change_seq as seq from {HISTORY}"
+    if session.table_exists(JOURNEY_MOVES):
+        pending = f"select j.buying_group_id, j.to_stage, j.changed_at, 1, j.event_seq {MOVES_NOT_APPLIED}"
+        moves += f" union all {pending}"
+    return session.fetch_df(
+        f"select buying_group_id, to_stage, changed_at from ({moves}) as m order by pending, seq"
+    )
 
 
 LIST_MEMBERS = (

@@ -21,7 +21,11 @@ from blueprint_pipeline.core.errors import BlueprintError
 # Columns that take the wall clock rather than the run's as-of: when a message left, when a table
 # was upgraded. They differ between any two builds (measured: the tiny sample built twice at one
 # as-of differs in these two columns only); the fault and concurrency suites blank them too.
-WALL_CLOCK = {("journey_outbox", "sent_at"), ("schema_versions", "migrated_at")}
+WALL_CLOCK = {
+    ("journey_outbox", "sent_at"),
+    ("sales_alert_outbox", "sent_at"),
+    ("schema_versions", "migrated_at"),
+}
 DEFAULT_IGNORE = sorted(f"{table}.{column}" for table, column in WALL_CLOCK)
 
 

@@ -151,6 +151,31 @@ JOURNEY_TABLES: dict[str, dict[str, str]] = {
         "happened_at": TS,
         "config_version": T,
     },
+    "journey_stage_moves": {
+        "event_seq": INT,
+        "step_key": T,
+        "buying_group_id": T,
+        "stage_model": T,
+        "from_stage": T,
+        "to_stage": T,
+        "actor_name": T,
+        "reason": T,
+        "changed_at": TS,
+        "config_version": T,
+    },
+    "journey_stage_refusals": {
+        "event_seq": INT,
+        "step_key": T,
+        "account_id": T,
+        "solution_interest": T,
+        "buying_group_id": T,
+        "from_stage": T,
+        "to_stage": T,
+        "actor_name": T,
+        "reason": T,
+        "refused_at": TS,
+        "config_version": T,
+    },
     "journey_score_adjustments": {
         "step_key": T,
         "person_id": T,
@@ -164,8 +189,10 @@ JOURNEY_TABLES: dict[str, dict[str, str]] = {
     "journey_attribute_values": {"journey_id": T, "account_id": T, "value": T},
 }
 
-# The sales alerts' memory: which rule is armed for which group, and every alert fired.
+# The sales alerts' memory: which rule is armed for which group, and every alert fired; and their
+# own outbox, in the journeys' outbox's shape (delivery sends from both).
 SALES_ALERT_TABLES: dict[str, dict[str, str]] = {
+    "sales_alert_outbox": dict(JOURNEY_TABLES["journey_outbox"]),
     "sales_alert_state": {
         "rule": T,
         "buying_group_id": T,
@@ -188,10 +215,21 @@ SALES_ALERT_TABLES: dict[str, dict[str, str]] = {
 
 JOURNEY_INDEXES = {
     "journey_outbox": (Index("journey_outbox_key", "message_id"),),
+    "sales_alert_outbox": (Index("sales_alert_outbox_key", "message_id"),),
     "journey_enrolments": (Index("journey_enrolments_key", "enrolment_id"),),
 }
 # A journey table's upgrade steps go here, by table name, as for the tables below.
-JOURNEY_STEPS: dict[str, tuple[Step, ...]] = {}
+JOURNEY_STEPS: dict[str, tuple[Step, ...]] = {
+    # The sales alerts queued their messages here before they had their own outbox: the standing
+    # rules' alerts, whose step keys start with alert/ (alerts/send.py, rule_message).
+    "journey_outbox": (
+        Step(2, "the sales alerts' messages kept in their own outbox, sales_alert_outbox", (
+            "create table if not exists sales_alert_outbox as select * from journey_outbox where false",
+            "insert into sales_alert_outbox select * from journey_outbox where step_key like 'alert/%'",
+            "delete from journey_outbox where step_key like 'alert/%'",
+        )),
+    ),
+}  # fmt: skip
 
 _ACTIVATED = {"activated_at": TS}
 _BATCHES = "batches numbered per raw table, unique (parallel steps ingest several objects at once)"
@@ -331,18 +369,19 @@ WRITERS: dict[str, str] = {
     "journey_runs": "journey_enrolments",
     "journey_attribute_values": "journey_enrolments",
     **dict.fromkeys(SALES_ALERT_TABLES, "sales_alerts"),
-    **dict.fromkeys(("crm_writeback_sent", "crm_field_updates_sent"), "crm_writeback"),
+    **dict.fromkeys(("crm_writeback_sent", "crm_field_updates_sent"), "crm_buying_group_writeback"),
     **dict.fromkeys(("forget_requests", "forgotten_identifiers"), "deletion_requests"),
 }
 # The declared exceptions to one writer per table: table -> (the assets that write it, as names or
 # fnmatch patterns, and why).
-ACTIVATIONS = ("linkedin_audiences", "marketo_static_lists", "crm_writeback")
+ACTIVATIONS = ("linkedin_audiences", "marketo_static_lists", "crm_buying_group_writeback")
 SHARED_WRITES: dict[str, tuple[tuple[str, ...], str]] = {
     "ingested_files": (("raw_*",), "the file ledger: each source asset records the files it loaded"),
     "quarantine": (("raw_*",), "each source asset keeps the rows it could not load, with the reason"),
     "activation_members": (ACTIVATIONS, "each destination records what it handed out per as-of"),
     "activation_completed": (ACTIVATIONS, "each destination records its completed activations"),
     "journey_outbox": (("journey_deliveries",), "delivery updates each message's status as it sends"),
+    "sales_alert_outbox": (("journey_deliveries",), "delivery updates each alert's status as it sends"),
 }
 
 

@@ -12,7 +12,7 @@ import dagster as dg
 import pandas as pd
 
 from blueprint_pipeline.core.run_facts import AS_OF_TAG
-from blueprint_pipeline.defs.activation.crm import crm_writeback
+from blueprint_pipeline.defs.activation.crm import crm_buying_group_writeback
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
 
 HEADER = [
@@ -44,7 +44,7 @@ def _build(warehouse, tmp_path, tables, at):
         for name, frame in tables.items():
             session.replace_table(name, frame)
     result = dg.materialize(
-        [crm_writeback],
+        [crm_buying_group_writeback],
         resources={"warehouse": warehouse, "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
                    "activation": ActivationResource(path=str(tmp_path / "out"))},
         tags={AS_OF_TAG: at},

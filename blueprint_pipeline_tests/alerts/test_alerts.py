@@ -200,7 +200,7 @@ def test_the_asset_queues_routed_alerts(warehouse, tmp_path):
         )
     ]
     subject, text, html = warehouse.fetchall(
-        "select subject, body_text, body_html from journey_outbox where channel = 'sales_alert'"
+        "select subject, body_text, body_html from sales_alert_outbox where channel = 'sales_alert'"
     )[0]
     assert subject == "Sales alert: Data Platform for Acme A2 (qualified: reached Marketing Qualified)"
     assert "Account:            Acme A2 (A2, acme.com)" in text and "Missing (required): none" in text

@@ -27,14 +27,20 @@ def test_old_rows_expire_with_counts(warehouse, tmp_path):
             {"message_id": ["m1", "m2", "m3"], "status": ["sent", "pending", "sent"],
              "created_at": [datetime(2026, 1, 1), datetime(2026, 1, 1), datetime(2026, 2, 20)]}
         ),
+        # The sales alerts' outbox expires with the journeys' (the dataset journey_outbox).
+        "sales_alert_outbox": pd.DataFrame(
+            {"message_id": ["a1", "a2"], "status": ["sent", "pending"],
+             "created_at": [datetime(2026, 1, 1), datetime(2026, 1, 1)]}
+        ),
     }  # fmt: skip
     with warehouse.transaction() as session:
         for name, frame in tables.items():
             session.replace_table(name, frame)
     result = materialized([retention], warehouse, tmp_path, "2026-03-01T00:00:00")
     metadata = result.asset_materializations_for_node("retention")[0].metadata
-    assert metadata["deleted_rows"].value == 3
+    assert metadata["deleted_rows"].value == 4
     assert metadata["deleted/raw_marketo__activities"].value == 1
     assert warehouse.fetchall("select activity_id from stg_marketo__activities") == [("a-new",)]
     assert warehouse.fetchall("select trim(marketo_guid) from raw_marketo__activities") == [("a-new",)]
     assert sorted(warehouse.fetchall("select message_id from journey_outbox")) == [("m2",), ("m3",)]
+    assert warehouse.fetchall("select message_id from sales_alert_outbox") == [("a2",)]

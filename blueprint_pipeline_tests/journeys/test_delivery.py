@@ -85,16 +85,43 @@ def _message(i: int, channel: str = "email", status: str = "pending", html: str 
     }  # fmt: skip
 
 
-def _outbox(warehouse, rows: list[dict]) -> None:
+def _outbox(warehouse, rows: list[dict], table: str = "journey_outbox") -> None:
     frame = pd.DataFrame(rows).astype(
         {"body_html": "string", "hold_reason": "string", "last_error": "string"}
     )
     frame["sent_at"] = pd.to_datetime(frame["sent_at"])
     with warehouse.transaction() as session:
-        create(session, "journey_outbox")
-        session.insert_from_local_query(
-            "journey_outbox", list(frame.columns), "select * from f", frames={"f": frame}
-        )
+        create(session, table)
+        session.insert_from_local_query(table, list(frame.columns), "select * from f", frames={"f": frame})
+
+
+def test_sales_alerts_go_out_from_their_own_outbox_in_time_order(warehouse, smtp):
+    """The standing rules' alerts wait in sales_alert_outbox: delivery sends them with the journeys'
+    messages, oldest first across both (alert 2 was queued between emails 1 and 3), and marks each
+    sent in the outbox it is in; a second run sends nothing."""
+    inbox, url = smtp
+    _outbox(warehouse, [_message(1), _message(3)])
+    alert = _message(2, channel="sales_alert") | {
+        "step_key": "alert/r/g/x",
+        "journey_id": "rule:r",
+        "person_id": "",
+    }
+    _outbox(warehouse, [alert | {"unsubscribe_url": None}], "sales_alert_outbox")
+    done = deliver(warehouse, SmtpSender(url), None, "marketing@example.com")
+    assert done.sent == {"email": 2, "sales_alert": 1}
+    assert [(m["Message-ID"], m["To"]) for m in inbox.messages] == [
+        ("<m001@example.com>", "p1@example.com"),
+        ("<m002@example.com>", "p2@example.com"),
+        ("<m003@example.com>", "p3@example.com"),
+    ]
+    assert warehouse.fetchall("select message_id, status, attempts from sales_alert_outbox") == [
+        ("<m002@example.com>", "sent", 1)
+    ]
+    assert warehouse.fetchall("select message_id, status from journey_outbox order by message_id") == [
+        ("<m001@example.com>", "sent"),
+        ("<m003@example.com>", "sent"),
+    ]
+    assert deliver(warehouse, SmtpSender(url), None, "marketing@example.com").sent == {}
 
 
 def test_email_sms_and_alerts_go_out_once(warehouse, smtp, sms_endpoint):

@@ -134,12 +134,16 @@ def test_journey_runs_in_the_warehouse(warehouse, tmp_path):
         ("A2", "finished", "done"),
         ("A3", "finished", "done"),
     ]
+    # The stage move and the refusal wait in the journeys' own tables for the stage asset's next
+    # run (scoring/test_stages.py runs that step).
     assert warehouse.fetchall(
-        "select buying_group_id, from_stage, to_stage, actor, actor_name from buying_group_stage_history"
-    ) == [("data_platform:A1", "Engaged", "Marketing Qualified", "journey", "nurture")]
-    assert warehouse.fetchall("select buying_group_id, reason from buying_group_stage_refusals") == [
+        "select buying_group_id, from_stage, to_stage, actor_name from journey_stage_moves"
+    ) == [("data_platform:A1", "Engaged", "Marketing Qualified", "nurture")]
+    assert warehouse.fetchall("select buying_group_id, reason from journey_stage_refusals") == [
         ("data_platform:A3", "the model does not allow 'Awareness' -> 'Marketing Qualified'")
     ]
+    assert warehouse.scalar("select count(*) from buying_group_stage_history") == 0
+    assert warehouse.scalar("select count(*) from buying_group_stage_refusals") == 0
     assert warehouse.fetchall("select person_id, points from journey_score_adjustments") == [("p22", 5.0)]
     # The loop back to scoring: the next run's scoring copies what the journeys added.
     assert not _table_exists(warehouse, "person_score_adjustments")

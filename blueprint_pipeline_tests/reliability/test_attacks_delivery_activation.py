@@ -33,7 +33,7 @@ from blueprint_pipeline.activation.linkedin import persons_of, targeting, write_
 from blueprint_pipeline.config.activation import ContactList, LinkedIn
 from blueprint_pipeline.core.csv_safety import cell
 from blueprint_pipeline.core.run_facts import AS_OF_TAG
-from blueprint_pipeline.defs.activation.crm import crm_writeback
+from blueprint_pipeline.defs.activation.crm import crm_buying_group_writeback
 from blueprint_pipeline.defs.journeys.delivery import journey_deliveries
 from blueprint_pipeline.defs.reporting.dashboard import dashboard
 from blueprint_pipeline.defs.reporting.kpis import kpis
@@ -345,7 +345,7 @@ def test_a_journey_field_update_is_written_out_once_however_many_runs_follow(war
     # An earlier as-of would write `old` and `new` again, after day 9: refused, nothing written.
     before = _files(tmp_path / "out")
     result = dg.materialize(
-        [crm_writeback],
+        [crm_buying_group_writeback],
         resources={"warehouse": warehouse, "blueprint_config": BlueprintConfigResource(config_dir=str(tmp_path)),
                    "activation": ActivationResource(path=str(tmp_path / "out"))},
         tags={AS_OF_TAG: "2026-03-05T00:00:00"}, raise_on_error=False,

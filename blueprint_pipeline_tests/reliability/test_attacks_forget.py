@@ -17,6 +17,7 @@ from blueprint_pipeline.governance import forget as forget_module
 from blueprint_pipeline.governance.forget import Places, forget
 from blueprint_pipeline.ingestion.raw_load import ingest_object
 from blueprint_pipeline.sql_models.project import load_project
+from blueprint_pipeline.warehouse.stateful import create
 
 SOURCES = load_project(SQL_PROJECT_DIR).sources
 EVENTS = SOURCES["tracking", "events"]
@@ -473,11 +474,20 @@ def test_one_rule_blanks_a_name_in_the_platforms_messages_and_files(warehouse, t
         _ingest(warehouse, landing, obj)
     _persons(warehouse, NICOLE, OTHER)
     with warehouse.transaction() as session:
-        session.replace_table(
-            "journey_outbox",
-            pd.DataFrame({"person_id": ["p-rep"], "to_address": ["rep@us.example"], "subject": ["Alert"],
-                          "body_text": [body], "body_html": [f"<p>{body}</p>"]}),
-        )  # fmt: skip
+        # The journeys' outbox and the sales alerts' own: messages naming her, and an alert sent
+        # to her address (the row stays, its personal fields emptied).
+        create(session, "journey_outbox", "sales_alert_outbox")
+        columns = "(message_id, step_key, person_id, to_address, subject, body_text, body_html)"
+        session.execute(
+            f"insert into journey_outbox {columns} values ('<m1@x>', 'k', 'p-rep', 'rep@us.example', 'Alert', "
+            "$body, $html)",
+            {"body": body, "html": f"<p>{body}</p>"},
+        )
+        session.execute(
+            f"insert into sales_alert_outbox {columns} values ('<a1@x>', 'alert/a1', '', 'rep@us.example', "
+            "'Alert', $body, $html), ('<a2@x>', 'alert/a2', '', $her, 'Alert', 'Hello', null)",
+            {"body": body, "html": f"<p>{body}</p>", "her": NICOLE[1]},
+        )
         session.replace_table("sales_alert_log", pd.DataFrame({"reason": [body]}))
     mailbox = tmp_path / "mailbox"
     mailbox.mkdir()
@@ -488,6 +498,9 @@ def test_one_rule_blanks_a_name_in_the_platforms_messages_and_files(warehouse, t
     with warehouse.session() as session:
         assert session.fetchall("select body_text from journey_outbox") == [(expected,)]
         assert session.fetchall("select reason from sales_alert_log") == [(expected,)]
+        assert session.fetchall(
+            "select message_id, to_address, subject, body_text from sales_alert_outbox order by message_id"
+        ) == [("<a1@x>", "rep@us.example", "Alert", expected), ("<a2@x>", None, None, None)]
         assert session.fetchall("select subject from raw_salesforce__task") == [("Lunch with Nicole Nelson",)]
     assert expected in (mailbox / "m1.eml").read_text()
 

@@ -67,10 +67,12 @@ def test_a_killed_build_leaves_nothing_half_done(point, engine, landing, uninter
     if point == "deliver":
         # The message in hand when the run died was handed over again, with its Message-ID (the
         # mailbox file is replaced; a mail system drops the copy): one more attempt, recorded.
-        attempts = built["journey_outbox"][0].index("attempts")
-        assert sum(int(row[attempts]) for row in built["journey_outbox"][1:]) == len(mails) + 1
+        outboxes = {
+            t: built[t][0].index("attempts") for t in ("journey_outbox", "sales_alert_outbox") if t in built
+        }
+        assert sum(int(row[i]) for t, i in outboxes.items() for row in built[t][1:]) == len(mails) + 1
         built, tables = (  # copies: `tables` is shared by the module's tests
-            t | {"journey_outbox": [row[:attempts] + row[attempts + 1 :] for row in t["journey_outbox"]]}
+            t | {o: [row[:i] + row[i + 1 :] for row in t[o]] for o, i in outboxes.items()}
             for t in (built, tables)
         )
     different = differences(built, tables)

@@ -71,7 +71,7 @@ def test_the_not_delivered_line_says_where_the_whole_reason_is():
     """The build summary's `not delivered:` line showed the Message-ID and a reason with the
     addresses hidden, and no pointer to the outbox, which keeps the reason whole."""
     line = not_sent_summary([("<m001@example.com>", "pending", "SMTPRecipientsRefused: <address>")])
-    assert line.endswith("(reason in journey_outbox.last_error)")
+    assert line.endswith("(reason in journey_outbox.last_error or sales_alert_outbox.last_error)")
 
 
 def _persons(warehouse, emails: dict[str, str]) -> None:

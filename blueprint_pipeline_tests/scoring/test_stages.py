@@ -26,16 +26,19 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from blueprint_pipeline.buying_groups.stages import move_groups
+from blueprint_pipeline.buying_groups.stages import JOURNEY_MOVES, JOURNEY_REFUSALS, move_groups
 from blueprint_pipeline.config.stages import StageModel
 from blueprint_pipeline.core.errors import ConfigError
 from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.scoring.stages import buying_group_stages
+from blueprint_pipeline.journeys.tables import append
+from blueprint_pipeline.journeys.world import stage_moves
 from blueprint_pipeline.resources import BlueprintConfigResource, load_config
 from blueprint_pipeline.runtime.user_files import check_user_files
 from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline.sql_models.runner import build_model
+from blueprint_pipeline.warehouse.stateful import create
 
 FUNNEL = {
     "stages": [
@@ -288,3 +291,82 @@ def test_an_earlier_as_of_is_refused(duckdb_warehouse, tmp_path):
         Exception, match="as-of 2026-03-01 00:00 is before the last entry of buying_group_stage_history"
     ):
         _build(duckdb_warehouse, config, "2026-03-01T00:00:00", {"A1": (25, 0.8)})
+
+
+def test_journey_moves_join_the_history_at_the_next_build_once(warehouse, tmp_path):
+    """The journeys' stage moves and refusals are their own effect tables; the stage asset appends
+    them at its next build. Worked by hand: build 1 (03-01) gives A1 New, Engaged, Won (seqs 1-3)
+    and A3 New (4). A journey run on 03-05 moves A1 Won -> Lost (step k1; the model allows it when
+    asked) and meets a refusal for A3 New -> Won (step k2). Build 2 (03-10) appends seq 5, A1 Won
+    -> Lost by journey `nurture`, and the refusal (actor journey, no file row); A1 stays Lost (no
+    rule leaves it). Build 3, at the same as-of, appends nothing. The journeys see the move before
+    build 2 as after it."""
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "buying_groups.yaml").write_text("solution_interests: {data_platform: {stage_model: funnel}}\n")
+    (config / "stages.yaml").write_text(STAGES_YAML)
+    scores = {"A1": (25, 0.8), "A3": (5, 1.0)}
+    _build(warehouse, config, "2026-03-01T00:00:00", scores)
+    journey_ran = pd.Timestamp("2026-03-05 10:00")
+    with warehouse.transaction() as session:
+        create(session, JOURNEY_MOVES, JOURNEY_REFUSALS)
+        append(
+            session,
+            JOURNEY_MOVES,
+            [
+                {
+                    "step_key": "k1",
+                    "buying_group_id": "data_platform:A1",
+                    "stage_model": "funnel",
+                    "from_stage": "Won",
+                    "to_stage": "Lost",
+                    "actor_name": "nurture",
+                    "reason": "journey nurture, node lose",
+                    "changed_at": journey_ran,
+                    "config_version": "v1",
+                }
+            ],
+            sequence="event_seq",
+        )
+        append(
+            session,
+            JOURNEY_REFUSALS,
+            [
+                {
+                    "step_key": "k2",
+                    "account_id": "A3",
+                    "solution_interest": "data_platform",
+                    "buying_group_id": "data_platform:A3",
+                    "from_stage": "New",
+                    "to_stage": "Won",
+                    "actor_name": "nurture",
+                    "reason": "the model does not allow 'New' -> 'Won'",
+                    "refused_at": journey_ran,
+                    "config_version": "v1",
+                }
+            ],
+            sequence="event_seq",
+        )
+        seen_before = stage_moves(session)
+    assert warehouse.scalar("select count(*) from buying_group_stage_history") == 4
+    _build(warehouse, config, "2026-03-10T00:00:00", scores)
+    _build(warehouse, config, "2026-03-10T00:00:00", scores)
+    assert warehouse.fetchall(
+        "select change_seq, buying_group_id, from_stage, to_stage, actor, actor_name, request_key, changed_at, "
+        "config_version from buying_group_stage_history where change_seq > 4 order by change_seq"
+    ) == [
+        (5, "data_platform:A1", "Won", "Lost", "journey", "nurture", "k1", journey_ran.to_pydatetime(), "v1")
+    ]
+    assert warehouse.fetchall(
+        "select account_id, from_stage, to_stage, actor, actor_name, request_key, row_in_file, refused_at "
+        "from buying_group_stage_refusals"
+    ) == [("A3", "New", "Won", "journey", "nurture", "k2", None, journey_ran.to_pydatetime())]
+    assert warehouse.fetchall(
+        "select account_id, stage, last_actor from buying_group_stages order by account_id"
+    ) == [("A1", "Lost", "journey"), ("A3", "New", "build")]
+    with warehouse.session() as session:
+        seen_after = stage_moves(session)
+    assert seen_before.to_dict("records") == seen_after.to_dict("records")
+    assert [(r["buying_group_id"][-2:], r["to_stage"]) for r in seen_after.to_dict("records")] == [
+        ("A1", "New"), ("A1", "Engaged"), ("A1", "Won"), ("A3", "New"), ("A1", "Lost")
+    ]  # fmt: skip

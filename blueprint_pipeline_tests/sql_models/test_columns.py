@@ -21,7 +21,6 @@ ELSEWHERE = ("raw_", "schema_versions")
 UNDESCRIBED = {
     "activation_completed",
     "activation_members",
-    "crm_buying_group_writeback",
     "crm_field_updates_sent",
     "crm_writeback_sent",
     "ingested_files",
@@ -34,6 +33,7 @@ UNDESCRIBED = {
     "person_match_scoring",
     "quarantine",
     "sales_alert_log",
+    "sales_alert_outbox",
     "sales_alert_state",
 }
 

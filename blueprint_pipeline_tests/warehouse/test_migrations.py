@@ -13,6 +13,7 @@ import pytest
 
 from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.warehouse.migrations import STEPS, latest, migrate
+from blueprint_pipeline.warehouse.stateful import create
 
 # The previous release's statements (blueprint_pipeline/ingestion/raw_load.py before versions).
 PREVIOUS = (
@@ -153,4 +154,31 @@ def test_membership_history_gains_the_journeys_step_keys(warehouse):
     assert warehouse.fetchall("select person_id, actor, request_key from buying_group_member_events") == [
         ("p1", "journey", None)
     ]
+    assert migrate(warehouse) == []
+
+
+def test_sales_alerts_in_the_journeys_outbox_move_to_their_own(warehouse):
+    """Before the sales alerts had their own outbox they queued their messages in journey_outbox:
+    the upgrade moves the standing rules' alerts (step keys alert/...) to sales_alert_outbox, as
+    they were (status, attempts, message id), and leaves the journeys' messages, their own sales
+    alert nodes' included. Delivery then sends from both; nothing is sent again."""
+    with warehouse.transaction() as session:
+        create(session, "journey_outbox")
+        session.execute(
+            "insert into journey_outbox (message_id, step_key, journey_id, channel, to_address, status, "
+            "created_at, attempts) values "
+            "('<m1@x>', 'j/e1/intro/1', 'j', 'email', 'p1@example.com', 'sent', '2026-11-02', 1), "
+            "('<m2@x>', 'j/e2/alert/1', 'j', 'sales_alert', 'rep@example.com', 'pending', '2026-11-02', 0), "
+            "('<a1@x>', 'alert/group_qualified/g1/2026-11-02T00:00:00', 'rule:group_qualified', 'sales_alert', "
+            "'rep@example.com', 'sent', '2026-11-02', 1)"
+        )
+    done = migrate(warehouse)
+    assert f"journey_outbox: version 1 -> 2 ({STEPS['journey_outbox'][0].why})" in done
+    assert warehouse.fetchall("select message_id from journey_outbox order by message_id") == [
+        ("<m1@x>",),
+        ("<m2@x>",),
+    ]
+    assert warehouse.fetchall(
+        "select message_id, journey_id, channel, to_address, status, attempts from sales_alert_outbox"
+    ) == [("<a1@x>", "rule:group_qualified", "sales_alert", "rep@example.com", "sent", 1)]
     assert migrate(warehouse) == []

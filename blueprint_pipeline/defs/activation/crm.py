@@ -20,6 +20,7 @@ from blueprint_pipeline.core.faults import crash_point
 from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.defs.activation import checks
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
+from blueprint_pipeline.sql_models.checks import checked_transaction, declared_checks
 from blueprint_pipeline.warehouse import Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 
@@ -37,42 +38,36 @@ SENT, UPDATES_SENT = "crm_writeback_sent", "crm_field_updates_sent"
         "journey_enrolments",
         "crm_field_updates",
     ],
-    check_specs=[
-        *checks.specs("crm_writeback", checks.FORBIDDEN),
-        dg.AssetCheckSpec(
-            "one_row_per_buying_group",
-            asset="crm_writeback",
-            description="The write-back holds every buying group once.",
-        ),
-    ],
+    check_specs=[*checks.specs(TABLE, checks.FORBIDDEN), *declared_checks(TABLE)],
 )
-def crm_writeback(
+def crm_buying_group_writeback(
     context: dg.AssetExecutionContext,
     warehouse: Warehouse,
     blueprint_config: BlueprintConfigResource,
     activation: ActivationResource,
 ) -> Iterator:
-    """`crm_buying_group_writeback` (one row per buying group: stage, completeness, engagement
-    score, roles filled and missing, last stage change) and, under data/activation/crm/<as-of>/, the
-    Bulk API upsert CSV of every group, the delta of the groups that changed since the last
-    completed write-back before this as-of, and the journeys' Account field updates that no such
-    write-back wrote out (so a re-run at the same as-of writes the same files). When a
-    governance policy forbids the write-back, nothing is written."""
+    """One row per buying group (stage, completeness, engagement score, roles filled and missing,
+    last stage change) and, under data/activation/crm/<as-of>/, the Bulk API upsert CSV of every
+    group, the delta of the groups that changed since the last completed write-back before this
+    as-of, and the journeys' Account field updates that no such write-back wrote out (so a re-run
+    at the same as-of writes the same files). When a governance policy forbids the write-back,
+    nothing is written."""
     loaded = blueprint_config.loaded
     crm = loaded.config.activation.crm
     facts = run_facts(context, loaded.version)
     blocked = checks.gate(context, loaded.config, "crm")
     yield checks.forbidden_result(blocked)
     if blocked:
-        yield dg.AssetCheckResult(
-            check_name="one_row_per_buying_group", passed=True, metadata={"skipped": "blocked by governance"}
-        )
+        for spec in declared_checks(TABLE):
+            yield dg.AssetCheckResult(
+                check_name=spec.name, passed=True, metadata={"skipped": "blocked by governance"}
+            )
         yield dg.MaterializeResult(
             metadata={"blocked": "write-back", **checks.blocked_summary(blocked, "crm"), **facts.metadata()}
         )
         return
     stamp = f"{facts.as_of:%Y%m%dT%H%M%S}"
-    with warehouse.transaction() as session:
+    with checked_transaction(warehouse, TABLE) as (session, checked):
         create_state(session)
         create(session, SENT, UPDATES_SENT)
         check_moves_forward(session, CRM[0], [CRM[1]], facts.as_of)
@@ -110,9 +105,6 @@ def crm_writeback(
                 session.insert_from_local_query(
                     table, list(stamped.columns), "select * from f", frames={"f": stamped}
                 )
-        groups, distinct = session.fetchall(
-            f"select (select count(*) from buying_groups), count(distinct buying_group_id) from {TABLE}"
-        )[0]
         files = {
             "buying_groups_upsert.csv": upsert_csv(rows, crm),
             "buying_groups_delta.csv": upsert_csv(delta, crm),
@@ -134,26 +126,23 @@ def crm_writeback(
         write_folder(activation.root / "crm" / stamp, files, manifest)
         complete(session, *CRM, facts.as_of, pruned=(SENT,))  # files in place: commits with the rest
         crash_point("crm_writeback")  # files written, their state not committed
-    yield dg.AssetCheckResult(
-        check_name="one_row_per_buying_group",
-        passed=int(groups) == int(distinct) == len(rows),
-        metadata={"buying_groups": int(groups), "rows": len(rows)},
-    )
-    yield dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(rows),
-            "summary/crm write-back": f"{len(rows):,} buying groups, {len(delta):,} changed since the "
-            f"last write-back, {len(updates):,} journey field updates",
-            "formula_like_values": formulas,
-            **(
-                {
-                    "summary/crm values a spreadsheet would run": f"{formulas:,} value(s) starting with "
-                    "=, +, -, @, tab or CR written raw to the Bulk API files (read by Salesforce; "
-                    "do not open them in a spreadsheet)"
-                }
-                if formulas
-                else {}
-            ),
-            **facts.metadata(),
-        }
+    yield from checked.reported(
+        dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": len(rows),
+                "summary/crm write-back": f"{len(rows):,} buying groups, {len(delta):,} changed since the "
+                f"last write-back, {len(updates):,} journey field updates",
+                "formula_like_values": formulas,
+                **(
+                    {
+                        "summary/crm values a spreadsheet would run": f"{formulas:,} value(s) starting with "
+                        "=, +, -, @, tab or CR written raw to the Bulk API files (read by Salesforce; "
+                        "do not open them in a spreadsheet)"
+                    }
+                    if formulas
+                    else {}
+                ),
+                **facts.metadata(),
+            }
+        )
     )

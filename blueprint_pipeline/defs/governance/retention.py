@@ -28,7 +28,10 @@ DELETES = {
         ("stg_tracking__events", "occurred_at < $cutoff"),
     ],
     "journey_step_log": [("journey_step_log", "happened_at < $cutoff")],
-    "journey_outbox": [("journey_outbox", "created_at < $cutoff and status <> 'pending'")],
+    "journey_outbox": [
+        (outbox, "created_at < $cutoff and status <> 'pending'")
+        for outbox in ("journey_outbox", "sales_alert_outbox")
+    ],
     "sales_alert_log": [("sales_alert_log", "fired_at < $cutoff")],
     "buying_group_snapshots": [
         ("buying_group_snapshots", "snapshot_date < cast($cutoff as date)"),

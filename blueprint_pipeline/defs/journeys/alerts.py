@@ -1,5 +1,5 @@
 """Standing sales-alert rules (config `alerts`), evaluated every build after scores and stages;
-their alerts go to the journeys' outbox and are delivered like any message (docs/alerts.md)."""
+their alerts go to their own outbox, which delivery sends with the journeys' (docs/alerts.md)."""
 
 import dagster as dg
 import pandas as pd
@@ -12,7 +12,7 @@ from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.warehouse import Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 
-STATE, LOG = "sales_alert_state", "sales_alert_log"
+STATE, LOG, OUTBOX = "sales_alert_state", "sales_alert_log", "sales_alert_outbox"
 
 
 @dg.asset(
@@ -30,14 +30,15 @@ def sales_alerts(
 ) -> dg.MaterializeResult:
     """Append-only `sales_alert_log` (rule, group, reason, where it was routed and why) of the
     alerts the standing rules fired this build, and each rule's memory in `sales_alert_state`;
-    the alerts themselves are queued in `journey_outbox` (channel sales_alert)."""
+    the alerts themselves are queued in `sales_alert_outbox` (channel sales_alert), which
+    `journey_deliveries` sends with the journeys' outbox."""
     loaded = blueprint_config.loaded
     config = loaded.config
     facts_of_run = run_facts(context, loaded.version)
     as_of = facts_of_run.as_of
     domain = config.journeys.delivery.from_address.rpartition("@")[2]
     with warehouse.transaction() as session:
-        create(session, "journey_outbox", STATE, LOG)
+        create(session, OUTBOX, STATE, LOG)
         groups = session.fetch_df(
             "select g.buying_group_id, g.solution_interest, s.stage, coalesce(e.score, 0) as score, "
             "coalesce(g.is_complete, false) as is_complete, "
@@ -93,7 +94,7 @@ def sales_alerts(
             ],
         )
         append(session, LOG, log)
-        append(session, "journey_outbox", messages)
+        append(session, OUTBOX, messages)
     by_rule = pd.Series([m["rule"] for m in log], dtype="string").value_counts().to_dict() if log else {}
     summary = ", ".join(f"{rule} {n:,}" for rule, n in sorted(by_rule.items()))
     return dg.MaterializeResult(

@@ -38,10 +38,16 @@ JOURNEY_RUN_TAG = "journey_run"
 EFFECT_TABLES = {
     "journey_account_lists": "Append-only: accounts journeys added to or removed from named lists.",
     "linkedin_audience_additions": "Append-only: accounts journeys added to LinkedIn audiences.",
-    "crm_field_updates": "Append-only: Account field values journeys set; crm_writeback writes them out.",
+    "crm_field_updates": "Append-only: Account field values journeys set; crm_buying_group_writeback "
+    "writes them out.",
     "buying_group_status_history": "Append-only: buying-group statuses journeys set (set_status nodes).",
     "journey_member_events": "Append-only: members journeys added, changed or removed (set_role "
     "nodes); buying_groups applies them to its membership history at the start of the next run.",
+    "journey_stage_moves": "Append-only: stage moves journeys made (update_stage nodes, through the "
+    "stage model's gate); buying_group_stages appends them to the stage history at the start of its "
+    "next run.",
+    "journey_stage_refusals": "Append-only: stage moves journeys asked for that the stage model "
+    "refused; buying_group_stages appends them to buying_group_stage_refusals at its next run.",
     "journey_score_adjustments": "Append-only: points journeys added to persons' scores (change_score "
     "nodes); scoring's person_score_adjustments copies it at the start of the next run.",
 }
@@ -73,21 +79,8 @@ def _delete_keys(session: Session, table: str, column: str, keys: list[str]) -> 
     session.execute("drop table journey_keys_to_replace")
 
 
-def _insert(session: Session, table: str, rows: list[dict]) -> None:
-    if rows:
-        frame = pd.DataFrame(rows)
-        session.insert_from_local_query(
-            table, list(frame.columns), "select * from rows", frames={"rows": frame}
-        )
-
-
-def _next(session: Session, table: str, column: str) -> int:
-    return int(session.scalar(f"select coalesce(max({column}), 0) from {table}")) + 1
-
-
 def _write(session: Session, out: Effects, version: str) -> dict[str, int]:
-    """Everything a run did, in the caller's transaction: state, log, outbox, the effect tables,
-    and the stage moves and refusals (still in the stage layer's tables), marked actor `journey`."""
+    """Everything a run did, in the caller's transaction: state, log, outbox and the effect tables."""
     if out.enrolments:
         _delete_keys(session, "journey_enrolments", "enrolment_id", list(out.enrolments))
         append(session, "journey_enrolments", list(out.enrolments.values()))
@@ -104,56 +97,17 @@ def _write(session: Session, out: Effects, version: str) -> dict[str, int]:
         ),
         "journey_score_adjustments": append(session, "journey_score_adjustments", out.score_changes),
     }
-    first = _next(session, "buying_group_stage_history", "change_seq")
-    _insert(
+    effects["journey_stage_moves"] = append(
         session,
-        "buying_group_stage_history",
-        [
-            {
-                "change_seq": first + i,
-                **{
-                    k: m[k]
-                    for k in (
-                        "buying_group_id",
-                        "stage_model",
-                        "from_stage",
-                        "to_stage",
-                        "actor_name",
-                        "reason",
-                        "changed_at",
-                    )
-                },
-                "actor": "journey",
-                "request_key": m["step_key"],
-                "config_version": version,
-            }
-            for i, m in enumerate(out.stage_moves)
-        ],
+        "journey_stage_moves",
+        [m | {"config_version": version} for m in out.stage_moves],
+        sequence="event_seq",
     )
-    _insert(
+    effects["journey_stage_refusals"] = append(
         session,
-        "buying_group_stage_refusals",
-        [
-            {
-                **{
-                    k: r[k]
-                    for k in (
-                        "account_id",
-                        "solution_interest",
-                        "buying_group_id",
-                        "from_stage",
-                        "to_stage",
-                        "actor_name",
-                        "reason",
-                        "refused_at",
-                    )
-                },
-                "actor": "journey",
-                "request_key": r["step_key"],
-                "config_version": version,
-            }
-            for r in out.stage_refusals
-        ],
+        "journey_stage_refusals",
+        [r | {"config_version": version} for r in out.stage_refusals],
+        sequence="event_seq",
     )
     effects["journey_member_events"] = append(
         session,

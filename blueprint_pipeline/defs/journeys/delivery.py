@@ -1,9 +1,10 @@
-"""Delivery of what journeys queued: each message once (blueprint_pipeline/journeys/delivery.py)."""
+"""Delivery of what journeys and sales alerts queued: each message once
+(blueprint_pipeline/journeys/delivery.py)."""
 
 import dagster as dg
 
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.journeys.delivery import MAX_ATTEMPTS, deliver
+from blueprint_pipeline.journeys.delivery import MAX_ATTEMPTS, OUTBOXES, deliver
 from blueprint_pipeline.journeys.engine import tracking_token
 from blueprint_pipeline.resources import BlueprintConfigResource, DeliveryResource, LandingResource
 from blueprint_pipeline.tracking.events import EventWriter
@@ -30,7 +31,7 @@ def not_sent_summary(errors: list[tuple[str, str, str]], shown: int = 3) -> str:
     reasons = "; ".join(f"{m}: {r}" for m, _, r in errors[:shown])
     more = f"; and {len(errors) - shown:,} more (asset metadata `not_sent`)" if len(errors) > shown else ""
     # The reasons shown hide addresses and numbers: the outbox keeps each one whole.
-    where = " (reason in journey_outbox.last_error)"
+    where = " (reason in journey_outbox.last_error or sales_alert_outbox.last_error)"
     return f"{len(errors):,} message(s) not sent ({counts}): {reasons}{more}{where}"
 
 
@@ -45,12 +46,13 @@ def journey_deliveries(
     delivery: DeliveryResource,
     landing: LandingResource,
 ) -> dg.MaterializeResult:
-    """Sends the outbox's pending messages: email over SMTP or into the mailbox folder, SMS to the
-    configured endpoint; marks each sending, then sent (or pending again with the error)."""
+    """Sends the pending messages of the journeys' outbox and the sales alerts' (`sales_alert_outbox`):
+    email over SMTP or into the mailbox folder, SMS to the configured endpoint; marks each sending,
+    then sent (or pending again with the error), in the outbox it is in."""
     settings = blueprint_config.loaded.config.journeys.delivery
     facts = run_facts(context, blueprint_config.loaded.version)
     with warehouse.session() as session:
-        queued = session.table_exists("journey_outbox")
+        queued = any(session.table_exists(table) for table in OUTBOXES)
     if not queued:
         return dg.MaterializeResult(metadata={"sent": 0, **facts.metadata()})
     writers: list[EventWriter] = []

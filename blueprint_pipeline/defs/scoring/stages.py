@@ -4,8 +4,14 @@ import dagster as dg
 import pandas as pd
 
 from blueprint_pipeline.buying_groups.stages import (
+    HISTORY,
+    JOURNEY_MOVES,
+    JOURNEY_REFUSALS,
     MOVE_COLUMNS,
+    MOVES_NOT_APPLIED,
     REFUSAL_COLUMNS,
+    REFUSALS,
+    REFUSALS_NOT_APPLIED,
     move_groups,
     read_stage_changes,
 )
@@ -16,8 +22,6 @@ from blueprint_pipeline.sql_models.published import published
 from blueprint_pipeline.warehouse import Session, Warehouse
 from blueprint_pipeline.warehouse.stateful import create
 
-HISTORY = "buying_group_stage_history"
-REFUSALS = "buying_group_stage_refusals"
 DEPS = ["buying_groups", "buying_group_engagement"]
 
 
@@ -27,6 +31,38 @@ def _spec(key: str, description: str) -> dg.AssetSpec:
 
 def _create_logs(session: Session) -> None:
     create(session, HISTORY, REFUSALS)
+
+
+def apply_journey_requests(session: Session, as_of) -> tuple[int, int]:
+    """Append the stage moves and refusals journeys made since this asset last ran to the history
+    and the refusals, once each (by step key), in the order the journeys made them: (moves,
+    refusals). The journeys asked the stage model's gate when they made them (engine.py) and run
+    after this asset (an edge from them would be a cycle), so their requests join at its next run."""
+    moves = refusals = 0
+    if session.table_exists(JOURNEY_MOVES):
+        new = f"{MOVES_NOT_APPLIED} and j.changed_at <= $as_of"
+        first = int(session.scalar(f"select coalesce(max(change_seq), 0) from {HISTORY}"))
+        moves = int(session.scalar(f"select count(*) {new}", {"as_of": as_of}))
+        session.execute(
+            f"insert into {HISTORY} (change_seq, buying_group_id, stage_model, from_stage, to_stage, actor, "
+            "actor_name, reason, request_key, changed_at, config_version) "
+            f"select {first} + row_number() over (order by j.event_seq), j.buying_group_id, j.stage_model, "
+            "j.from_stage, j.to_stage, 'journey', j.actor_name, j.reason, j.step_key, j.changed_at, "
+            f"j.config_version {new}",
+            {"as_of": as_of},
+        )
+    if session.table_exists(JOURNEY_REFUSALS):
+        new = f"{REFUSALS_NOT_APPLIED} and j.refused_at <= $as_of"
+        refusals = int(session.scalar(f"select count(*) {new}", {"as_of": as_of}))
+        session.execute(
+            f"insert into {REFUSALS} (account_id, solution_interest, buying_group_id, from_stage, to_stage, "
+            "actor, actor_name, reason, request_key, refused_at, config_version) "
+            "select j.account_id, j.solution_interest, j.buying_group_id, j.from_stage, j.to_stage, "
+            f"'journey', j.actor_name, j.reason, j.step_key, j.refused_at, j.config_version {new} "
+            "order by j.event_seq",
+            {"as_of": as_of},
+        )
+    return moves, refusals
 
 
 LAST_ENTRY = (
@@ -42,7 +78,8 @@ LAST_ENTRY = (
             HISTORY,
             "Append-only: every stage move of every buying group (time, from, to, the actor: build, "
             "rule, manual or journey, the rule or note, the config version). Its last entry per "
-            "group is the current stage.",
+            f"group is the current stage. The journeys' moves join it at the start of the next run, "
+            f"from `{JOURNEY_MOVES}` (docs/architecture.md, the journey feedback loop).",
         ),
         _spec(
             "buying_group_stages",
@@ -51,7 +88,8 @@ LAST_ENTRY = (
         ),
         _spec(
             REFUSALS,
-            "Append-only: stage changes asked for that the stage model does not allow, with the reason.",
+            "Append-only: stage changes asked for that the stage model does not allow, with the reason. "
+            f"The journeys' refusals join it at the start of the next run, from `{JOURNEY_REFUSALS}`.",
         ),
     ],
     check_specs=[
@@ -80,6 +118,7 @@ def buying_group_stages(
         check_not_before(
             facts.as_of, pd.Timestamp(latest).to_pydatetime() if latest is not None else None, HISTORY
         )
+        from_journeys = apply_journey_requests(session, facts.as_of)
         seen = {
             key for (key,) in session.fetchall(
                 f"select request_key from {HISTORY} where request_key <> '' union "
@@ -146,6 +185,8 @@ def buying_group_stages(
         metadata={
             "moves": len(moves),
             "by_actor": ", ".join(f"{k} {v}" for k, v in moves["actor"].value_counts().items()) or "none",
+            "from_journeys": from_journeys[0],
+            "reads_previous_run": JOURNEY_MOVES,
             **metadata,
         },
     )
@@ -163,6 +204,8 @@ def buying_group_stages(
         asset_key=REFUSALS,
         metadata={
             "refused": len(refusals),
+            "from_journeys": from_journeys[1],
+            "reads_previous_run": JOURNEY_REFUSALS,
             **(
                 {"summary/stage changes refused": f"{len(refusals)} (see {REFUSALS})"}
                 if len(refusals)
