@@ -6,9 +6,10 @@ build) describes its columns as dbt does, with what governance needs in `meta`:
         description: The person's email address, lower-cased and trimmed.
         meta: {personal: true, labels: [contact_point]}
 
-`personal` (optional: absent means "not said yet") says whether the value identifies or describes a
-natural person: such a column is never previewed and is tagged in the UI; `labels` are free
-governance labels. The UI shows each table's columns with their descriptions
+`personal` says whether the value names, contacts or describes a natural person (an email, a name,
+a phone, an address, free text about them): the preview shows only columns marked false (absent
+means "not said yet", and is not shown either), and a personal column is tagged in the UI;
+`labels` are free governance labels. The UI shows each table's columns with their descriptions
 (`dagster/column_schema`, published.py), and `test_columns.py` fails when a column of a built table
 has no entry (docs/sql_models.md, "Columns").
 """

@@ -1,13 +1,13 @@
 """What the Dagster UI shows of a published table: its row count, its key figure and a preview
 without personal data (docs/reporting.md#the-ui).
 
-The preview leaves out every column that names, contacts or identifies a person (and free text
-that may quote one): the UI's event log is kept for ever and no deletion request reaches it.
+The preview shows only the columns the column catalogue marks `personal: false` (columns.py):
+one that names, contacts or describes a person (or free text that may quote one) is left out, and
+so is one the catalogue does not know, because the UI's event log is kept for ever and no deletion
+request reaches it.
 """
 
 from __future__ import annotations
-
-import re
 
 import dagster as dg
 
@@ -17,13 +17,6 @@ from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline.warehouse import Warehouse, quote
 
 PREVIEW_ROWS = 5
-PERSONAL = re.compile(
-    r"(^|_)(email|emails|first_name|last_name|firstname|lastname|phone|mobile_phone|title|department|"
-    r"to_address|subject|body_text|body_html|unsubscribe_url|raw_record|detail|evidence|clue|answers|"
-    r"custom_fields|user_agent|person_id|other_person_id|source_key|other_key|source_keys|source_records|"
-    r"record_id|record_key|contact_id|lead_id|who_id|key|url|primary_attribute_value|attributes|company|"
-    r"name|reason|value|matched_condition|decided_by)($|_)"
-)
 # Table -> (what the figure is, SQL of one number).
 KEY_FIGURES = {
     "unified_persons": ("persons with an email address", "select count(email) from unified_persons"),
@@ -76,14 +69,10 @@ def _documented(table: str) -> dict[str, ColumnDoc]:
     return load_project(SQL_PROJECT_DIR).column_docs().get(table, {})
 
 
-def preview_columns(columns: list[str], table: str = "") -> list[str]:
-    """The columns a preview may show: none the catalogue marks personal, none whose name says so."""
-    docs = _documented(table) if table else {}
-    return [
-        c
-        for c in columns
-        if not PERSONAL.search(c.lower()) and not (c.lower() in docs and docs[c.lower()].personal)
-    ]
+def preview_columns(columns: list[str], table: str) -> list[str]:
+    """The columns a preview may show: those the catalogue says are not personal."""
+    docs = _documented(table)
+    return [c for c in columns if c.lower() in docs and docs[c.lower()].personal is False]
 
 
 def column_schema(typed: list[tuple[str, str]], docs: dict[str, ColumnDoc]) -> dg.TableSchema:
