@@ -34,6 +34,7 @@ import pandas as pd
 
 from blueprint_pipeline.core.errors import BlueprintError
 from blueprint_pipeline.core.redact import redacted as redacted_error
+from blueprint_pipeline.governance.catalogue import mention_tables, redacted_columns
 from blueprint_pipeline.governance.contact_points import (
     MIN_PHONE_DIGITS,
     Blanker,
@@ -59,36 +60,6 @@ from blueprint_pipeline.warehouse.migrations import migrate
 from blueprint_pipeline.warehouse.stateful import create
 
 AUDIT = "forget_requests"
-# Append-only logs: the person's rows stay with these columns emptied.
-REDACT = {
-    "journey_step_log": ["person_id", "detail"],
-    "journey_outbox": [
-        "person_id",
-        "to_address",
-        "subject",
-        "body_text",
-        "body_html",
-        "unsubscribe_url",
-        "last_error",
-    ],
-    "sales_alert_outbox": [
-        "person_id",
-        "to_address",
-        "subject",
-        "body_text",
-        "body_html",
-        "unsubscribe_url",
-        "last_error",
-    ],
-    "buying_group_member_events": ["person_id", "matched_condition"],
-    "journey_member_events": ["person_id", "matched_condition"],
-    "person_id_history": ["person_id", "other_person_id"],
-    "person_score_adjustments": ["person_id"],
-    "journey_score_adjustments": ["person_id"],
-}
-# The platform's own messages: a forgotten person's name is blanked anywhere in them (a sales
-# alert lists a group's members), not only beside a contact point (contact_points.py).
-MENTIONS = {"journey_outbox", "sales_alert_outbox", "sales_alert_log"}
 # The tables of the ledgers, which name files and never persons.
 UNTOUCHED = {LEDGER_TABLE, AUDIT, FORGOTTEN}
 
@@ -358,9 +329,10 @@ def scrub_tables(session: Session, people: list[Person]) -> list[dict[str, int]]
     everyone = blanker(people)
     each = [blanker([p]) for p in people]
     scrubbed: list[dict[str, int]] = [{} for _ in people]
+    mentions = mention_tables()
     for table in _tables(session):
         columns = _text_columns(session, table) if table not in UNTOUCHED else []
-        found = everyone.sql_pattern(names=table in MENTIONS)
+        found = everyone.sql_pattern(names=table in mentions)
         if not columns or found is None:
             continue
         text = [f"cast({quote(c)} as varchar)" for c in columns]
@@ -372,7 +344,7 @@ def scrub_tables(session: Session, people: list[Person]) -> list[dict[str, int]]
         )
         types = dict(session.columns(table))
         for *old, count in rows:
-            new = everyone.scrub_all(old, names=table in MENTIONS)
+            new = everyone.scrub_all(old, names=table in mentions)
             if new == old:
                 continue  # the broad pattern's match was not a whole address, phone or name
             sets = ", ".join(
@@ -385,7 +357,7 @@ def scrub_tables(session: Session, people: list[Person]) -> list[dict[str, int]]
             params |= {f"o{i}": v for i, v in enumerate(old) if v is not None}
             session.execute(f"update {quote(table)} set {sets} where {match}", params)
             for rule, counts in zip(each, scrubbed, strict=True):
-                if rule.scrub_all(old, names=table in MENTIONS) != old:
+                if rule.scrub_all(old, names=table in mentions) != old:
                     counts[table] = counts.get(table, 0) + int(count)
     return scrubbed
 
@@ -412,6 +384,7 @@ def erase_tables(session: Session, person: Person) -> tuple[dict[str, int], dict
     and the landing files their raw rows came from."""
     deleted, redacted, files = {}, {}, set()
     params = _params(person)
+    logs = redacted_columns()  # the append-only logs, by their columns' forget role
     for table in _tables(session):
         if table in UNTOUCHED:
             continue
@@ -437,7 +410,7 @@ def erase_tables(session: Session, person: Person) -> tuple[dict[str, int], dict
                     f"select distinct file from {QUARANTINE_TABLE} where {where}", used
                 )
             }
-        if table in REDACT:
+        if table in logs:
             # Idempotency keys embed person ids: each becomes a token that still keeps keys apart.
             if "step_key" in {c for c, _ in session.columns(table)}:
                 for person_id in person.values("person"):
@@ -446,7 +419,7 @@ def erase_tables(session: Session, person: Person) -> tuple[dict[str, int], dict
                         "where strpos(step_key, $p) > 0",
                         {"p": person_id, "t": f"forgotten-{sha256(person_id)[:16]}"},
                     )
-            blank = ", ".join(f"{quote(c)} = null" for c in REDACT[table])
+            blank = ", ".join(f"{quote(c)} = null" for c in logs[table])
             session.execute(f"update {quote(table)} set {blank} where {where}", used)
             redacted[table] = count
         else:

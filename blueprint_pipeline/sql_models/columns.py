@@ -9,9 +9,10 @@ build) describes its columns as dbt does, with what governance needs in `meta`:
 `personal` says whether the value names, contacts or describes a natural person (an email, a name,
 a phone, an address, free text about them): the preview shows only columns marked false (absent
 means "not said yet", and is not shown either), and a personal column is tagged in the UI;
-`labels` are free governance labels. The UI shows each table's columns with their descriptions
-(`dagster/column_schema`, published.py), and `test_columns.py` fails when a column of a built table
-has no entry (docs/sql_models.md, "Columns").
+`labels` are free governance labels; `forget` is the column's role when a person is forgotten, one
+of a closed list (core/forget_roles.py) or a list of them. The UI shows each table's columns with
+their descriptions (`dagster/column_schema`, published.py), and `test_columns.py` fails when a
+column of a built table has no entry (docs/sql_models.md, "Columns").
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from blueprint_pipeline.core.errors import SqlModelError
+from blueprint_pipeline.core.forget_roles import ROLES
 
-META_KEYS = ("personal", "labels")
+META_KEYS = ("personal", "labels", "forget")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class ColumnDoc:
     description: str = ""
     personal: bool | None = None  # None: not said yet
     labels: tuple[str, ...] = ()
+    forget: tuple[str, ...] = ()  # its roles for forget (core/forget_roles.py)
 
 
 def parse_columns(path: Path, where: str, entries: Any) -> tuple[ColumnDoc, ...]:
@@ -50,12 +53,20 @@ def parse_columns(path: Path, where: str, entries: Any) -> tuple[ColumnDoc, ...]
         labels = meta.get("labels") or []
         if not isinstance(labels, list):
             raise SqlModelError(f"{path}: {where}: column {entry['name']}: labels is a list")
+        forget = meta.get("forget") or []
+        forget = [forget] if isinstance(forget, str) else forget
+        if not isinstance(forget, list) or set(forget) - set(ROLES):
+            raise SqlModelError(
+                f"{path}: {where}: column {entry['name']}: forget takes a role or a list of roles "
+                f"of {list(ROLES)}, got {meta['forget']!r}"
+            )
         docs.append(
             ColumnDoc(
                 str(entry["name"]).lower(),
                 " ".join(str(entry.get("description") or "").split()),
                 personal,
                 tuple(str(label) for label in labels),
+                tuple(forget),
             )
         )
     names = [d.name for d in docs]

@@ -92,6 +92,9 @@ class SqlProject:
     macros: str = ""
     # Tables that Python assets build, with their tests, that models may ref (python_models.yml)
     python_models: dict[str, PythonModel] = field(default_factory=dict)
+    # The columns of the stateful tables no asset is named after (state_tables.yml): journey and
+    # alert state, the id history, activation's memory, the ingestion ledgers
+    state_tables: dict[str, tuple[ColumnDoc, ...]] = field(default_factory=dict)
 
     @cached_property
     def _order(self) -> list[str]:
@@ -129,11 +132,13 @@ class SqlProject:
         )
 
     def column_docs(self) -> dict[str, dict[str, ColumnDoc]]:
-        """Table -> column -> its catalogue entry, for every model and Python-built table."""
+        """Table -> column -> its catalogue entry, for every model, Python-built and state table."""
         found = {name: {c.name: c for c in m.columns} for name, m in self.models.items()}
         found |= {name: {c.name: c for c in columns} for name, columns in self.seed_columns.items()}
         for m in self.python_models.values():
             found[m.table] = {c.name: c for c in m.columns}
+        for table, columns in self.state_tables.items():
+            found[table] = {c.name: c for c in columns}
         return found
 
     def table_of(self, ref: str) -> str:
@@ -322,6 +327,24 @@ def _load_seed_columns(path: Path, seeds: dict[str, Path]) -> dict[str, tuple[Co
     return found
 
 
+def _load_state_tables(root: Path, taken: set[str]) -> dict[str, tuple[ColumnDoc, ...]]:
+    """The catalogue entries of the stateful tables that are no asset, or are written under an
+    aliased asset's name (their DDL is in warehouse/stateful.py):
+    `state_tables: [{name, description, columns}]`."""
+    path = root / "state_tables.yml"
+    if not path.exists():
+        return {}
+    found: dict[str, tuple[ColumnDoc, ...]] = {}
+    for entry in read_yaml(path).get("state_tables", []) or []:
+        if not isinstance(entry, dict) or "name" not in entry:
+            raise SqlModelError(f"{path}: each state table is `- name: <table>`, got {entry!r}")
+        name = checked_identifier(entry["name"], f"state table name in {path}")
+        if name in found or name in taken:
+            raise SqlModelError(f"{path}: {name} is described twice (here or as a model)")
+        found[name] = parse_columns(path, f"state table {name}", entry.get("columns"))
+    return found
+
+
 _PARSED: dict[tuple, SqlProject] = {}
 
 
@@ -364,6 +387,9 @@ def _parse_project(root: Path) -> SqlProject:
         macros=macros,
         python_models=_load_python_models(root),
     )
+    # An aliased Python model's table (journey_outbox) takes its columns from state_tables.yml.
+    described = set(models) | {m.name for m in project.python_models.values() if not m.alias}
+    project.state_tables = _load_state_tables(root, described)
     for model in models.values():
         for ref in model.refs:
             project._ref(ref)

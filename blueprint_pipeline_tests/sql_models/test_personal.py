@@ -1,7 +1,9 @@
 """What is personal data is said once, in the column catalogue's `meta.personal`, and the preview
 reads only that (sql_models/published.py). The name rule the preview used before stays here as a
 guard: a column whose name it would call personal but which the catalogue marks not personal must
-be listed below with the reason, so a new one is a decision someone wrote down."""
+be listed below with the reason, so a new one is a decision someone wrote down. Person ids (and
+the step keys that embed them) are personal: pseudonymous, yet the UI's event log keeps them for
+ever and forget cannot reach it (governance/test_forget.py searches the instance's files)."""
 
 from __future__ import annotations
 
@@ -21,11 +23,6 @@ NAME_RULE = re.compile(
     r"name|reason|value|matched_condition|decided_by)($|_)"
 )
 
-_PERSON_ID = (
-    "a pseudonymous person id (p_ and 16 hex characters): it names, contacts and describes no one, "
-    "and forget deletes or redacts every row that ties it to a person"
-)
-_STEP_KEY = "a journey step's idempotency key (journey, node and person id): as pseudonymous as the id"
 _ACCOUNT_NAME = "a company's name, not a person's"
 _MATCHED_CONDITION = "the journey and node that made the change, from the journey's configuration"
 _CODE = "a value from a closed list the platform or the source system defines"
@@ -36,32 +33,10 @@ _ACCOUNT_KEYS = "the source keys of CRM accounts, which are companies"
 
 # table.column -> why a column whose name sounds personal holds nothing about a person.
 NOT_PERSONAL = {
-    "buying_group_member_events.person_id": _PERSON_ID,
-    "buying_group_member_events.request_key": _STEP_KEY,
-    "buying_group_members.person_id": _PERSON_ID,
-    "buying_group_score_contributions.person_id": _PERSON_ID,
     "dashboard_accounts.account_name": _ACCOUNT_NAME,
     "dashboard_buying_groups.account_name": _ACCOUNT_NAME,
     "dashboard_sales_handoff.account_name": _ACCOUNT_NAME,
-    "int_account_activity.person_id": _PERSON_ID,
-    "int_person_account_evidence.person_id": _PERSON_ID,
-    "int_person_activities.person_id": _PERSON_ID,
-    "int_person_custom_fields.person_id": _PERSON_ID,
     "journey_member_events.matched_condition": _MATCHED_CONDITION,
-    "journey_member_events.person_id": _PERSON_ID,
-    "journey_member_events.step_key": _STEP_KEY,
-    "journey_score_adjustments.person_id": _PERSON_ID,
-    "journey_step_log.person_id": _PERSON_ID,
-    "person_account_links.person_id": _PERSON_ID,
-    "person_account_review.person_id": _PERSON_ID,
-    "person_engagement_contributions.person_id": _PERSON_ID,
-    "person_engagement_scores.person_id": _PERSON_ID,
-    "person_registry.person_id": _PERSON_ID,
-    "person_score_adjustments.person_id": _PERSON_ID,
-    "person_suite_contributions.person_id": _PERSON_ID,
-    "person_suite_scores.person_id": _PERSON_ID,
-    "stg_tracking__events.person_id": _PERSON_ID,
-    "unified_persons.person_id": _PERSON_ID,
     "account_aliases.reason": _CODE,
     "buying_groups.buying_group_name": _BUSINESS_NAME,
     "identity_shared_mailboxes.reason": _CODE,
@@ -92,6 +67,19 @@ NOT_PERSONAL = {
     "unified_persons.source_records": _CONSENT,
     "stg_salesforce__contacts.email_opt_out": _CONSENT,
     "stg_salesforce__leads.email_opt_out": _CONSENT,
+    "sales_alert_log.reason": "the alert rule's reason in words, from the group's figures",
+    "person_match_scoring.reason": "why the model scored in full or in part",
+    "journey_attribute_values.value": "an account attribute's value, about a company",
+    "journey_outbox.hold_reason": _CODE,
+    "activation_members.list_name": _CONFIG_TEXT,
+    "activation_completed.list_name": _CONFIG_TEXT,
+    "journey_stage_moves.actor_name": _CONFIG_TEXT,
+    "journey_stage_moves.reason": _MATCHED_CONDITION,
+    "journey_stage_refusals.actor_name": _CONFIG_TEXT,
+    "journey_stage_refusals.reason": "the stage model's rule that refused the move, from the configuration",
+    "marketo_activity_types_standard.name": _CODE,
+    "sales_alert_outbox.hold_reason": _CODE,
+    "sales_alert_outbox.step_key": "the alert's key: its rule, buying group and time, no person",
 }
 
 
@@ -109,8 +97,8 @@ def test_every_column_the_name_rule_calls_personal_is_personal_or_listed_with_it
 def test_the_preview_shows_only_what_the_catalogue_says_is_not_personal():
     # unified_persons: email is personal, email_opt_out is not, `shoe_size` is not in the catalogue.
     shown = preview_columns(["person_id", "email", "email_opt_out", "shoe_size"], "unified_persons")
-    assert shown == ["person_id", "email_opt_out"]
-    assert preview_columns(["person_id"], "no_such_table") == []
+    assert shown == ["email_opt_out"]
+    assert preview_columns(["email_opt_out"], "no_such_table") == []
 
 
 def test_a_preview_of_a_listed_column_shows_it(duckdb_warehouse):
