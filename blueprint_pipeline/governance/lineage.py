@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 
 import sqlglot
 from sqlglot import exp
@@ -43,59 +44,12 @@ from blueprint_pipeline.config.journeys import (
 )
 from blueprint_pipeline.config.models import BlueprintConfig
 from blueprint_pipeline.core.errors import ConfigError
+from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
+from blueprint_pipeline.sql_models.lineage import SourceFields
+from blueprint_pipeline.sql_models.project import load_project
 
-# Unified field -> the source fields it is chosen or combined from (dbt_like_sql/identity/
-# unified_persons.sql, identity/accounts_and_links.py). test_lineage checks every name.
-_PERSON = {
-    "email": (
-        "salesforce.Contact.Email",
-        "salesforce.Lead.Email",
-        "marketo.leads.email",
-        "linkedin.lead_gen_responses.Email address",
-    ),
-    "first_name": (
-        "salesforce.Contact.FirstName",
-        "salesforce.Lead.FirstName",
-        "marketo.leads.firstName",
-        "linkedin.lead_gen_responses.First name",
-    ),
-    "last_name": (
-        "salesforce.Contact.LastName",
-        "salesforce.Lead.LastName",
-        "marketo.leads.lastName",
-        "linkedin.lead_gen_responses.Last name",
-    ),
-    "title": (
-        "salesforce.Contact.Title",
-        "salesforce.Lead.Title",
-        "marketo.leads.title",
-        "linkedin.lead_gen_responses.Job title",
-    ),
-    "department": ("salesforce.Contact.Department",),
-    "country": (
-        "salesforce.Contact.MailingCountry",
-        "salesforce.Lead.Country",
-        "marketo.leads.country",
-        "linkedin.lead_gen_responses.Country/Region",
-    ),
-    "phone": ("salesforce.Contact.Phone", "salesforce.Contact.MobilePhone"),
-    "company": (
-        "salesforce.Lead.Company",
-        "marketo.leads.company",
-        "linkedin.lead_gen_responses.Company name",
-    ),
-    "email_opt_out": (
-        "salesforce.Contact.HasOptedOutOfEmail",
-        "salesforce.Lead.HasOptedOutOfEmail",
-        "marketo.leads.unsubscribed",
-    ),
-    "custom_fields": (
-        "salesforce.Contact.CustomFields",
-        "salesforce.Lead.CustomFields",
-        "marketo.leads.customFields",
-        "linkedin.lead_gen_responses.answers",
-    ),
-}
+# Unified account field -> the source fields it comes from (identity/accounts_and_links.py builds
+# the table in Python, so its lineage is not derived). The person fields' are (person_sources).
 _ACCOUNT = {
     "account_id": ("salesforce.Account.Id",),
     "account_name": ("salesforce.Account.Name",),
@@ -110,10 +64,34 @@ _ACCOUNT = {
     "ultimate_parent_id": ("salesforce.Account.ParentId",),
     "hierarchy_level": ("salesforce.Account.ParentId",),
 }
-UNIFIED_SOURCES: dict[str, tuple[str, ...]] = {
-    **{f"unified_persons.{k}": v for k, v in _PERSON.items()},
-    **{f"unified_accounts.{k}": v for k, v in _ACCOUNT.items()},
-}
+
+
+@cache
+def person_sources() -> dict[str, tuple[str, ...]]:
+    """Unified person field -> the source fields its value is chosen or combined from, derived
+    from the SQL (unified_persons.sql; the custom fields audiences filter on are
+    int_person_custom_fields.fields), in the contract's order."""
+    project = load_project(SQL_PROJECT_DIR)
+    fields = SourceFields(project)
+    order = {
+        f"{o.system}.{o.name}.{c}": (i, j)
+        for i, o in enumerate(project.sources.values())
+        for j, c in enumerate(o.columns)
+    }
+    found = {c: fields.of("unified_persons", c) for c in fields.columns("unified_persons")}
+    found["custom_fields"] = fields.of("int_person_custom_fields", "fields")
+    return {c: tuple(sorted(s, key=order.__getitem__)) for c, s in found.items() if s}
+
+
+@cache
+def unified_sources() -> dict[str, tuple[str, ...]]:
+    """Every unified field a label or a trail may name -> its source fields."""
+    return {
+        **{f"unified_persons.{k}": v for k, v in person_sources().items()},
+        **{f"unified_accounts.{k}": v for k, v in _ACCOUNT.items()},
+    }
+
+
 # What links a person to an account (identity/links.py): CRM and Marketo ids, email domains,
 # company names.
 LINK_SOURCES = (
@@ -252,7 +230,7 @@ class Lineage:
     def field(self, name: str) -> list[Trail]:
         """A unified field: its own labels and those of every source field it comes from."""
         trails = self._own(name)
-        for source in UNIFIED_SOURCES.get(name, ()):
+        for source in unified_sources().get(name, ()):
             trails += [t.via(name) for t in self.source_field(source)]
         return trails
 
@@ -260,7 +238,7 @@ class Lineage:
         trails = [
             t
             for name in LINK_SOURCES
-            for t in (self.field(name) if name in UNIFIED_SOURCES else self.source_field(name))
+            for t in (self.field(name) if name in unified_sources() else self.source_field(name))
         ]
         return [t.via("person_account_links") for t in trails]
 
@@ -432,7 +410,7 @@ class Lineage:
         ]
 
     def any_field(self, name: str) -> list[Trail]:
-        return self.field(name) if name in UNIFIED_SOURCES else self.source_field(name)
+        return self.field(name) if name in unified_sources() else self.source_field(name)
 
     def template(self, name: str, interest: str) -> list[Trail]:
         """The labels on the fields a message template fills (subject, text and HTML), each token
@@ -462,7 +440,7 @@ class Lineage:
                 filled = self.scored_group(interest)
             elif source == CONFIG:
                 filled = []
-            elif source in UNIFIED_SOURCES:
+            elif source in unified_sources():
                 filled = self.field(source)
             else:  # a token nobody said the data of: never passed unchecked
                 raise ConfigError(
@@ -669,9 +647,9 @@ def check_labels(config: BlueprintConfig, objects, config_file: str) -> None:
                 f"one of {', '.join(sorted(datasets))}"
             )
     for name in governance.field_labels:
-        if name not in fields and name not in UNIFIED_SOURCES:
+        if name not in fields and name not in unified_sources():
             raise ConfigError(
                 f"{config_file}: key 'field_labels.{name}': unknown field; expected a source field "
                 "(system.Object.Field, as in dbt_like_sql/sources.yml) or a unified field "
-                f"({', '.join(sorted(UNIFIED_SOURCES))})"
+                f"({', '.join(sorted(unified_sources()))})"
             )

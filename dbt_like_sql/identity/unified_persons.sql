@@ -45,40 +45,28 @@ person_records as (
     left join {{ ref('country_names') }} as countries on countries.alias = lower(trim(records.country))
 ),
 
-candidates as (
-    {%- for field in ['email', 'title', 'department', 'country', 'phone', 'company'] %}
-    select person_id, '{{ field }}' as field, {{ field }} as value, person_source, updated_at, source_key
-    from person_records where {{ field }} is not null
-    {{- "\n    union all" if not loop.last }}
-    {%- endfor %}
-),
+{%- for field in ['email', 'title', 'department', 'country', 'phone', 'company'] %}
 
-chosen as (
-    select person_id, field, value, person_source
+chosen_{{ field }} as (
+    -- The {{ field }} of the record the merge policy prefers for it, one CTE a field so that each
+    -- unified field's lineage is its own source fields.
+    select person_id, value, person_source
     from (
         select
-            candidates.*,
+            person_records.person_id, person_records.{{ field }} as value, person_records.person_source,
             row_number() over (
-                partition by candidates.person_id, candidates.field
-                order by precedence.precedence, candidates.updated_at desc nulls last, candidates.source_key collate "C"
+                partition by person_records.person_id
+                order by precedence.precedence, person_records.updated_at desc nulls last,
+                    person_records.source_key collate "C"
             ) as choice
-        from candidates
+        from person_records
         inner join {{ ref('identity_field_precedence') }} as precedence
-            on precedence.field = candidates.field and precedence.person_source = candidates.person_source
+            on precedence.field = '{{ field }}' and precedence.person_source = person_records.person_source
+        where person_records.{{ field }} is not null
     ) as ranked
     where choice = 1
 ),
-
-fields as (
-    select
-        person_id,
-        {%- for field in ['email', 'title', 'department', 'country', 'phone', 'company'] %}
-        max(case when field = '{{ field }}' then value end) as {{ field }},
-        {%- endfor %}
-        max(case when field = 'email' then person_source end) as email_source
-    from chosen
-    group by person_id
-),
+{%- endfor %}
 
 name_records as (
     select * from person_records where first_name is not null or last_name is not null
@@ -198,24 +186,26 @@ tracked as (
 
 select
     consent.person_id,
-    fields.email,
-    nullif(split_part(fields.email, '@', 2), '') as email_domain,
+    chosen_email.value as email,
+    nullif(split_part(chosen_email.value, '@', 2), '') as email_domain,
     coalesce(first_recased.value, names.first_name) as first_name,
     coalesce(last_recased.value, names.last_name) as last_name,
-    fields.title,
-    fields.department,
-    fields.country,
-    fields.phone,
-    fields.company,
+    chosen_title.value as title,
+    chosen_department.value as department,
+    chosen_country.value as country,
+    chosen_phone.value as phone,
+    chosen_company.value as company,
     consent.email_opt_out or coalesce(tracked.unsubscribed, false) as email_opt_out,
     coalesce(tracked.bounced, false) as email_bounced,
     consent.sms_opt_in,
-    fields.email_source,
+    chosen_email.person_source as email_source,
     consent.source_keys,
     consent.source_records,
     consent.last_updated_at
 from consent
-left join fields on fields.person_id = consent.person_id
+{%- for field in ['email', 'title', 'department', 'country', 'phone', 'company'] %}
+left join chosen_{{ field }} on chosen_{{ field }}.person_id = consent.person_id
+{%- endfor %}
 left join names on names.person_id = consent.person_id
 left join recased as first_recased on first_recased.person_id = consent.person_id and first_recased.part = 'first_name'
 left join recased as last_recased on last_recased.person_id = consent.person_id and last_recased.part = 'last_name'
