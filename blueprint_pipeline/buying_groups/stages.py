@@ -19,6 +19,7 @@ from blueprint_pipeline.config.buying_groups import BuyingGroupsConfig
 from blueprint_pipeline.config.files import check_dates, read_user_csv
 from blueprint_pipeline.config.stages import Rule, StageModel, StagesConfig
 from blueprint_pipeline.core.errors import ConfigError
+from blueprint_pipeline.warehouse.effects import not_applied
 
 # A journey's stage moves and refusals go to the journeys' own effect tables (the journeys run after
 # the stages, so an edge back would be a cycle); the stage asset appends them to its history and
@@ -26,14 +27,7 @@ from blueprint_pipeline.core.errors import ConfigError
 # feedback loop). Until then, the journeys read the history and the moves not yet in it together.
 HISTORY, REFUSALS = "buying_group_stage_history", "buying_group_stage_refusals"
 JOURNEY_MOVES, JOURNEY_REFUSALS = "journey_stage_moves", "journey_stage_refusals"
-MOVES_NOT_APPLIED = (
-    f"from {JOURNEY_MOVES} as j where not exists "
-    f"(select 1 from {HISTORY} as h where h.request_key = j.step_key)"
-)
-REFUSALS_NOT_APPLIED = (
-    f"from {JOURNEY_REFUSALS} as j where not exists "
-    f"(select 1 from {REFUSALS} as r where r.request_key = j.step_key)"
-)
+MOVES_NOT_APPLIED = not_applied(JOURNEY_MOVES, HISTORY)
 
 CHANGE_COLUMNS = ["account_id", "solution_interest", "to_stage", "requested_by", "requested_at", "note"]
 MOVE_COLUMNS = [

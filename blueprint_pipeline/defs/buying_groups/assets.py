@@ -24,6 +24,7 @@ from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.sql_models.checks import checked_transaction, declared_checks
 from blueprint_pipeline.sql_models.published import published
 from blueprint_pipeline.warehouse import Session, Warehouse
+from blueprint_pipeline.warehouse.effects import apply_requests
 from blueprint_pipeline.warehouse.stateful import create
 
 EVENTS_TABLE = "buying_group_member_events"
@@ -59,21 +60,20 @@ def apply_journey_changes(session: Session, as_of) -> int:
     create(session, EVENTS_TABLE)
     if not session.table_exists(JOURNEY_CHANGES):
         return 0
-    new = (
-        f"from {JOURNEY_CHANGES} as j where j.happened_at <= $as_of and not exists "
-        f"(select 1 from {EVENTS_TABLE} as e where e.request_key = j.step_key)"
+    return apply_requests(
+        session,
+        JOURNEY_CHANGES,
+        EVENTS_TABLE,
+        {
+            **{c: f"j.{c}" for c in ("buying_group_id", "person_id", "event", "role")},
+            "actor": "'journey'",
+            **{c: f"j.{c}" for c in ("matched_condition", "happened_at", "config_version")},
+            "request_key": "j.step_key",
+        },
+        "happened_at",
+        as_of,
+        counter="event_seq",
     )
-    first = int(session.scalar(f"select coalesce(max(event_seq), 0) from {EVENTS_TABLE}"))
-    count = int(session.scalar(f"select count(*) {new}", {"as_of": as_of}))
-    session.execute(
-        f"insert into {EVENTS_TABLE} (event_seq, buying_group_id, person_id, event, role, actor, "
-        "matched_condition, happened_at, config_version, request_key) "
-        f"select {first} + row_number() over (order by j.event_seq), j.buying_group_id, j.person_id, "
-        "j.event, j.role, 'journey', j.matched_condition, j.happened_at, j.config_version, j.step_key "
-        f"{new}",
-        {"as_of": as_of},
-    )
-    return count
 
 
 def _journey_state(session: Session) -> pd.DataFrame:

@@ -8,10 +8,8 @@ from blueprint_pipeline.buying_groups.stages import (
     JOURNEY_MOVES,
     JOURNEY_REFUSALS,
     MOVE_COLUMNS,
-    MOVES_NOT_APPLIED,
     REFUSAL_COLUMNS,
     REFUSALS,
-    REFUSALS_NOT_APPLIED,
     move_groups,
     read_stage_changes,
 )
@@ -20,6 +18,7 @@ from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.sql_models.published import published
 from blueprint_pipeline.warehouse import Session, Warehouse
+from blueprint_pipeline.warehouse.effects import apply_requests
 from blueprint_pipeline.warehouse.stateful import create
 
 DEPS = ["buying_groups", "buying_group_engagement"]
@@ -40,27 +39,38 @@ def apply_journey_requests(session: Session, as_of) -> tuple[int, int]:
     after this asset (an edge from them would be a cycle), so their requests join at its next run."""
     moves = refusals = 0
     if session.table_exists(JOURNEY_MOVES):
-        new = f"{MOVES_NOT_APPLIED} and j.changed_at <= $as_of"
-        first = int(session.scalar(f"select coalesce(max(change_seq), 0) from {HISTORY}"))
-        moves = int(session.scalar(f"select count(*) {new}", {"as_of": as_of}))
-        session.execute(
-            f"insert into {HISTORY} (change_seq, buying_group_id, stage_model, from_stage, to_stage, actor, "
-            "actor_name, reason, request_key, changed_at, config_version) "
-            f"select {first} + row_number() over (order by j.event_seq), j.buying_group_id, j.stage_model, "
-            "j.from_stage, j.to_stage, 'journey', j.actor_name, j.reason, j.step_key, j.changed_at, "
-            f"j.config_version {new}",
-            {"as_of": as_of},
+        moves = apply_requests(
+            session,
+            JOURNEY_MOVES,
+            HISTORY,
+            {
+                **{c: f"j.{c}" for c in ("buying_group_id", "stage_model", "from_stage", "to_stage")},
+                "actor": "'journey'",
+                **{c: f"j.{c}" for c in ("actor_name", "reason")},
+                "request_key": "j.step_key",
+                **{c: f"j.{c}" for c in ("changed_at", "config_version")},
+            },
+            "changed_at",
+            as_of,
+            counter="change_seq",
         )
     if session.table_exists(JOURNEY_REFUSALS):
-        new = f"{REFUSALS_NOT_APPLIED} and j.refused_at <= $as_of"
-        refusals = int(session.scalar(f"select count(*) {new}", {"as_of": as_of}))
-        session.execute(
-            f"insert into {REFUSALS} (account_id, solution_interest, buying_group_id, from_stage, to_stage, "
-            "actor, actor_name, reason, request_key, refused_at, config_version) "
-            "select j.account_id, j.solution_interest, j.buying_group_id, j.from_stage, j.to_stage, "
-            f"'journey', j.actor_name, j.reason, j.step_key, j.refused_at, j.config_version {new} "
-            "order by j.event_seq",
-            {"as_of": as_of},
+        refusals = apply_requests(
+            session,
+            JOURNEY_REFUSALS,
+            REFUSALS,
+            {
+                **{
+                    c: f"j.{c}"
+                    for c in ("account_id", "solution_interest", "buying_group_id", "from_stage", "to_stage")
+                },
+                "actor": "'journey'",
+                **{c: f"j.{c}" for c in ("actor_name", "reason")},
+                "request_key": "j.step_key",
+                **{c: f"j.{c}" for c in ("refused_at", "config_version")},
+            },
+            "refused_at",
+            as_of,
         )
     return moves, refusals
 
