@@ -24,24 +24,10 @@ import sqlglot
 from sqlglot import exp
 
 from blueprint_pipeline.activation.linkedin import COMPANY_SQL, CONTACT_SQL, MARKETO_SQL, SQL_ALIASES
+from blueprint_pipeline.config import journeys as nodes
 from blueprint_pipeline.config.audiences import AllOf, AnyOf, EngagementFilter, FieldFilter, NotOf
 from blueprint_pipeline.config.governance import DERIVED_ACTIONS
-from blueprint_pipeline.config.journeys import (
-    PEOPLE_ACTIONS,
-    AccountCondition,
-    AddToLinkedInAudience,
-    BuyingGroupCondition,
-    Journey,
-    ListAction,
-    Listen,
-    PersonCondition,
-    SendEmail,
-    SendSalesAlert,
-    SendSms,
-    SplitAccounts,
-    SplitPeople,
-    UpdateCrmField,
-)
+from blueprint_pipeline.config.journeys import PEOPLE_ACTIONS, Journey
 from blueprint_pipeline.config.models import BlueprintConfig
 from blueprint_pipeline.core.errors import ConfigError
 from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
@@ -118,11 +104,11 @@ WRITEBACK_SOURCES = {"account_id": "unified_accounts.account_id"}
 # Journey node type -> the destination (governance.yaml `destinations`) whose marketing actions
 # it performs. Other nodes act inside the platform (stages, statuses, lists, scores).
 NODE_DESTINATIONS = {
-    SendEmail: "email",
-    SendSms: "sms",
-    SendSalesAlert: "sales_alert",
-    UpdateCrmField: "crm",
-    AddToLinkedInAudience: "linkedin",
+    nodes.SendEmail: "email",
+    nodes.SendSms: "sms",
+    nodes.SendSalesAlert: "sales_alert",
+    nodes.UpdateCrmField: "crm",
+    nodes.AddToLinkedInAudience: "linkedin",
 }
 # Journeys that act (journeys/engine.py): a draft or finished one does nothing, an aborted one
 # only ends its enrolments.
@@ -357,11 +343,11 @@ class Lineage:
         destination = NODE_DESTINATIONS[type(node)]
         selected = self.journey_selected(journey_id, journey, name, frozenset())
         exported: list[Trail] = []
-        if isinstance(node, SendEmail | SendSms):
+        if isinstance(node, nodes.SendEmail | nodes.SendSms):
             under = node.to.members == "under_engaged"
             recipients = self.scored_group(interest) if under else self.buying_group(interest)
             selected += [t.via("recipients") for t in recipients]
-        if isinstance(node, SendSalesAlert):
+        if isinstance(node, nodes.SendSalesAlert):
             exported += self.standard_alert()
             exported += [t.via("standard alert") for t in self.scored_group(interest)]
             selected += self.routing()
@@ -369,7 +355,7 @@ class Lineage:
             exported += self.template(node.template, interest)
         if destination in ADDRESS_FIELDS:
             exported += [t.via("address") for t in self.any_field(ADDRESS_FIELDS[destination])]
-        if isinstance(node, UpdateCrmField | AddToLinkedInAudience):
+        if isinstance(node, nodes.UpdateCrmField | nodes.AddToLinkedInAudience):
             exported += [t.via("account id") for t in self.field("unified_accounts.account_id")]
         return Activation(
             destination,
@@ -474,7 +460,7 @@ class Lineage:
                 for other_id, other in self.config.journeys.journeys.items()
                 if other.status in ACTING
                 for name, node in other.nodes.items()
-                if isinstance(node, ListAction)
+                if isinstance(node, nodes.ListAction)
                 and node.type == "add_to_list"
                 and node.list == entry.account_list
                 and (other_id, name) not in seen
@@ -496,17 +482,17 @@ class Lineage:
     def _conditions(self, journey: Journey, name: str) -> list[Trail]:
         node, interest = journey.nodes[name], journey.solution_interest
         conditions = []
-        if isinstance(node, SplitAccounts | SplitPeople):
+        if isinstance(node, nodes.SplitAccounts | nodes.SplitPeople):
             conditions = [p.when for p in node.paths]
-        elif isinstance(node, PEOPLE_ACTIONS) and not isinstance(node, SendEmail | SendSms):
+        elif isinstance(node, PEOPLE_ACTIONS) and not isinstance(node, nodes.SendEmail | nodes.SendSms):
             conditions = [node.people]
         trails = []
         for condition in conditions:
-            if isinstance(condition, AccountCondition):
+            if isinstance(condition, nodes.AccountCondition):
                 trails += self.account_filter(condition.account)
                 if condition.buying_group:
                     trails += self._group_condition(condition.buying_group, interest)
-            elif isinstance(condition, PersonCondition):
+            elif isinstance(condition, nodes.PersonCondition):
                 trails += [
                     t
                     for f in condition.fields
@@ -516,7 +502,7 @@ class Lineage:
                 trails += (
                     self.buying_group(interest) if condition.roles or condition.member is not None else []
                 )
-        if isinstance(node, Listen):
+        if isinstance(node, nodes.Listen):
             event = node.event
             if event.activity_kind or event.form_fill:
                 trails += [t.via("activities") for t in self.activities()]
@@ -524,7 +510,7 @@ class Lineage:
                 trails += self.scored_group(interest)
         return trails
 
-    def _group_condition(self, condition: BuyingGroupCondition, interest: str) -> list[Trail]:
+    def _group_condition(self, condition: nodes.BuyingGroupCondition, interest: str) -> list[Trail]:
         scored = condition.stages or condition.readiness_tiers or condition.score_at_least is not None
         scored = scored or condition.score_below is not None
         return self.scored_group(interest) if scored else self.buying_group(interest)
@@ -534,7 +520,7 @@ def _ancestors(journey: Journey, name: str) -> set[str]:
     """The nodes from which `name` can be reached (not itself, unless on a cycle)."""
     before: dict[str, set[str]] = {}
     for source, node in journey.nodes.items():
-        for target in [*node.targets(), *([node.merge] if isinstance(node, SplitPeople) else [])]:
+        for target in [*node.targets(), *([node.merge] if isinstance(node, nodes.SplitPeople) else [])]:
             before.setdefault(target, set()).add(source)
     found, todo = set(), [name]
     while todo:
