@@ -21,6 +21,11 @@ def test_bench_tiny_with_fresh_activities(tmp_path):
     assert layers[:3] == ["sources", "staging", "identity"] and "other" not in layers, layers
     assert {"buying_groups", "scoring", "journeys", "reporting"} <= set(layers), layers
     assert result.layer_seconds["sources"] > 0 and result.layer_seconds["staging"] > 0, result.layer_seconds
+    # Every step has its memory peaks; the DuckDB warehouse's buffer is counted apart from the rest.
+    assert {row["step"] for row in result.steps} >= {"staging_sql_models", "person_matching"}
+    assert all(row["resident"] >= row["outside_engine"] > 0 for row in result.steps), result.steps
+    assert max(row["engine"] for row in result.steps) > 0
+    assert "outside the engine (GB)" in result.render()
     con = duckdb.connect(str(tmp_path / "bench-tiny.duckdb"), read_only=True)
     newest = con.execute("select cast(max(activity_at) as varchar) from int_person_activities").fetchone()[0]
     scored = con.execute(
@@ -44,7 +49,8 @@ def test_bench_tiny_with_new_persons(tmp_path):
     assert result.new_persons_identity_seconds > 0
     scoring = result.new_persons_scoring
     assert (scoring["mode"], scoring["records_new"]) == ("incremental", 50), scoring
-    assert "new persons:" in result.render()
+    assert "new persons:" in result.render() and "new persons run, slowest steps" in result.render()
+    assert "person_matching" in {row["step"] for row in result.new_persons_steps}
     con = duckdb.connect(str(tmp_path / "bench-tiny.duckdb"), read_only=True)
     keys = {f"{900_000_000 + i}@prod.Marketo" for i in range(50)}
     registered = {k for (k,) in con.execute("select source_key from person_registry").fetchall()}

@@ -63,6 +63,8 @@ class BenchResult:
     new_persons_identity_seconds: float | None = None  # that run's identity layer, from its summary
     new_persons_exit_code: int | None = None
     new_persons_scoring: dict | None = None  # person_match_scoring after it: mode, pairs scored
+    steps: list[dict] | None = None  # the full build's steps: seconds and memory (runtime/memory.py)
+    new_persons_steps: list[dict] | None = None  # the same for the new persons run
 
     @property
     def layer_seconds(self) -> dict[str, float]:
@@ -122,10 +124,28 @@ class BenchResult:
                     if self.fast_path_done
                     else []
                 ),
+                *step_lines("full build", self.steps),
+                *step_lines("new persons run", self.new_persons_steps),
                 "  build summary:",
                 *("    " + line for line in self.summary.splitlines()),
             ]
         )
+
+
+def step_lines(title: str, steps: list[dict] | None, most: int = 12) -> list[str]:
+    """The slowest steps with their memory peaks (GB): resident, the engine's buffer, outside it."""
+    if not steps:
+        return []
+    gb = 1024**3
+    lines = [f"  {title}, slowest steps: seconds | peak resident | engine buffer | outside the engine (GB)"]
+    for row in steps[:most]:
+        memory = (
+            f"{row['resident'] / gb:6.2f} | {row['engine'] / gb:6.2f} | {row['outside_engine'] / gb:6.2f}"
+            if "resident" in row
+            else "(not sampled)"
+        )
+        lines.append(f"    {row['step'][:44]:<44} {row['seconds']:8.1f} | {memory}")
+    return lines
 
 
 def layer_seconds(summary: str) -> dict[str, float]:
@@ -238,6 +258,15 @@ def _blueprint(*args: str, env: dict) -> tuple[float, subprocess.CompletedProces
     return time.monotonic() - started, done
 
 
+def _steps(path: Path) -> list[dict] | None:
+    """A run's --steps-json table (None when the run wrote none: it failed before its steps)."""
+    if not path.exists():
+        return None
+    steps = json.loads(path.read_text())["steps"]
+    path.unlink()
+    return steps
+
+
 JOURNEY_KEYS = "tag:journey_run"  # every table of one journey run (defs/journeys/assets.py)
 BENCH_CONFIG = PROJECT_DIR / "examples" / "bench-config"  # every account in a live journey
 
@@ -328,9 +357,13 @@ def run_bench(
         extra = ["--select", f"not ({JOURNEY_KEYS} or key:journey_deliveries)+"]
     if new_persons:
         extra = ["--select", IDENTITY_AND_UPSTREAM]
-    build, done = _blueprint("run", *where, "--as-of", AS_OF, *extra, env=env)
+    steps_file = workdir / f"steps-{scale}.json"
+    build, done = _blueprint(
+        "run", *where, "--as-of", AS_OF, *extra, "--steps-json", str(steps_file), env=env
+    )
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result = BenchResult(scale, seed, gen_seconds, size, floor, build, peak_mb, done.returncode, done.stdout)
+    result.steps = _steps(steps_file)
     if fast_path and done.returncode == 0:  # first: its run is at the real time
         (landing / "marketo").mkdir(exist_ok=True)
         trial = measure(landing, warehouse, workdir / "dagster", workdir / "mailbox", config)
@@ -352,8 +385,10 @@ def run_bench(
     if new_persons and done.returncode == 0:
         write_new_persons(landing, new_persons, times["fresh_at"])
         result.new_persons_seconds, again = _blueprint(
-            "run", *where, "--as-of", times["fresh"], "--select", NEW_PERSONS_RUN, env=env
-        )
+            "run", *where, "--as-of", times["fresh"], "--select", NEW_PERSONS_RUN,
+            "--steps-json", str(steps_file), env=env,
+        )  # fmt: skip
+        result.new_persons_steps = _steps(steps_file)
         result.new_persons, result.new_persons_exit_code = new_persons, again.returncode
         result.new_persons_identity_seconds = layer_seconds(again.stdout).get("identity")
         result.summary += "\nnew persons run:\n" + again.stdout

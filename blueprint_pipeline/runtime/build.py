@@ -48,6 +48,7 @@ from blueprint_pipeline.resources import (
     load_config,
     warehouse_from_env,
 )
+from blueprint_pipeline.runtime.memory import MemorySampler, StepMemory, per_step
 from blueprint_pipeline.runtime.progress import progress_logger
 from blueprint_pipeline.runtime.user_files import check_user_files
 from blueprint_pipeline.sql_models.project import load_project
@@ -126,6 +127,9 @@ class BuildSummary:
     failures: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)
     layer_seconds: dict[str, float] = field(default_factory=dict)  # step time summed per asset group
+    step_memory: dict[str, StepMemory] = field(default_factory=dict)  # runtime/memory.py
+    peak_resident: int = 0  # this process's, over the run (with steps in this process: the build's)
+    steps_here: bool = True  # False: steps ran in other processes, which the samples do not see
     gx_seconds: float = 0.0
     highlights: list[str] = field(default_factory=list)  # assets' `summary/<label>` metadata
     selection_note: str | None = None  # how --select was widened, if it was
@@ -183,6 +187,7 @@ class BuildSummary:
         slowest = sorted(self.step_seconds.items(), key=lambda kv: -kv[1])[:5]
         if slowest:
             lines.append("  slowest steps: " + ", ".join(f"{step} {secs:.1f}s" for step, secs in slowest))
+        lines += self._memory_lines()
         env = {
             "DAGSTER_HOME": os.environ.get("DAGSTER_HOME", str(PROJECT_DIR)),
             "BLUEPRINT_DAGSTER_STORAGE": os.environ.get(
@@ -204,6 +209,35 @@ class BuildSummary:
         lines.append(f"  open the UI: cd {PROJECT_DIR} && {assignments} make ui")
         # Failures quote error messages, which may quote a URL: printed without its password.
         return without_passwords("\n".join(lines))
+
+    def _memory_lines(self) -> list[str]:
+        if not self.step_memory:
+            return []
+        gb = 1024**3
+        engine = max(m.engine for m in self.step_memory.values())
+        outside = max(m.outside_engine for m in self.step_memory.values())
+        where = "" if self.steps_here else " (steps ran in other processes: this process only)"
+        lines = [
+            f"  memory{where}: peak {self.peak_resident / gb:.2f} GB resident, warehouse engine's "
+            f"buffer up to {engine / gb:.2f} GB, outside it up to {outside / gb:.2f} GB"
+        ]
+        most = sorted(self.step_memory.items(), key=lambda kv: -kv[1].outside_engine)[:5]
+        lines.append(
+            "  most memory outside the engine: "
+            + ", ".join(f"{step} {m.outside_engine / gb:.2f} GB" for step, m in most)
+        )
+        return lines
+
+    def step_table(self) -> list[dict]:
+        """Every step's seconds and memory peaks (bytes), slowest first: the bench's per-step figures."""
+        return [
+            {
+                "step": step,
+                "seconds": round(secs, 3),
+                **(m.as_dict() if (m := self.step_memory.get(step)) else {}),
+            }
+            for step, secs in sorted(self.step_seconds.items(), key=lambda kv: -kv[1])
+        ]
 
 
 def _apply_options(options: BuildOptions) -> None:
@@ -346,15 +380,16 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
 
     tags = {AS_OF_TAG: as_of.isoformat(), FULL_REFRESH_TAG: str(options.full_refresh).lower()}
     instance = instance or _instance()
-    result = _execute(
-        job,
-        instance,
-        warehouse,
-        tags=tags,
-        run_config={"loggers": {"progress": {}}},
-        asset_selection=selection,
-        raise_on_error=False,
-    )
+    with MemorySampler(warehouse.engine_memory_bytes) as sampler:
+        result = _execute(
+            job,
+            instance,
+            warehouse,
+            tags=tags,
+            run_config={"loggers": {"progress": {}}},
+            asset_selection=selection,
+            raise_on_error=False,
+        )
     summary = summarise(
         result,
         graph,
@@ -364,11 +399,15 @@ def run_build(options: BuildOptions, instance: dg.DagsterInstance | None = None)
         deliberate_defects(LandingResource().root),
     )
     summary.selection_note = selection_note
-    summary.step_seconds = {
-        stats.step_key: stats.end_time - stats.start_time
+    spans = {
+        stats.step_key: (stats.start_time, stats.end_time)
         for stats in instance.get_run_step_stats(result.run_id)
         if stats.start_time and stats.end_time
     }
+    summary.step_seconds = {step: end - start for step, (start, end) in spans.items()}
+    summary.step_memory = per_step(sampler.samples, spans)
+    summary.peak_resident = sampler.peak_resident
+    summary.steps_here = executor_settings()["name"] == "in_process"
     summary.layer_seconds = _per_layer(summary.step_seconds, graph, summary.rows_per_layer)
     return summary
 

@@ -8,6 +8,7 @@ even when files were skipped or warning-level checks failed: the summary says so
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import warnings
@@ -41,6 +42,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     summary = run_build(options)
     print(summary.render())
+    if args.steps_json:
+        table = {"peak_resident": summary.peak_resident, "steps_here": summary.steps_here}
+        Path(args.steps_json).write_text(json.dumps(table | {"steps": summary.step_table()}, indent=1))
     return 0 if summary.success else EXIT_FAILED_BUILD
 
 
@@ -289,6 +293,12 @@ def parser() -> argparse.ArgumentParser:
         choices=("in_process", "multiprocess", "celery"),
         help="where steps run (default: BLUEPRINT_EXECUTOR, else in_process; the others need PostgreSQL: "
         "docs/production.md)",
+    )
+    run.add_argument(
+        "--steps-json",
+        metavar="PATH",
+        help="also write every step's seconds and memory peaks (resident, the warehouse engine's "
+        "buffer, outside it) to this JSON file (docs/benchmarks.md#memory-per-step)",
     )
     run.set_defaults(func=_cmd_run)
 

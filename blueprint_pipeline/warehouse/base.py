@@ -137,6 +137,11 @@ class Warehouse(dg.ConfigurableResource, ABC):
     def transaction(self) -> Iterator[Session]:
         """A connection whose statements commit together on exit, or roll back on error."""
 
+    def engine_memory_bytes(self) -> int | None:
+        """The engine's own memory in this process, as it accounts for it (its buffer), or None
+        when the engine is not in this process (a database server)."""
+        return None
+
     def execute(self, sql: str, params: Params = None) -> None:
         with self.transaction() as session:
             session.execute(sql, params)

@@ -19,6 +19,23 @@ from blueprint_pipeline.warehouse.base import Params, Session, Warehouse, quote
 from blueprint_pipeline.warehouse.writes import record
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+# The database handles runs hold in this process (yield_for_execution), for memory sampling.
+_HELD: dict[int, duckdb.DuckDBPyConnection] = {}
+
+
+def held_buffer_bytes() -> int:
+    """DuckDB's own accounting (`duckdb_memory()`) of every warehouse a run holds open in this
+    process: its buffer, bounded by `memory_limit` (runtime/memory.py samples it)."""
+    total = 0
+    for con in list(_HELD.values()):
+        cursor = con.cursor()
+        try:
+            total += int(
+                cursor.execute("select sum(memory_usage_bytes) from duckdb_memory()").fetchone()[0] or 0
+            )
+        finally:
+            cursor.close()
+    return total
 
 
 def used_params(sql: str, params: Params) -> dict | None:
@@ -95,6 +112,9 @@ class DuckDBWarehouse(Warehouse):
     def display_url(self) -> str:
         return f"duckdb:///{Path(self.path).resolve()}"
 
+    def engine_memory_bytes(self) -> int | None:
+        return held_buffer_bytes()
+
     @contextmanager
     def yield_for_execution(self, context) -> Iterator[DuckDBWarehouse]:
         """For the length of a run, one database handle: each session is a cursor on it, which
@@ -103,9 +123,11 @@ class DuckDBWarehouse(Warehouse):
         processes (the UI, the CLI) can open the file again."""
         con = self._connect()
         self._held = con
+        _HELD[id(con)] = con
         try:
             yield self
         finally:
+            _HELD.pop(id(con), None)
             self._held = None
             con.close()
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from blueprint_pipeline.identity.matching.blocking import capped
+from blueprint_pipeline.identity.matching.blocking import capped, refined
 from blueprint_pipeline.identity.matching.prepare import prepare
 from blueprint_pipeline.identity.matching.score import predict
 from blueprint_pipeline_tests.identity.test_match_levels import _model
@@ -60,3 +60,41 @@ def test_capped_keeps_a_value_held_by_at_most_the_cap():
     key = pd.Series(["x", "x", "y", None, "x"], dtype=object)
     assert capped(key, 3).tolist() == ["x", "x", "y", None, "x"]
     assert capped(key, 2).tolist() == [None, None, "y", None, None]
+
+
+# The firm blocks are refined, not dropped: five records, the firm and three letters of the first
+# name, refined by the last name's initial where the pair is held by more than the cap.
+#   r1 Ann Lee, r2 Ann Lim, r3 Anna Kay, r4 Bob Lee at Acme; r5 Ann Lee at Beta
+# "acme|ann" is held by r1-r3: with the cap at 3 it is their key; at 2 it is too common and each
+# gets "acme|ann|<last initial>" (r1, r2 share "acme|ann|l"); at 1 that is too common as well and
+# r1, r2 get none, while the keys one record holds stay.
+FIRM = [
+    ("r1", "Ann", "Lee", "Acme"),
+    ("r2", "Ann", "Lim", "Acme"),
+    ("r3", "Anna", "Kay", "Acme"),
+    ("r4", "Bob", "Lee", "Acme"),
+    ("r5", "Ann", "Lee", "Beta"),
+]
+
+
+@pytest.mark.parametrize(
+    ("cap", "expected"),
+    [
+        (3, ["acme|ann", "acme|ann", "acme|ann", "acme|bob", "beta|ann"]),
+        (2, ["acme|ann|l", "acme|ann|l", "acme|ann|k", "acme|bob", "beta|ann"]),
+        (1, [None, None, "acme|ann|k", "acme|bob", "beta|ann"]),
+    ],
+)
+def test_a_firm_block_over_the_cap_is_refined_by_the_other_name(cap, expected):
+    nodes = pd.DataFrame(
+        [{"source_key": k, "first_name": f, "last_name": la, "company": c} for k, f, la, c in FIRM]
+    )
+    records = prepare(nodes, countries={}, personal_domains=set(), max_block_records=cap)
+    assert records["company_first_key"].tolist() == expected
+
+
+def test_refined_takes_the_fine_key_only_where_the_coarse_one_is_too_common():
+    coarse = pd.Series(["a", "a", "a", "b", None], dtype=object)
+    fine = pd.Series(["a|1", "a|1", "a|2", "b|1", None], dtype=object)
+    assert refined(coarse, fine, 3).tolist() == ["a", "a", "a", "b", None]
+    assert refined(coarse, fine, 2).tolist() == ["a|1", "a|1", "a|2", "b", None]

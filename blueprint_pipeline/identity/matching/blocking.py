@@ -9,6 +9,13 @@ through the rules with a second key: the same company, work domain, city (each c
 when it joins a name) or phone. A name shared by that many records is weak evidence anyway: the
 name's term-frequency adjustment already discounts it.
 
+The company rules (the same firm and three letters of a name) have the same problem inside a large
+firm: 13,653 records share the firm "apex" at 1M persons, and the three company rules paired 25.7M
+records there. Their keys are refined rather than dropped: the firm and three letters of one name
+where at most `max_block_records` records hold that, else the firm, those three letters and the
+other name's initial (a typo in a name's first letter, inside a firm that large, then needs
+another rule: the email's letters, the phone, the last name within the work domain).
+
 The keys are columns of the prepared records (so Splink's rules stay plain equalities, and a key
 that crosses the cap changes the records' fingerprints: incremental matching re-scores them).
 """
@@ -28,6 +35,9 @@ BLOCK_COLUMNS = [
     "name_prefix_key",  # nickname-resolved first name and three letters of the last name
     "first_city_key",  # nickname-resolved first name and city
     "last_initial_city_key",  # last name, first initial and city
+    "company_canonical_key",  # firm and nickname-resolved first name (refined: + last initial)
+    "company_last_key",  # firm and three letters of the last name (refined: + first initial)
+    "company_first_key",  # firm and three letters of the first name (refined: + last initial)
 ]
 
 
@@ -42,10 +52,19 @@ def capped(key: pd.Series, cap: int) -> pd.Series:
     return key.where((counts <= cap).to_numpy(), None).astype(object)
 
 
+def refined(coarse: pd.Series, fine: pd.Series, cap: int) -> pd.Series:
+    """`coarse` where at most `cap` records hold its value; else `fine` (which extends it) where
+    at most `cap` hold that; else null."""
+    counts = coarse.map(coarse.value_counts())
+    common = (counts > cap).to_numpy()
+    return capped(coarse.where(~common, fine), cap)
+
+
 def block_keys(records: pd.DataFrame, cap: int) -> pd.DataFrame:
     """BLOCK_COLUMNS for prepare()'s records (first_name, last_name, first_name_canonical,
-    full_name, email_letters, city), over every live record."""
+    full_name, email_letters, city, company), over every live record."""
     first, last, city = records["first_name"], records["last_name"], records["city"]
+    company = records["company"]
     canonical = records["first_name_canonical"]
     letters = records["email_letters"]
     letters = letters.where(letters.str.len().fillna(0).to_numpy() >= MIN_LETTERS, None)
@@ -59,6 +78,15 @@ def block_keys(records: pd.DataFrame, cap: int) -> pd.DataFrame:
             "name_prefix_key": capped(_joined(canonical, last.str[:3]), cap),
             "first_city_key": capped(_joined(canonical, city), cap),
             "last_initial_city_key": capped(_joined(last, first.str[:1], city), cap),
+            "company_canonical_key": refined(
+                _joined(company, canonical), _joined(company, canonical, last.str[:1]), cap
+            ),
+            "company_last_key": refined(
+                _joined(company, last.str[:3]), _joined(company, last.str[:3], first.str[:1]), cap
+            ),
+            "company_first_key": refined(
+                _joined(company, first.str[:3]), _joined(company, first.str[:3], last.str[:1]), cap
+            ),
         },
         index=records.index,
         dtype=object,

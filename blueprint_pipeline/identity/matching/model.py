@@ -56,11 +56,11 @@ PREDICTION_BLOCKING_RULES = [
     # First and last names swapped: anywhere for an uncommon name, within the firm for any.
     f"l.full_name_key = r.reversed_name_key and {FIRMS_MAY_AGREE}",
     "l.first_name = r.last_name and l.last_name = r.first_name and l.company = r.company",
-    f"l.first_name_canonical = r.first_name_canonical and l.company = r.company and {DOMAINS_MAY_AGREE}",
-    "l.company = r.company and substr(l.last_name, 1, 3) = substr(r.last_name, 1, 3) "
-    f"and {DOMAINS_MAY_AGREE}",
-    "l.company = r.company and substr(l.first_name, 1, 3) = substr(r.first_name, 1, 3) "
-    f"and {DOMAINS_MAY_AGREE}",
+    # Within a firm: a nickname, or three letters of either name (a typo later in the other);
+    # in a firm too large for that, the other name's initial too (blocking.py).
+    f"l.company_canonical_key = r.company_canonical_key and {DOMAINS_MAY_AGREE}",
+    f"l.company_last_key = r.company_last_key and {DOMAINS_MAY_AGREE}",
+    f"l.company_first_key = r.company_first_key and {DOMAINS_MAY_AGREE}",
     # Records without a firm (a trade-show list, a form): a name that no city contradicts. Pairs
     # of two known firms are the company blocks' (the same firm) or apart (two firms); the filters
     # drop them before the comparisons.
