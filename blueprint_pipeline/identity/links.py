@@ -30,7 +30,7 @@ from rapidfuzz.process import cpdist
 from blueprint_pipeline.config import LoadedConfig
 from blueprint_pipeline.config.files import check_choice, check_dates, read_user_csv
 from blueprint_pipeline.config.models import LINK_METHODS, AccountLinkPolicy
-from blueprint_pipeline.identity.tables import typed
+from blueprint_pipeline.identity.tables import isin, typed
 
 LINK_COLUMNS = [
     "person_id",
@@ -129,7 +129,7 @@ def _id_candidates(
 ) -> tuple[pd.DataFrame, int]:
     found = evidence[evidence["method"].isin(ID_METHODS)]
     account = found["value"].map(resolve).fillna(found["value"])
-    known = account.isin(accounts["account_id"])
+    known = isin(account, accounts["account_id"])
     found = found[known].assign(account_id=account[known])
     text = found["source_key"] + " names account " + found["value"]
     return found.assign(
@@ -269,7 +269,7 @@ def link(
     settled = settled.merge(rejected.assign(rejected=True), on=["person_id", "account_id"], how="left")
     confident = (settled["confidence"] >= policy.threshold) & settled["rejected"].isna()
     settled = settled.loc[confident, "person_id"].unique()
-    names = _name_candidates(evidence[~evidence["person_id"].isin(settled)], accounts, policy)
+    names = _name_candidates(evidence[~isin(evidence["person_id"], settled).to_numpy()], accounts, policy)
     candidates = pd.concat(
         [ids.assign(ambiguous=False), domains.assign(ambiguous=False), names], ignore_index=True
     )
@@ -310,7 +310,7 @@ def link(
     links["is_primary"] = ~links["person_id"].duplicated()
 
     open_pairs = pairs[~is_link & (decision == "") & (pairs["confidence"] >= policy.review_floor)]
-    open_pairs = open_pairs[~open_pairs["person_id"].isin(links["person_id"])]
+    open_pairs = open_pairs[~isin(open_pairs["person_id"], links["person_id"]).to_numpy()]
     review = open_pairs.assign(
         reason=open_pairs["ambiguous"].map({True: "several accounts match equally", False: "below threshold"})
     )

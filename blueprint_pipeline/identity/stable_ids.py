@@ -23,6 +23,7 @@ from datetime import datetime
 import pandas as pd
 
 from blueprint_pipeline.identity.graph import components as connected
+from blueprint_pipeline.identity.tables import isin
 
 REGISTRY_COLUMNS = ["source_key", "person_id", "person_created_at"]
 EVENT_COLUMNS = ["event", "person_id", "other_person_id", "happened_at", "cause"]
@@ -94,7 +95,7 @@ def assign(
     keepers["created"] = keepers["person_id"].map(created)
     keepers = keepers.sort_values(["component_key", "created", "person_id"])
     survivors = keepers.drop_duplicates("component_key").set_index("component_key")["person_id"]
-    merged = keepers[~keepers["person_id"].isin(survivors.values)]
+    merged = keepers[~isin(keepers["person_id"], survivors.values).to_numpy()]
     merged = merged.assign(other=merged["component_key"].map(survivors))
 
     # Components keeping no id get a new one; their records' old ids (if any) are splits.
@@ -107,9 +108,11 @@ def assign(
         taken.add(person_id)
         fresh_ids[component_key] = person_id
     assigned = pd.concat([survivors, pd.Series(fresh_ids, dtype=object)])
-    split = present[present["component_key"].isin(fresh)][["person_id", "component_key"]].drop_duplicates()
+    split = present[isin(present["component_key"], fresh).to_numpy()][["person_id", "component_key"]]
+    split = split.drop_duplicates()
     split = split.assign(other=split["component_key"].map(assigned))
-    newly_created = [c for c in fresh if c not in set(split["component_key"])]
+    split_keys = set(split["component_key"])
+    newly_created = [c for c in fresh if c not in split_keys]
 
     event_frames = [
         pd.DataFrame(

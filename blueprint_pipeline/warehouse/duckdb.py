@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -19,22 +20,25 @@ from blueprint_pipeline.warehouse.base import Params, Session, Warehouse, quote
 from blueprint_pipeline.warehouse.writes import record
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-# The database handles runs hold in this process (yield_for_execution), for memory sampling.
+# The database handles runs hold in this process (yield_for_execution), for memory sampling; the
+# lock keeps a sample's cursor from outliving the handle it came from (it would keep the file open).
 _HELD: dict[int, duckdb.DuckDBPyConnection] = {}
+_HELD_LOCK = threading.Lock()
 
 
 def held_buffer_bytes() -> int:
     """DuckDB's own accounting (`duckdb_memory()`) of every warehouse a run holds open in this
     process: its buffer, bounded by `memory_limit` (runtime/memory.py samples it)."""
     total = 0
-    for con in list(_HELD.values()):
-        cursor = con.cursor()
-        try:
-            total += int(
-                cursor.execute("select sum(memory_usage_bytes) from duckdb_memory()").fetchone()[0] or 0
-            )
-        finally:
-            cursor.close()
+    with _HELD_LOCK:
+        for con in _HELD.values():
+            cursor = con.cursor()
+            try:
+                total += int(
+                    cursor.execute("select sum(memory_usage_bytes) from duckdb_memory()").fetchone()[0] or 0
+                )
+            finally:
+                cursor.close()
     return total
 
 
@@ -123,11 +127,13 @@ class DuckDBWarehouse(Warehouse):
         processes (the UI, the CLI) can open the file again."""
         con = self._connect()
         self._held = con
-        _HELD[id(con)] = con
+        with _HELD_LOCK:
+            _HELD[id(con)] = con
         try:
             yield self
         finally:
-            _HELD.pop(id(con), None)
+            with _HELD_LOCK:
+                _HELD.pop(id(con), None)
             self._held = None
             con.close()
 

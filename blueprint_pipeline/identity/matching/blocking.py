@@ -22,7 +22,10 @@ that crosses the cap changes the records' fingerprints: incremental matching re-
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
 
@@ -41,53 +44,96 @@ BLOCK_COLUMNS = [
 ]
 
 
-def _joined(first: pd.Series, *others: pd.Series) -> pd.Series:
+# The keys are built with Arrow's string kernels: 1.76M records at 1M persons, where pandas'
+# str.cat and a map of text to counts took 18 s; Arrow takes about 2.
+
+
+def _text(values) -> pa.Array:
+    return pa.array(np.asarray(values, dtype=object), type=pa.large_string(), from_pandas=True)
+
+
+def _joined(*parts: pa.Array) -> pa.Array:
     """The parts joined by '|', null when any part is."""
-    return first.str.cat(list(others), sep="|")
+    return pc.binary_join_element_wise(*parts, pa.scalar("|", pa.large_string()))
 
 
-def capped(key: pd.Series, cap: int) -> pd.Series:
+def _prefix(text: pa.Array, n: int) -> pa.Array:
+    return pc.utf8_slice_codeunits(text, 0, n)
+
+
+def _holders(key: pa.Array) -> np.ndarray:
+    """Per record, how many records hold its key (0 for none)."""
+    encoded = (
+        pc.dictionary_encode(key).combine_chunks()
+        if isinstance(key, pa.ChunkedArray)
+        else pc.dictionary_encode(key)
+    )
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    valid = np.asarray(encoded.indices.is_valid())
+    codes = np.where(valid, codes, 0).astype(np.int64)
+    counts = np.bincount(codes[valid], minlength=max(len(encoded.dictionary), 1))
+    return np.where(valid, counts[codes], 0)
+
+
+def _where(mask: np.ndarray, key: pa.Array, other) -> pa.Array:
+    return pc.if_else(pa.array(mask), key, other)
+
+
+def capped(key, cap: int) -> pa.Array:
     """`key` where at most `cap` records hold its value, else null."""
-    counts = key.map(key.value_counts())
-    return key.where((counts <= cap).to_numpy(), None).astype(object)
+    key = key if isinstance(key, pa.Array) else _text(key)
+    return _where(_holders(key) <= cap, key, pa.scalar(None, pa.large_string()))
 
 
-def refined(coarse: pd.Series, fine: pd.Series, cap: int) -> pd.Series:
+def refined(coarse, fine, cap: int) -> pa.Array:
     """`coarse` where at most `cap` records hold its value; else `fine` (which extends it) where
     at most `cap` hold that; else null."""
-    counts = coarse.map(coarse.value_counts())
-    common = (counts > cap).to_numpy()
-    return capped(coarse.where(~common, fine), cap)
+    coarse = coarse if isinstance(coarse, pa.Array) else _text(coarse)
+    fine = fine if isinstance(fine, pa.Array) else _text(fine)
+    return capped(_where(_holders(coarse) <= cap, coarse, fine), cap)
 
 
 def block_keys(records: pd.DataFrame, cap: int) -> pd.DataFrame:
     """BLOCK_COLUMNS for prepare()'s records (first_name, last_name, first_name_canonical,
     full_name, email_letters, city, company), over every live record."""
-    first, last, city = records["first_name"], records["last_name"], records["city"]
-    company = records["company"]
-    canonical = records["first_name_canonical"]
-    letters = records["email_letters"]
-    letters = letters.where(letters.str.len().fillna(0).to_numpy() >= MIN_LETTERS, None)
-    full = capped(records["full_name"], cap)
-    reversed_name = last.str.cat(first, sep=" ").where(full.notna().to_numpy(), None)
+    first, last, city, company, canonical, letters, full_name = (
+        _text(records[c])
+        for c in (
+            "first_name",
+            "last_name",
+            "city",
+            "company",
+            "first_name_canonical",
+            "email_letters",
+            "full_name",
+        )
+    )
+    none = pa.scalar(None, pa.large_string())
+    long_enough = pc.fill_null(pc.greater_equal(pc.utf8_length(letters), MIN_LETTERS), False)
+    letters = pc.if_else(long_enough, letters, none)
+    full = capped(full_name, cap)
+    reversed_name = pc.if_else(
+        pc.is_valid(full), pc.binary_join_element_wise(last, first, pa.scalar(" ", pa.large_string())), none
+    )
+    keys = {
+        "letters_key": capped(letters, cap),
+        "full_name_key": full,
+        "reversed_name_key": reversed_name,
+        "name_prefix_key": capped(_joined(canonical, _prefix(last, 3)), cap),
+        "first_city_key": capped(_joined(canonical, city), cap),
+        "last_initial_city_key": capped(_joined(last, _prefix(first, 1), city), cap),
+        "company_canonical_key": refined(
+            _joined(company, canonical), _joined(company, canonical, _prefix(last, 1)), cap
+        ),
+        "company_last_key": refined(
+            _joined(company, _prefix(last, 3)), _joined(company, _prefix(last, 3), _prefix(first, 1)), cap
+        ),
+        "company_first_key": refined(
+            _joined(company, _prefix(first, 3)), _joined(company, _prefix(first, 3), _prefix(last, 1)), cap
+        ),
+    }
     return pd.DataFrame(
-        {
-            "letters_key": capped(letters, cap),
-            "full_name_key": full,
-            "reversed_name_key": reversed_name.astype(object),
-            "name_prefix_key": capped(_joined(canonical, last.str[:3]), cap),
-            "first_city_key": capped(_joined(canonical, city), cap),
-            "last_initial_city_key": capped(_joined(last, first.str[:1], city), cap),
-            "company_canonical_key": refined(
-                _joined(company, canonical), _joined(company, canonical, last.str[:1]), cap
-            ),
-            "company_last_key": refined(
-                _joined(company, last.str[:3]), _joined(company, last.str[:3], first.str[:1]), cap
-            ),
-            "company_first_key": refined(
-                _joined(company, first.str[:3]), _joined(company, first.str[:3], last.str[:1]), cap
-            ),
-        },
+        {name: key.to_numpy(zero_copy_only=False) for name, key in keys.items()},
         index=records.index,
         dtype=object,
     )

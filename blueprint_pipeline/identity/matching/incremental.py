@@ -26,6 +26,7 @@ from blueprint_pipeline.config.identity import PersonMatchingPolicy
 from blueprint_pipeline.identity.matching.model import settings
 from blueprint_pipeline.identity.matching.prepare import COLUMNS, LIST_COLUMNS
 from blueprint_pipeline.identity.matching.score import RAW_COLUMNS, empty_raw
+from blueprint_pipeline.identity.tables import isin
 
 SCORED_RECORDS = "person_match_scored_records"
 SCORED_PAIRS = "person_match_scored_pairs"
@@ -137,7 +138,7 @@ def plan(
     touched = new | changed
     out = touched | gone
     pairs = previous.pairs
-    keep = ~(pairs["source_key"].isin(out) | pairs["other_key"].isin(out))
+    keep = ~(isin(pairs["source_key"], out) | isin(pairs["other_key"], out))
     kept = pairs[keep.to_numpy()].reset_index(drop=True)
     why = f"{len(new):,} new, {len(changed):,} changed, {len(gone):,} gone records"
     return Plan("incremental", why, touched, kept, **counts)
@@ -153,7 +154,7 @@ def touching(model: dict, records: pd.DataFrame, touched: set[str]) -> tuple[dic
         sql = rule["blocking_rule"] if isinstance(rule, dict) else rule
         rules += [f"({sql}) and l.{TOUCHED}", f"({sql}) and r.{TOUCHED}"]
     restricted = {**model, "blocking_rules_to_generate_predictions": rules}
-    marked = records.assign(**{TOUCHED: records["unique_id"].isin(touched).to_numpy()})
+    marked = records.assign(**{TOUCHED: isin(records["unique_id"], touched).to_numpy()})
     return restricted, marked
 
 

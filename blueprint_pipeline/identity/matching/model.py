@@ -297,10 +297,12 @@ def quiet():
         logger.propagate = propagate
 
 
-def linker(records: pd.DataFrame, model: dict | SettingsCreator) -> Linker:
-    """A Linker over `records` in a new in-memory DuckDB (never the warehouse: docs/decisions.md)."""
-    connection = duckdb.connect()
-    api = DuckDBAPI(connection)
+def linker(
+    records: pd.DataFrame, model: dict | SettingsCreator, connection: duckdb.DuckDBPyConnection | None = None
+) -> Linker:
+    """A Linker over `records` in a new in-memory DuckDB (never the warehouse: docs/decisions.md),
+    or in `connection`, such a DuckDB the caller reads Splink's tables from."""
+    api = DuckDBAPI(connection or duckdb.connect())
     table = api.register(records, table_name="person_records")
     return Linker(table, model, log_level=None)  # None: Splink adds no log handler of its own
 

@@ -13,6 +13,7 @@ import json
 import math
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
 
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
@@ -60,21 +61,30 @@ def level_labels(model: dict) -> dict[str, dict[int, str]]:
     return out
 
 
-def _contributions(frame: pd.DataFrame, labels: dict[str, dict[int, str]], prior: float) -> list[str]:
-    """Per pair, Splink's waterfall as JSON: the prior, then each comparison's level and weight
-    (column by column, not row by row: millions of pairs at 1M persons)."""
+def _sql_text(text: str) -> str:
+    """`text` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _contributions_sql(columns: set[str], labels: dict[str, dict[int, str]], prior: float) -> str:
+    """Per pair, Splink's waterfall as JSON text, built by the engine that holds the pairs (a
+    million pairs at 1M persons: no row goes through Python): the prior, then each comparison's
+    level and weight (term-frequency adjustment included), rounded to 3 decimals, in the text
+    json.dumps writes."""
     head = {"comparison": "prior", "level": "two random records", "match_weight": round(prior, 3)}
-    columns = []
+    parts = [_sql_text(json.dumps(head))]
     for name in COMPARISON_COLUMNS:
-        weight = frame[f"mw_{name}"].astype(float)
-        if f"mw_tf_adj_{name}" in frame:
-            weight = weight + frame[f"mw_tf_adj_{name}"].astype(float).fillna(0.0)
-        levels = frame[f"gamma_{name}"].astype(int).map(labels[name]).tolist()
-        columns.append((name, levels, [round(w, 3) for w in weight.tolist()]))
-    return [
-        json.dumps([head, *({"comparison": n, "level": lv[i], "match_weight": w[i]} for n, lv, w in columns)])
-        for i in range(len(frame))
-    ]
+        weight = f"mw_{name}" + (
+            f" + coalesce(mw_tf_adj_{name}, 0)" if f"mw_tf_adj_{name}" in columns else ""
+        )
+        level = " ".join(
+            f"when {gamma} then {_sql_text(json.dumps(label))}" for gamma, label in labels[name].items()
+        )
+        parts.append(
+            f"""'{{"comparison": {json.dumps(name)}, "level": ' || (case gamma_{name} {level} end) """
+            f"""|| ', "match_weight": ' || cast(round(cast({weight} as double), 3) as varchar) || '}}'"""
+        )
+    return "'[' || " + " || ', ' || ".join(parts) + " || ']'"
 
 
 @dataclass(frozen=True)
@@ -105,23 +115,34 @@ def empty_raw() -> pd.DataFrame:
 
 def scored_pairs(records: pd.DataFrame, model: dict, floor: float) -> pd.DataFrame:
     """Splink's pairs of `records` at or above `floor` (RAW_COLUMNS), with each comparison's
-    contribution, in key order."""
-    frame = predict(records, model, floor)
-    if not len(frame):
+    contribution, in key order. The pairs stay in Splink's DuckDB until they are these columns."""
+    if len(records) < 2:
         return empty_raw()
     p = model["probability_two_random_records_match"]
     prior = math.log2(p / (1 - p))
-    labels = level_labels(model)
-    raw = pd.DataFrame(
-        {
-            "source_key": frame["unique_id_l"],
-            "other_key": frame["unique_id_r"],
-            "match_weight": frame["match_weight"].astype(float).round(4),
-            "match_probability": frame["match_probability"].astype(float).round(6),
-            "contributions": _contributions(frame, labels, prior),
-        }
+    connection = duckdb.connect()
+    try:
+        with quiet():
+            found = linker(records, model, connection).inference.predict(threshold_match_probability=floor)
+        table = found.physical_name
+        columns = {c[0] for c in connection.execute(f"select * from {table} limit 0").description}
+        raw = connection.execute(
+            f"""
+            select least(unique_id_l, unique_id_r) as source_key,
+                greatest(unique_id_l, unique_id_r) as other_key,
+                match_weight, match_probability,
+                {_contributions_sql(columns, level_labels(model), prior)} as contributions
+            from {table}
+            order by source_key, other_key
+            """
+        ).df()
+    finally:
+        connection.close()
+    raw = raw.assign(
+        match_weight=raw["match_weight"].astype(float).round(4),
+        match_probability=raw["match_probability"].astype(float).round(6),
     )
-    return typed(raw.sort_values(["source_key", "other_key"], ignore_index=True), PAIR_TYPES)
+    return typed(raw[RAW_COLUMNS], PAIR_TYPES)
 
 
 def score(
