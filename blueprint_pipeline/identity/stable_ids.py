@@ -23,7 +23,7 @@ from datetime import datetime
 import pandas as pd
 
 from blueprint_pipeline.identity.graph import components as connected
-from blueprint_pipeline.identity.tables import isin
+from blueprint_pipeline.identity.tables import isin, lookup
 
 REGISTRY_COLUMNS = ["source_key", "person_id", "person_created_at"]
 EVENT_COLUMNS = ["event", "person_id", "other_person_id", "happened_at", "cause"]
@@ -133,8 +133,8 @@ def assign(
     created_at = pd.concat([created, pd.Series(as_of, index=list(fresh_ids.values()), dtype=object)])
 
     registry = components[["source_key"]].copy()
-    registry["person_id"] = components["component_key"].map(assigned)
-    registry["person_created_at"] = pd.to_datetime(registry["person_id"].map(created_at))
+    registry["person_id"] = lookup(components["component_key"], assigned)
+    registry["person_created_at"] = pd.to_datetime(lookup(registry["person_id"], created_at))
     return Assignment(
         registry.sort_values("source_key", ignore_index=True)[REGISTRY_COLUMNS],
         events[EVENT_COLUMNS].sort_values(["event", "person_id"], ignore_index=True),

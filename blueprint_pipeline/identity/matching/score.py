@@ -18,7 +18,7 @@ import pandas as pd
 
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
 from blueprint_pipeline.identity.matching.model import COMPARISON_COLUMNS, linker, quiet
-from blueprint_pipeline.identity.tables import typed
+from blueprint_pipeline.identity.tables import lookup, typed
 
 # Splink's scored pairs as they come, before the deterministic components and the decisions.
 RAW_COLUMNS = ["source_key", "other_key", "match_weight", "match_probability", "contributions"]
@@ -164,7 +164,7 @@ def score(
     scored = len(frame)
     if len(frame):
         component = components.set_index("source_key")["component_key"]
-        joined = frame["source_key"].map(component) == frame["other_key"].map(component)
+        joined = lookup(frame["source_key"], component) == lookup(frame["other_key"], component)
         frame = frame[~joined.to_numpy()].reset_index(drop=True)
     already_joined = scored - len(frame)
     pairs = frame.assign(
