@@ -24,20 +24,24 @@ def _text_array(values) -> pa.Array:
 
 
 def isin(values: pd.Series, among) -> pd.Series:
-    """`values.isin(among)` for text keys, by Arrow's hash set: pandas' isin on its Arrow strings
-    first turns `among` into a Python list, value by value (5 s for 1M person ids against 0.5 s
-    here). A missing value is in `among` when `among` holds one, as with pandas."""
+    """`values.isin(among)` for text keys (text only: anything else is an error), by Arrow's
+    hash set: pandas' isin on its Arrow strings first turns `among` into a Python list, value by
+    value (5 s for 1M person ids against 0.5 s here). A missing value is in `among` when `among`
+    holds one (None, NaN and pd.NA alike)."""
     found = pc.is_in(_text_array(values), value_set=_text_array(among))
     return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
 
 
 def lookup(values: pd.Series, mapping: pd.Series) -> pd.Series:
-    """`values.map(mapping)` for text keys (`mapping`'s index unique), by Arrow's hash table:
-    pandas' map matches Arrow strings one by one through a Python list (seconds per million).
-    Missing where a value is not in the mapping."""
+    """`values.map(mapping)` for text keys (text only; `mapping`'s index unique, as pandas'
+    map requires), by Arrow's hash table: pandas' map matches Arrow strings one by one through a
+    Python list (seconds per million). Missing where a value is not in the mapping."""
     if not len(mapping):
-        return pd.Series(pd.NA, index=values.index, dtype=object).astype(mapping.dtype)
-    positions = pc.index_in(_text_array(values), value_set=_text_array(mapping.index))
+        return values.map(mapping)
+    keys = _text_array(mapping.index)
+    if pc.count_distinct(keys, mode="all").as_py() != len(keys):
+        raise ValueError("lookup: the mapping's keys are not unique")
+    positions = pc.index_in(_text_array(values), value_set=keys)
     found = np.asarray(positions.is_valid())
     taken = mapping.iloc[pc.fill_null(positions, 0).to_numpy()].set_axis(values.index)
     return taken.where(found)

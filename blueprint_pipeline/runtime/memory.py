@@ -111,7 +111,8 @@ def per_step(samples: list[Sample], spans: dict[str, tuple[float, float]]) -> di
         out[step] = StepMemory(
             resident=max(s.resident for s in inside),
             engine=max(s.engine for s in inside),
-            outside_engine=max(s.resident - s.engine for s in inside),
+            # The engine may count buffer pages not yet resident: never below nothing.
+            outside_engine=max(max(s.resident - s.engine, 0) for s in inside),
             python=max(pythons) if pythons else None,
         )
     return out

@@ -69,8 +69,8 @@ def _sql_text(text: str) -> str:
 def _contributions_sql(columns: set[str], labels: dict[str, dict[int, str]], prior: float) -> str:
     """Per pair, Splink's waterfall as JSON text, built by the engine that holds the pairs (a
     million pairs at 1M persons: no row goes through Python): the prior, then each comparison's
-    level and weight (term-frequency adjustment included), rounded to 3 decimals, in the text
-    json.dumps writes."""
+    level and weight (term-frequency adjustment included), rounded to 3 decimals half to even as
+    Python's round, in the text json.dumps writes (a level the model has no label for: null)."""
     head = {"comparison": "prior", "level": "two random records", "match_weight": round(prior, 3)}
     parts = [_sql_text(json.dumps(head))]
     for name in COMPARISON_COLUMNS:
@@ -80,9 +80,10 @@ def _contributions_sql(columns: set[str], labels: dict[str, dict[int, str]], pri
         level = " ".join(
             f"when {gamma} then {_sql_text(json.dumps(label))}" for gamma, label in labels[name].items()
         )
+        rounded = f"cast(round_even(cast({weight} as double), 3) as varchar)"
         parts.append(
-            f"""'{{"comparison": {json.dumps(name)}, "level": ' || (case gamma_{name} {level} end) """
-            f"""|| ', "match_weight": ' || cast(round(cast({weight} as double), 3) as varchar) || '}}'"""
+            f"""'{{"comparison": {json.dumps(name)}, "level": ' """
+            f"""|| (case gamma_{name} {level} else 'null' end) || ', "match_weight": ' || {rounded} || '}}'"""
         )
     return "'[' || " + " || ', ' || ".join(parts) + " || ']'"
 
