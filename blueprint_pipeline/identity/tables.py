@@ -18,7 +18,8 @@ def typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     return out
 
 
-def _text_array(values) -> pa.Array:
+def text_array(values) -> pa.Array:
+    """Text keys (a Series, an array, a list or a set) as an Arrow array, missing values null."""
     values = list(values) if isinstance(values, set) else values
     return pa.array(np.asarray(values, dtype=object), type=pa.large_string(), from_pandas=True)
 
@@ -28,7 +29,7 @@ def isin(values: pd.Series, among) -> pd.Series:
     hash set: pandas' isin on its Arrow strings first turns `among` into a Python list, value by
     value (5 s for 1M person ids against 0.5 s here). A missing value is in `among` when `among`
     holds one (None, NaN and pd.NA alike)."""
-    found = pc.is_in(_text_array(values), value_set=_text_array(among))
+    found = pc.is_in(text_array(values), value_set=text_array(among))
     return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
 
 
@@ -38,10 +39,10 @@ def lookup(values: pd.Series, mapping: pd.Series) -> pd.Series:
     Python list (seconds per million). Missing where a value is not in the mapping."""
     if not len(mapping):
         return values.map(mapping)
-    keys = _text_array(mapping.index)
+    keys = text_array(mapping.index)
     if pc.count_distinct(keys, mode="all").as_py() != len(keys):
         raise ValueError("lookup: the mapping's keys are not unique")
-    positions = pc.index_in(_text_array(values), value_set=keys)
+    positions = pc.index_in(text_array(values), value_set=keys)
     found = np.asarray(positions.is_valid())
     taken = mapping.iloc[pc.fill_null(positions, 0).to_numpy()].set_axis(values.index)
     return taken.where(found)
