@@ -20,7 +20,7 @@ def typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
 
 def text_array(values) -> pa.Array:
     """Text keys (a Series, an array, a list or a set) as an Arrow array, missing values null."""
-    values = list(values) if isinstance(values, set) else values
+    values = list(values) if isinstance(values, (set, frozenset)) else values
     return pa.array(np.asarray(values, dtype=object), type=pa.large_string(), from_pandas=True)
 
 

@@ -272,6 +272,14 @@ TABLES: dict[str, Stateful] = {
         )),),
     ),
     "person_match_scored_records": Stateful(),
+    # Each live record's own cleaning, kept so a build cleans only new and changed records
+    # (identity/matching/cleaned.py); first_name_forms is its '|'-joined list.
+    "person_match_cleaned_records": Stateful(
+        {"source_key": T, "input_hash": T, **dict.fromkeys(
+            ("first_name", "last_name", "first_name_canonical", "first_name_forms", "full_name",
+             "email", "email_user", "email_letters", "email_domain", "phone", "mobile", "company",
+             "city", "country", "title", "title_job"), T)},
+    ),
     "person_match_scored_pairs": Stateful(),
     "person_match_scoring": Stateful(),
     "person_match_models": Stateful(),  # one row per model version, appended as frames
@@ -363,7 +371,8 @@ TABLES: dict[str, Stateful] = {
 WRITERS: dict[str, str] = {
     "person_id_history": "person_registry",
     **dict.fromkeys(
-        ("person_match_scored_records", "person_match_scored_pairs", "person_match_scoring"),
+        ("person_match_scored_records", "person_match_scored_pairs", "person_match_scoring",
+         "person_match_cleaned_records"),
         "person_match_models",
     ),
     "journey_runs": "journey_enrolments",

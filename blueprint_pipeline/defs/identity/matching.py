@@ -30,7 +30,9 @@ from blueprint_pipeline.identity.matching.incremental import (
     training_key,
 )
 from blueprint_pipeline.identity.matching.model import read_model_file, train, version
-from blueprint_pipeline.identity.matching.prepare import prepare
+from blueprint_pipeline.identity.matching import cleaned
+from blueprint_pipeline.identity.matching.cleaned import cleaning_key
+from blueprint_pipeline.identity.matching.prepare import clean_records, finish
 from blueprint_pipeline.identity.matching.score import RAW_COLUMNS, empty_raw, score, scored_pairs
 from blueprint_pipeline.identity.stable_ids import RECORDS
 from blueprint_pipeline.resources import BlueprintConfigResource, models_dir
@@ -38,7 +40,6 @@ from blueprint_pipeline.sql_models.published import published
 from blueprint_pipeline.warehouse import Session, Warehouse
 
 MODELS = "person_match_models"
-NODE_FIELDS = "source_key, email, first_name, last_name, company, title, city, country, phone, mobile_phone"
 
 
 @dataclass(frozen=True)
@@ -177,15 +178,18 @@ def person_matching(
     facts = run_facts(context, loaded.version)
     decisions = person_decisions_for(loaded)
     with warehouse.session() as session:
-        nodes = session.fetch_df(f"select {NODE_FIELDS} from int_identity_nodes where is_live")
+        countries = dict(session.fetchall("select alias, country from country_names"))
+        cleaning = cleaning_key(countries)
+        kept, to_clean = cleaned.read(session, cleaning)
         keys = session.fetch_df("select source_key from int_identity_nodes")["source_key"]
         edges = session.fetch_df("select source_key, other_key from int_identity_edges")
-        countries = dict(session.fetchall("select alias, country from country_names"))
         personal = set(session.fetch_df("select domain from identity_personal_domains")["domain"])
         shared = frozenset(session.fetch_df("select email from identity_shared_mailboxes")["email"])
         previous = _previous(session)
         last_version = _last_model_version(session, previous)
-    records = prepare(nodes, countries, personal, shared, policy.max_block_records)
+    fresh = clean_records(to_clean, countries).assign(input_hash=to_clean["input_hash"].to_numpy())
+    both = pd.concat([f for f in (kept, fresh) if len(f)] or [fresh], ignore_index=True)
+    records = finish(both, personal, shared, policy.max_block_records)
     prints = fingerprints(records)
     chosen_model = _model(loaded, records, previous, prints, facts.full_refresh)
     model, model_version, origin = chosen_model.model, chosen_model.version, chosen_model.origin
@@ -237,6 +241,7 @@ def person_matching(
         session.replace_table("int_identity_match_pairs", scored.pairs)
         session.replace_table("person_match_review", scored.review)
         session.replace_table(SCORED_RECORDS, state)
+        cleaned.write(session, cleaning, fresh)
         session.replace_table(SCORED_PAIRS, raw)
         # A build that found nothing new keeps the last scoring's row: a re-run changes no table.
         unchanged = chosen.mode == "incremental" and not (
@@ -253,6 +258,7 @@ def person_matching(
             "new_version": new_version,
             "origin": origin,
             "records": len(records),
+            "records_cleaned": len(fresh),
             "scoring": f"{chosen.mode}: {chosen.reason}",
             "notes": notes or "(none)",
             **facts.metadata(),

@@ -20,6 +20,7 @@ from blueprint_pipeline.buying_groups.title_parser import parse_title
 from blueprint_pipeline.identity.links import normalise_name
 from blueprint_pipeline.identity.matching.blocking import BLOCK_COLUMNS, MAX_BLOCK_RECORDS, block_keys
 from blueprint_pipeline.identity.matching.phones import region_codes, to_e164
+from blueprint_pipeline.identity.tables import isin
 
 COLUMNS = [
     "unique_id",
@@ -111,6 +112,81 @@ def _job(title: str | None) -> str | None:
     return f"{parsed.function} {parsed.seniority}" if parsed and parsed.function != "other" else None
 
 
+# What clean_records() gives, kept between builds (cleaned.py): each record's own cleaning,
+# before the shared mailboxes, the personal domains and the blocking keys (which depend on other
+# records) are applied by finish().
+CLEANED_COLUMNS = [
+    "first_name",
+    "last_name",
+    "first_name_canonical",
+    "first_name_forms",
+    "full_name",
+    "email",  # lower-cased, before shared mailboxes are left out
+    "email_user",
+    "email_letters",
+    "email_domain",  # before personal domains are left out
+    "phone",
+    "mobile",
+    "company",
+    "city",
+    "country",
+    "title",
+    "title_job",
+]
+
+
+def clean_records(nodes: pd.DataFrame, countries: dict[str, str]) -> pd.DataFrame:
+    """Each record's cleaning on its own fields and the seed `country_names` (alias -> country):
+    `unique_id` and CLEANED_COLUMNS, in the order of `nodes`."""
+    regions = region_codes(countries)
+    first = [clean(v) for v in _column(nodes, "first_name")]
+    last = [clean(v) for v in _column(nodes, "last_name")]
+    email = [e.lower() if e and "@" in e else None for e in _column(nodes, "email")]
+    spelled = [c.lower() if c else None for c in _column(nodes, "country")]
+    region = [regions.get(c) if c else None for c in spelled]
+    return pd.DataFrame(
+        {
+            "unique_id": [str(k) for k in nodes["source_key"]],
+            "first_name": first,
+            "last_name": last,
+            "first_name_canonical": [canonical(f) for f in first],
+            "first_name_forms": [name_forms(f) for f in first],
+            "full_name": [f"{f} {la}" if f and la else None for f, la in zip(first, last, strict=True)],
+            "email": email,
+            "email_user": [e.split("@", 1)[0] if e else None for e in email],
+            "email_letters": [_letters(e.split("@", 1)[0]) if e else None for e in email],
+            "email_domain": [e.split("@", 1)[1] if e else None for e in email],
+            "phone": _each_distinct(to_e164, _column(nodes, "phone"), region),
+            "mobile": _each_distinct(to_e164, _column(nodes, "mobile_phone"), region),
+            "company": _each_distinct(lambda c: normalise_name(c) if c else None, _column(nodes, "company")),
+            "city": [clean(c) for c in _column(nodes, "city")],
+            "country": [clean(countries.get(c, c)) if c else None for c in spelled],
+            "title": [clean(t) for t in _column(nodes, "title")],
+            "title_job": [_job(t) for t in _column(nodes, "title")],
+        },
+        dtype=object,
+    )
+
+
+def finish(
+    cleaned: pd.DataFrame,
+    personal_domains: set[str],
+    shared_mailboxes: frozenset[str] = frozenset(),
+    max_block_records: int = MAX_BLOCK_RECORDS,
+) -> pd.DataFrame:
+    """clean_records()' frame (of every live record) -> COLUMNS, sorted by key: a shared
+    mailbox's address, user part and letters left out, the work domain (the email's domain
+    unless personal), and the blocking keys over all the records."""
+    shared = isin(cleaned["email"], shared_mailboxes).to_numpy()
+    personal = isin(cleaned["email_domain"], personal_domains).to_numpy()
+    out = cleaned.assign(
+        **{c: cleaned[c].where(~shared, None) for c in ("email", "email_user", "email_letters")},
+        work_domain=cleaned["email_domain"].where(~personal, None),
+    )
+    out = out.join(block_keys(out, max_block_records))
+    return out[COLUMNS].sort_values("unique_id", ignore_index=True)
+
+
 def prepare(
     nodes: pd.DataFrame,
     countries: dict[str, str],
@@ -122,35 +198,5 @@ def prepare(
     country); `personal_domains`: identity_personal_domains; `shared_mailboxes`: the addresses of
     identity_shared_mailboxes; `max_block_records`: the blocking keys' cap (blocking.py). Returns
     COLUMNS, sorted by key."""
-    regions = region_codes(countries)
-    first = [clean(v) for v in _column(nodes, "first_name")]
-    last = [clean(v) for v in _column(nodes, "last_name")]
-    email = [e.lower() if e and "@" in e else None for e in _column(nodes, "email")]
-    domain = [e.split("@", 1)[1] if e else None for e in email]
-    email = [None if e in shared_mailboxes else e for e in email]
-    spelled = [c.lower() if c else None for c in _column(nodes, "country")]
-    region = [regions.get(c) if c else None for c in spelled]
-    out = pd.DataFrame(
-        {
-            "unique_id": [str(k) for k in nodes["source_key"]],
-            "first_name": first,
-            "last_name": last,
-            "first_name_canonical": [canonical(f) for f in first],
-            "first_name_forms": [name_forms(f) for f in first],
-            "full_name": [f"{f} {la}" if f and la else None for f, la in zip(first, last, strict=True)],
-            "email": email,
-            "email_user": [e.split("@", 1)[0] if e else None for e in email],
-            "email_letters": [_letters(e.split("@", 1)[0]) if e else None for e in email],
-            "work_domain": [d if d and d not in personal_domains else None for d in domain],
-            "phone": _each_distinct(to_e164, _column(nodes, "phone"), region),
-            "mobile": _each_distinct(to_e164, _column(nodes, "mobile_phone"), region),
-            "company": _each_distinct(lambda c: normalise_name(c) if c else None, _column(nodes, "company")),
-            "city": [clean(c) for c in _column(nodes, "city")],
-            "country": [clean(countries.get(c, c)) if c else None for c in spelled],
-            "title": [clean(t) for t in _column(nodes, "title")],
-            "title_job": [_job(t) for t in _column(nodes, "title")],
-        },
-        dtype=object,
-    )
-    out = out.join(block_keys(out, max_block_records))
-    return out[COLUMNS].sort_values("unique_id", ignore_index=True)
+    cleaned = clean_records(nodes, countries)
+    return finish(cleaned, personal_domains, shared_mailboxes, max_block_records)

@@ -1,0 +1,115 @@
+"""Cleaned records kept between builds (docs/identity.md#incremental-matching): a build cleans only
+the live records that are new or whose fields changed, and reads the others' cleaning from
+`person_match_cleaned_records`, which the person-matching step rewrites for the changed ones.
+
+Each kept row carries `input_hash`: the md5 of the record's raw fields (as int_identity_nodes holds
+them) and of the cleaning key, which names everything else the cleaning reads: the seed
+`country_names` and the code and package versions that clean (names, nicknames, phones, company
+names, titles). A changed field, a new country alias or a new release therefore cleans the
+record again; what depends on other records (shared mailboxes, personal domains, the blocking
+keys) is applied after, to every record, by prepare.finish(). The hash is computed by the
+warehouse (both engines' md5 of the same text), so unchanged records never leave it as raw fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import inspect
+import json
+
+import pandas as pd
+
+from blueprint_pipeline.buying_groups import title_parser
+from blueprint_pipeline.identity import links
+from blueprint_pipeline.identity.matching import phones, prepare
+from blueprint_pipeline.warehouse import Session
+from blueprint_pipeline.warehouse.stateful import create
+
+CLEANED = "person_match_cleaned_records"
+FIELDS = ("source_key", "email", "first_name", "last_name", "company", "title", "city", "country",
+          "phone", "mobile_phone")  # fmt: skip
+LIST_SEPARATOR = "|"  # first_name_forms kept as text: cleaned names hold only [0-9a-z ]
+_CODE = (prepare, phones, links, title_parser)
+_PACKAGES = ("phonenumbers", "nicknames")
+
+
+def cleaning_key(countries: dict[str, str]) -> str:
+    """What a record's cleaning reads besides its own fields: the country aliases, the cleaning
+    modules' source and the versions of the packages they call."""
+    code = "".join(inspect.getsource(module) for module in _CODE)
+    packages = [importlib.metadata.version(p) for p in _PACKAGES]
+    text = json.dumps([sorted(countries.items()), code, packages])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _input_hash(alias: str) -> str:
+    """SQL for the md5 of the cleaning key ($cleaning_key) and the record's fields, each with its
+    length before it (so no two different rows give the same text); a missing field is empty
+    text, which cleans the same (prepare._text)."""
+    parts = [
+        f"cast(length(coalesce({alias}.{f}, '')) as varchar) || ':' || coalesce({alias}.{f}, '')"
+        for f in FIELDS
+    ]
+    return "md5(" + " || '|' || ".join(["$cleaning_key", *parts]) + ")"
+
+
+def _live(alias: str = "n") -> str:
+    return f"int_identity_nodes as {alias} where {alias}.is_live"
+
+
+def _same(alias: str = "n") -> str:
+    return f"c.source_key = {alias}.source_key and c.input_hash = {_input_hash(alias)}"
+
+
+def read(session: Session, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(kept, to_clean): the kept cleaning of the live records whose fields and key are
+    unchanged (unique_id, input_hash, CLEANED_COLUMNS, forms as lists), and the raw fields and
+    input hash of the others (FIELDS, input_hash)."""
+    params = {"cleaning_key": key}
+    fields = ", ".join(f"n.{f}" for f in FIELDS)
+    if not session.table_exists(CLEANED):
+        to_clean = session.fetch_df(f"select {fields}, {_input_hash('n')} as input_hash from {_live()}", params)
+        return _empty_kept(), to_clean
+    to_clean = session.fetch_df(
+        f"select {fields}, {_input_hash('n')} as input_hash from {_live()} "
+        f"and not exists (select 1 from {CLEANED} as c where {_same()})",
+        params,
+    )
+    columns = ", ".join(f"c.{c}" for c in prepare.CLEANED_COLUMNS)
+    kept = session.fetch_df(
+        f"select c.source_key as unique_id, c.input_hash, {columns} from {CLEANED} as c "
+        f"where exists (select 1 from {_live()} and {_same()})",
+        params,
+    )
+    return _from_table(kept), to_clean
+
+
+def _empty_kept() -> pd.DataFrame:
+    return pd.DataFrame(columns=["unique_id", "input_hash", *prepare.CLEANED_COLUMNS], dtype=object)
+
+
+def _from_table(kept: pd.DataFrame) -> pd.DataFrame:
+    """The warehouse's text as prepare's frame holds it: None for missing, forms as lists."""
+    out = kept.astype(object).where(kept.notna(), None)
+    out["first_name_forms"] = [f.split(LIST_SEPARATOR) if f else None for f in out["first_name_forms"]]
+    return out
+
+
+def _to_table(cleaned: pd.DataFrame) -> pd.DataFrame:
+    forms = [LIST_SEPARATOR.join(f) if f else None for f in cleaned["first_name_forms"]]
+    out = cleaned.rename(columns={"unique_id": "source_key"}).assign(first_name_forms=forms)
+    return out[["source_key", "input_hash", *prepare.CLEANED_COLUMNS]].astype(object)
+
+
+def write(session: Session, key: str, fresh: pd.DataFrame) -> None:
+    """Drops the kept rows of records gone, changed or cleaned under another key, and adds the
+    records cleaned in this build (`fresh`: clean_records() with input_hash)."""
+    create(session, CLEANED)
+    session.execute(
+        f"delete from {CLEANED} as c where not exists (select 1 from {_live()} and {_same()})",
+        {"cleaning_key": key},
+    )
+    if len(fresh):
+        rows = _to_table(fresh)
+        session.insert_from_local_query(CLEANED, list(rows.columns), "select * from rows", frames={"rows": rows})
