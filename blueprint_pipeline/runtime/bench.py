@@ -203,9 +203,11 @@ def write_fresh_activities(landing: Path, n: int, at: str) -> Path:
 
 
 # With --new-persons: the identity layer and what it is built from (the other layers do not move
-# its figures), then the run after a new leads file: its raw and staged rows, the identity layer.
+# its figures), then the run after a new leads file: its raw and staged rows and the identity
+# assets built from them, what the automation would run (unified accounts, their aliases and the
+# identity seeds do not read leads).
 IDENTITY_AND_UPSTREAM = "+group:identity"
-NEW_PERSONS_RUN = "key:raw_marketo__leads or key:stg_marketo__leads or group:identity"
+NEW_PERSONS_RUN = "key:raw_marketo__leads+ and (key:raw_marketo__leads or key:stg_marketo__leads or group:identity)"
 NEW_LEADS_FILE = "leads_new.csv"
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from blueprint_pipeline.identity.matching import cleaned
 from blueprint_pipeline.identity.matching.incremental import fingerprints
-from blueprint_pipeline.identity.matching.prepare import clean_records, finish, prepare
+from blueprint_pipeline.identity.matching.prepare import clean_records, cleaning_key, finish, input_hashes, prepare
 
 COUNTRIES = {"usa": "United States", "us": "United States", "france": "France", "fr": "France"}
 PERSONAL = {"gmail.com"}
@@ -48,7 +48,7 @@ def _build(warehouse, rows, countries=COUNTRIES) -> tuple[pd.DataFrame, pd.DataF
     gives, the keys cleaned)."""
     with warehouse.transaction() as session:
         _nodes(session, rows)
-        key = cleaned.cleaning_key(countries)
+        key = cleaning_key(countries)
         kept, to_clean = cleaned.read(session, key)
         fresh = clean_records(to_clean, countries).assign(input_hash=to_clean["input_hash"].to_numpy())
         cleaned.write(session, key, fresh)
@@ -97,3 +97,24 @@ def test_only_new_and_changed_records_are_cleaned(warehouse):
 
     _, _, cleaned_now = _build(warehouse, moved, {**COUNTRIES, "u.s.": "United States"})
     assert cleaned_now == ["m2", "m3", "m5"]
+
+
+def test_the_warehouse_hashes_a_record_as_python_does(warehouse):
+    """The input hash the warehouse computes (cleaned.read) is prepare.input_hashes()'s, on text
+    with decomposed accents, an emoji, a newline, a formula and the separators themselves."""
+    odd = [
+        ("o1", "a|b@x.com", "Jose\u0301", "Ng\n", "=SUM(A1)", "1:2", "Zürich 🏔", None, "+1 (415) 555", "", True),
+        ("o2", None, "", "", None, None, None, "us", None, None, False),
+        *NODES,
+    ]
+    key = cleaning_key(COUNTRIES)
+    with warehouse.transaction() as session:
+        _nodes(session, odd)
+        found = dict(
+            session.fetchall(
+                f"select n.source_key, {cleaned._input_hash('n')} from int_identity_nodes as n",
+                {"cleaning_key": key},
+            )
+        )
+    frame = pd.DataFrame(odd, columns=COLUMNS)
+    assert found == dict(zip(frame["source_key"], input_hashes(frame, key), strict=True))

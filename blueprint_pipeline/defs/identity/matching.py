@@ -31,8 +31,7 @@ from blueprint_pipeline.identity.matching.incremental import (
 )
 from blueprint_pipeline.identity.matching.model import read_model_file, train, version
 from blueprint_pipeline.identity.matching import cleaned
-from blueprint_pipeline.identity.matching.cleaned import cleaning_key
-from blueprint_pipeline.identity.matching.prepare import clean_records, finish
+from blueprint_pipeline.identity.matching.prepare import clean_records, cleaning_key, finish
 from blueprint_pipeline.identity.matching.score import RAW_COLUMNS, empty_raw, score, scored_pairs
 from blueprint_pipeline.identity.stable_ids import RECORDS
 from blueprint_pipeline.resources import BlueprintConfigResource, models_dir

@@ -13,40 +13,20 @@ warehouse (both engines' md5 of the same text), so unchanged records never leave
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
-import inspect
-import json
-
 import pandas as pd
 
-from blueprint_pipeline.buying_groups import title_parser
-from blueprint_pipeline.identity import links
-from blueprint_pipeline.identity.matching import phones, prepare
+from blueprint_pipeline.identity.matching import prepare
+from blueprint_pipeline.identity.matching.prepare import FIELDS
 from blueprint_pipeline.warehouse import Session
 from blueprint_pipeline.warehouse.stateful import create
 
 CLEANED = "person_match_cleaned_records"
-FIELDS = ("source_key", "email", "first_name", "last_name", "company", "title", "city", "country",
-          "phone", "mobile_phone")  # fmt: skip
 LIST_SEPARATOR = "|"  # first_name_forms kept as text: cleaned names hold only [0-9a-z ]
-_CODE = (prepare, phones, links, title_parser)
-_PACKAGES = ("phonenumbers", "nicknames")
-
-
-def cleaning_key(countries: dict[str, str]) -> str:
-    """What a record's cleaning reads besides its own fields: the country aliases, the cleaning
-    modules' source and the versions of the packages they call."""
-    code = "".join(inspect.getsource(module) for module in _CODE)
-    packages = [importlib.metadata.version(p) for p in _PACKAGES]
-    text = json.dumps([sorted(countries.items()), code, packages])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _input_hash(alias: str) -> str:
-    """SQL for the md5 of the cleaning key ($cleaning_key) and the record's fields, each with its
-    length before it (so no two different rows give the same text); a missing field is empty
-    text, which cleans the same (prepare._text)."""
+    """SQL for prepare.input_hashes() ($cleaning_key: prepare.cleaning_key()), in the dialect
+    both warehouses share."""
     parts = [
         f"cast(length(coalesce({alias}.{f}, '')) as varchar) || ':' || coalesce({alias}.{f}, '')"
         for f in FIELDS

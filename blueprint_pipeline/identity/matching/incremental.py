@@ -20,13 +20,16 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
 from blueprint_pipeline.identity.matching.model import settings
-from blueprint_pipeline.identity.matching.prepare import COLUMNS, LIST_COLUMNS
+from blueprint_pipeline.identity.matching.blocking import BLOCK_COLUMNS
 from blueprint_pipeline.identity.matching.score import RAW_COLUMNS, empty_raw
-from blueprint_pipeline.identity.tables import isin
+from blueprint_pipeline.identity.tables import isin, lookup, text_array
 
 SCORED_RECORDS = "person_match_scored_records"
 SCORED_PAIRS = "person_match_scored_pairs"
@@ -36,16 +39,18 @@ TOUCHED = "touched"  # the column marking new and changed records in an incremen
 
 
 def fingerprints(records: pd.DataFrame) -> pd.Series:
-    """unique_id -> a hash of the record's cleaned comparison columns (16 hex digits): a record
-    whose fingerprint changed is scored again."""
-    compared = records[[c for c in COLUMNS if c != "unique_id"]]
-    # A list column (a first name's forms) is hashed as its text: pandas hashes no lists.
-    compared = compared.assign(
-        **{c: compared[c].map(lambda v: "|".join(v) if isinstance(v, list) else v) for c in LIST_COLUMNS}
+    """unique_id -> 16 hex digits that change when anything the model compares of the record
+    changes: its raw fields and cleaning (input_hash), a shared mailbox or a personal domain left
+    out (email, work_domain), or a blocking key (which other records move: a key crossing the
+    cap). A record whose fingerprint changed is scored again."""
+    parts = [text_array(records[c]) for c in ("input_hash", "email", "work_domain", *BLOCK_COLUMNS)]
+    # The values hold no control characters (cleaned text, md5 hex): \x1f parts, \x1e is null.
+    joined = pc.binary_join_element_wise(
+        *parts, pa.scalar("\x1f", pa.large_string()), null_handling="replace", null_replacement="\x1e"
     )
-    hashed = pd.util.hash_pandas_object(compared, index=False)
+    hashed = pd.util.hash_array(np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object))
     return pd.Series(
-        [f"{int(h):016x}" for h in hashed.to_numpy()], index=records["unique_id"].to_numpy(), dtype=object
+        [f"{int(h):016x}" for h in hashed], index=records["unique_id"].to_numpy(), dtype=object
     )
 
 
@@ -70,10 +75,14 @@ class Previous:
 
 def drift(prints: pd.Series, previous: Previous) -> float:
     """Share of the records the model was trained on that are new, changed or gone since."""
-    trained = previous.records.set_index("source_key")["trained_fingerprint"].reindex(prints.index)
-    moved = int((trained.isna() | (trained != prints)).sum())
+    trained = lookup(_keys(prints), previous.records.set_index("source_key")["trained_fingerprint"])
+    moved = int((trained.isna() | (trained.to_numpy() != prints.to_numpy())).sum())
     gone = max(previous.model_records - int(trained.notna().sum()), 0)
     return (moved + gone) / max(previous.model_records, 1)
+
+
+def _keys(prints: pd.Series) -> pd.Series:
+    return pd.Series(prints.index, index=prints.index, dtype=object)
 
 
 def reusable(previous: Previous, policy: PersonMatchingPolicy, prints: pd.Series, full_refresh: bool) -> str:
@@ -113,10 +122,10 @@ def plan(
 ) -> Plan:
     """Full or incremental scoring, and what an incremental one keeps and re-scores."""
     before = previous.records.set_index("source_key")["fingerprint"]
-    known = before.reindex(prints.index)
+    known = lookup(_keys(prints), before)
     new = set(prints.index[known.isna().to_numpy()])
-    changed = set(prints.index[(known.notna() & (known != prints)).to_numpy()])
-    gone = set(before.index.difference(prints.index))
+    changed = set(prints.index[(known.notna() & (known.to_numpy() != prints.to_numpy())).to_numpy()])
+    gone = set(before.index[~isin(pd.Series(before.index, dtype=object), prints.index).to_numpy()])
     counts = dict(records_new=len(new), records_changed=len(changed), records_gone=len(gone))
     scoring = previous.scoring
     reason = (
@@ -175,7 +184,7 @@ def record_state(prints: pd.Series, previous: Previous, trained_now: bool, froze
     elif frozen:
         trained = [None] * len(prints)
     else:
-        carried = previous.records.set_index("source_key")["trained_fingerprint"].reindex(prints.index)
+        carried = lookup(_keys(prints), previous.records.set_index("source_key")["trained_fingerprint"])
         trained = carried.astype(object).where(carried.notna(), None).to_numpy()
     return pd.DataFrame(
         {

@@ -9,18 +9,24 @@ records; its domain still counts as a work domain."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import inspect
+import json
 import re
+import sys
 import unicodedata
 from functools import cache, lru_cache
 
 import pandas as pd
+import pyarrow.compute as pc
 from nicknames import NickNamer
 
 from blueprint_pipeline.buying_groups.title_parser import parse_title
 from blueprint_pipeline.identity.links import normalise_name
 from blueprint_pipeline.identity.matching.blocking import BLOCK_COLUMNS, MAX_BLOCK_RECORDS, block_keys
 from blueprint_pipeline.identity.matching.phones import region_codes, to_e164
-from blueprint_pipeline.identity.tables import isin
+from blueprint_pipeline.identity.tables import isin, text_array
 
 COLUMNS = [
     "unique_id",
@@ -42,7 +48,6 @@ COLUMNS = [
     "title_job",
     *BLOCK_COLUMNS,
 ]
-LIST_COLUMNS = ("first_name_forms",)  # lists of text: hashed or compared as their elements
 
 
 @cache
@@ -112,6 +117,39 @@ def _job(title: str | None) -> str | None:
     return f"{parsed.function} {parsed.seniority}" if parsed and parsed.function != "other" else None
 
 
+# The raw fields of int_identity_nodes a record's cleaning reads.
+FIELDS = ("source_key", "email", "first_name", "last_name", "company", "title", "city", "country",
+          "phone", "mobile_phone")  # fmt: skip
+
+
+def cleaning_key(countries: dict[str, str]) -> str:
+    """What a record's cleaning reads besides its own fields: the country aliases, the cleaning
+    modules' source and the versions of the packages they call (a change cleans every record
+    again, cleaned.py)."""
+    from blueprint_pipeline.buying_groups import title_parser
+    from blueprint_pipeline.identity import links
+    from blueprint_pipeline.identity.matching import phones
+
+    code = "".join(inspect.getsource(m) for m in (sys.modules[__name__], phones, links, title_parser))
+    packages = [importlib.metadata.version(p) for p in ("phonenumbers", "nicknames")]
+    text = json.dumps([sorted(countries.items()), code, packages])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def input_hashes(nodes: pd.DataFrame, key: str) -> list[str]:
+    """Per record, the md5 of the cleaning key and its raw FIELDS, each with its length before it
+    (so no two different rows give the same text), a missing field as empty text (which cleans
+    the same): the text cleaned.input_hash_sql() has the warehouse hash, so both agree."""
+    columns = [
+        [v if isinstance(v, str) else "" for v in nodes[f].tolist()] if f in nodes else [""] * len(nodes)
+        for f in FIELDS
+    ]
+    return [
+        hashlib.md5("|".join([key, *(f"{len(v)}:{v}" for v in row)]).encode()).hexdigest()
+        for row in zip(*columns, strict=True)
+    ]
+
+
 # What clean_records() gives, kept between builds (cleaned.py): each record's own cleaning,
 # before the shared mailboxes, the personal domains and the blocking keys (which depend on other
 # records) are applied by finish().
@@ -174,7 +212,8 @@ def finish(
     shared_mailboxes: frozenset[str] = frozenset(),
     max_block_records: int = MAX_BLOCK_RECORDS,
 ) -> pd.DataFrame:
-    """clean_records()' frame (of every live record) -> COLUMNS, sorted by key: a shared
+    """clean_records()' frame with input_hash (of every live record) -> COLUMNS and input_hash,
+    sorted by key: a shared
     mailbox's address, user part and letters left out, the work domain (the email's domain
     unless personal), and the blocking keys over all the records."""
     shared = isin(cleaned["email"], shared_mailboxes).to_numpy()
@@ -182,9 +221,11 @@ def finish(
     out = cleaned.assign(
         **{c: cleaned[c].where(~shared, None) for c in ("email", "email_user", "email_letters")},
         work_domain=cleaned["email_domain"].where(~personal, None),
+        input_hash=cleaned["input_hash"].astype(object),
     )
     out = out.join(block_keys(out, max_block_records))
-    return out[COLUMNS].sort_values("unique_id", ignore_index=True)
+    order = pc.sort_indices(text_array(out["unique_id"])).to_numpy()
+    return out[[*COLUMNS, "input_hash"]].take(order).reset_index(drop=True)
 
 
 def prepare(
@@ -197,6 +238,6 @@ def prepare(
     """`nodes`: int_identity_nodes' live rows; `countries`: the seed country_names (alias ->
     country); `personal_domains`: identity_personal_domains; `shared_mailboxes`: the addresses of
     identity_shared_mailboxes; `max_block_records`: the blocking keys' cap (blocking.py). Returns
-    COLUMNS, sorted by key."""
-    cleaned = clean_records(nodes, countries)
+    COLUMNS and input_hash, sorted by key."""
+    cleaned = clean_records(nodes, countries).assign(input_hash=input_hashes(nodes, cleaning_key(countries)))
     return finish(cleaned, personal_domains, shared_mailboxes, max_block_records)

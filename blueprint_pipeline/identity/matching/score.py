@@ -18,7 +18,7 @@ import pandas as pd
 
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
 from blueprint_pipeline.identity.matching.model import COMPARISON_COLUMNS, linker, quiet
-from blueprint_pipeline.identity.tables import lookup, typed
+from blueprint_pipeline.identity.tables import isin, lookup, typed
 
 # Splink's scored pairs as they come, before the deterministic components and the decisions.
 RAW_COLUMNS = ["source_key", "other_key", "match_weight", "match_probability", "contributions"]
@@ -171,7 +171,8 @@ def score(
     pairs = frame.assign(
         outcome=(frame["match_probability"] >= policy.merge_threshold).map({True: "match", False: "review"})
     )
-    decided = decisions[decisions["source_key"].isin(node_keys) & decisions["other_key"].isin(node_keys)]
+    both_known = isin(decisions["source_key"], node_keys) & isin(decisions["other_key"], node_keys)
+    decided = decisions[both_known.to_numpy()]
     stale = len(decisions) - len(decided)
     pairs = pairs.merge(
         decided[["source_key", "other_key", "decision", "decided_by"]],

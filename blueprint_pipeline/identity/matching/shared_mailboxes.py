@@ -22,6 +22,7 @@ import pandas as pd
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from blueprint_pipeline.identity.matching.prepare import clean, name_forms
+from blueprint_pipeline.identity.tables import isin
 
 COLUMNS = ["email", "reason", "records"]
 SIMILAR_FIRST_NAMES = 0.88  # Jaro-Winkler: the model's looser name level
@@ -73,7 +74,7 @@ def shared_mailboxes(nodes: pd.DataFrame, role_mailboxes: list[str]) -> pd.DataF
     role = sorted(addresses[addresses.map(local_part).isin(roles)])
     rows = [(a, "role_local_part", int(counts[a])) for a in role]
     # Names are cleaned and compared only at the other addresses with several records.
-    several = email.isin(counts.index[counts > 1].difference(role)).to_numpy()
+    several = isin(email, counts.index[counts > 1].difference(role)).to_numpy()
     people = pd.DataFrame(
         {
             "email": email[several],
