@@ -45,24 +45,26 @@ def _same(alias: str = "n") -> str:
 def read(session: Session, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(kept, to_clean): the kept cleaning of the live records whose fields and key are
     unchanged (unique_id, input_hash, CLEANED_COLUMNS, forms as lists), and the raw fields and
-    input hash of the others (FIELDS, input_hash)."""
+    input hash of the others (FIELDS, input_hash). One pass: each record is hashed once and
+    joined to its kept row, if any."""
     params = {"cleaning_key": key}
-    fields = ", ".join(f"n.{f}" for f in FIELDS)
+    hashed = f"select n.*, {_input_hash('n')} as input_hash from {_live()}"
     if not session.table_exists(CLEANED):
-        to_clean = session.fetch_df(f"select {fields}, {_input_hash('n')} as input_hash from {_live()}", params)
+        to_clean = session.fetch_df(f"select {', '.join(FIELDS)}, input_hash from ({hashed}) as n", params)
         return _empty_kept(), to_clean
-    to_clean = session.fetch_df(
-        f"select {fields}, {_input_hash('n')} as input_hash from {_live()} "
-        f"and not exists (select 1 from {CLEANED} as c where {_same()})",
+    raw = ", ".join(f"case when c.source_key is null then n.{f} end as raw_{f}" for f in FIELDS[1:])
+    kept_columns = ", ".join(f"c.{c}" for c in prepare.CLEANED_COLUMNS)
+    both = session.fetch_df(
+        f"select n.source_key, n.input_hash, c.source_key is not null as is_kept, {raw}, {kept_columns} "
+        f"from ({hashed}) as n left join {CLEANED} as c "
+        "on c.source_key = n.source_key and c.input_hash = n.input_hash",
         params,
     )
-    columns = ", ".join(f"c.{c}" for c in prepare.CLEANED_COLUMNS)
-    kept = session.fetch_df(
-        f"select c.source_key as unique_id, c.input_hash, {columns} from {CLEANED} as c "
-        f"where exists (select 1 from {_live()} and {_same()})",
-        params,
-    )
-    return _from_table(kept), to_clean
+    is_kept = both["is_kept"].to_numpy(dtype=bool)
+    kept = both.loc[is_kept, ["source_key", "input_hash", *prepare.CLEANED_COLUMNS]]
+    to_clean = both.loc[~is_kept, ["source_key", *(f"raw_{f}" for f in FIELDS[1:]), "input_hash"]]
+    to_clean = to_clean.rename(columns=lambda c: c.removeprefix("raw_")).reset_index(drop=True)
+    return _from_table(kept.rename(columns={"source_key": "unique_id"}).reset_index(drop=True)), to_clean
 
 
 def _empty_kept() -> pd.DataFrame:
@@ -70,9 +72,12 @@ def _empty_kept() -> pd.DataFrame:
 
 
 def _from_table(kept: pd.DataFrame) -> pd.DataFrame:
-    """The warehouse's text as prepare's frame holds it: None for missing, forms as lists."""
+    """The warehouse's text as prepare's frame holds it: None for missing, forms as lists (one
+    list per distinct text: a first name's forms are read, never changed)."""
     out = kept.astype(object).where(kept.notna(), None)
-    out["first_name_forms"] = [f.split(LIST_SEPARATOR) if f else None for f in out["first_name_forms"]]
+    texts = out["first_name_forms"]
+    forms = {t: t.split(LIST_SEPARATOR) for t in texts.dropna().unique()}
+    out["first_name_forms"] = [forms[t] if t is not None else None for t in texts.tolist()]
     return out
 
 
