@@ -28,26 +28,6 @@ from blueprint_pipeline.identity.matching.blocking import BLOCK_COLUMNS, MAX_BLO
 from blueprint_pipeline.identity.matching.phones import region_codes, to_e164
 from blueprint_pipeline.identity.tables import isin, text_array
 
-COLUMNS = [
-    "unique_id",
-    "first_name",
-    "last_name",
-    "first_name_canonical",
-    "first_name_forms",
-    "full_name",
-    "email",
-    "email_user",
-    "email_letters",
-    "work_domain",
-    "phone",
-    "mobile",
-    "company",
-    "city",
-    "country",
-    "title",
-    "title_job",
-    *BLOCK_COLUMNS,
-]
 
 
 @cache
@@ -170,6 +150,13 @@ CLEANED_COLUMNS = [
     "country",
     "title",
     "title_job",
+]
+# The columns Splink compares and blocks on (prepare()'s frame): the cleaning with the work
+# domain in place of the email's domain, and the blocking keys.
+COLUMNS = [
+    "unique_id",
+    *("work_domain" if c == "email_domain" else c for c in CLEANED_COLUMNS),
+    *BLOCK_COLUMNS,
 ]
 
 
