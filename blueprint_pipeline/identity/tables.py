@@ -46,3 +46,16 @@ def lookup(values: pd.Series, mapping: pd.Series) -> pd.Series:
     found = np.asarray(positions.is_valid())
     taken = mapping.iloc[pc.fill_null(positions, 0).to_numpy()].set_axis(values.index)
     return taken.where(found)
+
+
+def hashed_rows(parts: list[pa.Array]) -> np.ndarray:
+    """Per row of the text columns `parts`, 16 hex digits of their values together (pandas'
+    siphash of one text per row: \x1f between parts, \x1e for a missing value, characters the
+    callers' values never hold). categorize=False: factorizing 1.76M distinct texts first took 7 s."""
+    joined = pc.binary_join_element_wise(
+        *parts, pa.scalar("\x1f", pa.large_string()), null_handling="replace", null_replacement="\x1e"
+    )
+    hashed = pd.util.hash_array(
+        np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object), categorize=False
+    )
+    return np.array([f"{int(h):016x}" for h in hashed], dtype=object)

@@ -207,7 +207,9 @@ def write_fresh_activities(landing: Path, n: int, at: str) -> Path:
 # assets built from them, what the automation would run (unified accounts, their aliases and the
 # identity seeds do not read leads).
 IDENTITY_AND_UPSTREAM = "+group:identity"
-NEW_PERSONS_RUN = "key:raw_marketo__leads+ and (key:raw_marketo__leads or key:stg_marketo__leads or group:identity)"
+NEW_PERSONS_RUN = (
+    "key:raw_marketo__leads+ and (key:raw_marketo__leads or key:stg_marketo__leads or group:identity)"
+)
 NEW_LEADS_FILE = "leads_new.csv"
 
 

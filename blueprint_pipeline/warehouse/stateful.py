@@ -278,7 +278,7 @@ TABLES: dict[str, Stateful] = {
         {"source_key": T, "input_hash": T, **dict.fromkeys(
             ("first_name", "last_name", "first_name_canonical", "first_name_forms", "full_name",
              "email", "email_user", "email_letters", "email_domain", "phone", "mobile", "company",
-             "city", "country", "title", "title_job"), T)},
+             "city", "country", "title", "title_job", "cleaned_hash"), T)},
     ),
     "person_match_scored_pairs": Stateful(),
     "person_match_scoring": Stateful(),
@@ -371,8 +371,12 @@ TABLES: dict[str, Stateful] = {
 WRITERS: dict[str, str] = {
     "person_id_history": "person_registry",
     **dict.fromkeys(
-        ("person_match_scored_records", "person_match_scored_pairs", "person_match_scoring",
-         "person_match_cleaned_records"),
+        (
+            "person_match_scored_records",
+            "person_match_scored_pairs",
+            "person_match_scoring",
+            "person_match_cleaned_records",
+        ),
         "person_match_models",
     ),
     "journey_runs": "journey_enrolments",

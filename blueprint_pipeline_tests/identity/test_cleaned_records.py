@@ -14,11 +14,13 @@ table then holds m2, m3, m5. A new country alias (another cleaning key) cleans e
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 
 from blueprint_pipeline.identity.matching import cleaned
 from blueprint_pipeline.identity.matching.incremental import fingerprints
-from blueprint_pipeline.identity.matching.prepare import clean_records, cleaning_key, finish, input_hashes, prepare
+from blueprint_pipeline.identity.matching.prepare import FIELDS, clean_records, cleaning_key, finish, prepare
 
 COUNTRIES = {"usa": "United States", "us": "United States", "france": "France", "fr": "France"}
 PERSONAL = {"gmail.com"}
@@ -36,22 +38,29 @@ COLUMNS = ("source_key", "email", "first_name", "last_name", "company", "title",
 def _nodes(session, rows) -> None:
     session.execute("drop table if exists int_identity_nodes")
     session.execute(
-        "create table int_identity_nodes (" + ", ".join(f"{c} varchar" for c in COLUMNS[:-1]) + ", is_live boolean)"
+        "create table int_identity_nodes ("
+        + ", ".join(f"{c} varchar" for c in COLUMNS[:-1])
+        + ", is_live boolean)"
     )
     for row in rows:
         names = ", ".join(f"$v{i}" for i in range(len(row)))
-        session.execute(f"insert into int_identity_nodes values ({names})", {f"v{i}": v for i, v in enumerate(row)})
+        session.execute(
+            f"insert into int_identity_nodes values ({names})", {f"v{i}": v for i, v in enumerate(row)}
+        )
 
 
-def _build(warehouse, rows, countries=COUNTRIES) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def _build(
+    warehouse, rows, countries=COUNTRIES, full_refresh=False
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """One matching build's cleaning: (what finish() gives, what prepare() on every live record
     gives, the keys cleaned)."""
     with warehouse.transaction() as session:
         _nodes(session, rows)
         key = cleaning_key(countries)
-        kept, to_clean = cleaned.read(session, key)
+        rebuild = cleaned.rebuilt(session, full_refresh)
+        kept, to_clean = cleaned.read(session, key, rebuild)
         fresh = clean_records(to_clean, countries).assign(input_hash=to_clean["input_hash"].to_numpy())
-        cleaned.write(session, key, fresh)
+        cleaned.write(session, key, fresh, rebuild)
     both = pd.concat([f for f in (kept, fresh) if len(f)], ignore_index=True)
     live = pd.DataFrame([r for r in rows if r[-1]], columns=COLUMNS)
     direct = prepare(live, countries, PERSONAL, SHARED, 50)
@@ -69,11 +78,19 @@ def test_only_new_and_changed_records_are_cleaned(warehouse):
     _same(found, direct)
     row = direct.set_index("unique_id").loc["m1"]
     assert (row.first_name, row.first_name_forms, row.phone, row.email, row.work_domain) == (
-        "bill", ["bill", "robert", "will", "william", "willis"], "+14155550100", "bill@acme.com", "acme.com"
+        "bill",
+        ["bill", "robert", "will", "william", "willis"],
+        "+14155550100",
+        "bill@acme.com",
+        "acme.com",
     )
     m3 = direct.set_index("unique_id").loc["m3"]
     assert (m3.first_name, m3.last_name, m3.email, m3.work_domain, m3.mobile) == (
-        "jose luis", "o neil", None, "acme.fr", "+33612345678"
+        "jose luis",
+        "o neil",
+        None,
+        "acme.fr",
+        "+33612345678",
     )
 
     found, direct, cleaned_now = _build(warehouse, NODES)
@@ -91,19 +108,56 @@ def test_only_new_and_changed_records_are_cleaned(warehouse):
     assert cleaned_now == ["m3", "m5"]
     _same(found, direct)
     assert sorted(r[0] for r in warehouse.fetchall(f"select source_key from {cleaned.CLEANED}")) == [
-        "m2", "m3", "m5"
+        "m2",
+        "m3",
+        "m5",
     ]
     assert direct.set_index("unique_id").loc["m5"].work_domain is None  # a personal domain
 
-    _, _, cleaned_now = _build(warehouse, moved, {**COUNTRIES, "u.s.": "United States"})
+    # A new cleaning key (a country alias no record uses) cleans every record again, and no
+    # fingerprint moves: the cleaned values are the same, so nothing is scored again.
+    found_again, _, cleaned_now = _build(warehouse, moved, {**COUNTRIES, "u.s.": "United States"})
     assert cleaned_now == ["m2", "m3", "m5"]
+    assert fingerprints(found_again).equals(fingerprints(found))
+
+    # A full refresh cleans every record and leaves one row per live record.
+    _, _, cleaned_now = _build(warehouse, moved, full_refresh=True)
+    assert cleaned_now == ["m2", "m3", "m5"]
+    assert sorted(r[0] for r in warehouse.fetchall(f"select source_key from {cleaned.CLEANED}")) == [
+        "m2",
+        "m3",
+        "m5",
+    ]
+
+
+def test_a_kept_table_of_another_shape_is_rebuilt(warehouse):
+    """An older release's table (no cleaned_hash) is a cache: rebuilt, not read."""
+    _build(warehouse, NODES)
+    with warehouse.transaction() as session:
+        session.execute(f"alter table {cleaned.CLEANED} drop column cleaned_hash")
+    found, direct, cleaned_now = _build(warehouse, NODES)
+    assert cleaned_now == ["m1", "m2", "m3"]
+    _same(found, direct)
 
 
 def test_the_warehouse_hashes_a_record_as_python_does(warehouse):
-    """The input hash the warehouse computes (cleaned.read) is prepare.input_hashes()'s, on text
-    with decomposed accents, an emoji, a newline, a formula and the separators themselves."""
+    """The input hash the warehouse computes (cleaned.read) is the same md5 of the same text on
+    both warehouses, with decomposed accents, an emoji, a newline, a formula and the separators
+    themselves in the fields (lengths count characters, not bytes)."""
     odd = [
-        ("o1", "a|b@x.com", "Jose\u0301", "Ng\n", "=SUM(A1)", "1:2", "Zürich 🏔", None, "+1 (415) 555", "", True),
+        (
+            "o1",
+            "a|b@x.com",
+            "Jose\u0301",
+            "Ng\n",
+            "=SUM(A1)",
+            "1:2",
+            "Zürich 🏔",
+            None,
+            "+1 (415) 555",
+            "",
+            True,
+        ),
         ("o2", None, "", "", None, None, None, "us", None, None, False),
         *NODES,
     ]
@@ -116,5 +170,10 @@ def test_the_warehouse_hashes_a_record_as_python_does(warehouse):
                 {"cleaning_key": key},
             )
         )
-    frame = pd.DataFrame(odd, columns=COLUMNS)
-    assert found == dict(zip(frame["source_key"], input_hashes(frame, key), strict=True))
+
+    def md5(row: tuple) -> str:  # the definition: the key, then each field's length and text
+        fields = dict(zip(COLUMNS, row, strict=True))
+        text = "|".join([key, *(f"{len(fields[f] or '')}:{fields[f] or ''}" for f in FIELDS)])
+        return hashlib.md5(text.encode()).hexdigest()
+
+    assert found == {row[0]: md5(row) for row in odd}

@@ -13,6 +13,7 @@ import pandas as pd
 from blueprint_pipeline.core.atomic_files import replace_file
 from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.identity.graph import components
+from blueprint_pipeline.identity.matching import cleaned
 from blueprint_pipeline.identity.matching.decisions import person_decisions_for
 from blueprint_pipeline.identity.matching.incremental import (
     RECORD_STATE_COLUMNS,
@@ -30,7 +31,6 @@ from blueprint_pipeline.identity.matching.incremental import (
     training_key,
 )
 from blueprint_pipeline.identity.matching.model import read_model_file, train, version
-from blueprint_pipeline.identity.matching import cleaned
 from blueprint_pipeline.identity.matching.prepare import clean_records, cleaning_key, finish
 from blueprint_pipeline.identity.matching.score import RAW_COLUMNS, empty_raw, score, scored_pairs
 from blueprint_pipeline.identity.stable_ids import RECORDS
@@ -179,7 +179,8 @@ def person_matching(
     with warehouse.session() as session:
         countries = dict(session.fetchall("select alias, country from country_names"))
         cleaning = cleaning_key(countries)
-        kept, to_clean = cleaned.read(session, cleaning)
+        rebuild = cleaned.rebuilt(session, facts.full_refresh)
+        kept, to_clean = cleaned.read(session, cleaning, rebuild)
         keys = session.fetch_df("select source_key from int_identity_nodes")["source_key"]
         edges = session.fetch_df("select source_key, other_key from int_identity_edges")
         personal = set(session.fetch_df("select domain from identity_personal_domains")["domain"])
@@ -240,7 +241,7 @@ def person_matching(
         session.replace_table("int_identity_match_pairs", scored.pairs)
         session.replace_table("person_match_review", scored.review)
         session.replace_table(SCORED_RECORDS, state)
-        cleaned.write(session, cleaning, fresh)
+        cleaned.write(session, cleaning, fresh, rebuild)
         session.replace_table(SCORED_PAIRS, raw)
         # A build that found nothing new keeps the last scoring's row: a re-run changes no table.
         unchanged = chosen.mode == "incremental" and not (

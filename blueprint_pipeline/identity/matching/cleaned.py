@@ -16,17 +16,27 @@ from __future__ import annotations
 import pandas as pd
 
 from blueprint_pipeline.identity.matching import prepare
-from blueprint_pipeline.identity.matching.prepare import FIELDS
+from blueprint_pipeline.identity.matching.prepare import FIELDS, LIST_SEPARATOR
 from blueprint_pipeline.warehouse import Session
-from blueprint_pipeline.warehouse.stateful import create
+from blueprint_pipeline.warehouse.stateful import TABLES, create
 
 CLEANED = "person_match_cleaned_records"
-LIST_SEPARATOR = "|"  # first_name_forms kept as text: cleaned names hold only [0-9a-z ]
+KEPT = ["input_hash", *prepare.CLEANED_COLUMNS, "cleaned_hash"]  # the columns read back
+
+
+def rebuilt(session: Session, full_refresh: bool) -> bool:
+    """True when this build cleans every record and replaces the table: a full refresh (also
+    the way out of a kept cleaning gone wrong), no table yet, or a table of another shape (an
+    older release's: the table is a cache, rebuilt rather than migrated)."""
+    if full_refresh or not session.table_exists(CLEANED):
+        return True
+    return [c for c, _ in session.columns(CLEANED)] != list(TABLES[CLEANED].columns)
 
 
 def _input_hash(alias: str) -> str:
-    """SQL for prepare.input_hashes() ($cleaning_key: prepare.cleaning_key()), in the dialect
-    both warehouses share."""
+    """SQL for the md5 of $cleaning_key (prepare.cleaning_key()) and the record's FIELDS, each
+    with its length before it (so no two different rows give the same text) and a missing field
+    as empty text (it cleans the same), in the dialect both warehouses share."""
     parts = [
         f"cast(length(coalesce({alias}.{f}, '')) as varchar) || ':' || coalesce({alias}.{f}, '')"
         for f in FIELDS
@@ -42,18 +52,18 @@ def _same(alias: str = "n") -> str:
     return f"c.source_key = {alias}.source_key and c.input_hash = {_input_hash(alias)}"
 
 
-def read(session: Session, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read(session: Session, key: str, rebuild: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(kept, to_clean): the kept cleaning of the live records whose fields and key are
-    unchanged (unique_id, input_hash, CLEANED_COLUMNS, forms as lists), and the raw fields and
-    input hash of the others (FIELDS, input_hash). One pass: each record is hashed once and
-    joined to its kept row, if any."""
+    unchanged (unique_id and KEPT, forms as lists), and the raw fields and input hash of the
+    others (FIELDS, input_hash); every record is to clean when `rebuild` (rebuilt()). One pass:
+    each record is hashed once and joined to its kept row, if any."""
     params = {"cleaning_key": key}
     hashed = f"select n.*, {_input_hash('n')} as input_hash from {_live()}"
-    if not session.table_exists(CLEANED):
+    if rebuild:
         to_clean = session.fetch_df(f"select {', '.join(FIELDS)}, input_hash from ({hashed}) as n", params)
         return _empty_kept(), to_clean
     raw = ", ".join(f"case when c.source_key is null then n.{f} end as raw_{f}" for f in FIELDS[1:])
-    kept_columns = ", ".join(f"c.{c}" for c in prepare.CLEANED_COLUMNS)
+    kept_columns = ", ".join(f"c.{c}" for c in KEPT[1:])
     both = session.fetch_df(
         f"select n.source_key, n.input_hash, c.source_key is not null as is_kept, {raw}, {kept_columns} "
         f"from ({hashed}) as n left join {CLEANED} as c "
@@ -61,14 +71,14 @@ def read(session: Session, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         params,
     )
     is_kept = both["is_kept"].to_numpy(dtype=bool)
-    kept = both.loc[is_kept, ["source_key", "input_hash", *prepare.CLEANED_COLUMNS]]
+    kept = both.loc[is_kept, ["source_key", *KEPT]]
     to_clean = both.loc[~is_kept, ["source_key", *(f"raw_{f}" for f in FIELDS[1:]), "input_hash"]]
     to_clean = to_clean.rename(columns=lambda c: c.removeprefix("raw_")).reset_index(drop=True)
     return _from_table(kept.rename(columns={"source_key": "unique_id"}).reset_index(drop=True)), to_clean
 
 
 def _empty_kept() -> pd.DataFrame:
-    return pd.DataFrame(columns=["unique_id", "input_hash", *prepare.CLEANED_COLUMNS], dtype=object)
+    return pd.DataFrame(columns=["unique_id", *KEPT], dtype=object)
 
 
 def _from_table(kept: pd.DataFrame) -> pd.DataFrame:
@@ -84,17 +94,23 @@ def _from_table(kept: pd.DataFrame) -> pd.DataFrame:
 def _to_table(cleaned: pd.DataFrame) -> pd.DataFrame:
     forms = [LIST_SEPARATOR.join(f) if f else None for f in cleaned["first_name_forms"]]
     out = cleaned.rename(columns={"unique_id": "source_key"}).assign(first_name_forms=forms)
-    return out[["source_key", "input_hash", *prepare.CLEANED_COLUMNS]].astype(object)
+    return out[["source_key", *KEPT]].astype(object)
 
 
-def write(session: Session, key: str, fresh: pd.DataFrame) -> None:
-    """Drops the kept rows of records gone, changed or cleaned under another key, and adds the
-    records cleaned in this build (`fresh`: clean_records() with input_hash)."""
+def write(session: Session, key: str, fresh: pd.DataFrame, rebuild: bool) -> None:
+    """Adds the records cleaned in this build (`fresh`: clean_records() with input_hash) and
+    drops the kept rows of records gone, changed or cleaned under another key; replaces the
+    whole table when `rebuild`."""
+    if rebuild:
+        session.execute(f"drop table if exists {CLEANED}")
     create(session, CLEANED)
-    session.execute(
-        f"delete from {CLEANED} as c where not exists (select 1 from {_live()} and {_same()})",
-        {"cleaning_key": key},
-    )
+    if not rebuild:
+        session.execute(
+            f"delete from {CLEANED} as c where not exists (select 1 from {_live()} and {_same()})",
+            {"cleaning_key": key},
+        )
     if len(fresh):
         rows = _to_table(fresh)
-        session.insert_from_local_query(CLEANED, list(rows.columns), "select * from rows", frames={"rows": rows})
+        session.insert_from_local_query(
+            CLEANED, list(rows.columns), "select * from rows", frames={"rows": rows}
+        )

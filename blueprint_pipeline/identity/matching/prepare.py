@@ -18,6 +18,7 @@ import sys
 import unicodedata
 from functools import cache, lru_cache
 
+import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 from nicknames import NickNamer
@@ -26,8 +27,7 @@ from blueprint_pipeline.buying_groups.title_parser import parse_title
 from blueprint_pipeline.identity.links import normalise_name
 from blueprint_pipeline.identity.matching.blocking import BLOCK_COLUMNS, MAX_BLOCK_RECORDS, block_keys
 from blueprint_pipeline.identity.matching.phones import region_codes, to_e164
-from blueprint_pipeline.identity.tables import isin, text_array
-
+from blueprint_pipeline.identity.tables import hashed_rows, isin, text_array
 
 
 @cache
@@ -97,37 +97,33 @@ def _job(title: str | None) -> str | None:
     return f"{parsed.function} {parsed.seniority}" if parsed and parsed.function != "other" else None
 
 
+LIST_SEPARATOR = "|"  # first_name_forms as text (kept, hashed): cleaned names hold only [0-9a-z ]
 # The raw fields of int_identity_nodes a record's cleaning reads.
 FIELDS = ("source_key", "email", "first_name", "last_name", "company", "title", "city", "country",
           "phone", "mobile_phone")  # fmt: skip
 
 
+def _source(module) -> str:
+    """A module's source; its name and the project's version where no source ships."""
+    try:
+        return inspect.getsource(module)
+    except (OSError, TypeError):
+        return f"{module.__name__} {importlib.metadata.version('blueprint_pipeline')}"
+
+
 def cleaning_key(countries: dict[str, str]) -> str:
     """What a record's cleaning reads besides its own fields: the country aliases, the cleaning
-    modules' source and the versions of the packages they call (a change cleans every record
-    again, cleaned.py)."""
+    modules' source, the title words, the Unicode tables that fold accents and the versions of
+    the packages the cleaning calls (a change cleans every record again, cleaned.py)."""
     from blueprint_pipeline.buying_groups import title_parser
     from blueprint_pipeline.identity import links
     from blueprint_pipeline.identity.matching import phones
 
-    code = "".join(inspect.getsource(m) for m in (sys.modules[__name__], phones, links, title_parser))
+    code = "".join(_source(m) for m in (sys.modules[__name__], phones, links, title_parser))
+    words = title_parser.WORDS_FILE.read_text(encoding="utf-8")
     packages = [importlib.metadata.version(p) for p in ("phonenumbers", "nicknames")]
-    text = json.dumps([sorted(countries.items()), code, packages])
+    text = json.dumps([sorted(countries.items()), code, words, unicodedata.unidata_version, packages])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def input_hashes(nodes: pd.DataFrame, key: str) -> list[str]:
-    """Per record, the md5 of the cleaning key and its raw FIELDS, each with its length before it
-    (so no two different rows give the same text), a missing field as empty text (which cleans
-    the same): the text cleaned.input_hash_sql() has the warehouse hash, so both agree."""
-    columns = [
-        [v if isinstance(v, str) else "" for v in nodes[f].tolist()] if f in nodes else [""] * len(nodes)
-        for f in FIELDS
-    ]
-    return [
-        hashlib.md5("|".join([key, *(f"{len(v)}:{v}" for v in row)]).encode()).hexdigest()
-        for row in zip(*columns, strict=True)
-    ]
 
 
 # What clean_records() gives, kept between builds (cleaned.py): each record's own cleaning,
@@ -160,16 +156,25 @@ COLUMNS = [
 ]
 
 
+def cleaned_hashes(cleaned: pd.DataFrame) -> np.ndarray:
+    """Per record, 16 hex digits of its CLEANED_COLUMNS (the forms as their text): what the
+    fingerprint of incremental matching takes from the cleaning, so that a new cleaning code or
+    country alias re-scores only the records whose cleaned values moved."""
+    forms = [LIST_SEPARATOR.join(f) if f else None for f in cleaned["first_name_forms"]]
+    parts = [text_array(forms if c == "first_name_forms" else cleaned[c]) for c in CLEANED_COLUMNS]
+    return hashed_rows(parts)
+
+
 def clean_records(nodes: pd.DataFrame, countries: dict[str, str]) -> pd.DataFrame:
     """Each record's cleaning on its own fields and the seed `country_names` (alias -> country):
-    `unique_id` and CLEANED_COLUMNS, in the order of `nodes`."""
+    `unique_id`, CLEANED_COLUMNS and cleaned_hash, in the order of `nodes`."""
     regions = region_codes(countries)
     first = [clean(v) for v in _column(nodes, "first_name")]
     last = [clean(v) for v in _column(nodes, "last_name")]
     email = [e.lower() if e and "@" in e else None for e in _column(nodes, "email")]
     spelled = [c.lower() if c else None for c in _column(nodes, "country")]
     region = [regions.get(c) if c else None for c in spelled]
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "unique_id": [str(k) for k in nodes["source_key"]],
             "first_name": first,
@@ -191,6 +196,7 @@ def clean_records(nodes: pd.DataFrame, countries: dict[str, str]) -> pd.DataFram
         },
         dtype=object,
     )
+    return out.assign(cleaned_hash=cleaned_hashes(out))
 
 
 def finish(
@@ -199,20 +205,19 @@ def finish(
     shared_mailboxes: frozenset[str] = frozenset(),
     max_block_records: int = MAX_BLOCK_RECORDS,
 ) -> pd.DataFrame:
-    """clean_records()' frame with input_hash (of every live record) -> COLUMNS and input_hash,
-    sorted by key: a shared
-    mailbox's address, user part and letters left out, the work domain (the email's domain
-    unless personal), and the blocking keys over all the records."""
+    """clean_records()' frame (of every live record) -> COLUMNS and cleaned_hash, sorted by key:
+    a shared mailbox's address, user part and letters left out, the work domain (the email's
+    domain unless personal), and the blocking keys over all the records."""
     shared = isin(cleaned["email"], shared_mailboxes).to_numpy()
     personal = isin(cleaned["email_domain"], personal_domains).to_numpy()
     out = cleaned.assign(
         **{c: cleaned[c].where(~shared, None) for c in ("email", "email_user", "email_letters")},
         work_domain=cleaned["email_domain"].where(~personal, None),
-        input_hash=cleaned["input_hash"].astype(object),
+        cleaned_hash=cleaned["cleaned_hash"].astype(object),
     )
     out = out.join(block_keys(out, max_block_records))
     order = pc.sort_indices(text_array(out["unique_id"])).to_numpy()
-    return out[[*COLUMNS, "input_hash"]].take(order).reset_index(drop=True)
+    return out[[*COLUMNS, "cleaned_hash"]].take(order).reset_index(drop=True)
 
 
 def prepare(
@@ -225,6 +230,5 @@ def prepare(
     """`nodes`: int_identity_nodes' live rows; `countries`: the seed country_names (alias ->
     country); `personal_domains`: identity_personal_domains; `shared_mailboxes`: the addresses of
     identity_shared_mailboxes; `max_block_records`: the blocking keys' cap (blocking.py). Returns
-    COLUMNS and input_hash, sorted by key."""
-    cleaned = clean_records(nodes, countries).assign(input_hash=input_hashes(nodes, cleaning_key(countries)))
-    return finish(cleaned, personal_domains, shared_mailboxes, max_block_records)
+    COLUMNS and cleaned_hash, sorted by key."""
+    return finish(clean_records(nodes, countries), personal_domains, shared_mailboxes, max_block_records)
