@@ -92,7 +92,7 @@ def _from_table(kept: pd.DataFrame) -> pd.DataFrame:
 
 
 def _to_table(cleaned: pd.DataFrame) -> pd.DataFrame:
-    forms = [LIST_SEPARATOR.join(f) if f else None for f in cleaned["first_name_forms"]]
+    forms = prepare.forms_text(cleaned["first_name_forms"])
     out = cleaned.rename(columns={"unique_id": "source_key"}).assign(first_name_forms=forms)
     return out[["source_key", *KEPT]].astype(object)
 

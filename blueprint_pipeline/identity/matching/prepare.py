@@ -156,11 +156,16 @@ COLUMNS = [
 ]
 
 
+def forms_text(forms: pd.Series) -> list[str | None]:
+    """The first name's forms as one text each (how they are kept and hashed)."""
+    return [LIST_SEPARATOR.join(f) if f else None for f in forms]
+
+
 def cleaned_hashes(cleaned: pd.DataFrame) -> np.ndarray:
     """Per record, 16 hex digits of its CLEANED_COLUMNS (the forms as their text): what the
     fingerprint of incremental matching takes from the cleaning, so that a new cleaning code or
     country alias re-scores only the records whose cleaned values moved."""
-    forms = [LIST_SEPARATOR.join(f) if f else None for f in cleaned["first_name_forms"]]
+    forms = forms_text(cleaned["first_name_forms"])
     parts = [text_array(forms if c == "first_name_forms" else cleaned[c]) for c in CLEANED_COLUMNS]
     return hashed_rows(parts)
 
