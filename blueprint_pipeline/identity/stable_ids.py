@@ -65,6 +65,23 @@ def new_person_id(seed_key: str, taken: set[str]) -> str:
     return person_id
 
 
+def _new_ids(fresh: pd.Index, held) -> dict[str, str]:
+    """A new id per fresh component key, in key order, none of them held nor given twice. The
+    ids are hashed first and checked against `held` at once (by Arrow's hash set: `held` may be
+    every id of a million persons); only when one collides are they given one by one."""
+    keys = list(fresh)
+    ids = [new_person_id(k, set()) for k in keys]
+    clash = isin(pd.Series(ids, dtype=object), held).any() or len(set(ids)) < len(ids)
+    if not clash:
+        return dict(zip(keys, ids, strict=True))
+    taken = set(held)
+    out = {}
+    for component_key in keys:
+        out[component_key] = new_person_id(component_key, taken)
+        taken.add(out[component_key])
+    return out
+
+
 @dataclass(frozen=True)
 class Assignment:
     registry: pd.DataFrame  # REGISTRY_COLUMNS, one row per source key of this build
@@ -76,13 +93,23 @@ def assign(
     previous: pd.DataFrame,
     as_of: datetime,
     evidence: Evidence | None = None,
+    held: pd.Series | None = None,
 ) -> Assignment:
     """`components`: source_key, component_key; `previous`: REGISTRY_COLUMNS (may be empty);
-    `evidence`: what the components were made from (None: only deterministic edges, cause `records`).
+    `evidence`: what the components were made from (None: only deterministic edges, cause `records`);
+    `held`: every person id the registry holds, when `previous` is only part of it (a new id
+    must be none of them; default: `previous`' ids).
+
+    The components and `previous` may be a part of the build's: components closed under the
+    edges, with every previous row of the ids their records had (changed_components() in the
+    asset): the answer for them is the whole build's (no id outside them moves).
 
     Vectorised with pandas (one pass of joins and group-bys, no loop over persons), so it runs on
     millions of records.
     """
+    if not len(components):  # nothing to assign (a build in which no component changed)
+        registry = _empty(REGISTRY_COLUMNS).astype({"person_created_at": "datetime64[us]"})
+        return Assignment(registry, _empty(EVENT_COLUMNS))
     created = previous.drop_duplicates("person_id").set_index("person_id")["person_created_at"]
     joined = components.merge(previous[["source_key", "person_id"]], on="source_key", how="left")
     present = joined.dropna(subset=["person_id"])
@@ -101,12 +128,7 @@ def assign(
     # Components keeping no id get a new one; their records' old ids (if any) are splits.
     all_components = pd.Index(components["component_key"].unique()).sort_values()
     fresh = all_components.difference(survivors.index)
-    taken = set(created.index)
-    fresh_ids = {}
-    for component_key in fresh:
-        person_id = new_person_id(component_key, taken)
-        taken.add(person_id)
-        fresh_ids[component_key] = person_id
+    fresh_ids = _new_ids(fresh, created.index if held is None else held)
     assigned = pd.concat([survivors, pd.Series(fresh_ids, dtype=object)])
     split = present[isin(present["component_key"], fresh).to_numpy()][["person_id", "component_key"]]
     split = split.drop_duplicates()

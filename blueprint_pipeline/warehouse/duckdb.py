@@ -62,6 +62,8 @@ def utc(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 class DuckDBSession(Session):
+    dialect = "duckdb"
+
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
 
@@ -77,6 +79,10 @@ class DuckDBSession(Session):
 
     def fetch_df(self, sql: str, params: Params = None) -> pd.DataFrame:
         return self._run(sql, params).df()
+
+    def fetch_text_frame(self, sql: str, params: Params = None) -> pd.DataFrame:
+        record(sql)
+        return self.con.sql(sql, params=used_params(sql, params)).to_arrow_table().to_pandas()
 
     def insert_from_local_query(
         self,

@@ -75,6 +75,8 @@ _CREATE_IF_MISSING = re.compile(
 
 
 class PostgresSession(Session):
+    dialect = "postgres"
+
     def __init__(self, conn: Connection, autocommit: bool):
         self.conn = conn
         self.autocommit = autocommit

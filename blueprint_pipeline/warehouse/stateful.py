@@ -281,6 +281,9 @@ TABLES: dict[str, Stateful] = {
              "city", "country", "title", "title_job", "cleaned_hash"), T)},
     ),
     "person_match_scored_pairs": Stateful(),
+    # Per person, a hash of what its account links read, so a build links only the persons whose
+    # clues changed (identity/link_inputs.py).
+    "person_account_link_inputs": Stateful({"person_id": T, "inputs_hash": T}),
     "person_match_scoring": Stateful(),
     "person_match_models": Stateful(),  # one row per model version, appended as frames
     # Audiences and buying groups: append-only histories.
@@ -370,6 +373,7 @@ TABLES: dict[str, Stateful] = {
 # writes it), shown in the UI beside it (catalog.py). `test_writes.py` fails on a write by any other.
 WRITERS: dict[str, str] = {
     "person_id_history": "person_registry",
+    "person_account_link_inputs": "person_account_links",
     **dict.fromkeys(
         (
             "person_match_scored_records",

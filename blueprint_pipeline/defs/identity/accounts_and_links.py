@@ -4,11 +4,28 @@ import dagster as dg
 
 from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.identity.accounts import unify
+from blueprint_pipeline.identity.link_inputs import (
+    CHANGED,
+    INPUTS,
+    changed_evidence,
+    changed_persons,
+    context_key,
+    keep_all,
+    replace_changed,
+)
 from blueprint_pipeline.identity.links import decisions_for, link
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.sql_models.checks import checked_transaction, declared_checks
 from blueprint_pipeline.sql_models.published import published
 from blueprint_pipeline.warehouse import Session, Warehouse
+
+# Past this share of the linked persons changed, link everyone (replacing two tables is
+# cheaper than deleting and inserting most of their rows).
+MOST_PERSONS_CHANGED = 0.5
+
+
+def _persons_linked(session: Session) -> int:
+    return int(session.scalar(f"select count(*) from {INPUTS}") or 0)
 
 
 def _personal_domains(session: Session) -> set[str]:
@@ -132,32 +149,55 @@ def person_account_links(
         session,
         checked,
     ):
-        evidence = session.fetch_df(
-            "select person_id, source_key, method, value from int_person_account_evidence"
-        )
         accounts = session.fetch_df(
             "select account_id, account_name, domain, hierarchy_level, created_at from unified_accounts"
         )
         aliases = session.fetch_df("select alias_account_id, account_id from account_aliases")
-        result = link(evidence, accounts, aliases, _personal_domains(session), policy, decisions)
-        session.replace_table("person_account_links", result.links)
-        session.replace_table("person_account_review", result.review)
+        personal = _personal_domains(session)
+        key = context_key(accounts, aliases, personal, policy, decisions.frame)
+        written = all(session.table_exists(t) for t in ("person_account_links", "person_account_review"))
+        changed = changed_persons(session, key, facts.full_refresh or not written)
+        if changed is None or changed > MOST_PERSONS_CHANGED * _persons_linked(session):
+            if changed is not None:
+                session.execute(f"drop table {CHANGED}")
+            evidence = session.fetch_df(
+                "select person_id, source_key, method, value from int_person_account_evidence"
+            )
+            result = link(evidence, accounts, aliases, personal, policy, decisions)
+            session.replace_table("person_account_links", result.links)
+            session.replace_table("person_account_review", result.review)
+            keep_all(session, key)
+            mode = "all persons"
+        else:
+            evidence = changed_evidence(session)
+            result = link(evidence, accounts, aliases, personal, policy, decisions)
+            replace_changed(
+                session, {"person_account_links": result.links, "person_account_review": result.review}
+            )
+            mode = f"{changed:,} person(s) whose clues changed"
         persons = int(session.scalar("select count(*) from unified_persons") or 0)
-    linked = int(result.links["person_id"].nunique())
+        linked, links_count = session.fetchall(
+            "select count(distinct person_id), count(*) from person_account_links"
+        )[0]
+        reviews = int(session.scalar("select count(*) from person_account_review") or 0)
+        methods = dict(
+            session.fetchall("select method, count(*) from person_account_links where is_primary group by 1")
+        )
+    linked = int(linked)
     share = linked / persons if persons else 0.0
-    methods = result.links.loc[result.links["is_primary"], "method"].value_counts().to_dict()
     yield from checked.reported(
         dg.MaterializeResult(
             asset_key="person_account_links",
             metadata={
                 **published(warehouse, "person_account_links"),
-                "dagster/row_count": len(result.links),
+                "dagster/row_count": int(links_count),
                 "linked_persons": linked,
                 "summary/persons with an account": f"{linked:,} of {persons:,} ({share:.0%}); "
-                f"{len(result.review):,} candidate link(s) to review in person_account_review",
+                f"{reviews:,} candidate link(s) to review in person_account_review",
+                "linked_this_build": mode,
                 "linked_share": dg.MetadataValue.float(round(share, 4)),
                 **{f"primary_by_{m}": int(n) for m, n in methods.items()},
-                **{k: int(v) for k, v in result.stats.items()},
+                **{f"{k} (this build's persons)": int(v) for k, v in result.stats.items()},
                 "decisions_file": decisions.path or "(none)",
                 **facts.metadata(),
             },
@@ -166,7 +206,7 @@ def person_account_links(
             asset_key="person_account_review",
             metadata={
                 **published(warehouse, "person_account_review"),
-                "dagster/row_count": len(result.review),
+                "dagster/row_count": reviews,
                 **facts.metadata(),
             },
         ),

@@ -1,12 +1,12 @@
 """The identity graph's components (which source records are one person) and stable person ids."""
 
 import dagster as dg
-import pandas as pd
 
 from blueprint_pipeline.core.histories import check_history_moves_forward
 from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.identity.graph import components
-from blueprint_pipeline.identity.stable_ids import EVENT_COLUMNS, RECORDS, REGISTRY_COLUMNS, Evidence, assign
+from blueprint_pipeline.identity.registry import assign_all, assign_changed
+from blueprint_pipeline.identity.stable_ids import EVENT_COLUMNS
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.warehouse import Warehouse
 from blueprint_pipeline.warehouse.stateful import create
@@ -45,22 +45,6 @@ def int_identity_components(
     )
 
 
-def _evidence(session) -> Evidence:
-    """The graph's edges with their causes, as int_identity_components read them, and the pairs
-    reviewers keep apart (stable_ids.Evidence)."""
-    edges = session.fetch_df(
-        "select source_key, other_key, cast($records as varchar) as cause from int_identity_edges "
-        "union all select source_key, other_key, cause from int_identity_match_pairs "
-        "where outcome in ('match', 'same')",
-        {"records": RECORDS},
-    )
-    apart = session.fetch_df(
-        "select source_key, other_key from int_identity_match_pairs where outcome = 'different'"
-    )
-    model = session.fetch_df("select distinct cause from int_identity_match_pairs where cause like 'model %'")
-    return Evidence(edges, apart, model["cause"].iloc[0] if len(model) else None)
-
-
 @dg.asset(
     kinds={"python"},
     deps=[int_identity_components],
@@ -74,14 +58,12 @@ def person_registry(
     facts = run_facts(context, blueprint_config.loaded.version)
     with warehouse.transaction() as session:
         check_history_moves_forward(session, facts.as_of, "person_id_history")
-        found = session.fetch_df("select source_key, component_key from int_identity_components")
-        previous = (
-            session.fetch_df("select source_key, person_id, person_created_at from person_registry")
-            if session.table_exists("person_registry")
-            else pd.DataFrame(columns=REGISTRY_COLUMNS)
-        )
-        result = assign(found, previous, facts.as_of, _evidence(session))
-        session.replace_table("person_registry", result.registry)
+        if session.table_exists("person_registry") and not facts.full_refresh:
+            result, assigned = assign_changed(session, facts.as_of)
+        else:
+            result = assign_all(session, facts.as_of)
+            assigned = len(result.registry)
+        rows, persons = session.fetchall("select count(*), count(distinct person_id) from person_registry")[0]
         create(session, "person_id_history")
         events = result.events.assign(config_version=facts.config_version)
         if len(events):
@@ -95,8 +77,9 @@ def person_registry(
     causes = result.events.groupby(["event", "cause"]).size()
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(result.registry),
-            "persons": int(result.registry["person_id"].nunique()),
+            "dagster/row_count": int(rows),
+            "persons": int(persons),
+            "records_assigned": assigned,
             "persons_created": int(counts.get("created", 0)),
             "persons_merged": int(counts.get("merged", 0)),
             "persons_split": int(counts.get("split", 0)),

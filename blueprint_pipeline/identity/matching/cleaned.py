@@ -60,11 +60,13 @@ def read(session: Session, key: str, rebuild: bool) -> tuple[pd.DataFrame, pd.Da
     params = {"cleaning_key": key}
     hashed = f"select n.*, {_input_hash('n')} as input_hash from {_live()}"
     if rebuild:
-        to_clean = session.fetch_df(f"select {', '.join(FIELDS)}, input_hash from ({hashed}) as n", params)
+        to_clean = session.fetch_text_frame(
+            f"select {', '.join(FIELDS)}, input_hash from ({hashed}) as n", params
+        )
         return _empty_kept(), to_clean
     raw = ", ".join(f"case when c.source_key is null then n.{f} end as raw_{f}" for f in FIELDS[1:])
     kept_columns = ", ".join(f"c.{c}" for c in KEPT[1:])
-    both = session.fetch_df(
+    both = session.fetch_text_frame(
         f"select n.source_key, n.input_hash, c.source_key is not null as is_kept, {raw}, {kept_columns} "
         f"from ({hashed}) as n left join {CLEANED} as c "
         "on c.source_key = n.source_key and c.input_hash = n.input_hash",

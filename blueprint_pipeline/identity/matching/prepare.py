@@ -103,7 +103,7 @@ FIELDS = ("source_key", "email", "first_name", "last_name", "company", "title", 
           "phone", "mobile_phone")  # fmt: skip
 
 
-def _source(module) -> str:
+def module_source(module) -> str:
     """A module's source; its name and the project's version where no source ships."""
     try:
         return inspect.getsource(module)
@@ -119,7 +119,7 @@ def cleaning_key(countries: dict[str, str]) -> str:
     from blueprint_pipeline.identity import links
     from blueprint_pipeline.identity.matching import phones
 
-    code = "".join(_source(m) for m in (sys.modules[__name__], phones, links, title_parser))
+    code = "".join(module_source(m) for m in (sys.modules[__name__], phones, links, title_parser))
     words = title_parser.WORDS_FILE.read_text(encoding="utf-8")
     packages = [importlib.metadata.version(p) for p in ("phonenumbers", "nicknames")]
     text = json.dumps([sorted(countries.items()), code, words, unicodedata.unidata_version, packages])

@@ -1,0 +1,93 @@
+"""The person registry in the warehouse: stable ids for a build's components (stable_ids.assign),
+for every record or only for the components that changed since the last build."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from blueprint_pipeline.identity.stable_ids import RECORDS, REGISTRY_COLUMNS, Assignment, Evidence, assign
+from blueprint_pipeline.warehouse import Session
+
+# The components a build must assign ids to: all but those whose records are exactly one
+# previous person's (that person keeps its id and its rows: assign() would give them again).
+_CHANGED = """
+create temporary table {name} as
+with joined as (
+    select c.source_key, c.component_key, r.person_id
+    from int_identity_components as c left join person_registry as r on r.source_key = c.source_key
+),
+held as (select person_id, count(*) as n from person_registry group by person_id),
+per_component as (
+    select component_key, count(*) as n, count(person_id) as known,
+        count(distinct person_id) as ids, min(person_id) as person_id
+    from joined group by component_key
+)
+select p.component_key from per_component as p left join held as h on h.person_id = p.person_id
+where p.known < p.n or p.ids <> 1 or h.n <> p.n
+"""
+CHANGED = "person_registry__changed"
+# The source keys of the changed components.
+_IN_CHANGED = (
+    f"(select c.source_key from int_identity_components as c inner join {CHANGED} as k "
+    "on k.component_key = c.component_key)"
+)
+
+
+def _evidence(session: Session, within: str | None = None) -> Evidence:
+    """The graph's edges with their causes, as int_identity_components read them, and the pairs
+    reviewers keep apart (stable_ids.Evidence); only those from the source keys `within` (a
+    subquery) when given (an edge never leaves its component)."""
+    where = f"source_key in {within}" if within else "true"
+    edges = session.fetch_df(
+        "select * from (select source_key, other_key, cast($records as varchar) as cause "
+        "from int_identity_edges union all select source_key, other_key, cause "
+        "from int_identity_match_pairs where outcome in ('match', 'same')) as e where " + where,
+        {"records": RECORDS},
+    )
+    apart = session.fetch_df(
+        "select source_key, other_key from int_identity_match_pairs where outcome = 'different' and " + where
+    )
+    model = session.fetch_df("select distinct cause from int_identity_match_pairs where cause like 'model %'")
+    return Evidence(edges, apart, model["cause"].iloc[0] if len(model) else None)
+
+
+def assign_all(session: Session, as_of: datetime) -> Assignment:
+    found = session.fetch_df("select source_key, component_key from int_identity_components")
+    previous = (
+        session.fetch_df("select source_key, person_id, person_created_at from person_registry")
+        if session.table_exists("person_registry")
+        else pd.DataFrame(columns=REGISTRY_COLUMNS)
+    )
+    result = assign(found, previous, as_of, _evidence(session))
+    session.replace_table("person_registry", result.registry)
+    return result
+
+
+def assign_changed(session: Session, as_of: datetime) -> tuple[Assignment, int]:
+    """Ids for the changed components only (_CHANGED), written over their rows; the rows of
+    records gone are deleted. The same registry and events as assign_all, in time proportional
+    to what changed (a 1% build at 1M persons: thousands of components, not 1.76M records)."""
+    session.execute(f"drop table if exists {CHANGED}")
+    session.execute(_CHANGED.format(name=CHANGED))
+    found = session.fetch_df(
+        "select c.source_key, c.component_key from int_identity_components as c "
+        f"inner join {CHANGED} as k on k.component_key = c.component_key"
+    )
+    previous = session.fetch_df(
+        "select source_key, person_id, person_created_at from person_registry where person_id in "
+        f"(select r.person_id from person_registry as r where r.source_key in {_IN_CHANGED})"
+    )
+    held = session.fetch_df("select distinct person_id from person_registry")["person_id"]
+    result = assign(found, previous, as_of, _evidence(session, _IN_CHANGED), held)
+    session.execute(
+        "delete from person_registry where source_key in " + _IN_CHANGED + " or not exists "
+        "(select 1 from int_identity_components as c where c.source_key = person_registry.source_key)"
+    )
+    if len(result.registry):
+        session.insert_from_local_query(
+            "person_registry", REGISTRY_COLUMNS, "select * from r", frames={"r": result.registry}
+        )
+    session.execute(f"drop table {CHANGED}")
+    return result, len(found)

@@ -1,0 +1,107 @@
+"""The registry assigns ids only to the components that changed (identity/registry.py), on both
+warehouses, and gets what assigning every record gets.
+
+Hand-worked case. The last build's registry (person: records, created):
+  p1: a, b (T1)    p2: c, d (T1)    p3: f (T2)    p4: g (T1)    p5: h, i (T1)    p6: j (T1)
+  p7: l (T1)
+This build's components: {a, b} {c} {d, e} {f, g} {h} {k} {l}; i and j are gone, e and k are new.
+Edges: a-b, d-e (deterministic), f-g (the model's match); reviewers decided c-d `different`.
+  - {a, b} and {l} are exactly p1's and p7's records: unchanged, not assigned again.
+  - p2 splits: c and {d, e} hold one of its records each; the tie goes to the smaller component
+    key, c keeps p2; {d, e} gets a new id (seeded by d), recorded `split p2 -> it`, cause
+    `decision` (c-d was decided apart).
+  - {f, g}: p3 and p4 meet; p4 is older, it survives: `merged p3 -> p4`, cause `records`.
+  - {h}: p5 lost i; h keeps p5, no event.   - j's row goes; p6 leaves without an event.
+  - {k}: a new id (seeded by k), `created`.
+Changed components: c, d, f, h, k; records assigned: c, d, e, f, g, h, k (7).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from blueprint_pipeline.identity.registry import assign_changed
+from blueprint_pipeline.identity.stable_ids import REGISTRY_COLUMNS, Evidence, assign, new_person_id
+from blueprint_pipeline.identity.stable_ids import _new_ids as new_ids
+
+T1, T2, NOW = datetime(2026, 1, 1), datetime(2026, 2, 1), datetime(2026, 3, 1)
+PREVIOUS = [
+    ("a", "p1", T1), ("b", "p1", T1), ("c", "p2", T1), ("d", "p2", T1), ("f", "p3", T2),
+    ("g", "p4", T1), ("h", "p5", T1), ("i", "p5", T1), ("j", "p6", T1), ("l", "p7", T1),
+]  # fmt: skip
+COMPONENTS = dict(zip("abcdefghkl", "aacddffhkl", strict=True))  # key -> component
+EDGES = [("a", "b"), ("d", "e")]
+PAIRS = [("f", "g", "match", "records"), ("c", "d", "different", "decision")]
+
+
+def _tables(session) -> None:
+    for name, ddl, rows in (
+        ("person_registry", "source_key varchar, person_id varchar, person_created_at timestamp", PREVIOUS),
+        ("int_identity_components", "source_key varchar, component_key varchar", list(COMPONENTS.items())),
+        ("int_identity_edges", "source_key varchar, other_key varchar", EDGES),
+        ("int_identity_match_pairs", "source_key varchar, other_key varchar, outcome varchar, cause varchar", PAIRS),
+    ):  # fmt: skip
+        session.execute(f"drop table if exists {name}")
+        session.execute(f"create table {name} ({ddl})")
+        for row in rows:
+            values = ", ".join(f"$v{i}" for i in range(len(row)))
+            session.execute(f"insert into {name} values ({values})", {f"v{i}": v for i, v in enumerate(row)})
+
+
+def test_only_changed_components_are_assigned_and_the_answer_is_the_whole_builds(warehouse):
+    with warehouse.transaction() as session:
+        _tables(session)
+        result, assigned = assign_changed(session, NOW)
+    registry = dict(warehouse.fetchall("select source_key, person_id from person_registry"))
+    d_id, k_id = new_person_id("d", set()), new_person_id("k", set())
+    assert registry == {
+        "a": "p1", "b": "p1", "c": "p2", "d": d_id, "e": d_id, "f": "p4", "g": "p4", "h": "p5",
+        "k": k_id, "l": "p7",
+    }  # fmt: skip
+    assert assigned == 7
+    events = sorted(
+        tuple(e) for e in result.events[["event", "person_id", "other_person_id", "cause"]].values
+    )
+    assert events == [
+        ("created", k_id, None, "records"),
+        ("merged", "p3", "p4", "records"),
+        ("split", "p2", d_id, "decision"),
+    ]
+    created = dict(warehouse.fetchall("select source_key, person_created_at from person_registry"))
+    assert created["f"] == created["g"] == T1 and created["k"] == created["d"] == NOW and created["h"] == T1
+
+    # The same as assigning every record, row for row (assign() on the whole build).
+    whole = assign(
+        pd.DataFrame(COMPONENTS.items(), columns=["source_key", "component_key"]),
+        pd.DataFrame(PREVIOUS, columns=REGISTRY_COLUMNS),
+        NOW,
+        Evidence(
+            pd.DataFrame([(*e, "records") for e in EDGES] + [("f", "g", "records")],
+                         columns=["source_key", "other_key", "cause"]),
+            pd.DataFrame([("c", "d")], columns=["source_key", "other_key"]),
+        ),
+    )  # fmt: skip
+    rows = sorted((k, p, pd.Timestamp(t)) for k, p, t in warehouse.fetchall("select * from person_registry"))
+    assert rows == sorted(whole.registry.itertuples(index=False, name=None))
+    assert result.events.drop(columns="happened_at").equals(whole.events.drop(columns="happened_at"))
+
+
+def test_a_second_build_with_nothing_changed_assigns_nothing(warehouse):
+    with warehouse.transaction() as session:
+        _tables(session)
+        assign_changed(session, NOW)
+    before = sorted(warehouse.fetchall("select * from person_registry"))
+    with warehouse.transaction() as session:
+        result, assigned = assign_changed(session, NOW)
+    assert assigned == 0 and result.events.empty
+    assert sorted(warehouse.fetchall("select * from person_registry")) == before
+
+
+def test_a_new_id_held_by_another_person_is_not_given_again():
+    """k's id is already held (by a person whose records are elsewhere): k gets the next one."""
+    taken = new_person_id("k", set())
+    given = new_ids(pd.Index(["k", "m"]), pd.Series([taken, "p1"]))
+    assert given == {"k": new_person_id("k", {taken}), "m": new_person_id("m", set())}
+    assert given["k"] != taken
