@@ -60,7 +60,7 @@ def _build(
         rebuild = cleaned.rebuilt(session, full_refresh)
         kept, to_clean = cleaned.read(session, key, rebuild)
         fresh = clean_records(to_clean, countries).assign(input_hash=to_clean["input_hash"].to_numpy())
-        cleaned.write(session, key, fresh, rebuild)
+        cleaned.write(session, fresh, rebuild)
     both = pd.concat([f for f in (kept, fresh) if len(f)], ignore_index=True)
     live = pd.DataFrame([r for r in rows if r[-1]], columns=COLUMNS)
     direct = prepare(live, countries, PERSONAL, SHARED, 50)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pandas as pd
 
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
+from blueprint_pipeline.identity.matching import pairs, state
 from blueprint_pipeline.identity.matching.incremental import (
+    SCORED_PAIRS,
     Previous,
     drift,
     fingerprints,
@@ -29,12 +31,24 @@ def records(**changes: dict) -> pd.DataFrame:
     return prepare(pd.DataFrame(list(people.values())), {}, set())
 
 
-def previous_of(frame: pd.DataFrame, pairs: list[tuple[str, str]], version: str = "v1") -> Previous:
-    prints = fingerprints(frame)
-    state = pd.DataFrame(
-        {"source_key": prints.index, "fingerprint": prints.values, "trained_fingerprint": prints.values}
-    )
-    raw = pd.DataFrame(
+def previous_of(warehouse, trained_on: pd.DataFrame, now: pd.DataFrame, version: str = "v1") -> Previous:
+    """The last build trained on and kept `trained_on`'s fingerprints (state.write); `now`'s
+    compared with them (state.compare), as the matching step does."""
+    scoring = {
+        "model_version": version,
+        "review_floor": POLICY.review_floor,
+        "mode": "full",
+        "origin": "trained",
+        "trained_with": training_key(POLICY),
+    }
+    with warehouse.session() as session:
+        state.write(session, fingerprints(trained_on), trained_now=True, frozen=False, carried=False)
+        known = state.compare(session, fingerprints(now), against_kept=True)
+    return Previous(known, scoring, model={"trained": True}, model_records=len(trained_on))
+
+
+def raw_pairs(pairs: list[tuple[str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "source_key": [a for a, _ in pairs],
             "other_key": [b for _, b in pairs],
@@ -43,14 +57,6 @@ def previous_of(frame: pd.DataFrame, pairs: list[tuple[str, str]], version: str 
             "contributions": "[]",
         }
     )
-    scoring = {
-        "model_version": version,
-        "review_floor": POLICY.review_floor,
-        "mode": "full",
-        "origin": "trained",
-        "trained_with": training_key(POLICY),
-    }
-    return Previous(state, raw, scoring, model={"trained": True}, model_records=len(frame))
 
 
 def test_fingerprints_change_with_a_compared_field_only():
@@ -59,30 +65,58 @@ def test_fingerprints_change_with_a_compared_field_only():
     assert fingerprints(records()).equals(before)  # the same records, the same prints
 
 
-def test_an_incremental_plan_rescores_pairs_of_new_changed_and_gone_records():
+def test_an_incremental_plan_rescores_pairs_of_new_changed_and_gone_records(warehouse):
     """Last build: a..d, pairs a-b, c-d, a-c. Now b changed, d gone, e new: touched {b, e};
-    pairs with b or d dropped; a-c kept."""
-    last = previous_of(records(), [("a", "b"), ("c", "d"), ("a", "c")])
+    the warehouse drops the pairs with b or d (pairs.keep), keeps a-c and adds the new b-e."""
     now = records(b={"email": "b2@x.com"}, e={"first_name": "Eve", "last_name": "Lee", "email": "e@x.com"})
     now = now[now["unique_id"] != "d"]
-    chosen = plan(fingerprints(now), last, "v1", POLICY, full_refresh=False)
-    assert (chosen.mode, chosen.touched) == ("incremental", {"b", "e"})
+    last = previous_of(warehouse, records(), now)
+    chosen = plan(last, "v1", POLICY, full_refresh=False)
+    assert (chosen.mode, chosen.touched, chosen.out) == ("incremental", {"b", "e"}, {"b", "d", "e"})
     assert (chosen.records_new, chosen.records_changed, chosen.records_gone) == (1, 1, 1)
-    assert list(zip(chosen.kept["source_key"], chosen.kept["other_key"], strict=True)) == [("a", "c")]
-    assert plan(fingerprints(now), last, "v2", POLICY, False).reason == "model v1 -> v2"
-    assert plan(fingerprints(now), last, "v1", POLICY, True).mode == "full"
+    with warehouse.transaction() as session:
+        assert pairs.keep(session, raw_pairs([("a", "b"), ("c", "d"), ("a", "c")]), None) == 0
+        assert pairs.keep(session, raw_pairs([("b", "e")]), chosen.out) == 1
+    found = warehouse.fetchall(f"select source_key, other_key from {SCORED_PAIRS} order by 1, 2")
+    assert [tuple(r) for r in found] == [("a", "c"), ("b", "e")]
+    assert plan(last, "v2", POLICY, False).reason == "model v1 -> v2"
+    assert plan(last, "v1", POLICY, True).out is None
 
 
-def test_the_model_is_retrained_past_the_retrain_share():
+def test_the_model_is_retrained_past_the_retrain_share(warehouse):
     """Trained on a..d (4 records). One changed record is 25%: reused (retrain_share 0.25); one
     changed and one gone is 50%: retrained; a new record adds to the drift too."""
-    last = previous_of(records(), [])
     one = records(b={"email": "b2@x.com"})
-    assert drift(fingerprints(one), last) == 0.25
-    assert reusable(last, POLICY, fingerprints(one), full_refresh=False) == ""
+    last = previous_of(warehouse, records(), one)
+    assert drift(last) == 0.25
+    assert reusable(last, POLICY, full_refresh=False) == ""
     two = one[one["unique_id"] != "d"]
-    assert drift(fingerprints(two), last) == 0.5
-    assert reusable(last, POLICY, fingerprints(two), False).startswith("50.0% of the records")
-    assert reusable(last, POLICY, fingerprints(records()), True) == "full refresh"
+    last = previous_of(warehouse, records(), two)
+    assert drift(last) == 0.5
+    assert reusable(last, POLICY, False).startswith("50.0% of the records")
+    grown = records(e={"first_name": "Eve", "last_name": "Lee", "email": "e@x.com"})
+    assert drift(previous_of(warehouse, records(), grown)) == 0.25
+    same = previous_of(warehouse, records(), records())
+    assert reusable(same, POLICY, True) == "full refresh"
     other = PersonMatchingPolicy(retrain_share=0.25, seed=8)
-    assert reusable(last, other, fingerprints(records()), False) == "settings, seed or sample size changed"
+    assert reusable(same, other, False) == "settings, seed or sample size changed"
+
+
+def test_the_kept_state_carries_the_trained_fingerprints(warehouse):
+    """A build that reuses the model carries the trained fingerprints over (b's stays its old
+    one, e has none: the model never saw it); one that trains takes this build's; a frozen
+    model has none."""
+    now = records(b={"email": "b2@x.com"}, e={"first_name": "Eve", "last_name": "Lee", "email": "e@x.com"})
+    before, after = fingerprints(records()), fingerprints(now)
+    read = "select source_key, fingerprint, trained_fingerprint from person_match_scored_records"
+    for trained_now, frozen, expected in (
+        (False, False, {**{k: before[k] for k in "abcd"}, "e": None}),
+        (True, False, dict(after)),
+        (False, True, dict.fromkeys(after.index)),
+    ):
+        with warehouse.session() as session:
+            state.write(session, before, trained_now=True, frozen=False, carried=False)
+            state.write(session, after, trained_now, frozen, carried=True)
+        rows = {k: (f, t) for k, f, t in warehouse.fetchall(read)}
+        assert {k: f for k, (f, _) in rows.items()} == dict(after)
+        assert {k: t for k, (_, t) in rows.items()} == {k: expected[k] for k in after.index}

@@ -5,7 +5,7 @@ alike, and only the scored pairs are written back (docs/decisions.md). A build s
 only the pairs touching new or changed records unless the model changed (incremental.py)."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import dagster as dg
 import pandas as pd
@@ -13,26 +13,23 @@ import pandas as pd
 from blueprint_pipeline.core.atomic_files import replace_file
 from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.identity.graph import components
-from blueprint_pipeline.identity.matching import cleaned
+from blueprint_pipeline.identity.matching import cleaned, pairs, state
 from blueprint_pipeline.identity.matching.decisions import person_decisions_for
 from blueprint_pipeline.identity.matching.incremental import (
-    RECORD_STATE_COLUMNS,
     SCORED_PAIRS,
     SCORED_RECORDS,
     SCORING,
     Plan,
     Previous,
     fingerprints,
-    merged_pairs,
     plan,
-    record_state,
     reusable,
     touching,
     training_key,
 )
 from blueprint_pipeline.identity.matching.model import read_model_file, train, version
 from blueprint_pipeline.identity.matching.prepare import clean_records, cleaning_key, finish
-from blueprint_pipeline.identity.matching.score import RAW_COLUMNS, empty_raw, score, scored_pairs
+from blueprint_pipeline.identity.matching.score import empty_raw, scored_pairs
 from blueprint_pipeline.identity.stable_ids import RECORDS
 from blueprint_pipeline.resources import BlueprintConfigResource, models_dir
 from blueprint_pipeline.sql_models.published import published
@@ -50,7 +47,7 @@ class ChosenModel:
     trained_now: bool
 
 
-def _model(loaded, records: pd.DataFrame, previous: Previous, prints: pd.Series, full_refresh: bool):
+def _model(loaded, records: pd.DataFrame, previous: Previous, full_refresh: bool):
     """The frozen model file when the config names one; else the last trained model while the
     records have not drifted from it (incremental.reusable); else a model trained on these records."""
     policy = loaded.config.identity.person_matching
@@ -58,7 +55,7 @@ def _model(loaded, records: pd.DataFrame, previous: Previous, prints: pd.Series,
         path = loaded.user_file(policy.model_file)
         model = read_model_file(path, policy.model_file)
         return ChosenModel(model, version(model), f"model_file {path.name}", "", False)
-    why = reusable(previous, policy, prints, full_refresh)
+    why = reusable(previous, policy, full_refresh)
     if not why:
         kept = previous.model
         return ChosenModel(kept, version(kept), "reused", "", False)
@@ -78,8 +75,6 @@ def _previous(session: Session) -> Previous:
         f"select model, records from {MODELS} where version = $v", {"v": row["model_version"]}
     )
     return Previous(
-        records=session.fetch_df(f"select {', '.join(RECORD_STATE_COLUMNS)} from {SCORED_RECORDS}"),
-        pairs=session.fetch_df(f"select {', '.join(RAW_COLUMNS)} from {SCORED_PAIRS}"),
         scoring=row,
         model=json.loads(found[0][0]) if found else None,
         model_records=int(found[0][1]) if found else 0,
@@ -97,16 +92,14 @@ def _last_model_version(session: Session, previous: Previous) -> str | None:
 
 
 def _scored(records: pd.DataFrame, model: dict, floor: float, chosen: Plan) -> pd.DataFrame:
-    """This build's raw pairs: all of them (full), or the kept ones and those touching a new or
-    changed record (incremental), none when matching is off."""
-    if chosen.mode == "off":
+    """The raw pairs this build scores: all of them (full), those touching a new or changed record
+    (incremental: the others are kept in the warehouse, pairs.keep), none when matching is off."""
+    if chosen.mode == "off" or (chosen.mode == "incremental" and not chosen.touched):
         return empty_raw()
     if chosen.mode == "full":
         return scored_pairs(records, model, floor)
-    if not chosen.touched:
-        return merged_pairs(chosen.kept, empty_raw())
     restricted, marked = touching(model, records, chosen.touched)
-    return merged_pairs(chosen.kept, scored_pairs(marked, restricted, floor))
+    return scored_pairs(marked, restricted, floor)
 
 
 def _record_version(session: Session, row: pd.DataFrame) -> bool:
@@ -191,18 +184,19 @@ def person_matching(
     both = pd.concat([f for f in (kept, fresh) if len(f)] or [fresh], ignore_index=True)
     records = finish(both, personal, shared, policy.max_block_records)
     prints = fingerprints(records)
-    chosen_model = _model(loaded, records, previous, prints, facts.full_refresh)
+    with warehouse.session() as session:
+        known = state.compare(session, prints, against_kept=previous.scoring is not None)
+    previous = replace(previous, known=known)
+    chosen_model = _model(loaded, records, previous, facts.full_refresh)
     model, model_version, origin = chosen_model.model, chosen_model.version, chosen_model.origin
     notes = chosen_model.notes.strip("; ")
     path = models_dir() / f"person-match-{model_version}.json"
     replace_file(path, json.dumps(model, indent=2, sort_keys=True).encode())
-    chosen = plan(prints, previous, model_version, policy, facts.full_refresh)
+    chosen = plan(previous, model_version, policy, facts.full_refresh)
     raw = _scored(records, model, policy.review_floor, chosen)
     # The model's pairs owe their outcome to the model when its version is new to the clustering.
     cause = f"model {model_version}" if last_version not in (None, model_version) else RECORDS
-    scored = score(
-        raw, records, components(keys, edges), model_version, policy, decisions.frame, set(keys), cause
-    )
+    deterministic = components(keys, edges)
     row = pd.DataFrame(
         [
             {
@@ -230,19 +224,22 @@ def person_matching(
                 "records_new": chosen.records_new,
                 "records_changed": chosen.records_changed,
                 "records_gone": chosen.records_gone,
-                "pairs_kept": len(chosen.kept),
-                "pairs_scored": len(raw) - len(chosen.kept),
+                "pairs_kept": 0,  # filled in below, once the warehouse kept them
+                "pairs_scored": len(raw),
             }
         ]
     )
-    state = record_state(prints, previous, chosen_model.trained_now, bool(policy.model_file))
     with warehouse.transaction() as session:
         new_version = _record_version(session, row)
-        session.replace_table("int_identity_match_pairs", scored.pairs)
+        kept = pairs.keep(session, raw, chosen.out)
+        scoring["pairs_kept"] = kept
+        scored = pairs.sort_out(
+            session, records, deterministic, model_version, policy, decisions.frame, cause
+        )
         session.replace_table("person_match_review", scored.review)
-        session.replace_table(SCORED_RECORDS, state)
-        cleaned.write(session, cleaning, fresh, rebuild)
-        session.replace_table(SCORED_PAIRS, raw)
+        frozen, carried = bool(policy.model_file), previous.scoring is not None
+        state.write(session, prints, chosen_model.trained_now, frozen, carried)
+        cleaned.write(session, fresh, rebuild)
         # A build that found nothing new keeps the last scoring's row: a re-run changes no table.
         unchanged = chosen.mode == "incremental" and not (
             chosen.records_new or chosen.records_changed or chosen.records_gone
@@ -267,15 +264,15 @@ def person_matching(
     yield dg.MaterializeResult(
         asset_key="int_identity_match_pairs",
         metadata={
-            "dagster/row_count": len(scored.pairs),
+            "dagster/row_count": scored.rows,
             "model_version": model_version,
             "enabled": policy.enabled,
             "merge_threshold": policy.merge_threshold,
             "review_floor": policy.review_floor,
             **scored.stats,
             "scoring": f"{chosen.mode}: {chosen.reason}",
-            "pairs_scored_this_build": len(raw) - len(chosen.kept),
-            "pairs_kept_from_last_build": len(chosen.kept),
+            "pairs_scored_this_build": len(raw),
+            "pairs_kept_from_last_build": kept,
             "decisions_file": decisions.path or "(none)",
             **facts.metadata(),
         },

@@ -22,6 +22,7 @@ from blueprint_pipeline.warehouse.stateful import TABLES, create
 
 CLEANED = "person_match_cleaned_records"
 KEPT = ["input_hash", *prepare.CLEANED_COLUMNS, "cleaned_hash"]  # the columns read back
+_NOW = "person_match__cleaned_now"  # a temporary table: the keys cleaned in this build
 
 
 def rebuilt(session: Session, full_refresh: bool) -> bool:
@@ -46,10 +47,6 @@ def _input_hash(alias: str) -> str:
 
 def _live(alias: str = "n") -> str:
     return f"int_identity_nodes as {alias} where {alias}.is_live"
-
-
-def _same(alias: str = "n") -> str:
-    return f"c.source_key = {alias}.source_key and c.input_hash = {_input_hash(alias)}"
 
 
 def read(session: Session, key: str, rebuild: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -99,20 +96,32 @@ def _to_table(cleaned: pd.DataFrame) -> pd.DataFrame:
     return out[["source_key", *KEPT]].astype(object)
 
 
-def write(session: Session, key: str, fresh: pd.DataFrame, rebuild: bool) -> None:
+def write(session: Session, fresh: pd.DataFrame, rebuild: bool) -> None:
     """Adds the records cleaned in this build (`fresh`: clean_records() with input_hash) and
     drops the kept rows of records gone, changed or cleaned under another key; replaces the
     whole table when `rebuild`."""
     if rebuild:
         session.execute(f"drop table if exists {CLEANED}")
     create(session, CLEANED)
+    rows = _to_table(fresh)
     if not rebuild:
+        # read() cleaned every live record whose kept row did not match: their old rows go, and
+        # the rows of records no longer live; every other kept row matched (no hashing again).
+        session.execute(f"drop table if exists {_NOW}")
+        session.execute(f"create temporary table {_NOW} (source_key varchar)")
+        if len(rows):
+            session.insert_from_local_query(
+                _NOW,
+                ["source_key"],
+                "select source_key from rows",
+                frames={"rows": rows},
+            )
         session.execute(
-            f"delete from {CLEANED} as c where not exists (select 1 from {_live()} and {_same()})",
-            {"cleaning_key": key},
+            f"delete from {CLEANED} as c where c.source_key in (select source_key from {_NOW}) "
+            f"or not exists (select 1 from {_live()} and n.source_key = c.source_key)"
         )
-    if len(fresh):
-        rows = _to_table(fresh)
+        session.execute(f"drop table {_NOW}")
+    if len(rows):
         session.insert_from_local_query(
             CLEANED, list(rows.columns), "select * from rows", frames={"rows": rows}
         )

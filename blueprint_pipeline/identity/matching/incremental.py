@@ -6,10 +6,10 @@ full refresh. The model is kept until the records drift from those it was traine
 What a build leaves for the next one (three tables, rewritten by each build):
 - `person_match_scored_records`: one row per record scored, with the fingerprint of its cleaned
   comparison columns and the fingerprint it had when the model in use was trained (null for a
-  record the model never saw, or a frozen model);
+  record the model never saw, or a frozen model); compared and written in the warehouse (state.py);
 - `person_match_scored_pairs`: every pair Splink scored at or above the review floor, before the
   deterministic components and the decisions are applied (those can change without a record
-  changing: a CRM merge, a new decision);
+  changing: a CRM merge, a new decision); kept and sorted in the warehouse (pairs.py);
 - `person_match_scoring`: one row saying how this build scored (model, floor, mode and why).
 Pure pandas and Splink; the Dagster asset reads and writes the tables.
 """
@@ -25,8 +25,7 @@ import pandas as pd
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
 from blueprint_pipeline.identity.matching.blocking import BLOCK_COLUMNS
 from blueprint_pipeline.identity.matching.model import settings
-from blueprint_pipeline.identity.matching.score import RAW_COLUMNS, empty_raw
-from blueprint_pipeline.identity.tables import hashed_rows, isin, lookup, text_array
+from blueprint_pipeline.identity.tables import hashed_rows, isin, text_array
 
 SCORED_RECORDS = "person_match_scored_records"
 SCORED_PAIRS = "person_match_scored_pairs"
@@ -53,29 +52,34 @@ def training_key(policy: PersonMatchingPolicy) -> str:
 
 
 @dataclass(frozen=True)
-class Previous:
-    """What the last build left (empty frames and None on a first build)."""
+class Known:
+    """How this build's fingerprints compare with those the last build kept (state.compare)."""
 
-    records: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RECORD_STATE_COLUMNS))
-    pairs: pd.DataFrame = field(default_factory=empty_raw)
+    new: set[str] = field(default_factory=set)  # records with no kept fingerprint
+    changed: set[str] = field(default_factory=set)  # records whose fingerprint differs
+    gone: set[str] = field(default_factory=set)  # kept records no longer here
+    moved_since_training: int = 0  # records here whose trained fingerprint is missing or differs
+    trained_here: int = 0  # records here with a trained fingerprint
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What the last build left (an empty Known and None on a first build)."""
+
+    known: Known = field(default_factory=Known)
     scoring: dict | None = None  # the row of person_match_scoring
     model: dict | None = None  # the model it scored with, from person_match_models
     model_records: int = 0  # how many records that model was trained on
 
 
-def drift(prints: pd.Series, previous: Previous) -> float:
+def drift(previous: Previous) -> float:
     """Share of the records the model was trained on that are new, changed or gone since."""
-    trained = lookup(_keys(prints), previous.records.set_index("source_key")["trained_fingerprint"])
-    moved = int((trained.isna() | (trained.to_numpy() != prints.to_numpy())).sum())
-    gone = max(previous.model_records - int(trained.notna().sum()), 0)
-    return (moved + gone) / max(previous.model_records, 1)
+    known = previous.known
+    gone = max(previous.model_records - known.trained_here, 0)
+    return (known.moved_since_training + gone) / max(previous.model_records, 1)
 
 
-def _keys(prints: pd.Series) -> pd.Series:
-    return pd.Series(prints.index, index=prints.index, dtype=object)
-
-
-def reusable(previous: Previous, policy: PersonMatchingPolicy, prints: pd.Series, full_refresh: bool) -> str:
+def reusable(previous: Previous, policy: PersonMatchingPolicy, full_refresh: bool) -> str:
     """Why the last trained model cannot be reused ('' when it can): the retraining policy
     (docs/identity.md)."""
     scoring = previous.scoring
@@ -85,7 +89,7 @@ def reusable(previous: Previous, policy: PersonMatchingPolicy, prints: pd.Series
         return "no trained model yet"
     if scoring["trained_with"] != training_key(policy):
         return "settings, seed or sample size changed"
-    moved = drift(prints, previous)
+    moved = drift(previous)
     if moved > policy.retrain_share:
         share = f"retrain_share {policy.retrain_share:.0%}"
         return f"{moved:.1%} of the records new, changed or gone since training ({share})"
@@ -97,25 +101,20 @@ class Plan:
     mode: str  # full, incremental or off
     reason: str
     touched: set[str]  # incremental: the new and changed records
-    kept: pd.DataFrame  # incremental: the previous pairs between unchanged records (RAW_COLUMNS)
+    out: set[str] | None  # incremental: the records whose last pairs go (touched and gone); full: None
     records_new: int
     records_changed: int
     records_gone: int
 
 
 def plan(
-    prints: pd.Series,
     previous: Previous,
     model_version: str,
     policy: PersonMatchingPolicy,
     full_refresh: bool,
 ) -> Plan:
-    """Full or incremental scoring, and what an incremental one keeps and re-scores."""
-    before = previous.records.set_index("source_key")["fingerprint"]
-    known = lookup(_keys(prints), before)
-    new = set(prints.index[known.isna().to_numpy()])
-    changed = set(prints.index[(known.notna() & (known.to_numpy() != prints.to_numpy())).to_numpy()])
-    gone = set(before.index[~isin(pd.Series(before.index, dtype=object), prints.index).to_numpy()])
+    """Full or incremental scoring, and what an incremental one re-scores and drops."""
+    new, changed, gone = previous.known.new, previous.known.changed, previous.known.gone
     counts = dict(records_new=len(new), records_changed=len(changed), records_gone=len(gone))
     scoring = previous.scoring
     reason = (
@@ -133,14 +132,10 @@ def plan(
     )
     if reason:
         mode = "off" if not policy.enabled else "full"
-        return Plan(mode, reason, set(), empty_raw(), **counts)
+        return Plan(mode, reason, set(), None, **counts)
     touched = new | changed
-    out = touched | gone
-    pairs = previous.pairs
-    keep = ~(isin(pairs["source_key"], out) | isin(pairs["other_key"], out))
-    kept = pairs[keep.to_numpy()].reset_index(drop=True)
     why = f"{len(new):,} new, {len(changed):,} changed, {len(gone):,} gone records"
-    return Plan("incremental", why, touched, kept, **counts)
+    return Plan("incremental", why, touched, touched | gone, **counts)
 
 
 def touching(model: dict, records: pd.DataFrame, touched: set[str]) -> tuple[dict, pd.DataFrame]:
@@ -155,32 +150,3 @@ def touching(model: dict, records: pd.DataFrame, touched: set[str]) -> tuple[dic
     restricted = {**model, "blocking_rules_to_generate_predictions": rules}
     marked = records.assign(**{TOUCHED: isin(records["unique_id"], touched).to_numpy()})
     return restricted, marked
-
-
-def merged_pairs(kept: pd.DataFrame, fresh: pd.DataFrame) -> pd.DataFrame:
-    """The kept and the newly scored pairs, in key order (RAW_COLUMNS)."""
-    frames = [f for f in (kept, fresh) if len(f)]
-    if not frames:
-        return empty_raw()
-    out = pd.concat(frames, ignore_index=True)[RAW_COLUMNS]
-    return out.sort_values(["source_key", "other_key"], ignore_index=True)
-
-
-def record_state(prints: pd.Series, previous: Previous, trained_now: bool, frozen: bool) -> pd.DataFrame:
-    """person_match_scored_records for this build: the fingerprints, and the ones the model in use
-    was trained on (this build's when it trained; carried over when it reused the model)."""
-    if trained_now:
-        trained = prints.to_numpy()
-    elif frozen:
-        trained = [None] * len(prints)
-    else:
-        carried = lookup(_keys(prints), previous.records.set_index("source_key")["trained_fingerprint"])
-        trained = carried.astype(object).where(carried.notna(), None).to_numpy()
-    return pd.DataFrame(
-        {
-            "source_key": prints.index.astype(str),
-            "fingerprint": prints.to_numpy(),
-            "trained_fingerprint": trained,
-        },
-        dtype=object,
-    )

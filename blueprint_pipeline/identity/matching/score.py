@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
+import pyarrow.compute as pc
 
-from blueprint_pipeline.config.identity import PersonMatchingPolicy
 from blueprint_pipeline.identity.matching.model import COMPARISON_COLUMNS, linker, quiet
-from blueprint_pipeline.identity.tables import isin, lookup, typed
+from blueprint_pipeline.identity.tables import text_array, typed
 
 # Splink's scored pairs as they come, before the deterministic components and the decisions.
 RAW_COLUMNS = ["source_key", "other_key", "match_weight", "match_probability", "contributions"]
@@ -90,7 +90,7 @@ def _contributions_sql(columns: set[str], labels: dict[str, dict[int, str]], pri
 
 @dataclass(frozen=True)
 class Scored:
-    pairs: pd.DataFrame  # PAIR_COLUMNS: matches, review-band pairs and decided pairs
+    rows: int  # of int_identity_match_pairs (PAIR_COLUMNS): matches, review-band and decided pairs
     review: pd.DataFrame  # REVIEW_COLUMNS: the review band, undecided, strongest first
     stats: dict[str, int]
 
@@ -146,64 +146,20 @@ def scored_pairs(records: pd.DataFrame, model: dict, floor: float) -> pd.DataFra
     return typed(raw[RAW_COLUMNS], PAIR_TYPES)
 
 
-def score(
-    raw: pd.DataFrame,
-    records: pd.DataFrame,
-    components: pd.DataFrame,
-    model_version: str,
-    policy: PersonMatchingPolicy,
-    decisions: pd.DataFrame,
-    node_keys: set[str],
-    cause: str,
-) -> Scored:
-    """`raw`: scored_pairs() (this build's and the ones kept from the last); `records`:
-    prepare()'s frame; `components`: source_key -> component_key of the deterministic graph;
-    `decisions`: read_person_decisions().frame; `node_keys`: every node; `cause`: what the
-    model's pairs owe their outcome to this build (`records`, or `model <version>` when the
-    version is new to the clustering). Decided pairs' cause is `decision`."""
-    frame = (raw if policy.enabled else empty_raw()).astype({"source_key": object, "other_key": object})
-    scored = len(frame)
-    if len(frame):
-        component = components.set_index("source_key")["component_key"]
-        joined = lookup(frame["source_key"], component) == lookup(frame["other_key"], component)
-        frame = frame[~joined.to_numpy()].reset_index(drop=True)
-    already_joined = scored - len(frame)
-    pairs = frame.assign(
-        outcome=(frame["match_probability"] >= policy.merge_threshold).map({True: "match", False: "review"})
-    )
-    both_known = isin(decisions["source_key"], node_keys) & isin(decisions["other_key"], node_keys)
-    decided = decisions[both_known.to_numpy()]
-    stale = len(decisions) - len(decided)
-    pairs = pairs.merge(
-        decided[["source_key", "other_key", "decision", "decided_by"]],
-        on=["source_key", "other_key"],
-        how="outer",
-    )
-    is_decided = pairs["decision"].notna()
-    pairs["outcome"] = pairs["decision"].where(is_decided, pairs["outcome"])
-    pairs["model_version"] = model_version
-    pairs["cause"] = pd.Series(cause, index=pairs.index, dtype=object).where(~is_decided, "decision")
-    pairs = typed(pairs[PAIR_COLUMNS].sort_values(["source_key", "other_key"], ignore_index=True), PAIR_TYPES)
-    review = _review(pairs[pairs["outcome"] == "review"], records)
-    counts = pairs["outcome"].value_counts().to_dict()
-    stats = {
-        "pairs_scored": scored,
-        "pairs_already_one_person": already_joined,
-        "pairs_matched": int(counts.get("match", 0)),
-        "pairs_to_review": int(counts.get("review", 0)),
-        "pairs_decided_same": int(counts.get("same", 0)),
-        "pairs_decided_different": int(counts.get("different", 0)),
-        "decisions_matching_no_record": stale,
-    }
-    return Scored(pairs, review, stats)
+def review_of(band: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """The review band (undecided pairs between the floor and the merge threshold) with both
+    records' values beside the weights, strongest first. The values are found by position in
+    `records` (Arrow's hash table: an index over 1.76M keys cost more than the band itself)."""
+    keys = text_array(records["unique_id"])
+    values = records[list(SHOWN)].reset_index(drop=True)
 
+    def side(column: str, suffix: str) -> pd.DataFrame:
+        found = pc.index_in(text_array(band[column]), value_set=keys)
+        taken = values.iloc[pc.fill_null(found, 0).to_numpy()].set_axis(band.index)
+        valid = pd.Series(found.is_valid().to_numpy(zero_copy_only=False), index=band.index)
+        return taken.where(valid, axis=0).add_suffix(suffix)
 
-def _review(band: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
-    """The review band with both records' values beside the weights, strongest first."""
-    values = records.set_index("unique_id")[list(SHOWN)]
-    out = band[
-        ["source_key", "other_key", "match_weight", "match_probability", "contributions", "model_version"]
-    ]
-    out = out.join(values.add_suffix("_l"), on="source_key").join(values.add_suffix("_r"), on="other_key")
+    out = band[REVIEW_COLUMNS[:6]]
+    out = pd.concat([out, side("source_key", "_l"), side("other_key", "_r")], axis=1)
     out = out.sort_values(["match_probability", "source_key", "other_key"], ascending=[False, True, True])
     return typed(out[REVIEW_COLUMNS].reset_index(drop=True), PAIR_TYPES)
