@@ -83,7 +83,11 @@ def _empty_kept() -> pd.DataFrame:
 def _from_table(kept: pd.DataFrame) -> pd.DataFrame:
     """The warehouse's text as prepare's frame holds it: None for missing, forms as lists (one
     list per distinct text: a first name's forms are read, never changed)."""
-    out = kept.astype(object).where(kept.notna(), None)
+    # Text read back is already None where missing (Arrow and PostgreSQL alike): only a column
+    # read in another type is converted (where() over 1.76M records' text took 3 s).
+    out = kept.copy()
+    for column in [c for c in out.columns if not pd.api.types.is_object_dtype(out[c])]:
+        out[column] = out[column].astype(object).where(out[column].notna(), None)
     texts = out["first_name_forms"]
     forms = {t: t.split(LIST_SEPARATOR) for t in texts.dropna().unique()}
     out["first_name_forms"] = [forms[t] if t is not None else None for t in texts.tolist()]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from blueprint_pipeline.identity.matching.model import COMPARISON_COLUMNS, linker, quiet
@@ -150,16 +151,14 @@ def review_of(band: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
     """The review band (undecided pairs between the floor and the merge threshold) with both
     records' values beside the weights, strongest first. The values are found by position in
     `records` (Arrow's hash table: an index over 1.76M keys cost more than the band itself)."""
-    keys = text_array(records["unique_id"])
     values = records[list(SHOWN)].reset_index(drop=True)
-
-    def side(column: str, suffix: str) -> pd.DataFrame:
-        found = pc.index_in(text_array(band[column]), value_set=keys)
-        taken = values.iloc[pc.fill_null(found, 0).to_numpy()].set_axis(band.index)
-        valid = pd.Series(found.is_valid().to_numpy(zero_copy_only=False), index=band.index)
-        return taken.where(valid, axis=0).add_suffix(suffix)
-
+    both = pa.concat_arrays([text_array(band["source_key"]), text_array(band["other_key"])])
+    found = pc.index_in(both, value_set=text_array(records["unique_id"]))  # one hash table, not two
+    taken = values.iloc[pc.fill_null(found, 0).to_numpy()].reset_index(drop=True)
+    taken = taken.where(pd.Series(found.is_valid().to_numpy(zero_copy_only=False)), axis=0)
+    n = len(band)
+    sides = [taken.iloc[:n].add_suffix("_l"), taken.iloc[n:].add_suffix("_r")]
     out = band[REVIEW_COLUMNS[:6]]
-    out = pd.concat([out, side("source_key", "_l"), side("other_key", "_r")], axis=1)
+    out = pd.concat([out, *(side.set_axis(band.index) for side in sides)], axis=1)
     out = out.sort_values(["match_probability", "source_key", "other_key"], ascending=[False, True, True])
     return typed(out[REVIEW_COLUMNS].reset_index(drop=True), PAIR_TYPES)
