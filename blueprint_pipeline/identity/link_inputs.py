@@ -30,7 +30,8 @@ def _hashed(dialect: str) -> str:
     """Per person, a hash of $context and the person's clues, whatever order the rows come in.
     DuckDB: the count and the sum of each row's 64-bit hash (an ordered string_agg of 4M clues
     took 8 s at 1M persons, this 0.6 s); elsewhere the md5 of the rows in one order (fields
-    apart by \x1f, rows by \x1e: never in them). Only compared within one warehouse."""
+    apart by \x1f, rows by \x1e: never in them). Only compared within one warehouse (a DuckDB
+    release that hashes otherwise relinks every person once)."""
     if dialect == "duckdb":
         row = "hash(cast($context as varchar), source_key, method, value)"
         digest = f"cast(count(*) as varchar) || ':' || cast(sum({row}) as varchar)"
