@@ -193,7 +193,8 @@ def person_account_links(
                 "dagster/row_count": int(links_count),
                 "linked_persons": linked,
                 "summary/persons with an account": f"{linked:,} of {persons:,} ({share:.0%}); "
-                f"{reviews:,} candidate link(s) to review in person_account_review",
+                f"{reviews:,} candidate link(s) to review in person_account_review; linked this build: "
+                f"{mode}",
                 "linked_this_build": mode,
                 "linked_share": dg.MetadataValue.float(round(share, 4)),
                 **{f"primary_by_{m}": int(n) for m, n in methods.items()},

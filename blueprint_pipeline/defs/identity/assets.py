@@ -80,6 +80,8 @@ def person_registry(
             "dagster/row_count": int(rows),
             "persons": int(persons),
             "records_assigned": assigned,
+            "summary/person ids": f"{int(persons):,} persons; {assigned:,} record(s) assigned ids "
+            "this build, the others' persons unchanged",
             "persons_created": int(counts.get("created", 0)),
             "persons_merged": int(counts.get("merged", 0)),
             "persons_split": int(counts.get("split", 0)),

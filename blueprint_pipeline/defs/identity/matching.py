@@ -282,7 +282,8 @@ def person_matching(
         metadata={
             **published(warehouse, "person_match_review"),
             "dagster/row_count": len(scored.review),
-            "summary/person pairs to review": f"{len(scored.review):,} (model {model_version})",
+            "summary/person pairs to review": f"{len(scored.review):,} (model {model_version}; "
+            f"{chosen.mode} scoring: {chosen.reason}; {len(raw):,} pair(s) scored, {kept:,} kept)",
             "strongest pairs": dg.MetadataValue.md(_review_markdown(scored.review)),
             **facts.metadata(),
         },

@@ -31,9 +31,9 @@ def _keys(session: Session, sql: str) -> set[str]:
 def compare(session: Session, prints: pd.Series, against_kept: bool) -> Known:
     """How `prints` compare with the kept fingerprints (with none when not `against_kept`: a
     first build, or a state no scoring row vouches for)."""
-    upload(session, prints)
     if not (against_kept and session.table_exists(SCORED_RECORDS)):
         return Known(new=set(prints.index.astype(str)))
+    upload(session, prints)
     joined = f"{PRINTS} as p left join {SCORED_RECORDS} as s on s.source_key = p.source_key"
     moved, trained = session.fetchall(
         "select coalesce(sum(case when s.trained_fingerprint is null "
