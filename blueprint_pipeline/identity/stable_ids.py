@@ -119,7 +119,10 @@ def assign(
     keepers = counts.sort_values(["person_id", "size", "component_key"], ascending=[True, False, True])
     keepers = keepers.drop_duplicates("person_id")[["person_id", "component_key"]]
     # In each component, the oldest kept id survives; the other kept ids merge into it.
-    keepers["created"] = keepers["person_id"].map(created)
+    # (Mapping nothing onto creation times fails in pandas: a build of new records only has none.)
+    keepers["created"] = (
+        keepers["person_id"].map(created) if len(keepers) else pd.Series(dtype="datetime64[us]")
+    )
     keepers = keepers.sort_values(["component_key", "created", "person_id"])
     survivors = keepers.drop_duplicates("component_key").set_index("component_key")["person_id"]
     merged = keepers[~isin(keepers["person_id"], survivors.values).to_numpy()]

@@ -105,3 +105,23 @@ def test_a_new_id_held_by_another_person_is_not_given_again():
     given = new_ids(pd.Index(["k", "m"]), pd.Series([taken, "p1"]))
     assert given == {"k": new_person_id("k", {taken}), "m": new_person_id("m", set())}
     assert given["k"] != taken
+
+
+def test_a_build_of_new_records_only_creates_their_persons(warehouse):
+    """The registry holds a, b (p1); this build adds x and y as one new person, nothing else
+    changed: only {x, y} is assigned, a new id seeded by x, one `created` event."""
+    with warehouse.transaction() as session:
+        _tables(session)
+        session.execute("delete from person_registry where source_key <> 'a' and source_key <> 'b'")
+        session.execute("delete from int_identity_components")
+        for key, component in (("a", "a"), ("b", "a"), ("x", "x"), ("y", "x")):
+            session.execute("insert into int_identity_components values ($k, $c)", {"k": key, "c": component})
+        result, assigned = assign_changed(session, NOW)
+    assert assigned == 2
+    x_id = new_person_id("x", set())
+    assert dict(warehouse.fetchall("select source_key, person_id from person_registry")) == {
+        "a": "p1", "b": "p1", "x": x_id, "y": x_id,
+    }  # fmt: skip
+    assert [tuple(e) for e in result.events[["event", "person_id", "cause"]].values] == [
+        ("created", x_id, "records")
+    ]
