@@ -111,15 +111,7 @@ def write(session: Session, fresh: pd.DataFrame, rebuild: bool) -> None:
     if not rebuild:
         # read() cleaned every live record whose kept row did not match: their old rows go, and
         # the rows of records no longer live; every other kept row matched (no hashing again).
-        session.execute(f"drop table if exists {_NOW}")
-        session.execute(f"create temporary table {_NOW} (source_key varchar)")
-        if len(rows):
-            session.insert_from_local_query(
-                _NOW,
-                ["source_key"],
-                "select source_key from rows",
-                frames={"rows": rows},
-            )
+        session.temporary_table(_NOW, rows[["source_key"]])
         session.execute(
             f"delete from {CLEANED} as c where c.source_key in (select source_key from {_NOW}) "
             f"or not exists (select 1 from {_live()} and n.source_key = c.source_key)"

@@ -21,14 +21,6 @@ _COMPONENTS = "person_match__components"
 _DECIDED = "person_match__decided"
 
 
-def _temporary(session: Session, name: str, frame: pd.DataFrame) -> None:
-    session.execute(f"drop table if exists {name}")
-    columns = ", ".join(f"{c} varchar" for c in frame.columns)
-    session.execute(f"create temporary table {name} ({columns})")
-    if len(frame):
-        session.insert_from_local_query(name, list(frame.columns), "select * from f", frames={"f": frame})
-
-
 def keep(session: Session, fresh: pd.DataFrame, out: set[str] | None) -> int:
     """SCORED_PAIRS for this build, and how many of the last build's pairs it kept: replaced by
     `fresh` (RAW_COLUMNS) when `out` is None (a full scoring); else the pairs with a record in
@@ -36,7 +28,7 @@ def keep(session: Session, fresh: pd.DataFrame, out: set[str] | None) -> int:
     if out is None or not session.table_exists(SCORED_PAIRS):
         session.replace_table(SCORED_PAIRS, fresh[RAW_COLUMNS])
         return 0
-    _temporary(session, _GONE, pd.DataFrame({"source_key": sorted(out)}, dtype=object))
+    session.temporary_table(_GONE, pd.DataFrame({"source_key": sorted(out)}, dtype=object))
     session.execute(
         f"delete from {SCORED_PAIRS} where source_key in (select source_key from {_GONE}) "
         f"or other_key in (select source_key from {_GONE})"
@@ -69,8 +61,8 @@ def sort_out(
     keys = components["source_key"]
     known = isin(decisions["source_key"], keys) & isin(decisions["other_key"], keys)
     decided = decisions.loc[known.to_numpy(), ["source_key", "other_key", "decision", "decided_by"]]
-    _temporary(session, _COMPONENTS, components[["source_key", "component_key"]])
-    _temporary(session, _DECIDED, decided.astype(object))
+    session.temporary_table(_COMPONENTS, components[["source_key", "component_key"]])
+    session.temporary_table(_DECIDED, decided.astype(object))
     session.execute(f"drop table if exists {MATCH_PAIRS}")
     session.execute(
         f"""

@@ -17,11 +17,8 @@ _NEXT = "person_match__next_state"
 
 def upload(session: Session, prints: pd.Series) -> None:
     """`prints` (incremental.fingerprints()) into PRINTS, for this session's statements."""
-    session.execute(f"drop table if exists {PRINTS}")
-    session.execute(f"create temporary table {PRINTS} (source_key varchar, fingerprint varchar)")
     frame = pd.DataFrame({"source_key": prints.index.astype(str), "fingerprint": prints.to_numpy()})
-    if len(frame):
-        session.insert_from_local_query(PRINTS, list(frame.columns), "select * from f", frames={"f": frame})
+    session.temporary_table(PRINTS, frame.astype(object))
 
 
 def _keys(session: Session, sql: str) -> set[str]:
