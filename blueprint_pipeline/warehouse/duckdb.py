@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 from pydantic import PrivateAttr
 
 from blueprint_pipeline.core.errors import WarehouseError
@@ -82,7 +83,18 @@ class DuckDBSession(Session):
 
     def fetch_text_frame(self, sql: str, params: Params = None) -> pd.DataFrame:
         record(sql)
-        return self.con.sql(sql, params=used_params(sql, params)).to_arrow_table().to_pandas()
+        table = self.con.sql(sql, params=used_params(sql, params)).to_arrow_table()
+        # Text columns straight to object arrays (None for null): Arrow's to_pandas gives pandas'
+        # str dtype, and turning that into objects again cost 6 s for 1.76M records' cleaning.
+        return pd.DataFrame(
+            {
+                name: pd.Series(column.to_numpy(zero_copy_only=False), dtype=object, copy=False)
+                if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+                else column.to_pandas()
+                for name, column in zip(table.column_names, table.columns, strict=True)
+            },
+            copy=False,  # one block per column: consolidating 20 text columns cost 0.7 s
+        )
 
     def insert_from_local_query(
         self,

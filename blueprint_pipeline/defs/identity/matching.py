@@ -19,6 +19,7 @@ from blueprint_pipeline.identity.matching.incremental import (
     SCORED_PAIRS,
     SCORED_RECORDS,
     SCORING,
+    TOUCHED,
     Plan,
     Previous,
     fingerprints,
@@ -28,6 +29,7 @@ from blueprint_pipeline.identity.matching.incremental import (
     training_key,
 )
 from blueprint_pipeline.identity.matching.model import read_model_file, train, version
+from blueprint_pipeline.identity.matching.neighbourhood import neighbourhood, term_frequencies
 from blueprint_pipeline.identity.matching.prepare import clean_records, cleaning_key, finish
 from blueprint_pipeline.identity.matching.score import empty_raw, scored_pairs
 from blueprint_pipeline.identity.stable_ids import RECORDS
@@ -99,7 +101,8 @@ def _scored(records: pd.DataFrame, model: dict, floor: float, chosen: Plan) -> p
     if chosen.mode == "full":
         return scored_pairs(records, model, floor)
     restricted, marked = touching(model, records, chosen.touched)
-    return scored_pairs(marked, restricted, floor)
+    near = neighbourhood(marked, model, TOUCHED).to_numpy()
+    return scored_pairs(marked[near], restricted, floor, term_frequencies(records, model))
 
 
 def _record_version(session: Session, row: pd.DataFrame) -> bool:

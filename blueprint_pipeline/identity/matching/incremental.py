@@ -141,8 +141,9 @@ def plan(
 def touching(model: dict, records: pd.DataFrame, touched: set[str]) -> tuple[dict, pd.DataFrame]:
     """The model with each blocking rule restricted to pairs with a touched record, and the
     records marked. Each rule becomes two, one per side, so that DuckDB filters the touched side
-    before the join (10k new records against 1M are joined, not 1M against 1M); the pairs, their
-    comparisons and the term frequencies (computed over every record) are the full scoring's."""
+    before the join (10k new records against 1M are joined, not 1M against 1M); the pairs and
+    their comparisons are the full scoring's. Splink is then given only the records these rules
+    can pair, with every record's term frequencies (neighbourhood.py)."""
     rules = []
     for rule in model["blocking_rules_to_generate_predictions"]:
         sql = rule["blocking_rule"] if isinstance(rule, dict) else rule

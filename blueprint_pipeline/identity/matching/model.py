@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator
@@ -298,13 +299,21 @@ def quiet():
 
 
 def linker(
-    records: pd.DataFrame, model: dict | SettingsCreator, connection: duckdb.DuckDBPyConnection | None = None
+    records: pd.DataFrame,
+    model: dict | SettingsCreator,
+    connection: duckdb.DuckDBPyConnection | None = None,
+    term_frequencies: dict[str, pa.Table] | None = None,
 ) -> Linker:
     """A Linker over `records` in a new in-memory DuckDB (never the warehouse: docs/decisions.md),
-    or in `connection`, such a DuckDB the caller reads Splink's tables from."""
+    or in `connection`, such a DuckDB the caller reads Splink's tables from; `term_frequencies`:
+    per column, a lookup table Splink uses instead of counting `records` (neighbourhood.py)."""
     api = DuckDBAPI(connection or duckdb.connect())
     table = api.register(records, table_name="person_records")
-    return Linker(table, model, log_level=None)  # None: Splink adds no log handler of its own
+    found = Linker(table, model, log_level=None)  # None: Splink adds no log handler of its own
+    for column, lookup in (term_frequencies or {}).items():
+        registered = api.register(lookup, table_name=f"person_tf_{column}")
+        found.table_management.register_term_frequency_lookup(registered, column)
+    return found
 
 
 def significant(value: float) -> float:

@@ -115,9 +115,12 @@ def empty_raw() -> pd.DataFrame:
     return typed(pd.DataFrame(columns=RAW_COLUMNS), PAIR_TYPES)
 
 
-def scored_pairs(records: pd.DataFrame, model: dict, floor: float) -> pd.DataFrame:
+def scored_pairs(
+    records: pd.DataFrame, model: dict, floor: float, term_frequencies: dict[str, pa.Table] | None = None
+) -> pd.DataFrame:
     """Splink's pairs of `records` at or above `floor` (RAW_COLUMNS), with each comparison's
-    contribution, in key order. The pairs stay in Splink's DuckDB until they are these columns."""
+    contribution, in key order; `term_frequencies`: lookups of more records than these
+    (neighbourhood.py). The pairs stay in Splink's DuckDB until they are these columns."""
     if len(records) < 2:
         return empty_raw()
     p = model["probability_two_random_records_match"]
@@ -125,7 +128,9 @@ def scored_pairs(records: pd.DataFrame, model: dict, floor: float) -> pd.DataFra
     connection = duckdb.connect()
     try:
         with quiet():
-            found = linker(records, model, connection).inference.predict(threshold_match_probability=floor)
+            found = linker(records, model, connection, term_frequencies).inference.predict(
+                threshold_match_probability=floor
+            )
         table = found.physical_name
         columns = {c[0] for c in connection.execute(f"select * from {table} limit 0").description}
         raw = connection.execute(

@@ -1,0 +1,88 @@
+"""An incremental scoring hands Splink only the touched records and the records a restricted
+blocking rule can pair them with (neighbourhood.py), with every record's term frequencies; the
+pairs and weights are those of scoring against every record. Worked by hand on six records, Ann
+Lee (apex.com, Apex, phone ...0001) touched:
+
+- annlee77@gmail.com, Ann Lee, no firm: the same email letters `annlee` (letters rule) -> near;
+- Bob Stone, phone ...0001 (phone rule) -> near;
+- Amy Lee, amy.lee@apex.com: last name, first initial and work domain (and the firm's keys) -> near;
+- Lee Ann, Globex, no email: his full name is her name turned round (the swapped-names rule, her
+  reversed key against his full-name key: the other orientation of the rule) -> near;
+- Zed Quinn at Initech: nothing shared -> not handed over, yet counted in the term frequencies
+  (Ann Lee's full name is 2 of the 6 named records, not 2 of the 5 near ones).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from blueprint_pipeline.identity.matching.incremental import TOUCHED, touching
+from blueprint_pipeline.identity.matching.neighbourhood import neighbourhood, term_frequencies
+from blueprint_pipeline.identity.matching.prepare import prepare
+from blueprint_pipeline.identity.matching.score import scored_pairs
+from blueprint_pipeline_tests.identity.test_match_levels import _model
+
+ANN = {"source_key": "t1", "first_name": "Ann", "last_name": "Lee", "email": "ann.lee@apex.com",
+       "company": "Apex", "phone": "+1 415 555 0001"}  # fmt: skip
+NODES = [
+    ANN,
+    {"source_key": "letters", "first_name": "Ann", "last_name": "Lee", "email": "annlee77@gmail.com"},
+    {"source_key": "phone", "first_name": "Bob", "last_name": "Stone", "phone": "+1 415 555 0001"},
+    {
+        "source_key": "domain",
+        "first_name": "Amy",
+        "last_name": "Lee",
+        "email": "amy.lee@apex.com",
+        "company": "Apex",
+    },  # fmt: skip
+    {"source_key": "swapped", "first_name": "Lee", "last_name": "Ann", "company": "Globex"},
+    {
+        "source_key": "far",
+        "first_name": "Zed",
+        "last_name": "Quinn",
+        "email": "zq@initech.org",
+        "company": "Initech",
+        "phone": "+1 212 555 0199",
+    },  # fmt: skip
+]
+
+
+def _records() -> pd.DataFrame:
+    return prepare(pd.DataFrame(NODES), countries={}, personal_domains={"gmail.com"})
+
+
+def test_the_neighbourhood_is_the_touched_records_and_their_possible_partners():
+    model = _model()
+    restricted, marked = touching(model, _records(), {"t1"})
+    near = neighbourhood(marked, model, TOUCHED)
+    assert set(marked.loc[near.to_numpy(), "unique_id"]) == {"t1", "letters", "phone", "domain", "swapped"}
+
+
+def test_no_touched_record_means_no_neighbourhood():
+    _, marked = touching(_model(), _records(), set())
+    assert not neighbourhood(marked, _model(), TOUCHED).any()
+
+
+def test_term_frequencies_count_every_record():
+    found = term_frequencies(_records(), _model())
+    assert set(found) == {"full_name"}
+    table = found["full_name"]
+    tf = dict(
+        zip(table.column("full_name").to_pylist(), table.column("tf_full_name").to_pylist(), strict=True)
+    )
+    assert tf["ann lee"] == 2 / 6 and tf["zed quinn"] == 1 / 6
+
+
+def test_scoring_the_neighbourhood_gives_the_pairs_of_scoring_everyone():
+    model = _model()
+    records = _records()
+    restricted, marked = touching(model, records, {"t1"})
+    everyone = scored_pairs(marked, restricted, floor=0.0)
+    near = marked[neighbourhood(marked, model, TOUCHED).to_numpy()]
+    handed = scored_pairs(near, restricted, 0.0, term_frequencies(records, model))
+    pd.testing.assert_frame_equal(handed, everyone)
+    assert {(p.source_key, p.other_key) for p in everyone.itertuples()} >= {("letters", "t1")}
+    # Without every record's term frequencies Splink counts the near ones only: Ann Lee's exact
+    # name weighs otherwise (2 of 5 names, not 2 of 6).
+    alone = scored_pairs(near, restricted, 0.0)
+    assert not alone["contributions"].equals(everyone["contributions"])
