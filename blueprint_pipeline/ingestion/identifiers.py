@@ -37,8 +37,8 @@ def id_kind(table: str, column: str) -> str | None:
         return "email"
     if column in ("person_id", "other_person_id") or (table == "activation_members" and column == "key"):
         return "person"
-    if column in ("source_key", "other_key"):
-        return "source_key"
+    if column in ("source_key", "other_key") or (table == "person_match_records" and column == "unique_id"):
+        return "source_key"  # person matching's records carry Splink's name for the key
     system = next((s for s in SYSTEMS.values() if table.startswith((f"raw_{s}__", f"stg_{s}__"))), None)
     person_objects = {"raw_salesforce__contact", "raw_salesforce__lead", "raw_marketo__leads"}
     if column in ("sfdc_contact_id", "sfdc_lead_id"):

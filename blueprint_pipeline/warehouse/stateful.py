@@ -281,6 +281,8 @@ TABLES: dict[str, Stateful] = {
              "city", "country", "title", "title_job", "cleaned_hash"), T)},
     ),
     "person_match_scored_pairs": Stateful(),
+    # Each live record as matching compares it, rebuilt by each build (identity/matching/records.py).
+    "person_match_records": Stateful(),
     # Per person, a hash of what its account links read, so a build links only the persons whose
     # clues changed (identity/link_inputs.py).
     "person_account_link_inputs": Stateful({"person_id": T, "inputs_hash": T}),
@@ -380,6 +382,7 @@ WRITERS: dict[str, str] = {
             "person_match_scored_pairs",
             "person_match_scoring",
             "person_match_cleaned_records",
+            "person_match_records",
         ),
         "person_match_models",
     ),

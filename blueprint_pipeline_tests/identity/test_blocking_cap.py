@@ -19,7 +19,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from blueprint_pipeline.identity.matching.blocking import capped, refined
 from blueprint_pipeline.identity.matching.prepare import prepare
 from blueprint_pipeline.identity.matching.score import predict
 from blueprint_pipeline_tests.identity.test_match_levels import _model
@@ -56,12 +55,6 @@ def test_a_name_over_the_cap_blocks_only_with_a_second_key(cap, expected):
     assert _pairs(cap) == expected
 
 
-def test_capped_keeps_a_value_held_by_at_most_the_cap():
-    key = pd.Series(["x", "x", "y", None, "x"], dtype=object)
-    assert capped(key, 3).tolist() == ["x", "x", "y", None, "x"]
-    assert capped(key, 2).tolist() == [None, None, "y", None, None]
-
-
 # The firm blocks are refined, not dropped: five records, the firm and three letters of the first
 # name, refined by the last name's initial where the pair is held by more than the cap.
 #   r1 Ann Lee, r2 Ann Lim, r3 Anna Kay, r4 Bob Lee at Acme; r5 Ann Lee at Beta
@@ -91,10 +84,3 @@ def test_a_firm_block_over_the_cap_is_refined_by_the_other_name(cap, expected):
     )
     records = prepare(nodes, countries={}, personal_domains=set(), max_block_records=cap)
     assert records["company_first_key"].tolist() == expected
-
-
-def test_refined_takes_the_fine_key_only_where_the_coarse_one_is_too_common():
-    coarse = pd.Series(["a", "a", "a", "b", None], dtype=object)
-    fine = pd.Series(["a|1", "a|1", "a|2", "b|1", None], dtype=object)
-    assert refined(coarse, fine, 3).tolist() == ["a", "a", "a", "b", None]
-    assert refined(coarse, fine, 2).tolist() == ["a|1", "a|1", "a|2", "b", None]

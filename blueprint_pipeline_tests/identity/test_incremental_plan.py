@@ -42,8 +42,14 @@ def previous_of(warehouse, trained_on: pd.DataFrame, now: pd.DataFrame, version:
         "trained_with": training_key(POLICY),
     }
     with warehouse.session() as session:
-        state.write(session, fingerprints(trained_on), trained_now=True, frozen=False, carried=False)
-        known = state.compare(session, fingerprints(now), against_kept=True)
+        state.write(
+            session,
+            state.upload(session, fingerprints(trained_on)),
+            trained_now=True,
+            frozen=False,
+            carried=False,
+        )
+        known = state.compare(session, state.upload(session, fingerprints(now)), against_kept=True)
     return Previous(known, scoring, model={"trained": True}, model_records=len(trained_on))
 
 
@@ -71,7 +77,7 @@ def test_an_incremental_plan_rescores_pairs_of_new_changed_and_gone_records(ware
     now = records(b={"email": "b2@x.com"}, e={"first_name": "Eve", "last_name": "Lee", "email": "e@x.com"})
     now = now[now["unique_id"] != "d"]
     last = previous_of(warehouse, records(), now)
-    chosen = plan(last, "v1", POLICY, full_refresh=False)
+    chosen = plan(last, "v1", POLICY, full_refresh=False, live=len(now))
     assert (chosen.mode, chosen.touched, chosen.out) == ("incremental", {"b", "e"}, {"b", "d", "e"})
     assert (chosen.records_new, chosen.records_changed, chosen.records_gone) == (1, 1, 1)
     with warehouse.transaction() as session:
@@ -79,8 +85,11 @@ def test_an_incremental_plan_rescores_pairs_of_new_changed_and_gone_records(ware
         assert pairs.keep(session, raw_pairs([("b", "e")]), chosen.out) == 1
     found = warehouse.fetchall(f"select source_key, other_key from {SCORED_PAIRS} order by 1, 2")
     assert [tuple(r) for r in found] == [("a", "c"), ("b", "e")]
-    assert plan(last, "v2", POLICY, False).reason == "model v1 -> v2"
-    assert plan(last, "v1", POLICY, True).out is None
+    assert plan(last, "v2", POLICY, False, len(now)).reason == "model v1 -> v2"
+    assert plan(last, "v1", POLICY, True, len(now)).out is None
+    # 2 of 4 records touched is half: still incremental; 2 of 3, most: one full scoring.
+    assert plan(last, "v1", POLICY, False, live=3).reason == "2 of 3 records new or changed"
+    assert plan(last, "v1", POLICY, False, live=3).mode == "full"
 
 
 def test_the_model_is_retrained_past_the_retrain_share(warehouse):
@@ -115,8 +124,8 @@ def test_the_kept_state_carries_the_trained_fingerprints(warehouse):
         (False, True, dict.fromkeys(after.index)),
     ):
         with warehouse.session() as session:
-            state.write(session, before, trained_now=True, frozen=False, carried=False)
-            state.write(session, after, trained_now, frozen, carried=True)
+            state.write(session, state.upload(session, before), trained_now=True, frozen=False, carried=False)
+            state.write(session, state.upload(session, after), trained_now, frozen, carried=True)
         rows = {k: (f, t) for k, f, t in warehouse.fetchall(read)}
         assert {k: f for k, (f, _) in rows.items()} == dict(after)
         assert {k: t for k, (_, t) in rows.items()} == {k: expected[k] for k in after.index}

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from blueprint_pipeline.identity.matching.incremental import TOUCHED, touching
-from blueprint_pipeline.identity.matching.neighbourhood import neighbourhood, term_frequencies
-from blueprint_pipeline.identity.matching.prepare import prepare
+from blueprint_pipeline.identity.matching import records
+from blueprint_pipeline.identity.matching.incremental import TOUCHED, restricted
+from blueprint_pipeline.identity.matching.prepare import forms_text, prepare
 from blueprint_pipeline.identity.matching.score import scored_pairs
 from blueprint_pipeline_tests.identity.test_match_levels import _model
 
@@ -51,38 +51,49 @@ def _records() -> pd.DataFrame:
     return prepare(pd.DataFrame(NODES), countries={}, personal_domains={"gmail.com"})
 
 
-def test_the_neighbourhood_is_the_touched_records_and_their_possible_partners():
-    model = _model()
-    restricted, marked = touching(model, _records(), {"t1"})
-    near = neighbourhood(marked, model, TOUCHED)
-    assert set(marked.loc[near.to_numpy(), "unique_id"]) == {"t1", "letters", "phone", "domain", "swapped"}
+def _kept(warehouse) -> pd.DataFrame:
+    """The records as the warehouse holds them (person_match_records), and prepare()'s frame."""
+    frame = _records()
+    with warehouse.transaction() as session:
+        session.replace_table(
+            records.RECORDS, frame.assign(first_name_forms=forms_text(frame["first_name_forms"]))
+        )
+    return frame
 
 
-def test_no_touched_record_means_no_neighbourhood():
-    _, marked = touching(_model(), _records(), set())
-    assert not neighbourhood(marked, _model(), TOUCHED).any()
+def _near(warehouse, touched: set[str]) -> pd.DataFrame:
+    with warehouse.session() as session:
+        return records.read_near(session, _model(), touched)
 
 
-def test_term_frequencies_count_every_record():
-    found = term_frequencies(_records(), _model())
+def test_the_neighbourhood_is_the_touched_records_and_their_possible_partners(warehouse):
+    _kept(warehouse)
+    near = _near(warehouse, {"t1"})
+    assert near["unique_id"].tolist() == ["domain", "letters", "phone", "swapped", "t1"]  # key order
+    assert near[TOUCHED].tolist() == [False, False, False, False, True]
+    assert _near(warehouse, set()).empty
+
+
+def test_term_frequencies_count_every_record(warehouse):
+    _kept(warehouse)
+    with warehouse.session() as session:
+        found = records.term_frequencies(session, _model())
     assert set(found) == {"full_name"}
-    table = found["full_name"]
-    tf = dict(
-        zip(table.column("full_name").to_pylist(), table.column("tf_full_name").to_pylist(), strict=True)
-    )
+    tf = dict(zip(found["full_name"]["full_name"], found["full_name"]["tf_full_name"], strict=True))
     assert tf["ann lee"] == 2 / 6 and tf["zed quinn"] == 1 / 6
 
 
-def test_scoring_the_neighbourhood_gives_the_pairs_of_scoring_everyone():
+def test_scoring_the_neighbourhood_gives_the_pairs_of_scoring_everyone(warehouse):
     model = _model()
-    records = _records()
-    restricted, marked = touching(model, records, {"t1"})
-    everyone = scored_pairs(marked, restricted, floor=0.0)
-    near = marked[neighbourhood(marked, model, TOUCHED).to_numpy()]
-    handed = scored_pairs(near, restricted, 0.0, term_frequencies(records, model))
-    pd.testing.assert_frame_equal(handed, everyone)
-    assert {(p.source_key, p.other_key) for p in everyone.itertuples()} >= {("letters", "t1")}
+    everyone = _kept(warehouse).assign(**{TOUCHED: lambda f: f["unique_id"] == "t1"})
+    expected = scored_pairs(everyone, restricted(model), floor=0.0)
+    near = _near(warehouse, {"t1"})
+    with warehouse.session() as session:
+        frequencies = records.term_frequencies(session, model)
+    handed = scored_pairs(near, restricted(model), 0.0, frequencies)
+    pd.testing.assert_frame_equal(handed, expected)
+    assert {(p.source_key, p.other_key) for p in expected.itertuples()} >= {("letters", "t1")}
     # Without every record's term frequencies Splink counts the near ones only: Ann Lee's exact
     # name weighs otherwise (2 of 5 names, not 2 of 6).
-    alone = scored_pairs(near, restricted, 0.0)
-    assert not alone["contributions"].equals(everyone["contributions"])
+    alone = scored_pairs(near, restricted(model), 0.0)
+    assert not alone["contributions"].equals(expected["contributions"])

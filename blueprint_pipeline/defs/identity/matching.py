@@ -5,6 +5,7 @@ alike, and only the scored pairs are written back (docs/decisions.md). A build s
 only the pairs touching new or changed records unless the model changed (incremental.py)."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import dagster as dg
@@ -13,24 +14,21 @@ import pandas as pd
 from blueprint_pipeline.core.atomic_files import replace_file
 from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.identity.graph import components
-from blueprint_pipeline.identity.matching import cleaned, pairs, state
+from blueprint_pipeline.identity.matching import cleaned, pairs, records, state
 from blueprint_pipeline.identity.matching.decisions import person_decisions_for
 from blueprint_pipeline.identity.matching.incremental import (
     SCORED_PAIRS,
     SCORED_RECORDS,
     SCORING,
-    TOUCHED,
     Plan,
     Previous,
-    fingerprints,
     plan,
+    restricted,
     reusable,
-    touching,
     training_key,
 )
 from blueprint_pipeline.identity.matching.model import read_model_file, train, version
-from blueprint_pipeline.identity.matching.neighbourhood import neighbourhood, term_frequencies
-from blueprint_pipeline.identity.matching.prepare import clean_records, cleaning_key, finish
+from blueprint_pipeline.identity.matching.prepare import clean_records, cleaning_key
 from blueprint_pipeline.identity.matching.score import empty_raw, scored_pairs
 from blueprint_pipeline.identity.stable_ids import RECORDS
 from blueprint_pipeline.resources import BlueprintConfigResource, models_dir
@@ -49,9 +47,10 @@ class ChosenModel:
     trained_now: bool
 
 
-def _model(loaded, records: pd.DataFrame, previous: Previous, full_refresh: bool):
+def _model(loaded, everyone: Callable[[], pd.DataFrame], previous: Previous, full_refresh: bool):
     """The frozen model file when the config names one; else the last trained model while the
-    records have not drifted from it (incremental.reusable); else a model trained on these records."""
+    records have not drifted from it (incremental.reusable); else a model trained on every record
+    (`everyone` reads them)."""
     policy = loaded.config.identity.person_matching
     if policy.model_file:
         path = loaded.user_file(policy.model_file)
@@ -61,8 +60,22 @@ def _model(loaded, records: pd.DataFrame, previous: Previous, full_refresh: bool
     if not why:
         kept = previous.model
         return ChosenModel(kept, version(kept), "reused", "", False)
-    trained = train(records, policy.seed, policy.max_pairs_for_u)
+    trained = train(everyone(), policy.seed, policy.max_pairs_for_u)
     return ChosenModel(trained.model, trained.version, "trained", f"trained ({why}); {trained.notes}", True)
+
+
+def _reader(warehouse: Warehouse) -> Callable[[], pd.DataFrame]:
+    """Reads every compared record once, when first asked (training and a full scoring need them;
+    an incremental scoring does not)."""
+    read: list[pd.DataFrame] = []
+
+    def everyone() -> pd.DataFrame:
+        if not read:
+            with warehouse.session() as session:
+                read.append(records.read_all(session))
+        return read[0]
+
+    return everyone
 
 
 def _previous(session: Session) -> Previous:
@@ -93,16 +106,20 @@ def _last_model_version(session: Session, previous: Previous) -> str | None:
     return None
 
 
-def _scored(records: pd.DataFrame, model: dict, floor: float, chosen: Plan) -> pd.DataFrame:
+def _scored(
+    warehouse: Warehouse, everyone: Callable[[], pd.DataFrame], model: dict, floor: float, chosen: Plan
+) -> pd.DataFrame:
     """The raw pairs this build scores: all of them (full), those touching a new or changed record
-    (incremental: the others are kept in the warehouse, pairs.keep), none when matching is off."""
+    (incremental: the others are kept in the warehouse, pairs.keep), none when matching is off.
+    An incremental scoring reads only the touched records' neighbourhood (neighbourhood.py)."""
     if chosen.mode == "off" or (chosen.mode == "incremental" and not chosen.touched):
         return empty_raw()
     if chosen.mode == "full":
-        return scored_pairs(records, model, floor)
-    restricted, marked = touching(model, records, chosen.touched)
-    near = neighbourhood(marked, model, TOUCHED).to_numpy()
-    return scored_pairs(marked[near], restricted, floor, term_frequencies(records, model))
+        return scored_pairs(everyone(), model, floor)
+    with warehouse.session() as session:
+        near = records.read_near(session, model, chosen.touched)
+        frequencies = records.term_frequencies(session, model)
+    return scored_pairs(near, restricted(model), floor, frequencies)
 
 
 def _record_version(session: Session, row: pd.DataFrame) -> bool:
@@ -176,27 +193,27 @@ def person_matching(
         countries = dict(session.fetchall("select alias, country from country_names"))
         cleaning = cleaning_key(countries)
         rebuild = cleaned.rebuilt(session, facts.full_refresh)
-        kept, to_clean = cleaned.read(session, cleaning, rebuild)
+        to_clean = cleaned.to_clean(session, cleaning, rebuild)
         keys = session.fetch_df("select source_key from int_identity_nodes")["source_key"]
         edges = session.fetch_df("select source_key, other_key from int_identity_edges")
-        personal = set(session.fetch_df("select domain from identity_personal_domains")["domain"])
-        shared = frozenset(session.fetch_df("select email from identity_shared_mailboxes")["email"])
         previous = _previous(session)
         last_version = _last_model_version(session, previous)
     fresh = clean_records(to_clean, countries).assign(input_hash=to_clean["input_hash"].to_numpy())
-    both = pd.concat([f for f in (kept, fresh) if len(f)] or [fresh], ignore_index=True)
-    records = finish(both, personal, shared, policy.max_block_records)
-    prints = fingerprints(records)
-    with warehouse.session() as session:
-        known = state.compare(session, prints, against_kept=previous.scoring is not None)
+    # The kept cleaning takes this build's records first (a cache: a build that fails later
+    # leaves it right for the next), then the warehouse builds what is compared from it.
+    with warehouse.transaction() as session:
+        cleaned.write(session, fresh, rebuild)
+        live = records.build(session, policy.max_block_records)
+        known = state.compare(session, records.RECORDS, against_kept=previous.scoring is not None)
     previous = replace(previous, known=known)
-    chosen_model = _model(loaded, records, previous, facts.full_refresh)
+    everyone = _reader(warehouse)
+    chosen_model = _model(loaded, everyone, previous, facts.full_refresh)
     model, model_version, origin = chosen_model.model, chosen_model.version, chosen_model.origin
     notes = chosen_model.notes.strip("; ")
     path = models_dir() / f"person-match-{model_version}.json"
     replace_file(path, json.dumps(model, indent=2, sort_keys=True).encode())
-    chosen = plan(previous, model_version, policy, facts.full_refresh)
-    raw = _scored(records, model, policy.review_floor, chosen)
+    chosen = plan(previous, model_version, policy, facts.full_refresh, live)
+    raw = _scored(warehouse, everyone, model, policy.review_floor, chosen)
     # The model's pairs owe their outcome to the model when its version is new to the clustering.
     cause = f"model {model_version}" if last_version not in (None, model_version) else RECORDS
     deterministic = components(keys, edges)
@@ -206,7 +223,7 @@ def person_matching(
                 "version": model_version,
                 "trained_at": pd.Timestamp(facts.as_of),
                 "origin": origin,
-                "records": len(records),
+                "records": live,
                 "path": path.name,  # in the models folder: a name, so the row depends on the data only
                 "model": json.dumps(model, sort_keys=True),
                 "notes": notes,
@@ -223,7 +240,7 @@ def person_matching(
                 "mode": chosen.mode,
                 "reason": chosen.reason,
                 "scored_at": pd.Timestamp(facts.as_of),
-                "records": len(records),
+                "records": live,
                 "records_new": chosen.records_new,
                 "records_changed": chosen.records_changed,
                 "records_gone": chosen.records_gone,
@@ -237,12 +254,11 @@ def person_matching(
         kept = pairs.keep(session, raw, chosen.out)
         scoring["pairs_kept"] = kept
         scored = pairs.sort_out(
-            session, records, deterministic, model_version, policy, decisions.frame, cause
+            session, records.RECORDS, deterministic, model_version, policy, decisions.frame, cause
         )
         session.replace_table("person_match_review", scored.review)
         frozen, carried = bool(policy.model_file), previous.scoring is not None
-        state.write(session, prints, chosen_model.trained_now, frozen, carried)
-        cleaned.write(session, fresh, rebuild)
+        state.write(session, records.RECORDS, chosen_model.trained_now, frozen, carried)
         # A build that found nothing new keeps the last scoring's row: a re-run changes no table.
         unchanged = chosen.mode == "incremental" and not (
             chosen.records_new or chosen.records_changed or chosen.records_gone
@@ -257,7 +273,7 @@ def person_matching(
             "version": model_version,
             "new_version": new_version,
             "origin": origin,
-            "records": len(records),
+            "records": live,
             "records_cleaned": len(fresh),
             "scoring": f"{chosen.mode}: {chosen.reason}",
             "notes": notes or "(none)",

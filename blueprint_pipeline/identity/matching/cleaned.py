@@ -1,5 +1,5 @@
 """Cleaned records kept between builds (docs/identity.md#incremental-matching): a build cleans only
-the live records that are new or whose fields changed, and reads the others' cleaning from
+the live records that are new or whose fields changed, and keeps every live record's cleaning in
 `person_match_cleaned_records`, which the person-matching step rewrites for the changed ones.
 
 Each kept row carries `input_hash`: the md5 of the record's raw fields (as int_identity_nodes holds
@@ -7,7 +7,7 @@ them) and of the cleaning key, which names everything else the cleaning reads: t
 `country_names` and the code and package versions that clean (names, nicknames, phones, company
 names, titles). A changed field, a new country alias or a new release therefore cleans the
 record again; what depends on other records (shared mailboxes, personal domains, the blocking
-keys) is applied after, to every record, by prepare.finish(). The hash is computed by the
+keys) is applied after, to every record, by SQL in the warehouse (records.py). The hash is computed by the
 warehouse (both engines' md5 of the same text), so unchanged records never leave it as raw fields.
 """
 
@@ -16,12 +16,12 @@ from __future__ import annotations
 import pandas as pd
 
 from blueprint_pipeline.identity.matching import prepare
-from blueprint_pipeline.identity.matching.prepare import FIELDS, LIST_SEPARATOR
+from blueprint_pipeline.identity.matching.prepare import FIELDS
 from blueprint_pipeline.warehouse import Session
 from blueprint_pipeline.warehouse.stateful import TABLES, create
 
 CLEANED = "person_match_cleaned_records"
-KEPT = ["input_hash", *prepare.CLEANED_COLUMNS, "cleaned_hash"]  # the columns read back
+KEPT = ["input_hash", *prepare.CLEANED_COLUMNS, "cleaned_hash"]  # the columns kept
 _NOW = "person_match__cleaned_now"  # a temporary table: the keys cleaned in this build
 
 
@@ -49,49 +49,20 @@ def _live(alias: str = "n") -> str:
     return f"int_identity_nodes as {alias} where {alias}.is_live"
 
 
-def read(session: Session, key: str, rebuild: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(kept, to_clean): the kept cleaning of the live records whose fields and key are
-    unchanged (unique_id and KEPT, forms as lists), and the raw fields and input hash of the
-    others (FIELDS, input_hash); every record is to clean when `rebuild` (rebuilt()). One pass:
-    each record is hashed once and joined to its kept row, if any."""
-    params = {"cleaning_key": key}
+def to_clean(session: Session, key: str, rebuild: bool) -> pd.DataFrame:
+    """The raw fields and input hash (FIELDS, input_hash) of the live records to clean: those
+    with no kept row of the same input hash, or every one when `rebuild` (rebuilt()). The kept
+    cleaning of the others stays in the warehouse (records.py reads it there)."""
     hashed = f"select n.*, {_input_hash('n')} as input_hash from {_live()}"
-    if rebuild:
-        to_clean = session.fetch_text_frame(
-            f"select {', '.join(FIELDS)}, input_hash from ({hashed}) as n", params
-        )
-        return _empty_kept(), to_clean
-    raw = ", ".join(f"case when c.source_key is null then n.{f} end as raw_{f}" for f in FIELDS[1:])
-    kept_columns = ", ".join(f"c.{c}" for c in KEPT[1:])
-    both = session.fetch_text_frame(
-        f"select n.source_key, n.input_hash, c.source_key is not null as is_kept, {raw}, {kept_columns} "
-        f"from ({hashed}) as n left join {CLEANED} as c "
-        "on c.source_key = n.source_key and c.input_hash = n.input_hash",
-        params,
+    unmatched = (
+        ""
+        if rebuild
+        else f" where not exists (select 1 from {CLEANED} as c "
+        "where c.source_key = n.source_key and c.input_hash = n.input_hash)"
     )
-    is_kept = both["is_kept"].to_numpy(dtype=bool)
-    kept = both.loc[is_kept, ["source_key", *KEPT]]
-    to_clean = both.loc[~is_kept, ["source_key", *(f"raw_{f}" for f in FIELDS[1:]), "input_hash"]]
-    to_clean = to_clean.rename(columns=lambda c: c.removeprefix("raw_")).reset_index(drop=True)
-    return _from_table(kept.rename(columns={"source_key": "unique_id"}).reset_index(drop=True)), to_clean
-
-
-def _empty_kept() -> pd.DataFrame:
-    return pd.DataFrame(columns=["unique_id", *KEPT], dtype=object)
-
-
-def _from_table(kept: pd.DataFrame) -> pd.DataFrame:
-    """The warehouse's text as prepare's frame holds it: None for missing, forms as lists (one
-    list per distinct text: a first name's forms are read, never changed)."""
-    # Text read back is already None where missing (Arrow and PostgreSQL alike): only a column
-    # read in another type is converted (where() over 1.76M records' text took 3 s).
-    out = kept.copy()
-    for column in [c for c in out.columns if not pd.api.types.is_object_dtype(out[c])]:
-        out[column] = out[column].astype(object).where(out[column].notna(), None)
-    texts = out["first_name_forms"]
-    forms = {t: t.split(LIST_SEPARATOR) for t in texts.dropna().unique()}
-    out["first_name_forms"] = [forms[t] if t is not None else None for t in texts.tolist()]
-    return out
+    return session.fetch_text_frame(
+        f"select {', '.join(FIELDS)}, input_hash from ({hashed}) as n{unmatched}", {"cleaning_key": key}
+    )
 
 
 def _to_table(cleaned: pd.DataFrame) -> pd.DataFrame:

@@ -23,9 +23,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
-from blueprint_pipeline.identity.matching.blocking import BLOCK_COLUMNS
 from blueprint_pipeline.identity.matching.model import settings
-from blueprint_pipeline.identity.tables import hashed_rows, isin, text_array
 
 SCORED_RECORDS = "person_match_scored_records"
 SCORED_PAIRS = "person_match_scored_pairs"
@@ -35,12 +33,11 @@ TOUCHED = "touched"  # the column marking new and changed records in an incremen
 
 
 def fingerprints(records: pd.DataFrame) -> pd.Series:
-    """unique_id -> 16 hex digits that change when anything the model compares of the record
-    changes: its cleaned values (cleaned_hash), a shared mailbox or a personal domain left out
-    (email, work_domain), or a blocking key (which other records move: a key crossing the cap).
-    A record whose fingerprint changed is scored again."""
-    parts = [text_array(records[c]) for c in ("cleaned_hash", "email", "work_domain", *BLOCK_COLUMNS)]
-    return pd.Series(hashed_rows(parts), index=records["unique_id"].to_numpy(), dtype=object)
+    """unique_id -> the record's fingerprint (records.py computes it with the record): the md5 of
+    what the model compares of the record: its cleaned values (cleaned_hash), a shared mailbox or
+    a personal domain left out (email, work_domain), and its blocking keys (which other records
+    move: a key crossing the cap). A record whose fingerprint changed is scored again."""
+    return pd.Series(records["fingerprint"].to_numpy(), index=records["unique_id"].to_numpy(), dtype=object)
 
 
 def training_key(policy: PersonMatchingPolicy) -> str:
@@ -107,13 +104,18 @@ class Plan:
     records_gone: int
 
 
+MOST_RECORDS_TOUCHED = 0.5  # past this share of new and changed records, one full scoring is cheaper
+
+
 def plan(
     previous: Previous,
     model_version: str,
     policy: PersonMatchingPolicy,
     full_refresh: bool,
+    live: int,
 ) -> Plan:
-    """Full or incremental scoring, and what an incremental one re-scores and drops."""
+    """Full or incremental scoring, and what an incremental one re-scores and drops; `live`:
+    how many records there are now."""
     new, changed, gone = previous.known.new, previous.known.changed, previous.known.gone
     counts = dict(records_new=len(new), records_changed=len(changed), records_gone=len(gone))
     scoring = previous.scoring
@@ -128,6 +130,8 @@ def plan(
         if scoring["model_version"] != model_version
         else f"review floor {scoring['review_floor']} -> {policy.review_floor}"
         if float(scoring["review_floor"]) != policy.review_floor
+        else f"{len(new | changed):,} of {live:,} records new or changed"
+        if len(new | changed) > MOST_RECORDS_TOUCHED * live
         else ""
     )
     if reason:
@@ -138,16 +142,14 @@ def plan(
     return Plan("incremental", why, touched, touched | gone, **counts)
 
 
-def touching(model: dict, records: pd.DataFrame, touched: set[str]) -> tuple[dict, pd.DataFrame]:
-    """The model with each blocking rule restricted to pairs with a touched record, and the
-    records marked. Each rule becomes two, one per side, so that DuckDB filters the touched side
-    before the join (10k new records against 1M are joined, not 1M against 1M); the pairs and
-    their comparisons are the full scoring's. Splink is then given only the records these rules
-    can pair, with every record's term frequencies (neighbourhood.py)."""
+def restricted(model: dict) -> dict:
+    """The model with each blocking rule restricted to pairs with a touched record (the bool
+    column TOUCHED, records.read_near()). Each rule becomes two, one per side, so that DuckDB
+    filters the touched side before the join (10k new records against 1M are joined, not 1M
+    against 1M); the pairs and their comparisons are the full scoring's. Splink is given only the
+    records these rules can pair, with every record's term frequencies (neighbourhood.py)."""
     rules = []
     for rule in model["blocking_rules_to_generate_predictions"]:
         sql = rule["blocking_rule"] if isinstance(rule, dict) else rule
         rules += [f"({sql}) and l.{TOUCHED}", f"({sql}) and r.{TOUCHED}"]
-    restricted = {**model, "blocking_rules_to_generate_predictions": rules}
-    marked = records.assign(**{TOUCHED: isin(records["unique_id"], touched).to_numpy()})
-    return restricted, marked
+    return {**model, "blocking_rules_to_generate_predictions": rules}

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator
@@ -302,7 +301,7 @@ def linker(
     records: pd.DataFrame,
     model: dict | SettingsCreator,
     connection: duckdb.DuckDBPyConnection | None = None,
-    term_frequencies: dict[str, pa.Table] | None = None,
+    term_frequencies: dict[str, pd.DataFrame] | None = None,
 ) -> Linker:
     """A Linker over `records` in a new in-memory DuckDB (never the warehouse: docs/decisions.md),
     or in `connection`, such a DuckDB the caller reads Splink's tables from; `term_frequencies`:

@@ -8,19 +8,13 @@ initial and `work_domain` together); the rule's other conditions only drop pairs
 sharing such values with a touched record are all the partners there are, and the pairs, their
 comparisons and weights are those of scoring against every record, as long as the term
 frequencies are every record's (Splink would count them over the records it is given). At 1M
-persons a 1% build hands Splink ~160k records instead of 1.76M.
+persons a 1% build hands Splink ~160k records instead of 1.76M. The SQL runs in the warehouse, over
+`person_match_records` (records.py).
 """
 
 from __future__ import annotations
 
-import duckdb
-import pandas as pd
-import pyarrow as pa
-import sqlglot
 from splink.internals.blocking import BlockingRule
-from sqlglot import exp
-
-from blueprint_pipeline.identity.tables import isin, text_array
 
 
 def _rule_sql(rule) -> str:
@@ -42,46 +36,27 @@ def equi_joins(model: dict) -> list[list[tuple[str, str]]] | None:
     return out
 
 
-def _columns(expressions: list[str]) -> list[str]:
-    found = {c.name for e in expressions for c in sqlglot.parse_one(e, dialect="duckdb").find_all(exp.Column)}
-    return sorted(found)
-
-
-def neighbourhood(records: pd.DataFrame, model: dict, touched: str) -> pd.Series:
-    """Per record of `records` (prepare()'s frame with the bool column `touched`), whether a
-    rule of `model` restricted to touched records can pair it: a touched record, or one holding
-    a touched record's values of some rule's equi-join, on either side of the rule."""
+def near_sql(model: dict, records: str, touched: str) -> str | None:
+    """SQL selecting the `unique_id`s of table `records` a rule of `model` restricted to the
+    records of table `touched` (column unique_id) can pair: a touched record, or one holding a
+    touched record's values of some rule's equi-join, on either side of the rule. None when a
+    rule has no equi-join (then every record)."""
     joins = equi_joins(model)
     if joins is None:
-        return pd.Series(True, index=records.index)
-    used = _columns([e for conditions in joins for pair in conditions for e in pair])
-    table = pa.table(
-        {
-            "unique_id": text_array(records["unique_id"]),
-            touched: pa.array(records[touched].to_numpy(dtype=bool)),
-            **{c: text_array(records[c]) for c in used},
-        }
-    )
-    selects = []
+        return None
+    mine = f"(select r.* from {records} as r where r.unique_id in (select unique_id from {touched}))"
+    selects = [f"select unique_id from {touched}"]
     for conditions in joins:
-        for mine, theirs in ((0, 1), (1, 0)):  # the touched record on either side of the rule
+        for side, other in ((0, 1), (1, 0)):  # the touched record on either side of the rule
             keys = [f"k{i}" for i in range(len(conditions))]
-            touched_side = ", ".join(f"{c[mine]} as {k}" for c, k in zip(conditions, keys, strict=True))
-            other_side = ", ".join(f"{c[theirs]} as {k}" for c, k in zip(conditions, keys, strict=True))
+            ours = ", ".join(f"{c[side]} as {k}" for c, k in zip(conditions, keys, strict=True))
+            theirs = ", ".join(f"{c[other]} as {k}" for c, k in zip(conditions, keys, strict=True))
             on = " and ".join(f"o.{k} = t.{k}" for k in keys)
             selects.append(
-                f"select o.unique_id from (select unique_id, {other_side} from records) as o semi join "
-                f"(select distinct {touched_side} from records where {touched}) as t on {on}"
+                f"select o.unique_id from (select unique_id, {theirs} from {records}) as o "
+                f"where exists (select 1 from (select {ours} from {mine} as m) as t where {on})"
             )
-    connection = duckdb.connect()
-    try:
-        connection.register("records", table)
-        found = connection.sql(
-            f"select unique_id from records where {touched} union " + " union ".join(selects)
-        ).to_arrow_table()
-    finally:
-        connection.close()
-    return isin(records["unique_id"], found.column("unique_id").to_pylist())
+    return " union ".join(selects)
 
 
 def tf_columns(model: dict) -> list[str]:
@@ -96,20 +71,11 @@ def tf_columns(model: dict) -> list[str]:
     )
 
 
-def term_frequencies(records: pd.DataFrame, model: dict) -> dict[str, pa.Table]:
-    """Per term-frequency column, Splink's lookup table over every record of `records`, by the
-    formula Splink uses (splink.internals.term_frequencies: each value's count over the column's
-    non-null count, in DuckDB's doubles)."""
-    out = {}
-    connection = duckdb.connect()
-    try:
-        for column in tf_columns(model):
-            connection.register("everyone", pa.table({column: text_array(records[column])}))
-            out[column] = connection.sql(
-                f"select {column}, cast(count(*) as float8) / (select count({column}) from everyone) "
-                f"as tf_{column} from everyone where {column} is not null group by {column}"
-            ).to_arrow_table()
-            connection.unregister("everyone")
-    finally:
-        connection.close()
-    return out
+def tf_sql(column: str, records: str) -> str:
+    """Splink's term-frequency lookup of `column` over every record of table `records`, by
+    Splink's formula (splink.internals.term_frequencies: each value's count over the column's
+    non-null count, in doubles)."""
+    return (
+        f"select {column}, cast(count(*) as float8) / (select count({column}) from {records}) "
+        f"as tf_{column} from {records} where {column} is not null group by {column}"
+    )

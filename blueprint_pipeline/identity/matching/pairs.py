@@ -11,7 +11,7 @@ import pandas as pd
 
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
 from blueprint_pipeline.identity.matching.incremental import SCORED_PAIRS
-from blueprint_pipeline.identity.matching.score import RAW_COLUMNS, Scored, review_of
+from blueprint_pipeline.identity.matching.score import RAW_COLUMNS, Scored, review_of, review_sql
 from blueprint_pipeline.identity.tables import isin
 from blueprint_pipeline.warehouse import Session
 
@@ -44,7 +44,7 @@ def keep(session: Session, fresh: pd.DataFrame, out: set[str] | None) -> int:
 
 def sort_out(
     session: Session,
-    records: pd.DataFrame,
+    records: str,
     components: pd.DataFrame,
     model_version: str,
     policy: PersonMatchingPolicy,
@@ -52,12 +52,13 @@ def sort_out(
     cause: str,
 ) -> Scored:
     """MATCH_PAIRS from SCORED_PAIRS (all of them: kept and new), and the review band.
-    `records`: prepare()'s frame; `components`: source_key -> component_key of the deterministic
-    graph (every node); `decisions`: read_person_decisions().frame; `cause`: what the model's pairs
-    owe their outcome to this build (`records`, or `model <version>` when the version is new to
-    the clustering). Outcome: `match` at or above the merge threshold, else `review` (the floor
-    was applied when scoring); a decided pair is `same` or `different` whatever its score, and
-    its cause is `decision`."""
+    `records`: the table of the compared records (records.py); `components`: source_key ->
+    component_key of the deterministic graph (every node); `decisions`:
+    read_person_decisions().frame; `cause`: what the model's pairs owe their outcome to this
+    build (`records`, or `model <version>` when the version is new to the clustering).
+    Outcome: `match` at or above the merge threshold, else `review` (the floor was applied when
+    scoring); a decided pair is `same` or `different` whatever its score, and its cause is
+    `decision`."""
     keys = components["source_key"]
     known = isin(decisions["source_key"], keys) & isin(decisions["other_key"], keys)
     decided = decisions.loc[known.to_numpy(), ["source_key", "other_key", "decision", "decided_by"]]
@@ -91,10 +92,7 @@ def sort_out(
     # The pairs the components left (decided or not): every other scored pair was already joined.
     left = int(session.scalar(f"select count(*) from {MATCH_PAIRS} where match_weight is not null") or 0)
     counts = dict(session.fetchall(f"select outcome, count(*) from {MATCH_PAIRS} group by outcome"))
-    band = session.fetch_df(
-        "select source_key, other_key, match_weight, match_probability, contributions, model_version "
-        f"from {MATCH_PAIRS} where outcome = 'review'"
-    )
+    band = session.fetch_df(review_sql(MATCH_PAIRS, records))
     for name in (_COMPONENTS, _DECIDED):
         session.execute(f"drop table {name}")
     stats = {
@@ -107,4 +105,4 @@ def sort_out(
         "decisions_matching_no_record": len(decisions) - len(decided),
     }
     rows = int(session.scalar(f"select count(*) from {MATCH_PAIRS}") or 0)
-    return Scored(rows, review_of(band, records), stats)
+    return Scored(rows, review_of(band), stats)

@@ -20,14 +20,13 @@ from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 from nicknames import NickNamer
 
 from blueprint_pipeline.buying_groups.title_parser import parse_title
 from blueprint_pipeline.identity.links import normalise_name
-from blueprint_pipeline.identity.matching.blocking import BLOCK_COLUMNS, MAX_BLOCK_RECORDS, block_keys
+from blueprint_pipeline.identity.matching.blocking import BLOCK_COLUMNS, MAX_BLOCK_RECORDS
 from blueprint_pipeline.identity.matching.phones import region_codes, to_e164
-from blueprint_pipeline.identity.tables import hashed_rows, isin, text_array
+from blueprint_pipeline.identity.tables import hashed_rows, text_array
 
 
 @cache
@@ -128,7 +127,7 @@ def cleaning_key(countries: dict[str, str]) -> str:
 
 # What clean_records() gives, kept between builds (cleaned.py): each record's own cleaning,
 # before the shared mailboxes, the personal domains and the blocking keys (which depend on other
-# records) are applied by finish().
+# records) are applied by SQL (records.py).
 CLEANED_COLUMNS = [
     "first_name",
     "last_name",
@@ -204,27 +203,6 @@ def clean_records(nodes: pd.DataFrame, countries: dict[str, str]) -> pd.DataFram
     return out.assign(cleaned_hash=cleaned_hashes(out))
 
 
-def finish(
-    cleaned: pd.DataFrame,
-    personal_domains: set[str],
-    shared_mailboxes: frozenset[str] = frozenset(),
-    max_block_records: int = MAX_BLOCK_RECORDS,
-) -> pd.DataFrame:
-    """clean_records()' frame (of every live record) -> COLUMNS and cleaned_hash, sorted by key:
-    a shared mailbox's address, user part and letters left out, the work domain (the email's
-    domain unless personal), and the blocking keys over all the records."""
-    shared = isin(cleaned["email"], shared_mailboxes).to_numpy()
-    personal = isin(cleaned["email_domain"], personal_domains).to_numpy()
-    out = cleaned.assign(
-        **{c: cleaned[c].where(~shared, None) for c in ("email", "email_user", "email_letters")},
-        work_domain=cleaned["email_domain"].where(~personal, None),
-        cleaned_hash=cleaned["cleaned_hash"].astype(object),
-    )
-    out = out.join(block_keys(out, max_block_records))
-    order = pc.sort_indices(text_array(out["unique_id"])).to_numpy()
-    return out[[*COLUMNS, "cleaned_hash"]].take(order).reset_index(drop=True)
-
-
 def prepare(
     nodes: pd.DataFrame,
     countries: dict[str, str],
@@ -235,5 +213,9 @@ def prepare(
     """`nodes`: int_identity_nodes' live rows; `countries`: the seed country_names (alias ->
     country); `personal_domains`: identity_personal_domains; `shared_mailboxes`: the addresses of
     identity_shared_mailboxes; `max_block_records`: the blocking keys' cap (blocking.py). Returns
-    COLUMNS and cleaned_hash, sorted by key."""
-    return finish(clean_records(nodes, countries), personal_domains, shared_mailboxes, max_block_records)
+    COLUMNS, cleaned_hash and fingerprint, sorted by key: records.select_sql() run over them (the
+    SQL the warehouse runs over the kept cleaning), so the keys and guards have one definition."""
+    from blueprint_pipeline.identity.matching import records  # records reads this module's names
+
+    cleaned = clean_records(nodes, countries)
+    return records.of_cleaned(cleaned, personal_domains, shared_mailboxes, max_block_records)

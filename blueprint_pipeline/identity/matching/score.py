@@ -15,11 +15,9 @@ from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from blueprint_pipeline.identity.matching.model import COMPARISON_COLUMNS, linker, quiet
-from blueprint_pipeline.identity.tables import text_array, typed
+from blueprint_pipeline.identity.tables import typed
 
 # Splink's scored pairs as they come, before the deterministic components and the decisions.
 RAW_COLUMNS = ["source_key", "other_key", "match_weight", "match_probability", "contributions"]
@@ -116,7 +114,7 @@ def empty_raw() -> pd.DataFrame:
 
 
 def scored_pairs(
-    records: pd.DataFrame, model: dict, floor: float, term_frequencies: dict[str, pa.Table] | None = None
+    records: pd.DataFrame, model: dict, floor: float, term_frequencies: dict[str, pd.DataFrame] | None = None
 ) -> pd.DataFrame:
     """Splink's pairs of `records` at or above `floor` (RAW_COLUMNS), with each comparison's
     contribution, in key order; `term_frequencies`: lookups of more records than these
@@ -152,18 +150,20 @@ def scored_pairs(
     return typed(raw[RAW_COLUMNS], PAIR_TYPES)
 
 
-def review_of(band: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
-    """The review band (undecided pairs between the floor and the merge threshold) with both
-    records' values beside the weights, strongest first. The values are found by position in
-    `records` (Arrow's hash table: an index over 1.76M keys cost more than the band itself)."""
-    values = records[list(SHOWN)].reset_index(drop=True)
-    both = pa.concat_arrays([text_array(band["source_key"]), text_array(band["other_key"])])
-    found = pc.index_in(both, value_set=text_array(records["unique_id"]))  # one hash table, not two
-    taken = values.iloc[pc.fill_null(found, 0).to_numpy()].reset_index(drop=True)
-    taken = taken.where(pd.Series(found.is_valid().to_numpy(zero_copy_only=False)), axis=0)
-    n = len(band)
-    sides = [taken.iloc[:n].add_suffix("_l"), taken.iloc[n:].add_suffix("_r")]
-    out = band[REVIEW_COLUMNS[:6]]
-    out = pd.concat([out, *(side.set_axis(band.index) for side in sides)], axis=1)
-    out = out.sort_values(["match_probability", "source_key", "other_key"], ascending=[False, True, True])
+def review_sql(pairs: str, records: str) -> str:
+    """The review band of table `pairs` (int_identity_match_pairs: undecided pairs between the
+    floor and the merge threshold) with both records' values from table `records` beside the
+    weights: REVIEW_COLUMNS."""
+    sides = ", ".join(f"{side}.{f} as {f}_{side}" for f in SHOWN for side in ("l", "r"))
+    return (
+        "select p.source_key, p.other_key, p.match_weight, p.match_probability, p.contributions, "
+        f"p.model_version, {sides} from {pairs} as p "
+        f"left join {records} as l on l.unique_id = p.source_key "
+        f"left join {records} as r on r.unique_id = p.other_key where p.outcome = 'review'"
+    )
+
+
+def review_of(band: pd.DataFrame) -> pd.DataFrame:
+    """review_sql()'s rows, strongest first."""
+    out = band.sort_values(["match_probability", "source_key", "other_key"], ascending=[False, True, True])
     return typed(out[REVIEW_COLUMNS].reset_index(drop=True), PAIR_TYPES)

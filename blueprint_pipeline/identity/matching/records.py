@@ -1,0 +1,217 @@
+"""The records person matching compares, built by SQL where the kept cleaning lives
+(docs/identity.md#incremental-matching): `person_match_records`, one row per live record, is the
+cleaning of `person_match_cleaned_records` with a shared mailbox's address left out, the work
+domain (the email's domain unless personal), the blocking keys (blocking.py says why each) and
+the record's fingerprint. The warehouse builds it on every build; a 1% build then reads only the
+records Splink needs (neighbourhood.py), not 1.76M rows into pandas.
+
+The same SELECT builds the frame of `prepare()` in an in-memory DuckDB, so the keys have one
+definition. It is plain SQL both warehouses run alike: `||` is null when a part is, holders are
+counted by GROUP BY, md5 over each value with its length before it (null and empty differ).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from blueprint_pipeline.identity.matching.blocking import BLOCK_COLUMNS, MIN_LETTERS
+from blueprint_pipeline.identity.matching.cleaned import CLEANED
+from blueprint_pipeline.identity.matching.incremental import TOUCHED
+from blueprint_pipeline.identity.matching.neighbourhood import near_sql, tf_columns, tf_sql
+from blueprint_pipeline.identity.matching.prepare import COLUMNS, LIST_SEPARATOR, forms_text
+from blueprint_pipeline.identity.tables import text_array
+from blueprint_pipeline.warehouse import Session
+
+RECORDS = "person_match_records"
+# Every column of RECORDS: COMPARED (first_name_forms as text), cleaned_hash, fingerprint.
+TEXT_FORMS = "first_name_forms"
+_TOUCHED = "person_match__touched"  # a temporary table: the touched records' keys
+
+
+def _joined(*parts: str) -> str:
+    return " || '|' || ".join(parts)
+
+
+def _prefix(column: str, n: int) -> str:
+    return f"substr({column}, 1, {n})"
+
+
+def _common(column: str, source: str, cap: int) -> str:
+    """The values of `column` more than `cap` records of `source` hold."""
+    return (
+        f"(select {column} as v from {source} where {column} is not null "
+        f"group by {column} having count(*) > {cap})"
+    )
+
+
+def _hashed(columns: list[str]) -> str:
+    """md5 of the columns' values, each after its length ('-' for null), so no two rows of
+    different values give one text."""
+    parts = [f"coalesce(cast(length({c}) as varchar), '-') || ':' || coalesce({c}, '')" for c in columns]
+    return "md5(" + " || '|' || ".join(parts) + ")"
+
+
+# The coarse and fine parts of the three refined keys (blocking.refined): firm with a name's
+# letters, refined by the other name's initial where the coarse one is too common.
+_REFINED = {
+    "company_canonical_key": (
+        _joined("company", "first_name_canonical"),
+        _joined("company", "first_name_canonical", _prefix("last_name", 1)),
+    ),
+    "company_last_key": (
+        _joined("company", _prefix("last_name", 3)),
+        _joined("company", _prefix("last_name", 3), _prefix("first_name", 1)),
+    ),
+    "company_first_key": (
+        _joined("company", _prefix("first_name", 3)),
+        _joined("company", _prefix("first_name", 3), _prefix("last_name", 1)),
+    ),
+}
+# The capped keys' values before the cap (blocking.capped), reversed_name_key aside.
+_CAPPED = {
+    "letters_key": f"case when length(email_letters) >= {MIN_LETTERS} then email_letters end",
+    "full_name_key": "full_name",
+    "name_prefix_key": _joined("first_name_canonical", _prefix("last_name", 3)),
+    "first_city_key": _joined("first_name_canonical", "city"),
+    "last_initial_city_key": _joined("last_name", _prefix("first_name", 1), "city"),
+}
+_CLEANED = (
+    "first_name, last_name, first_name_canonical, first_name_forms, full_name, email, email_user, "
+    "email_letters, email_domain, phone, mobile, company, city, country, title, title_job, cleaned_hash"
+)
+COMPARED = COLUMNS  # prepare()'s frame: what Splink compares and blocks on
+
+
+def select_sql(cleaned: str, shared: str, personal: str, cap: int) -> str:
+    """The SELECT of RECORDS (COMPARED, cleaned_hash, fingerprint) from the tables `cleaned`
+    (person_match_cleaned_records' shape, live records only), `shared` (column email) and
+    `personal` (column domain); `cap`: max_block_records."""
+    cap = int(cap)
+    guarded = f"""
+        select c.source_key as unique_id, c.first_name, c.last_name, c.first_name_canonical,
+            c.first_name_forms, c.full_name,
+            case when s.email is null then c.email end as email,
+            case when s.email is null then c.email_user end as email_user,
+            case when s.email is null then c.email_letters end as email_letters,
+            case when p.domain is null then c.email_domain end as work_domain,
+            c.phone, c.mobile, c.company, c.city, c.country, c.title, c.title_job, c.cleaned_hash
+        from {cleaned} as c
+        left join (select distinct email from {shared}) as s on s.email = c.email
+        left join (select distinct domain from {personal}) as p on p.domain = c.email_domain"""
+    coarse = ", ".join(f"{c} as {k}__coarse, {f} as {k}__fine" for k, (c, f) in _REFINED.items())
+    raw = ", ".join(f"{sql} as {k}__raw" for k, sql in _CAPPED.items())
+    stage = ", ".join(
+        f"case when x_{k}.v is null then g.{k}__coarse else g.{k}__fine end as {k}__raw" for k in _REFINED
+    )
+    stage_joins = " ".join(
+        f"left join {_common(f'{k}__coarse', 'g', cap)} as x_{k} on x_{k}.v = g.{k}__coarse" for k in _REFINED
+    )
+    capped = [*_CAPPED, *_REFINED]
+    final = ", ".join(f"case when y_{k}.v is null then r.{k}__raw end as {k}" for k in capped)
+    final_joins = " ".join(
+        f"left join {_common(f'{k}__raw', 'staged', cap)} as y_{k} on y_{k}.v = r.{k}__raw" for k in capped
+    )
+    keyed = f"""
+        select r.*, {final}
+        from staged as r {final_joins}"""
+    printed = ["cleaned_hash", "email", "work_domain", *BLOCK_COLUMNS]
+    return f"""
+        with guarded as ({guarded}),
+        g as (select guarded.*, {coarse}, {raw} from guarded),
+        staged as (select g.*, {stage} from g {stage_joins}),
+        keyed as ({keyed}),
+        named as (
+            select keyed.*,
+                case when full_name_key is not null then last_name || ' ' || first_name end
+                    as reversed_name_key
+            from keyed
+        )
+        select {", ".join(COMPARED)}, cleaned_hash, {_hashed(printed)} as fingerprint
+        from named"""
+
+
+def build(session: Session, cap: int) -> int:
+    """(Re)builds RECORDS from the kept cleaning (cleaned.write() first: it then holds exactly
+    the live records) and the guards; returns its rows."""
+    session.execute(f"drop table if exists {RECORDS}")
+    sql = select_sql(CLEANED, "identity_shared_mailboxes", "identity_personal_domains", cap)
+    session.execute(f"create table {RECORDS} as {sql}")
+    return int(session.scalar(f"select count(*) from {RECORDS}") or 0)
+
+
+def as_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """RECORDS' rows as prepare()'s frame: None for missing, the first name's forms as lists (one
+    list per distinct text: a first name's forms are read, never changed)."""
+    out = rows.copy()
+    # Text read back is already None where missing (Arrow and PostgreSQL alike): only a column
+    # read in another type is converted.
+    for column in [c for c in out.columns if not pd.api.types.is_object_dtype(out[c])]:
+        if column != TOUCHED:
+            out[column] = out[column].astype(object).where(out[column].notna(), None)
+    texts = out[TEXT_FORMS]
+    forms = {t: t.split(LIST_SEPARATOR) for t in texts.dropna().unique()}
+    out[TEXT_FORMS] = [forms[t] if t is not None else None for t in texts.tolist()]
+    return out
+
+
+_READ = f"{', '.join(COMPARED)}, cleaned_hash, fingerprint"
+
+
+def read_all(session: Session) -> pd.DataFrame:
+    """Every record of RECORDS, in key order (byte by byte on both engines)."""
+    return as_frame(session.fetch_text_frame(f'select {_READ} from {RECORDS} order by unique_id collate "C"'))
+
+
+def read_near(session: Session, model: dict, touched: set[str]) -> pd.DataFrame:
+    """The records an incremental scoring hands Splink (neighbourhood.py): the touched ones and
+    their possible partners, in key order, with the bool column TOUCHED."""
+    session.temporary_table(_TOUCHED, pd.DataFrame({"unique_id": sorted(touched)}, dtype=object))
+    near = near_sql(model, RECORDS, _TOUCHED)
+    chosen = f"select unique_id from {RECORDS}" if near is None else near
+    rows = session.fetch_text_frame(
+        f"select {', '.join(f'r.{c}' for c in _READ.split(', '))}, t.unique_id is not null as {TOUCHED} "
+        f"from {RECORDS} as r "
+        f"left join {_TOUCHED} as t on t.unique_id = r.unique_id "
+        f'where r.unique_id in ({chosen}) order by r.unique_id collate "C"'
+    )
+    session.execute(f"drop table {_TOUCHED}")
+    frame = as_frame(rows)
+    frame[TOUCHED] = frame[TOUCHED].astype(bool)
+    return frame
+
+
+def term_frequencies(session: Session, model: dict) -> dict[str, pd.DataFrame]:
+    """Per term-frequency column of `model`, Splink's lookup over every record (neighbourhood.py)."""
+    return {c: session.fetch_df(tf_sql(c, RECORDS)) for c in tf_columns(model)}
+
+
+def of_cleaned(
+    cleaned: pd.DataFrame, personal_domains: set[str], shared_mailboxes: frozenset[str], cap: int
+) -> pd.DataFrame:
+    """prepare()'s frame: the SELECT of RECORDS run in an in-memory DuckDB over clean_records()'
+    frame (`unique_id`, CLEANED_COLUMNS, cleaned_hash) and the guards, in key order."""
+    text = {c: cleaned[c] for c in cleaned.columns if c not in ("unique_id", TEXT_FORMS)}
+    tables = {
+        "cleaned": pa.table(
+            {
+                "source_key": text_array(cleaned["unique_id"]),
+                TEXT_FORMS: text_array(forms_text(cleaned[TEXT_FORMS])),
+                **{c: text_array(v) for c, v in text.items()},
+            }
+        ),
+        "shared": pa.table({"email": text_array(sorted(shared_mailboxes))}),
+        "personal": pa.table({"domain": text_array(sorted(personal_domains))}),
+    }
+    connection = duckdb.connect()
+    try:
+        for name, table in tables.items():
+            connection.register(name, table)
+        found = connection.sql(
+            select_sql("cleaned", "shared", "personal", cap) + " order by unique_id"
+        ).to_arrow_table()
+    finally:
+        connection.close()
+    columns = {n: found[n].to_numpy(zero_copy_only=False) for n in found.column_names}
+    return as_frame(pd.DataFrame({n: pd.Series(v, dtype=object) for n, v in columns.items()}, copy=False))
