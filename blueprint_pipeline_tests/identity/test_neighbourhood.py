@@ -18,6 +18,7 @@ import pandas as pd
 
 from blueprint_pipeline.identity.matching import records
 from blueprint_pipeline.identity.matching.incremental import TOUCHED, restricted
+from blueprint_pipeline.identity.matching.neighbourhood import equi_joins
 from blueprint_pipeline.identity.matching.prepare import forms_text, prepare
 from blueprint_pipeline.identity.matching.score import scored_pairs
 from blueprint_pipeline_tests.identity.test_match_levels import _model
@@ -97,3 +98,20 @@ def test_scoring_the_neighbourhood_gives_the_pairs_of_scoring_everyone(warehouse
     # name weighs otherwise (2 of 5 names, not 2 of 6).
     alone = scored_pairs(near, restricted(model), 0.0)
     assert not alone["contributions"].equals(expected["contributions"])
+
+
+def test_a_rule_joined_by_or_hands_every_record_over(warehouse):
+    """An OR of joins (a phone, or a mobile in one city) has no equality every pair satisfies:
+    reading one branch's columns would miss the other's partners, so every record is handed over.
+    Only the top-level AND's equalities count, each side's expression as written."""
+    either = "l.phone = r.phone or (l.mobile = r.mobile and l.city = r.city)"
+    assert equi_joins({"blocking_rules_to_generate_predictions": [either]}) is None
+    both = "l.a = r.a and (l.b = r.b or l.c = r.c) and substr(r.x, 1, 1) = substr(l.y, 1, 1)"
+    assert equi_joins({"blocking_rules_to_generate_predictions": [both]}) == [
+        [("a", "a"), ("SUBSTRING(y, 1, 1)", "SUBSTRING(x, 1, 1)")]
+    ]
+    _kept(warehouse)
+    model = {**_model(), "blocking_rules_to_generate_predictions": [either]}
+    with warehouse.session() as session:
+        near = records.read_near(session, model, {"t1"})
+    assert len(near) == len(NODES)

@@ -80,7 +80,7 @@ def write(session: Session, fresh: pd.DataFrame, rebuild: bool) -> None:
     create(session, CLEANED)
     rows = _to_table(fresh)
     if not rebuild:
-        # read() cleaned every live record whose kept row did not match: their old rows go, and
+        # to_clean() gave every live record whose kept row did not match: their old rows go, and
         # the rows of records no longer live; every other kept row matched (no hashing again).
         session.temporary_table(_NOW, rows[["source_key"]])
         session.execute(

@@ -3,10 +3,11 @@ records and the records a restricted blocking rule can pair them with, not every
 term frequencies of every record registered beside them.
 
 A restricted rule pairs a touched record only with a record holding the same values of the rule's
-equi-join (Splink's own parse of the rule: `letters_key = letters_key`, or `last_name`, the first
-initial and `work_domain` together); the rule's other conditions only drop pairs. So the records
-sharing such values with a touched record are all the partners there are, and the pairs, their
-comparisons and weights are those of scoring against every record, as long as the term
+equi-join (the equalities of its top-level AND, read with sqlglot: `letters_key = letters_key`,
+or `last_name`, the first initial and `work_domain` together); the rule's other conditions only
+drop pairs. So the records sharing such values with a touched record are all the partners there
+are (a rule with no such equality, an OR of joins or exploded arrays, hands every record over),
+and the pairs, their comparisons and weights are those of scoring against every record, as long as the term
 frequencies are every record's (Splink would count them over the records it is given). At 1M
 persons a 1% build hands Splink ~160k records instead of 1.76M. The SQL runs in the warehouse, over
 `person_match_records` (records.py).
@@ -14,25 +15,59 @@ persons a 1% build hands Splink ~160k records instead of 1.76M. The SQL runs in 
 
 from __future__ import annotations
 
-from splink.internals.blocking import BlockingRule
+import sqlglot
+import sqlglot.errors
+from sqlglot import exp
 
 
-def _rule_sql(rule) -> str:
-    return rule["blocking_rule"] if isinstance(rule, dict) else rule
+def _side(expression: exp.Expression) -> str | None:
+    """'l' or 'r' when every column of `expression` is of that side, else None."""
+    tables = {c.table for c in expression.find_all(exp.Column)}
+    return tables.pop() if len(tables) == 1 and tables <= {"l", "r"} else None
+
+
+def _unprefixed(expression: exp.Expression) -> str:
+    bare = expression.copy()
+    for column in bare.find_all(exp.Column):
+        column.set("table", None)
+    return bare.sql(dialect="duckdb")
+
+
+def _conditions(rule) -> list[tuple[str, str]]:
+    """A rule's equi-join: the equalities of one side's expression to the other's among the
+    parts of its top-level AND (every pair the rule finds satisfies each); empty when there is
+    none, when the rule is an OR (its branches join on different columns) or explodes arrays."""
+    if isinstance(rule, dict):
+        if rule.get("arrays_to_explode"):
+            return []
+        rule = rule["blocking_rule"]
+    parsed = sqlglot.parse_one(rule, dialect="duckdb")
+    parts = parsed.flatten() if isinstance(parsed, exp.And) else [parsed]
+    found = []
+    for part in parts:
+        if not isinstance(part, exp.EQ):
+            continue
+        sides = _side(part.left), _side(part.right)
+        if sides == ("l", "r"):
+            found.append((_unprefixed(part.left), _unprefixed(part.right)))
+        elif sides == ("r", "l"):
+            found.append((_unprefixed(part.right), _unprefixed(part.left)))
+    return found
 
 
 def equi_joins(model: dict) -> list[list[tuple[str, str]]] | None:
     """Per prediction blocking rule, its equi-join conditions (left expression, right expression,
-    unprefixed); None when a rule has none (it may pair anything: no neighbourhood then)."""
+    unprefixed); None when a rule has none or cannot be read: it may pair anything, so every
+    record is handed over (slower, never wrong)."""
     out = []
     for rule in model["blocking_rules_to_generate_predictions"]:
-        try:  # Splink's own parse (private): a release without it hands every record over
-            conditions = BlockingRule(_rule_sql(rule), "duckdb")._equi_join_conditions
-        except AttributeError:
+        try:
+            conditions = _conditions(rule)
+        except sqlglot.errors.ParseError:
             return None
         if not conditions:
             return None
-        out.append(list(conditions))
+        out.append(conditions)
     return out
 
 
@@ -47,7 +82,8 @@ def near_sql(model: dict, records: str, touched: str) -> str | None:
     mine = f"(select r.* from {records} as r where r.unique_id in (select unique_id from {touched}))"
     selects = [f"select unique_id from {touched}"]
     for conditions in joins:
-        for side, other in ((0, 1), (1, 0)):  # the touched record on either side of the rule
+        symmetric = all(a == b for a, b in conditions)  # its second side is the first again
+        for side, other in ((0, 1),) if symmetric else ((0, 1), (1, 0)):  # touched on either side
             keys = [f"k{i}" for i in range(len(conditions))]
             ours = ", ".join(f"{c[side]} as {k}" for c, k in zip(conditions, keys, strict=True))
             theirs = ", ".join(f"{c[other]} as {k}" for c, k in zip(conditions, keys, strict=True))

@@ -170,13 +170,15 @@ def read_near(session: Session, model: dict, touched: set[str]) -> pd.DataFrame:
     session.temporary_table(_TOUCHED, pd.DataFrame({"unique_id": sorted(touched)}, dtype=object))
     near = near_sql(model, RECORDS, _TOUCHED)
     chosen = f"select unique_id from {RECORDS}" if near is None else near
-    rows = session.fetch_text_frame(
-        f"select {', '.join(f'r.{c}' for c in _READ.split(', '))}, t.unique_id is not null as {TOUCHED} "
-        f"from {RECORDS} as r "
-        f"left join {_TOUCHED} as t on t.unique_id = r.unique_id "
-        f'where r.unique_id in ({chosen}) order by r.unique_id collate "C"'
-    )
-    session.execute(f"drop table {_TOUCHED}")
+    try:
+        rows = session.fetch_text_frame(
+            f"select {', '.join(f'r.{c}' for c in _READ.split(', '))}, "
+            f"t.unique_id is not null as {TOUCHED} from {RECORDS} as r "
+            f"left join {_TOUCHED} as t on t.unique_id = r.unique_id "
+            f'where r.unique_id in ({chosen}) order by r.unique_id collate "C"'
+        )
+    finally:
+        session.execute(f"drop table if exists {_TOUCHED}")
     frame = as_frame(rows)
     frame[TOUCHED] = frame[TOUCHED].astype(bool)
     return frame
