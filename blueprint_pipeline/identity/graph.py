@@ -9,6 +9,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from blueprint_pipeline.identity.tables import text_array
+from blueprint_pipeline.warehouse import Session
 
 
 def components(nodes: pd.Series, edges: pd.DataFrame) -> pd.DataFrame:
@@ -36,3 +37,36 @@ def components(nodes: pd.Series, edges: pd.DataFrame) -> pd.DataFrame:
     smallest[found] = first
     keys = keys.to_numpy(zero_copy_only=False)
     return pd.DataFrame({"source_key": keys, "component_key": keys[smallest[labels]]}, dtype=str)
+
+
+_MOVED = "identity_graph__moved"  # temporary table of merge_components
+
+
+def merge_components(session: Session, table: str, pairs_sql: str) -> int:
+    """Joins, in the warehouse table `table` (source_key -> component_key, as components() named
+    them), the components that the pairs of `pairs_sql` (columns source_key, other_key) connect;
+    returns how many source records changed component. Only the components the pairs touch come
+    to Python (a build's matches, not every record). A merged component is named by the smallest
+    of its components' keys, which is the smallest of its source keys: the same answer as
+    components() over every edge at once."""
+    linked = session.fetch_df(
+        f"select a.component_key as source_key, b.component_key as other_key from ({pairs_sql}) as p "
+        f"inner join {table} as a on a.source_key = p.source_key "
+        f"inner join {table} as b on b.source_key = p.other_key "
+        "where a.component_key <> b.component_key"
+    )
+    if not len(linked):
+        return 0
+    found = components(pd.concat([linked["source_key"], linked["other_key"]]), linked)
+    moved = found[found["source_key"] != found["component_key"]]
+    session.temporary_table(_MOVED, moved.rename(columns={"source_key": "old", "component_key": "new"}))
+    changed = int(
+        session.scalar(
+            f"select count(*) from {table} as c inner join {_MOVED} as m on m.old = c.component_key"
+        )
+    )
+    session.execute(
+        f"update {table} set component_key = m.new from {_MOVED} as m where {table}.component_key = m.old"
+    )
+    session.execute(f"drop table {_MOVED}")
+    return changed

@@ -18,7 +18,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from blueprint_pipeline.identity.graph import components
+from blueprint_pipeline.identity.graph import components, merge_components
 from blueprint_pipeline_tests.conftest import FIXTURES, copy_of, shared_warehouse
 from blueprint_pipeline_tests.ingestion.test_two_drops import build
 
@@ -44,6 +44,27 @@ def test_components_pure():
     edges = pd.DataFrame({"source_key": ["b", "e", "c"], "other_key": ["c", "d", "b"]})
     found = dict(components(nodes, edges).itertuples(index=False))
     assert found == {"a": "a", "b": "b", "c": "b", "d": "d", "e": "d"}
+
+
+def test_merge_components_in_the_warehouse(warehouse):
+    """The model's matches join deterministic components in the warehouse, to the answer of
+    components() over every edge at once. By hand: deterministic a1-a2 and B1-b2; the matches
+    a2-b2 (joins both: named B1, as "B" sorts before "a" byte by byte), e-d, a1-a2 (already one)
+    and c-x (x is no record: ignored). 3 records change component (a1, a2 to B1; e to d)."""
+    deterministic = components(
+        pd.Series(["a1", "a2", "B1", "b2", "c", "d", "e"]),
+        pd.DataFrame({"source_key": ["a1", "B1"], "other_key": ["a2", "b2"]}),
+    )
+    matches = pd.DataFrame({"source_key": ["a2", "e", "a1", "c"], "other_key": ["b2", "d", "a2", "x"]})
+    with warehouse.transaction() as session:
+        session.replace_table("graph_test_components", deterministic)
+        session.replace_table("graph_test_matches", matches)
+        changed = merge_components(session, "graph_test_components", "select * from graph_test_matches")
+        found = dict(session.fetchall("select source_key, component_key from graph_test_components"))
+    assert changed == 3
+    assert found == {"a1": "B1", "a2": "B1", "B1": "B1", "b2": "B1", "c": "c", "d": "d", "e": "d"}
+    every_edge = pd.DataFrame({"source_key": ["a1", "B1", "a2", "e"], "other_key": ["a2", "b2", "b2", "d"]})
+    assert found == dict(components(pd.Series(list(found)), every_edge).itertuples(index=False))
 
 
 def test_identity_graph_on_hand_made_sources(graph):

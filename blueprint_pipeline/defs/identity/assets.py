@@ -1,10 +1,10 @@
-"""The identity graph's components (which source records are one person) and stable person ids."""
+"""Stable person ids over the identity graph's components (int_identity_components, computed
+with the person matching in matching.py)."""
 
 import dagster as dg
 
 from blueprint_pipeline.core.histories import check_history_moves_forward
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.identity.graph import components
 from blueprint_pipeline.identity.registry import assign_all, assign_changed
 from blueprint_pipeline.identity.stable_ids import EVENT_COLUMNS
 from blueprint_pipeline.resources import BlueprintConfigResource
@@ -13,41 +13,8 @@ from blueprint_pipeline.warehouse.stateful import create
 
 
 @dg.asset(
-    kinds={"python", "scipy"},
-    deps=["int_identity_nodes", "int_identity_edges", "int_identity_match_pairs"],
-)
-def int_identity_components(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
-) -> dg.MaterializeResult:
-    """One row per source record with its component (the person it belongs to, before stable ids):
-    connected components of the identity graph, computed with scipy's sparse graph routines. The
-    graph's edges are the deterministic ones (ids, conversions, merges, exact email) and the model's
-    matches and reviewers' `same` pairs (int_identity_match_pairs)."""
-    facts = run_facts(context, blueprint_config.loaded.version)
-    with warehouse.transaction() as session:
-        nodes = session.fetch_df("select source_key from int_identity_nodes")
-        edges = session.fetch_df(
-            "select source_key, other_key from int_identity_edges "
-            "union all select source_key, other_key from int_identity_match_pairs "
-            "where outcome in ('match', 'same')"
-        )
-        found = components(nodes["source_key"], edges)
-        session.replace_table("int_identity_components", found)
-    persons = int(found["component_key"].nunique())
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(found),
-            "persons": persons,
-            "edges": len(edges),
-            "dagster/table_name": "int_identity_components",
-            **facts.metadata(),
-        }
-    )
-
-
-@dg.asset(
     kinds={"python"},
-    deps=[int_identity_components],
+    deps=["int_identity_components"],
 )
 def person_registry(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource

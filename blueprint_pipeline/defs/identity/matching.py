@@ -13,7 +13,7 @@ import pandas as pd
 
 from blueprint_pipeline.core.atomic_files import replace_file
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.identity.graph import components
+from blueprint_pipeline.identity.graph import components, merge_components
 from blueprint_pipeline.identity.matching import cleaned, pairs, records, state
 from blueprint_pipeline.identity.matching.decisions import person_decisions_for
 from blueprint_pipeline.identity.matching.incremental import (
@@ -36,6 +36,16 @@ from blueprint_pipeline.sql_models.published import published
 from blueprint_pipeline.warehouse import Session, Warehouse
 
 MODELS = "person_match_models"
+COMPONENTS = "int_identity_components"
+MATCHING_INPUTS = [
+    "int_identity_nodes",
+    "int_identity_edges",
+    "identity_personal_domains",
+    "identity_shared_mailboxes",
+    "country_names",
+]
+# The graph's other edges: the model's matches and the reviewers' `same` pairs.
+MATCH_EDGES = "select source_key, other_key from int_identity_match_pairs where outcome in ('match', 'same')"
 
 
 @dataclass(frozen=True)
@@ -162,16 +172,19 @@ def _review_markdown(review: pd.DataFrame, limit: int = 10) -> str:
         dg.AssetSpec(
             "int_identity_match_pairs",
             kinds={"python", "splink"},
-            deps=[
-                "int_identity_nodes",
-                "int_identity_edges",
-                "identity_personal_domains",
-                "identity_shared_mailboxes",
-                "country_names",
-            ],
+            deps=MATCHING_INPUTS,
             description="One row per pair of source records the model scored (not already one "
             "person by ids or email) at or above the review floor, and decided pairs: match weight, "
             "probability, outcome (match / review / same / different) and each comparison's contribution.",
+        ),
+        dg.AssetSpec(
+            COMPONENTS,
+            kinds={"python", "scipy"},
+            deps=MATCHING_INPUTS,  # the components take the matches: what the matching reads
+            description="One row per source record with its component (the person it belongs to, "
+            "before stable ids): connected components of the identity graph, computed with scipy's "
+            "sparse graph routines. The graph's edges are the deterministic ones (ids, conversions, "
+            "merges, exact email), then the model's matches and the reviewers' `same` pairs.",
         ),
         dg.AssetSpec(
             "person_match_review",
@@ -253,9 +266,14 @@ def person_matching(
         new_version = _record_version(session, row)
         kept = pairs.keep(session, raw, chosen.out)
         scoring["pairs_kept"] = kept
+        # The deterministic components sort the pairs out (a pair they join is no edge), then the
+        # model's matches and `same` decisions join them: the graph computed once.
+        session.replace_table(COMPONENTS, deterministic)
         scored = pairs.sort_out(
-            session, records.RECORDS, deterministic, model_version, policy, decisions.frame, cause
+            session, records.RECORDS, COMPONENTS, model_version, policy, decisions.frame, cause
         )
+        joined = merge_components(session, COMPONENTS, MATCH_EDGES)
+        persons = int(session.scalar(f"select count(distinct component_key) from {COMPONENTS}"))
         session.replace_table("person_match_review", scored.review)
         frozen, carried = bool(policy.model_file), previous.scoring is not None
         state.write(session, records.RECORDS, chosen_model.trained_now, frozen, carried)
@@ -293,6 +311,17 @@ def person_matching(
             "pairs_scored_this_build": len(raw),
             "pairs_kept_from_last_build": kept,
             "decisions_file": decisions.path or "(none)",
+            **facts.metadata(),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=COMPONENTS,
+        metadata={
+            "dagster/row_count": len(deterministic),
+            "persons": persons,
+            "deterministic_edges": len(edges),
+            "records_joined_by_matches": joined,
+            "dagster/table_name": COMPONENTS,
             **facts.metadata(),
         },
     )

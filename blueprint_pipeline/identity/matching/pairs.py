@@ -12,12 +12,10 @@ import pandas as pd
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
 from blueprint_pipeline.identity.matching.incremental import SCORED_PAIRS
 from blueprint_pipeline.identity.matching.score import RAW_COLUMNS, Scored, review_of, review_sql
-from blueprint_pipeline.identity.tables import isin
 from blueprint_pipeline.warehouse import Session
 
 MATCH_PAIRS = "int_identity_match_pairs"
 _GONE = "person_match__out"  # temporary tables of this module
-_COMPONENTS = "person_match__components"
 _DECIDED = "person_match__decided"
 
 
@@ -45,33 +43,38 @@ def keep(session: Session, fresh: pd.DataFrame, out: set[str] | None) -> int:
 def sort_out(
     session: Session,
     records: str,
-    components: pd.DataFrame,
+    components: str,
     model_version: str,
     policy: PersonMatchingPolicy,
     decisions: pd.DataFrame,
     cause: str,
 ) -> Scored:
     """MATCH_PAIRS from SCORED_PAIRS (all of them: kept and new), and the review band.
-    `records`: the table of the compared records (records.py); `components`: source_key ->
-    component_key of the deterministic graph (every node); `decisions`:
+    `records`: the table of the compared records (records.py); `components`: the table of
+    source_key -> component_key of the deterministic graph (every node); `decisions`:
     read_person_decisions().frame; `cause`: what the model's pairs owe their outcome to this
     build (`records`, or `model <version>` when the version is new to the clustering).
     Outcome: `match` at or above the merge threshold, else `review` (the floor was applied when
     scoring); a decided pair is `same` or `different` whatever its score, and its cause is
     `decision`."""
-    keys = components["source_key"]
-    known = isin(decisions["source_key"], keys) & isin(decisions["other_key"], keys)
-    decided = decisions.loc[known.to_numpy(), ["source_key", "other_key", "decision", "decided_by"]]
-    session.temporary_table(_COMPONENTS, components[["source_key", "component_key"]])
-    session.temporary_table(_DECIDED, decided.astype(object))
+    # A decision counts when both its records are live (a node of the graph).
+    session.temporary_table(
+        _DECIDED, decisions[["source_key", "other_key", "decision", "decided_by"]].astype(object)
+    )
+    session.execute(
+        f"delete from {_DECIDED} as d where not exists (select 1 from {components} as c "
+        "where c.source_key = d.source_key) or not exists (select 1 from "
+        f"{components} as c where c.source_key = d.other_key)"
+    )
+    decided = int(session.scalar(f"select count(*) from {_DECIDED}") or 0)
     session.execute(f"drop table if exists {MATCH_PAIRS}")
     session.execute(
         f"""
         create table {MATCH_PAIRS} as
         with scored as (
             select p.* from {SCORED_PAIRS} as p
-            left join {_COMPONENTS} as a on a.source_key = p.source_key
-            left join {_COMPONENTS} as b on b.source_key = p.other_key
+            left join {components} as a on a.source_key = p.source_key
+            left join {components} as b on b.source_key = p.other_key
             where a.component_key is null or b.component_key is null
                 or a.component_key <> b.component_key
         )
@@ -93,8 +96,7 @@ def sort_out(
     left = int(session.scalar(f"select count(*) from {MATCH_PAIRS} where match_weight is not null") or 0)
     counts = dict(session.fetchall(f"select outcome, count(*) from {MATCH_PAIRS} group by outcome"))
     band = session.fetch_df(review_sql(MATCH_PAIRS, records))
-    for name in (_COMPONENTS, _DECIDED):
-        session.execute(f"drop table {name}")
+    session.execute(f"drop table {_DECIDED}")
     stats = {
         "pairs_scored": scored,
         "pairs_already_one_person": scored - left,
@@ -102,7 +104,7 @@ def sort_out(
         "pairs_to_review": int(counts.get("review", 0)),
         "pairs_decided_same": int(counts.get("same", 0)),
         "pairs_decided_different": int(counts.get("different", 0)),
-        "decisions_matching_no_record": len(decisions) - len(decided),
+        "decisions_matching_no_record": len(decisions) - decided,
     }
     rows = int(session.scalar(f"select count(*) from {MATCH_PAIRS}") or 0)
     return Scored(rows, review_of(band), stats)
