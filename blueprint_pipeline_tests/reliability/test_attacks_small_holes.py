@@ -448,9 +448,9 @@ def test_a_selection_that_cuts_a_multi_asset_is_widened_and_says_so(duckdb_wareh
     assert notes == [
         "  --select widened to whole steps: added account_audience_history (built in one step with "
         "account_audience_members); buying_group_member_events, buying_group_roles, buying_groups (built "
-        "in one step with buying_group_members); person_account_review (built in one step with "
-        "person_account_links); person_match_models, person_match_review (built in one step with "
-        "int_identity_match_pairs)"
+        "in one step with buying_group_members); int_identity_match_pairs, person_match_models, "
+        "person_match_review (built in one step with int_identity_components); person_account_review "
+        "(built in one step with person_account_links)"
     ]
     assert duckdb_warehouse.scalar("select count(*) from buying_group_members") > 0
     with duckdb_warehouse.session() as session:
