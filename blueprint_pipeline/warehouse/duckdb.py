@@ -12,8 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import PrivateAttr
 
 from blueprint_pipeline.core.errors import WarehouseError
@@ -88,7 +90,7 @@ class DuckDBSession(Session):
         # str dtype, and turning that into objects again cost 6 s for 1.76M records' cleaning.
         return pd.DataFrame(
             {
-                name: pd.Series(column.to_numpy(zero_copy_only=False), dtype=object, copy=False)
+                name: pd.Series(_text_objects(column), dtype=object, copy=False)
                 if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
                 else column.to_pandas()
                 for name, column in zip(table.column_names, table.columns, strict=True)
@@ -114,6 +116,16 @@ class DuckDBSession(Session):
         finally:
             for name in frames or {}:
                 self.con.unregister(name)
+
+
+def _text_objects(column: pa.ChunkedArray) -> np.ndarray:
+    """A text column as an object array holding one Python string per distinct text, None for
+    null: Arrow's to_numpy makes one per value. On 1.78M compared records (20 text columns) that
+    was 3.88 GB of strings against 2.24 GB, and the dictionary encoding is the faster of the two
+    (12 columns of 1.78M: 4.5 s against 7.1 s, benchmarks.md)."""
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    texts = np.append(encoded.dictionary.to_numpy(zero_copy_only=False), None)  # None: the last
+    return texts[encoded.indices.fill_null(len(encoded.dictionary)).to_numpy()]
 
 
 class DuckDBWarehouse(Warehouse):

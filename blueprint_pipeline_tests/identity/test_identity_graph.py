@@ -18,7 +18,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from blueprint_pipeline.identity.graph import components, merge_components
+from blueprint_pipeline.identity.graph import components, merge_components, write_components
 from blueprint_pipeline_tests.conftest import FIXTURES, copy_of, shared_warehouse
 from blueprint_pipeline_tests.ingestion.test_two_drops import build
 
@@ -51,20 +51,53 @@ def test_merge_components_in_the_warehouse(warehouse):
     components() over every edge at once. By hand: deterministic a1-a2 and B1-b2; the matches
     a2-b2 (joins both: named B1, as "B" sorts before "a" byte by byte), e-d, a1-a2 (already one)
     and c-x (x is no record: ignored). 3 records change component (a1, a2 to B1; e to d)."""
-    deterministic = components(
-        pd.Series(["a1", "a2", "B1", "b2", "c", "d", "e"]),
-        pd.DataFrame({"source_key": ["a1", "B1"], "other_key": ["a2", "b2"]}),
-    )
+    nodes = pd.DataFrame({"source_key": ["a1", "a2", "B1", "b2", "c", "d", "e"]})
+    edges = pd.DataFrame({"source_key": ["a1", "B1"], "other_key": ["a2", "b2"]})
     matches = pd.DataFrame({"source_key": ["a2", "e", "a1", "c"], "other_key": ["b2", "d", "a2", "x"]})
     with warehouse.transaction() as session:
-        session.replace_table("graph_test_components", deterministic)
-        session.replace_table("graph_test_matches", matches)
+        for name, frame in {"nodes": nodes, "edges": edges, "matches": matches}.items():
+            session.replace_table(f"graph_test_{name}", frame)
+        written = write_components(
+            session,
+            "graph_test_components",
+            "select * from graph_test_nodes",
+            "select * from graph_test_edges",
+        )
+        assert written == (7, 2)
         changed = merge_components(session, "graph_test_components", "select * from graph_test_matches")
         found = dict(session.fetchall("select source_key, component_key from graph_test_components"))
     assert changed == 3
     assert found == {"a1": "B1", "a2": "B1", "B1": "B1", "b2": "B1", "c": "c", "d": "d", "e": "d"}
     every_edge = pd.DataFrame({"source_key": ["a1", "B1", "a2", "e"], "other_key": ["a2", "b2", "b2", "d"]})
     assert found == dict(components(pd.Series(list(found)), every_edge).itertuples(index=False))
+
+
+def test_deterministic_components_in_the_warehouse(warehouse):
+    """write_components() numbers the keys in the warehouse and gives components()' answer. By
+    hand: b-c (twice, once each way), e-d, a self-loop on f; a and g alone. Components {b, c}
+    named b, {d, e} named d; "Z" sorts before "a" byte by byte, so {Z, a} is named Z."""
+    nodes = ["c", "a", "b", "d", "e", "f", "g", "Z"]
+    edges = pd.DataFrame({"source_key": ["b", "c", "e", "f", "a"], "other_key": ["c", "b", "d", "f", "Z"]})
+    expected = {"a": "Z", "Z": "Z", "b": "b", "c": "b", "d": "d", "e": "d", "f": "f", "g": "g"}
+    with warehouse.transaction() as session:
+        session.replace_table("graph_test_nodes", pd.DataFrame({"source_key": nodes}))
+        session.replace_table("graph_test_edges", edges)
+        written = write_components(
+            session,
+            "graph_test_components",
+            "select * from graph_test_nodes",
+            "select * from graph_test_edges",
+        )
+        found = dict(session.fetchall("select source_key, component_key from graph_test_components"))
+    assert written == (8, 5) and found == expected
+    assert found == dict(components(pd.Series(nodes), edges).itertuples(index=False))
+    with warehouse.transaction() as session, pytest.raises(ValueError, match="not a node"):
+        write_components(
+            session,
+            "graph_test_other",
+            "select * from graph_test_nodes",
+            "select 'a' as source_key, 'x' as other_key",
+        )
 
 
 def test_identity_graph_on_hand_made_sources(graph):

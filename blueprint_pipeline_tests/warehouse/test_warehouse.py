@@ -89,3 +89,20 @@ def test_replace_table_from_a_dataframe(warehouse):
         assert session.replace_table("t", frame) == 2
         assert session.replace_table("t", frame.head(1)) == 1  # replaced, not appended
     assert warehouse.fetchall("select k, n, x, ok from t") == [("a", 1, 0.5, True)]
+
+
+def test_a_text_frame_holds_each_distinct_text_once(warehouse):
+    warehouse.execute(
+        "create table t as select * from (values (1, 'ann', 'x'), (2, null, 'x'), (3, 'ann', null), "
+        "(4, 'Ann', 'y')) as v(n, name, tag)"
+    )
+    with warehouse.session() as session:
+        frame = session.fetch_text_frame("select name, tag, n from t order by n")
+    assert frame["name"].tolist() == ["ann", None, "ann", "Ann"]  # None for null, case kept
+    assert frame["tag"].tolist() == ["x", "x", None, "y"]
+    assert frame["n"].tolist() == [1, 2, 3, 4] and frame["name"].dtype == object
+    if isinstance(warehouse, DuckDBWarehouse):  # Arrow's text: one string object per distinct text
+        assert frame["name"][0] is frame["name"][2] and frame["tag"][0] is frame["tag"][1]
+    with warehouse.session() as session:
+        empty = session.fetch_text_frame("select name from t where n > 9")
+    assert empty.columns.tolist() == ["name"] and len(empty) == 0

@@ -13,7 +13,7 @@ import pandas as pd
 
 from blueprint_pipeline.core.atomic_files import replace_file
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.identity.graph import components, merge_components
+from blueprint_pipeline.identity.graph import merge_components, write_components
 from blueprint_pipeline.identity.matching import cleaned, pairs, records, state
 from blueprint_pipeline.identity.matching.decisions import person_decisions_for
 from blueprint_pipeline.identity.matching.incremental import (
@@ -44,6 +44,8 @@ MATCHING_INPUTS = [
     "identity_shared_mailboxes",
     "country_names",
 ]
+NODES_SQL = "select source_key from int_identity_nodes"
+EDGES_SQL = "select source_key, other_key from int_identity_edges"  # ids, conversions, merges, email
 # The graph's other edges: the model's matches and the reviewers' `same` pairs.
 MATCH_EDGES = "select source_key, other_key from int_identity_match_pairs where outcome in ('match', 'same')"
 
@@ -207,8 +209,6 @@ def person_matching(
         cleaning = cleaning_key(countries)
         rebuild = cleaned.rebuilt(session, facts.full_refresh)
         to_clean = cleaned.to_clean(session, cleaning, rebuild)
-        keys = session.fetch_df("select source_key from int_identity_nodes")["source_key"]
-        edges = session.fetch_df("select source_key, other_key from int_identity_edges")
         previous = _previous(session)
         last_version = _last_model_version(session, previous)
     fresh = clean_records(to_clean, countries).assign(input_hash=to_clean["input_hash"].to_numpy())
@@ -229,7 +229,6 @@ def person_matching(
     raw = _scored(warehouse, everyone, model, policy.review_floor, chosen)
     # The model's pairs owe their outcome to the model when its version is new to the clustering.
     cause = f"model {model_version}" if last_version not in (None, model_version) else RECORDS
-    deterministic = components(keys, edges)
     row = pd.DataFrame(
         [
             {
@@ -268,7 +267,7 @@ def person_matching(
         scoring["pairs_kept"] = kept
         # The deterministic components sort the pairs out (a pair they join is no edge), then the
         # model's matches and `same` decisions join them: the graph computed once.
-        session.replace_table(COMPONENTS, deterministic)
+        nodes, edges = write_components(session, COMPONENTS, NODES_SQL, EDGES_SQL)
         scored = pairs.sort_out(
             session, records.RECORDS, COMPONENTS, model_version, policy, decisions.frame, cause
         )
@@ -317,9 +316,9 @@ def person_matching(
     yield dg.MaterializeResult(
         asset_key=COMPONENTS,
         metadata={
-            "dagster/row_count": len(deterministic),
+            "dagster/row_count": nodes,
             "persons": persons,
-            "deterministic_edges": len(edges),
+            "deterministic_edges": edges,
             "records_joined_by_matches": joined,
             "dagster/table_name": COMPONENTS,
             **facts.metadata(),
