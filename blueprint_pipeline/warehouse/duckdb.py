@@ -83,6 +83,10 @@ class DuckDBSession(Session):
     def fetch_df(self, sql: str, params: Params = None) -> pd.DataFrame:
         return self._run(sql, params).df()
 
+    def fetch_arrow(self, sql: str, params: Params = None) -> pa.Table:
+        record(sql)
+        return self.con.sql(sql, params=used_params(sql, params)).to_arrow_table()
+
     def fetch_text_frame(self, sql: str, params: Params = None) -> pd.DataFrame:
         record(sql)
         table = self.con.sql(sql, params=used_params(sql, params)).to_arrow_table()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
 
 from blueprint_pipeline.core.atomic_files import replace_file
 from blueprint_pipeline.core.run_facts import run_facts
@@ -59,7 +60,7 @@ class ChosenModel:
     trained_now: bool
 
 
-def _model(loaded, everyone: Callable[[], pd.DataFrame], previous: Previous, full_refresh: bool):
+def _model(loaded, everyone: Callable[[], pa.Table], previous: Previous, full_refresh: bool):
     """The frozen model file when the config names one; else the last trained model while the
     records have not drifted from it (incremental.reusable); else a model trained on every record
     (`everyone` reads them)."""
@@ -76,12 +77,12 @@ def _model(loaded, everyone: Callable[[], pd.DataFrame], previous: Previous, ful
     return ChosenModel(trained.model, trained.version, "trained", f"trained ({why}); {trained.notes}", True)
 
 
-def _reader(warehouse: Warehouse) -> Callable[[], pd.DataFrame]:
+def _reader(warehouse: Warehouse) -> Callable[[], pa.Table]:
     """Reads every compared record once, when first asked (training and a full scoring need them;
     an incremental scoring does not)."""
-    read: list[pd.DataFrame] = []
+    read: list[pa.Table] = []
 
-    def everyone() -> pd.DataFrame:
+    def everyone() -> pa.Table:
         if not read:
             with warehouse.session() as session:
                 read.append(records.read_all(session))
@@ -119,7 +120,7 @@ def _last_model_version(session: Session, previous: Previous) -> str | None:
 
 
 def _scored(
-    warehouse: Warehouse, everyone: Callable[[], pd.DataFrame], model: dict, floor: float, chosen: Plan
+    warehouse: Warehouse, everyone: Callable[[], pa.Table], model: dict, floor: float, chosen: Plan
 ) -> pd.DataFrame:
     """The raw pairs this build scores: all of them (full), those touching a new or changed record
     (incremental: the others are kept in the warehouse, pairs.keep), none when matching is off.
@@ -218,6 +219,10 @@ def person_matching(
         cleaned.write(session, fresh, rebuild)
         live = records.build(session, policy.max_block_records)
         known = state.compare(session, records.RECORDS, against_kept=previous.scoring is not None)
+    # Let the raw and cleaned fields go before Splink runs: a full build's 1.78M records of them
+    # held ~1 GB through the scoring (benchmarks.md).
+    records_cleaned = len(fresh)
+    del to_clean, fresh
     previous = replace(previous, known=known)
     everyone = _reader(warehouse)
     chosen_model = _model(loaded, everyone, previous, facts.full_refresh)
@@ -291,7 +296,7 @@ def person_matching(
             "new_version": new_version,
             "origin": origin,
             "records": live,
-            "records_cleaned": len(fresh),
+            "records_cleaned": records_cleaned,
             "scoring": f"{chosen.mode}: {chosen.reason}",
             "notes": notes or "(none)",
             **facts.metadata(),

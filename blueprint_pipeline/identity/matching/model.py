@@ -21,18 +21,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator
 
 from blueprint_pipeline.core.errors import ConfigError
 
+# What Splink reads: a frame (prepare(), tests) or Arrow (records.read_all(): the warehouse's rows).
+Records = pd.DataFrame | pa.Table
 COMPARISON_COLUMNS = ("name", "email", "phone", "company", "city", "country", "title")
 DOMAINS_MAY_AGREE = "(l.work_domain = r.work_domain or l.work_domain is null or r.work_domain is null)"
 CITIES_MAY_AGREE = "(l.city = r.city or l.city is null or r.city is null)"
@@ -297,16 +302,34 @@ def quiet():
         logger.propagate = propagate
 
 
+# Splink's DuckDB is bounded like the warehouse's and spills to a temporary folder beyond it:
+# DuckDB's default (80% of RAM) let a full scoring at 1M persons hold ~5 GB (benchmarks.md).
+SPLINK_MEMORY_LIMIT = "2GB"
+
+
+@contextmanager
+def splink_duckdb() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A new in-memory DuckDB for Splink (never the warehouse: docs/decisions.md), bounded by
+    SPLINK_MEMORY_LIMIT, spilling to a temporary folder of its own that goes with it."""
+    with tempfile.TemporaryDirectory(prefix="blueprint-splink-") as spill:
+        config = {"memory_limit": SPLINK_MEMORY_LIMIT, "temp_directory": spill}
+        connection = duckdb.connect(config={"autoinstall_known_extensions": False, **config})
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+
 def linker(
-    records: pd.DataFrame,
+    records: Records,
     model: dict | SettingsCreator,
-    connection: duckdb.DuckDBPyConnection | None = None,
+    connection: duckdb.DuckDBPyConnection,
     term_frequencies: dict[str, pd.DataFrame] | None = None,
 ) -> Linker:
-    """A Linker over `records` in a new in-memory DuckDB (never the warehouse: docs/decisions.md),
-    or in `connection`, such a DuckDB the caller reads Splink's tables from; `term_frequencies`:
-    per column, a lookup table Splink uses instead of counting `records` (neighbourhood.py)."""
-    api = DuckDBAPI(connection or duckdb.connect())
+    """A Linker over `records` in `connection` (splink_duckdb()), where the caller reads Splink's
+    tables; `term_frequencies`: per column, a lookup table Splink uses instead of counting
+    `records` (neighbourhood.py)."""
+    api = DuckDBAPI(connection)
     table = api.register(records, table_name="person_records")
     found = Linker(table, model, log_level=None)  # None: Splink adds no log handler of its own
     for column, lookup in (term_frequencies or {}).items():
@@ -383,22 +406,22 @@ def read_model_file(path: Path | None, named: str) -> dict:
     return model
 
 
-def has_pairs(records: pd.DataFrame, rule: str) -> bool:
+def has_pairs(records: Records, rule: str) -> bool:
     """Whether two records meet `rule` (a blocking rule on l. and r.)."""
-    with duckdb.connect() as connection:
+    with splink_duckdb() as connection:
         connection.register("records", records)
         query = f"select 1 from records l join records r on l.unique_id < r.unique_id and ({rule}) limit 1"
         return bool(connection.execute(query).fetchall())
 
 
-def train(records: pd.DataFrame, seed: int, max_pairs_for_u: int) -> Trained:
+def train(records: Records, seed: int, max_pairs_for_u: int) -> Trained:
     """The prior from PRIOR_RULES, u by seeded random sampling, m by EM on TRAINING_BLOCKS, then
     regularised(). A block with no pairs keeps the starting m values, and data where no rule
     finds a pair the shipped prior (noted, not an error)."""
     notes = []
     pairs_sampled = min(max_pairs_for_u, len(records) * (len(records) - 1) // 2)
-    with quiet():
-        trainer = linker(records, settings())
+    with quiet(), splink_duckdb() as connection:
+        trainer = linker(records, settings(), connection)
         if len(records) >= 2:
             if any(has_pairs(records, rule) for rule in PRIOR_RULES):
                 trainer.training.estimate_probability_two_random_records_match(

@@ -13,10 +13,15 @@ import json
 import math
 from dataclasses import dataclass
 
-import duckdb
 import pandas as pd
 
-from blueprint_pipeline.identity.matching.model import COMPARISON_COLUMNS, linker, quiet
+from blueprint_pipeline.identity.matching.model import (
+    COMPARISON_COLUMNS,
+    Records,
+    linker,
+    quiet,
+    splink_duckdb,
+)
 from blueprint_pipeline.identity.tables import typed
 
 # Splink's scored pairs as they come, before the deterministic components and the decisions.
@@ -94,12 +99,12 @@ class Scored:
     stats: dict[str, int]
 
 
-def predict(records: pd.DataFrame, model: dict, floor: float) -> pd.DataFrame:
+def predict(records: Records, model: dict, floor: float) -> pd.DataFrame:
     """Splink's scored pairs at or above `floor`, smaller key on the left."""
     if len(records) < 2:
         return pd.DataFrame()
-    with quiet():
-        found = linker(records, model).inference.predict(threshold_match_probability=floor)
+    with quiet(), splink_duckdb() as connection:
+        found = linker(records, model, connection).inference.predict(threshold_match_probability=floor)
         frame = found.as_pandas_dataframe()
     swap = frame["unique_id_l"] > frame["unique_id_r"]
     for column in [c[:-2] for c in frame.columns if c.endswith("_l")]:
@@ -114,7 +119,7 @@ def empty_raw() -> pd.DataFrame:
 
 
 def scored_pairs(
-    records: pd.DataFrame, model: dict, floor: float, term_frequencies: dict[str, pd.DataFrame] | None = None
+    records: Records, model: dict, floor: float, term_frequencies: dict[str, pd.DataFrame] | None = None
 ) -> pd.DataFrame:
     """Splink's pairs of `records` at or above `floor` (RAW_COLUMNS), with each comparison's
     contribution, in key order; `term_frequencies`: lookups of more records than these
@@ -123,8 +128,7 @@ def scored_pairs(
         return empty_raw()
     p = model["probability_two_random_records_match"]
     prior = math.log2(p / (1 - p))
-    connection = duckdb.connect()
-    try:
+    with splink_duckdb() as connection:
         with quiet():
             found = linker(records, model, connection, term_frequencies).inference.predict(
                 threshold_match_probability=floor
@@ -141,8 +145,6 @@ def scored_pairs(
             order by source_key, other_key
             """
         ).df()
-    finally:
-        connection.close()
     raw = raw.assign(
         match_weight=raw["match_weight"].astype(float).round(4),
         match_probability=raw["match_probability"].astype(float).round(6),
