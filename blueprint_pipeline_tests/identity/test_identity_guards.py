@@ -36,9 +36,11 @@ import pytest
 
 from blueprint_pipeline.identity.matching.prepare import prepare
 from blueprint_pipeline.identity.matching.shared_mailboxes import (
+    addresses,
     local_part,
     same_person_names,
     shared_mailboxes,
+    shared_mailboxes_in,
 )
 from blueprint_pipeline_tests.conftest import FIXTURES
 from blueprint_pipeline_tests.identity.test_person_matching import li, mk, sf
@@ -161,6 +163,43 @@ def test_role_local_parts_ignore_tags_and_case():
     assert found.to_dict("records") == [
         {"email": "sales@acme.com", "reason": "role_local_part", "records": 1}
     ]
+
+
+def test_the_warehouse_hands_over_only_the_addresses_names_decide(warehouse):
+    """By hand: info@ (a role: 1 record); ann@ written three ways (trimmed, cased) by Ann, ANN
+    and Annie: one person, not shared, its names compared; bob@ twice by Bob: one first name as
+    written, its names never handed over; team@ (no role) by Maria and Kevin: shared, 2 records;
+    ' ' (no address) and a record gone. The warehouse's answer is the frame's."""
+    nodes = pd.DataFrame(
+        [
+            ("Info@acme.com", "Ann", "Lee", True),
+            ("ann@acme.com", "Ann", "Lee", True),
+            (" ANN@acme.com", "ANN", "Lee", True),
+            ("Ann@Acme.com", "Annie", None, True),
+            ("bob@acme.com", "Bob", "King", True),
+            ("bob@acme.com", "Bob", "King", True),
+            ("team@acme.com", "Maria", "Lopez", True),
+            ("team@acme.com", "Kevin", "Brown", True),
+            (" ", "Ann", "Lee", True),
+            ("team@acme.com", "Zoe", "Gone", False),
+        ],
+        columns=["email", "first_name", "last_name", "is_live"],
+    )
+    expected = [
+        {"email": "info@acme.com", "reason": "role_local_part", "records": 1},
+        {"email": "team@acme.com", "reason": "different_names", "records": 2},
+    ]
+    live = nodes[nodes["is_live"]].drop(columns="is_live")
+    assert shared_mailboxes(live, ["info"]).to_dict("records") == expected
+    rows, look = addresses(
+        live.groupby("email").agg(records=("email", "size"), firsts=("first_name", "nunique")).reset_index(),
+        ["info"],
+    )
+    assert look == [" ANN@acme.com", "Ann@Acme.com", "ann@acme.com", "team@acme.com"]  # not bob@
+    with warehouse.transaction() as session:
+        session.replace_table("guard_test_nodes", nodes)
+        found = shared_mailboxes_in(session, "guard_test_nodes", ["info"])
+    assert found.to_dict("records") == expected
 
 
 @pytest.mark.parametrize(

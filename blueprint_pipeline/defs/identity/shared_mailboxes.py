@@ -4,7 +4,7 @@ graph draws no email edge between their records, and person matching ignores the
 import dagster as dg
 
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.identity.matching.shared_mailboxes import shared_mailboxes
+from blueprint_pipeline.identity.matching.shared_mailboxes import shared_mailboxes_in
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.warehouse import Warehouse
 
@@ -25,10 +25,7 @@ def identity_shared_mailboxes(
     at it still join by ids (Marketo's CRM ids, conversions, merges) or by other evidence."""
     roles = blueprint_config.loaded.config.identity.person_matching.role_mailboxes
     with warehouse.transaction() as session:
-        nodes = session.fetch_df(
-            "select email, first_name, last_name from int_identity_nodes where is_live and email is not null"
-        )
-        found = shared_mailboxes(nodes, roles)
+        found = shared_mailboxes_in(session, "int_identity_nodes", roles)
         session.replace_table(TABLE, found)
     counts = found["reason"].value_counts().to_dict()
     return dg.MaterializeResult(

@@ -23,6 +23,7 @@ from rapidfuzz.distance import OSA, JaroWinkler
 
 from blueprint_pipeline.identity.matching.prepare import clean, name_forms
 from blueprint_pipeline.identity.tables import isin
+from blueprint_pipeline.warehouse import Session
 
 COLUMNS = ["email", "reason", "records"]
 SIMILAR_FIRST_NAMES = 0.88  # Jaro-Winkler: the model's looser name level
@@ -64,30 +65,83 @@ def same_person_names(a: tuple[str | None, str | None], b: tuple[str | None, str
     return bool((last_b and same_name(first_a, last_b)) or (last_a and same_name(first_b, last_a)))
 
 
-def shared_mailboxes(nodes: pd.DataFrame, role_mailboxes: list[str]) -> pd.DataFrame:
-    """`nodes`: live records with `email`, `first_name`, `last_name`. One row per shared address
-    (normalised: trimmed, lower-cased): COLUMNS, sorted by address."""
-    roles = set(role_mailboxes)
-    email = nodes["email"].str.strip().str.lower().replace("", None)
-    counts = email.value_counts()
-    addresses = counts.index.to_series()
-    role = sorted(addresses[addresses.map(local_part).isin(roles)])
-    rows = [(a, "role_local_part", int(counts[a])) for a in role]
-    # Names are cleaned and compared only at the other addresses with several records.
-    several = isin(email, counts.index[counts > 1].difference(role)).to_numpy()
-    people = pd.DataFrame(
+def normalised(email: pd.Series) -> pd.Series:
+    """Addresses trimmed and lower-cased, None for nothing: how the cleaning writes them."""
+    return email.str.strip().str.lower().replace("", None)
+
+
+def addresses(counts: pd.DataFrame, role_mailboxes: list[str]) -> tuple[list[tuple], list[str]]:
+    """`counts`: one row per address as written (`email`; `records`: its records; `firsts`: their
+    distinct first names as written). Returns the role mailboxes' rows (COLUMNS, by address) and
+    the addresses as written whose records' names need the pairwise look: every spelling of a
+    non-role address with several records and more than one first name or spelling as written
+    (at ~99% of shared-looking addresses the copies write one first name alike)."""
+    keyed = counts.assign(key=normalised(counts["email"])).dropna(subset=["key"])
+    grouped = keyed.groupby("key").agg(
+        records=("records", "sum"), spellings=("email", "size"), firsts=("firsts", "max")
+    )
+    role = grouped.index.map(local_part).isin(set(role_mailboxes))
+    rows = [(a, "role_local_part", int(n)) for a, n in grouped.loc[role, "records"].items()]
+    several = (grouped["records"] > 1) & ((grouped["spellings"] > 1) | (grouped["firsts"] > 1))
+    look = isin(keyed["key"], grouped.index[several & ~role]).to_numpy()
+    return rows, sorted(keyed.loc[look, "email"])
+
+
+def different_names(people: pd.DataFrame) -> list[tuple]:
+    """`people`: every record (`email`, `first_name`, `last_name`) at some addresses. The rows
+    (COLUMNS) of those whose records have clearly different first names."""
+    frame = pd.DataFrame(
         {
-            "email": email[several],
-            "first": nodes.loc[several, "first_name"].map(clean),
-            "last": nodes.loc[several, "last_name"].map(clean),
+            "email": normalised(people["email"]),
+            "first": people["first_name"].map(clean),
+            "last": people["last_name"].map(clean),
         }
     )
     # Only an address with two different first names needs the pairwise look (most copies agree).
-    firsts = people.dropna(subset=["first"]).groupby("email")["first"].nunique()
-    people = people[people["email"].isin(firsts.index[firsts > 1])]
-    for address, records in people.groupby("email", sort=False):
+    firsts = frame.dropna(subset=["first"]).groupby("email")["first"].nunique()
+    frame = frame[frame["email"].isin(firsts.index[firsts > 1])]
+    rows = []
+    for address, records in frame.groupby("email", sort=False):
         names = set(zip(records["first"], records["last"], strict=True))
         if any(not same_person_names(a, b) for a, b in combinations(names, 2)):
             rows.append((address, "different_names", len(records)))
+    return rows
+
+
+def _table(rows: list[tuple]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=COLUMNS).astype({"records": "int64"})
     return frame.sort_values("email", ignore_index=True)
+
+
+def shared_mailboxes(nodes: pd.DataFrame, role_mailboxes: list[str]) -> pd.DataFrame:
+    """`nodes`: live records with `email`, `first_name`, `last_name`. One row per shared address
+    (normalised: trimmed, lower-cased): COLUMNS, sorted by address."""
+    written = nodes.dropna(subset=["email"])
+    counts = written.groupby("email", sort=False).agg(
+        records=("email", "size"), firsts=("first_name", "nunique")
+    )
+    rows, look = addresses(counts.reset_index(), role_mailboxes)
+    return _table(rows + different_names(written[isin(written["email"], look).to_numpy()]))
+
+
+_LOOK = "identity_shared__look"  # a temporary table: the addresses whose names are compared
+
+
+def shared_mailboxes_in(session: Session, nodes: str, role_mailboxes: list[str]) -> pd.DataFrame:
+    """shared_mailboxes() over the live records of the warehouse table `nodes`: the warehouse
+    counts each address's records and first names, and hands over only the records at the
+    addresses the names decide (at 1M persons ~22k records of 1.76M: the whole read took 6 s)."""
+    counts = session.fetch_df(
+        "select email, count(*) as records, count(distinct first_name) as firsts "
+        f"from {nodes} where is_live and email is not null group by email"
+    )
+    rows, look = addresses(counts, role_mailboxes)
+    session.temporary_table(_LOOK, pd.DataFrame({"email": look}, dtype=object))
+    try:
+        people = session.fetch_df(
+            f"select n.email, n.first_name, n.last_name from {nodes} as n "
+            f"inner join {_LOOK} as k on k.email = n.email where n.is_live"
+        )
+    finally:
+        session.execute(f"drop table if exists {_LOOK}")
+    return _table(rows + different_names(people))
