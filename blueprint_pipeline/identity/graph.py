@@ -49,6 +49,11 @@ def write_components(session: Session, table: str, nodes_sql: str, edges_sql: st
     (source_key, other_key); returns (nodes, edges). The keys stay in the warehouse: each is
     numbered there in byte order, only the edges' numbers come to scipy, and only each record's
     component number goes back (1.78M keys and their edges as text in pandas held ~1 GB)."""
+    with session.dropped_after(_ROOTS, _NODES):
+        return _write_components(session, table, nodes_sql, edges_sql)
+
+
+def _write_components(session: Session, table: str, nodes_sql: str, edges_sql: str) -> tuple[int, int]:
     session.execute(f"drop table if exists {_NODES}")
     session.execute(
         f"create temporary table {_NODES} as select source_key, "
@@ -63,26 +68,25 @@ def write_components(session: Session, table: str, nodes_sql: str, edges_sql: st
     if numbered["a"].isna().any() or numbered["b"].isna().any():
         raise ValueError(f"an edge of {edges_sql!r} refers to a source key that is not a node")
     rows, cols = numbered["a"].to_numpy(np.int64), numbered["b"].to_numpy(np.int64)
-    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(count, count))
-    _, labels = connected_components(graph, directed=False)
-    # Numbered in key order: a component's smallest key is its first member.
-    found, first = np.unique(labels, return_index=True)
-    smallest = np.empty(len(found), dtype=np.int64)
-    smallest[found] = first
-    roots = smallest[labels]
-    moved = np.flatnonzero(roots != np.arange(count))  # a record alone or first keeps its own key
     session.execute(f"drop table if exists {_ROOTS}")
     session.execute(f"create temporary table {_ROOTS} (n bigint, root bigint)")
-    if len(moved):
-        frame = pd.DataFrame({"n": moved, "root": roots[moved]})
-        session.insert_from_local_query(_ROOTS, ["n", "root"], "select n, root from f", frames={"f": frame})
+    if count:
+        graph = coo_matrix((np.ones(len(rows), dtype=bool), (rows, cols)), shape=(count, count))
+        _, labels = connected_components(graph, directed=False)
+        # Numbered in key order: a component's smallest key is its first member.
+        found, first = np.unique(labels, return_index=True)
+        smallest = np.empty(len(found), dtype=np.int64)
+        smallest[found] = first
+        roots = smallest[labels]
+        moved = np.flatnonzero(roots != np.arange(count))  # a record alone or first keeps its own key
+        if len(moved):
+            frame = pd.DataFrame({"n": moved, "root": roots[moved]})
+            session.insert_from_local_query(_ROOTS, ["n", "root"], "select * from f", frames={"f": frame})
     session.execute(f"drop table if exists {table}")
     session.execute(
         f"create table {table} as select k.source_key, coalesce(r.source_key, k.source_key) as component_key "
         f"from {_NODES} as k left join {_ROOTS} as m on m.n = k.n left join {_NODES} as r on r.n = m.root"
     )
-    session.execute(f"drop table {_ROOTS}")
-    session.execute(f"drop table {_NODES}")
     return count, len(rows)
 
 

@@ -6,6 +6,7 @@ The PostgreSQL implementation transpiles it with sqlglot; values always travel a
 
 from __future__ import annotations
 
+import contextlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
@@ -63,10 +64,27 @@ class Session(ABC):
     def fetch_arrow(self, sql: str, params: Params = None) -> pa.Table:
         """A query's rows as an Arrow table (text as Arrow strings, not Python objects): for
         large reads handed on to an embedded DuckDB, which scans Arrow where it lies."""
-        table = pa.Table.from_pandas(self.fetch_text_frame(sql, params), preserve_index=False)
+        table = pa.Table.from_pandas(self.fetch_df(sql, params), preserve_index=False)
         # A column of nulls only has no type in pandas: text, as the warehouse column would be.
         typed = [pa.string() if t == pa.null() else t for t in table.schema.types]
         return table.cast(pa.schema([pa.field(n, t) for n, t in zip(table.column_names, typed, strict=True)]))
+
+    @contextmanager
+    def dropped_after(self, *tables: str) -> Iterator[None]:
+        """Drops the (temporary) tables when the block ends. After an error the drops are
+        best-effort: on PostgreSQL the failed statement aborted the transaction, whose rollback
+        removes them, and a drop failing there must not hide the error."""
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._drop(tables)
+            raise
+        self._drop(tables)
+
+    def _drop(self, tables: tuple[str, ...]) -> None:
+        for table in tables:
+            self.execute(f"drop table if exists {quote(table)}")
 
     def temporary_table(self, name: str, frame: pd.DataFrame) -> None:
         """(Re)creates the temporary table `name` holding `frame`'s rows, every column text: a

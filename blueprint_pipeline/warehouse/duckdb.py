@@ -124,9 +124,9 @@ class DuckDBSession(Session):
 
 def _text_objects(column: pa.ChunkedArray) -> np.ndarray:
     """A text column as an object array holding one Python string per distinct text, None for
-    null: Arrow's to_numpy makes one per value. On 1.78M compared records (20 text columns) that
-    was 3.88 GB of strings against 2.24 GB, and the dictionary encoding is the faster of the two
-    (12 columns of 1.78M: 4.5 s against 7.1 s, benchmarks.md)."""
+    null: Arrow's to_numpy makes one per value. On 1.78M compared records (26 text columns) that
+    was 3.88 GB of strings against 2.24 GB (docs/benchmarks.md); on an idle machine the encoding
+    was also the faster (12 columns of 1.78M: 4.5 s against 7.1 s)."""
     encoded = pc.dictionary_encode(column.combine_chunks())
     texts = np.append(encoded.dictionary.to_numpy(zero_copy_only=False), None)  # None: the last
     return texts[encoded.indices.fill_null(len(encoded.dictionary)).to_numpy()]

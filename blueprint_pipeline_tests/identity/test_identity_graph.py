@@ -91,13 +91,25 @@ def test_deterministic_components_in_the_warehouse(warehouse):
         found = dict(session.fetchall("select source_key, component_key from graph_test_components"))
     assert written == (8, 5) and found == expected
     assert found == dict(components(pd.Series(nodes), edges).itertuples(index=False))
-    with warehouse.transaction() as session, pytest.raises(ValueError, match="not a node"):
-        write_components(
+    with warehouse.transaction() as session:
+        with pytest.raises(ValueError, match="not a node"):
+            write_components(
+                session,
+                "graph_test_other",
+                "select * from graph_test_nodes",
+                "select 'a' as source_key, 'x' as other_key",
+            )
+        # The failed call dropped its temporary tables: their names are free in this session.
+        session.execute("create temporary table identity_graph__nodes (x integer)")
+        session.execute("drop table identity_graph__nodes")
+    with warehouse.transaction() as session:  # no records: an empty table, not an error
+        written = write_components(
             session,
-            "graph_test_other",
-            "select * from graph_test_nodes",
-            "select 'a' as source_key, 'x' as other_key",
+            "graph_test_empty",
+            "select * from graph_test_nodes where false",
+            "select * from graph_test_edges where false",
         )
+        assert written == (0, 0) and session.fetchall("select * from graph_test_empty") == []
 
 
 def test_identity_graph_on_hand_made_sources(graph):

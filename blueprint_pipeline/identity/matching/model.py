@@ -303,8 +303,10 @@ def quiet():
 
 
 # Splink's DuckDB is bounded like the warehouse's and spills to a temporary folder beyond it:
-# DuckDB's default (80% of RAM) let a full scoring at 1M persons hold ~5 GB (benchmarks.md).
+# with DuckDB's default (80% of RAM) the full matching step at 1M peaked 0.9 GB higher, and
+# 1 GB made it 20% slower for no lower peak (docs/benchmarks.md).
 SPLINK_MEMORY_LIMIT = "2GB"
+RECORDS_TABLE = "person_records"  # the records' name in Splink's DuckDB
 
 
 @contextmanager
@@ -330,7 +332,7 @@ def linker(
     tables; `term_frequencies`: per column, a lookup table Splink uses instead of counting
     `records` (neighbourhood.py)."""
     api = DuckDBAPI(connection)
-    table = api.register(records, table_name="person_records")
+    table = api.register(records, table_name=RECORDS_TABLE)
     found = Linker(table, model, log_level=None)  # None: Splink adds no log handler of its own
     for column, lookup in (term_frequencies or {}).items():
         registered = api.register(lookup, table_name=f"person_tf_{column}")
@@ -406,12 +408,14 @@ def read_model_file(path: Path | None, named: str) -> dict:
     return model
 
 
-def has_pairs(records: Records, rule: str) -> bool:
-    """Whether two records meet `rule` (a blocking rule on l. and r.)."""
-    with splink_duckdb() as connection:
-        connection.register("records", records)
-        query = f"select 1 from records l join records r on l.unique_id < r.unique_id and ({rule}) limit 1"
-        return bool(connection.execute(query).fetchall())
+def has_pairs(connection: duckdb.DuckDBPyConnection, rule: str) -> bool:
+    """Whether two records of linker()'s table in `connection` meet `rule` (a blocking rule on
+    l. and r.): asked in the trainer's own DuckDB, within its memory bound."""
+    query = (
+        f"select 1 from {RECORDS_TABLE} l join {RECORDS_TABLE} r "
+        f"on l.unique_id < r.unique_id and ({rule}) limit 1"
+    )
+    return bool(connection.execute(query).fetchall())
 
 
 def train(records: Records, seed: int, max_pairs_for_u: int) -> Trained:
@@ -423,7 +427,7 @@ def train(records: Records, seed: int, max_pairs_for_u: int) -> Trained:
     with quiet(), splink_duckdb() as connection:
         trainer = linker(records, settings(), connection)
         if len(records) >= 2:
-            if any(has_pairs(records, rule) for rule in PRIOR_RULES):
+            if any(has_pairs(connection, rule) for rule in PRIOR_RULES):
                 trainer.training.estimate_probability_two_random_records_match(
                     PRIOR_RULES, recall=PRIOR_RECALL
                 )
@@ -432,7 +436,7 @@ def train(records: Records, seed: int, max_pairs_for_u: int) -> Trained:
             trainer.training.estimate_u_using_random_sampling(max_pairs=max_pairs_for_u, seed=seed)
         for alternatives in TRAINING_BLOCKS:
             # Checked first: a failed EM session leaves its comparison out of the linker's model.
-            rule = next((r for r in alternatives if has_pairs(records, r)), None)
+            rule = next((r for r in alternatives if has_pairs(connection, r)), None)
             if rule is None:
                 notes.append(f"EM on {alternatives[-1]!r} skipped: no pairs")
                 continue

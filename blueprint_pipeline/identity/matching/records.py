@@ -162,8 +162,8 @@ _READ = f"{', '.join(COMPARED)}, cleaned_hash, fingerprint"
 
 def read_all(session: Session) -> pa.Table:
     """Every record of RECORDS, in key order (byte by byte on both engines), as Arrow: Splink's
-    DuckDB scans it where it is (1.78M records as Python objects held 2.2 GB more, benchmarks.md);
-    the first name's forms as lists, split by Arrow."""
+    DuckDB scans it where it lies, no Python object per value; the first name's forms as lists,
+    split by Arrow."""
     table = session.fetch_arrow(f'select {_READ} from {RECORDS} order by unique_id collate "C"')
     at = table.schema.get_field_index(TEXT_FORMS)
     return table.set_column(at, TEXT_FORMS, pc.split_pattern(table[TEXT_FORMS], LIST_SEPARATOR))
@@ -172,18 +172,16 @@ def read_all(session: Session) -> pa.Table:
 def read_near(session: Session, model: dict, touched: set[str]) -> pd.DataFrame:
     """The records an incremental scoring hands Splink (neighbourhood.py): the touched ones and
     their possible partners, in key order, with the bool column TOUCHED."""
-    session.temporary_table(_TOUCHED, pd.DataFrame({"unique_id": sorted(touched)}, dtype=object))
     near = near_sql(model, RECORDS, _TOUCHED)
     chosen = f"select unique_id from {RECORDS}" if near is None else near
-    try:
+    with session.dropped_after(_TOUCHED):
+        session.temporary_table(_TOUCHED, pd.DataFrame({"unique_id": sorted(touched)}, dtype=object))
         rows = session.fetch_text_frame(
             f"select {', '.join(f'r.{c}' for c in _READ.split(', '))}, "
             f"t.unique_id is not null as {TOUCHED} from {RECORDS} as r "
             f"left join {_TOUCHED} as t on t.unique_id = r.unique_id "
             f'where r.unique_id in ({chosen}) order by r.unique_id collate "C"'
         )
-    finally:
-        session.execute(f"drop table if exists {_TOUCHED}")
     frame = as_frame(rows)
     frame[TOUCHED] = frame[TOUCHED].astype(bool)
     return frame

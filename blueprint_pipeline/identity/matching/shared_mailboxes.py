@@ -130,18 +130,17 @@ _LOOK = "identity_shared__look"  # a temporary table: the addresses whose names 
 def shared_mailboxes_in(session: Session, nodes: str, role_mailboxes: list[str]) -> pd.DataFrame:
     """shared_mailboxes() over the live records of the warehouse table `nodes`: the warehouse
     counts each address's records and first names, and hands over only the records at the
-    addresses the names decide (at 1M persons ~22k records of 1.76M: the whole read took 6 s)."""
+    addresses the names decide (at 1M persons ~22k records of 1.76M; reading every record to
+    count them in pandas took 6.5 s, this 2.6 s)."""
     counts = session.fetch_df(
         "select email, count(*) as records, count(distinct first_name) as firsts "
         f"from {nodes} where is_live and email is not null group by email"
     )
     rows, look = addresses(counts, role_mailboxes)
-    session.temporary_table(_LOOK, pd.DataFrame({"email": look}, dtype=object))
-    try:
+    with session.dropped_after(_LOOK):
+        session.temporary_table(_LOOK, pd.DataFrame({"email": look}, dtype=object))
         people = session.fetch_df(
             f"select n.email, n.first_name, n.last_name from {nodes} as n "
             f"inner join {_LOOK} as k on k.email = n.email where n.is_live"
         )
-    finally:
-        session.execute(f"drop table if exists {_LOOK}")
     return _table(rows + different_names(people))
