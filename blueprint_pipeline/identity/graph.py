@@ -28,15 +28,20 @@ def components(nodes: pd.Series, edges: pd.DataFrame) -> pd.DataFrame:
     cols = pc.index_in(text_array(edges["other_key"].astype(str)), value_set=keys)
     if rows.null_count or cols.null_count:
         raise ValueError("an edge refers to a source key that is not a node")
-    rows, cols = rows.to_numpy(), cols.to_numpy()
-    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    keys = keys.to_numpy(zero_copy_only=False)
+    roots = _roots(n, rows.to_numpy(), cols.to_numpy())
+    return pd.DataFrame({"source_key": keys, "component_key": keys[roots]}, dtype=str)
+
+
+def _roots(count: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Per node numbered 0..count-1 in key order, the number of its component's first node (its
+    smallest key), over the undirected edges rows[i]-cols[i] (scipy's connected components)."""
+    graph = coo_matrix((np.ones(len(rows), dtype=bool), (rows, cols)), shape=(count, count))
     _, labels = connected_components(graph, directed=False)
-    # The keys are sorted: a component's smallest key is its first member in key order.
     found, first = np.unique(labels, return_index=True)
     smallest = np.empty(len(found), dtype=np.int64)
     smallest[found] = first
-    keys = keys.to_numpy(zero_copy_only=False)
-    return pd.DataFrame({"source_key": keys, "component_key": keys[smallest[labels]]}, dtype=str)
+    return smallest[labels]
 
 
 _NODES, _ROOTS = "identity_graph__nodes", "identity_graph__roots"  # temporary tables of write_components
@@ -71,13 +76,7 @@ def _write_components(session: Session, table: str, nodes_sql: str, edges_sql: s
     session.execute(f"drop table if exists {_ROOTS}")
     session.execute(f"create temporary table {_ROOTS} (n bigint, root bigint)")
     if count:
-        graph = coo_matrix((np.ones(len(rows), dtype=bool), (rows, cols)), shape=(count, count))
-        _, labels = connected_components(graph, directed=False)
-        # Numbered in key order: a component's smallest key is its first member.
-        found, first = np.unique(labels, return_index=True)
-        smallest = np.empty(len(found), dtype=np.int64)
-        smallest[found] = first
-        roots = smallest[labels]
+        roots = _roots(count, rows, cols)
         moved = np.flatnonzero(roots != np.arange(count))  # a record alone or first keeps its own key
         if len(moved):
             frame = pd.DataFrame({"n": moved, "root": roots[moved]})

@@ -88,8 +88,7 @@ class DuckDBSession(Session):
         return self.con.sql(sql, params=used_params(sql, params)).to_arrow_table()
 
     def fetch_text_frame(self, sql: str, params: Params = None) -> pd.DataFrame:
-        record(sql)
-        table = self.con.sql(sql, params=used_params(sql, params)).to_arrow_table()
+        table = self.fetch_arrow(sql, params)
         # Text columns straight to object arrays (None for null): Arrow's to_pandas gives pandas'
         # str dtype, and turning that into objects again cost 6 s for 1.76M records' cleaning.
         return pd.DataFrame(
