@@ -67,13 +67,13 @@ def _build(
         key = cleaning_key(countries)
         rebuild = cleaned.rebuilt(session, full_refresh)
         to_clean = cleaned.to_clean(session, key, rebuild)
-        fresh = clean_records(to_clean, countries).assign(input_hash=to_clean["input_hash"].to_numpy())
+        fresh = clean_records(to_clean, countries).append_column("input_hash", to_clean["input_hash"])
         cleaned.write(session, fresh, rebuild)
         records.build(session, 50)
         found = records.read_all(session)
     live = pd.DataFrame([r for r in rows if r[-1]], columns=COLUMNS)
     direct = prepare(live, countries, PERSONAL, SHARED, 50)
-    return found, direct, sorted(fresh["unique_id"])
+    return found, direct, sorted(fresh["unique_id"].to_pylist())
 
 
 def _same(found: pa.Table, direct: pd.DataFrame) -> None:

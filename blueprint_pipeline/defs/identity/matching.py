@@ -212,7 +212,7 @@ def person_matching(
         to_clean = cleaned.to_clean(session, cleaning, rebuild)
         previous = _previous(session)
         last_version = _last_model_version(session, previous)
-    fresh = clean_records(to_clean, countries).assign(input_hash=to_clean["input_hash"].to_numpy())
+    fresh = clean_records(to_clean, countries).append_column("input_hash", to_clean["input_hash"])
     # The kept cleaning takes this build's records first (a cache: a build that fails later
     # leaves it right for the next), then the warehouse builds what is compared from it.
     with warehouse.transaction() as session:

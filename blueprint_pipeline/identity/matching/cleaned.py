@@ -14,15 +14,28 @@ warehouse (both engines' md5 of the same text), so unchanged records never leave
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 
 from blueprint_pipeline.identity.matching import prepare
-from blueprint_pipeline.identity.matching.prepare import FIELDS
+from blueprint_pipeline.identity.matching.prepare import CLEANED_COLUMNS, FIELDS
 from blueprint_pipeline.warehouse import Session
 from blueprint_pipeline.warehouse.stateful import TABLES, create
 
 CLEANED = "person_match_cleaned_records"
 KEPT = ["input_hash", *prepare.CLEANED_COLUMNS, "cleaned_hash"]  # the columns kept
 _NOW = "person_match__cleaned_now"  # a temporary table: the keys cleaned in this build
+
+
+def hashed_sql(columns: list[str]) -> str:
+    """SQL for the md5 of the columns' values, each after its length ('-' for null), so no two
+    rows of different values give one text: the same on both warehouses."""
+    parts = [f"coalesce(cast(length({c}) as varchar), '-') || ':' || coalesce({c}, '')" for c in columns]
+    return "md5(" + " || '|' || ".join(parts) + ")"
+
+
+# A record's cleaned values in one text (what incremental matching's fingerprint takes from the
+# cleaning: a new cleaning code or country alias re-scores only the records whose values moved).
+CLEANED_HASH = hashed_sql(CLEANED_COLUMNS)
 
 
 def rebuilt(session: Session, full_refresh: bool) -> bool:
@@ -49,7 +62,7 @@ def _live(alias: str = "n") -> str:
     return f"int_identity_nodes as {alias} where {alias}.is_live"
 
 
-def to_clean(session: Session, key: str, rebuild: bool) -> pd.DataFrame:
+def to_clean(session: Session, key: str, rebuild: bool) -> pa.Table:
     """The raw fields and input hash (FIELDS, input_hash) of the live records to clean: those
     with no kept row of the same input hash, or every one when `rebuild` (rebuilt()). The kept
     cleaning of the others stays in the warehouse (records.py reads it there)."""
@@ -60,35 +73,32 @@ def to_clean(session: Session, key: str, rebuild: bool) -> pd.DataFrame:
         else f" where not exists (select 1 from {CLEANED} as c "
         "where c.source_key = n.source_key and c.input_hash = n.input_hash)"
     )
-    return session.fetch_text_frame(
+    return session.fetch_arrow(
         f"select {', '.join(FIELDS)}, input_hash from ({hashed}) as n{unmatched}", {"cleaning_key": key}
     )
 
 
-def _to_table(cleaned: pd.DataFrame) -> pd.DataFrame:
-    forms = prepare.forms_text(cleaned["first_name_forms"])
-    out = cleaned.rename(columns={"unique_id": "source_key"}).assign(first_name_forms=forms)
-    return out[["source_key", *KEPT]].astype(object)
-
-
-def write(session: Session, fresh: pd.DataFrame, rebuild: bool) -> None:
+def write(session: Session, fresh: pa.Table, rebuild: bool) -> None:
     """Adds the records cleaned in this build (`fresh`: clean_records() with input_hash) and
     drops the kept rows of records gone, changed or cleaned under another key; replaces the
     whole table when `rebuild`."""
     if rebuild:
         session.execute(f"drop table if exists {CLEANED}")
     create(session, CLEANED)
-    rows = _to_table(fresh)
     if not rebuild:
         # to_clean() gave every live record whose kept row did not match: their old rows go, and
         # the rows of records no longer live; every other kept row matched (no hashing again).
-        session.temporary_table(_NOW, rows[["source_key"]])
+        keys = fresh["unique_id"].to_numpy(zero_copy_only=False)
+        session.temporary_table(_NOW, pd.DataFrame({"source_key": keys}, dtype=object))
         session.execute(
             f"delete from {CLEANED} as c where c.source_key in (select source_key from {_NOW}) "
             f"or not exists (select 1 from {_live()} and n.source_key = c.source_key)"
         )
         session.execute(f"drop table {_NOW}")
-    if len(rows):
+    if fresh.num_rows:
         session.insert_from_local_query(
-            CLEANED, list(rows.columns), "select * from rows", frames={"rows": rows}
+            CLEANED,
+            ["source_key", *KEPT],
+            f"select unique_id, input_hash, {', '.join(CLEANED_COLUMNS)}, {CLEANED_HASH} from rows",
+            frames={"rows": fresh},
         )

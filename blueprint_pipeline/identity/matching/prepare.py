@@ -20,13 +20,14 @@ from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from nicknames import NickNamer
 
 from blueprint_pipeline.buying_groups.title_parser import parse_title
 from blueprint_pipeline.identity.links import normalise_name
 from blueprint_pipeline.identity.matching.blocking import BLOCK_COLUMNS, MAX_BLOCK_RECORDS
-from blueprint_pipeline.identity.matching.phones import region_codes, to_e164
-from blueprint_pipeline.identity.tables import hashed_rows, text_array
+from blueprint_pipeline.identity.matching.phones import region_codes, to_e164_all
 
 
 @cache
@@ -70,24 +71,6 @@ def _text(value: object) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _column(frame: pd.DataFrame, column: str) -> list[str | None]:
-    return [_text(v) for v in frame[column].tolist()] if column in frame else [None] * len(frame)
-
-
-def _each_distinct(fn, *columns: list) -> list:
-    """fn over the columns row by row, computed once per distinct row: a firm's name is on every
-    record of its people (1.75M names, 44.6k distinct at 1M persons), a number on a person's."""
-    rows = list(zip(*columns, strict=True))
-    results = {row: fn(*row) for row in dict.fromkeys(rows)}
-    return [results[row] for row in rows]
-
-
-def _letters(user: str) -> str | None:
-    """The user part's letters: 'nicholas.rodriguez' and 'nicholasrodriguez68' (the same person's
-    work and private address) both give 'nicholasrodriguez'."""
-    return re.sub(r"[^a-z]+", "", user) or None
-
-
 @lru_cache(maxsize=65536)
 def _job(title: str | None) -> str | None:
     """The parsed title's function and seniority ('it director' for Director of IT and Dir.
@@ -127,7 +110,7 @@ def cleaning_key(countries: dict[str, str]) -> str:
 
 # What clean_records() gives, kept between builds (cleaned.py): each record's own cleaning,
 # before the shared mailboxes, the personal domains and the blocking keys (which depend on other
-# records) are applied by SQL (records.py).
+# records) are applied by SQL (records.py). Their hash (cleaned_hash) is SQL's too (records.py).
 CLEANED_COLUMNS = [
     "first_name",
     "last_name",
@@ -136,7 +119,7 @@ CLEANED_COLUMNS = [
     "full_name",
     "email",  # lower-cased, before shared mailboxes are left out
     "email_user",
-    "email_letters",
+    "email_letters",  # the user part's letters: nicholas.rodriguez and nicholasrodriguez68 meet
     "email_domain",  # before personal domains are left out
     "phone",
     "mobile",
@@ -160,47 +143,115 @@ def forms_text(forms: pd.Series) -> list[str | None]:
     return [LIST_SEPARATOR.join(f) if f else None for f in forms]
 
 
-def cleaned_hashes(cleaned: pd.DataFrame) -> np.ndarray:
-    """Per record, 16 hex digits of its CLEANED_COLUMNS (the forms as their text): what the
-    fingerprint of incremental matching takes from the cleaning, so that a new cleaning code or
-    country alias re-scores only the records whose cleaned values moved."""
-    forms = forms_text(cleaned["first_name_forms"])
-    parts = [text_array(forms if c == "first_name_forms" else cleaned[c]) for c in CLEANED_COLUMNS]
-    return hashed_rows(parts)
+def _texts(nodes: pa.Table | pd.DataFrame, column: str) -> pa.Array:
+    """A raw field as Arrow text: null where missing, not text, or a record has no such column."""
+    rows = nodes.num_rows if isinstance(nodes, pa.Table) else len(nodes)
+    if column not in (nodes.column_names if isinstance(nodes, pa.Table) else nodes.columns):
+        return pa.nulls(rows, pa.large_string())
+    if isinstance(nodes, pa.Table):
+        return nodes[column].combine_chunks().cast(pa.large_string())
+    return pa.array([v if isinstance(v, str) else None for v in nodes[column].tolist()], pa.large_string())
 
 
-def clean_records(nodes: pd.DataFrame, countries: dict[str, str]) -> pd.DataFrame:
-    """Each record's cleaning on its own fields and the seed `country_names` (alias -> country):
-    `unique_id`, CLEANED_COLUMNS and cleaned_hash, in the order of `nodes`."""
-    regions = region_codes(countries)
-    first = [clean(v) for v in _column(nodes, "first_name")]
-    last = [clean(v) for v in _column(nodes, "last_name")]
-    email = [e.lower() if e and "@" in e else None for e in _column(nodes, "email")]
-    spelled = [c.lower() if c else None for c in _column(nodes, "country")]
-    region = [regions.get(c) if c else None for c in spelled]
-    out = pd.DataFrame(
-        {
-            "unique_id": [str(k) for k in nodes["source_key"]],
-            "first_name": first,
-            "last_name": last,
-            "first_name_canonical": [canonical(f) for f in first],
-            "first_name_forms": [name_forms(f) for f in first],
-            "full_name": [f"{f} {la}" if f and la else None for f, la in zip(first, last, strict=True)],
-            "email": email,
-            "email_user": [e.split("@", 1)[0] if e else None for e in email],
-            "email_letters": [_letters(e.split("@", 1)[0]) if e else None for e in email],
-            "email_domain": [e.split("@", 1)[1] if e else None for e in email],
-            "phone": _each_distinct(to_e164, _column(nodes, "phone"), region),
-            "mobile": _each_distinct(to_e164, _column(nodes, "mobile_phone"), region),
-            "company": _each_distinct(lambda c: normalise_name(c) if c else None, _column(nodes, "company")),
-            "city": [clean(c) for c in _column(nodes, "city")],
-            "country": [clean(countries.get(c, c)) if c else None for c in spelled],
-            "title": [clean(t) for t in _column(nodes, "title")],
-            "title_job": [_job(t) for t in _column(nodes, "title")],
-        },
-        dtype=object,
+def _keys(nodes: pa.Table | pd.DataFrame) -> pa.Array:
+    if isinstance(nodes, pa.Table):
+        return nodes["source_key"].combine_chunks().cast(pa.large_string())
+    return pa.array([str(k) for k in nodes["source_key"]], pa.large_string())
+
+
+def _distinct(values: pa.Array) -> tuple[list[str], pa.Array]:
+    """The distinct texts of `values` and each row's position among them (null for null)."""
+    encoded = pc.dictionary_encode(values)
+    return encoded.dictionary.to_pylist(), encoded.indices
+
+
+def _spread(results: list, positions: pa.Array) -> pa.Array:
+    """One result per distinct text, back on every row (null stays null)."""
+    return pa.array(results, pa.large_string()).take(positions)
+
+
+def _per_text(values: pa.Array, *fns) -> list[pa.Array]:
+    """Each fn over `values`, called once per distinct text (a firm's name is on every record of
+    its people: 1.75M names, 44.6k distinct at 1M persons); a null value gives null."""
+    texts, positions = _distinct(values)
+    return [_spread([fn(t) for t in texts], positions) for fn in fns]
+
+
+def _phones(numbers: pa.Array, regions: pa.Array) -> pa.Array:
+    """E.164 of each (number, region), parsed once per distinct pair (phones.to_e164_all)."""
+    (raw, at), (region, where) = _distinct(numbers), _distinct(regions)
+    width = len(region) + 1  # null's position: the last
+    key = (
+        pc.fill_null(at, len(raw)).to_numpy().astype(np.int64) * width
+        + pc.fill_null(where, len(region)).to_numpy()
     )
-    return out.assign(cleaned_hash=cleaned_hashes(out))
+    pairs, inverse = np.unique(key, return_inverse=True)
+    raw, region = [*map(_text, raw), None], [*region, None]
+    found = to_e164_all([raw[k // width] for k in pairs], [region[k % width] for k in pairs])
+    return pa.array(found, pa.large_string()).take(pa.array(inverse.reshape(-1)))
+
+
+def _first_name(value: str) -> tuple[str | None, str | None, str | None]:
+    """A raw first name's cleaning, canonical name and forms (as text)."""
+    first = clean(_text(value))
+    forms = name_forms(first)
+    return first, canonical(first), LIST_SEPARATOR.join(forms) if forms else None
+
+
+def _email(value: str) -> str | None:
+    text = _text(value)
+    return text.lower() if text and "@" in text else None
+
+
+def _null_if_empty(values: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+
+
+def clean_records(nodes: pa.Table | pd.DataFrame, countries: dict[str, str]) -> pa.Table:
+    """Each record's cleaning on its own fields and the seed `country_names` (alias -> country):
+    `unique_id` and CLEANED_COLUMNS (the first name's forms as text), in the order of `nodes`.
+    Python cleans each distinct text once and Arrow spreads the answers over the records."""
+    regions = region_codes(countries)
+    texts, positions = _distinct(_texts(nodes, "first_name"))
+    firsts = [_first_name(t) for t in texts]
+    first, first_canonical, forms = (_spread([f[i] for f in firsts], positions) for i in range(3))
+    (last,) = _per_text(_texts(nodes, "last_name"), lambda v: clean(_text(v)))
+    email = _per_text(_texts(nodes, "email"), _email)[0]
+    parts = pc.split_pattern(email, "@", max_splits=1)
+    user, domain = pc.list_element(parts, 0), pc.list_element(parts, 1)
+
+    def spelled(value: str) -> str | None:
+        text = _text(value)
+        return text.lower() if text else None
+
+    region, country = _per_text(
+        _texts(nodes, "country"),
+        lambda v: regions.get(spelled(v)) if spelled(v) else None,
+        lambda v: clean(countries.get(spelled(v), spelled(v))) if spelled(v) else None,
+    )
+    title, title_job = _per_text(_texts(nodes, "title"), lambda v: clean(_text(v)), lambda v: _job(_text(v)))
+    columns = {
+        "unique_id": _keys(nodes),
+        "first_name": first,
+        "last_name": last,
+        "first_name_canonical": first_canonical,
+        "first_name_forms": forms,
+        "full_name": pc.binary_join_element_wise(first, last, pa.scalar(" ", pa.large_string())),
+        "email": email,
+        "email_user": user,
+        "email_letters": _null_if_empty(pc.replace_substring_regex(user, "[^a-z]+", "")),
+        "email_domain": domain,
+        "phone": _phones(_texts(nodes, "phone"), region),
+        "mobile": _phones(_texts(nodes, "mobile_phone"), region),
+        "company": _per_text(
+            _texts(nodes, "company"), lambda v: normalise_name(_text(v)) if _text(v) else None
+        )[0],
+        "city": _per_text(_texts(nodes, "city"), lambda v: clean(_text(v)))[0],
+        "country": country,
+        "title": title,
+        "title_job": title_job,
+    }
+    return pa.table({name: values.cast(pa.large_string()) for name, values in columns.items()})
 
 
 def prepare(

@@ -18,10 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from blueprint_pipeline.identity.matching.blocking import BLOCK_COLUMNS, MIN_LETTERS
-from blueprint_pipeline.identity.matching.cleaned import CLEANED
+from blueprint_pipeline.identity.matching.cleaned import CLEANED, CLEANED_HASH, hashed_sql
 from blueprint_pipeline.identity.matching.incremental import TOUCHED
 from blueprint_pipeline.identity.matching.neighbourhood import near_sql, tf_columns, tf_sql
-from blueprint_pipeline.identity.matching.prepare import COLUMNS, LIST_SEPARATOR, forms_text
+from blueprint_pipeline.identity.matching.prepare import CLEANED_COLUMNS, COLUMNS, LIST_SEPARATOR
 from blueprint_pipeline.identity.tables import text_array
 from blueprint_pipeline.warehouse import Session
 
@@ -46,13 +46,6 @@ def _common(column: str, source: str, cap: int) -> str:
         f"(select {column} as v from {source} where {column} is not null "
         f"group by {column} having count(*) > {cap})"
     )
-
-
-def _hashed(columns: list[str]) -> str:
-    """md5 of the columns' values, each after its length ('-' for null), so no two rows of
-    different values give one text."""
-    parts = [f"coalesce(cast(length({c}) as varchar), '-') || ':' || coalesce({c}, '')" for c in columns]
-    return "md5(" + " || '|' || ".join(parts) + ")"
 
 
 # The coarse and fine parts of the three refined keys (blocking.refined): firm with a name's
@@ -130,7 +123,7 @@ def select_sql(cleaned: str, shared: str, personal: str, cap: int) -> str:
                     as reversed_name_key
             from keyed
         )
-        select {", ".join(COMPARED)}, cleaned_hash, {_hashed(printed)} as fingerprint
+        select {", ".join(COMPARED)}, cleaned_hash, {hashed_sql(printed)} as fingerprint
         from named"""
 
 
@@ -209,28 +202,25 @@ def term_frequencies(session: Session, model: dict) -> dict[str, pd.DataFrame]:
 
 
 def of_cleaned(
-    cleaned: pd.DataFrame, personal_domains: set[str], shared_mailboxes: frozenset[str], cap: int
+    cleaned: pa.Table, personal_domains: set[str], shared_mailboxes: frozenset[str], cap: int
 ) -> pd.DataFrame:
     """prepare()'s frame: the SELECT of RECORDS run in an in-memory DuckDB over clean_records()'
-    frame (`unique_id`, CLEANED_COLUMNS, cleaned_hash) and the guards, in key order."""
-    text = {c: cleaned[c] for c in cleaned.columns if c not in ("unique_id", TEXT_FORMS)}
+    table (`unique_id`, CLEANED_COLUMNS) with its cleaned_hash, and the guards, in key order."""
     tables = {
-        "cleaned": pa.table(
-            {
-                "source_key": text_array(cleaned["unique_id"]),
-                TEXT_FORMS: text_array(forms_text(cleaned[TEXT_FORMS])),
-                **{c: text_array(v) for c, v in text.items()},
-            }
-        ),
+        "cleaned": cleaned,
         "shared": pa.table({"email": text_array(sorted(shared_mailboxes))}),
         "personal": pa.table({"domain": text_array(sorted(personal_domains))}),
     }
+    kept = (
+        f"(select unique_id as source_key, {', '.join(CLEANED_COLUMNS)}, {CLEANED_HASH} as cleaned_hash "
+        "from cleaned)"
+    )
     connection = duckdb.connect()
     try:
         for name, table in tables.items():
             connection.register(name, table)
         found = connection.sql(
-            select_sql("cleaned", "shared", "personal", cap) + " order by unique_id"
+            select_sql(kept, "shared", "personal", cap) + " order by unique_id"
         ).to_arrow_table()
     finally:
         connection.close()
