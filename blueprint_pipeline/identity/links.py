@@ -24,13 +24,14 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
 from blueprint_pipeline.config import LoadedConfig
 from blueprint_pipeline.config.files import check_choice, check_dates, read_user_csv
 from blueprint_pipeline.config.models import LINK_METHODS, AccountLinkPolicy
-from blueprint_pipeline.identity.tables import isin, typed
+from blueprint_pipeline.identity.tables import text_array, typed
 
 LINK_COLUMNS = [
     "person_id",
@@ -124,31 +125,11 @@ class LinkResult:
     stats: dict[str, int]
 
 
-def _id_candidates(
-    evidence: pd.DataFrame, accounts: pd.DataFrame, resolve: pd.Series, policy: AccountLinkPolicy
-) -> tuple[pd.DataFrame, int]:
-    found = evidence[evidence["method"].isin(ID_METHODS)]
-    account = found["value"].map(resolve).fillna(found["value"])
-    known = isin(account, accounts["account_id"])
-    found = found[known].assign(account_id=account[known])
-    text = found["source_key"] + " names account " + found["value"]
-    return found.assign(
-        confidence=found["method"].map(policy.method_confidence),
-        evidence=text.where(
-            found["value"] == found["account_id"], text + " (merged into " + found["account_id"] + ")"
-        ),
-    ), int((~known).sum())
-
-
-def _domain_candidates(
-    evidence: pd.DataFrame, accounts: pd.DataFrame, personal: set[str], policy: AccountLinkPolicy
-) -> pd.DataFrame:
-    found = evidence[(evidence["method"] == "email_domain") & ~evidence["value"].isin(personal)]
-    # Which record's clue names a domain must not depend on the order rows arrive in.
-    found = found.sort_values(["person_id", "value", "source_key"]).drop_duplicates(["person_id", "value"])
-    columns = ["person_id", "source_key", "method", "value", "account_id", "confidence", "evidence"]
-    if found.empty:
-        return pd.DataFrame(columns=columns)
+def _domain_matches(domains: list[str], accounts: pd.DataFrame) -> pd.DataFrame:
+    """Per distinct email domain (far fewer than persons), its accounts: through the domain itself
+    or a parent domain (eu.mail.acme.com, mail.acme.com, acme.com), `exact`; else the account
+    domains with the same name under another suffix (acme.co.uk ~ acme.com). Columns value,
+    account_id, how (the evidence's words after the record's key), exact."""
     # Per domain, the account highest in its hierarchy, then the oldest, then the smallest id.
     by_domain = (
         accounts.dropna(subset=["domain"])
@@ -156,43 +137,38 @@ def _domain_candidates(
         .drop_duplicates("domain")
         .set_index("domain")["account_id"]
     )
-    # Work out each distinct email domain once (far fewer than persons): its account through the
-    # domain itself or a parent domain (eu.mail.acme.com, mail.acme.com, acme.com), else the
-    # account domains with the same name under another suffix (acme.co.uk ~ acme.com).
     accounts_of = by_domain.to_dict()
     same_name: dict[str, list[str]] = {}
     for domain in accounts_of:
         same_name.setdefault(domain_name(domain), []).append(domain)
-    exact_rows, related_rows = [], []
-    for domain in found["value"].unique():
+    rows = []
+    for domain in domains:
         labels = domain.split(".")
         parents = (".".join(labels[i:]) for i in range(len(labels) - 1))
         matched = next((d for d in parents if d in accounts_of), None)
         if matched:
             how = " is the account domain" if matched == domain else f" is under {matched}"
-            exact_rows.append((domain, accounts_of[matched], f" email domain {domain}{how}"))
+            rows.append((domain, accounts_of[matched], f" email domain {domain}{how}", True))
         else:
-            related_rows += [
-                (domain, accounts_of[d], f" email domain {domain} ~ account domain {d}")
+            rows += [
+                (domain, accounts_of[d], f" email domain {domain} ~ account domain {d}", False)
                 for d in same_name.get(domain_name(domain), ())
             ]
+    return pa.table(
+        {
+            "value": text_array([r[0] for r in rows]),
+            "account_id": text_array([r[1] for r in rows]),
+            "how": text_array([r[2] for r in rows]),
+            "exact": pa.array([r[3] for r in rows], pa.bool_()),
+        }
+    )
 
-    def matches(rows: list[tuple[str, str, str]], confidence: float) -> pd.DataFrame:
-        table = pd.DataFrame(rows, columns=["value", "account_id", "how"], dtype="string")
-        joined = found.merge(table, on="value")
-        return joined.assign(confidence=confidence, evidence=joined["source_key"] + joined["how"])
 
-    exact = matches(exact_rows, policy.method_confidence["email_domain"])
-    related = matches(related_rows, policy.related_domain_confidence)
-    return pd.concat([exact[columns], related[columns]], ignore_index=True)
-
-
-def _name_candidates(
-    evidence: pd.DataFrame, accounts: pd.DataFrame, policy: AccountLinkPolicy
-) -> pd.DataFrame:
-    found = evidence[evidence["method"] == "company_name"]
-    found = found.assign(name=found["value"].map(normalise_name))
-    found = found.sort_values(["person_id", "name", "source_key"]).drop_duplicates(["person_id", "name"])
+def _name_matches(names: list[str], accounts: pd.DataFrame, policy: AccountLinkPolicy) -> pa.Table:
+    """Per distinct normalised company name, its best accounts by rapidfuzz's token_sort_ratio
+    among those sharing a blocking key (block_keys), at or above min_name_similarity: columns
+    name, account_id, account_name, confidence, percent (the similarity as shown), ambiguous (the
+    best similarity is several accounts')."""
     named = accounts.dropna(subset=["account_name"])
     named = named.assign(name=named["account_name"].map(normalise_name))[
         ["account_id", "account_name", "name"]
@@ -204,26 +180,12 @@ def _name_candidates(
     account_tokens = tokens(named)[["account_id", "token"]].drop_duplicates()
     common = account_tokens["token"].value_counts()
     account_tokens = account_tokens[account_tokens["token"].map(common) <= MAX_KEY_ACCOUNTS]
-    companies = found[["name"]].drop_duplicates()
     pairs = (
-        tokens(companies)[["name", "token"]]
+        tokens(pd.DataFrame({"name": names}, dtype=object))[["name", "token"]]
         .merge(account_tokens, on="token")
         .drop_duplicates(["name", "account_id"])
         .merge(named.rename(columns={"name": "account_norm"}), on="account_id")
     )
-    if pairs.empty:
-        return pd.DataFrame(
-            columns=[
-                "person_id",
-                "source_key",
-                "method",
-                "value",
-                "account_id",
-                "confidence",
-                "evidence",
-                "ambiguous",
-            ]
-        )
     # rapidfuzz returns float32: as float64, rounded, a perfect match times 0.9 is exactly 0.9.
     pairs["similarity"] = cpdist(
         pairs["name"].tolist(), pairs["account_norm"].tolist(), scorer=fuzz.token_sort_ratio, workers=-1
@@ -235,50 +197,86 @@ def _name_candidates(
     pairs = pairs.assign(ambiguous=(pairs["similarity"] == best).groupby(pairs["name"]).transform("sum") > 1)
     pairs = pairs.sort_values(["name", "similarity", "account_id"], ascending=[True, False, True])
     pairs = pairs.groupby("name", sort=False).head(MAX_NAME_CANDIDATES)
-    matched = found.merge(pairs, on="name")
-    return matched.assign(
-        confidence=(policy.method_confidence["company_name"] * (matched["similarity"] / 100)).round(6),
-        evidence=matched["source_key"]
-        + " company '"
-        + matched["value"]
-        + "' ~ account '"
-        + matched["account_name"]
-        + "' ("
-        + matched["similarity"].round().astype(int).astype(str)
-        + "%)",
-    )[["person_id", "source_key", "method", "value", "account_id", "confidence", "evidence", "ambiguous"]]
-
-
-def link(
-    evidence: pd.DataFrame,
-    accounts: pd.DataFrame,
-    aliases: pd.DataFrame,
-    personal_domains: set[str],
-    policy: AccountLinkPolicy,
-    decisions: Decisions | None = None,
-) -> LinkResult:
-    """`evidence`: int_person_account_evidence; `accounts`: unified_accounts; `aliases`: account_aliases."""
-    decisions = decisions or Decisions()
-    resolve = aliases.set_index("alias_account_id")["account_id"]
-    ids, unknown_accounts = _id_candidates(evidence, accounts, resolve, policy)
-    domains = _domain_candidates(evidence, accounts, personal_domains, policy)
-    # Deterministic and domain links first; company names only for the persons still unlinked.
-    # (A link a reviewer rejected settles nothing: the person's company name is still tried.)
-    settled = pd.concat([ids, domains])
-    rejected = decisions.frame.loc[decisions.frame["decision"] == "reject", ["person_id", "account_id"]]
-    settled = settled.merge(rejected.assign(rejected=True), on=["person_id", "account_id"], how="left")
-    confident = (settled["confidence"] >= policy.threshold) & settled["rejected"].isna()
-    settled = settled.loc[confident, "person_id"].unique()
-    names = _name_candidates(evidence[~isin(evidence["person_id"], settled).to_numpy()], accounts, policy)
-    candidates = pd.concat(
-        [ids.assign(ambiguous=False), domains.assign(ambiguous=False), names], ignore_index=True
+    return pa.table(
+        {
+            "name": text_array(pairs["name"]),
+            "account_id": text_array(pairs["account_id"]),
+            "account_name": text_array(pairs["account_name"]),
+            "confidence": pa.array(
+                (policy.method_confidence["company_name"] * (pairs["similarity"] / 100)).round(6),
+                pa.float64(),
+            ),
+            "percent": text_array(pairs["similarity"].round().astype(int).astype(str)),
+            "ambiguous": pa.array(pairs["ambiguous"].astype(bool), pa.bool_()),
+        }
     )
-    candidates["rank"] = candidates["method"].map(METHOD_RANK)
-    candidates = candidates.drop_duplicates(["person_id", "account_id", "evidence"])
-    # One row per (person, account): the strongest clue and every clue's evidence. DuckDB does
-    # this group-by over the frame in place (pandas would call Python once per pair).
-    pairs = duckdb.sql(
-        """
+
+
+def _text_table(frame: pd.DataFrame, columns: list[str]) -> pa.Table:
+    """The frame's columns as Arrow text (an empty or missing column typed all the same)."""
+    return pa.table(
+        {c: text_array(frame[c]) if c in frame else pa.nulls(len(frame), pa.large_string()) for c in columns}
+    )
+
+
+# Each method's candidates, one row per clue (person_id, source_key, method, value, account_id,
+# confidence, evidence, ambiguous), over the tables link() registers. Account ids go through
+# the aliases, and only a live account counts.
+_IDS = """
+    select e.person_id, e.source_key, e.method, e.value, coalesce(al.account_id, e.value) as account_id
+    from evidence as e left join aliases as al on al.alias_account_id = e.value
+    where e.method in (select method from id_methods)"""
+_ID_CANDIDATES = """
+    select i.person_id, i.source_key, i.method, i.value, i.account_id, c.confidence,
+        i.source_key || ' names account ' || i.value
+            || case when i.value = i.account_id then '' else ' (merged into ' || i.account_id || ')' end
+            as evidence,
+        false as ambiguous
+    from ids as i join confidences as c on c.method = i.method
+    where i.account_id in (select account_id from accounts)"""
+# Which record's clue names a domain must not depend on the order rows arrive in: the first key.
+_DOMAIN_CANDIDATES = """
+    select f.person_id, f.source_key, 'email_domain' as method, f.value, m.account_id,
+        case when m.exact then $domain else $related end as confidence,
+        f.source_key || m.how as evidence, false as ambiguous
+    from (
+        select person_id, value, min(source_key) as source_key from evidence
+        where method = 'email_domain' and value not in (select domain from personal)
+        group by person_id, value
+    ) as f join domain_matches as m on m.value = f.value"""
+# Company names only for persons no id or domain links at the threshold (a link a reviewer
+# rejected settles nothing), per person and name the clue of the first record.
+_SETTLED = """
+    select distinct s.person_id
+    from (select * from id_candidates union all select * from domain_candidates) as s
+    where s.confidence >= $threshold and not exists (
+        select 1 from decisions as d
+        where d.decision = 'reject' and d.person_id = s.person_id and d.account_id = s.account_id)"""
+_NAME_CANDIDATES = """
+    select f.person_id, f.source_key, 'company_name' as method, f.value, m.account_id, m.confidence,
+        f.source_key || ' company ''' || f.value || ''' ~ account ''' || m.account_name || ''' ('
+            || m.percent || '%)' as evidence,
+        m.ambiguous
+    from (
+        select e.person_id, n.name, min(e.source_key) as source_key,
+            arg_min(e.value, e.source_key) as value
+        from evidence as e join company_names as n on n.value = e.value
+        where e.method = 'company_name' and e.person_id not in (select person_id from settled)
+        group by e.person_id, n.name
+    ) as f join name_matches as m on m.name = f.name"""
+# One row per (person, account): the strongest clue and every clue's evidence (a clue found
+# twice counts once, its strongest method), then the reviewers' decision and whether it links.
+_PAIRS = """
+    with candidates as (
+        select c.*, r.rank from (
+            select * from id_candidates union all select * from domain_candidates
+            union all select * from name_candidates
+        ) as c join ranks as r on r.method = c.method
+        qualify row_number() over (
+            partition by c.person_id, c.account_id, c.evidence order by c.confidence desc, r.rank
+        ) = 1
+    ),
+    grouped as (
         select person_id, account_id,
             first(method order by confidence desc, rank, evidence) as method,
             first(value order by confidence desc, rank, evidence) as clue,
@@ -286,52 +284,114 @@ def link(
             min(rank) as rank,
             bool_and(ambiguous) as ambiguous,
             string_agg(evidence, '; ' order by confidence desc, rank, evidence) as evidence
-        from candidates
-        group by person_id, account_id
-        order by person_id, account_id
-        """
-    ).df()
-    pairs["ambiguous"] = pairs["ambiguous"].astype(bool)
+        from candidates group by person_id, account_id
+    )
+    select g.*, coalesce(d.decision, '') as decision,
+        case when d.decision = 'approve' then d.decided_by end as decided_by,
+        (g.confidence >= $threshold and not g.ambiguous and coalesce(d.decision, '') <> 'reject')
+            or coalesce(d.decision, '') = 'approve' as is_link
+    from grouped as g
+    left join decisions as d on d.person_id = g.person_id and d.account_id = g.account_id"""
+# is_primary marks each linked person's strongest link.
+_LINKS = """
+    select person_id, account_id, method, confidence,
+        row_number() over (partition by person_id order by confidence desc, rank, account_id) = 1
+            as is_primary,
+        clue, evidence, decided_by
+    from pairs where is_link
+    order by person_id, confidence desc, rank, account_id"""
+_REVIEW = """
+    select person_id, account_id, method, confidence, clue, evidence,
+        case when ambiguous then 'several accounts match equally' else 'below threshold' end as reason
+    from pairs
+    where not is_link and decision = '' and confidence >= $floor
+        and person_id not in (select person_id from pairs where is_link)
+    order by person_id, confidence desc, account_id"""
+_STATS = """
+    select (select count(*) from pairs),
+        (select count(*) from pairs where decision = 'approve'),
+        (select count(*) from pairs where decision = 'reject'),
+        (select count(*) from decisions as d where not exists (
+            select 1 from pairs as p where p.person_id = d.person_id and p.account_id = d.account_id))"""
 
-    decided = decisions.frame.set_index(["person_id", "account_id"])
-    key = pd.MultiIndex.from_frame(pairs[["person_id", "account_id"]])
-    # Plain text with "" for "no decision": missing values would make the masks below unknown.
-    decision = pd.Series(decided["decision"].reindex(key).fillna("").astype(str).values, index=pairs.index)
-    pairs["decided_by"] = pd.Series(decided["decided_by"].reindex(key).values, index=pairs.index).where(
-        decision != ""
-    )
-    confident = (pairs["confidence"] >= policy.threshold) & ~pairs["ambiguous"]
-    is_link = (confident & (decision != "reject")) | (decision == "approve")
-    links = pairs[is_link].copy()
-    links["decided_by"] = links["decided_by"].where(decision[is_link] == "approve")
-    links = links.sort_values(
-        ["person_id", "confidence", "rank", "account_id"], ascending=[True, False, True, True]
-    )
-    links["is_primary"] = ~links["person_id"].duplicated()
 
-    open_pairs = pairs[~is_link & (decision == "") & (pairs["confidence"] >= policy.review_floor)]
-    open_pairs = open_pairs[~isin(open_pairs["person_id"], links["person_id"]).to_numpy()]
-    review = open_pairs.assign(
-        reason=open_pairs["ambiguous"].map({True: "several accounts match equally", False: "below threshold"})
-    )
-    matched = set(zip(pairs["person_id"], pairs["account_id"], strict=True))
-    stale = sum(
-        (p, a) not in matched
-        for p, a in zip(decisions.frame["person_id"], decisions.frame["account_id"], strict=True)
-    )
-    return LinkResult(
-        links=typed(links[LINK_COLUMNS].reset_index(drop=True), LINK_TYPES),
-        review=typed(
-            review[REVIEW_COLUMNS].sort_values(
-                ["person_id", "confidence"], ascending=[True, False], ignore_index=True
+def _distinct_values(con: duckdb.DuckDBPyConnection, method: str, where: str) -> list[str]:
+    found = con.execute(
+        f"select distinct value from evidence where method = $m and value is not null and {where} "
+        "order by value",
+        {"m": method},
+    ).fetchall()
+    return [v for (v,) in found]
+
+
+def link(
+    evidence: pd.DataFrame | pa.Table,
+    accounts: pd.DataFrame,
+    aliases: pd.DataFrame,
+    personal_domains: set[str],
+    policy: AccountLinkPolicy,
+    decisions: Decisions | None = None,
+) -> LinkResult:
+    """`evidence`: int_person_account_evidence; `accounts`: unified_accounts; `aliases`:
+    account_aliases. The clues' joins and groupings run in an embedded DuckDB over the inputs
+    where they lie (4M clues at 1M persons); Python works on the distinct domains and company
+    names only."""
+    decisions = decisions or Decisions()
+    con = duckdb.connect()
+    try:
+        tables = {
+            "evidence": evidence,
+            "accounts": _text_table(accounts, ["account_id"]),
+            "aliases": _text_table(aliases, ["alias_account_id", "account_id"]),
+            "personal": pa.table({"domain": text_array(sorted(personal_domains))}),
+            "decisions": _text_table(decisions.frame, ["person_id", "account_id", "decision", "decided_by"]),
+            "id_methods": pa.table({"method": text_array(ID_METHODS)}),
+            "confidences": pa.table(
+                {
+                    "method": text_array(list(policy.method_confidence)),
+                    "confidence": pa.array(list(policy.method_confidence.values()), pa.float64()),
+                }
             ),
-            LINK_TYPES,
-        ),
+            "ranks": pa.table({"method": text_array(list(METHOD_RANK)), "rank": list(METHOD_RANK.values())}),
+        }
+        for name, table in tables.items():
+            con.register(name, table)
+
+        def create(name: str, sql: str, params: dict | None = None) -> None:
+            con.execute(f"create temporary table {name} as {sql}", params)
+
+        create("ids", _IDS)
+        create("id_candidates", _ID_CANDIDATES)
+        ((unknown,),) = con.sql(
+            "select count(*) from ids where account_id not in (select account_id from accounts)"
+        ).fetchall()
+        domains = _distinct_values(con, "email_domain", "value not in (select domain from personal)")
+        con.register("domain_matches", _domain_matches(domains, accounts))
+        confidences = {
+            "domain": policy.method_confidence["email_domain"],
+            "related": policy.related_domain_confidence,
+        }
+        create("domain_candidates", _DOMAIN_CANDIDATES, confidences)
+        create("settled", _SETTLED, {"threshold": policy.threshold})
+        values = _distinct_values(con, "company_name", "person_id not in (select person_id from settled)")
+        names = [normalise_name(v) for v in values]
+        con.register("company_names", pa.table({"value": text_array(values), "name": text_array(names)}))
+        con.register("name_matches", _name_matches(sorted(set(names)), accounts, policy))
+        create("name_candidates", _NAME_CANDIDATES)
+        create("pairs", _PAIRS, {"threshold": policy.threshold})
+        links = con.sql(_LINKS).df()
+        review = con.execute(_REVIEW, {"floor": policy.review_floor}).df()
+        ((candidates, approved, rejected, stale),) = con.sql(_STATS).fetchall()
+    finally:
+        con.close()
+    return LinkResult(
+        links=typed(links[LINK_COLUMNS], LINK_TYPES),
+        review=typed(review[REVIEW_COLUMNS], LINK_TYPES),
         stats={
-            "candidates": len(pairs),
-            "ids_to_unknown_accounts": unknown_accounts,
-            "approved": int((decision == "approve").sum()),
-            "rejected": int((decision == "reject").sum()),
-            "decisions_matching_no_candidate": stale,
+            "candidates": int(candidates),
+            "ids_to_unknown_accounts": int(unknown),
+            "approved": int(approved),
+            "rejected": int(rejected),
+            "decisions_matching_no_candidate": int(stale),
         },
     )

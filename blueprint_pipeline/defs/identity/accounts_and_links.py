@@ -160,7 +160,7 @@ def person_account_links(
         if changed is None or changed > MOST_PERSONS_CHANGED * _persons_linked(session):
             if changed is not None:
                 session.execute(f"drop table {CHANGED}")
-            evidence = session.fetch_df(
+            evidence = session.fetch_arrow(
                 "select person_id, source_key, method, value from int_person_account_evidence"
             )
             result = link(evidence, accounts, aliases, personal, policy, decisions)
