@@ -6,8 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
+import pyarrow as pa
 
-from blueprint_pipeline.identity.stable_ids import RECORDS, REGISTRY_COLUMNS, Assignment, Evidence, assign
+from blueprint_pipeline.identity.stable_ids import (
+    EVENT_COLUMNS,
+    RECORDS,
+    REGISTRY_COLUMNS,
+    Assignment,
+    Evidence,
+    assign,
+    new_person_id,
+)
+from blueprint_pipeline.identity.tables import text_array
 from blueprint_pipeline.warehouse import Session
 
 # The components a build must assign ids to: all but those whose records are exactly one
@@ -28,6 +38,8 @@ select p.component_key from per_component as p left join held as h on h.person_i
 where p.known < p.n or p.ids <> 1 or h.n <> p.n
 """
 CHANGED = "person_registry__changed"
+_IDS = "person_registry__first_ids"  # a temporary table: the first build's component -> id
+_REGISTRY_TYPES = "source_key varchar, person_id varchar, person_created_at timestamp"
 # The source keys of the changed components.
 _IN_CHANGED = (
     f"(select c.source_key from int_identity_components as c inner join {CHANGED} as k "
@@ -53,7 +65,44 @@ def _evidence(session: Session, within: str | None = None) -> Evidence:
     return Evidence(edges, apart, model["cause"].iloc[0] if len(model) else None)
 
 
-def assign_all(session: Session, as_of: datetime) -> Assignment:
+def _first_ids(session: Session, as_of: datetime) -> tuple[Assignment, int] | None:
+    """The first registry (no id held yet): every component is a new person, its id derived from
+    its key (stable_ids.new_person_id) and written by SQL, not 1.78M records through assign().
+    None when two keys' ids collide (assign() then gives the second another)."""
+    keys = session.fetch_arrow("select distinct component_key from int_identity_components")["component_key"]
+    keys = keys.to_pylist()
+    ids = [new_person_id(k, set()) for k in keys]
+    if len(set(ids)) < len(ids):
+        return None
+    session.execute(f"drop table if exists {_IDS}")
+    session.execute(f"create temporary table {_IDS} (component_key varchar, person_id varchar)")
+    with session.dropped_after(_IDS):
+        session.insert_from_local_query(
+            _IDS, ["component_key", "person_id"], "select * from ids",
+            frames={"ids": pa.table({"component_key": text_array(keys), "person_id": text_array(ids)})},
+        )  # fmt: skip
+        session.execute("drop table if exists person_registry")
+        session.execute(f"create table person_registry ({_REGISTRY_TYPES})")
+        session.execute(
+            "insert into person_registry select c.source_key, i.person_id, $as_of "
+            f"from int_identity_components as c inner join {_IDS} as i on i.component_key = c.component_key "
+            "order by c.source_key",
+            {"as_of": as_of},
+        )
+    events = pd.DataFrame(
+        {"event": "created", "person_id": pd.Series(sorted(ids), dtype=object), "other_person_id": None,
+         "happened_at": as_of, "cause": RECORDS}
+    )  # fmt: skip
+    assigned = int(session.scalar("select count(*) from person_registry"))
+    return Assignment(pd.DataFrame(columns=REGISTRY_COLUMNS), events[EVENT_COLUMNS]), assigned
+
+
+def assign_all(session: Session, as_of: datetime) -> tuple[Assignment, int]:
+    """Ids for every record, the registry written anew; with the records assigned. On the first
+    build the registry is written by SQL (_first_ids) and the assignment's is empty."""
+    held = session.table_exists("person_registry") and session.scalar("select count(*) from person_registry")
+    if not held and (first := _first_ids(session, as_of)) is not None:
+        return first
     found = session.fetch_df("select source_key, component_key from int_identity_components")
     previous = (
         session.fetch_df("select source_key, person_id, person_created_at from person_registry")
@@ -62,7 +111,7 @@ def assign_all(session: Session, as_of: datetime) -> Assignment:
     )
     result = assign(found, previous, as_of, _evidence(session))
     session.replace_table("person_registry", result.registry)
-    return result
+    return result, len(result.registry)
 
 
 def assign_changed(session: Session, as_of: datetime) -> tuple[Assignment, int]:

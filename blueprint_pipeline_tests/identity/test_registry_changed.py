@@ -22,7 +22,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from blueprint_pipeline.identity.registry import assign_changed
+from blueprint_pipeline.identity.registry import assign_all, assign_changed
 from blueprint_pipeline.identity.stable_ids import REGISTRY_COLUMNS, Evidence, assign, new_person_id
 from blueprint_pipeline.identity.stable_ids import _new_ids as new_ids
 
@@ -125,3 +125,35 @@ def test_a_build_of_new_records_only_creates_their_persons(warehouse):
     assert [tuple(e) for e in result.events[["event", "person_id", "cause"]].values] == [
         ("created", x_id, "records")
     ]
+
+
+def test_the_first_registry_is_written_by_sql_as_assign_would_give_it(warehouse):
+    """No registry yet: every component is a new person, its id seeded by its key, one
+    `created` event each; the same rows and events as assign() on every record (the first
+    build's registry is written in the warehouse, registry._first_ids). A second build with a
+    registry goes through assign() and changes nothing."""
+    with warehouse.transaction() as session:
+        _tables(session)
+        session.execute("drop table person_registry")
+        result, assigned = assign_all(session, NOW)
+    ids = {c: new_person_id(c, set()) for c in ("a", "c", "d", "f", "h", "k", "l")}
+    rows = sorted(warehouse.fetchall("select source_key, person_id, person_created_at from person_registry"))
+    assert rows == [(k, ids[c], NOW) for k, c in sorted(COMPONENTS.items())]
+    assert assigned == 10
+    assert result.events[["event", "person_id", "other_person_id", "cause"]].values.tolist() == [
+        ["created", i, None, "records"] for i in sorted(ids.values())
+    ]
+    whole = assign(pd.DataFrame(COMPONENTS.items(), columns=["source_key", "component_key"]),
+                   pd.DataFrame(columns=REGISTRY_COLUMNS), NOW)  # fmt: skip
+    assert rows == sorted((k, p, t.to_pydatetime()) for k, p, t in whole.registry.itertuples(index=False))
+    columns = ["event", "person_id", "other_person_id", "cause"]
+    assert result.events[columns].values.tolist() == whole.events[columns].values.tolist()
+    assert {pd.Timestamp(t) for t in result.events["happened_at"]} == {pd.Timestamp(NOW)}
+
+    with warehouse.transaction() as session:
+        again, assigned = assign_all(session, NOW)
+    assert again.events.empty and assigned == 10
+    assert (
+        sorted(warehouse.fetchall("select source_key, person_id, person_created_at from person_registry"))
+        == rows
+    )

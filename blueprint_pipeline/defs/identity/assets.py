@@ -28,8 +28,7 @@ def person_registry(
         if session.table_exists("person_registry") and not facts.full_refresh:
             result, assigned = assign_changed(session, facts.as_of)
         else:
-            result = assign_all(session, facts.as_of)
-            assigned = len(result.registry)
+            result, assigned = assign_all(session, facts.as_of)
         rows, persons = session.fetchall("select count(*), count(distinct person_id) from person_registry")[0]
         create(session, "person_id_history")
         events = result.events.assign(config_version=facts.config_version)
