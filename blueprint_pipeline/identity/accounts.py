@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from blueprint_pipeline.identity.graph import components
-from blueprint_pipeline.identity.tables import typed
+from blueprint_pipeline.identity.tables import isin, lookup, typed
 
 ACCOUNT_COLUMNS = [
     "account_id",
@@ -76,8 +76,8 @@ def _tops(account_ids: pd.Series, parents: pd.Series) -> tuple[pd.Series, pd.Ser
     top = pd.Series(account_ids.values, index=account_ids.values)
     level = pd.Series(0, index=account_ids.values)
     for _ in range(MAX_HIERARCHY_DEPTH):
-        up = top.map(parent_of)
-        known = up.notna() & up.isin(parent_of.index)
+        up = lookup(top, parent_of)
+        known = up.notna() & isin(up, parent_of.index)
         if not known.any():
             break
         top[known] = up[known]
@@ -107,9 +107,9 @@ def unify(
     # One spelling per country (US, USA -> United States), from the seed country_names.
     as_typed = frame["billing_country"].astype("string").str.strip()
     frame["billing_country"] = as_typed.str.lower().map(country_names or {}).astype("string").fillna(as_typed)
-    frame["domain"] = frame["domain"].where(~frame["domain"].isin(personal_domains))
+    frame["domain"] = frame["domain"].where(~isin(frame["domain"], personal_domains))
     ids = frame["account_id"]
-    parents = frame["parent_account_id"].where(frame["parent_account_id"].isin(ids))
+    parents = frame["parent_account_id"].where(isin(frame["parent_account_id"], ids))
     links = pd.DataFrame({"source_key": ids, "other_key": parents}).dropna()
     hierarchy = components(ids, links).set_index("source_key")["component_key"]
     frame["hierarchy_id"] = ids.map(hierarchy)
@@ -138,7 +138,7 @@ def unify(
     # Accounts the CRM merged: the master, followed through later CRM merges (B -> A, A -> C: B's
     # survivor is C), then through a same-domain merge.
     crm_merged = crm_merges.dropna(subset=["master_record_id"])
-    crm_merged = crm_merged[~crm_merged["record_id"].isin(ids)]
+    crm_merged = crm_merged[~isin(crm_merged["record_id"], ids)]
     master_of = crm_merged.drop_duplicates("record_id").set_index("record_id")["master_record_id"]
     final = crm_merged["master_record_id"].copy()
     for _ in range(MAX_HIERARCHY_DEPTH):  # a cycle of merges stops here
@@ -170,8 +170,9 @@ def unify(
     # A parent merged away is replaced by its survivor; an account never parents itself; a parent
     # that is no live account (not in the export, or deleted) is dropped and counted.
     parent = accounts["parent_account_id"].map(resolve).fillna(accounts["parent_account_id"])
-    known = parent.isin(accounts["account_id"]) & (parent != accounts["account_id"])
-    unknown_parents = int((parent.notna() & ~parent.isin(accounts["account_id"])).sum())
+    live = isin(parent, accounts["account_id"])
+    known = live & (parent != accounts["account_id"])
+    unknown_parents = int((parent.notna() & ~live).sum())
     accounts["parent_account_id"] = parent.where(known)
     accounts = accounts.reset_index(drop=True)
     top, level = _tops(accounts["account_id"], accounts["parent_account_id"])
