@@ -4,15 +4,16 @@ when it is known (United States when not: most CRM numbers without a code are No
 
 phonenumbers parses in pure Python (~7 us a number: 12 s of one core for the 1.5M numbers of 1M
 persons), so many numbers are split between this process and worker processes, one per spare
-core. A worker is `python -m` this module, fed Arrow over its stdin: a multiprocessing worker
-would import the parent's main module first (the CLI and Dagster, seconds), this one imports
-phonenumbers only."""
+core. A worker is `python -m` this module on Arrow files: a multiprocessing worker would import
+the parent's main module first (the CLI and Dagster, seconds), this one imports phonenumbers
+only."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import tempfile
 from functools import lru_cache
 
 import phonenumbers
@@ -65,48 +66,46 @@ def _each(raws: list, regions: list) -> list[str | None]:
     return [to_e164.__wrapped__(r, g) for r, g in zip(raws, regions, strict=True)]
 
 
-def _ipc(table: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue().to_pybytes()
+def _write(path: str, column: str, values: list) -> None:
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, pa.schema([(column, pa.string())])) as writer:
+        writer.write_table(pa.table({column: pa.array(values, pa.string())}))
+
+
+def _read(path: str, column: str) -> list:
+    with pa.memory_map(path) as source:
+        return pa.ipc.open_file(source).read_all()[column].to_pylist()
 
 
 def to_e164_all(raws: list[str | None], regions: list[str | None]) -> list[str | None]:
     """to_e164 of each (number, region), the same answers, spread over the machine's cores when
-    there are many: the last parts go to worker processes while this one parses the first."""
+    there are many: the last parts go to worker processes (through Arrow files in a temporary
+    folder) while this one parses the first."""
     parts = min(_cores(), len(raws) // PARALLEL_FROM)
     if parts < 2:
         return _each(raws, regions)
     bounds = [len(raws) * i // parts for i in range(parts + 1)]
-    workers = []
-    for lo, hi in zip(bounds[1:-1], bounds[2:], strict=True):
-        worker = subprocess.Popen(
-            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
-        table = pa.table(
-            {"raw": pa.array(raws[lo:hi], pa.string()), "region": pa.array(regions[lo:hi], pa.string())}
-        )
-        worker.stdin.write(_ipc(table))
-        worker.stdin.close()
-        workers.append(worker)
-    found = _each(raws[: bounds[1]], regions[: bounds[1]])
-    for worker in workers:
-        out = worker.stdout.read()
-        if worker.wait() != 0:
-            raise RuntimeError(
-                f"a phone-number worker ({__name__}) failed with exit code {worker.returncode}"
-            )
-        found += pa.ipc.open_stream(out).read_all()["e164"].to_pylist()
-    return found
+    with tempfile.TemporaryDirectory(prefix="phones-") as folder:
+        workers = []
+        for n, (lo, hi) in enumerate(zip(bounds[1:-1], bounds[2:], strict=True)):
+            given, found = os.path.join(folder, f"{n}.raw"), os.path.join(folder, f"{n}.e164")
+            _write(given, "raw", raws[lo:hi])
+            _write(given + ".region", "region", regions[lo:hi])
+            workers.append((subprocess.Popen([sys.executable, "-m", __name__, given, found]), found))
+        parsed = _each(raws[: bounds[1]], regions[: bounds[1]])
+        for worker, found in workers:
+            if worker.wait() != 0:
+                raise RuntimeError(
+                    f"a phone-number worker ({__name__}) failed with exit code {worker.returncode}"
+                )
+            parsed += _read(found, "e164")
+    return parsed
 
 
-def _work() -> None:
-    """A worker: (raw, region) rows in on stdin, their E.164 out on stdout, Arrow both ways."""
-    table = pa.ipc.open_stream(sys.stdin.buffer.read()).read_all()
-    found = _each(table["raw"].to_pylist(), table["region"].to_pylist())
-    sys.stdout.buffer.write(_ipc(pa.table({"e164": pa.array(found, pa.string())})))
+def _work(given: str, found: str) -> None:
+    """A worker: the numbers and regions in the Arrow files `given` and `given`.region, their
+    E.164 written to the Arrow file `found`."""
+    _write(found, "e164", _each(_read(given, "raw"), _read(given + ".region", "region")))
 
 
 if __name__ == "__main__":
-    _work()
+    _work(*sys.argv[1:3])
