@@ -12,7 +12,8 @@ Company names are matched only for persons no id or domain links at the threshol
 One row per (person, account): the strongest method, every clue in the evidence. Links are the
 candidates at or above the threshold, plus the approved ones; the rest (above the review floor,
 for persons with no link) go to review; rejected pairs go nowhere. `is_primary` marks each
-linked person's strongest link. Pure pandas and rapidfuzz; the asset does the I/O.
+linked person's strongest link. A pure function: the clues' set logic runs in an embedded
+DuckDB over the inputs, rapidfuzz scores the names; the asset does the I/O.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from rapidfuzz.process import cpdist
 from blueprint_pipeline.config import LoadedConfig
 from blueprint_pipeline.config.files import check_choice, check_dates, read_user_csv
 from blueprint_pipeline.config.models import LINK_METHODS, AccountLinkPolicy
-from blueprint_pipeline.identity.tables import text_array, typed
+from blueprint_pipeline.identity.tables import arrow_frame, text_array, typed
 
 LINK_COLUMNS = [
     "person_id",
@@ -315,14 +316,6 @@ _STATS = """
             select 1 from pairs as p where p.person_id = d.person_id and p.account_id = d.account_id))"""
 
 
-def _frame(table: pa.Table) -> pd.DataFrame:
-    """Arrow to pandas with text as pandas' string dtype straight away (typed()'s): DuckDB's
-    .df() makes one Python object per value first (seconds for 900k links)."""
-    return table.to_pandas(
-        types_mapper={pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype()}.get
-    )
-
-
 def _distinct_values(con: duckdb.DuckDBPyConnection, method: str, where: str) -> list[str]:
     found = con.execute(
         f"select distinct value from evidence where method = $m and value is not null and {where} "
@@ -387,8 +380,8 @@ def link(
         con.register("name_matches", _name_matches(sorted(set(names)), accounts, policy))
         create("name_candidates", _NAME_CANDIDATES)
         create("pairs", _PAIRS, {"threshold": policy.threshold})
-        links = _frame(con.sql(_LINKS).to_arrow_table())
-        review = _frame(con.sql(_REVIEW, params={"floor": policy.review_floor}).to_arrow_table())
+        links = arrow_frame(con.sql(_LINKS).to_arrow_table())
+        review = arrow_frame(con.sql(_REVIEW, params={"floor": policy.review_floor}).to_arrow_table())
         ((candidates, approved, rejected, stale),) = con.sql(_STATS).fetchall()
     finally:
         con.close()

@@ -22,7 +22,7 @@ from blueprint_pipeline.identity.matching.model import (
     quiet,
     splink_duckdb,
 )
-from blueprint_pipeline.identity.tables import typed
+from blueprint_pipeline.identity.tables import arrow_frame, typed
 
 # Splink's scored pairs as they come, before the deterministic components and the decisions.
 RAW_COLUMNS = ["source_key", "other_key", "match_weight", "match_probability", "contributions"]
@@ -135,7 +135,7 @@ def scored_pairs(
             )
         table = found.physical_name
         columns = {c[0] for c in connection.execute(f"select * from {table} limit 0").description}
-        raw = connection.execute(
+        pairs = connection.sql(
             f"""
             select least(unique_id_l, unique_id_r) as source_key,
                 greatest(unique_id_l, unique_id_r) as other_key,
@@ -144,7 +144,8 @@ def scored_pairs(
             from {table}
             order by source_key, other_key
             """
-        ).df()
+        ).to_arrow_table()
+    raw = arrow_frame(pairs)
     raw = raw.assign(
         match_weight=raw["match_weight"].astype(float).round(4),
         match_probability=raw["match_probability"].astype(float).round(6),
