@@ -223,18 +223,21 @@ def _text_table(frame: pd.DataFrame, columns: list[str]) -> pa.Table:
 # Each method's candidates, one row per clue (person_id, source_key, method, value, account_id,
 # confidence, evidence, ambiguous), over the tables link() registers. Account ids go through
 # the aliases, and only a live account counts.
+# A clue's account is a live one (a missing id is one only if an account has none, as pandas'
+# isin said); membership tests below use `is not distinct from` so that a missing key is a key.
+_KNOWN = "select 1 from accounts as a where a.account_id is not distinct from i.account_id"
 _IDS = """
     select e.person_id, e.source_key, e.method, e.value, coalesce(al.account_id, e.value) as account_id
     from evidence as e left join aliases as al on al.alias_account_id = e.value
     where e.method in (select method from id_methods)"""
-_ID_CANDIDATES = """
+_ID_CANDIDATES = f"""
     select i.person_id, i.source_key, i.method, i.value, i.account_id, c.confidence,
         i.source_key || ' names account ' || i.value
             || case when i.value = i.account_id then '' else ' (merged into ' || i.account_id || ')' end
             as evidence,
         false as ambiguous
     from ids as i join confidences as c on c.method = i.method
-    where i.account_id in (select account_id from accounts)"""
+    where exists ({_KNOWN})"""
 # Which record's clue names a domain must not depend on the order rows arrive in: the first key.
 _DOMAIN_CANDIDATES = """
     select f.person_id, f.source_key, 'email_domain' as method, f.value, m.account_id,
@@ -260,9 +263,10 @@ _NAME_CANDIDATES = """
         m.ambiguous
     from (
         select e.person_id, n.name, min(e.source_key) as source_key,
-            arg_min(e.value, e.source_key) as value
+            first(e.value order by e.source_key, e.value) as value
         from evidence as e join company_names as n on n.value = e.value
-        where e.method = 'company_name' and e.person_id not in (select person_id from settled)
+        where e.method = 'company_name' and not exists (
+            select 1 from settled as s where s.person_id is not distinct from e.person_id)
         group by e.person_id, n.name
     ) as f join name_matches as m on m.name = f.name"""
 # One row per (person, account): the strongest clue and every clue's evidence (a clue found
@@ -306,7 +310,8 @@ _REVIEW = """
         case when ambiguous then 'several accounts match equally' else 'below threshold' end as reason
     from pairs
     where not is_link and decision = '' and confidence >= $floor
-        and person_id not in (select person_id from pairs where is_link)
+        and not exists (
+            select 1 from pairs as l where l.is_link and l.person_id is not distinct from pairs.person_id)
     order by person_id, confidence desc, account_id"""
 _STATS = """
     select (select count(*) from pairs),
@@ -363,9 +368,7 @@ def link(
 
         create("ids", _IDS)
         create("id_candidates", _ID_CANDIDATES)
-        ((unknown,),) = con.sql(
-            "select count(*) from ids where account_id not in (select account_id from accounts)"
-        ).fetchall()
+        ((unknown,),) = con.sql(f"select count(*) from ids as i where not exists ({_KNOWN})").fetchall()
         domains = _distinct_values(con, "email_domain", "value not in (select domain from personal)")
         con.register("domain_matches", _domain_matches(domains, accounts))
         confidences = {
@@ -374,7 +377,12 @@ def link(
         }
         create("domain_candidates", _DOMAIN_CANDIDATES, confidences)
         create("settled", _SETTLED, {"threshold": policy.threshold})
-        values = _distinct_values(con, "company_name", "person_id not in (select person_id from settled)")
+        values = _distinct_values(
+            con,
+            "company_name",
+            "not exists (select 1 from settled as s where s.person_id is not distinct from "
+            "evidence.person_id)",
+        )
         names = [normalise_name(v) for v in values]
         con.register("company_names", pa.table({"value": text_array(values), "name": text_array(names)}))
         con.register("name_matches", _name_matches(sorted(set(names)), accounts, policy))

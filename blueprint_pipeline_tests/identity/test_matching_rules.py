@@ -284,3 +284,37 @@ def test_a_rejected_domain_link_leaves_the_company_name_to_try(tmp_path):
     assert result.links[["person_id", "account_id", "method"]].values.tolist() == [
         ["p1", "B", "company_name"]
     ]
+
+
+def test_a_clue_without_a_person_keeps_nobody_else_from_a_link_or_a_review():
+    """A clue with no person id (dirty evidence) is a person of its own, as pandas' isin had
+    it: its confident id link must not settle everyone (SQL's `not in` over a null would), and
+    p2's ambiguous name match still reaches review. An id clue naming no value counts as unknown."""
+    evidence = clues(
+        (None, "crm_account_id", "A"),
+        ("p1", "company_name", "Beta Labs"),
+        ("p2", "company_name", "Delta Labs"),
+        ("p3", "crm_account_id", None),
+    )
+    accounts = unified(
+        ("A", "Alpha", None),
+        ("B", "Beta Labs Inc", None),
+        ("D1", "Delta Labs", None),
+        ("D2", "DELTA Labs Ltd", None),
+    )
+    result = link(evidence, accounts, NO_ALIASES, set(), POLICY)
+    assert sorted(result.links["person_id"].dropna()) == ["p1"]
+    assert result.links["person_id"].isna().sum() == 1
+    # Two equally good accounts make the name ambiguous; Beta Labs is a weaker candidate beside them.
+    assert result.review[["person_id", "account_id"]].values.tolist() == [
+        ["p2", "D1"],
+        ["p2", "D2"],
+        ["p2", "B"],
+    ]
+    assert result.stats["ids_to_unknown_accounts"] == 1
+
+
+def test_one_record_with_two_spellings_of_a_name_shows_the_first_spelling():
+    evidence = clues(("p1", "company_name", "BETA LABS"), ("p1", "company_name", "Beta Labs Inc"))
+    result = link(evidence, unified(("B", "Beta Labs", None)), NO_ALIASES, set(), POLICY)
+    assert result.links["clue"].tolist() == ["BETA LABS"]  # byte order: capitals first

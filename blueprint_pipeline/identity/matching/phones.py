@@ -21,6 +21,7 @@ import pyarrow as pa
 
 DEFAULT_REGION = "US"
 PARALLEL_FROM = 50_000  # numbers; below this a worker's start (~0.3 s) costs more than it saves
+MAX_PARTS = 8  # a container may see more cores than its CPU quota gives it
 
 
 def region_codes(countries: dict[str, str]) -> dict[str, str]:
@@ -80,24 +81,36 @@ def to_e164_all(raws: list[str | None], regions: list[str | None]) -> list[str |
     """to_e164 of each (number, region), the same answers, spread over the machine's cores when
     there are many: the last parts go to worker processes (through Arrow files in a temporary
     folder) while this one parses the first."""
-    parts = min(_cores(), len(raws) // PARALLEL_FROM)
+    parts = min(_cores(), MAX_PARTS, len(raws) // PARALLEL_FROM)
     if parts < 2:
         return _each(raws, regions)
     bounds = [len(raws) * i // parts for i in range(parts + 1)]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+    }  # this package, however found
     with tempfile.TemporaryDirectory(prefix="phones-") as folder:
-        workers = []
-        for n, (lo, hi) in enumerate(zip(bounds[1:-1], bounds[2:], strict=True)):
-            given, found = os.path.join(folder, f"{n}.raw"), os.path.join(folder, f"{n}.e164")
-            _write(given, "raw", raws[lo:hi])
-            _write(given + ".region", "region", regions[lo:hi])
-            workers.append((subprocess.Popen([sys.executable, "-m", __name__, given, found]), found))
-        parsed = _each(raws[: bounds[1]], regions[: bounds[1]])
-        for worker, found in workers:
-            if worker.wait() != 0:
-                raise RuntimeError(
-                    f"a phone-number worker ({__name__}) failed with exit code {worker.returncode}"
+        workers: list[tuple[subprocess.Popen, str]] = []
+        try:
+            for n, (lo, hi) in enumerate(zip(bounds[1:-1], bounds[2:], strict=True)):
+                given, found = os.path.join(folder, f"{n}.raw"), os.path.join(folder, f"{n}.e164")
+                _write(given, "raw", raws[lo:hi])
+                _write(given + ".region", "region", regions[lo:hi])
+                workers.append(
+                    (subprocess.Popen([sys.executable, "-m", __name__, given, found], env=env), found)
                 )
-            parsed += _read(found, "e164")
+            parsed = _each(raws[: bounds[1]], regions[: bounds[1]])
+            for worker, found in workers:
+                if worker.wait() != 0:
+                    raise RuntimeError(
+                        f"a phone-number worker ({__name__}) failed with exit code {worker.returncode}"
+                    )
+                parsed += _read(found, "e164")
+        finally:  # on any error here, no worker outlives the call (nor its folder)
+            for worker, _ in workers:
+                if worker.poll() is None:
+                    worker.kill()
+                    worker.wait()
     return parsed
 
 

@@ -99,9 +99,10 @@ def cleaning_key(countries: dict[str, str]) -> str:
     the packages the cleaning calls (a change cleans every record again, cleaned.py)."""
     from blueprint_pipeline.buying_groups import title_parser
     from blueprint_pipeline.identity import links
-    from blueprint_pipeline.identity.matching import phones
+    from blueprint_pipeline.identity.matching import cleaned, phones
 
-    code = "".join(module_source(m) for m in (sys.modules[__name__], phones, links, title_parser))
+    modules = (sys.modules[__name__], cleaned, phones, links, title_parser)  # cleaned: the hash's SQL
+    code = "".join(module_source(m) for m in modules)
     words = title_parser.WORDS_FILE.read_text(encoding="utf-8")
     packages = [importlib.metadata.version(p) for p in ("phonenumbers", "nicknames")]
     text = json.dumps([sorted(countries.items()), code, words, unicodedata.unidata_version, packages])
@@ -149,7 +150,10 @@ def _texts(nodes: pa.Table | pd.DataFrame, column: str) -> pa.Array:
     if column not in (nodes.column_names if isinstance(nodes, pa.Table) else nodes.columns):
         return pa.nulls(rows, pa.large_string())
     if isinstance(nodes, pa.Table):
-        return nodes[column].combine_chunks().cast(pa.large_string())
+        values = nodes[column].combine_chunks()
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            return pa.nulls(rows, pa.large_string())  # as for a frame: what is not text is missing
+        return values.cast(pa.large_string())
     return pa.array([v if isinstance(v, str) else None for v in nodes[column].tolist()], pa.large_string())
 
 
