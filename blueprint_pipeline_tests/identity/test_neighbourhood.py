@@ -19,7 +19,7 @@ import pandas as pd
 from blueprint_pipeline.identity.matching import records
 from blueprint_pipeline.identity.matching.incremental import TOUCHED, restricted
 from blueprint_pipeline.identity.matching.neighbourhood import equi_joins
-from blueprint_pipeline.identity.matching.prepare import forms_text, prepare
+from blueprint_pipeline.identity.matching.prepare import LIST_SEPARATOR, prepare
 from blueprint_pipeline.identity.matching.score import scored_pairs
 from blueprint_pipeline_tests.identity.test_match_levels import _model
 
@@ -57,7 +57,10 @@ def _kept(warehouse) -> pd.DataFrame:
     frame = _records()
     with warehouse.transaction() as session:
         session.replace_table(
-            records.RECORDS, frame.assign(first_name_forms=forms_text(frame["first_name_forms"]))
+            records.RECORDS,
+            frame.assign(
+                first_name_forms=[LIST_SEPARATOR.join(f) if f else None for f in frame["first_name_forms"]]
+            ),
         )
     return frame
 

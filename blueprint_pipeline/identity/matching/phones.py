@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from functools import lru_cache
 
 import phonenumbers
 import pyarrow as pa
@@ -41,7 +40,6 @@ def region_codes(countries: dict[str, str]) -> dict[str, str]:
     return regions
 
 
-@lru_cache(maxsize=200_000)
 def to_e164(raw: str | None, region: str | None) -> str | None:
     """'(415) 555-0100' in US -> '+14155550100'; None for empty or unparseable text (a number too
     short or too long for its region is no number: it cannot match anyone reliably)."""
@@ -64,7 +62,7 @@ def _cores() -> int:
 
 
 def _each(raws: list, regions: list) -> list[str | None]:
-    return [to_e164.__wrapped__(r, g) for r, g in zip(raws, regions, strict=True)]
+    return [to_e164(r, g) for r, g in zip(raws, regions, strict=True)]
 
 
 def _write(path: str, column: str, values: list) -> None:

@@ -139,11 +139,6 @@ COLUMNS = [
 ]
 
 
-def forms_text(forms: pd.Series) -> list[str | None]:
-    """The first name's forms as one text each (how they are kept and hashed)."""
-    return [LIST_SEPARATOR.join(f) if f else None for f in forms]
-
-
 def _texts(nodes: pa.Table | pd.DataFrame, column: str) -> pa.Array:
     """A raw field as Arrow text: null where missing, not text, or a record has no such column."""
     rows = nodes.num_rows if isinstance(nodes, pa.Table) else len(nodes)
