@@ -40,6 +40,10 @@ class SqlModel:
     # An incremental model whose table no longer has the columns the model makes: `fail` (history
     # tables: a rebuild would lose the past) or `rebuild` (tables rebuilt from sources at will).
     on_schema_change: str = "fail"
+    # An incremental model's rows for keys that no longer exist: a row matching this SQL condition
+    # deletes its key's row and is not inserted (dbt's merge has no delete; Snowflake's MERGE ...
+    # WHEN MATCHED AND <condition> THEN DELETE does this).
+    removed_when: str = ""
     refs: tuple[str, ...] = ()
     sources: tuple[tuple[str, str], ...] = ()
     description: str = ""
@@ -129,6 +133,7 @@ class SqlProject:
             source=self._source,
             source_columns=contract.columns,
             source_objects=contract.objects,
+            code_version=f"'{model.code_version}'",
         )
 
     def column_docs(self) -> dict[str, dict[str, ColumnDoc]]:
@@ -180,7 +185,7 @@ def _render(path: Path, sql: str, this: str, incremental: bool, **functions: Any
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
     try:
         return env.from_string(sql).render(
-            **{"config": lambda **_: "", **functions},
+            **{"config": lambda **_: "", "code_version": "'?'", **functions},
             this=quote(this),
             is_incremental=lambda: incremental,
             as_of="CAST($as_of AS TIMESTAMP)",
@@ -225,7 +230,7 @@ def _parse_model(
             source_objects=contract.objects,
         )
     cfg = found["config"]
-    unknown = set(cfg) - {"materialized", "unique_key", "on_schema_change"}
+    unknown = set(cfg) - {"materialized", "unique_key", "on_schema_change", "removed_when"}
     if unknown:
         raise SqlModelError(f"{path}: unknown config() keys {sorted(unknown)}")
     materialized = cfg.get("materialized", "table")
@@ -236,6 +241,9 @@ def _parse_model(
     on_schema_change = cfg.get("on_schema_change", "fail")
     if on_schema_change not in ("fail", "rebuild"):
         raise SqlModelError(f"{path}: on_schema_change={on_schema_change!r}; expected fail or rebuild")
+    removed_when = str(cfg.get("removed_when", ""))
+    if removed_when and not (materialized == "incremental" and unique_key):
+        raise SqlModelError(f"{path}: removed_when needs materialized='incremental' and a unique_key")
     primary_key = meta.get("primary_key") or ()
     primary_key = (primary_key,) if isinstance(primary_key, str) else tuple(primary_key)
     return SqlModel(
@@ -247,6 +255,7 @@ def _parse_model(
         materialized=materialized,
         unique_key=unique_key,
         on_schema_change=on_schema_change,
+        removed_when=removed_when,
         refs=tuple(dict.fromkeys(found["refs"])),
         sources=tuple(dict.fromkeys(found["sources"])),
         description=str(meta.get("description", "")).strip(),

@@ -48,6 +48,8 @@ def _create_as(session: Session, table: str, sql: str, params: dict) -> None:
 
 def _rebuild(session: Session, model: SqlModel, sql: str, params: dict) -> None:
     staging = f"{model.name}__building"
+    if model.removed_when:
+        sql = f"select * from ({sql}) as model_rows where not ({model.removed_when})"
     session.execute(f"drop table if exists {quote(staging)}")
     _create_as(session, staging, sql, params)
     crash_point("model")
@@ -80,9 +82,12 @@ def _merge(session: Session, project: SqlProject, model: SqlModel, params: dict)
             f"select count(*) from {this} where exists (select 1 from {quote(incoming)} as i where {on})"
         )
         session.execute(f"delete from {this} where exists (select 1 from {quote(incoming)} as i where {on})")
-    inserted = session.row_count(incoming)
     cols = ", ".join(quote(c) for c in existing)
-    session.execute(f"insert into {this} ({cols}) select {cols} from {quote(incoming)}")
+    kept = f"select {cols} from {quote(incoming)}" + (
+        f" where not ({model.removed_when})" if model.removed_when else ""
+    )
+    inserted = session.scalar(f"select count(*) from ({kept}) as kept")
+    session.execute(f"insert into {this} ({cols}) {kept}")
     session.execute(f"drop table {quote(incoming)}")
     return BuildResult(model.name, "incremental", session.row_count(model.name), inserted, replaced)
 

@@ -35,6 +35,18 @@ def _csv_field(value: object) -> str:
     return "" if value is None else '"' + str(value).replace('"', '""') + '"'
 
 
+def _hash(args: list[exp.Expression]) -> exp.Expression:
+    """DuckDB's hash(a, b, ...), a 64-bit hash of its arguments, as PostgreSQL's hashtextextended
+    of their text, each after its length ('-' for null) so no two argument lists give one text."""
+    parts = [
+        f"coalesce(cast(length(cast({a.sql('postgres')} as text)) as text), '-') || ':' "
+        f"|| coalesce(cast({a.sql('postgres')} as text), '')"
+        for a in args
+    ]
+    text = " || '|' || ".join(parts)
+    return sqlglot.parse_one(f"hashtextextended({text}, 0)", read="postgres")
+
+
 @functools.lru_cache(maxsize=4096)
 def to_postgres(sql: str) -> str:
     """DuckDB-dialect SQL with `$name` parameters -> PostgreSQL with psycopg2's `%(name)s`.
@@ -58,6 +70,8 @@ def to_postgres(sql: str) -> str:
             rounded = exp.Round(this=numeric, decimals=node.args.get("decimals"))
             rounded.meta["pg"] = True
             return exp.cast(rounded, exp.DataType.build("double"))
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
+            return _hash(node.expressions)
         return node
 
     # Only literals, the modulo operator and ROUND change: placeholders stay %(name)s, whatever the text.

@@ -57,6 +57,7 @@ NOT_PERSONAL = {
     "stg_salesforce__accounts.account_name": _ACCOUNT_NAME,
     "unified_accounts.account_name": _ACCOUNT_NAME,
     "unified_accounts.source_keys": _ACCOUNT_KEYS,
+    "unified_persons.name_by_usage": _CONSENT,
     "stg_salesforce__campaigns.campaign_name": _BUSINESS_NAME,
     "stg_salesforce__deleted_records.object_name": _CODE,
     "stg_salesforce__opportunities.opportunity_name": _BUSINESS_NAME,

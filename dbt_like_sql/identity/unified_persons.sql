@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='person_id', on_schema_change='rebuild',
+    removed_when='source_records is null') }}
 -- One row per person (a stable person_id with at least one live source record). Source keys sort
 -- byte by byte (collate "C") on every engine: Salesforce ids mix cases, and a database collation
 -- such as en_US would order them otherwise. Each field comes
@@ -8,6 +10,12 @@
 -- "Watson Noah" from two records' halves is impossible), turned round when most of the person's
 -- records write them the other way, and written in capitalised words when typed all in one case
 -- (docs/identity.md, merge policy).
+--
+-- Incremental: a build re-unifies only the persons whose inputs moved (inputs_hash: an order-free
+-- fingerprint of their records as unified here, their tracked events, the merge policy and this
+-- model's code), the new ones, and those whose name order was settled by all records' usage
+-- (name_by_usage: any record can move those counts); persons with no live record left are
+-- removed. A full refresh gives the same table (test_unified_incremental.py).
 with records as (
     select {{ source_key('contact_id', 'Salesforce') }} as source_key, 'salesforce_contact' as person_source,
         email, email_domain, first_name, last_name, title, department, country,
@@ -32,7 +40,7 @@ with records as (
     where not is_test_lead
 ),
 
-person_records as (
+all_records as (
     -- Countries as one spelling each (US, USA, United States of America -> United States; the
     -- seed country_names), others kept as typed.
     select
@@ -44,6 +52,64 @@ person_records as (
     inner join {{ ref('person_registry') }} as registry on registry.source_key = records.source_key
     left join {{ ref('country_names') }} as countries on countries.alias = lower(trim(records.country))
 ),
+
+-- Journey emails: an unsubscribe is an opt-out; a hard bounce suppresses the address.
+tracked as (
+    select
+        person_id,
+        bool_or(event = 'unsubscribe') as unsubscribed,
+        bool_or(event = 'bounce') as bounced
+    from {{ ref('stg_tracking__events') }}
+    where person_id is not null
+    group by person_id
+),
+
+policy as (
+    -- The merge policy's source order and this model's code: either changed re-unifies everyone.
+    select md5({{ code_version }} || ':' || string_agg(
+        field || '=' || person_source || '=' || cast(precedence as varchar), ',' order by field, person_source
+    )) as policy_hash
+    from {{ ref('identity_field_precedence') }}
+),
+
+inputs as (
+    select
+        per_person.person_id,
+        md5(policy.policy_hash || ':' || per_person.records_fingerprint || ':'
+            || coalesce(cast(tracked.unsubscribed as varchar), '-') || ':'
+            || coalesce(cast(tracked.bounced as varchar), '-')) as inputs_hash
+    from (
+        select person_id, {{ set_fingerprint(['source_key', 'person_source', 'email', 'email_domain', 'first_name',
+            'last_name', 'title', 'department', 'country', 'phone', 'company', 'email_opt_out', 'sms_opt_in',
+            'updated_at']) }} as records_fingerprint
+        from all_records
+        group by person_id
+    ) as per_person
+    cross join policy
+    left join tracked on tracked.person_id = per_person.person_id
+),
+
+{%- if is_incremental() %}
+
+touched as (
+    -- New persons, persons whose inputs moved, those named by usage, and those gone.
+    select inputs.person_id
+    from inputs left join {{ this }} as kept on kept.person_id = inputs.person_id
+    where kept.inputs_hash is null or kept.inputs_hash <> inputs.inputs_hash or kept.name_by_usage
+    union
+    select kept.person_id from {{ this }} as kept
+    where not exists (select 1 from inputs where inputs.person_id = kept.person_id)
+),
+
+person_records as (
+    select * from all_records where person_id in (select person_id from touched)
+),
+{%- else %}
+
+person_records as (
+    select * from all_records
+),
+{%- endif %}
 
 {%- for field in ['email', 'title', 'department', 'country', 'phone', 'company'] %}
 
@@ -114,10 +180,10 @@ name_usage as (
     -- written as a first name more often than Watson is.
     select name, sum(as_first) as as_first, sum(as_last) as as_last
     from (
-        select lower(first_name) as name, 1 as as_first, 0 as as_last from person_records
+        select lower(first_name) as name, 1 as as_first, 0 as as_last from all_records
         where first_name is not null
         union all
-        select lower(last_name), 0, 1 from person_records where last_name is not null
+        select lower(last_name), 0, 1 from all_records where last_name is not null
     ) as used
     group by name
 ),
@@ -126,10 +192,12 @@ names as (
     select
         chosen.person_id,
         case when turned then chosen.last_name else chosen.first_name end as first_name,
-        case when turned then chosen.first_name else chosen.last_name end as last_name
+        case when turned then chosen.first_name else chosen.last_name end as last_name,
+        by_usage
     from (
         select
             name_choice.*,
+            coalesce(name_votes.turned = name_votes.as_chosen and name_votes.turned > 0, false) as by_usage,
             coalesce(
                 name_votes.turned > name_votes.as_chosen
                 or (name_votes.turned = name_votes.as_chosen and name_votes.turned > 0
@@ -171,21 +239,10 @@ consent as (
         max(updated_at) as last_updated_at
     from person_records
     group by person_id
-),
-
--- Journey emails: an unsubscribe is an opt-out; a hard bounce suppresses the address.
-tracked as (
-    select
-        person_id,
-        bool_or(event = 'unsubscribe') as unsubscribed,
-        bool_or(event = 'bounce') as bounced
-    from {{ ref('stg_tracking__events') }}
-    where person_id is not null
-    group by person_id
 )
 
 select
-    consent.person_id,
+    {% if is_incremental() %}touched{% else %}consent{% endif %}.person_id,
     chosen_email.value as email,
     nullif(split_part(chosen_email.value, '@', 2), '') as email_domain,
     coalesce(first_recased.value, names.first_name) as first_name,
@@ -201,8 +258,16 @@ select
     chosen_email.person_source as email_source,
     consent.source_keys,
     consent.source_records,
-    consent.last_updated_at
+    consent.last_updated_at,
+    inputs.inputs_hash,
+    coalesce(names.by_usage, false) as name_by_usage
+{%- if is_incremental() %}
+from touched
+left join consent on consent.person_id = touched.person_id
+{%- else %}
 from consent
+{%- endif %}
+left join inputs on inputs.person_id = consent.person_id
 {%- for field in ['email', 'title', 'department', 'country', 'phone', 'company'] %}
 left join chosen_{{ field }} on chosen_{{ field }}.person_id = consent.person_id
 {%- endfor %}
