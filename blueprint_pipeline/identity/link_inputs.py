@@ -3,7 +3,7 @@
 A person's links and review rows depend only on the person's own clues (int_person_account_evidence)
 and on what is the same for everyone: the accounts, their aliases, the personal domains, the
 reviewers' decisions, the policy and the linking code (links.link() treats each person apart).
-`person_account_link_inputs` keeps, per person, the md5 of both; a build hashes them again in the
+`person_account_link_inputs` keeps, per person, a hash of both; a build hashes them again in the
 warehouse and links only the persons whose hash is new, changed or gone. A change to what is the
 same for everyone changes every hash: every person is linked again.
 """
@@ -26,20 +26,13 @@ INPUTS = "person_account_link_inputs"
 CHANGED = "person_account_links__changed"  # a temporary table: the persons to link again
 
 
-def _hashed(dialect: str) -> str:
-    """Per person, a hash of $context and the person's clues, whatever order the rows come in.
-    DuckDB: the count and the sum of each row's 64-bit hash (an ordered string_agg of 4M clues
-    took 8 s at 1M persons, this 0.6 s); elsewhere the md5 of the rows in one order (fields
-    apart by \x1f, rows by \x1e: never in them). Only compared within one warehouse (a DuckDB
-    release that hashes otherwise relinks every person once)."""
-    if dialect == "duckdb":
-        row = "hash(cast($context as varchar), source_key, method, value)"
-        digest = f"cast(count(*) as varchar) || ':' || cast(sum({row}) as varchar)"
-    else:
-        digest = (
-            "md5($context || string_agg(source_key || chr(31) || method || chr(31) || "
-            "coalesce(value, chr(30)), chr(30) order by source_key, method, value))"
-        )
+def _hashed() -> str:
+    """Per person, a hash of $context and the person's clues, whatever order the rows come in:
+    the count and the sum of each row's 64-bit hash (an ordered string_agg of 4M clues took 8 s
+    at 1M persons, this 0.6 s; PostgreSQL's is hashtextextended, postgres.py). Only compared
+    within one warehouse (a DuckDB release that hashes otherwise relinks every person once)."""
+    row = "hash(cast($context as varchar), source_key, method, value)"
+    digest = f"cast(count(*) as varchar) || ':' || cast(sum({row}) as varchar)"
     return f"select person_id, {digest} as inputs_hash from int_person_account_evidence group by person_id"
 
 
@@ -83,7 +76,7 @@ def changed_persons(session: Session, context: str, full: bool) -> int | None:
     session.execute(
         f"create temporary table {CHANGED} as "
         "select coalesce(n.person_id, o.person_id) as person_id, n.inputs_hash "
-        f"from ({_hashed(session.dialect)}) as n full outer join {INPUTS} as o on o.person_id = n.person_id "
+        f"from ({_hashed()}) as n full outer join {INPUTS} as o on o.person_id = n.person_id "
         "where n.inputs_hash is distinct from o.inputs_hash",
         {"context": context},
     )
@@ -116,4 +109,4 @@ def keep_all(session: Session, context: str) -> None:
     """Every person's inputs, after a build that linked every person."""
     session.execute(f"drop table if exists {INPUTS}")
     create(session, INPUTS)
-    session.execute(f"insert into {INPUTS} {_hashed(session.dialect)}", {"context": context})
+    session.execute(f"insert into {INPUTS} {_hashed()}", {"context": context})

@@ -33,7 +33,7 @@ TOUCHED = "touched"  # the column marking new and changed records in an incremen
 
 
 def fingerprints(records: pd.DataFrame) -> pd.Series:
-    """unique_id -> the record's fingerprint (records.py computes it with the record): the md5 of
+    """unique_id -> the record's fingerprint (records.py computes it with the record): a hash of
     what the model compares of the record: its cleaned values (cleaned_hash), a shared mailbox or
     a personal domain left out (email, work_domain), and its blocking keys (which other records
     move: a key crossing the cap). A record whose fingerprint changed is scored again."""

@@ -7,7 +7,8 @@ records Splink needs (neighbourhood.py), not 1.76M rows into pandas.
 
 The same SELECT builds the frame of `prepare()` in an in-memory DuckDB, so the keys have one
 definition. It is plain SQL both warehouses run alike: `||` is null when a part is, holders are
-counted by GROUP BY, md5 over each value with its length before it (null and empty differ).
+counted by GROUP BY; the fingerprint is a 64-bit hash of the values (cleaned.hashed_sql: the md5
+of their text took 2.5 s of the 5.6 s SELECT at 1M).
 """
 
 from __future__ import annotations
