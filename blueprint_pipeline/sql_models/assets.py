@@ -168,6 +168,7 @@ def build_selected_models(
                     "dagster/row_count": built.row_count,
                     "rows_inserted": built.rows_inserted,
                     "rows_replaced": built.rows_replaced,
+                    "rows_removed": built.rows_removed,
                     "build_mode": built.mode,
                     **(extra_metadata(model) if extra_metadata else {}),
                     **facts.metadata(),

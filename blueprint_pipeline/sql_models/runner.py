@@ -36,6 +36,7 @@ class BuildResult:
     row_count: int
     rows_inserted: int
     rows_replaced: int = 0  # incremental merge: existing rows replaced by a newer version
+    rows_removed: int = 0  # incremental merge: existing rows deleted by a removed_when row
     tests: tuple[TestResult, ...] = ()  # the blocking tests, run inside the build's transaction
     published: bool = True  # False: a blocking test failed and the build was rolled back
 
@@ -49,7 +50,7 @@ def _create_as(session: Session, table: str, sql: str, params: dict) -> None:
 def _rebuild(session: Session, model: SqlModel, sql: str, params: dict) -> None:
     staging = f"{model.name}__building"
     if model.removed_when:
-        sql = f"select * from ({sql}) as model_rows where not ({model.removed_when})"
+        sql = f"select * from ({sql}) as model_rows where not coalesce(({model.removed_when}), false)"
     session.execute(f"drop table if exists {quote(staging)}")
     _create_as(session, staging, sql, params)
     crash_point("model")
@@ -75,21 +76,24 @@ def _merge(session: Session, project: SqlProject, model: SqlModel, params: dict)
             f"{model.path}: the incremental model's columns changed ({sorted(existing)} -> "
             f"{sorted(new)}); rebuild it with `blueprint run --full-refresh`"
         )
-    replaced = 0
+    # A row matching removed_when (NULL counts as no) deletes its key and is not inserted.
+    removing = f"coalesce(({model.removed_when}), false)" if model.removed_when else "false"
+    replaced = removed = 0
     if model.unique_key:
         on = " and ".join(f"{this}.{quote(k)} is not distinct from i.{quote(k)}" for k in model.unique_key)
-        replaced = session.scalar(
-            f"select count(*) from {this} where exists (select 1 from {quote(incoming)} as i where {on})"
-        )
+        replaced, removed = session.fetchall(
+            f"select count(*), count(case when i.removing then 1 end) from {this} inner join "
+            f"(select *, {removing} as removing from {quote(incoming)}) as i on {on}"
+        )[0]
         session.execute(f"delete from {this} where exists (select 1 from {quote(incoming)} as i where {on})")
     cols = ", ".join(quote(c) for c in existing)
-    kept = f"select {cols} from {quote(incoming)}" + (
-        f" where not ({model.removed_when})" if model.removed_when else ""
-    )
+    kept = f"select {cols} from {quote(incoming)} where not {removing}"
     inserted = session.scalar(f"select count(*) from ({kept}) as kept")
     session.execute(f"insert into {this} ({cols}) {kept}")
     session.execute(f"drop table {quote(incoming)}")
-    return BuildResult(model.name, "incremental", session.row_count(model.name), inserted, replaced)
+    return BuildResult(
+        model.name, "incremental", session.row_count(model.name), inserted, replaced - removed, removed
+    )
 
 
 class _Rejected(Exception):

@@ -37,14 +37,25 @@ def _csv_field(value: object) -> str:
 
 def _hash(args: list[exp.Expression]) -> exp.Expression:
     """DuckDB's hash(a, b, ...), a 64-bit hash of its arguments, as PostgreSQL's hashtextextended
-    of their text, each after its length ('-' for null) so no two argument lists give one text."""
+    of their text, each after its length ('-' for null) so no two argument lists give one text.
+    Built as a tree, not parsed from text: parsing would turn an escaped MOD back into `%`."""
+
+    def text(node: exp.Expression) -> exp.Expression:
+        return exp.cast(node.copy(), exp.DataType.build("text"))
+
+    def joined(*parts: exp.Expression) -> exp.Expression:
+        return functools.reduce(lambda left, right: exp.DPipe(this=left, expression=right), parts)
+
     parts = [
-        f"coalesce(cast(length(cast({a.sql('postgres')} as text)) as text), '-') || ':' "
-        f"|| coalesce(cast({a.sql('postgres')} as text), '')"
+        joined(
+            exp.Coalesce(this=text(exp.Length(this=text(a))), expressions=[exp.Literal.string("-")]),
+            exp.Literal.string(":"),
+            exp.Coalesce(this=text(a), expressions=[exp.Literal.string("")]),
+        )
         for a in args
     ]
-    text = " || '|' || ".join(parts)
-    return sqlglot.parse_one(f"hashtextextended({text}, 0)", read="postgres")
+    separated = [p for part in parts for p in (part, exp.Literal.string("|"))][:-1]
+    return exp.Anonymous(this="hashtextextended", expressions=[joined(*separated), exp.Literal.number(0)])
 
 
 @functools.lru_cache(maxsize=4096)
@@ -59,19 +70,23 @@ def to_postgres(sql: str) -> str:
         raise ValueError(f"expected one SQL statement, got {len(trees)}")
 
     def escape(node: exp.Expression) -> exp.Expression:
+        # A node replaced here is not visited again by transform(): its arguments are escaped
+        # first (a hash() inside MOD, a '%' inside hash()).
         if isinstance(node, exp.Literal) and node.is_string and "%" in node.this:
             return exp.Literal.string(node.this.replace("%", "%%"))
         if isinstance(node, exp.Mod):  # the % operator, written as a function psycopg2 leaves alone
-            return exp.Anonymous(this="MOD", expressions=[node.this, node.expression])
+            return exp.Anonymous(
+                this="MOD", expressions=[node.this.transform(escape), node.expression.transform(escape)]
+            )
         if isinstance(node, exp.Round) and not node.meta.get("pg"):
             # PostgreSQL rounds to n places only numerics, and rounds doubles half to even; DuckDB
             # rounds half away from zero, as PostgreSQL does numerics.
-            numeric = exp.cast(node.this, exp.DataType.build("numeric"))
+            numeric = exp.cast(node.this.transform(escape), exp.DataType.build("numeric"))
             rounded = exp.Round(this=numeric, decimals=node.args.get("decimals"))
             rounded.meta["pg"] = True
             return exp.cast(rounded, exp.DataType.build("double"))
         if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
-            return _hash(node.expressions)
+            return _hash([a.transform(escape) for a in node.expressions])
         return node
 
     # Only literals, the modulo operator and ROUND change: placeholders stay %(name)s, whatever the text.

@@ -144,11 +144,17 @@ def test_only_the_persons_whose_inputs_moved_are_unified_again(warehouse):
         ("p5", "Eve", "Park", None, False, False),
     ]
     again = _build(warehouse)  # nothing moved: only the person named by usage is checked again
-    assert (again.mode, again.rows_inserted, again.rows_replaced) == ("incremental", 1, 1)
+    assert (again.mode, again.rows_inserted, again.rows_replaced, again.rows_removed) == (
+        "incremental",
+        1,
+        1,
+        0,
+    )
 
     _inputs(warehouse, BUILD2)
     second = _build(warehouse)
-    assert (second.mode, second.rows_inserted, second.rows_replaced) == ("incremental", 4, 4)
+    # p1, p2, p3 written again, p6 new, p4 removed.
+    assert (second.rows_inserted, second.rows_replaced, second.rows_removed) == (4, 3, 1)
     assert _table(warehouse, NAMES) == [
         ("p1", "Ann", "Lee", None, True, False),
         ("p2", "Bob", "Stone", "Lead Engineer", False, False),
@@ -166,7 +172,7 @@ def test_a_new_merge_policy_unifies_everyone_again(warehouse):
     _build(warehouse)
     _inputs(warehouse, BUILD1, policy=POLICY[::-1])
     result = _build(warehouse)
-    assert (result.rows_inserted, result.rows_replaced) == (5, 5)
+    assert (result.rows_inserted, result.rows_replaced, result.rows_removed) == (5, 5, 0)
     # The lead's email and spelling now come first: Ann's record from Marketo ("ann lee", recased).
     assert _table(warehouse, "select person_id, email from unified_persons where person_id = 'p1'") == [
         ("p1", "ann.lee@x100.com")

@@ -36,6 +36,19 @@ def test_postgres_transpile_keeps_parameters_and_percent_literals():
     assert to_postgres("select '%(as_of)s' as x") == "SELECT '%%(as_of)s' AS x"
 
 
+def test_hash_of_several_values_on_both(warehouse):
+    """hash(a, b, ...) (DuckDB's; on PostgreSQL hashtextextended over each value after its length):
+    the same values the same hash, values that a plain join would run together apart, null apart
+    from empty, and what is inside it or around it transpiled too (a '%', a modulo, a parameter)."""
+    rows = warehouse.fetchall(
+        "select hash('a|b', 'c'), hash('a', 'b|c'), hash('a|b', 'c'), hash(null, ''), hash('', null), "
+        "hash('5%', 7 % 3, $k), mod(hash('x'), 2) in (0, 1, -1)",
+        {"k": "key"},
+    )[0]
+    assert rows[0] == rows[2] and rows[0] != rows[1] and rows[3] != rows[4]
+    assert rows[5] is not None and rows[6] is True
+
+
 def test_round_to_places_works_on_doubles_in_both(warehouse):
     # PostgreSQL has round(numeric, int) only; the transpiler casts, so a double rounds everywhere.
     assert warehouse.scalar("select round(cast(0.83077 as double), 3)") == 0.831
