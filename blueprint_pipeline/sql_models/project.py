@@ -44,10 +44,6 @@ class SqlModel:
     # deletes its key's row and is not inserted (dbt's merge has no delete; Snowflake's MERGE ...
     # WHEN MATCHED AND <condition> THEN DELETE does this).
     removed_when: str = ""
-    # How an incremental model's table follows its SELECT: `merge` (the model's is_incremental()
-    # rows replace their unique_key's rows: dbt's delete+insert) or `delta` (the whole SELECT is
-    # computed and only the unique_key groups whose rows changed, appeared or went are rewritten).
-    incremental_strategy: str = "merge"
     refs: tuple[str, ...] = ()
     sources: tuple[tuple[str, str], ...] = ()
     description: str = ""
@@ -234,13 +230,7 @@ def _parse_model(
             source_objects=contract.objects,
         )
     cfg = found["config"]
-    unknown = set(cfg) - {
-        "materialized",
-        "unique_key",
-        "on_schema_change",
-        "removed_when",
-        "incremental_strategy",
-    }
+    unknown = set(cfg) - {"materialized", "unique_key", "on_schema_change", "removed_when"}
     if unknown:
         raise SqlModelError(f"{path}: unknown config() keys {sorted(unknown)}")
     materialized = cfg.get("materialized", "table")
@@ -254,14 +244,6 @@ def _parse_model(
     removed_when = str(cfg.get("removed_when", ""))
     if removed_when and not (materialized == "incremental" and unique_key):
         raise SqlModelError(f"{path}: removed_when needs materialized='incremental' and a unique_key")
-    strategy = cfg.get("incremental_strategy", "merge")
-    if strategy not in ("merge", "delta"):
-        raise SqlModelError(f"{path}: incremental_strategy={strategy!r}; expected merge or delta")
-    if strategy == "delta" and not (materialized == "incremental" and unique_key and not removed_when):
-        raise SqlModelError(
-            f"{path}: incremental_strategy='delta' needs materialized='incremental', a unique_key "
-            "and no removed_when (a key the SELECT no longer gives is removed anyway)"
-        )
     primary_key = meta.get("primary_key") or ()
     primary_key = (primary_key,) if isinstance(primary_key, str) else tuple(primary_key)
     return SqlModel(
@@ -274,7 +256,6 @@ def _parse_model(
         unique_key=unique_key,
         on_schema_change=on_schema_change,
         removed_when=removed_when,
-        incremental_strategy=strategy,
         refs=tuple(dict.fromkeys(found["refs"])),
         sources=tuple(dict.fromkeys(found["sources"])),
         description=str(meta.get("description", "")).strip(),

@@ -96,56 +96,6 @@ def _merge(session: Session, project: SqlProject, model: SqlModel, params: dict)
     )
 
 
-def _delta(session: Session, project: SqlProject, model: SqlModel, params: dict) -> BuildResult:
-    """incremental_strategy='delta': the model's whole SELECT into a temporary table, compared with
-    the table per unique_key by an order-free fingerprint of the key's rows (their count and the
-    sum of their 64-bit hashes); only the keys whose rows changed, appeared or went are deleted and
-    written again. The same table as a rebuild, for the cost of computing it without writing it
-    (at 1M persons, 1.78M identity nodes: 2.5 s rebuilt, ~1 s as a delta)."""
-    this, new, changed = quote(model.name), f"{model.name}__delta", f"{model.name}__changed"
-    with session.dropped_after(changed, new):
-        session.execute(f"drop table if exists {quote(new)}")
-        session.execute(f"create temporary table {quote(new)} as {project.render(model)}", params)
-        existing = [c for c, _ in session.columns(model.name)]
-        if sorted(existing) != sorted(session.fetch_df(f"select * from {quote(new)} limit 0").columns):
-            raise SqlModelError(f"{model.path}: the model's columns changed; rebuild it with --full-refresh")
-        keys = [quote(k) for k in model.unique_key]
-        key_list, cols = ", ".join(keys), ", ".join(quote(c) for c in existing)
-
-        def prints(table: str) -> str:
-            return (
-                f"select {key_list}, count(*) as n, sum(hash({cols})) as h from {table} group by {key_list}"
-            )
-
-        def matching(a: str, b: str) -> str:
-            return " and ".join(f"{a}.{k} is not distinct from {b}.{k}" for k in keys)
-
-        def among_changed(table: str) -> str:
-            return f"exists (select 1 from {quote(changed)} as c where {matching(table, 'c')})"
-
-        # The keys whose rows differ or are new, then the keys gone (no FULL JOIN: PostgreSQL
-        # runs one only on equalities, and a key may be null).
-        session.execute(f"drop table if exists {quote(changed)}")
-        session.execute(
-            f"create temporary table {quote(changed)} as "
-            f"select {key_list}, false as gone from ({prints(quote(new))}) as n where not exists "
-            f"(select 1 from ({prints(this)}) as o where {matching('n', 'o')} and o.n = n.n and o.h = n.h) "
-            f"union all select distinct {key_list}, true from {this} as o where not exists "
-            f"(select 1 from {quote(new)} as n where {matching('n', 'o')})"
-        )
-        replaced, removed = session.fetchall(
-            "select count(case when not c.gone then 1 end), count(case when c.gone then 1 end) "
-            f"from {this} inner join {quote(changed)} as c on {matching(this, 'c')}"
-        )[0]
-        session.execute(f"delete from {this} where {among_changed(this)}")
-        kept = f"select {cols} from {quote(new)} where {among_changed(quote(new))}"
-        inserted = session.scalar(f"select count(*) from ({kept}) as kept")
-        session.execute(f"insert into {this} ({cols}) {kept}")
-    return BuildResult(
-        model.name, "incremental (delta)", session.row_count(model.name), inserted, replaced, removed
-    )
-
-
 class _Rejected(Exception):
     """A blocking test failed inside the build's transaction: roll the build back."""
 
@@ -176,8 +126,7 @@ def build_model(
             if exists and model.materialized == "incremental" and model.on_schema_change == "rebuild":
                 exists = _same_columns(session, model, project.render(model), params)
             if model.materialized == "incremental" and exists and not full_refresh:
-                build = _delta if model.incremental_strategy == "delta" else _merge
-                result = build(session, project, model, params)
+                result = _merge(session, project, model, params)
             else:
                 _rebuild(session, model, project.render(model), params)
                 rows = session.row_count(model.name)

@@ -147,36 +147,3 @@ def test_same_rows_on_both_warehouses(duckdb_warehouse, postgres_warehouse, proj
             }
         )
     assert results[0] == results[1]
-
-
-DELTA_MODEL = """{{ config(materialized='incremental', unique_key='customer', incremental_strategy='delta') }}
-select lower(trim(customer)) as customer, id, cast(amount as double) as amount from {{ source('shop', 'orders') }}
-"""
-
-
-def test_a_delta_build_rewrites_only_the_keys_whose_rows_changed(warehouse, tmp_path):
-    """Batch 1: alice has order 1 twice (a copy) and order 3, bob order 2, dave order 5.
-    Batch 2: alice's copy is gone (a multiset changed: her key is rewritten), bob's order 2 is
-    now 7.5, carol is new, dave is gone; nothing else. Rewritten: alice (2 rows), bob (1) and
-    carol (1); dave's row removed. The table equals a full build's."""
-    (tmp_path / "marts").mkdir()
-    (tmp_path / "marts" / "customer_orders.sql").write_text(DELTA_MODEL)
-    project = load_project(tmp_path)
-    model = project.models["customer_orders"]
-    first = [("1", " Alice ", "10.0", "d"), ("1", " Alice ", "10.0", "d"), ("3", "alice", "2.5", "d"),
-             ("2", "BOB", "5.5", "d"), ("5", "dave", "1.0", "d")]  # fmt: skip
-    second = [("1", " Alice ", "10.0", "d"), ("3", "alice", "2.5", "d"), ("2", "BOB", "7.5", "d"),
-              ("6", "carol", "3.0", "d")]  # fmt: skip
-    load_raw(warehouse, first)
-    assert build_model(warehouse, project, model, as_of=AS_OF, config_version="v1").rows_inserted == 5
-    load_raw(warehouse, first)
-    unchanged = build_model(warehouse, project, model, as_of=AS_OF, config_version="v1")
-    assert (unchanged.mode, unchanged.rows_inserted, unchanged.rows_replaced) == ("incremental (delta)", 0, 0)
-
-    load_raw(warehouse, second)
-    delta = build_model(warehouse, project, model, as_of=AS_OF, config_version="v1")
-    assert (delta.rows_inserted, delta.rows_replaced, delta.rows_removed) == (4, 4, 1)
-    built = rows(warehouse, "customer_orders", "customer, id")
-    assert built == [("alice", "1", 10.0), ("alice", "3", 2.5), ("bob", "2", 7.5), ("carol", "6", 3.0)]
-    build_model(warehouse, project, model, as_of=AS_OF, config_version="v1", full_refresh=True)
-    assert rows(warehouse, "customer_orders", "customer, id") == built

@@ -1,4 +1,3 @@
-{{ config(materialized='incremental', unique_key='source_key', incremental_strategy='delta', on_schema_change='rebuild') }}
 -- One row per reason two source records are the same person (the identity graph's edges):
 -- the same normalised email, the CRM ids Marketo carries, a lead's conversion, a CRM merge, a
 -- Marketo merge. Edges only join records that exist as nodes. A shared mailbox (a role address

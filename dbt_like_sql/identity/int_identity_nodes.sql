@@ -1,4 +1,3 @@
-{{ config(materialized='incremental', unique_key='source_key', incremental_strategy='delta', on_schema_change='rebuild') }}
 -- One row per source record that can be (part of) a person: CRM contacts and leads, Marketo leads,
 -- LinkedIn form responses (test leads excluded), plus records merged away (still keys that must
 -- resolve to the person they became). The fields person matching compares (names, company, title,

@@ -1,4 +1,3 @@
-{{ config(materialized='incremental', unique_key='source_key', incremental_strategy='delta', on_schema_change='rebuild') }}
 -- Everything a person's records say about the account they work for, one row per record and clue:
 -- a CRM contact's AccountId, the CRM account id Marketo carries, the account a lead was converted
 -- into, the work email domain, the company name typed in a form. person_account_links weighs them.
