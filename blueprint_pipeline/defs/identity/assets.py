@@ -47,7 +47,7 @@ def person_registry(
             "persons": int(persons),
             "records_assigned": assigned,
             "summary/person ids": f"{int(persons):,} persons; {assigned:,} record(s) assigned ids "
-            "this build, the others' persons unchanged",
+            + ("this build" if assigned >= rows else "this build, the others' persons unchanged"),
             "persons_created": int(counts.get("created", 0)),
             "persons_merged": int(counts.get("merged", 0)),
             "persons_split": int(counts.get("split", 0)),
