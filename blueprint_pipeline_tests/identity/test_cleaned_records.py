@@ -44,11 +44,11 @@ def _nodes(session, rows, labels: list[str] | None = None) -> None:
         + ", is_live boolean"
         + (", label varchar)" if labels else ")")
     )
-    for i, row in enumerate(rows):
-        row = (*row, labels[i]) if labels else row
-        names = ", ".join(f"$v{i}" for i in range(len(row)))
+    for row, label in zip(rows, labels or [None] * len(rows), strict=True):
+        values = (*row, label) if labels else row
+        names = ", ".join(f"$v{i}" for i in range(len(values)))
         session.execute(
-            f"insert into int_identity_nodes values ({names})", {f"v{i}": v for i, v in enumerate(row)}
+            f"insert into int_identity_nodes values ({names})", {f"v{i}": v for i, v in enumerate(values)}
         )
 
 
