@@ -30,7 +30,7 @@ RECORDS = "person_match_records"
 # Every column of RECORDS: COMPARED (first_name_forms as text), cleaned_hash, fingerprint.
 TEXT_FORMS = "first_name_forms"
 _TOUCHED = "person_match__touched"  # a temporary table: the touched records' keys
-_BUILT = "person_match__built"  # a temporary table: this build's records, before the delta
+_BUILT = "person_match__built"  # a temporary table: this build's records whose fingerprint moved
 
 
 def _joined(*parts: str) -> str:
@@ -131,8 +131,9 @@ def select_sql(cleaned: str, shared: str, personal: str, cap: int) -> str:
 def build(session: Session, cap: int) -> int:
     """Brings RECORDS to what the kept cleaning (cleaned.write() first: it then holds exactly
     the live records) and the guards give; returns its rows. A kept table of these columns is
-    changed only where a record's fingerprint moved (it covers every column): at 1M persons,
-    writing every record anew took 7.6 s, of which the SELECT 4.8 s and the delta 0.8 s."""
+    changed only where a record's fingerprint moved (it covers every column): only those rows
+    are written (at 1M persons, a 1% build's SELECT materialised whole took 5.7 s, its moved
+    rows alone 3 s), and the rows of records no longer live go."""
     sql = select_sql(CLEANED, "identity_shared_mailboxes", "identity_personal_domains", cap)
     if [c for c, _ in session.columns(RECORDS)] != [*COMPARED, "cleaned_hash", "fingerprint"]:
         session.execute(f"drop table if exists {RECORDS}")
@@ -140,15 +141,15 @@ def build(session: Session, cap: int) -> int:
     else:
         with session.dropped_after(_BUILT):
             session.execute(f"drop table if exists {_BUILT}")
-            session.execute(f"create temporary table {_BUILT} as {sql}")
             session.execute(
-                f"delete from {RECORDS} where not exists (select 1 from {_BUILT} as b "
-                f"where b.unique_id = {RECORDS}.unique_id and b.fingerprint = {RECORDS}.fingerprint)"
+                f"create temporary table {_BUILT} as select * from ({sql}) as b where not exists "
+                f"(select 1 from {RECORDS} as r where r.unique_id = b.unique_id and r.fingerprint = b.fingerprint)"
             )
             session.execute(
-                f"insert into {RECORDS} select * from {_BUILT} as b where not exists (select 1 from "
-                f"{RECORDS} as r where r.unique_id = b.unique_id and r.fingerprint = b.fingerprint)"
+                f"delete from {RECORDS} where unique_id in (select unique_id from {_BUILT}) "
+                f"or not exists (select 1 from {CLEANED} as c where c.source_key = {RECORDS}.unique_id)"
             )
+            session.execute(f"insert into {RECORDS} select * from {_BUILT}")
     return int(session.scalar(f"select count(*) from {RECORDS}") or 0)
 
 
