@@ -169,7 +169,10 @@ def test_the_warehouse_hands_over_only_the_addresses_names_decide(warehouse):
     """By hand: info@ (a role: 1 record); ann@ written three ways (trimmed, cased) by Ann, ANN
     and Annie: one person, not shared, its names compared; bob@ twice by Bob: one first name as
     written, its names never handed over; team@ (no role) by Maria and Kevin: shared, 2 records;
-    ' ' (no address) and a record gone. The warehouse's answer is the frame's."""
+    ' ' (no address) and a record gone; info+emea@ (a role as written: 1 record); carl@ once
+    plain by Carl and once with a tab by Maria: one address once trimmed, shared, 2 records (the
+    warehouse hands over the plain spelling of one record because an odd one trims to it). The
+    warehouse's answer is the frame's."""
     nodes = pd.DataFrame(
         [
             ("Info@acme.com", "Ann", "Lee", True),
@@ -182,10 +185,15 @@ def test_the_warehouse_hands_over_only_the_addresses_names_decide(warehouse):
             ("team@acme.com", "Kevin", "Brown", True),
             (" ", "Ann", "Lee", True),
             ("team@acme.com", "Zoe", "Gone", False),
+            ("info+emea@beta.com", "Kim", "Park", True),
+            ("carl@acme.com", "Carl", "Diaz", True),
+            ("carl@acme.com\t", "Maria", "Diaz", True),
         ],
         columns=["email", "first_name", "last_name", "is_live"],
     )
     expected = [
+        {"email": "carl@acme.com", "reason": "different_names", "records": 2},
+        {"email": "info+emea@beta.com", "reason": "role_local_part", "records": 1},
         {"email": "info@acme.com", "reason": "role_local_part", "records": 1},
         {"email": "team@acme.com", "reason": "different_names", "records": 2},
     ]
@@ -195,7 +203,14 @@ def test_the_warehouse_hands_over_only_the_addresses_names_decide(warehouse):
         live.groupby("email").agg(records=("email", "size"), firsts=("first_name", "nunique")).reset_index(),
         ["info"],
     )
-    assert look == [" ANN@acme.com", "Ann@Acme.com", "ann@acme.com", "team@acme.com"]  # not bob@
+    assert look == [
+        " ANN@acme.com",
+        "Ann@Acme.com",
+        "ann@acme.com",
+        "carl@acme.com",
+        "carl@acme.com\t",
+        "team@acme.com",
+    ]  # not bob@
     with warehouse.transaction() as session:
         session.replace_table("guard_test_nodes", nodes)
         found = shared_mailboxes_in(session, "guard_test_nodes", ["info"])

@@ -143,7 +143,8 @@ def build(session: Session, cap: int) -> int:
             session.execute(f"drop table if exists {_BUILT}")
             session.execute(
                 f"create temporary table {_BUILT} as select * from ({sql}) as b where not exists "
-                f"(select 1 from {RECORDS} as r where r.unique_id = b.unique_id and r.fingerprint = b.fingerprint)"
+                f"(select 1 from {RECORDS} as r "
+                "where r.unique_id = b.unique_id and r.fingerprint = b.fingerprint)"
             )
             session.execute(
                 f"delete from {RECORDS} where unique_id in (select unique_id from {_BUILT}) "

@@ -81,5 +81,6 @@ def _carry(session: Session, prints: str) -> None:
     )
     session.execute(
         f"insert into {SCORED_RECORDS} select p.unique_id, p.fingerprint, cast(null as varchar) "
-        f"from {prints} as p where not exists (select 1 from {SCORED_RECORDS} as s where s.source_key = p.unique_id)"
+        f"from {prints} as p where not exists "
+        f"(select 1 from {SCORED_RECORDS} as s where s.source_key = p.unique_id)"
     )
