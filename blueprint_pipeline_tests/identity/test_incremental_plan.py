@@ -3,6 +3,8 @@ hand on five records a..e."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
@@ -53,8 +55,9 @@ def previous_of(warehouse, trained_on: pd.DataFrame, now: pd.DataFrame, version:
     return Previous(known, scoring, model={"trained": True}, model_records=len(trained_on))
 
 
-def raw_pairs(pairs: list[tuple[str, str]]) -> pd.DataFrame:
-    return pd.DataFrame(
+def raw_pairs(pairs: list[tuple[str, str]], into: Path) -> Path:
+    """The pairs as score.scored_pairs() writes them: a Parquet file of RAW_COLUMNS."""
+    pd.DataFrame(
         {
             "source_key": [a for a, _ in pairs],
             "other_key": [b for _, b in pairs],
@@ -62,7 +65,8 @@ def raw_pairs(pairs: list[tuple[str, str]]) -> pd.DataFrame:
             "match_probability": 0.9,
             "contributions": "[]",
         }
-    )
+    ).to_parquet(into)
+    return into
 
 
 def test_fingerprints_change_with_a_compared_field_only():
@@ -71,7 +75,7 @@ def test_fingerprints_change_with_a_compared_field_only():
     assert fingerprints(records()).equals(before)  # the same records, the same prints
 
 
-def test_an_incremental_plan_rescores_pairs_of_new_changed_and_gone_records(warehouse):
+def test_an_incremental_plan_rescores_pairs_of_new_changed_and_gone_records(warehouse, tmp_path):
     """Last build: a..d, pairs a-b, c-d, a-c. Now b changed, d gone, e new: touched {b, e};
     the warehouse drops the pairs with b or d (pairs.keep), keeps a-c and adds the new b-e."""
     now = records(b={"email": "b2@x.com"}, e={"first_name": "Eve", "last_name": "Lee", "email": "e@x.com"})
@@ -81,8 +85,9 @@ def test_an_incremental_plan_rescores_pairs_of_new_changed_and_gone_records(ware
     assert (chosen.mode, chosen.touched, chosen.out) == ("incremental", {"b", "e"}, {"b", "d", "e"})
     assert (chosen.records_new, chosen.records_changed, chosen.records_gone) == (1, 1, 1)
     with warehouse.transaction() as session:
-        assert pairs.keep(session, raw_pairs([("a", "b"), ("c", "d"), ("a", "c")]), None) == 0
-        assert pairs.keep(session, raw_pairs([("b", "e")]), chosen.out) == 1
+        first = raw_pairs([("a", "b"), ("c", "d"), ("a", "c")], tmp_path / "first.parquet")
+        assert pairs.keep(session, first, None) == 0
+        assert pairs.keep(session, raw_pairs([("b", "e")], tmp_path / "next.parquet"), chosen.out) == 1
     found = warehouse.fetchall(f"select source_key, other_key from {SCORED_PAIRS} order by 1, 2")
     assert [tuple(r) for r in found] == [("a", "c"), ("b", "e")]
     assert plan(last, "v2", POLICY, False, len(now)).reason == "model v1 -> v2"

@@ -20,7 +20,7 @@ from blueprint_pipeline.identity.matching import records
 from blueprint_pipeline.identity.matching.incremental import TOUCHED, restricted
 from blueprint_pipeline.identity.matching.neighbourhood import equi_joins
 from blueprint_pipeline.identity.matching.prepare import LIST_SEPARATOR, prepare
-from blueprint_pipeline.identity.matching.score import scored_pairs
+from blueprint_pipeline.identity.matching.score import read_pairs, scored_pairs
 from blueprint_pipeline_tests.identity.test_match_levels import _model
 
 ANN = {"source_key": "t1", "first_name": "Ann", "last_name": "Lee", "email": "ann.lee@apex.com",
@@ -87,19 +87,26 @@ def test_term_frequencies_count_every_record(warehouse):
     assert tf["ann lee"] == 2 / 6 and tf["zed quinn"] == 1 / 6
 
 
-def test_scoring_the_neighbourhood_gives_the_pairs_of_scoring_everyone(warehouse):
+def _scored(records_, model, tmp_path, name, frequencies=None) -> pd.DataFrame:
+    written = scored_pairs(records_, model, 0.0, tmp_path / f"{name}.parquet", frequencies)
+    found = read_pairs(tmp_path / f"{name}.parquet")
+    assert written == len(found)
+    return found
+
+
+def test_scoring_the_neighbourhood_gives_the_pairs_of_scoring_everyone(warehouse, tmp_path):
     model = _model()
     everyone = _kept(warehouse).assign(**{TOUCHED: lambda f: f["unique_id"] == "t1"})
-    expected = scored_pairs(everyone, restricted(model), floor=0.0)
+    expected = _scored(everyone, restricted(model), tmp_path, "everyone")
     near = _near(warehouse, {"t1"})
     with warehouse.session() as session:
         frequencies = records.term_frequencies(session, model)
-    handed = scored_pairs(near, restricted(model), 0.0, frequencies)
+    handed = _scored(near, restricted(model), tmp_path, "near", frequencies)
     pd.testing.assert_frame_equal(handed, expected)
     assert {(p.source_key, p.other_key) for p in expected.itertuples()} >= {("letters", "t1")}
     # Without every record's term frequencies Splink counts the near ones only: Ann Lee's exact
     # name weighs otherwise (2 of 5 names, not 2 of 6).
-    alone = scored_pairs(near, restricted(model), 0.0)
+    alone = _scored(near, restricted(model), tmp_path, "alone")
     assert not alone["contributions"].equals(expected["contributions"])
 
 

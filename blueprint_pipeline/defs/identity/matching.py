@@ -5,8 +5,10 @@ alike, and only the scored pairs are written back (docs/decisions.md). A build s
 only the pairs touching new or changed records unless the model changed (incremental.py)."""
 
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -30,7 +32,7 @@ from blueprint_pipeline.identity.matching.incremental import (
 )
 from blueprint_pipeline.identity.matching.model import read_model_file, train, version
 from blueprint_pipeline.identity.matching.prepare import clean_records, cleaning_key
-from blueprint_pipeline.identity.matching.score import empty_raw, scored_pairs
+from blueprint_pipeline.identity.matching.score import scored_pairs
 from blueprint_pipeline.identity.stable_ids import RECORDS
 from blueprint_pipeline.resources import BlueprintConfigResource, models_dir
 from blueprint_pipeline.sql_models.published import published
@@ -120,19 +122,25 @@ def _last_model_version(session: Session, previous: Previous) -> str | None:
 
 
 def _scored(
-    warehouse: Warehouse, everyone: Callable[[], pa.Table], model: dict, floor: float, chosen: Plan
-) -> pd.DataFrame:
-    """The raw pairs this build scores: all of them (full), those touching a new or changed record
-    (incremental: the others are kept in the warehouse, pairs.keep), none when matching is off.
-    An incremental scoring reads only the touched records' neighbourhood (neighbourhood.py)."""
+    warehouse: Warehouse,
+    everyone: Callable[[], pa.Table],
+    model: dict,
+    floor: float,
+    chosen: Plan,
+    into: Path,
+) -> int:
+    """Writes the raw pairs this build scores to the Parquet file `into` and returns how many:
+    all of them (full), those touching a new or changed record (incremental: the others are kept
+    in the warehouse, pairs.keep), none when matching is off. An incremental scoring reads only
+    the touched records' neighbourhood (neighbourhood.py)."""
     if chosen.mode == "off" or (chosen.mode == "incremental" and not chosen.touched):
-        return empty_raw()
+        return scored_pairs(pa.table({}), model, floor, into)
     if chosen.mode == "full":
-        return scored_pairs(everyone(), model, floor)
+        return scored_pairs(everyone(), model, floor, into)
     with warehouse.session() as session:
         near = records.read_near(session, model, chosen.touched)
         frequencies = records.term_frequencies(session, model)
-    return scored_pairs(near, restricted(model), floor, frequencies)
+    return scored_pairs(near, restricted(model), floor, into, frequencies)
 
 
 def _record_version(session: Session, row: pd.DataFrame) -> bool:
@@ -231,62 +239,65 @@ def person_matching(
     path = models_dir() / f"person-match-{model_version}.json"
     replace_file(path, json.dumps(model, indent=2, sort_keys=True).encode())
     chosen = plan(previous, model_version, policy, facts.full_refresh, live)
-    raw = _scored(warehouse, everyone, model, policy.review_floor, chosen)
-    # The model's pairs owe their outcome to the model when its version is new to the clustering.
-    cause = f"model {model_version}" if last_version not in (None, model_version) else RECORDS
-    row = pd.DataFrame(
-        [
-            {
-                "version": model_version,
-                "trained_at": pd.Timestamp(facts.as_of),
-                "origin": origin,
-                "records": live,
-                "path": path.name,  # in the models folder: a name, so the row depends on the data only
-                "model": json.dumps(model, sort_keys=True),
-                "notes": notes,
-            }
-        ]
-    )
-    scoring = pd.DataFrame(
-        [
-            {
-                "model_version": model_version,
-                "origin": "model_file" if policy.model_file else "trained",
-                "trained_with": training_key(policy),
-                "review_floor": policy.review_floor,
-                "mode": chosen.mode,
-                "reason": chosen.reason,
-                "scored_at": pd.Timestamp(facts.as_of),
-                "records": live,
-                "records_new": chosen.records_new,
-                "records_changed": chosen.records_changed,
-                "records_gone": chosen.records_gone,
-                "pairs_kept": 0,  # filled in below, once the warehouse kept them
-                "pairs_scored": len(raw),
-            }
-        ]
-    )
-    with warehouse.transaction() as session:
-        new_version = _record_version(session, row)
-        kept = pairs.keep(session, raw, chosen.out)
-        scoring["pairs_kept"] = kept
-        # The deterministic components sort the pairs out (a pair they join is no edge), then the
-        # model's matches and `same` decisions join them: the graph computed once.
-        nodes, edges = write_components(session, COMPONENTS, NODES_SQL, EDGES_SQL)
-        scored = pairs.sort_out(
-            session, records.RECORDS, COMPONENTS, model_version, policy, decisions.frame, cause
+    # The scored pairs go through a Parquet file, never Python values (score.scored_pairs).
+    with tempfile.TemporaryDirectory(prefix="blueprint-pairs-") as scratch:
+        raw = Path(scratch) / "scored_pairs.parquet"
+        scored_count = _scored(warehouse, everyone, model, policy.review_floor, chosen, raw)
+        # The model's pairs owe their outcome to the model when its version is new to the clustering.
+        cause = f"model {model_version}" if last_version not in (None, model_version) else RECORDS
+        row = pd.DataFrame(
+            [
+                {
+                    "version": model_version,
+                    "trained_at": pd.Timestamp(facts.as_of),
+                    "origin": origin,
+                    "records": live,
+                    "path": path.name,  # in the models folder: a name, so the row depends on the data only
+                    "model": json.dumps(model, sort_keys=True),
+                    "notes": notes,
+                }
+            ]
         )
-        joined = merge_components(session, COMPONENTS, MATCH_EDGES)
-        persons = int(session.scalar(f"select count(distinct component_key) from {COMPONENTS}"))
-        session.replace_table("person_match_review", scored.review)
-        frozen, carried = bool(policy.model_file), previous.scoring is not None
-        state.write(session, records.RECORDS, chosen_model.trained_now, frozen, carried)
-        # A build that found nothing new keeps the last scoring's row: a re-run changes no table.
-        unchanged = chosen.mode == "incremental" and not (
-            chosen.records_new or chosen.records_changed or chosen.records_gone
+        scoring = pd.DataFrame(
+            [
+                {
+                    "model_version": model_version,
+                    "origin": "model_file" if policy.model_file else "trained",
+                    "trained_with": training_key(policy),
+                    "review_floor": policy.review_floor,
+                    "mode": chosen.mode,
+                    "reason": chosen.reason,
+                    "scored_at": pd.Timestamp(facts.as_of),
+                    "records": live,
+                    "records_new": chosen.records_new,
+                    "records_changed": chosen.records_changed,
+                    "records_gone": chosen.records_gone,
+                    "pairs_kept": 0,  # filled in below, once the warehouse kept them
+                    "pairs_scored": scored_count,
+                }
+            ]
         )
-        if not (unchanged and previous.scoring):
-            session.replace_table(SCORING, scoring)
+        with warehouse.transaction() as session:
+            new_version = _record_version(session, row)
+            kept = pairs.keep(session, raw, chosen.out)
+            scoring["pairs_kept"] = kept
+            # The deterministic components sort the pairs out (a pair they join is no edge), then the
+            # model's matches and `same` decisions join them: the graph computed once.
+            nodes, edges = write_components(session, COMPONENTS, NODES_SQL, EDGES_SQL)
+            scored = pairs.sort_out(
+                session, records.RECORDS, COMPONENTS, model_version, policy, decisions.frame, cause
+            )
+            joined = merge_components(session, COMPONENTS, MATCH_EDGES)
+            persons = int(session.scalar(f"select count(distinct component_key) from {COMPONENTS}"))
+            session.replace_table("person_match_review", scored.review)
+            frozen, carried = bool(policy.model_file), previous.scoring is not None
+            state.write(session, records.RECORDS, chosen_model.trained_now, frozen, carried)
+            # A build that found nothing new keeps the last scoring's row: a re-run changes no table.
+            unchanged = chosen.mode == "incremental" and not (
+                chosen.records_new or chosen.records_changed or chosen.records_gone
+            )
+            if not (unchanged and previous.scoring):
+                session.replace_table(SCORING, scoring)
     if new_version:
         context.log.info(f"person-matching model {model_version} ({origin}) recorded in {MODELS}")
     yield dg.MaterializeResult(
@@ -312,7 +323,7 @@ def person_matching(
             "review_floor": policy.review_floor,
             **scored.stats,
             "scoring": f"{chosen.mode}: {chosen.reason}",
-            "pairs_scored_this_build": len(raw),
+            "pairs_scored_this_build": scored_count,
             "pairs_kept_from_last_build": kept,
             "decisions_file": decisions.path or "(none)",
             **facts.metadata(),
@@ -335,7 +346,7 @@ def person_matching(
             **published(warehouse, "person_match_review"),
             "dagster/row_count": len(scored.review),
             "summary/person pairs to review": f"{len(scored.review):,} (model {model_version}; "
-            f"{chosen.mode} scoring: {chosen.reason}; {len(raw):,} pair(s) scored, {kept:,} kept)",
+            f"{chosen.mode} scoring: {chosen.reason}; {scored_count:,} pair(s) scored, {kept:,} kept)",
             "strongest pairs": dg.MetadataValue.md(_review_markdown(scored.review)),
             **facts.metadata(),
         },

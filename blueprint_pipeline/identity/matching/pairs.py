@@ -7,6 +7,8 @@ their waterfalls, never travel to pandas and back on a build that scored 20k.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
@@ -19,24 +21,34 @@ _GONE = "person_match__out"  # temporary tables of this module
 _DECIDED = "person_match__decided"
 
 
-def keep(session: Session, fresh: pd.DataFrame, out: set[str] | None) -> int:
+_RAW_TYPES = (
+    "source_key varchar, other_key varchar, match_weight double, match_probability double, "
+    "contributions varchar"
+)
+
+
+def keep(session: Session, fresh: Path, out: set[str] | None) -> int:
     """SCORED_PAIRS for this build, and how many of the last build's pairs it kept: replaced by
-    `fresh` (RAW_COLUMNS) when `out` is None (a full scoring); else the pairs with a record in
-    `out` (new, changed or gone) dropped and `fresh` added."""
+    the pairs of the Parquet file `fresh` (score.scored_pairs(), RAW_COLUMNS) when `out` is None
+    (a full scoring); else the pairs with a record in `out` (new, changed or gone) dropped and
+    `fresh`'s added. The file is read where the warehouse's rows are loaded (an embedded DuckDB on
+    PostgreSQL), in batches: no pair becomes a Python value."""
+    kept = 0
     if out is None or not session.table_exists(SCORED_PAIRS):
-        session.replace_table(SCORED_PAIRS, fresh[RAW_COLUMNS])
-        return 0
-    session.temporary_table(_GONE, pd.DataFrame({"source_key": sorted(out)}, dtype=object))
-    session.execute(
-        f"delete from {SCORED_PAIRS} where source_key in (select source_key from {_GONE}) "
-        f"or other_key in (select source_key from {_GONE})"
-    )
-    session.execute(f"drop table {_GONE}")
-    kept = int(session.scalar(f"select count(*) from {SCORED_PAIRS}") or 0)
-    if len(fresh):
-        session.insert_from_local_query(
-            SCORED_PAIRS, RAW_COLUMNS, "select * from f", frames={"f": fresh[RAW_COLUMNS]}
+        session.execute(f"drop table if exists {SCORED_PAIRS}")
+        session.execute(f"create table {SCORED_PAIRS} ({_RAW_TYPES})")
+    else:
+        session.temporary_table(_GONE, pd.DataFrame({"source_key": sorted(out)}, dtype=object))
+        session.execute(
+            f"delete from {SCORED_PAIRS} where source_key in (select source_key from {_GONE}) "
+            f"or other_key in (select source_key from {_GONE})"
         )
+        session.execute(f"drop table {_GONE}")
+        kept = int(session.scalar(f"select count(*) from {SCORED_PAIRS}") or 0)
+    path = "'" + str(fresh).replace("'", "''") + "'"
+    session.insert_from_local_query(
+        SCORED_PAIRS, RAW_COLUMNS, f"select {', '.join(RAW_COLUMNS)} from read_parquet({path})"
+    )
     return kept
 
 

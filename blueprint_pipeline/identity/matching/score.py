@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -22,7 +23,7 @@ from blueprint_pipeline.identity.matching.model import (
     quiet,
     splink_duckdb,
 )
-from blueprint_pipeline.identity.tables import arrow_frame, typed
+from blueprint_pipeline.identity.tables import typed
 
 # Splink's scored pairs as they come, before the deterministic components and the decisions.
 RAW_COLUMNS = ["source_key", "other_key", "match_weight", "match_probability", "contributions"]
@@ -114,43 +115,62 @@ def predict(records: Records, model: dict, floor: float) -> pd.DataFrame:
     return frame
 
 
-def empty_raw() -> pd.DataFrame:
-    return typed(pd.DataFrame(columns=RAW_COLUMNS), PAIR_TYPES)
+def _rounded(column: str, digits: int) -> str:
+    """numpy's round(x, digits) in DuckDB's SQL (scale, round half to even, unscale): the same
+    double, ties included (DuckDB's round_even(x, digits) differs from it on ties)."""
+    scale = f"{10**digits}.0"
+    return f"round_even({column} * {scale}, 0) / {scale}"
+
+
+_NO_PAIRS = (
+    "select cast(null as varchar) as source_key, cast(null as varchar) as other_key, "
+    "cast(null as double) as match_weight, cast(null as double) as match_probability, "
+    "cast(null as varchar) as contributions where false"
+)
 
 
 def scored_pairs(
-    records: Records, model: dict, floor: float, term_frequencies: dict[str, pd.DataFrame] | None = None
-) -> pd.DataFrame:
-    """Splink's pairs of `records` at or above `floor` (RAW_COLUMNS), with each comparison's
-    contribution, in key order; `term_frequencies`: lookups of more records than these
-    (neighbourhood.py). The pairs stay in Splink's DuckDB until they are these columns."""
-    if len(records) < 2:
-        return empty_raw()
-    p = model["probability_two_random_records_match"]
-    prior = math.log2(p / (1 - p))
+    records: Records,
+    model: dict,
+    floor: float,
+    into: Path,
+    term_frequencies: dict[str, pd.DataFrame] | None = None,
+) -> int:
+    """Writes Splink's pairs of `records` at or above `floor` (RAW_COLUMNS, each comparison's
+    contribution in the waterfall text, in key order) to the Parquet file `into`, and returns
+    how many; `term_frequencies`: lookups of more records than these (neighbourhood.py). The
+    pairs go from Splink's DuckDB to the file and from the file to the warehouse (pairs.keep):
+    at 1M persons ~1M pairs with their waterfall text, which as a pandas frame held ~1.6 GB at
+    the matching step's peak (docs/benchmarks.md), never become Python values."""
     with splink_duckdb() as connection:
-        with quiet():
-            found = linker(records, model, connection, term_frequencies).inference.predict(
-                threshold_match_probability=floor
-            )
-        table = found.physical_name
-        columns = {c[0] for c in connection.execute(f"select * from {table} limit 0").description}
-        pairs = connection.sql(
-            f"""
-            select least(unique_id_l, unique_id_r) as source_key,
-                greatest(unique_id_l, unique_id_r) as other_key,
-                match_weight, match_probability,
-                {_contributions_sql(columns, level_labels(model), prior)} as contributions
-            from {table}
-            order by source_key, other_key
-            """
-        ).to_arrow_table()
-    raw = arrow_frame(pairs)
-    raw = raw.assign(
-        match_weight=raw["match_weight"].astype(float).round(4),
-        match_probability=raw["match_probability"].astype(float).round(6),
-    )
-    return typed(raw[RAW_COLUMNS], PAIR_TYPES)
+        if len(records) < 2:
+            query = _NO_PAIRS
+        else:
+            p = model["probability_two_random_records_match"]
+            prior = math.log2(p / (1 - p))
+            with quiet():
+                found = linker(records, model, connection, term_frequencies).inference.predict(
+                    threshold_match_probability=floor
+                )
+            table = found.physical_name
+            columns = {c[0] for c in connection.execute(f"select * from {table} limit 0").description}
+            query = f"""
+                select least(unique_id_l, unique_id_r) as source_key,
+                    greatest(unique_id_l, unique_id_r) as other_key,
+                    {_rounded("match_weight", 4)} as match_weight,
+                    {_rounded("match_probability", 6)} as match_probability,
+                    {_contributions_sql(columns, level_labels(model), prior)} as contributions
+                from {table}
+                order by source_key, other_key"""
+        connection.execute(f"copy ({query}) to {_sql_text(str(into))} (format parquet)")
+        return int(
+            connection.execute(f"select count(*) from read_parquet({_sql_text(str(into))})").fetchone()[0]
+        )
+
+
+def read_pairs(path: Path) -> pd.DataFrame:
+    """The pairs scored_pairs() wrote, as a frame (RAW_COLUMNS): for tests and small sets."""
+    return typed(pd.read_parquet(path)[RAW_COLUMNS], PAIR_TYPES)
 
 
 def review_sql(pairs: str, records: str) -> str:
