@@ -37,16 +37,18 @@ def compare(session: Session, prints: str, against_kept: bool) -> Known:
         "or s.trained_fingerprint <> p.fingerprint then 1 else 0 end), 0), "
         f"count(s.trained_fingerprint) from {joined}"
     )[0]
+    # The records whose state differs, in one pass (three took 0.75 s of a 1% build at 1M).
+    differ = session.fetch_text_frame(
+        "select coalesce(p.unique_id, s.source_key) as source_key, case when s.source_key is null "
+        "then 'new' when p.unique_id is null then 'gone' else 'changed' end as status "
+        f"from {prints} as p full outer join {SCORED_RECORDS} as s on s.source_key = p.unique_id "
+        "where s.source_key is null or p.unique_id is null or s.fingerprint <> p.fingerprint"
+    )
+    keys = {status: set(group["source_key"]) for status, group in differ.groupby("status")}
     return Known(
-        new=_keys(session, f"select p.unique_id as source_key from {joined} where s.source_key is null"),
-        changed=_keys(
-            session, f"select p.unique_id as source_key from {joined} where s.fingerprint <> p.fingerprint"
-        ),
-        gone=_keys(
-            session,
-            f"select s.source_key from {SCORED_RECORDS} as s where not exists "
-            f"(select 1 from {prints} as p where p.unique_id = s.source_key)",
-        ),
+        new=keys.get("new", set()),
+        changed=keys.get("changed", set()),
+        gone=keys.get("gone", set()),
         moved_since_training=int(moved),
         trained_here=int(trained),
     )
