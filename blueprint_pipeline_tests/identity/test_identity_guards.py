@@ -171,8 +171,9 @@ def test_the_warehouse_hands_over_only_the_addresses_names_decide(warehouse):
     written, its names never handed over; team@ (no role) by Maria and Kevin: shared, 2 records;
     ' ' (no address) and a record gone; info+emea@ (a role as written: 1 record); carl@ once
     plain by Carl and once with a tab by Maria: one address once trimmed, shared, 2 records (the
-    warehouse hands over the plain spelling of one record because an odd one trims to it). The
-    warehouse's answer is the frame's."""
+    warehouse hands over the plain spelling of one record because an odd one trims to it); info@
+    at beta.org once upper-cased: one role address of 2 records; kate@ once with a Kelvin sign
+    (lower-cased, a k) by Maria: shared, 2 records. The warehouse's answer is the frame's."""
     nodes = pd.DataFrame(
         [
             ("Info@acme.com", "Ann", "Lee", True),
@@ -188,6 +189,10 @@ def test_the_warehouse_hands_over_only_the_addresses_names_decide(warehouse):
             ("info+emea@beta.com", "Kim", "Park", True),
             ("carl@acme.com", "Carl", "Diaz", True),
             ("carl@acme.com\t", "Maria", "Diaz", True),
+            ("INFO@beta.org", "Ann", "Lee", True),
+            ("info@beta.org", "Bo", "Li", True),
+            ("kate@acme.com", "Kate", "Moss", True),
+            ("\u212aate@acme.com", "Maria", "Diaz", True),  # a Kelvin sign: lower-cases to k
         ],
         columns=["email", "first_name", "last_name", "is_live"],
     )
@@ -195,6 +200,8 @@ def test_the_warehouse_hands_over_only_the_addresses_names_decide(warehouse):
         {"email": "carl@acme.com", "reason": "different_names", "records": 2},
         {"email": "info+emea@beta.com", "reason": "role_local_part", "records": 1},
         {"email": "info@acme.com", "reason": "role_local_part", "records": 1},
+        {"email": "info@beta.org", "reason": "role_local_part", "records": 2},
+        {"email": "kate@acme.com", "reason": "different_names", "records": 2},
         {"email": "team@acme.com", "reason": "different_names", "records": 2},
     ]
     live = nodes[nodes["is_live"]].drop(columns="is_live")
@@ -209,8 +216,10 @@ def test_the_warehouse_hands_over_only_the_addresses_names_decide(warehouse):
         "ann@acme.com",
         "carl@acme.com",
         "carl@acme.com\t",
+        "kate@acme.com",
         "team@acme.com",
-    ]  # not bob@
+        "\u212aate@acme.com",
+    ]  # not bob@, not the roles
     with warehouse.transaction() as session:
         session.replace_table("guard_test_nodes", nodes)
         found = shared_mailboxes_in(session, "guard_test_nodes", ["info"])

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import math
 
+import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from blueprint_pipeline.identity.matching.model import regularised, settings, train
 from blueprint_pipeline.identity.matching.prepare import canonical, name_forms, prepare
-from blueprint_pipeline.identity.matching.score import level_labels, predict
+from blueprint_pipeline.identity.matching.score import _rounded, level_labels, predict
 
 CASES = [
     # (left, right, comparison, expected level)
@@ -139,3 +142,15 @@ def test_records_without_firm_or_city_are_still_compared_on_their_names():
     left = {"first_name": "Ann", "last_name": "Leigh", "email": "ann.leigh@gmail.com"}
     right = {"first_name": "Ann", "last_name": "Leig", "email": "ann.leig@gmail.com"}
     assert _level(left, right, "email") == "one edit apart"
+
+
+def test_scored_pairs_are_rounded_as_numpy_rounds():
+    """score.scored_pairs rounds in Splink's DuckDB what a frame's round() gave before: the same
+    doubles, exact ties included (DuckDB's own round_even(x, 4) differs from numpy on some)."""
+    ties = [k / 20_000 for k in range(-2_000, 2_000)] + [k / 2_000_000 for k in range(-2_000, 2_000)]
+    values = np.concatenate([np.array(ties), np.random.default_rng(3).normal(0, 12, 20_000)])
+    connection = duckdb.connect()
+    connection.register("v", pa.table({"x": values}))
+    for digits in (4, 6):
+        found = connection.execute(f"select {_rounded('x', digits)} as r from v").fetchnumpy()["r"]
+        assert np.array_equal(found, pd.Series(values).round(digits).to_numpy())

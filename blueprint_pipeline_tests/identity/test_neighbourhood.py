@@ -20,7 +20,7 @@ from blueprint_pipeline.identity.matching import records
 from blueprint_pipeline.identity.matching.incremental import TOUCHED, restricted
 from blueprint_pipeline.identity.matching.neighbourhood import equi_joins
 from blueprint_pipeline.identity.matching.prepare import LIST_SEPARATOR, prepare
-from blueprint_pipeline.identity.matching.score import read_pairs, scored_pairs
+from blueprint_pipeline.identity.matching.score import scored_pairs
 from blueprint_pipeline_tests.identity.test_match_levels import _model
 
 ANN = {"source_key": "t1", "first_name": "Ann", "last_name": "Lee", "email": "ann.lee@apex.com",
@@ -89,7 +89,7 @@ def test_term_frequencies_count_every_record(warehouse):
 
 def _scored(records_, model, tmp_path, name, frequencies=None) -> pd.DataFrame:
     written = scored_pairs(records_, model, 0.0, tmp_path / f"{name}.parquet", frequencies)
-    found = read_pairs(tmp_path / f"{name}.parquet")
+    found = pd.read_parquet(tmp_path / f"{name}.parquet")
     assert written == len(found)
     return found
 

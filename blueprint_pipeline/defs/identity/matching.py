@@ -239,7 +239,7 @@ def person_matching(
     path = models_dir() / f"person-match-{model_version}.json"
     replace_file(path, json.dumps(model, indent=2, sort_keys=True).encode())
     chosen = plan(previous, model_version, policy, facts.full_refresh, live)
-    # The scored pairs go through a Parquet file, never Python values (score.scored_pairs).
+    # The scored pairs go through a Parquet file, never a frame in Python (score.scored_pairs).
     with tempfile.TemporaryDirectory(prefix="blueprint-pairs-") as scratch:
         raw = Path(scratch) / "scored_pairs.parquet"
         scored_count = _scored(warehouse, everyone, model, policy.review_floor, chosen, raw)

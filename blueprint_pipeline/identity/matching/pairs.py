@@ -13,7 +13,14 @@ import pandas as pd
 
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
 from blueprint_pipeline.identity.matching.incremental import SCORED_PAIRS
-from blueprint_pipeline.identity.matching.score import RAW_COLUMNS, Scored, review_of, review_sql
+from blueprint_pipeline.identity.matching.score import (
+    RAW_COLUMNS,
+    RAW_TYPES,
+    Scored,
+    review_of,
+    review_sql,
+    sql_text,
+)
 from blueprint_pipeline.warehouse import Session
 
 MATCH_PAIRS = "int_identity_match_pairs"
@@ -21,22 +28,18 @@ _GONE = "person_match__out"  # temporary tables of this module
 _DECIDED = "person_match__decided"
 
 
-_RAW_TYPES = (
-    "source_key varchar, other_key varchar, match_weight double, match_probability double, "
-    "contributions varchar"
-)
-
-
 def keep(session: Session, fresh: Path, out: set[str] | None) -> int:
     """SCORED_PAIRS for this build, and how many of the last build's pairs it kept: replaced by
     the pairs of the Parquet file `fresh` (score.scored_pairs(), RAW_COLUMNS) when `out` is None
     (a full scoring); else the pairs with a record in `out` (new, changed or gone) dropped and
     `fresh`'s added. The file is read where the warehouse's rows are loaded (an embedded DuckDB on
-    PostgreSQL), in batches: no pair becomes a Python value."""
+    PostgreSQL, in batches): the pairs are never held by Python all at once."""
     kept = 0
     if out is None or not session.table_exists(SCORED_PAIRS):
         session.execute(f"drop table if exists {SCORED_PAIRS}")
-        session.execute(f"create table {SCORED_PAIRS} ({_RAW_TYPES})")
+        session.execute(
+            f"create table {SCORED_PAIRS} ({', '.join(f'{c} {t}' for c, t in RAW_TYPES.items())})"
+        )
     else:
         session.temporary_table(_GONE, pd.DataFrame({"source_key": sorted(out)}, dtype=object))
         session.execute(
@@ -45,9 +48,10 @@ def keep(session: Session, fresh: Path, out: set[str] | None) -> int:
         )
         session.execute(f"drop table {_GONE}")
         kept = int(session.scalar(f"select count(*) from {SCORED_PAIRS}") or 0)
-    path = "'" + str(fresh).replace("'", "''") + "'"
     session.insert_from_local_query(
-        SCORED_PAIRS, RAW_COLUMNS, f"select {', '.join(RAW_COLUMNS)} from read_parquet({path})"
+        SCORED_PAIRS,
+        RAW_COLUMNS,
+        f"select {', '.join(RAW_COLUMNS)} from read_parquet({sql_text(str(fresh))})",
     )
     return kept
 

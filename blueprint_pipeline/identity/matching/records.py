@@ -30,7 +30,7 @@ RECORDS = "person_match_records"
 # Every column of RECORDS: COMPARED (first_name_forms as text), cleaned_hash, fingerprint.
 TEXT_FORMS = "first_name_forms"
 _TOUCHED = "person_match__touched"  # a temporary table: the touched records' keys
-_BUILT = "person_match__built"  # a temporary table: this build's records whose fingerprint moved
+_BUILT = "person_match__built"  # a temporary table: this build's new records and moved fingerprints
 
 
 def _joined(*parts: str) -> str:

@@ -25,8 +25,16 @@ from blueprint_pipeline.identity.matching.model import (
 )
 from blueprint_pipeline.identity.tables import typed
 
-# Splink's scored pairs as they come, before the deterministic components and the decisions.
-RAW_COLUMNS = ["source_key", "other_key", "match_weight", "match_probability", "contributions"]
+# Splink's scored pairs as they come, before the deterministic components and the decisions,
+# with their warehouse types.
+RAW_TYPES = {
+    "source_key": "varchar",
+    "other_key": "varchar",
+    "match_weight": "double",
+    "match_probability": "double",
+    "contributions": "varchar",
+}
+RAW_COLUMNS = list(RAW_TYPES)
 PAIR_COLUMNS = [
     "source_key",
     "other_key",
@@ -66,7 +74,7 @@ def level_labels(model: dict) -> dict[str, dict[int, str]]:
     return out
 
 
-def _sql_text(text: str) -> str:
+def sql_text(text: str) -> str:
     """`text` as an SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
@@ -77,13 +85,13 @@ def _contributions_sql(columns: set[str], labels: dict[str, dict[int, str]], pri
     level and weight (term-frequency adjustment included), rounded to 3 decimals half to even as
     Python's round, in the text json.dumps writes (a level the model has no label for: null)."""
     head = {"comparison": "prior", "level": "two random records", "match_weight": round(prior, 3)}
-    parts = [_sql_text(json.dumps(head))]
+    parts = [sql_text(json.dumps(head))]
     for name in COMPARISON_COLUMNS:
         weight = f"mw_{name}" + (
             f" + coalesce(mw_tf_adj_{name}, 0)" if f"mw_tf_adj_{name}" in columns else ""
         )
         level = " ".join(
-            f"when {gamma} then {_sql_text(json.dumps(label))}" for gamma, label in labels[name].items()
+            f"when {gamma} then {sql_text(json.dumps(label))}" for gamma, label in labels[name].items()
         )
         rounded = f"cast(round_even(cast({weight} as double), 3) as varchar)"
         parts.append(
@@ -122,11 +130,7 @@ def _rounded(column: str, digits: int) -> str:
     return f"round_even({column} * {scale}, 0) / {scale}"
 
 
-_NO_PAIRS = (
-    "select cast(null as varchar) as source_key, cast(null as varchar) as other_key, "
-    "cast(null as double) as match_weight, cast(null as double) as match_probability, "
-    "cast(null as varchar) as contributions where false"
-)
+_NO_PAIRS = "select " + ", ".join(f"cast(null as {t}) as {c}" for c, t in RAW_TYPES.items()) + " where false"
 
 
 def scored_pairs(
@@ -141,7 +145,7 @@ def scored_pairs(
     how many; `term_frequencies`: lookups of more records than these (neighbourhood.py). The
     pairs go from Splink's DuckDB to the file and from the file to the warehouse (pairs.keep):
     at 1M persons ~1M pairs with their waterfall text, which as a pandas frame held ~1.6 GB at
-    the matching step's peak (docs/benchmarks.md), never become Python values."""
+    the matching step's peak (docs/benchmarks.md), are never held by Python all at once."""
     with splink_duckdb() as connection:
         if len(records) < 2:
             query = _NO_PAIRS
@@ -162,15 +166,10 @@ def scored_pairs(
                     {_contributions_sql(columns, level_labels(model), prior)} as contributions
                 from {table}
                 order by source_key, other_key"""
-        connection.execute(f"copy ({query}) to {_sql_text(str(into))} (format parquet)")
+        connection.execute(f"copy ({query}) to {sql_text(str(into))} (format parquet)")
         return int(
-            connection.execute(f"select count(*) from read_parquet({_sql_text(str(into))})").fetchone()[0]
+            connection.execute(f"select count(*) from read_parquet({sql_text(str(into))})").fetchone()[0]
         )
-
-
-def read_pairs(path: Path) -> pd.DataFrame:
-    """The pairs scored_pairs() wrote, as a frame (RAW_COLUMNS): for tests and small sets."""
-    return typed(pd.read_parquet(path)[RAW_COLUMNS], PAIR_TYPES)
 
 
 def review_sql(pairs: str, records: str) -> str:

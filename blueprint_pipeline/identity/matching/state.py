@@ -42,7 +42,7 @@ def compare(session: Session, prints: str, against_kept: bool) -> Known:
         "select coalesce(p.unique_id, s.source_key) as source_key, case when s.source_key is null "
         "then 'new' when p.unique_id is null then 'gone' else 'changed' end as status "
         f"from {prints} as p full outer join {SCORED_RECORDS} as s on s.source_key = p.unique_id "
-        "where s.source_key is null or p.unique_id is null or s.fingerprint <> p.fingerprint"
+        "where s.source_key is null or p.unique_id is null or s.fingerprint is distinct from p.fingerprint"
     )
     keys = {status: set(group["source_key"]) for status, group in differ.groupby("status")}
     return Known(
@@ -79,7 +79,7 @@ def _carry(session: Session, prints: str) -> None:
     )
     session.execute(
         f"update {SCORED_RECORDS} as s set fingerprint = p.fingerprint from {prints} as p "
-        "where p.unique_id = s.source_key and p.fingerprint <> s.fingerprint"
+        "where p.unique_id = s.source_key and p.fingerprint is distinct from s.fingerprint"
     )
     session.execute(
         f"insert into {SCORED_RECORDS} select p.unique_id, p.fingerprint, cast(null as varchar) "
