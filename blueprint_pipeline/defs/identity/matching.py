@@ -239,25 +239,25 @@ def person_matching(
     path = models_dir() / f"person-match-{model_version}.json"
     replace_file(path, json.dumps(model, indent=2, sort_keys=True).encode())
     chosen = plan(previous, model_version, policy, facts.full_refresh, live)
+    # The model's pairs owe their outcome to the model when its version is new to the clustering.
+    cause = f"model {model_version}" if last_version not in (None, model_version) else RECORDS
+    row = pd.DataFrame(
+        [
+            {
+                "version": model_version,
+                "trained_at": pd.Timestamp(facts.as_of),
+                "origin": origin,
+                "records": live,
+                "path": path.name,  # in the models folder: a name, so the row depends on the data only
+                "model": json.dumps(model, sort_keys=True),
+                "notes": notes,
+            }
+        ]
+    )
     # The scored pairs go through a Parquet file, never a frame in Python (score.scored_pairs).
     with tempfile.TemporaryDirectory(prefix="blueprint-pairs-") as scratch:
         raw = Path(scratch) / "scored_pairs.parquet"
         scored_count = _scored(warehouse, everyone, model, policy.review_floor, chosen, raw)
-        # The model's pairs owe their outcome to the model when its version is new to the clustering.
-        cause = f"model {model_version}" if last_version not in (None, model_version) else RECORDS
-        row = pd.DataFrame(
-            [
-                {
-                    "version": model_version,
-                    "trained_at": pd.Timestamp(facts.as_of),
-                    "origin": origin,
-                    "records": live,
-                    "path": path.name,  # in the models folder: a name, so the row depends on the data only
-                    "model": json.dumps(model, sort_keys=True),
-                    "notes": notes,
-                }
-            ]
-        )
         scoring = pd.DataFrame(
             [
                 {
