@@ -49,7 +49,7 @@ def previous_of(warehouse, trained_on: pd.DataFrame, now: pd.DataFrame, version:
             state.upload(session, fingerprints(trained_on)),
             trained_now=True,
             frozen=False,
-            carried=False,
+            carried=None,
         )
         known = state.compare(session, state.upload(session, fingerprints(now)), against_kept=True)
     return Previous(known, scoring, model={"trained": True}, model_records=len(trained_on))
@@ -131,8 +131,10 @@ def test_the_kept_state_carries_the_trained_fingerprints(warehouse):
         (False, True, dict.fromkeys(after.index)),
     ):
         with warehouse.session() as session:
-            state.write(session, state.upload(session, before), trained_now=True, frozen=False, carried=False)
-            state.write(session, state.upload(session, after), trained_now, frozen, carried=True)
+            state.write(session, state.upload(session, before), trained_now=True, frozen=False, carried=None)
+            prints = state.upload(session, after)
+            known = state.compare(session, prints, against_kept=True)
+            state.write(session, prints, trained_now, frozen, carried=known)
         rows = {k: (f, t) for k, f, t in warehouse.fetchall(read)}
         assert {k: f for k, (f, _) in rows.items()} == dict(after)
         assert {k: t for k, (_, t) in rows.items()} == {k: expected[k] for k in after.index}

@@ -142,9 +142,10 @@ def build(session: Session, cap: int) -> int:
         with session.dropped_after(_BUILT):
             session.execute(f"drop table if exists {_BUILT}")
             session.execute(
-                f"create temporary table {_BUILT} as select * from ({sql}) as b where not exists "
-                f"(select 1 from {RECORDS} as r "
-                "where r.unique_id = b.unique_id and r.fingerprint = b.fingerprint)"
+                # A left join, not NOT EXISTS on both columns (1 s slower at 1M persons).
+                f"create temporary table {_BUILT} as select b.* from ({sql}) as b "
+                f"left join {RECORDS} as r on r.unique_id = b.unique_id "
+                "where r.unique_id is null or r.fingerprint is distinct from b.fingerprint"
             )
             session.execute(
                 f"delete from {RECORDS} where unique_id in (select unique_id from {_BUILT}) "
