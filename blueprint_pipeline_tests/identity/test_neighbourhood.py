@@ -15,6 +15,7 @@ Lee (apex.com, Apex, phone ...0001) touched:
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 
 from blueprint_pipeline.identity.matching import records
 from blueprint_pipeline.identity.matching.incremental import TOUCHED, restricted
@@ -65,7 +66,7 @@ def _kept(warehouse) -> pd.DataFrame:
     return frame
 
 
-def _near(warehouse, touched: set[str]) -> pd.DataFrame:
+def _near(warehouse, touched: set[str]) -> pa.Table:
     with warehouse.session() as session:
         return records.read_near(session, _model(), touched)
 
@@ -73,9 +74,10 @@ def _near(warehouse, touched: set[str]) -> pd.DataFrame:
 def test_the_neighbourhood_is_the_touched_records_and_their_possible_partners(warehouse):
     _kept(warehouse)
     near = _near(warehouse, {"t1"})
-    assert near["unique_id"].tolist() == ["domain", "letters", "phone", "swapped", "t1"]  # key order
-    assert near[TOUCHED].tolist() == [False, False, False, False, True]
-    assert _near(warehouse, set()).empty
+    assert near["unique_id"].to_pylist() == ["domain", "letters", "phone", "swapped", "t1"]  # key order
+    assert near[TOUCHED].to_pylist() == [False, False, False, False, True]
+    assert pa.types.is_list(near["first_name_forms"].type)  # lists of text, as read_all() gives
+    assert _near(warehouse, set()).num_rows == 0
 
 
 def test_term_frequencies_count_every_record(warehouse):
@@ -124,4 +126,4 @@ def test_a_rule_joined_by_or_hands_every_record_over(warehouse):
     model = {**_model(), "blocking_rules_to_generate_predictions": [either]}
     with warehouse.session() as session:
         near = records.read_near(session, model, {"t1"})
-    assert len(near) == len(NODES)
+    assert near.num_rows == len(NODES)

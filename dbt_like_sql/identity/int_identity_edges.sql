@@ -11,12 +11,20 @@ shared_mailboxes as (
     select email from {{ ref('identity_shared_mailboxes') }}
 ),
 
-by_email as (
-    -- a star per email (every record to the smallest key), not a clique: same components, fewer edges
-    select nodes.source_key, min(nodes.source_key) over (partition by nodes.email) as other_key
+emails as (
+    select nodes.source_key, nodes.email
     from nodes
     left join shared_mailboxes on shared_mailboxes.email = nodes.email
     where nodes.email is not null and shared_mailboxes.email is null
+),
+
+by_email as (
+    -- a star per email (every record to the smallest key), not a clique: same components, fewer
+    -- edges (a GROUP BY joined back: the window over 1.75M addresses took 0.8 s at 1M persons)
+    select emails.source_key, firsts.other_key
+    from emails
+    inner join (select email, min(source_key) as other_key from emails group by email) as firsts
+        on firsts.email = emails.email
 ),
 
 marketo as (
@@ -53,15 +61,19 @@ marketo_merges as (
     from {{ ref('stg_marketo__lead_merges') }}
 ),
 
-candidates as (
-    select source_key, other_key, 'email' as link_reason from by_email where source_key <> other_key
-    union all select * from sfdc_ids
+by_ids as (
+    select * from sfdc_ids
     union all select * from conversions
     union all select * from crm_merges
     union all select * from marketo_merges
 )
 
-select distinct candidates.source_key, candidates.other_key, candidates.link_reason
-from candidates
-inner join nodes as a on a.source_key = candidates.source_key
-inner join nodes as b on b.source_key = candidates.other_key
+-- the email edges join nodes already; the id edges only where both records are nodes
+select distinct source_key, other_key, link_reason from (
+    select source_key, other_key, 'email' as link_reason from by_email where source_key <> other_key
+    union all
+    select by_ids.source_key, by_ids.other_key, by_ids.link_reason
+    from by_ids
+    inner join nodes as a on a.source_key = by_ids.source_key
+    inner join nodes as b on b.source_key = by_ids.other_key
+) as edges
