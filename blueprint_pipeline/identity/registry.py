@@ -14,6 +14,7 @@ from blueprint_pipeline.identity.stable_ids import (
     REGISTRY_COLUMNS,
     Assignment,
     Evidence,
+    HeldIds,
     assign,
     new_person_id,
 )
@@ -39,12 +40,34 @@ where p.known < p.n or p.ids <> 1 or h.n <> p.n
 """
 CHANGED = "person_registry__changed"
 _IDS = "person_registry__first_ids"  # a temporary table: the first build's component -> id
+_ASKED = "person_registry__asked"  # a temporary table: new ids to check against the held ones
 _REGISTRY_TYPES = "source_key varchar, person_id varchar, person_created_at timestamp"
 # The source keys of the changed components.
 _IN_CHANGED = (
     f"(select c.source_key from int_identity_components as c inner join {CHANGED} as k "
     "on k.component_key = c.component_key)"
 )
+
+
+def _held_ids(session: Session) -> HeldIds:
+    """The registry's ids, asked in the warehouse for a build's new ids (reading all 930k ids at
+    1M persons took 0.3 s of a 1% build), read whole only when one of them is taken."""
+
+    def among(asked: list[str]) -> set[str]:
+        if not asked:
+            return set()
+        with session.dropped_after(_ASKED):
+            session.temporary_table(_ASKED, pd.DataFrame({"person_id": asked}, dtype=object))
+            found = session.fetchall(
+                "select distinct person_id from person_registry "
+                f"where person_id in (select person_id from {_ASKED})"
+            )
+        return {row[0] for row in found}
+
+    def every() -> set[str]:
+        return set(session.fetch_df("select distinct person_id from person_registry")["person_id"])
+
+    return HeldIds(among, every)
 
 
 def _evidence(session: Session, within: str | None = None) -> Evidence:
@@ -128,8 +151,7 @@ def assign_changed(session: Session, as_of: datetime) -> tuple[Assignment, int]:
         "select source_key, person_id, person_created_at from person_registry where person_id in "
         f"(select r.person_id from person_registry as r where r.source_key in {_IN_CHANGED})"
     )
-    held = session.fetch_df("select distinct person_id from person_registry")["person_id"]
-    result = assign(found, previous, as_of, _evidence(session, _IN_CHANGED), held)
+    result = assign(found, previous, as_of, _evidence(session, _IN_CHANGED), _held_ids(session))
     session.execute(
         "delete from person_registry where source_key in " + _IN_CHANGED + " or not exists "
         "(select 1 from int_identity_components as c where c.source_key = person_registry.source_key)"

@@ -17,6 +17,7 @@ Pure pandas; the Dagster asset reads and writes the tables.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -65,16 +66,37 @@ def new_person_id(seed_key: str, taken: set[str]) -> str:
     return person_id
 
 
-def _new_ids(fresh: pd.Index, held) -> dict[str, str]:
+@dataclass(frozen=True)
+class HeldIds:
+    """The person ids held beside an assignment's own: which of some ids are held (asked for a
+    build's new ids only, so that a warehouse need not send every id of a million persons), and
+    all of them (needed only when a new id is taken)."""
+
+    among: Callable[[list[str]], set[str]]
+    every: Callable[[], set[str]]
+
+    @classmethod
+    def of(cls, ids) -> HeldIds:
+        """Held ids given in full (a Series or Index)."""
+        values = pd.Series(list(ids), dtype=object)
+        return cls(
+            among=lambda asked: set(
+                pd.Series(asked, dtype=object)[isin(pd.Series(asked, dtype=object), values)]
+            ),
+            every=lambda: set(values),
+        )
+
+
+def _new_ids(fresh: pd.Index, held: HeldIds) -> dict[str, str]:
     """A new id per fresh component key, in key order, none of them held nor given twice. The
-    ids are hashed first and checked against `held` at once (by Arrow's hash set: `held` may be
-    every id of a million persons); only when one collides are they given one by one."""
+    ids are hashed first and checked against `held` at once; only when one collides are they
+    given one by one, against every held id."""
     keys = list(fresh)
     ids = [new_person_id(k, set()) for k in keys]
-    clash = isin(pd.Series(ids, dtype=object), held).any() or len(set(ids)) < len(ids)
+    clash = len(set(ids)) < len(ids) or bool(held.among(ids))
     if not clash:
         return dict(zip(keys, ids, strict=True))
-    taken = set(held)
+    taken = held.every()
     out = {}
     for component_key in keys:
         out[component_key] = new_person_id(component_key, taken)
@@ -93,7 +115,7 @@ def assign(
     previous: pd.DataFrame,
     as_of: datetime,
     evidence: Evidence | None = None,
-    held: pd.Series | None = None,
+    held: HeldIds | None = None,
 ) -> Assignment:
     """`components`: source_key, component_key; `previous`: REGISTRY_COLUMNS (may be empty);
     `evidence`: what the components were made from (None: only deterministic edges, cause `records`);
@@ -131,7 +153,7 @@ def assign(
     # Components keeping no id get a new one; their records' old ids (if any) are splits.
     all_components = pd.Index(components["component_key"].unique()).sort_values()
     fresh = all_components.difference(survivors.index)
-    fresh_ids = _new_ids(fresh, created.index if held is None else held)
+    fresh_ids = _new_ids(fresh, HeldIds.of(created.index) if held is None else held)
     assigned = pd.concat([survivors, pd.Series(fresh_ids, dtype=object)])
     split = present[isin(present["component_key"], fresh).to_numpy()][["person_id", "component_key"]]
     split = split.drop_duplicates()

@@ -23,7 +23,7 @@ from datetime import datetime
 import pandas as pd
 
 from blueprint_pipeline.identity.registry import assign_all, assign_changed
-from blueprint_pipeline.identity.stable_ids import REGISTRY_COLUMNS, Evidence, assign, new_person_id
+from blueprint_pipeline.identity.stable_ids import REGISTRY_COLUMNS, Evidence, HeldIds, assign, new_person_id
 from blueprint_pipeline.identity.stable_ids import _new_ids as new_ids
 
 T1, T2, NOW = datetime(2026, 1, 1), datetime(2026, 2, 1), datetime(2026, 3, 1)
@@ -102,9 +102,23 @@ def test_a_second_build_with_nothing_changed_assigns_nothing(warehouse):
 def test_a_new_id_held_by_another_person_is_not_given_again():
     """k's id is already held (by a person whose records are elsewhere): k gets the next one."""
     taken = new_person_id("k", set())
-    given = new_ids(pd.Index(["k", "m"]), pd.Series([taken, "p1"]))
+    given = new_ids(pd.Index(["k", "m"]), HeldIds.of(pd.Series([taken, "p1"])))
     assert given == {"k": new_person_id("k", {taken}), "m": new_person_id("m", set())}
     assert given["k"] != taken
+
+
+def test_a_new_id_held_in_the_registry_is_not_given_again(warehouse):
+    """The same through the warehouse, which is asked only for the new ids: l's person holds the
+    id k would be given first (p7 renamed so), so k gets the next one, as assigning every record
+    does."""
+    taken = new_person_id("k", set())
+    with warehouse.transaction() as session:
+        _tables(session)
+        session.execute("update person_registry set person_id = $t where person_id = 'p7'", {"t": taken})
+        assign_changed(session, NOW)
+    registry = dict(warehouse.fetchall("select source_key, person_id from person_registry"))
+    assert registry["l"] == taken and registry["k"] == new_person_id("k", {taken})
+    assert len(set(registry.values())) == 7  # p1, p2, p4, p5, l's, d's and k's new one
 
 
 def test_a_build_of_new_records_only_creates_their_persons(warehouse):

@@ -131,11 +131,7 @@ _ODD, _ROLES = "identity_shared__odd", "identity_shared__roles"  # the odd spell
 _IS_ODD = "(regexp_matches(email, '[^!-~]') or email <> lower(email))"
 
 
-def _counts(nodes: str, where: str) -> str:
-    return (
-        "select email, count(*) as records, count(distinct first_name) as firsts "
-        f"from {nodes} where is_live and email is not null and {where} group by email"
-    )
+_COUNTS = "identity_shared__counts"  # a temporary table: every spelling's records and first names
 
 
 def shared_mailboxes_in(session: Session, nodes: str, role_mailboxes: list[str]) -> pd.DataFrame:
@@ -144,16 +140,23 @@ def shared_mailboxes_in(session: Session, nodes: str, role_mailboxes: list[str])
     can make an address shared: every odd one, and of the others (each its own key) those held
     by several records with several first names, a role's, or an odd spelling's key. Then only
     the records at the addresses the names decide (at 1M persons ~22k records of 1.76M). Reading
-    every address's counts (1.7M rows) took 2.5 s of a 1% build."""
-    odd = session.fetch_df(_counts(nodes, _IS_ODD))
-    keys = sorted(set(normalised(odd["email"]).dropna()))
-    with session.dropped_after(_ODD, _ROLES, _LOOK):
+    every address's counts (1.7M rows) took 2.5 s of a 1% build; counting the odd and the plain
+    spellings in two passes over the records, 0.4 s more than counting once."""
+    with session.dropped_after(_COUNTS, _ODD, _ROLES, _LOOK):
+        session.execute(f"drop table if exists {_COUNTS}")
+        session.execute(
+            f"create temporary table {_COUNTS} as select email, count(*) as records, "
+            f"count(distinct first_name) as firsts from {nodes} "
+            "where is_live and email is not null group by email"
+        )
+        odd = session.fetch_df(f"select * from {_COUNTS} where {_IS_ODD}")
+        keys = sorted(set(normalised(odd["email"]).dropna()))
         session.temporary_table(_ODD, pd.DataFrame({"email": keys}, dtype=object))
         session.temporary_table(_ROLES, pd.DataFrame({"role": sorted(set(role_mailboxes))}, dtype=object))
         plain = session.fetch_df(
-            f"select * from ({_counts(nodes, f'not {_IS_ODD}')}) as c "
-            f"where (c.records > 1 and c.firsts > 1) or c.email in (select email from {_ODD}) "
-            f"or split_part(split_part(c.email, '@', 1), '+', 1) in (select role from {_ROLES})"
+            f"select * from {_COUNTS} as c where not {_IS_ODD} and ("
+            f"(c.records > 1 and c.firsts > 1) or c.email in (select email from {_ODD}) "
+            f"or split_part(split_part(c.email, '@', 1), '+', 1) in (select role from {_ROLES}))"
         )
         rows, look = addresses(pd.concat([odd, plain], ignore_index=True), role_mailboxes)
         session.temporary_table(_LOOK, pd.DataFrame({"email": look}, dtype=object))
