@@ -49,7 +49,7 @@ def previous_of(warehouse, trained_on: pd.DataFrame, now: pd.DataFrame, version:
             state.upload(session, fingerprints(trained_on)),
             trained_now=True,
             frozen=False,
-            carried=None,
+            kept=None,
         )
         known = state.compare(session, state.upload(session, fingerprints(now)), against_kept=True)
     return Previous(known, scoring, model={"trained": True}, model_records=len(trained_on))
@@ -131,10 +131,23 @@ def test_the_kept_state_carries_the_trained_fingerprints(warehouse):
         (False, True, dict.fromkeys(after.index)),
     ):
         with warehouse.session() as session:
-            state.write(session, state.upload(session, before), trained_now=True, frozen=False, carried=None)
+            state.write(session, state.upload(session, before), trained_now=True, frozen=False, kept=None)
             prints = state.upload(session, after)
             known = state.compare(session, prints, against_kept=True)
-            state.write(session, prints, trained_now, frozen, carried=known)
+            state.write(session, prints, trained_now, frozen, kept=known)
         rows = {k: (f, t) for k, f, t in warehouse.fetchall(read)}
         assert {k: f for k, (f, _) in rows.items()} == dict(after)
         assert {k: t for k, (_, t) in rows.items()} == {k: expected[k] for k in after.index}
+
+
+def test_a_build_where_nothing_moved_keeps_the_state(warehouse):
+    """The carried state when compare() found nothing new, changed or gone: every row as it was."""
+    before = fingerprints(records())
+    read = "select source_key, fingerprint, trained_fingerprint from person_match_scored_records"
+    with warehouse.session() as session:
+        state.write(session, state.upload(session, before), trained_now=True, frozen=False, kept=None)
+        prints = state.upload(session, before)
+        known = state.compare(session, prints, against_kept=True)
+        state.write(session, prints, trained_now=False, frozen=False, kept=known)
+    assert not (known.new or known.changed or known.gone)
+    assert {k: (f, t) for k, f, t in warehouse.fetchall(read)} == {k: (v, v) for k, v in before.items()}

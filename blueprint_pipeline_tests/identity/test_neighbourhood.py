@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from blueprint_pipeline.identity.matching import records
 from blueprint_pipeline.identity.matching.incremental import TOUCHED, restricted
@@ -127,3 +128,15 @@ def test_a_rule_joined_by_or_hands_every_record_over(warehouse):
     with warehouse.session() as session:
         near = records.read_near(session, model, {"t1"})
     assert near.num_rows == len(NODES)
+
+
+def test_the_neighbourhood_holds_what_reading_every_record_gives(warehouse):
+    """read_near() and read_all() give Splink the same values for the same records (text, nulls,
+    the first name's forms as lists), in the same columns; read_near() adds TOUCHED."""
+    _kept(warehouse)
+    near = _near(warehouse, {"t1"})
+    with warehouse.session() as session:
+        everyone = records.read_all(session)
+    chosen = everyone.filter(pc.is_in(everyone["unique_id"], value_set=near["unique_id"].combine_chunks()))
+    assert near.column_names == [*everyone.column_names, TOUCHED]
+    assert near.drop_columns([TOUCHED]).to_pylist() == chosen.to_pylist()

@@ -290,8 +290,10 @@ def person_matching(
             joined = merge_components(session, COMPONENTS, MATCH_EDGES)
             persons = int(session.scalar(f"select count(distinct component_key) from {COMPONENTS}"))
             session.replace_table("person_match_review", scored.review)
-            carried = known if previous.scoring is not None else None  # the kept state vouched for
-            state.write(session, records.RECORDS, chosen_model.trained_now, bool(policy.model_file), carried)
+            kept_state = known if previous.scoring is not None else None  # a state vouched for
+            state.write(
+                session, records.RECORDS, chosen_model.trained_now, bool(policy.model_file), kept_state
+            )
             # A build that found nothing new keeps the last scoring's row: a re-run changes no table.
             unchanged = chosen.mode == "incremental" and not (
                 chosen.records_new or chosen.records_changed or chosen.records_gone

@@ -55,14 +55,14 @@ def compare(session: Session, prints: str, against_kept: bool) -> Known:
     )
 
 
-def write(session: Session, prints: str, trained_now: bool, frozen: bool, carried: Known | None) -> None:
+def write(session: Session, prints: str, trained_now: bool, frozen: bool, kept: Known | None) -> None:
     """SCORED_RECORDS for this build from table `prints`: the fingerprints, and the ones the
     model in use was trained on: this build's when it trained, none for a frozen model, else
-    carried over from the kept state (`carried`: compare()'s answer for `prints` against a
-    state the last scoring vouches for, None when there is none)."""
-    carry = carried is not None and not (trained_now or frozen) and session.table_exists(SCORED_RECORDS)
+    carried over from the kept state (`kept`: compare()'s answer for `prints` against a state
+    the last scoring vouches for, None when there is none)."""
+    carry = kept is not None and not (trained_now or frozen) and session.table_exists(SCORED_RECORDS)
     if carry:
-        _carry(session, prints, carried)
+        _carry(session, prints, kept)
         return
     trained = "p.fingerprint" if trained_now else "cast(null as varchar)"
     session.execute(f"drop table if exists {SCORED_RECORDS}")
@@ -84,7 +84,12 @@ def _carry(session: Session, prints: str, known: Known) -> None:
     )
     if not len(moved):
         return
-    of = f"{prints} as p inner join {_MOVED} as m on m.source_key = p.unique_id and m.status"
+
+    def of(status: str) -> str:  # the records of `prints` compare() gave this status
+        return (
+            f"{prints} as p inner join {_MOVED} as m on m.source_key = p.unique_id and m.status = '{status}'"
+        )
+
     with session.dropped_after(_MOVED):
         session.temporary_table(_MOVED, moved)
         session.execute(
@@ -93,9 +98,9 @@ def _carry(session: Session, prints: str, known: Known) -> None:
         )
         session.execute(
             f"update {SCORED_RECORDS} as s set fingerprint = c.fingerprint from (select p.unique_id, "
-            f"p.fingerprint from {of} = 'changed') as c where c.unique_id = s.source_key"
+            f"p.fingerprint from {of('changed')}) as c where c.unique_id = s.source_key"
         )
         session.execute(
             f"insert into {SCORED_RECORDS} select p.unique_id, p.fingerprint, cast(null as varchar) "
-            f"from {of} = 'new'"
+            f"from {of('new')}"
         )
