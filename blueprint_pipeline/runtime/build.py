@@ -5,12 +5,15 @@ Used by `blueprint run` and `make demo`; the same definitions serve `dagster dev
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shlex
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -258,16 +261,32 @@ def _apply_options(options: BuildOptions) -> None:
         os.environ[EXECUTOR_ENV] = options.executor
 
 
+@contextmanager
+def _instance_lock() -> Iterator[None]:
+    """Runs opening the local instance take turns: two started at once on a new SQLite storage
+    both create its tables and stamp their schema version, and Dagster then refused it ("more
+    than one head", seen in the concurrency test). A lock file in the storage folder."""
+    storage = Path(os.environ.get("BLUEPRINT_DAGSTER_STORAGE", str(DAGSTER_STORAGE_DIR)))
+    storage.mkdir(parents=True, exist_ok=True)
+    with open(storage / ".instance.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _instance() -> dg.DagsterInstance:
     home = os.environ.get("DAGSTER_HOME", "")
     try:
         try:
-            return dg.DagsterInstance.get()
+            with _instance_lock():
+                return dg.DagsterInstance.get()
         except Exception as exc:  # noqa: BLE001
             if "already exists" not in str(exc):
                 raise
-            # Two runs started at once on a new SQLite instance both create its tables: the
-            # other one won; its storage is ready a moment later.
+            # Another process (the UI) created the new SQLite instance's tables at the same
+            # moment: its storage is ready a moment later.
             time.sleep(2)
             return dg.DagsterInstance.get()
     except Exception as exc:  # Dagster raises many types for a bad instance config or storage
