@@ -57,7 +57,7 @@ from blueprint_pipeline.ingestion.landing import OUTSIDE, files_for, inside, raw
 from blueprint_pipeline.ingestion.raw_load import LEDGER_TABLE, QUARANTINE_TABLE, SkipFile, fingerprint
 from blueprint_pipeline.warehouse import Session, Warehouse, quote
 from blueprint_pipeline.warehouse.migrations import migrate
-from blueprint_pipeline.warehouse.stateful import create
+from blueprint_pipeline.warehouse.stateful import DROPPED_BY_FORGET, create
 
 AUDIT = "forget_requests"
 # The tables of the ledgers, which name files and never persons.
@@ -425,6 +425,11 @@ def erase_tables(session: Session, person: Person) -> tuple[dict[str, int], dict
         else:
             session.execute(f"delete from {quote(table)} where {where}", used)
             deleted[table] = count
+    # A cache whose rows depend on other rows goes whole once the person had a row anywhere
+    # (its own row may not name them: a shared mailbox's address is left out of it).
+    for table in sorted(DROPPED_BY_FORGET) if deleted or redacted else ():
+        if session.table_exists(table):
+            session.execute(f"drop table {quote(table)}")
     return deleted, redacted, files
 
 

@@ -39,6 +39,12 @@ class Index:
     unique: bool = False
 
 
+# Caches whose rows depend on other rows (a record's blocking keys on how many records hold a
+# value): forget drops them whole rather than deleting a person's rows, which would leave the
+# others' rows counted with them; the next build builds them whole again.
+DROPPED_BY_FORGET = frozenset({"person_match_records"})
+
+
 @dataclass(frozen=True)
 class Stateful:
     columns: dict[str, str] | None = None  # None: its writer shapes it (a SQL model, a whole frame)
@@ -281,7 +287,8 @@ TABLES: dict[str, Stateful] = {
              "city", "country", "title", "title_job", "cleaned_hash"), T)},
     ),
     "person_match_scored_pairs": Stateful(),
-    # Each live record as matching compares it, rebuilt by each build (identity/matching/records.py).
+    # Each live record as matching compares it, brought up to date by each build: only the rows
+    # that can have moved (identity/matching/records.py).
     "person_match_records": Stateful(),
     # Per person, a hash of what its account links read, so a build links only the persons whose
     # clues changed (identity/link_inputs.py).

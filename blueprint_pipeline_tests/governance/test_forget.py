@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from blueprint_pipeline.identity.matching import records
+from blueprint_pipeline.resources import load_config
 from blueprint_pipeline_tests.builds import build_env, cli
 from blueprint_pipeline_tests.tiny_sample import AS_OF, CONFIG
 
@@ -122,6 +124,15 @@ def test_a_forgotten_person_is_gone_everywhere(warehouse, tmp_path, landing, uni
             assert session.fetchall(
                 "select rows_loaded from ingested_files where file like '%Contact_2.csv'"
             ) == [(0,)]
+        # The compared records, which forget drops whole (DROPPED_BY_FORGET), built whole again.
+        cap = load_config(CONFIG).config.identity.person_matching.max_block_records
+        whole = records.select_sql(*records.SOURCES, cap, records.guards_hash(session))
+        assert (
+            session.fetchall(f"select * from {records.RECORDS} except all select * from ({whole}) as w") == []
+        )
+        assert (
+            session.fetchall(f"select * from ({whole}) as w except all select * from {records.RECORDS}") == []
+        )
 
 
 def test_only_the_persons_rows_go_even_with_blank_ids(warehouse, tmp_path):

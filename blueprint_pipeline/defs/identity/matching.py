@@ -224,8 +224,8 @@ def person_matching(
     # The kept cleaning takes this build's records first (a cache: a build that fails later
     # leaves it right for the next), then the warehouse builds what is compared from it.
     with warehouse.transaction() as session:
-        cleaned.write(session, fresh, rebuild)
-        live = records.build(session, policy.max_block_records)
+        cleaned_now = cleaned.write(session, fresh, rebuild)
+        live = records.build(session, policy.max_block_records, cleaned_now)
         known = state.compare(session, records.RECORDS, against_kept=previous.scoring is not None)
     # Let the raw and cleaned fields go before Splink runs: a full build's 1.78M records of them
     # held ~1 GB through the scoring (benchmarks.md).

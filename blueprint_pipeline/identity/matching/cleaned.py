@@ -75,23 +75,26 @@ def to_clean(session: Session, key: str, rebuild: bool) -> pa.Table:
     )
 
 
-def write(session: Session, fresh: pa.Table, rebuild: bool) -> None:
+def write(session: Session, fresh: pa.Table, rebuild: bool) -> list[str] | None:
     """Adds the records cleaned in this build (`fresh`: clean_records() with input_hash) and
     drops the kept rows of records gone, changed or cleaned under another key; replaces the
-    whole table when `rebuild`."""
+    whole table when `rebuild`. Returns the keys whose row was added or dropped (what
+    records.build() compares again), None when the table was replaced."""
     if rebuild:
         session.execute(f"drop table if exists {CLEANED}")
     create(session, CLEANED)
+    moved = None
     if not rebuild:
+        keys = fresh["unique_id"].to_pylist()
         # to_clean() gave every live record whose kept row did not match: their old rows go, and
         # the rows of records no longer live; every other kept row matched (no hashing again).
-        keys = fresh["unique_id"].to_numpy(zero_copy_only=False)
         session.temporary_table(_NOW, pd.DataFrame({"source_key": keys}, dtype=object))
-        session.execute(
+        dropped = session.fetchall(
             f"delete from {CLEANED} as c where c.source_key in (select source_key from {_NOW}) "
-            f"or not exists (select 1 from {_live()} and n.source_key = c.source_key)"
+            f"or not exists (select 1 from {_live()} and n.source_key = c.source_key) returning c.source_key"
         )
         session.execute(f"drop table {_NOW}")
+        moved = sorted({*keys, *(key for (key,) in dropped)})
     if fresh.num_rows:
         session.insert_from_local_query(
             CLEANED,
@@ -99,3 +102,4 @@ def write(session: Session, fresh: pa.Table, rebuild: bool) -> None:
             f"select unique_id, input_hash, {', '.join(CLEANED_COLUMNS)}, {CLEANED_HASH} from rows",
             frames={"rows": fresh},
         )
+    return moved
