@@ -2,8 +2,9 @@
 (docs/identity.md#incremental-matching): `person_match_records`, one row per live record, is the
 cleaning of `person_match_cleaned_records` with a shared mailbox's address left out, the work
 domain (the email's domain unless personal), the blocking keys (blocking.py says why each) and
-the record's fingerprint. The warehouse builds it on every build; a 1% build then reads only the
-records Splink needs (neighbourhood.py), not 1.76M rows into pandas.
+the record's fingerprint. Each build brings it up to date in the warehouse (build(): only the rows
+that can have moved); a 1% build then reads only the records Splink needs (neighbourhood.py),
+not 1.78M rows into pandas.
 
 The same SELECT builds the frame of `prepare()` in an in-memory DuckDB, so the keys have one
 definition. It is plain SQL both warehouses run alike: `||` is null when a part is, holders are
@@ -31,7 +32,8 @@ from blueprint_pipeline.identity.tables import text_array
 from blueprint_pipeline.warehouse import Session
 
 RECORDS = "person_match_records"
-# Every column of RECORDS: COMPARED (first_name_forms as text), cleaned_hash, fingerprint.
+# Every column of RECORDS: COMPARED (first_name_forms as text), cleaned_hash, fingerprint, UNCAPPED,
+# definition_hash, guards_hash (_COLUMNS).
 TEXT_FORMS = "first_name_forms"
 _TOUCHED = "person_match__touched"  # a temporary table: the touched records' keys
 
@@ -125,7 +127,7 @@ def _staged_sql(guarded: str, over: Callable[[str, str], str]) -> str:
         from g {joins}"""
 
 
-def _final_sql(staged: str, over: Callable[[str, str], str], cap: int, hashes: tuple[str, str]) -> str:
+def _final_sql(staged: str, over: Callable[[str, str], str], hashes: tuple[str, str]) -> str:
     """RECORDS' rows from the rows of `staged` (_STAGED): a key's value where `over` (as in
     _staged_sql) does not hold it, the reversed name, the fingerprint over every compared value."""
     capped = [*_CAPPED, *_REFINED]
@@ -157,7 +159,7 @@ def select_sql(cleaned: str, shared: str, personal: str, cap: int, guards: str =
         return _common(column, source, cap)
 
     hashes = (definition_hash(cap), guards)
-    return _final_sql(_staged_sql(_guarded_sql(cleaned, shared, personal), over), over, cap, hashes)
+    return _final_sql(_staged_sql(_guarded_sql(cleaned, shared, personal), over), over, hashes)
 
 
 _COLUMNS = [*COMPARED, "cleaned_hash", "fingerprint", *UNCAPPED, DEFINITION_HASH, GUARDS_HASH]
@@ -181,10 +183,16 @@ def guards_hash(session: Session) -> str:
 
 
 def definition_hash(cap: int) -> str:
-    """A hash of the SQL that builds the rows with this cap: a release that changes a key's
-    definition, or another cap, builds the table whole again."""
-    text = _final_sql(_staged_sql(_guarded_sql("c", "s", "p"), _never), _never, cap, ("d", "g"))
-    return hashlib.sha256(f"{cap} {text}".encode()).hexdigest()[:16]
+    """A hash of the SQL that builds the rows with this cap, whole and brought up to date: a
+    release that changes a key's definition or the cap's test, or another cap, builds the table
+    whole again."""
+
+    def over(column: str, source: str) -> str:
+        return _common(column, source, cap)
+
+    whole = _final_sql(_staged_sql(_guarded_sql("c", "s", "p"), over), over, ("d", "g"))
+    text = f"{cap} {whole} {_over_now(cap)('k', 'r')}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 # Above this share of changed records the table is built whole: at 1M persons bringing it up to
@@ -269,7 +277,7 @@ def _rebuild_moved(session: Session, cap: int, guards: str) -> None:
         f"where r.unique_id in (select unique_id from {_REKEYED}) "
         f"and r.unique_id not in (select unique_id from {_RESTAGED})"
     )
-    moved = _final_sql(rows, _over_now(cap), cap, (definition_hash(cap), guards))
+    moved = _final_sql(rows, _over_now(cap), (definition_hash(cap), guards))
     session.execute(f"create temporary table {_MOVED} as {moved}")
     session.execute(f"delete from {RECORDS} where unique_id in (select unique_id from {_REKEYED})")
     session.execute(f"insert into {RECORDS} select * from {_MOVED}")
