@@ -45,20 +45,23 @@ def _roots(count: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
 
 _NODES, _ROOTS = "identity_graph__nodes", "identity_graph__roots"  # temporary tables of write_components
-_MOVED = "identity_graph__moved"  # temporary table of merge_components
 
 
-def write_components(session: Session, table: str, nodes_sql: str, edges_sql: str) -> tuple[int, int]:
+def write_components(
+    session: Session, table: str, nodes_sql: str, edges_sql: str, temporary: bool = False
+) -> tuple[int, int]:
     """(Re)creates the warehouse table `table` (source_key -> component_key, the same answer as
     components()) over the keys of `nodes_sql` (column source_key) and the edges of `edges_sql`
     (source_key, other_key); returns (nodes, edges). The keys stay in the warehouse: each is
     numbered there in byte order, only the edges' numbers come to scipy, and only each record's
     component number goes back (1.78M keys and their edges as text in pandas held ~1 GB)."""
     with session.dropped_after(_ROOTS, _NODES):
-        return _write_components(session, table, nodes_sql, edges_sql)
+        return _write_components(session, table, nodes_sql, edges_sql, temporary)
 
 
-def _write_components(session: Session, table: str, nodes_sql: str, edges_sql: str) -> tuple[int, int]:
+def _write_components(
+    session: Session, table: str, nodes_sql: str, edges_sql: str, temporary: bool
+) -> tuple[int, int]:
     session.execute(f"drop table if exists {_NODES}")
     session.execute(
         f"create temporary table {_NODES} as select source_key, "
@@ -83,37 +86,50 @@ def _write_components(session: Session, table: str, nodes_sql: str, edges_sql: s
             session.insert_from_local_query(_ROOTS, ["n", "root"], "select * from f", frames={"f": frame})
     session.execute(f"drop table if exists {table}")
     session.execute(
-        f"create table {table} as select k.source_key, coalesce(r.source_key, k.source_key) as component_key "
+        f"create {'temporary ' if temporary else ''}table {table} as select k.source_key, "
+        "coalesce(r.source_key, k.source_key) as component_key "
         f"from {_NODES} as k left join {_ROOTS} as m on m.n = k.n left join {_NODES} as r on r.n = m.root"
     )
     return count, len(rows)
 
 
-def merge_components(session: Session, table: str, pairs_sql: str) -> int:
-    """Joins, in the warehouse table `table` (source_key -> component_key, as components() named
-    them), the components that the pairs of `pairs_sql` (columns source_key, other_key) connect;
-    returns how many source records changed component. Only the components the pairs touch come
-    to Python (a build's matches, not every record). A merged component is named by the smallest
-    of its components' keys, which is the smallest of its source keys: the same answer as
-    components() over every edge at once."""
-    linked = session.fetch_df(
-        f"select a.component_key as source_key, b.component_key as other_key from ({pairs_sql}) as p "
-        f"inner join {table} as a on a.source_key = p.source_key "
-        f"inner join {table} as b on b.source_key = p.other_key "
-        "where a.component_key <> b.component_key"
-    )
-    if not len(linked):
-        return 0
-    found = components(pd.concat([linked["source_key"], linked["other_key"]]), linked)
-    moved = found[found["source_key"] != found["component_key"]]
-    session.temporary_table(_MOVED, moved.rename(columns={"source_key": "old", "component_key": "new"}))
-    changed = int(
-        session.scalar(
-            f"select count(*) from {table} as c inner join {_MOVED} as m on m.old = c.component_key"
+_HIT, _PART = "identity_graph__hit", "identity_graph__part"  # temporary tables of update_components
+
+
+def update_components(
+    session: Session, table: str, edges_sql: str, seeds: str, gone: str, redone: str
+) -> int:
+    """Brings the warehouse table `table` (source_key -> component_key, as write_components()
+    wrote it over an earlier graph) to the components of the graph whose edges are `edges_sql`,
+    where only the nodes of the temporary tables `seeds` (column source_key: every node new
+    since, and both ends of every edge added or removed since) and `gone` (the nodes removed
+    since) can have moved. The components they were in are computed again, with every
+    node in them; the others are kept. Creates the temporary table `redone` (source_key: the
+    nodes computed again; the caller drops it) and returns how many there are.
+
+    Why that is enough: an edge that is not new joins two nodes of one old component, so the
+    nodes computed again have no edge to a node outside them (write_components() would raise)."""
+    with session.dropped_after(_HIT, _PART):
+        session.execute(
+            f"create temporary table {_HIT} as select distinct t.component_key from {table} as t "
+            f"where t.source_key in (select source_key from {seeds}) "
+            f"or t.source_key in (select source_key from {gone})"
         )
-    )
-    session.execute(
-        f"update {table} set component_key = m.new from {_MOVED} as m where {table}.component_key = m.old"
-    )
-    session.execute(f"drop table {_MOVED}")
-    return changed
+        session.execute(
+            f"create temporary table {redone} as select t.source_key from {table} as t "
+            f"where t.component_key in (select component_key from {_HIT}) "
+            f"and t.source_key not in (select source_key from {gone}) "
+            f"union select source_key from {seeds} where source_key not in (select source_key from {gone})"
+        )
+        inside = f"(select source_key from {redone})"
+        write_components(
+            session,
+            _PART,
+            f"select source_key from {redone}",
+            f"select e.source_key, e.other_key from ({edges_sql}) as e "
+            f"where e.source_key in {inside} or e.other_key in {inside}",
+            temporary=True,
+        )
+        session.execute(f"delete from {table} where component_key in (select component_key from {_HIT})")
+        session.execute(f"insert into {table} select source_key, component_key from {_PART}")
+    return int(session.scalar(f"select count(*) from {redone}") or 0)

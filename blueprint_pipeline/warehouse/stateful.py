@@ -42,7 +42,11 @@ class Index:
 # Caches whose rows depend on other rows (a record's blocking keys on how many records hold a
 # value): forget drops them whole rather than deleting a person's rows, which would leave the
 # others' rows counted with them; the next build builds them whole again.
-DROPPED_BY_FORGET = frozenset({"person_match_records"})
+# The same for the kept deterministic graph (a component is named by its smallest key, maybe the
+# forgotten record's): the next build computes the components and the pairs apart whole.
+DROPPED_BY_FORGET = frozenset(
+    {"person_match_records", "person_match_deterministic_components", "person_match_deterministic_edges"}
+)
 
 
 @dataclass(frozen=True)
@@ -290,6 +294,10 @@ TABLES: dict[str, Stateful] = {
     # Each live record as matching compares it, brought up to date by each build: only the rows
     # that can have moved (identity/matching/records.py).
     "person_match_records": Stateful(),
+    # The deterministic graph's components and the edges they were computed from, brought up to
+    # date by each build where nodes or edges changed (identity/matching/components.py).
+    "person_match_deterministic_components": Stateful(),
+    "person_match_deterministic_edges": Stateful(),
     # Per person, a hash of what its account links read, so a build links only the persons whose
     # clues changed (identity/link_inputs.py).
     "person_account_link_inputs": Stateful({"person_id": T, "inputs_hash": T}),
@@ -390,6 +398,8 @@ WRITERS: dict[str, str] = {
             "person_match_scoring",
             "person_match_cleaned_records",
             "person_match_records",
+            "person_match_deterministic_components",
+            "person_match_deterministic_edges",
         ),
         "person_match_models",
     ),

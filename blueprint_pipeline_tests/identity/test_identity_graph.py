@@ -18,7 +18,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from blueprint_pipeline.identity.graph import components, merge_components, write_components
+from blueprint_pipeline.identity.graph import components, update_components, write_components
 from blueprint_pipeline_tests.conftest import FIXTURES, copy_of, shared_warehouse
 from blueprint_pipeline_tests.ingestion.test_two_drops import build
 
@@ -46,30 +46,38 @@ def test_components_pure():
     assert found == {"a": "a", "b": "b", "c": "b", "d": "d", "e": "d"}
 
 
-def test_merge_components_in_the_warehouse(warehouse):
-    """The model's matches join deterministic components in the warehouse, to the answer of
-    components() over every edge at once. By hand: deterministic a1-a2 and B1-b2; the matches
-    a2-b2 (joins both: named B1, as "B" sorts before "a" byte by byte), e-d, a1-a2 (already one)
-    and c-x (x is no record: ignored). 3 records change component (a1, a2 to B1; e to d)."""
-    nodes = pd.DataFrame({"source_key": ["a1", "a2", "B1", "b2", "c", "d", "e"]})
-    edges = pd.DataFrame({"source_key": ["a1", "B1"], "other_key": ["a2", "b2"]})
-    matches = pd.DataFrame({"source_key": ["a2", "e", "a1", "c"], "other_key": ["b2", "d", "a2", "x"]})
+def test_update_components_computes_again_only_the_components_that_moved(warehouse):
+    """update_components() brings kept components to a new graph's. By hand: the old graph
+    a1-a2, B1-b2 (components a1, B1; c, d, e alone). Since: a2-b2 added, B1-b2 removed, e gone,
+    f new with f-d. Seeds: a2, b2, B1 (ends of the edges added and removed), f and d; the
+    components they or e were in (a1, B1, d, e) are computed again over a1, a2, B1, b2, d, f:
+    {a1, a2, b2} named a1, B1 alone, {d, f} named d. c is kept without being computed."""
+    old_edges = pd.DataFrame({"source_key": ["a1", "B1"], "other_key": ["a2", "b2"]})
+    new_edges = pd.DataFrame({"source_key": ["a1", "a2", "f"], "other_key": ["a2", "b2", "d"]})
     with warehouse.transaction() as session:
-        for name, frame in {"nodes": nodes, "edges": edges, "matches": matches}.items():
-            session.replace_table(f"graph_test_{name}", frame)
-        written = write_components(
+        session.replace_table(
+            "graph_test_nodes", pd.DataFrame({"source_key": ["a1", "a2", "B1", "b2", "c", "d", "e"]})
+        )
+        session.replace_table("graph_test_edges", old_edges)
+        write_components(
             session,
             "graph_test_components",
             "select * from graph_test_nodes",
             "select * from graph_test_edges",
         )
-        assert written == (7, 2)
-        changed = merge_components(session, "graph_test_components", "select * from graph_test_matches")
+        session.replace_table("graph_test_edges", new_edges)
+        session.replace_table("graph_test_seeds", pd.DataFrame({"source_key": ["a2", "b2", "B1", "f", "d"]}))
+        session.replace_table("graph_test_gone", pd.DataFrame({"source_key": ["e"]}))
+        redone = update_components(
+            session, "graph_test_components", "select * from graph_test_edges", "graph_test_seeds",
+            "graph_test_gone", "graph_test_redone",
+        )  # fmt: skip
         found = dict(session.fetchall("select source_key, component_key from graph_test_components"))
-    assert changed == 3
-    assert found == {"a1": "B1", "a2": "B1", "B1": "B1", "b2": "B1", "c": "c", "d": "d", "e": "d"}
-    every_edge = pd.DataFrame({"source_key": ["a1", "B1", "a2", "e"], "other_key": ["a2", "b2", "b2", "d"]})
-    assert found == dict(components(pd.Series(list(found)), every_edge).itertuples(index=False))
+        computed = {k for (k,) in session.fetchall("select source_key from graph_test_redone")}
+        session.execute("drop table graph_test_redone")
+    expected = {"a1": "a1", "a2": "a1", "b2": "a1", "B1": "B1", "c": "c", "d": "d", "f": "d"}
+    assert found == expected and redone == 6 and computed == {"a1", "a2", "B1", "b2", "d", "f"}
+    assert found == dict(components(pd.Series(list(expected)), new_edges).itertuples(index=False))
 
 
 def test_deterministic_components_in_the_warehouse(warehouse):

@@ -16,8 +16,7 @@ import pyarrow as pa
 
 from blueprint_pipeline.core.atomic_files import replace_file
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.identity.graph import merge_components, write_components
-from blueprint_pipeline.identity.matching import cleaned, pairs, records, state
+from blueprint_pipeline.identity.matching import cleaned, components, pairs, records, state
 from blueprint_pipeline.identity.matching.decisions import person_decisions_for
 from blueprint_pipeline.identity.matching.incremental import (
     SCORED_PAIRS,
@@ -282,13 +281,28 @@ def person_matching(
             kept = pairs.keep(session, raw, chosen.out)
             scoring["pairs_kept"] = kept
             # The deterministic components sort the pairs out (a pair they join is no edge), then the
-            # model's matches and `same` decisions join them: the graph computed once.
-            nodes, edges = write_components(session, COMPONENTS, NODES_SQL, EDGES_SQL)
-            scored = pairs.sort_out(
-                session, records.RECORDS, COMPONENTS, model_version, policy, decisions.frame, cause
+            # model's matches and `same` decisions join them: each brought up to date where it can.
+            with session.dropped_after(*components.TEMPORARY):
+                graph = components.deterministic(session, NODES_SQL, EDGES_SQL)
+                apart = components.pairs_apart_sql(session, graph, chosen.out, pairs.MATCH_PAIRS)
+                scored = pairs.sort_out(
+                    session,
+                    records.RECORDS,
+                    components.DETERMINISTIC,
+                    model_version,
+                    policy,
+                    decisions.frame,
+                    cause,
+                    apart,
+                )
+                joined = components.final(
+                    session, COMPONENTS, graph, NODES_SQL, EDGES_SQL, MATCH_EDGES, apart is not None
+                )
+            nodes, edges = graph.nodes, graph.edges
+            # A component is named by its smallest key, one of its own records.
+            persons = int(
+                session.scalar(f"select count(*) from {COMPONENTS} where source_key = component_key")
             )
-            joined = merge_components(session, COMPONENTS, MATCH_EDGES)
-            persons = int(session.scalar(f"select count(distinct component_key) from {COMPONENTS}"))
             session.replace_table("person_match_review", scored.review)
             kept_state = known if previous.scoring is not None else None  # a state vouched for
             state.write(

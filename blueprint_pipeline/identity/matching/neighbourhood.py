@@ -73,13 +73,13 @@ def equi_joins(model: dict) -> list[list[tuple[str, str]]] | None:
 
 def near_sql(model: dict, records: str, touched: str) -> str | None:
     """SQL selecting the `unique_id`s of table `records` a rule of `model` restricted to the
-    records of table `touched` (column unique_id) can pair: a touched record, or one holding a
-    touched record's values of some rule's equi-join, on either side of the rule. None when a
-    rule has no equi-join (then every record)."""
+    records of table `touched` (their rows of `records`, every column) can pair: a touched
+    record, or one holding a touched record's values of some rule's equi-join, on either side
+    of the rule. None when a rule has no equi-join (then every record)."""
     joins = equi_joins(model)
     if joins is None:
         return None
-    mine = f"(select r.* from {records} as r where r.unique_id in (select unique_id from {touched}))"
+    mine = touched
     selects = [f"select unique_id from {touched}"]
     for conditions in joins:
         symmetric = all(a == b for a, b in conditions)  # its second side is the first again

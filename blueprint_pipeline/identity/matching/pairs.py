@@ -64,6 +64,7 @@ def sort_out(
     policy: PersonMatchingPolicy,
     decisions: pd.DataFrame,
     cause: str,
+    apart_sql: str | None = None,
 ) -> Scored:
     """MATCH_PAIRS from SCORED_PAIRS (all of them: kept and new), and the review band.
     `records`: the table of the compared records (records.py); `components`: the table of
@@ -72,7 +73,8 @@ def sort_out(
     build (`records`, or `model <version>` when the version is new to the clustering).
     Outcome: `match` at or above the merge threshold, else `review` (the floor was applied when
     scoring); a decided pair is `same` or `different` whatever its score, and its cause is
-    `decision`."""
+    `decision`. `apart_sql`: SQL of the scored pairs the components leave apart, when known
+    without reading every pair (components.pairs_apart_sql())."""
     # A decision counts when both its records are live (a node of the graph).
     session.temporary_table(
         _DECIDED, decisions[["source_key", "other_key", "decision", "decided_by"]].astype(object)
@@ -83,17 +85,17 @@ def sort_out(
         f"{components} as c where c.source_key = d.other_key)"
     )
     decided = int(session.scalar(f"select count(*) from {_DECIDED}") or 0)
+    apart = apart_sql or (
+        f"select p.* from {SCORED_PAIRS} as p "
+        f"left join {components} as a on a.source_key = p.source_key "
+        f"left join {components} as b on b.source_key = p.other_key "
+        "where a.component_key is null or b.component_key is null or a.component_key <> b.component_key"
+    )
     session.execute(f"drop table if exists {MATCH_PAIRS}")
     session.execute(
         f"""
         create table {MATCH_PAIRS} as
-        with scored as (
-            select p.* from {SCORED_PAIRS} as p
-            left join {components} as a on a.source_key = p.source_key
-            left join {components} as b on b.source_key = p.other_key
-            where a.component_key is null or b.component_key is null
-                or a.component_key <> b.component_key
-        )
+        with scored as ({apart})
         select
             coalesce(s.source_key, d.source_key) as source_key,
             coalesce(s.other_key, d.other_key) as other_key,

@@ -36,6 +36,7 @@ RECORDS = "person_match_records"
 # definition_hash, guards_hash (_COLUMNS).
 TEXT_FORMS = "first_name_forms"
 _TOUCHED = "person_match__touched"  # a temporary table: the touched records' keys
+_TOUCHED_ROWS = "person_match__touched_rows"  # and their rows
 
 
 def _joined(*parts: str) -> str:
@@ -298,7 +299,7 @@ def _round(session: Session, columns: list[str], moved: str, out: str, cap: int)
     """`out`: the rows of `moved` and of RECORDS holding a value of `columns` whose holders
     crossed the cap; _COUNTS then covers every value `out`'s rows hold, before (RECORDS) and
     now (_NOW: `moved`'s rows now; a gone row has none). Only a value whose holders changed can
-    cross: one a row of `moved` holds, before or now."""
+    cross: one a row of `moved` holds, before or now; the others' state is read (_add_stored)."""
     _count(session, columns, moved, moved)
     crossed = f"(c.before > {cap}) <> (c.after > {cap})"
     if not session.scalar(f"select count(*) from {_COUNTS} as c where {crossed}"):
@@ -310,8 +311,29 @@ def _round(session: Session, columns: list[str], moved: str, out: str, cap: int)
         for c in columns
     )
     session.execute(f"create temporary table {out} as select unique_id from {moved} union {holders}")
-    session.execute(f"drop table {_COUNTS}")
-    _count(session, columns, moved, out)
+    _add_stored(session, columns, moved, out, cap)
+
+
+# Whether a row of RECORDS shows its value of a column over the cap: a refined key's coarse
+# value is (its staged value is then the fine one, never equal), a staged value is (its key is null).
+_SHOWN_OVER = {
+    **{f"{k}__coarse": f"r.{k}__raw is distinct from r.{k}__coarse" for k in _REFINED},
+    **{f"{k}__raw": f"r.{k} is null" for k in (*_CAPPED, *_REFINED)},
+}
+
+
+def _add_stored(session: Session, columns: list[str], moved: str, out: str, cap: int) -> None:
+    """Adds to _COUNTS the values `out`'s rows hold that it lacks. No row of `moved` holds them,
+    so their holders did not change: whether they are over the cap is what their stored rows show
+    (as a count of cap + 1 or 0; counting them again took ~0.5 s at 1M)."""
+    stored = " union all ".join(
+        f"select '{c}' as col, r.{c} as v, max(case when {_SHOWN_OVER[c]} then {cap + 1} else 0 end) as n "
+        f"from {RECORDS} as r where r.unique_id in (select unique_id from {out}) "
+        f"and r.unique_id not in (select unique_id from {moved}) and r.{c} is not null "
+        f"and r.{c} not in (select v from {_COUNTS} where col = '{c}' and v is not null) group by r.{c}"
+        for c in columns
+    )
+    session.execute(f"insert into {_COUNTS} select col, v, n, n from ({stored}) as s")
 
 
 def _count(session: Session, columns: list[str], moved: str, among: str) -> None:
@@ -379,10 +401,15 @@ def read_near(session: Session, model: dict, touched: set[str]) -> pa.Table:
     """The records an incremental scoring hands Splink (neighbourhood.py): the touched ones and
     their possible partners, in key order, with the bool column TOUCHED, as Arrow like
     read_all() (as a pandas frame of objects, ~160k records at 1M persons cost 0.5 s more)."""
-    near = near_sql(model, RECORDS, _TOUCHED)
+    near = near_sql(model, RECORDS, _TOUCHED_ROWS)
     chosen = f"select unique_id from {RECORDS}" if near is None else near
-    with session.dropped_after(_TOUCHED):
+    with session.dropped_after(_TOUCHED, _TOUCHED_ROWS):
         session.temporary_table(_TOUCHED, pd.DataFrame({"unique_id": sorted(touched)}, dtype=object))
+        # Their rows once, not once per rule and side (17 scans of every record: ~1 s at 1M).
+        session.execute(
+            f"create temporary table {_TOUCHED_ROWS} as select r.* from {RECORDS} as r "
+            f"where r.unique_id in (select unique_id from {_TOUCHED})"
+        )
         rows = session.fetch_arrow(
             f"select {', '.join(f'r.{c}' for c in _READ.split(', '))}, "
             f"t.unique_id is not null as {TOUCHED} from {RECORDS} as r "
