@@ -66,7 +66,7 @@ def _build(warehouse, nodes, edges, scored, out, decided=()) -> dict:
         )
         session.replace_table(SCORED_PAIRS, scored_frame)
         with session.dropped_after(*components.TEMPORARY):
-            graph = components.deterministic(session, NODES, EDGES)
+            graph = components.deterministic(session, NODES, EDGES, whole=out is None)
             apart = components.pairs_apart_sql(session, graph, out, pairs.MATCH_PAIRS)
             pairs.sort_out(
                 session, RECORDS, components.DETERMINISTIC, "v1", POLICY, decisions, "records", apart
@@ -129,14 +129,23 @@ def test_the_graph_brought_up_to_date_by_hand(warehouse):
     assert third["final"] == {"a1": "a1", "b1": "b1", "b2": "b1", "c1": "b1"}
 
 
-def test_a_forgotten_graph_is_computed_whole(warehouse):
-    """Forget drops the kept graph (DROPPED_BY_FORGET): the next build computes it whole."""
+def test_a_forgotten_or_fully_scored_graph_is_computed_whole(warehouse):
+    """Forget drops the kept graph (DROPPED_BY_FORGET): the next build computes it whole. A full
+    scoring (`--full-refresh`, a new model) computes it whole too, which repairs a kept graph
+    gone wrong (here a row deleted by hand). An edge to a key that is no node is an error on the
+    kept path as on the whole one."""
     nodes, edges = ["a1", "a2", "b1"], [("a1", "a2")]
     _build(warehouse, nodes, edges, [("a2", "b1", 0.95)], out=None)
     with warehouse.transaction() as session:
         session.execute(f"drop table {components.DETERMINISTIC}")
     again = _build(warehouse, nodes, edges, [("a2", "b1", 0.95)], out=set())
     assert again["kept"] == (False, False)
+    with warehouse.transaction() as session:
+        session.execute(f"delete from {components.DETERMINISTIC} where source_key = 'a2'")
+    repaired = _build(warehouse, nodes, edges, [("a2", "b1", 0.95)], out=None)
+    assert repaired["kept"] == (False, False)  # and equal to the whole computation (_build)
+    with pytest.raises(ValueError, match="not a node"):
+        _build(warehouse, nodes, [*edges, ("a1", "zz")], [("a2", "b1", 0.95)], out=set())
 
 
 def test_random_builds_keep_every_table_equal_to_the_whole_computation(warehouse):

@@ -283,7 +283,8 @@ def person_matching(
             # The deterministic components sort the pairs out (a pair they join is no edge), then the
             # model's matches and `same` decisions join them: each brought up to date where it can.
             with session.dropped_after(*components.TEMPORARY):
-                graph = components.deterministic(session, NODES_SQL, EDGES_SQL)
+                whole = facts.full_refresh or chosen.out is None
+                graph = components.deterministic(session, NODES_SQL, EDGES_SQL, whole)
                 apart = components.pairs_apart_sql(session, graph, chosen.out, pairs.MATCH_PAIRS)
                 scored = pairs.sort_out(
                     session,

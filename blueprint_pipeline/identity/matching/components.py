@@ -67,11 +67,12 @@ def _ends(table: str) -> str:
     return f"select source_key from {table} union select other_key from {table}"
 
 
-def deterministic(session: Session, nodes_sql: str, edges_sql: str) -> Graph:
+def deterministic(session: Session, nodes_sql: str, edges_sql: str, whole: bool = False) -> Graph:
     """Brings DETERMINISTIC and KEPT_EDGES to the graph of `nodes_sql` (source_key) and `edges_sql`
-    (source_key, other_key)."""
+    (source_key, other_key); computes them whole when `whole` (a full scoring or refresh: the way
+    out of a kept graph gone wrong)."""
     edges = int(session.scalar(f"select count(*) from ({edges_sql}) as e") or 0)
-    if session.table_exists(DETERMINISTIC) and session.table_exists(KEPT_EDGES):
+    if not whole and session.table_exists(DETERMINISTIC) and session.table_exists(KEPT_EDGES):
         # New and gone nodes in one pass over both (two anti-joins took 0.6 s at 1M persons).
         session.execute(
             f"create temporary table {_GONE} as select coalesce(n.source_key, d.source_key) as source_key, "
@@ -96,6 +97,7 @@ def deterministic(session: Session, nodes_sql: str, edges_sql: str) -> Graph:
         )
         nodes = int(session.scalar(f"select count(*) from {DETERMINISTIC}") or 0)
         if changes <= WHOLE_ABOVE * (nodes + edges):
+            _check_ends(session, _ADDED, f"({nodes_sql})", edges_sql)
             session.execute(
                 f"create temporary table {_SEEDS} as select source_key from {_NEW} "
                 f"union {_ends(_ADDED)} union {_ends(_REMOVED)}"
@@ -183,6 +185,10 @@ def final(
             f"union select o.source_key, o.other_key from {_OLD_MATCHES} as o left join {now} as e "
             "on e.source_key = o.source_key and e.other_key = o.other_key where e.source_key is null"
         )
+        moved = int(session.scalar(f"select count(*) from {_MATCHES_MOVED}") or 0)
+        kept_pairs = moved <= WHOLE_ABOVE * graph.nodes  # a new threshold may move most of them
+    if kept_pairs and session.table_exists(table):
+        _check_ends(session, _MATCHES_MOVED, DETERMINISTIC, matches_sql)
         session.execute(
             f"create temporary table {_SEEDS} as "
             f"select source_key from {_REDONE} union {_ends(_MATCHES_MOVED)}"
@@ -197,3 +203,16 @@ def final(
         )
         or 0
     )
+
+
+def _check_ends(session: Session, edges: str, nodes: str, named: str) -> None:
+    """Raises, as write_components() does, when an edge of the temporary table `edges` (those
+    added or removed since the last build) names a key that is neither a node of table `nodes`
+    nor a gone one: kept, it would quietly become a node."""
+    stray = session.scalar(
+        f"select count(*) from ({_ends(edges)}) as e where not exists "
+        f"(select 1 from {nodes} as n where n.source_key = e.source_key) "
+        f"and e.source_key not in (select source_key from {_GONE})"
+    )
+    if stray:
+        raise ValueError(f"an edge of {named!r} refers to a source key that is not a node")
