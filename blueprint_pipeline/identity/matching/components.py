@@ -1,7 +1,7 @@
-"""The identity graph's components brought up to date, not computed again (docs/identity.md#the-
-graph-brought-up-to-date): a build after 1% new records changes few components, but computing
-them over 1.78M records and 1.5M edges, and sorting ~1M kept pairs out against them, took ~5 s of
-the 1% build at 1M persons.
+"""The identity graph's components brought up to date, not computed again
+(docs/identity.md#the-graph-brought-up-to-date): a build after 1% new records changes few
+components, but computing them over 1.78M records and 1.5M edges, and sorting ~1M kept pairs out
+against them, took ~5 s of the 1% build at 1M persons.
 
 Three tables are kept between builds:
 - DETERMINISTIC, the components of the deterministic graph (ids, conversions, merges, exact
