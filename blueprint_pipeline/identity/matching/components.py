@@ -176,7 +176,8 @@ def final(
         f"select source_key, other_key from ({edges_sql}) as d "
         f"union all select source_key, other_key from ({matches_sql}) as m"
     )
-    if kept_pairs and session.table_exists(table):
+    kept_pairs = kept_pairs and session.table_exists(table)
+    if kept_pairs:
         now = f"({_pairs_of(f'({matches_sql}) as m')})"
         session.execute(
             f"create temporary table {_MATCHES_MOVED} as "
@@ -187,7 +188,7 @@ def final(
         )
         moved = int(session.scalar(f"select count(*) from {_MATCHES_MOVED}") or 0)
         kept_pairs = moved <= WHOLE_ABOVE * graph.nodes  # a new threshold may move most of them
-    if kept_pairs and session.table_exists(table):
+    if kept_pairs:
         _check_ends(session, _MATCHES_MOVED, DETERMINISTIC, matches_sql)
         session.execute(
             f"create temporary table {_SEEDS} as "

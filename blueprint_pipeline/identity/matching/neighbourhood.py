@@ -79,7 +79,6 @@ def near_sql(model: dict, records: str, touched: str) -> str | None:
     joins = equi_joins(model)
     if joins is None:
         return None
-    mine = touched
     selects = [f"select unique_id from {touched}"]
     for conditions in joins:
         symmetric = all(a == b for a, b in conditions)  # its second side is the first again
@@ -90,7 +89,7 @@ def near_sql(model: dict, records: str, touched: str) -> str | None:
             on = " and ".join(f"o.{k} = t.{k}" for k in keys)
             selects.append(
                 f"select o.unique_id from (select unique_id, {theirs} from {records}) as o "
-                f"where exists (select 1 from (select {ours} from {mine} as m) as t where {on})"
+                f"where exists (select 1 from (select {ours} from {touched} as m) as t where {on})"
             )
     return " union ".join(selects)
 
