@@ -4,22 +4,39 @@
 -- Incremental: a build reads only the load batches after the last one staged, and leaves out
 -- activities already staged, so a new extract costs its own rows, not the 20M before it (the
 -- fast path to fresh scores and alerts). `blueprint run --full-refresh` restages everything.
-with first_copy as (
-    select * from (
+{#- The load batches not staged yet (all of them on a full build). Written out in both places
+    that read them, not as a CTE: DuckDB materialises a CTE read twice, every column of 24M rows. -#}
+{% set new_rows %}
+    (select * from {{ source('marketo', 'activities') }}
+    {% if is_incremental() %}
+    where _source_batch > (select coalesce(max(source_batch), -1) from {{ this }})
+    {% endif %})
+{% endset %}
+with later_copies as (
+    -- Ranked on the three columns the rank needs, not on whole rows: the window sorted every
+    -- column of 24M rows to drop 60k copies (58 -> 21 s at 24M activities, the same rows).
+    select _source_batch, _source_row from (
         select
-            *,
+            _source_batch,
+            _source_row,
             row_number() over (
                 partition by trim(marketo_guid)
                 order by _source_batch, _source_row
             ) as _copy_rank
-        from {{ source('marketo', 'activities') }}
-        {% if is_incremental() %}
-        where _source_batch > (select coalesce(max(source_batch), -1) from {{ this }})
-        {% endif %}
+        from {{ new_rows }} as new_rows
     ) as copies
-    where _copy_rank = 1
+    where _copy_rank > 1
+),
+
+first_copy as (
+    select * from {{ new_rows }} as new_rows
+    where not exists (
+        select 1 from later_copies
+        where later_copies._source_batch = new_rows._source_batch
+            and later_copies._source_row = new_rows._source_row
+    )
     {% if is_incremental() %}
-        and not exists (select 1 from {{ this }} as staged where staged.activity_id = trim(copies.marketo_guid))
+        and not exists (select 1 from {{ this }} as staged where staged.activity_id = trim(new_rows.marketo_guid))
     {% endif %}
 ),
 
