@@ -1,6 +1,6 @@
 """stg_marketo__activities keeps the first copy of each activity (marketoGUID) ingested, on both
-warehouses, full and incremental: only guids held more than once are ranked (the model's
-hash-aggregate path), so the cases are a guid held once, twice in one batch, three times across
+warehouses, full and incremental: the copies are ranked on (guid, batch, row) and the later ones
+left out by (batch, row), so the cases are a guid held once, twice in one batch, three times across
 batches, with surrounding spaces, and a copy arriving in a later batch of one already staged.
 
 Hand-worked answer, (batch, row) of each copy, the first by batch then row:
