@@ -116,6 +116,7 @@ class Context:
     end: datetime
     report: Callable[[str], None]
     con: duckdb.DuckDBPyConnection
+    compress: bool = False  # landing files written as .csv.gz (the truth file stays plain)
 
     def rng(self, stream: str) -> np.random.Generator:
         return np.random.default_rng([self.seed, STREAMS[stream]])
@@ -125,10 +126,15 @@ class Context:
         return int(self.end.replace(tzinfo=UTC).timestamp())  # naive times are UTC, as in the warehouse
 
     def write(self, frame: pd.DataFrame, relative: str) -> int:
+        compress = self.compress and relative != str(dirty.TRUTH_FILE)
+        relative += ".gz" if compress else ""
         path = self.out / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         self.con.register("frame", frame)
-        self.con.execute(f"copy (select * from frame) to '{path}' (header, delimiter ',')")
+        self.con.execute(
+            f"copy (select * from frame) to '{path}' "
+            f"(header, delimiter ',', compression {'gzip' if compress else 'none'})"
+        )
         self.con.unregister("frame")
         self.report(f"wrote {relative} ({len(frame):,} rows)")
         return len(frame)
@@ -1024,9 +1030,11 @@ def generate(
     report: Callable[[str], None] = print,
     force: bool = False,
     profile: str = "standard",
+    compress: bool = False,
 ) -> dict[str, int]:
     """Write the landing directory `out`; returns the number of persons, accounts and activities.
     Its manifest (generator.json, manifest.py) records the seed, the end and the deliberate defects.
+    `compress` writes every landing file gzip-compressed (`Contact.csv.gz`): the same rows.
 
     Profile `dirty-duplicates` writes users, accounts and the dirty person records only (no
     activity, campaign or opportunity), with their truth in `truth/persons.csv`.
@@ -1041,7 +1049,7 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     try:
-        ctx = Context(out, seed, scale, end, report, con)
+        ctx = Context(out, seed, scale, end, report, con, compress)
         staff = users(ctx)
         user_ids = staff["Id"].to_numpy()
         accts = accounts(ctx, user_ids)

@@ -18,6 +18,8 @@ SCALES = {
     "small": Scale(accounts=2_000, persons=20_000, activities=400_000),
     "medium": Scale(accounts=20_000, persons=200_000, activities=4_000_000),
     "large": Scale(accounts=100_000, persons=1_000_000, activities=20_000_000),
+    # A large B2B company's CRM and Marketo: ~31 GB as CSV, ~6 GB with --compress (docs/benchmarks.md).
+    "xlarge": Scale(accounts=1_000_000, persons=10_000_000, activities=200_000_000),
 }
 
 

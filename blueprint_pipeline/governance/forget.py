@@ -42,6 +42,7 @@ from blueprint_pipeline.governance.contact_points import (
     phone_hash,
     sql_literal_pattern,
 )
+from blueprint_pipeline.ingestion.compressed import encoded_for
 from blueprint_pipeline.ingestion.identifiers import (
     EMAIL_COLUMNS,
     FORGOTTEN,
@@ -551,9 +552,9 @@ def stage_landing(
             content, _ = redact_csv(path, forgotten_hit(path, obj, aliases, forgotten, encoding), scrub)
             if content is None:
                 continue
-            staged.write(landing, path, content)
+            staged.write(landing, path, encoded_for(path, content))
             changed += 1
-            if ledger:
+            if ledger:  # the checksum of the CSV's bytes, as ingestion takes it
                 session.execute(
                     f"update {LEDGER_TABLE} set redacted_checksum = $new "
                     "where source_table = $t and file = $f and (checksum = $old or redacted_checksum = $old)",

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from blueprint_pipeline.core.atomic_files import replace_file
+from blueprint_pipeline.ingestion.compressed import encoded_for, read_bytes
 from blueprint_pipeline.ingestion.contract import SourceObject
 from blueprint_pipeline.ingestion.landing import map_header, raw_column, read_header
 from blueprint_pipeline.warehouse import Session, quote
@@ -118,9 +119,10 @@ def _records(text: str, delimiter: str) -> Iterable[tuple[list[str], str]]:
 
 def redact_csv(path: Path, hit, scrub=None) -> tuple[bytes | None, int]:
     """A CSV file without the records `hit(fields)` selects, every other byte kept as it was, and
-    `scrub(text)` applied to each kept record's text: (the new bytes, or None when nothing changed;
-    how many records were dropped). Nothing is written: the caller decides when (forget stages it)."""
-    raw = path.read_bytes()
+    `scrub(text)` applied to each kept record's text: (the new CSV bytes, uncompressed, or None when
+    nothing changed; how many records were dropped). Nothing is written: the caller decides when
+    (forget stages it)."""
+    raw = read_bytes(path)
     try:
         raw.decode("utf-8")
         encoding = "utf-8"
@@ -149,5 +151,5 @@ def rewrite_csv(path: Path, hit) -> int:
     content, dropped = redact_csv(path, hit)
     if content is None:
         return dropped
-    replace_file(path, content, times_of=path)
+    replace_file(path, encoded_for(path, content), times_of=path)
     return dropped

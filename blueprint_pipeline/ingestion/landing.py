@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import gzip
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 from blueprint_pipeline.config.models import SourcesConfig
 from blueprint_pipeline.core.errors import ConfigError
 from blueprint_pipeline.core.naming import snake_case
+from blueprint_pipeline.ingestion.compressed import is_compressed, plain_name
 from blueprint_pipeline.ingestion.contract import SourceObject
 
 
@@ -37,7 +39,8 @@ def files_for(landing: Path, obj: SourceObject, extra_names: dict[str, str]) -> 
     """The object's files in `landing/<system>/`, in name order (the order they are ingested in).
 
     `extra_names` (config `file_names`) maps file names or glob patterns, case-insensitive, to
-    object names; a file it maps is not matched by the default patterns. Links to files outside the
+    object names; a file it maps is not matched by the default patterns. A compressed file
+    (`Contact.csv.gz`) matches what its uncompressed name matches. Links to files outside the
     landing folder are listed too: ingestion skips them with their reason (`inside`).
     """
     folder = landing / obj.system
@@ -47,14 +50,25 @@ def files_for(landing: Path, obj: SourceObject, extra_names: dict[str, str]) -> 
     for path in sorted(folder.glob("*")):
         if not path.is_file():
             continue
-        lower = path.name.lower()
-        targets = {t for pattern, t in extra_names.items() if fnmatch.fnmatchcase(lower, pattern.lower())}
+        targets = {t for pattern, t in extra_names.items() if name_matches(path.name, pattern)}
         if targets:  # config wins over the default patterns
             if obj.name in targets:
                 found.append(path)
-        elif any(fnmatch.fnmatchcase(lower, p.lower()) for p in obj.files):
+        elif any(name_matches(path.name, p) for p in obj.files):
             found.append(path)
     return found
+
+
+def is_csv(name: str) -> bool:
+    """`.csv`, or `.csv.gz` (compressed): the files ingestion reads."""
+    return plain_name(name).lower().endswith(".csv")
+
+
+def name_matches(name: str, pattern: str) -> bool:
+    """A file name against a name or glob pattern, case-insensitive; a compressed file's name
+    (`activities_1.csv.gz`) matches as its uncompressed name too (`activities*.csv`)."""
+    pattern = pattern.lower()
+    return any(fnmatch.fnmatchcase(n.lower(), pattern) for n in {name, plain_name(name)})
 
 
 def unmatched_files(
@@ -96,7 +110,8 @@ DELIMITERS = (",", "\t", ";")
 def read_header(path: Path, encoding: str = "utf-8") -> tuple[list[str], str]:
     """The header's names and the file's delimiter (comma; tab or semicolon after an Excel round-trip)."""
     codec = "utf-8-sig" if encoding == "utf-8" else encoding  # drop a byte-order mark
-    with path.open(encoding=codec, newline="") as handle:
+    opener = gzip.open if is_compressed(path) else open
+    with opener(path, "rt", encoding=codec, newline="") as handle:
         first = handle.readline()
     delimiter = max(DELIMITERS, key=first.count) if first.strip() else ","
     return next(csv.reader([first], delimiter=delimiter), []), delimiter

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import io
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ import duckdb
 
 from blueprint_pipeline.core.faults import crash_point
 from blueprint_pipeline.core.redact import redacted
+from blueprint_pipeline.ingestion.compressed import DAMAGED, open_bytes, plain_name
 from blueprint_pipeline.ingestion.contract import SourceObject
 from blueprint_pipeline.ingestion.identifiers import forgotten_hit, rewrite_csv, suppress, suppressed
 from blueprint_pipeline.ingestion.landing import (
@@ -35,6 +37,7 @@ from blueprint_pipeline.ingestion.landing import (
     duplicate_fields,
     files_for,
     inside,
+    is_csv,
     map_header,
     raw_column,
     read_header,
@@ -47,6 +50,7 @@ LEDGER_TABLE = "ingested_files"
 QUARANTINE_TABLE = "quarantine"
 LINEAGE_COLUMNS = ("_source_file", "_source_row", "_ingested_at", "_source_batch")
 GLOB_CHARACTERS = set("*?[]{}")
+EMPTY = hashlib.sha256(b"").hexdigest()
 
 
 class SkipFile(Exception):
@@ -103,7 +107,8 @@ def ensure_tables(session: Session, obj: SourceObject) -> None:
 
 
 def fingerprint(path: Path) -> tuple[str, str]:
-    """The file's sha256 and encoding ('utf-8', else 'windows-1252'), in one pass over the bytes.
+    """The sha256 of the file's CSV bytes (decompressed for a `.csv.gz`) and their encoding
+    ('utf-8', else 'windows-1252'), in one pass.
 
     Real exports are not always UTF-8: the Salesforce Data Loader sample carries Latin-1 bytes, and
     Excel saves Windows-1252 (a superset of Latin-1's printable characters: curly quotes, the euro).
@@ -111,20 +116,23 @@ def fingerprint(path: Path) -> tuple[str, str]:
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
-    with path.open("rb") as handle:
-        first = True
-        while chunk := handle.read(1 << 20):
-            if first and chunk[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-                raise SkipFile("a UTF-16 file (Excel 'Unicode text'): save it as CSV UTF-8")
-            first = False
-            if b"\x00" in chunk:
-                raise SkipFile("contains NUL bytes: not a text CSV file")
-            digest.update(chunk)
-            if utf8:
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    utf8 = False
+    try:
+        with open_bytes(path) as handle:
+            first = True
+            while chunk := handle.read(1 << 20):
+                if first and chunk[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+                    raise SkipFile("a UTF-16 file (Excel 'Unicode text'): save it as CSV UTF-8")
+                first = False
+                if b"\x00" in chunk:
+                    raise SkipFile("contains NUL bytes: not a text CSV file")
+                digest.update(chunk)
+                if utf8:
+                    try:
+                        decoder.decode(chunk)
+                    except UnicodeDecodeError:
+                        utf8 = False
+    except DAMAGED as exc:  # a damaged file, or one still being copied in: retried on the next run
+        raise SkipFile(f"not a readable gzip file ({exc}): compress it again, or land the .csv") from exc
     if utf8:
         try:
             decoder.decode(b"", final=True)
@@ -208,8 +216,8 @@ def ingest_file(
     session: Session, obj: SourceObject, path: Path, name: str, aliases: dict[str, list[str]], as_of: datetime
 ) -> FileOutcome:
     """Ingest one file in the caller's transaction; SkipFile rolls all of it back."""
-    if path.suffix.lower() != ".csv":
-        raise SkipFile(f"not a .csv file (mapped to {obj.name} in config?)")
+    if not is_csv(path.name):
+        raise SkipFile(f"not a .csv or .csv.gz file (mapped to {obj.name} in config?)")
     if GLOB_CHARACTERS & set(path.name):
         raise SkipFile(
             f"file names with any of {''.join(sorted(GLOB_CHARACTERS))} are not supported: rename it"
@@ -238,7 +246,7 @@ def ingest_file(
         {"batch": batch, "file": name, "checksum": checksum, "table": obj.table, "as_of": stamp},
     )
     loaded = quarantined = forgotten = 0
-    if path.stat().st_size:  # a 0-byte file is an empty batch
+    if checksum != EMPTY:  # a 0-byte file (or a compressed one holding no byte) is an empty batch
         with utf8_copy(path, encoding) as readable:
             loaded, quarantined, forgotten = _ingest_rows(session, obj, readable, name, aliases, stamp, batch)
     redacted_checksum = None
@@ -273,17 +281,18 @@ def loaded_as(session: Session, table: str, checksum: str, name: str) -> str | N
 
 @contextmanager
 def utf8_copy(path: Path, encoding: str) -> Iterator[Path]:
-    """The file itself when it is UTF-8, else a transcoded temporary copy: DuckDB reads UTF-8.
-    Windows-1252 leaves five bytes undefined; a file using them is read as Latin-1."""
+    """The file itself when it is UTF-8 (DuckDB reads UTF-8, and gzip by the `.gz` name), else a
+    transcoded, uncompressed temporary copy. Windows-1252 leaves five bytes undefined; a file using
+    them is read as Latin-1."""
     if encoding == "utf-8":
         yield path
         return
     with tempfile.TemporaryDirectory(prefix="blueprint-") as folder:
-        copy = Path(folder) / path.name
+        copy = Path(folder) / plain_name(path.name)
         for candidate in (encoding, "latin-1"):
             try:
                 with (
-                    path.open(encoding=candidate, newline="") as source,
+                    io.TextIOWrapper(open_bytes(path), encoding=candidate, newline="") as source,
                     copy.open("w", encoding="utf-8", newline="") as target,
                 ):
                     shutil.copyfileobj(source, target, 1 << 20)

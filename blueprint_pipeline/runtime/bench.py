@@ -28,6 +28,7 @@ from blueprint_pipeline.generator.dirty import TRUTH_FILE
 from blueprint_pipeline.generator.febrl import FEBRL_SETS, write_febrl_landing
 from blueprint_pipeline.generator.generate import generate
 from blueprint_pipeline.generator.scales import scale_named
+from blueprint_pipeline.ingestion.landing import is_csv
 from blueprint_pipeline.resources import (
     ACTIVATION_DIR_ENV,
     MAILBOX_DIR_ENV,
@@ -155,9 +156,20 @@ def layer_seconds(summary: str) -> dict[str, float]:
     return {name.strip(): float(secs) for name, secs in pairs}
 
 
+def landing_csvs(landing: Path) -> list[Path]:
+    return sorted(p for p in landing.glob("*/*") if p.is_file() and is_csv(p.name))
+
+
+def extract(landing: Path, relative: str) -> Path:
+    """A generated file, compressed (`leads.csv.gz`) or not."""
+    plain = landing / relative
+    return plain if plain.exists() else plain.with_name(plain.name + ".gz")
+
+
 def floor_seconds(landing: Path) -> float:
-    """Time for DuckDB to read every landing CSV once, all columns as text."""
-    files = sorted(landing.glob("*/*.csv"))
+    """Time for DuckDB to read every landing CSV once (compressed ones decompressed), all columns
+    as text."""
+    files = landing_csvs(landing)
     con = duckdb.connect()
     started = time.monotonic()
     for path in files:
@@ -193,7 +205,7 @@ def write_fresh_activities(landing: Path, n: int, at: str) -> Path:
     """A new Marketo extract: `n` activities of existing leads (the first rows of the first
     extract, with new ids), dated in the hour before the fresh run's as-of time."""
     frame = pd.read_csv(
-        landing / "marketo" / "activities_0001.csv", nrows=n, dtype=str, keep_default_na=False
+        extract(landing, "marketo/activities_0001.csv"), nrows=n, dtype=str, keep_default_na=False
     )
     frame["marketoGUID"] = [str(900_000_000 + i) for i in range(len(frame))]
     frame["activityDate"] = at
@@ -217,7 +229,7 @@ def write_new_persons(landing: Path, n: int, at: str) -> Path:
     """A new Marketo leads file of `n` persons: the first rows of the leads extract with new ids,
     new email addresses (`new<i>.` before the user part) and no CRM ids, dated `at`. Their names,
     companies and titles are existing persons': the model joins some of them to those."""
-    frame = pd.read_csv(landing / "marketo" / "leads.csv", nrows=n, dtype=str, keep_default_na=False)
+    frame = pd.read_csv(extract(landing, "marketo/leads.csv"), nrows=n, dtype=str, keep_default_na=False)
     frame["id"] = [str(900_000_000 + i) for i in range(len(frame))]
     frame["email"] = [f"new{i}.{email}" if email else "" for i, email in enumerate(frame["email"])]
     for column in ("sfdcAccountId", "sfdcContactId", "sfdcLeadId"):
@@ -321,13 +333,14 @@ def run_bench(
     journeys: bool = False,
     fast_path: bool = False,
     new_persons: int = 0,
+    compress: bool = False,
 ) -> BenchResult:
     scale_named(scale)  # fail early on a bad name
     if new_persons and (fresh or journeys or fast_path):
         raise ValueError(
             "--new-persons times the identity layer alone: not with --fresh, --journeys or --fast-path"
         )
-    landing = workdir / f"landing-{scale}-{seed}"
+    landing = workdir / f"landing-{scale}-{seed}{'-gz' if compress else ''}"
     marker = landing / ".complete"
     gen_seconds = None
     if not (reuse and marker.exists()):
@@ -338,12 +351,13 @@ def run_bench(
             seed,
             force=True,
             report=lambda line: print(f"  {line}", file=sys.stderr),
+            compress=compress,
         )
         gen_seconds = time.monotonic() - started
         marker.write_text("ok")
     (landing / "marketo" / "activities_fresh.csv").unlink(missing_ok=True)
     (landing / "marketo" / NEW_LEADS_FILE).unlink(missing_ok=True)
-    size = sum(p.stat().st_size for p in landing.glob("*/*.csv"))
+    size = sum(p.stat().st_size for p in landing_csvs(landing))
     floor = floor_seconds(landing)
     warehouse = workdir / f"bench-{scale}.duckdb"
     warehouse.unlink(missing_ok=True)

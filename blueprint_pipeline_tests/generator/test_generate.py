@@ -146,3 +146,38 @@ def test_the_readiness_signal_is_in_the_history(tmp_path):
     assert auc > 0.6
     oldest = duckdb.sql(f"select min(cast(CreatedDate as timestamp)) from read_csv('{root}/salesforce/Opportunity.csv', all_varchar=true)").fetchall()[0][0]  # fmt: skip
     assert str(oldest) >= "2025-11-20"  # within the activities' year (they start 365 days before the end)
+
+
+def test_compressed_landing_holds_the_same_files_and_loads_the_same_rows(landing, tmp_path):
+    """`generate --compress`: every landing file as .csv.gz holding the plain file's bytes, and
+    ingestion loads the same rows from it, object by object (only the file names differ)."""
+    import gzip
+    from datetime import datetime
+
+    from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
+    from blueprint_pipeline.ingestion.raw_load import ingest_object
+    from blueprint_pipeline.sql_models.project import load_project
+    from blueprint_pipeline.warehouse import DuckDBWarehouse
+
+    packed = tmp_path / "packed"
+    generate(packed, scale_named("tiny"), seed=11, report=lambda _: None, compress=True)
+    assert not list(packed.rglob("*.csv"))
+    assert {
+        str(p.relative_to(packed))[: -len(".gz")]: hashlib.sha256(gzip.decompress(p.read_bytes())).hexdigest()
+        for p in sorted(packed.rglob("*.csv.gz"))
+    } == digest(landing)
+
+    def rows(root: Path) -> dict[str, list]:
+        warehouse = DuckDBWarehouse(path=str(root.parent / f"{root.name}.duckdb"))
+        loaded = {}
+        for obj in load_project(SQL_PROJECT_DIR).sources.values():
+            report = ingest_object(warehouse, root, obj, {}, {}, datetime(2026, 11, 25))
+            assert not report.errors
+            with warehouse.session() as session:
+                columns = ", ".join(f'"{c}"' for c, _ in session.columns(obj.table) if c != "_source_file")
+                loaded[obj.table] = session.fetchall(f"select {columns} from {obj.table} order by all")
+        return loaded
+
+    plain, compressed = rows(landing), rows(packed)
+    assert sum(map(len, plain.values())) > 5_000
+    assert compressed == plain

@@ -53,7 +53,7 @@ def test_mapped_non_csv_file_is_skipped(warehouse, tmp_path):
         warehouse, land(tmp_path, {"Accounts.json": '{"records": []}'}), {"accounts.json": "Account"}
     )
     assert [(f.status, f.reason) for f in report.files] == [
-        ("skipped", "not a .csv file (mapped to Account in config?)")
+        ("skipped", "not a .csv or .csv.gz file (mapped to Account in config?)")
     ]
 
 

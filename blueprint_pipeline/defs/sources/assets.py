@@ -21,7 +21,8 @@ def build_source_asset(obj: SourceObject, siblings: list[SourceObject]) -> dg.As
         kinds={"csv"},
         description=(
             f"{obj.system} {obj.name}: new files from landing/{obj.system}/ "
-            f"({', '.join(obj.files)}) appended as text, once per file (see docs/sources.md)."
+            f"({', '.join(obj.files)}, or compressed as .csv.gz) appended as text, once per file "
+            "(see docs/sources.md)."
         ),
         metadata={"key": obj.key, "dagster/table_name": obj.table},
         check_specs=(

@@ -9,13 +9,13 @@ is ingested, so a file seen twice is never loaded twice. On its first tick a sen
 files older than the last ingestion recorded in the instance as already read.
 """
 
-import fnmatch
 import hashlib
 import json
 from pathlib import Path
 
 import dagster as dg
 
+from blueprint_pipeline.ingestion.landing import is_csv, name_matches
 from blueprint_pipeline.resources import LandingResource, sensor_status
 
 SYSTEMS = ("salesforce", "marketo", "linkedin", "tracking")
@@ -30,19 +30,15 @@ STATUS = sensor_status()
 
 
 def is_fast(name: str) -> bool:
-    return any(fnmatch.fnmatch(name.lower(), pattern) for pattern in FAST_FILES)
+    return any(name_matches(name, pattern) for pattern in FAST_FILES)
 
 
 def landing_state(root: Path) -> dict[str, str]:
-    """Every landing CSV as `system/name` -> `size:mtime_ns`."""
+    """Every landing CSV (compressed or not) as `system/name` -> `size:mtime_ns`."""
     state = {}
     for system in SYSTEMS:
         folder = root / system
-        files = (
-            [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv"]
-            if folder.is_dir()
-            else []
-        )
+        files = [p for p in folder.iterdir() if p.is_file() and is_csv(p.name)] if folder.is_dir() else []
         for path in sorted(files):
             stat = path.stat()
             state[f"{system}/{path.name}"] = f"{stat.st_size}:{stat.st_mtime_ns}"

@@ -1,0 +1,43 @@
+"""Landing files that arrive gzip-compressed (`Contact.csv.gz`): real extracts often do.
+
+A compressed file is the CSV it holds: it matches the patterns its uncompressed name matches, its
+ledger checksum is the sha256 of the CSV's bytes (so `Contact.csv` and `Contact.csv.gz` holding the
+same rows are one file to the ledger), and DuckDB reads it as it is. A file rewritten without a
+forgotten person's rows stays compressed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+from typing import BinaryIO
+
+SUFFIX = ".gz"
+# What reading a damaged or truncated gzip stream raises.
+DAMAGED = (gzip.BadGzipFile, EOFError, zlib.error)
+
+
+def is_compressed(path: Path | str) -> bool:
+    return str(path).lower().endswith(SUFFIX)
+
+
+def plain_name(name: str) -> str:
+    """The name patterns are matched on: `Contact.csv.gz` -> `Contact.csv`."""
+    return name[: -len(SUFFIX)] if is_compressed(name) else name
+
+
+def open_bytes(path: Path) -> BinaryIO:
+    """The file's CSV bytes, decompressed on the fly when it is compressed."""
+    return gzip.open(path, "rb") if is_compressed(path) else path.open("rb")
+
+
+def read_bytes(path: Path) -> bytes:
+    with open_bytes(path) as handle:
+        return handle.read()
+
+
+def encoded_for(path: Path, content: bytes) -> bytes:
+    """The bytes to write at `path` for this CSV content: compressed again for a `.gz` name, with no
+    time stamp in the gzip header, so the same rows always give the same file."""
+    return gzip.compress(content, mtime=0) if is_compressed(path) else content
