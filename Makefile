@@ -82,8 +82,10 @@ UI_PORT ?= 3000
 ui: $(STAMP)
 	$(if $(wildcard $(DEMO_SETTINGS)),. $(abspath $(DEMO_SETTINGS)) && )$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
+## bench: generate a sample (SCALE=tiny|demo|small|medium|large|xlarge, COMPRESS=1 for .csv.gz files),
+## build it, report time and memory (docs/benchmarks.md)
 bench: $(STAMP)
-	$(BIN)/blueprint bench --scale $(or $(SCALE),small) --fresh $(or $(FRESH),10000)
+	$(BIN)/blueprint bench --scale $(or $(SCALE),small) --fresh $(or $(FRESH),10000) $(if $(COMPRESS),--compress)
 
 clean:
 	rm -rf data .pytest_cache storage deploy/postgres/storage

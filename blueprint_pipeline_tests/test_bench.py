@@ -41,9 +41,13 @@ def test_bench_tiny_with_fresh_activities(tmp_path):
 def test_bench_tiny_with_new_persons(tmp_path):
     """--new-persons: the identity layer is built, then a file of new Marketo leads is matched
     incrementally (only pairs touching them are scored; the model trained by the first build is
-    reused: 50 new records of ~1,000 are under retrain_share)."""
-    result = run_bench("tiny", 1, tmp_path, new_persons=50)
+    reused: 50 new records of ~1,000 are under retrain_share). With --compress: the landing is
+    .csv.gz files only, and the new leads file is made from the compressed extract."""
+    result = run_bench("tiny", 1, tmp_path, new_persons=50, compress=True)
     assert result.build_exit_code == 0, result.summary
+    landing = tmp_path / "landing-tiny-1-gz"
+    assert list(landing.glob("*/*.csv.gz")) and {p.name for p in landing.glob("*/*.csv")} == {"leads_new.csv"}
+    assert result.landing_bytes > 0 and result.warehouse_bytes > 0
     assert result.new_persons_exit_code == 0, result.summary
     assert "journeys" not in result.layer_seconds  # the full build ran the identity layer and upstream
     assert result.new_persons_identity_seconds > 0
@@ -68,3 +72,28 @@ def test_the_bench_keeps_its_outputs_and_signing_key_in_its_folder(tmp_path):
     key = env["BLUEPRINT_TRACKING_SECRET"]
     assert len(key) >= 32 and (tmp_path / "tracking_secret").read_text() == key
     assert bench_env(tmp_path)["BLUEPRINT_TRACKING_SECRET"] == key
+
+
+def test_a_bench_the_disk_cannot_hold_is_refused_before_it_starts(tmp_path, monkeypatch):
+    """xlarge needs tens of GB: the bench says how many, where, and what --compress saves, and
+    writes nothing."""
+    import shutil
+
+    import pytest
+
+    from blueprint_pipeline.runtime import bench
+
+    monkeypatch.setattr(
+        shutil, "disk_usage", lambda _: shutil._ntuple_diskusage(10**12, 10**12 - 5e9, int(5e9))
+    )
+    with pytest.raises(ValueError) as refused:
+        bench.run_bench("xlarge", 1, tmp_path)
+    message = str(refused.value)
+    assert message.startswith("the xlarge bench needs about ") and f"GB in {tmp_path}" in message
+    assert "GB of landing files" in message and "5 GB free (--compress writes" in message, message
+    assert list(tmp_path.iterdir()) == []
+    landing, warehouse = bench.disk_needed("xlarge", True, True)
+    assert (
+        landing < bench.disk_needed("xlarge", False, True)[0]
+        and bench.disk_needed("xlarge", True, False)[0] == 0
+    )

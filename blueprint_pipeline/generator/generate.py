@@ -32,6 +32,7 @@ from blueprint_pipeline.generator.scales import Scale
 # `make demo`) ends its data today instead: see data_end().
 DEFAULT_END = datetime(2026, 11, 20)
 ACTIVITY_CHUNK = 1_000_000
+WARMUP_CHUNK = 10 * ACTIVITY_CHUNK  # the warm-up extract is one file below xlarge, as it always was
 # Marketo activity types and their share of the history (ids from the standard list).
 ACTIVITY_MIX = {
     1: 0.26,
@@ -560,13 +561,19 @@ def activities(ctx: Context, mkto: pd.DataFrame, warm: pd.DataFrame) -> int:
         chunk_no += 1
         ctx.write(frame, f"marketo/activities_{chunk_no:04d}.csv")
         written += n
-    # The warm-up before opportunities, as one more extract like the others.
-    n = len(warm)
+    # The warm-up before opportunities, as one more extract like the others (several at xlarge,
+    # each at most WARMUP_CHUNK rows, so memory does not grow with the data).
     at = np.minimum(warm["at"].to_numpy(), ctx.end_s)
-    frame = _extract(rng, guid, warm["leadId"].to_numpy(), at, warm["activityTypeId"].to_numpy())
-    guid += n
-    ctx.write(frame, f"marketo/activities_{chunk_no + 1:04d}.csv")
-    written += n
+    for start in range(0, max(len(warm), 1), WARMUP_CHUNK):
+        part = slice(start, start + WARMUP_CHUNK)
+        n = len(at[part])
+        frame = _extract(
+            rng, guid, warm["leadId"].to_numpy()[part], at[part], warm["activityTypeId"].to_numpy()[part]
+        )
+        guid += n
+        chunk_no += 1
+        ctx.write(frame, f"marketo/activities_{chunk_no:04d}.csv")
+        written += n
     legacy = min(2_000, max(20, total // 1000))
     ctx.write(_legacy_activities(rng, lead_ids, legacy, guid, ctx.end_s), "marketo/activities_legacy.csv")
     guid += legacy
@@ -603,7 +610,8 @@ def _lead_changes(rng: np.random.Generator, lead_ids: np.ndarray, guid: int, end
     merges = max(2, len(lead_ids) // 200)
     deletes = max(1, len(lead_ids) // 500)
     survivors = rng.choice(lead_ids, size=merges, replace=False)
-    merged_away = 9_000_000 + np.arange(merges)
+    # Ids no lead has (at xlarge, lead ids reach 11M).
+    merged_away = max(9_000_000, int(lead_ids.max()) + 1) + np.arange(merges)
     deleted = rng.choice(np.setdiff1d(lead_ids, survivors), size=deletes, replace=False)
     n = merges + deletes
     return pd.DataFrame(
@@ -1067,9 +1075,13 @@ def generate(
         opps = opportunities(ctx, accts, ctcs, user_ids, keen)
         decided = feedback(ctx, accts, opps, keen, staff["Email"].to_numpy())
         linkedin(ctx, people, accts)
+        defects = deliberate_defects(accts, deleted, ctcs, len(decided))
+        n_people = len(people)
+        del people, ctcs, lds  # the activities need only the Marketo leads' ids and accounts
+        mkto = mkto[["id", "sfdcAccountId"]]
         moments = pd.concat([opps, decided], ignore_index=True)  # each warms its account's group up
         n_activities = activities(ctx, mkto, warmup(ctx, mkto, moments))
-        write_manifest(out, seed, end, profile, deliberate_defects(accts, deleted, ctcs, len(decided)))
+        write_manifest(out, seed, end, profile, defects)
     finally:
         con.close()
-    return {"accounts": len(accts), "persons": len(people), "activities": n_activities}
+    return {"accounts": len(accts), "persons": n_people, "activities": n_activities}

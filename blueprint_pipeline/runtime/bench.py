@@ -66,6 +66,7 @@ class BenchResult:
     new_persons_scoring: dict | None = None  # person_match_scoring after it: mode, pairs scored
     steps: list[dict] | None = None  # the full build's steps: seconds and memory (runtime/memory.py)
     new_persons_steps: list[dict] | None = None  # the same for the new persons run
+    warehouse_bytes: int = 0  # the DuckDB file after the full build
 
     @property
     def layer_seconds(self) -> dict[str, float]:
@@ -78,6 +79,8 @@ class BenchResult:
             [
                 f"bench at scale {self.scale} (seed {self.seed})",
                 f"  generate:      {gen}, {self.landing_bytes / 1e9:.2f} GB of landing files",
+                f"  disk:          {self.landing_bytes / 1e9:.2f} GB of landing files, warehouse "
+                f"{self.warehouse_bytes / 1e9:.2f} GB after the full build",
                 f"  floor:         {self.floor_seconds:.1f} s (bare DuckDB scan of every landing file)",
                 f"  full build:    {self.build_seconds:.1f} s wall, "
                 f"peak memory {self.build_peak_rss_mb:,.0f} MB (exit {self.build_exit_code})",
@@ -154,6 +157,35 @@ def layer_seconds(summary: str) -> dict[str, float]:
     line = next((line for line in summary.splitlines() if "seconds per layer:" in line), "")
     pairs = [part.rsplit(" ", 1) for part in line.split(":", 1)[-1].split(",") if part.strip()]
     return {name.strip(): float(secs) for name, secs in pairs}
+
+
+# Disk per activity of the scale, measured at the large scale (20M; 2026-12-06): the landing files
+# as CSV (3.07 GB) or gzip-compressed (0.56 GB), and the DuckDB warehouse after the full build
+# (4.10 GB). The other tables grow with the persons, which grow with the activities at every scale.
+LANDING_BYTES_PER_ACTIVITY = {False: 155, True: 28}
+WAREHOUSE_BYTES_PER_ACTIVITY = 205
+MARGIN = 1.25  # the build's temporary files (DuckDB spills beyond its memory_limit) and growth
+
+
+def disk_needed(scale: str, compress: bool, generating: bool) -> tuple[int, int]:
+    """(landing, warehouse) bytes a bench at `scale` writes; no landing bytes when it reuses them."""
+    activities = scale_named(scale).activities
+    landing = LANDING_BYTES_PER_ACTIVITY[compress] * activities if generating else 0
+    return landing, WAREHOUSE_BYTES_PER_ACTIVITY * activities
+
+
+def check_disk(workdir: Path, scale: str, compress: bool, generating: bool) -> None:
+    """Refuse a bench the disk cannot hold, before an hour of work fails on a full disk."""
+    landing, warehouse = disk_needed(scale, compress, generating)
+    workdir.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(workdir).free
+    if free < (landing + warehouse) * MARGIN:
+        hint = "" if compress or not generating else " (--compress writes the landing files a fifth the size)"
+        raise ValueError(
+            f"the {scale} bench needs about {(landing + warehouse) / 1e9:.0f} GB in {workdir}: "
+            f"{landing / 1e9:.0f} GB of landing files, {warehouse / 1e9:.0f} GB of warehouse; "
+            f"{free / 1e9:.0f} GB free{hint}"
+        )
 
 
 def landing_csvs(landing: Path) -> list[Path]:
@@ -343,7 +375,9 @@ def run_bench(
     landing = workdir / f"landing-{scale}-{seed}{'-gz' if compress else ''}"
     marker = landing / ".complete"
     gen_seconds = None
-    if not (reuse and marker.exists()):
+    generating = not (reuse and marker.exists())
+    check_disk(workdir, scale, compress, generating)
+    if generating:
         started = time.monotonic()
         generate(
             landing,
@@ -381,6 +415,7 @@ def run_bench(
     )
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result = BenchResult(scale, seed, gen_seconds, size, floor, build, peak_mb, done.returncode, done.stdout)
+    result.warehouse_bytes = warehouse.stat().st_size if warehouse.exists() else 0
     result.steps = _steps(steps_file)
     if fast_path and done.returncode == 0:  # first: its run is at the real time
         (landing / "marketo").mkdir(exist_ok=True)
