@@ -90,10 +90,28 @@ def test_a_bench_the_disk_cannot_hold_is_refused_before_it_starts(tmp_path, monk
         bench.run_bench("xlarge", 1, tmp_path)
     message = str(refused.value)
     assert message.startswith("the xlarge bench needs about ") and f"GB in {tmp_path}" in message
-    assert "GB of landing files" in message and "5 GB free (--compress writes" in message, message
+    assert (
+        "GB of landing files" in message
+        and "5 GB free, counting what it replaces (--compress writes" in message
+    ), message
     assert list(tmp_path.iterdir()) == []
     landing, warehouse = bench.disk_needed("xlarge", True, True)
     assert (
         landing < bench.disk_needed("xlarge", False, True)[0]
         and bench.disk_needed("xlarge", True, False)[0] == 0
     )
+
+
+def test_what_a_bench_replaces_counts_as_free(tmp_path, monkeypatch):
+    """A second bench replaces the first one's warehouse (and, generating anew, its landing files):
+    their bytes count as free (a sparse file stands for a large warehouse)."""
+    import shutil
+
+    from blueprint_pipeline.runtime import bench
+
+    monkeypatch.setattr(
+        shutil, "disk_usage", lambda _: shutil._ntuple_diskusage(10**12, 10**12 - 5e9, int(5e9))
+    )
+    with open(tmp_path / "bench-xlarge.duckdb", "wb") as sparse:
+        sparse.truncate(60 * 10**9)
+    bench.check_disk(tmp_path, "xlarge", tmp_path / "landing-xlarge-1-gz", compress=True, generating=True)

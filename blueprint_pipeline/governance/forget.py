@@ -554,11 +554,13 @@ def stage_landing(
                 continue
             staged.write(landing, path, encoded_for(path, content))
             changed += 1
-            if ledger:  # the checksum of the CSV's bytes, as ingestion takes it
+            # The ledger row of these bytes, under whichever name they were loaded (a renamed or
+            # compressed copy has none of its own), learns the new checksum (of the CSV's bytes).
+            if ledger:
                 session.execute(
                     f"update {LEDGER_TABLE} set redacted_checksum = $new "
-                    "where source_table = $t and file = $f and (checksum = $old or redacted_checksum = $old)",
-                    {"new": hashlib.sha256(content).hexdigest(), "t": table, "f": name, "old": checksum},
+                    "where source_table = $t and (checksum = $old or redacted_checksum = $old)",
+                    {"new": hashlib.sha256(content).hexdigest(), "t": table, "old": checksum},
                 )
     return changed
 

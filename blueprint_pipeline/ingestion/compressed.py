@@ -27,6 +27,18 @@ def plain_name(name: str) -> str:
     return name[: -len(SUFFIX)] if is_compressed(name) else name
 
 
+# Header flags DuckDB's gzip reader refuses ("Unsupported GZIP archive"); Python reads them.
+FTEXT, FHCRC, FCOMMENT = 0x01, 0x02, 0x10
+
+
+def duckdb_reads(path: Path) -> bool:
+    """Whether DuckDB can read the compressed file itself: its first member's header has none of
+    the flags DuckDB refuses (gzip and pigz never set them; some libraries do)."""
+    with path.open("rb") as handle:
+        header = handle.read(4)
+    return len(header) < 4 or not header[3] & (FTEXT | FHCRC | FCOMMENT)
+
+
 def open_bytes(path: Path) -> BinaryIO:
     """The file's CSV bytes, decompressed on the fly when it is compressed."""
     return gzip.open(path, "rb") if is_compressed(path) else path.open("rb")

@@ -29,7 +29,13 @@ import duckdb
 
 from blueprint_pipeline.core.faults import crash_point
 from blueprint_pipeline.core.redact import redacted
-from blueprint_pipeline.ingestion.compressed import DAMAGED, open_bytes, plain_name
+from blueprint_pipeline.ingestion.compressed import (
+    DAMAGED,
+    duckdb_reads,
+    is_compressed,
+    open_bytes,
+    plain_name,
+)
 from blueprint_pipeline.ingestion.contract import SourceObject
 from blueprint_pipeline.ingestion.identifiers import forgotten_hit, rewrite_csv, suppress, suppressed
 from blueprint_pipeline.ingestion.landing import (
@@ -133,6 +139,8 @@ def fingerprint(path: Path) -> tuple[str, str]:
                         utf8 = False
     except DAMAGED as exc:  # a damaged file, or one still being copied in: retried on the next run
         raise SkipFile(f"not a readable gzip file ({exc}): compress it again, or land the .csv") from exc
+    if is_compressed(path) and not path.stat().st_size:  # gzip reads no bytes; a copy just begun
+        raise SkipFile("an empty .gz file (still being copied in?): not a gzip file yet")
     if utf8:
         try:
             decoder.decode(b"", final=True)
@@ -283,8 +291,8 @@ def loaded_as(session: Session, table: str, checksum: str, name: str) -> str | N
 def utf8_copy(path: Path, encoding: str) -> Iterator[Path]:
     """The file itself when it is UTF-8 (DuckDB reads UTF-8, and gzip by the `.gz` name), else a
     transcoded, uncompressed temporary copy. Windows-1252 leaves five bytes undefined; a file using
-    them is read as Latin-1."""
-    if encoding == "utf-8":
+    them is read as Latin-1. A compressed file whose gzip header DuckDB refuses is copied too."""
+    if encoding == "utf-8" and (not is_compressed(path) or duckdb_reads(path)):
         yield path
         return
     with tempfile.TemporaryDirectory(prefix="blueprint-") as folder:
@@ -346,7 +354,8 @@ def _load(session, obj, path, name, header, positions, delimiter, stamp, batch) 
             after_sql=REJECTS_SQL,
         )
     except duckdb.Error as exc:
-        raise SkipFile(f"not a readable CSV file: {_first_line(exc)}") from exc
+        hint = " (a .gz file: compress it again with gzip)" if is_compressed(path) else ""
+        raise SkipFile(f"not a readable CSV file{hint}: {_first_line(exc)}") from exc
     forgotten = suppress(session, f"{obj.table}__incoming", obj.table, suppressed(session))
     key = quote(raw_column(obj.key))
     session.execute(

@@ -160,9 +160,9 @@ def layer_seconds(summary: str) -> dict[str, float]:
 
 
 # Disk per activity of the scale, measured at the large scale (20M; 2026-12-06): the landing files
-# as CSV (3.07 GB) or gzip-compressed (0.56 GB), and the DuckDB warehouse after the full build
+# as CSV (3.07 GB) or gzip-compressed (0.58 GB), and the DuckDB warehouse after the full build
 # (4.10 GB). The other tables grow with the persons, which grow with the activities at every scale.
-LANDING_BYTES_PER_ACTIVITY = {False: 155, True: 28}
+LANDING_BYTES_PER_ACTIVITY = {False: 155, True: 29}
 WAREHOUSE_BYTES_PER_ACTIVITY = 205
 MARGIN = 1.25  # the build's temporary files (DuckDB spills beyond its memory_limit) and growth
 
@@ -174,17 +174,21 @@ def disk_needed(scale: str, compress: bool, generating: bool) -> tuple[int, int]
     return landing, WAREHOUSE_BYTES_PER_ACTIVITY * activities
 
 
-def check_disk(workdir: Path, scale: str, compress: bool, generating: bool) -> None:
-    """Refuse a bench the disk cannot hold, before an hour of work fails on a full disk."""
+def check_disk(workdir: Path, scale: str, landing_dir: Path, compress: bool, generating: bool) -> None:
+    """Refuse a bench the disk cannot hold, before an hour of work fails on a full disk. What the
+    bench replaces (an earlier bench's warehouse, and its landing files when generating anew)
+    counts as free."""
     landing, warehouse = disk_needed(scale, compress, generating)
     workdir.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(workdir).free
+    replaced = [workdir / f"bench-{scale}.duckdb", workdir / f"bench-{scale}.duckdb.wal"]
+    replaced += [p for p in landing_dir.rglob("*") if p.is_file()] if generating else []
+    free = shutil.disk_usage(workdir).free + sum(p.stat().st_size for p in replaced if p.is_file())
     if free < (landing + warehouse) * MARGIN:
         hint = "" if compress or not generating else " (--compress writes the landing files a fifth the size)"
         raise ValueError(
             f"the {scale} bench needs about {(landing + warehouse) / 1e9:.0f} GB in {workdir}: "
             f"{landing / 1e9:.0f} GB of landing files, {warehouse / 1e9:.0f} GB of warehouse; "
-            f"{free / 1e9:.0f} GB free{hint}"
+            f"{free / 1e9:.0f} GB free, counting what it replaces{hint}"
         )
 
 
@@ -376,7 +380,7 @@ def run_bench(
     marker = landing / ".complete"
     gen_seconds = None
     generating = not (reuse and marker.exists())
-    check_disk(workdir, scale, compress, generating)
+    check_disk(workdir, scale, landing, compress, generating)
     if generating:
         started = time.monotonic()
         generate(

@@ -181,3 +181,18 @@ def test_compressed_landing_holds_the_same_files_and_loads_the_same_rows(landing
     plain, compressed = rows(landing), rows(packed)
     assert sum(map(len, plain.values())) > 5_000
     assert compressed == plain
+
+
+def test_compressed_dirty_duplicates_keep_their_truth_plain(tmp_path):
+    """The truth file is the bench's, not a landing file: it stays `truth/persons.csv`."""
+    generate(
+        tmp_path / "d",
+        scale_named("tiny"),
+        seed=1,
+        report=lambda _: None,
+        profile="dirty-duplicates",
+        compress=True,
+    )
+    written = sorted(str(p.relative_to(tmp_path / "d")) for p in (tmp_path / "d").rglob("*.csv*"))
+    assert "truth/persons.csv" in written
+    assert [w for w in written if w != "truth/persons.csv" and not w.endswith(".csv.gz")] == []

@@ -9,6 +9,8 @@ without a forgotten person's rows stays compressed and is not loaded again.
 from __future__ import annotations
 
 import gzip
+import struct
+import zlib
 from datetime import datetime
 from pathlib import Path
 
@@ -115,6 +117,35 @@ def test_a_damaged_file_is_skipped_and_retried(warehouse, tmp_path, content, rea
     assert (outcome.status, outcome.rows) == ("ingested", 3)
 
 
+def test_a_0_byte_gz_file_is_a_copy_just_begun_not_an_empty_batch(warehouse, tmp_path):
+    land(tmp_path, "Account.csv.gz", b"")
+    [outcome] = ingest_object(warehouse, tmp_path, ACCOUNT, {}, {}, AS_OF).files
+    assert outcome.status == "skipped" and outcome.reason.startswith("an empty .gz file"), outcome.reason
+    assert warehouse.scalar("select count(*) from ingested_files") == 0
+
+
+def gzip_member(content: bytes, flags: int) -> bytes:
+    """One gzip member with header flags Python's gzip module never writes: FTEXT (1), FHCRC (2,
+    a header checksum), FCOMMENT (16, a comment)."""
+    header = bytearray(b"\x1f\x8b\x08" + bytes([flags]) + b"\0\0\0\0\0\xff")
+    if flags & 16:
+        header += b"exported by a tool\0"
+    if flags & 2:
+        header += struct.pack("<H", zlib.crc32(bytes(header)) & 0xFFFF)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = packer.compress(content) + packer.flush()
+    return bytes(header) + body + struct.pack("<II", zlib.crc32(content), len(content))
+
+
+@pytest.mark.parametrize("flags", [1, 2, 16, 1 | 2 | 16])
+def test_gzip_headers_duckdb_refuses_are_read_through_a_copy(warehouse, tmp_path, flags):
+    """DuckDB's gzip reader refuses these flags ("Unsupported GZIP archive"): such a file is read
+    from a decompressed temporary copy, the same rows."""
+    land(tmp_path, "Account.csv.gz", gzip_member(AWKWARD.encode(), flags))
+    report = ingest_object(warehouse, tmp_path, ACCOUNT, {}, {}, AS_OF)
+    assert (report.rows_ingested, report.rows_quarantined, report.errors) == (3, 2, [])
+
+
 def test_a_compressed_empty_file_is_an_empty_batch_like_a_0_byte_file(warehouse, tmp_path):
     land(tmp_path, "Account.csv.gz", gzip.compress(b""))
     [outcome] = ingest_object(warehouse, tmp_path, ACCOUNT, {}, {}, AS_OF).files
@@ -172,6 +203,26 @@ def test_forget_rewrites_a_loaded_compressed_file_compressed(warehouse, tmp_path
     places = Places(landing=tmp_path, objects={CONTACT.table: (CONTACT, {})})
     forget(warehouse, ["gone@example.com"], origin="test", at=AS_OF, places=places)
     assert gzip.decompress(path.read_bytes()).decode() == rows.split("003000000000002AAA")[0]
+    [again] = ingest_object(warehouse, tmp_path, CONTACT, {}, {}, AS_OF).files
+    assert again.status == "already ingested"
+    assert warehouse.fetchall("select email from raw_salesforce__contact") == [("kept@example.com",)]
+
+
+def test_forget_rewrites_a_compressed_copy_known_by_another_name(warehouse, tmp_path):
+    """`Contact.csv` loaded, then replaced by `Contact.csv.gz` with the same rows ("already
+    ingested": no ledger row of its own). `forget` rewrites the .gz; the ledger row of those bytes
+    (under the plain name) learns the new checksum, so the .gz is not loaded again."""
+    rows = "Id,Email,LastName\n003000000000001AAA,kept@example.com,Kept\n003000000000002AAA,gone@example.com,Gone\n"
+    plain = land(tmp_path, "Contact.csv", rows.encode())
+    assert ingest_object(warehouse, tmp_path, CONTACT, {}, {}, AS_OF).rows_ingested == 2
+    plain.unlink()
+    packed = land(tmp_path, "Contact.csv.gz", gzip.compress(rows.encode()))
+    assert [f.status for f in ingest_object(warehouse, tmp_path, CONTACT, {}, {}, AS_OF).files] == [
+        "already ingested"
+    ]
+    places = Places(landing=tmp_path, objects={CONTACT.table: (CONTACT, {})})
+    forget(warehouse, ["gone@example.com"], origin="test", at=AS_OF, places=places)
+    assert gzip.decompress(packed.read_bytes()).decode() == rows.split("003000000000002AAA")[0]
     [again] = ingest_object(warehouse, tmp_path, CONTACT, {}, {}, AS_OF).files
     assert again.status == "already ingested"
     assert warehouse.fetchall("select email from raw_salesforce__contact") == [("kept@example.com",)]
