@@ -31,6 +31,13 @@ def plain_name(name: str) -> str:
 FTEXT, FHCRC, FCOMMENT = 0x01, 0x02, 0x10
 
 
+def is_gzip(path: Path) -> bool:
+    """Whether the file starts as gzip does (its magic bytes), or is empty (a copy just begun)."""
+    with path.open("rb") as handle:
+        start = handle.read(2)
+    return start in (b"", b"\x1f\x8b")
+
+
 def duckdb_reads(path: Path) -> bool:
     """Whether DuckDB can read the compressed file itself: its first member's header has none of
     the flags DuckDB refuses (gzip and pigz never set them; some libraries do)."""

@@ -33,6 +33,7 @@ from blueprint_pipeline.ingestion.compressed import (
     DAMAGED,
     duckdb_reads,
     is_compressed,
+    is_gzip,
     open_bytes,
     plain_name,
 )
@@ -122,6 +123,8 @@ def fingerprint(path: Path) -> tuple[str, str]:
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
+    if is_compressed(path) and not is_gzip(path):
+        raise SkipFile("named .gz but not gzip-compressed: if it is a plain CSV, rename it to .csv")
     try:
         with open_bytes(path) as handle:
             first = True
@@ -138,7 +141,10 @@ def fingerprint(path: Path) -> tuple[str, str]:
                     except UnicodeDecodeError:
                         utf8 = False
     except DAMAGED as exc:  # a damaged file, or one still being copied in: retried on the next run
-        raise SkipFile(f"not a readable gzip file ({exc}): compress it again, or land the .csv") from exc
+        raise SkipFile(
+            f"not a readable gzip file ({exc}): retried on the next run (a copy still under way "
+            "loads once whole); if it stays, compress it again or land the .csv"
+        ) from exc
     if is_compressed(path) and not path.stat().st_size:  # gzip reads no bytes; a copy just begun
         raise SkipFile("an empty .gz file (still being copied in?): not a gzip file yet")
     if utf8:

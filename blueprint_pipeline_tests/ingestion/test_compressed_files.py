@@ -102,10 +102,11 @@ def test_a_windows_1252_file_compressed_keeps_its_characters(warehouse, tmp_path
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        (b"Id,Name\n001000000000001AAA,Acme\n", "not a readable gzip file (Not a gzipped file"),
+        (b"Id,Name\n001000000000001AAA,Acme\n", "named .gz but not gzip-compressed: if it is a plain CSV"),
+        (b"\x1f\x8b\x07" + bytes(7) + b"junk", "not a readable gzip file (Unknown compression method"),
         (gzip.compress(AWKWARD.encode())[:40], "not a readable gzip file (Compressed file ended"),
     ],
-    ids=["not-gzip", "half-copied"],
+    ids=["plain-csv", "damaged", "half-copied"],
 )
 def test_a_damaged_file_is_skipped_and_retried(warehouse, tmp_path, content, reason):
     path = land(tmp_path, "Account.csv.gz", content)
