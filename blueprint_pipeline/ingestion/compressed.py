@@ -9,13 +9,16 @@ forgotten person's rows stays compressed.
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 SUFFIX = ".gz"
 # What reading a damaged or truncated gzip stream raises.
 DAMAGED = (gzip.BadGzipFile, EOFError, zlib.error)
+# Header flags DuckDB's gzip reader refuses ("Unsupported GZIP archive"); Python reads them.
+FTEXT, FHCRC, FCOMMENT = 0x01, 0x02, 0x10
 
 
 def is_compressed(path: Path | str) -> bool:
@@ -27,15 +30,10 @@ def plain_name(name: str) -> str:
     return name[: -len(SUFFIX)] if is_compressed(name) else name
 
 
-# Header flags DuckDB's gzip reader refuses ("Unsupported GZIP archive"); Python reads them.
-FTEXT, FHCRC, FCOMMENT = 0x01, 0x02, 0x10
-
-
 def is_gzip(path: Path) -> bool:
-    """Whether the file starts as gzip does (its magic bytes), or is empty (a copy just begun)."""
+    """Whether the file starts as gzip does (its magic bytes)."""
     with path.open("rb") as handle:
-        start = handle.read(2)
-    return start in (b"", b"\x1f\x8b")
+        return handle.read(2) == b"\x1f\x8b"
 
 
 def duckdb_reads(path: Path) -> bool:
@@ -49,6 +47,11 @@ def duckdb_reads(path: Path) -> bool:
 def open_bytes(path: Path) -> BinaryIO:
     """The file's CSV bytes, decompressed on the fly when it is compressed."""
     return gzip.open(path, "rb") if is_compressed(path) else path.open("rb")
+
+
+def open_text(path: Path, encoding: str) -> TextIO:
+    """The file's CSV text, lines as they are (newline=""), decompressed when it is compressed."""
+    return io.TextIOWrapper(open_bytes(path), encoding=encoding, newline="")
 
 
 def read_bytes(path: Path) -> bytes:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import fnmatch
-import gzip
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 from blueprint_pipeline.config.models import SourcesConfig
 from blueprint_pipeline.core.errors import ConfigError
 from blueprint_pipeline.core.naming import snake_case
-from blueprint_pipeline.ingestion.compressed import is_compressed, plain_name
+from blueprint_pipeline.ingestion.compressed import open_text, plain_name
 from blueprint_pipeline.ingestion.contract import SourceObject
 
 
@@ -110,8 +109,7 @@ DELIMITERS = (",", "\t", ";")
 def read_header(path: Path, encoding: str = "utf-8") -> tuple[list[str], str]:
     """The header's names and the file's delimiter (comma; tab or semicolon after an Excel round-trip)."""
     codec = "utf-8-sig" if encoding == "utf-8" else encoding  # drop a byte-order mark
-    opener = gzip.open if is_compressed(path) else open
-    with opener(path, "rt", encoding=codec, newline="") as handle:
+    with open_text(path, codec) as handle:
         first = handle.readline()
     delimiter = max(DELIMITERS, key=first.count) if first.strip() else ","
     return next(csv.reader([first], delimiter=delimiter), []), delimiter

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import io
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ from blueprint_pipeline.ingestion.compressed import (
     is_compressed,
     is_gzip,
     open_bytes,
+    open_text,
     plain_name,
 )
 from blueprint_pipeline.ingestion.contract import SourceObject
@@ -123,6 +123,8 @@ def fingerprint(path: Path) -> tuple[str, str]:
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
+    if is_compressed(path) and not path.stat().st_size:  # a copy just begun
+        raise SkipFile("an empty .gz file (still being copied in?): not a gzip file yet")
     if is_compressed(path) and not is_gzip(path):
         raise SkipFile("named .gz but not gzip-compressed: if it is a plain CSV, rename it to .csv")
     try:
@@ -145,8 +147,6 @@ def fingerprint(path: Path) -> tuple[str, str]:
             f"not a readable gzip file ({exc}): retried on the next run (a copy still under way "
             "loads once whole); if it stays, compress it again or land the .csv"
         ) from exc
-    if is_compressed(path) and not path.stat().st_size:  # gzip reads no bytes; a copy just begun
-        raise SkipFile("an empty .gz file (still being copied in?): not a gzip file yet")
     if utf8:
         try:
             decoder.decode(b"", final=True)
@@ -306,7 +306,7 @@ def utf8_copy(path: Path, encoding: str) -> Iterator[Path]:
         for candidate in (encoding, "latin-1"):
             try:
                 with (
-                    io.TextIOWrapper(open_bytes(path), encoding=candidate, newline="") as source,
+                    open_text(path, candidate) as source,
                     copy.open("w", encoding="utf-8", newline="") as target,
                 ):
                     shutil.copyfileobj(source, target, 1 << 20)

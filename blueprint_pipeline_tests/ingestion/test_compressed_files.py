@@ -9,6 +9,7 @@ without a forgotten person's rows stays compressed and is not loaded again.
 from __future__ import annotations
 
 import gzip
+import io
 import struct
 import zlib
 from datetime import datetime
@@ -21,8 +22,10 @@ from blueprint_pipeline.defs.sources.sensors import is_fast, landing_state
 from blueprint_pipeline.governance.forget import Places, forget
 from blueprint_pipeline.ingestion.raw_load import ingest_object
 from blueprint_pipeline.sql_models.project import load_project
+from blueprint_pipeline_tests.conftest import FIXTURES
 
 AS_OF = datetime(2026, 3, 1)
+REAL = FIXTURES / "real"
 SOURCES = load_project(SQL_PROJECT_DIR).sources
 ACCOUNT, CONTACT = SOURCES[("salesforce", "Account")], SOURCES[("salesforce", "Contact")]
 # A byte-order mark, a quoted value with a newline and a comma, a bad number (quarantined by
@@ -195,35 +198,81 @@ def test_the_sensors_see_compressed_files(tmp_path):
     assert is_fast("marketo/activities_0007.csv.gz") and not is_fast("salesforce/Account.csv.gz")
 
 
+ROWS = (
+    "Id,Email,LastName\n003000000000001AAA,kept@example.com,Kept\n003000000000002AAA,gone@example.com,Gone\n"
+)
+KEPT = ROWS.split("003000000000002AAA")[0]  # the header and the first contact
+
+
+def forget_gone_then_rerun(warehouse, root: Path, packed: Path) -> None:
+    """`forget gone@example.com` over the landing folder: the .gz loses that row and stays gzip,
+    and the next run loads nothing again."""
+    places = Places(landing=root, objects={CONTACT.table: (CONTACT, {})})
+    forget(warehouse, ["gone@example.com"], origin="test", at=AS_OF, places=places)
+    assert gzip.decompress(packed.read_bytes()).decode() == KEPT
+    [again] = ingest_object(warehouse, root, CONTACT, {}, {}, AS_OF).files
+    assert again.status == "already ingested"
+    assert warehouse.fetchall("select email from raw_salesforce__contact") == [("kept@example.com",)]
+
+
 def test_forget_rewrites_a_loaded_compressed_file_compressed(warehouse, tmp_path):
     """`forget` after the file was loaded: the landing file is rewritten without the person's row,
     still gzip, and the ledger knows its new rows, so the next run does not load it again."""
-    rows = "Id,Email,LastName\n003000000000001AAA,kept@example.com,Kept\n003000000000002AAA,gone@example.com,Gone\n"
-    path = land(tmp_path, "Contact.csv.gz", gzip.compress(rows.encode()))
+    packed = land(tmp_path, "Contact.csv.gz", gzip.compress(ROWS.encode()))
     assert ingest_object(warehouse, tmp_path, CONTACT, {}, {}, AS_OF).rows_ingested == 2
-    places = Places(landing=tmp_path, objects={CONTACT.table: (CONTACT, {})})
-    forget(warehouse, ["gone@example.com"], origin="test", at=AS_OF, places=places)
-    assert gzip.decompress(path.read_bytes()).decode() == rows.split("003000000000002AAA")[0]
-    [again] = ingest_object(warehouse, tmp_path, CONTACT, {}, {}, AS_OF).files
-    assert again.status == "already ingested"
-    assert warehouse.fetchall("select email from raw_salesforce__contact") == [("kept@example.com",)]
+    forget_gone_then_rerun(warehouse, tmp_path, packed)
 
 
 def test_forget_rewrites_a_compressed_copy_known_by_another_name(warehouse, tmp_path):
     """`Contact.csv` loaded, then replaced by `Contact.csv.gz` with the same rows ("already
     ingested": no ledger row of its own). `forget` rewrites the .gz; the ledger row of those bytes
     (under the plain name) learns the new checksum, so the .gz is not loaded again."""
-    rows = "Id,Email,LastName\n003000000000001AAA,kept@example.com,Kept\n003000000000002AAA,gone@example.com,Gone\n"
-    plain = land(tmp_path, "Contact.csv", rows.encode())
+    plain = land(tmp_path, "Contact.csv", ROWS.encode())
     assert ingest_object(warehouse, tmp_path, CONTACT, {}, {}, AS_OF).rows_ingested == 2
     plain.unlink()
-    packed = land(tmp_path, "Contact.csv.gz", gzip.compress(rows.encode()))
+    packed = land(tmp_path, "Contact.csv.gz", gzip.compress(ROWS.encode()))
     assert [f.status for f in ingest_object(warehouse, tmp_path, CONTACT, {}, {}, AS_OF).files] == [
         "already ingested"
     ]
-    places = Places(landing=tmp_path, objects={CONTACT.table: (CONTACT, {})})
-    forget(warehouse, ["gone@example.com"], origin="test", at=AS_OF, places=places)
-    assert gzip.decompress(packed.read_bytes()).decode() == rows.split("003000000000002AAA")[0]
-    [again] = ingest_object(warehouse, tmp_path, CONTACT, {}, {}, AS_OF).files
-    assert again.status == "already ingested"
-    assert warehouse.fetchall("select email from raw_salesforce__contact") == [("kept@example.com",)]
+    forget_gone_then_rerun(warehouse, tmp_path, packed)
+
+
+@pytest.mark.parametrize(
+    ("system", "name", "obj"),
+    [
+        ("salesforce", "accountData.csv", ("salesforce", "Account")),  # Latin-1, Data Loader headers
+        ("marketo", "marketo_activity_merge_leads_data.csv", ("marketo", "activities")),  # BOM, Fivetran
+        ("marketo", "activities_bulk_example.csv", ("marketo", "activities")),  # JSON attributes
+    ],
+)
+def test_real_exports_compressed_load_what_they_load_plain(warehouse, tmp_path, system, name, obj):
+    """Public exports nobody here wrote (fixtures/real, provenance in its README), gzip-compressed
+    by the gzip tool's format (a file name in the header): the same raw rows as the plain file."""
+    source, aliases = SOURCES[obj], {"marketoGUID": ["id"]} if system == "marketo" else {}
+    original = (REAL / system / name).read_bytes()
+    loaded = []
+    for root, file_name, content in (
+        (tmp_path / "plain", name, original),
+        (tmp_path / "packed", name + ".gz", gzip_with_name(original, name)),
+    ):
+        land(root, file_name, content, system=system)
+        report = ingest_object(warehouse, root, source, {file_name: obj[1]}, aliases, AS_OF)
+        assert report.errors == [] and report.rows_ingested > 0, report.errors
+        with warehouse.session() as session:
+            kept = [c for c, _ in session.columns(source.table) if c != "_source_file"]
+            loaded.append(
+                session.fetchall(
+                    f"select {', '.join(kept)} from {source.table} order by _source_batch, _source_row"
+                )
+            )
+            session.execute(f"delete from {source.table}")
+            session.execute("delete from ingested_files")
+    assert loaded[0] == loaded[1]
+
+
+def gzip_with_name(content: bytes, name: str) -> bytes:
+    """What `gzip file` writes: the FNAME flag and the original name in the header."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename=name, mode="wb", fileobj=buffer, mtime=0) as packer:
+        packer.write(content)
+    return buffer.getvalue()
