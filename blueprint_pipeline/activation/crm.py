@@ -21,9 +21,11 @@ def writeback_rows(session: Session) -> pd.DataFrame:
     roles = {}
     if session.table_exists("buying_group_roles"):
         filled = session.fetch_df(
-            "select buying_group_id, role from buying_group_roles where assigned > 0 order by role"
+            "select buying_group_id, string_agg(role, $separator order by role) as roles "
+            "from buying_group_roles where assigned > 0 group by buying_group_id",
+            {"separator": LIST_SEPARATOR},
         )
-        roles = {g: LIST_SEPARATOR.join(f["role"]) for g, f in filled.groupby("buying_group_id")}
+        roles = dict(zip(filled["buying_group_id"], filled["roles"], strict=True))
     frame = session.fetch_df(
         "select g.buying_group_id, g.account_id, g.solution_interest, s.stage, "
         "round(coalesce(g.completeness_score, 0), 4) as completeness, "
@@ -57,11 +59,10 @@ def writeback_columns(config: BlueprintConfig) -> dict[str, str]:
 
 
 def row_hash(frame: pd.DataFrame) -> pd.Series:
-    return (
-        frame[WRITEBACK_COLUMNS]
-        .agg("\x1f".join, axis=1)
-        .map(lambda s: hashlib.sha256(s.encode()).hexdigest()[:16])
-    )
+    """Per row, the first 16 hex digits of the sha256 of its write-back values joined by \\x1f."""
+    first, *rest = (frame[c] for c in WRITEBACK_COLUMNS)
+    joined = first.str.cat(rest, sep="\x1f")
+    return pd.Series([hashlib.sha256(s.encode()).hexdigest()[:16] for s in joined], index=frame.index)
 
 
 def upsert_csv(frame: pd.DataFrame, crm: Crm) -> bytes:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from blueprint_pipeline.activation.files import write_folder
 from blueprint_pipeline.config.activation import CompanyList, ContactList, LinkedIn
@@ -242,14 +244,17 @@ def write_list(
     columns, so removes carry the last values we have), manifest.json. `previous`: the keys of the
     baseline (activation/state.py), so a re-run at the same as-of writes the same bytes."""
     columns = {"company": COMPANY_COLUMNS, "contact": CONTACT_COLUMNS, "marketo": MARKETO_COLUMNS}[kind]
-    now = set(frame["key"])
+    keys = pa.array(frame["key"], type=pa.large_string())
+    earlier = pa.array(sorted(previous), type=pa.large_string())
+    added = pc.invert(pc.is_in(keys, value_set=earlier)).to_numpy(zero_copy_only=False)
+    gone = earlier.filter(pc.invert(pc.is_in(earlier, value_set=keys))).to_pylist()
     files: dict[str, bytes] = {}
     for i, part in enumerate(
         split(frame, columns, settings.max_records_per_file, settings.max_bytes_per_file), 1
     ):
         files[f"full-{i:04d}.csv"] = part
-    files["adds.csv"] = to_csv(frame[frame["key"].isin(now - previous)][columns])
-    removed = pd.DataFrame({"key": sorted(previous - now)})
+    files["adds.csv"] = to_csv(frame[added][columns])
+    removed = pd.DataFrame({"key": gone})
     files["removes.csv"] = to_csv(
         removed.rename(columns={"key": "account_id" if kind == "company" else "person_id"})
     )
@@ -265,10 +270,10 @@ def write_list(
         "built_for": stamp,
         "definition": definition,
         "records": len(frame),
-        "adds": len(now - previous),
-        "removes": len(previous - now),
+        "adds": len(pc.unique(keys.filter(added))),
+        "removes": len(gone),
         "warning": warning,
         "emails": "sha256" if settings.hash_emails else "plain",
     }
     write_folder(folder / name / stamp, files, manifest)
-    return Written(len(frame), len(now - previous), len(previous - now), sorted(files), warning)
+    return Written(len(frame), manifest["adds"], manifest["removes"], sorted(files), warning)
