@@ -244,8 +244,8 @@ def write_list(
     columns, so removes carry the last values we have), manifest.json. `previous`: the keys of the
     baseline (activation/state.py), so a re-run at the same as-of writes the same bytes."""
     columns = {"company": COMPANY_COLUMNS, "contact": CONTACT_COLUMNS, "marketo": MARKETO_COLUMNS}[kind]
-    keys = pa.array(frame["key"], type=pa.large_string())
-    earlier = pa.array(sorted(previous), type=pa.large_string())
+    keys = pa.array(frame["key"].astype(str), type=pa.large_string())
+    earlier = pa.array(sorted(str(k) for k in previous if k is not None), type=pa.large_string())
     added = pc.invert(pc.is_in(keys, value_set=earlier)).to_numpy(zero_copy_only=False)
     gone = earlier.filter(pc.invert(pc.is_in(earlier, value_set=keys))).to_pylist()
     files: dict[str, bytes] = {}

@@ -70,7 +70,10 @@ def _texts(values: pd.Series) -> pa.Array:
         "string",
         "empty",
     ):
-        return pc.fill_null(pa.array(values, type=pa.large_string(), from_pandas=True), "")
+        try:
+            return pc.fill_null(pa.array(values, type=pa.large_string(), from_pandas=True), "")
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # a NaN pandas skipped but Arrow refuses (float32)
+            pass
     return pa.array([_text(v) for v in values], type=pa.large_string())
 
 
@@ -113,10 +116,15 @@ def to_csv(frame: pd.DataFrame, neutralise: bool = True) -> bytes:
 
 def formula_cells(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> int:
     """How many cells (of `columns`, default all) a spreadsheet would run as formulas."""
-    chosen = list(frame.columns if columns is None else columns)
+    chosen = set(frame.columns if columns is None else columns)
     count = 0
-    for column in chosen:
-        texts = _texts(frame[column])
+    for i in (i for i, c in enumerate(frame.columns) if c in chosen):  # by position: names may repeat
+        values = frame.iloc[:, i]
+        try:
+            texts = _texts(values)
+        except UnicodeEncodeError:  # a lone surrogate: no Arrow string, so value by value
+            count += sum(is_formula(v) for v in values)
+            continue
         odd = np.flatnonzero(~_plain(texts, neutralise=True))
         count += sum(is_formula(t) for t in texts.take(pa.array(odd)).to_pylist())
     return count

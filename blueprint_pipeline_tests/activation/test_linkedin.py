@@ -174,3 +174,19 @@ def test_marketo_static_lists(warehouse, tmp_path):
     ]
     out = build(["A3"], "2026-03-02T00:00:00")
     assert _rows(out / "targets" / "20260302T000000" / "removes.csv") == [["person_id"], ["p1"]]
+
+
+def test_adds_and_removes_against_the_baseline(tmp_path):
+    """write_list's delta, worked by hand: keys a, b now; the baseline handed out a and gone (and
+    a NULL key a damaged state row could hold, which names nobody): b added, gone removed."""
+    from blueprint_pipeline.activation.linkedin import CONTACT_COLUMNS, write_list
+    from blueprint_pipeline.config.activation import LinkedIn
+
+    frame = pd.DataFrame({"key": ["a", "b"], **{c: ["x", "y"] for c in CONTACT_COLUMNS}})
+    written = write_list(
+        tmp_path, "contact", "l", frame, {"a", "gone", None}, LinkedIn(), {}, "20260101T000000"
+    )
+    assert (written.records, written.adds, written.removes) == (2, 1, 1)
+    out = tmp_path / "l" / "20260101T000000"
+    assert (out / "adds.csv").read_text().splitlines()[1:] == [",".join(["y"] * len(CONTACT_COLUMNS))]
+    assert (out / "removes.csv").read_text() == "person_id\ngone\n"

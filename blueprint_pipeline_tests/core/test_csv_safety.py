@@ -67,3 +67,14 @@ def test_hand_picked_cells():
 def test_a_frame_without_rows_or_columns():
     assert to_csv(pd.DataFrame({"a": pd.Series([], dtype="str")})) == b"a\n"
     assert to_csv(pd.DataFrame(index=range(2))) == b"\n\n\n"
+
+
+def test_values_arrow_refuses_are_written_value_by_value():
+    """A column pandas calls text may hold a NaN Arrow refuses (float32); a name may repeat."""
+    frame = pd.DataFrame({"c": pd.Series(["=a", np.float32("nan")], dtype=object)})
+    assert to_csv(frame) == b'c\n"\'=a"\nnan\n'
+    assert formula_cells(frame) == 1
+    repeated = pd.DataFrame([["=1", "=2"]], columns=["v", "v"])
+    assert formula_cells(repeated) == 2
+    assert formula_cells(repeated, ["v"]) == 2
+    assert formula_cells(pd.DataFrame({"s": pd.Series(["a\ud800", "=x"], dtype=object)})) == 1
