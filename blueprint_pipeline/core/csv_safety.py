@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
-# Cells certainly written as they are (RE2, for Arrow): see `_plain`.
+# Cells certainly written as they are (RE2, for Arrow): see `_odd`.
 _UNQUOTED_CELL = r'^[^,"\r\n]*$'
 _PLAIN_CELL = r'^([A-Za-z0-9][^,"\r\n]*)?$'
 
@@ -77,17 +77,18 @@ def _texts(values: pd.Series) -> pa.Array:
     return pa.array([_text(v) for v in values], type=pa.large_string())
 
 
-def _plain(texts: pa.Array, neutralise: bool) -> np.ndarray:
-    """Which cells are certainly written as they are: no comma, quote or line break and, when
-    formulas are neutralised, empty or starting with an ASCII letter or digit (so neither a formula
-    character nor whitespace before one). The others go through `cell`, the one definition."""
+def _odd(texts: pa.Array, neutralise: bool) -> np.ndarray:
+    """Positions of the cells not certainly written as they are. A plain cell has no comma, quote
+    or line break and, when formulas are neutralised, is empty or starts with an ASCII letter or
+    digit (so neither a formula character nor whitespace before one). The others go through `cell`
+    (or `is_formula`), the one definition."""
     pattern = _PLAIN_CELL if neutralise else _UNQUOTED_CELL
-    return pc.match_substring_regex(texts, pattern).to_numpy(zero_copy_only=False)
+    return np.flatnonzero(~pc.match_substring_regex(texts, pattern).to_numpy(zero_copy_only=False))
 
 
 def _cells(values: pd.Series, neutralise: bool) -> pa.Array:
     texts = _texts(values)
-    odd = np.flatnonzero(~_plain(texts, neutralise))
+    odd = _odd(texts, neutralise)
     if not len(odd):
         return texts
     fixed = texts.to_numpy(zero_copy_only=False).astype(object)
@@ -125,6 +126,5 @@ def formula_cells(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> 
         except UnicodeEncodeError:  # a lone surrogate: no Arrow string, so value by value
             count += sum(is_formula(v) for v in values)
             continue
-        odd = np.flatnonzero(~_plain(texts, neutralise=True))
-        count += sum(is_formula(t) for t in texts.take(pa.array(odd)).to_pylist())
+        count += sum(is_formula(t) for t in texts.take(pa.array(_odd(texts, neutralise=True))).to_pylist())
     return count
