@@ -159,14 +159,31 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def select_sql(
-    obj: SourceObject, header: list[str], positions: dict[str, int | None], delimiter: str = ","
-) -> str:
-    """One DuckDB query reading the file: the contract's fields as text, lineage, and `_errors`.
+def read_statements(table: str, header: list[str], delimiter: str = ",") -> list[str]:
+    """Read the file (`$path`) into a temporary work table as text, columns by position under
+    neutral names (c0, c1, ...), so a header with stray spaces (the legacy Marketo extract's
+    " attributes") or repeated names cannot confuse the reader. Lines the CSV reader rejects go
+    to `reject_errors`.
 
-    Columns are read by position under neutral names (c0, c1, ...), so a header with stray spaces
-    (the legacy Marketo extract's " attributes") or repeated names cannot confuse the reader.
-    """
+    The checks then read this table, and its row ids number the records in file order: insertion
+    order is kept for this statement (the warehouse drops it elsewhere), and a new table's row ids
+    are consecutive (from an offset inside a transaction: counted from the smallest). Row numbers taken while
+    reading (`with ordinality`) made the whole per-file pipeline run on one thread; a table first
+    lets DuckDB read, check and copy on every core (docs/benchmarks.md)."""
+    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
+    return [
+        "set session preserve_insertion_order = true",
+        f"create temporary table {quote(table)} as select * "
+        f"from read_csv($path, header = true, auto_detect = false, delim = {_sql_string(delimiter)}, "
+        "quote = '\"', "
+        f"escape = '\"', store_rejects = true, columns = {{{columns}}})",
+        "reset session preserve_insertion_order",
+    ]
+
+
+def select_sql(obj: SourceObject, header: list[str], positions: dict[str, int | None], table: str) -> str:
+    """One DuckDB query over the file's work table (`read_statements`): the contract's fields as text,
+    lineage (the record's number among the file's records, from its row id), and `_errors`."""
     used = {p for p in positions.values() if p is not None}
     picks, checks = [], []
     for name in obj.columns:
@@ -191,19 +208,16 @@ def select_sql(
             picks.append(f"json_object({pairs})::varchar")
         else:
             picks.append("cast(null as varchar)")
-    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
     # The whole line as read, kept only for quarantined rows (JSON of header -> value).
     record = (
         "json_object(" + ", ".join(f"{_sql_string(h)}, {quote(f'c{i}')}" for i, h in enumerate(header)) + ")"
     )
     errors = errors_column(checks)
     return (
-        f"select {', '.join(picks)}, $file, ordinality, cast($as_of as timestamp), $batch, {errors}, "
+        f"select {', '.join(picks)}, $file, rowid - (select min(rowid) from {quote(table)}) + 1, "
+        f"cast($as_of as timestamp), $batch, {errors}, "
         f"case when {errors} is not null then {record}::varchar end "
-        f"from read_csv($path, header = true, auto_detect = false, delim = {_sql_string(delimiter)}, "
-        "quote = '\"', "
-        f"escape = '\"', store_rejects = true, columns = {{{columns}}}) "
-        "with ordinality"
+        f"from {quote(table)}"
     )
 
 
@@ -342,8 +356,10 @@ def _load(session, obj, path, name, header, positions, delimiter, stamp, batch) 
     """Read the file into a work table, drop forgotten persons' rows, quarantine the bad rows,
     append the good ones: (good, quarantined, forgotten)."""
     incoming = quote(f"{obj.table}__incoming")
+    read = f"{obj.table}__read"
     cols = raw_columns(obj)
     session.execute(f"drop table if exists {incoming}")
+    session.execute(f"drop table if exists {quote(read)}")
     # A temporary table: in memory (spilling if needed) on DuckDB, never in the database file.
     session.execute(
         f"create temporary table {incoming} ({', '.join(f'{quote(c)} varchar' for c in cols)}, "
@@ -355,9 +371,10 @@ def _load(session, obj, path, name, header, positions, delimiter, stamp, batch) 
         _, rejects = session.insert_from_local_query(
             f"{obj.table}__incoming",
             [*cols, *LINEAGE_COLUMNS, "_errors", "_record"],
-            select_sql(obj, header, positions, delimiter),
+            select_sql(obj, header, positions, read),
             params,
             after_sql=REJECTS_SQL,
+            before_sql=read_statements(read, header, delimiter),
         )
     except duckdb.Error as exc:
         hint = " (a .gz file: compress it again with gzip)" if is_compressed(path) else ""
@@ -392,6 +409,7 @@ def _load(session, obj, path, name, header, positions, delimiter, stamp, batch) 
         f"from {incoming}"
     )[0]
     session.execute(f"drop table {incoming}")
+    session.execute(f"drop table if exists {quote(read)}")  # on PostgreSQL it lived in the local DuckDB
     crash_point("ingest")
     return int(good), int(bad) + len(rejects), forgotten
 

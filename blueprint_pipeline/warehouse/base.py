@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -120,13 +120,15 @@ class Session(ABC):
         params: Params = None,
         after_sql: str = "",
         frames: Mapping[str, pd.DataFrame] | None = None,
+        before_sql: Sequence[str] = (),
     ) -> tuple[int, list[tuple]]:
         """Append the rows of a DuckDB query (e.g. over `read_csv`) to `table`.
 
-        This is how files are loaded: DuckDB parses CSV the same way for both warehouses. `after_sql`
-        runs next in the same DuckDB connection (to read what the query left, such as rejected
-        lines). `frames` are DataFrames the query can read by name. Returns the number of rows
-        appended and the rows of `after_sql`.
+        This is how files are loaded: DuckDB parses CSV the same way for both warehouses.
+        `before_sql` runs first and `after_sql` next, in the same DuckDB connection and with the
+        same parameters (to read a file into a temporary table the query reads; to read what the
+        query left, such as rejected lines). `frames` are DataFrames the query can read by name.
+        Returns the number of rows appended and the rows of `after_sql`.
         """
 
     def table_exists(self, table: str) -> bool:

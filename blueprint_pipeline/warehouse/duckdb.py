@@ -7,7 +7,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -109,10 +109,13 @@ class DuckDBSession(Session):
         params: Params = None,
         after_sql: str = "",
         frames: Mapping[str, pd.DataFrame] | None = None,
+        before_sql: Sequence[str] = (),
     ) -> tuple[int, list[tuple]]:
         for name, frame in (frames or {}).items():
             self.con.register(name, frame)
         try:
+            for statement in before_sql:
+                self.execute(statement, params)
             cols = ", ".join(quote(c) for c in columns)
             inserted = self.scalar(f"insert into {quote(table)} ({cols}) {duckdb_sql}", params)
             return int(inserted or 0), (self.fetchall(after_sql) if after_sql else [])

@@ -11,7 +11,7 @@ import functools
 import io
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import duckdb
@@ -150,6 +150,7 @@ class PostgresSession(Session):
         params: Params = None,
         after_sql: str = "",
         frames: Mapping[str, pd.DataFrame] | None = None,
+        before_sql: Sequence[str] = (),
     ) -> tuple[int, list[tuple]]:
         # Run the query in an embedded DuckDB and stream its rows with COPY, in batches.
         # CSV with every value quoted and NULL as an unquoted empty field, so that empty strings
@@ -163,6 +164,8 @@ class PostgresSession(Session):
         for name, frame in (frames or {}).items():
             local.register(name, frame)
         try:
+            for statement in before_sql:
+                local.execute(statement, _used(statement, params))
             result = local.execute(duckdb_sql, _used(duckdb_sql, params))
             while rows := result.fetchmany(_COPY_BATCH_ROWS):
                 buffer = io.StringIO()
