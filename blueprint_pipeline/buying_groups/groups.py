@@ -6,7 +6,7 @@ of the solution interest's template. The overrides file (from sales) wins over r
 puts a person in a role, `remove` takes them out. Opt-outs do not matter here: they suppress
 messages, not membership. The history is append-only: each build appends what changed against
 the last entry per group and person (`added`, `changed`, `removed`), with the actor (`rule`,
-`manual`; journeys later) and the as-of time.
+`manual`, `journey`) and the as-of time: history.py works it out in the warehouse.
 """
 
 from __future__ import annotations
@@ -30,15 +30,6 @@ MEMBER_COLUMNS = [
     "role",
     "actor",
     "matched_condition",
-]
-EVENT_COLUMNS = [
-    "buying_group_id",
-    "person_id",
-    "event",
-    "role",
-    "actor",
-    "matched_condition",
-    "happened_at",
 ]
 COMPLETENESS_COLUMNS = [  # what `completeness` adds to a group
     "members",
@@ -223,53 +214,6 @@ def _journey_decisions(
         }
     )
     return pd.concat([rule[~decided], by_journey], ignore_index=True).reindex(columns=MEMBER_COLUMNS)
-
-
-def membership_events(
-    previous: pd.DataFrame,
-    current: pd.DataFrame,
-    as_of: object,
-    groups: pd.DataFrame | None = None,
-    manual_removals: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """What changed since the last entry per group and person. `previous`: the current state as
-    the history left it (buying_group_id, person_id, role, actor; removed persons absent). A
-    removal says why in matched_condition: an override, the group gone (the account left the
-    audience), or no role fitting any more."""
-    keys = ["buying_group_id", "person_id"]
-    both = previous[[*keys, "role", "actor"]].merge(
-        current[[*keys, "role", "actor", "matched_condition"]],
-        on=keys,
-        how="outer",
-        suffixes=("_was", ""),
-        indicator=True,
-    )
-    both["event"] = None
-    both.loc[both["_merge"] == "right_only", "event"] = "added"
-    both.loc[both["_merge"] == "left_only", "event"] = "removed"
-    changed = (both["_merge"] == "both") & (
-        (both["role"] != both["role_was"]) | (both["actor"] != both["actor_was"])
-    )
-    both.loc[changed, "event"] = "changed"
-    events = both[both["event"].notna()].copy()
-    removed = events["event"] == "removed"
-    events.loc[removed, "role"] = events.loc[removed, "role_was"]
-    events.loc[removed, "actor"] = events.loc[removed, "actor_was"]
-    live = set(groups["buying_group_id"]) if groups is not None else set(current["buying_group_id"])
-    why = pd.Series("no role fits any more, or the person's primary account changed", index=events.index)
-    why = why.where(events["buying_group_id"].isin(live), "the account left the solution interest's audience")
-    if manual_removals is not None and len(manual_removals):
-        by_hand = manual_removals.set_index(["buying_group_id", "person_id"])["reason"]
-        reason = pd.Series(by_hand.reindex(pd.MultiIndex.from_frame(events[keys])).values, index=events.index)
-        events.loc[removed & reason.notna(), "actor"] = "manual"  # a removal by override is sales' act
-        why = reason.fillna(why)
-    events.loc[removed, "matched_condition"] = why[removed]
-    events["happened_at"] = pd.Timestamp(as_of)
-    return (
-        events[EVENT_COLUMNS]
-        .astype({c: "string" for c in EVENT_COLUMNS if c != "happened_at"})
-        .sort_values(keys, ignore_index=True)
-    )
 
 
 def completeness(

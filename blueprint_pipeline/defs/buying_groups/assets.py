@@ -3,14 +3,8 @@
 import dagster as dg
 import pandas as pd
 
-from blueprint_pipeline.buying_groups.groups import (
-    EVENT_COLUMNS,
-    MEMBER_COLUMNS,
-    build_groups,
-    completeness,
-    membership_events,
-    read_overrides,
-)
+from blueprint_pipeline.buying_groups.groups import MEMBER_COLUMNS, build_groups, completeness, read_overrides
+from blueprint_pipeline.buying_groups.history import EVENTS_TABLE, append_membership_events
 from blueprint_pipeline.buying_groups.roles import (
     assign_roles,
     custom_fields_by_person,
@@ -27,7 +21,6 @@ from blueprint_pipeline.warehouse import Session, Warehouse
 from blueprint_pipeline.warehouse.effects import apply_requests
 from blueprint_pipeline.warehouse.stateful import create
 
-EVENTS_TABLE = "buying_group_member_events"
 NOT_APPLIED = "summary/overrides not applied (person not on the group's account, or no such group)"
 
 
@@ -84,17 +77,6 @@ def _journey_state(session: Session) -> pd.DataFrame:
         "select buying_group_id, person_id, event, role, matched_condition from (select *, row_number() "
         "over (partition by buying_group_id, person_id order by event_seq desc) as latest "
         f"from {EVENTS_TABLE}) as e where latest = 1 and actor = 'journey'"
-    )
-
-
-def _current_state(session: Session) -> pd.DataFrame:
-    """The last history entry per group and person, removed ones left out."""
-    if not session.table_exists(EVENTS_TABLE):
-        return pd.DataFrame(columns=["buying_group_id", "person_id", "role", "actor"])
-    return session.fetch_df(
-        "select buying_group_id, person_id, role, actor from (select *, row_number() over ("
-        "partition by buying_group_id, person_id order by event_seq desc) as latest "
-        f"from {EVENTS_TABLE}) as e where latest = 1 and event <> 'removed'"
     )
 
 
@@ -182,9 +164,6 @@ def buying_groups(
             _journey_state(session),
         )
         groups, role_status = completeness(config, result.groups, result.members)
-        events = membership_events(
-            _current_state(session), result.members, facts.as_of, result.groups, result.manual_removals
-        )
 
         session.replace_table("buying_groups", groups)
         # The member row shows the parsed title beside the rule that matched (matched_condition).
@@ -192,21 +171,14 @@ def buying_groups(
         members = result.members[MEMBER_COLUMNS].merge(titles, on="person_id", how="left")
         session.replace_table("buying_group_members", members)
         session.replace_table("buying_group_roles", role_status)
-        create(session, EVENTS_TABLE)
-        if len(events):
-            first = int(session.scalar(f"select coalesce(max(event_seq), 0) from {EVENTS_TABLE}")) + 1
-            events.insert(0, "event_seq", range(first, first + len(events)))
-            session.insert_from_local_query(
-                EVENTS_TABLE,
-                ["event_seq", *EVENT_COLUMNS, "config_version"],
-                "select * from events",
-                frames={"events": events.assign(config_version=facts.config_version)},
-            )
+        event_counts = append_membership_events(
+            session, "buying_group_members", "buying_groups", result.manual_removals, facts.as_of,
+            facts.config_version,
+        )  # fmt: skip
     complete = int(groups["is_complete"].sum())
     mean_completeness = float(groups["completeness_score"].fillna(0).mean()) if len(groups) else 0.0
     not_applied = result.overrides_not_applied["row_in_file"].astype(str).tolist()
     unknown_interests = sorted(set(groups["solution_interest"]) - set(config.solution_interests))
-    event_counts = events["event"].value_counts().to_dict() if len(events) else {}
     yield from checked.reported(
         dg.MaterializeResult(
             asset_key="buying_groups",
