@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 
 from blueprint_pipeline.buying_groups.title_parser import parse_title
@@ -93,15 +94,20 @@ def _role_matches(role: Role, persons: pd.DataFrame, personas: dict[str, Persona
 
 def parsed_titles(persons: pd.DataFrame) -> pd.DataFrame:
     """`persons`: person_id, title -> person_id, title_function, title_seniority, title_level
-    (title_parser.py; parsed once per distinct title)."""
-    title = persons["title"].astype("string").fillna("")
-    parsed = {t: parse_title(t) for t in title.unique()}
+    (title_parser.py; parsed once per distinct title, spread to the persons by position)."""
+    codes, titles = pd.factorize(persons["title"].astype("string").fillna(""))
+    parsed = [parse_title(t) for t in titles]
+
+    def spread(part: str) -> pd.Series:
+        values = np.array([getattr(p, part) for p in parsed], dtype=object)
+        return pd.Series(values[codes], index=persons.index, dtype="string")
+
     return pd.DataFrame(
         {
             "person_id": persons["person_id"],
-            "title_function": title.map(lambda t: parsed[t].function).astype("string"),
-            "title_seniority": title.map(lambda t: parsed[t].seniority).astype("string"),
-            "title_level": title.map(lambda t: parsed[t].level).astype("string"),
+            "title_function": spread("function"),
+            "title_seniority": spread("seniority"),
+            "title_level": spread("level"),
         }
     ).drop_duplicates("person_id")
 
@@ -129,17 +135,21 @@ def custom_fields_by_person(rows: pd.DataFrame) -> dict[str, dict[str, set[str]]
     return found
 
 
-def assign_roles(persons: pd.DataFrame, config: BuyingGroupsConfig) -> pd.DataFrame:
+def assign_roles(
+    persons: pd.DataFrame, config: BuyingGroupsConfig, titles: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """`persons`: person_id, title, department, country (and `custom`: custom_fields_by_person's
     value, when roles test custom fields) -> ROLE_COLUMNS, one row per person and template they
-    fit (the role with the lowest priority)."""
+    fit (the role with the lowest priority). `titles`: parsed_titles(persons), when the caller
+    has it already."""
     persons = persons.copy()
     persons["title"] = persons["title"].astype("string").fillna("")  # one key per title, None too
     if "custom" not in persons.columns:
         persons["custom"] = [{} for _ in range(len(persons))]
     norm = {t: normalise_title(t) for t in persons["title"].unique()}
     persons["norm_title"] = persons["title"].map(norm)
-    persons = persons.merge(parsed_titles(persons), on="person_id", how="left")
+    titles = parsed_titles(persons) if titles is None else titles
+    persons = persons.merge(titles, on="person_id", how="left")
     found = []
     for template_name, template in config.role_templates.items():
         for role in template.roles:

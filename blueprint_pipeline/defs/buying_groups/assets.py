@@ -153,7 +153,8 @@ def buying_groups(
                 )
             )
             persons["custom"] = [custom.get(p, {}) for p in persons["person_id"]]
-        roles = assign_roles(persons, config)
+        titles = parsed_titles(persons)
+        roles = assign_roles(persons, config, titles)
         result = build_groups(
             config,
             audience_members,
@@ -167,8 +168,8 @@ def buying_groups(
 
         session.replace_table("buying_groups", groups)
         # The member row shows the parsed title beside the rule that matched (matched_condition).
-        titles = parsed_titles(persons)[["person_id", "title_function", "title_seniority"]]
-        members = result.members[MEMBER_COLUMNS].merge(titles, on="person_id", how="left")
+        shown = titles[["person_id", "title_function", "title_seniority"]]
+        members = result.members[MEMBER_COLUMNS].merge(shown, on="person_id", how="left")
         session.replace_table("buying_group_members", members)
         session.replace_table("buying_group_roles", role_status)
         event_counts = append_membership_events(
