@@ -11,6 +11,7 @@ import functools
 import io
 import re
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
@@ -159,7 +160,13 @@ class PostgresSession(Session):
         cols = ", ".join(quote(c) for c in columns)
         copy = f"copy {quote(table)} ({cols}) from stdin with (format csv)"
         cursor = self.conn.connection.dbapi_connection.cursor()
-        local = utc(duckdb.connect(config={"autoinstall_known_extensions": False}))
+        # A file read whole into a work table (ingestion's `before_sql`) spills beyond memory to a
+        # folder of this call's own, not to DuckDB's default `.tmp` in the working directory (which
+        # may not be writable, and which concurrent runs would share).
+        spill = tempfile.TemporaryDirectory(prefix="blueprint-local-")
+        local = utc(
+            duckdb.connect(config={"autoinstall_known_extensions": False, "temp_directory": spill.name})
+        )
         total = 0
         for name, frame in (frames or {}).items():
             local.register(name, frame)
@@ -176,6 +183,7 @@ class PostgresSession(Session):
             after = local.execute(after_sql).fetchall() if after_sql else []
         finally:
             local.close()
+            spill.cleanup()
         return total, after
 
 
