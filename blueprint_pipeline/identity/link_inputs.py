@@ -13,13 +13,16 @@ from __future__ import annotations
 import hashlib
 import json
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from blueprint_pipeline.config.models import AccountLinkPolicy
 from blueprint_pipeline.identity import links
 from blueprint_pipeline.identity.matching.prepare import module_source
 from blueprint_pipeline.identity.tables import hashed_rows, text_array
 from blueprint_pipeline.warehouse import Session
+from blueprint_pipeline.warehouse.duckdb import DuckDBSession
 from blueprint_pipeline.warehouse.stateful import TABLES, create
 
 INPUTS = "person_account_link_inputs"
@@ -83,11 +86,25 @@ def changed_persons(session: Session, context: str, full: bool) -> int | None:
     return int(session.scalar(f"select count(*) from {CHANGED}") or 0)
 
 
-def changed_evidence(session: Session) -> pd.DataFrame:
-    return session.fetch_df(
-        "select e.person_id, e.source_key, e.method, e.value from int_person_account_evidence as e "
-        f"inner join {CHANGED} as c on c.person_id = e.person_id"
-    )
+ALL_EVIDENCE = "select person_id, source_key, method, value from int_person_account_evidence"
+
+
+def evidence_for(session: Session, sql: str) -> str | pa.Table:
+    """The clues for links.link(): on DuckDB the query itself, run where the rows lie, in the
+    warehouse's bounded buffer (docs/scaling.md, "What holds memory at large"); on PostgreSQL
+    its rows, for link()'s embedded DuckDB."""
+    return sql if isinstance(session, DuckDBSession) else session.fetch_arrow(sql)
+
+
+def engine_of(session: Session) -> duckdb.DuckDBPyConnection | None:
+    """The warehouse's own DuckDB for links.link(), None on PostgreSQL (an embedded one)."""
+    return session.con if isinstance(session, DuckDBSession) else None
+
+
+CHANGED_EVIDENCE = (
+    "select e.person_id, e.source_key, e.method, e.value from int_person_account_evidence as e "
+    f"inner join {CHANGED} as c on c.person_id = e.person_id"
+)
 
 
 def replace_changed(session: Session, tables: dict[str, pd.DataFrame]) -> None:

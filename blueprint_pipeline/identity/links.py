@@ -12,12 +12,14 @@ Company names are matched only for persons no id or domain links at the threshol
 One row per (person, account): the strongest method, every clue in the evidence. Links are the
 candidates at or above the threshold, plus the approved ones; the rest (above the review floor,
 for persons with no link) go to review; rejected pairs go nowhere. `is_primary` marks each
-linked person's strongest link. A pure function: the clues' set logic runs in an embedded
-DuckDB over the inputs, rapidfuzz scores the names; the asset does the I/O.
+linked person's strongest link. The clues' set logic runs in DuckDB (the warehouse's own when it
+is DuckDB, else an embedded one) over the inputs, rapidfuzz scores the names; the asset does the
+I/O.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -330,23 +332,29 @@ def _distinct_values(con: duckdb.DuckDBPyConnection, method: str, where: str) ->
     return [v for (v,) in found]
 
 
+_TEMPORARY = ("ids", "id_candidates", "domain_candidates", "settled", "name_candidates", "pairs")
+
+
 def link(
-    evidence: pd.DataFrame | pa.Table,
+    evidence: pd.DataFrame | pa.Table | str,
     accounts: pd.DataFrame,
     aliases: pd.DataFrame,
     personal_domains: set[str],
     policy: AccountLinkPolicy,
     decisions: Decisions | None = None,
+    engine: duckdb.DuckDBPyConnection | None = None,
 ) -> LinkResult:
-    """`evidence`: int_person_account_evidence; `accounts`: unified_accounts; `aliases`:
-    account_aliases. The clues' joins and groupings run in an embedded DuckDB over the inputs
-    where they lie (4M clues at 1M persons); Python works on the distinct domains and company
+    """`evidence`: int_person_account_evidence's rows (person_id, source_key, method, value), or a
+    query giving them in `engine`; `accounts`: unified_accounts; `aliases`: account_aliases. The
+    clues' joins and groupings run in DuckDB over the inputs where they lie (4M clues at 1M
+    persons): `engine` when given (the warehouse's own DuckDB, whose bounded buffer then holds
+    them), else an embedded DuckDB of their own. Python works on the distinct domains and company
     names only."""
     decisions = decisions or Decisions()
-    con = duckdb.connect()
+    con = engine if engine is not None else duckdb.connect()
+    registered: list[str] = []
     try:
         tables = {
-            "evidence": evidence,
             "accounts": _text_table(accounts, ["account_id"]),
             "aliases": _text_table(aliases, ["alias_account_id", "account_id"]),
             "personal": pa.table({"domain": text_array(sorted(personal_domains))}),
@@ -360,17 +368,26 @@ def link(
             ),
             "ranks": pa.table({"method": text_array(list(METHOD_RANK)), "rank": list(METHOD_RANK.values())}),
         }
-        for name, table in tables.items():
+        if isinstance(evidence, str):
+            con.execute(f"create or replace temporary view evidence as {evidence}")
+        else:
+            tables["evidence"] = evidence
+
+        def register(name: str, table: pa.Table | pd.DataFrame) -> None:
             con.register(name, table)
+            registered.append(name)
+
+        for name, table in tables.items():
+            register(name, table)
 
         def create(name: str, sql: str, params: dict | None = None) -> None:
-            con.execute(f"create temporary table {name} as {sql}", params)
+            con.execute(f"create or replace temporary table {name} as {sql}", params)
 
         create("ids", _IDS)
         create("id_candidates", _ID_CANDIDATES)
         ((unknown,),) = con.sql(f"select count(*) from ids as i where not exists ({_KNOWN})").fetchall()
         domains = _distinct_values(con, "email_domain", "value not in (select domain from personal)")
-        con.register("domain_matches", _domain_matches(domains, accounts))
+        register("domain_matches", _domain_matches(domains, accounts))
         confidences = {
             "domain": policy.method_confidence["email_domain"],
             "related": policy.related_domain_confidence,
@@ -384,15 +401,25 @@ def link(
             "evidence.person_id)",
         )
         names = [normalise_name(v) for v in values]
-        con.register("company_names", pa.table({"value": text_array(values), "name": text_array(names)}))
-        con.register("name_matches", _name_matches(sorted(set(names)), accounts, policy))
+        register("company_names", pa.table({"value": text_array(values), "name": text_array(names)}))
+        register("name_matches", _name_matches(sorted(set(names)), accounts, policy))
         create("name_candidates", _NAME_CANDIDATES)
         create("pairs", _PAIRS, {"threshold": policy.threshold})
         links = arrow_frame(con.sql(_LINKS).to_arrow_table())
         review = arrow_frame(con.sql(_REVIEW, params={"floor": policy.review_floor}).to_arrow_table())
         ((candidates, approved, rejected, stale),) = con.sql(_STATS).fetchall()
     finally:
-        con.close()
+        if engine is None:
+            con.close()
+        else:  # the warehouse's session goes on: leave nothing of this call in it (after an
+            # error its transaction is aborted, and the rollback takes the tables with it)
+            with contextlib.suppress(duckdb.Error):
+                for name in _TEMPORARY:
+                    engine.execute(f"drop table if exists temp.{name}")
+                if isinstance(evidence, str):
+                    engine.execute("drop view if exists temp.evidence")
+            for name in registered:
+                engine.unregister(name)
     return LinkResult(
         links=typed(links[LINK_COLUMNS], LINK_TYPES),
         review=typed(review[REVIEW_COLUMNS], LINK_TYPES),

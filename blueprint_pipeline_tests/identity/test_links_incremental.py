@@ -18,9 +18,13 @@ import pandas as pd
 
 from blueprint_pipeline.config.models import AccountLinkPolicy
 from blueprint_pipeline.identity.link_inputs import (
-    changed_evidence,
+    ALL_EVIDENCE,
+    CHANGED,
+    CHANGED_EVIDENCE,
     changed_persons,
     context_key,
+    engine_of,
+    evidence_for,
     keep_all,
     replace_changed,
 )
@@ -60,11 +64,24 @@ def _evidence(session, rows) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["person_id", "source_key", "method", "value"])
 
 
-def _linked_all(session, evidence: pd.DataFrame, key: str) -> None:
-    result = link(evidence, ACCOUNTS, ALIASES, set(), POLICY, Decisions())
+def _linked_all(session, key: str) -> None:
+    # As the asset links: on DuckDB in the warehouse's own engine, on PostgreSQL in an embedded one.
+    evidence = evidence_for(session, ALL_EVIDENCE)
+    result = link(evidence, ACCOUNTS, ALIASES, set(), POLICY, Decisions(), engine_of(session))
+    _nothing_left(session)
     session.replace_table("person_account_links", result.links)
     session.replace_table("person_account_review", result.review)
     keep_all(session, key)
+
+
+def _nothing_left(session) -> None:
+    """link() in the warehouse's engine leaves none of its tables, views or registrations."""
+    if engine_of(session) is not None:
+        left = session.fetchall(
+            "select table_name from duckdb_tables() where temporary union all "
+            "select view_name from duckdb_views() where temporary and not internal"
+        )
+        assert [name for (name,) in left if name != CHANGED] == []
 
 
 def _table(warehouse, sql: str) -> list[tuple]:
@@ -74,7 +91,8 @@ def _table(warehouse, sql: str) -> list[tuple]:
 def test_only_the_persons_whose_clues_changed_are_linked_again(warehouse):
     key = context_key(ACCOUNTS, ALIASES, set(), POLICY, Decisions().frame)
     with warehouse.transaction() as session:
-        _linked_all(session, _evidence(session, BUILD1), key)
+        _evidence(session, BUILD1)
+        _linked_all(session, key)
     assert _table(warehouse, LINKS) == [
         ("pa", "A1", "crm_account_id", True), ("pb", "B1", "email_domain", True),
         ("pd", "B1", "company_name", True),
@@ -84,11 +102,13 @@ def test_only_the_persons_whose_clues_changed_are_linked_again(warehouse):
     ]
 
     with warehouse.transaction() as session:
-        evidence = _evidence(session, BUILD2)
+        _evidence(session, BUILD2)
         assert changed_persons(session, key, full=False) == 3
-        found = changed_evidence(session)
+        found = session.fetch_df(CHANGED_EVIDENCE)
         assert sorted(found["person_id"].unique()) == ["pa", "pc"]  # pb has no clue left
-        result = link(found, ACCOUNTS, ALIASES, set(), POLICY, Decisions())
+        evidence = evidence_for(session, CHANGED_EVIDENCE)
+        result = link(evidence, ACCOUNTS, ALIASES, set(), POLICY, Decisions(), engine_of(session))
+        _nothing_left(session)
         replace_changed(
             session, {"person_account_links": result.links, "person_account_review": result.review}
         )
@@ -102,7 +122,7 @@ def test_only_the_persons_whose_clues_changed_are_linked_again(warehouse):
     # Linking everyone gives the same rows; the kept inputs are the same too.
     kept = _table(warehouse, "select * from person_account_link_inputs")
     with warehouse.transaction() as session:
-        _linked_all(session, evidence, key)
+        _linked_all(session, key)
     assert (_table(warehouse, "select * from person_account_links"),
             _table(warehouse, "select * from person_account_review")) == incremental  # fmt: skip
     assert _table(warehouse, "select * from person_account_link_inputs") == kept

@@ -5,11 +5,14 @@ import dagster as dg
 from blueprint_pipeline.core.run_facts import run_facts
 from blueprint_pipeline.identity.accounts import unify
 from blueprint_pipeline.identity.link_inputs import (
+    ALL_EVIDENCE,
     CHANGED,
+    CHANGED_EVIDENCE,
     INPUTS,
-    changed_evidence,
     changed_persons,
     context_key,
+    engine_of,
+    evidence_for,
     keep_all,
     replace_changed,
 )
@@ -160,17 +163,15 @@ def person_account_links(
         if changed is None or changed > MOST_PERSONS_CHANGED * _persons_linked(session):
             if changed is not None:
                 session.execute(f"drop table {CHANGED}")
-            evidence = session.fetch_arrow(
-                "select person_id, source_key, method, value from int_person_account_evidence"
-            )
-            result = link(evidence, accounts, aliases, personal, policy, decisions)
+            evidence = evidence_for(session, ALL_EVIDENCE)
+            result = link(evidence, accounts, aliases, personal, policy, decisions, engine_of(session))
             session.replace_table("person_account_links", result.links)
             session.replace_table("person_account_review", result.review)
             keep_all(session, key)
             mode = "all persons"
         else:
-            evidence = changed_evidence(session)
-            result = link(evidence, accounts, aliases, personal, policy, decisions)
+            evidence = evidence_for(session, CHANGED_EVIDENCE)
+            result = link(evidence, accounts, aliases, personal, policy, decisions, engine_of(session))
             replace_changed(
                 session, {"person_account_links": result.links, "person_account_review": result.review}
             )
