@@ -26,12 +26,18 @@ GONE = "the account left the solution interest's audience"
 NO_ROLE = "no role fits any more, or the person's primary account changed"
 
 
-def current_state_sql(events: str = EVENTS_TABLE) -> str:
-    """The last history entry per group and person, removed ones left out."""
-    return (
-        "select buying_group_id, person_id, role, actor from (select buying_group_id, person_id, role, "
-        "actor, event, row_number() over (partition by buying_group_id, person_id order by event_seq desc) "
-        f"as latest from {quote(events)}) as e where latest = 1 and event <> 'removed'"
+# The history's last entry per group and person: the current membership (removed ones aside).
+LAST_ENTRIES = (
+    "select * from (select *, row_number() over (partition by buying_group_id, person_id "
+    f"order by event_seq desc) as latest from {quote(EVENTS_TABLE)}) as e where latest = 1"
+)
+
+
+def journey_state(session: Session) -> pd.DataFrame:
+    """Per group and person whose last membership event a journey made: that event."""
+    return session.fetch_df(
+        "select buying_group_id, person_id, event, role, matched_condition "
+        f"from ({LAST_ENTRIES}) as e where actor = 'journey'"
     )
 
 
@@ -67,7 +73,7 @@ def append_membership_events(
             "case when c.person_id is not null then c.matched_condition when r.reason is not null "
             f"then r.reason when g.buying_group_id is null then $gone else $no_role end as matched_condition "
             f"from {quote(members)} as c "
-            f"full outer join ({current_state_sql()}) as p "
+            f"full outer join (select * from ({LAST_ENTRIES}) as l where event <> 'removed') as p "
             "on p.buying_group_id = c.buying_group_id and p.person_id = c.person_id "
             f"left join {quote(groups)} as g "
             "on c.person_id is null and g.buying_group_id = p.buying_group_id "

@@ -89,16 +89,14 @@ def changed_persons(session: Session, context: str, full: bool) -> int | None:
 ALL_EVIDENCE = "select person_id, source_key, method, value from int_person_account_evidence"
 
 
-def evidence_for(session: Session, sql: str) -> str | pa.Table:
-    """The clues for links.link(): on DuckDB the query itself, run where the rows lie, in the
-    warehouse's bounded buffer (docs/scaling.md, "What holds memory at large"); on PostgreSQL
-    its rows, for link()'s embedded DuckDB."""
-    return sql if isinstance(session, DuckDBSession) else session.fetch_arrow(sql)
-
-
-def engine_of(session: Session) -> duckdb.DuckDBPyConnection | None:
-    """The warehouse's own DuckDB for links.link(), None on PostgreSQL (an embedded one)."""
-    return session.con if isinstance(session, DuckDBSession) else None
+def link_source(session: Session, sql: str) -> tuple[str | pa.Table, duckdb.DuckDBPyConnection | None]:
+    """links.link()'s clues and engine: on DuckDB the query itself and the warehouse's own
+    connection, so the clues are joined where they lie, in the warehouse's bounded buffer
+    (docs/scaling.md, "What holds memory at large"); on PostgreSQL the query's rows and no
+    engine (link() opens an embedded DuckDB)."""
+    if isinstance(session, DuckDBSession):
+        return sql, session.con
+    return session.fetch_arrow(sql), None
 
 
 CHANGED_EVIDENCE = (

@@ -8,10 +8,9 @@ grain and tests (see blueprint_pipeline/sql_models/tests.py).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
@@ -188,7 +187,7 @@ _JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
 _JINJA_MACROS = _JINJA.overlay(keep_trailing_newline=True)
 
 
-@functools.cache
+@cache
 def _template(text: str, macros: bool = False) -> jinja2.Template:
     """A template compiled once per process: compiling the macros with every model took ~2 s of
     each process's start (load_project) and of each build's renders."""

@@ -163,27 +163,25 @@ class PostgresSession(Session):
         # A file read whole into a work table (ingestion's `before_sql`) spills beyond memory to a
         # folder of this call's own, not to DuckDB's default `.tmp` in the working directory (which
         # may not be writable, and which concurrent runs would share).
-        spill = tempfile.TemporaryDirectory(prefix="blueprint-local-")
-        local = utc(
-            duckdb.connect(config={"autoinstall_known_extensions": False, "temp_directory": spill.name})
-        )
-        total = 0
-        for name, frame in (frames or {}).items():
-            local.register(name, frame)
-        try:
-            for statement in before_sql:
-                local.execute(statement, _used(statement, params))
-            result = local.execute(duckdb_sql, _used(duckdb_sql, params))
-            while rows := result.fetchmany(_COPY_BATCH_ROWS):
-                buffer = io.StringIO()
-                buffer.writelines(",".join(map(_csv_field, row)) + "\n" for row in rows)
-                buffer.seek(0)
-                cursor.copy_expert(copy, buffer)
-                total += len(rows)
-            after = local.execute(after_sql).fetchall() if after_sql else []
-        finally:
-            local.close()
-            spill.cleanup()
+        with tempfile.TemporaryDirectory(prefix="blueprint-local-") as spill:
+            config = {"autoinstall_known_extensions": False, "temp_directory": spill}
+            local = utc(duckdb.connect(config=config))
+            total = 0
+            for name, frame in (frames or {}).items():
+                local.register(name, frame)
+            try:
+                for statement in before_sql:
+                    local.execute(statement, _used(statement, params))
+                result = local.execute(duckdb_sql, _used(duckdb_sql, params))
+                while rows := result.fetchmany(_COPY_BATCH_ROWS):
+                    buffer = io.StringIO()
+                    buffer.writelines(",".join(map(_csv_field, row)) + "\n" for row in rows)
+                    buffer.seek(0)
+                    cursor.copy_expert(copy, buffer)
+                    total += len(rows)
+                after = local.execute(after_sql).fetchall() if after_sql else []
+            finally:
+                local.close()
         return total, after
 
 

@@ -23,12 +23,12 @@ from blueprint_pipeline.identity.link_inputs import (
     CHANGED_EVIDENCE,
     changed_persons,
     context_key,
-    engine_of,
-    evidence_for,
     keep_all,
+    link_source,
     replace_changed,
 )
 from blueprint_pipeline.identity.links import Decisions, link
+from blueprint_pipeline.warehouse.duckdb import DuckDBSession
 
 POLICY = AccountLinkPolicy()
 ACCOUNTS = pd.DataFrame(
@@ -66,8 +66,8 @@ def _evidence(session, rows) -> pd.DataFrame:
 
 def _linked_all(session, key: str) -> None:
     # As the asset links: on DuckDB in the warehouse's own engine, on PostgreSQL in an embedded one.
-    evidence = evidence_for(session, ALL_EVIDENCE)
-    result = link(evidence, ACCOUNTS, ALIASES, set(), POLICY, Decisions(), engine_of(session))
+    evidence, engine = link_source(session, ALL_EVIDENCE)
+    result = link(evidence, ACCOUNTS, ALIASES, set(), POLICY, Decisions(), engine)
     _nothing_left(session)
     session.replace_table("person_account_links", result.links)
     session.replace_table("person_account_review", result.review)
@@ -76,7 +76,7 @@ def _linked_all(session, key: str) -> None:
 
 def _nothing_left(session) -> None:
     """link() in the warehouse's engine leaves none of its tables, views or registrations."""
-    if engine_of(session) is not None:
+    if isinstance(session, DuckDBSession):
         left = session.fetchall(
             "select table_name from duckdb_tables() where temporary union all "
             "select view_name from duckdb_views() where temporary and not internal"
@@ -106,8 +106,8 @@ def test_only_the_persons_whose_clues_changed_are_linked_again(warehouse):
         assert changed_persons(session, key, full=False) == 3
         found = session.fetch_df(CHANGED_EVIDENCE)
         assert sorted(found["person_id"].unique()) == ["pa", "pc"]  # pb has no clue left
-        evidence = evidence_for(session, CHANGED_EVIDENCE)
-        result = link(evidence, ACCOUNTS, ALIASES, set(), POLICY, Decisions(), engine_of(session))
+        evidence, engine = link_source(session, CHANGED_EVIDENCE)
+        result = link(evidence, ACCOUNTS, ALIASES, set(), POLICY, Decisions(), engine)
         _nothing_left(session)
         replace_changed(
             session, {"person_account_links": result.links, "person_account_review": result.review}

@@ -131,3 +131,35 @@ def test_an_aliased_python_model_cannot_declare_tests_yet(tmp_path):
     )
     with pytest.raises(SqlModelError, match="would read the table sends, not outbox"):
         load_project(tmp_path)
+
+
+@pytest.mark.parametrize("incremental", [False, True])
+def test_every_model_renders_as_its_macros_and_sql_in_one_template(incremental):
+    # The renderer compiles the macros once and runs them before each model: the text must be
+    # what one template of the macros followed by the model gives (code versions and the runner
+    # read it), down to the newline Jinja keeps between them.
+    import jinja2
+
+    from blueprint_pipeline.core.naming import snake_case
+    from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
+    from blueprint_pipeline.sql_models.project import SourceFunctions
+    from blueprint_pipeline.warehouse.base import quote
+
+    project = load_project(SQL_PROJECT_DIR)
+    contract = SourceFunctions(project.sources)
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    for name, model in project.models.items():
+        expected = env.from_string(project.macros + model.sql).render(
+            config=lambda **_: "",
+            code_version=f"'{model.code_version}'",
+            ref=project._ref,
+            source=project._source,
+            source_columns=contract.columns,
+            source_objects=contract.objects,
+            this=quote(name),
+            is_incremental=lambda: incremental,
+            as_of="CAST($as_of AS TIMESTAMP)",
+            config_version="$config_version",
+            snake_case=snake_case,
+        )
+        assert project.render(model, incremental=incremental) == expected, name

@@ -1,10 +1,9 @@
 """Buying groups per account x solution interest, their members and roles, and completeness."""
 
 import dagster as dg
-import pandas as pd
 
 from blueprint_pipeline.buying_groups.groups import MEMBER_COLUMNS, build_groups, completeness, read_overrides
-from blueprint_pipeline.buying_groups.history import EVENTS_TABLE, append_membership_events
+from blueprint_pipeline.buying_groups.history import EVENTS_TABLE, append_membership_events, journey_state
 from blueprint_pipeline.buying_groups.roles import (
     assign_roles,
     custom_fields_by_person,
@@ -66,17 +65,6 @@ def apply_journey_changes(session: Session, as_of) -> int:
         "happened_at",
         as_of,
         counter="event_seq",
-    )
-
-
-def _journey_state(session: Session) -> pd.DataFrame:
-    """Per group and person whose last membership event a journey made: that event."""
-    if not session.table_exists(EVENTS_TABLE):
-        return pd.DataFrame(columns=["buying_group_id", "person_id", "event", "role", "matched_condition"])
-    return session.fetch_df(
-        "select buying_group_id, person_id, event, role, matched_condition from (select *, row_number() "
-        "over (partition by buying_group_id, person_id order by event_seq desc) as latest "
-        f"from {EVENTS_TABLE}) as e where latest = 1 and actor = 'journey'"
     )
 
 
@@ -162,7 +150,7 @@ def buying_groups(
             persons[["person_id", "account_id"]],
             roles,
             overrides,
-            _journey_state(session),
+            journey_state(session),
         )
         groups, role_status = completeness(config, result.groups, result.members)
 

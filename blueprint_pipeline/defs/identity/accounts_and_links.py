@@ -11,9 +11,8 @@ from blueprint_pipeline.identity.link_inputs import (
     INPUTS,
     changed_persons,
     context_key,
-    engine_of,
-    evidence_for,
     keep_all,
+    link_source,
     replace_changed,
 )
 from blueprint_pipeline.identity.links import decisions_for, link
@@ -163,15 +162,15 @@ def person_account_links(
         if changed is None or changed > MOST_PERSONS_CHANGED * _persons_linked(session):
             if changed is not None:
                 session.execute(f"drop table {CHANGED}")
-            evidence = evidence_for(session, ALL_EVIDENCE)
-            result = link(evidence, accounts, aliases, personal, policy, decisions, engine_of(session))
+            evidence, engine = link_source(session, ALL_EVIDENCE)
+            result = link(evidence, accounts, aliases, personal, policy, decisions, engine)
             session.replace_table("person_account_links", result.links)
             session.replace_table("person_account_review", result.review)
             keep_all(session, key)
             mode = "all persons"
         else:
-            evidence = evidence_for(session, CHANGED_EVIDENCE)
-            result = link(evidence, accounts, aliases, personal, policy, decisions, engine_of(session))
+            evidence, engine = link_source(session, CHANGED_EVIDENCE)
+            result = link(evidence, accounts, aliases, personal, policy, decisions, engine)
             replace_changed(
                 session, {"person_account_links": result.links, "person_account_review": result.review}
             )
