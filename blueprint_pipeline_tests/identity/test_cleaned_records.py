@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from blueprint_pipeline.identity.matching import cleaned, records
 from blueprint_pipeline.identity.matching.incremental import fingerprints
+from blueprint_pipeline.identity.matching.model import as_arrow
 from blueprint_pipeline.identity.matching.prepare import clean_records, cleaning_key, prepare
 
 COUNTRIES = {"usa": "United States", "us": "United States", "france": "France", "fr": "France"}
@@ -70,7 +71,7 @@ def _build(
         to_clean = cleaned.to_clean(session, key, rebuild)
         fresh = clean_records(to_clean, countries).append_column("input_hash", to_clean["input_hash"])
         records.build(session, 50, cleaned.write(session, fresh, rebuild))
-        found = records.read_all(session)
+        found = as_arrow(records.read_all(session))
     live = pd.DataFrame([r for r in rows if r[-1]], columns=COLUMNS)
     direct = prepare(live, countries, PERSONAL, SHARED, 50)
     return found, direct, sorted(fresh["unique_id"].to_pylist())

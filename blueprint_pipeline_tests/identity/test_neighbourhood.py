@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from blueprint_pipeline.identity.matching import records
 from blueprint_pipeline.identity.matching.incremental import TOUCHED, restricted
+from blueprint_pipeline.identity.matching.model import as_arrow
 from blueprint_pipeline.identity.matching.neighbourhood import equi_joins
 from blueprint_pipeline.identity.matching.prepare import LIST_SEPARATOR, prepare
 from blueprint_pipeline.identity.matching.score import scored_pairs
@@ -136,7 +137,7 @@ def test_the_neighbourhood_holds_what_reading_every_record_gives(warehouse):
     _kept(warehouse)
     near = _near(warehouse, {"t1"})
     with warehouse.session() as session:
-        everyone = records.read_all(session)
+        everyone = as_arrow(records.read_all(session))
     chosen = everyone.filter(pc.is_in(everyone["unique_id"], value_set=near["unique_id"].combine_chunks()))
     assert near.column_names == [*everyone.column_names, TOUCHED]
     assert near.drop_columns([TOUCHED]).to_pylist() == chosen.to_pylist()

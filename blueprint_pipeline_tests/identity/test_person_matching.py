@@ -22,15 +22,22 @@ from __future__ import annotations
 import json
 import shutil
 
+import duckdb
 import pandas as pd
 import pytest
 
 from blueprint_pipeline.config.identity import PersonMatchingPolicy
 from blueprint_pipeline.core.errors import ConfigError
 from blueprint_pipeline.identity.matching.decisions import read_person_decisions
-from blueprint_pipeline.identity.matching.model import read_model_file, rounded, train
+from blueprint_pipeline.identity.matching.model import (
+    WarehouseRecords,
+    read_model_file,
+    rounded,
+    splink_duckdb,
+    train,
+)
 from blueprint_pipeline.identity.matching.prepare import prepare
-from blueprint_pipeline.identity.matching.score import predict
+from blueprint_pipeline.identity.matching.score import predict, scored_pairs
 from blueprint_pipeline_tests.conftest import FIXTURES
 from blueprint_pipeline_tests.ingestion.test_two_drops import build, rows
 
@@ -229,3 +236,39 @@ def test_rounding_never_gives_splink_a_zero_probability():
         == 3.2e-9
     )
     assert len(predict(records, kept, 0.5)) >= 0  # Splink accepts the model
+
+
+def _in_a_warehouse(tmp_path, frame: pd.DataFrame):
+    """`frame` as a DuckDB database's table, and the records read from it as read_all() gives
+    them on a DuckDB warehouse (the query, in key order, and the database's connection)."""
+    con = duckdb.connect(str(tmp_path / "my-warehouse.duckdb"), config={"preserve_insertion_order": False})
+    con.register("frame", frame)
+    con.execute("create table person_match_records as select * from frame")
+    con.unregister("frame")
+    sql = 'select * from "my-warehouse".main.person_match_records order by unique_id collate "C"'
+    return con, WarehouseRecords(sql, len(frame), con)
+
+
+def test_splink_in_the_warehouse_engine_gives_the_embedded_engines_model_and_pairs(tmp_path):
+    """On a DuckDB warehouse Splink works in the warehouse's own engine (one memory bound) in an
+    in-memory catalog: the same model, version and scored pairs as in an embedded DuckDB, and
+    nothing left in the warehouse afterwards, nor after a failure."""
+    frame = _records()
+    con, held = _in_a_warehouse(tmp_path, frame)
+    embedded = train(frame, seed=7, max_pairs_for_u=20_000)
+    in_warehouse = train(held, seed=7, max_pairs_for_u=20_000)
+    assert in_warehouse.model == embedded.model and in_warehouse.version == embedded.version
+    pairs = {}
+    for name, records in (("embedded", frame), ("warehouse", held)):
+        pairs[name] = tmp_path / f"{name}.parquet"
+        assert scored_pairs(records, embedded.model, 0.5, pairs[name]) > 0
+    read = duckdb.sql(f"select * from '{pairs['embedded']}'").fetchall()
+    assert read == duckdb.sql(f"select * from '{pairs['warehouse']}'").fetchall()
+    with pytest.raises(RuntimeError), splink_duckdb(con) as engine:
+        engine.execute("create table leftover as select 1 as x")
+        raise RuntimeError("a failure inside Splink's work")
+    assert con.execute("select database_name from duckdb_databases() where not internal").fetchall() == [
+        ("my-warehouse",)
+    ]
+    assert con.execute("select table_name from duckdb_tables()").fetchall() == [("person_match_records",)]
+    assert con.execute("select current_setting('preserve_insertion_order')").fetchone()[0] is False

@@ -1,12 +1,14 @@
 """Probabilistic person matching (Splink): the versioned model, the scored pairs and the person
-review queue (docs/identity.md#probabilistic-person-matching). Splink runs in an embedded,
-in-memory DuckDB over the comparison columns read from the warehouse, on DuckDB and PostgreSQL
-alike, and only the scored pairs are written back (docs/decisions.md). A build scores
+review queue (docs/identity.md#probabilistic-person-matching). Splink works in the DuckDB
+warehouse's own engine, in an in-memory catalog of its own, or on PostgreSQL in an embedded DuckDB
+over the comparison columns read from it; only the scored pairs are written back
+(docs/decisions.md). A build scores
 only the pairs touching new or changed records unless the model changed (incremental.py)."""
 
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,7 +31,13 @@ from blueprint_pipeline.identity.matching.incremental import (
     reusable,
     training_key,
 )
-from blueprint_pipeline.identity.matching.model import read_model_file, train, version
+from blueprint_pipeline.identity.matching.model import (
+    Records,
+    WarehouseRecords,
+    read_model_file,
+    train,
+    version,
+)
 from blueprint_pipeline.identity.matching.prepare import clean_records, cleaning_key
 from blueprint_pipeline.identity.matching.score import scored_pairs
 from blueprint_pipeline.identity.stable_ids import RECORDS
@@ -52,6 +60,10 @@ EDGES_SQL = "select source_key, other_key from int_identity_edges"  # ids, conve
 MATCH_EDGES = "select source_key, other_key from int_identity_match_pairs where outcome in ('match', 'same')"
 
 
+# Every compared record, for the length of a `with` (_reader()).
+Everyone = Callable[[], AbstractContextManager[Records]]
+
+
 @dataclass(frozen=True)
 class ChosenModel:
     model: dict
@@ -61,7 +73,7 @@ class ChosenModel:
     trained_now: bool
 
 
-def _model(loaded, everyone: Callable[[], pa.Table], previous: Previous, full_refresh: bool):
+def _model(loaded, everyone: Everyone, previous: Previous, full_refresh: bool):
     """The frozen model file when the config names one; else the last trained model while the
     records have not drifted from it (incremental.reusable); else a model trained on every record
     (`everyone` reads them)."""
@@ -74,20 +86,27 @@ def _model(loaded, everyone: Callable[[], pa.Table], previous: Previous, full_re
     if not why:
         kept = previous.model
         return ChosenModel(kept, version(kept), "reused", "", False)
-    trained = train(everyone(), policy.seed, policy.max_pairs_for_u)
+    with everyone() as found:
+        trained = train(found, policy.seed, policy.max_pairs_for_u)
     return ChosenModel(trained.model, trained.version, "trained", f"trained ({why}); {trained.notes}", True)
 
 
-def _reader(warehouse: Warehouse) -> Callable[[], pa.Table]:
-    """Reads every compared record once, when first asked (training and a full scoring need them;
-    an incremental scoring does not)."""
-    read: list[pa.Table] = []
+def _reader(warehouse: Warehouse) -> Everyone:
+    """Every compared record, for the length of a `with` (training and a full scoring need them;
+    an incremental scoring does not): on DuckDB the warehouse's own rows, Splink working in its
+    engine; on PostgreSQL read once as Arrow, when first asked (records.read_all)."""
+    read: list[Records] = []
 
-    def everyone() -> pa.Table:
-        if not read:
-            with warehouse.session() as session:
-                read.append(records.read_all(session))
-        return read[0]
+    @contextmanager
+    def everyone() -> Iterator[Records]:
+        with warehouse.session() as session:
+            if not read:
+                found = records.read_all(session)
+                if not isinstance(found, WarehouseRecords):  # its engine is this session's
+                    read.append(found)
+                yield found
+            else:
+                yield read[0]
 
     return everyone
 
@@ -122,7 +141,7 @@ def _last_model_version(session: Session, previous: Previous) -> str | None:
 
 def _scored(
     warehouse: Warehouse,
-    everyone: Callable[[], pa.Table],
+    everyone: Everyone,
     model: dict,
     floor: float,
     chosen: Plan,
@@ -135,7 +154,8 @@ def _scored(
     if chosen.mode == "off" or (chosen.mode == "incremental" and not chosen.touched):
         return scored_pairs(pa.table({}), model, floor, into)
     if chosen.mode == "full":
-        return scored_pairs(everyone(), model, floor, into)
+        with everyone() as found:
+            return scored_pairs(found, model, floor, into)
     with warehouse.session() as session:
         near = records.read_near(session, model, chosen.touched)
         frequencies = records.term_frequencies(session, model)
@@ -222,14 +242,14 @@ def person_matching(
     fresh = clean_records(to_clean, countries).append_column("input_hash", to_clean["input_hash"])
     # The kept cleaning takes this build's records first (a cache: a build that fails later
     # leaves it right for the next), then the warehouse builds what is compared from it.
+    records_cleaned = len(fresh)
     with warehouse.transaction() as session:
         cleaned_now = cleaned.write(session, fresh, rebuild)
+        # Let the raw and cleaned fields go once written: a full build's 1.78M records of them
+        # (~1.5 GB) beside the warehouse's buffer made the step's peak (benchmarks.md).
+        del to_clean, fresh
         live = records.build(session, policy.max_block_records, cleaned_now)
         known = state.compare(session, records.RECORDS, against_kept=previous.scoring is not None)
-    # Let the raw and cleaned fields go before Splink runs: a full build's 1.78M records of them
-    # held ~1 GB through the scoring (benchmarks.md).
-    records_cleaned = len(fresh)
-    del to_clean, fresh
     previous = replace(previous, known=known)
     everyone = _reader(warehouse)
     chosen_model = _model(loaded, everyone, previous, facts.full_refresh)

@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,9 +36,26 @@ import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator
 
 from blueprint_pipeline.core.errors import ConfigError
+from blueprint_pipeline.warehouse.base import quote
 
-# What Splink reads: a frame (prepare(), tests) or Arrow (records.read_all(): the warehouse's rows).
-Records = pd.DataFrame | pa.Table
+
+@dataclass(frozen=True)
+class WarehouseRecords:
+    """Records a DuckDB warehouse holds (records.read_all()): `sql`, run in `engine` (a cursor of
+    the warehouse), gives them in key order, `count` of them. Splink then works in that engine
+    (splink_duckdb()), and copies them from where they lie: no Arrow copy held beside it."""
+
+    sql: str
+    count: int
+    engine: duckdb.DuckDBPyConnection
+
+    def __len__(self) -> int:
+        return self.count
+
+
+# What Splink reads: a frame (prepare(), tests), Arrow (read from a PostgreSQL warehouse, or an
+# incremental scoring's neighbourhood) or a DuckDB warehouse's own rows.
+Records = pd.DataFrame | pa.Table | WarehouseRecords
 COMPARISON_COLUMNS = ("name", "email", "phone", "company", "city", "country", "title")
 DOMAINS_MAY_AGREE = "(l.work_domain = r.work_domain or l.work_domain is null or r.work_domain is null)"
 CITIES_MAY_AGREE = "(l.city = r.city or l.city is null or r.city is null)"
@@ -302,17 +320,35 @@ def quiet():
         logger.propagate = propagate
 
 
-# Splink's DuckDB is bounded like the warehouse's and spills to a temporary folder beyond it:
-# with DuckDB's default (80% of RAM) the full matching step at 1M peaked 0.9 GB higher, and
-# 1 GB made it 20% slower for no lower peak (docs/benchmarks.md).
+# Splink's own DuckDB (on a PostgreSQL warehouse) is bounded like the warehouse's and spills to a
+# temporary folder beyond it: with DuckDB's default (80% of RAM) the full matching step at 1M
+# peaked 0.9 GB higher, and 1 GB made it 20% slower for no lower peak (docs/benchmarks.md).
 SPLINK_MEMORY_LIMIT = "2GB"
-RECORDS_TABLE = "person_records"  # the records' name in Splink's DuckDB
+RECORDS_TABLE = "person_records"  # the records' name where Splink works
 
 
 @contextmanager
-def splink_duckdb() -> Iterator[duckdb.DuckDBPyConnection]:
-    """A new in-memory DuckDB for Splink (never the warehouse: docs/decisions.md), bounded by
-    SPLINK_MEMORY_LIMIT, spilling to a temporary folder of its own that goes with it."""
+def splink_duckdb(within: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Where Splink works. `within` a DuckDB warehouse's connection: that database's own engine,
+    on a cursor whose default catalog is a new in-memory one, detached after: Splink's tables
+    never reach the warehouse's file, and the warehouse's one `memory_limit` bounds both
+    (docs/decisions.md). Else a new in-memory DuckDB bounded by SPLINK_MEMORY_LIMIT, spilling to a
+    temporary folder of its own that goes with it. Either keeps insertion order, as Splink's own
+    DuckDB does: its seeded sampling reads rows in table order."""
+    if within is not None:
+        cursor = within.cursor()
+        home = cursor.execute("select current_database()").fetchone()[0]
+        catalog = f"splink_{uuid.uuid4().hex[:12]}"
+        cursor.execute(f"attach ':memory:' as {catalog}")
+        try:
+            cursor.execute(f"use {catalog}")
+            cursor.execute("set session preserve_insertion_order = true")
+            yield cursor
+        finally:
+            cursor.execute(f"use {quote(home)}")
+            cursor.execute(f"detach {catalog}")
+            cursor.close()
+        return
     with tempfile.TemporaryDirectory(prefix="blueprint-splink-") as spill:
         config = {"memory_limit": SPLINK_MEMORY_LIMIT, "temp_directory": spill}
         connection = duckdb.connect(config={"autoinstall_known_extensions": False, **config})
@@ -322,17 +358,33 @@ def splink_duckdb() -> Iterator[duckdb.DuckDBPyConnection]:
             connection.close()
 
 
+def as_arrow(records: Records) -> pa.Table | pd.DataFrame:
+    """`records` as rows in memory: a DuckDB warehouse's read while its session is open."""
+    if isinstance(records, WarehouseRecords):
+        return records.engine.sql(records.sql).to_arrow_table()
+    return records
+
+
+def engine_of(records: Records) -> duckdb.DuckDBPyConnection | None:
+    """The warehouse engine holding `records`, for splink_duckdb(); None for records in memory."""
+    return records.engine if isinstance(records, WarehouseRecords) else None
+
+
 def linker(
     records: Records,
     model: dict | SettingsCreator,
     connection: duckdb.DuckDBPyConnection,
     term_frequencies: dict[str, pd.DataFrame] | None = None,
 ) -> Linker:
-    """A Linker over `records` in `connection` (splink_duckdb()), where the caller reads Splink's
-    tables; `term_frequencies`: per column, a lookup table Splink uses instead of counting
-    `records` (neighbourhood.py)."""
+    """A Linker over `records` in `connection` (splink_duckdb(engine_of(records))), where the
+    caller reads Splink's tables; `term_frequencies`: per column, a lookup table Splink uses
+    instead of counting `records` (neighbourhood.py)."""
     api = DuckDBAPI(connection)
-    table = api.register(records, table_name=RECORDS_TABLE)
+    if isinstance(records, WarehouseRecords):
+        connection.execute(f"create table {RECORDS_TABLE} as {records.sql}")
+        table = api.register(RECORDS_TABLE, table_name=RECORDS_TABLE)
+    else:
+        table = api.register(records, table_name=RECORDS_TABLE)
     found = Linker(table, model, log_level=None)  # None: Splink adds no log handler of its own
     for column, lookup in (term_frequencies or {}).items():
         registered = api.register(lookup, table_name=f"person_tf_{column}")
@@ -424,7 +476,7 @@ def train(records: Records, seed: int, max_pairs_for_u: int) -> Trained:
     finds a pair the shipped prior (noted, not an error)."""
     notes = []
     pairs_sampled = min(max_pairs_for_u, len(records) * (len(records) - 1) // 2)
-    with quiet(), splink_duckdb() as connection:
+    with quiet(), splink_duckdb(engine_of(records)) as connection:
         trainer = linker(records, settings(), connection)
         if len(records) >= 2:
             if any(has_pairs(connection, rule) for rule in PRIOR_RULES):

@@ -26,10 +26,13 @@ import pyarrow.compute as pc
 from blueprint_pipeline.identity.matching.blocking import BLOCK_COLUMNS, MIN_LETTERS
 from blueprint_pipeline.identity.matching.cleaned import CLEANED, CLEANED_HASH, hashed_sql
 from blueprint_pipeline.identity.matching.incremental import TOUCHED
+from blueprint_pipeline.identity.matching.model import WarehouseRecords
 from blueprint_pipeline.identity.matching.neighbourhood import near_sql, tf_columns, tf_sql
 from blueprint_pipeline.identity.matching.prepare import CLEANED_COLUMNS, COLUMNS, LIST_SEPARATOR
 from blueprint_pipeline.identity.tables import text_array
 from blueprint_pipeline.warehouse import Session
+from blueprint_pipeline.warehouse.base import quote
+from blueprint_pipeline.warehouse.duckdb import DuckDBSession
 
 RECORDS = "person_match_records"
 # Every column of RECORDS: COMPARED (first_name_forms as text), cleaned_hash, fingerprint, UNCAPPED,
@@ -391,9 +394,19 @@ def _forms_split(table: pa.Table) -> pa.Table:
     return table.set_column(at, TEXT_FORMS, pc.split_pattern(table[TEXT_FORMS], LIST_SEPARATOR))
 
 
-def read_all(session: Session) -> pa.Table:
-    """Every record of RECORDS, in key order (byte by byte on both engines), as Arrow: Splink's
-    DuckDB scans it where it lies, no Python object per value."""
+def read_all(session: Session) -> pa.Table | WarehouseRecords:
+    """Every record of RECORDS, in key order (byte by byte on both engines), for Splink. On a
+    DuckDB warehouse the query that gives them, in the warehouse's own engine: Splink copies them
+    from where they lie (model.splink_duckdb()). On PostgreSQL they are read as Arrow, which
+    Splink's embedded DuckDB scans where it lies, no Python object per value."""
+    if isinstance(session, DuckDBSession):
+        catalog, schema = session.fetchall("select current_database(), current_schema()")[0]
+        forms = f"string_split({TEXT_FORMS}, '{LIST_SEPARATOR}') as {TEXT_FORMS}"
+        columns = ", ".join(forms if c == TEXT_FORMS else c for c in _READ.split(", "))
+        table = f"{quote(catalog)}.{quote(schema)}.{RECORDS}"
+        sql = f'select {columns} from {table} order by unique_id collate "C"'
+        count = int(session.scalar(f"select count(*) from {RECORDS}") or 0)
+        return WarehouseRecords(sql, count, session.con)
     return _forms_split(session.fetch_arrow(f'select {_READ} from {RECORDS} order by unique_id collate "C"'))
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from blueprint_pipeline.identity.matching.model import (
     COMPARISON_COLUMNS,
     Records,
+    engine_of,
     linker,
     quiet,
     splink_duckdb,
@@ -146,7 +147,7 @@ def scored_pairs(
     pairs go from Splink's DuckDB to the file and from the file to the warehouse (pairs.keep):
     at 1M persons ~1M pairs with their waterfall text, which as a pandas frame held ~1.6 GB at
     the matching step's peak (docs/benchmarks.md), are never held by Python all at once."""
-    with splink_duckdb() as connection:
+    with splink_duckdb(engine_of(records)) as connection:
         if len(records) < 2:
             query = _NO_PAIRS
         else:
