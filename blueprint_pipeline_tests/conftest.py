@@ -113,6 +113,7 @@ def warehouse(request: pytest.FixtureRequest) -> Warehouse:
 # no worker is left alone with a long file at the end.
 LONG_FILES = (
     "test_faults.py",  # 250
+    "test_incremental_equals_full.py",  # 250: three builds and four rescoring runs per warehouse
     "test_demo_as_of.py",  # 250: three builds of the tiny sample
     "test_concurrency.py",  # 165
     "test_production.py",  # 160

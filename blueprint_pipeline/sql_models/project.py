@@ -44,6 +44,10 @@ class SqlModel:
     # deletes its key's row and is not inserted (dbt's merge has no delete; Snowflake's MERGE ...
     # WHEN MATCHED AND <condition> THEN DELETE does this).
     removed_when: str = ""
+    # dbt's `full_refresh` config: False keeps an incremental table through `--full-refresh`
+    # (histories: the sources cannot give their past back), True rebuilds it on every run, None
+    # follows the run's flag.
+    full_refresh: bool | None = None
     refs: tuple[str, ...] = ()
     sources: tuple[tuple[str, str], ...] = ()
     description: str = ""
@@ -251,7 +255,7 @@ def _parse_model(
             source_objects=contract.objects,
         )
     cfg = found["config"]
-    unknown = set(cfg) - {"materialized", "unique_key", "on_schema_change", "removed_when"}
+    unknown = set(cfg) - {"materialized", "unique_key", "on_schema_change", "removed_when", "full_refresh"}
     if unknown:
         raise SqlModelError(f"{path}: unknown config() keys {sorted(unknown)}")
     materialized = cfg.get("materialized", "table")
@@ -265,6 +269,9 @@ def _parse_model(
     removed_when = str(cfg.get("removed_when", ""))
     if removed_when and not (materialized == "incremental" and unique_key):
         raise SqlModelError(f"{path}: removed_when needs materialized='incremental' and a unique_key")
+    full_refresh = cfg.get("full_refresh")
+    if full_refresh not in (None, True, False):
+        raise SqlModelError(f"{path}: full_refresh={full_refresh!r}; expected true or false")
     primary_key = meta.get("primary_key") or ()
     primary_key = (primary_key,) if isinstance(primary_key, str) else tuple(primary_key)
     return SqlModel(
@@ -277,6 +284,7 @@ def _parse_model(
         unique_key=unique_key,
         on_schema_change=on_schema_change,
         removed_when=removed_when,
+        full_refresh=full_refresh,
         refs=tuple(dict.fromkeys(found["refs"])),
         sources=tuple(dict.fromkeys(found["sources"])),
         description=str(meta.get("description", "")).strip(),

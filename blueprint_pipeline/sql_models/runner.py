@@ -125,7 +125,8 @@ def build_model(
             exists = session.table_exists(model.name)
             if exists and model.materialized == "incremental" and model.on_schema_change == "rebuild":
                 exists = _same_columns(session, model, project.render(model), params)
-            if model.materialized == "incremental" and exists and not full_refresh:
+            refresh = full_refresh if model.full_refresh is None else model.full_refresh
+            if model.materialized == "incremental" and exists and not refresh:
                 result = _merge(session, project, model, params)
             else:
                 _rebuild(session, model, project.render(model), params)

@@ -13,6 +13,7 @@ Hand-worked answers:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -115,6 +116,29 @@ def test_full_refresh_rebuilds_incremental(warehouse, project):
     model = project.models["order_events"]
     result = build_model(warehouse, project, model, as_of=AS_OF, config_version="v1", full_refresh=True)
     assert result.mode == "incremental (full build)" and result.row_count == 3
+
+
+def test_a_history_kept_from_full_refresh_keeps_its_rows(warehouse, project):
+    """dbt's `full_refresh=false`: order_events, declared so, keeps the versions batch 1 gave
+    through a `--full-refresh` build after batch 2 (the raw table no longer holds order 2's first
+    version): 5 rows, not the 4 a rebuild from batch 2 gives."""
+    load_raw(warehouse, BATCH_1)
+    build_all(warehouse, project)
+    load_raw(warehouse, BATCH_2)
+    build_model(warehouse, project, project.models["stg_shop__orders"], as_of=AS_OF, config_version="v1")
+    kept = replace(project.models["order_events"], full_refresh=False)
+    result = build_model(warehouse, project, kept, as_of=AS_OF, config_version="v1", full_refresh=True)
+    assert result.mode != "incremental (full build)" and result.rows_inserted == 2
+    assert len(rows(warehouse, "order_events", "order_id, updated_at")) == 5
+    rebuilt = build_model(
+        warehouse,
+        project,
+        project.models["order_events"],
+        as_of=AS_OF,
+        config_version="v1",
+        full_refresh=True,
+    )
+    assert rebuilt.row_count == 4
 
 
 def test_yaml_tests_count_failing_rows(warehouse, project):

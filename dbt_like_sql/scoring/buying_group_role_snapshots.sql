@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key=['snapshot_date', 'buying_group_id', 'role']) }}
+{{ config(materialized='incremental', full_refresh=false, unique_key=['snapshot_date', 'buying_group_id', 'role']) }}
 -- One row per buying group, template role and as-of date: members in the role, as they were
 -- (incremental like buying_group_snapshots).
 select

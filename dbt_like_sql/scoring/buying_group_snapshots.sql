@@ -1,8 +1,9 @@
-{{ config(materialized='incremental', unique_key=['snapshot_date', 'buying_group_id']) }}
+{{ config(materialized='incremental', full_refresh=false, unique_key=['snapshot_date', 'buying_group_id']) }}
 -- One row per buying group and as-of date: stage, completeness, score and members, as they were.
 -- Incremental: each build writes its as-of date's rows (a second build on the same date replaces
 -- them) and keeps every earlier date, so dashboards show progression and models train
--- point-in-time. A full refresh (`blueprint run --full-refresh`) starts the history again.
+-- point-in-time. `full_refresh=false`: the sources cannot give the past back, so
+-- `blueprint run --full-refresh` keeps it (drop the table to start the history again).
 with roles as (
     select
         buying_group_id,
