@@ -382,6 +382,7 @@ def run_bench(
     fast_path: bool = False,
     new_persons: int = 0,
     compress: bool = False,
+    memory_limit: str | None = None,
 ) -> BenchResult:
     scale_named(scale)  # fail early on a bad name
     if new_persons and (fresh or journeys or fast_path):
@@ -412,7 +413,8 @@ def run_bench(
     warehouse = workdir / f"bench-{scale}.duckdb"
     warehouse.unlink(missing_ok=True)
     env = bench_env(workdir)
-    where = ["--landing", str(landing), "--warehouse", f"duckdb:///{warehouse}"]
+    bound = f"?memory_limit={memory_limit}" if memory_limit else ""
+    where = ["--landing", str(landing), "--warehouse", f"duckdb:///{warehouse}{bound}"]
     extra = []
     config = workdir / "config"  # the bench's config: journeys over every account, the fast-path probe
     shutil.rmtree(config, ignore_errors=True)

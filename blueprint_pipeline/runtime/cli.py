@@ -244,6 +244,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             fast_path=args.fast_path,
             new_persons=args.new_persons,
             compress=args.compress,
+            memory_limit=args.memory_limit,
         )
     except ValueError as exc:
         raise BlueprintError(str(exc)) from exc
@@ -388,6 +389,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="SET",
         help="instead, score person matching on a labelled set: dirty-duplicates (default, at --scale), "
         "febrl1 or febrl3",
+    )
+    bench.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="bound the warehouse's DuckDB buffer (e.g. 2.5GB; default 3GB): the build's warehouse URL "
+        "gets ?memory_limit=SIZE (docs/scaling.md)",
     )
     bench.add_argument(
         "--titles",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import parse_qs
+
 from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.core.paths import DEFAULT_WAREHOUSE_PATH
 from blueprint_pipeline.core.redact import url_shown
@@ -15,17 +18,17 @@ DEFAULT_WAREHOUSE_URL = f"duckdb:///{DEFAULT_WAREHOUSE_PATH}"
 def warehouse_from_url(url: str | None = None, schema: str | None = None) -> Warehouse:
     """The one place that maps a URL to an implementation.
 
-    `duckdb:///path/to/file.duckdb` (relative paths allowed) or
-    `postgresql+psycopg2://user[:password]@host:port/db`.
+    `duckdb:///path/to/file.duckdb` (relative paths allowed; `?memory_limit=2.5GB` bounds the
+    engine's buffer, 3 GB by default) or `postgresql+psycopg2://user[:password]@host:port/db`.
     """
     url = url or DEFAULT_WAREHOUSE_URL
     # Every message below names the URL: never its user part, where a password or token may be.
     shown = url_shown(url)
     if url.startswith("duckdb:///"):
-        path = url.removeprefix("duckdb:///")
+        path, _, query = url.removeprefix("duckdb:///").partition("?")
         if not path:
             raise WarehouseError(f"bad warehouse URL {shown!r}: expected duckdb:///path/to/file.duckdb")
-        return DuckDBWarehouse(path=path)
+        return DuckDBWarehouse(path=path, **_duckdb_settings(query, shown))
     if url.startswith("postgresql+psycopg2://"):
         refuse_unencoded_at(url, "warehouse URL")
         return PostgresWarehouse(url=url, schema_name=schema or "public")
@@ -62,3 +65,23 @@ __all__ = [
     "refuse_unencoded_at",
     "warehouse_from_url",
 ]
+
+
+# DuckDB's own spelling of a size (`SET memory_limit`): a number and a unit.
+_SIZE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+def _duckdb_settings(query: str, shown: str) -> dict[str, str]:
+    """A DuckDB URL's settings: `memory_limit` only (docs/scaling.md), checked before any work."""
+    found = {}
+    for name, values in parse_qs(query, keep_blank_values=True).items():
+        if name != "memory_limit":
+            raise WarehouseError(
+                f"warehouse URL {shown!r}: unknown setting {name!r} (DuckDB takes memory_limit)"
+            )
+        if len(values) != 1 or not _SIZE.match(values[0].strip()):
+            raise WarehouseError(
+                f"warehouse URL {shown!r}: memory_limit={','.join(values)!r}; expected a size such as 2.5GB"
+            )
+        found[name] = values[0].strip()
+    return found

@@ -134,6 +134,9 @@ def _text_objects(column: pa.ChunkedArray) -> np.ndarray:
     return texts[encoded.indices.fill_null(len(encoded.dictionary)).to_numpy()]
 
 
+DEFAULT_MEMORY_LIMIT = "3GB"
+
+
 class DuckDBWarehouse(Warehouse):
     """A DuckDB database file (created with its folder on first use)."""
 
@@ -141,7 +144,8 @@ class DuckDBWarehouse(Warehouse):
     # DuckDB allows one writing process: wait this long for another run to release the file.
     lock_timeout_seconds: float = 600.0
     # DuckDB's own default is 80% of RAM; bounded, it spills to disk instead (docs/benchmarks.md).
-    memory_limit: str = "3GB"
+    # The URL's `?memory_limit=` sets it (warehouse_from_url).
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     _held: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
 
     @property
@@ -150,7 +154,8 @@ class DuckDBWarehouse(Warehouse):
 
     @property
     def display_url(self) -> str:
-        return f"duckdb:///{Path(self.path).resolve()}"
+        bound = "" if self.memory_limit == DEFAULT_MEMORY_LIMIT else f"?memory_limit={self.memory_limit}"
+        return f"duckdb:///{Path(self.path).resolve()}{bound}"
 
     def engine_memory_bytes(self) -> int | None:
         return held_buffer_bytes()

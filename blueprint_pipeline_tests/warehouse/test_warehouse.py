@@ -24,6 +24,25 @@ def test_url_dispatch(tmp_path):
         warehouse_from_url("sqlite:///x.db")
 
 
+def test_a_duckdb_url_bounds_the_engines_memory(tmp_path):
+    """`?memory_limit=` reaches DuckDB's own setting and the URL shown keeps it (the UI's line
+    opens the same warehouse); anything else in the query is refused before any work."""
+    bounded = warehouse_from_url(f"duckdb:///{tmp_path}/w.duckdb?memory_limit=512MB")
+    assert bounded.path == f"{tmp_path}/w.duckdb"
+    assert bounded.display_url.endswith("/w.duckdb?memory_limit=512MB")
+    assert bounded.scalar("select current_setting('memory_limit')") in ("488.2 MiB", "512.0 MB")
+    default = warehouse_from_url(f"duckdb:///{tmp_path}/w.duckdb")
+    assert default.display_url.endswith("/w.duckdb")
+    assert default.scalar("select current_setting('memory_limit')") == "2.7 GiB"  # 3 GB
+    for query, message in (
+        ("memory_limit=lots", "memory_limit='lots'; expected a size such as 2.5GB"),
+        ("memory_limit=1GB&memory_limit=2GB", "memory_limit='1GB,2GB'"),
+        ("threads=8", "unknown setting 'threads'"),
+    ):
+        with pytest.raises(WarehouseError, match=message):
+            warehouse_from_url(f"duckdb:///{tmp_path}/w.duckdb?{query}")
+
+
 def test_relative_duckdb_path_is_shown_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert warehouse_from_url("duckdb:///rel/w.duckdb").display_url == f"duckdb:///{tmp_path}/rel/w.duckdb"
