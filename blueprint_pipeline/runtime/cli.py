@@ -393,7 +393,7 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--memory-limit",
         metavar="SIZE",
-        help="bound the warehouse's DuckDB buffer (e.g. 2.5GB; default 3GB): the build's warehouse URL "
+        help="bound the warehouse's DuckDB buffer (e.g. 4GB; default 2GB): the build's warehouse URL "
         "gets ?memory_limit=SIZE (docs/scaling.md)",
     )
     bench.add_argument(

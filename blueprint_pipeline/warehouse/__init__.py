@@ -19,7 +19,7 @@ def warehouse_from_url(url: str | None = None, schema: str | None = None) -> War
     """The one place that maps a URL to an implementation.
 
     `duckdb:///path/to/file.duckdb` (relative paths allowed; `?memory_limit=2.5GB` bounds the
-    engine's buffer, 3 GB by default) or `postgresql+psycopg2://user[:password]@host:port/db`.
+    engine's buffer, 2 GB by default) or `postgresql+psycopg2://user[:password]@host:port/db`.
     """
     url = url or DEFAULT_WAREHOUSE_URL
     # Every message below names the URL: never its user part, where a password or token may be.

@@ -33,7 +33,7 @@ def test_a_duckdb_url_bounds_the_engines_memory(tmp_path):
     assert bounded.scalar("select current_setting('memory_limit')") in ("488.2 MiB", "512.0 MB")
     default = warehouse_from_url(f"duckdb:///{tmp_path}/w.duckdb")
     assert default.display_url.endswith("/w.duckdb")
-    assert default.scalar("select current_setting('memory_limit')") == "2.7 GiB"  # 3 GB
+    assert default.scalar("select current_setting('memory_limit')") == "1.8 GiB"  # 2 GB
     for query, message in (
         ("memory_limit=lots", "memory_limit='lots'; expected a size such as 2.5GB"),
         ("memory_limit=1GB&memory_limit=2GB", "memory_limit='1GB,2GB'"),
