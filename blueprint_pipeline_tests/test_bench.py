@@ -11,8 +11,11 @@ from blueprint_pipeline.runtime.bench import bench_env, run_bench
 
 
 def test_bench_tiny_with_fresh_activities(tmp_path):
-    result = run_bench("tiny", 1, tmp_path, fresh=200, journeys=True)
+    result = run_bench("tiny", 1, tmp_path, fresh=200, journeys=True, memory_limit="1GB")
     assert result.build_exit_code == 0, result.summary
+    # The bound given reaches the build's warehouse URL (its summary names it) and the results.
+    assert f"warehouse: duckdb:///{tmp_path}/bench-tiny.duckdb?memory_limit=1GB" in result.summary
+    assert result.memory_limit == "1GB"
     assert result.fresh_exit_code == 0, result.summary
     assert "fresh scores:" in result.render() and "sensor tick" in result.render()
     assert result.journeys["exit_codes"] == [0, 0] and result.journeys["active_enrolments"] > 0
@@ -72,6 +75,16 @@ def test_the_bench_keeps_its_outputs_and_signing_key_in_its_folder(tmp_path):
     key = env["BLUEPRINT_TRACKING_SECRET"]
     assert len(key) >= 32 and (tmp_path / "tracking_secret").read_text() == key
     assert bench_env(tmp_path)["BLUEPRINT_TRACKING_SECRET"] == key
+
+
+def test_a_bad_memory_limit_is_refused_before_anything_is_generated(tmp_path):
+    import pytest
+
+    from blueprint_pipeline.core.errors import WarehouseError
+
+    with pytest.raises(WarehouseError, match="memory_limit='plenty'; expected a size such as 2.5GB"):
+        run_bench("tiny", 1, tmp_path, memory_limit="plenty")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_bench_the_disk_cannot_hold_is_refused_before_it_starts(tmp_path, monkeypatch):

@@ -73,10 +73,14 @@ def _text(column: pd.Series) -> pd.Series:
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows in one order whatever the engine wrote: by every column, doubles rounded for the sort
-    only (the comparison itself takes them to 1e-9)."""
+    """Rows in one order whatever the engine wrote: by the other columns first, then the doubles
+    as numbers (a last-bit difference moves no row past another with a different value)."""
+    floats = [c for c in frame if pd.api.types.is_float_dtype(frame[c])]
     keys = pd.DataFrame(
-        {c: _text(frame[c].round(6) if pd.api.types.is_float_dtype(frame[c]) else frame[c]) for c in frame}
+        {
+            **{c: _text(frame[c]) for c in frame if c not in floats},
+            **{c: frame[c].astype(float).fillna(-np.inf) for c in floats},
+        }
     )
     return frame.loc[keys.sort_values(list(keys.columns)).index].reset_index(drop=True)
 

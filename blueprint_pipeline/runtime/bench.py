@@ -39,6 +39,7 @@ from blueprint_pipeline.resources import (
 from blueprint_pipeline.runtime.fast_path import measure, probe_config
 from blueprint_pipeline.runtime.identity_scores import PairwiseScores, align, copy_recall, pairwise_scores
 from blueprint_pipeline.warehouse import warehouse_from_url
+from blueprint_pipeline.warehouse.duckdb import DEFAULT_MEMORY_LIMIT
 
 
 @dataclass
@@ -64,6 +65,7 @@ class BenchResult:
     new_persons_identity_seconds: float | None = None  # that run's identity layer, from its summary
     new_persons_exit_code: int | None = None
     new_persons_scoring: dict | None = None  # person_match_scoring after it: mode, pairs scored
+    memory_limit: str = DEFAULT_MEMORY_LIMIT  # the warehouse's DuckDB bound in the builds
     steps: list[dict] | None = None  # the full build's steps: seconds and memory (runtime/memory.py)
     new_persons_steps: list[dict] | None = None  # the same for the new persons run
     warehouse_bytes: int = 0  # the DuckDB file after the full build
@@ -385,6 +387,8 @@ def run_bench(
     memory_limit: str | None = None,
 ) -> BenchResult:
     scale_named(scale)  # fail early on a bad name
+    bound = f"?memory_limit={memory_limit}" if memory_limit else ""
+    checked = warehouse_from_url(f"duckdb:///{workdir}/bench-{scale}.duckdb{bound}")  # before generating
     if new_persons and (fresh or journeys or fast_path):
         raise ValueError(
             "--new-persons times the identity layer alone: not with --fresh, --journeys or --fast-path"
@@ -413,8 +417,7 @@ def run_bench(
     warehouse = workdir / f"bench-{scale}.duckdb"
     warehouse.unlink(missing_ok=True)
     env = bench_env(workdir)
-    bound = f"?memory_limit={memory_limit}" if memory_limit else ""
-    where = ["--landing", str(landing), "--warehouse", f"duckdb:///{warehouse}{bound}"]
+    where = ["--landing", str(landing), "--warehouse", checked.display_url]
     extra = []
     config = workdir / "config"  # the bench's config: journeys over every account, the fast-path probe
     shutil.rmtree(config, ignore_errors=True)
@@ -433,11 +436,14 @@ def run_bench(
     )
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result = BenchResult(scale, seed, gen_seconds, size, floor, build, peak_mb, done.returncode, done.stdout)
+    result.memory_limit = checked.memory_limit
     result.warehouse_bytes = warehouse.stat().st_size if warehouse.exists() else 0
     result.steps = _steps(steps_file)
     if fast_path and done.returncode == 0:  # first: its run is at the real time
         (landing / "marketo").mkdir(exist_ok=True)
-        trial = measure(landing, warehouse, workdir / "dagster", workdir / "mailbox", config)
+        trial = measure(
+            landing, warehouse, workdir / "dagster", workdir / "mailbox", config, url=checked.display_url
+        )
         result.fast_path_seconds, result.fast_path_done = trial.seconds, True
         for leftover in (landing / "marketo").glob("activities_fastpath_*.csv"):
             leftover.unlink()  # the probe's file is not part of the generated data

@@ -219,6 +219,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from blueprint_pipeline.runtime.bench import run_bench, run_identity_bench
 
+    if args.memory_limit and (args.titles or args.identity):
+        raise BlueprintError(
+            "--memory-limit bounds the build bench's warehouse: not with --titles or --identity"
+        )
     if args.titles:
         from blueprint_pipeline.buying_groups.title_bench import run_title_bench
 

@@ -83,7 +83,7 @@ def _free_port() -> int:
 
 
 def measure(landing: Path, warehouse_file: Path, storage: Path, mailbox: Path, config: Path,
-            timeout: float = 300, settle: float = 20) -> FastPath:  # fmt: skip
+            timeout: float = 300, settle: float = 20, url: str | None = None) -> FastPath:  # fmt: skip
     """Starts dagster dev over the built warehouse, waits `settle` seconds for the sensors' first
     ticks (they take the files already built as read), lands the probe file and waits for the alert."""
     group, lead = pick_group(warehouse_file)
@@ -92,7 +92,7 @@ def measure(landing: Path, warehouse_file: Path, storage: Path, mailbox: Path, c
         "DAGSTER_HOME": str(PROJECT_DIR),
         "BLUEPRINT_DAGSTER_STORAGE": str(storage),
         "BLUEPRINT_LANDING_DIR": str(landing),
-        "BLUEPRINT_WAREHOUSE_URL": f"duckdb:///{warehouse_file}",
+        "BLUEPRINT_WAREHOUSE_URL": url or f"duckdb:///{warehouse_file}",  # url: with its settings
         "BLUEPRINT_CONFIG_DIR": str(config),
         "BLUEPRINT_MAILBOX_DIR": str(mailbox),
         "BLUEPRINT_AUTOMATION": "on",

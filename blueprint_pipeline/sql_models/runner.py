@@ -72,9 +72,15 @@ def _merge(session: Session, project: SqlProject, model: SqlModel, params: dict)
     existing = [c for c, _ in session.columns(model.name)]
     new = [c for c, _ in session.columns(incoming)]
     if sorted(existing) != sorted(new):
+        fix = (
+            "a history the sources cannot rebuild (full_refresh=false): add the columns with a "
+            "migration step (warehouse/migrations.py), or drop the table to start it again"
+            if model.full_refresh is False
+            else "rebuild it with `blueprint run --full-refresh`"
+        )
         raise SqlModelError(
             f"{model.path}: the incremental model's columns changed ({sorted(existing)} -> "
-            f"{sorted(new)}); rebuild it with `blueprint run --full-refresh`"
+            f"{sorted(new)}); {fix}"
         )
     # A row matching removed_when (NULL counts as no) deletes its key and is not inserted.
     removing = f"coalesce(({model.removed_when}), false)" if model.removed_when else "false"

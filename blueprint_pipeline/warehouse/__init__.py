@@ -25,7 +25,7 @@ def warehouse_from_url(url: str | None = None, schema: str | None = None) -> War
     # Every message below names the URL: never its user part, where a password or token may be.
     shown = url_shown(url)
     if url.startswith("duckdb:///"):
-        path, _, query = url.removeprefix("duckdb:///").partition("?")
+        path, query = _duckdb_path_and_query(url.removeprefix("duckdb:///"))
         if not path:
             raise WarehouseError(f"bad warehouse URL {shown!r}: expected duckdb:///path/to/file.duckdb")
         return DuckDBWarehouse(path=path, **_duckdb_settings(query, shown))
@@ -68,20 +68,30 @@ __all__ = [
 
 
 # DuckDB's own spelling of a size (`SET memory_limit`): a number and a unit.
-_SIZE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+def _duckdb_path_and_query(rest: str) -> tuple[str, str]:
+    """A DuckDB URL's file and settings: the settings follow the last `?` when what follows holds
+    an `=` and no `/` (a folder named `a?b` stays part of the path)."""
+    path, mark, query = rest.rpartition("?")
+    if not mark or "/" in query or "=" not in query:
+        return rest, ""
+    return path, query
 
 
 def _duckdb_settings(query: str, shown: str) -> dict[str, str]:
-    """A DuckDB URL's settings: `memory_limit` only (docs/scaling.md), checked before any work."""
+    """A DuckDB URL's settings: `memory_limit` only (docs/operations.md), checked before any work."""
     found = {}
     for name, values in parse_qs(query, keep_blank_values=True).items():
         if name != "memory_limit":
             raise WarehouseError(
                 f"warehouse URL {shown!r}: unknown setting {name!r} (DuckDB takes memory_limit)"
             )
-        if len(values) != 1 or not _SIZE.match(values[0].strip()):
+        size = _SIZE.match(values[0].replace(" ", "")) if len(values) == 1 else None
+        if size is None or float(size.group(1)) <= 0:
             raise WarehouseError(
                 f"warehouse URL {shown!r}: memory_limit={','.join(values)!r}; expected a size such as 2.5GB"
             )
-        found[name] = values[0].strip()
+        found[name] = size.group(0)
     return found

@@ -18,6 +18,7 @@ from datetime import datetime
 
 import pytest
 
+from blueprint_pipeline.core.errors import SqlModelError
 from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline.sql_models.runner import build_model, run_tests
 from blueprint_pipeline.warehouse import Warehouse
@@ -139,6 +140,19 @@ def test_a_history_kept_from_full_refresh_keeps_its_rows(warehouse, project):
         full_refresh=True,
     )
     assert rebuilt.row_count == 4
+
+
+def test_a_changed_history_says_how_to_keep_its_past(warehouse, project):
+    """An incremental model whose columns changed: `--full-refresh` is the way out, unless it is a
+    history kept from it, whose past only a migration step (or dropping it) deals with."""
+    load_raw(warehouse, BATCH_1)
+    build_all(warehouse, project)
+    model = project.models["order_events"]
+    wider = replace(model, sql=model.sql.replace("as seen_at", "as seen_at, 1 as extra"))
+    with pytest.raises(SqlModelError, match="rebuild it with `blueprint run --full-refresh`"):
+        build_model(warehouse, project, wider, as_of=AS_OF, config_version="v1")
+    with pytest.raises(SqlModelError, match=r"full_refresh=false\): add the columns with a migration step"):
+        build_model(warehouse, project, replace(wider, full_refresh=False), as_of=AS_OF, config_version="v1")
 
 
 def test_yaml_tests_count_failing_rows(warehouse, project):

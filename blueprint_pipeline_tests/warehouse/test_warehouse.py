@@ -31,12 +31,17 @@ def test_a_duckdb_url_bounds_the_engines_memory(tmp_path):
     assert bounded.path == f"{tmp_path}/w.duckdb"
     assert bounded.display_url.endswith("/w.duckdb?memory_limit=512MB")
     assert bounded.scalar("select current_setting('memory_limit')") in ("488.2 MiB", "512.0 MB")
+    spaced = warehouse_from_url(f"duckdb:///{tmp_path}/w.duckdb?memory_limit=2.5+GB")  # + is a space
+    assert spaced.display_url.endswith("/w.duckdb?memory_limit=2.5GB")
+    odd = warehouse_from_url(f"duckdb:///{tmp_path}/a?b/w.duckdb")  # a folder named `a?b`
+    assert odd.path == f"{tmp_path}/a?b/w.duckdb" and odd.memory_limit == "2GB"
     default = warehouse_from_url(f"duckdb:///{tmp_path}/w.duckdb")
     assert default.display_url.endswith("/w.duckdb")
     assert default.scalar("select current_setting('memory_limit')") == "1.8 GiB"  # 2 GB
     for query, message in (
         ("memory_limit=lots", "memory_limit='lots'; expected a size such as 2.5GB"),
         ("memory_limit=1GB&memory_limit=2GB", "memory_limit='1GB,2GB'"),
+        ("memory_limit=0KB", "memory_limit='0KB'"),
         ("threads=8", "unknown setting 'threads'"),
     ):
         with pytest.raises(WarehouseError, match=message):

@@ -99,14 +99,14 @@ def _reader(warehouse: Warehouse) -> Everyone:
 
     @contextmanager
     def everyone() -> Iterator[Records]:
+        if read:
+            yield read[0]
+            return
         with warehouse.session() as session:
-            if not read:
-                found = records.read_all(session)
-                if not isinstance(found, WarehouseRecords):  # its engine is this session's
-                    read.append(found)
-                yield found
-            else:
-                yield read[0]
+            found = records.read_all(session)
+            if not isinstance(found, WarehouseRecords):  # its engine is this session's
+                read.append(found)
+            yield found
 
     return everyone
 

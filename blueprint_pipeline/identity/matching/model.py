@@ -24,7 +24,7 @@ import logging
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +43,8 @@ from blueprint_pipeline.warehouse.base import quote
 class WarehouseRecords:
     """Records a DuckDB warehouse holds (records.read_all()): `sql`, run in `engine` (a cursor of
     the warehouse), gives them in key order, `count` of them. Splink then works in that engine
-    (splink_duckdb()), and copies them from where they lie: no Arrow copy held beside it."""
+    (splink_duckdb()), and copies them from where they lie: no Arrow copy held beside it. Splink's
+    cursor reads what is committed: read them in a session, not inside a transaction."""
 
     sql: str
     count: int
@@ -320,7 +321,8 @@ def quiet():
         logger.propagate = propagate
 
 
-# Splink's own DuckDB (on a PostgreSQL warehouse) is bounded like the warehouse's and spills to a
+# Splink's own DuckDB (on a PostgreSQL warehouse, and for an incremental scoring's neighbourhood of
+# touched records on either) is bounded like the warehouse's and spills to a
 # temporary folder beyond it: with DuckDB's default (80% of RAM) the full matching step at 1M
 # peaked 0.9 GB higher, and 1 GB made it 20% slower for no lower peak (docs/benchmarks.md).
 SPLINK_MEMORY_LIMIT = "2GB"
@@ -330,32 +332,32 @@ RECORDS_TABLE = "person_records"  # the records' name where Splink works
 @contextmanager
 def splink_duckdb(within: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """Where Splink works. `within` a DuckDB warehouse's connection: that database's own engine,
-    on a cursor whose default catalog is a new in-memory one, detached after: Splink's tables
-    never reach the warehouse's file, and the warehouse's one `memory_limit` bounds both
-    (docs/decisions.md). Else a new in-memory DuckDB bounded by SPLINK_MEMORY_LIMIT, spilling to a
-    temporary folder of its own that goes with it. Either keeps insertion order, as Splink's own
-    DuckDB does: its seeded sampling reads rows in table order."""
-    if within is not None:
+    on a cursor whose default catalog is a new in-memory one, detached after (after a failure
+    too): Splink's tables never reach the warehouse's file, and the warehouse's one `memory_limit`
+    bounds both (docs/decisions.md). The cursor keeps insertion order, as Splink's own DuckDB
+    does, so Splink's tables are built as there. Else a new in-memory DuckDB bounded by
+    SPLINK_MEMORY_LIMIT, spilling to a temporary folder of its own that goes with it."""
+    if within is None:
+        with tempfile.TemporaryDirectory(prefix="blueprint-splink-") as spill:
+            config = {"memory_limit": SPLINK_MEMORY_LIMIT, "temp_directory": spill}
+            connection = duckdb.connect(config={"autoinstall_known_extensions": False, **config})
+            try:
+                yield connection
+            finally:
+                connection.close()
+        return
+    with ExitStack() as cleanup:
         cursor = within.cursor()
+        cleanup.callback(cursor.close)
         home = cursor.execute("select current_database()").fetchone()[0]
         catalog = f"splink_{uuid.uuid4().hex[:12]}"
         cursor.execute(f"attach ':memory:' as {catalog}")
-        try:
-            cursor.execute(f"use {catalog}")
-            cursor.execute("set session preserve_insertion_order = true")
-            yield cursor
-        finally:
-            cursor.execute(f"use {quote(home)}")
-            cursor.execute(f"detach {catalog}")
-            cursor.close()
-        return
-    with tempfile.TemporaryDirectory(prefix="blueprint-splink-") as spill:
-        config = {"memory_limit": SPLINK_MEMORY_LIMIT, "temp_directory": spill}
-        connection = duckdb.connect(config={"autoinstall_known_extensions": False, **config})
-        try:
-            yield connection
-        finally:
-            connection.close()
+        # Detached through the warehouse's own connection: it works whatever state the cursor is in.
+        cleanup.callback(lambda: within.execute(f"detach database if exists {catalog}"))
+        cleanup.callback(lambda: cursor.execute(f"use {quote(home)}"))
+        cursor.execute(f"use {catalog}")
+        cursor.execute("set session preserve_insertion_order = true")
+        yield cursor
 
 
 def as_arrow(records: Records) -> pa.Table | pd.DataFrame:
