@@ -295,7 +295,11 @@ def parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="materialise every asset on the data in the landing directory")
     run.add_argument("--landing", help="landing directory (salesforce/, marketo/, linkedin/)")
-    run.add_argument("--warehouse", help="duckdb:///path/file.duckdb or postgresql+psycopg2://user@host/db")
+    run.add_argument(
+        "--warehouse",
+        help="duckdb:///path/file.duckdb (?memory_limit=4GB bounds DuckDB's buffer, 2GB by default) "
+        "or postgresql+psycopg2://user@host/db",
+    )
     run.add_argument("--config", help="config directory overriding the shipped defaults")
     run.add_argument("--as-of", help="the run's 'now' (ISO-8601, UTC if no offset); default: the run's start")
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")

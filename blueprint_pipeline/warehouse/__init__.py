@@ -69,12 +69,17 @@ __all__ = [
 
 # DuckDB's own spelling of a size (`SET memory_limit`): a number and a unit.
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+_UNIT = {"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+# Below this DuckDB cannot even open the warehouse and check it (1KB: out of memory at once).
+_LEAST_BYTES = 128 * 2**20
 
 
 def _duckdb_path_and_query(rest: str) -> tuple[str, str]:
     """A DuckDB URL's file and settings: the settings follow the last `?` when what follows holds
     an `=` and no `/` (a folder named `a?b` stays part of the path)."""
     path, mark, query = rest.rpartition("?")
+    if mark and not query:  # `file.duckdb?`: no settings
+        return path, ""
     if not mark or "/" in query or "=" not in query:
         return rest, ""
     return path, query
@@ -89,9 +94,10 @@ def _duckdb_settings(query: str, shown: str) -> dict[str, str]:
                 f"warehouse URL {shown!r}: unknown setting {name!r} (DuckDB takes memory_limit)"
             )
         size = _SIZE.match(values[0].replace(" ", "")) if len(values) == 1 else None
-        if size is None or float(size.group(1)) <= 0:
+        if size is None or float(size.group(1)) * _UNIT[size.group(2).lower()] < _LEAST_BYTES:
             raise WarehouseError(
-                f"warehouse URL {shown!r}: memory_limit={','.join(values)!r}; expected a size such as 2.5GB"
+                f"warehouse URL {shown!r}: memory_limit={','.join(values)!r}; expected a size such as "
+                "2.5GB, at least 128MiB"
             )
         found[name] = size.group(0)
     return found

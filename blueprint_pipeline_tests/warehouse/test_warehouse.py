@@ -33,6 +33,7 @@ def test_a_duckdb_url_bounds_the_engines_memory(tmp_path):
     assert bounded.scalar("select current_setting('memory_limit')") in ("488.2 MiB", "512.0 MB")
     spaced = warehouse_from_url(f"duckdb:///{tmp_path}/w.duckdb?memory_limit=2.5+GB")  # + is a space
     assert spaced.display_url.endswith("/w.duckdb?memory_limit=2.5GB")
+    assert warehouse_from_url(f"duckdb:///{tmp_path}/w.duckdb?").path == f"{tmp_path}/w.duckdb"
     odd = warehouse_from_url(f"duckdb:///{tmp_path}/a?b/w.duckdb")  # a folder named `a?b`
     assert odd.path == f"{tmp_path}/a?b/w.duckdb" and odd.memory_limit == "2GB"
     default = warehouse_from_url(f"duckdb:///{tmp_path}/w.duckdb")
@@ -42,6 +43,7 @@ def test_a_duckdb_url_bounds_the_engines_memory(tmp_path):
         ("memory_limit=lots", "memory_limit='lots'; expected a size such as 2.5GB"),
         ("memory_limit=1GB&memory_limit=2GB", "memory_limit='1GB,2GB'"),
         ("memory_limit=0KB", "memory_limit='0KB'"),
+        ("memory_limit=1KB", "memory_limit='1KB'; expected a size such as 2.5GB, at least 128MiB"),
         ("threads=8", "unknown setting 'threads'"),
     ):
         with pytest.raises(WarehouseError, match=message):
