@@ -112,8 +112,9 @@ def warehouse(request: pytest.FixtureRequest) -> Warehouse:
 # xdist's reordering by test count, which put files of few long tests last: a 4-minute tail), so
 # no worker is left alone with a long file at the end.
 LONG_FILES = (
+    "test_incremental_equals_full.py",  # 330: three builds and four rescoring runs
+    "test_incremental_equals_full_postgres.py",  # 320: the same on PostgreSQL
     "test_faults.py",  # 250
-    "test_incremental_equals_full.py",  # 250: three builds and four rescoring runs per warehouse
     "test_demo_as_of.py",  # 250: three builds of the tiny sample
     "test_concurrency.py",  # 165
     "test_production.py",  # 160

@@ -1,0 +1,133 @@
+"""Issue 26's harness (test_incremental_equals_full*.py, one file per warehouse so that the two
+run side by side): the work a run saves must never change an answer. On both warehouses, the
+tiny sample goes through the runs the automation makes after a full build (a new activities file
+rescored by the fast path's selection, then an idle run an hour later, when only time has moved),
+once as they run and once with `--full-refresh` on every run. Every table the two sequences leave
+is the same, row for row (doubles to 1e-9); and the scores, which depend on the data and the as-of
+alone, are also those of one full build of every file at the last as-of.
+
+Tables that record a sequence of runs (histories, snapshots, stages) are compared between the two
+sequences only: one full build has no earlier runs to remember."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from blueprint_pipeline.runtime.bench import SCORES_FRESH, write_fresh_activities
+from blueprint_pipeline.warehouse import Warehouse
+from blueprint_pipeline_tests.builds import build_env, cli
+
+END = "2026-11-20"
+BUILT = "2026-11-20T18:00:00Z"
+FRESH_AT = "2026-11-21T09:30:00Z"  # the new activities' time
+FRESH = "2026-11-21T10:00:00Z"  # the run after them
+IDLE = "2026-11-21T11:00:00Z"  # nothing new; the decay and the windows moved an hour
+# What a single full build at IDLE must give too: functions of the data and the as-of.
+AS_OF_ONLY = (
+    "person_engagement_contributions",
+    "person_engagement_scores",
+    "person_suite_contributions",
+    "person_suite_scores",
+    "buying_group_engagement",
+    "buying_group_score_contributions",
+    "buying_group_suite_scores",
+    "account_engagement_scores",
+)
+# Columns that tell how a run went, not what the data says: the wall-clock time of a migration,
+# and why person matching trained and scored everything (a first build, a full refresh).
+NOT_DATA = {"schema_versions.migrated_at", "person_match_models.notes", "person_match_scoring.reason"}
+
+
+def _sequence(landing: Path, folder: Path, warehouse: Warehouse, refresh: bool) -> None:
+    env = build_env(folder, warehouse)
+    again = ["--full-refresh"] if refresh else []
+    cli("run", "--landing", str(landing), "--as-of", BUILT, *again, env=env)
+    write_fresh_activities(landing, 150, FRESH_AT)
+    for as_of in (FRESH, IDLE):
+        cli("run", "--landing", str(landing), "--as-of", as_of, "--select", SCORES_FRESH, *again, env=env)
+
+
+def _tables(warehouse: Warehouse) -> dict[str, pd.DataFrame]:
+    with warehouse.session() as session:
+        schema = session.scalar("select current_schema()")
+        names = [
+            n
+            for (n,) in session.fetchall(
+                "select table_name from information_schema.tables where table_schema = $s "
+                "and table_type = 'BASE TABLE'",
+                {"s": schema},
+            )
+        ]
+        return {n: session.fetch_df(f'select * from "{n}"') for n in sorted(names)}
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """A column as text, nulls of every kind (None, NaN, NaT, NA) as one marker."""
+    return column.astype(object).where(column.notna(), "<null>").map(str)
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in one order whatever the engine wrote: by the other columns first, then the doubles
+    as numbers (a last-bit difference moves no row past another with a different value)."""
+    floats = [c for c in frame if pd.api.types.is_float_dtype(frame[c])]
+    keys = pd.DataFrame(
+        {
+            **{c: _text(frame[c]) for c in frame if c not in floats},
+            **{c: frame[c].astype(float).fillna(-np.inf) for c in floats},
+        }
+    )
+    return frame.loc[keys.sort_values(list(keys.columns)).index].reset_index(drop=True)
+
+
+def _differences(name: str, a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
+    table = name.split(" ")[0]
+    columns = [c for c in a.columns if f"{table}.{c}" not in NOT_DATA]
+    if sorted(columns) != sorted(c for c in b.columns if f"{table}.{c}" not in NOT_DATA):
+        return [f"{name}: columns {list(a.columns)} against {list(b.columns)}"]
+    if len(a) != len(b):
+        return [f"{name}: {len(a)} rows against {len(b)}"]
+    a, b = _sorted(a[columns]), _sorted(b[columns])
+    found = []
+    for c in columns:
+        left, right = a[c], b[c]
+        if pd.api.types.is_float_dtype(left) and pd.api.types.is_float_dtype(right):
+            same = np.isclose(left.to_numpy(float), right.to_numpy(float), rtol=0, atol=1e-9, equal_nan=True)
+        else:
+            same = (_text(left) == _text(right)).to_numpy()
+        if not same.all():
+            at = int(np.argmin(same))
+            found.append(
+                f"{name}.{c}: {int((~same).sum())} rows differ, e.g. {left.iloc[at]!r} / {right.iloc[at]!r}"
+            )
+    return found
+
+
+def check_incremental_equals_full(three_warehouses: list[Warehouse], tmp_path: Path) -> None:
+    """The harness: the incremental sequence's, the refreshed sequence's and the single full
+    build's warehouses, in that order."""
+    incremental, refreshed, once = three_warehouses
+    generated = tmp_path / "generated"
+    cli(
+        "generate", "--scale", "tiny", "--seed", "7", "--end", END, "--out", str(generated),
+        env=build_env(tmp_path / "gen", incremental),
+    )  # fmt: skip
+    for name, warehouse, refresh in (("incr", incremental, False), ("full", refreshed, True)):
+        landing = tmp_path / f"landing-{name}"
+        shutil.copytree(generated, landing)
+        _sequence(landing, tmp_path / name, warehouse, refresh)
+    landing = tmp_path / "landing-once"
+    shutil.copytree(generated, landing)
+    write_fresh_activities(landing, 150, FRESH_AT)
+    cli("run", "--landing", str(landing), "--as-of", IDLE, env=build_env(tmp_path / "once", once))
+
+    a, b, c = _tables(incremental), _tables(refreshed), _tables(once)
+    assert sorted(a) == sorted(b)
+    found = [d for name in a for d in _differences(name, a[name], b[name])]
+    found += [d for name in AS_OF_ONLY for d in _differences(f"{name} (one build)", a[name], c[name])]
+    assert not found, "\n".join(found)
+    # The fresh activities were scored: the harness compares runs that did work.
+    assert (a["person_engagement_contributions"]["last_activity_at"] >= pd.Timestamp(FRESH_AT[:-1])).any()
