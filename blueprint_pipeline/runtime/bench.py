@@ -414,7 +414,7 @@ def run_bench(
     (landing / "marketo" / NEW_LEADS_FILE).unlink(missing_ok=True)
     size = sum(p.stat().st_size for p in landing_csvs(landing))
     floor = floor_seconds(landing)
-    warehouse = workdir / f"bench-{scale}.duckdb"
+    warehouse = Path(checked.path)
     warehouse.unlink(missing_ok=True)
     env = bench_env(workdir)
     where = ["--landing", str(landing), "--warehouse", checked.display_url]
