@@ -182,7 +182,7 @@ def test_journey_score_adjustments(warehouse):
         for name, frame in tables.items():
             session.replace_table(name, frame)
     project = load_project(SQL_PROJECT_DIR)
-    for name in ("person_engagement_contributions", "person_engagement_scores"):
+    for name in ("person_activity_days", "person_engagement_contributions", "person_engagement_scores"):
         build_model(warehouse, project, project.models[name], as_of=as_of, config_version="t")
     scores = {
         p: round(s, 6) for p, s in warehouse.fetchall("select person_id, score from person_engagement_scores")

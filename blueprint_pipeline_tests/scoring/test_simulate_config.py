@@ -32,7 +32,7 @@ def _tables() -> dict[str, pd.DataFrame]:
             {"activity_id": ["a1", "a2", "a3"], "lead_id": [1, 1, 2],
              "activity_at": [datetime(2026, 3, 1, 10), datetime(2026, 3, 2, 10), datetime(2026, 3, 1, 10)],
              "activity_type_id": [2, 2, 1], "activity_type_name": ["Fill Out Form", "Fill Out Form", "Visit Webpage"],
-             "attributes": "{}"}
+             "attributes": "{}", "source_batch": 1}
         ),
         "stg_salesforce__campaign_members": empty(
             campaign_member_id="string", contact_id="string", lead_id="string", member_status="string",

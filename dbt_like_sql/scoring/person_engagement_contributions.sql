@@ -5,6 +5,12 @@
 -- out. points_last_N / points_prior_N (undecayed) feed velocity. Points journeys add
 -- (person_score_adjustments, kind `journey_adjustment`) count as they are, without decay or cap,
 -- within the lookback; they may be negative.
+--
+-- Computed from person_activity_days, the day sums that do not depend on the as-of time, so a
+-- run after a small change never re-reads 24M activities: a day's decayed contribution is its
+-- anchored sum times the decay from the day's start; only the days a cut-off falls in (the as-of
+-- day, the lookback's first day, the velocity periods' bounds, the window's end) are weighed
+-- activity by activity as before. Both give the same numbers (test_incremental_equals_full.py).
 with settings as (
     select * from {{ ref('scoring_settings') }}
 ),
@@ -19,7 +25,8 @@ aged as (
         date_diff('second', activities.activity_at, {{ as_of }}) / 86400.0 as age_days
     from {{ ref('int_person_activities') }} as activities
     cross join settings
-    where activities.activity_at <= {{ as_of }}
+    where {{ explainable_cut_day(day_age_seconds('cast(activities.activity_at as date)')) }}
+        and activities.activity_at <= {{ as_of }}
         and date_diff('second', activities.activity_at, {{ as_of }}) / 86400.0 < settings.lookback_days
 ),
 
@@ -47,7 +54,47 @@ weighed as (
         end as decay
     from ranked
     cross join settings
+),
+
+days as (
+    select days.*, {{ day_age_seconds('days.activity_day') }} as day_age
+    from {{ ref('person_activity_days') }} as days
+    where days.points_each is not null
+),
+
+whole_days as (
+    -- The days no cut-off falls in, wholly inside the lookback and before the as-of day.
+    select days.*
+    from days
+    cross join settings
+    where days.day_age >= 86400 and days.day_age < settings.lookback_days * 86400
+        and not {{ explainable_cut_day('days.day_age') }}
 )
+
+select
+    whole_days.person_id,
+    whole_days.kind,
+    whole_days.activity_day,
+    whole_days.activities,
+    whole_days.counted,
+    whole_days.points_each,
+    round(case
+        when settings.half_life_days is not null
+            then whole_days.anchored * power(0.5, whole_days.day_age / 86400.0 / settings.half_life_days)
+        when whole_days.day_age < settings.window_days * 86400 then whole_days.anchored
+        else 0.0
+    end, 9) as contribution,
+    case when whole_days.day_age < 14 * 86400 then whole_days.points_counted else 0.0 end as points_last_14,
+    case when whole_days.day_age >= 15 * 86400 and whole_days.day_age < 28 * 86400
+        then whole_days.points_counted else 0.0 end as points_prior_14,
+    case when whole_days.day_age < 30 * 86400 then whole_days.points_counted else 0.0 end as points_last_30,
+    case when whole_days.day_age >= 31 * 86400 and whole_days.day_age < 60 * 86400
+        then whole_days.points_counted else 0.0 end as points_prior_30,
+    whole_days.last_activity_at
+from whole_days
+cross join settings
+
+union all
 
 select
     person_id,
