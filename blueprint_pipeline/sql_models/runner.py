@@ -64,8 +64,13 @@ def _same_columns(session: Session, model: SqlModel, sql: str, params: dict) -> 
     return sorted(made) == sorted(c for c, _ in session.columns(model.name))
 
 
+def incoming_table(model: SqlModel) -> str:
+    """The work table of an incremental build's new rows, kept until its tests ran."""
+    return f"{model.name}__incoming"
+
+
 def _merge(session: Session, project: SqlProject, model: SqlModel, params: dict) -> BuildResult:
-    this, incoming = quote(model.name), f"{model.name}__incoming"
+    this, incoming = quote(model.name), incoming_table(model)
     sql = project.render(model, incremental=True)
     session.execute(f"drop table if exists {quote(incoming)}")
     _create_as(session, incoming, sql, params)
@@ -96,7 +101,6 @@ def _merge(session: Session, project: SqlProject, model: SqlModel, params: dict)
     kept = f"select {cols} from {quote(incoming)} where not {removing}"
     inserted = session.scalar(f"select count(*) from ({kept}) as kept")
     session.execute(f"insert into {this} ({cols}) {kept}")
-    session.execute(f"drop table {quote(incoming)}")
     return BuildResult(
         model.name, "incremental", session.row_count(model.name), inserted, replaced - removed, removed
     )
@@ -132,14 +136,18 @@ def build_model(
             if exists and model.materialized == "incremental" and model.on_schema_change == "rebuild":
                 exists = _same_columns(session, model, project.render(model), params)
             refresh = full_refresh if model.full_refresh is None else model.full_refresh
+            written = None  # the merged rows, for the uniqueness tests
             if model.materialized == "incremental" and exists and not refresh:
                 result = _merge(session, project, model, params)
+                written = incoming_table(model)
             else:
                 _rebuild(session, model, project.render(model), params)
                 rows = session.row_count(model.name)
                 mode = "table" if model.materialized == "table" else "incremental (full build)"
                 result = BuildResult(model.name, mode, rows, rows)
-            result = replace(result, tests=tuple(run_tests_in(session, model.name, blocking_tests)))
+            result = replace(result, tests=tuple(run_tests_in(session, model.name, blocking_tests, written)))
+            if written:
+                session.execute(f"drop table {quote(written)}")
             if not all(t.passed for t in result.tests):
                 raise _Rejected(result)
             return result
@@ -147,13 +155,14 @@ def build_model(
         return replace(rejected.result, published=False)
 
 
-def run_tests_in(session: Session, table: str, tests) -> list[TestResult]:
-    """The tests' failing rows, read in the caller's session (inside its transaction, if any)."""
+def run_tests_in(session: Session, table: str, tests, written: str | None = None) -> list[TestResult]:
+    """The tests' failing rows, read in the caller's session (inside its transaction, if any);
+    `written`: the rows an incremental build merged (ModelTest.failing_rows_sql)."""
     results = []
     for test in tests:
         if test.to and not session.table_exists(test.to):
             raise SqlModelError(f"{table}: test {test.name} reads {test.to}, which is not built")
-        sql, params = test.failing_rows_sql(table)
+        sql, params = test.failing_rows_sql(table, written)
         results.append(TestResult(test, int(session.scalar(sql, params) or 0)))
     return results
 

@@ -21,6 +21,7 @@ import pytest
 from blueprint_pipeline.core.errors import SqlModelError
 from blueprint_pipeline.sql_models.project import load_project
 from blueprint_pipeline.sql_models.runner import build_model, run_tests
+from blueprint_pipeline.sql_models.tests import ModelTest
 from blueprint_pipeline.warehouse import Warehouse
 from blueprint_pipeline_tests.conftest import FIXTURES
 
@@ -185,3 +186,29 @@ def test_same_rows_on_both_warehouses(duckdb_warehouse, postgres_warehouse, proj
             }
         )
     assert results[0] == results[1]
+
+
+def test_an_incremental_build_tests_uniqueness_on_the_keys_it_wrote(warehouse, project):
+    """A blocking uniqueness test after a merge reads the keys the merge wrote, not the whole
+    table (which passed the test when it was built). order_events appends order versions: tested
+    unique on order_id, batch 2's new version of order 2 collides with batch 1's (2 failing rows)
+    and the build is rolled back; three copies of order 3 planted outside the build are not read
+    (the whole table's test counts their 4 rows)."""
+    load_raw(warehouse, BATCH_1)
+    build_all(warehouse, project)
+    with warehouse.transaction() as s:
+        for _ in range(3):
+            s.execute("insert into order_events select * from order_events where order_id = 3 limit 1")
+    load_raw(warehouse, BATCH_2)
+    build_model(warehouse, project, project.models["stg_shop__orders"], as_of=AS_OF, config_version="v1")
+    unique = ModelTest(name="unique__order_id", kind="unique", columns=("order_id",), blocking=True)
+    model = project.models["order_events"]
+    result = build_model(
+        warehouse, project, model, as_of=AS_OF, config_version="v1", blocking_tests=(unique,)
+    )
+    assert not result.published and [t.failing_rows for t in result.tests] == [2]
+    assert len(rows(warehouse, "order_events", "order_id, updated_at")) == 6  # batch 1 and the copies
+    assert not warehouse.fetchall(
+        "select table_name from information_schema.tables where table_name like '%incoming%'"
+    )
+    assert [t.failing_rows for t in run_tests(warehouse, model, [unique])] == [4]

@@ -55,7 +55,23 @@ def last_passing_model(session: Session) -> tuple[str, dict] | tuple[None, str]:
 @dg.asset(
     name=TABLE,
     kinds={"python"},
-    deps=["qualification_models", "buying_groups", "qualification_training_set"],
+    # What the model reads (the last trained) and what the features read (features_as_of): on the
+    # fast path, which does not retrain, the scores wait for the new activities and snapshots.
+    deps=[
+        "qualification_models",
+        "qualification_training_set",
+        "buying_groups",
+        "buying_group_members",
+        "buying_group_roles",
+        "buying_group_snapshots",
+        "int_person_activities",
+        "person_account_links",
+        "person_registry",
+        "stg_salesforce__contacts",
+        "stg_salesforce__leads",
+        "stg_linkedin__lead_gen_responses",
+        "unified_accounts",
+    ],
 )
 def readiness_scores(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource

@@ -15,17 +15,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from blueprint_pipeline.core.selections import FAST_PATH
 from blueprint_pipeline.ingestion.landing import is_csv, name_matches
 from blueprint_pipeline.resources import LandingResource, sensor_status
 
 SYSTEMS = ("salesforce", "marketo", "linkedin", "tracking")
 FAST_FILES = ("marketo/activities*.csv", "tracking/events_*.csv")
-# The fast path: the new rows, everything scored from them, stages, snapshots, sales alerts and
-# their delivery; identity, audiences, buying groups and the journeys wait for the next full build.
-FAST_PATH = (
-    "(key:raw_marketo__activities or key:stg_marketo__activities or key:raw_tracking__events "
-    "or key:stg_tracking__events or key:int_person_activities+) and not tag:journey_run"
-)
 STATUS = sensor_status()
 
 
