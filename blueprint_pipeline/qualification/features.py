@@ -64,6 +64,20 @@ def _known_since(session: Session) -> str:
     return f"select person_id, min(since) as since from ({' union all '.join(parts)}) as k group by person_id"
 
 
+# The tables features_as_of reads (the assets that compute features declare them as deps).
+FEATURE_INPUTS = [
+    "buying_groups",
+    "buying_group_members",
+    "buying_group_roles",
+    "buying_group_snapshots",
+    "int_person_activities",
+    "person_account_links",
+    "person_registry",
+    "stg_salesforce__contacts",
+    "stg_salesforce__leads",
+    "stg_linkedin__lead_gen_responses",
+    "unified_accounts",
+]
 LABELLED = ["example_id", "label_source", "account_id", "solution_interest", "as_of"]
 COLUMNS = [*FEATURES, *[f"n_{k}" for k in KINDS]]
 

@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.qualification.features import features_as_of
+from blueprint_pipeline.qualification.features import FEATURE_INPUTS, features_as_of
 from blueprint_pipeline.qualification.model import MODEL_COLUMNS, TIERS, contributions, probability, tier
 from blueprint_pipeline.qualification.reasons import reasons
 from blueprint_pipeline.resources import BlueprintConfigResource
@@ -57,21 +57,7 @@ def last_passing_model(session: Session) -> tuple[str, dict] | tuple[None, str]:
     kinds={"python"},
     # What the model reads (the last trained) and what the features read (features_as_of): on the
     # fast path, which does not retrain, the scores wait for the new activities and snapshots.
-    deps=[
-        "qualification_models",
-        "qualification_training_set",
-        "buying_groups",
-        "buying_group_members",
-        "buying_group_roles",
-        "buying_group_snapshots",
-        "int_person_activities",
-        "person_account_links",
-        "person_registry",
-        "stg_salesforce__contacts",
-        "stg_salesforce__leads",
-        "stg_linkedin__lead_gen_responses",
-        "unified_accounts",
-    ],
+    deps=["qualification_models", "qualification_training_set", *FEATURE_INPUTS],
 )
 def readiness_scores(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource

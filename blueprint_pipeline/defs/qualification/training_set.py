@@ -5,7 +5,7 @@ import hashlib
 import dagster as dg
 
 from blueprint_pipeline.core.run_facts import run_facts
-from blueprint_pipeline.qualification.features import training_set
+from blueprint_pipeline.qualification.features import FEATURE_INPUTS, training_set
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.sql_models.published import published
 from blueprint_pipeline.warehouse import Warehouse
@@ -16,21 +16,9 @@ TABLE = "qualification_training_set"
 @dg.asset(
     name=TABLE,
     kinds={"python"},
-    deps=[
-        "stg_salesforce__opportunities",
-        "account_aliases",
-        "int_person_activities",
-        "person_account_links",
-        "person_registry",
-        "stg_salesforce__contacts",
-        "stg_salesforce__leads",
-        "stg_linkedin__lead_gen_responses",
-        "buying_group_members",
-        "buying_group_roles",
-        "buying_group_snapshots",
-        "unified_accounts",
-        "sales_feedback",
-    ],
+    # The labels (opportunities by interest, their accounts' aliases, sales decisions) and what the
+    # features read.
+    deps=["stg_salesforce__opportunities", "account_aliases", "sales_feedback", *FEATURE_INPUTS],
 )
 def qualification_training_set(
     context: dg.AssetExecutionContext, warehouse: Warehouse, blueprint_config: BlueprintConfigResource
