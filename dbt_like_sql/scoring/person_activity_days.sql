@@ -9,9 +9,12 @@
 -- overflow however old the data (docs/decisions.md, "scores stay exact when runs work
 -- incrementally"). With a plain window instead of a half-life it is the day's counted points.
 --
--- Incremental: a build sums again only the persons whose activities or scoring rules changed
--- (inputs_hash, an order-free fingerprint of their activities with the rules and this model's
--- code), and removes the days of persons with none left.
+-- Incremental: a build sums again only the days whose activities changed. Each row keeps the
+-- count and the hash sum of its day's activities (activities, activities_hash); sums add up, so a
+-- person's are the sums of their rows: the persons whose sums differ from their activities' are
+-- found first (one pass over the activities, no sort), then their days that differ. New days are
+-- added, changed ones replaced, and days with no activity left removed. A change of the scoring
+-- rules or of this model's code (rules_hash) sums every day again.
 with settings as (
     select * from {{ ref('scoring_settings') }}
 ),
@@ -32,32 +35,61 @@ rules as (
     from settings
 ),
 
-persons as (
-    select activities.person_id, md5(rules.rules_hash || ':' || activities.fingerprint) as inputs_hash
-    from (
-        select person_id, {{ set_fingerprint(['activity_id', 'kind', 'activity_at']) }} as fingerprint
-        from {{ ref('int_person_activities') }}
-        group by person_id
-    ) as activities
-    cross join rules
-),
-
 {%- if is_incremental() %}
 
-kept as (
-    select person_id, min(inputs_hash) as inputs_hash from {{ this }} group by person_id
+rules_moved as (
+    select exists (
+        select 1 from {{ this }} as here where here.rules_hash is distinct from (select rules_hash from rules)
+    ) as moved
 ),
 
 touched as (
-    select persons.person_id from persons
-    left join kept on kept.person_id = persons.person_id
-    where kept.inputs_hash is distinct from persons.inputs_hash
+    select coalesce(now.person_id, here.person_id) as person_id
+    from (
+        select person_id, count(*) as n, sum(hash(activity_id, kind, activity_at)) as h
+        from {{ ref('int_person_activities') }}
+        group by person_id
+    ) as now
+    full outer join (
+        select person_id, sum(activities) as n, sum(activities_hash) as h
+        from {{ this }}
+        group by person_id
+    ) as here on here.person_id = now.person_id
+    where now.n is distinct from here.n or now.h is distinct from here.h or (select moved from rules_moved)
+),
+
+touched_activities as (
+    select * from {{ ref('int_person_activities') }}
+    where person_id in (select person_id from touched)
+),
+
+changed_days as (
+    select
+        coalesce(now.person_id, here.person_id) as person_id,
+        coalesce(now.kind, here.kind) as kind,
+        coalesce(now.activity_day, here.activity_day) as activity_day,
+        now.n
+    from (
+        select person_id, kind, cast(activity_at as date) as activity_day, count(*) as n,
+            sum(hash(activity_id, kind, activity_at)) as h
+        from touched_activities
+        group by person_id, kind, cast(activity_at as date)
+    ) as now
+    full outer join (
+        select * from {{ this }} where person_id in (select person_id from touched)
+    ) as here
+        on here.person_id = now.person_id and here.kind = now.kind and here.activity_day = now.activity_day
+    where now.n is distinct from here.activities or now.h is distinct from here.activities_hash
+        or (select moved from rules_moved)
 ),
 
 activities as (
-    select activities.*
-    from {{ ref('int_person_activities') }} as activities
-    inner join touched on touched.person_id = activities.person_id
+    select touched_activities.*
+    from touched_activities
+    inner join changed_days
+        on changed_days.person_id = touched_activities.person_id
+        and changed_days.kind = touched_activities.kind
+        and changed_days.activity_day = cast(touched_activities.activity_at as date)
 ),
 {%- else %}
 
@@ -70,6 +102,7 @@ ranked as (
     select
         activities.person_id,
         activities.kind,
+        activities.activity_id,
         activities.activity_at,
         cast(activities.activity_at as date) as activity_day,
         points.points,
@@ -97,32 +130,25 @@ summed as (
                 else 1.0 end
             else 0.0 end) as anchored,
         sum(case when ranked.nth_of_day <= ranked.daily_cap then ranked.points else 0.0 end) as points_counted,
-        max(ranked.activity_at) as last_activity_at
+        max(ranked.activity_at) as last_activity_at,
+        sum(hash(ranked.activity_id, ranked.kind, ranked.activity_at)) as activities_hash
     from ranked
     cross join settings
     group by ranked.person_id, ranked.kind, ranked.activity_day
 )
 
-select summed.*, persons.inputs_hash
+select summed.*, rules.rules_hash
 from summed
-inner join persons on persons.person_id = summed.person_id
+cross join rules
 {%- if is_incremental() %}
 
 union all
 
--- The days a touched person no longer has, and every day of a person with no activity left.
+-- The days with no activity left.
 select
-    here.person_id, here.kind, here.activity_day, cast(null as bigint), cast(null as bigint),
-    cast(null as double), cast(null as double), cast(null as double), cast(null as timestamp),
-    here.inputs_hash
-from {{ this }} as here
-where (
-        here.person_id in (select person_id from touched)
-        or not exists (select 1 from persons where persons.person_id = here.person_id)
-    )
-    and not exists (
-        select 1 from summed
-        where summed.person_id = here.person_id and summed.kind = here.kind
-            and summed.activity_day = here.activity_day
-    )
+    changed_days.person_id, changed_days.kind, changed_days.activity_day, cast(null as bigint),
+    cast(null as bigint), cast(null as double), cast(null as double), cast(null as double),
+    cast(null as timestamp), null, null
+from changed_days
+where changed_days.n is null
 {%- endif %}
