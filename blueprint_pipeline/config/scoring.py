@@ -67,7 +67,9 @@ class Decay(StrictModel):
     """Exactly one: `half_life_days` (an activity's points halve every so many days) or
     `window_days` (full points inside the window, none outside)."""
 
-    half_life_days: float | None = Field(default=None, gt=0)
+    # At least an hour: a day's activities are summed decayed to its midnight (person_activity_days),
+    # each term up to 2^(1 / half-life), which overflows a double below ~85 seconds.
+    half_life_days: float | None = Field(default=None, ge=1 / 24)
     window_days: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")

@@ -4,7 +4,7 @@
 -- at any as-of are computed from these rows (person_engagement_contributions,
 -- person_suite_contributions), except on the few days a cut-off falls in, whose activities are
 -- weighed one by one. `anchored` is the day's counted points decayed to the day's start,
--- sum(points x 2^(hours after midnight / half-life)): at an as-of time T it is worth
+-- sum(points x 2^(days since midnight / half-life in days)): at an as-of time T it is worth
 -- anchored x 0.5^((T - midnight) / half-life), the same as decaying each activity to T, with no
 -- overflow however old the data (docs/decisions.md, "scores stay exact when runs work
 -- incrementally"). With a plain window instead of a half-life it is the day's counted points.

@@ -7,10 +7,10 @@
 -- within the lookback; they may be negative.
 --
 -- Computed from person_activity_days, the day sums that do not depend on the as-of time, so a
--- run after a small change never re-reads 24M activities: a day's decayed contribution is its
--- anchored sum times the decay from the day's start; only the days a cut-off falls in (the as-of
--- day, the lookback's first day, the velocity periods' bounds, the window's end) are weighed
--- activity by activity as before. Both give the same numbers (test_incremental_equals_full.py).
+-- run does not rank and decay 24M activities: a day's decayed contribution is its anchored sum
+-- times the decay from the day's start; only the activities of the days a cut-off falls in (the
+-- as-of day, the lookback's first day, the velocity periods' bounds, the window's end) are
+-- weighed one by one as before (found by a filtered pass over the activities). Both give the same numbers (test_incremental_equals_full.py).
 with settings as (
     select * from {{ ref('scoring_settings') }}
 ),
