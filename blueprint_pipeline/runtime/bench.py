@@ -24,7 +24,7 @@ import duckdb
 import pandas as pd
 
 from blueprint_pipeline.core.paths import PROJECT_DIR
-from blueprint_pipeline.core.selections import RETRAINING
+from blueprint_pipeline.core.selections import RETRAINING, SCORING_RULES
 from blueprint_pipeline.generator.dirty import TRUTH_FILE
 from blueprint_pipeline.generator.febrl import FEBRL_SETS, write_febrl_landing
 from blueprint_pipeline.generator.generate import generate
@@ -232,8 +232,8 @@ def floor_seconds(landing: Path, scans: int = FLOOR_SCANS) -> float:
 # What a new activities file changes: its raw and staged rows, then everything scored from them
 # (scores, stages, snapshots). Identity, audiences and buying groups wait for the next full build.
 SCORES_FRESH = (  # the fast path's selection for an activities file (core/selections.py)
-    "(key:raw_marketo__activities or key:stg_marketo__activities or key:int_person_activities+) "
-    f"and not group:journeys and not ({RETRAINING})"
+    f"(key:raw_marketo__activities or key:stg_marketo__activities or {SCORING_RULES} "
+    f"or key:int_person_activities+) and not group:journeys and not ({RETRAINING})"
 )
 AS_OF = "2026-11-25T00:00:00Z"  # the full build's; the generated data ends there
 
