@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
 
-from blueprint_pipeline.core.paths import PROJECT_DIR
+from blueprint_pipeline.core.paths import PROJECT_DIR, SQL_PROJECT_DIR
 from blueprint_pipeline.core.run_facts import AS_OF_TAG
-from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline.resources import BlueprintConfigResource, load_config
+from blueprint_pipeline.scoring import tables
+from blueprint_pipeline.sql_models.project import load_project
+from blueprint_pipeline.sql_models.runner import build_model
 
 
 def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -75,3 +79,18 @@ def materialized(
     )
     assert result.success
     return result
+
+
+def day_sums(warehouse, config_dir: Path | None = None) -> None:
+    """person_activity_days built from the int_person_activities a test wrote, with the scoring
+    rules of the config in `config_dir` (the shipped defaults without one), as a build makes them."""
+    scoring = load_config(config_dir).config.scoring
+    with warehouse.transaction() as session:
+        session.replace_table("scoring_points", tables.points(scoring))
+        session.replace_table("scoring_settings", tables.settings(scoring))
+    project = load_project(SQL_PROJECT_DIR)
+    built = build_model(
+        warehouse, project, project.models["person_activity_days"], as_of=datetime(2026, 1, 1),
+        config_version="test", full_refresh=True,
+    )  # fmt: skip
+    assert built.published

@@ -1,12 +1,13 @@
 """Issue 26's harness (test_incremental_equals_full*.py, one file per warehouse so that the two
 run side by side): the work a run saves must never change an answer. On both warehouses, the
 tiny sample goes through the runs the automation makes after a full build (a new activities file
-rescored by the fast path's selection, then an idle run an hour later, when only time has moved;
-then, a day later, a new lead that joins two persons, with activities of its own, built by a
+rescored by the fast path's selection, then a run an hour later with no new data but a changed
+scoring rule (form fills' points, the half-life: the day sums must be summed again, and the
+readiness features read them); then, a day later, a new lead that joins two persons, with activities of its own, built by a
 whole run: the cut-off days have moved too), once as they run and once with `--full-refresh` on every run. Every table
 the two sequences leave is the same, row for row (doubles to 1e-9); and the scores after the idle
-run, which depend on the data and the as-of alone, are also those of one full build of the same
-files at that as-of.
+run, which depend on the data, the config and the as-of alone, are also those of one full build
+of the same files with that config at that as-of.
 
 Tables that record a sequence of runs (histories, snapshots, stages) are compared between the two
 sequences only: one full build has no earlier runs to remember."""
@@ -27,7 +28,8 @@ END = "2026-11-20"
 BUILT = "2026-11-20T18:00:00Z"
 FRESH_AT = "2026-11-21T09:30:00Z"  # the new activities' time
 FRESH = "2026-11-21T10:00:00Z"  # the run after them
-IDLE = "2026-11-21T11:00:00Z"  # nothing new; the decay and the windows moved an hour
+IDLE = "2026-11-21T11:00:00Z"  # no new data; the decay and the windows moved an hour; RULES changed
+RULES = "explainable:\n  points: {form_fill: 12}\n  decay: {half_life_days: 20, window_days: null}\n"
 JOINED = "2026-11-22T13:00:00Z"  # a whole run after a lead that joins two persons, a day later
 # What a single full build at IDLE must give too: functions of the data and the as-of.
 AS_OF_ONLY = (
@@ -80,17 +82,26 @@ def write_joining_lead(landing: Path, at: str) -> None:
     activities.to_csv(landing / "marketo" / "activities_joining.csv", index=False)
 
 
+def changed_rules(folder: Path) -> Path:
+    """A config folder with RULES: the scoring rules after the change."""
+    config = folder / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "scoring.yaml").write_text(RULES)
+    return config
+
+
 def _sequence(landing: Path, folder: Path, warehouse: Warehouse, refresh: bool) -> dict[str, pd.DataFrame]:
     """The runs; returns the scores after the idle run."""
     env = build_env(folder, warehouse)
     again = ["--full-refresh"] if refresh else []
     cli("run", "--landing", str(landing), "--as-of", BUILT, *again, env=env)
     write_fresh_activities(landing, 150, FRESH_AT)
-    for as_of in (FRESH, IDLE):
-        cli("run", "--landing", str(landing), "--as-of", as_of, "--select", SCORES_FRESH, *again, env=env)
+    cli("run", "--landing", str(landing), "--as-of", FRESH, "--select", SCORES_FRESH, *again, env=env)
+    rules = ["--config", str(changed_rules(folder))]
+    cli("run", "--landing", str(landing), "--as-of", IDLE, "--select", SCORES_FRESH, *rules, *again, env=env)
     idle = {name: table for name, table in _tables(warehouse).items() if name in AS_OF_ONLY}
     write_joining_lead(landing, JOINED)
-    cli("run", "--landing", str(landing), "--as-of", JOINED, *again, env=env)
+    cli("run", "--landing", str(landing), "--as-of", JOINED, *rules, *again, env=env)
     return idle
 
 
@@ -166,7 +177,17 @@ def check_incremental_equals_full(three_warehouses: list[Warehouse], tmp_path: P
     landing = tmp_path / "landing-once"
     shutil.copytree(generated, landing)
     write_fresh_activities(landing, 150, FRESH_AT)
-    cli("run", "--landing", str(landing), "--as-of", IDLE, env=build_env(tmp_path / "once", once))
+    once_rules = changed_rules(tmp_path / "once")
+    cli(
+        "run",
+        "--landing",
+        str(landing),
+        "--as-of",
+        IDLE,
+        "--config",
+        str(once_rules),
+        env=build_env(tmp_path / "once", once),
+    )
 
     a, b, c = _tables(incremental), _tables(refreshed), _tables(once)
     assert sorted(a) == sorted(b)

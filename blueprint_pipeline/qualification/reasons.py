@@ -47,13 +47,16 @@ def reasons(
     """Per row (X's columns are `columns`), its `top` features by the size of their contribution:
     (feature, contribution, sentence). A feature with no value, or less than half a point of effect,
     is never a reason."""
+    if not len(X):
+        return []
+    # The ranking for every row at once: a stable sort by size, the features that cannot be a
+    # reason last (the same order as sorting each row and dropping them).
+    size = np.abs(contributions)
+    usable = (size >= 0.005) & ~np.isnan(X)
+    order = np.argsort(np.where(usable, -size, np.inf), axis=1, kind="stable")[:, :top]
     out = []
-    for values, row in zip(X, contributions, strict=True):
-        ranked = [
-            j
-            for j in np.argsort(-np.abs(row), kind="stable")
-            if abs(row[j]) >= 0.005 and not np.isnan(values[j])
-        ]
+    for i, picks in enumerate(order):
+        row, values = contributions[i], X[i]
         out.append(
             [
                 (
@@ -62,7 +65,8 @@ def reasons(
                     f"{WORDS[columns[j]](float(values[j]))} "
                     f"({'raises' if row[j] > 0 else 'lowers'} readiness by {_points(row[j])})",
                 )
-                for j in ranked[:top]
+                for j in picks
+                if usable[i, j]
             ]
         )
     return out

@@ -136,3 +136,23 @@ def test_tier_thresholds(p, expected):
 def test_tiers_must_be_ordered():
     with pytest.raises(ValueError, match="nurture .* must be below fast_track"):
         Tiers(fast_track=0.3, nurture=0.5)
+
+
+def test_reasons_rank_each_row_by_size_ties_in_column_order():
+    """The ranking is computed for every row at once; it must be each row's own: features by the
+    size of their effect (ties: the earlier column first), never one with no value or under half
+    a point, at most `top`. Random rows with ties, missing values and tiny effects."""
+    rng = np.random.default_rng(5)
+    n, k = 400, len(MODEL_COLUMNS)
+    c = rng.choice([-0.2, -0.05, -0.004, 0.0, 0.004, 0.05, 0.2], size=(n, k)) * rng.integers(1, 3, (n, k))
+    X = np.where(rng.random((n, k)) < 0.1, np.nan, rng.random((n, k)) * 10)
+    for top in (1, 3, k):
+        got = [[f for f, _, _ in r] for r in reasons(X, c, top, MODEL_COLUMNS)]
+        want = []
+        for values, row in zip(X, c, strict=True):
+            ranked = sorted(range(k), key=lambda j, row=row: -abs(row[j]))  # sorted() is stable
+            want.append(
+                [MODEL_COLUMNS[j] for j in ranked if abs(row[j]) >= 0.005 and not np.isnan(values[j])][:top]
+            )
+        assert got == want
+    assert any(len(r) < 3 for r in want) and any(len(r) == 3 for r in want)

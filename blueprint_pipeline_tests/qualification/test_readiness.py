@@ -23,6 +23,7 @@ from blueprint_pipeline.defs.qualification.readiness import readiness_scores
 from blueprint_pipeline.qualification.features import features_as_of
 from blueprint_pipeline.qualification.model import MODEL_COLUMNS, probability
 from blueprint_pipeline.resources import BlueprintConfigResource
+from blueprint_pipeline_tests.builds import day_sums
 from blueprint_pipeline_tests.qualification.test_model import history
 from blueprint_pipeline_tests.qualification.test_training_set import _tables
 
@@ -40,6 +41,7 @@ def scored(warehouse, tmp_path, monkeypatch):
     with warehouse.transaction() as session:
         for name, frame in _tables().items():
             session.replace_table(name, frame)
+    day_sums(warehouse, tmp_path)
 
     def run(assets, day="2026-06-11"):
         result = dg.materialize(assets, resources=resources, tags={AS_OF_TAG: f"{day}T00:00:00"})

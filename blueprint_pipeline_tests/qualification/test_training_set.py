@@ -34,7 +34,7 @@ import pandas as pd
 from blueprint_pipeline.defs.qualification.training_set import qualification_training_set
 from blueprint_pipeline.qualification.features import features_as_of
 from blueprint_pipeline.resources import load_config
-from blueprint_pipeline_tests.builds import materialized
+from blueprint_pipeline_tests.builds import day_sums, materialized
 
 D = pd.Timestamp
 T1 = D("2026-06-10 12:00:00")
@@ -88,6 +88,7 @@ def _build(warehouse, tmp_path, after: int = 0, extra: tuple = ()) -> pd.DataFra
     with warehouse.transaction() as session:
         for name, frame in _tables(after, extra).items():
             session.replace_table(name, frame)
+    day_sums(warehouse, tmp_path)
     materialized([qualification_training_set], warehouse, tmp_path, "2026-11-25T00:00:00")
     with warehouse.session() as session:
         return session.fetch_df("select * from qualification_training_set order by example_id")

@@ -4,7 +4,8 @@ as-of, and an incremental build that sums again only the days that changed.
 Rules: form_fill 10 points, daily cap 1; page_view 1 point, cap 5; half-life 1 day, so an
 activity h hours after midnight is anchored at points x 2^(h / 24).
   p1 form_fill 1 Mar: 12:00 and 06:00 -> 2 activities, 1 counted (06:00, the earliest):
-     anchored 10 x 2^(6/24) = 11.892071, points_counted 10
+     anchored 10 x 2^(6/24) = 11.892071, points_counted 10; over the cap too (anchored_all,
+     the readiness features'): 10 x 2^(12/24) + 11.892071 = 14.142136 + 11.892071 = 26.034207
   p1 page_view 1 Mar 18:00 -> anchored 1 x 2^(18/24) = 1.681793
   p2 form_fill 2 Mar 00:00 -> anchored 10 x 2^0 = 10
   p3 email_open (no points) 2 Mar 12:00 -> 1 activity, 0 counted, points and sums null / 0
@@ -80,6 +81,16 @@ def test_day_sums_and_an_incremental_build_of_the_changed_days(rules):
         ("p1", "page_view", "2026-03-01", 1, 1, 1.0, 1.681793, 1.0),
         ("p2", "form_fill", "2026-03-02", 1, 1, 10.0, 10.0, 10.0),
         ("p3", "email_open", "2026-03-02", 1, 0, None, 0.0, 0.0),
+    ]
+    # The readiness features' columns: every activity, the cap ignored, and the day's first.
+    assert warehouse.fetchall(
+        "select person_id, kind, round(anchored_all, 6), cast(first_activity_at as varchar) "
+        "from person_activity_days order by 1, 2"
+    ) == [
+        ("p1", "form_fill", 26.034207, "2026-03-01 06:00:00"),
+        ("p1", "page_view", 1.681793, "2026-03-01 18:00:00"),
+        ("p2", "form_fill", 10.0, "2026-03-02 00:00:00"),
+        ("p3", "email_open", 0.0, "2026-03-02 12:00:00"),
     ]
     page_view_hash = warehouse.fetchall(
         "select activities_hash from person_activity_days where kind = 'page_view'"

@@ -130,6 +130,13 @@ summed as (
                 else 1.0 end
             else 0.0 end) as anchored,
         sum(case when ranked.nth_of_day <= ranked.daily_cap then ranked.points else 0.0 end) as points_counted,
+        -- Every activity's points, over the cap too, anchored to the microsecond: the readiness
+        -- model's rule-score feature (qualification/features.py).
+        sum(coalesce(ranked.points, 0.0) * case when settings.half_life_days is not null
+            then power(2.0, epoch(ranked.activity_at - cast(ranked.activity_day as timestamp))
+                / 86400.0 / settings.half_life_days)
+            else 1.0 end) as anchored_all,
+        min(ranked.activity_at) as first_activity_at,
         max(ranked.activity_at) as last_activity_at,
         sum(hash(ranked.activity_id, ranked.kind, ranked.activity_at)) as activities_hash
     from ranked
@@ -148,7 +155,7 @@ union all
 select
     changed_days.person_id, changed_days.kind, changed_days.activity_day, cast(null as bigint),
     cast(null as bigint), cast(null as double), cast(null as double), cast(null as double),
-    cast(null as timestamp), null, null
+    cast(null as double), cast(null as timestamp), cast(null as timestamp), null, null
 from changed_days
 where changed_days.n is null
 {%- endif %}
