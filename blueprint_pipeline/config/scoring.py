@@ -63,6 +63,9 @@ class ActivityKinds(StrictModel):
         return value
 
 
+MAX_HALVINGS = 1000  # 0.5^1000 ~ 9e-302, above the smallest normal double (2.2e-308)
+
+
 class Decay(StrictModel):
     """Exactly one: `half_life_days` (an activity's points halve every so many days) or
     `window_days` (full points inside the window, none outside)."""
@@ -115,6 +118,21 @@ class ExplainableModel(StrictModel):
         if bad:
             raise ValueError(f"daily caps of {bad} are below 1")
         return value
+
+    @model_validator(mode="after")
+    def _decay_fits_a_double(self) -> ExplainableModel:
+        # The oldest points scored decay by 0.5^(lookback / half-life): past 2^-1000 a double
+        # underflows, which PostgreSQL reports as an error (DuckDB gives 0).
+        half_life = self.decay.half_life_days
+        halvings = self.lookback_days / half_life if half_life else 0
+        if halvings > MAX_HALVINGS:
+            raise ValueError(
+                f"a half-life of {half_life:g} days halves points {halvings:,.0f} times "
+                f"over the {self.lookback_days}-day lookback; at most {MAX_HALVINGS} (points past that are "
+                f"worth less than 2^-{MAX_HALVINGS}, below what a warehouse's numbers hold): raise "
+                f"half_life_days to at least {self.lookback_days / MAX_HALVINGS:g} or shorten lookback_days"
+            )
+        return self
 
     def cap_for(self, kind: str) -> int | None:
         return self.daily_cap.get(kind, self.daily_cap.get("default"))

@@ -12,6 +12,7 @@ role they fill).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -74,6 +75,8 @@ FEATURE_INPUTS = [
     "person_account_links",
     "person_activity_days",
     "person_registry",
+    "scoring_points",
+    "scoring_settings",
     "stg_salesforce__contacts",
     "stg_salesforce__leads",
     "stg_linkedin__lead_gen_responses",
@@ -122,7 +125,7 @@ def training_set(session: Session, config: BlueprintConfig) -> pd.DataFrame:
             ignore_index=True,
         )
     examples = examples.assign(as_of=pd.to_datetime(examples["as_of"]).astype("datetime64[us]"))
-    rows = examples.join(features_as_of(session, config, examples))
+    rows = examples.join(features_as_of(session, examples))
     return (
         rows[[*LABELLED, *COLUMNS, "label"]]
         .astype({c: "float64" for c in COLUMNS})
@@ -131,17 +134,46 @@ def training_set(session: Session, config: BlueprintConfig) -> pd.DataFrame:
     )
 
 
-def features_as_of(session: Session, config: BlueprintConfig, examples: pd.DataFrame) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Rules:
+    """The explainable model's rules the day sums were summed with (scoring_points,
+    scoring_settings): the days weighed activity by activity must be weighed by the same ones."""
+
+    points: dict[str, float]
+    half_life_days: float | None
+    window_days: float | None
+    lookback_days: float
+
+
+def rules_of(session: Session) -> Rules:
+    """The rules in the warehouse's scoring tables, written from the config by the run that
+    summed the days (scoring_model_tables): not the config of this process, which a user may
+    have changed since."""
+    points = session.fetch_df("select kind, points from scoring_points")
+    half_life, window, lookback = session.fetchall(
+        "select half_life_days, window_days, lookback_days from scoring_settings"
+    )[0]
+    return Rules(
+        points={str(k): float(v) for k, v in zip(points["kind"], points["points"], strict=True)},
+        half_life_days=None if pd.isna(half_life) else float(half_life),
+        window_days=None if pd.isna(window) else float(window),
+        lookback_days=float(lookback),
+    )
+
+
+def features_as_of(session: Session, examples: pd.DataFrame) -> pd.DataFrame:
     """COLUMNS for each example (account_id, solution_interest, as_of = T), on the examples' index,
     from what was known before T: one query in the warehouse (within the caller's transaction: it
     holds scratch tables), which returns one row of counts per example; the ratios, roundings and
-    logarithms are taken here, by one rule whichever warehouse counted."""
+    logarithms are taken here, by one rule whichever warehouse counted. The scoring rules (points,
+    decay, lookback) are those the day sums were summed with (rules_of)."""
     out = pd.DataFrame(index=examples.index, columns=COLUMNS, dtype="float64")
-    if examples.empty or not session.table_exists("person_activity_days"):
+    needed = ("person_activity_days", "int_person_activities", "scoring_points", "scoring_settings")
+    if examples.empty or not all(session.table_exists(t) for t in needed):
         return out
     t = pd.to_datetime(examples["as_of"]).astype("datetime64[us]")
-    explainable = config.scoring.explainable
-    horizon = max(WINDOW_DAYS, explainable.lookback_days)
+    rules = rules_of(session)
+    horizon = max(WINDOW_DAYS, rules.lookback_days)
     ex = pd.DataFrame(
         {
             "key": range(len(examples)),
@@ -152,7 +184,7 @@ def features_as_of(session: Session, config: BlueprintConfig, examples: pd.DataF
             "lo": (t - pd.Timedelta(days=horizon + 1)).dt.normalize().to_numpy(),
         }
     )
-    cutoffs = _cutoffs(config)
+    cutoffs = _cutoffs(rules)
     moments = pd.Series(ex["t"].unique())
     cut_days = sorted({d for c in cutoffs for d in (moments - pd.Timedelta(days=c)).dt.normalize()})
     # Scratch tables of this call's own (steps may run at once), inside the caller's transaction:
@@ -169,7 +201,7 @@ def features_as_of(session: Session, config: BlueprintConfig, examples: pd.DataF
     single_t = len(moments) == 1
     if single_t:
         params |= {"t": str(moments[0]), "lo": str(ex["lo"].iloc[0])}
-    sql, more = _features_sql(session, config, scratch, cutoffs, on_cut_day, single_t)
+    sql, more = _features_sql(session, rules, scratch, cutoffs, on_cut_day, single_t)
     counted = session.fetch_df(sql, params | more).set_index("key").reindex(ex["key"])
     session.execute(f"drop table {scratch}")
     session.execute(f"drop table if exists {scratch}_cut")
@@ -197,19 +229,18 @@ def features_as_of(session: Session, config: BlueprintConfig, examples: pd.DataF
     return f[COLUMNS].astype("float64")
 
 
-def _cutoffs(config: BlueprintConfig) -> list[float]:
+def _cutoffs(rules: Rules) -> list[float]:
     """The ages in days where a feature's window starts or ends: the day each falls in is weighed
     activity by activity, every other day by its sums (person_activity_days)."""
-    explainable = config.scoring.explainable
-    ends = [0, 14, 28, WINDOW_DAYS, explainable.lookback_days]
-    if not explainable.decay.half_life_days:
-        ends.append(explainable.decay.window_days)
+    ends = [0, 14, 28, WINDOW_DAYS, rules.lookback_days]
+    if not rules.half_life_days:
+        ends.append(rules.window_days)
     return sorted(set(float(c) for c in ends))
 
 
 def _features_sql(
     session: Session,
-    config: BlueprintConfig,
+    rules: Rules,
     scratch: str,
     cutoffs: list[float],
     on_cut_day: str,
@@ -218,21 +249,20 @@ def _features_sql(
     """The features' counts per example key, from the day sums and, on the days a cut-off falls
     in, from the activities one by one (as the scores are: docs/decisions.md, "scores stay exact
     when runs work incrementally")."""
-    explainable = config.scoring.explainable
-    points = sorted(explainable.points.items())
-    params: dict = {"lookback": float(explainable.lookback_days), "window": float(WINDOW_DAYS)}
+    points = sorted(rules.points.items())
+    params: dict = {"lookback": rules.lookback_days, "window": float(WINDOW_DAYS)}
     params |= {f"kind_{i}": kind for i, kind in enumerate(KINDS)}
     params |= {f"points_kind_{i}": kind for i, (kind, _) in enumerate(points)}
     params |= {f"points_{i}": float(value) for i, (_, value) in enumerate(points)}
     params |= {f"cut_{i}": c for i, c in enumerate(cutoffs)}
     whens = " ".join(f"when $points_kind_{i} then $points_{i}" for i in range(len(points)))
     weight = f"case a.kind {whens} else 0.0 end" if points else "0.0"
-    if explainable.decay.half_life_days:
-        params["half_life"] = float(explainable.decay.half_life_days)
+    if rules.half_life_days:
+        params["half_life"] = rules.half_life_days
         decay = "power(0.5, age / $half_life)"
         whole_decayed = "anchored_all * power(0.5, day_age / 86400.0 / $half_life)"
     else:
-        params["decay_window"] = float(explainable.decay.window_days)
+        params["decay_window"] = rules.window_days
         decay = "case when age <= $decay_window then 1.0 else 0.0 end"
         whole_decayed = "case when day_age < $decay_window * 86400 then anchored_all else 0.0 end"
     # A cut-off c falls inside the day that is between c and c + 1 days old at T (day_age: the

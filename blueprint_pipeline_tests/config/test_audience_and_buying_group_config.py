@@ -116,6 +116,8 @@ def test_mistakes_name_file_and_key(tmp_path, file, text, message):
         ("suite_compatible: {weights: {form_fill: -5}}\n", r"key 'suite_compatible.weights': weights of \['form_fill'\] are negative"),
         ("explainable: {decay: {window_days: 30}}\n", r"give exactly one of half_life_days or window_days \(set the other to null\)"),
         ("explainable: {decay: {half_life_days: 0.0001}}\n", r"key 'explainable.decay.half_life_days': .*greater than or equal to 0.0416"),
+        # One hour over a year's lookback: 8,760 halvings, an underflow PostgreSQL raises on.
+        ("explainable: {decay: {half_life_days: 0.0416667}}\n", r"halves points 8,760 times over the 365-day lookback; at most 1000 .*at least 0.365"),
     ],
 )  # fmt: skip
 def test_scoring_mistakes_name_file_and_key(tmp_path, text, message):

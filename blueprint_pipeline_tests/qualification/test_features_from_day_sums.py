@@ -22,6 +22,7 @@ from blueprint_pipeline_tests.builds import day_sums
 
 END = pd.Timestamp("2026-06-10")
 ACCOUNTS = ["A1", "A2", "A3"]
+FIRST_KNOWN = END - pd.Timedelta(days=19, minutes=7)  # p11's first activity (23:53)
 
 
 def _data(seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -46,11 +47,32 @@ def _data(seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
             "activity_at": at.astype("datetime64[us]"),
         }
     )
+    # Over the daily cap (the rule score ignores it): 8 form fills on an ordinary day, 8 page
+    # views on the day 14 days before END (a cut day when T = END). And p10, p11 (A1) active only
+    # in the last 20 days: not yet known at the earlier times.
+    burst = [("p1", f"f{i}", "form_fill", END - pd.Timedelta(days=40, hours=i)) for i in range(8)]
+    burst += [
+        ("p2", f"v{i}", "page_view", END - pd.Timedelta(days=14) + pd.Timedelta(hours=i)) for i in range(8)
+    ]
+    late = [
+        (f"p1{i % 2}", f"l{i}", "email_open", END - pd.Timedelta(days=i, minutes=7)) for i in range(1, 20)
+    ]
+    late += [
+        ("p11", "l20", "email_open", FIRST_KNOWN + pd.Timedelta(minutes=5))
+    ]  # p11's first day: 23:53, 23:58
+    extra = pd.DataFrame(burst + late, columns=activities.columns).astype({"activity_at": "datetime64[us]"})
+    activities = pd.concat([activities, extra], ignore_index=True)
+    links = pd.concat(
+        [links, pd.DataFrame({"person_id": ["p10", "p11"], "account_id": "A1", "is_primary": True})],
+        ignore_index=True,
+    )
     # T at midnight, mid-day to the microsecond, on an activity's own time (it does not count),
     # and 14 and 90 days after one (exactly on the cut-off: it counts).
     one = activities["activity_at"].iloc[0]
     times = [END, END - pd.Timedelta(days=3, hours=5, microseconds=7), one, one + pd.Timedelta(days=14),
-             one + pd.Timedelta(days=90), END - pd.Timedelta(days=200)]  # fmt: skip
+             one + pd.Timedelta(days=90), END - pd.Timedelta(days=200),
+             # Before p11's first activity on its first day, and between its first two.
+             FIRST_KNOWN - pd.Timedelta(minutes=3), FIRST_KNOWN + pd.Timedelta(minutes=2)]  # fmt: skip
     examples = pd.DataFrame(
         [(a, "data_platform", t) for a in ACCOUNTS for t in times],
         columns=["account_id", "solution_interest", "as_of"],
@@ -107,11 +129,10 @@ def test_features_from_day_sums_equal_activity_by_activity(warehouse, tmp_path, 
         )
     day_sums(warehouse, tmp_path)
     # Every example at its own time, then all at one time (the readiness scores' case: read without
-    # a join), to the microsecond.
-    one = examples.assign(as_of=examples["as_of"].iloc[1])
-    for these in (examples, one):
+    # a join), to the microsecond and at midnight.
+    for these in (examples, examples.assign(as_of=examples["as_of"].iloc[1]), examples.assign(as_of=END)):
         with warehouse.transaction() as session:
-            got = features_as_of(session, config, these)
+            got = features_as_of(session, these)
         want = _reference(config, links, activities, these)
         assert want["activities_90d"].sum() > 50 and want["rule_score"].gt(0).mean() > 0.5  # not empty
         pd.testing.assert_frame_equal(got[want.columns], want, check_exact=False, atol=1e-9, rtol=0)

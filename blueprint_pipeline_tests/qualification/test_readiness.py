@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from blueprint_pipeline.config.models import BlueprintConfig
 from blueprint_pipeline.core.run_facts import AS_OF_TAG
 from blueprint_pipeline.defs.qualification.model import qualification_models
 from blueprint_pipeline.defs.qualification.readiness import readiness_scores
@@ -72,9 +71,7 @@ def test_scores_tiers_and_reasons(warehouse, scored):
         groups = session.fetch_df(
             "select buying_group_id, account_id, solution_interest from buying_groups order by 1"
         )
-        X = features_as_of(session, BlueprintConfig(), groups.assign(as_of=AS_OF))[MODEL_COLUMNS].to_numpy(
-            float
-        )
+        X = features_as_of(session, groups.assign(as_of=AS_OF))[MODEL_COLUMNS].to_numpy(float)
     bundle = pickle.loads(Path(path).read_bytes())
     p = probability(bundle, X)
     assert np.allclose(rows["probability"].astype(float), p.round(4))

@@ -33,7 +33,6 @@ import pandas as pd
 
 from blueprint_pipeline.defs.qualification.training_set import qualification_training_set
 from blueprint_pipeline.qualification.features import features_as_of
-from blueprint_pipeline.resources import load_config
 from blueprint_pipeline_tests.builds import day_sums, materialized
 
 D = pd.Timestamp
@@ -166,5 +165,5 @@ def test_window_decay_lookback_and_sub_second_ages(warehouse, tmp_path):
         }
     )
     with warehouse.transaction() as session:
-        now = features_as_of(session, load_config(tmp_path).config, group).loc[0]
+        now = features_as_of(session, group).loc[0]
     assert (now["activities_90d"], now["velocity_14d"], now["rule_score"]) == (2, 0, 1.0)

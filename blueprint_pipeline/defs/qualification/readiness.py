@@ -78,9 +78,7 @@ def readiness_scores(
             groups = session.fetch_df(
                 "select buying_group_id, account_id, solution_interest from buying_groups order by 1"
             )
-            X = features_as_of(session, loaded.config, groups.assign(as_of=as_of))[MODEL_COLUMNS].to_numpy(
-                float
-            )
+            X = features_as_of(session, groups.assign(as_of=as_of))[MODEL_COLUMNS].to_numpy(float)
             p = probability(bundle, X) if len(X) else []
             why = reasons(X, contributions(bundle, X), config.top_reasons, MODEL_COLUMNS) if len(X) else []
             frame = groups.assign(
