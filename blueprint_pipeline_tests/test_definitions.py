@@ -10,6 +10,7 @@ import dagster as dg
 import yaml
 
 from blueprint_pipeline.core.paths import PROJECT_DIR
+from blueprint_pipeline.core.step_order import AFTER_THE_ALERTS
 from blueprint_pipeline.definitions import build_definitions, defs
 
 
@@ -60,10 +61,26 @@ def test_project_instance_runs_one_at_a_time(tmp_path, monkeypatch):
     instance = dg.DagsterInstance.from_config(str(PROJECT_DIR))
     try:
         assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
+        assert instance.run_coordinator.dequeue_interval_seconds == 1  # the fast path's wait in the queue
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
         assert (tmp_path / "history" / "runs.db").exists()
     finally:
         instance.dispose()
+
+
+def test_only_what_nobody_waits_on_runs_after_the_alerts():
+    # Steps tagged AFTER_THE_ALERTS start last among those ready: none may be what a sales alert,
+    # its delivery or a journey needs, or the alert would wait for it after all.
+    graph = build_definitions().resolve_asset_graph()
+    later = {
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).assets_def.op.tags.get("dagster/priority") == AFTER_THE_ALERTS["dagster/priority"]
+    }
+    assert {"linkedin_audiences", "marketo_static_lists", "crm_buying_group_writeback", "dashboard"} <= later
+    urgent = [dg.AssetKey(k) for k in ("sales_alerts", "journey_deliveries", "journey_enrolments")]
+    needed = {k.to_user_string() for key in urgent for k in graph.get_ancestor_asset_keys(key)}
+    assert not later & needed
 
 
 def test_docs_list_every_source_field():

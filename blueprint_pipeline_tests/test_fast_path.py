@@ -17,6 +17,15 @@ from blueprint_pipeline.generator.generate import generate
 from blueprint_pipeline.generator.scales import scale_named
 from blueprint_pipeline.runtime.fast_path import measure, probe_config
 
+# The steps of the assets tagged AFTER_THE_ALERTS (Dagster names a multi-asset's copies kpis_2, ...).
+AFTER_ALERTS_STEPS = (
+    "linkedin_audiences",
+    "marketo_static_lists",
+    "crm_buying_group_writeback",
+    "kpis",
+    "dashboard",
+)
+
 
 @pytest.mark.slow
 def test_activity_file_to_alert_in_the_mailbox(tmp_path):
@@ -38,3 +47,13 @@ def test_activity_file_to_alert_in_the_mailbox(tmp_path):
         landing, warehouse, tmp_path / "dagster", tmp_path / "mailbox", config, timeout=600
     )  # a liveness bound: ~30 s idle, slack for a loaded CI machine
     assert result.seconds is not None, f"no alert for {result.group} (lead {result.lead_id}) within 600 s"
+    # The run the sensor started, read back from the instance: in order, and what sends lists out
+    # or draws reports waited for the alert's steps (core/step_order.py).
+    timeline = result.timeline
+    assert 0 < timeline["run created"] < timeline["started"] < timeline["sales_alerts done"], (
+        result.breakdown()
+    )
+    assert timeline["sales_alerts done"] <= timeline["journey_deliveries done"] <= timeline["run ended"]
+    later = {step: start for step, (start, _) in result.steps.items() if step.startswith(AFTER_ALERTS_STEPS)}
+    assert later, sorted(result.steps)  # the fast path rebuilds LinkedIn's lists and the KPIs
+    assert min(later.values()) >= timeline["journey_deliveries done"], (later, result.breakdown())

@@ -13,11 +13,15 @@ import yaml
 from blueprint_pipeline.core.errors import SqlModelError
 from blueprint_pipeline.core.naming import source_table
 
+# libyaml's parser where PyYAML was built with it: the same documents, ten times faster (the SQL
+# project's YAML took 1.3 s of every process's start with the pure-Python one).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def read_yaml(path: Path) -> dict:
     """A YAML file of the SQL project, a mapping at the top, or an error naming the file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
     except yaml.YAMLError as exc:
         raise SqlModelError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

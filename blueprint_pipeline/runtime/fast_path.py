@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +33,18 @@ class FastPath:
     seconds: float | None  # file landed -> alert in the mailbox; None: not within the timeout
     group: str
     lead_id: str
+    # Where the time went, each as seconds after the file landed (from the instance's records):
+    # the sensor's run created, the run started, the alert's steps ended; empty when no run was found.
+    timeline: dict[str, float] = field(default_factory=dict)
+    steps: dict[str, tuple[float, float]] = field(default_factory=dict)  # step -> its start and end
+
+    def breakdown(self) -> str:
+        if not self.timeline:
+            return "no run of the fast path found in the instance"
+        marks = ", ".join(f"{name} {at:.1f} s" for name, at in self.timeline.items())
+        took = {step: end - start for step, (start, end) in self.steps.items()}
+        longest = sorted(took.items(), key=lambda item: -item[1])[:6]
+        return f"after landing: {marks}; longest steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in longest)
 
 
 def probe_config(folder: Path) -> Path:
@@ -76,6 +88,54 @@ def land_activities(landing: Path, lead_id: str) -> Path:
     return target
 
 
+def run_timeline(storage: Path, landed: float) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """The fast path's run as the instance recorded it, in seconds after `landed` (the file's
+    landing, epoch seconds): when the sensor created it, when it started, when the alert and
+    delivery steps ended, and each step's start and end."""
+    from dagster import DagsterInstance, RunsFilter
+
+    saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "BLUEPRINT_DAGSTER_STORAGE")}
+    os.environ.update(DAGSTER_HOME=str(PROJECT_DIR), BLUEPRINT_DAGSTER_STORAGE=str(storage))
+    try:
+        with DagsterInstance.from_config(str(PROJECT_DIR)) as instance:
+            records = instance.get_run_records(
+                RunsFilter(tags={"dagster/sensor_name": "fresh_activities"}), limit=1
+            )
+            if not records or records[0].create_timestamp.timestamp() < landed:
+                return {}, {}
+            record = records[0]
+            stats = instance.get_run_stats(record.dagster_run.run_id)
+            steps = instance.get_run_step_stats(record.dagster_run.run_id)
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+    timeline = {"run created": record.create_timestamp.timestamp() - landed}
+    if stats.launch_time:
+        timeline["launched"] = stats.launch_time - landed
+    if stats.start_time:
+        timeline["started"] = stats.start_time - landed
+    ends = {s.step_key: s.end_time for s in steps if s.end_time}
+    for step in ("sales_alerts", "journey_deliveries"):
+        if step in ends:
+            timeline[f"{step} done"] = ends[step] - landed
+    if stats.end_time:
+        timeline["run ended"] = stats.end_time - landed
+    spans = {
+        s.step_key: (s.start_time - landed, s.end_time - landed) for s in steps if s.end_time and s.start_time
+    }
+    return timeline, spans
+
+
+def _finished(storage: Path, landed: float, wait: float = 180) -> tuple[dict, dict]:
+    """The run's timeline once it has ended (the steps after the alert's may still be running)."""
+    deadline = time.monotonic() + wait
+    while True:
+        timeline, steps = run_timeline(storage, landed)
+        if "run ended" in timeline or time.monotonic() > deadline:
+            return timeline, steps
+        time.sleep(1)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -105,13 +165,14 @@ def measure(landing: Path, warehouse_file: Path, storage: Path, mailbox: Path, c
         time.sleep(settle)
         before = set(mailbox.glob("*.eml"))
         land_activities(landing, lead)
-        started = time.monotonic()
+        started, landed = time.monotonic(), time.time()
         while time.monotonic() - started < timeout:
             for path in set(mailbox.glob("*.eml")) - before:
                 if "Sales alert:" in path.read_text(errors="replace") and PROBE_RULE in path.read_text():
-                    return FastPath(time.monotonic() - started, group, lead)
+                    seconds = time.monotonic() - started
+                    return FastPath(seconds, group, lead, *_finished(storage, landed))
             time.sleep(0.5)
-        return FastPath(None, group, lead)
+        return FastPath(None, group, lead, *run_timeline(storage, landed))
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)

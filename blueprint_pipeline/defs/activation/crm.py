@@ -18,6 +18,7 @@ from blueprint_pipeline.activation.state import CRM, baseline, check_moves_forwa
 from blueprint_pipeline.core.csv_safety import formula_cells
 from blueprint_pipeline.core.faults import crash_point
 from blueprint_pipeline.core.run_facts import run_facts
+from blueprint_pipeline.core.step_order import AFTER_THE_ALERTS
 from blueprint_pipeline.defs.activation import checks
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
 from blueprint_pipeline.sql_models.checks import checked_transaction, declared_checks
@@ -38,6 +39,7 @@ SENT, UPDATES_SENT = "crm_writeback_sent", "crm_field_updates_sent"
         "journey_enrolments",
         "crm_field_updates",
     ],
+    op_tags=AFTER_THE_ALERTS,
     check_specs=[*checks.specs(TABLE, checks.FORBIDDEN), *declared_checks(TABLE)],
 )
 def crm_buying_group_writeback(

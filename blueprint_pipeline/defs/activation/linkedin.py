@@ -22,6 +22,7 @@ from blueprint_pipeline.activation.state import (
 )
 from blueprint_pipeline.core.faults import crash_point
 from blueprint_pipeline.core.run_facts import run_facts
+from blueprint_pipeline.core.step_order import AFTER_THE_ALERTS
 from blueprint_pipeline.defs.activation import checks
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
 from blueprint_pipeline.warehouse import Warehouse
@@ -36,6 +37,7 @@ from blueprint_pipeline.warehouse import Warehouse
         "unified_persons",
         "int_person_activities",
     ],
+    op_tags=AFTER_THE_ALERTS,
     check_specs=checks.specs("linkedin_audiences", checks.FORBIDDEN, checks.OPTED_OUT, checks.CONSISTENT),
 )
 def linkedin_audiences(

@@ -15,6 +15,7 @@ from blueprint_pipeline.activation.state import (
 from blueprint_pipeline.config.activation import LinkedIn
 from blueprint_pipeline.core.faults import crash_point
 from blueprint_pipeline.core.run_facts import run_facts
+from blueprint_pipeline.core.step_order import AFTER_THE_ALERTS
 from blueprint_pipeline.defs.activation import checks
 from blueprint_pipeline.resources import ActivationResource, BlueprintConfigResource
 from blueprint_pipeline.warehouse import Warehouse
@@ -23,6 +24,7 @@ from blueprint_pipeline.warehouse import Warehouse
 @dg.asset(
     kinds={"python"},
     deps=["account_audience_members", "buying_group_members", "unified_persons"],
+    op_tags=AFTER_THE_ALERTS,
     check_specs=checks.specs("marketo_static_lists", checks.FORBIDDEN, checks.OPTED_OUT, checks.CONSISTENT),
 )
 def marketo_static_lists(

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from blueprint_pipeline.core.run_facts import run_facts
+from blueprint_pipeline.core.step_order import AFTER_THE_ALERTS
 from blueprint_pipeline.defs.reporting.kpis import FRAME_MODELS, KPI_MODELS, LAYER, PROJECT
 from blueprint_pipeline.reporting.dashboard import top_engagement, write
 from blueprint_pipeline.resources import BlueprintConfigResource, reports_dir
@@ -33,6 +34,7 @@ PAGE = "dashboard"
             "dashboard's frames.",
         ),
     ],
+    op_tags=AFTER_THE_ALERTS,
     check_specs=[spec for m in FRAME_MODELS for spec in check_specs_for(m)],
     can_subset=True,
 )

@@ -16,6 +16,7 @@ import dagster as dg
 from blueprint_pipeline.config.figures import labels
 from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
 from blueprint_pipeline.core.run_facts import run_facts
+from blueprint_pipeline.core.step_order import AFTER_THE_ALERTS
 from blueprint_pipeline.reporting.kpis import config_tables
 from blueprint_pipeline.resources import BlueprintConfigResource
 from blueprint_pipeline.sql_models.assets import build_selected_models, check_specs_for, spec_for
@@ -54,6 +55,7 @@ def _latest(warehouse: Warehouse, model: SqlModel) -> dg.MetadataValue:
         *(dg.AssetSpec(name, description=text, kinds={"python"}) for name, text in CONFIG_TABLES.items()),
         *(spec_for(m).merge_attributes(tags={"kpi": ""}) for m in KPI_MODELS),
     ],
+    op_tags=AFTER_THE_ALERTS,
     check_specs=[spec for m in KPI_MODELS for spec in check_specs_for(m)],
     can_subset=True,
 )
