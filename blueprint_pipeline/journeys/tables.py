@@ -12,7 +12,13 @@ from blueprint_pipeline.warehouse.stateful import INT, TABLES, TS, B, F
 
 def _frame(rows: list[dict], table: str) -> pd.DataFrame:
     columns = TABLES[table].columns
-    frame = pd.DataFrame(rows, columns=[c for c in columns if c in (rows[0] if rows else columns)])
+    return _typed(
+        pd.DataFrame(rows, columns=[c for c in columns if c in (rows[0] if rows else columns)]), table
+    )
+
+
+def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    columns = TABLES[table].columns
     for name in frame.columns:
         kind = columns[name]
         if kind == TS:
@@ -26,6 +32,18 @@ def _frame(rows: list[dict], table: str) -> pd.DataFrame:
         else:
             frame[name] = frame[name].astype("string")
     return frame
+
+
+def append_columns(session: Session, table: str, columns: dict[str, list]) -> int:
+    """`append` for many rows given as columns (a frame of lists is built far faster than one of
+    dicts)."""
+    frame = _typed(
+        pd.DataFrame({name: columns[name] for name in TABLES[table].columns if name in columns}), table
+    )
+    if frame.empty:
+        return 0
+    session.insert_from_local_query(table, list(frame.columns), "select * from rows", frames={"rows": frame})
+    return len(frame)
 
 
 def append(session: Session, table: str, rows: list[dict], sequence: str | None = None) -> int:

@@ -143,12 +143,14 @@ def _free_port() -> int:
 
 
 def measure(landing: Path, warehouse_file: Path, storage: Path, mailbox: Path, config: Path,
-            timeout: float = 300, settle: float = 20, url: str | None = None) -> FastPath:  # fmt: skip
+            timeout: float = 300, settle: float = 20, url: str | None = None,
+            env: dict[str, str] | None = None) -> FastPath:  # fmt: skip
     """Starts dagster dev over the built warehouse, waits `settle` seconds for the sensors' first
-    ticks (they take the files already built as read), lands the probe file and waits for the alert."""
+    ticks (they take the files already built as read), lands the probe file and waits for the alert.
+    `env`: the environment of the build (its output folders and keys), os.environ by default."""
     group, lead = pick_group(warehouse_file)
     env = {
-        **os.environ,
+        **(os.environ if env is None else env),
         "DAGSTER_HOME": str(PROJECT_DIR),
         "BLUEPRINT_DAGSTER_STORAGE": str(storage),
         "BLUEPRINT_LANDING_DIR": str(landing),
