@@ -249,7 +249,8 @@ TABLES: dict[str, Stateful] = {
     # Ingestion's ledgers: each file once per raw table, and the rows that did not load.
     "ingested_files": Stateful(
         {"batch_id": INT, "file": T, "checksum": T, "source_table": T, "rows_loaded": INT,
-         "rows_quarantined": INT, "ingested_at": TS, "redacted_checksum": T},
+         "rows_quarantined": INT, "ingested_at": TS, "redacted_checksum": T, "file_size": INT,
+         "file_mtime_ns": INT},
         # The same bytes count once per object, even when two runs race on PostgreSQL; batches are
         # numbered per raw table (parallel steps ingest several objects at once).
         (Index("ingested_files_once", "checksum, source_table", unique=True),
@@ -261,6 +262,10 @@ TABLES: dict[str, Stateful] = {
             )),
             Step(3, "a redacted file's new bytes kept apart from the unique checksum it arrived with", (
                 "alter table ingested_files add column if not exists redacted_checksum varchar",
+            )),
+            Step(4, "each file's size and modification time when last seen: unchanged, not read again", (
+                "alter table ingested_files add column if not exists file_size bigint",
+                "alter table ingested_files add column if not exists file_mtime_ns bigint",
             )),
         ),
     ),

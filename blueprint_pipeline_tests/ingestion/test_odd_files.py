@@ -4,12 +4,14 @@ on both warehouses. Every row of every file is accounted for: raw + quarantine =
 from __future__ import annotations
 
 import codecs
+import os
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
+from blueprint_pipeline.ingestion import raw_load
 from blueprint_pipeline.ingestion.raw_load import ingest_object
 from blueprint_pipeline.sql_models.project import load_project
 
@@ -70,6 +72,31 @@ def test_renamed_copy_is_not_ingested_twice(warehouse, tmp_path):
         ("salesforce/Account_copy.csv", "already ingested", "same bytes as salesforce/Account.csv"),
     ]
     assert warehouse.scalar("select count(*) from raw_salesforce__account") == 2
+
+
+def test_unchanged_file_is_not_read_again(warehouse, tmp_path, monkeypatch):
+    root = land(tmp_path, {"Account.csv": GOOD})
+    path = root / "salesforce" / "Account.csv"
+    read = []
+    real = raw_load.fingerprint
+    monkeypatch.setattr(raw_load, "fingerprint", lambda p: read.append(p.name) or real(p))
+    assert [f.status for f in ingest(warehouse, root).files] == ["ingested"]
+    assert read == ["Account.csv"]
+    # Same name, size and modification time: known as loaded without a read.
+    assert [(f.status, f.reason) for f in ingest(warehouse, root).files] == [("already ingested", "")]
+    assert read == ["Account.csv"]
+    # Touched: read again, the same bytes, and its new time remembered for the run after.
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert [f.status for f in ingest(warehouse, root).files] == ["already ingested"]
+    assert [f.status for f in ingest(warehouse, root).files] == ["already ingested"]
+    assert read == ["Account.csv", "Account.csv"]
+    # Changed in place, same size and a new time: read, and loaded as a new batch.
+    time = path.stat().st_mtime_ns
+    path.write_text(GOOD.replace("Acme", "Acmf"))
+    os.utime(path, ns=(time + 2 * 10**9, time + 2 * 10**9))
+    assert [f.status for f in ingest(warehouse, root).files] == ["ingested"]
+    assert warehouse.scalar("select count(*) from raw_salesforce__account") == 4  # two batches of two
+    assert warehouse.scalar("select count(distinct file_mtime_ns) from ingested_files") == 2
 
 
 def test_file_names_accept_patterns(warehouse, tmp_path):

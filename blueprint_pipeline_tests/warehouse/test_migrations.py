@@ -50,21 +50,26 @@ def test_the_previous_ledger_is_upgraded_in_place_once(warehouse):
     assert done == [
         f"ingested_files: version 1 -> 2 ({steps[0].why})",
         f"ingested_files: version 2 -> 3 ({steps[1].why})",
+        f"ingested_files: version 3 -> 4 ({steps[2].why})",
     ]
     versions = _versions(warehouse)
-    assert (versions["ingested_files"], versions["journey_runs"]) == (3, 1)
+    assert (versions["ingested_files"], versions["journey_runs"]) == (4, 1)
     assert versions == {table: latest(table) for table in STEPS}  # the others: created in their latest shape
     assert sorted(warehouse.fetchall(f"select {columns} from ingested_files")) == rows
     assert warehouse.fetchall("select distinct redacted_checksum from ingested_files") == [(None,)]
+    # No size or time known for the files of before: each is read once more, then remembered.
+    assert warehouse.fetchall("select distinct file_size, file_mtime_ns from ingested_files") == [
+        (None, None)
+    ]
     with pytest.raises(Exception, match="(?i)duplicate|unique|constraint"):  # the new rule holds
         warehouse.execute(
             f"insert into ingested_files ({columns}) values (3, 'salesforce/Account_3.csv', 'a3', "
             "'raw_salesforce__account', 1, 0, '2026-11-03')"
         )
     assert migrate(warehouse) == []  # nothing the second time
-    # A row per table, and one more for the ledger's second step.
-    assert warehouse.scalar("select count(*) from schema_versions") == len(STEPS) + 1
-    assert latest("ingested_files") == 3
+    # A row per table, and one more for each of the ledger's steps after its first.
+    assert warehouse.scalar("select count(*) from schema_versions") == len(STEPS) + 2
+    assert latest("ingested_files") == 4
 
 
 def test_an_upgrade_that_cannot_apply_stops_with_its_reason(warehouse):
