@@ -59,7 +59,7 @@ def evaluate(config: AlertsConfig, groups: pd.DataFrame, moves: pd.DataFrame, st
     `state`: the memory as `Evaluation.state` left it."""
     out = Evaluation()
     # Read row by row below, once per rule: plain Python objects iterate several times faster than
-    # the warehouse's Arrow-backed columns (the same values, nulls as pd.NA).
+    # the warehouse's Arrow-backed columns (the same values, nulls included).
     groups = groups.astype(object)
     for name, rule in sorted(config.rules.items()):
         current = definition(rule)

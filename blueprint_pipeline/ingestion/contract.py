@@ -14,7 +14,7 @@ from blueprint_pipeline.core.errors import SqlModelError
 from blueprint_pipeline.core.naming import source_table
 
 # libyaml's parser where PyYAML was built with it: the same documents, ten times faster (the SQL
-# project's YAML took 1.3 s of every process's start with the pure-Python one).
+# project's YAML took 0.43 s of every process's start with the pure-Python one, 0.04 s with it).
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -250,13 +252,14 @@ def ingest_file(
         raise SkipFile(
             f"file names with any of {''.join(sorted(GLOB_CHARACTERS))} are not supported: rename it"
         )
-    if unchanged_since_loaded(session, obj.table, path, name):
+    seen = path.stat()  # before any read: a file still growing is caught by `settled`
+    if unchanged_since_loaded(session, obj.table, name, seen):
         return FileOutcome(name, "already ingested")
     checksum, encoding = fingerprint(path)
     earlier = loaded_as(session, obj.table, checksum, name)
     if earlier is not None:
         if earlier == name:  # its bytes are loaded: the next run need not read them again
-            _remember_stat(session, obj.table, path, name)
+            _remember_stat(session, obj.table, name, checksum, settled(path, seen))
         return FileOutcome(
             name, "already ingested", reason="" if earlier == name else f"same bytes as {earlier}"
         )
@@ -284,8 +287,9 @@ def ingest_file(
     redacted_checksum = None
     if forgotten:  # the file must not keep what ingestion dropped: rewritten, its new bytes recorded
         rewrite_csv(path, forgotten_hit(path, obj, aliases, suppressed(session), encoding))
+        seen = path.stat()
         redacted_checksum = fingerprint(path)[0]
-    stat = path.stat()  # as the file is left (rewritten if someone was forgotten)
+    size, mtime = settled(path, seen)  # as the file is left (rewritten if someone was forgotten)
     session.execute(
         f"update {quote(LEDGER_TABLE)} set rows_loaded = $loaded, rows_quarantined = $quarantined, "
         "redacted_checksum = $redacted, file_size = $size, file_mtime_ns = $mtime "
@@ -296,20 +300,35 @@ def ingest_file(
             "batch": batch,
             "table": obj.table,
             "redacted": redacted_checksum,
-            "size": stat.st_size,
-            "mtime": stat.st_mtime_ns,
+            "size": size,
+            "mtime": mtime,
         },
     )
     return FileOutcome(name, "ingested", loaded, quarantined, forgotten=forgotten)
 
 
-def unchanged_since_loaded(session: Session, table: str, path: Path, name: str) -> bool:
+# A modification time this recent may not be the file's last: a copy still under way, or a
+# filesystem whose clock steps coarsely (2 s on FAT, 1 s on some network mounts) could change the
+# bytes and keep the time. Such a file is not remembered; the next run reads it again.
+SETTLED_NS = 3 * 10**9
+
+
+def settled(path: Path, seen: os.stat_result) -> tuple[int | None, int | None]:
+    """The size and modification time to remember for a file read since `seen` (its stat before
+    the read): none when it changed meanwhile or its time is too recent to trust."""
+    now = path.stat()
+    unchanged = (now.st_size, now.st_mtime_ns) == (seen.st_size, seen.st_mtime_ns)
+    if not unchanged or time.time_ns() - now.st_mtime_ns < SETTLED_NS:
+        return None, None
+    return now.st_size, now.st_mtime_ns
+
+
+def unchanged_since_loaded(session: Session, table: str, name: str, stat: os.stat_result) -> bool:
     """Whether the ledger saw this file, under this name, with this size and modification time:
     then its bytes are those loaded, and it is not read again. Every run lists the whole landing
-    folder, and reading each file to its checksum took 5 s a run at large (3 GB). A file changed
-    in place gets a new modification time (`touch` forces a check); the ledger's checksum still
-    decides for every file that is read."""
-    stat = path.stat()
+    folder, and reading each file to its checksum took 5 s a run at large (3 GB). Only times that
+    had settled when the file was read are remembered (`settled`); `touch` forces a check; the
+    ledger's checksum still decides for every file that is read."""
     return bool(
         session.fetchall(
             f"select 1 from {quote(LEDGER_TABLE)} where source_table = $table and file = $file "
@@ -319,12 +338,17 @@ def unchanged_since_loaded(session: Session, table: str, path: Path, name: str) 
     )
 
 
-def _remember_stat(session: Session, table: str, path: Path, name: str) -> None:
-    stat = path.stat()
+def _remember_stat(
+    session: Session, table: str, name: str, checksum: str, stat: tuple[int | None, int | None]
+) -> None:
+    """The size and time of the file whose bytes the ledger's row for `checksum` loaded."""
+    if stat[0] is None:
+        return
     session.execute(
         f"update {quote(LEDGER_TABLE)} set file_size = $size, file_mtime_ns = $mtime "
-        "where source_table = $table and file = $file",
-        {"table": table, "file": name, "size": stat.st_size, "mtime": stat.st_mtime_ns},
+        "where source_table = $table and file = $file "
+        "and (checksum = $checksum or redacted_checksum = $checksum)",
+        {"table": table, "file": name, "checksum": checksum, "size": stat[0], "mtime": stat[1]},
     )
 
 

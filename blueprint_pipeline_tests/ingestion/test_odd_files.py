@@ -74,29 +74,78 @@ def test_renamed_copy_is_not_ingested_twice(warehouse, tmp_path):
     assert warehouse.scalar("select count(*) from raw_salesforce__account") == 2
 
 
+def _aged(path: Path, seconds: int = 60) -> None:
+    """The file's modification time `seconds` ago: settled, as a landed file is by its next run."""
+    past = path.stat().st_mtime_ns - seconds * 10**9
+    os.utime(path, ns=(past, past))
+
+
+def _counting_reads(monkeypatch) -> list[str]:
+    read: list[str] = []
+    real = raw_load.fingerprint
+    monkeypatch.setattr(raw_load, "fingerprint", lambda p: read.append(p.name) or real(p))
+    return read
+
+
 def test_unchanged_file_is_not_read_again(warehouse, tmp_path, monkeypatch):
     root = land(tmp_path, {"Account.csv": GOOD})
     path = root / "salesforce" / "Account.csv"
-    read = []
-    real = raw_load.fingerprint
-    monkeypatch.setattr(raw_load, "fingerprint", lambda p: read.append(p.name) or real(p))
+    _aged(path)
+    read = _counting_reads(monkeypatch)
     assert [f.status for f in ingest(warehouse, root).files] == ["ingested"]
     assert read == ["Account.csv"]
     # Same name, size and modification time: known as loaded without a read.
     assert [(f.status, f.reason) for f in ingest(warehouse, root).files] == [("already ingested", "")]
     assert read == ["Account.csv"]
-    # Touched: read again, the same bytes, and its new time remembered for the run after.
-    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    # Touched (to a settled time): read again, the same bytes, its new time remembered.
+    _aged(path, 30)
     assert [f.status for f in ingest(warehouse, root).files] == ["already ingested"]
     assert [f.status for f in ingest(warehouse, root).files] == ["already ingested"]
     assert read == ["Account.csv", "Account.csv"]
-    # Changed in place, same size and a new time: read, and loaded as a new batch.
-    time = path.stat().st_mtime_ns
+    # Changed in place, same size, a new time: read, and loaded as a new batch.
     path.write_text(GOOD.replace("Acme", "Acmf"))
-    os.utime(path, ns=(time + 2 * 10**9, time + 2 * 10**9))
+    _aged(path, 10)
     assert [f.status for f in ingest(warehouse, root).files] == ["ingested"]
     assert warehouse.scalar("select count(*) from raw_salesforce__account") == 4  # two batches of two
+    # Each batch keeps the size and time its own bytes had.
     assert warehouse.scalar("select count(distinct file_mtime_ns) from ingested_files") == 2
+
+
+def test_file_still_growing_or_just_written_is_read_again(warehouse, tmp_path, monkeypatch):
+    root = land(tmp_path, {"Account.csv": GOOD})
+    path = root / "salesforce" / "Account.csv"
+    _aged(path)
+    real = raw_load._ingest_rows
+
+    def copy_goes_on(*args, **kwargs):  # the rest of the file arrives while the first rows load
+        loaded = real(*args, **kwargs)
+        with path.open("a") as handle:
+            handle.write("001000000000003AAA,Initech\n")
+        _aged(path, 30)
+        return loaded
+
+    monkeypatch.setattr(raw_load, "_ingest_rows", copy_goes_on)
+    assert [f.rows for f in ingest(warehouse, root).files] == [2]
+    monkeypatch.setattr(raw_load, "_ingest_rows", real)
+    # Its size and time were not remembered: read again, the whole file loads as a new batch.
+    assert [(f.status, f.rows) for f in ingest(warehouse, root).files] == [("ingested", 3)]
+    # A file written just now is not remembered either (its time may not be its last).
+    path.write_text(GOOD)
+    read = _counting_reads(monkeypatch)
+    ingest(warehouse, root)
+    ingest(warehouse, root)
+    assert read == ["Account.csv", "Account.csv"]
+
+
+def test_files_loaded_before_the_ledger_knew_times_are_read_once_more(warehouse, tmp_path, monkeypatch):
+    root = land(tmp_path, {"Account.csv": GOOD})
+    _aged(root / "salesforce" / "Account.csv")
+    ingest(warehouse, root)
+    warehouse.execute("update ingested_files set file_size = null, file_mtime_ns = null")  # as migrated
+    read = _counting_reads(monkeypatch)
+    assert [f.status for f in ingest(warehouse, root).files] == ["already ingested"]
+    assert [f.status for f in ingest(warehouse, root).files] == ["already ingested"]
+    assert read == ["Account.csv"]
 
 
 def test_file_names_accept_patterns(warehouse, tmp_path):
