@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from blueprint_pipeline.runtime.bench import SCORES_FRESH, write_fresh_activities
+from blueprint_pipeline.runtime.compare import WALL_CLOCK
 from blueprint_pipeline.warehouse import Warehouse
 from blueprint_pipeline_tests.builds import build_env, cli
 
@@ -44,7 +45,9 @@ AS_OF_ONLY = (
 )
 # Columns that tell how a run went, not what the data says: the wall-clock time of a migration,
 # and why person matching trained and scored everything (a first build, a full refresh).
-NOT_DATA = {"schema_versions.migrated_at", "person_match_models.notes", "person_match_scoring.reason"}
+NOT_DATA = {f"{table}.{column}" for table, column in WALL_CLOCK} | {
+    "person_match_models.notes", "person_match_scoring.reason",
+}  # fmt: skip
 # Person matching's model: a full refresh trains it again on all the records (a new, recorded
 # version), incremental runs keep it (docs/identity.md): its weights and the scoring's bookkeeping
 # differ by design. What it decided (each pair's outcome, the registry, the persons) is compared.

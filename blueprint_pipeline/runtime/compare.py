@@ -25,6 +25,10 @@ WALL_CLOCK = {
     ("journey_outbox", "sent_at"),
     ("sales_alert_outbox", "sent_at"),
     ("schema_versions", "migrated_at"),
+    # The landing files as the ledger last saw them settled (raw_load.settled): whether a file
+    # had settled when a build read it depends on the clock, and a copied landing has new times.
+    ("ingested_files", "file_size"),
+    ("ingested_files", "file_mtime_ns"),
 }
 DEFAULT_IGNORE = sorted(f"{table}.{column}" for table, column in WALL_CLOCK)
 
