@@ -37,7 +37,7 @@ from blueprint_pipeline.resources import (
     REPORTS_DIR_ENV,
     TRACKING_SECRET_ENV,
 )
-from blueprint_pipeline.runtime.fast_path import measure, probe_config
+from blueprint_pipeline.runtime.fast_path import measure, probe_config, project_instance
 from blueprint_pipeline.runtime.identity_scores import PairwiseScores, align, copy_recall, pairwise_scores
 from blueprint_pipeline.warehouse import warehouse_from_url
 from blueprint_pipeline.warehouse.duckdb import DEFAULT_MEMORY_LIMIT
@@ -355,19 +355,10 @@ def _journeys_bench(where: list[str], env: dict, times: dict[str, str]) -> dict:
     step_seconds, steps = _blueprint(
         "run", *where, "--as-of", times["step"], "--select", JOURNEY_KEYS, env=env
     )
-    # The instance the runs used: the project's dagster.yaml over the bench's storage folder.
-    saved = os.environ.get("BLUEPRINT_DAGSTER_STORAGE")
-    os.environ["BLUEPRINT_DAGSTER_STORAGE"] = env["BLUEPRINT_DAGSTER_STORAGE"]
-    try:
-        with dg.DagsterInstance.from_config(env.get("DAGSTER_HOME") or str(PROJECT_DIR)) as instance:
-            started = time.monotonic()
-            journey_steps_sensor(dg.build_sensor_context(instance=instance))
-            tick_ms = (time.monotonic() - started) * 1000
-    finally:
-        if saved is None:
-            os.environ.pop("BLUEPRINT_DAGSTER_STORAGE")
-        else:
-            os.environ["BLUEPRINT_DAGSTER_STORAGE"] = saved
+    with project_instance(Path(env["BLUEPRINT_DAGSTER_STORAGE"])) as instance:  # the one the runs used
+        started = time.monotonic()
+        journey_steps_sensor(dg.build_sensor_context(instance=instance))
+        tick_ms = (time.monotonic() - started) * 1000
     active = next((line for line in entry.stdout.splitlines() if "active enrolments" in line), "")
     count = int(active.split("running, ")[1].split(" active")[0].replace(",", "")) if active else 0
     return {

@@ -11,10 +11,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 
 from blueprint_pipeline.core.paths import PROJECT_DIR
@@ -88,27 +91,35 @@ def land_activities(landing: Path, lead_id: str) -> Path:
     return target
 
 
+@contextmanager
+def project_instance(storage: Path) -> Iterator[dg.DagsterInstance]:
+    """The project's Dagster instance (its dagster.yaml) over a storage folder, as a bench's runs
+    used it: dagster.yaml reads the folder from BLUEPRINT_DAGSTER_STORAGE while it loads."""
+    saved = os.environ.get("BLUEPRINT_DAGSTER_STORAGE")
+    os.environ["BLUEPRINT_DAGSTER_STORAGE"] = str(storage)
+    try:
+        with dg.DagsterInstance.from_config(str(PROJECT_DIR)) as instance:
+            yield instance
+    finally:
+        if saved is None:
+            os.environ.pop("BLUEPRINT_DAGSTER_STORAGE")
+        else:
+            os.environ["BLUEPRINT_DAGSTER_STORAGE"] = saved
+
+
 def run_timeline(storage: Path, landed: float) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     """The fast path's run as the instance recorded it, in seconds after `landed` (the file's
     landing, epoch seconds): when the sensor created it, when it started, when the alert and
     delivery steps ended, and each step's start and end."""
-    from dagster import DagsterInstance, RunsFilter
-
-    saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "BLUEPRINT_DAGSTER_STORAGE")}
-    os.environ.update(DAGSTER_HOME=str(PROJECT_DIR), BLUEPRINT_DAGSTER_STORAGE=str(storage))
-    try:
-        with DagsterInstance.from_config(str(PROJECT_DIR)) as instance:
-            records = instance.get_run_records(
-                RunsFilter(tags={"dagster/sensor_name": "fresh_activities"}), limit=1
-            )
-            if not records or records[0].create_timestamp.timestamp() < landed:
-                return {}, {}
-            record = records[0]
-            stats = instance.get_run_stats(record.dagster_run.run_id)
-            steps = instance.get_run_step_stats(record.dagster_run.run_id)
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+    with project_instance(storage) as instance:
+        records = instance.get_run_records(
+            dg.RunsFilter(tags={"dagster/sensor_name": "fresh_activities"}), limit=1
+        )
+        if not records or records[0].create_timestamp.timestamp() < landed:
+            return {}, {}
+        record = records[0]
+        stats = instance.get_run_stats(record.dagster_run.run_id)
+        steps = instance.get_run_step_stats(record.dagster_run.run_id)
     timeline = {"run created": record.create_timestamp.timestamp() - landed}
     if stats.launch_time:
         timeline["launched"] = stats.launch_time - landed
