@@ -109,17 +109,9 @@ def _sequence(landing: Path, folder: Path, warehouse: Warehouse, refresh: bool) 
 
 
 def _tables(warehouse: Warehouse) -> dict[str, pd.DataFrame]:
+    """Every table and view (a model materialised as a view is compared as its rows)."""
     with warehouse.session() as session:
-        schema = session.scalar("select current_schema()")
-        names = [
-            n
-            for (n,) in session.fetchall(
-                "select table_name from information_schema.tables where table_schema = $s "
-                "and table_type = 'BASE TABLE'",
-                {"s": schema},
-            )
-        ]
-        return {n: session.fetch_df(f'select * from "{n}"') for n in sorted(names)}
+        return {n: session.fetch_df(f'select * from "{n}"') for n in session.list_tables(views=True)}
 
 
 def _text(column: pd.Series) -> pd.Series:

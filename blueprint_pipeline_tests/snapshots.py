@@ -12,7 +12,7 @@ def snapshot(warehouse) -> dict[str, list[tuple]]:
     """Every table: its columns, then its rows as text, sorted; wall-clock times blank."""
     tables = {}
     with warehouse.session() as session:
-        for name in session.list_tables():
+        for name in session.list_tables(views=True):
             columns = [c for c, _ in session.columns(name)]
             quoted = ", ".join(f'"{c}"' for c in columns)
             rows = sorted(

@@ -165,7 +165,7 @@ def build_selected_models(
                 metadata={
                     **published(warehouse, model.name),
                     **_lineage(context, warehouse, project, model),
-                    "dagster/row_count": built.row_count,
+                    **({} if built.row_count is None else {"dagster/row_count": built.row_count}),
                     "rows_inserted": built.rows_inserted,
                     "rows_replaced": built.rows_replaced,
                     "rows_removed": built.rows_removed,

@@ -24,7 +24,7 @@ from blueprint_pipeline.sql_models.columns import ColumnDoc, parse_columns
 from blueprint_pipeline.sql_models.tests import ModelTest, parse_model_tests
 from blueprint_pipeline.warehouse.base import checked_identifier, quote
 
-MATERIALIZATIONS = ("table", "incremental")
+MATERIALIZATIONS = ("table", "incremental", "view")
 SPECIAL_DIRS = ("macros", "seeds")  # not layers: Jinja macros for every model, CSV seed tables
 
 
@@ -272,6 +272,10 @@ def _parse_model(
     full_refresh = cfg.get("full_refresh")
     if full_refresh not in (None, True, False):
         raise SqlModelError(f"{path}: full_refresh={full_refresh!r}; expected true or false")
+    if materialized == "view" and (unique_key or full_refresh is not None or "on_schema_change" in cfg):
+        raise SqlModelError(
+            f"{path}: a view keeps no rows: unique_key, full_refresh and on_schema_change do not apply"
+        )
     primary_key = meta.get("primary_key") or ()
     primary_key = (primary_key,) if isinstance(primary_key, str) else tuple(primary_key)
     return SqlModel(

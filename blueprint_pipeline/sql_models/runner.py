@@ -6,6 +6,7 @@ next run starts from it: nothing is appended twice.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +34,7 @@ class TestResult:
 class BuildResult:
     model: str
     mode: str  # "table", "incremental (first build)", "incremental"
-    row_count: int
+    row_count: int | None  # None for a view: counting it would compute it
     rows_inserted: int
     rows_replaced: int = 0  # incremental merge: existing rows replaced by a newer version
     rows_removed: int = 0  # incremental merge: existing rows deleted by a removed_when row
@@ -54,8 +55,24 @@ def _rebuild(session: Session, model: SqlModel, sql: str, params: dict) -> None:
     session.execute(f"drop table if exists {quote(staging)}")
     _create_as(session, staging, sql, params)
     crash_point("model")
-    session.execute(f"drop table if exists {quote(model.name)}")
+    session.drop_relation(model.name)  # a table, or the view the model was before
     session.execute(f"alter table {quote(staging)} rename to {quote(model.name)}")
+
+
+_PARAMETER = re.compile(r"\$(as_of|config_version)\b")
+
+
+def _create_view(session: Session, model: SqlModel, sql: str, params: dict) -> None:
+    """(Re)create the model's view, the run's as-of and config version written into it as
+    literals: a view keeps no parameters, and the same view must answer for the run that made it
+    until the next run replaces it."""
+
+    def literal(found: re.Match) -> str:
+        return "'" + str(params[found.group(1)]).replace("'", "''") + "'"
+
+    if not session.is_view(model.name):
+        session.drop_relation(model.name)  # the table the model was before
+    session.execute(f"create or replace view {quote(model.name)} as {_PARAMETER.sub(literal, sql)}")
 
 
 def _same_columns(session: Session, model: SqlModel, sql: str, params: dict) -> bool:
@@ -132,7 +149,7 @@ def build_model(
     params = {"as_of": as_of.strftime("%Y-%m-%d %H:%M:%S.%f"), "config_version": config_version}
     try:
         with warehouse.transaction() as session:
-            exists = session.table_exists(model.name)
+            exists = session.table_exists(model.name) and not session.is_view(model.name)
             if exists and model.materialized == "incremental" and model.on_schema_change == "rebuild":
                 exists = _same_columns(session, model, project.render(model), params)
             refresh = full_refresh if model.full_refresh is None else model.full_refresh
@@ -140,10 +157,15 @@ def build_model(
             if model.materialized == "incremental" and exists and not refresh:
                 result = _merge(session, project, model, params)
                 written = incoming_table(model)
+            elif model.materialized == "view" and session.dialect == "duckdb":
+                _create_view(session, model, project.render(model), params)
+                result = BuildResult(model.name, "view", None, 0)
             else:
                 _rebuild(session, model, project.render(model), params)
                 rows = session.row_count(model.name)
-                mode = "table" if model.materialized == "table" else "incremental (full build)"
+                mode = {"table": "table", "view": "table (PostgreSQL: views pin what they read)"}.get(
+                    model.materialized, "incremental (full build)"
+                )
                 result = BuildResult(model.name, mode, rows, rows)
             result = replace(result, tests=tuple(run_tests_in(session, model.name, blocking_tests, written)))
             if written:

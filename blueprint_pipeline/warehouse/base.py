@@ -140,15 +140,31 @@ class Session(ABC):
             )
         )
 
-    def list_tables(self) -> list[str]:
-        """The base tables of the current schema, by name."""
+    def list_tables(self, *, views: bool = False) -> list[str]:
+        """The base tables of the current schema, by name; with `views`, its views too (a SQL
+        model materialised as a view reads like a table)."""
+        kinds = "('BASE TABLE', 'VIEW')" if views else "('BASE TABLE')"
         return [
             name
             for (name,) in self.fetchall(
                 "select table_name from information_schema.tables where table_schema = current_schema() "
-                "and table_type = 'BASE TABLE' order by table_name"
+                f"and table_type in {kinds} order by table_name"
             )
         ]
+
+    def is_view(self, name: str) -> bool:
+        return bool(
+            self.scalar(
+                "select count(*) from information_schema.tables where table_name = $name "
+                "and table_schema = current_schema() and table_type = 'VIEW'",
+                {"name": name},
+            )
+        )
+
+    def drop_relation(self, name: str) -> None:
+        """Drop the table or the view `name`, if there is one (each engine refuses to drop a view
+        as a table, and the reverse)."""
+        self.execute(f"drop {'view' if self.is_view(name) else 'table'} if exists {quote(name)}")
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         """(name, data type) of each column of `table`, in table order."""

@@ -14,12 +14,15 @@ transition to Sales Ready. Worked answer, build by build:
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 import pytest
 
 from blueprint_pipeline.alerts.content import route
 from blueprint_pipeline.alerts.rules import evaluate
 from blueprint_pipeline.config.alerts import AlertsConfig, Routing
+from blueprint_pipeline.resources import load_config
 from blueprint_pipeline.defs.journeys.alerts import sales_alerts
 from blueprint_pipeline_tests.builds import materialized
 
@@ -349,3 +352,25 @@ def test_a_new_solution_interest_fires_no_burst(warehouse, tmp_path):
         "engagement_rising (new groups: 1 already true, remembered, not alerted), "
         "group_qualified (new groups: 1 already true, remembered, not alerted)"
     )
+
+
+@pytest.mark.parametrize("named", [20_000, 0])
+def test_the_activities_behind_an_alert_by_named_members_or_whole(warehouse, monkeypatch, named):
+    """The contributions behind a group's alert, read for its members by their ids (the view's
+    scans filtered) or by a join when there are too many ids: the same facts either way. A1's
+    member p11 has one form fill (9.5 points); A2's members none."""
+    from blueprint_pipeline.alerts import content
+    from blueprint_pipeline_tests.journeys.test_journey_asset import _tables
+
+    with warehouse.transaction() as session:
+        for name, frame in _tables().items():
+            session.replace_table(name, frame)
+    monkeypatch.setattr(content, "NAMED_PERSONS", named)
+    with warehouse.session() as session:
+        facts = content.load_facts(
+            session, ["data_platform:A1", "data_platform:A2"], load_config().config, datetime(2026, 3, 2)
+        )
+    assert facts["data_platform:A1"]["activities"] == [
+        {"day": "2026-03-01", "person": "P11 X", "count": 1, "kind": "form_fill", "points": "9.50"}
+    ]
+    assert facts["data_platform:A2"]["activities"] == []

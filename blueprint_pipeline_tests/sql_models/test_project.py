@@ -23,9 +23,13 @@ def write(root: Path, files: dict[str, str]) -> Path:
     [
         ({"a/x.sql": "select * from {{ ref('nope') }}"}, "ref('nope'): no model named nope"),
         ({"a/x.sql": "select * from {{ ref('y') }}", "a/y.sql": "select * from {{ ref('x') }}"}, "cycle"),
-        ({"a/x.sql": "{{ config(materialized='view') }} select 1"}, "materialized='view'"),
+        ({"a/x.sql": "{{ config(materialized='ephemeral') }} select 1"}, "materialized='ephemeral'"),
         ({"a/x.sql": "{{ config(partition_by='d') }} select 1"}, "unknown config() keys"),
         ({"a/x.sql": "{{ config(removed_when='k is null') }} select 1 as k"}, "removed_when needs"),
+        (
+            {"a/x.sql": "{{ config(materialized='view', unique_key='k') }} select 1 as k"},
+            "a view keeps no rows",
+        ),
         ({"a/x.sql": "{{ config(full_refresh='no') }} select 1 as k"}, "full_refresh='no'; expected true or"),
         ({"a/x.sql": "select {{ oops }}"}, "x.sql: 'oops' is undefined"),
         ({"a/x.sql": "select 1 as k", "a/a.yml": "models:\n  - name: z\n"}, "model 'z' has no z.sql"),

@@ -9,6 +9,7 @@ Hand-worked answers:
     order_events appends the 2 new versions: 5 rows
     customer_totals: alice 2 / 12.5; bob 2 / 8.5
   batch 2 again: nothing changes anywhere.
+  customer_totals as a view (DuckDB): batch 2 staged, the view not rebuilt, reads bob 2 / 8.5.
 """
 
 from __future__ import annotations
@@ -212,3 +213,50 @@ def test_an_incremental_build_tests_uniqueness_on_the_keys_it_wrote(warehouse, p
         "select table_name from information_schema.tables where table_name like '%incoming%'"
     )
     assert [t.failing_rows for t in run_tests(warehouse, model, [unique])] == [4]
+
+
+def test_a_view_model_is_computed_when_read(warehouse, project):
+    """customer_totals declared a view: on DuckDB the warehouse keeps its query, with the run's
+    as-of and config version written in, and answers from the tables as they are when read; on
+    PostgreSQL it is a table (views there pin the tables they read, which builds replace). The
+    table the model was before is replaced by the view, and the view by a table again."""
+    on_duckdb = warehouse.dialect == "duckdb"
+    load_raw(warehouse, BATCH_1)
+    build_all(warehouse, project)  # customer_totals a table
+    view = replace(project.models["customer_totals"], materialized="view")
+    built = build_model(warehouse, project, view, as_of=AS_OF, config_version="v1")
+    assert built.mode == ("view" if on_duckdb else "table (PostgreSQL: views pin what they read)")
+    assert built.row_count == (None if on_duckdb else 2) and built.published
+    with warehouse.session() as s:
+        assert s.is_view("customer_totals") == on_duckdb
+        assert ("customer_totals" in s.list_tables()) != on_duckdb
+        assert "customer_totals" in s.list_tables(views=True)
+    assert rows(warehouse, "customer_totals", "customer_id") == [
+        ("alice", 2, 12.5, AS_OF, "v1"),
+        ("bob", 1, 5.5, AS_OF, "v1"),
+    ]
+
+    load_raw(warehouse, BATCH_2)
+    build_model(warehouse, project, project.models["stg_shop__orders"], as_of=AS_OF, config_version="v1")
+    bob = rows(warehouse, "customer_totals", "customer_id")[1]
+    assert bob == (("bob", 2, 8.5, AS_OF, "v1") if on_duckdb else ("bob", 1, 5.5, AS_OF, "v1"))
+
+    again = build_model(
+        warehouse, project, project.models["customer_totals"], as_of=AS_OF, config_version="v2"
+    )
+    assert again.mode == "table" and again.row_count == 2
+    with warehouse.session() as s:
+        assert not s.is_view("customer_totals")
+    assert rows(warehouse, "customer_totals", "customer_id")[1] == ("bob", 2, 8.5, AS_OF, "v2")
+
+
+def test_a_view_model_runs_its_tests_on_its_rows(warehouse, project):
+    """A blocking test on a view reads what the view answers: a failing one rolls the view back."""
+    load_raw(warehouse, BATCH_1)
+    build_all(warehouse, project)
+    view = replace(project.models["customer_totals"], materialized="view")
+    never = ModelTest(name="never", kind="expression", condition="false", blocking=True)
+    built = build_model(warehouse, project, view, as_of=AS_OF, config_version="v1", blocking_tests=(never,))
+    assert not built.published and built.tests[0].failing_rows == 2
+    with warehouse.session() as s:
+        assert not s.is_view("customer_totals")  # the table before stays

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- The explainable model's arithmetic, one row per person, kind and day: how many activities there
 -- were, how many counted (at most the kind's daily cap, the earliest first), and what they add to
 -- the person's score: points x decay, where decay is 0.5 ^ (age in days / half-life), or 1 inside

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- The suite-compatible model's arithmetic per person, kind and day, in the window before the
 -- as-of time: the day's activities of the kind, those counted (at most `daily_cap`), the kind's
 -- weight and the points they add; a person's raw points are the sum of their rows' points.
