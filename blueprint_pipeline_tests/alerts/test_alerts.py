@@ -22,8 +22,8 @@ import pytest
 from blueprint_pipeline.alerts.content import route
 from blueprint_pipeline.alerts.rules import evaluate
 from blueprint_pipeline.config.alerts import AlertsConfig, Routing
-from blueprint_pipeline.resources import load_config
 from blueprint_pipeline.defs.journeys.alerts import sales_alerts
+from blueprint_pipeline.resources import load_config
 from blueprint_pipeline_tests.builds import materialized
 
 RULES = {
