@@ -10,8 +10,11 @@ import dagster as dg
 import yaml
 
 from blueprint_pipeline.core.paths import PROJECT_DIR
+from blueprint_pipeline.core.selections import FAST_PATH
 from blueprint_pipeline.core.step_order import AFTER_THE_ALERTS
 from blueprint_pipeline.definitions import build_definitions, defs
+from blueprint_pipeline.defs.sources.sensors import fast_path_target
+from blueprint_pipeline.sql_models.assets import GX_CHECK
 
 
 def test_definitions_load():
@@ -81,6 +84,20 @@ def test_only_what_nobody_waits_on_runs_after_the_alerts():
     urgent = [dg.AssetKey(k) for k in ("sales_alerts", "journey_deliveries", "journey_enrolments")]
     needed = {k.to_user_string() for key in urgent for k in graph.get_ancestor_asset_keys(key)}
     assert not later & needed
+
+
+def test_the_fast_path_runs_every_data_test_but_the_sampled_suites():
+    graph = build_definitions().resolve_asset_graph()
+    everything = dg.AssetSelection.from_string(FAST_PATH).resolve_checks(graph)
+    run = fast_path_target().resolve_checks(graph)
+    left_out = everything - run
+    assert left_out and {check.name for check in left_out} == {GX_CHECK}
+    assert (
+        dg.AssetCheckKey(
+            dg.AssetKey("person_activity_days"), "unique_combination__person_id__kind__activity_day"
+        )
+        in run
+    )
 
 
 def test_docs_list_every_source_field():

@@ -54,10 +54,6 @@ KEY_FIGURES = {
         "mean person score",
         "select round(avg(score), 2) from person_engagement_scores",
     ),
-    "int_person_activities": (
-        "persons with a scored activity",
-        "select count(distinct person_id) from int_person_activities",
-    ),
     "crm_buying_group_writeback": (
         "buying groups written back",
         "select count(*) from crm_buying_group_writeback",
@@ -97,10 +93,13 @@ def published(warehouse: Warehouse, table: str) -> dict:
         if not session.table_exists(table):
             return {}
         typed = session.columns(table)
-        # A view's rows are computed when read: counting them is a whole run of its query.
-        metadata: dict = {} if session.is_view(table) else {"dagster/row_count": session.row_count(table)}
+        # A view's rows are computed when read: a count or a preview would be a run of its query.
+        rows = None if session.is_view(table) else session.row_count(table)
     columns = [c for c, _ in typed]
-    metadata["dagster/column_schema"] = column_schema(typed, _documented(table))
+    metadata: dict = {"dagster/column_schema": column_schema(typed, _documented(table))}
+    if rows is None:
+        return metadata
+    metadata["dagster/row_count"] = rows
     shown = preview_columns(columns, table)
     if table in KEY_FIGURES:
         label, sql = KEY_FIGURES[table]
