@@ -100,7 +100,16 @@ def move_groups(
     For each group, in order: a new group (or one whose stage its model no longer has) enters the
     first entry stage; people's changes apply in file order; then rules, stage after stage."""
     out = Moves()
-    at = current.set_index("buying_group_id")[["stage", "entered_at"]].to_dict("index")
+    # By columns: DataFrame.to_dict("index") took 0.9 s for 77k groups.
+    at = {
+        group: {"stage": stage, "entered_at": entered}
+        for group, stage, entered in zip(
+            current["buying_group_id"].tolist(),
+            current["stage"].tolist(),
+            current["entered_at"].tolist(),
+            strict=True,
+        )
+    }
     by_group: dict[tuple[str, str], list] = {}
     for request in changes.itertuples(index=False):
         by_group.setdefault((request.account_id, request.solution_interest), []).append(request)
