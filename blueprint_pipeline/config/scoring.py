@@ -8,11 +8,25 @@ from pydantic import Field, field_validator, model_validator
 
 from blueprint_pipeline.config.base import NAME, StrictModel
 
+# The kind of the points journeys add (person_score_adjustments): an activity kind of this name
+# would share its rows in person_engagement_contributions, one per person, kind and day.
+ADJUSTMENT_KIND = "journey_adjustment"
+
+
+def _kind_name(kind: str) -> str:
+    if not NAME.fullmatch(kind):
+        raise ValueError(f"kind {kind!r} is not a snake_case name (a-z, 0-9, _; a letter first)")
+    if kind == ADJUSTMENT_KIND:
+        raise ValueError(f"kind {kind!r} is the points journeys add; name the activity kind otherwise")
+    return kind
+
 
 def _kind_names(mapping: dict[str, str | None]) -> dict[str, str | None]:
     bad = sorted({k for k in mapping.values() if k is not None and not NAME.fullmatch(k)})
     if bad:
         raise ValueError(f"kinds {bad} are not snake_case names (a-z, 0-9, _; a letter first)")
+    for kind in {k for k in mapping.values() if k is not None}:
+        _kind_name(kind)
     return {str(source).strip().lower(): kind for source, kind in mapping.items()}
 
 
@@ -58,9 +72,7 @@ class ActivityKinds(StrictModel):
     @field_validator("linkedin_form_response")
     @classmethod
     def _linkedin_kind(cls, value: str | None) -> str | None:
-        if value is not None and not NAME.fullmatch(value):
-            raise ValueError(f"kind {value!r} is not a snake_case name")
-        return value
+        return None if value is None else _kind_name(value)
 
 
 MAX_HALVINGS = 1000  # 0.5^1000 ~ 9e-302, above the smallest normal double (2.2e-308)

@@ -114,6 +114,9 @@ def test_mistakes_name_file_and_key(tmp_path, file, text, message):
     [
         ("explainable: {points: {Form Fill: 10}}\n", r"key 'explainable.points': kinds \['Form Fill'\] are not snake_case"),
         ("suite_compatible: {weights: {form_fill: -5}}\n", r"key 'suite_compatible.weights': weights of \['form_fill'\] are negative"),
+        ("explainable: {points: {journey_adjustment: 5}}\n", r"kind 'journey_adjustment' is the points journeys add"),
+        ("activity_kinds: {marketo_activity_types: {Fill Out Form: journey_adjustment}}\n", r"key 'activity_kinds.marketo_activity_types': .*'journey_adjustment' is the points journeys add"),
+        ("activity_kinds: {linkedin_form_response: journey_adjustment}\n", r"'journey_adjustment' is the points journeys add"),
         ("explainable: {decay: {window_days: 30}}\n", r"give exactly one of half_life_days or window_days \(set the other to null\)"),
         ("explainable: {decay: {half_life_days: 0.0001}}\n", r"key 'explainable.decay.half_life_days': .*greater than or equal to 0.0416"),
         # One hour over a year's lookback: 8,760 halvings, an underflow PostgreSQL raises on.
