@@ -157,7 +157,8 @@ def test_group_aggregations(warehouse, aggregation, model, expected_g, expected_
 def test_journey_score_adjustments(warehouse):
     """A form fill 10 days old at half-life 10 gives p1 10 x 0.5 = 5; a journey added 2.5 to p1
     (no decay) and took 3 from p2, whose score stays 0 (never below); an adjustment dated after
-    the as-of time does not count yet."""
+    the as-of time does not count yet; a forgotten person's (person_id redacted to null) counts
+    for nobody, and the scores' blocking tests pass."""
     as_of = datetime(2026, 3, 1)
     tables = {
         "int_person_activities": pd.DataFrame(
@@ -169,9 +170,9 @@ def test_journey_score_adjustments(warehouse):
              "group_aggregation": ["sum"], "model": ["explainable"]}
         ).astype({"window_days": "float64"}),
         "person_score_adjustments": pd.DataFrame(
-            {"step_key": ["k1", "k2", "k3"], "person_id": ["p1", "p2", "p1"], "points": [2.5, -3.0, 1.0],
-             "journey_id": "j", "node": "bump", "reason": "",
-             "happened_at": [datetime(2026, 2, 28), datetime(2026, 2, 28), datetime(2026, 3, 2)]}
+            {"step_key": ["k1", "k2", "k3", "k4"], "person_id": ["p1", "p2", "p1", None],
+             "points": [2.5, -3.0, 1.0, 4.0], "journey_id": "j", "node": "bump", "reason": "",
+             "happened_at": [datetime(2026, 2, 28), datetime(2026, 2, 28), datetime(2026, 3, 2), datetime(2026, 2, 27)]}
         ),
         "person_account_links": pd.DataFrame(
             {"person_id": pd.Series([], dtype="string"), "account_id": pd.Series([], dtype="string"),
@@ -183,7 +184,11 @@ def test_journey_score_adjustments(warehouse):
             session.replace_table(name, frame)
     project = load_project(SQL_PROJECT_DIR)
     for name in ("person_activity_days", "person_engagement_contributions", "person_engagement_scores"):
-        build_model(warehouse, project, project.models[name], as_of=as_of, config_version="t")
+        model = project.models[name]
+        blocking = tuple(t for t in model.tests if t.blocking)
+        assert build_model(
+            warehouse, project, model, as_of=as_of, config_version="t", blocking_tests=blocking
+        ).published
     scores = {
         p: round(s, 6) for p, s in warehouse.fetchall("select person_id, score from person_engagement_scores")
     }

@@ -132,6 +132,8 @@ select
     max(adjustments.happened_at) as last_activity_at
 from {{ ref('person_score_adjustments') }} as adjustments
 cross join settings
-where adjustments.happened_at <= {{ as_of }}
+-- A forgotten person's adjustments stay in the log with their person redacted: they count for nobody.
+where adjustments.person_id is not null
+    and adjustments.happened_at <= {{ as_of }}
     and date_diff('second', adjustments.happened_at, {{ as_of }}) / 86400.0 < settings.lookback_days
 group by adjustments.person_id, cast(adjustments.happened_at as date)
