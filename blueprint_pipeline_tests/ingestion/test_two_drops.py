@@ -38,6 +38,7 @@ from datetime import datetime
 
 import dagster as dg
 
+from blueprint_pipeline.resources import ACTIVATION_DIR_ENV, MAILBOX_DIR_ENV, MODELS_DIR_ENV, REPORTS_DIR_ENV
 from blueprint_pipeline.runtime.build import BuildOptions, run_build
 from blueprint_pipeline_tests.conftest import FIXTURES
 
@@ -46,6 +47,15 @@ DROPS = FIXTURES / "landing_drops"
 
 def build(landing, warehouse, monkeypatch, keep_config=False):
     monkeypatch.setenv("BLUEPRINT_LANDING_DIR", str(landing))
+    # The build's files beside the landing folder, not in the checkout's data/: tests in other
+    # workers build at the same as-of and wrote the same activation folders (FileExistsError).
+    for env, folder in (
+        (ACTIVATION_DIR_ENV, "activation"),
+        (MAILBOX_DIR_ENV, "mailbox"),
+        (MODELS_DIR_ENV, "models"),
+        (REPORTS_DIR_ENV, "reports"),
+    ):
+        monkeypatch.setenv(env, str(landing.parent / "outputs" / folder))
     monkeypatch.setenv(
         "BLUEPRINT_WAREHOUSE_URL",
         warehouse.url if hasattr(warehouse, "url") else f"duckdb:///{warehouse.path}",
