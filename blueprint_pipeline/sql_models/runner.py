@@ -149,7 +149,7 @@ def build_model(
     params = {"as_of": as_of.strftime("%Y-%m-%d %H:%M:%S.%f"), "config_version": config_version}
     try:
         with warehouse.transaction() as session:
-            exists = session.table_exists(model.name) and not session.is_view(model.name)
+            exists = session.relation_kind(model.name) == "BASE TABLE"
             if exists and model.materialized == "incremental" and model.on_schema_change == "rebuild":
                 exists = _same_columns(session, model, project.render(model), params)
             refresh = full_refresh if model.full_refresh is None else model.full_refresh

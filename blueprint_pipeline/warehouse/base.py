@@ -131,14 +131,16 @@ class Session(ABC):
         Returns the number of rows appended and the rows of `after_sql`.
         """
 
-    def table_exists(self, table: str) -> bool:
-        return bool(
-            self.scalar(
-                "select count(*) from information_schema.tables "
-                "where table_name = $table and table_schema = current_schema()",
-                {"table": table},
-            )
+    def relation_kind(self, name: str) -> str | None:
+        """'BASE TABLE' or 'VIEW' for `name` in the current schema; None when there is none."""
+        return self.scalar(
+            "select table_type from information_schema.tables "
+            "where table_name = $name and table_schema = current_schema()",
+            {"name": name},
         )
+
+    def table_exists(self, table: str) -> bool:
+        return self.relation_kind(table) is not None
 
     def list_tables(self, *, views: bool = False) -> list[str]:
         """The base tables of the current schema, by name; with `views`, its views too (a SQL
@@ -153,13 +155,7 @@ class Session(ABC):
         ]
 
     def is_view(self, name: str) -> bool:
-        return bool(
-            self.scalar(
-                "select count(*) from information_schema.tables where table_name = $name "
-                "and table_schema = current_schema() and table_type = 'VIEW'",
-                {"name": name},
-            )
-        )
+        return self.relation_kind(name) == "VIEW"
 
     def drop_relation(self, name: str) -> None:
         """Drop the table or the view `name`, if there is one (each engine refuses to drop a view
