@@ -1,11 +1,14 @@
-"""Shared fixtures: a real DuckDB on tmp_path and a real PostgreSQL schema per test.
+"""Shared fixtures: a real DuckDB on tmp_path, a real PostgreSQL schema per test, and a real Spark
+(local mode) over a warehouse folder on tmp_path.
 
 PostgreSQL tests skip when the server does not answer, unless BLUEPRINT_REQUIRE_POSTGRES=1 (set by
-.ci/run), which turns the skip into a failure.
+.ci/run), which turns the skip into a failure; Spark tests skip without pyspark or Java, unless
+BLUEPRINT_REQUIRE_SPARK=1 (also set by .ci/run).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import uuid
@@ -16,11 +19,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from blueprint_pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
+from blueprint_pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse, SparkWarehouse, Warehouse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL = os.environ.get("BLUEPRINT_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("BLUEPRINT_REQUIRE_POSTGRES") == "1"
+REQUIRE_SPARK = os.environ.get("BLUEPRINT_REQUIRE_SPARK") == "1"
 
 
 def _pg_available() -> str | None:
@@ -58,6 +62,27 @@ __all__ = ["landing", "shared", "uninterrupted", "uninterrupted_copy", "uninterr
 @pytest.fixture
 def duckdb_warehouse(tmp_path: Path) -> DuckDBWarehouse:
     return DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
+
+
+def require_spark() -> None:
+    """Spark needs pyspark (the `spark` extra) and a Java runtime on the PATH or in JAVA_HOME."""
+    missing = None
+    if importlib.util.find_spec("pyspark") is None:
+        missing = "pyspark is not installed (pip install -e '.[spark]')"
+    elif not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        missing = "no Java runtime (java on the PATH or JAVA_HOME)"
+    if missing is None:
+        return
+    if REQUIRE_SPARK:
+        pytest.fail(f"Spark required (BLUEPRINT_REQUIRE_SPARK=1) but {missing}")
+    pytest.skip(f"Spark unavailable: {missing}")
+
+
+@pytest.fixture
+def spark_warehouse(tmp_path: Path) -> Warehouse:
+    """A Spark warehouse in local mode (one JVM per test process, started once) on tmp_path."""
+    require_spark()
+    return SparkWarehouse(master="local[2]", path=str(tmp_path / "spark-warehouse"))
 
 
 @contextmanager

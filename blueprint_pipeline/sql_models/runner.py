@@ -157,7 +157,7 @@ def build_model(
             if model.materialized == "incremental" and exists and not refresh:
                 result = _merge(session, project, model, params)
                 written = incoming_table(model)
-            elif model.materialized == "view" and session.dialect == "duckdb":
+            elif model.materialized == "view" and session.live_views:
                 _create_view(session, model, project.render(model), params)
                 result = BuildResult(model.name, "view", None, 0)
             else:

@@ -1,4 +1,4 @@
-"""The warehouse resource: DuckDB (embedded default) or PostgreSQL, chosen by URL in one place."""
+"""The warehouse resource: DuckDB (embedded default), PostgreSQL or Spark, chosen by URL in one place."""
 
 from __future__ import annotations
 
@@ -6,20 +6,28 @@ import re
 from urllib.parse import parse_qs
 
 from blueprint_pipeline.core.errors import WarehouseError
-from blueprint_pipeline.core.paths import DEFAULT_WAREHOUSE_PATH
+from blueprint_pipeline.core.paths import DATA_DIR, DEFAULT_WAREHOUSE_PATH
 from blueprint_pipeline.core.redact import url_shown
 from blueprint_pipeline.warehouse.base import Session, Warehouse, checked_identifier, quote
 from blueprint_pipeline.warehouse.duckdb import DuckDBWarehouse
 from blueprint_pipeline.warehouse.postgres import PostgresWarehouse
+from blueprint_pipeline.warehouse.spark import SparkWarehouse
 
 DEFAULT_WAREHOUSE_URL = f"duckdb:///{DEFAULT_WAREHOUSE_PATH}"
+DEFAULT_SPARK_FOLDER = DATA_DIR / "spark-warehouse"
+_SPARK_URL = re.compile(
+    r"^(spark\+local://(?P<cores>[1-9][0-9]*|\*)|(?P<master>(spark|sc)://[^/?]+))/?(\?(?P<query>.*))?$"
+)
 
 
 def warehouse_from_url(url: str | None = None, schema: str | None = None) -> Warehouse:
     """The one place that maps a URL to an implementation.
 
     `duckdb:///path/to/file.duckdb` (relative paths allowed; `?memory_limit=2.5GB` bounds the
-    engine's buffer, 2 GB by default) or `postgresql+psycopg2://user[:password]@host:port/db`.
+    engine's buffer, 2 GB by default), `postgresql+psycopg2://user[:password]@host:port/db`, or
+    Spark: `spark+local://N` (local mode on N cores), `spark://host:7077` (a standalone cluster)
+    or `sc://host:15002` (Spark Connect), each with `?warehouse=/path/to/folder` (the tables'
+    folder, data/spark-warehouse by default; docs/operations.md).
     """
     url = url or DEFAULT_WAREHOUSE_URL
     # Every message below names the URL: never its user part, where a password or token may be.
@@ -29,6 +37,8 @@ def warehouse_from_url(url: str | None = None, schema: str | None = None) -> War
         if not path:
             raise WarehouseError(f"bad warehouse URL {shown!r}: expected duckdb:///path/to/file.duckdb")
         return DuckDBWarehouse(path=path, **_duckdb_settings(query, shown))
+    if url.startswith(("spark+local://", "spark://", "sc://")):
+        return _spark_warehouse(url, shown)
     if url.startswith("postgresql+psycopg2://"):
         refuse_unencoded_at(url, "warehouse URL")
         return PostgresWarehouse(url=url, schema_name=schema or "public")
@@ -39,8 +49,20 @@ def warehouse_from_url(url: str | None = None, schema: str | None = None) -> War
         )
     raise WarehouseError(
         f"unknown warehouse URL {shown!r}: expected duckdb:///path/to/file.duckdb "
-        "or postgresql+psycopg2://user@host:port/db"
+        "or postgresql+psycopg2://user@host:port/db or spark+local://N, spark://host:port, sc://host:port"
     )
+
+
+def _spark_warehouse(url: str, shown: str) -> SparkWarehouse:
+    found = _SPARK_URL.match(url)
+    query = parse_qs(found.group("query") or "", keep_blank_values=True) if found else {}
+    if not found or set(query) - {"warehouse"} or any(len(v) != 1 or not v[0] for v in query.values()):
+        raise WarehouseError(
+            f"bad warehouse URL {shown!r}: expected spark+local://N, spark://host:port or "
+            "sc://host:port, optionally with ?warehouse=/path/to/folder"
+        )
+    master = f"local[{found.group('cores')}]" if found.group("cores") else found.group("master")
+    return SparkWarehouse(master=master, path=query.get("warehouse", [str(DEFAULT_SPARK_FOLDER)])[0])
 
 
 def refuse_unencoded_at(url: str, what: str) -> None:
@@ -59,6 +81,7 @@ __all__ = [
     "DuckDBWarehouse",
     "PostgresWarehouse",
     "Session",
+    "SparkWarehouse",
     "Warehouse",
     "checked_identifier",
     "quote",

@@ -39,7 +39,10 @@ def checked_identifier(name: str, what: str = "identifier") -> str:
 class Session(ABC):
     """One open connection; statements inside `Warehouse.transaction()` commit or roll back together."""
 
-    dialect: str  # sqlglot dialect name of the engine: 'duckdb' or 'postgres'
+    dialect: str  # sqlglot dialect name of the engine: 'duckdb', 'postgres' or 'spark'
+    # A view is resolved against the tables as they are when read (DuckDB, Spark); PostgreSQL's
+    # views pin the tables they read, so the SQL models' views are built as tables there.
+    live_views: bool = True
 
     @abstractmethod
     def execute(self, sql: str, params: Params = None) -> None: ...

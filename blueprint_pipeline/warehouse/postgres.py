@@ -106,6 +106,7 @@ _CREATE_IF_MISSING = re.compile(
 
 class PostgresSession(Session):
     dialect = "postgres"
+    live_views = False
 
     def __init__(self, conn: Connection, autocommit: bool):
         self.conn = conn

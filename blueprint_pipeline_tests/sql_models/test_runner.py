@@ -1,4 +1,5 @@
-"""The SQL-model runner on a hand-written project (fixtures/sql_project), on both warehouses.
+"""The SQL-model runner on a hand-written project (fixtures/sql_project), on three engines: DuckDB,
+PostgreSQL and Spark (local mode, over its warehouse folder's catalog).
 
 Hand-worked answers:
   batch 1 orders: 1 alice 10.0 @01-01, 2 bob 5.5 @01-02, 3 alice 2.5 @01-03
@@ -9,7 +10,7 @@ Hand-worked answers:
     order_events appends the 2 new versions: 5 rows
     customer_totals: alice 2 / 12.5; bob 2 / 8.5
   batch 2 again: nothing changes anywhere.
-  customer_totals as a view (DuckDB): batch 2 staged, the view not rebuilt, reads bob 2 / 8.5.
+  customer_totals as a view (DuckDB, Spark): batch 2 staged, the view not rebuilt, reads bob 2 / 8.5.
 """
 
 from __future__ import annotations
@@ -68,6 +69,18 @@ def build_all(warehouse: Warehouse, project) -> dict:
 
 def rows(warehouse: Warehouse, table: str, order_by: str) -> list[tuple]:
     return warehouse.fetchall(f"select * from {table} order by {order_by}")
+
+
+@pytest.fixture(
+    params=[
+        "duckdb",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("spark", marks=pytest.mark.spark),
+    ]
+)
+def warehouse(request: pytest.FixtureRequest) -> Warehouse:
+    """The SQL models' own tests run on the third engine too (the rest of the suite on two)."""
+    return request.getfixturevalue(f"{request.param}_warehouse")
 
 
 @pytest.fixture
@@ -173,9 +186,13 @@ def test_yaml_tests_count_failing_rows(warehouse, project):
     assert found[("customer_totals", "expression__totals_not_negative")] == 0
 
 
-def test_same_rows_on_both_warehouses(duckdb_warehouse, postgres_warehouse, project):
+@pytest.mark.parametrize(
+    "other",
+    [pytest.param("postgres", marks=pytest.mark.postgres), pytest.param("spark", marks=pytest.mark.spark)],
+)
+def test_same_rows_on_every_engine(duckdb_warehouse, other, project, request):
     results = []
-    for warehouse in (duckdb_warehouse, postgres_warehouse):
+    for warehouse in (duckdb_warehouse, request.getfixturevalue(f"{other}_warehouse")):
         load_raw(warehouse, BATCH_1)
         build_all(warehouse, project)
         load_raw(warehouse, BATCH_2)
@@ -216,11 +233,11 @@ def test_an_incremental_build_tests_uniqueness_on_the_keys_it_wrote(warehouse, p
 
 
 def test_a_view_model_is_computed_when_read(warehouse, project):
-    """customer_totals declared a view: on DuckDB the warehouse keeps its query, with the run's
-    as-of and config version written in, and answers from the tables as they are when read; on
-    PostgreSQL it is a table (views there pin the tables they read, which builds replace). The
+    """customer_totals declared a view: on DuckDB and Spark the warehouse keeps its query, with the
+    run's as-of and config version written in, and answers from the tables as they are when read;
+    on PostgreSQL it is a table (views there pin the tables they read, which builds replace). The
     table the model was before is replaced by the view, and the view by a table again."""
-    on_duckdb = warehouse.dialect == "duckdb"
+    on_duckdb = warehouse.dialect != "postgres"  # the engines whose views are read live
     load_raw(warehouse, BATCH_1)
     build_all(warehouse, project)  # customer_totals a table
     view = replace(project.models["customer_totals"], materialized="view")

@@ -1,0 +1,569 @@
+"""Apache Spark as the warehouse of the analytical layers (issue 27; docs/decisions.md, "Spark's
+tables").
+
+The SQL stays written once, in DuckDB's dialect. sqlglot reads each statement: a query is
+transpiled to Spark SQL and run over the catalog's tables (each registered in the session as a
+temporary view of its Parquet parts); the statements that write (create, insert, delete, update,
+drop, rename) become operations on the catalog (`spark_catalog.py`) over Spark DataFrames, since
+plain Parquet has no UPDATE, DELETE or transaction. Parameters are bound as SQL literals written
+by sqlglot, never pasted as text.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import sqlglot
+from pydantic import PrivateAttr
+from sqlglot import exp
+
+from blueprint_pipeline.core.errors import WarehouseError
+from blueprint_pipeline.warehouse.base import Params, Session, Warehouse, quote
+from blueprint_pipeline.warehouse.duckdb import used_params, utc
+from blueprint_pipeline.warehouse.spark_catalog import Catalog, Entry, TableEntry, ViewEntry
+from blueprint_pipeline.warehouse.writes import record
+
+# pyspark 4.3 warns on every conversion that it does not yet fully support pandas 3; the
+# conversions this module makes go through Arrow and are tested (test_runner.py on Spark).
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+
+# Spark's type names -> DuckDB's, for information_schema and for the casts of rows DuckDB writes.
+_DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "bigint": "BIGINT",
+    "int": "INTEGER",
+    "smallint": "SMALLINT",
+    "tinyint": "TINYINT",
+    "double": "DOUBLE",
+    "float": "FLOAT",
+    "boolean": "BOOLEAN",
+    "timestamp_ntz": "TIMESTAMP",
+    "timestamp": "TIMESTAMP WITH TIME ZONE",
+    "date": "DATE",
+    "binary": "BLOB",
+    "void": "VARCHAR",
+}
+_INFORMATION_SCHEMA = {"tables": "__information_schema_tables", "columns": "__information_schema_columns"}
+SCHEMA_NAME = "main"  # what current_schema() answers: one schema per warehouse folder
+
+
+def duckdb_type(spark_type: str) -> str:
+    """A Spark type's simple string (`decimal(18,2)`, `array<string>`) in DuckDB's spelling."""
+    if spark_type.startswith("decimal"):
+        return spark_type.upper()
+    if spark_type.startswith("array<") and spark_type.endswith(">"):
+        return duckdb_type(spark_type[6:-1]) + "[]"
+    return _DUCKDB_TYPES.get(spark_type, spark_type.upper())
+
+
+@functools.lru_cache(maxsize=4)
+def spark_for(master: str):
+    """One Spark session per master in this process: its JVM starts once (~5-25 s)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise WarehouseError(
+            "the Spark warehouse needs pyspark and Java 17: pip install -e '.[spark]'"
+        ) from exc
+    if master.startswith("sc://"):
+        builder = SparkSession.builder.remote(master)
+    else:
+        builder = (
+            SparkSession.builder.master(master)
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+        )
+    builder = (
+        builder.appName("blueprint")
+        # Offset-less timestamps, as DuckDB's and this project's: read and written as they are.
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.timestampType", "TIMESTAMP_NTZ")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        # Spark's 200 shuffle partitions make each small step of a build hundreds of tasks;
+        # adaptive execution coalesces from this number (docs/operations.md).
+        .config("spark.sql.shuffle.partitions", os.environ.get("BLUEPRINT_SPARK_SHUFFLE_PARTITIONS", "8"))
+    )
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # no Java, a master that does not answer
+        raise WarehouseError(f"cannot start Spark ({master}): {str(exc).strip().splitlines()[0]}") from exc
+    if not master.startswith("sc://"):
+        spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(sql: str) -> exp.Expression:
+    trees = [t for t in sqlglot.parse(sql, read="duckdb") if t is not None]
+    if len(trees) != 1:
+        raise ValueError(f"expected one SQL statement, got {len(trees)}: {sql[:200]}")
+    return trees[0]
+
+
+def bound(sql: str, params: Params) -> exp.Expression:
+    """The statement's tree with each `$name` replaced by its value as a SQL literal."""
+    values = dict(params or {})
+
+    def bind(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder) and node.name:
+            if node.name not in values:
+                raise WarehouseError(f"statement uses ${node.name}, which has no value: {sql[:200]}")
+            return exp.convert(values[node.name])
+        if isinstance(node, exp.CurrentSchema):
+            return exp.Literal.string(SCHEMA_NAME)
+        if isinstance(node, exp.Table) and node.db.lower() == "information_schema":
+            return exp.to_table(_INFORMATION_SCHEMA.get(node.name.lower(), node.name)).as_(
+                node.alias_or_name, quoted=True
+            )
+        return node
+
+    return _parsed(sql).copy().transform(bind)
+
+
+def _name(node: exp.Expression) -> str:
+    table = node if isinstance(node, exp.Table) else node.find(exp.Table)
+    return table.name.lower()
+
+
+class SparkSqlSession(Session):
+    """One Spark session (its own temporary views) over a snapshot of the catalog; its writes are
+    committed together at the end of a transaction, or after each statement in autocommit."""
+
+    dialect = "spark"
+    live_views = True
+
+    def __init__(self, spark, catalog: Catalog, autocommit: bool):
+        self.spark = spark
+        self.catalog = catalog
+        self.autocommit = autocommit
+        self.base = catalog.snapshot()
+        self.changes: dict[str, Entry | None] = {}
+        self.temps: dict[str, TableEntry] = {}
+        self.written: list[str] = []  # parts this transaction wrote: deleted if it rolls back
+        self._registered: dict[str, Entry] = {}
+
+    # -- the catalog as this session sees it ---------------------------------------------------
+
+    def _entry(self, name: str) -> Entry | None:
+        name = name.lower()
+        if name in self.temps:
+            return self.temps[name]
+        if name in self.changes:
+            return self.changes[name]
+        return self.base.entries.get(name)
+
+    def _entries(self) -> dict[str, Entry]:
+        merged = {**self.base.entries, **self.changes}
+        return {n: e for n, e in sorted(merged.items()) if e is not None}
+
+    def _set(self, name: str, entry: Entry | None, *, temporary: bool = False) -> None:
+        name = name.lower()
+        if temporary or name in self.temps:
+            if entry is None:
+                self.catalog.discard(list(self.temps.pop(name).parts))
+            else:
+                self.temps[name] = entry
+        else:
+            self.changes[name] = entry
+        # The name and every view (which may read it) are registered again when next read.
+        for registered in [n for n, e in self._registered.items() if n == name or isinstance(e, ViewEntry)]:
+            self.spark.catalog.dropTempView(registered)
+            del self._registered[registered]
+
+    def commit(self) -> None:
+        self.base = self.catalog.commit(self.base, self.changes)
+        self.changes, self.written = {}, []
+
+    def rollback(self) -> None:
+        self.catalog.discard(self.written)
+        self.changes, self.written = {}, []
+        self._registered.clear()
+        for name in self.spark.catalog.listTables():
+            if name.isTemporary:
+                self.spark.catalog.dropTempView(name.name)
+
+    def close(self) -> None:
+        for name in list(self.temps):
+            self._set(name, None)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def _register(self, name: str) -> None:
+        entry = self._entry(name)
+        if entry is None or self._registered.get(name) is entry:
+            return
+        if isinstance(entry, ViewEntry):
+            for table in sqlglot.parse_one(entry.sql, read="spark").find_all(exp.Table):
+                self._register(table.name.lower())
+            self.spark.sql(f"create or replace temporary view `{name}` as {entry.sql}")
+        else:
+            self._table_frame(entry).createOrReplaceTempView(name)
+        self._registered[name] = entry
+
+    def _table_frame(self, entry: TableEntry):
+        from pyspark.sql.types import StructType
+
+        schema = StructType.fromJson(json.loads(entry.schema))
+        if not entry.parts:
+            return self.spark.createDataFrame([], schema)
+        paths = [str(self.catalog.part_path(p)) for p in entry.parts]
+        return self.spark.read.schema(schema).parquet(*paths)
+
+    def _information_schema(self) -> None:
+        entries = self._entries()
+        tables = [
+            (SCHEMA_NAME, n, "VIEW" if isinstance(e, ViewEntry) else "BASE TABLE") for n, e in entries.items()
+        ]
+        self.spark.createDataFrame(
+            tables, "table_schema string, table_name string, table_type string"
+        ).createOrReplaceTempView(_INFORMATION_SCHEMA["tables"])
+        columns = [
+            (SCHEMA_NAME, table, column, dtype, position)
+            for table in entries
+            for position, (column, dtype) in enumerate(self.columns(table), start=1)
+        ]
+        self.spark.createDataFrame(
+            columns,
+            "table_schema string, table_name string, column_name string, data_type string, "
+            "ordinal_position int",
+        ).createOrReplaceTempView(_INFORMATION_SCHEMA["columns"])
+
+    def _frame(self, tree: exp.Expression):
+        """A query's DataFrame, the tables it names registered first."""
+        names = {t.name.lower() for t in tree.find_all(exp.Table) if not t.db}
+        if names & set(_INFORMATION_SCHEMA.values()):
+            self._information_schema()
+        for name in names:
+            self._register(name)
+        return self.spark.sql(tree.sql(dialect="spark"))
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def _write(self, frame) -> str:
+        part, path = self.catalog.new_part()
+        self.written.append(part)
+        frame.write.parquet(str(path))
+        return part
+
+    def _table(self, name: str) -> TableEntry:
+        entry = self._entry(name)
+        if not isinstance(entry, TableEntry):
+            raise WarehouseError(f"Spark warehouse: no table {name!r}" + (" (it is a view)" if entry else ""))
+        return entry
+
+    def _count(self, part: str) -> int:
+        return self.spark.read.parquet(str(self.catalog.part_path(part))).count()
+
+    def _create(self, tree: exp.Create) -> list[tuple]:
+        name = _name(tree.this)
+        temporary = any(isinstance(p, exp.TemporaryProperty) for p in tree.find_all(exp.TemporaryProperty))
+        existing = self._entry(name)
+        if existing is not None and tree.args.get("exists"):
+            return []
+        if existing is not None and not tree.args.get("replace"):
+            raise WarehouseError(f"Spark warehouse: {name!r} already exists")
+        if tree.kind == "VIEW":
+            self._frame(tree.expression).schema  # noqa: B018 - checks the view's SQL resolves now
+            self._set(name, ViewEntry(tree.expression.sql(dialect="spark")))
+            return []
+        if tree.kind != "TABLE":
+            raise WarehouseError(f"Spark warehouse: cannot create a {tree.kind}: {tree.sql()[:200]}")
+        if tree.expression is not None:
+            frame = self._frame(tree.expression)
+            part = self._write(frame)
+            self._set(name, TableEntry(_nullable(frame.schema).json(), (part,)), temporary=temporary)
+            return [(self._count(part),)]
+        columns = [c for c in tree.this.expressions if isinstance(c, exp.ColumnDef)]
+        empty = exp.select(
+            *[exp.cast(exp.null(), c.args["kind"]).as_(c.name, quoted=True) for c in columns]
+        ).where(exp.false())
+        schema = self.spark.sql(empty.sql(dialect="spark")).schema
+        self._set(name, TableEntry(_nullable(schema).json()), temporary=temporary)
+        return []
+
+    def _insert(self, tree: exp.Insert) -> list[tuple]:
+        target = tree.this
+        name = _name(target)
+        entry = self._table(name)
+        schema = self._table_frame(entry).schema
+        given = [c.name.lower() for c in target.expressions] if isinstance(target, exp.Schema) else []
+        source = tree.expression
+        if isinstance(source, exp.Values):
+            width = len(source.expressions[0].expressions)
+            names = given or [f.name for f in schema.fields][:width]
+            source = exp.select("*").from_(source.as_("__values", quoted=True))
+            source.args["from_"].this.args["alias"].set("columns", [exp.to_identifier(n) for n in names])
+        frame = self._frame(source)
+        names = given or [f.name.lower() for f in schema.fields][: len(frame.columns)]
+        frame = frame.toDF(*names)
+        from pyspark.sql import functions as F
+
+        aligned = frame.select(
+            *[
+                (F.col(f"`{f.name.lower()}`") if f.name.lower() in names else F.lit(None))
+                .cast(f.dataType)
+                .alias(f.name)
+                for f in schema.fields
+            ]
+        )
+        part = self._write(aligned)
+        self._set(name, TableEntry(entry.schema, (*entry.parts, part)))
+        return [(self._count(part),)]
+
+    def _rewrite_whole(self, name: str, query: exp.Select, before: int) -> list[tuple]:
+        entry = self._table(name)
+        part = self._write(self._frame(query))
+        self._set(name, TableEntry(entry.schema, (part,)))
+        return [(before - self._count(part),)]
+
+    def _delete(self, tree: exp.Delete) -> list[tuple]:
+        name = _name(tree.this)
+        before = self.row_count(name)
+        where = tree.args.get("where")
+        keep = exp.select("*").from_(tree.this.copy())
+        if where is not None:
+            keep = keep.where(exp.not_(exp.func("coalesce", exp.paren(where.this.copy()), exp.false())))
+        else:
+            keep = keep.where(exp.false())
+        return self._rewrite_whole(name, keep, before)
+
+    def _update(self, tree: exp.Update) -> list[tuple]:
+        name = _name(tree.this)
+        where = tree.args.get("where")
+        hit = exp.func("coalesce", exp.paren(where.this.copy()), exp.false()) if where else exp.true()
+        sets = {e.this.name.lower(): e.expression for e in tree.expressions}
+        columns = [
+            exp.case().when(hit.copy(), sets[c].copy()).else_(exp.column(c, quoted=True)).as_(c, quoted=True)
+            if c in sets
+            else exp.column(c, quoted=True)
+            for c, _ in self.columns(name)
+        ]
+        entry = self._table(name)
+        part = self._write(self._frame(exp.select(*columns).from_(tree.this.copy())))
+        self._set(name, TableEntry(entry.schema, (part,)))
+        changed = self._frame(exp.select(exp.func("count", exp.Star())).from_(tree.this.copy()).where(hit))
+        return [(changed.collect()[0][0],)]
+
+    def _drop(self, tree: exp.Drop) -> list[tuple]:
+        for table in tree.args.get("tables") or [tree.this]:
+            name = _name(table)
+            entry = self._entry(name)
+            if entry is None:
+                if not tree.args.get("exists"):
+                    raise WarehouseError(f"Spark warehouse: no {tree.kind.lower()} {name!r} to drop")
+                continue
+            if (tree.kind == "VIEW") != isinstance(entry, ViewEntry):
+                raise WarehouseError(f"Spark warehouse: {name!r} is not a {tree.kind.lower()}")
+            self._set(name, None)
+        return []
+
+    def _alter(self, tree: exp.Alter) -> list[tuple]:
+        renames = [a for a in tree.actions if isinstance(a, exp.AlterRename)]
+        if len(renames) != 1 or len(tree.actions) != 1:
+            raise WarehouseError(
+                f"Spark warehouse: only ALTER ... RENAME TO is supported: {tree.sql()[:200]}"
+            )
+        old, new = _name(tree.this), _name(renames[0].this)
+        entry = self._entry(old)
+        if entry is None or self._entry(new) is not None:
+            raise WarehouseError(f"Spark warehouse: cannot rename {old!r} to {new!r}")
+        temporary = old in self.temps
+        if temporary:
+            self.temps.pop(old)  # its parts move with it
+        else:
+            self._set(old, None)
+        self._set(new, entry, temporary=temporary)
+        return []
+
+    _WRITERS = {
+        exp.Create: _create,
+        exp.Insert: _insert,
+        exp.Delete: _delete,
+        exp.Update: _update,
+        exp.Drop: _drop,
+        exp.Alter: _alter,
+    }
+
+    def _statement(self, sql: str, params: Params):
+        """A writing statement's rows ([(count,)] for DML), or a query's DataFrame."""
+        record(sql)
+        if self.autocommit and not self.changes:
+            self.base = self.catalog.snapshot()
+        tree = bound(sql, params)
+        writer = self._WRITERS.get(type(tree))
+        if writer is None:
+            if not isinstance(tree, exp.Query):
+                raise WarehouseError(f"Spark warehouse: statement not supported: {sql.strip()[:200]}")
+            return self._frame(tree)
+        try:
+            rows = writer(self, tree)
+            if self.autocommit:
+                self.commit()
+        except BaseException:
+            if self.autocommit:
+                self.rollback()
+            raise
+        return rows
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        result = self._statement(sql, params)
+        if not isinstance(result, list):
+            result.collect()
+
+    def fetchall(self, sql: str, params: Params = None) -> list[tuple]:
+        result = self._statement(sql, params)
+        return result if isinstance(result, list) else [tuple(row) for row in result.collect()]
+
+    def fetch_df(self, sql: str, params: Params = None) -> pd.DataFrame:
+        result = self._statement(sql, params)
+        if isinstance(result, list):
+            return pd.DataFrame(result, columns=["count"])
+        return result.toPandas()
+
+    def fetch_arrow(self, sql: str, params: Params = None) -> pa.Table:
+        result = self._statement(sql, params)
+        if isinstance(result, list):
+            return pa.table({"count": [r[0] for r in result]})
+        return result.toArrow()
+
+    def insert_from_local_query(
+        self,
+        table: str,
+        columns: list[str],
+        duckdb_sql: str,
+        params: Params = None,
+        after_sql: str = "",
+        frames: Mapping[str, pd.DataFrame] | None = None,
+        before_sql: Sequence[str] = (),
+    ) -> tuple[int, list[tuple]]:
+        """An embedded DuckDB runs the query and writes its rows, cast to the table's types, as
+        a new Parquet part that the table adopts: files are parsed by DuckDB on every engine."""
+        record("", table)
+        entry = self._table(table)
+        types = dict(self.columns(table))
+        given = {c.lower() for c in columns}
+        select = ", ".join(
+            f"cast({quote(c) if c in given else 'null'} as {types[c]}) as {quote(c)}" for c in types
+        )
+        part, path = self.catalog.new_part()
+        self.written.append(part)
+        path.mkdir(parents=True)
+        with tempfile.TemporaryDirectory(prefix="blueprint-local-") as spill:
+            local = utc(
+                duckdb.connect(config={"autoinstall_known_extensions": False, "temp_directory": spill})
+            )
+            try:
+                for name, frame in (frames or {}).items():
+                    local.register(name, frame)
+                for statement in before_sql:
+                    local.execute(statement, used_params(statement, params))
+                renamed = ", ".join(quote(c) for c in columns)
+                query = f"select {select} from ({duckdb_sql}) as q({renamed})"
+                target = str(path / "part-0.parquet").replace("'", "''")
+                inserted = local.execute(
+                    f"copy ({query}) to '{target}' (format parquet)", used_params(duckdb_sql, params)
+                ).fetchone()[0]
+                after = local.execute(after_sql).fetchall() if after_sql else []
+            finally:
+                local.close()
+        self._set(table, TableEntry(entry.schema, (*entry.parts, part)))
+        if self.autocommit:
+            self.commit()
+        return int(inserted), after
+
+    # -- the catalog's questions, answered from it ----------------------------------------------
+
+    def relation_kind(self, name: str) -> str | None:
+        entry = self._entry(name)
+        if entry is None or name.lower() in self.temps:
+            return None
+        return "VIEW" if isinstance(entry, ViewEntry) else "BASE TABLE"
+
+    def list_tables(self, *, views: bool = False) -> list[str]:
+        return [n for n, e in self._entries().items() if views or isinstance(e, TableEntry)]
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        entry = self._entry(table)
+        if entry is None:
+            return []
+        if isinstance(entry, ViewEntry):
+            self._register(table.lower())
+            schema = self.spark.table(f"`{table.lower()}`").schema
+        else:
+            schema = self._table_frame(entry).schema
+        return [(f.name, duckdb_type(f.dataType.simpleString())) for f in schema.fields]
+
+    def row_count(self, table: str) -> int:
+        self._register(table.lower())
+        return int(self.spark.table(f"`{table.lower()}`").count())
+
+
+def _nullable(schema):
+    """Every column nullable: a table's later inserts may hold nulls where its first rows had none."""
+    from pyspark.sql.types import StructField, StructType
+
+    return StructType([StructField(f.name, f.dataType, True) for f in schema.fields])
+
+
+class SparkWarehouse(Warehouse):
+    """Spark (local mode, a standalone cluster or Spark Connect) over a warehouse folder."""
+
+    master: str  # local[N], spark://host:port or sc://host:port
+    path: str  # the warehouse folder: catalog.json and parts/
+    _catalog: Catalog | None = PrivateAttr(default=None)
+
+    @property
+    def dialect(self) -> str:
+        return "spark"
+
+    @property
+    def display_url(self) -> str:
+        return f"spark ({self.master}) at {Path(self.path).resolve()}"
+
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = Catalog(self.path)
+        return self._catalog
+
+    @contextmanager
+    def _session(self, autocommit: bool) -> Iterator[SparkSqlSession]:
+        session = SparkSqlSession(spark_for(self.master).newSession(), self.catalog(), autocommit)
+        try:
+            yield session
+        finally:
+            session.close()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._session(autocommit=True) as session:
+            yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self._session(autocommit=False) as session:
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+            session.commit()
+
+    @contextmanager
+    def run_lock(self) -> Iterator[None]:
+        with self.catalog().run_lock():
+            yield
+
+    def check_reachable(self) -> None:
+        self.catalog().snapshot()
+        self.scalar("select 1")

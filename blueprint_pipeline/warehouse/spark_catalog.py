@@ -1,0 +1,171 @@
+"""The Spark warehouse's tables: Parquet folders never changed once written, and one catalog file.
+
+Spark's own catalogs do not fit this project: the in-memory one is lost with its process, the
+embedded Derby metastore admits one JVM at a time (the UI, the daemon and every run are processes
+of their own), and the transactional table formats (Delta Lake, Iceberg) come as jars from Maven.
+So the warehouse folder keeps its own small format (docs/decisions.md, "Spark's tables"):
+
+    <folder>/catalog.json    {"version": n, "tables": {name: {"schema", "parts"}}, "views": {name: sql}}
+    <folder>/parts/<id>/     one write's Parquet files (a table is the union of its parts)
+
+A transaction writes new part folders, then commits by writing the next catalog beside the current
+one and renaming it over it: one atomic rename makes every table the transaction changed visible
+together, or none of them. A reader works on the catalog as it was when it read it (a snapshot);
+the parts a commit no longer names are deleted only after `GRACE_SECONDS`, so a reader's snapshot
+stays readable that long. Commits take turns under a file lock and refuse to overwrite a table
+another commit changed since the transaction began.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from blueprint_pipeline.core.errors import WarehouseError
+
+CATALOG_FILE = "catalog.json"
+PARTS_FOLDER = "parts"
+# How long a part no table names is kept: a reader's snapshot (a query, a run's session) that
+# began before the commit that dropped it stays readable for this long.
+GRACE_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class TableEntry:
+    schema: str  # Spark's StructType as JSON: a table with no rows still has its columns
+    parts: tuple[str, ...] = ()  # part ids, in the order they were written
+
+
+@dataclass(frozen=True)
+class ViewEntry:
+    sql: str  # Spark SQL, resolved against the tables when read
+
+
+Entry = TableEntry | ViewEntry
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: int
+    entries: dict[str, Entry] = field(default_factory=dict)
+
+
+def _encode(entry: Entry) -> dict:
+    if isinstance(entry, TableEntry):
+        return {"schema": json.loads(entry.schema), "parts": list(entry.parts)}
+    return {"sql": entry.sql}
+
+
+def _decode(data: dict) -> Entry:
+    if "sql" in data:
+        return ViewEntry(data["sql"])
+    return TableEntry(json.dumps(data["schema"], sort_keys=True), tuple(data["parts"]))
+
+
+class Catalog:
+    """One warehouse folder (created on first use)."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+        self.parts = self.root / PARTS_FOLDER
+        self.parts.mkdir(parents=True, exist_ok=True)
+        self._file = self.root / CATALOG_FILE
+
+    def snapshot(self) -> Snapshot:
+        try:
+            data = json.loads(self._file.read_text())
+        except FileNotFoundError:
+            return Snapshot(0)
+        except (OSError, ValueError) as exc:
+            raise WarehouseError(f"cannot read the Spark warehouse's catalog {self._file}: {exc}") from exc
+        entries = {name: _decode(e) for name, e in data.get("tables", {}).items()}
+        entries.update({name: ViewEntry(sql) for name, sql in data.get("views", {}).items()})
+        return Snapshot(int(data["version"]), entries)
+
+    def new_part(self) -> tuple[str, Path]:
+        """A new part's id and folder (not created: Spark's writer creates it)."""
+        part = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
+        return part, self.parts / part
+
+    def part_path(self, part: str) -> Path:
+        return self.parts / part
+
+    @contextlib.contextmanager
+    def _locked(self, name: str) -> Iterator[None]:
+        with open(self.root / name, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def commit(self, base: Snapshot, changes: dict[str, Entry | None]) -> Snapshot:
+        """Apply `changes` (None: dropped) to the current catalog in one rename. Refused when a
+        changed name moved since `base`: another session committed it meanwhile."""
+        if not changes:
+            return self.snapshot()
+        with self._locked("catalog.lock"):
+            current = self.snapshot()
+            moved = sorted(n for n in changes if current.entries.get(n) != base.entries.get(n))
+            if moved:
+                raise WarehouseError(
+                    f"Spark warehouse {self.root}: {', '.join(moved)} changed in another session "
+                    "since this transaction began (runs on one warehouse take turns: see run_lock)"
+                )
+            entries = dict(current.entries)
+            for name, entry in changes.items():
+                if entry is None:
+                    entries.pop(name, None)
+                else:
+                    entries[name] = entry
+            version = current.version + 1
+            data = {
+                "version": version,
+                "tables": {n: _encode(e) for n, e in sorted(entries.items()) if isinstance(e, TableEntry)},
+                "views": {n: e.sql for n, e in sorted(entries.items()) if isinstance(e, ViewEntry)},
+            }
+            written = self.root / f"{CATALOG_FILE}.{version}.tmp"
+            with open(written, "w") as handle:
+                json.dump(data, handle, indent=1)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(written, self._file)  # the commit: atomic on one file system
+            self._vacuum(entries)
+            return Snapshot(version, entries)
+
+    def discard(self, parts: list[str]) -> None:
+        """Delete parts a rolled-back transaction wrote (no catalog names them)."""
+        for part in parts:
+            shutil.rmtree(self.part_path(part), ignore_errors=True)
+
+    def _vacuum(self, entries: dict[str, Entry]) -> None:
+        """Delete the parts no table names that are older than the grace period: dropped or
+        replaced by earlier commits, or left by a transaction killed before its commit."""
+        named = {p for e in entries.values() if isinstance(e, TableEntry) for p in e.parts}
+        cutoff = time.time() - GRACE_SECONDS
+        for folder in self.parts.iterdir():
+            if folder.name not in named and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def run_lock(self) -> Iterator[None]:
+        """Runs on one warehouse folder take turns (a lock file; released when its process ends)."""
+        path = self.root / "run.lock"
+        with open(path, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                print(f"waiting for another run on the Spark warehouse {self.root} to finish", flush=True)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
