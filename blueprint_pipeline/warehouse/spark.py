@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
+import re
+import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -78,9 +81,13 @@ def spark_for(master: str):
     if master.startswith("sc://"):
         builder = SparkSession.builder.remote(master)
     else:
+        # Local mode and this process's driver listen on the loopback only (Spark would pick the
+        # machine's first interface and listen on every one).
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = (
             SparkSession.builder.master(master)
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
         )
@@ -98,8 +105,10 @@ def spark_for(master: str):
         spark = builder.getOrCreate()
     except Exception as exc:  # no Java, a master that does not answer
         raise WarehouseError(f"cannot start Spark ({master}): {str(exc).strip().splitlines()[0]}") from exc
+    # pyspark logs each failed statement's context before raising it: the exception says it all.
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     if not master.startswith("sc://"):
-        spark.sparkContext.setLogLevel("ERROR")
+        spark.sparkContext.setLogLevel("OFF")  # errors reach the caller as exceptions
     return spark
 
 
@@ -129,6 +138,104 @@ def bound(sql: str, params: Params) -> exp.Expression:
         return node
 
     return _parsed(sql).copy().transform(bind)
+
+
+def _order_keys_struct(order: exp.Order) -> tuple[exp.Expression, bool] | None:
+    """An ordered aggregate's keys as one struct (compared key by key in Spark) and whether they
+    run descending; None when they mix directions."""
+    keys = order.expressions
+    directions = {bool(k.args.get("desc")) for k in keys}
+    if len(directions) != 1:
+        return None
+    values = [k.this.copy() for k in keys]
+    return (exp.func("struct", *values) if len(values) > 1 else values[0]), directions.pop()
+
+
+def _first_of_ordered(bracket: exp.Bracket) -> exp.Expression | None:
+    """DuckDB's `(array_agg(x order by k) [filter (where c)])[1]`, the first value in an order,
+    as Spark's `min_by(x, k)` (`max_by` for a descending order): sqlglot turns it into
+    `collect_list(x)[0]`, which loses the order (Spark's collect_list takes none)."""
+    index = bracket.expressions[0] if len(bracket.expressions) == 1 else None
+    inner = bracket.this.unnest()
+    where = None
+    if isinstance(inner, exp.Filter):
+        inner, where = inner.this, inner.expression
+    if not (isinstance(inner, exp.ArrayAgg) and isinstance(inner.this, exp.Order)):
+        return None
+    if not (isinstance(index, exp.Literal) and index.name == "0"):
+        raise WarehouseError(
+            f"Spark warehouse: only the first of an ordered array_agg is supported: {bracket.sql()}"
+        )
+    keyed = _order_keys_struct(inner.this)
+    if keyed is None:
+        raise WarehouseError(f"Spark warehouse: an ordered array_agg mixes directions: {bracket.sql()}")
+    key, descending = keyed
+    picked = exp.func("max_by" if descending else "min_by", inner.this.this.copy(), key)
+    return exp.Filter(this=picked, expression=where.copy()) if where is not None else picked
+
+
+_BACKREFERENCE = re.compile(r"\\(\d)")
+
+
+def spark_tree(tree: exp.Expression) -> exp.Expression:
+    """DuckDB's meanings kept where sqlglot's Spark output would change them (each case is
+    tested in test_spark.py)."""
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Collate):
+            # "C" (byte order) is Spark's default string order, UTF8_BINARY.
+            return node.this
+        if isinstance(node, exp.Cast) and node.to.is_type("json"):
+            return node.this  # JSON is text in Spark: its JSON functions read strings
+        if isinstance(node, exp.TimeToUnix):
+            # DuckDB's epoch() keeps fractions of a second (of a timestamp or an interval);
+            # Spark's unix_timestamp() truncates to whole seconds and takes no interval.
+            def micros(value: exp.Expression) -> exp.Expression:
+                return exp.func("unix_micros", exp.cast(value.copy(), exp.DataType.build("timestampltz")))
+
+            value = node.this
+            if isinstance(value, exp.Sub):
+                seconds = exp.Sub(this=micros(value.this), expression=micros(value.expression))
+            else:
+                seconds = micros(value)
+            return exp.paren(exp.Div(this=exp.paren(seconds), expression=exp.Literal.number("1e6")))
+        if isinstance(node, exp.Bracket):
+            first = _first_of_ordered(node)
+            if first is not None:
+                return first
+            if len(node.expressions) == 1 and not node.this.is_type("map"):
+                # An index past the end is NULL in DuckDB, an error in Spark's ANSI mode.
+                return exp.func("get", node.this, node.expressions[0])
+        if isinstance(node, exp.RegexpReplace) and isinstance(node.args.get("replacement"), exp.Literal):
+            # Java writes a group reference `$3` where DuckDB (RE2) writes `\3`.
+            replacement = node.args["replacement"].name.replace("$", "\\$")
+            node.set("replacement", exp.Literal.string(_BACKREFERENCE.sub(r"$\1", replacement)))
+            return node
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
+            # Spark's hash() is 32 bits wide; xxhash64 is as wide as DuckDB's (the values differ),
+            # as a decimal so that sums of hashes (the fingerprints) do not overflow.
+            return exp.cast(exp.func("xxhash64", *node.expressions), exp.DataType.build("decimal(20, 0)"))
+        if isinstance(node, exp.Div | exp.Avg):
+            # DuckDB divides and averages as doubles whatever the operands (1.5 / 2.0 is a DOUBLE);
+            # Spark keeps decimals decimal, rounding the result to a few places.
+            node.set("this", exp.cast(node.this, exp.DataType.build("double")))
+            return node
+        if isinstance(node, exp.GenerateSeries) and isinstance(node.parent, exp.Lateral):
+            # A table of numbers: Spark's sequence() is an array, exploded into rows.
+            end = node.args["end"]
+            if node.args.get("is_end_exclusive"):
+                end = exp.Sub(this=end, expression=exp.Literal.number(1))
+            return exp.func("explode", exp.func("sequence", node.args["start"], end))
+        return node
+
+    # Children first, so that a rewritten node is built from rewritten parts.
+    for node in reversed(list(tree.walk(bfs=False))):
+        new = rewrite(node)
+        if new is not node:
+            if node is tree:
+                return new
+            node.replace(new)
+    return tree
 
 
 def _name(node: exp.Expression) -> str:
@@ -246,7 +353,7 @@ class SparkSqlSession(Session):
             self._information_schema()
         for name in names:
             self._register(name)
-        return self.spark.sql(tree.sql(dialect="spark"))
+        return self.spark.sql(spark_tree(tree).sql(dialect="spark"))
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -275,7 +382,7 @@ class SparkSqlSession(Session):
             raise WarehouseError(f"Spark warehouse: {name!r} already exists")
         if tree.kind == "VIEW":
             self._frame(tree.expression).schema  # noqa: B018 - checks the view's SQL resolves now
-            self._set(name, ViewEntry(tree.expression.sql(dialect="spark")))
+            self._set(name, ViewEntry(spark_tree(tree.expression).sql(dialect="spark")))
             return []
         if tree.kind != "TABLE":
             raise WarehouseError(f"Spark warehouse: cannot create a {tree.kind}: {tree.sql()[:200]}")
@@ -481,6 +588,20 @@ class SparkSqlSession(Session):
         if self.autocommit:
             self.commit()
         return int(inserted), after
+
+    def adopt_parquet(self, table: str, files: Sequence[Path]) -> int:
+        """(Re)create `table` from Parquet files written elsewhere (by an embedded DuckDB): they
+        are copied into one new part, and the table takes their columns. Returns the row count."""
+        part, path = self.catalog.new_part()
+        self.written.append(part)
+        path.mkdir(parents=True)
+        for number, file in enumerate(files):
+            shutil.copyfile(file, path / f"part-{number}.parquet")
+        schema = self.spark.read.parquet(str(path)).schema
+        self._set(table, TableEntry(_nullable(schema).json(), (part,)))
+        if self.autocommit:
+            self.commit()
+        return self._count(part)
 
     # -- the catalog's questions, answered from it ----------------------------------------------
 
