@@ -146,6 +146,7 @@ LONG_FILES = (
     "test_automation_loop.py",  # 155
     "test_cli.py",  # 115, estimated from the builds it now shares (so are the next two and unified)
     "test_forget.py",  # 110
+    "test_spark_models.py",  # 110: every SQL model on Spark (a JVM's start, ~160 Spark jobs)
     "test_identity_graph.py",  # 105
     "test_two_drops.py",  # 95
     "test_unified.py",  # 75

@@ -83,10 +83,9 @@ def _cmd_validate_config(args: argparse.Namespace) -> int:
 
 def _warehouse(url: str | None):
     """--warehouse URL, else BLUEPRINT_WAREHOUSE_URL; BLUEPRINT_WAREHOUSE_SCHEMA names the schema."""
-    from blueprint_pipeline.resources import WAREHOUSE_SCHEMA_ENV, warehouse_from_env
-    from blueprint_pipeline.warehouse import warehouse_from_url
+    from blueprint_pipeline.resources import pipeline_warehouse, warehouse_from_env
 
-    return warehouse_from_url(url, os.environ.get(WAREHOUSE_SCHEMA_ENV)) if url else warehouse_from_env()
+    return pipeline_warehouse(url) if url else warehouse_from_env()
 
 
 def _every(hours: float):

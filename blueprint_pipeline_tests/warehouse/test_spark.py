@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from blueprint_pipeline.core.errors import WarehouseError
+from blueprint_pipeline.resources import pipeline_warehouse
 from blueprint_pipeline.warehouse import spark_catalog, warehouse_from_url
 from blueprint_pipeline.warehouse.spark_catalog import Catalog, TableEntry
 
@@ -181,6 +182,8 @@ def test_spark_urls(tmp_path):
     assert warehouse_from_url("spark://10.0.0.5:7077").master == "spark://10.0.0.5:7077"
     assert warehouse_from_url("sc://127.0.0.1:15002").master == "sc://127.0.0.1:15002"
     assert Path(warehouse_from_url("spark+local://1").path).name == "spark-warehouse"
+    with pytest.raises(WarehouseError, match="runs the SQL models only so far"):
+        pipeline_warehouse("spark+local://2")  # a whole build: refused before any work
     for bad in ("spark+local://0", "spark+local://2?memory_limit=1GB", "spark://", "sc://h?warehouse="):
         with pytest.raises(WarehouseError, match="bad warehouse URL"):
             warehouse_from_url(bad)
