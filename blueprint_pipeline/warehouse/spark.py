@@ -21,6 +21,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -31,6 +32,7 @@ from pydantic import PrivateAttr
 from sqlglot import exp
 
 from blueprint_pipeline.core.errors import WarehouseError
+from blueprint_pipeline.warehouse import spark_catalog
 from blueprint_pipeline.warehouse.base import Params, Session, Warehouse, quote
 from blueprint_pipeline.warehouse.duckdb import used_params, utc
 from blueprint_pipeline.warehouse.spark_catalog import Catalog, Entry, TableEntry, ViewEntry
@@ -69,6 +71,20 @@ def duckdb_type(spark_type: str) -> str:
     return _DUCKDB_TYPES.get(spark_type, spark_type.upper())
 
 
+def session_settings() -> dict[str, str]:
+    """The SQL settings every session runs with (set again on each new session: Spark Connect's
+    new sessions start from the server's defaults)."""
+    return {
+        # Offset-less timestamps, as DuckDB's and this project's: read and written as they are.
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.timestampType": "TIMESTAMP_NTZ",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        # Spark's 200 shuffle partitions make each small step of a build hundreds of tasks;
+        # adaptive execution coalesces from this number (docs/operations.md).
+        "spark.sql.shuffle.partitions": os.environ.get("BLUEPRINT_SPARK_SHUFFLE_PARTITIONS", "8"),
+    }
+
+
 @functools.lru_cache(maxsize=4)
 def spark_for(master: str):
     """One Spark session per master in this process: its JVM starts once (~5-25 s)."""
@@ -81,26 +97,20 @@ def spark_for(master: str):
     if master.startswith("sc://"):
         builder = SparkSession.builder.remote(master)
     else:
-        # Local mode and this process's driver listen on the loopback only (Spark would pick the
-        # machine's first interface and listen on every one).
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = (
             SparkSession.builder.master(master)
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1")
         )
-    builder = (
-        builder.appName("blueprint")
-        # Offset-less timestamps, as DuckDB's and this project's: read and written as they are.
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.timestampType", "TIMESTAMP_NTZ")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        # Spark's 200 shuffle partitions make each small step of a build hundreds of tasks;
-        # adaptive execution coalesces from this number (docs/operations.md).
-        .config("spark.sql.shuffle.partitions", os.environ.get("BLUEPRINT_SPARK_SHUFFLE_PARTITIONS", "8"))
-    )
+        if master.startswith("local"):
+            # Local mode's driver listens on the loopback only (Spark would pick the machine's
+            # first interface and listen on every one); a cluster's executors must reach it.
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            builder = builder.config("spark.driver.host", "127.0.0.1").config(
+                "spark.driver.bindAddress", "127.0.0.1"
+            )
+    for name, value in session_settings().items():
+        builder = builder.config(name, value)
     try:
         spark = builder.getOrCreate()
     except Exception as exc:  # no Java, a master that does not answer
@@ -110,6 +120,13 @@ def spark_for(master: str):
     if not master.startswith("sc://"):
         spark.sparkContext.setLogLevel("OFF")  # errors reach the caller as exceptions
     return spark
+
+
+def _naive_utc(value):
+    """A datetime with an offset as the UTC time without one (the warehouse's timestamps)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 @functools.lru_cache(maxsize=1024)
@@ -125,12 +142,16 @@ def bound(sql: str, params: Params) -> exp.Expression:
     values = dict(params or {})
 
     def bind(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Placeholder) and node.name:
-            if node.name not in values:
-                raise WarehouseError(f"statement uses ${node.name}, which has no value: {sql[:200]}")
-            return exp.convert(values[node.name])
+        if isinstance(node, exp.Placeholder):
+            if not node.name or node.name not in values:
+                shown = f"${node.name}" if node.name else "a positional parameter (?)"
+                raise WarehouseError(f"statement uses {shown}, which has no value: {sql[:200]}")
+            return exp.convert(_naive_utc(values[node.name]))
         if isinstance(node, exp.CurrentSchema):
             return exp.Literal.string(SCHEMA_NAME)
+        if isinstance(node, exp.Table) and node.db.lower() == SCHEMA_NAME and not node.catalog:
+            node.set("db", None)  # main.t is t: one schema per warehouse folder
+            return node
         if isinstance(node, exp.Table) and node.db.lower() == "information_schema":
             return exp.to_table(_INFORMATION_SCHEMA.get(node.name.lower(), node.name)).as_(
                 node.alias_or_name, quoted=True
@@ -228,6 +249,7 @@ def spark_tree(tree: exp.Expression) -> exp.Expression:
             return exp.func("explode", exp.func("sequence", node.args["start"], end))
         return node
 
+    tree = tree.copy()  # the caller's tree stays as written (a view's SQL is rewritten once)
     # Children first, so that a rewritten node is built from rewritten parts.
     for node in reversed(list(tree.walk(bfs=False))):
         new = rewrite(node)
@@ -262,6 +284,11 @@ class SparkSqlSession(Session):
 
     # -- the catalog as this session sees it ---------------------------------------------------
 
+    def _refresh(self) -> None:
+        """In autocommit, each statement and question reads the catalog as it is now."""
+        if self.autocommit and not self.changes:
+            self.base = self.catalog.snapshot()
+
     def _entry(self, name: str) -> Entry | None:
         name = name.lower()
         if name in self.temps:
@@ -285,8 +312,7 @@ class SparkSqlSession(Session):
             self.changes[name] = entry
         # The name and every view (which may read it) are registered again when next read.
         for registered in [n for n, e in self._registered.items() if n == name or isinstance(e, ViewEntry)]:
-            self.spark.catalog.dropTempView(registered)
-            del self._registered[registered]
+            self._unregister(registered)
 
     def commit(self) -> None:
         self.base = self.catalog.commit(self.base, self.changes)
@@ -306,26 +332,38 @@ class SparkSqlSession(Session):
 
     # -- reading --------------------------------------------------------------------------------
 
+    def _unregister(self, name: str) -> None:
+        if self._registered.pop(name, None) is not None:
+            self.spark.catalog.dropTempView(name)
+
     def _register(self, name: str) -> None:
         entry = self._entry(name)
-        if entry is None or self._registered.get(name) is entry:
+        if entry is None:
+            self._unregister(name)  # dropped since (by this session or, in autocommit, another)
+            return
+        if self._registered.get(name) is entry:
             return
         if isinstance(entry, ViewEntry):
             for table in sqlglot.parse_one(entry.sql, read="spark").find_all(exp.Table):
                 self._register(table.name.lower())
             self.spark.sql(f"create or replace temporary view `{name}` as {entry.sql}")
         else:
-            self._table_frame(entry).createOrReplaceTempView(name)
+            self._table_frame(entry, name).createOrReplaceTempView(name)
         self._registered[name] = entry
 
-    def _table_frame(self, entry: TableEntry):
-        from pyspark.sql.types import StructType
-
-        schema = StructType.fromJson(json.loads(entry.schema))
+    def _table_frame(self, entry: TableEntry, name: str = ""):
+        schema = _schema(entry)
         if not entry.parts:
             return self.spark.createDataFrame([], schema)
-        paths = [str(self.catalog.part_path(p)) for p in entry.parts]
-        return self.spark.read.schema(schema).parquet(*paths)
+        paths = [self.catalog.part_path(p) for p in entry.parts]
+        gone = [p.name for p in paths if not p.is_dir()]
+        if gone:
+            raise WarehouseError(
+                f"Spark warehouse {self.catalog.root}: table {name or '?'}'s parts {', '.join(gone)} "
+                "are gone: this session's snapshot is older than the grace period "
+                f"({spark_catalog.GRACE_SECONDS / 3600:.0f} h), or the folder was changed by hand"
+            )
+        return self.spark.read.schema(schema).parquet(*map(str, paths))
 
     def _information_schema(self) -> None:
         entries = self._entries()
@@ -369,9 +407,6 @@ class SparkSqlSession(Session):
             raise WarehouseError(f"Spark warehouse: no table {name!r}" + (" (it is a view)" if entry else ""))
         return entry
 
-    def _count(self, part: str) -> int:
-        return self.spark.read.parquet(str(self.catalog.part_path(part))).count()
-
     def _create(self, tree: exp.Create) -> list[tuple]:
         name = _name(tree.this)
         temporary = any(isinstance(p, exp.TemporaryProperty) for p in tree.find_all(exp.TemporaryProperty))
@@ -384,13 +419,20 @@ class SparkSqlSession(Session):
             self._frame(tree.expression).schema  # noqa: B018 - checks the view's SQL resolves now
             self._set(name, ViewEntry(spark_tree(tree.expression).sql(dialect="spark")))
             return []
+        if tree.this.find(exp.ColumnConstraint, exp.PrimaryKey, exp.UniqueColumnConstraint):
+            raise WarehouseError(
+                f"Spark warehouse: {name!r}: constraints (primary keys, NOT NULL, defaults) are not "
+                "kept on Spark; tables that need them belong on PostgreSQL (issue 27 b)"
+            )
         if tree.kind != "TABLE":
             raise WarehouseError(f"Spark warehouse: cannot create a {tree.kind}: {tree.sql()[:200]}")
         if tree.expression is not None:
             frame = self._frame(tree.expression)
             part = self._write(frame)
-            self._set(name, TableEntry(_nullable(frame.schema).json(), (part,)), temporary=temporary)
-            return [(self._count(part),)]
+            rows = self.catalog.part_rows(part)
+            entry = TableEntry(_nullable(frame.schema).json()).appended(part, rows)
+            self._set(name, entry, temporary=temporary)
+            return [(rows,)]
         columns = [c for c in tree.this.expressions if isinstance(c, exp.ColumnDef)]
         empty = exp.select(
             *[exp.cast(exp.null(), c.args["kind"]).as_(c.name, quoted=True) for c in columns]
@@ -403,16 +445,34 @@ class SparkSqlSession(Session):
         target = tree.this
         name = _name(target)
         entry = self._table(name)
-        schema = self._table_frame(entry).schema
+        for clause in ("conflict", "returning", "alternative", "ignore", "where", "overwrite"):
+            if tree.args.get(clause):
+                raise WarehouseError(
+                    f"Spark warehouse: INSERT with {clause.upper()} is not supported (no unique keys "
+                    f"on Spark; such tables belong on PostgreSQL, issue 27 b): {tree.sql()[:200]}"
+                )
+        schema = _schema(entry)
+        fields = [f.name.lower() for f in schema.fields]
         given = [c.name.lower() for c in target.expressions] if isinstance(target, exp.Schema) else []
         source = tree.expression
         if isinstance(source, exp.Values):
             width = len(source.expressions[0].expressions)
-            names = given or [f.name for f in schema.fields][:width]
+            columns = given or fields[:width] + [f"__extra_{i}" for i in range(width - len(fields))]
             source = exp.select("*").from_(source.as_("__values", quoted=True))
-            source.args["from_"].this.args["alias"].set("columns", [exp.to_identifier(n) for n in names])
+            source.args["from_"].this.args["alias"].set("columns", [exp.to_identifier(n) for n in columns])
         frame = self._frame(source)
-        names = given or [f.name.lower() for f in schema.fields][: len(frame.columns)]
+        if tree.args.get("by_name"):
+            names = [c.lower() for c in frame.columns]
+        else:
+            names = given or fields
+            if len(frame.columns) != len(names):
+                raise WarehouseError(
+                    f"Spark warehouse: table {name} has {len(names)} columns but {len(frame.columns)} "
+                    "values were supplied"
+                )
+        unknown = sorted(set(names) - set(fields))
+        if unknown:
+            raise WarehouseError(f"Spark warehouse: table {name} has no column {', '.join(unknown)}")
         frame = frame.toDF(*names)
         from pyspark.sql import functions as F
 
@@ -425,16 +485,22 @@ class SparkSqlSession(Session):
             ]
         )
         part = self._write(aligned)
-        self._set(name, TableEntry(entry.schema, (*entry.parts, part)))
-        return [(self._count(part),)]
+        rows = self.catalog.part_rows(part)
+        self._set(name, entry.appended(part, rows))
+        return [(rows,)]
 
     def _rewrite_whole(self, name: str, query: exp.Select, before: int) -> list[tuple]:
         entry = self._table(name)
         part = self._write(self._frame(query))
-        self._set(name, TableEntry(entry.schema, (part,)))
-        return [(before - self._count(part),)]
+        rows = self.catalog.part_rows(part)
+        self._set(name, entry.rewritten(part, rows))
+        return [(before - rows,)]
 
     def _delete(self, tree: exp.Delete) -> list[tuple]:
+        if tree.args.get("using"):
+            raise WarehouseError(
+                f"Spark warehouse: DELETE ... USING is not supported yet: {tree.sql()[:200]}"
+            )
         name = _name(tree.this)
         before = self.row_count(name)
         where = tree.args.get("where")
@@ -446,21 +512,37 @@ class SparkSqlSession(Session):
         return self._rewrite_whole(name, keep, before)
 
     def _update(self, tree: exp.Update) -> list[tuple]:
+        if tree.args.get("from_"):
+            raise WarehouseError(f"Spark warehouse: UPDATE ... FROM is not supported yet: {tree.sql()[:200]}")
         name = _name(tree.this)
+        entry = self._table(name)
         where = tree.args.get("where")
         hit = exp.func("coalesce", exp.paren(where.this.copy()), exp.false()) if where else exp.true()
         sets = {e.this.name.lower(): e.expression for e in tree.expressions}
+        schema = _schema(entry)
+        unknown = sorted(set(sets) - {f.name.lower() for f in schema.fields})
+        if unknown:
+            raise WarehouseError(f"Spark warehouse: table {name} has no column {', '.join(unknown)}")
+        # Counted before the write, on the rows as they were; each set value cast to its column's
+        # type (as DuckDB does), so that the new part keeps the table's schema.
+        changed = self._frame(
+            exp.select(exp.func("count", exp.Star())).from_(tree.this.copy()).where(hit.copy())
+        )
+        count = changed.collect()[0][0]
         columns = [
-            exp.case().when(hit.copy(), sets[c].copy()).else_(exp.column(c, quoted=True)).as_(c, quoted=True)
-            if c in sets
-            else exp.column(c, quoted=True)
-            for c, _ in self.columns(name)
+            exp.cast(
+                exp.case()
+                .when(hit.copy(), sets[f.name.lower()].copy())
+                .else_(exp.column(f.name, quoted=True)),
+                exp.DataType.build(f.dataType.simpleString(), dialect="spark"),
+            ).as_(f.name, quoted=True)
+            if f.name.lower() in sets
+            else exp.column(f.name, quoted=True)
+            for f in schema.fields
         ]
-        entry = self._table(name)
         part = self._write(self._frame(exp.select(*columns).from_(tree.this.copy())))
-        self._set(name, TableEntry(entry.schema, (part,)))
-        changed = self._frame(exp.select(exp.func("count", exp.Star())).from_(tree.this.copy()).where(hit))
-        return [(changed.collect()[0][0],)]
+        self._set(name, entry.rewritten(part, self.catalog.part_rows(part)))
+        return [(count,)]
 
     def _drop(self, tree: exp.Drop) -> list[tuple]:
         for table in tree.args.get("tables") or [tree.this]:
@@ -488,6 +570,7 @@ class SparkSqlSession(Session):
         temporary = old in self.temps
         if temporary:
             self.temps.pop(old)  # its parts move with it
+            self._unregister(old)
         else:
             self._set(old, None)
         self._set(new, entry, temporary=temporary)
@@ -505,8 +588,7 @@ class SparkSqlSession(Session):
     def _statement(self, sql: str, params: Params):
         """A writing statement's rows ([(count,)] for DML), or a query's DataFrame."""
         record(sql)
-        if self.autocommit and not self.changes:
-            self.base = self.catalog.snapshot()
+        self._refresh()
         tree = bound(sql, params)
         writer = self._WRITERS.get(type(tree))
         if writer is None:
@@ -557,6 +639,7 @@ class SparkSqlSession(Session):
         """An embedded DuckDB runs the query and writes its rows, cast to the table's types, as
         a new Parquet part that the table adopts: files are parsed by DuckDB on every engine."""
         record("", table)
+        self._refresh()
         entry = self._table(table)
         types = dict(self.columns(table))
         given = {c.lower() for c in columns}
@@ -584,7 +667,7 @@ class SparkSqlSession(Session):
                 after = local.execute(after_sql).fetchall() if after_sql else []
             finally:
                 local.close()
-        self._set(table, TableEntry(entry.schema, (*entry.parts, part)))
+        self._set(table, entry.appended(part, int(inserted)))
         if self.autocommit:
             self.commit()
         return int(inserted), after
@@ -592,29 +675,34 @@ class SparkSqlSession(Session):
     def adopt_parquet(self, table: str, files: Sequence[Path]) -> int:
         """(Re)create `table` from Parquet files written elsewhere (by an embedded DuckDB): they
         are copied into one new part, and the table takes their columns. Returns the row count."""
+        self._refresh()
         part, path = self.catalog.new_part()
         self.written.append(part)
         path.mkdir(parents=True)
         for number, file in enumerate(files):
             shutil.copyfile(file, path / f"part-{number}.parquet")
         schema = self.spark.read.parquet(str(path)).schema
-        self._set(table, TableEntry(_nullable(schema).json(), (part,)))
+        rows = self.catalog.part_rows(part)
+        self._set(table, TableEntry(_nullable(schema).json()).appended(part, rows))
         if self.autocommit:
             self.commit()
-        return self._count(part)
+        return rows
 
     # -- the catalog's questions, answered from it ----------------------------------------------
 
     def relation_kind(self, name: str) -> str | None:
+        self._refresh()
         entry = self._entry(name)
         if entry is None or name.lower() in self.temps:
             return None
         return "VIEW" if isinstance(entry, ViewEntry) else "BASE TABLE"
 
     def list_tables(self, *, views: bool = False) -> list[str]:
+        self._refresh()
         return [n for n, e in self._entries().items() if views or isinstance(e, TableEntry)]
 
     def columns(self, table: str) -> list[tuple[str, str]]:
+        self._refresh()
         entry = self._entry(table)
         if entry is None:
             return []
@@ -622,12 +710,22 @@ class SparkSqlSession(Session):
             self._register(table.lower())
             schema = self.spark.table(f"`{table.lower()}`").schema
         else:
-            schema = self._table_frame(entry).schema
+            schema = _schema(entry)
         return [(f.name, duckdb_type(f.dataType.simpleString())) for f in schema.fields]
 
     def row_count(self, table: str) -> int:
+        self._refresh()
+        entry = self._entry(table)
+        if isinstance(entry, TableEntry) and len(entry.rows) == len(entry.parts):
+            return entry.row_count  # the catalog keeps each part's count
         self._register(table.lower())
         return int(self.spark.table(f"`{table.lower()}`").count())
+
+
+def _schema(entry: TableEntry):
+    from pyspark.sql.types import StructType
+
+    return StructType.fromJson(json.loads(entry.schema))
 
 
 def _nullable(schema):

@@ -11,9 +11,9 @@ So the warehouse folder keeps its own small format (docs/decisions.md, "Spark's 
 A transaction writes new part folders, then commits by writing the next catalog beside the current
 one and renaming it over it: one atomic rename makes every table the transaction changed visible
 together, or none of them. A reader works on the catalog as it was when it read it (a snapshot);
-the parts a commit no longer names are deleted only after `GRACE_SECONDS`, so a reader's snapshot
-stays readable that long. Commits take turns under a file lock and refuse to overwrite a table
-another commit changed since the transaction began.
+a part a commit stops naming is listed as retired and deleted `GRACE_SECONDS` after that commit,
+so a reader's snapshot stays readable that long. Commits take turns under a file lock and
+refuse to overwrite a table another commit changed since the transaction began.
 """
 
 from __future__ import annotations
@@ -29,19 +29,35 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from blueprint_pipeline.core.errors import WarehouseError
 
 CATALOG_FILE = "catalog.json"
 PARTS_FOLDER = "parts"
-# How long a part no table names is kept: a reader's snapshot (a query, a run's session) that
-# began before the commit that dropped it stays readable for this long.
+# How long a part is kept after the commit that stopped naming it: a reader's snapshot (a query,
+# a run's session) that began before that commit stays readable for this long.
 GRACE_SECONDS = 3600.0
+# How long a part no catalog ever named is kept (by its folder's time): the longest a transaction
+# may stay open between writing a part and committing it.
+ORPHAN_GRACE_SECONDS = 24 * 3600.0
 
 
 @dataclass(frozen=True)
 class TableEntry:
     schema: str  # Spark's StructType as JSON: a table with no rows still has its columns
     parts: tuple[str, ...] = ()  # part ids, in the order they were written
+    rows: tuple[int, ...] = ()  # each part's row count (its Parquet footers'), so counting is free
+
+    @property
+    def row_count(self) -> int:
+        return sum(self.rows)
+
+    def appended(self, part: str, rows: int) -> TableEntry:
+        return TableEntry(self.schema, (*self.parts, part), (*self.rows, rows))
+
+    def rewritten(self, part: str, rows: int) -> TableEntry:
+        return TableEntry(self.schema, (part,), (rows,))
 
 
 @dataclass(frozen=True)
@@ -56,18 +72,35 @@ Entry = TableEntry | ViewEntry
 class Snapshot:
     version: int
     entries: dict[str, Entry] = field(default_factory=dict)
+    retired: dict[str, float] = field(default_factory=dict)  # part -> when it stopped being named
+
+
+def _named(entries: dict[str, Entry]) -> set[str]:
+    return {p for e in entries.values() if isinstance(e, TableEntry) for p in e.parts}
+
+
+def _document(snapshot: Snapshot) -> dict:
+    entries = sorted(snapshot.entries.items())
+    return {
+        "version": snapshot.version,
+        "tables": {n: _encode(e) for n, e in entries if isinstance(e, TableEntry)},
+        "views": {n: e.sql for n, e in entries if isinstance(e, ViewEntry)},
+        "retired": dict(sorted(snapshot.retired.items())),
+    }
 
 
 def _encode(entry: Entry) -> dict:
     if isinstance(entry, TableEntry):
-        return {"schema": json.loads(entry.schema), "parts": list(entry.parts)}
+        return {"schema": json.loads(entry.schema), "parts": list(entry.parts), "rows": list(entry.rows)}
     return {"sql": entry.sql}
 
 
 def _decode(data: dict) -> Entry:
     if "sql" in data:
         return ViewEntry(data["sql"])
-    return TableEntry(json.dumps(data["schema"], sort_keys=True), tuple(data["parts"]))
+    return TableEntry(
+        json.dumps(data["schema"], sort_keys=True), tuple(data["parts"]), tuple(data.get("rows", ()))
+    )
 
 
 class Catalog:
@@ -88,7 +121,7 @@ class Catalog:
             raise WarehouseError(f"cannot read the Spark warehouse's catalog {self._file}: {exc}") from exc
         entries = {name: _decode(e) for name, e in data.get("tables", {}).items()}
         entries.update({name: ViewEntry(sql) for name, sql in data.get("views", {}).items()})
-        return Snapshot(int(data["version"]), entries)
+        return Snapshot(int(data["version"]), entries, dict(data.get("retired", {})))
 
     def new_part(self) -> tuple[str, Path]:
         """A new part's id and folder (not created: Spark's writer creates it)."""
@@ -97,6 +130,10 @@ class Catalog:
 
     def part_path(self, part: str) -> Path:
         return self.parts / part
+
+    def part_rows(self, part: str) -> int:
+        """A part's row count, from its Parquet files' footers (no Spark job)."""
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in self.part_path(part).glob("*.parquet"))
 
     @contextlib.contextmanager
     def _locked(self, name: str) -> Iterator[None]:
@@ -109,7 +146,8 @@ class Catalog:
 
     def commit(self, base: Snapshot, changes: dict[str, Entry | None]) -> Snapshot:
         """Apply `changes` (None: dropped) to the current catalog in one rename. Refused when a
-        changed name moved since `base`: another session committed it meanwhile."""
+        changed name moved since `base` (another session committed it meanwhile), or when a part
+        it names is gone (a transaction older than the orphans' grace period)."""
         if not changes:
             return self.snapshot()
         with self._locked("catalog.lock"):
@@ -126,34 +164,48 @@ class Catalog:
                     entries.pop(name, None)
                 else:
                     entries[name] = entry
-            version = current.version + 1
-            data = {
-                "version": version,
-                "tables": {n: _encode(e) for n, e in sorted(entries.items()) if isinstance(e, TableEntry)},
-                "views": {n: e.sql for n, e in sorted(entries.items()) if isinstance(e, ViewEntry)},
-            }
-            written = self.root / f"{CATALOG_FILE}.{version}.tmp"
+            missing = sorted(
+                p for p in _named(entries) - _named(current.entries) if not self.part_path(p).is_dir()
+            )
+            if missing:
+                raise WarehouseError(
+                    f"Spark warehouse {self.root}: this transaction's parts {', '.join(missing)} are "
+                    f"gone (a transaction open longer than {ORPHAN_GRACE_SECONDS / 3600:.0f} h?)"
+                )
+            now = time.time()
+            # A part no table names any more is kept for the grace period from now, for readers
+            # whose snapshot still names it; past it, it goes.
+            retired = {**current.retired, **dict.fromkeys(_named(current.entries) - _named(entries), now)}
+            expired = sorted(p for p, at in retired.items() if at < now - GRACE_SECONDS)
+            retired = {p: at for p, at in retired.items() if p not in expired and p not in _named(entries)}
+            snapshot = Snapshot(current.version + 1, entries, retired)
+            written = self.root / f"{CATALOG_FILE}.{snapshot.version}.tmp"
             with open(written, "w") as handle:
-                json.dump(data, handle, indent=1)
+                json.dump(_document(snapshot), handle, indent=1)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(written, self._file)  # the commit: atomic on one file system
-            self._vacuum(entries)
-            return Snapshot(version, entries)
+        self._vacuum(snapshot, expired)
+        return snapshot
 
     def discard(self, parts: list[str]) -> None:
         """Delete parts a rolled-back transaction wrote (no catalog names them)."""
         for part in parts:
             shutil.rmtree(self.part_path(part), ignore_errors=True)
 
-    def _vacuum(self, entries: dict[str, Entry]) -> None:
-        """Delete the parts no table names that are older than the grace period: dropped or
-        replaced by earlier commits, or left by a transaction killed before its commit."""
-        named = {p for e in entries.values() if isinstance(e, TableEntry) for p in e.parts}
-        cutoff = time.time() - GRACE_SECONDS
-        for folder in self.parts.iterdir():
-            if folder.name not in named and folder.stat().st_mtime < cutoff:
-                shutil.rmtree(folder, ignore_errors=True)
+    def _vacuum(self, snapshot: Snapshot, expired: list[str]) -> None:
+        """Best effort, after the commit (a failure here must not undo it): delete the parts whose
+        grace period ended, and the orphans no catalog ever named (a transaction killed before
+        its commit) once they are older than any transaction should be."""
+        with contextlib.suppress(OSError):
+            for part in expired:
+                shutil.rmtree(self.part_path(part), ignore_errors=True)
+            kept = _named(snapshot.entries) | set(snapshot.retired)
+            cutoff = time.time() - ORPHAN_GRACE_SECONDS
+            for folder in self.parts.iterdir():
+                with contextlib.suppress(OSError):
+                    if folder.name not in kept and folder.stat().st_mtime < cutoff:
+                        shutil.rmtree(folder, ignore_errors=True)
 
     @contextlib.contextmanager
     def run_lock(self) -> Iterator[None]:

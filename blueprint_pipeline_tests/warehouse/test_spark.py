@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -25,8 +27,14 @@ SCHEMA = '{"fields": [], "type": "struct"}'
 # -- the catalog alone (no Spark) ------------------------------------------------------------------
 
 
+def _parts(catalog: Catalog, *names: str) -> None:
+    for name in names:
+        (catalog.parts / name).mkdir()
+
+
 def test_a_commit_shows_every_change_at_once_and_old_snapshots_stay(tmp_path):
     catalog = Catalog(tmp_path)
+    _parts(catalog, "p1", "p2")
     before = catalog.snapshot()
     after = catalog.commit(before, {"a": TableEntry(SCHEMA, ("p1",)), "b": TableEntry(SCHEMA, ("p2",))})
     assert before.entries == {} and before.version == 0
@@ -34,26 +42,37 @@ def test_a_commit_shows_every_change_at_once_and_old_snapshots_stay(tmp_path):
     assert catalog.snapshot() == after
     dropped = catalog.commit(after, {"a": None})
     assert set(dropped.entries) == {"b"} and set(after.entries) == {"a", "b"}
+    assert (catalog.parts / "p1").is_dir()  # retired, kept for the readers of `after`
 
 
 def test_a_commit_over_a_table_another_session_changed_is_refused(tmp_path):
     catalog = Catalog(tmp_path)
+    _parts(catalog, "p1", "p2", "p3")
     base = catalog.commit(catalog.snapshot(), {"a": TableEntry(SCHEMA, ("p1",))})
     catalog.commit(base, {"a": TableEntry(SCHEMA, ("p1", "p2"))})
     with pytest.raises(WarehouseError, match="a changed in another session"):
         catalog.commit(base, {"a": TableEntry(SCHEMA, ("p3",))})
     catalog.commit(base, {"c": TableEntry(SCHEMA)})  # another table: no conflict
+    with pytest.raises(WarehouseError, match="parts gone-part are gone"):
+        catalog.commit(catalog.snapshot(), {"d": TableEntry(SCHEMA, ("gone-part",))})
 
 
-def test_parts_no_table_names_go_after_the_grace_period(tmp_path, monkeypatch):
+def test_a_part_goes_a_grace_period_after_the_commit_that_stopped_naming_it(tmp_path, monkeypatch):
+    """Counted from the commit, not from when the part was written: a table built two hours ago
+    and replaced now keeps its old part for the readers that began before the replacement."""
     catalog = Catalog(tmp_path)
-    for part in ("kept", "dropped"):
-        (catalog.parts / part).mkdir()
-    base = catalog.commit(catalog.snapshot(), {"a": TableEntry(SCHEMA, ("kept",))})
-    assert {p.name for p in catalog.parts.iterdir()} == {"kept", "dropped"}  # within the grace period
-    monkeypatch.setattr(spark_catalog, "GRACE_SECONDS", -1.0)
-    catalog.commit(base, {"b": TableEntry(SCHEMA)})
-    assert {p.name for p in catalog.parts.iterdir()} == {"kept"}
+    _parts(catalog, "old", "new", "stray", "fresh-stray")
+    two_hours_ago, a_day_ago = time.time() - 7200, time.time() - 25 * 3600
+    for part, when in (("old", two_hours_ago), ("stray", a_day_ago), ("fresh-stray", two_hours_ago)):
+        os.utime(catalog.parts / part, (when, when))
+    base = catalog.commit(catalog.snapshot(), {"a": TableEntry(SCHEMA, ("old",))})
+    replaced = catalog.commit(base, {"a": TableEntry(SCHEMA, ("new",))})
+    assert set(replaced.retired) == {"old"}
+    # Kept: "old" was retired just now; "fresh-stray" (never named) is younger than a day.
+    assert {p.name for p in catalog.parts.iterdir()} == {"old", "new", "fresh-stray"}
+    monkeypatch.setattr(spark_catalog, "GRACE_SECONDS", -1.0)  # the hour has passed
+    after = catalog.commit(replaced, {"b": TableEntry(SCHEMA)})
+    assert after.retired == {} and {p.name for p in catalog.parts.iterdir()} == {"new", "fresh-stray"}
 
 
 # -- the Spark session ---------------------------------------------------------------------------------
@@ -104,6 +123,76 @@ def test_statements_write_as_duckdb_does(spark):
         assert s.fetchall("select name from t2 where id = $id", {"id": 4}) == [("it's",)]
         with pytest.raises(WarehouseError, match="is not a table"):
             s.execute("drop table v")
+
+
+@pytest.mark.spark
+def test_an_update_keeps_the_tables_types_and_counts_what_it_changed(spark):
+    with spark.transaction() as s:
+        s.execute('create table m ("userId" bigint, note varchar)')
+        s.execute("insert into m values (4, 'a'), (6, 'a'), (8, 'b')")
+        assert s.fetchall('update m set "userId" = "userId" * 1.5 where note = $n', {"n": "a"}) == [(2,)]
+        assert s.fetchall("update m set note = 'c' where note = 'a'") == [(2,)]  # reads the column it sets
+    assert spark.fetchall('select "userId", note from m order by 1') == [(6, "c"), (8, "b"), (9, "c")]
+    with spark.session() as s:
+        assert s.columns("m") == [("userId", "BIGINT"), ("note", "VARCHAR")]
+
+
+@pytest.mark.spark
+def test_inserts_align_columns_as_duckdb_does_or_are_refused(spark):
+    with spark.transaction() as s:
+        s.execute("insert into t by name select 'c' as name, 3 as id")
+        s.execute("insert into t (name) values ('d')")
+        assert s.fetchall("select id, name from t where id = 3 or id is null order by id nulls last") == [
+            (3, "c"),
+            (None, "d"),
+        ]
+        for bad, reason in (
+            ("insert into t select 1", "2 columns but 1 values"),
+            ("insert into t values (1, 'a') on conflict do nothing", "CONFLICT is not supported"),
+            ("insert or ignore into t values (1, 'a')", "ALTERNATIVE is not supported"),
+            ("create table k (id integer primary key)", "constraints"),
+            ("update t set id = 1 from t as o", "UPDATE ... FROM"),
+        ):
+            with pytest.raises(WarehouseError, match=reason):
+                s.execute(bad)
+
+
+@pytest.mark.spark
+def test_a_view_keeps_duckdbs_meaning(spark):
+    """A view's SQL is rewritten once (twice turned `\\1` into `$1` and then into a literal)."""
+    with spark.session() as s:
+        s.execute("create or replace view rv as select regexp_replace('abc', '(b)', '<\\1>') as x")
+        assert s.fetchall("select x from rv") == [("a<b>c",)]
+
+
+@pytest.mark.spark
+def test_an_offset_datetime_parameter_is_its_utc_time(spark):
+    with spark.session() as s:
+        s.execute("create table ts as select timestamp '2026-01-01 10:00:00' as at_utc")
+        noon_in_paris = datetime(2026, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+        assert s.fetchall("select count(*) from ts where at_utc = $at", {"at": noon_in_paris}) == [(1,)]
+
+
+@pytest.mark.spark
+def test_a_table_another_session_dropped_is_gone_for_a_long_session(spark):
+    with spark.session() as reader:
+        assert reader.row_count("t") == 2
+        assert reader.fetchall("select count(*) from t") == [(2,)]
+        with spark.session() as other:
+            other.execute("drop table t")
+        assert reader.relation_kind("t") is None
+        with pytest.raises(Exception, match="(?i)t.*(not found|cannot be found)"):
+            reader.fetchall("select count(*) from t")
+
+
+@pytest.mark.spark
+def test_a_snapshot_older_than_a_replacement_still_reads_its_rows(spark):
+    with spark.transaction() as old:
+        assert old.fetchall("select count(*) from t") == [(2,)]
+        with spark.transaction() as new:
+            new.execute("delete from t")
+        assert old.fetchall("select count(*) from t") == [(2,)]  # its snapshot's parts are kept
+    assert spark.fetchall("select count(*) from t") == [(0,)]
 
 
 @pytest.mark.spark
