@@ -12,9 +12,10 @@ import json
 import os
 import sys
 import warnings
+from datetime import datetime
 from pathlib import Path
 
-from blueprint_pipeline.core.errors import BlueprintError
+from blueprint_pipeline.core.errors import BlueprintError, WarehouseError
 from blueprint_pipeline.core.paths import DAGSTER_STORAGE_DIR, DEFAULT_LANDING_DIR, PROJECT_DIR
 from blueprint_pipeline.core.redact import without_passwords
 
@@ -255,6 +256,38 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0 if result.build_exit_code == 0 else EXIT_FAILED_BUILD
 
 
+def _cmd_compare_engines(args: argparse.Namespace) -> int:
+    from blueprint_pipeline.core.paths import SQL_PROJECT_DIR
+    from blueprint_pipeline.runtime.engines import side_by_side
+    from blueprint_pipeline.sql_models.project import load_project
+    from blueprint_pipeline.warehouse import warehouse_from_url
+
+    source = Path(args.duckdb_file)
+    if not source.is_file():
+        raise WarehouseError(f"{source}: no such DuckDB file")
+    other = warehouse_from_url(args.warehouse)
+    models = {m.strip() for m in args.models.split(",") if m.strip()} if args.models else None
+    as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
+    copied, results = side_by_side(
+        source, other, load_project(SQL_PROJECT_DIR), as_of=as_of, models=models,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )  # fmt: skip
+    differing = [r for r in results if r.differences]
+    print(f"{other.display_url} against {source}")
+    print(f"  inputs copied in {copied:.1f} s")
+    print(
+        f"  {len(results)} SQL models: {sum(r.seconds for r in results):.1f} s on Spark, "
+        f"{sum(r.duckdb_seconds for r in results):.1f} s on DuckDB; "
+        f"{len(results) - len(differing)} the same, {len(differing)} differ"
+    )
+    slowest = sorted(results, key=lambda r: -r.seconds)[:5]
+    print("  slowest on Spark: " + ", ".join(f"{r.name} {r.seconds:.1f}s ({r.rows} rows)" for r in slowest))
+    for result in differing:
+        for line in result.differences[:3]:
+            print(f"  DIFFERS {line}")
+    return 1 if differing else 0
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from blueprint_pipeline.runtime.compare import DEFAULT_IGNORE, compare
 
@@ -491,6 +524,24 @@ def parser() -> argparse.ArgumentParser:
         help="compare the columns that record when and by which run something was built, too",
     )
     comp.set_defaults(func=_cmd_compare)
+
+    engines = sub.add_parser(
+        "compare-engines",
+        help="build the SQL models on Spark from a DuckDB build's inputs, compare each table and time",
+        description="Copy every table no SQL model makes from a built DuckDB warehouse to a Spark "
+        "warehouse, build the SQL models there in order, and compare each with DuckDB's table (the "
+        "same rows, numbers to 1e-9); each model is also built again on a copy of the DuckDB file "
+        "for its time. Exit 1 if a table differs. docs/operations.md, 'Spark'.",
+    )
+    engines.add_argument("duckdb_file", help="a DuckDB warehouse a whole build made (.duckdb)")
+    engines.add_argument(
+        "--warehouse",
+        required=True,
+        help="the Spark warehouse URL (spark+local://2?warehouse=/path/to/folder)",
+    )
+    engines.add_argument("--models", help="only these SQL models, comma-separated (their inputs copied)")
+    engines.add_argument("--as-of", help="the build's as-of (default: its latest snapshot's)")
+    engines.set_defaults(func=_cmd_compare_engines)
 
     tracking = sub.add_parser("tracking-server", help="serve the open / click / unsubscribe endpoint")
     tracking.add_argument("--host", default="127.0.0.1")
