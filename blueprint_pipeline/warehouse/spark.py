@@ -195,6 +195,43 @@ def _first_of_ordered(bracket: exp.Bracket) -> exp.Expression | None:
     return exp.Filter(this=picked, expression=where.copy()) if where is not None else picked
 
 
+# DuckDB rounds a double's exact binary value half away from zero (0.15 is 0.1499999... -> 0.1);
+# Spark rounds its shortest decimal text (0.15 -> 0.2). The product x * 10^n is rounded once;
+# Math.fma gives that rounding's exact error, which settles a product that lands on .5. Other
+# types (decimals, integers) round as Spark does, which is DuckDB's rule for them.
+_DUCKDB_ROUND = sqlglot.parse_one(
+    """
+    CASE
+      WHEN TYPEOF(__x) NOT IN ('double', 'float') THEN ROUND(__x, __n)
+      WHEN ISNAN(__d) OR __p >= 4503599627370496D THEN __d
+      ELSE SIGN(__d) * (FLOOR(__p) + CASE
+          WHEN __p - FLOOR(__p) > 0.5D OR (__p - FLOOR(__p) = 0.5D
+            AND CAST(REFLECT('java.lang.Math', 'fma', ABS(__d), POWER(10D, __n), -__p) AS DOUBLE) >= 0)
+          THEN 1 ELSE 0 END) / POWER(10D, __n)
+    END
+    """,
+    read="spark",
+)
+_SCALED = sqlglot.parse_one("ABS(__d) * POWER(10D, __n)", read="spark")  # __p: |x| * 10^n, rounded
+
+
+def _duckdb_round(node: exp.Round) -> exp.Expression:
+    parts = {
+        "__x": node.this,
+        "__n": node.args.get("decimals") or exp.Literal.number(0),
+        "__d": exp.cast(node.this.copy(), exp.DataType.build("double")),
+    }
+
+    def fill(part: exp.Expression) -> exp.Expression:
+        if isinstance(part, exp.Column) and part.name == "__p":
+            return _SCALED.copy().transform(fill)
+        if isinstance(part, exp.Column) and part.name in parts:
+            return parts[part.name].copy()
+        return part
+
+    return exp.paren(_DUCKDB_ROUND.copy().transform(fill))
+
+
 _BACKREFERENCE = re.compile(r"\\(\d)")
 
 
@@ -236,6 +273,8 @@ def spark_tree(tree: exp.Expression) -> exp.Expression:
             # Spark's hash() is 32 bits wide; xxhash64 is as wide as DuckDB's (the values differ),
             # as a decimal so that sums of hashes (the fingerprints) do not overflow.
             return exp.cast(exp.func("xxhash64", *node.expressions), exp.DataType.build("decimal(20, 0)"))
+        if isinstance(node, exp.Round):
+            return _duckdb_round(node)
         if isinstance(node, exp.Div | exp.Avg):
             # DuckDB divides and averages as doubles whatever the operands (1.5 / 2.0 is a DOUBLE);
             # Spark keeps decimals decimal, rounding the result to a few places.
