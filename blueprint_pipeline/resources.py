@@ -125,7 +125,8 @@ def pipeline_warehouse(url: str | None) -> Warehouse:
         raise WarehouseError(
             f"warehouse {warehouse.display_url}: the Spark warehouse runs the SQL models only so "
             "far (ingestion, the Python assets and the operational tables are next: docs/plan.md, "
-            "issue 27); a whole build needs duckdb:///... or postgresql+psycopg2://..."
+            "issue 27); a whole build needs duckdb:///... or postgresql+psycopg2://... (to build "
+            "the SQL models on Spark from a DuckDB build: blueprint compare-engines)"
         )
     return warehouse
 

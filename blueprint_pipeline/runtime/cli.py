@@ -267,7 +267,12 @@ def _cmd_compare_engines(args: argparse.Namespace) -> int:
         raise WarehouseError(f"{source}: no such DuckDB file")
     other = warehouse_from_url(args.warehouse)
     models = {m.strip() for m in args.models.split(",") if m.strip()} if args.models else None
-    as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
+    try:
+        as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError:
+        raise WarehouseError(
+            f"--as-of {args.as_of!r}: expected a date and time, e.g. 2026-11-25T00:00:00"
+        ) from None
     copied, results = side_by_side(
         source, other, load_project(SQL_PROJECT_DIR), as_of=as_of, models=models,
         progress=lambda line: print(line, file=sys.stderr, flush=True),

@@ -140,10 +140,15 @@ def side_by_side(
     if unknown:
         raise WarehouseError(f"no SQL model named {', '.join(unknown)}")
     selected = models or set(project.models)
-    with tempfile.TemporaryDirectory(prefix="blueprint-engines-") as work:
+    other.check_reachable()  # Spark started (or its master found) before any copy
+    with other.run_lock(), tempfile.TemporaryDirectory(prefix="blueprint-engines-") as work:
         copy = Path(work) / "duckdb-copy.duckdb"
         shutil.copyfile(duckdb_path, copy)
-        con = duckdb.connect(str(copy))
+        try:
+            con = duckdb.connect(str(copy))
+        except duckdb.Error as exc:
+            reason = str(exc).replace(str(copy), str(duckdb_path)).splitlines()[0]
+            raise WarehouseError(f"{duckdb_path}: not a DuckDB warehouse ({reason})") from exc
         try:
             found_as_of, config_version = build_facts(con)
             as_of = as_of or found_as_of
@@ -168,12 +173,16 @@ def side_by_side(
         duck = DuckDBWarehouse(path=str(copy))
         results = []
         for model in project.in_order(models):
-            started = time.perf_counter()
-            built = build_model(other, project, model, as_of=as_of, config_version=config_version)
-            seconds = time.perf_counter() - started
-            started = time.perf_counter()
-            build_model(duck, project, model, as_of=as_of, config_version=config_version)
-            duck_seconds = time.perf_counter() - started
+            # From scratch on both engines: a table left by an earlier comparison would make an
+            # incremental model merge into it (on DuckDB's copy, a merge of nothing).
+            seconds, mode = {}, ""
+            for engine, warehouse in (("other", other), ("duckdb", duck)):
+                with warehouse.transaction() as session:
+                    session.drop_relation(model.name)
+                started = time.perf_counter()
+                built = build_model(warehouse, project, model, as_of=as_of, config_version=config_version)
+                seconds[engine] = time.perf_counter() - started
+                mode = mode or built.mode
             with other.session() as session:
                 rows = session.fetch_df(f"select * from {quote(model.name)}")
             expected = duck_tables.get(model.name)
@@ -183,10 +192,13 @@ def side_by_side(
                 else [f"{model.name}: not in the DuckDB file"]
             )
             results.append(
-                ModelSideBySide(model.name, built.mode, len(rows), seconds, duck_seconds, tuple(found))
+                ModelSideBySide(
+                    model.name, mode, len(rows), seconds["other"], seconds["duckdb"], tuple(found)
+                )
             )
             progress(
-                f"{model.name}: {len(rows)} rows, {seconds:.2f} s against DuckDB's {duck_seconds:.2f} s"
+                f"{model.name} ({mode}): {len(rows)} row{'s' * (len(rows) != 1)}, "
+                f"{seconds['other']:.2f} s against DuckDB's {seconds['duckdb']:.2f} s"
                 + (f", DIFFERS: {found[0]}" if found else "")
             )
     return copied, results

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -85,6 +86,18 @@ def session_settings() -> dict[str, str]:
     }
 
 
+def _answering(master: str) -> None:
+    """A cluster's master or a Connect server must answer before Spark is started: pyspark waits
+    a minute for an absent master and much longer for an absent Connect server, then fails with
+    pages of Java stack."""
+    host, _, port = master.split("://", 1)[1].split("/", 1)[0].rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except (OSError, ValueError) as exc:
+        what = "Spark Connect server" if master.startswith("sc://") else "Spark master"
+        raise WarehouseError(f"no {what} answers at {host}:{port} ({exc})") from exc
+
+
 @functools.lru_cache(maxsize=4)
 def spark_for(master: str):
     """One Spark session per master in this process: its JVM starts once (~5-25 s)."""
@@ -94,6 +107,8 @@ def spark_for(master: str):
         raise WarehouseError(
             "the Spark warehouse needs pyspark and Java 17: pip install -e '.[spark]'"
         ) from exc
+    if not master.startswith("local"):
+        _answering(master)
     if master.startswith("sc://"):
         builder = SparkSession.builder.remote(master)
     else:
@@ -114,7 +129,8 @@ def spark_for(master: str):
     try:
         spark = builder.getOrCreate()
     except Exception as exc:  # no Java, a master that does not answer
-        raise WarehouseError(f"cannot start Spark ({master}): {str(exc).strip().splitlines()[0]}") from exc
+        reason = " ".join(str(exc).split())[:500]
+        raise WarehouseError(f"cannot start Spark ({master}): {reason}") from exc
     # pyspark logs each failed statement's context before raising it: the exception says it all.
     logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     if not master.startswith("sc://"):

@@ -154,9 +154,10 @@ class Catalog:
             current = self.snapshot()
             moved = sorted(n for n in changes if current.entries.get(n) != base.entries.get(n))
             if moved:
+                shown = ", ".join(moved[:5]) + (f" and {len(moved) - 5} more" if len(moved) > 5 else "")
                 raise WarehouseError(
-                    f"Spark warehouse {self.root}: {', '.join(moved)} changed in another session "
-                    "since this transaction began (runs on one warehouse take turns: see run_lock)"
+                    f"Spark warehouse {self.root}: {shown} changed in another session since this "
+                    "transaction began (runs on one warehouse take turns: see run_lock)"
                 )
             entries = dict(current.entries)
             for name, entry in changes.items():

@@ -49,6 +49,15 @@ def test_the_command_compares_some_models_and_says_what_differs(uninterrupted_co
     assert "no SQL model named no_such_model" in capsys.readouterr().err
     assert main(["compare-engines", duck.path, "--warehouse", f"duckdb:///{tmp_path}/x.duckdb"]) == 2
     assert "only a Spark warehouse" in capsys.readouterr().err
+    assert main([*argv, "--as-of", "yesterday"]) == 2
+    assert "--as-of 'yesterday': expected a date and time" in capsys.readouterr().err
+    not_duckdb = tmp_path / "notes.duckdb"
+    not_duckdb.write_text("not a database")
+    assert main(["compare-engines", str(not_duckdb), "--warehouse", spark]) == 2
+    assert f"{not_duckdb}: not a DuckDB warehouse" in capsys.readouterr().err
+    # Again into the same folder: every model built from scratch again, the same answer.
+    assert main([*argv, "--as-of", AS_OF]) == 0
+    assert "1 the same, 0 differ" in capsys.readouterr().out
 
 
 def test_the_comparison_finds_what_differs():

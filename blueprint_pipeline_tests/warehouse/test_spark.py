@@ -272,6 +272,14 @@ def test_spark_answers_as_duckdb(spark_warehouse, sql):
 # -- the URL -----------------------------------------------------------------------------------------------
 
 
+def test_an_absent_master_or_connect_server_is_named_at_once(tmp_path):
+    for url, what in (("spark://127.0.0.1:9", "Spark master"), ("sc://127.0.0.1:9", "Spark Connect server")):
+        started = time.monotonic()
+        with pytest.raises(WarehouseError, match=f"no {what} answers at 127.0.0.1:9"):
+            warehouse_from_url(f"{url}?warehouse={tmp_path}").check_reachable()
+        assert time.monotonic() - started < 10  # not pyspark's minute of retries
+
+
 def test_spark_urls(tmp_path):
     local = warehouse_from_url(f"spark+local://2?warehouse={tmp_path}")
     assert (local.master, local.path, local.dialect) == ("local[2]", str(tmp_path), "spark")
