@@ -277,9 +277,10 @@ def spark_tree(tree: exp.Expression) -> exp.Expression:
             first = _first_of_ordered(node)
             if first is not None:
                 return first
-            if len(node.expressions) == 1 and not node.this.is_type("map"):
+            index = node.expressions[0] if len(node.expressions) == 1 else None
+            if index is not None and not (isinstance(index, exp.Literal) and index.is_string):  # a map's key
                 # An index past the end is NULL in DuckDB, an error in Spark's ANSI mode.
-                return exp.func("get", node.this, node.expressions[0])
+                return exp.func("get", node.this, index)
         if isinstance(node, exp.RegexpReplace) and isinstance(node.args.get("replacement"), exp.Literal):
             # Java writes a group reference `$3` where DuckDB (RE2) writes `\3`.
             replacement = node.args["replacement"].name.replace("$", "\\$")
