@@ -86,6 +86,9 @@ def session_settings() -> dict[str, str]:
     }
 
 
+_LOG_SETTINGS = Path(__file__).with_name("spark-log4j2.properties")
+
+
 def _answering(master: str) -> None:
     """A cluster's master or a Connect server must answer before Spark is started: pyspark waits
     a minute for an absent master and much longer for an absent Connect server, then fails with
@@ -116,6 +119,7 @@ def spark_for(master: str):
             SparkSession.builder.master(master)
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_LOG_SETTINGS}")
         )
         if master.startswith("local"):
             # Local mode's driver listens on the loopback only (Spark would pick the machine's
