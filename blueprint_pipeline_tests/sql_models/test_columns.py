@@ -66,6 +66,22 @@ def test_a_published_table_shows_its_column_schema(duckdb_warehouse):
     assert [(c.name, c.type) for c in columns] == [("person_id", "varchar"), ("email_opt_out", "boolean")]
 
 
+def test_a_published_view_shows_its_columns_and_no_count_or_preview(duckdb_warehouse):
+    """A view's rows are computed when read: a count or a preview would be a run of its query
+    (person_engagement_contributions is a view over 13.5M day rows at the large scale)."""
+    with duckdb_warehouse.transaction() as session:
+        session.replace_table(
+            "unified_persons", pd.DataFrame({"person_id": ["p1"], "email_opt_out": [False]})
+        )
+        session.execute(
+            "create view dashboard_accounts as select person_id as account_id from unified_persons"
+        )
+    metadata = published(duckdb_warehouse, "dashboard_accounts")
+    assert [c.name for c in metadata["dagster/column_schema"].columns] == ["account_id"]
+    assert "dagster/row_count" not in metadata and "preview" not in metadata
+    assert published(duckdb_warehouse, "unified_persons")["dagster/row_count"] == 1  # a table's
+
+
 @pytest.mark.parametrize(
     ("entries", "message"),
     [
