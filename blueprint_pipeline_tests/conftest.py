@@ -59,6 +59,22 @@ from blueprint_pipeline_tests.tiny_sample import (  # noqa: E402
 __all__ = ["landing", "shared", "uninterrupted", "uninterrupted_copy", "uninterrupted_outputs"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def outputs_outside_the_checkout(tmp_path_factory) -> None:
+    """Builds in a test process that name no output folders write their activation files, mail,
+    reports and models under this worker's own test folder, not the checkout's data/: workers
+    building at the same as-of raced over one LinkedIn list folder (a FileExistsError in CI). A
+    test's own setting (monkeypatch, build_env) still wins."""
+    base = tmp_path_factory.mktemp("outputs")
+    for variable, folder in (
+        ("BLUEPRINT_ACTIVATION_DIR", "activation"),
+        ("BLUEPRINT_MAILBOX_DIR", "mailbox"),
+        ("BLUEPRINT_REPORTS_DIR", "reports"),
+        ("BLUEPRINT_MODELS_DIR", "models"),
+    ):
+        os.environ.setdefault(variable, str(base / folder))
+
+
 @pytest.fixture
 def duckdb_warehouse(tmp_path: Path) -> DuckDBWarehouse:
     return DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
