@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import dagster as dg
 
 from blueprint_pipeline.config import LoadedConfig, read_config
-from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.core.paths import DATA_DIR, DEFAULT_LANDING_DIR
 from blueprint_pipeline.governance.lineage import sender_errors
 from blueprint_pipeline.journeys.validate import reference_errors as journey_reference_errors
@@ -118,17 +117,8 @@ def warehouse_from_env() -> Warehouse:
 
 
 def pipeline_warehouse(url: str | None) -> Warehouse:
-    """The warehouse a whole build runs on: DuckDB or PostgreSQL. A Spark URL is refused before
-    any work: Spark runs the SQL models only so far (docs/operations.md, issue 27)."""
-    warehouse = warehouse_from_url(url, os.environ.get(WAREHOUSE_SCHEMA_ENV))
-    if warehouse.dialect == "spark":
-        raise WarehouseError(
-            f"warehouse {warehouse.display_url}: the Spark warehouse runs the SQL models only so "
-            "far (ingestion, the Python assets and the operational tables are next: docs/plan.md, "
-            "issue 27); a whole build needs duckdb:///... or postgresql+psycopg2://... (to build "
-            "the SQL models on Spark from a DuckDB build: blueprint compare-engines)"
-        )
-    return warehouse
+    """The warehouse a whole build runs on: DuckDB, PostgreSQL or Spark (docs/operations.md)."""
+    return warehouse_from_url(url, os.environ.get(WAREHOUSE_SCHEMA_ENV))
 
 
 class BlueprintConfigResource(dg.ConfigurableResource):

@@ -153,6 +153,7 @@ def warehouse(request: pytest.FixtureRequest) -> Warehouse:
 # xdist's reordering by test count, which put files of few long tests last: a 4-minute tail), so
 # no worker is left alone with a long file at the end.
 LONG_FILES = (
+    "test_spark_build.py",  # the tiny sample built on Spark, and a chain of killed Spark builds
     "test_incremental_equals_full.py",  # 330: three builds and four rescoring runs
     "test_incremental_equals_full_postgres.py",  # 320: the same on PostgreSQL
     "test_faults.py",  # 250
@@ -162,7 +163,7 @@ LONG_FILES = (
     "test_automation_loop.py",  # 155
     "test_cli.py",  # 115, estimated from the builds it now shares (so are the next two and unified)
     "test_forget.py",  # 110
-    "test_spark_models.py",  # 110: every SQL model on Spark (a JVM's start, ~160 Spark jobs)
+    "test_spark_models.py",  # 60: compare-engines on one model (a JVM's start)
     "test_identity_graph.py",  # 105
     "test_two_drops.py",  # 95
     "test_unified.py",  # 75

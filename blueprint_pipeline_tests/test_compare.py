@@ -68,6 +68,23 @@ def test_every_kind_of_difference_is_found(pair):
     assert not found.same
 
 
+def test_a_warehouse_url_compares_through_the_warehouses(pair):
+    """A URL on either side (another engine): rows read through each warehouse, numbers to 1e-9,
+    each difference said in words."""
+    a, b = pair
+    found = compare(a, f"duckdb:///{b}", ignore=["*.built_at"])
+    assert found.same_tables == ["same"]
+    assert (found.only_in_a, found.only_in_b) == (["gone"], ["new"])
+    said = {d.table: d.described for d in found.differing}
+    assert said == {
+        "changed": ["changed.v: 1 rows differ, e.g. 'b' against B's 'B'"],
+        "dupes": ["dupes.k: 1 rows differ, e.g. 1 against B's 2"],
+        "widened": ["widened: columns ['k'] against B's ['extra', 'k']"],
+    }
+    with pytest.raises(BlueprintError, match="no such DuckDB file, and not a warehouse URL"):
+        compare(a.parent / "nowhere.duckdb", f"duckdb:///{b}")
+
+
 def test_an_unignored_build_time_is_a_difference(pair):
     changed = {d.table: d for d in compare(*pair).differing}["changed"]
     assert changed.differing_columns == ["v", "built_at"]

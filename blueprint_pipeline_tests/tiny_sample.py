@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from blueprint_pipeline.alerts.send import fill, prepare
 from blueprint_pipeline.core.paths import PROJECT_DIR
 from blueprint_pipeline.resources import load_config
-from blueprint_pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse
+from blueprint_pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse, SparkWarehouse
 from blueprint_pipeline.warehouse.writes import WRITE_LOG_ENV
 from blueprint_pipeline_tests.builds import build_env
 from blueprint_pipeline_tests.snapshots import files, mailbox, snapshot
@@ -100,20 +100,20 @@ def _alerts(warehouse) -> dict[str, str]:
 
 
 def _built(shared: Path, landing: Path, kind: str) -> dict:
-    """One uninterrupted build on `kind` (duckdb, postgres): its tables, mailbox, activation files,
-    summary, progress lines, reports and the alert each group would get. The DuckDB build's folder
-    stays, for `uninterrupted_copy`."""
+    """One uninterrupted build on `kind` (duckdb, postgres, spark): its tables, mailbox, activation files,
+    summary, progress lines, reports and the alert each group would get. The DuckDB and Spark
+    builds' folders stay, for `uninterrupted_copy` and the comparison of the two engines."""
     from blueprint_pipeline_tests.conftest import PG_URL  # the conftest registers this module's fixtures
 
     kept = shared / f"uninterrupted-{kind}.pickle"
     with _one_at_a_time(shared / f"uninterrupted-{kind}.lock"):
         if not kept.exists():
             folder = shared / f"uninterrupted-{kind}"
-            target = (
-                DuckDBWarehouse(path=str(folder / "w.duckdb"))
-                if kind == "duckdb"
-                else PostgresWarehouse(url=PG_URL, schema_name=f"t_{uuid.uuid4().hex[:12]}")
-            )
+            target = {
+                "duckdb": lambda: DuckDBWarehouse(path=str(folder / "w.duckdb")),
+                "spark": lambda: spark_warehouse_in(folder),
+                "postgres": lambda: PostgresWarehouse(url=PG_URL, schema_name=f"t_{uuid.uuid4().hex[:12]}"),
+            }[kind]()
             try:
                 log = folder / "writes.jsonl"
                 env = {**build_env(folder, target), WRITE_LOG_ENV: str(log)}
@@ -136,6 +136,11 @@ def _built(shared: Path, landing: Path, kind: str) -> dict:
                         conn.exec_driver_sql(f'drop schema if exists "{target.schema_name}" cascade')
                     engine.dispose()
     return pickle.loads(kept.read_bytes())
+
+
+def spark_warehouse_in(folder: Path) -> SparkWarehouse:
+    """The Spark warehouse (local mode, 2 cores) of a build whose files are under `folder`."""
+    return SparkWarehouse(master="local[2]", path=str(folder / "spark-warehouse"))
 
 
 @pytest.fixture(scope="session")

@@ -510,12 +510,15 @@ def parser() -> argparse.ArgumentParser:
 
     comp = sub.add_parser(
         "compare",
-        help="are two DuckDB warehouses the same, table by table, row for row (exit 1 if not)",
+        help="are two warehouses the same, table by table, row for row (exit 1 if not)",
         description="Compare every table of two DuckDB warehouse files, rows as multisets. Build one "
-        "sample at one --as-of on two commits, then compare: what a refactor must leave unchanged.",
+        "sample at one --as-of on two commits, then compare: what a refactor must leave unchanged. "
+        "Either side may be a warehouse URL instead (postgresql+psycopg2://..., spark+local://N?"
+        "warehouse=...): one build on two engines, numbers compared to 1e-9, each engine's own "
+        "hash columns left out.",
     )
-    comp.add_argument("a", help="first warehouse file (.duckdb)")
-    comp.add_argument("b", help="second warehouse file (.duckdb)")
+    comp.add_argument("a", help="first warehouse: a .duckdb file or a warehouse URL")
+    comp.add_argument("b", help="second warehouse: a .duckdb file or a warehouse URL")
     comp.add_argument(
         "--ignore",
         action="append",

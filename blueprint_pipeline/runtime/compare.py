@@ -1,4 +1,4 @@
-"""`blueprint compare A.duckdb B.duckdb`: are two warehouses the same, table by table, row for row?
+"""`blueprint compare A B`: are two warehouses the same, table by table, row for row?
 
 The proof a refactor owes (docs/operations.md): build one sample at one as-of on two commits,
 then compare. Rows are compared as multisets (order and duplicates matter, position does not) by
@@ -6,6 +6,10 @@ DuckDB itself (`EXCEPT ALL` both ways), so a million-row table costs seconds, no
 Columns that record when or by which run something happened differ between any two builds;
 `--ignore` names them (`table.column`, `*.column`), and the report says which columns differ,
 so an unexpected one is never hidden behind a row count.
+
+Either side may also be a warehouse URL (PostgreSQL, Spark): the same build on two engines. Rows
+are then read through each warehouse and compared by `engines.differences` (numbers to 1e-9, as a
+sum's last bit depends on its order; columns of the engine's own 64-bit hashes left out).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from blueprint_pipeline.core.errors import BlueprintError
+from blueprint_pipeline.warehouse import Warehouse, quote, warehouse_from_url
 
 # Columns that take the wall clock rather than the run's as-of: when a message left, when a table
 # was upgraded. They differ between any two builds (measured: the tiny sample built twice at one
@@ -41,10 +46,17 @@ class TableDiff:
     columns_only_in_a: list[str] = field(default_factory=list)
     columns_only_in_b: list[str] = field(default_factory=list)
     differing_columns: list[str] = field(default_factory=list)  # compared alone, these differ
+    described: list[str] = field(default_factory=list)  # across engines: what differs, in words
 
     @property
     def same(self) -> bool:
-        return not (self.only_in_a or self.only_in_b or self.columns_only_in_a or self.columns_only_in_b)
+        return not (
+            self.only_in_a
+            or self.only_in_b
+            or self.columns_only_in_a
+            or self.columns_only_in_b
+            or self.described
+        )
 
     def line(self) -> str:
         parts = []
@@ -54,6 +66,7 @@ class TableDiff:
             parts.append(f"{self.only_in_a:,} rows only in A, {self.only_in_b:,} only in B")
         if self.differing_columns:
             parts.append(f"differing columns: {', '.join(self.differing_columns)}")
+        parts += self.described[:3]
         return f"  {self.table}: " + "; ".join(parts)
 
 
@@ -113,7 +126,10 @@ def _count_except(con, a: str, b: str, columns: list[str]) -> int:
 
 
 def compare(path_a: str | Path, path_b: str | Path, ignore: list[str] = ()) -> Comparison:
-    """Compare every table of two DuckDB files (read only); `ignore`: `table.column` patterns."""
+    """Compare every table of two DuckDB files (read only), or of two warehouses when either is a
+    URL; `ignore`: `table.column` patterns."""
+    if "://" in str(path_a) or "://" in str(path_b):
+        return _compare_warehouses(str(path_a), str(path_b), ignore)
     for path in (path_a, path_b):
         if not Path(path).is_file():
             raise BlueprintError(f"{path}: no such DuckDB file (compare takes two warehouse files)")
@@ -150,3 +166,39 @@ def compare(path_a: str | Path, path_b: str | Path, ignore: list[str] = ()) -> C
         raise BlueprintError(f"compare {path_a} {path_b}: {exc}") from exc
     finally:
         con.close()
+
+
+def _warehouse(given: str) -> Warehouse:
+    return warehouse_from_url(given if "://" in given else f"duckdb:///{Path(given).resolve()}")
+
+
+def _compare_warehouses(a: str, b: str, ignore: list[str]) -> Comparison:
+    """Every table and view of two warehouses on any engines, read through their sessions."""
+    from blueprint_pipeline.runtime.engines import differences
+
+    for given in (a, b):
+        if "://" not in given and not Path(given).is_file():
+            raise BlueprintError(f"{given}: no such DuckDB file, and not a warehouse URL")
+    warehouse_a, warehouse_b = _warehouse(a), _warehouse(b)
+    with warehouse_a.session() as session_a, warehouse_b.session() as session_b:
+        tables_a = set(session_a.list_tables(views=True))
+        tables_b = set(session_b.list_tables(views=True))
+        same, differing = [], []
+        for table in sorted(tables_a & tables_b):
+            frame_a = session_a.fetch_df(f"select * from {quote(table)}")
+            frame_b = session_b.fetch_df(f"select * from {quote(table)}")
+            kept = [c for c in frame_a.columns if not _ignored(table, c, ignore)]
+            diff = TableDiff(table)
+            diff.described = differences(
+                table,
+                frame_a[kept],
+                frame_b[[c for c in frame_b.columns if not _ignored(table, c, ignore)]],
+                against="B's",
+            )
+            (same.append(table) if diff.same else differing.append(diff))
+    return Comparison(
+        same_tables=same,
+        differing=differing,
+        only_in_a=sorted(tables_a - tables_b),
+        only_in_b=sorted(tables_b - tables_a),
+    )

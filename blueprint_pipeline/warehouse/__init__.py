@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.core.paths import DATA_DIR, DEFAULT_WAREHOUSE_PATH
@@ -27,7 +27,8 @@ def warehouse_from_url(url: str | None = None, schema: str | None = None) -> War
     engine's buffer, 2 GB by default), `postgresql+psycopg2://user[:password]@host:port/db`, or
     Spark: `spark+local://N` (local mode on N cores), `spark://host:7077` (a standalone cluster)
     or `sc://host:15002` (Spark Connect), each with `?warehouse=/path/to/folder` (the tables'
-    folder, data/spark-warehouse by default; docs/operations.md).
+    folder, data/spark-warehouse by default) and optionally `&catalog=postgresql+psycopg2://...`
+    (the catalog and the run lock in PostgreSQL; docs/operations.md).
     """
     url = url or DEFAULT_WAREHOUSE_URL
     # Every message below names the URL: never its user part, where a password or token may be.
@@ -55,14 +56,32 @@ def warehouse_from_url(url: str | None = None, schema: str | None = None) -> War
 
 def _spark_warehouse(url: str, shown: str) -> SparkWarehouse:
     found = _SPARK_URL.match(url)
-    query = parse_qs(found.group("query") or "", keep_blank_values=True) if found else {}
-    if not found or set(query) - {"warehouse"} or any(len(v) != 1 or not v[0] for v in query.values()):
+    query: dict[str, list[str]] = {}
+    # Not parse_qs: it reads '+' as a space, and a catalog URL's scheme holds one.
+    for pair in (found.group("query") or "").split("&") if found else ():
+        name, _, value = pair.partition("=")
+        query.setdefault(name, []).append(unquote(value))
+    if (
+        not found
+        or set(query) - {"warehouse", "catalog"}
+        or any(len(v) != 1 or not v[0] for v in query.values())
+    ):
         raise WarehouseError(
             f"bad warehouse URL {shown!r}: expected spark+local://N, spark://host:port or "
-            "sc://host:port, optionally with ?warehouse=/path/to/folder"
+            "sc://host:port, optionally with ?warehouse=/path/to/folder and "
+            "&catalog=postgresql+psycopg2://... (the catalog and run lock in PostgreSQL)"
         )
+    catalog = query.get("catalog", [None])[0]
+    if catalog is not None:
+        if not catalog.startswith("postgresql+psycopg2://"):
+            raise WarehouseError(
+                f"bad warehouse URL {shown!r}: catalog= takes postgresql+psycopg2://user@host:port/db"
+            )
+        refuse_unencoded_at(catalog, "Spark catalog URL")
     master = f"local[{found.group('cores')}]" if found.group("cores") else found.group("master")
-    return SparkWarehouse(master=master, path=query.get("warehouse", [str(DEFAULT_SPARK_FOLDER)])[0])
+    return SparkWarehouse(
+        master=master, path=query.get("warehouse", [str(DEFAULT_SPARK_FOLDER)])[0], catalog_url=catalog
+    )
 
 
 def refuse_unencoded_at(url: str, what: str) -> None:

@@ -22,8 +22,10 @@ import tempfile
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote as url_quote
 
 import duckdb
 import pandas as pd
@@ -33,10 +35,11 @@ from pydantic import PrivateAttr
 from sqlglot import exp
 
 from blueprint_pipeline.core.errors import WarehouseError
+from blueprint_pipeline.core.redact import url_shown
 from blueprint_pipeline.warehouse import spark_catalog
 from blueprint_pipeline.warehouse.base import Params, Session, Warehouse, quote
 from blueprint_pipeline.warehouse.duckdb import used_params, utc
-from blueprint_pipeline.warehouse.spark_catalog import Catalog, Entry, TableEntry, ViewEntry
+from blueprint_pipeline.warehouse.spark_catalog import Catalog, Entry, PostgresCatalog, TableEntry, ViewEntry
 from blueprint_pipeline.warehouse.writes import record
 
 # pyspark 4.3 warns on every conversion that it does not yet fully support pandas 3; the
@@ -468,6 +471,8 @@ class SparkSqlSession(Session):
         return entry
 
     def _create(self, tree: exp.Create) -> list[tuple]:
+        if tree.kind == "INDEX":
+            return self._create_index(tree)
         name = _name(tree.this)
         temporary = any(isinstance(p, exp.TemporaryProperty) for p in tree.find_all(exp.TemporaryProperty))
         existing = self._entry(name)
@@ -482,7 +487,8 @@ class SparkSqlSession(Session):
         if tree.this.find(exp.ColumnConstraint, exp.PrimaryKey, exp.UniqueColumnConstraint):
             raise WarehouseError(
                 f"Spark warehouse: {name!r}: constraints (primary keys, NOT NULL, defaults) are not "
-                "kept on Spark; tables that need them belong on PostgreSQL (issue 27 b)"
+                "kept on Spark: a unique key is a unique index (CREATE UNIQUE INDEX), which every write is "
+                "checked against"
             )
         if tree.kind != "TABLE":
             raise WarehouseError(f"Spark warehouse: cannot create a {tree.kind}: {tree.sql()[:200]}")
@@ -501,6 +507,53 @@ class SparkSqlSession(Session):
         self._set(name, TableEntry(_nullable(schema).json()), temporary=temporary)
         return []
 
+    def _create_index(self, tree: exp.Create) -> list[tuple]:
+        """A unique index becomes a unique key the table's writes are checked against; any other
+        index is accepted and keeps nothing (Spark has no indexes: its Parquet readers skip row
+        groups by their statistics)."""
+        index = tree.this
+        name, table = index.name.lower(), _name(index.args["table"])
+        entry = self._table(table)
+        given = index.args["params"].args.get("columns") or []
+        columns = tuple((c.this if isinstance(c, exp.Ordered) else c).name.lower() for c in given)
+        fields = {f.name.lower() for f in _schema(entry).fields}
+        if not columns or not set(columns) <= fields:
+            raise WarehouseError(
+                f"Spark warehouse: index {name} on {table}: columns {list(columns)} are not all "
+                f"columns of the table ({', '.join(sorted(fields))})"
+            )
+        if not tree.args.get("unique"):
+            return []
+        if any(n == name for n, _ in entry.unique):
+            if tree.args.get("exists"):
+                return []
+            raise WarehouseError(f"Spark warehouse: index {name!r} already exists")
+        self._set(table, replace(entry, unique=(*entry.unique, (name, columns))))
+        self._check_unique(table)
+        return []
+
+    def _check_unique(self, table: str) -> None:
+        """Refuse the table as this session now sees it when two rows share a unique key (a
+        key with a null in it shares nothing, as in DuckDB and PostgreSQL). Run before the
+        commit: two sessions writing one table at once are refused at the commit instead."""
+        entry = self._entry(table)
+        if not isinstance(entry, TableEntry) or not entry.unique:
+            return
+        self._register(table)
+        for index, columns in entry.unique:
+            keys = ", ".join(f"`{c}`" for c in columns)
+            found = self.spark.sql(
+                f"select {keys}, count(*) from `{table}` where "
+                + " and ".join(f"`{c}` is not null" for c in columns)
+                + f" group by {keys} having count(*) > 1 limit 1"
+            ).collect()
+            if found:
+                key = ", ".join(f"{c}={v!r}" for c, v in zip(columns, found[0], strict=False))
+                raise WarehouseError(
+                    f"Spark warehouse: duplicate key ({key}) in {table}: {found[0][-1]} rows "
+                    f"violate the unique index {index}"
+                )
+
     def _insert(self, tree: exp.Insert) -> list[tuple]:
         target = tree.this
         name = _name(target)
@@ -508,8 +561,8 @@ class SparkSqlSession(Session):
         for clause in ("conflict", "returning", "alternative", "ignore", "where", "overwrite"):
             if tree.args.get(clause):
                 raise WarehouseError(
-                    f"Spark warehouse: INSERT with {clause.upper()} is not supported (no unique keys "
-                    f"on Spark; such tables belong on PostgreSQL, issue 27 b): {tree.sql()[:200]}"
+                    f"Spark warehouse: INSERT with {clause.upper()} is not supported (write the rows "
+                    f"that are not there yet with NOT EXISTS): {tree.sql()[:200]}"
                 )
         schema = _schema(entry)
         fields = [f.name.lower() for f in schema.fields]
@@ -547,6 +600,7 @@ class SparkSqlSession(Session):
         part = self._write(aligned)
         rows = self.catalog.part_rows(part)
         self._set(name, entry.appended(part, rows))
+        self._check_unique(name)
         return [(rows,)]
 
     def _rewrite_whole(self, name: str, query: exp.Select, before: int) -> list[tuple]:
@@ -602,9 +656,10 @@ class SparkSqlSession(Session):
         ]
         part = self._write(self._frame(exp.select(*columns).from_(tree.this.copy())))
         self._set(name, entry.rewritten(part, self.catalog.part_rows(part)))
+        self._check_unique(name)
         return [(count,)]
 
-    def _drop(self, tree: exp.Drop) -> list[tuple]:
+    def _drop_statement(self, tree: exp.Drop) -> list[tuple]:
         for table in tree.args.get("tables") or [tree.this]:
             name = _name(table)
             entry = self._entry(name)
@@ -617,11 +672,34 @@ class SparkSqlSession(Session):
             self._set(name, None)
         return []
 
+    def _add_columns(self, name: str, added: list[exp.ColumnDef]) -> list[tuple]:
+        """New columns change the schema only: the parts written before read them as null."""
+        from pyspark.sql.types import StructType
+
+        entry = self._table(name)
+        schema = _schema(entry)
+        have = {f.name.lower() for f in schema.fields}
+        for column in added:
+            if column.name.lower() in have:
+                if column.args.get("exists"):
+                    continue
+                raise WarehouseError(f"Spark warehouse: table {name} already has a column {column.name!r}")
+            typed = exp.select(exp.cast(exp.null(), column.args["kind"]).as_(column.name, quoted=True))
+            schema = StructType(
+                [*schema.fields, *_nullable(self.spark.sql(typed.sql(dialect="spark")).schema)]
+            )
+            have.add(column.name.lower())
+        self._set(name, replace(entry, schema=schema.json()))
+        return []
+
     def _alter(self, tree: exp.Alter) -> list[tuple]:
+        if tree.actions and all(isinstance(a, exp.ColumnDef) for a in tree.actions):
+            return self._add_columns(_name(tree.this), list(tree.actions))
         renames = [a for a in tree.actions if isinstance(a, exp.AlterRename)]
         if len(renames) != 1 or len(tree.actions) != 1:
             raise WarehouseError(
-                f"Spark warehouse: only ALTER ... RENAME TO is supported: {tree.sql()[:200]}"
+                "Spark warehouse: only ALTER TABLE ... RENAME TO and ADD COLUMN are supported: "
+                f"{tree.sql()[:200]}"
             )
         old, new = _name(tree.this), _name(renames[0].this)
         entry = self._entry(old)
@@ -641,7 +719,7 @@ class SparkSqlSession(Session):
         exp.Insert: _insert,
         exp.Delete: _delete,
         exp.Update: _update,
-        exp.Drop: _drop,
+        exp.Drop: _drop_statement,
         exp.Alter: _alter,
     }
 
@@ -728,6 +806,12 @@ class SparkSqlSession(Session):
             finally:
                 local.close()
         self._set(table, entry.appended(part, int(inserted)))
+        try:
+            self._check_unique(table)
+        except BaseException:
+            if self.autocommit:
+                self.rollback()
+            raise
         if self.autocommit:
             self.commit()
         return int(inserted), after
@@ -800,6 +884,7 @@ class SparkWarehouse(Warehouse):
 
     master: str  # local[N], spark://host:port or sc://host:port
     path: str  # the warehouse folder: catalog.json and parts/
+    catalog_url: str | None = None  # PostgreSQL for the catalog and run lock (else catalog.json)
     _catalog: Catalog | None = PrivateAttr(default=None)
 
     @property
@@ -808,11 +893,22 @@ class SparkWarehouse(Warehouse):
 
     @property
     def display_url(self) -> str:
-        return f"spark ({self.master}) at {Path(self.path).resolve()}"
+        shown = f"spark ({self.master}) at {Path(self.path).resolve()}"
+        return shown + (f", catalog in {url_shown(self.catalog_url)}" if self.catalog_url else "")
+
+    @property
+    def url(self) -> str:
+        """The URL that names this warehouse (`warehouse_from_url` reads it back)."""
+        local = re.fullmatch(r"local\[(.+)\]", self.master)
+        master = f"spark+local://{local.group(1)}" if local else self.master
+        url = f"{master}?warehouse={Path(self.path).resolve()}"
+        return url + (f"&catalog={url_quote(self.catalog_url, safe='')}" if self.catalog_url else "")
 
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            self._catalog = Catalog(self.path)
+            self._catalog = (
+                PostgresCatalog(self.path, self.catalog_url) if self.catalog_url else Catalog(self.path)
+            )
         return self._catalog
 
     @contextmanager

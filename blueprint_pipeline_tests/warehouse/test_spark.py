@@ -19,12 +19,29 @@ import pytest
 from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.resources import pipeline_warehouse
 from blueprint_pipeline.warehouse import spark_catalog, warehouse_from_url
-from blueprint_pipeline.warehouse.spark_catalog import Catalog, TableEntry
+from blueprint_pipeline.warehouse.spark_catalog import Catalog, PostgresCatalog, TableEntry
+from blueprint_pipeline_tests.conftest import PG_URL, postgres_schema
 
 SCHEMA = '{"fields": [], "type": "struct"}'
 
 
-# -- the catalog alone (no Spark) ------------------------------------------------------------------
+# -- the catalog alone (no Spark), its commit point a file or PostgreSQL ------------------------------
+
+
+@pytest.fixture(params=["file", pytest.param("postgres", marks=pytest.mark.postgres)])
+def catalog_in(request, tmp_path):
+    """`catalog_in(folder)`: a catalog over that folder's parts, its document in a file there or
+    in PostgreSQL (a table of the test's own schema)."""
+    if request.param == "file":
+        yield Catalog
+        return
+    with postgres_schema() as warehouse:
+        warehouse.execute("select 1")  # makes the schema
+        url = f"{PG_URL}?options=-csearch_path%3D{warehouse.schema_name}"
+        made = []
+        yield lambda folder: made.append(PostgresCatalog(folder, url)) or made[-1]
+        for catalog in made:
+            catalog._engine.dispose()
 
 
 def _parts(catalog: Catalog, *names: str) -> None:
@@ -32,8 +49,8 @@ def _parts(catalog: Catalog, *names: str) -> None:
         (catalog.parts / name).mkdir()
 
 
-def test_a_commit_shows_every_change_at_once_and_old_snapshots_stay(tmp_path):
-    catalog = Catalog(tmp_path)
+def test_a_commit_shows_every_change_at_once_and_old_snapshots_stay(catalog_in, tmp_path):
+    catalog = catalog_in(tmp_path)
     _parts(catalog, "p1", "p2")
     before = catalog.snapshot()
     after = catalog.commit(before, {"a": TableEntry(SCHEMA, ("p1",)), "b": TableEntry(SCHEMA, ("p2",))})
@@ -45,8 +62,8 @@ def test_a_commit_shows_every_change_at_once_and_old_snapshots_stay(tmp_path):
     assert (catalog.parts / "p1").is_dir()  # retired, kept for the readers of `after`
 
 
-def test_a_commit_over_a_table_another_session_changed_is_refused(tmp_path):
-    catalog = Catalog(tmp_path)
+def test_a_commit_over_a_table_another_session_changed_is_refused(catalog_in, tmp_path):
+    catalog = catalog_in(tmp_path)
     _parts(catalog, "p1", "p2", "p3")
     base = catalog.commit(catalog.snapshot(), {"a": TableEntry(SCHEMA, ("p1",))})
     catalog.commit(base, {"a": TableEntry(SCHEMA, ("p1", "p2"))})
@@ -57,10 +74,12 @@ def test_a_commit_over_a_table_another_session_changed_is_refused(tmp_path):
         catalog.commit(catalog.snapshot(), {"d": TableEntry(SCHEMA, ("gone-part",))})
 
 
-def test_a_part_goes_a_grace_period_after_the_commit_that_stopped_naming_it(tmp_path, monkeypatch):
+def test_a_part_goes_a_grace_period_after_the_commit_that_stopped_naming_it(
+    catalog_in, tmp_path, monkeypatch
+):
     """Counted from the commit, not from when the part was written: a table built two hours ago
     and replaced now keeps its old part for the readers that began before the replacement."""
-    catalog = Catalog(tmp_path)
+    catalog = catalog_in(tmp_path)
     _parts(catalog, "old", "new", "stray", "fresh-stray")
     two_hours_ago, a_day_ago = time.time() - 7200, time.time() - 25 * 3600
     for part, when in (("old", two_hours_ago), ("stray", a_day_ago), ("fresh-stray", two_hours_ago)):
@@ -155,6 +174,44 @@ def test_inserts_align_columns_as_duckdb_does_or_are_refused(spark):
         ):
             with pytest.raises(WarehouseError, match=reason):
                 s.execute(bad)
+
+
+@pytest.mark.spark
+def test_a_unique_index_is_a_key_every_write_is_checked_against(spark):
+    with spark.transaction() as s:
+        s.execute("create index if not exists t_name on t (name)")  # accepted, keeps nothing
+        s.execute("create unique index if not exists t_id on t (id)")
+        s.execute("create unique index if not exists t_id on t (id)")  # already there
+        s.execute("insert into t values (null, 'x'), (null, 'y')")  # nulls share no key
+    for bad in ("insert into t values (2, 'again')", "update t set id = 1 where id = 2"):
+        with pytest.raises(
+            WarehouseError, match=r"duplicate key \(id=[12]\) in t: 2 rows violate the unique index t_id"
+        ):
+            spark.execute(bad)
+    with pytest.raises(WarehouseError, match="duplicate key"), spark.session() as s:
+        s.insert_from_local_query("t", ["id", "name"], "select 1, 'file'")
+    with pytest.raises(WarehouseError, match="duplicate key"), spark.transaction() as s:
+        s.execute("create unique index n_once on t (name)")
+        s.execute("insert into t values (7, 'a')")
+    with spark.session() as s:
+        assert s.fetchall("select count(*), count(id) from t") == [(4, 2)]  # nothing was kept
+        with pytest.raises(WarehouseError, match=r"columns \['nope'\] are not all columns"):
+            s.execute("create unique index bad on t (nope)")
+    with pytest.raises(WarehouseError, match=r"duplicate key \(id=8\)"):  # within one insert
+        spark.execute("insert into t values (8, 'z'), (8, 'z')")
+
+
+@pytest.mark.spark
+def test_a_column_added_reads_as_null_in_the_rows_written_before(spark):
+    with spark.transaction() as s:
+        s.execute("alter table t add column if not exists score double")
+        s.execute("alter table t add column if not exists score double")  # already there
+        s.execute("insert into t values (3, 'c', 0.5)")
+    assert spark.fetchall("select id, score from t order by id") == [(1, None), (2, None), (3, 0.5)]
+    with spark.session() as s:
+        assert s.columns("t")[-1] == ("score", "DOUBLE")
+        with pytest.raises(WarehouseError, match="already has a column 'score'"):
+            s.execute("alter table t add column score double")
 
 
 @pytest.mark.spark
@@ -272,6 +329,39 @@ def test_spark_answers_as_duckdb(spark_warehouse, sql):
 # -- the URL -----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.spark
+@pytest.mark.postgres
+def test_a_catalog_in_postgresql_commits_rolls_back_and_orders_runs(tmp_path):
+    """The operational split (docs/decisions.md): tables in the folder, the catalog and the run
+    lock in PostgreSQL. A second process waits for the first run's lock."""
+    with postgres_schema() as schema:
+        schema.execute("select 1")
+        catalog = f"{PG_URL}?options=-csearch_path%3D{schema.schema_name}"
+        spark = warehouse_from_url(f"spark+local://1?warehouse={tmp_path}&catalog={catalog}")
+        with spark.transaction() as s:
+            s.execute("create table t (id integer)")
+            s.execute("insert into t values (1), (2)")
+        with pytest.raises(RuntimeError), spark.transaction() as s:
+            s.execute("insert into t values (3)")
+            raise RuntimeError("stop")
+        assert spark.fetchall("select id from t order by id") == [(1,), (2,)]
+        assert not (tmp_path / "catalog.json").exists()  # the document is in PostgreSQL
+        waiter = textwrap.dedent(f"""
+            import time
+            from blueprint_pipeline.warehouse.spark_catalog import PostgresCatalog
+            with PostgresCatalog({str(tmp_path)!r}, {catalog!r}).run_lock():
+                print(time.time())
+        """)
+        with spark.run_lock():
+            other = subprocess.Popen([sys.executable, "-c", waiter], stdout=subprocess.PIPE, text=True)
+            time.sleep(5)
+            assert other.poll() is None  # still waiting
+            released = time.time()
+        out, _ = other.communicate(timeout=60)
+        assert other.returncode == 0 and float(out.split()[-1]) >= released
+        spark.catalog()._engine.dispose()
+
+
 def test_an_absent_master_or_connect_server_is_named_at_once(tmp_path):
     for url, what in (("spark://127.0.0.1:9", "Spark master"), ("sc://127.0.0.1:9", "Spark Connect server")):
         started = time.monotonic()
@@ -286,8 +376,16 @@ def test_spark_urls(tmp_path):
     assert warehouse_from_url("spark://10.0.0.5:7077").master == "spark://10.0.0.5:7077"
     assert warehouse_from_url("sc://127.0.0.1:15002").master == "sc://127.0.0.1:15002"
     assert Path(warehouse_from_url("spark+local://1").path).name == "spark-warehouse"
-    with pytest.raises(WarehouseError, match="runs the SQL models only so far"):
-        pipeline_warehouse("spark+local://2")  # a whole build: refused before any work
+    assert pipeline_warehouse(f"spark+local://2?warehouse={tmp_path}").dialect == "spark"  # a whole build
+    pg = "postgresql+psycopg2://user:pw@db.internal:5432/meta"
+    split = warehouse_from_url(f"spark+local://2?warehouse={tmp_path}&catalog={pg}")
+    assert split.catalog_url == pg and warehouse_from_url(split.url).catalog_url == pg
+    assert (
+        "pw" not in split.display_url
+        and "catalog in postgresql+psycopg2://***@db.internal" in split.display_url
+    )
+    with pytest.raises(WarehouseError, match="catalog= takes postgresql"):
+        warehouse_from_url("spark+local://2?catalog=sqlite:///x.db")
     for bad in ("spark+local://0", "spark+local://2?memory_limit=1GB", "spark://", "sc://h?warehouse="):
         with pytest.raises(WarehouseError, match="bad warehouse URL"):
             warehouse_from_url(bad)
