@@ -58,7 +58,7 @@ def _spark_warehouse(url: str, shown: str) -> SparkWarehouse:
     found = _SPARK_URL.match(url)
     query: dict[str, list[str]] = {}
     # Not parse_qs: it reads '+' as a space, and a catalog URL's scheme holds one.
-    for pair in (found.group("query") or "").split("&") if found else ():
+    for pair in filter(None, (found.group("query") or "").split("&") if found else ()):
         name, _, value = pair.partition("=")
         query.setdefault(name, []).append(unquote(value))
     if (

@@ -1,12 +1,13 @@
-"""Apache Spark as the warehouse of the analytical layers (issue 27; docs/decisions.md, "Spark's
-tables").
+"""Apache Spark as the warehouse (issue 27; docs/decisions.md, "Spark's tables" and "The
+operational split on Spark"): every layer's tables, the operational ones included, in one catalog.
 
 The SQL stays written once, in DuckDB's dialect. sqlglot reads each statement: a query is
 transpiled to Spark SQL and run over the catalog's tables (each registered in the session as a
 temporary view of its Parquet parts); the statements that write (create, insert, delete, update,
 drop, rename) become operations on the catalog (`spark_catalog.py`) over Spark DataFrames, since
 plain Parquet has no UPDATE, DELETE or transaction. Parameters are bound as SQL literals written
-by sqlglot, never pasted as text.
+by sqlglot, never pasted as text. A unique index is kept as the table's unique key, and each write
+to the table is checked against it before the commit.
 """
 
 from __future__ import annotations
@@ -404,7 +405,7 @@ class SparkSqlSession(Session):
         if entry is None:
             self._unregister(name)  # dropped since (by this session or, in autocommit, another)
             return
-        if self._registered.get(name) is entry:
+        if self._registered.get(name) == entry:  # equal: the same parts (a fresh snapshot decodes anew)
             return
         if isinstance(entry, ViewEntry):
             for table in sqlglot.parse_one(entry.sql, read="spark").find_all(exp.Table):
@@ -611,10 +612,11 @@ class SparkSqlSession(Session):
         return [(before - rows,)]
 
     def _delete(self, tree: exp.Delete) -> list[tuple]:
-        if tree.args.get("using"):
-            raise WarehouseError(
-                f"Spark warehouse: DELETE ... USING is not supported yet: {tree.sql()[:200]}"
-            )
+        for clause in ("using", "returning"):
+            if tree.args.get(clause):
+                raise WarehouseError(
+                    f"Spark warehouse: DELETE ... {clause.upper()} is not supported: {tree.sql()[:200]}"
+                )
         name = _name(tree.this)
         before = self.row_count(name)
         where = tree.args.get("where")
@@ -626,8 +628,12 @@ class SparkSqlSession(Session):
         return self._rewrite_whole(name, keep, before)
 
     def _update(self, tree: exp.Update) -> list[tuple]:
-        if tree.args.get("from_"):
-            raise WarehouseError(f"Spark warehouse: UPDATE ... FROM is not supported yet: {tree.sql()[:200]}")
+        for clause in ("from_", "returning"):
+            if tree.args.get(clause):
+                raise WarehouseError(
+                    f"Spark warehouse: UPDATE ... {clause.rstrip('_').upper()} is not supported: "
+                    f"{tree.sql()[:200]}"
+                )
         name = _name(tree.this)
         entry = self._table(name)
         where = tree.args.get("where")
@@ -756,13 +762,24 @@ class SparkSqlSession(Session):
         result = self._statement(sql, params)
         if isinstance(result, list):
             return pd.DataFrame(result, columns=["count"])
-        return result.toPandas()
+        frame = result.toPandas()
+        # Text as DuckDB hands it over (objects, None for null), not pandas' Arrow strings: the
+        # layers were written against DuckDB's frames (an empty Arrow string column breaks a merge).
+        for name in [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)]:
+            if not pd.api.types.is_object_dtype(frame[name].dtype):
+                frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+        return frame
 
     def fetch_arrow(self, sql: str, params: Params = None) -> pa.Table:
         result = self._statement(sql, params)
         if isinstance(result, list):
             return pa.table({"count": [r[0] for r in result]})
-        return result.toArrow()
+        try:
+            return result.toArrow()
+        except pa.ArrowInvalid:  # pyspark cannot make an Arrow table of no rows
+            from pyspark.sql.pandas.types import to_arrow_schema
+
+            return to_arrow_schema(result.schema).empty_table()
 
     def insert_from_local_query(
         self,

@@ -1,6 +1,7 @@
 """The whole pipeline on Spark (issue 27): the tiny sample built on Spark local mode gives the
-tables, messages and activation files of the DuckDB build, and a build killed with SIGKILL at
-the worst moments, then run again, leaves what one uninterrupted Spark build leaves.
+tables, messages and activation files of the DuckDB build; and through a real standalone cluster
+(a master and two workers on 127.0.0.1), builds killed with SIGKILL at the worst moments, then
+one run to the end, leave what one uninterrupted Spark build leaves.
 
 The comparison with DuckDB is `blueprint compare`'s across engines (numbers to 1e-9, each
 engine's own 64-bit hash columns left out); the fault chain compares Spark with Spark, text for
@@ -12,11 +13,13 @@ from __future__ import annotations
 import pytest
 
 from blueprint_pipeline.runtime.compare import DEFAULT_IGNORE, compare
+from blueprint_pipeline.warehouse import SparkWarehouse
 from blueprint_pipeline_tests.builds import build_env
 from blueprint_pipeline_tests.conftest import require_spark
 from blueprint_pipeline_tests.reliability.conftest import build
 from blueprint_pipeline_tests.reliability.test_faults import _killed_at, _same_activation_files
 from blueprint_pipeline_tests.snapshots import differences, mailbox, snapshot
+from blueprint_pipeline_tests.spark_cluster import standalone_cluster, tasks_run
 from blueprint_pipeline_tests.tiny_sample import spark_warehouse_in
 
 pytestmark = pytest.mark.spark
@@ -43,16 +46,22 @@ def test_the_tiny_sample_on_spark_gives_duckdbs_tables_messages_and_files(
     assert on_spark["alerts"] == on_duckdb["alerts"]
 
 
-def test_kills_on_spark_leave_nothing_half_done(landing, uninterrupted, tmp_path):
+def test_kills_through_a_standalone_cluster_leave_nothing_half_done(landing, uninterrupted, tmp_path):
+    """Through a real master and two workers on 127.0.0.1 (work leaves the driver: each worker's
+    executors finish tasks), builds killed with SIGKILL in ingestion, a SQL model and delivery,
+    then one run to the end, leave the tables of the uninterrupted local-mode build."""
     require_spark()
-    warehouse = spark_warehouse_in(tmp_path)
-    tables, mails, activation = uninterrupted(warehouse)  # the shared uninterrupted Spark build's
-    env = build_env(tmp_path, warehouse)
-    for point in SPARK_CHAIN:
-        _killed_at(point, landing, env)
-    again = build(landing, env)
-    assert "build OK" in again
-    built = snapshot(warehouse)
+    with standalone_cluster(tmp_path / "cluster") as master:
+        warehouse = SparkWarehouse(master=master, path=str(tmp_path / "spark-warehouse"))
+        tables, mails, activation = uninterrupted(warehouse)  # the shared local-mode Spark build's
+        env = build_env(tmp_path, warehouse) | {"SPARK_LOCAL_IP": "127.0.0.1"}
+        for point in SPARK_CHAIN:
+            _killed_at(point, landing, env)
+        again = build(landing, env)
+        assert "build OK" in again and master in again
+        built = snapshot(warehouse)
+    finished = tasks_run(tmp_path / "cluster")
+    assert len(finished) == 2 and all(finished.values()), f"tasks finished per worker: {finished}"
     # The message in hand when the run died was handed over again with its Message-ID (the
     # mailbox file is replaced): one more attempt, recorded (as in test_faults.py).
     outboxes = {

@@ -202,6 +202,20 @@ def test_a_unique_index_is_a_key_every_write_is_checked_against(spark):
 
 
 @pytest.mark.spark
+def test_frames_come_as_duckdb_hands_them_over(spark):
+    """Text as objects (None for null), and no rows as a typed empty table: the layers were
+    written against DuckDB's frames (an empty Arrow string column broke a merge, found by the
+    two-drops build on Spark)."""
+    with spark.session() as s:
+        empty = s.fetch_arrow("select id, name from t where false")
+        assert empty.num_rows == 0 and empty.schema.names == ["id", "name"]
+        frame = s.fetch_df("select name from t where false")
+        assert frame["name"].dtype == object and frame.merge(frame, on="name").empty
+        texts = s.fetch_df("select name from t union all select null order by 1 nulls last")
+        assert texts["name"].tolist() == ["a", "b", None] and texts["name"].dtype == object
+
+
+@pytest.mark.spark
 def test_a_column_added_reads_as_null_in_the_rows_written_before(spark):
     with spark.transaction() as s:
         s.execute("alter table t add column if not exists score double")

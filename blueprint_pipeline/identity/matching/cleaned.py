@@ -89,10 +89,13 @@ def write(session: Session, fresh: pa.Table, rebuild: bool) -> list[str] | None:
         # to_clean() gave every live record whose kept row did not match: their old rows go, and
         # the rows of records no longer live; every other kept row matched (no hashing again).
         session.temporary_table(_NOW, pd.DataFrame({"source_key": keys}, dtype=object))
-        dropped = session.fetchall(
-            f"delete from {CLEANED} as c where c.source_key in (select source_key from {_NOW}) "
-            f"or not exists (select 1 from {_live()} and n.source_key = c.source_key) returning c.source_key"
+        gone = (
+            f"c.source_key in (select source_key from {_NOW}) "
+            f"or not exists (select 1 from {_live()} and n.source_key = c.source_key)"
         )
+        # Read, then deleted (not DELETE ... RETURNING, which Spark has not).
+        dropped = session.fetchall(f"select c.source_key from {CLEANED} as c where {gone}")
+        session.execute(f"delete from {CLEANED} as c where {gone}")
         session.execute(f"drop table {_NOW}")
         moved = sorted({*keys, *(key for (key,) in dropped)})
     if fresh.num_rows:

@@ -13,6 +13,7 @@ from blueprint_pipeline.warehouse import Session
 
 PRINTS = "person_match__prints"  # a temporary table: fingerprints from pandas (upload())
 _MOVED = "person_match__moved"  # a temporary table: the new, changed and gone records (_carry())
+_CHANGED = "person_match__changed"  # a temporary table: the changed records' rows as written again
 
 
 def upload(session: Session, prints: pd.Series) -> str:
@@ -90,16 +91,20 @@ def _carry(session: Session, prints: str, known: Known) -> None:
             f"{prints} as p inner join {_MOVED} as m on m.source_key = p.unique_id and m.status = '{status}'"
         )
 
-    with session.dropped_after(_MOVED):
+    with session.dropped_after(_MOVED, _CHANGED):
         session.temporary_table(_MOVED, moved)
+        # A changed record's row is written again with its new fingerprint and its kept trained
+        # one: a delete and an insert, which every warehouse does (Spark has no UPDATE ... FROM).
+        session.execute(
+            f"create temporary table {_CHANGED} as select s.source_key, p.fingerprint, "
+            f"s.trained_fingerprint from {of('changed')} join {SCORED_RECORDS} as s "
+            "on s.source_key = p.unique_id"
+        )
         session.execute(
             f"delete from {SCORED_RECORDS} where source_key in "
-            f"(select source_key from {_MOVED} where status = 'gone')"
+            f"(select source_key from {_MOVED} where status in ('gone', 'changed'))"
         )
-        session.execute(
-            f"update {SCORED_RECORDS} as s set fingerprint = c.fingerprint from (select p.unique_id, "
-            f"p.fingerprint from {of('changed')}) as c where c.unique_id = s.source_key"
-        )
+        session.execute(f"insert into {SCORED_RECORDS} select * from {_CHANGED}")
         session.execute(
             f"insert into {SCORED_RECORDS} select p.unique_id, p.fingerprint, cast(null as varchar) "
             f"from {of('new')}"
