@@ -74,6 +74,13 @@ def _executor(settings: dict, dialect: str) -> dg.ExecutorDefinition:
             f"the {name} executor runs steps in several processes at once and DuckDB allows one "
             "writing process: use a PostgreSQL warehouse (docs/production.md) or the in_process executor"
         )
+    if dialect == "spark":
+        raise BlueprintError(
+            f"the {name} executor runs steps in several processes at once, and the Spark "
+            "warehouse commits a table at a time: steps that write one table together (every "
+            "source asset writes the file ledger) would have their commits refused. Spark spreads "
+            "each step's work over its executors: use the in_process executor (docs/operations.md)"
+        )
     if name == "multiprocess":
         try:
             processes = int(settings["max_concurrent"])

@@ -92,4 +92,5 @@ def tasks_run(folder: Path) -> dict[str, int]:
     return {
         work.name: sum(log.read_text(errors="replace").count("Finished task") for log in work.rglob("stderr"))
         for work in sorted(folder.glob("worker-*"))
+        if work.is_dir()
     }

@@ -529,9 +529,18 @@ class SparkSqlSession(Session):
             if tree.args.get("exists"):
                 return []
             raise WarehouseError(f"Spark warehouse: index {name!r} already exists")
-        self._set(table, replace(entry, unique=(*entry.unique, (name, columns))))
-        self._check_unique(table)
+        self._set_checked(table, replace(entry, unique=(*entry.unique, (name, columns))), entry)
         return []
+
+    def _set_checked(self, table: str, entry: TableEntry, before: TableEntry) -> None:
+        """`_set`, then `_check_unique`; a duplicate puts `before` back, so the transaction sees
+        the table as it was before the refused statement."""
+        self._set(table, entry)
+        try:
+            self._check_unique(table)
+        except WarehouseError:
+            self._set(table, before)
+            raise
 
     def _check_unique(self, table: str) -> None:
         """Refuse the table as this session now sees it when two rows share a unique key (a
@@ -600,8 +609,7 @@ class SparkSqlSession(Session):
         )
         part = self._write(aligned)
         rows = self.catalog.part_rows(part)
-        self._set(name, entry.appended(part, rows))
-        self._check_unique(name)
+        self._set_checked(name, entry.appended(part, rows), entry)
         return [(rows,)]
 
     def _rewrite_whole(self, name: str, query: exp.Select, before: int) -> list[tuple]:
@@ -661,8 +669,7 @@ class SparkSqlSession(Session):
             for f in schema.fields
         ]
         part = self._write(self._frame(exp.select(*columns).from_(tree.this.copy())))
-        self._set(name, entry.rewritten(part, self.catalog.part_rows(part)))
-        self._check_unique(name)
+        self._set_checked(name, entry.rewritten(part, self.catalog.part_rows(part)), entry)
         return [(count,)]
 
     def _drop_statement(self, tree: exp.Drop) -> list[tuple]:
@@ -822,9 +829,8 @@ class SparkSqlSession(Session):
                 after = local.execute(after_sql).fetchall() if after_sql else []
             finally:
                 local.close()
-        self._set(table, entry.appended(part, int(inserted)))
         try:
-            self._check_unique(table)
+            self._set_checked(table, entry.appended(part, int(inserted)), entry)
         except BaseException:
             if self.autocommit:
                 self.rollback()

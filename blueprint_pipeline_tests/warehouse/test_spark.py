@@ -192,6 +192,9 @@ def test_a_unique_index_is_a_key_every_write_is_checked_against(spark):
         s.insert_from_local_query("t", ["id", "name"], "select 1, 'file'")
     with pytest.raises(WarehouseError, match="duplicate key"), spark.transaction() as s:
         s.execute("create unique index n_once on t (name)")
+        with pytest.raises(WarehouseError, match="duplicate key"):
+            s.execute("insert into t values (7, 'a')")
+        assert s.fetchall("select count(*) from t where id = 7") == [(0,)]  # the refused rows are gone
         s.execute("insert into t values (7, 'a')")
     with spark.session() as s:
         assert s.fetchall("select count(*), count(id) from t") == [(4, 2)]  # nothing was kept
@@ -403,3 +406,15 @@ def test_spark_urls(tmp_path):
     for bad in ("spark+local://0", "spark+local://2?memory_limit=1GB", "spark://", "sc://h?warehouse="):
         with pytest.raises(WarehouseError, match="bad warehouse URL"):
             warehouse_from_url(bad)
+
+
+def test_a_run_on_spark_takes_the_in_process_executor(tmp_path):
+    """Steps at once would commit one table together (the file ledger): refused before any work."""
+    from blueprint_pipeline.core.errors import BlueprintError
+    from blueprint_pipeline.executors import executor_for
+
+    spark = warehouse_from_url(f"spark+local://2?warehouse={tmp_path}")
+    assert executor_for({"name": "in_process"}, spark) is not None
+    for name in ("multiprocess", "celery"):
+        with pytest.raises(BlueprintError, match="commits a table at a time"):
+            executor_for({"name": name, "max_concurrent": "2"}, spark)

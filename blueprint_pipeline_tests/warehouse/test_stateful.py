@@ -11,9 +11,10 @@ import blueprint_pipeline
 from blueprint_pipeline.warehouse.stateful import TABLES, create
 
 PACKAGE = Path(blueprint_pipeline.__file__).parent
-# The two creations that are not a registry table's: the versions table the migrations keep
-# beside the registry, and one raw table per source object, its columns from the file contract.
-ELSEWHERE = {"warehouse/migrations.py": 1, "ingestion/raw_load.py": 1}
+# The creations that are not a registry table's: the versions table the migrations keep beside
+# the registry, one raw table per source object (its columns from the file contract), and the
+# Spark catalog's own table in its PostgreSQL database (not a warehouse table).
+ELSEWHERE = {"warehouse/migrations.py": 1, "ingestion/raw_load.py": 1, "warehouse/spark_catalog.py": 1}
 CREATES = re.compile(r"create\s+(unique\s+)?(table|index)\s+if\s+not\s+exists", re.IGNORECASE)
 SHAPED = [name for name, table in TABLES.items() if table.columns is not None]
 
