@@ -334,8 +334,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--landing", help="landing directory (salesforce/, marketo/, linkedin/)")
     run.add_argument(
         "--warehouse",
-        help="duckdb:///path/file.duckdb (?memory_limit=4GB bounds DuckDB's buffer, 2GB by default) "
-        "or postgresql+psycopg2://user@host/db",
+        help="duckdb:///path/file.duckdb (?memory_limit=4GB bounds DuckDB's buffer, 2GB by default), "
+        "postgresql+psycopg2://user@host/db, or spark+local://N, spark://host:7077 or sc://host:15002 "
+        "with ?warehouse=/path/to/folder (docs/operations.md)",
     )
     run.add_argument("--config", help="config directory overriding the shipped defaults")
     run.add_argument("--as-of", help="the run's 'now' (ISO-8601, UTC if no offset); default: the run's start")

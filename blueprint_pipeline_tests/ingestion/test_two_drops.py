@@ -1,6 +1,5 @@
-"""Two drops of hand-made landing files through ingestion and staging, on DuckDB, PostgreSQL and
-Spark (a build each, then the next drop: ingestion's ledger, its unique keys and the incremental
-paths on each engine).
+"""Two drops of hand-made landing files through ingestion and staging, on DuckDB and PostgreSQL
+(and on Spark: test_two_drops_spark.py, a file of its own so that the test workers share them).
 
 fixtures/landing_drops/drop1 then drop2 (files added beside the first ones). Worked answers:
 
@@ -39,7 +38,6 @@ import shutil
 from datetime import datetime
 
 import dagster as dg
-import pytest
 
 from blueprint_pipeline.resources import ACTIVATION_DIR_ENV, MAILBOX_DIR_ENV, MODELS_DIR_ENV, REPORTS_DIR_ENV
 from blueprint_pipeline.runtime.build import BuildOptions, run_build
@@ -75,17 +73,6 @@ def rows(warehouse, sql):
         tuple(v.isoformat(sep=" ") if isinstance(v, datetime) else v for v in row)
         for row in warehouse.fetchall(sql)
     ]
-
-
-@pytest.fixture(
-    params=[
-        "duckdb",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("spark", marks=pytest.mark.spark),
-    ]
-)
-def warehouse(request: pytest.FixtureRequest):
-    return request.getfixturevalue(f"{request.param}_warehouse")
 
 
 def test_two_drops(warehouse, tmp_path, monkeypatch):
