@@ -66,10 +66,13 @@ def _spark_warehouse(url: str, shown: str) -> SparkWarehouse:
         or set(query) - {"warehouse", "catalog"}
         or any(len(v) != 1 or not v[0] for v in query.values())
     ):
+        unknown = sorted(set(query) - {"warehouse", "catalog"})
         raise WarehouseError(
-            f"bad warehouse URL {shown!r}: expected spark+local://N, spark://host:port or "
-            "sc://host:port, optionally with ?warehouse=/path/to/folder and "
-            "&catalog=postgresql+psycopg2://... (the catalog and run lock in PostgreSQL)"
+            f"bad warehouse URL {shown!r}: "
+            + (f"unknown setting {', '.join(map(repr, unknown))}; " if unknown else "")
+            + "expected spark+local://N, spark://host:port or sc://host:port, optionally with "
+            "?warehouse=/path/to/folder and &catalog=postgresql+psycopg2://... (the catalog and "
+            "run lock in PostgreSQL)"
         )
     catalog = query.get("catalog", [None])[0]
     if catalog is not None:

@@ -403,6 +403,8 @@ def test_spark_urls(tmp_path):
     )
     with pytest.raises(WarehouseError, match="catalog= takes postgresql"):
         warehouse_from_url("spark+local://2?catalog=sqlite:///x.db")
+    with pytest.raises(WarehouseError, match="unknown setting 'memory_limit'"):
+        warehouse_from_url("spark+local://2?memory_limit=1GB")
     for bad in ("spark+local://0", "spark+local://2?memory_limit=1GB", "spark://", "sc://h?warehouse="):
         with pytest.raises(WarehouseError, match="bad warehouse URL"):
             warehouse_from_url(bad)
