@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from datetime import datetime
@@ -30,6 +32,19 @@ def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
+
+
+def stop_process_groups(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM each process's group (started with start_new_session), then SIGKILL any still there
+    after 30 s."""
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def build_env(folder: Path, warehouse) -> dict[str, str]:

@@ -5,14 +5,15 @@ start-master.sh), and stopped with its process group when the block ends."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
+
+from blueprint_pipeline_tests.builds import stop_process_groups
 
 
 def _free_port() -> int:
@@ -77,14 +78,7 @@ def standalone_cluster(folder: Path, workers: int = 2) -> Iterator[str]:
         _wait_for(master_log, "Registering worker", count=workers)
         yield master
     finally:
-        for process in reversed(started):
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in started:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_process_groups(list(reversed(started)))
 
 
 def tasks_run(folder: Path) -> dict[str, int]:

@@ -13,7 +13,6 @@ import csv
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import uuid
@@ -25,7 +24,7 @@ import sqlalchemy as sa
 from blueprint_pipeline.core.paths import PROJECT_DIR
 from blueprint_pipeline.runtime.postgres_setup import create_databases
 from blueprint_pipeline.warehouse import PostgresWarehouse
-from blueprint_pipeline_tests.builds import build_env, cli, postgres_instance_env
+from blueprint_pipeline_tests.builds import build_env, cli, postgres_instance_env, stop_process_groups
 from blueprint_pipeline_tests.conftest import PG_URL, require_postgres
 from blueprint_pipeline_tests.snapshots import differences, mailbox, snapshot
 
@@ -194,13 +193,7 @@ def test_celery_build_with_two_workers_equals_in_process(setup, reference):
         out = cli(*args, env=worker_env).stdout
         assert all(w.poll() is None for w in workers), "a worker died: " + logs[0].read_text()[-2000:]
     finally:
-        for w in workers:
-            os.killpg(w.pid, signal.SIGTERM)
-        for w in workers:
-            try:
-                w.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(w.pid, signal.SIGKILL)
+        stop_process_groups(workers)
     assert "build OK" in out
     ran = [log.read_text().count(": started") for log in logs]
     assert all(ran), f"steps per worker {ran}: both workers took steps"
