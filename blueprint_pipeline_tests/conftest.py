@@ -153,8 +153,7 @@ def warehouse(request: pytest.FixtureRequest) -> Warehouse:
 # xdist's reordering by test count, which put files of few long tests last: a 4-minute tail), so
 # no worker is left alone with a long file at the end.
 LONG_FILES = (
-    "test_spark_faults.py",  # 900 under the suite's load: Spark builds killed, then one to the end
-    "test_spark_build.py",  # 700: the tiny sample through a standalone cluster
+    "test_spark_faults.py",  # 900 under the suite's load: Spark builds on a cluster killed, then one to the end
     "test_two_drops_spark.py",  # 480 alone: four Spark builds of hand-made drops
     "test_incremental_equals_full.py",  # 330: three builds and four rescoring runs
     "test_incremental_equals_full_postgres.py",  # 320: the same on PostgreSQL

@@ -1,6 +1,6 @@
 """`blueprint compare-engines`: SQL models built on Spark beside DuckDB, each table compared (issue
 27 a). That every model gives DuckDB's rows on Spark is shown by the whole tiny build on Spark
-(reliability/test_spark_build.py); here the command, on one model.
+(reliability/test_spark_faults.py); here the command, on one model.
 
 The tiny sample's uninterrupted DuckDB build gives the inputs: every table no SQL model makes (the
 sources, the seeds, the Python assets' tables) is copied to a Spark warehouse as Parquet; every
