@@ -368,6 +368,35 @@ def _journeys_bench(where: list[str], env: dict, times: dict[str, str]) -> dict:
     }  # fmt: skip
 
 
+def landing_folder(workdir: Path, scale: str, seed: int, compress: bool = False) -> Path:
+    return workdir / f"landing-{scale}-{seed}{'-gz' if compress else ''}"
+
+
+def prepare_landing(
+    workdir: Path, scale: str, seed: int, reuse: bool, compress: bool = False
+) -> tuple[Path, float | None]:
+    """The bench's landing files: generated anew (seconds taken), or an earlier bench's when
+    `reuse` finds them complete (None), less the files a bench's later runs added."""
+    landing = landing_folder(workdir, scale, seed, compress)
+    marker = landing / ".complete"
+    gen_seconds = None
+    if not (reuse and marker.exists()):
+        started = time.monotonic()
+        generate(
+            landing,
+            scale_named(scale),
+            seed,
+            force=True,
+            report=lambda line: print(f"  {line}", file=sys.stderr),
+            compress=compress,
+        )
+        gen_seconds = time.monotonic() - started
+        marker.write_text("ok")
+    (landing / "marketo" / "activities_fresh.csv").unlink(missing_ok=True)
+    (landing / "marketo" / NEW_LEADS_FILE).unlink(missing_ok=True)
+    return landing, gen_seconds
+
+
 def run_bench(
     scale: str,
     seed: int,
@@ -387,25 +416,9 @@ def run_bench(
         raise ValueError(
             "--new-persons times the identity layer alone: not with --fresh, --journeys or --fast-path"
         )
-    landing = workdir / f"landing-{scale}-{seed}{'-gz' if compress else ''}"
-    marker = landing / ".complete"
-    gen_seconds = None
-    generating = not (reuse and marker.exists())
-    check_disk(workdir, scale, landing, compress, generating)
-    if generating:
-        started = time.monotonic()
-        generate(
-            landing,
-            scale_named(scale),
-            seed,
-            force=True,
-            report=lambda line: print(f"  {line}", file=sys.stderr),
-            compress=compress,
-        )
-        gen_seconds = time.monotonic() - started
-        marker.write_text("ok")
-    (landing / "marketo" / "activities_fresh.csv").unlink(missing_ok=True)
-    (landing / "marketo" / NEW_LEADS_FILE).unlink(missing_ok=True)
+    landing = landing_folder(workdir, scale, seed, compress)
+    check_disk(workdir, scale, landing, compress, not (reuse and (landing / ".complete").exists()))
+    landing, gen_seconds = prepare_landing(workdir, scale, seed, reuse, compress)
     size = sum(p.stat().st_size for p in landing_csvs(landing))
     floor = floor_seconds(landing)
     warehouse = Path(checked.path)

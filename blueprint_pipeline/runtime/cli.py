@@ -223,6 +223,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise BlueprintError(
             "--memory-limit bounds the build bench's warehouse: not with --titles or --identity"
         )
+    if args.warehouse:
+        return _engines_bench(args)
     if args.titles:
         from blueprint_pipeline.buying_groups.title_bench import run_title_bench
 
@@ -254,6 +256,29 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise BlueprintError(str(exc)) from exc
     print(result.render())
     return 0 if result.build_exit_code == 0 else EXIT_FAILED_BUILD
+
+
+# The other benches' options, which the engines bench (--warehouse) does not take.
+ENGINES_BENCH_ALONE = (
+    "fresh", "new_persons", "journeys", "fast_path", "identity", "titles", "memory_limit", "compress"
+)  # fmt: skip
+
+
+def _engines_bench(args: argparse.Namespace) -> int:
+    """`bench --warehouse URL`: DuckDB and Spark side by side (runtime/engines_bench.py)."""
+    from blueprint_pipeline.runtime.engines_bench import run_engines_bench
+
+    others = [f"--{name.replace('_', '-')}" for name in ENGINES_BENCH_ALONE if getattr(args, name)]
+    if others:
+        raise BlueprintError(f"--warehouse times two whole builds side by side: not with {', '.join(others)}")
+    try:
+        result = run_engines_bench(
+            args.scale, args.seed, Path(args.workdir).resolve(), args.warehouse, reuse=args.reuse
+        )
+    except ValueError as exc:
+        raise BlueprintError(str(exc)) from exc
+    print(result.render())
+    return 0 if result.ok else EXIT_FAILED_BUILD
 
 
 def _cmd_compare_engines(args: argparse.Namespace) -> int:
@@ -441,6 +466,13 @@ def parser() -> argparse.ArgumentParser:
         metavar="SIZE",
         help="bound the warehouse's DuckDB buffer (e.g. 4GB; default 2GB): the build's warehouse URL "
         "gets ?memory_limit=SIZE (docs/scaling.md)",
+    )
+    bench.add_argument(
+        "--warehouse",
+        metavar="URL",
+        help="instead, build the sample whole on DuckDB and on this Spark warehouse (spark+local://N or "
+        "spark://host:port; its folder defaults to the workdir's spark-SCALE) one after the other, with "
+        "each one's time and driver, JVM and executor memory, and compare the two (docs/scaling.md)",
     )
     bench.add_argument(
         "--titles",

@@ -116,3 +116,63 @@ def per_step(samples: list[Sample], spans: dict[str, tuple[float, float]]) -> di
             python=max(pythons) if pythons else None,
         )
     return out
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                found += [int(c) for c in children.read().split()]
+    except OSError:  # gone, or no /proc
+        pass
+    return found
+
+
+def _rss_and_name(pid: int) -> tuple[int, str]:
+    try:
+        with open(f"/proc/{pid}/statm") as statm, open(f"/proc/{pid}/comm") as comm:
+            return int(statm.read().split()[1]) * _PAGE, comm.read().strip()
+    except OSError:
+        return 0, ""
+
+
+class ProcessTreeSampler:
+    """Peaks of another process's resident memory and of the JVMs among its descendants (a
+    Spark driver's JVM, which in local mode runs the executors too), sampled from outside by
+    /proc until the block ends: `with ProcessTreeSampler(pid) as tree:` ... `tree.peaks`."""
+
+    def __init__(self, pid: int, interval: float = 0.5):
+        self.pid = pid
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tree-sampler", daemon=True)
+        self.peaks = {"process": 0, "jvm": 0, "tree": 0}
+
+    def __enter__(self) -> ProcessTreeSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def sample(self) -> None:
+        own, _ = _rss_and_name(self.pid)
+        jvm = rest = 0
+        pending = _children(self.pid)
+        while pending:
+            pid = pending.pop()
+            rss, name = _rss_and_name(pid)
+            if name == "java":
+                jvm += rss
+            else:
+                rest += rss
+            pending += _children(pid)
+        for kind, value in (("process", own), ("jvm", jvm), ("tree", own + jvm + rest)):
+            self.peaks[kind] = max(self.peaks[kind], value)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self._interval)

@@ -46,7 +46,7 @@ from blueprint_pipeline_tests.conftest import FIXTURES
 DROPS = FIXTURES / "landing_drops"
 
 
-def build(landing, warehouse, monkeypatch, keep_config=False):
+def build(landing, warehouse, monkeypatch, keep_config=False, select=None):
     monkeypatch.setenv("BLUEPRINT_LANDING_DIR", str(landing))
     # The build's files beside the landing folder, not in the checkout's data/: tests in other
     # workers build at the same as-of and wrote the same activation folders (FileExistsError).
@@ -65,7 +65,9 @@ def build(landing, warehouse, monkeypatch, keep_config=False):
         monkeypatch.setenv("BLUEPRINT_WAREHOUSE_SCHEMA", warehouse.schema_name)
     if not keep_config:
         monkeypatch.delenv("BLUEPRINT_CONFIG_DIR", raising=False)
-    return run_build(BuildOptions(as_of="2026-03-01T00:00:00Z"), instance=dg.DagsterInstance.ephemeral())
+    return run_build(
+        BuildOptions(as_of="2026-03-01T00:00:00Z", select=select), instance=dg.DagsterInstance.ephemeral()
+    )
 
 
 def rows(warehouse, sql):
@@ -75,10 +77,11 @@ def rows(warehouse, sql):
     ]
 
 
-def test_two_drops(warehouse, tmp_path, monkeypatch):
+def test_two_drops(warehouse, tmp_path, monkeypatch, select=None):
+    """`select`: the assets each build runs (all of them unless given)."""
     landing = tmp_path / "landing"
     shutil.copytree(DROPS / "drop1", landing)
-    first = build(landing, warehouse, monkeypatch)
+    first = build(landing, warehouse, monkeypatch, select=select)
     assert first.success, first.render()
     assert first.skipped_files == ["salesforce/Opportunity.csv: missing required column 'Id'"]
     assert first.rows_quarantined == 3
@@ -156,7 +159,7 @@ def test_two_drops(warehouse, tmp_path, monkeypatch):
     assert '"I agree to be contacted"' in linkedin[0][3] and '"TRUE"' in linkedin[0][3]
 
     shutil.copytree(DROPS / "drop2", landing, dirs_exist_ok=True)
-    second = build(landing, warehouse, monkeypatch)
+    second = build(landing, warehouse, monkeypatch, select=select)
     assert second.success, second.render()
     assert second.rows_quarantined == 0
     assert rows(
@@ -211,7 +214,7 @@ def test_two_drops(warehouse, tmp_path, monkeypatch):
         for t in tables
         if not t.startswith("ingested")
     }
-    third = build(landing, warehouse, monkeypatch)
+    third = build(landing, warehouse, monkeypatch, select=select)
     assert third.success
     after = {t: sorted(map(str, warehouse.fetchall(f'select * from "{t}"'))) for t in before}
     assert after == before
@@ -219,7 +222,7 @@ def test_two_drops(warehouse, tmp_path, monkeypatch):
 
     shutil.copytree(DROPS / "drop3", landing, dirs_exist_ok=True)
     shutil.copy(DROPS / "drop1" / "salesforce" / "Account.csv", landing / "salesforce" / "Account_copy.csv")
-    fourth = build(landing, warehouse, monkeypatch)
+    fourth = build(landing, warehouse, monkeypatch, select=select)
     assert fourth.success, fourth.render()
     assert fourth.copies_not_ingested == ["salesforce/Account_copy.csv: same bytes as salesforce/Account.csv"]
     assert rows(
