@@ -158,6 +158,13 @@ LONG_FILES = (
     "test_incremental_equals_full.py",  # three builds and four rescoring runs
     "test_incremental_equals_full_postgres.py",  # the same on PostgreSQL
     "test_faults.py",
+    # Each test worker starts with two files (xdist's loadfile hands out two each, in this order),
+    # so the four after the four longest are short: the Spark chain's worker is not left with a
+    # second long file behind it (CI at faa45c5: two-drops on Spark ran last, alone, for minutes).
+    "test_bad_input.py",  # 35
+    "test_browser.py",  # 40
+    "test_ui.py",  # 45
+    "test_readiness.py",  # 45
     "test_two_drops_spark.py",  # 145 alone: four Spark builds of hand-made drops, sources and staging
     "test_demo_as_of.py",  # 250: three builds of the tiny sample
     "test_concurrency.py",  # 165
@@ -175,10 +182,6 @@ LONG_FILES = (
     "test_buying_groups.py",  # 65
     "test_activity_kinds.py",  # 50
     "test_bench.py",  # 50
-    "test_readiness.py",  # 45
-    "test_ui.py",  # 45
-    "test_browser.py",  # 40
-    "test_bad_input.py",  # 35
 )
 
 

@@ -11,6 +11,8 @@ A and B hold:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 
@@ -115,3 +117,58 @@ def test_a_table_empty_on_one_side_names_no_differing_column(tmp_path):
     _warehouse(b, ["create table t as select 1 as k, 'x' as v"])
     (diff,) = compare(a, b).differing
     assert (diff.only_in_a, diff.only_in_b, diff.differing_columns) == (0, 1, [])
+
+
+def test_a_duckdb_file_and_a_spark_folder_are_compared_in_duckdb_over_the_parts(tmp_path, spark_warehouse):
+    """DuckDB reads the Spark warehouse's Parquet parts (and a view's rows, which Spark writes):
+    worked by hand, A the DuckDB file, B the Spark folder.
+      close     (k, v double): (1, 0.1 + 0.2), (2, 1.0) | (2, 1.0), (1, 0.3)   same to 1e-9
+      moved     (k, v double): (1, 1.0) | (1, 1.001)                          differs
+      cased     (k, t): (1, 'x') | (1, 'X')                                   differs
+      empty     (k, d date): no rows on either side (a Spark table with no part)     same
+      hashed    (k, record_hash bigint): (1, 11) | (1, 22)     the engines' own hashes: same
+      grown     (k): (1) | then ADD COLUMN extra, (2, 'e'): part 1 reads extra as null: differs
+      v         a view: select k from close, on both sides                           same
+      gone      only in A;  new: only in B
+    """
+    duck = tmp_path / "a.duckdb"
+    _warehouse(duck, [
+        "create table close (k int, v double)", "insert into close values (1, 0.1 + 0.2), (2, 1.0)",
+        "create table moved (k int, v double)", "insert into moved values (1, 1.0)",
+        "create table cased (k int, t varchar)", "insert into cased values (1, 'x')",
+        "create table empty (k int, d date)",
+        "create table hashed (k int, record_hash bigint)", "insert into hashed values (1, 11)",
+        "create table grown (k int)", "insert into grown values (1), (2)",
+        "create view v as select k from close",
+        "create table gone (k int)",
+    ])  # fmt: skip
+    with spark_warehouse.transaction() as session:
+        for statement in [
+            "create table close (k int, v double)", "insert into close values (2, 1.0), (1, 0.3)",
+            "create table moved (k int, v double)", "insert into moved values (1, 1.001)",
+            "create table cased (k int, t varchar)", "insert into cased values (1, 'X')",
+            "create table empty (k int, d date)",
+            "create table hashed (k int, record_hash bigint)", "insert into hashed values (1, 22)",
+            "create table grown (k int)", "insert into grown values (1)",
+            "alter table grown add column extra varchar", "insert into grown values (2, 'e')",
+            "create view v as select k from close",
+            "create table new (k int)",
+        ]:  # fmt: skip
+            session.execute(statement)
+    assert 0.1 + 0.2 != 0.3
+    found = compare(duck, spark_warehouse.url)
+    assert sorted(found.same_tables) == ["close", "empty", "hashed", "v"]
+    assert (found.only_in_a, found.only_in_b) == (["gone"], ["new"])
+    said = {d.table: d.described for d in found.differing}
+    assert said == {
+        "cased": ["cased.t: 1 rows differ, e.g. 'x' against B's 'X'"],
+        "grown": ["grown: columns ['k'] against B's ['extra', 'k']"],
+        "moved": ["moved.v: 1 rows differ, e.g. 1.0 against B's 1.001"],
+    }
+    assert sorted(p.name for p in Path(spark_warehouse.path).iterdir()) == [
+        "catalog.json", "catalog.lock", "parts"
+    ], "the views' scratch folder is gone"  # fmt: skip
+    # The other way round, B the DuckDB file: the same tables, the sides swapped.
+    back = compare(spark_warehouse.url, duck)
+    assert (back.only_in_a, back.only_in_b) == (["new"], ["gone"])
+    assert {d.table for d in back.differing} == {"cased", "grown", "moved"}

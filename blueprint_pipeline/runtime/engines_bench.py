@@ -210,7 +210,9 @@ def run_engines_bench(
     shutil.rmtree(events, ignore_errors=True)
     events.mkdir(parents=True)
     settings = [*EVENT_LOG_SETTINGS, f"spark.eventLog.dir=file://{events}"]
-    spark_env = env | {"PYSPARK_SUBMIT_ARGS": " ".join(f"--conf {s}" for s in settings) + " pyspark-shell"}
+    yours = env.get("PYSPARK_SUBMIT_ARGS", "").replace("pyspark-shell", "").strip()  # kept, first
+    confs = " ".join(f"--conf {s}" for s in settings)
+    spark_env = env | {"PYSPARK_SUBMIT_ARGS": f"{yours} {confs} pyspark-shell".strip()}
     print(f"  building on Spark ({spark.display_url})", file=sys.stderr)
     built = _build("spark", spark.url, where, spark_env, workdir / "steps-spark.json")
     built.executor_heap_peak_mb, built.executor_rss_peak_mb, built.executors = executor_peaks(events)

@@ -105,9 +105,31 @@ def _answering(master: str) -> None:
         raise WarehouseError(f"no {what} answers at {host}:{port} ({exc})") from exc
 
 
-@functools.lru_cache(maxsize=4)
+# The one classic session of this process, by master: Spark holds one context per process, and
+# `getOrCreate()` for another master hands back the running one (found in CI: a test worker whose
+# earlier test had used a standalone cluster, since stopped, waited forever for its executors).
+_CLASSIC: dict[str, object] = {}
+
+
 def spark_for(master: str):
-    """One Spark session per master in this process: its JVM starts once (~5-25 s)."""
+    """The Spark session for `master` in this process: its JVM starts once (~5-25 s). A classic
+    session (local mode, a standalone master) for another master is stopped first; Spark Connect
+    sessions (sc://) are clients, one per server."""
+    if master.startswith("sc://"):
+        return _connected(master)
+    if master not in _CLASSIC:
+        for other in list(_CLASSIC):
+            _CLASSIC.pop(other).stop()
+        _CLASSIC[master] = _started(master)
+    return _CLASSIC[master]
+
+
+@functools.lru_cache(maxsize=4)
+def _connected(master: str):
+    return _started(master)
+
+
+def _started(master: str):
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
@@ -776,6 +798,14 @@ class SparkSqlSession(Session):
             if not pd.api.types.is_object_dtype(frame[name].dtype):
                 frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
         return frame
+
+    def write_parquet(self, sql: str, folder: Path) -> None:
+        """A query's rows as Parquet files in the new folder `folder`, written by the executors
+        (on a cluster, a folder they all reach): `blueprint compare` reads a view's rows so."""
+        result = self._statement(sql, None)
+        if isinstance(result, list):
+            raise WarehouseError(f"Spark warehouse: not a query: {sql.strip()[:200]}")
+        result.write.parquet(str(folder))
 
     def fetch_arrow(self, sql: str, params: Params = None) -> pa.Table:
         result = self._statement(sql, params)

@@ -18,9 +18,10 @@ import pytest
 
 from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.resources import pipeline_warehouse
-from blueprint_pipeline.warehouse import spark_catalog, warehouse_from_url
+from blueprint_pipeline.warehouse import SparkWarehouse, spark_catalog, warehouse_from_url
+from blueprint_pipeline.warehouse.spark import spark_for
 from blueprint_pipeline.warehouse.spark_catalog import Catalog, PostgresCatalog, TableEntry
-from blueprint_pipeline_tests.conftest import PG_URL, postgres_schema
+from blueprint_pipeline_tests.conftest import PG_URL, postgres_schema, require_spark
 
 SCHEMA = '{"fields": [], "type": "struct"}'
 
@@ -420,3 +421,20 @@ def test_a_run_on_spark_takes_the_in_process_executor(tmp_path):
     for name in ("multiprocess", "celery"):
         with pytest.raises(BlueprintError, match="commits a table at a time"):
             executor_for({"name": name, "max_concurrent": "2"}, spark)
+
+
+def test_a_session_for_another_master_is_not_the_running_one(tmp_path):
+    """Spark holds one context per process and getOrCreate() hands back the running one whatever
+    master it is asked for: a test worker whose earlier test used a standalone cluster, since
+    stopped, then waited forever for executors in local mode (CI at dabdba8 and faa45c5). The
+    running session is stopped first, and a master used before starts again."""
+    require_spark()
+    first = spark_for("local[1]")
+    assert first.sparkContext.master == "local[1]"
+    second = spark_for("local[2]")
+    assert second.sparkContext.master == "local[2]"
+    assert second.range(3).count() == 3
+    again = spark_for("local[1]")
+    assert again.sparkContext.master == "local[1]" and again.range(2).count() == 2
+    warehouse = SparkWarehouse(master="local[2]", path=str(tmp_path / "w"))
+    assert warehouse.scalar("select 41 + 1") == 42, "a warehouse on the other master works after"
