@@ -47,9 +47,14 @@ class PersonMatchingPolicy(StrictModel):
         "trained on are new, changed or gone (then retrained: a new version re-scores every pair); "
         "0 retrains on any change",
     )
-    seed: int = Field(default=7, description="seed of u's random sampling (training is deterministic)")
+    seed: int = Field(
+        default=7, description="seed of the records sampled to estimate u (training is deterministic)"
+    )
     max_pairs_for_u: int = Field(
-        default=300_000, ge=1000, description="random record pairs sampled to estimate u"
+        default=300_000,
+        ge=1000,
+        description="u is estimated on a sample of the records giving about this many pairs "
+        "(chosen by the md5 of each record's id and the seed: the same sample on every warehouse)",
     )
     max_block_records: int = Field(
         default=50,

@@ -31,6 +31,7 @@ from blueprint_pipeline.warehouse import (
     quote,
     warehouse_from_url,
 )
+from blueprint_pipeline.warehouse.base import sql_text
 from blueprint_pipeline.warehouse.spark import duckdb_type
 from blueprint_pipeline.warehouse.spark_catalog import TableEntry, ViewEntry
 
@@ -244,12 +245,8 @@ def _parts_sql(catalog, entry: TableEntry) -> str:
             f"cast(null as {duckdb_type(f.dataType.simpleString())}) as {_q(f.name)}" for f in fields
         )
         return f"(select {typed} where false)"
-    files = ", ".join(_text(str(catalog.part_path(p) / "*.parquet")) for p in entry.parts)
+    files = ", ".join(sql_text(str(catalog.part_path(p) / "*.parquet")) for p in entry.parts)
     return f"read_parquet([{files}], union_by_name = true)"
-
-
-def _text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 _APPROXIMATE = ("DOUBLE", "FLOAT", "DECIMAL")
@@ -299,7 +296,7 @@ def _compare_over_parts(first: Warehouse, second: Warehouse, ignore: list[str]) 
     con = duckdb.connect()
     scratch = Path(tempfile.mkdtemp(prefix=".compare-", dir=spark.path))
     try:
-        con.execute(f"attach {_text(str(Path(duck.path).resolve()))} as wd (read_only)")
+        con.execute(f"attach {sql_text(str(Path(duck.path).resolve()))} as wd (read_only)")
         duck_tables = _tables(con, "wd")
         views = [t for t in sorted(set(duck_tables) & set(entries)) if isinstance(entries[t], ViewEntry)]
         if views:  # Spark SQL: Spark writes their rows, DuckDB reads them as it reads the tables'
@@ -310,7 +307,7 @@ def _compare_over_parts(first: Warehouse, second: Warehouse, ignore: list[str]) 
         for table in sorted(set(duck_tables) & set(entries)):
             entry = entries[table]
             spark_rows = (
-                f"read_parquet({_text(str(scratch / table / '*.parquet'))})"
+                f"read_parquet({sql_text(str(scratch / table / '*.parquet'))})"
                 if table in views
                 else _parts_sql(catalog, entry)
             )

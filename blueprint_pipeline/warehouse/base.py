@@ -26,6 +26,11 @@ def quote(identifier: str) -> str:
     return exp.to_identifier(identifier, quoted=True).sql(dialect="duckdb")
 
 
+def sql_text(text: str) -> str:
+    """`text` as an SQL string literal (every engine here reads it alike)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

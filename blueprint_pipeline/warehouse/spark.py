@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import socket
 import tempfile
@@ -129,6 +130,42 @@ def _connected(master: str):
     return _started(master)
 
 
+def _similarity_jar() -> str:
+    from splink.backends.spark import similarity_jar_location
+
+    return similarity_jar_location()
+
+
+def with_jar(submit_args: str, jar: str) -> str:
+    """PYSPARK_SUBMIT_ARGS with `jar` in its --jars, added once. spark-submit's --jars wins over
+    spark.jars set any other way (--conf, spark-defaults.conf, the builder), so a --conf
+    spark.jars list joins it; the driver's JVM gets the jars at its launch (the builder's conf
+    is too late for the driver's own classpath, where Splink registers the functions)."""
+    parts = shlex.split(submit_args) if submit_args.strip() else ["pyspark-shell"]
+    jars: list[str] = []
+    kept: list[str] = []
+    at = 0
+    while at < len(parts):
+        part = parts[at]
+        if part == "--jars" and at + 1 < len(parts):
+            jars += parts[at + 1].split(",")
+            at += 2
+        elif part == "--conf" and at + 1 < len(parts) and parts[at + 1].startswith("spark.jars="):
+            jars += parts[at + 1].split("=", 1)[1].split(",")
+            at += 2
+        else:
+            kept.append(part)
+            at += 1
+    listed = [j for j in jars if j.strip()]
+    listed = listed if jar in listed else [*listed, jar]
+    return shlex.join(["--jars", ",".join(listed), *kept])
+
+
+def is_connect(spark) -> bool:
+    """Whether `spark` is a Spark Connect client (its server's classpath is not ours to set)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
 def _started(master: str):
     try:
         from pyspark.sql import SparkSession
@@ -147,6 +184,10 @@ def _started(master: str):
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_LOG_SETTINGS}")
         )
+        # Splink's similarity functions (jaro_winkler, damerau_levenshtein) for person matching,
+        # shipped to the executors with the job: its jar comes with Splink.
+        submit_args = os.environ.get("PYSPARK_SUBMIT_ARGS", "")
+        os.environ["PYSPARK_SUBMIT_ARGS"] = with_jar(submit_args, _similarity_jar())
         if master.startswith("local"):
             # Local mode's driver listens on the loopback only (Spark would pick the machine's
             # first interface and listen on every one); a cluster's executors must reach it.
@@ -798,6 +839,14 @@ class SparkSqlSession(Session):
             if not pd.api.types.is_object_dtype(frame[name].dtype):
                 frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
         return frame
+
+    def frame(self, sql: str):
+        """A query's DataFrame, its tables registered: for work that stays in Spark (Splink)."""
+        self._refresh()
+        tree = bound(sql, None)
+        if not isinstance(tree, exp.Query):
+            raise WarehouseError(f"Spark warehouse: not a query: {sql.strip()[:200]}")
+        return self._frame(tree)
 
     def write_parquet(self, sql: str, folder: Path) -> None:
         """A query's rows as Parquet files in the new folder `folder`, written by the executors

@@ -19,7 +19,7 @@ import pytest
 from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.resources import pipeline_warehouse
 from blueprint_pipeline.warehouse import SparkWarehouse, spark_catalog, warehouse_from_url
-from blueprint_pipeline.warehouse.spark import spark_for
+from blueprint_pipeline.warehouse.spark import spark_for, with_jar
 from blueprint_pipeline.warehouse.spark_catalog import Catalog, PostgresCatalog, TableEntry
 from blueprint_pipeline_tests.conftest import PG_URL, postgres_schema, require_spark
 
@@ -438,3 +438,22 @@ def test_a_session_for_another_master_is_not_the_running_one(tmp_path):
     assert again.sparkContext.master == "local[1]" and again.range(2).count() == 2
     warehouse = SparkWarehouse(master="local[2]", path=str(tmp_path / "w"))
     assert warehouse.scalar("select 41 + 1") == 42, "a warehouse on the other master works after"
+
+
+def test_splinks_jar_joins_the_users_jars(spark):
+    """Splink's similarity jar is added to the jars a user gave pyspark's launcher (--jars, or
+    --conf spark.jars, which --jars would override), never replacing them or their other
+    arguments, and reaches the running context."""
+    jar = "/s/splink.jar"
+    assert with_jar("", jar) == "--jars /s/splink.jar pyspark-shell"
+    assert (
+        with_jar("--jars /u/a.jar,/u/b.jar --driver-memory 2g pyspark-shell", jar)
+        == "--jars /u/a.jar,/u/b.jar,/s/splink.jar --driver-memory 2g pyspark-shell"
+    )
+    assert (
+        with_jar("--conf spark.jars=/u/a.jar --conf spark.x=1 pyspark-shell", jar)
+        == "--jars /u/a.jar,/s/splink.jar --conf spark.x=1 pyspark-shell"
+    )
+    assert with_jar("--jars /s/splink.jar pyspark-shell", jar) == "--jars /s/splink.jar pyspark-shell"
+    jars = spark_for("local[2]").sparkContext.getConf().get("spark.jars")
+    assert "scala-udf-similarity" in jars

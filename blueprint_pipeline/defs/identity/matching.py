@@ -33,6 +33,7 @@ from blueprint_pipeline.identity.matching.incremental import (
 )
 from blueprint_pipeline.identity.matching.model import (
     Records,
+    SparkRecords,
     WarehouseRecords,
     read_model_file,
     train,
@@ -104,7 +105,7 @@ def _reader(warehouse: Warehouse) -> Everyone:
             return
         with warehouse.session() as session:
             found = records.read_all(session)
-            if not isinstance(found, WarehouseRecords):  # its engine is this session's
+            if not isinstance(found, WarehouseRecords | SparkRecords):  # held by this session
                 read.append(found)
             yield found
 

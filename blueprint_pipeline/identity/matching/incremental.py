@@ -40,11 +40,16 @@ def fingerprints(records: pd.DataFrame) -> pd.Series:
     return pd.Series(records["fingerprint"].to_numpy(), index=records["unique_id"].to_numpy(), dtype=object)
 
 
+# How u's records are drawn (model.u_sample_sql): a release that draws them otherwise retrains.
+U_SAMPLING = "md5-of-id-2026-12-07"
+
+
 def training_key(policy: PersonMatchingPolicy) -> str:
     """What a trained model depends on besides the data: the code's comparisons and blocking
-    rules, the seed and u's sample size. A model trained under another key is not reused."""
+    rules, the seed, u's sample size and how it is drawn (U_SAMPLING). A model trained under
+    another key is not reused."""
     shape = json.dumps(settings().get_settings("duckdb").as_dict(), sort_keys=True, default=str)
-    text = f"{shape}|{policy.seed}|{policy.max_pairs_for_u}"
+    text = f"{shape}|{policy.seed}|{policy.max_pairs_for_u}|{U_SAMPLING}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

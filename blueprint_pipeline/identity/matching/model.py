@@ -18,9 +18,11 @@ the same version.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import math
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -54,9 +56,24 @@ class WarehouseRecords:
         return self.count
 
 
+@dataclass(frozen=True)
+class SparkRecords:
+    """Records a Spark warehouse holds (records.read_all()): `frame`, a Spark DataFrame over the
+    warehouse's parts, `count` of them. Splink then works in Spark (on_spark.py): the records never
+    reach the driver; the scored pairs leave through a scratch folder in `folder`, the warehouse
+    folder (the executors and the driver both reach it)."""
+
+    frame: object  # pyspark.sql.DataFrame (pyspark is imported only where Spark is used)
+    count: int
+    folder: Path
+
+    def __len__(self) -> int:
+        return self.count
+
+
 # What Splink reads: a frame (prepare(), tests), Arrow (read from a PostgreSQL warehouse, or an
-# incremental scoring's neighbourhood) or a DuckDB warehouse's own rows.
-Records = pd.DataFrame | pa.Table | WarehouseRecords
+# incremental scoring's neighbourhood), a DuckDB warehouse's own rows or a Spark warehouse's.
+Records = pd.DataFrame | pa.Table | WarehouseRecords | SparkRecords
 COMPARISON_COLUMNS = ("name", "email", "phone", "company", "city", "country", "title")
 DOMAINS_MAY_AGREE = "(l.work_domain = r.work_domain or l.work_domain is null or r.work_domain is null)"
 CITIES_MAY_AGREE = "(l.city = r.city or l.city is null or r.city is null)"
@@ -372,26 +389,105 @@ def engine_of(records: Records) -> duckdb.DuckDBPyConnection | None:
     return records.engine if isinstance(records, WarehouseRecords) else None
 
 
-def linker(
-    records: Records,
-    model: dict | SettingsCreator,
-    connection: duckdb.DuckDBPyConnection,
-    term_frequencies: dict[str, pd.DataFrame] | None = None,
-) -> Linker:
-    """A Linker over `records` in `connection` (splink_duckdb(engine_of(records))), where the
-    caller reads Splink's tables; `term_frequencies`: per column, a lookup table Splink uses
-    instead of counting `records` (neighbourhood.py)."""
-    api = DuckDBAPI(connection)
-    if isinstance(records, WarehouseRecords):
-        connection.execute(f"create table {RECORDS_TABLE} as {records.sql}")
+class DuckDBWork:
+    """Splink's work in DuckDB (splink_duckdb()): the records once as RECORDS_TABLE, each linker
+    over it or over a table made from it (a sample)."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, records: Records):
+        self.connection = connection
+        if isinstance(records, WarehouseRecords):
+            connection.execute(f"create table {RECORDS_TABLE} as {records.sql}")
+        else:
+            DuckDBAPI(connection).register(records, table_name=RECORDS_TABLE)
+
+    def linker(
+        self, model: dict | SettingsCreator, term_frequencies: dict[str, pd.DataFrame] | None = None
+    ) -> Linker:
+        """A Linker over the records; `term_frequencies`: per column, a lookup table Splink uses
+        instead of counting the records (neighbourhood.py)."""
+        api = DuckDBAPI(self.connection)
         table = api.register(RECORDS_TABLE, table_name=RECORDS_TABLE)
-    else:
-        table = api.register(records, table_name=RECORDS_TABLE)
-    found = Linker(table, model, log_level=None)  # None: Splink adds no log handler of its own
-    for column, lookup in (term_frequencies or {}).items():
-        registered = api.register(lookup, table_name=f"person_tf_{column}")
-        found.table_management.register_term_frequency_lookup(registered, column)
-    return found
+        found = Linker(table, model, log_level=None)  # None: Splink adds no log handler of its own
+        for column, lookup in (term_frequencies or {}).items():
+            registered = api.register(lookup, table_name=f"person_tf_{column}")
+            found.table_management.register_term_frequency_lookup(registered, column)
+        return found
+
+    def has_pairs(self, rule: str) -> bool:
+        """Whether two records meet `rule` (a blocking rule on l. and r.): asked in the
+        trainer's own DuckDB, within its memory bound."""
+        query = (
+            f"select 1 from {RECORDS_TABLE} l join {RECORDS_TABLE} r "
+            f"on l.unique_id < r.unique_id and ({rule}) limit 1"
+        )
+        return bool(self.connection.execute(query).fetchall())
+
+    def u_records(self, condition: str | None) -> pa.Table:
+        """The records meeting `condition` (u_sample_sql(); all of them for None), read out:
+        there are at most about as many as give max_pairs_for_u pairs (~800 for 300,000)."""
+        where = f" where {condition}" if condition else ""
+        return self.connection.sql(f"select * from {RECORDS_TABLE}{where}").to_arrow_table()
+
+    def rule(self, rule: str) -> str:
+        """A blocking rule of this module for Splink here (its SQL is DuckDB's)."""
+        return rule
+
+    def model_of(self, trained: Linker) -> dict:
+        """The trained linker's model, in DuckDB's SQL (what the version hashes)."""
+        return trained.misc.save_model_to_json()
+
+    @contextmanager
+    def pairs(self, found) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
+        """Splink's predictions `found` as a relation of this DuckDB: (connection, its name)."""
+        yield self.connection, found.physical_name
+
+
+@contextmanager
+def workspace(records: Records) -> Iterator[DuckDBWork]:
+    """Where Splink works on `records`: Spark for a Spark warehouse's (on_spark.py), else DuckDB
+    (splink_duckdb(): the warehouse's own engine for a DuckDB warehouse's records)."""
+    if isinstance(records, SparkRecords):
+        from blueprint_pipeline.identity.matching.on_spark import SparkWork
+
+        with SparkWork.over(records) as work:
+            yield work
+        return
+    with splink_duckdb(engine_of(records)) as connection:
+        yield DuckDBWork(connection, records)
+
+
+@functools.cache
+def duckdb_saved_settings() -> dict:
+    """settings() as Splink saves it on DuckDB (what a model trained elsewhere is put back on)."""
+    from blueprint_pipeline.identity.matching.prepare import COLUMNS
+
+    with quiet(), splink_duckdb() as connection:
+        empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in COLUMNS})
+        return DuckDBWork(connection, empty).linker(settings()).misc.save_model_to_json()
+
+
+def u_sample_sql(count: int, max_pairs: int, seed: int) -> str | None:
+    """A condition on unique_id choosing the records u is estimated on (about as many as give
+    `max_pairs` pairs), None when every pair of the `count` records fits. Splink samples so too,
+    but by each engine's own hash, and stops once each level has 100 pairs after chunks chosen by
+    that hash again: DuckDB and Spark trained different models. md5's hex digits are spelt alike
+    by every engine, so this sample is the same everywhere, and u is then estimated on it in
+    DuckDB, wherever the records are (estimate_u())."""
+    if count * (count - 1) // 2 <= max_pairs:
+        return None
+    share = (1 + math.sqrt(1 + 8 * max_pairs)) / 2 / count
+    below = format(min(int(share * 16**8), 16**8 - 1), "08x")
+    return f"substr(md5(unique_id || '_{seed}'), 1, 8) < '{below}'"
+
+
+def estimate_u(model: dict, sample: pa.Table, seed: int, max_pairs: int) -> dict:
+    """`model` (DuckDB's SQL) with u estimated by Splink's random sampling on the records
+    `sample` (u_sample_sql()'s, a few hundred), in an embedded DuckDB: the same steps on every
+    warehouse, so the same u."""
+    with splink_duckdb() as connection:
+        sampler = DuckDBWork(connection, sample).linker(model)
+        sampler.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+        return sampler.misc.save_model_to_json()
 
 
 def significant(value: float) -> float:
@@ -462,38 +558,30 @@ def read_model_file(path: Path | None, named: str) -> dict:
     return model
 
 
-def has_pairs(connection: duckdb.DuckDBPyConnection, rule: str) -> bool:
-    """Whether two records of linker()'s table in `connection` meet `rule` (a blocking rule on
-    l. and r.): asked in the trainer's own DuckDB, within its memory bound."""
-    query = (
-        f"select 1 from {RECORDS_TABLE} l join {RECORDS_TABLE} r "
-        f"on l.unique_id < r.unique_id and ({rule}) limit 1"
-    )
-    return bool(connection.execute(query).fetchall())
-
-
 def train(records: Records, seed: int, max_pairs_for_u: int) -> Trained:
-    """The prior from PRIOR_RULES, u by seeded random sampling, m by EM on TRAINING_BLOCKS, then
-    regularised(). A block with no pairs keeps the starting m values, and data where no rule
-    finds a pair the shipped prior (noted, not an error)."""
+    """The prior from PRIOR_RULES, u by seeded sampling (u_sample_sql(), estimate_u()), m by EM on
+    TRAINING_BLOCKS, then regularised(). A block with no pairs keeps the starting m values, and
+    data where no rule finds a pair the shipped prior (noted, not an error)."""
     notes = []
     pairs_sampled = min(max_pairs_for_u, len(records) * (len(records) - 1) // 2)
-    with quiet(), splink_duckdb(engine_of(records)) as connection:
-        trainer = linker(records, settings(), connection)
+    with quiet(), workspace(records) as work:
+        trainer = work.linker(settings())
         if len(records) >= 2:
-            if any(has_pairs(connection, rule) for rule in PRIOR_RULES):
+            if any(work.has_pairs(rule) for rule in PRIOR_RULES):
                 trainer.training.estimate_probability_two_random_records_match(
-                    PRIOR_RULES, recall=PRIOR_RECALL
+                    [work.rule(r) for r in PRIOR_RULES], recall=PRIOR_RECALL
                 )
             else:
                 notes.append("prior not estimated: no pair found by " + " / ".join(PRIOR_RULES))
-            trainer.training.estimate_u_using_random_sampling(max_pairs=max_pairs_for_u, seed=seed)
+            sample = work.u_records(u_sample_sql(len(records), max_pairs_for_u, seed))
+            with_u = estimate_u(work.model_of(trainer), sample, seed, max_pairs_for_u)
+            trainer = work.linker(with_u)
         for alternatives in TRAINING_BLOCKS:
             # Checked first: a failed EM session leaves its comparison out of the linker's model.
-            rule = next((r for r in alternatives if has_pairs(connection, r)), None)
+            rule = next((r for r in alternatives if work.has_pairs(r)), None)
             if rule is None:
                 notes.append(f"EM on {alternatives[-1]!r} skipped: no pairs")
                 continue
-            trainer.training.estimate_parameters_using_expectation_maximisation(rule)
-        model = rounded(regularised(trainer.misc.save_model_to_json(), pairs_sampled))
+            trainer.training.estimate_parameters_using_expectation_maximisation(work.rule(rule))
+        model = rounded(regularised(work.model_of(trainer), pairs_sampled))
     return Trained(model, version(model), "; ".join(notes))

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -26,13 +28,14 @@ import pyarrow.compute as pc
 from blueprint_pipeline.identity.matching.blocking import BLOCK_COLUMNS, MIN_LETTERS
 from blueprint_pipeline.identity.matching.cleaned import CLEANED, CLEANED_HASH, hashed_sql
 from blueprint_pipeline.identity.matching.incremental import TOUCHED
-from blueprint_pipeline.identity.matching.model import WarehouseRecords
+from blueprint_pipeline.identity.matching.model import SparkRecords, WarehouseRecords
 from blueprint_pipeline.identity.matching.neighbourhood import near_sql, tf_columns, tf_sql
 from blueprint_pipeline.identity.matching.prepare import CLEANED_COLUMNS, COLUMNS, LIST_SEPARATOR
 from blueprint_pipeline.identity.tables import text_array
 from blueprint_pipeline.warehouse import Session
 from blueprint_pipeline.warehouse.base import quote
 from blueprint_pipeline.warehouse.duckdb import DuckDBSession
+from blueprint_pipeline.warehouse.spark import SparkSqlSession, is_connect
 
 RECORDS = "person_match_records"
 # Every column of RECORDS: COMPARED (first_name_forms as text), cleaned_hash, fingerprint, UNCAPPED,
@@ -394,11 +397,12 @@ def _forms_split(table: pa.Table) -> pa.Table:
     return table.set_column(at, TEXT_FORMS, pc.split_pattern(table[TEXT_FORMS], LIST_SEPARATOR))
 
 
-def read_all(session: Session) -> pa.Table | WarehouseRecords:
-    """Every record of RECORDS, in key order (byte by byte on both engines), for Splink. On a
+def read_all(session: Session) -> pa.Table | WarehouseRecords | SparkRecords:
+    """Every record of RECORDS, for Splink (in key order, byte by byte, where read out). On a
     DuckDB warehouse the query that gives them, in the warehouse's own engine: Splink copies them
-    from where they lie (model.splink_duckdb()). On PostgreSQL they are read as Arrow, which
-    Splink's embedded DuckDB scans where it lies, no Python object per value."""
+    from where they lie (model.splink_duckdb()). On Spark (but Spark Connect) a DataFrame over the
+    parts: Splink works in Spark (on_spark.py). On PostgreSQL and Spark Connect they are read as
+    Arrow, which Splink's embedded DuckDB scans where it lies, no Python object per value."""
     if isinstance(session, DuckDBSession):
         catalog, schema = session.fetchall("select current_database(), current_schema()")[0]
         forms = f"string_split({TEXT_FORMS}, '{LIST_SEPARATOR}') as {TEXT_FORMS}"
@@ -407,7 +411,19 @@ def read_all(session: Session) -> pa.Table | WarehouseRecords:
         sql = f'select {columns} from {table} order by unique_id collate "C"'
         count = int(session.scalar(f"select count(*) from {RECORDS}") or 0)
         return WarehouseRecords(sql, count, session.con)
+    if isinstance(session, SparkSqlSession) and not is_connect(session.spark):
+        return _spark_records(session)
     return _forms_split(session.fetch_arrow(f'select {_READ} from {RECORDS} order by unique_id collate "C"'))
+
+
+def _spark_records(session: SparkSqlSession) -> SparkRecords:
+    """Every record of RECORDS as a DataFrame over the Spark warehouse's parts, for Splink's
+    Spark backend (on_spark.py): nothing read to the driver but the count."""
+    from pyspark.sql import functions as F
+
+    frame = session.frame(f"select {_READ} from {RECORDS}")
+    forms = F.split(F.col(TEXT_FORMS), re.escape(LIST_SEPARATOR))  # Spark splits by a pattern
+    return SparkRecords(frame.withColumn(TEXT_FORMS, forms), frame.count(), Path(session.catalog.root))
 
 
 def read_near(session: Session, model: dict, touched: set[str]) -> pa.Table:

@@ -19,12 +19,12 @@ import pandas as pd
 from blueprint_pipeline.identity.matching.model import (
     COMPARISON_COLUMNS,
     Records,
-    engine_of,
-    linker,
     quiet,
     splink_duckdb,
+    workspace,
 )
 from blueprint_pipeline.identity.tables import typed
+from blueprint_pipeline.warehouse.base import sql_text
 
 # Splink's scored pairs as they come, before the deterministic components and the decisions,
 # with their warehouse types.
@@ -75,11 +75,6 @@ def level_labels(model: dict) -> dict[str, dict[int, str]]:
     return out
 
 
-def sql_text(text: str) -> str:
-    """`text` as an SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _contributions_sql(columns: set[str], labels: dict[str, dict[int, str]], prior: float) -> str:
     """Per pair, Splink's waterfall as JSON text, built by the engine that holds the pairs (a
     million pairs at 1M persons: no row goes through Python): the prior, then each comparison's
@@ -113,9 +108,8 @@ def predict(records: Records, model: dict, floor: float) -> pd.DataFrame:
     """Splink's scored pairs at or above `floor`, smaller key on the left."""
     if len(records) < 2:
         return pd.DataFrame()
-    with quiet(), splink_duckdb() as connection:
-        found = linker(records, model, connection).inference.predict(threshold_match_probability=floor)
-        frame = found.as_pandas_dataframe()
+    with quiet(), workspace(records) as work:
+        frame = work.linker(model).inference.predict(threshold_match_probability=floor).as_pandas_dataframe()
     swap = frame["unique_id_l"] > frame["unique_id_r"]
     for column in [c[:-2] for c in frame.columns if c.endswith("_l")]:
         left, right = frame[f"{column}_l"].copy(), frame[f"{column}_r"].copy()
@@ -147,17 +141,16 @@ def scored_pairs(
     pairs go from Splink's DuckDB to the file and from the file to the warehouse (pairs.keep):
     at 1M persons ~1M pairs with their waterfall text, which as a pandas frame held ~1.6 GB at
     the matching step's peak (docs/benchmarks.md), are never held by Python all at once."""
-    with splink_duckdb(engine_of(records)) as connection:
-        if len(records) < 2:
-            query = _NO_PAIRS
-        else:
-            p = model["probability_two_random_records_match"]
-            prior = math.log2(p / (1 - p))
-            with quiet():
-                found = linker(records, model, connection, term_frequencies).inference.predict(
-                    threshold_match_probability=floor
-                )
-            table = found.physical_name
+    if len(records) < 2:
+        with splink_duckdb() as connection:
+            return _written(connection, _NO_PAIRS, into)
+    p = model["probability_two_random_records_match"]
+    prior = math.log2(p / (1 - p))
+    with quiet(), workspace(records) as work:
+        found = work.linker(model, term_frequencies=term_frequencies).inference.predict(
+            threshold_match_probability=floor
+        )
+        with work.pairs(found) as (connection, table):
             columns = {c[0] for c in connection.execute(f"select * from {table} limit 0").description}
             query = f"""
                 select least(unique_id_l, unique_id_r) as source_key,
@@ -167,10 +160,13 @@ def scored_pairs(
                     {_contributions_sql(columns, level_labels(model), prior)} as contributions
                 from {table}
                 order by source_key, other_key"""
-        connection.execute(f"copy ({query}) to {sql_text(str(into))} (format parquet)")
-        return int(
-            connection.execute(f"select count(*) from read_parquet({sql_text(str(into))})").fetchone()[0]
-        )
+            return _written(connection, query, into)
+
+
+def _written(connection, query: str, into: Path) -> int:
+    """`query`'s rows written to the Parquet file `into`: how many."""
+    connection.execute(f"copy ({query}) to {sql_text(str(into))} (format parquet)")
+    return int(connection.execute(f"select count(*) from read_parquet({sql_text(str(into))})").fetchone()[0])
 
 
 def review_sql(pairs: str, records: str) -> str:
