@@ -174,6 +174,7 @@ LONG_FILES = (
     "test_forget.py",  # 110
     "test_spark_models.py",  # 60: compare-engines on one model (a JVM's start)
     "test_person_matching_spark.py",  # 85 alone: Splink trains three times on Spark
+    "test_spark_connect.py",  # 45 alone: a Connect server's JVM and a client process
     "test_identity_graph.py",  # 105
     "test_two_drops.py",  # 95
     "test_unified.py",  # 75

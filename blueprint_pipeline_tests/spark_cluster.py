@@ -88,3 +88,40 @@ def tasks_run(folder: Path) -> dict[str, int]:
         for work in sorted(folder.glob("worker-*"))
         if work.is_dir()
     }
+
+
+@contextmanager
+def connect_server(folder: Path) -> Iterator[str]:
+    """Yields the URL (sc://127.0.0.1:port) of a Spark Connect server (Spark 4's
+    SparkConnectServer, started as start-connect-server.sh does, on local[1]) bound to the
+    loopback: it listens on every interface unless told otherwise."""
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    env = {
+        **os.environ,
+        "SPARK_HOME": str(home),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_PYTHON": sys.executable,
+    }
+    env.pop("PYSPARK_SUBMIT_ARGS", None)
+    folder.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    log = folder / "connect-server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [
+                str(home / "bin" / "spark-submit"),
+                "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+                "--master", "local[1]", "--name", "blueprint-connect-test",
+                "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
+                "--conf", f"spark.connect.grpc.binding.port={port}",
+                "--conf", "spark.ui.enabled=false",
+            ],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        _wait_for(log, "Spark Connect server started")
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        stop_process_groups([server])

@@ -51,7 +51,7 @@ class PersonMatchingPolicy(StrictModel):
         default=7, description="seed of the records sampled to estimate u (training is deterministic)"
     )
     max_pairs_for_u: int = Field(
-        default=300_000,
+        default=1_000_000,
         ge=1000,
         description="u is estimated on a sample of the records giving about this many pairs "
         "(chosen by the md5 of each record's id and the seed: the same sample on every warehouse)",

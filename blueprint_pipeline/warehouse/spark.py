@@ -12,6 +12,7 @@ to the table is checked against it before the commit.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import logging
@@ -127,7 +128,11 @@ def spark_for(master: str):
 
 @functools.lru_cache(maxsize=4)
 def _connected(master: str):
-    return _started(master)
+    spark = _started(master)
+    # Closed while the interpreter still runs: left to its finaliser at exit, the client's gRPC
+    # channel waited forever for threads already gone (a run over Connect never exited).
+    atexit.register(spark.stop)
+    return spark
 
 
 def _similarity_jar() -> str:
@@ -456,6 +461,10 @@ class SparkSqlSession(Session):
     def close(self) -> None:
         for name in list(self.temps):
             self._set(name, None)
+        if is_connect(self.spark):
+            # A Connect session is a client of its own: closed now, its server-side state goes;
+            # left to its finaliser at exit, its gRPC channel waited forever (the run never ended).
+            self.spark.stop()
 
     # -- reading --------------------------------------------------------------------------------
 

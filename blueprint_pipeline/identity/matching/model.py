@@ -424,7 +424,7 @@ class DuckDBWork:
 
     def u_records(self, condition: str | None) -> pa.Table:
         """The records meeting `condition` (u_sample_sql(); all of them for None), read out:
-        there are at most about as many as give max_pairs_for_u pairs (~800 for 300,000)."""
+        there are about as many as give max_pairs_for_u pairs (~1,400 for 1,000,000)."""
         where = f" where {condition}" if condition else ""
         return self.connection.sql(f"select * from {RECORDS_TABLE}{where}").to_arrow_table()
 
