@@ -86,6 +86,15 @@ def read_columns(expectations: tuple[tuple[str, dict], ...]) -> list[str] | None
     return list(found)
 
 
+def _sample(warehouse: Warehouse, total: int) -> str:
+    """The clause that samples about SAMPLE_ROWS of `total` rows, the same ones each time: DuckDB's
+    reservoir; on Spark, which has none, a Bernoulli sample with a seed (it repeats over a table's
+    unchanged parts)."""
+    if warehouse.dialect == "spark":
+        return f" using sample {100 * SAMPLE_ROWS / total:.6f} percent (bernoulli, 42)"
+    return f" using sample reservoir({SAMPLE_ROWS} rows) repeatable (42)"
+
+
 def run_suite(warehouse: Warehouse, table: str, expectations: tuple[tuple[str, dict], ...]) -> SuiteOutcome:
     suite = build_suite(f"{table}_suite", expectations)
     context = _context()
@@ -97,7 +106,7 @@ def run_suite(warehouse: Warehouse, table: str, expectations: tuple[tuple[str, d
         rows, sampled = total, False
     else:
         sampled = total > SAMPLE_ROWS
-        sample = f" using sample reservoir({SAMPLE_ROWS} rows) repeatable (42)" if sampled else ""
+        sample = _sample(warehouse, total) if sampled else ""
         columns = read_columns(expectations)
         picked = ", ".join(quote(c) for c in columns) if columns else "*"
         frame = warehouse.fetch_df(f"select {picked} from {quote(table)}{sample}")

@@ -36,6 +36,7 @@ import pyarrow as pa
 import sqlglot
 from pydantic import PrivateAttr
 from sqlglot import exp
+from sqlglot.dialects.spark import Spark
 
 from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.core.redact import url_shown
@@ -67,6 +68,13 @@ _DUCKDB_TYPES = {
 }
 _INFORMATION_SCHEMA = {"tables": "__information_schema_tables", "columns": "__information_schema_columns"}
 SCHEMA_NAME = "main"  # what current_schema() answers: one schema per warehouse folder
+
+
+class SparkSql(Spark):
+    """sqlglot's Spark dialect, with a sample's seed spelt as Spark parses it (`REPEATABLE`)."""
+
+    class Generator(Spark.Generator):
+        TABLESAMPLE_SEED_KEYWORD = "REPEATABLE"
 
 
 def duckdb_type(spark_type: str) -> str:
@@ -527,7 +535,7 @@ class SparkSqlSession(Session):
             self._information_schema()
         for name in names:
             self._register(name)
-        return self.spark.sql(spark_tree(tree).sql(dialect="spark"))
+        return self.spark.sql(spark_tree(tree).sql(dialect=SparkSql))
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -555,7 +563,7 @@ class SparkSqlSession(Session):
             raise WarehouseError(f"Spark warehouse: {name!r} already exists")
         if tree.kind == "VIEW":
             self._frame(tree.expression).schema  # noqa: B018 - checks the view's SQL resolves now
-            self._set(name, ViewEntry(spark_tree(tree.expression).sql(dialect="spark")))
+            self._set(name, ViewEntry(spark_tree(tree.expression).sql(dialect=SparkSql)))
             return []
         if tree.this.find(exp.ColumnConstraint, exp.PrimaryKey, exp.UniqueColumnConstraint):
             raise WarehouseError(
@@ -576,7 +584,7 @@ class SparkSqlSession(Session):
         empty = exp.select(
             *[exp.cast(exp.null(), c.args["kind"]).as_(c.name, quoted=True) for c in columns]
         ).where(exp.false())
-        schema = self.spark.sql(empty.sql(dialect="spark")).schema
+        schema = self.spark.sql(empty.sql(dialect=SparkSql)).schema
         self._set(name, TableEntry(_nullable(schema).json()), temporary=temporary)
         return []
 
@@ -771,7 +779,7 @@ class SparkSqlSession(Session):
                 raise WarehouseError(f"Spark warehouse: table {name} already has a column {column.name!r}")
             typed = exp.select(exp.cast(exp.null(), column.args["kind"]).as_(column.name, quoted=True))
             schema = StructType(
-                [*schema.fields, *_nullable(self.spark.sql(typed.sql(dialect="spark")).schema)]
+                [*schema.fields, *_nullable(self.spark.sql(typed.sql(dialect=SparkSql)).schema)]
             )
             have.add(column.name.lower())
         self._set(name, replace(entry, schema=schema.json()))

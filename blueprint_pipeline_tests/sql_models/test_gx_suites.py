@@ -55,3 +55,25 @@ def test_a_sampled_suite_on_its_columns(tmp_path):
         picked = con.execute(f"select id, email from people {sample}").fetchall()
         whole = con.execute(f"select id, email, name, notes from people {sample}").fetchall()
     assert sorted(picked) == sorted((i, e) for i, e, _, _ in whole)
+
+
+def test_a_sampled_suite_on_spark(spark_warehouse, monkeypatch):
+    """On Spark a sampled suite could not run (DuckDB's reservoir clause reached Spark as
+    `TABLESAMPLE (n ROWS) SEED (42)`, which it does not parse: the check warned at the small
+    scale and up). It reads a Bernoulli sample of about SAMPLE_ROWS rows with a seed: the same
+    rows each time, and the share of missing emails (30%, as above) holds in it."""
+    import pandas as pd
+
+    from blueprint_pipeline.quality import gx_suites
+
+    monkeypatch.setattr(gx_suites, "SAMPLE_ROWS", 400)
+    ids = list(range(2000))
+    frame = pd.DataFrame({"id": ids, "email": [None if i % 10 < 3 else "a@b.co" for i in ids]})
+    with spark_warehouse.session() as session:
+        session.replace_table("people", frame)
+    suite = (("expect_column_values_to_not_be_null", {"column": "email", "mostly": 0.5}),)
+    first, again = (gx_suites.run_suite(spark_warehouse, "people", suite) for _ in range(2))
+    assert first.sampled and first.success and 250 < first.rows_evaluated < 550
+    assert again.rows_evaluated == first.rows_evaluated
+    assert again.outcomes[0].unexpected_percent == first.outcomes[0].unexpected_percent
+    assert 20.0 < first.outcomes[0].unexpected_percent < 40.0
