@@ -180,13 +180,28 @@ def build_model(
 def run_tests_in(session: Session, table: str, tests, written: str | None = None) -> list[TestResult]:
     """The tests' failing rows, read in the caller's session (inside its transaction, if any);
     `written`: the rows an incremental build merged (ModelTest.failing_rows_sql)."""
-    results = []
+    queries = []
     for test in tests:
         if test.to and not session.table_exists(test.to):
             raise SqlModelError(f"{table}: test {test.name} reads {test.to}, which is not built")
-        sql, params = test.failing_rows_sql(table, written)
-        results.append(TestResult(test, int(session.scalar(sql, params) or 0)))
-    return results
+        queries.append(test.failing_rows_sql(table, written))
+    if not queries:
+        return []
+    # One statement for all of them: on Spark each query is a job of ~0.2 s fixed cost, and a
+    # model has up to a dozen tests (the tiny sample's build: 20 s of them, then ~10 s).
+    counts = session.fetchall(*_combined(queries))[0]
+    return [TestResult(test, int(n or 0)) for test, n in zip(tests, counts, strict=True)]
+
+
+def _combined(queries: list[tuple[str, dict]]) -> tuple[str, dict]:
+    """The counting queries as one row of scalar subqueries, each one's parameters renamed apart."""
+    columns, params = [], {}
+    for i, (sql, own) in enumerate(queries):
+        for name, value in own.items():
+            sql = re.sub(rf"\${re.escape(name)}\b", f"${name}_{i}", sql)
+            params[f"{name}_{i}"] = value
+        columns.append(f"({sql}) as test_{i}")
+    return "select " + ", ".join(columns), params
 
 
 def run_tests(warehouse: Warehouse, model: SqlModel, tests: list[ModelTest]) -> list[TestResult]:

@@ -36,7 +36,7 @@ def migrate(warehouse: Warehouse) -> list[str]:
 
     One transaction, so the upgrade is all or nothing, and on DuckDB a second process waits for it
     (on PostgreSQL the run lock already keeps two runs apart)."""
-    done = []
+    done, records = [], []
     with warehouse.transaction() as session:
         session.execute(
             f"create table if not exists {VERSIONS_TABLE} (table_name varchar, version bigint, "
@@ -49,7 +49,7 @@ def migrate(warehouse: Warehouse) -> list[str]:
         for table, steps in STEPS.items():
             if table not in present:
                 if table not in versions:  # this release's code will create it in its latest shape
-                    _record(session, table, latest(table), "created in this shape")
+                    records.append((table, latest(table), "created in this shape"))
                 continue
             current = start = int(versions.get(table, 1))
             for step in (s for s in steps if s.version > current):
@@ -61,16 +61,23 @@ def migrate(warehouse: Warehouse) -> list[str]:
                         f"upgrading table {table} from version {current} to {step.version} ({step.why}) "
                         f"failed: {exc}"
                     ) from exc
-                _record(session, table, step.version, step.why)
+                records.append((table, step.version, step.why))
                 done.append(f"{table}: version {current} -> {step.version} ({step.why})")
                 current = step.version
             if table not in versions and current == start:
-                _record(session, table, current, "version recorded")
+                records.append((table, current, "version recorded"))
+        _record(session, records)
     return done
 
 
-def _record(session, table: str, version: int, why: str) -> None:
-    session.execute(
-        f"insert into {quote(VERSIONS_TABLE)} values ($table, $version, $at, $why)",
-        {"table": table, "version": version, "at": datetime.now(UTC).replace(tzinfo=None), "why": why},
-    )
+def _record(session, records: list[tuple[str, int, str]]) -> None:
+    """The versions reached, in one statement (on Spark each insert is a job: a first build
+    records every table)."""
+    if not records:
+        return
+    at = datetime.now(UTC).replace(tzinfo=None)
+    rows = ", ".join(f"($table_{i}, $version_{i}, $at, $why_{i})" for i in range(len(records)))
+    params: dict = {"at": at}
+    for i, (table, version, why) in enumerate(records):
+        params |= {f"table_{i}": table, f"version_{i}": version, f"why_{i}": why}
+    session.execute(f"insert into {quote(VERSIONS_TABLE)} values {rows}", params)

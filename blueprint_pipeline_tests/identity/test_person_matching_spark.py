@@ -10,17 +10,22 @@ initial, firms one letter apart.
 
 from __future__ import annotations
 
+import contextlib
+
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pytest
 
+from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.identity.matching import records as match_records
 from blueprint_pipeline.identity.matching.model import SparkRecords, train, u_sample_sql
 from blueprint_pipeline.identity.matching.prepare import LIST_SEPARATOR, prepare
 from blueprint_pipeline.identity.matching.score import scored_pairs
-from blueprint_pipeline.warehouse.spark import SparkWarehouse
+from blueprint_pipeline.warehouse.spark import SparkWarehouse, spark_for
 from blueprint_pipeline_tests.conftest import require_spark
 from blueprint_pipeline_tests.identity.test_person_matching import _records
+from blueprint_pipeline_tests.spark_cluster import standalone_cluster, tasks_run
 
 pytestmark = pytest.mark.spark
 
@@ -41,6 +46,12 @@ HARD = [
     ("h13", "Tina", "Marsh", "tina.marsh@omega.com", "Omega Corp", "Lyon", "VP Sales"),
     ("h14", "Tina", "Marsh", "tina.marhs@omega.com", "Omega Crop", "Lyon", "VP Sales"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def matched_in_spark(monkeypatch):
+    """These few dozen records are matched in Spark, as a warehouse's 100,000 and more are."""
+    monkeypatch.setenv("BLUEPRINT_SPARK_MATCHING_RECORDS", "0")
 
 
 def _hard_records() -> pd.DataFrame:
@@ -66,11 +77,11 @@ def _all_records() -> pd.DataFrame:
     return pd.concat([_records(), _hard_records()], ignore_index=True)
 
 
-def _on_spark(tmp_path, frame: pd.DataFrame):
+def _on_spark(tmp_path, frame: pd.DataFrame, master: str = "local[2]"):
     """`frame` (prepare()'s) as a Spark warehouse's person_match_records (the first name's forms
     as text, as the table keeps them), and the records read_all() gives there."""
     require_spark()
-    warehouse = SparkWarehouse(master="local[2]", path=str(tmp_path / "spark-warehouse"))
+    warehouse = SparkWarehouse(master=master, path=str(tmp_path / "spark-warehouse"))
     stored = frame.copy()
     stored["first_name_forms"] = [
         None if forms is None else LIST_SEPARATOR.join(forms) for forms in stored["first_name_forms"]
@@ -113,18 +124,43 @@ def test_splink_on_spark_gives_duckdbs_model_version_and_pairs(tmp_path, max_pai
     assert not list((tmp_path / "spark-warehouse").glob(".splink-*"))
 
 
-def test_the_hard_pairs_reach_the_same_levels_on_spark(tmp_path):
+@pytest.mark.parametrize("cluster", [False, True], ids=["local", "standalone-cluster"])
+def test_the_hard_pairs_reach_the_same_levels_on_spark(tmp_path, cluster):
     """Each hard pair's comparison levels, scored with a fixed model, are DuckDB's: the
-    translated functions agree at the model's thresholds (Jaro-Winkler 0.88-0.92)."""
+    translated functions agree at the model's thresholds (Jaro-Winkler 0.88-0.92). Through a
+    standalone master and two workers too: Splink's jar reaches the executors (its functions run
+    there) and they write the scored pairs where the driver reads them."""
     frame = _hard_records()
     model = train(_all_records(), seed=7, max_pairs_for_u=20_000).model
     duckdb_pairs, spark_pairs = tmp_path / "duckdb.parquet", tmp_path / "spark.parquet"
     scored_pairs(frame, model, 1e-6, duckdb_pairs)
-    with _on_spark(tmp_path, frame).session() as session:
-        scored_pairs(match_records.read_all(session), model, 1e-6, spark_pairs)
+    with contextlib.ExitStack() as stack:
+        master = stack.enter_context(standalone_cluster(tmp_path / "cluster")) if cluster else "local[2]"
+        with _on_spark(tmp_path, frame, master).session() as session:
+            scored_pairs(match_records.read_all(session), model, 1e-6, spark_pairs)
+        if cluster:
+            finished = tasks_run(tmp_path / "cluster")
+            assert len(finished) == 2 and sum(finished.values()) > 0, f"tasks per worker: {finished}"
+            spark_for("local[2]")  # the next test's session: the cluster's is stopped before it goes
     found = _pairs(spark_pairs)
     assert found == _pairs(duckdb_pairs)
     pairs = {(a, b) for a, b, *_ in found}
     # The nickname, the umlauts, the typo'd email and firm, the swapped names are scored.
     for pair in (("h01", "h02"), ("h03", "h04"), ("h09", "h10"), ("h13", "h14")):
         assert tuple(f"{k}" for k in pair) in pairs
+
+
+def test_fewer_records_than_the_setting_are_matched_on_the_driver(tmp_path, monkeypatch):
+    """Below BLUEPRINT_SPARK_MATCHING_RECORDS the records are read out as Arrow, in key order,
+    and matched in the driver's embedded DuckDB (Spark's cost per job would be most of the
+    work); a setting that is not a number is named."""
+    frame = _hard_records()
+    with _on_spark(tmp_path, frame).session() as session:
+        monkeypatch.setenv("BLUEPRINT_SPARK_MATCHING_RECORDS", str(len(frame) + 1))
+        held = match_records.read_all(session)
+        assert isinstance(held, pa.Table) and held["unique_id"].to_pylist() == sorted(frame["unique_id"])
+        monkeypatch.setenv("BLUEPRINT_SPARK_MATCHING_RECORDS", str(len(frame)))
+        assert isinstance(match_records.read_all(session), SparkRecords)
+        monkeypatch.setenv("BLUEPRINT_SPARK_MATCHING_RECORDS", "lots")
+        with pytest.raises(WarehouseError, match="BLUEPRINT_SPARK_MATCHING_RECORDS='lots'"):
+            match_records.read_all(session)

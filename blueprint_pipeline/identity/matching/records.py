@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.identity.matching.blocking import BLOCK_COLUMNS, MIN_LETTERS
 from blueprint_pipeline.identity.matching.cleaned import CLEANED, CLEANED_HASH, hashed_sql
 from blueprint_pipeline.identity.matching.incremental import TOUCHED
@@ -411,9 +413,24 @@ def read_all(session: Session) -> pa.Table | WarehouseRecords | SparkRecords:
         sql = f'select {columns} from {table} order by unique_id collate "C"'
         count = int(session.scalar(f"select count(*) from {RECORDS}") or 0)
         return WarehouseRecords(sql, count, session.con)
-    if isinstance(session, SparkSqlSession) and not is_connect(session.spark):
+    spark = isinstance(session, SparkSqlSession) and not is_connect(session.spark)
+    if spark and session.row_count(RECORDS) >= spark_matching_records():
         return _spark_records(session)
     return _forms_split(session.fetch_arrow(f'select {_READ} from {RECORDS} order by unique_id collate "C"'))
+
+
+def spark_matching_records() -> int:
+    """From how many records a Spark warehouse's matching runs in Spark (Splink's Spark backend);
+    fewer are read to the driver and matched in its embedded DuckDB, as on PostgreSQL. Both give
+    the same model and pairs (test_person_matching_spark.py); below ~100,000 records Spark's
+    fixed cost per job is most of the work (the tiny sample: 99 s in Spark, docs/benchmarks.md)."""
+    value = os.environ.get("BLUEPRINT_SPARK_MATCHING_RECORDS", "100000")
+    try:
+        return int(value)
+    except ValueError:
+        raise WarehouseError(
+            f"BLUEPRINT_SPARK_MATCHING_RECORDS={value!r}: expected a whole number of records"
+        ) from None
 
 
 def _spark_records(session: SparkSqlSession) -> SparkRecords:
