@@ -28,6 +28,7 @@ from sqlglot import exp
 from blueprint_pipeline.core.errors import WarehouseError
 from blueprint_pipeline.identity.matching.model import SparkRecords, duckdb_saved_settings, splink_duckdb
 from blueprint_pipeline.warehouse.base import sql_text
+from blueprint_pipeline.warehouse.spark import arrow_of
 
 # Splink's functions in DuckDB's SQL and their names in the jar (scala-udf-similarity): the same
 # measures (docs/decisions.md has where they differ: never at the model's thresholds).
@@ -161,7 +162,7 @@ class SparkWork:
     def u_records(self, condition: str | None):
         """The records u is estimated on (model.u_sample_sql()), a few hundred, read out."""
         frame = self.spark.table(self.table)
-        return (frame.where(spark_condition(condition)) if condition else frame).toArrow()
+        return arrow_of(frame.where(spark_condition(condition)) if condition else frame)
 
     def model_of(self, trained: Linker) -> dict:
         """The model of a linker training made (from settings()), on DuckDB's text."""
